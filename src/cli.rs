@@ -1,0 +1,156 @@
+//! The command line: typed, documented options (clap derive).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser};
+
+use crate::output::query::QueryFormat;
+use crate::output::style::ColorChoice;
+use crate::source::{DemoFleet, GpuSelector};
+
+/// A fast terminal GPU monitor for NVIDIA GPUs.
+///
+/// Run without options for the interactive monitor; `--once` for a one-shot table, JSON or
+/// CSV; `--query-gpu` for nvidia-smi compatible output; `--watch` for a refreshing plain view.
+#[derive(Debug, Parser)]
+#[command(name = "gputop", version, about, long_about, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub mode: ModeArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ModeArgs {
+    /// Sample once, print, and exit.
+    #[arg(short = '1', long, conflicts_with = "watch")]
+    pub once: bool,
+
+    /// Refresh a plain view every SECS seconds (default 1) without taking over the terminal;
+    /// appends timestamped blocks when stdout is not a terminal.
+    #[arg(short = 'w', long, value_name = "SECS", num_args = 0..=1, default_missing_value = "1",
+          value_parser = parse_interval, visible_alias = "loop", short_alias = 'l')]
+    pub watch: Option<Duration>,
+
+    /// Stop after N samples (watch modes).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+
+    /// Seconds between samples, 0.1 to 3600.
+    #[arg(long, value_name = "SECS", default_value = "1.0", value_parser = parse_interval, env = "GPUTOP_INTERVAL")]
+    pub interval: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Print JSON (one document; one line per sample with --watch).
+    #[arg(long, conflicts_with_all = ["csv", "query_gpu", "query_compute_apps"])]
+    pub json: bool,
+
+    /// Print GPUs as CSV with a header.
+    #[arg(long, conflicts_with_all = ["query_gpu", "query_compute_apps"])]
+    pub csv: bool,
+
+    /// nvidia-smi compatible GPU query, e.g. `index,name,memory.used,utilization.gpu`.
+    #[arg(long, value_name = "FIELDS", conflicts_with = "query_compute_apps")]
+    pub query_gpu: Option<String>,
+
+    /// nvidia-smi compatible process query, e.g. `pid,process_name,used_memory,gpu_uuid`.
+    #[arg(long, value_name = "FIELDS")]
+    pub query_compute_apps: Option<String>,
+
+    /// Output format for --query-*: `csv` with optional `noheader` and `nounits`.
+    #[arg(long, value_name = "FORMAT", default_value = "csv", value_parser = parse_query_format)]
+    pub format: QueryFormat,
+
+    /// When to colour the output.
+    #[arg(long, value_name = "WHEN", default_value = "auto", value_enum)]
+    pub color: ColorChoice,
+
+    /// Draw with ASCII only (automatic when the locale is not UTF-8).
+    #[arg(long)]
+    pub ascii: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// Only these GPUs: indices, UUIDs or PCI bus ids, comma-separated.
+    #[arg(short = 'i', long = "id", value_name = "IDS", value_delimiter = ',')]
+    pub ids: Vec<GpuSelector>,
+
+    /// Use a simulated fleet instead of NVML: a number of GPUs (default 4) or a scenario file.
+    #[arg(long, value_name = "N|SCENARIO", num_args = 0..=1, default_missing_value = "4", value_parser = parse_demo)]
+    pub demo: Option<DemoFleet>,
+
+    /// The NVML library to load (default: libnvidia-ml.so.1 from the system).
+    #[arg(long, value_name = "PATH", env = "GPUTOP_NVML_LIB")]
+    pub nvml_lib: Option<PathBuf>,
+}
+
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !(0.1..=3600.0).contains(&secs) {
+        return Err(format!("{secs} is out of range: use 0.1 to 3600 seconds"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn parse_query_format(s: &str) -> Result<QueryFormat, String> {
+    s.parse()
+}
+
+fn parse_demo(s: &str) -> Result<DemoFleet, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("a demo needs at least one GPU".into()),
+        Ok(n) if n > 1024 => Err(format!("{n} GPUs is too many for a demo (at most 1024)")),
+        Ok(n) => Ok(DemoFleet::Gpus(n)),
+        Err(_) => Ok(DemoFleet::Scenario(PathBuf::from(s))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn intervals_are_bounded() {
+        assert_eq!(parse_interval("0.5"), Ok(Duration::from_millis(500)));
+        assert!(parse_interval("0.05").is_err());
+        assert!(parse_interval("3601").is_err());
+        assert!(parse_interval("soon").is_err());
+    }
+
+    #[test]
+    fn demo_takes_a_count_or_a_file() {
+        assert_eq!(parse_demo("8"), Ok(DemoFleet::Gpus(8)));
+        assert_eq!(
+            parse_demo("x.toml"),
+            Ok(DemoFleet::Scenario("x.toml".into()))
+        );
+        assert!(parse_demo("0").is_err());
+    }
+
+    #[test]
+    fn ids_split_on_commas() {
+        let cli = Cli::try_parse_from(["gputop", "--once", "--id", "0,GPU-x"]).unwrap();
+        assert_eq!(
+            cli.source.ids,
+            vec![GpuSelector::Index(0), GpuSelector::Uuid("GPU-x".into())]
+        );
+    }
+}

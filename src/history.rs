@@ -1,0 +1,193 @@
+//! Fixed-capacity history per GPU metric, for sparklines: O(1) push, no growth over time.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::sample::Snapshot;
+
+/// A ring buffer that overwrites its oldest value once full.
+#[derive(Debug, Clone)]
+pub struct Ring<T> {
+    buf: Vec<T>,
+    capacity: usize,
+    /// Where the next value goes once the buffer is full.
+    next: usize,
+}
+
+impl<T: Copy> Ring<T> {
+    pub fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        Self {
+            buf: Vec::with_capacity(capacity),
+            capacity,
+            next: 0,
+        }
+    }
+
+    pub fn push(&mut self, value: T) {
+        if self.buf.len() < self.capacity {
+            self.buf.push(value);
+        } else {
+            self.buf[self.next] = value;
+        }
+        self.next = (self.next + 1) % self.capacity;
+    }
+
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
+        let (newer, older) = if self.buf.len() < self.capacity {
+            (&self.buf[..], &[][..])
+        } else {
+            let (a, b) = self.buf.split_at(self.next);
+            (a, b)
+        };
+        older.iter().chain(newer.iter()).copied()
+    }
+
+    pub fn latest(&self) -> Option<T> {
+        if self.buf.is_empty() {
+            None
+        } else {
+            Some(self.buf[(self.next + self.capacity - 1) % self.capacity])
+        }
+    }
+}
+
+/// The history of one GPU; a gap (`None`) is kept as a gap, not as 0.
+#[derive(Debug, Clone)]
+pub struct GpuHistory {
+    pub utilization: Ring<Option<f32>>,
+    pub memory_percent: Ring<Option<f32>>,
+    pub power_watts: Ring<Option<f32>>,
+    pub temperature: Ring<Option<f32>>,
+}
+
+impl GpuHistory {
+    fn new(capacity: usize) -> Self {
+        Self {
+            utilization: Ring::new(capacity),
+            memory_percent: Ring::new(capacity),
+            power_watts: Ring::new(capacity),
+            temperature: Ring::new(capacity),
+        }
+    }
+}
+
+/// History of every GPU, keyed by UUID when known (indices can change across driver reloads).
+#[derive(Debug, Clone)]
+pub struct History {
+    capacity: usize,
+    gpus: HashMap<String, GpuHistory>,
+}
+
+impl History {
+    /// Enough samples to cover `window` at `interval`.
+    pub fn new(window: Duration, interval: Duration) -> Self {
+        let samples = window.as_secs_f64() / interval.as_secs_f64().max(0.001);
+        Self {
+            capacity: (samples.ceil() as usize).clamp(2, 100_000),
+            gpus: HashMap::new(),
+        }
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    pub fn record(&mut self, snapshot: &Snapshot) {
+        for g in &snapshot.gpus {
+            let capacity = self.capacity;
+            let h = self
+                .gpus
+                .entry(key(g.index, g.uuid.as_deref()))
+                .or_insert_with(|| GpuHistory::new(capacity));
+            h.utilization
+                .push(g.utilization.gpu_percent.map(|v| v as f32));
+            h.memory_percent.push(g.memory_percent().map(|v| v as f32));
+            h.power_watts.push(g.power.draw_watts.map(|v| v as f32));
+            h.temperature
+                .push(g.temperature.gpu_celsius.map(|v| v as f32));
+        }
+    }
+
+    pub fn gpu(&self, index: u32, uuid: Option<&str>) -> Option<&GpuHistory> {
+        self.gpus.get(&key(index, uuid))
+    }
+}
+
+fn key(index: u32, uuid: Option<&str>) -> String {
+    uuid.map_or_else(|| format!("#{index}"), str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_keeps_the_newest_values_in_order() {
+        let mut r = Ring::new(3);
+        assert!(r.is_empty());
+        assert_eq!(r.latest(), None);
+        for v in 1..=5 {
+            r.push(v);
+        }
+        assert_eq!(r.iter().collect::<Vec<_>>(), vec![3, 4, 5]);
+        assert_eq!(r.latest(), Some(5));
+        assert_eq!(r.len(), 3);
+    }
+
+    #[test]
+    fn ring_partially_filled() {
+        let mut r = Ring::new(4);
+        r.push(1);
+        r.push(2);
+        assert_eq!(r.iter().collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(r.latest(), Some(2));
+    }
+
+    #[test]
+    fn ring_never_grows_past_capacity() {
+        let mut r = Ring::new(100);
+        for v in 0..10_000 {
+            r.push(v);
+        }
+        assert_eq!(r.len(), 100);
+        assert_eq!(r.buf.capacity(), 100);
+        assert_eq!(r.iter().next(), Some(9_900));
+    }
+
+    #[test]
+    fn history_capacity_covers_the_window() {
+        let h = History::new(Duration::from_secs(600), Duration::from_secs(1));
+        assert_eq!(h.capacity(), 600);
+        let h = History::new(Duration::from_secs(600), Duration::from_millis(250));
+        assert_eq!(h.capacity(), 2400);
+    }
+
+    #[test]
+    fn history_records_gaps_as_none() {
+        use crate::source::{SimSource, Source};
+        let mut sim = SimSource::new(crate::scenario::Scenario::demo(3), &[]).unwrap();
+        let mut h = History::new(Duration::from_secs(10), Duration::from_secs(1));
+        for _ in 0..15 {
+            h.record(&sim.sample().unwrap());
+        }
+        let snap = sim.sample().unwrap();
+        let g = &snap.gpus[0];
+        let gh = h.gpu(g.index, g.uuid.as_deref()).unwrap();
+        assert_eq!(gh.utilization.len(), 10);
+        assert!(gh.utilization.iter().all(|v| v.is_some()));
+    }
+}

@@ -1,0 +1,64 @@
+//! gputop: a fast terminal GPU monitor. `run` is the one dispatch over modes; everything
+//! else is a library the modes share (sources, the sample model, history, renderers).
+
+pub mod cli;
+pub mod history;
+pub mod mode;
+pub mod output;
+pub mod poller;
+pub mod sample;
+pub mod scenario;
+pub mod source;
+
+use std::io::{self, BufWriter};
+
+use cli::Cli;
+use mode::Format;
+use source::{SourceError, SourceSpec};
+
+/// Why gputop stopped; each kind has its exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::Source(e) => e.exit_code(),
+            Self::Usage(_) => 2,
+            Self::Io(_) => 1,
+        }
+    }
+
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Self::Source(e) => e.hint(),
+            _ => None,
+        }
+    }
+
+    /// `gputop … | head` closing the pipe is a normal way to stop, not an error.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Self::Io(e) if e.kind() == io::ErrorKind::BrokenPipe)
+    }
+}
+
+pub fn run(cli: Cli) -> Result<(), Error> {
+    let format = Format::from_cli(&cli).map_err(Error::Usage)?;
+    let spec = match &cli.source.demo {
+        Some(fleet) => SourceSpec::Demo(fleet.clone()),
+        None => SourceSpec::Nvml {
+            library: cli.source.nvml_lib.clone(),
+        },
+    };
+    let mut source = spec.open(&cli.source.ids, format.sample_options())?;
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    mode::once::run(source.as_mut(), &format, &mut out)
+}

@@ -1,0 +1,20 @@
+//! Parses the command line, runs gputop, and turns errors into one line and an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = gputop::cli::Cli::parse();
+    match gputop::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(e) => {
+            match e.hint() {
+                Some(hint) => eprintln!("gputop: {e}; {hint}"),
+                None => eprintln!("gputop: {e}"),
+            }
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}

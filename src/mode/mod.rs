@@ -1,0 +1,71 @@
+//! The modes gputop runs in, and what they share: the output format and the terminal.
+
+pub mod once;
+
+use std::io::IsTerminal;
+
+use crate::cli::Cli;
+use crate::output::query::{Query, QueryFormat};
+use crate::output::style::Painter;
+use crate::output::table::TableOptions;
+use crate::source::SampleOptions;
+
+/// What a non-interactive mode prints.
+pub enum Format {
+    Table(TableOptions),
+    Json,
+    Csv,
+    Query(Query, QueryFormat),
+}
+
+impl Format {
+    pub fn from_cli(cli: &Cli) -> Result<Self, String> {
+        let out = &cli.output;
+        Ok(if let Some(fields) = &out.query_gpu {
+            Format::Query(Query::gpus(fields)?, out.format)
+        } else if let Some(fields) = &out.query_compute_apps {
+            Format::Query(Query::apps(fields)?, out.format)
+        } else if out.json {
+            Format::Json
+        } else if out.csv {
+            Format::Csv
+        } else {
+            let stdout_is_terminal = std::io::stdout().is_terminal();
+            Format::Table(TableOptions {
+                painter: Painter {
+                    enabled: out.color.enabled(),
+                },
+                width: if stdout_is_terminal {
+                    terminal_width()
+                } else {
+                    None
+                },
+                ascii: out.ascii || !locale_is_utf8(),
+            })
+        })
+    }
+
+    /// Only the JSON document carries PCIe throughput, which costs ≥ 20 ms per GPU to read.
+    pub fn sample_options(&self) -> SampleOptions {
+        SampleOptions {
+            pcie_throughput: matches!(self, Format::Json),
+        }
+    }
+}
+
+fn terminal_width() -> Option<usize> {
+    crossterm::terminal::size()
+        .ok()
+        .map(|(cols, _)| cols as usize)
+        .filter(|&c| c > 0)
+}
+
+/// Whether the locale promises UTF-8 (LC_ALL, then LC_CTYPE, then LANG, as setlocale reads them).
+pub fn locale_is_utf8() -> bool {
+    let value = ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    value.contains("utf-8") || value.contains("utf8")
+}

@@ -1,0 +1,31 @@
+//! `--once` and one-shot `--query-*`: sample, print, exit.
+
+use std::io::Write;
+
+use super::Format;
+use crate::output::{csv, json, table};
+use crate::source::Source;
+use crate::Error;
+
+pub fn run(source: &mut dyn Source, format: &Format, out: &mut dyn Write) -> Result<(), Error> {
+    let snapshot = source.sample()?;
+    match format {
+        Format::Table(opts) => {
+            for line in table::render(&snapshot, opts) {
+                writeln!(out, "{line}")?;
+            }
+        }
+        Format::Json => writeln!(out, "{}", json::document(&snapshot))?,
+        Format::Csv => write!(out, "{}{}", csv::header(), csv::rows(&snapshot))?,
+        Format::Query(query, fmt) => {
+            if let Some(header) = query.header(*fmt) {
+                writeln!(out, "{header}")?;
+            }
+            for row in query.rows(&snapshot, *fmt) {
+                writeln!(out, "{row}")?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}

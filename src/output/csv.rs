@@ -1,0 +1,78 @@
+//! `--csv`: one row per GPU in base units, with a header. Unavailable values are `N/A`
+//! (which pandas and most CSV readers take as missing), never 0.
+
+use crate::sample::{GpuSample, Snapshot};
+
+const COLUMNS: [&str; 18] = [
+    "timestamp",
+    "index",
+    "uuid",
+    "name",
+    "pci_bus_id",
+    "status",
+    "temperature_celsius",
+    "utilization_gpu_percent",
+    "utilization_memory_percent",
+    "memory_used_bytes",
+    "memory_total_bytes",
+    "power_draw_watts",
+    "power_limit_watts",
+    "fan_percent",
+    "clock_sm_mhz",
+    "clock_memory_mhz",
+    "performance_state",
+    "process_count",
+];
+
+fn cell<T: ToString>(v: Option<T>) -> String {
+    v.map_or_else(|| "N/A".to_string(), |v| v.to_string())
+}
+
+fn record(taken_at: &str, g: &GpuSample) -> [String; COLUMNS.len()] {
+    [
+        taken_at.to_string(),
+        g.index.to_string(),
+        cell(g.uuid.as_deref()),
+        cell(g.name.as_deref()),
+        cell(g.pci_bus_id.as_deref()),
+        serde_json::to_value(g.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        cell(g.temperature.gpu_celsius),
+        cell(g.utilization.gpu_percent),
+        cell(g.utilization.memory_percent),
+        cell(g.memory.used_bytes),
+        cell(g.memory.total_bytes),
+        cell(g.power.draw_watts),
+        cell(g.power.limit_watts),
+        cell(g.fan_percent),
+        cell(g.clocks.sm_mhz),
+        cell(g.clocks.memory_mhz),
+        cell(g.performance_state.map(|p| format!("P{p}"))),
+        g.processes.len().to_string(),
+    ]
+}
+
+fn write_records(records: impl IntoIterator<Item = Vec<String>>) -> String {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    for r in records {
+        // Writing to memory cannot fail.
+        let _ = w.write_record(&r);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+pub fn header() -> String {
+    write_records([COLUMNS.iter().map(|c| c.to_string()).collect()])
+}
+
+/// The rows of one snapshot, without the header.
+pub fn rows(snapshot: &Snapshot) -> String {
+    let taken_at = snapshot
+        .taken_at
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    write_records(snapshot.gpus.iter().map(|g| record(&taken_at, g).to_vec()))
+}

@@ -1,0 +1,9 @@
+//! Non-interactive renderers: the human table, JSON, CSV and nvidia-smi queries.
+
+pub mod csv;
+pub mod json;
+pub mod query;
+pub mod sanitize;
+pub mod style;
+pub mod table;
+pub mod units;

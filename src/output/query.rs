@@ -1,0 +1,451 @@
+//! nvidia-smi's `--query-gpu=…` / `--query-compute-apps=…` with `--format=csv[,noheader][,nounits]`,
+//! byte for byte, so scripts written for nvidia-smi keep working.
+//!
+//! Field names are nvidia-smi's (aliases included); headers use the canonical name and the unit
+//! in brackets; values the unit after a space unless `nounits`; an unavailable value is `[N/A]`.
+//! Like nvidia-smi, fields are separated by ", " and not quoted.
+
+use std::str::FromStr;
+
+use chrono::Local;
+
+use super::units::mib;
+use crate::sample::{GpuProcess, GpuSample, Snapshot};
+
+const NOT_AVAILABLE: &str = "[N/A]";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryFormat {
+    pub header: bool,
+    pub units: bool,
+}
+
+impl FromStr for QueryFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut format = QueryFormat {
+            header: true,
+            units: true,
+        };
+        let mut csv = false;
+        for opt in s.split(',').map(str::trim) {
+            match opt {
+                "csv" => csv = true,
+                "noheader" => format.header = false,
+                "nounits" => format.units = false,
+                other => {
+                    return Err(format!(
+                        "unknown --format option `{other}` (expected csv, noheader, nounits)"
+                    ))
+                }
+            }
+        }
+        if !csv {
+            return Err("--format must include `csv`".into());
+        }
+        Ok(format)
+    }
+}
+
+/// One queryable field: the canonical name nvidia-smi prints, its unit, and how to read it.
+struct Field<T> {
+    names: &'static [&'static str],
+    unit: Option<&'static str>,
+    value: fn(&T, &Snapshot) -> Option<String>,
+}
+
+impl<T> Field<T> {
+    fn canonical(&self) -> &'static str {
+        self.names[0]
+    }
+}
+
+fn n<V: ToString>(v: Option<V>) -> Option<String> {
+    v.map(|v| v.to_string())
+}
+
+fn enabled(v: Option<bool>) -> Option<String> {
+    v.map(|on| if on { "Enabled" } else { "Disabled" }.to_string())
+}
+
+fn watts(v: Option<f64>) -> Option<String> {
+    v.map(|w| format!("{w:.2}"))
+}
+
+const GPU_FIELDS: &[Field<GpuSample>] = &[
+    Field {
+        names: &["timestamp"],
+        unit: None,
+        value: |_, s| {
+            Some(
+                s.taken_at
+                    .with_timezone(&Local)
+                    .format("%Y/%m/%d %H:%M:%S%.3f")
+                    .to_string(),
+            )
+        },
+    },
+    Field {
+        names: &["driver_version"],
+        unit: None,
+        value: |_, s| s.host.driver_version.clone(),
+    },
+    Field {
+        names: &["count"],
+        unit: None,
+        value: |_, s| Some(s.gpus.len().to_string()),
+    },
+    Field {
+        names: &["name", "gpu_name"],
+        unit: None,
+        value: |g, _| g.name.clone(),
+    },
+    Field {
+        names: &["index"],
+        unit: None,
+        value: |g, _| Some(g.index.to_string()),
+    },
+    Field {
+        names: &["uuid", "gpu_uuid"],
+        unit: None,
+        value: |g, _| g.uuid.clone(),
+    },
+    Field {
+        names: &["pci.bus_id", "gpu_bus_id"],
+        unit: None,
+        value: |g, _| g.pci_bus_id.clone(),
+    },
+    Field {
+        names: &["persistence_mode"],
+        unit: None,
+        value: |g, _| enabled(g.persistence_mode),
+    },
+    Field {
+        names: &["pstate"],
+        unit: None,
+        value: |g, _| g.performance_state.map(|p| format!("P{p}")),
+    },
+    Field {
+        names: &["fan.speed"],
+        unit: Some("%"),
+        value: |g, _| n(g.fan_percent),
+    },
+    Field {
+        names: &["memory.total"],
+        unit: Some("MiB"),
+        value: |g, _| n(g.memory.total_bytes.map(mib)),
+    },
+    Field {
+        names: &["memory.reserved"],
+        unit: Some("MiB"),
+        value: |g, _| n(g.memory.reserved_bytes.map(mib)),
+    },
+    Field {
+        names: &["memory.used"],
+        unit: Some("MiB"),
+        value: |g, _| n(g.memory.used_bytes.map(mib)),
+    },
+    Field {
+        names: &["memory.free"],
+        unit: Some("MiB"),
+        value: |g, _| n(g.memory.free_bytes.map(mib)),
+    },
+    Field {
+        names: &["utilization.gpu"],
+        unit: Some("%"),
+        value: |g, _| n(g.utilization.gpu_percent),
+    },
+    Field {
+        names: &["utilization.memory"],
+        unit: Some("%"),
+        value: |g, _| n(g.utilization.memory_percent),
+    },
+    Field {
+        names: &["utilization.encoder"],
+        unit: Some("%"),
+        value: |g, _| n(g.utilization.encoder_percent),
+    },
+    Field {
+        names: &["utilization.decoder"],
+        unit: Some("%"),
+        value: |g, _| n(g.utilization.decoder_percent),
+    },
+    Field {
+        names: &["temperature.gpu"],
+        unit: None,
+        value: |g, _| n(g.temperature.gpu_celsius),
+    },
+    Field {
+        names: &["power.draw"],
+        unit: Some("W"),
+        value: |g, _| watts(g.power.draw_watts),
+    },
+    Field {
+        names: &["power.limit"],
+        unit: Some("W"),
+        value: |g, _| watts(g.power.limit_watts),
+    },
+    Field {
+        names: &["enforced.power.limit"],
+        unit: Some("W"),
+        value: |g, _| watts(g.power.limit_watts),
+    },
+    Field {
+        names: &["clocks.current.sm", "clocks.sm"],
+        unit: Some("MHz"),
+        value: |g, _| n(g.clocks.sm_mhz),
+    },
+    Field {
+        names: &["clocks.current.memory", "clocks.mem"],
+        unit: Some("MHz"),
+        value: |g, _| n(g.clocks.memory_mhz),
+    },
+    Field {
+        names: &["clocks.max.sm"],
+        unit: Some("MHz"),
+        value: |g, _| n(g.clocks.sm_max_mhz),
+    },
+    Field {
+        names: &["clocks.max.memory", "clocks.max.mem"],
+        unit: Some("MHz"),
+        value: |g, _| n(g.clocks.memory_max_mhz),
+    },
+    Field {
+        names: &[
+            "clocks_throttle_reasons.active",
+            "clocks_event_reasons.active",
+        ],
+        unit: None,
+        value: |g, _| g.throttle.mask.map(|m| format!("0x{m:016X}")),
+    },
+    Field {
+        names: &["ecc.errors.corrected.volatile.total"],
+        unit: None,
+        value: |g, _| n(g.ecc.corrected),
+    },
+    Field {
+        names: &["ecc.errors.uncorrected.volatile.total"],
+        unit: None,
+        value: |g, _| n(g.ecc.uncorrected),
+    },
+    Field {
+        names: &["mig.mode.current"],
+        unit: None,
+        value: |g, _| enabled(g.mig_enabled),
+    },
+];
+
+/// A compute app, by position in the snapshot (the field table is `'static`, rows are not).
+pub struct AppRow {
+    gpu: usize,
+    process: usize,
+}
+
+impl AppRow {
+    fn gpu<'s>(&self, s: &'s Snapshot) -> &'s GpuSample {
+        &s.gpus[self.gpu]
+    }
+    fn process<'s>(&self, s: &'s Snapshot) -> &'s GpuProcess {
+        &s.gpus[self.gpu].processes[self.process]
+    }
+}
+
+/// nvidia-smi shows the process's argv[0], which is what `ps` shows first too.
+fn process_name(p: &GpuProcess) -> Option<String> {
+    let argv0 = p
+        .command
+        .as_deref()
+        .and_then(|c| c.split(' ').next())
+        .filter(|a| !a.is_empty());
+    argv0.map(str::to_string).or_else(|| p.name.clone())
+}
+
+const APP_FIELDS: &[Field<AppRow>] = &[
+    Field {
+        names: &["timestamp"],
+        unit: None,
+        value: |_, s| {
+            Some(
+                s.taken_at
+                    .with_timezone(&Local)
+                    .format("%Y/%m/%d %H:%M:%S%.3f")
+                    .to_string(),
+            )
+        },
+    },
+    Field {
+        names: &["gpu_name"],
+        unit: None,
+        value: |a, s| a.gpu(s).name.clone(),
+    },
+    Field {
+        names: &["gpu_bus_id"],
+        unit: None,
+        value: |a, s| a.gpu(s).pci_bus_id.clone(),
+    },
+    Field {
+        names: &["gpu_uuid"],
+        unit: None,
+        value: |a, s| a.gpu(s).uuid.clone(),
+    },
+    Field {
+        names: &["pid"],
+        unit: None,
+        value: |a, s| Some(a.process(s).pid.to_string()),
+    },
+    Field {
+        names: &["process_name", "name"],
+        unit: None,
+        value: |a, s| process_name(a.process(s)),
+    },
+    Field {
+        names: &["used_gpu_memory", "used_memory"],
+        unit: Some("MiB"),
+        value: |a, s| n(a.process(s).gpu_memory_bytes.map(mib)),
+    },
+];
+
+fn parse_fields<T>(
+    table: &'static [Field<T>],
+    spec: &str,
+) -> Result<Vec<&'static Field<T>>, String> {
+    spec.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|name| {
+            table
+                .iter()
+                .find(|f| f.names.iter().any(|n| n.eq_ignore_ascii_case(name)))
+                .ok_or_else(|| format!("field \"{name}\" is not a valid field to query"))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(|fields| {
+            if fields.is_empty() {
+                Err("no fields to query".into())
+            } else {
+                Ok(fields)
+            }
+        })
+}
+
+/// A parsed `--query-gpu` or `--query-compute-apps`.
+pub struct Query(Fields);
+
+enum Fields {
+    Gpus(Vec<&'static Field<GpuSample>>),
+    Apps(Vec<&'static Field<AppRow>>),
+}
+
+impl Query {
+    pub fn gpus(spec: &str) -> Result<Self, String> {
+        parse_fields(GPU_FIELDS, spec).map(|f| Query(Fields::Gpus(f)))
+    }
+
+    pub fn apps(spec: &str) -> Result<Self, String> {
+        parse_fields(APP_FIELDS, spec).map(|f| Query(Fields::Apps(f)))
+    }
+
+    pub fn header(&self, format: QueryFormat) -> Option<String> {
+        format.header.then(|| match &self.0 {
+            Fields::Gpus(fields) => header(fields),
+            Fields::Apps(fields) => header(fields),
+        })
+    }
+
+    /// The data rows for one snapshot (no header).
+    pub fn rows(&self, snapshot: &Snapshot, format: QueryFormat) -> Vec<String> {
+        match &self.0 {
+            Fields::Gpus(fields) => snapshot
+                .gpus
+                .iter()
+                .map(|g| row(fields, g, snapshot, format))
+                .collect(),
+            Fields::Apps(fields) => snapshot
+                .gpus
+                .iter()
+                .enumerate()
+                .flat_map(|(gpu, g)| {
+                    (0..g.processes.len()).map(move |process| AppRow { gpu, process })
+                })
+                .map(|app| row(fields, &app, snapshot, format))
+                .collect(),
+        }
+    }
+}
+
+fn header<T>(fields: &[&Field<T>]) -> String {
+    fields
+        .iter()
+        .map(|f| match f.unit {
+            Some(unit) => format!("{} [{unit}]", f.canonical()),
+            None => f.canonical().to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn row<T>(fields: &[&Field<T>], item: &T, snapshot: &Snapshot, format: QueryFormat) -> String {
+    fields
+        .iter()
+        .map(|f| match ((f.value)(item, snapshot), f.unit) {
+            (None, _) => NOT_AVAILABLE.to_string(),
+            (Some(v), Some(unit)) if format.units => format!("{v} {unit}"),
+            (Some(v), _) => v,
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_options_parse_like_nvidia_smi() {
+        assert_eq!(
+            "csv".parse(),
+            Ok(QueryFormat {
+                header: true,
+                units: true
+            })
+        );
+        assert_eq!(
+            "csv,noheader,nounits".parse(),
+            Ok(QueryFormat {
+                header: false,
+                units: false
+            })
+        );
+        assert!("json".parse::<QueryFormat>().is_err());
+        assert!("csv,fancy".parse::<QueryFormat>().is_err());
+    }
+
+    #[test]
+    fn headers_use_canonical_names_and_units() {
+        let q = Query::gpus("index,gpu_name,clocks.sm,memory.used,temperature.gpu").unwrap();
+        assert_eq!(
+            q.header(QueryFormat {
+                header: true,
+                units: true
+            })
+            .unwrap(),
+            "index, name, clocks.current.sm [MHz], memory.used [MiB], temperature.gpu"
+        );
+        let q = Query::apps("pid,process_name,used_memory,gpu_uuid").unwrap();
+        assert_eq!(
+            q.header(QueryFormat {
+                header: true,
+                units: false
+            })
+            .unwrap(),
+            "pid, process_name, used_gpu_memory [MiB], gpu_uuid"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_named_in_the_error() {
+        let err = Query::gpus("index,bogus").err().unwrap();
+        assert_eq!(err, "field \"bogus\" is not a valid field to query");
+    }
+}

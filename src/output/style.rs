@@ -1,0 +1,98 @@
+//! Colour for human output: `--color auto|always|never`, `NO_COLOR`, and what the colours mean.
+
+use std::io::IsTerminal;
+
+use anstyle::{AnsiColor, Style};
+use clap::ValueEnum;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stdout is a terminal and `NO_COLOR` is not set.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour stdout. An explicit `always` beats `NO_COLOR`, as flags beat the
+    /// environment everywhere else.
+    pub fn enabled(self) -> bool {
+        match self {
+            Self::Always => true,
+            Self::Never => false,
+            Self::Auto => {
+                let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+                let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+                !no_color && !dumb && std::io::stdout().is_terminal()
+            }
+        }
+    }
+}
+
+/// Applies styles only when colour is on.
+#[derive(Debug, Clone, Copy)]
+pub struct Painter {
+    pub enabled: bool,
+}
+
+impl Painter {
+    pub fn paint(&self, style: Style, text: &str) -> String {
+        if self.enabled && style != Style::new() {
+            format!("{style}{text}{style:#}")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+pub const HEADER: Style = Style::new().bold();
+pub const DIM: Style = Style::new().dimmed();
+pub const ALERT: Style = AnsiColor::Red.on_default().bold();
+pub const PLAIN: Style = Style::new();
+
+fn fg(c: AnsiColor) -> Style {
+    c.on_default()
+}
+
+/// Utilization and memory load: green when light, yellow when busy, red when nearly full.
+pub fn load(percent: Option<f64>) -> Style {
+    match percent {
+        None => DIM,
+        Some(p) if p >= 90.0 => fg(AnsiColor::Red),
+        Some(p) if p >= 50.0 => fg(AnsiColor::Yellow),
+        Some(_) => fg(AnsiColor::Green),
+    }
+}
+
+/// Temperature against the GPU's own slowdown threshold when known.
+pub fn temperature(celsius: Option<u32>, slowdown: Option<u32>) -> Style {
+    let Some(t) = celsius else { return DIM };
+    let hot = slowdown.map_or(83, |s| s.saturating_sub(5));
+    if t >= hot {
+        fg(AnsiColor::Red).bold()
+    } else if t >= 75 {
+        fg(AnsiColor::Yellow)
+    } else {
+        fg(AnsiColor::Green)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn painter_off_leaves_text_alone() {
+        assert_eq!(Painter { enabled: false }.paint(ALERT, "x"), "x");
+        let on = Painter { enabled: true }.paint(ALERT, "x");
+        assert!(on.starts_with('\x1b') && on.contains('x') && on.ends_with('m'));
+    }
+
+    #[test]
+    fn temperature_uses_the_slowdown_threshold() {
+        assert_eq!(temperature(Some(83), Some(87)), fg(AnsiColor::Red).bold());
+        assert_eq!(temperature(Some(80), Some(87)), fg(AnsiColor::Yellow));
+        assert_eq!(temperature(None, Some(87)), DIM);
+    }
+}

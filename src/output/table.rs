@@ -1,0 +1,231 @@
+//! The compact human table of `--once` (and `--watch`): a line per GPU, then the processes.
+//!
+//! ```text
+//! gpu-box  2026-11-26 16:49:33  driver 550.54.15  CUDA 12.4
+//! GPU  NAME                   TEMP  UTIL  MEMORY                  POWER       FAN
+//!   0  NVIDIA H100 80GB HBM3  62°C   87%  40213 / 81559 MiB  49%  312 / 700 W  N/A
+//!
+//! GPU      PID  USER   TYPE  GPU MEM   SM%   CPU%  COMMAND
+//!   0     4000  alice  C     3210MiB    40   98.0  python train.py
+//! ```
+//!
+//! Rendering returns lines, so the watch mode can rewrite only the lines that changed.
+
+use chrono::Local;
+
+use super::sanitize::sanitize;
+use super::style::{self, Painter};
+use super::units::{human_bytes, mib, or_na, truncate, NA};
+use crate::sample::{GpuSample, GpuStatus, Snapshot};
+
+#[derive(Debug, Clone, Copy)]
+pub struct TableOptions {
+    pub painter: Painter,
+    /// Cut lines to this many columns (the terminal's width); `None` for pipes and files.
+    pub width: Option<usize>,
+    pub ascii: bool,
+}
+
+const NAME_MAX: usize = 32;
+
+pub fn render(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
+    let p = opts.painter;
+    let mut lines = vec![header_line(snapshot, opts)];
+    let name_width = snapshot
+        .gpus
+        .iter()
+        .map(|g| g.name.as_deref().map_or(3, |n| n.chars().count()))
+        .max()
+        .unwrap_or(4)
+        .clamp(4, NAME_MAX);
+    lines.push(p.paint(
+        style::HEADER,
+        &format!(
+            "GPU  {:<name_width$}  TEMP  UTIL  {:<22}  {:<11}  FAN",
+            "NAME", "MEMORY", "POWER"
+        ),
+    ));
+    for gpu in &snapshot.gpus {
+        lines.push(gpu_line(gpu, name_width, opts));
+        if let Some(alarm) = throttle_alarm(gpu, opts.ascii) {
+            lines.push(p.paint(style::ALERT, &alarm));
+        }
+    }
+    lines.push(String::new());
+    lines.extend(process_lines(snapshot, opts));
+    if let Some(width) = opts.width {
+        for line in &mut lines {
+            *line = clip(line, width);
+        }
+    }
+    lines
+}
+
+fn header_line(snapshot: &Snapshot, opts: &TableOptions) -> String {
+    let host = &snapshot.host;
+    let text = format!(
+        "{}  {}  driver {}  CUDA {}",
+        sanitize(host.hostname.as_deref().unwrap_or(NA)),
+        snapshot
+            .taken_at
+            .with_timezone(&Local)
+            .format("%Y-%m-%d %H:%M:%S"),
+        sanitize(host.driver_version.as_deref().unwrap_or(NA)),
+        host.cuda_driver_version.as_deref().unwrap_or(NA),
+    );
+    opts.painter.paint(style::HEADER, &text)
+}
+
+fn gpu_line(gpu: &GpuSample, name_width: usize, opts: &TableOptions) -> String {
+    let p = opts.painter;
+    let name = sanitize(gpu.name.as_deref().unwrap_or(NA));
+    let name = format!("{:<name_width$}", truncate(&name, name_width, opts.ascii));
+    if gpu.status != GpuStatus::Ok {
+        let what = match gpu.status {
+            GpuStatus::Lost => "LOST".to_string(),
+            _ => format!(
+                "ERROR: {}",
+                sanitize(gpu.error.as_deref().unwrap_or("unknown"))
+            ),
+        };
+        return format!("{:>3}  {name}  {}", gpu.index, p.paint(style::ALERT, &what));
+    }
+    let degree = if opts.ascii { "C" } else { "°C" };
+    let temp = gpu
+        .temperature
+        .gpu_celsius
+        .map_or(NA.to_string(), |t| format!("{t}{degree}"));
+    let temp = p.paint(
+        style::temperature(
+            gpu.temperature.gpu_celsius,
+            gpu.temperature.slowdown_celsius,
+        ),
+        &format!("{temp:>5}"),
+    );
+    let util = gpu.utilization.gpu_percent;
+    let util = p.paint(
+        style::load(util.map(f64::from)),
+        &format!("{:>4}", util.map_or(NA.to_string(), |u| format!("{u}%"))),
+    );
+    let memory = match (gpu.memory.used_bytes, gpu.memory.total_bytes) {
+        (Some(used), Some(total)) => format!("{} / {} MiB", mib(used), mib(total)),
+        _ => NA.to_string(),
+    };
+    let mem_pct = gpu.memory_percent();
+    let memory = format!(
+        "{memory:>17} {}",
+        p.paint(
+            style::load(mem_pct),
+            &format!(
+                "{:>4}",
+                mem_pct.map_or(String::new(), |m| format!("{m:.0}%"))
+            )
+        )
+    );
+    let power = match (gpu.power.draw_watts, gpu.power.limit_watts) {
+        (Some(draw), Some(limit)) => format!("{draw:.0} / {limit:.0} W"),
+        (Some(draw), None) => format!("{draw:.0} W"),
+        _ => NA.to_string(),
+    };
+    let fan = gpu.fan_percent.map_or(NA.to_string(), |f| format!("{f}%"));
+    format!(
+        "{:>3}  {name}  {temp}  {util}  {memory}  {power:<11}  {fan:>3}",
+        gpu.index
+    )
+}
+
+/// A second line under a GPU whose clocks are held down by trouble (heat, power brake).
+fn throttle_alarm(gpu: &GpuSample, ascii: bool) -> Option<String> {
+    let reasons = gpu.throttle.reasons.as_ref()?;
+    let alarming: Vec<&str> = reasons
+        .iter()
+        .filter(|r| r.is_alarming())
+        .map(|r| r.label())
+        .collect();
+    (!alarming.is_empty()).then(|| {
+        let mark = if ascii { "!" } else { "⚠" };
+        format!("     {mark} throttled: {}", alarming.join(", "))
+    })
+}
+
+fn process_lines(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
+    let p = opts.painter;
+    let rows: Vec<_> = snapshot
+        .gpus
+        .iter()
+        .flat_map(|g| g.processes.iter().map(move |pr| (g.index, pr)))
+        .collect();
+    if rows.is_empty() {
+        return vec![p.paint(style::DIM, "No GPU processes.")];
+    }
+    let user_width = rows
+        .iter()
+        .map(|(_, pr)| pr.user.as_deref().map_or(3, |u| u.chars().count()))
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 16);
+    let mut lines = vec![p.paint(
+        style::HEADER,
+        &format!(
+            "GPU      PID  {:<user_width$}  TYPE  GPU MEM   SM%   CPU%  COMMAND",
+            "USER"
+        ),
+    )];
+    for (gpu, pr) in rows {
+        let user = sanitize(pr.user.as_deref().unwrap_or(NA));
+        let user = truncate(&user, user_width, opts.ascii);
+        let command = sanitize(pr.command.as_deref().or(pr.name.as_deref()).unwrap_or(NA));
+        lines.push(format!(
+            "{gpu:>3}  {:>7}  {user:<user_width$}  {:<4}  {:>7}  {:>4}  {:>5}  {command}",
+            pr.pid,
+            pr.kind.short(),
+            pr.gpu_memory_bytes.map_or(NA.to_string(), human_bytes),
+            or_na(pr.sm_percent),
+            pr.cpu_percent.map_or(NA.to_string(), |c| format!("{c:.1}")),
+        ));
+    }
+    lines
+}
+
+/// Cuts a line to `width` visible columns, keeping escape sequences intact (and closing any
+/// style that was open at the cut).
+fn clip(line: &str, width: usize) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut visible = 0;
+    let mut chars = line.chars().peekable();
+    let mut cut = false;
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            out.push(c);
+            for e in chars.by_ref() {
+                out.push(e);
+                if e.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+            continue;
+        }
+        if visible == width {
+            cut = true;
+            break;
+        }
+        out.push(c);
+        visible += 1;
+    }
+    if cut && out.contains('\x1b') {
+        out.push_str("\x1b[0m");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip_counts_only_visible_characters() {
+        assert_eq!(clip("abcdef", 3), "abc");
+        assert_eq!(clip("\x1b[1mabcdef\x1b[0m", 2), "\x1b[1mab\x1b[0m");
+        assert_eq!(clip("ab", 5), "ab");
+    }
+}

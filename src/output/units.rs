@@ -1,0 +1,95 @@
+//! Formatting of values for people: `N/A` for what is unknown, binary units for memory.
+
+use std::fmt::Display;
+
+pub const NA: &str = "N/A";
+pub const MIB: u64 = 1024 * 1024;
+
+/// The value, or `N/A`.
+pub fn or_na<T: Display>(v: Option<T>) -> String {
+    v.map_or_else(|| NA.to_string(), |v| v.to_string())
+}
+
+/// Whole MiB, rounded down as nvidia-smi does.
+pub fn mib(bytes: u64) -> u64 {
+    bytes / MIB
+}
+
+/// A size in the largest binary unit that keeps it readable: `812MiB`, `3.2GiB`, `1.5TiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit <= 2 || value >= 100.0 {
+        format!("{value:.0}{}", UNITS[unit])
+    } else {
+        format!("{value:.1}{}", UNITS[unit])
+    }
+}
+
+/// Elapsed time as `ps` shows it: `59s`, `12:05`, `3:02:01`, `2d 03h`.
+pub fn duration(secs: u64) -> String {
+    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, _) => format!("{m}:{s:02}"),
+        (0, _, _) => format!("{h}:{m:02}:{s:02}"),
+        _ => format!("{d}d {h:02}h"),
+    }
+}
+
+/// Cuts `s` to at most `width` characters, marking the cut with `…` (or `~` in ASCII mode).
+pub fn truncate(s: &str, width: usize, ascii: bool) -> std::borrow::Cow<'_, str> {
+    if s.chars().count() <= width {
+        return s.into();
+    }
+    let mark = if ascii { '~' } else { '…' };
+    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
+    if width > 0 {
+        out.push(mark);
+    }
+    out.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_is_na_and_zero_is_zero() {
+        assert_eq!(or_na::<u32>(None), "N/A");
+        assert_eq!(or_na(Some(0)), "0");
+    }
+
+    #[test]
+    fn human_bytes_picks_a_readable_unit() {
+        assert_eq!(human_bytes(0), "0B");
+        assert_eq!(human_bytes(812 * MIB), "812MiB");
+        assert_eq!(human_bytes(3277 * MIB), "3.2GiB");
+        assert_eq!(human_bytes(150 * 1024 * MIB), "150GiB");
+    }
+
+    #[test]
+    fn mib_rounds_down() {
+        assert_eq!(mib(2 * MIB - 1), 1);
+    }
+
+    #[test]
+    fn durations_read_like_ps() {
+        assert_eq!(duration(59), "59s");
+        assert_eq!(duration(725), "12:05");
+        assert_eq!(duration(10_921), "3:02:01");
+        assert_eq!(duration(2 * 86_400 + 3 * 3600), "2d 03h");
+    }
+
+    #[test]
+    fn truncation_marks_the_cut() {
+        assert_eq!(truncate("abcdef", 4, false), "abc…");
+        assert_eq!(truncate("abcdef", 4, true), "abc~");
+        assert_eq!(truncate("abc", 4, false), "abc");
+    }
+}

@@ -1,0 +1,372 @@
+//! The sample model: plain, serde-serializable data that every frontend renders from.
+//!
+//! Every metric is an `Option`: `None` means NVML could not give it (not supported, no
+//! permission, a missing symbol) and is shown as `N/A` or `null`, never as 0. Units are base
+//! units: bytes, percent, °C, watts, MHz, joules.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Bumped on any incompatible change to the JSON document (`docs/json-schema.md`).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One sample of the whole machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub schema_version: u32,
+    pub taken_at: DateTime<Utc>,
+    pub host: HostInfo,
+    pub gpus: Vec<GpuSample>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HostInfo {
+    pub hostname: Option<String>,
+    pub driver_version: Option<String>,
+    /// The newest CUDA version the driver supports, as "12.4".
+    pub cuda_driver_version: Option<String>,
+    pub nvml_version: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GpuStatus {
+    Ok,
+    /// Fell off the bus or is otherwise inaccessible (GPU_IS_LOST).
+    Lost,
+    /// Any other failure to reach the GPU; `GpuSample::error` says which.
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GpuSample {
+    pub index: u32,
+    pub status: GpuStatus,
+    pub error: Option<String>,
+    pub name: Option<String>,
+    pub uuid: Option<String>,
+    pub pci_bus_id: Option<String>,
+    pub memory: Memory,
+    pub utilization: Utilization,
+    pub temperature: Temperature,
+    pub power: Power,
+    pub fan_percent: Option<u32>,
+    pub clocks: Clocks,
+    /// 0 for P0 (maximum performance) to 15.
+    pub performance_state: Option<u8>,
+    pub pcie: Pcie,
+    pub throttle: Throttle,
+    pub ecc: Ecc,
+    pub mig_enabled: Option<bool>,
+    pub persistence_mode: Option<bool>,
+    pub processes: Vec<GpuProcess>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Memory {
+    pub total_bytes: Option<u64>,
+    pub used_bytes: Option<u64>,
+    pub free_bytes: Option<u64>,
+    pub reserved_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Utilization {
+    pub gpu_percent: Option<u32>,
+    pub memory_percent: Option<u32>,
+    pub encoder_percent: Option<u32>,
+    pub decoder_percent: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Temperature {
+    pub gpu_celsius: Option<u32>,
+    pub slowdown_celsius: Option<u32>,
+    pub shutdown_celsius: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Power {
+    pub draw_watts: Option<f64>,
+    /// The enforced limit.
+    pub limit_watts: Option<f64>,
+    /// Total energy since the driver was loaded.
+    pub energy_joules: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Clocks {
+    pub sm_mhz: Option<u32>,
+    pub memory_mhz: Option<u32>,
+    pub sm_max_mhz: Option<u32>,
+    pub memory_max_mhz: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Pcie {
+    pub tx_bytes_per_second: Option<u64>,
+    pub rx_bytes_per_second: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Throttle {
+    /// The raw `nvmlClocksThrottleReasons` bit mask.
+    pub mask: Option<u64>,
+    /// The mask decoded; bits gputop does not know are left out of this list but kept in `mask`.
+    pub reasons: Option<Vec<ThrottleReason>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Ecc {
+    /// Volatile (since the driver loaded) totals.
+    pub corrected: Option<u64>,
+    pub uncorrected: Option<u64>,
+}
+
+/// Why clocks are held down, decoded from NVML's clock throttle (clock event) reason bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThrottleReason {
+    Idle,
+    ApplicationsClocksSetting,
+    SwPowerCap,
+    HwSlowdown,
+    SyncBoost,
+    SwThermalSlowdown,
+    HwThermalSlowdown,
+    HwPowerBrakeSlowdown,
+    DisplayClockSetting,
+}
+
+impl ThrottleReason {
+    const BITS: [(u64, ThrottleReason); 9] = [
+        (0x1, Self::Idle),
+        (0x2, Self::ApplicationsClocksSetting),
+        (0x4, Self::SwPowerCap),
+        (0x8, Self::HwSlowdown),
+        (0x10, Self::SyncBoost),
+        (0x20, Self::SwThermalSlowdown),
+        (0x40, Self::HwThermalSlowdown),
+        (0x80, Self::HwPowerBrakeSlowdown),
+        (0x100, Self::DisplayClockSetting),
+    ];
+
+    /// Decodes a throttle reason mask into reasons, lowest bit first.
+    pub fn decode(mask: u64) -> Vec<ThrottleReason> {
+        Self::BITS
+            .iter()
+            .filter(|(bit, _)| mask & bit != 0)
+            .map(|(_, r)| *r)
+            .collect()
+    }
+
+    /// The name people know from `nvidia-smi -q`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Idle => "idle",
+            Self::ApplicationsClocksSetting => "applications clocks setting",
+            Self::SwPowerCap => "SW power cap",
+            Self::HwSlowdown => "HW slowdown",
+            Self::SyncBoost => "sync boost",
+            Self::SwThermalSlowdown => "SW thermal slowdown",
+            Self::HwThermalSlowdown => "HW thermal slowdown",
+            Self::HwPowerBrakeSlowdown => "HW power brake slowdown",
+            Self::DisplayClockSetting => "display clock setting",
+        }
+    }
+
+    /// Reasons that mean the GPU is held back by trouble, not by choice or idleness.
+    pub fn is_alarming(self) -> bool {
+        matches!(
+            self,
+            Self::HwSlowdown
+                | Self::SwThermalSlowdown
+                | Self::HwThermalSlowdown
+                | Self::HwPowerBrakeSlowdown
+        )
+    }
+}
+
+impl Throttle {
+    pub fn from_mask(mask: u64) -> Self {
+        Self {
+            mask: Some(mask),
+            reasons: Some(ThrottleReason::decode(mask)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProcessKind {
+    Compute,
+    Graphics,
+    /// Listed by NVML as both a compute and a graphics process.
+    ComputeGraphics,
+}
+
+impl ProcessKind {
+    /// The short form nvidia-smi prints in its TYPE column.
+    pub fn short(self) -> &'static str {
+        match self {
+            Self::Compute => "C",
+            Self::Graphics => "G",
+            Self::ComputeGraphics => "C+G",
+        }
+    }
+
+    pub fn merge(self, other: ProcessKind) -> ProcessKind {
+        if self == other {
+            self
+        } else {
+            Self::ComputeGraphics
+        }
+    }
+}
+
+/// A process on a GPU: what NVML says about it, and what the host says (looked up by PID).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GpuProcess {
+    pub pid: u32,
+    pub kind: ProcessKind,
+    /// `None` when NVML reports the value as unavailable (WDDM, some MIG set-ups).
+    pub gpu_memory_bytes: Option<u64>,
+    pub sm_percent: Option<u32>,
+    pub memory_percent: Option<u32>,
+    pub gpu_instance_id: Option<u32>,
+    pub compute_instance_id: Option<u32>,
+    pub user: Option<String>,
+    pub name: Option<String>,
+    /// The full command line, arguments joined by spaces; raw, so sanitize before display.
+    pub command: Option<String>,
+    pub cpu_percent: Option<f32>,
+    pub host_memory_bytes: Option<u64>,
+    pub running_seconds: Option<u64>,
+}
+
+impl GpuProcess {
+    /// A process as NVML lists it, before the host lookup.
+    pub fn new(pid: u32, kind: ProcessKind, gpu_memory_bytes: Option<u64>) -> Self {
+        Self {
+            pid,
+            kind,
+            gpu_memory_bytes,
+            sm_percent: None,
+            memory_percent: None,
+            gpu_instance_id: None,
+            compute_instance_id: None,
+            user: None,
+            name: None,
+            command: None,
+            cpu_percent: None,
+            host_memory_bytes: None,
+            running_seconds: None,
+        }
+    }
+}
+
+impl GpuSample {
+    /// A GPU with nothing known but its index and what went wrong.
+    pub fn unavailable(index: u32, status: GpuStatus, error: impl Into<String>) -> Self {
+        Self {
+            status,
+            error: Some(error.into()),
+            ..Self::empty(index)
+        }
+    }
+
+    /// A reachable GPU with no readings yet; sources fill in what they can.
+    pub fn empty(index: u32) -> Self {
+        Self {
+            index,
+            status: GpuStatus::Ok,
+            error: None,
+            name: None,
+            uuid: None,
+            pci_bus_id: None,
+            memory: Memory::default(),
+            utilization: Utilization::default(),
+            temperature: Temperature::default(),
+            power: Power::default(),
+            fan_percent: None,
+            clocks: Clocks::default(),
+            performance_state: None,
+            pcie: Pcie::default(),
+            throttle: Throttle::default(),
+            ecc: Ecc::default(),
+            mig_enabled: None,
+            persistence_mode: None,
+            processes: Vec::new(),
+        }
+    }
+
+    /// Used memory as a percentage of total, when both are known.
+    pub fn memory_percent(&self) -> Option<f64> {
+        let (used, total) = (self.memory.used_bytes?, self.memory.total_bytes?);
+        (total > 0).then(|| used as f64 * 100.0 / total as f64)
+    }
+}
+
+/// Formats NVML's CUDA driver version (12040) as "12.4".
+pub fn cuda_version_string(v: i32) -> String {
+    format!("{}.{}", v / 1000, (v % 1000) / 10)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttle_reasons_decode_every_known_bit() {
+        assert_eq!(ThrottleReason::decode(0), vec![]);
+        assert_eq!(
+            ThrottleReason::decode(0x1 | 0x40),
+            vec![ThrottleReason::Idle, ThrottleReason::HwThermalSlowdown]
+        );
+        assert_eq!(ThrottleReason::decode(0x1ff).len(), 9);
+        // Unknown high bits are ignored in the decoded list but kept in the mask.
+        let t = Throttle::from_mask(0x8000_0000_0000_0004);
+        assert_eq!(t.reasons, Some(vec![ThrottleReason::SwPowerCap]));
+        assert_eq!(t.mask, Some(0x8000_0000_0000_0004));
+    }
+
+    #[test]
+    fn throttle_reason_labels_and_json_names() {
+        assert_eq!(
+            ThrottleReason::HwThermalSlowdown.label(),
+            "HW thermal slowdown"
+        );
+        let json = serde_json::to_string(&ThrottleReason::SwPowerCap).unwrap();
+        assert_eq!(json, "\"sw_power_cap\"");
+        assert!(ThrottleReason::HwSlowdown.is_alarming());
+        assert!(!ThrottleReason::Idle.is_alarming());
+    }
+
+    #[test]
+    fn cuda_version_formats_like_nvidia_smi() {
+        assert_eq!(cuda_version_string(12040), "12.4");
+        assert_eq!(cuda_version_string(11080), "11.8");
+        assert_eq!(cuda_version_string(13000), "13.0");
+    }
+
+    #[test]
+    fn process_kinds_merge() {
+        assert_eq!(
+            ProcessKind::Compute.merge(ProcessKind::Graphics).short(),
+            "C+G"
+        );
+        assert_eq!(
+            ProcessKind::Compute.merge(ProcessKind::Compute),
+            ProcessKind::Compute
+        );
+    }
+
+    #[test]
+    fn memory_percent_needs_both_values() {
+        let mut g = GpuSample::empty(0);
+        assert_eq!(g.memory_percent(), None);
+        g.memory.total_bytes = Some(200);
+        g.memory.used_bytes = Some(50);
+        assert_eq!(g.memory_percent(), Some(25.0));
+    }
+}

@@ -1,0 +1,221 @@
+//! The built-in demo fleet behind `--demo N`: a mix of datacenter and workstation GPUs whose
+//! metrics move, whose processes come and go, and where some metrics are unsupported, as on
+//! real machines.
+
+use super::signal::Wave;
+use super::{Activity, DriverSpec, GpuSpec, ProcessKindSpec, ProcessSpec, Scenario, Signal};
+
+struct Model {
+    name: &'static str,
+    memory_mib: u64,
+    power_limit_w: f64,
+    has_fan: bool,
+    has_ecc: bool,
+    mig: Option<bool>,
+    sm_max: u32,
+    mem_max: u32,
+}
+
+const MODELS: [Model; 4] = [
+    Model {
+        name: "NVIDIA H100 80GB HBM3",
+        memory_mib: 81_559,
+        power_limit_w: 700.0,
+        has_fan: false,
+        has_ecc: true,
+        mig: Some(false),
+        sm_max: 1980,
+        mem_max: 2619,
+    },
+    Model {
+        name: "NVIDIA A100-SXM4-40GB",
+        memory_mib: 40_960,
+        power_limit_w: 400.0,
+        has_fan: false,
+        has_ecc: true,
+        mig: Some(false),
+        sm_max: 1410,
+        mem_max: 1215,
+    },
+    Model {
+        name: "NVIDIA GeForce RTX 4090",
+        memory_mib: 24_564,
+        power_limit_w: 450.0,
+        has_fan: true,
+        has_ecc: false,
+        mig: None,
+        sm_max: 3105,
+        mem_max: 10_501,
+    },
+    Model {
+        name: "NVIDIA L4",
+        memory_mib: 23_034,
+        power_limit_w: 72.0,
+        has_fan: false,
+        has_ecc: true,
+        mig: None,
+        sm_max: 2040,
+        mem_max: 6251,
+    },
+];
+
+const JOBS: [(&str, &str, &str); 6] = [
+    (
+        "python",
+        "alice",
+        "python train.py --model llama-3-8b --batch-size 16",
+    ),
+    (
+        "vllm",
+        "bob",
+        "vllm serve meta-llama/Llama-3.1-8B-Instruct --port 8000",
+    ),
+    (
+        "python3",
+        "carol",
+        "python3 -m torch.distributed.run --nproc-per-node 8 finetune.py",
+    ),
+    (
+        "jupyter-lab",
+        "dave",
+        "/opt/conda/bin/python /opt/conda/bin/jupyter-lab --no-browser",
+    ),
+    (
+        "ffmpeg",
+        "eve",
+        "ffmpeg -hwaccel cuda -i in.mp4 -c:v h264_nvenc out.mp4",
+    ),
+    (
+        "Xorg",
+        "root",
+        "/usr/lib/xorg/Xorg :0 -seat seat0 -auth /run/lightdm/root/:0",
+    ),
+];
+
+fn wave(base: f64, amplitude: f64, period_s: f64, phase: f64) -> Option<Signal> {
+    Some(Signal::Wave(Wave {
+        base,
+        amplitude,
+        period_s,
+        phase,
+    }))
+}
+
+pub(super) fn fleet(n: usize) -> Scenario {
+    Scenario {
+        driver: DriverSpec::default(),
+        gpus: (0..n).map(gpu).collect(),
+    }
+}
+
+fn gpu(index: usize) -> GpuSpec {
+    let m = &MODELS[index % MODELS.len()];
+    let phase = index as f64 * 0.137;
+    let busy = index % 5 != 4; // every fifth GPU idles, as in real fleets
+    let load = if busy { 65.0 } else { 2.0 };
+    let swing = if busy { 30.0 } else { 2.0 };
+    GpuSpec {
+        name: m.name.into(),
+        uuid: None,
+        pci_bus_id: None,
+        lost: false,
+        memory_total_mib: m.memory_mib,
+        memory_reserved_mib: m.memory_mib / 100,
+        memory_used_mib: wave(300.0, 100.0, 45.0, phase),
+        utilization_gpu: wave(load, swing, 37.0, phase),
+        utilization_memory: wave(load * 0.5, swing * 0.5, 29.0, phase),
+        temperature_c: wave(if busy { 62.0 } else { 34.0 }, 8.0, 90.0, phase),
+        temperature_slowdown_c: Some(87),
+        temperature_shutdown_c: Some(92),
+        power_w: wave(
+            m.power_limit_w * load / 110.0 + 20.0,
+            m.power_limit_w * swing / 150.0,
+            37.0,
+            phase,
+        ),
+        power_limit_w: Some(m.power_limit_w),
+        fan_pct: if m.has_fan {
+            wave(45.0, 15.0, 90.0, phase)
+        } else {
+            None
+        },
+        clock_sm_mhz: wave(
+            f64::from(m.sm_max) * if busy { 0.9 } else { 0.2 },
+            60.0,
+            23.0,
+            phase,
+        ),
+        clock_mem_mhz: Some(Signal::Constant(f64::from(m.mem_max))),
+        clock_sm_max_mhz: Some(m.sm_max),
+        clock_mem_max_mhz: Some(m.mem_max),
+        pstate: Some(if busy { 0 } else { 8 }),
+        encoder_pct: wave(if index % 4 == 2 { 30.0 } else { 0.0 }, 0.0, 60.0, 0.0),
+        decoder_pct: wave(0.0, 0.0, 60.0, 0.0),
+        pcie_tx_kbps: wave(120_000.0, 100_000.0, 17.0, phase),
+        pcie_rx_kbps: wave(800_000.0, 600_000.0, 13.0, phase),
+        throttle_reasons: Some(if busy { 0x4 } else { 0x1 }),
+        ecc_corrected: m.has_ecc.then_some(0),
+        ecc_uncorrected: m.has_ecc.then_some(0),
+        mig_enabled: m.mig,
+        energy_mj: Some(1_000_000 * (index as u64 + 1)),
+        persistence_mode: true,
+        errors: Default::default(),
+        processes: if busy { processes(index) } else { Vec::new() },
+    }
+}
+
+fn processes(gpu: usize) -> Vec<ProcessSpec> {
+    (0..3)
+        .map(|slot| {
+            let (name, user, command) = JOBS[(gpu + slot * 2) % JOBS.len()];
+            let graphics = name == "Xorg";
+            ProcessSpec {
+                pid: 4000 + (gpu * 10 + slot) as u32,
+                kind: if graphics {
+                    ProcessKindSpec::Graphics
+                } else {
+                    ProcessKindSpec::Compute
+                },
+                used_memory_mib: wave(
+                    if graphics {
+                        200.0
+                    } else {
+                        3000.0 + 1500.0 * slot as f64
+                    },
+                    500.0,
+                    53.0,
+                    0.1 * gpu as f64,
+                ),
+                sm_util: wave(
+                    if graphics { 2.0 } else { 40.0 },
+                    20.0,
+                    31.0,
+                    0.2 * slot as f64,
+                ),
+                mem_util: wave(
+                    if graphics { 1.0 } else { 15.0 },
+                    10.0,
+                    31.0,
+                    0.2 * slot as f64,
+                ),
+                gpu_instance_id: None,
+                compute_instance_id: None,
+                // The first job runs throughout; the others come and go.
+                active: (slot > 0).then(|| Activity {
+                    period_s: 40.0 + 20.0 * slot as f64,
+                    on_s: 30.0,
+                    offset_s: gpu as f64 * 7.0,
+                }),
+                name: Some(name.into()),
+                user: Some(user.into()),
+                command: Some(command.into()),
+                cpu_percent: wave(if graphics { 1.5 } else { 98.0 }, 5.0, 11.0, 0.0),
+                host_memory_mib: Some(Signal::Constant(if graphics {
+                    120.0
+                } else {
+                    2048.0 + 512.0 * slot as f64
+                })),
+            }
+        })
+        .collect()
+}

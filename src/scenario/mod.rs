@@ -1,0 +1,495 @@
+//! Simulated GPUs: one scenario model shared by the `sim` source (`--demo`) and the fake
+//! `libnvidia-ml.so.1` under `tests/fake-nvml`, so the demo and the tests simulate the same way.
+//!
+//! This module is compiled into both crates (the fake library includes it by path), so it may
+//! only use `std`, `serde` and `toml`, never `crate::`.
+
+mod demo;
+mod signal;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+pub use signal::{Activity, Signal};
+
+/// A whole simulated machine: its driver and its GPUs.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    #[serde(default)]
+    pub driver: DriverSpec,
+    #[serde(default)]
+    pub gpus: Vec<GpuSpec>,
+}
+
+/// What `nvmlSystemGet*` reports, and whether `nvmlInit` fails.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DriverSpec {
+    #[serde(default = "default_driver_version")]
+    pub version: String,
+    /// CUDA driver version as NVML encodes it: 1000 × major + 10 × minor (12040 = 12.4).
+    #[serde(default = "default_cuda_version")]
+    pub cuda_version: i32,
+    #[serde(default = "default_nvml_version")]
+    pub nvml_version: String,
+    /// When set, `nvmlInit*` fails with this error.
+    pub init_error: Option<ErrorCode>,
+}
+
+fn default_driver_version() -> String {
+    "550.54.15".into()
+}
+fn default_cuda_version() -> i32 {
+    12040
+}
+fn default_nvml_version() -> String {
+    "12.550.54.15".into()
+}
+
+impl Default for DriverSpec {
+    fn default() -> Self {
+        Self {
+            version: default_driver_version(),
+            cuda_version: default_cuda_version(),
+            nvml_version: default_nvml_version(),
+            init_error: None,
+        }
+    }
+}
+
+/// One simulated GPU. A metric left out is NOT_SUPPORTED on this GPU; `errors` makes a metric
+/// fail with a chosen NVML error instead.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GpuSpec {
+    pub name: String,
+    pub uuid: Option<String>,
+    pub pci_bus_id: Option<String>,
+    /// The GPU fell off the bus: its handle cannot be had (GPU_IS_LOST).
+    #[serde(default)]
+    pub lost: bool,
+    #[serde(default = "default_memory_total")]
+    pub memory_total_mib: u64,
+    #[serde(default)]
+    pub memory_reserved_mib: u64,
+    /// Used memory beyond what the listed processes hold (driver, contexts).
+    pub memory_used_mib: Option<Signal>,
+    pub utilization_gpu: Option<Signal>,
+    pub utilization_memory: Option<Signal>,
+    pub temperature_c: Option<Signal>,
+    pub temperature_slowdown_c: Option<u32>,
+    pub temperature_shutdown_c: Option<u32>,
+    pub power_w: Option<Signal>,
+    pub power_limit_w: Option<f64>,
+    pub fan_pct: Option<Signal>,
+    pub clock_sm_mhz: Option<Signal>,
+    pub clock_mem_mhz: Option<Signal>,
+    pub clock_sm_max_mhz: Option<u32>,
+    pub clock_mem_max_mhz: Option<u32>,
+    pub pstate: Option<u32>,
+    pub encoder_pct: Option<Signal>,
+    pub decoder_pct: Option<Signal>,
+    pub pcie_tx_kbps: Option<Signal>,
+    pub pcie_rx_kbps: Option<Signal>,
+    /// Raw `nvmlClocksThrottleReasons` bits.
+    pub throttle_reasons: Option<u64>,
+    pub ecc_corrected: Option<u64>,
+    pub ecc_uncorrected: Option<u64>,
+    pub mig_enabled: Option<bool>,
+    /// Energy counter at t = 0; it then grows with the simulated power draw.
+    pub energy_mj: Option<u64>,
+    #[serde(default)]
+    pub persistence_mode: bool,
+    /// Per-metric injected failures, e.g. `{ memory = "NO_PERMISSION" }`.
+    #[serde(default)]
+    pub errors: BTreeMap<Metric, ErrorCode>,
+    #[serde(default)]
+    pub processes: Vec<ProcessSpec>,
+}
+
+fn default_memory_total() -> u64 {
+    16_384
+}
+
+/// A process on a GPU. `name`, `user`, `command`, `cpu_percent` and `host_memory_mib` are what
+/// the demo shows; the fake library ignores them (a test gives real PIDs and the host is asked).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessSpec {
+    pub pid: u32,
+    #[serde(default)]
+    pub kind: ProcessKindSpec,
+    /// Left out: NVML reports the value as unavailable (ULLONG_MAX).
+    pub used_memory_mib: Option<Signal>,
+    pub sm_util: Option<Signal>,
+    pub mem_util: Option<Signal>,
+    pub gpu_instance_id: Option<u32>,
+    pub compute_instance_id: Option<u32>,
+    /// When the process exists; always when left out.
+    pub active: Option<Activity>,
+    pub name: Option<String>,
+    pub user: Option<String>,
+    pub command: Option<String>,
+    pub cpu_percent: Option<Signal>,
+    pub host_memory_mib: Option<Signal>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProcessKindSpec {
+    #[default]
+    Compute,
+    Graphics,
+    Both,
+}
+
+impl ProcessKindSpec {
+    pub fn is_compute(self) -> bool {
+        matches!(self, Self::Compute | Self::Both)
+    }
+    pub fn is_graphics(self) -> bool {
+        matches!(self, Self::Graphics | Self::Both)
+    }
+}
+
+/// The metrics an error can be injected into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    Name,
+    Uuid,
+    Pci,
+    Memory,
+    Utilization,
+    Temperature,
+    TemperatureThresholds,
+    Power,
+    PowerLimit,
+    Fan,
+    Clocks,
+    MaxClocks,
+    Pstate,
+    Encoder,
+    Decoder,
+    Pcie,
+    Throttle,
+    Ecc,
+    Mig,
+    Energy,
+    Persistence,
+    Processes,
+    ProcessUtilization,
+}
+
+/// NVML return codes worth simulating, with their C values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    Uninitialized,
+    InvalidArgument,
+    NotSupported,
+    NoPermission,
+    NotFound,
+    InsufficientSize,
+    DriverNotLoaded,
+    Timeout,
+    FunctionNotFound,
+    GpuIsLost,
+    LibRmVersionMismatch,
+    ArgumentVersionMismatch,
+    Unknown,
+}
+
+impl ErrorCode {
+    pub fn as_nvml_return(self) -> u32 {
+        match self {
+            Self::Uninitialized => 1,
+            Self::InvalidArgument => 2,
+            Self::NotSupported => 3,
+            Self::NoPermission => 4,
+            Self::NotFound => 6,
+            Self::InsufficientSize => 7,
+            Self::DriverNotLoaded => 9,
+            Self::Timeout => 10,
+            Self::FunctionNotFound => 13,
+            Self::GpuIsLost => 15,
+            Self::LibRmVersionMismatch => 18,
+            Self::ArgumentVersionMismatch => 25,
+            Self::Unknown => 999,
+        }
+    }
+}
+
+/// A reading of one metric: the value, or the error NVML would return for it.
+pub type Reading<T> = Result<T, ErrorCode>;
+
+const MIB: u64 = 1024 * 1024;
+
+impl Scenario {
+    /// Parses a scenario from TOML text.
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string().trim_end().replace('\n', " "))
+    }
+
+    /// Reads and parses a scenario file; the error is one line naming the file.
+    pub fn from_file(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read scenario {}: {e}", path.display()))?;
+        Self::from_toml(&text).map_err(|e| format!("invalid scenario {}: {e}", path.display()))
+    }
+
+    /// The built-in demo fleet of `n` GPUs (see `demo.rs`).
+    pub fn demo(n: usize) -> Self {
+        demo::fleet(n)
+    }
+}
+
+impl GpuSpec {
+    fn read<T>(&self, metric: Metric, value: Option<T>) -> Reading<T> {
+        if let Some(code) = self.errors.get(&metric) {
+            return Err(*code);
+        }
+        value.ok_or(ErrorCode::NotSupported)
+    }
+
+    fn read_signal(&self, metric: Metric, signal: &Option<Signal>, t: f64) -> Reading<f64> {
+        self.read(metric, signal.as_ref().map(|s| s.at(t)))
+    }
+
+    pub fn uuid(&self, index: usize) -> Reading<String> {
+        let default = || {
+            format!(
+                "GPU-{:08x}-fake-4000-8000-{:012x}",
+                0x6770_0000 + index,
+                index
+            )
+        };
+        self.read(
+            Metric::Uuid,
+            Some(self.uuid.clone().unwrap_or_else(default)),
+        )
+    }
+
+    pub fn name(&self) -> Reading<String> {
+        self.read(Metric::Name, Some(self.name.clone()))
+    }
+
+    pub fn pci_bus_id(&self, index: usize) -> Reading<String> {
+        let default = || format!("00000000:{:02X}:00.0", index + 1);
+        self.read(
+            Metric::Pci,
+            Some(self.pci_bus_id.clone().unwrap_or_else(default)),
+        )
+    }
+
+    /// The processes that exist at time `t`.
+    pub fn processes_at(&self, t: f64) -> Reading<Vec<&ProcessSpec>> {
+        self.read(Metric::Processes, Some(()))?;
+        Ok(self.processes.iter().filter(|p| p.is_active(t)).collect())
+    }
+
+    /// (total, reserved, used) in bytes: used counts the GPU's own use plus its processes'.
+    pub fn memory_bytes(&self, t: f64) -> Reading<(u64, u64, u64)> {
+        self.read(Metric::Memory, Some(()))?;
+        let total = self.memory_total_mib * MIB;
+        let reserved = self.memory_reserved_mib * MIB;
+        let own = self.memory_used_mib.as_ref().map_or(0.0, |s| s.at(t));
+        let procs: f64 = self
+            .processes
+            .iter()
+            .filter(|p| p.is_active(t))
+            .filter_map(|p| p.used_memory_mib.as_ref().map(|s| s.at(t)))
+            .sum();
+        let used = (((own + procs) * MIB as f64) as u64)
+            .saturating_add(reserved)
+            .min(total);
+        Ok((total, reserved, used))
+    }
+
+    pub fn utilization(&self, t: f64) -> Reading<(u32, u32)> {
+        let gpu = self.read_signal(Metric::Utilization, &self.utilization_gpu, t)?;
+        let mem = self.read_signal(Metric::Utilization, &self.utilization_memory, t)?;
+        Ok((percent(gpu), percent(mem)))
+    }
+
+    pub fn temperature(&self, t: f64) -> Reading<u32> {
+        self.read_signal(Metric::Temperature, &self.temperature_c, t)
+            .map(|v| v.round() as u32)
+    }
+
+    pub fn temperature_thresholds(&self) -> Reading<(u32, u32)> {
+        let both = self.temperature_slowdown_c.zip(self.temperature_shutdown_c);
+        self.read(Metric::TemperatureThresholds, both)
+    }
+
+    pub fn power_mw(&self, t: f64) -> Reading<u32> {
+        self.read_signal(Metric::Power, &self.power_w, t)
+            .map(|w| (w * 1000.0) as u32)
+    }
+
+    pub fn power_limit_mw(&self) -> Reading<u32> {
+        self.read(
+            Metric::PowerLimit,
+            self.power_limit_w.map(|w| (w * 1000.0) as u32),
+        )
+    }
+
+    pub fn fan(&self, t: f64) -> Reading<u32> {
+        self.read_signal(Metric::Fan, &self.fan_pct, t).map(percent)
+    }
+
+    pub fn clocks(&self, t: f64) -> Reading<(u32, u32)> {
+        let sm = self.read_signal(Metric::Clocks, &self.clock_sm_mhz, t)?;
+        let mem = self.read_signal(Metric::Clocks, &self.clock_mem_mhz, t)?;
+        Ok((sm as u32, mem as u32))
+    }
+
+    pub fn max_clocks(&self) -> Reading<(u32, u32)> {
+        self.read(
+            Metric::MaxClocks,
+            self.clock_sm_max_mhz.zip(self.clock_mem_max_mhz),
+        )
+    }
+
+    pub fn pstate(&self) -> Reading<u32> {
+        self.read(Metric::Pstate, self.pstate)
+    }
+
+    pub fn encoder(&self, t: f64) -> Reading<u32> {
+        self.read_signal(Metric::Encoder, &self.encoder_pct, t)
+            .map(percent)
+    }
+
+    pub fn decoder(&self, t: f64) -> Reading<u32> {
+        self.read_signal(Metric::Decoder, &self.decoder_pct, t)
+            .map(percent)
+    }
+
+    /// (TX, RX) in KB/s.
+    pub fn pcie_kbps(&self, t: f64) -> Reading<(u32, u32)> {
+        let tx = self.read_signal(Metric::Pcie, &self.pcie_tx_kbps, t)?;
+        let rx = self.read_signal(Metric::Pcie, &self.pcie_rx_kbps, t)?;
+        Ok((tx as u32, rx as u32))
+    }
+
+    pub fn throttle_reasons(&self) -> Reading<u64> {
+        self.read(Metric::Throttle, self.throttle_reasons)
+    }
+
+    /// (corrected, uncorrected) volatile totals.
+    pub fn ecc(&self) -> Reading<(u64, u64)> {
+        self.read(Metric::Ecc, self.ecc_corrected.zip(self.ecc_uncorrected))
+    }
+
+    pub fn mig(&self) -> Reading<bool> {
+        self.read(Metric::Mig, self.mig_enabled)
+    }
+
+    /// Total energy in mJ: the starting counter plus the mean simulated power since t = 0.
+    pub fn energy_mj(&self, t: f64) -> Reading<u64> {
+        let start = self.read(Metric::Energy, self.energy_mj)?;
+        let watts = self.power_w.as_ref().map_or(0.0, Signal::mean);
+        Ok(start + (watts * t.max(0.0) * 1000.0) as u64)
+    }
+
+    pub fn persistence(&self) -> Reading<bool> {
+        self.read(Metric::Persistence, Some(self.persistence_mode))
+    }
+
+    /// Per-process (pid, sm %, mem %) for the processes that have utilization samples.
+    pub fn process_utilization(&self, t: f64) -> Reading<Vec<(u32, u32, u32)>> {
+        self.read(Metric::ProcessUtilization, Some(()))?;
+        Ok(self
+            .processes
+            .iter()
+            .filter(|p| p.is_active(t))
+            .filter_map(|p| {
+                let sm = p.sm_util.as_ref()?.at(t);
+                let mem = p.mem_util.as_ref().map_or(0.0, |s| s.at(t));
+                Some((p.pid, percent(sm), percent(mem)))
+            })
+            .collect())
+    }
+}
+
+impl ProcessSpec {
+    pub fn is_active(&self, t: f64) -> bool {
+        self.active.as_ref().is_none_or(|a| a.is_on(t))
+    }
+
+    /// Bytes of GPU memory, or `None` when NVML would say "not available".
+    pub fn used_memory_bytes(&self, t: f64) -> Option<u64> {
+        self.used_memory_mib
+            .as_ref()
+            .map(|s| (s.at(t).max(0.0) * MIB as f64) as u64)
+    }
+}
+
+fn percent(v: f64) -> u32 {
+    v.round().clamp(0.0, 100.0) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TWO_GPUS: &str = r#"
+        [driver]
+        version = "535.104.05"
+        [[gpus]]
+        name = "NVIDIA A100-SXM4-80GB"
+        memory_total_mib = 81920
+        memory_used_mib = 100
+        utilization_gpu = 50
+        utilization_memory = 10
+        errors = { temperature = "NO_PERMISSION" }
+        [[gpus.processes]]
+        pid = 42
+        used_memory_mib = 1000
+        [[gpus]]
+        name = "Tesla T4"
+        lost = true
+    "#;
+
+    #[test]
+    fn parses_and_reads_values() {
+        let s = Scenario::from_toml(TWO_GPUS).unwrap();
+        assert_eq!(s.driver.version, "535.104.05");
+        let gpu = &s.gpus[0];
+        assert_eq!(gpu.utilization(0.0), Ok((50, 10)));
+        let (total, _, used) = gpu.memory_bytes(0.0).unwrap();
+        assert_eq!(total, 81920 * MIB);
+        assert_eq!(used, 1100 * MIB);
+        assert!(s.gpus[1].lost);
+    }
+
+    #[test]
+    fn missing_metric_is_not_supported_and_errors_are_injected() {
+        let s = Scenario::from_toml(TWO_GPUS).unwrap();
+        assert_eq!(s.gpus[0].fan(0.0), Err(ErrorCode::NotSupported));
+        assert_eq!(s.gpus[0].temperature(0.0), Err(ErrorCode::NoPermission));
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_the_line() {
+        let err = Scenario::from_toml("[[gpus]]\nname = \"x\"\nfan = 3\n").unwrap_err();
+        assert!(err.contains("line 3"), "{err}");
+        assert!(!err.contains('\n'));
+    }
+
+    #[test]
+    fn demo_fleet_has_the_requested_size_and_moves() {
+        let s = Scenario::demo(8);
+        assert_eq!(s.gpus.len(), 8);
+        let utils: Vec<_> = (0..20)
+            .map(|t| s.gpus[0].utilization(t as f64 * 7.0))
+            .collect();
+        assert!(
+            utils.windows(2).any(|w| w[0] != w[1]),
+            "demo metrics must move"
+        );
+    }
+}

@@ -1,0 +1,108 @@
+//! Where samples come from: NVML through `nvml-wrapper`, or the simulated fleet (`--demo`).
+//! Both sit behind [`Source`], so every frontend works the same on either.
+
+mod host;
+mod nvml;
+mod selection;
+mod sim;
+
+use std::path::PathBuf;
+
+pub use host::HostLookup;
+pub use nvml::NvmlSource;
+pub use selection::GpuSelector;
+pub use sim::SimSource;
+
+use crate::sample::Snapshot;
+
+/// Something that can take a [`Snapshot`] of the machine's GPUs. Sampling blocks (NVML calls
+/// do), so async callers run it on a blocking thread.
+pub trait Source: Send {
+    fn sample(&mut self) -> Result<Snapshot, SourceError>;
+}
+
+/// Which metrics are worth their cost for the current mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SampleOptions {
+    /// `nvmlDeviceGetPcieThroughput` blocks ≥ 20 ms per call on real GPUs: sample it only when
+    /// the output shows it.
+    pub pcie_throughput: bool,
+}
+
+impl Default for SampleOptions {
+    fn default() -> Self {
+        Self {
+            pcie_throughput: true,
+        }
+    }
+}
+
+/// How to open a source.
+#[derive(Debug, Clone)]
+pub enum SourceSpec {
+    Nvml { library: Option<PathBuf> },
+    Demo(DemoFleet),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DemoFleet {
+    Gpus(usize),
+    Scenario(PathBuf),
+}
+
+impl SourceSpec {
+    pub fn open(
+        &self,
+        selection: &[GpuSelector],
+        options: SampleOptions,
+    ) -> Result<Box<dyn Source>, SourceError> {
+        Ok(match self {
+            Self::Nvml { library } => {
+                Box::new(NvmlSource::open(library.as_deref(), selection, options)?)
+            }
+            Self::Demo(fleet) => Box::new(SimSource::open(fleet, selection)?),
+        })
+    }
+}
+
+/// Why a source could not be opened or sampled. Each renders as one line; `hint` says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("cannot load the NVIDIA management library ({library}): {reason}")]
+    LibraryNotLoadable { library: String, reason: String },
+    #[error("the NVIDIA driver is not loaded (NVML: driver not loaded)")]
+    DriverNotLoaded,
+    #[error("no permission to talk to the NVIDIA driver (NVML: insufficient permissions)")]
+    NoPermission,
+    #[error(
+        "the NVIDIA driver and NVML library versions do not match (reboot after a driver update)"
+    )]
+    VersionMismatch,
+    #[error("NVML failed: {0}")]
+    Nvml(String),
+    #[error("no GPU matches --id {0}")]
+    NoSuchGpu(String),
+    #[error("{0}")]
+    Scenario(String),
+}
+
+impl SourceError {
+    /// What the user should do next, when there is something better than reading the error.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Self::LibraryNotLoadable { .. } | Self::DriverNotLoaded | Self::NoPermission | Self::VersionMismatch | Self::Nvml(_) => {
+                Some("run `gputop doctor` to check the GPU stack, or `gputop --demo` to try gputop without a GPU")
+            }
+            Self::NoSuchGpu(_) => Some("`gputop --once` lists the GPUs with their indices and UUIDs"),
+            Self::Scenario(_) => None,
+        }
+    }
+
+    /// Usage mistakes exit 2 like other usage errors; a GPU stack that cannot answer exits 3.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::NoSuchGpu(_) | Self::Scenario(_) => 2,
+            _ => 3,
+        }
+    }
+}

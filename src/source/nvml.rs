@@ -1,0 +1,356 @@
+//! The real source: NVML through `nvml-wrapper`. NVML is initialised once and kept (each init
+//! can take ~1.5 s without persistence mode); devices are looked up by index on each sample,
+//! which is cheap.
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use nvml_wrapper::enum_wrappers::device::{
+    Clock, EccCounter, MemoryError, PcieUtilCounter, PerformanceState, TemperatureSensor,
+    TemperatureThreshold,
+};
+use nvml_wrapper::enums::device::UsedGpuMemory;
+use nvml_wrapper::error::NvmlError;
+use nvml_wrapper::struct_wrappers::device::ProcessInfo;
+use nvml_wrapper::{Device, Nvml};
+
+use super::selection::{self, GpuIdentity, GpuSelector};
+use super::{HostLookup, SampleOptions, Source, SourceError};
+use crate::sample::*;
+
+/// The default library name, found through the dynamic loader (so `LD_LIBRARY_PATH` works).
+pub const DEFAULT_LIBRARY: &str = "libnvidia-ml.so.1";
+
+/// How far back per-process utilization samples are read; the driver keeps a few seconds.
+const PROCESS_UTILIZATION_WINDOW: Duration = Duration::from_secs(3);
+
+pub struct NvmlSource {
+    nvml: Nvml,
+    indices: Vec<u32>,
+    options: SampleOptions,
+    /// Fixed for the life of the driver, so read once.
+    host: HostInfo,
+    lookup: HostLookup,
+}
+
+impl NvmlSource {
+    pub fn open(
+        library: Option<&Path>,
+        selection: &[GpuSelector],
+        options: SampleOptions,
+    ) -> Result<Self, SourceError> {
+        let library = library.map_or(OsStr::new(DEFAULT_LIBRARY), Path::as_os_str);
+        let nvml = Nvml::builder()
+            .lib_path(library)
+            .init()
+            .map_err(|e| init_error(e, library))?;
+        let count = nvml
+            .device_count()
+            .map_err(|e| SourceError::Nvml(e.to_string()))?;
+        let indices = selection::resolve(selection, count, |i| identity(&nvml, i))?;
+        let host = HostInfo {
+            hostname: HostLookup::hostname(),
+            driver_version: nvml.sys_driver_version().ok(),
+            cuda_driver_version: nvml.sys_cuda_driver_version().ok().map(cuda_version_string),
+            nvml_version: nvml.sys_nvml_version().ok(),
+        };
+        Ok(Self {
+            nvml,
+            indices,
+            options,
+            host,
+            lookup: HostLookup::new(),
+        })
+    }
+}
+
+fn identity(nvml: &Nvml, index: u32) -> GpuIdentity {
+    let device = nvml.device_by_index(index).ok();
+    GpuIdentity {
+        uuid: device.as_ref().and_then(|d| d.uuid().ok()),
+        pci_bus_id: device
+            .as_ref()
+            .and_then(|d| d.pci_info().ok())
+            .map(|p| p.bus_id),
+    }
+}
+
+fn init_error(e: NvmlError, library: &OsStr) -> SourceError {
+    match e {
+        NvmlError::LibloadingError(err) => SourceError::LibraryNotLoadable {
+            library: library.to_string_lossy().into_owned(),
+            reason: loader_reason(&err.to_string()),
+        },
+        NvmlError::FailedToLoadSymbol(sym) => SourceError::LibraryNotLoadable {
+            library: library.to_string_lossy().into_owned(),
+            reason: format!("it lacks {sym}: is it really libnvidia-ml?"),
+        },
+        NvmlError::DriverNotLoaded => SourceError::DriverNotLoaded,
+        NvmlError::NoPermission => SourceError::NoPermission,
+        NvmlError::LibRmVersionMismatch => SourceError::VersionMismatch,
+        other => SourceError::Nvml(other.to_string()),
+    }
+}
+
+/// libloading's message wraps dlerror's; keep the part a person can act on.
+fn loader_reason(message: &str) -> String {
+    let reason = message.rsplit(": ").next().unwrap_or(message).trim();
+    if reason.contains("No such file") {
+        "not found (is the NVIDIA driver installed?)".into()
+    } else {
+        reason.to_string()
+    }
+}
+
+impl Source for NvmlSource {
+    fn sample(&mut self) -> Result<Snapshot, SourceError> {
+        let taken_at = chrono::Utc::now();
+        let mut gpus: Vec<GpuSample> = self
+            .indices
+            .iter()
+            .map(|&i| match self.nvml.device_by_index(i) {
+                Ok(device) => sample_device(&device, i, self.options),
+                Err(NvmlError::GpuLost) => {
+                    GpuSample::unavailable(i, GpuStatus::Lost, "GPU is lost")
+                }
+                Err(e) => GpuSample::unavailable(i, GpuStatus::Error, e.to_string()),
+            })
+            .collect();
+        self.lookup
+            .fill(gpus.iter_mut().flat_map(|g| g.processes.iter_mut()));
+        Ok(Snapshot {
+            schema_version: SCHEMA_VERSION,
+            taken_at,
+            host: self.host.clone(),
+            gpus,
+        })
+    }
+}
+
+/// Turns NVML results into `Option`s, and notices a GPU that is lost mid-sample.
+#[derive(Default)]
+struct Reader {
+    lost: bool,
+}
+
+impl Reader {
+    fn get<T>(&mut self, result: Result<T, NvmlError>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(NvmlError::GpuLost) => {
+                self.lost = true;
+                None
+            }
+            Err(_) => None,
+        }
+    }
+}
+
+fn sample_device(d: &Device, index: u32, options: SampleOptions) -> GpuSample {
+    let mut r = Reader::default();
+    let mut g = GpuSample::empty(index);
+    g.name = r.get(d.name());
+    g.uuid = r.get(d.uuid());
+    g.pci_bus_id = r.get(d.pci_info()).map(|p| p.bus_id);
+    if let Some(m) = r.get(d.memory_info()) {
+        g.memory = Memory {
+            total_bytes: Some(m.total),
+            used_bytes: Some(m.used),
+            free_bytes: Some(m.free),
+            reserved_bytes: Some(m.reserved),
+        };
+    }
+    if let Some(u) = r.get(d.utilization_rates()) {
+        g.utilization.gpu_percent = Some(u.gpu);
+        g.utilization.memory_percent = Some(u.memory);
+    }
+    g.utilization.encoder_percent = r.get(d.encoder_utilization()).map(|u| u.utilization);
+    g.utilization.decoder_percent = r.get(d.decoder_utilization()).map(|u| u.utilization);
+    g.temperature = Temperature {
+        gpu_celsius: r.get(d.temperature(TemperatureSensor::Gpu)),
+        slowdown_celsius: r.get(d.temperature_threshold(TemperatureThreshold::Slowdown)),
+        shutdown_celsius: r.get(d.temperature_threshold(TemperatureThreshold::Shutdown)),
+    };
+    g.power = Power {
+        draw_watts: r.get(d.power_usage()).map(milli),
+        limit_watts: r.get(d.enforced_power_limit()).map(milli),
+        energy_joules: r
+            .get(d.total_energy_consumption())
+            .map(|mj| mj as f64 / 1000.0),
+    };
+    g.fan_percent = fan_percent(d, &mut r);
+    g.clocks = Clocks {
+        sm_mhz: r.get(d.clock_info(Clock::SM)),
+        memory_mhz: r.get(d.clock_info(Clock::Memory)),
+        sm_max_mhz: r.get(d.max_clock_info(Clock::SM)),
+        memory_max_mhz: r.get(d.max_clock_info(Clock::Memory)),
+    };
+    g.performance_state = r.get(d.performance_state()).and_then(pstate_number);
+    if options.pcie_throughput {
+        // NVML gives KB/s.
+        g.pcie = Pcie {
+            tx_bytes_per_second: r
+                .get(d.pcie_throughput(PcieUtilCounter::Send))
+                .map(|k| u64::from(k) * 1024),
+            rx_bytes_per_second: r
+                .get(d.pcie_throughput(PcieUtilCounter::Receive))
+                .map(|k| u64::from(k) * 1024),
+        };
+    }
+    if let Some(reasons) = r.get(d.current_throttle_reasons()) {
+        g.throttle = Throttle::from_mask(reasons.bits());
+    }
+    g.ecc = Ecc {
+        corrected: r.get(d.total_ecc_errors(MemoryError::Corrected, EccCounter::Volatile)),
+        uncorrected: r.get(d.total_ecc_errors(MemoryError::Uncorrected, EccCounter::Volatile)),
+    };
+    g.mig_enabled = r.get(d.mig_mode()).map(|m| m.current == 1);
+    g.persistence_mode = r.get(d.is_in_persistent_mode());
+    g.processes = processes(d, &mut r);
+
+    if r.lost {
+        g.status = GpuStatus::Lost;
+        g.error = Some("GPU is lost".into());
+    }
+    g
+}
+
+fn milli(v: u32) -> f64 {
+    f64::from(v) / 1000.0
+}
+
+/// The first fan's speed; passively cooled cards have none (NOT_SUPPORTED → `None`).
+fn fan_percent(d: &Device, r: &mut Reader) -> Option<u32> {
+    match r.get(d.num_fans()) {
+        Some(0) => None,
+        _ => r.get(d.fan_speed(0)),
+    }
+}
+
+fn pstate_number(p: PerformanceState) -> Option<u8> {
+    use PerformanceState::*;
+    let all = [
+        Zero, One, Two, Three, Four, Five, Six, Seven, Eight, Nine, Ten, Eleven, Twelve, Thirteen,
+        Fourteen, Fifteen,
+    ];
+    all.iter().position(|s| *s == p).map(|i| i as u8)
+}
+
+/// Compute, graphics and MPS processes merged by PID, with per-process SM/memory utilization.
+fn processes(d: &Device, r: &mut Reader) -> Vec<GpuProcess> {
+    let mut by_pid: BTreeMap<u32, GpuProcess> = BTreeMap::new();
+    let lists = [
+        (r.get(d.running_compute_processes()), ProcessKind::Compute),
+        (r.get(d.running_graphics_processes()), ProcessKind::Graphics),
+        (
+            r.get(d.mps_running_compute_processes()),
+            ProcessKind::Compute,
+        ),
+    ];
+    for (list, kind) in lists {
+        for info in list.into_iter().flatten() {
+            merge_process(&mut by_pid, info, kind);
+        }
+    }
+    if !by_pid.is_empty() {
+        for s in process_utilization(d) {
+            if let Some(p) = by_pid.get_mut(&s.pid) {
+                p.sm_percent = Some(s.sm_util);
+                p.memory_percent = Some(s.mem_util);
+            }
+        }
+    }
+    by_pid.into_values().collect()
+}
+
+fn merge_process(by_pid: &mut BTreeMap<u32, GpuProcess>, info: ProcessInfo, kind: ProcessKind) {
+    let memory = match info.used_gpu_memory {
+        UsedGpuMemory::Used(bytes) => Some(bytes),
+        UsedGpuMemory::Unavailable => None,
+    };
+    let p = by_pid
+        .entry(info.pid)
+        .and_modify(|p| {
+            p.kind = p.kind.merge(kind);
+            p.gpu_memory_bytes = p.gpu_memory_bytes.or(memory);
+        })
+        .or_insert_with(|| GpuProcess::new(info.pid, kind, memory));
+    p.gpu_instance_id = p.gpu_instance_id.or(info.gpu_instance_id);
+    p.compute_instance_id = p.compute_instance_id.or(info.compute_instance_id);
+}
+
+/// The newest utilization sample of each process in the last few seconds. NOT_FOUND (no
+/// sample newer than the timestamp) and NOT_SUPPORTED (e.g. MIG) both mean "none".
+fn process_utilization(
+    d: &Device,
+) -> Vec<nvml_wrapper::struct_wrappers::device::ProcessUtilizationSample> {
+    let since = SystemTime::now()
+        .checked_sub(PROCESS_UTILIZATION_WINDOW)
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_micros() as u64);
+    let mut samples = d.process_utilization_stats(since).unwrap_or_default();
+    samples.sort_by_key(|s| (s.pid, std::cmp::Reverse(s.timestamp)));
+    samples.dedup_by_key(|s| s.pid);
+    samples
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loader_errors_are_shortened() {
+        let msg = "libnvidia-ml.so.1: cannot open shared object file: No such file or directory";
+        assert_eq!(
+            loader_reason(msg),
+            "not found (is the NVIDIA driver installed?)"
+        );
+    }
+
+    #[test]
+    fn init_errors_map_to_what_the_user_must_fix() {
+        let lib = OsStr::new(DEFAULT_LIBRARY);
+        assert!(matches!(
+            init_error(NvmlError::DriverNotLoaded, lib),
+            SourceError::DriverNotLoaded
+        ));
+        assert!(matches!(
+            init_error(NvmlError::NoPermission, lib),
+            SourceError::NoPermission
+        ));
+        assert_eq!(init_error(NvmlError::Unknown, lib).exit_code(), 3);
+    }
+
+    #[test]
+    fn pstates_are_numbered() {
+        assert_eq!(pstate_number(PerformanceState::Zero), Some(0));
+        assert_eq!(pstate_number(PerformanceState::Twelve), Some(12));
+        assert_eq!(pstate_number(PerformanceState::Unknown), None);
+    }
+
+    #[test]
+    fn a_pid_listed_twice_becomes_compute_graphics() {
+        let mut by_pid = BTreeMap::new();
+        let info = |mem| ProcessInfo {
+            pid: 7,
+            used_gpu_memory: mem,
+            gpu_instance_id: None,
+            compute_instance_id: None,
+        };
+        merge_process(
+            &mut by_pid,
+            info(UsedGpuMemory::Unavailable),
+            ProcessKind::Compute,
+        );
+        merge_process(
+            &mut by_pid,
+            info(UsedGpuMemory::Used(10)),
+            ProcessKind::Graphics,
+        );
+        let p = &by_pid[&7];
+        assert_eq!(p.kind, ProcessKind::ComputeGraphics);
+        assert_eq!(p.gpu_memory_bytes, Some(10));
+    }
+}

@@ -1,0 +1,203 @@
+//! The simulated source behind `--demo`: the same scenario model as the fake NVML library,
+//! read directly, with the processes' host details taken from the scenario.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::selection::{self, GpuIdentity, GpuSelector};
+use super::{DemoFleet, Source, SourceError};
+use crate::sample::*;
+use crate::scenario::{GpuSpec, ProcessKindSpec, ProcessSpec, Reading, Scenario};
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+pub struct SimSource {
+    scenario: Scenario,
+    indices: Vec<u32>,
+    host: HostInfo,
+}
+
+impl SimSource {
+    pub fn open(fleet: &DemoFleet, selection: &[GpuSelector]) -> Result<Self, SourceError> {
+        let scenario = match fleet {
+            DemoFleet::Gpus(n) => Scenario::demo(*n),
+            DemoFleet::Scenario(path) => {
+                Scenario::from_file(path).map_err(SourceError::Scenario)?
+            }
+        };
+        Self::new(scenario, selection)
+    }
+
+    pub fn new(scenario: Scenario, selection: &[GpuSelector]) -> Result<Self, SourceError> {
+        let count = scenario.gpus.len() as u32;
+        let indices = selection::resolve(selection, count, |i| {
+            let gpu = &scenario.gpus[i as usize];
+            GpuIdentity {
+                uuid: gpu.uuid(i as usize).ok(),
+                pci_bus_id: gpu.pci_bus_id(i as usize).ok(),
+            }
+        })?;
+        let host = HostInfo {
+            hostname: Some("demo".into()),
+            driver_version: Some(scenario.driver.version.clone()),
+            cuda_driver_version: Some(cuda_version_string(scenario.driver.cuda_version)),
+            nvml_version: Some(scenario.driver.nvml_version.clone()),
+        };
+        Ok(Self {
+            scenario,
+            indices,
+            host,
+        })
+    }
+
+    /// A snapshot at scenario time `t` (seconds since the Unix epoch), so tests and benches can
+    /// drive time explicitly.
+    pub fn sample_at(&self, t: f64) -> Snapshot {
+        let gpus = self
+            .indices
+            .iter()
+            .map(|&i| sample_gpu(&self.scenario.gpus[i as usize], i, t))
+            .collect();
+        let taken_at =
+            chrono::DateTime::from_timestamp_micros((t * 1e6) as i64).unwrap_or_default();
+        Snapshot {
+            schema_version: SCHEMA_VERSION,
+            taken_at,
+            host: self.host.clone(),
+            gpus,
+        }
+    }
+}
+
+impl Source for SimSource {
+    fn sample(&mut self) -> Result<Snapshot, SourceError> {
+        let t = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        Ok(self.sample_at(t))
+    }
+}
+
+fn sample_gpu(spec: &GpuSpec, index: u32, t: f64) -> GpuSample {
+    if spec.lost {
+        return GpuSample::unavailable(index, GpuStatus::Lost, "GPU is lost");
+    }
+    let i = index as usize;
+    let mut g = GpuSample::empty(index);
+    g.name = spec.name().ok();
+    g.uuid = spec.uuid(i).ok();
+    g.pci_bus_id = spec.pci_bus_id(i).ok();
+    if let Ok((total, reserved, used)) = spec.memory_bytes(t) {
+        g.memory = Memory {
+            total_bytes: Some(total),
+            used_bytes: Some(used),
+            free_bytes: Some(total.saturating_sub(used)),
+            reserved_bytes: Some(reserved),
+        };
+    }
+    let (gpu, mem) = split(spec.utilization(t));
+    g.utilization = Utilization {
+        gpu_percent: gpu,
+        memory_percent: mem,
+        encoder_percent: spec.encoder(t).ok(),
+        decoder_percent: spec.decoder(t).ok(),
+    };
+    let (slowdown, shutdown) = split(spec.temperature_thresholds());
+    g.temperature = Temperature {
+        gpu_celsius: spec.temperature(t).ok(),
+        slowdown_celsius: slowdown,
+        shutdown_celsius: shutdown,
+    };
+    g.power = Power {
+        draw_watts: spec.power_mw(t).ok().map(|mw| f64::from(mw) / 1000.0),
+        limit_watts: spec.power_limit_mw().ok().map(|mw| f64::from(mw) / 1000.0),
+        energy_joules: spec.energy_mj(t).ok().map(|mj| mj as f64 / 1000.0),
+    };
+    g.fan_percent = spec.fan(t).ok();
+    let (sm, memory) = split(spec.clocks(t));
+    let (sm_max, memory_max) = split(spec.max_clocks());
+    g.clocks = Clocks {
+        sm_mhz: sm,
+        memory_mhz: memory,
+        sm_max_mhz: sm_max,
+        memory_max_mhz: memory_max,
+    };
+    g.performance_state = spec.pstate().ok().map(|p| p as u8);
+    let (tx, rx) = split(spec.pcie_kbps(t));
+    g.pcie = Pcie {
+        tx_bytes_per_second: tx.map(|k| u64::from(k) * 1024),
+        rx_bytes_per_second: rx.map(|k| u64::from(k) * 1024),
+    };
+    if let Ok(mask) = spec.throttle_reasons() {
+        g.throttle = Throttle::from_mask(mask);
+    }
+    let (corrected, uncorrected) = split(spec.ecc());
+    g.ecc = Ecc {
+        corrected,
+        uncorrected,
+    };
+    g.mig_enabled = spec.mig().ok();
+    g.persistence_mode = spec.persistence().ok();
+    let utilization = spec.process_utilization(t).unwrap_or_default();
+    g.processes = spec
+        .processes_at(t)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| process(p, t, &utilization))
+        .collect();
+    g
+}
+
+fn split<A, B>(reading: Reading<(A, B)>) -> (Option<A>, Option<B>) {
+    reading.map_or((None, None), |(a, b)| (Some(a), Some(b)))
+}
+
+fn process(p: &ProcessSpec, t: f64, utilization: &[(u32, u32, u32)]) -> GpuProcess {
+    let kind = match p.kind {
+        ProcessKindSpec::Compute => ProcessKind::Compute,
+        ProcessKindSpec::Graphics => ProcessKind::Graphics,
+        ProcessKindSpec::Both => ProcessKind::ComputeGraphics,
+    };
+    let mut gp = GpuProcess::new(p.pid, kind, p.used_memory_bytes(t));
+    if let Some(&(_, sm, mem)) = utilization.iter().find(|(pid, _, _)| *pid == p.pid) {
+        gp.sm_percent = Some(sm);
+        gp.memory_percent = Some(mem);
+    }
+    gp.gpu_instance_id = p.gpu_instance_id;
+    gp.compute_instance_id = p.compute_instance_id;
+    gp.user = p.user.clone();
+    gp.name = p.name.clone();
+    gp.command = p.command.clone().or_else(|| p.name.clone());
+    gp.cpu_percent = p.cpu_percent.as_ref().map(|s| s.at(t) as f32);
+    gp.host_memory_bytes = p.host_memory_mib.as_ref().map(|s| (s.at(t) * MIB) as u64);
+    // Demo processes started at the last multiple of 10 minutes, so running time moves.
+    gp.running_seconds = Some((t.max(0.0) as u64) % 600 + 60);
+    gp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_snapshot_has_unsupported_metrics_as_none() {
+        let sim = SimSource::new(Scenario::demo(4), &[]).unwrap();
+        let snap = sim.sample_at(1_000.0);
+        assert_eq!(snap.gpus.len(), 4);
+        // The H100 in slot 0 has no fan; the RTX 4090 in slot 2 has one but no ECC.
+        assert_eq!(snap.gpus[0].fan_percent, None);
+        assert!(snap.gpus[2].fan_percent.is_some());
+        assert_eq!(snap.gpus[2].ecc.corrected, None);
+        assert!(snap.gpus[0].processes.iter().all(|p| p.command.is_some()));
+    }
+
+    #[test]
+    fn selection_applies_to_the_demo() {
+        let sim = SimSource::new(
+            Scenario::demo(4),
+            &["3".parse().unwrap(), "1".parse().unwrap()],
+        )
+        .unwrap();
+        let idx: Vec<u32> = sim.sample_at(0.0).gpus.iter().map(|g| g.index).collect();
+        assert_eq!(idx, vec![3, 1]);
+    }
+}

@@ -1,0 +1,113 @@
+//! The NVML C ABI: return codes, handle type and struct layouts (x86-64), checked by size.
+
+#![allow(non_camel_case_types)]
+
+use std::ffi::{c_char, c_uint, c_ulonglong, c_void, CStr};
+
+pub type nvmlReturn_t = c_uint;
+pub type nvmlDevice_t = *mut c_void;
+
+pub const SUCCESS: nvmlReturn_t = 0;
+pub const UNINITIALIZED: nvmlReturn_t = 1;
+pub const INVALID_ARGUMENT: nvmlReturn_t = 2;
+pub const NOT_SUPPORTED: nvmlReturn_t = 3;
+pub const NOT_FOUND: nvmlReturn_t = 6;
+pub const INSUFFICIENT_SIZE: nvmlReturn_t = 7;
+pub const UNKNOWN: nvmlReturn_t = 999;
+
+/// `usedGpuMemory` when the driver cannot tell (not zero).
+pub const VALUE_NOT_AVAILABLE: c_ulonglong = c_ulonglong::MAX;
+/// GPU/compute instance id when MIG is off.
+pub const NO_INSTANCE: c_uint = 0xFFFF_FFFF;
+/// `NVML_STRUCT_VERSION(Memory, 2)`: size | version << 24.
+pub const NVML_MEMORY_V2_VERSION: c_uint =
+    (std::mem::size_of::<nvmlMemory_v2_t>() as c_uint) | (2 << 24);
+
+#[repr(C)]
+pub struct nvmlMemory_t {
+    pub total: c_ulonglong,
+    pub free: c_ulonglong,
+    pub used: c_ulonglong,
+}
+
+#[repr(C)]
+pub struct nvmlMemory_v2_t {
+    pub version: c_uint,
+    pub total: c_ulonglong,
+    pub reserved: c_ulonglong,
+    pub free: c_ulonglong,
+    pub used: c_ulonglong,
+}
+
+#[repr(C)]
+pub struct nvmlUtilization_t {
+    pub gpu: c_uint,
+    pub memory: c_uint,
+}
+
+#[repr(C)]
+pub struct nvmlProcessInfo_v1_t {
+    pub pid: c_uint,
+    pub usedGpuMemory: c_ulonglong,
+}
+
+/// `nvmlProcessInfo_v2_t` and `_v3_t` share this layout.
+#[repr(C)]
+pub struct nvmlProcessInfo_t {
+    pub pid: c_uint,
+    pub usedGpuMemory: c_ulonglong,
+    pub gpuInstanceId: c_uint,
+    pub computeInstanceId: c_uint,
+}
+
+#[repr(C)]
+#[derive(Default)]
+pub struct nvmlPciInfo_t {
+    pub busIdLegacy: [c_char; 16],
+    pub domain: c_uint,
+    pub bus: c_uint,
+    pub device: c_uint,
+    pub pciDeviceId: c_uint,
+    pub pciSubSystemId: c_uint,
+    pub busId: [c_char; 32],
+}
+
+#[repr(C)]
+pub struct nvmlProcessUtilizationSample_t {
+    pub pid: c_uint,
+    pub timeStamp: c_ulonglong,
+    pub smUtil: c_uint,
+    pub memUtil: c_uint,
+    pub encUtil: c_uint,
+    pub decUtil: c_uint,
+}
+
+// The sizes every NVML consumer (nvml-wrapper, pynvml, nvtop) was compiled against.
+const _: () = assert!(std::mem::size_of::<nvmlMemory_t>() == 24);
+const _: () = assert!(std::mem::size_of::<nvmlMemory_v2_t>() == 40);
+const _: () = assert!(NVML_MEMORY_V2_VERSION == 0x0200_0028);
+const _: () = assert!(std::mem::size_of::<nvmlUtilization_t>() == 8);
+const _: () = assert!(std::mem::size_of::<nvmlProcessInfo_v1_t>() == 16);
+const _: () = assert!(std::mem::size_of::<nvmlProcessInfo_t>() == 24);
+const _: () = assert!(std::mem::size_of::<nvmlPciInfo_t>() == 68);
+const _: () = assert!(std::mem::size_of::<nvmlProcessUtilizationSample_t>() == 32);
+
+/// `nvmlErrorString`: static, NUL-terminated, as the real library returns.
+pub fn error_string(code: nvmlReturn_t) -> &'static CStr {
+    match code {
+        0 => c"Success",
+        1 => c"Uninitialized",
+        2 => c"Invalid Argument",
+        3 => c"Not Supported",
+        4 => c"Insufficient Permissions",
+        6 => c"Not Found",
+        7 => c"Insufficient Size",
+        9 => c"Driver Not Loaded",
+        10 => c"Timeout",
+        13 => c"Function Not Found",
+        15 => c"GPU is lost",
+        18 => c"RM has detected an NVML/RM version mismatch.",
+        25 => c"Argument version mismatch",
+        _ => c"Unknown Error",
+    }
+}

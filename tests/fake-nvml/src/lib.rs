@@ -1,0 +1,833 @@
+//! A fake `libnvidia-ml.so.1`: exports the NVML C functions that gputop, gpustat and nvitop use,
+//! answering from a scenario file (`GPUTOP_FAKE_NVML_SCENARIO`, TOML; see `src/scenario` of
+//! gputop, which this crate compiles in by path). Without that variable it simulates the demo
+//! fleet of `GPUTOP_FAKE_NVML_GPUS` (default 4) GPUs.
+//!
+//! Time for the scenario's moving metrics is the wall clock (seconds since the Unix epoch), or
+//! `GPUTOP_FAKE_NVML_TIME` when set, so several monitors run side by side see the same values.
+//!
+//! Every function here is `extern "C"` and must never unwind: no indexing that can panic, no
+//! `unwrap`.
+
+#![allow(non_snake_case, clippy::missing_safety_doc)]
+
+mod abi;
+#[allow(dead_code)] // the demo-only parts of the model
+#[path = "../../../src/scenario/mod.rs"]
+mod scenario;
+
+use std::ffi::{c_char, c_int, c_uint, c_ulonglong, CStr};
+use std::sync::{Arc, Mutex};
+
+use abi::*;
+use scenario::{ErrorCode, GpuSpec, Reading, Scenario};
+
+/// The loaded scenario and the init reference count (NVML counts nested inits).
+static STATE: Mutex<Option<(Arc<Scenario>, u32)>> = Mutex::new(None);
+
+fn load_scenario() -> Result<Scenario, String> {
+    match std::env::var_os("GPUTOP_FAKE_NVML_SCENARIO") {
+        Some(path) => Scenario::from_file(std::path::Path::new(&path)),
+        None => {
+            let n = std::env::var("GPUTOP_FAKE_NVML_GPUS")
+                .ok()
+                .and_then(|v| v.parse().ok());
+            Ok(Scenario::demo(n.unwrap_or(4)))
+        }
+    }
+}
+
+fn now() -> f64 {
+    if let Some(t) = std::env::var("GPUTOP_FAKE_NVML_TIME")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        return t;
+    }
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+fn scenario() -> Option<Arc<Scenario>> {
+    STATE.lock().ok()?.as_ref().map(|(s, _)| Arc::clone(s))
+}
+
+fn init() -> nvmlReturn_t {
+    let Ok(mut state) = STATE.lock() else {
+        return UNKNOWN;
+    };
+    if let Some((_, count)) = state.as_mut() {
+        *count += 1;
+        return SUCCESS;
+    }
+    let scenario = match load_scenario() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("fake-nvml: {e}");
+            return UNKNOWN;
+        }
+    };
+    if let Some(code) = scenario.driver.init_error {
+        return code.as_nvml_return();
+    }
+    *state = Some((Arc::new(scenario), 1));
+    SUCCESS
+}
+
+#[no_mangle]
+pub extern "C" fn nvmlInit_v2() -> nvmlReturn_t {
+    init()
+}
+
+#[no_mangle]
+pub extern "C" fn nvmlInit() -> nvmlReturn_t {
+    init()
+}
+
+#[no_mangle]
+pub extern "C" fn nvmlInitWithFlags(_flags: c_uint) -> nvmlReturn_t {
+    init()
+}
+
+#[no_mangle]
+pub extern "C" fn nvmlShutdown() -> nvmlReturn_t {
+    let Ok(mut state) = STATE.lock() else {
+        return UNKNOWN;
+    };
+    match state.as_mut() {
+        None => UNINITIALIZED,
+        Some((_, count)) if *count > 1 => {
+            *count -= 1;
+            SUCCESS
+        }
+        Some(_) => {
+            *state = None;
+            SUCCESS
+        }
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn nvmlErrorString(code: nvmlReturn_t) -> *const c_char {
+    error_string(code).as_ptr()
+}
+
+// ---- system ---------------------------------------------------------------------------------
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlSystemGetDriverVersion(buf: *mut c_char, len: c_uint) -> nvmlReturn_t {
+    with_scenario(|s| write_str(buf, len, &s.driver.version))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlSystemGetNVMLVersion(buf: *mut c_char, len: c_uint) -> nvmlReturn_t {
+    with_scenario(|s| write_str(buf, len, &s.driver.nvml_version))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlSystemGetCudaDriverVersion(out: *mut c_int) -> nvmlReturn_t {
+    with_scenario(|s| write(out, s.driver.cuda_version))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlSystemGetCudaDriverVersion_v2(out: *mut c_int) -> nvmlReturn_t {
+    nvmlSystemGetCudaDriverVersion(out)
+}
+
+// ---- device handles -------------------------------------------------------------------------
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetCount_v2(out: *mut c_uint) -> nvmlReturn_t {
+    with_scenario(|s| write(out, s.gpus.len() as c_uint))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetCount(out: *mut c_uint) -> nvmlReturn_t {
+    nvmlDeviceGetCount_v2(out)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetHandleByIndex_v2(
+    index: c_uint,
+    out: *mut nvmlDevice_t,
+) -> nvmlReturn_t {
+    with_scenario(|s| match s.gpus.get(index as usize) {
+        None => INVALID_ARGUMENT,
+        Some(gpu) if gpu.lost => ErrorCode::GpuIsLost.as_nvml_return(),
+        Some(_) => write(out, handle(index as usize)),
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetHandleByIndex(
+    index: c_uint,
+    out: *mut nvmlDevice_t,
+) -> nvmlReturn_t {
+    nvmlDeviceGetHandleByIndex_v2(index, out)
+}
+
+unsafe fn handle_where(
+    out: *mut nvmlDevice_t,
+    matches: impl Fn(usize, &GpuSpec) -> bool,
+) -> nvmlReturn_t {
+    with_scenario(|s| {
+        match s
+            .gpus
+            .iter()
+            .enumerate()
+            .find(|(i, g)| !g.lost && matches(*i, g))
+        {
+            Some((i, _)) => write(out, handle(i)),
+            None => NOT_FOUND,
+        }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetHandleByUUID(
+    uuid: *const c_char,
+    out: *mut nvmlDevice_t,
+) -> nvmlReturn_t {
+    let Some(wanted) = read_str(uuid) else {
+        return INVALID_ARGUMENT;
+    };
+    handle_where(out, |i, g| g.uuid(i).is_ok_and(|u| u == wanted))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetHandleByPciBusId_v2(
+    bus_id: *const c_char,
+    out: *mut nvmlDevice_t,
+) -> nvmlReturn_t {
+    let Some(wanted) = read_str(bus_id) else {
+        return INVALID_ARGUMENT;
+    };
+    handle_where(out, |i, g| {
+        g.pci_bus_id(i)
+            .is_ok_and(|b| b.eq_ignore_ascii_case(&wanted))
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetHandleByPciBusId(
+    bus_id: *const c_char,
+    out: *mut nvmlDevice_t,
+) -> nvmlReturn_t {
+    nvmlDeviceGetHandleByPciBusId_v2(bus_id, out)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetIndex(dev: nvmlDevice_t, out: *mut c_uint) -> nvmlReturn_t {
+    with_gpu(dev, |i, _, _| write(out, i as c_uint))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetMinorNumber(
+    dev: nvmlDevice_t,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |i, _, _| write(out, i as c_uint))
+}
+
+// ---- identity -------------------------------------------------------------------------------
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetName(
+    dev: nvmlDevice_t,
+    buf: *mut c_char,
+    len: c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| reply(g.name(), |n| write_str(buf, len, &n)))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetUUID(
+    dev: nvmlDevice_t,
+    buf: *mut c_char,
+    len: c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |i, g, _| reply(g.uuid(i), |u| write_str(buf, len, &u)))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetPciInfo_v3(
+    dev: nvmlDevice_t,
+    out: *mut nvmlPciInfo_t,
+) -> nvmlReturn_t {
+    with_gpu(dev, |i, g, _| {
+        reply(g.pci_bus_id(i), |bus_id| {
+            if out.is_null() {
+                return INVALID_ARGUMENT;
+            }
+            let info = &mut *out;
+            *info = nvmlPciInfo_t::default();
+            copy_str(&mut info.busId, &bus_id);
+            // The legacy field holds the short "0000:01:00.0" form.
+            copy_str(&mut info.busIdLegacy, bus_id.get(4..).unwrap_or(&bus_id));
+            let mut parts = bus_id.split([':', '.']);
+            let mut next_hex = || {
+                parts
+                    .next()
+                    .and_then(|p| u32::from_str_radix(p, 16).ok())
+                    .unwrap_or(0)
+            };
+            info.domain = next_hex();
+            info.bus = next_hex();
+            info.device = next_hex();
+            info.pciDeviceId = 0x2330_10de;
+            info.pciSubSystemId = 0x16c1_10de;
+            SUCCESS
+        })
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetPciInfo_v2(
+    dev: nvmlDevice_t,
+    out: *mut nvmlPciInfo_t,
+) -> nvmlReturn_t {
+    nvmlDeviceGetPciInfo_v3(dev, out)
+}
+
+// ---- memory, utilization, temperature, power ------------------------------------------------
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetMemoryInfo_v2(
+    dev: nvmlDevice_t,
+    out: *mut nvmlMemory_v2_t,
+) -> nvmlReturn_t {
+    if out.is_null() {
+        return INVALID_ARGUMENT;
+    }
+    if (*out).version != NVML_MEMORY_V2_VERSION {
+        return ErrorCode::ArgumentVersionMismatch.as_nvml_return();
+    }
+    with_gpu(dev, |_, g, t| {
+        reply(g.memory_bytes(t), |(total, reserved, used)| {
+            let m = &mut *out;
+            m.total = total;
+            m.reserved = reserved;
+            m.used = used;
+            m.free = total.saturating_sub(used);
+            SUCCESS
+        })
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetMemoryInfo(
+    dev: nvmlDevice_t,
+    out: *mut nvmlMemory_t,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, t| {
+        reply(g.memory_bytes(t), |(total, _, used)| {
+            write(
+                out,
+                nvmlMemory_t {
+                    total,
+                    free: total.saturating_sub(used),
+                    used,
+                },
+            )
+        })
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetUtilizationRates(
+    dev: nvmlDevice_t,
+    out: *mut nvmlUtilization_t,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, t| {
+        reply(g.utilization(t), |(gpu, memory)| {
+            write(out, nvmlUtilization_t { gpu, memory })
+        })
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetTemperature(
+    dev: nvmlDevice_t,
+    sensor: c_uint,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    if sensor != 0 {
+        return INVALID_ARGUMENT;
+    }
+    with_gpu(dev, |_, g, t| reply(g.temperature(t), |v| write(out, v)))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetTemperatureThreshold(
+    dev: nvmlDevice_t,
+    kind: c_uint,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| {
+        reply(
+            g.temperature_thresholds(),
+            |(slowdown, shutdown)| match kind {
+                0 => write(out, shutdown),
+                1 => write(out, slowdown),
+                _ => NOT_SUPPORTED,
+            },
+        )
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetPowerUsage(
+    dev: nvmlDevice_t,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, t| reply(g.power_mw(t), |v| write(out, v)))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetEnforcedPowerLimit(
+    dev: nvmlDevice_t,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| reply(g.power_limit_mw(), |v| write(out, v)))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetPowerManagementLimit(
+    dev: nvmlDevice_t,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    nvmlDeviceGetEnforcedPowerLimit(dev, out)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetPowerManagementDefaultLimit(
+    dev: nvmlDevice_t,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    nvmlDeviceGetEnforcedPowerLimit(dev, out)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetTotalEnergyConsumption(
+    dev: nvmlDevice_t,
+    out: *mut c_ulonglong,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, t| reply(g.energy_mj(t), |v| write(out, v)))
+}
+
+// ---- fan, clocks, pstate, throttling --------------------------------------------------------
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetNumFans(dev: nvmlDevice_t, out: *mut c_uint) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, t| reply(g.fan(t), |_| write(out, 1 as c_uint)))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetFanSpeed_v2(
+    dev: nvmlDevice_t,
+    fan: c_uint,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    if fan != 0 {
+        return INVALID_ARGUMENT;
+    }
+    with_gpu(dev, |_, g, t| reply(g.fan(t), |v| write(out, v)))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetFanSpeed(
+    dev: nvmlDevice_t,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    nvmlDeviceGetFanSpeed_v2(dev, 0, out)
+}
+
+/// Clock types: graphics 0, SM 1, memory 2, video 3. Graphics and video follow SM.
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetClockInfo(
+    dev: nvmlDevice_t,
+    kind: c_uint,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, t| {
+        reply(g.clocks(t), |(sm, mem)| {
+            write(out, if kind == 2 { mem } else { sm })
+        })
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetMaxClockInfo(
+    dev: nvmlDevice_t,
+    kind: c_uint,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| {
+        reply(g.max_clocks(), |(sm, mem)| {
+            write(out, if kind == 2 { mem } else { sm })
+        })
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetPerformanceState(
+    dev: nvmlDevice_t,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| reply(g.pstate(), |v| write(out, v)))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetCurrentClocksThrottleReasons(
+    dev: nvmlDevice_t,
+    out: *mut c_ulonglong,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| {
+        reply(g.throttle_reasons(), |v| write(out, v))
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetCurrentClocksEventReasons(
+    dev: nvmlDevice_t,
+    out: *mut c_ulonglong,
+) -> nvmlReturn_t {
+    nvmlDeviceGetCurrentClocksThrottleReasons(dev, out)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetSupportedClocksThrottleReasons(
+    dev: nvmlDevice_t,
+    out: *mut c_ulonglong,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| {
+        reply(g.throttle_reasons(), |_| write(out, 0x1ff as c_ulonglong))
+    })
+}
+
+// ---- encoder, decoder, PCIe -----------------------------------------------------------------
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetEncoderUtilization(
+    dev: nvmlDevice_t,
+    out: *mut c_uint,
+    period_us: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, t| {
+        reply(g.encoder(t), |v| {
+            both(write(out, v), write(period_us, 1_000_000 as c_uint))
+        })
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetDecoderUtilization(
+    dev: nvmlDevice_t,
+    out: *mut c_uint,
+    period_us: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, t| {
+        reply(g.decoder(t), |v| {
+            both(write(out, v), write(period_us, 1_000_000 as c_uint))
+        })
+    })
+}
+
+/// Counters: TX 0, RX 1, in KB/s.
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetPcieThroughput(
+    dev: nvmlDevice_t,
+    counter: c_uint,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, t| {
+        reply(g.pcie_kbps(t), |(tx, rx)| match counter {
+            0 => write(out, tx),
+            1 => write(out, rx),
+            _ => INVALID_ARGUMENT,
+        })
+    })
+}
+
+// ---- ECC, MIG, persistence ------------------------------------------------------------------
+
+/// Error types: corrected 0, uncorrected 1.
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetTotalEccErrors(
+    dev: nvmlDevice_t,
+    error_type: c_uint,
+    _counter: c_uint,
+    out: *mut c_ulonglong,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| {
+        reply(g.ecc(), |(corrected, uncorrected)| {
+            write(
+                out,
+                if error_type == 0 {
+                    corrected
+                } else {
+                    uncorrected
+                },
+            )
+        })
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetEccMode(
+    dev: nvmlDevice_t,
+    current: *mut c_uint,
+    pending: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| {
+        reply(g.ecc(), |_| {
+            both(write(current, 1 as c_uint), write(pending, 1 as c_uint))
+        })
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetMigMode(
+    dev: nvmlDevice_t,
+    current: *mut c_uint,
+    pending: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| {
+        reply(g.mig(), |on| {
+            both(write(current, on as c_uint), write(pending, on as c_uint))
+        })
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetPersistenceMode(
+    dev: nvmlDevice_t,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| {
+        reply(g.persistence(), |on| write(out, on as c_uint))
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetComputeMode(
+    dev: nvmlDevice_t,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, _, _| write(out, 0 as c_uint))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetDisplayActive(
+    dev: nvmlDevice_t,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, _, _| write(out, 0 as c_uint))
+}
+
+// ---- processes ------------------------------------------------------------------------------
+
+/// Which of a GPU's process lists a call asks for.
+#[derive(Clone, Copy)]
+enum ProcessList {
+    Compute,
+    Graphics,
+    Mps,
+}
+
+/// The two-call protocol: a count smaller than the list gets the needed count and
+/// INSUFFICIENT_SIZE (buffer NULL or not); an empty list gets 0 and SUCCESS.
+unsafe fn running_processes<T>(
+    dev: nvmlDevice_t,
+    list: ProcessList,
+    count: *mut c_uint,
+    buf: *mut T,
+    make: impl Fn(u32, c_ulonglong, u32, u32) -> T,
+) -> nvmlReturn_t {
+    if count.is_null() {
+        return INVALID_ARGUMENT;
+    }
+    with_gpu(dev, |_, g, t| {
+        reply(g.processes_at(t), |procs| {
+            let wanted: Vec<_> = procs
+                .into_iter()
+                .filter(|p| match list {
+                    ProcessList::Compute => p.kind.is_compute(),
+                    ProcessList::Graphics => p.kind.is_graphics(),
+                    ProcessList::Mps => false,
+                })
+                .collect();
+            let capacity = *count as usize;
+            *count = wanted.len() as c_uint;
+            if wanted.is_empty() {
+                return SUCCESS;
+            }
+            if capacity < wanted.len() || buf.is_null() {
+                return INSUFFICIENT_SIZE;
+            }
+            for (i, p) in wanted.iter().enumerate() {
+                let memory = p.used_memory_bytes(t).unwrap_or(VALUE_NOT_AVAILABLE);
+                let gi = p.gpu_instance_id.unwrap_or(NO_INSTANCE);
+                let ci = p.compute_instance_id.unwrap_or(NO_INSTANCE);
+                buf.add(i).write(make(p.pid, memory, gi, ci));
+            }
+            SUCCESS
+        })
+    })
+}
+
+fn info_v3(
+    pid: u32,
+    usedGpuMemory: c_ulonglong,
+    gpuInstanceId: u32,
+    computeInstanceId: u32,
+) -> nvmlProcessInfo_t {
+    nvmlProcessInfo_t {
+        pid,
+        usedGpuMemory,
+        gpuInstanceId,
+        computeInstanceId,
+    }
+}
+
+fn info_v1(pid: u32, usedGpuMemory: c_ulonglong, _: u32, _: u32) -> nvmlProcessInfo_v1_t {
+    nvmlProcessInfo_v1_t { pid, usedGpuMemory }
+}
+
+macro_rules! process_list_symbols {
+    ($($symbol:ident => $list:ident, $struct:ty, $make:ident;)*) => {$(
+        #[no_mangle]
+        pub unsafe extern "C" fn $symbol(dev: nvmlDevice_t, count: *mut c_uint, buf: *mut $struct) -> nvmlReturn_t {
+            running_processes(dev, ProcessList::$list, count, buf, $make)
+        }
+    )*};
+}
+
+process_list_symbols! {
+    nvmlDeviceGetComputeRunningProcesses_v3 => Compute, nvmlProcessInfo_t, info_v3;
+    nvmlDeviceGetComputeRunningProcesses_v2 => Compute, nvmlProcessInfo_t, info_v3;
+    nvmlDeviceGetComputeRunningProcesses => Compute, nvmlProcessInfo_v1_t, info_v1;
+    nvmlDeviceGetGraphicsRunningProcesses_v3 => Graphics, nvmlProcessInfo_t, info_v3;
+    nvmlDeviceGetGraphicsRunningProcesses_v2 => Graphics, nvmlProcessInfo_t, info_v3;
+    nvmlDeviceGetGraphicsRunningProcesses => Graphics, nvmlProcessInfo_v1_t, info_v1;
+    nvmlDeviceGetMPSComputeRunningProcesses_v3 => Mps, nvmlProcessInfo_t, info_v3;
+    nvmlDeviceGetMPSComputeRunningProcesses_v2 => Mps, nvmlProcessInfo_t, info_v3;
+}
+
+/// `(dev, buf, *count, lastSeenTimeStamp)`: NOT_FOUND when no process has a sample.
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetProcessUtilization(
+    dev: nvmlDevice_t,
+    buf: *mut nvmlProcessUtilizationSample_t,
+    count: *mut c_uint,
+    _last_seen: c_ulonglong,
+) -> nvmlReturn_t {
+    if count.is_null() {
+        return INVALID_ARGUMENT;
+    }
+    with_gpu(dev, |_, g, t| {
+        reply(g.process_utilization(t), |samples| {
+            if samples.is_empty() {
+                return NOT_FOUND;
+            }
+            let capacity = *count as usize;
+            *count = samples.len() as c_uint;
+            if buf.is_null() || capacity < samples.len() {
+                return INSUFFICIENT_SIZE;
+            }
+            let timeStamp = (t * 1e6) as c_ulonglong;
+            for (i, (pid, smUtil, memUtil)) in samples.into_iter().enumerate() {
+                buf.add(i).write(nvmlProcessUtilizationSample_t {
+                    pid,
+                    timeStamp,
+                    smUtil,
+                    memUtil,
+                    encUtil: 0,
+                    decUtil: 0,
+                });
+            }
+            SUCCESS
+        })
+    })
+}
+
+// ---- plumbing -------------------------------------------------------------------------------
+
+const HANDLE_BASE: usize = 0x6770_0000;
+
+fn handle(index: usize) -> nvmlDevice_t {
+    (HANDLE_BASE + index * 16) as nvmlDevice_t
+}
+
+fn handle_index(dev: nvmlDevice_t) -> Option<usize> {
+    let offset = (dev as usize).checked_sub(HANDLE_BASE)?;
+    (offset % 16 == 0).then_some(offset / 16)
+}
+
+fn with_scenario(f: impl FnOnce(&Scenario) -> nvmlReturn_t) -> nvmlReturn_t {
+    match scenario() {
+        Some(s) => f(&s),
+        None => UNINITIALIZED,
+    }
+}
+
+/// Runs `f` with the GPU behind a handle, its index and the scenario time.
+fn with_gpu(
+    dev: nvmlDevice_t,
+    f: impl FnOnce(usize, &GpuSpec, f64) -> nvmlReturn_t,
+) -> nvmlReturn_t {
+    with_scenario(
+        |s| match handle_index(dev).and_then(|i| Some((i, s.gpus.get(i)?))) {
+            None => INVALID_ARGUMENT,
+            Some((_, gpu)) if gpu.lost => ErrorCode::GpuIsLost.as_nvml_return(),
+            Some((i, gpu)) => f(i, gpu, now()),
+        },
+    )
+}
+
+fn reply<T>(reading: Reading<T>, f: impl FnOnce(T) -> nvmlReturn_t) -> nvmlReturn_t {
+    match reading {
+        Ok(v) => f(v),
+        Err(code) => code.as_nvml_return(),
+    }
+}
+
+fn both(a: nvmlReturn_t, b: nvmlReturn_t) -> nvmlReturn_t {
+    if a != SUCCESS {
+        a
+    } else {
+        b
+    }
+}
+
+unsafe fn write<T>(out: *mut T, value: T) -> nvmlReturn_t {
+    if out.is_null() {
+        return INVALID_ARGUMENT;
+    }
+    out.write(value);
+    SUCCESS
+}
+
+unsafe fn write_str(buf: *mut c_char, len: c_uint, s: &str) -> nvmlReturn_t {
+    if buf.is_null() {
+        return INVALID_ARGUMENT;
+    }
+    if s.len() + 1 > len as usize {
+        return INSUFFICIENT_SIZE;
+    }
+    std::ptr::copy_nonoverlapping(s.as_ptr().cast::<c_char>(), buf, s.len());
+    buf.add(s.len()).write(0);
+    SUCCESS
+}
+
+fn copy_str(dst: &mut [c_char], s: &str) {
+    let room = dst.len().saturating_sub(1);
+    for (d, b) in dst.iter_mut().zip(s.bytes().take(room)) {
+        *d = b as c_char;
+    }
+}
+
+unsafe fn read_str(p: *const c_char) -> Option<String> {
+    (!p.is_null()).then(|| CStr::from_ptr(p).to_string_lossy().into_owned())
+}
