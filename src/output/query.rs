@@ -3,12 +3,14 @@
 //!
 //! Field names are nvidia-smi's (aliases included); headers use the canonical name and the unit
 //! in brackets; values the unit after a space unless `nounits`; an unavailable value is `[N/A]`.
-//! Like nvidia-smi, fields are separated by ", " and not quoted.
+//! Like nvidia-smi, fields are separated by ", " and not quoted; control characters in names
+//! are escaped (nvidia-smi prints them raw, which no script relies on).
 
 use std::str::FromStr;
 
 use chrono::Local;
 
+use super::sanitize::sanitize;
 use super::units::mib;
 use crate::sample::{GpuProcess, GpuSample, Snapshot};
 
@@ -390,8 +392,8 @@ fn row<T>(fields: &[&Field<T>], item: &T, snapshot: &Snapshot, format: QueryForm
         .iter()
         .map(|f| match ((f.value)(item, snapshot), f.unit) {
             (None, _) => NOT_AVAILABLE.to_string(),
-            (Some(v), Some(unit)) if format.units => format!("{v} {unit}"),
-            (Some(v), _) => v,
+            (Some(v), Some(unit)) if format.units => format!("{} {unit}", sanitize(&v)),
+            (Some(v), _) => sanitize(&v).into_owned(),
         })
         .collect::<Vec<_>>()
         .join(", ")

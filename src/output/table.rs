@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! gpu-box  2026-11-26 16:49:33  driver 550.54.15  CUDA 12.4
-//! GPU  NAME                   TEMP  UTIL  MEMORY                  POWER       FAN
-//!   0  NVIDIA H100 80GB HBM3  62°C   87%  40213 / 81559 MiB  49%  312 / 700 W  N/A
+//! GPU  NAME                    TEMP  UTIL  MEMORY                  POWER        FAN
+//!   0  NVIDIA H100 80GB HBM3   62°C   87%  40213 / 81559 MiB  49%  312 / 700 W  N/A
 //!
 //! GPU      PID  USER   TYPE  GPU MEM   SM%   CPU%  COMMAND
 //!   0     4000  alice  C     3210MiB    40   98.0  python train.py
@@ -41,8 +41,8 @@ pub fn render(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
     lines.push(p.paint(
         style::HEADER,
         &format!(
-            "GPU  {:<name_width$}  TEMP  UTIL  {:<22}  {:<11}  FAN",
-            "NAME", "MEMORY", "POWER"
+            "GPU  {:<name_width$}  {:>5}  UTIL  {:<22}  {:<11}  FAN",
+            "NAME", "TEMP", "MEMORY", "POWER"
         ),
     ));
     for gpu in &snapshot.gpus {

@@ -259,6 +259,13 @@ impl GpuSpec {
         self.read(metric, signal.as_ref().map(|s| s.at(t)))
     }
 
+    /// NVML reads some metrics in pairs (GPU and memory utilization, TX and RX): the pair is
+    /// supported when its first member is given; a missing second member reads 0.
+    fn read_pair(&self, metric: Metric, first: &Option<Signal>, second: &Option<Signal>, t: f64) -> Reading<(f64, f64)> {
+        let a = self.read_signal(metric, first, t)?;
+        Ok((a, second.as_ref().map_or(0.0, |s| s.at(t))))
+    }
+
     pub fn uuid(&self, index: usize) -> Reading<String> {
         let default = || {
             format!(
@@ -310,8 +317,7 @@ impl GpuSpec {
     }
 
     pub fn utilization(&self, t: f64) -> Reading<(u32, u32)> {
-        let gpu = self.read_signal(Metric::Utilization, &self.utilization_gpu, t)?;
-        let mem = self.read_signal(Metric::Utilization, &self.utilization_memory, t)?;
+        let (gpu, mem) = self.read_pair(Metric::Utilization, &self.utilization_gpu, &self.utilization_memory, t)?;
         Ok((percent(gpu), percent(mem)))
     }
 
@@ -342,8 +348,7 @@ impl GpuSpec {
     }
 
     pub fn clocks(&self, t: f64) -> Reading<(u32, u32)> {
-        let sm = self.read_signal(Metric::Clocks, &self.clock_sm_mhz, t)?;
-        let mem = self.read_signal(Metric::Clocks, &self.clock_mem_mhz, t)?;
+        let (sm, mem) = self.read_pair(Metric::Clocks, &self.clock_sm_mhz, &self.clock_mem_mhz, t)?;
         Ok((sm as u32, mem as u32))
     }
 
@@ -370,8 +375,7 @@ impl GpuSpec {
 
     /// (TX, RX) in KB/s.
     pub fn pcie_kbps(&self, t: f64) -> Reading<(u32, u32)> {
-        let tx = self.read_signal(Metric::Pcie, &self.pcie_tx_kbps, t)?;
-        let rx = self.read_signal(Metric::Pcie, &self.pcie_rx_kbps, t)?;
+        let (tx, rx) = self.read_pair(Metric::Pcie, &self.pcie_tx_kbps, &self.pcie_rx_kbps, t)?;
         Ok((tx as u32, rx as u32))
     }
 

@@ -1,0 +1,103 @@
+//! Shared by the integration tests: the fake NVML library (built on first use, however the
+//! tests are started), scenario files, real processes to put on the fake GPUs, and a
+//! `gputop` command wired to all of it.
+
+#![allow(dead_code)] // each test binary uses its own part of this
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as StdCommand, Stdio};
+use std::sync::OnceLock;
+
+use assert_cmd::Command;
+use tempfile::{NamedTempFile, TempDir};
+
+pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Builds `tests/fake-nvml` once per test process and returns the path of the library.
+///
+/// It builds into its own target directory: the outer `cargo test` may still hold the lock on
+/// the main one. Concurrent test processes (nextest) wait on each other through cargo's lock.
+pub fn fake_nvml() -> &'static Path {
+    static LIB: OnceLock<PathBuf> = OnceLock::new();
+    LIB.get_or_init(|| {
+        let target = Path::new(ROOT).join("target/fake-nvml");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = StdCommand::new(cargo)
+            .args(["build", "--quiet", "-p", "fake-nvml", "--manifest-path"])
+            .arg(Path::new(ROOT).join("Cargo.toml"))
+            .env("CARGO_TARGET_DIR", &target)
+            .status()
+            .expect("run cargo to build the fake NVML library");
+        assert!(status.success(), "building tests/fake-nvml failed");
+        target.join("debug/libfake_nvml.so")
+    })
+}
+
+/// A directory holding the fake library as `libnvidia-ml.so.1`, for `LD_LIBRARY_PATH` loading.
+pub fn fake_nvml_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = Path::new(ROOT).join(format!("target/fake-nvml/lib-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let link = dir.join("libnvidia-ml.so.1");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(fake_nvml(), &link).unwrap();
+        dir
+    })
+}
+
+pub fn scenario_file(toml: &str) -> NamedTempFile {
+    let file = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+    std::fs::write(file.path(), toml).unwrap();
+    file
+}
+
+/// `gputop` loading the fake library with `scenario`, in a fixed, colourless environment.
+pub fn gputop(scenario: &NamedTempFile) -> Command {
+    let mut cmd = Command::cargo_bin("gputop").unwrap();
+    cmd.env("GPUTOP_NVML_LIB", fake_nvml())
+        .env("GPUTOP_FAKE_NVML_SCENARIO", scenario.path())
+        .env("GPUTOP_FAKE_NVML_TIME", "1000")
+        .env("LC_ALL", "C.UTF-8")
+        .env("TZ", "UTC")
+        .env_remove("NO_COLOR")
+        .env_remove("GPUTOP_INTERVAL");
+    cmd
+}
+
+/// A real process (so the host lookup finds it) that is killed when dropped.
+pub struct Sleeper(pub Child);
+
+impl Sleeper {
+    pub fn spawn() -> Self {
+        Self::with_argv0("sleep")
+    }
+
+    /// `sleep 600` whose argv[0] (and so its command line) is `argv0`.
+    pub fn with_argv0(argv0: &str) -> Self {
+        use std::os::unix::process::CommandExt;
+        let child = StdCommand::new("sleep").arg0(argv0).arg("600").stdin(Stdio::null()).spawn().unwrap();
+        Self(child)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Sleeper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn stdout_of(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "gputop failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+pub fn temp_dir() -> TempDir {
+    tempfile::tempdir().unwrap()
+}

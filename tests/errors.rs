@@ -1,0 +1,102 @@
+//! Bad conditions and bad input: one clear line on stderr, the documented exit code, never a
+//! panic or a backtrace.
+
+mod common;
+
+use assert_cmd::Command;
+use common::*;
+use predicates::prelude::*;
+
+fn one_line_without_panic() -> impl Predicate<str> {
+    predicate::str::contains("panicked")
+        .not()
+        .and(predicate::str::contains("RUST_BACKTRACE").not())
+        .and(predicate::function(|s: &str| s.lines().count() == 1))
+}
+
+#[test]
+fn driver_not_loaded_exits_3_and_says_what_to_do() {
+    let scenario = scenario_file("[driver]\ninit_error = \"DRIVER_NOT_LOADED\"\n");
+    gputop(&scenario)
+        .arg("--once")
+        .assert()
+        .code(3)
+        .stdout("")
+        .stderr(one_line_without_panic())
+        .stderr(predicate::str::contains("the NVIDIA driver is not loaded"))
+        .stderr(predicate::str::contains("gputop --demo"));
+}
+
+#[test]
+fn no_permission_exits_3() {
+    let scenario = scenario_file("[driver]\ninit_error = \"NO_PERMISSION\"\n");
+    gputop(&scenario)
+        .args(["--query-gpu=index", "--format=csv"])
+        .assert()
+        .code(3)
+        .stderr(one_line_without_panic())
+        .stderr(predicate::str::contains("no permission"));
+}
+
+#[test]
+fn other_init_failures_exit_3() {
+    let scenario = scenario_file("[driver]\ninit_error = \"LIB_RM_VERSION_MISMATCH\"\n");
+    gputop(&scenario)
+        .arg("--once")
+        .assert()
+        .code(3)
+        .stderr(one_line_without_panic())
+        .stderr(predicate::str::contains("versions do not match"));
+}
+
+#[test]
+fn missing_library_exits_3() {
+    let scenario = scenario_file("");
+    gputop(&scenario)
+        .args(["--once", "--nvml-lib", "/nonexistent/libnvidia-ml.so.1"])
+        .assert()
+        .code(3)
+        .stderr(one_line_without_panic())
+        .stderr(predicate::str::contains("cannot load the NVIDIA management library (/nonexistent/libnvidia-ml.so.1)"));
+}
+
+#[test]
+fn a_library_that_is_not_nvml_exits_3() {
+    let scenario = scenario_file("");
+    gputop(&scenario)
+        .args(["--once", "--nvml-lib", "/lib/x86_64-linux-gnu/libc.so.6"])
+        .assert()
+        .code(3)
+        .stderr(one_line_without_panic());
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let scenario = scenario_file("[[gpus]]\nname = \"G\"\n");
+    for args in [
+        &["--once", "--interval", "0"][..],
+        &["--query-gpu=index,bogus", "--format=csv"],
+        &["--query-gpu=index", "--format=xml"],
+        &["--once", "--json", "--csv"],
+        &["--once", "--demo", "0"],
+        &["--once", "--id", "banana"],
+    ] {
+        let assert = gputop(&scenario).args(args).assert().code(2);
+        let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn malformed_demo_scenario_names_the_file_and_line() {
+    let scenario = scenario_file("[[gpus]]\nname = \"G\"\nmemory_total_mib = \"lots\"\n");
+    Command::cargo_bin("gputop")
+        .unwrap()
+        .arg("--once")
+        .arg("--demo")
+        .arg(scenario.path())
+        .assert()
+        .code(2)
+        .stderr(one_line_without_panic())
+        .stderr(predicate::str::contains("line 3"));
+}

@@ -1,0 +1,287 @@
+//! `gputop --once` through the real binary and the real NVML code path, against the fake
+//! `libnvidia-ml.so.1`: every output format shows what the scenario says.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+/// Three GPUs: a fully reported H100 running `pid`, a lost GPU, and a GPU that reports nothing
+/// but its name (every other metric NOT_SUPPORTED).
+fn three_gpus(pid: u32) -> String {
+    format!(
+        r#"
+        [driver]
+        version = "550.54.15"
+        cuda_version = 12040
+
+        [[gpus]]
+        name = "NVIDIA H100 80GB HBM3"
+        uuid = "GPU-11111111-2222-3333-4444-555555555555"
+        pci_bus_id = "00000000:18:00.0"
+        memory_total_mib = 81559
+        memory_reserved_mib = 559
+        memory_used_mib = 441
+        utilization_gpu = 87
+        utilization_memory = 41
+        temperature_c = 62
+        temperature_slowdown_c = 87
+        temperature_shutdown_c = 92
+        power_w = 312.456
+        power_limit_w = 700
+        clock_sm_mhz = 1755
+        clock_mem_mhz = 2619
+        clock_sm_max_mhz = 1980
+        clock_mem_max_mhz = 2619
+        pstate = 0
+        encoder_pct = 0
+        decoder_pct = 3
+        pcie_tx_kbps = 1000
+        pcie_rx_kbps = 2000
+        throttle_reasons = 0x44
+        ecc_corrected = 2
+        ecc_uncorrected = 0
+        mig_enabled = false
+        energy_mj = 5000
+        [[gpus.processes]]
+        pid = {pid}
+        used_memory_mib = 40000
+        sm_util = 77
+        mem_util = 30
+
+        [[gpus]]
+        name = "NVIDIA A100-SXM4-40GB"
+        lost = true
+
+        [[gpus]]
+        name = "Bare GPU"
+        memory_total_mib = 1024
+        errors = {{ memory = "NO_PERMISSION" }}
+        "#
+    )
+}
+
+#[test]
+fn table_shows_the_scenario_values() {
+    let job = Sleeper::spawn();
+    let scenario = scenario_file(&three_gpus(job.pid()));
+    let out = stdout_of(gputop(&scenario).args(["--once", "--color", "never"]));
+
+    let h100 = out.lines().find(|l| l.contains("H100")).unwrap();
+    for want in ["62°C", "87%", "41000 / 81559 MiB", "50%", "312 / 700 W", "N/A"] {
+        assert!(h100.contains(want), "{want:?} missing from {h100:?}");
+    }
+    assert!(out.contains("⚠ throttled: HW thermal slowdown"), "{out}");
+    let lost = out.lines().find(|l| l.starts_with("  1  ")).unwrap();
+    assert!(lost.contains("LOST"), "{lost}");
+    let bare = out.lines().find(|l| l.contains("Bare GPU")).unwrap();
+    assert_eq!(bare.matches("N/A").count(), 5, "{bare}");
+    assert!(!bare.contains(" 0%") && !bare.contains(" 0 W"), "unsupported shown as 0: {bare}");
+
+    let proc_line = out.lines().find(|l| l.contains(&job.pid().to_string())).unwrap();
+    assert!(proc_line.contains("39.1GiB") && proc_line.contains("77"), "{proc_line}");
+    assert!(proc_line.ends_with("sleep 600"), "{proc_line}");
+}
+
+#[test]
+fn json_has_values_in_base_units_and_null_for_unsupported() {
+    let job = Sleeper::spawn();
+    let scenario = scenario_file(&three_gpus(job.pid()));
+    let doc: Value = serde_json::from_str(&stdout_of(gputop(&scenario).args(["--once", "--json"]))).unwrap();
+
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["host"]["driver_version"], "550.54.15");
+    assert_eq!(doc["host"]["cuda_driver_version"], "12.4");
+    let h100 = &doc["gpus"][0];
+    assert_eq!(h100["status"], "ok");
+    assert_eq!(h100["uuid"], "GPU-11111111-2222-3333-4444-555555555555");
+    assert_eq!(h100["pci_bus_id"], "00000000:18:00.0");
+    assert_eq!(h100["memory"]["total_bytes"], 81559u64 << 20);
+    assert_eq!(h100["memory"]["used_bytes"], 41000u64 << 20);
+    assert_eq!(h100["memory"]["reserved_bytes"], 559u64 << 20);
+    assert_eq!(h100["utilization"]["gpu_percent"], 87);
+    assert_eq!(h100["utilization"]["decoder_percent"], 3);
+    assert_eq!(h100["temperature"]["slowdown_celsius"], 87);
+    assert_eq!(h100["power"]["draw_watts"], 312.456);
+    assert_eq!(h100["power"]["limit_watts"], 700.0);
+    assert_eq!(h100["fan_percent"], Value::Null);
+    assert_eq!(h100["clocks"]["sm_max_mhz"], 1980);
+    assert_eq!(h100["performance_state"], 0);
+    assert_eq!(h100["pcie"]["rx_bytes_per_second"], 2000 * 1024);
+    assert_eq!(h100["throttle"]["reasons"], serde_json::json!(["sw_power_cap", "hw_thermal_slowdown"]));
+    assert_eq!(h100["ecc"]["corrected"], 2);
+    assert_eq!(h100["mig_enabled"], false);
+
+    let p = &h100["processes"][0];
+    assert_eq!(p["pid"], job.pid());
+    assert_eq!(p["kind"], "compute");
+    assert_eq!(p["gpu_memory_bytes"], 40000u64 << 20);
+    assert_eq!(p["sm_percent"], 77);
+    assert_eq!(p["command"], "sleep 600");
+    assert!(p["user"].is_string() && p["host_memory_bytes"].as_u64().unwrap() > 0);
+
+    assert_eq!(doc["gpus"][1]["status"], "lost");
+    assert_eq!(doc["gpus"][1]["name"], Value::Null);
+    let bare = &doc["gpus"][2];
+    assert_eq!(bare["status"], "ok");
+    assert_eq!(bare["name"], "Bare GPU");
+    for (group, field) in [("memory", "total_bytes"), ("utilization", "gpu_percent"), ("temperature", "gpu_celsius"), ("power", "draw_watts")] {
+        assert_eq!(bare[group][field], Value::Null, "{group}.{field}");
+    }
+}
+
+#[test]
+fn csv_rows_match_and_unsupported_is_na() {
+    let job = Sleeper::spawn();
+    let scenario = scenario_file(&three_gpus(job.pid()));
+    let out = stdout_of(gputop(&scenario).args(["--once", "--csv"]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4);
+    assert!(lines[0].starts_with("timestamp,index,uuid,name,"));
+    let cells: Vec<&str> = lines[1].split(',').collect();
+    assert_eq!(&cells[1..10], &["0", "GPU-11111111-2222-3333-4444-555555555555", "NVIDIA H100 80GB HBM3", "00000000:18:00.0", "ok", "62", "87", "41", &(41000u64 << 20).to_string()]);
+    assert_eq!(cells[13], "N/A", "fan");
+    assert!(lines[2].contains(",lost,"));
+}
+
+#[test]
+fn query_gpu_is_byte_identical_to_nvidia_smi() {
+    let job = Sleeper::spawn();
+    let scenario = scenario_file(&three_gpus(job.pid()));
+    let fields = "index,name,uuid,pci.bus_id,driver_version,temperature.gpu,utilization.gpu,utilization.memory,memory.total,memory.used,memory.free,power.draw,power.limit,fan.speed,clocks.sm,clocks.mem,pstate";
+    let out = stdout_of(gputop(&scenario).args(["--query-gpu", fields, "--format=csv", "--id", "0"]));
+    assert_eq!(
+        out,
+        "index, name, uuid, pci.bus_id, driver_version, temperature.gpu, utilization.gpu [%], utilization.memory [%], memory.total [MiB], memory.used [MiB], memory.free [MiB], power.draw [W], power.limit [W], fan.speed [%], clocks.current.sm [MHz], clocks.current.memory [MHz], pstate\n\
+         0, NVIDIA H100 80GB HBM3, GPU-11111111-2222-3333-4444-555555555555, 00000000:18:00.0, 550.54.15, 62, 87 %, 41 %, 81559 MiB, 41000 MiB, 40559 MiB, 312.46 W, 700.00 W, [N/A], 1755 MHz, 2619 MHz, P0\n"
+    );
+    let out = stdout_of(gputop(&scenario).arg("--query-gpu=index,memory.used,fan.speed,power.draw").arg("--format=csv,noheader,nounits"));
+    assert_eq!(out, "0, 41000, [N/A], 312.46\n1, [N/A], [N/A], [N/A]\n2, [N/A], [N/A], [N/A]\n");
+}
+
+#[test]
+fn query_compute_apps_is_byte_identical_to_nvidia_smi() {
+    let job = Sleeper::spawn();
+    let scenario = scenario_file(&three_gpus(job.pid()));
+    let out = stdout_of(gputop(&scenario).arg("--query-compute-apps=pid,process_name,used_memory,gpu_uuid").arg("--format=csv"));
+    assert_eq!(
+        out,
+        format!(
+            "pid, process_name, used_gpu_memory [MiB], gpu_uuid\n{}, sleep, 40000 MiB, GPU-11111111-2222-3333-4444-555555555555\n",
+            job.pid()
+        )
+    );
+}
+
+#[test]
+fn once_beside_a_query_changes_nothing() {
+    let scenario = scenario_file(&three_gpus(1));
+    let a = stdout_of(gputop(&scenario).args(["--query-gpu=index,name", "--format=csv,noheader"]));
+    let b = stdout_of(gputop(&scenario).args(["--once", "--query-gpu=index,name", "--format=csv,noheader"]));
+    assert_eq!(a, b);
+    assert_eq!(a, "0, NVIDIA H100 80GB HBM3\n1, [N/A]\n2, Bare GPU\n");
+}
+
+#[test]
+fn gpus_are_selected_by_index_uuid_or_bus_id() {
+    let scenario = scenario_file(&three_gpus(1));
+    let out = stdout_of(gputop(&scenario).args(["--query-gpu=index", "--format=csv,noheader", "--id", "2,GPU-11111111-2222-3333-4444-555555555555"]));
+    assert_eq!(out, "2\n0\n");
+    let out = stdout_of(gputop(&scenario).args(["--query-gpu=index", "--format=csv,noheader", "-i", "18:00.0"]));
+    assert_eq!(out, "0\n");
+    gputop(&scenario).args(["--once", "--id", "7"]).assert().code(2).stderr(predicates::str::contains("no GPU matches --id 7"));
+}
+
+#[test]
+fn process_memory_unavailable_is_na_not_zero() {
+    let job = Sleeper::spawn();
+    let scenario = scenario_file(&format!(
+        "[[gpus]]\nname = \"WDDM-like GPU\"\nmemory_total_mib = 8192\n[[gpus.processes]]\npid = {}\nkind = \"both\"\n",
+        job.pid()
+    ));
+    let doc: Value = serde_json::from_str(&stdout_of(gputop(&scenario).args(["--once", "--json"]))).unwrap();
+    let p = &doc["gpus"][0]["processes"][0];
+    assert_eq!(p["gpu_memory_bytes"], Value::Null);
+    assert_eq!(p["kind"], "compute_graphics");
+    let table = stdout_of(gputop(&scenario).args(["--once", "--color", "never"]));
+    let line = table.lines().find(|l| l.contains(&job.pid().to_string())).unwrap();
+    assert!(line.contains("C+G") && line.contains("N/A"), "{line}");
+    let q = stdout_of(gputop(&scenario).args(["--query-compute-apps=pid,used_memory", "--format=csv,noheader"]));
+    assert_eq!(q, format!("{}, [N/A]\n", job.pid()));
+}
+
+#[test]
+fn a_process_gone_before_the_host_lookup_keeps_its_nvml_fields() {
+    // NVML lists a PID that no longer exists on the host by the time gputop looks it up.
+    let scenario = scenario_file("[[gpus]]\nname = \"G\"\n[[gpus.processes]]\npid = 2147480000\nused_memory_mib = 100\n");
+    let doc: Value = serde_json::from_str(&stdout_of(gputop(&scenario).args(["--once", "--json"]))).unwrap();
+    let p = &doc["gpus"][0]["processes"][0];
+    assert_eq!(p["pid"], 2147480000u32);
+    assert_eq!(p["gpu_memory_bytes"], 100u64 << 20);
+    assert_eq!(p["user"], Value::Null);
+    assert_eq!(p["command"], Value::Null);
+}
+
+#[test]
+fn mig_instance_ids_are_reported() {
+    let scenario = scenario_file(
+        "[[gpus]]\nname = \"A100\"\nmig_enabled = true\n[[gpus.processes]]\npid = 2147480001\nused_memory_mib = 10\ngpu_instance_id = 1\ncompute_instance_id = 0\n",
+    );
+    let doc: Value = serde_json::from_str(&stdout_of(gputop(&scenario).args(["--once", "--json"]))).unwrap();
+    assert_eq!(doc["gpus"][0]["mig_enabled"], true);
+    let p = &doc["gpus"][0]["processes"][0];
+    assert_eq!((p["gpu_instance_id"].as_u64(), p["compute_instance_id"].as_u64()), (Some(1), Some(0)));
+}
+
+#[test]
+fn escape_sequences_in_command_lines_are_printed_escaped() {
+    let job = Sleeper::with_argv0("evil\x1b]0;x\x07\x1b[2J");
+    let scenario = scenario_file(&format!("[[gpus]]\nname = \"G\"\n[[gpus.processes]]\npid = {}\nused_memory_mib = 1\n", job.pid()));
+    for args in [&["--once", "--color", "always"][..], &["--query-compute-apps=pid,process_name", "--format=csv"][..]] {
+        let out = stdout_of(gputop(&scenario).args(args));
+        assert!(out.contains("evil\\x1b]0;x\\x07\\x1b[2J"), "{out}");
+        assert!(!out.contains("\x1b]") && !out.contains("\x07") && !out.contains("\x1b[2J"), "raw control bytes in {out:?}");
+    }
+}
+
+#[test]
+fn sixty_four_gpus_with_a_hundred_processes_each() {
+    let mut toml = String::new();
+    for g in 0..64 {
+        toml += &format!("[[gpus]]\nname = \"GPU {g}\"\nmemory_total_mib = 81920\nutilization_gpu = {}\n", g % 100);
+        for p in 0..100 {
+            toml += &format!("[[gpus.processes]]\npid = {}\nused_memory_mib = {}\n", 3_000_000_000u32 + g * 1000 + p, p + 1);
+        }
+    }
+    let scenario = scenario_file(&toml);
+    let doc: Value = serde_json::from_str(&stdout_of(gputop(&scenario).args(["--once", "--json"]))).unwrap();
+    let gpus = doc["gpus"].as_array().unwrap();
+    assert_eq!(gpus.len(), 64);
+    assert!(gpus.iter().all(|g| g["processes"].as_array().unwrap().len() == 100));
+    assert_eq!(gpus[63]["utilization"]["gpu_percent"], 63);
+    assert_eq!(gpus[10]["processes"][99]["gpu_memory_bytes"], 100u64 << 20);
+}
+
+#[test]
+fn default_library_is_found_through_the_dynamic_loader() {
+    let scenario = scenario_file("[[gpus]]\nname = \"Loaded by soname\"\n");
+    let out = stdout_of(
+        gputop(&scenario)
+            .env_remove("GPUTOP_NVML_LIB")
+            .env("LD_LIBRARY_PATH", fake_nvml_dir())
+            .args(["--query-gpu=name", "--format=csv,noheader"]),
+    );
+    assert_eq!(out, "Loaded by soname\n");
+}
+
+#[test]
+fn closing_the_pipe_early_exits_zero_quietly() {
+    let bin = assert_cmd::cargo::cargo_bin("gputop");
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("'{}' --once --demo 512 | head -1 >/dev/null; echo \"${{PIPESTATUS[0]}}\"", bin.display()))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
