@@ -1,1 +1,71 @@
-fn main() {}
+//! One sample of 64 GPUs × 64 processes through the real NVML path (the fake library), and
+//! the renderers on that snapshot. Budget: ≤ 5 ms of CPU per sample in gputop's own code.
+//!
+//! `cargo bench --bench sample`
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use gputop::output::{json, style::Painter, table};
+use gputop::source::{SampleOptions, SimSource, Source, SourceSpec};
+
+fn scenario(gpus: u32, procs: u32) -> String {
+    let mut toml = String::new();
+    for g in 0..gpus {
+        toml += &format!(
+            "[[gpus]]\nname = \"NVIDIA H100 80GB HBM3\"\nmemory_total_mib = 81559\nmemory_used_mib = 500\n\
+             utilization_gpu = {{ base = 50, amplitude = 40, period_s = 30 }}\nutilization_memory = 20\n\
+             temperature_c = 60\ntemperature_slowdown_c = 87\ntemperature_shutdown_c = 92\npower_w = 300\n\
+             power_limit_w = 700\nclock_sm_mhz = 1755\nclock_mem_mhz = 2619\nclock_sm_max_mhz = 1980\n\
+             clock_mem_max_mhz = 2619\npstate = 0\nencoder_pct = 0\ndecoder_pct = 0\nthrottle_reasons = 4\n\
+             ecc_corrected = 0\necc_uncorrected = 0\nmig_enabled = false\nenergy_mj = 1000\n"
+        );
+        for p in 0..procs {
+            toml += &format!(
+                "[[gpus.processes]]\npid = {}\nused_memory_mib = 100\nsm_util = 10\n",
+                3_000_000 + g * 100 + p
+            );
+        }
+    }
+    toml
+}
+
+fn bench(c: &mut Criterion) {
+    let file = common::scenario_file(&scenario(64, 64));
+    std::env::set_var("GPUTOP_FAKE_NVML_SCENARIO", file.path());
+    let spec = SourceSpec::Nvml {
+        library: Some(common::fake_nvml().to_path_buf()),
+    };
+    let no_pcie = SampleOptions {
+        pcie_throughput: false,
+    };
+    let mut nvml = spec.open(&[], no_pcie).expect("open the fake NVML library");
+    c.bench_function("nvml_sample_64x64", |b| {
+        b.iter(|| black_box(nvml.sample().unwrap()))
+    });
+
+    let scenario = gputop::scenario::Scenario::from_toml(&scenario(64, 64)).unwrap();
+    let sim = SimSource::new(scenario, &[]).unwrap();
+    c.bench_function("sim_sample_64x64", |b| {
+        b.iter(|| black_box(sim.sample_at(1000.0)))
+    });
+
+    let snapshot = nvml.sample().unwrap();
+    let opts = table::TableOptions {
+        painter: Painter { enabled: true },
+        width: Some(200),
+        ascii: false,
+    };
+    c.bench_function("table_render_64x64", |b| {
+        b.iter(|| black_box(table::render(&snapshot, &opts)))
+    });
+    c.bench_function("json_64x64", |b| {
+        b.iter(|| black_box(json::document(&snapshot)))
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

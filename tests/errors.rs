@@ -57,7 +57,9 @@ fn missing_library_exits_3() {
         .assert()
         .code(3)
         .stderr(one_line_without_panic())
-        .stderr(predicate::str::contains("cannot load the NVIDIA management library (/nonexistent/libnvidia-ml.so.1)"));
+        .stderr(predicate::str::contains(
+            "cannot load the NVIDIA management library (/nonexistent/libnvidia-ml.so.1)",
+        ));
 }
 
 #[test]

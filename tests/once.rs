@@ -68,7 +68,14 @@ fn table_shows_the_scenario_values() {
     let out = stdout_of(gputop(&scenario).args(["--once", "--color", "never"]));
 
     let h100 = out.lines().find(|l| l.contains("H100")).unwrap();
-    for want in ["62°C", "87%", "41000 / 81559 MiB", "50%", "312 / 700 W", "N/A"] {
+    for want in [
+        "62°C",
+        "87%",
+        "41000 / 81559 MiB",
+        "50%",
+        "312 / 700 W",
+        "N/A",
+    ] {
         assert!(h100.contains(want), "{want:?} missing from {h100:?}");
     }
     assert!(out.contains("⚠ throttled: HW thermal slowdown"), "{out}");
@@ -76,10 +83,19 @@ fn table_shows_the_scenario_values() {
     assert!(lost.contains("LOST"), "{lost}");
     let bare = out.lines().find(|l| l.contains("Bare GPU")).unwrap();
     assert_eq!(bare.matches("N/A").count(), 5, "{bare}");
-    assert!(!bare.contains(" 0%") && !bare.contains(" 0 W"), "unsupported shown as 0: {bare}");
+    assert!(
+        !bare.contains(" 0%") && !bare.contains(" 0 W"),
+        "unsupported shown as 0: {bare}"
+    );
 
-    let proc_line = out.lines().find(|l| l.contains(&job.pid().to_string())).unwrap();
-    assert!(proc_line.contains("39.1GiB") && proc_line.contains("77"), "{proc_line}");
+    let proc_line = out
+        .lines()
+        .find(|l| l.contains(&job.pid().to_string()))
+        .unwrap();
+    assert!(
+        proc_line.contains("39.1GiB") && proc_line.contains("77"),
+        "{proc_line}"
+    );
     assert!(proc_line.ends_with("sleep 600"), "{proc_line}");
 }
 
@@ -87,7 +103,8 @@ fn table_shows_the_scenario_values() {
 fn json_has_values_in_base_units_and_null_for_unsupported() {
     let job = Sleeper::spawn();
     let scenario = scenario_file(&three_gpus(job.pid()));
-    let doc: Value = serde_json::from_str(&stdout_of(gputop(&scenario).args(["--once", "--json"]))).unwrap();
+    let doc: Value =
+        serde_json::from_str(&stdout_of(gputop(&scenario).args(["--once", "--json"]))).unwrap();
 
     assert_eq!(doc["schema_version"], 1);
     assert_eq!(doc["host"]["driver_version"], "550.54.15");
@@ -108,7 +125,10 @@ fn json_has_values_in_base_units_and_null_for_unsupported() {
     assert_eq!(h100["clocks"]["sm_max_mhz"], 1980);
     assert_eq!(h100["performance_state"], 0);
     assert_eq!(h100["pcie"]["rx_bytes_per_second"], 2000 * 1024);
-    assert_eq!(h100["throttle"]["reasons"], serde_json::json!(["sw_power_cap", "hw_thermal_slowdown"]));
+    assert_eq!(
+        h100["throttle"]["reasons"],
+        serde_json::json!(["sw_power_cap", "hw_thermal_slowdown"])
+    );
     assert_eq!(h100["ecc"]["corrected"], 2);
     assert_eq!(h100["mig_enabled"], false);
 
@@ -125,7 +145,12 @@ fn json_has_values_in_base_units_and_null_for_unsupported() {
     let bare = &doc["gpus"][2];
     assert_eq!(bare["status"], "ok");
     assert_eq!(bare["name"], "Bare GPU");
-    for (group, field) in [("memory", "total_bytes"), ("utilization", "gpu_percent"), ("temperature", "gpu_celsius"), ("power", "draw_watts")] {
+    for (group, field) in [
+        ("memory", "total_bytes"),
+        ("utilization", "gpu_percent"),
+        ("temperature", "gpu_celsius"),
+        ("power", "draw_watts"),
+    ] {
         assert_eq!(bare[group][field], Value::Null, "{group}.{field}");
     }
 }
@@ -139,7 +164,20 @@ fn csv_rows_match_and_unsupported_is_na() {
     assert_eq!(lines.len(), 4);
     assert!(lines[0].starts_with("timestamp,index,uuid,name,"));
     let cells: Vec<&str> = lines[1].split(',').collect();
-    assert_eq!(&cells[1..10], &["0", "GPU-11111111-2222-3333-4444-555555555555", "NVIDIA H100 80GB HBM3", "00000000:18:00.0", "ok", "62", "87", "41", &(41000u64 << 20).to_string()]);
+    assert_eq!(
+        &cells[1..10],
+        &[
+            "0",
+            "GPU-11111111-2222-3333-4444-555555555555",
+            "NVIDIA H100 80GB HBM3",
+            "00000000:18:00.0",
+            "ok",
+            "62",
+            "87",
+            "41",
+            &(41000u64 << 20).to_string()
+        ]
+    );
     assert_eq!(cells[13], "N/A", "fan");
     assert!(lines[2].contains(",lost,"));
 }
@@ -149,21 +187,33 @@ fn query_gpu_is_byte_identical_to_nvidia_smi() {
     let job = Sleeper::spawn();
     let scenario = scenario_file(&three_gpus(job.pid()));
     let fields = "index,name,uuid,pci.bus_id,driver_version,temperature.gpu,utilization.gpu,utilization.memory,memory.total,memory.used,memory.free,power.draw,power.limit,fan.speed,clocks.sm,clocks.mem,pstate";
-    let out = stdout_of(gputop(&scenario).args(["--query-gpu", fields, "--format=csv", "--id", "0"]));
+    let out =
+        stdout_of(gputop(&scenario).args(["--query-gpu", fields, "--format=csv", "--id", "0"]));
     assert_eq!(
         out,
         "index, name, uuid, pci.bus_id, driver_version, temperature.gpu, utilization.gpu [%], utilization.memory [%], memory.total [MiB], memory.used [MiB], memory.free [MiB], power.draw [W], power.limit [W], fan.speed [%], clocks.current.sm [MHz], clocks.current.memory [MHz], pstate\n\
          0, NVIDIA H100 80GB HBM3, GPU-11111111-2222-3333-4444-555555555555, 00000000:18:00.0, 550.54.15, 62, 87 %, 41 %, 81559 MiB, 41000 MiB, 40559 MiB, 312.46 W, 700.00 W, [N/A], 1755 MHz, 2619 MHz, P0\n"
     );
-    let out = stdout_of(gputop(&scenario).arg("--query-gpu=index,memory.used,fan.speed,power.draw").arg("--format=csv,noheader,nounits"));
-    assert_eq!(out, "0, 41000, [N/A], 312.46\n1, [N/A], [N/A], [N/A]\n2, [N/A], [N/A], [N/A]\n");
+    let out = stdout_of(
+        gputop(&scenario)
+            .arg("--query-gpu=index,memory.used,fan.speed,power.draw")
+            .arg("--format=csv,noheader,nounits"),
+    );
+    assert_eq!(
+        out,
+        "0, 41000, [N/A], 312.46\n1, [N/A], [N/A], [N/A]\n2, [N/A], [N/A], [N/A]\n"
+    );
 }
 
 #[test]
 fn query_compute_apps_is_byte_identical_to_nvidia_smi() {
     let job = Sleeper::spawn();
     let scenario = scenario_file(&three_gpus(job.pid()));
-    let out = stdout_of(gputop(&scenario).arg("--query-compute-apps=pid,process_name,used_memory,gpu_uuid").arg("--format=csv"));
+    let out = stdout_of(
+        gputop(&scenario)
+            .arg("--query-compute-apps=pid,process_name,used_memory,gpu_uuid")
+            .arg("--format=csv"),
+    );
     assert_eq!(
         out,
         format!(
@@ -177,7 +227,11 @@ fn query_compute_apps_is_byte_identical_to_nvidia_smi() {
 fn once_beside_a_query_changes_nothing() {
     let scenario = scenario_file(&three_gpus(1));
     let a = stdout_of(gputop(&scenario).args(["--query-gpu=index,name", "--format=csv,noheader"]));
-    let b = stdout_of(gputop(&scenario).args(["--once", "--query-gpu=index,name", "--format=csv,noheader"]));
+    let b = stdout_of(gputop(&scenario).args([
+        "--once",
+        "--query-gpu=index,name",
+        "--format=csv,noheader",
+    ]));
     assert_eq!(a, b);
     assert_eq!(a, "0, NVIDIA H100 80GB HBM3\n1, [N/A]\n2, Bare GPU\n");
 }
@@ -185,11 +239,25 @@ fn once_beside_a_query_changes_nothing() {
 #[test]
 fn gpus_are_selected_by_index_uuid_or_bus_id() {
     let scenario = scenario_file(&three_gpus(1));
-    let out = stdout_of(gputop(&scenario).args(["--query-gpu=index", "--format=csv,noheader", "--id", "2,GPU-11111111-2222-3333-4444-555555555555"]));
+    let out = stdout_of(gputop(&scenario).args([
+        "--query-gpu=index",
+        "--format=csv,noheader",
+        "--id",
+        "2,GPU-11111111-2222-3333-4444-555555555555",
+    ]));
     assert_eq!(out, "2\n0\n");
-    let out = stdout_of(gputop(&scenario).args(["--query-gpu=index", "--format=csv,noheader", "-i", "18:00.0"]));
+    let out = stdout_of(gputop(&scenario).args([
+        "--query-gpu=index",
+        "--format=csv,noheader",
+        "-i",
+        "18:00.0",
+    ]));
     assert_eq!(out, "0\n");
-    gputop(&scenario).args(["--once", "--id", "7"]).assert().code(2).stderr(predicates::str::contains("no GPU matches --id 7"));
+    gputop(&scenario)
+        .args(["--once", "--id", "7"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("no GPU matches --id 7"));
 }
 
 #[test]
@@ -199,22 +267,32 @@ fn process_memory_unavailable_is_na_not_zero() {
         "[[gpus]]\nname = \"WDDM-like GPU\"\nmemory_total_mib = 8192\n[[gpus.processes]]\npid = {}\nkind = \"both\"\n",
         job.pid()
     ));
-    let doc: Value = serde_json::from_str(&stdout_of(gputop(&scenario).args(["--once", "--json"]))).unwrap();
+    let doc: Value =
+        serde_json::from_str(&stdout_of(gputop(&scenario).args(["--once", "--json"]))).unwrap();
     let p = &doc["gpus"][0]["processes"][0];
     assert_eq!(p["gpu_memory_bytes"], Value::Null);
     assert_eq!(p["kind"], "compute_graphics");
     let table = stdout_of(gputop(&scenario).args(["--once", "--color", "never"]));
-    let line = table.lines().find(|l| l.contains(&job.pid().to_string())).unwrap();
+    let line = table
+        .lines()
+        .find(|l| l.contains(&job.pid().to_string()))
+        .unwrap();
     assert!(line.contains("C+G") && line.contains("N/A"), "{line}");
-    let q = stdout_of(gputop(&scenario).args(["--query-compute-apps=pid,used_memory", "--format=csv,noheader"]));
+    let q = stdout_of(gputop(&scenario).args([
+        "--query-compute-apps=pid,used_memory",
+        "--format=csv,noheader",
+    ]));
     assert_eq!(q, format!("{}, [N/A]\n", job.pid()));
 }
 
 #[test]
 fn a_process_gone_before_the_host_lookup_keeps_its_nvml_fields() {
     // NVML lists a PID that no longer exists on the host by the time gputop looks it up.
-    let scenario = scenario_file("[[gpus]]\nname = \"G\"\n[[gpus.processes]]\npid = 2147480000\nused_memory_mib = 100\n");
-    let doc: Value = serde_json::from_str(&stdout_of(gputop(&scenario).args(["--once", "--json"]))).unwrap();
+    let scenario = scenario_file(
+        "[[gpus]]\nname = \"G\"\n[[gpus.processes]]\npid = 2147480000\nused_memory_mib = 100\n",
+    );
+    let doc: Value =
+        serde_json::from_str(&stdout_of(gputop(&scenario).args(["--once", "--json"]))).unwrap();
     let p = &doc["gpus"][0]["processes"][0];
     assert_eq!(p["pid"], 2147480000u32);
     assert_eq!(p["gpu_memory_bytes"], 100u64 << 20);
@@ -227,20 +305,36 @@ fn mig_instance_ids_are_reported() {
     let scenario = scenario_file(
         "[[gpus]]\nname = \"A100\"\nmig_enabled = true\n[[gpus.processes]]\npid = 2147480001\nused_memory_mib = 10\ngpu_instance_id = 1\ncompute_instance_id = 0\n",
     );
-    let doc: Value = serde_json::from_str(&stdout_of(gputop(&scenario).args(["--once", "--json"]))).unwrap();
+    let doc: Value =
+        serde_json::from_str(&stdout_of(gputop(&scenario).args(["--once", "--json"]))).unwrap();
     assert_eq!(doc["gpus"][0]["mig_enabled"], true);
     let p = &doc["gpus"][0]["processes"][0];
-    assert_eq!((p["gpu_instance_id"].as_u64(), p["compute_instance_id"].as_u64()), (Some(1), Some(0)));
+    assert_eq!(
+        (
+            p["gpu_instance_id"].as_u64(),
+            p["compute_instance_id"].as_u64()
+        ),
+        (Some(1), Some(0))
+    );
 }
 
 #[test]
 fn escape_sequences_in_command_lines_are_printed_escaped() {
     let job = Sleeper::with_argv0("evil\x1b]0;x\x07\x1b[2J");
-    let scenario = scenario_file(&format!("[[gpus]]\nname = \"G\"\n[[gpus.processes]]\npid = {}\nused_memory_mib = 1\n", job.pid()));
-    for args in [&["--once", "--color", "always"][..], &["--query-compute-apps=pid,process_name", "--format=csv"][..]] {
+    let scenario = scenario_file(&format!(
+        "[[gpus]]\nname = \"G\"\n[[gpus.processes]]\npid = {}\nused_memory_mib = 1\n",
+        job.pid()
+    ));
+    for args in [
+        &["--once", "--color", "always"][..],
+        &["--query-compute-apps=pid,process_name", "--format=csv"][..],
+    ] {
         let out = stdout_of(gputop(&scenario).args(args));
         assert!(out.contains("evil\\x1b]0;x\\x07\\x1b[2J"), "{out}");
-        assert!(!out.contains("\x1b]") && !out.contains("\x07") && !out.contains("\x1b[2J"), "raw control bytes in {out:?}");
+        assert!(
+            !out.contains("\x1b]") && !out.contains("\x07") && !out.contains("\x1b[2J"),
+            "raw control bytes in {out:?}"
+        );
     }
 }
 
@@ -248,16 +342,26 @@ fn escape_sequences_in_command_lines_are_printed_escaped() {
 fn sixty_four_gpus_with_a_hundred_processes_each() {
     let mut toml = String::new();
     for g in 0..64 {
-        toml += &format!("[[gpus]]\nname = \"GPU {g}\"\nmemory_total_mib = 81920\nutilization_gpu = {}\n", g % 100);
+        toml += &format!(
+            "[[gpus]]\nname = \"GPU {g}\"\nmemory_total_mib = 81920\nutilization_gpu = {}\n",
+            g % 100
+        );
         for p in 0..100 {
-            toml += &format!("[[gpus.processes]]\npid = {}\nused_memory_mib = {}\n", 3_000_000_000u32 + g * 1000 + p, p + 1);
+            toml += &format!(
+                "[[gpus.processes]]\npid = {}\nused_memory_mib = {}\n",
+                3_000_000_000u32 + g * 1000 + p,
+                p + 1
+            );
         }
     }
     let scenario = scenario_file(&toml);
-    let doc: Value = serde_json::from_str(&stdout_of(gputop(&scenario).args(["--once", "--json"]))).unwrap();
+    let doc: Value =
+        serde_json::from_str(&stdout_of(gputop(&scenario).args(["--once", "--json"]))).unwrap();
     let gpus = doc["gpus"].as_array().unwrap();
     assert_eq!(gpus.len(), 64);
-    assert!(gpus.iter().all(|g| g["processes"].as_array().unwrap().len() == 100));
+    assert!(gpus
+        .iter()
+        .all(|g| g["processes"].as_array().unwrap().len() == 100));
     assert_eq!(gpus[63]["utilization"]["gpu_percent"], 63);
     assert_eq!(gpus[10]["processes"][99]["gpu_memory_bytes"], 100u64 << 20);
 }
@@ -279,7 +383,10 @@ fn closing_the_pipe_early_exits_zero_quietly() {
     let bin = assert_cmd::cargo::cargo_bin("gputop");
     let out = std::process::Command::new("bash")
         .arg("-c")
-        .arg(format!("'{}' --once --demo 512 | head -1 >/dev/null; echo \"${{PIPESTATUS[0]}}\"", bin.display()))
+        .arg(format!(
+            "'{}' --once --demo 512 | head -1 >/dev/null; echo \"${{PIPESTATUS[0]}}\"",
+            bin.display()
+        ))
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");

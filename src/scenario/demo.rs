@@ -201,7 +201,7 @@ fn processes(gpu: usize) -> Vec<ProcessSpec> {
                 gpu_instance_id: None,
                 compute_instance_id: None,
                 // The first job runs throughout; the others come and go.
-                active: (slot > 0).then(|| Activity {
+                active: (slot > 0).then_some(Activity {
                     period_s: 40.0 + 20.0 * slot as f64,
                     on_s: 30.0,
                     offset_s: gpu as f64 * 7.0,

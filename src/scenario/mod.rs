@@ -261,7 +261,13 @@ impl GpuSpec {
 
     /// NVML reads some metrics in pairs (GPU and memory utilization, TX and RX): the pair is
     /// supported when its first member is given; a missing second member reads 0.
-    fn read_pair(&self, metric: Metric, first: &Option<Signal>, second: &Option<Signal>, t: f64) -> Reading<(f64, f64)> {
+    fn read_pair(
+        &self,
+        metric: Metric,
+        first: &Option<Signal>,
+        second: &Option<Signal>,
+        t: f64,
+    ) -> Reading<(f64, f64)> {
         let a = self.read_signal(metric, first, t)?;
         Ok((a, second.as_ref().map_or(0.0, |s| s.at(t))))
     }
@@ -317,7 +323,12 @@ impl GpuSpec {
     }
 
     pub fn utilization(&self, t: f64) -> Reading<(u32, u32)> {
-        let (gpu, mem) = self.read_pair(Metric::Utilization, &self.utilization_gpu, &self.utilization_memory, t)?;
+        let (gpu, mem) = self.read_pair(
+            Metric::Utilization,
+            &self.utilization_gpu,
+            &self.utilization_memory,
+            t,
+        )?;
         Ok((percent(gpu), percent(mem)))
     }
 
@@ -348,7 +359,8 @@ impl GpuSpec {
     }
 
     pub fn clocks(&self, t: f64) -> Reading<(u32, u32)> {
-        let (sm, mem) = self.read_pair(Metric::Clocks, &self.clock_sm_mhz, &self.clock_mem_mhz, t)?;
+        let (sm, mem) =
+            self.read_pair(Metric::Clocks, &self.clock_sm_mhz, &self.clock_mem_mhz, t)?;
         Ok((sm as u32, mem as u32))
     }
 

@@ -12,9 +12,21 @@
 #![allow(non_snake_case, clippy::missing_safety_doc)]
 
 mod abi;
+
+/// Exports each named NVML function as a stub that returns NOT_SUPPORTED. On x86-64 the caller
+/// cleans up its arguments, so one argument-less body serves every signature.
+macro_rules! stubs {
+    ($($name:ident)*) => {$(
+        #[no_mangle]
+        pub extern "C" fn $name() -> crate::abi::nvmlReturn_t {
+            crate::abi::NOT_SUPPORTED
+        }
+    )*};
+}
 #[allow(dead_code)] // the demo-only parts of the model
 #[path = "../../../src/scenario/mod.rs"]
 mod scenario;
+mod stubs;
 
 use std::ffi::{c_char, c_int, c_uint, c_ulonglong, CStr};
 use std::sync::{Arc, Mutex};

@@ -1,0 +1,72 @@
+# Shared by the bench scripts: release builds, the fake NVML library as libnvidia-ml.so.1,
+# the peers (gpustat, nvitop) in a venv under target/, and real processes for the scenario.
+# Source it from the repository root.
+
+BENCH=target/bench
+mkdir -p "$BENCH/lib"
+
+build_release() {
+  cargo build --release --quiet -p gputop -p fake-nvml
+  ln -sf "$PWD/target/release/libfake_nvml.so" "$BENCH/lib/libnvidia-ml.so.1"
+  export LD_LIBRARY_PATH="$PWD/$BENCH/lib"
+  export GPUTOP_BIN="$PWD/target/release/gputop"
+}
+
+install_peers() {
+  local venv=target/peers-venv
+  if [ ! -x "$venv/bin/nvitop" ] || [ ! -x "$venv/bin/gpustat" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet gpustat nvitop
+  fi
+  export PEERS="$PWD/$venv/bin"
+}
+
+SLEEPERS=()
+stop_sleepers() { [ ${#SLEEPERS[@]} -eq 0 ] || kill "${SLEEPERS[@]}" 2>/dev/null || true; }
+trap stop_sleepers EXIT
+
+# write_scenario GPUS PROCS_PER_GPU FILE: GPUs whose metrics move every second, each with real
+# `sleep` processes (gpustat drops PIDs that do not exist on the host).
+write_scenario() {
+  local gpus=$1 procs=$2 file=$3
+  : > "$file"
+  for ((g = 0; g < gpus; g++)); do
+    cat >> "$file" <<TOML
+[[gpus]]
+name = "NVIDIA H100 80GB HBM3"
+memory_total_mib = 81559
+memory_used_mib = { base = 2000, amplitude = 1500, period_s = 7, phase = 0.$g }
+utilization_gpu = { base = 50, amplitude = 45, period_s = 5, phase = 0.$g }
+utilization_memory = { base = 30, amplitude = 25, period_s = 9 }
+temperature_c = { base = 60, amplitude = 15, period_s = 13, phase = 0.$g }
+temperature_slowdown_c = 87
+temperature_shutdown_c = 92
+power_w = { base = 350, amplitude = 300, period_s = 3, phase = 0.$g }
+power_limit_w = 700
+clock_sm_mhz = { base = 1500, amplitude = 400, period_s = 4 }
+clock_mem_mhz = 2619
+clock_sm_max_mhz = 1980
+clock_mem_max_mhz = 2619
+pstate = 0
+encoder_pct = 0
+decoder_pct = 0
+throttle_reasons = 4
+ecc_corrected = 0
+ecc_uncorrected = 0
+mig_enabled = false
+energy_mj = 1000000
+TOML
+    for ((p = 0; p < procs; p++)); do
+      sleep 3600 &
+      SLEEPERS+=($!)
+      cat >> "$file" <<TOML
+[[gpus.processes]]
+pid = $!
+used_memory_mib = { base = 4000, amplitude = 1000, period_s = 6, phase = 0.$p }
+sm_util = { base = 40, amplitude = 30, period_s = 5, phase = 0.$p }
+mem_util = 10
+TOML
+    done
+  done
+  export GPUTOP_FAKE_NVML_SCENARIO="$PWD/$file"
+}
