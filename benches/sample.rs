@@ -10,19 +10,19 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use gputop::output::{json, style::Painter, table};
-use gputop::source::{SampleOptions, SimSource, Source, SourceSpec};
+use gputop::source::{SampleOptions, SimSource, SourceSpec};
 
 fn scenario(gpus: u32, procs: u32) -> String {
     let mut toml = String::new();
     for g in 0..gpus {
-        toml += &format!(
+        toml += 
             "[[gpus]]\nname = \"NVIDIA H100 80GB HBM3\"\nmemory_total_mib = 81559\nmemory_used_mib = 500\n\
-             utilization_gpu = {{ base = 50, amplitude = 40, period_s = 30 }}\nutilization_memory = 20\n\
+             utilization_gpu = { base = 50, amplitude = 40, period_s = 30 }\nutilization_memory = 20\n\
              temperature_c = 60\ntemperature_slowdown_c = 87\ntemperature_shutdown_c = 92\npower_w = 300\n\
              power_limit_w = 700\nclock_sm_mhz = 1755\nclock_mem_mhz = 2619\nclock_sm_max_mhz = 1980\n\
              clock_mem_max_mhz = 2619\npstate = 0\nencoder_pct = 0\ndecoder_pct = 0\nthrottle_reasons = 4\n\
              ecc_corrected = 0\necc_uncorrected = 0\nmig_enabled = false\nenergy_mj = 1000\n"
-        );
+        ;
         for p in 0..procs {
             toml += &format!(
                 "[[gpus.processes]]\npid = {}\nused_memory_mib = 100\nsm_util = 10\n",
