@@ -15,14 +15,12 @@ use gputop::source::{SampleOptions, SimSource, SourceSpec};
 fn scenario(gpus: u32, procs: u32) -> String {
     let mut toml = String::new();
     for g in 0..gpus {
-        toml += 
-            "[[gpus]]\nname = \"NVIDIA H100 80GB HBM3\"\nmemory_total_mib = 81559\nmemory_used_mib = 500\n\
+        toml += "[[gpus]]\nname = \"NVIDIA H100 80GB HBM3\"\nmemory_total_mib = 81559\nmemory_used_mib = 500\n\
              utilization_gpu = { base = 50, amplitude = 40, period_s = 30 }\nutilization_memory = 20\n\
              temperature_c = 60\ntemperature_slowdown_c = 87\ntemperature_shutdown_c = 92\npower_w = 300\n\
              power_limit_w = 700\nclock_sm_mhz = 1755\nclock_mem_mhz = 2619\nclock_sm_max_mhz = 1980\n\
              clock_mem_max_mhz = 2619\npstate = 0\nencoder_pct = 0\ndecoder_pct = 0\nthrottle_reasons = 4\n\
-             ecc_corrected = 0\necc_uncorrected = 0\nmig_enabled = false\nenergy_mj = 1000\n"
-        ;
+             ecc_corrected = 0\necc_uncorrected = 0\nmig_enabled = false\nenergy_mj = 1000\n";
         for p in 0..procs {
             toml += &format!(
                 "[[gpus.processes]]\npid = {}\nused_memory_mib = 100\nsm_util = 10\n",
@@ -36,35 +34,28 @@ fn scenario(gpus: u32, procs: u32) -> String {
 fn bench(c: &mut Criterion) {
     let file = common::scenario_file(&scenario(64, 64));
     std::env::set_var("GPUTOP_FAKE_NVML_SCENARIO", file.path());
-    let spec = SourceSpec::Nvml {
-        library: Some(common::fake_nvml().to_path_buf()),
-    };
-    let no_pcie = SampleOptions {
-        pcie_throughput: false,
-    };
-    let mut nvml = spec.open(&[], no_pcie).expect("open the fake NVML library");
-    c.bench_function("nvml_sample_64x64", |b| {
+    let spec = SourceSpec::Nvml { library: Some(common::fake_nvml().to_path_buf()) };
+    // NVML alone, then with the host lookup of the 4,096 PIDs (/proc reads, mostly kernel time).
+    let nvml_only = SampleOptions { pcie_throughput: false, host_processes: false };
+    let mut nvml = spec.open(&[], nvml_only).expect("open the fake NVML library");
+    c.bench_function("nvml_sample_64x64", |b| b.iter(|| black_box(nvml.sample().unwrap())));
+    let with_host = SampleOptions { pcie_throughput: false, host_processes: true };
+    let mut nvml = spec.open(&[], with_host).expect("open the fake NVML library");
+    c.bench_function("nvml_sample_64x64_with_host_lookup", |b| {
         b.iter(|| black_box(nvml.sample().unwrap()))
     });
 
     let scenario = gputop::scenario::Scenario::from_toml(&scenario(64, 64)).unwrap();
     let sim = SimSource::new(scenario, &[]).unwrap();
-    c.bench_function("sim_sample_64x64", |b| {
-        b.iter(|| black_box(sim.sample_at(1000.0)))
-    });
+    c.bench_function("sim_sample_64x64", |b| b.iter(|| black_box(sim.sample_at(1000.0))));
 
     let snapshot = nvml.sample().unwrap();
-    let opts = table::TableOptions {
-        painter: Painter { enabled: true },
-        width: Some(200),
-        ascii: false,
-    };
+    let opts =
+        table::TableOptions { painter: Painter { enabled: true }, width: Some(200), ascii: false };
     c.bench_function("table_render_64x64", |b| {
         b.iter(|| black_box(table::render(&snapshot, &opts)))
     });
-    c.bench_function("json_64x64", |b| {
-        b.iter(|| black_box(json::document(&snapshot)))
-    });
+    c.bench_function("json_64x64", |b| b.iter(|| black_box(json::document(&snapshot))));
 }
 
 criterion_group!(benches, bench);

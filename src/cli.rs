@@ -94,10 +94,7 @@ pub struct SourceArgs {
 }
 
 fn parse_interval(s: &str) -> Result<Duration, String> {
-    let secs: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    let secs: f64 = s.trim().parse().map_err(|_| format!("`{s}` is not a number of seconds"))?;
     if !(0.1..=3600.0).contains(&secs) {
         return Err(format!("{secs} is out of range: use 0.1 to 3600 seconds"));
     }
@@ -138,19 +135,13 @@ mod tests {
     #[test]
     fn demo_takes_a_count_or_a_file() {
         assert_eq!(parse_demo("8"), Ok(DemoFleet::Gpus(8)));
-        assert_eq!(
-            parse_demo("x.toml"),
-            Ok(DemoFleet::Scenario("x.toml".into()))
-        );
+        assert_eq!(parse_demo("x.toml"), Ok(DemoFleet::Scenario("x.toml".into())));
         assert!(parse_demo("0").is_err());
     }
 
     #[test]
     fn ids_split_on_commas() {
         let cli = Cli::try_parse_from(["gputop", "--once", "--id", "0,GPU-x"]).unwrap();
-        assert_eq!(
-            cli.source.ids,
-            vec![GpuSelector::Index(0), GpuSelector::Uuid("GPU-x".into())]
-        );
+        assert_eq!(cli.source.ids, vec![GpuSelector::Index(0), GpuSelector::Uuid("GPU-x".into())]);
     }
 }

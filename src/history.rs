@@ -17,11 +17,7 @@ pub struct Ring<T> {
 impl<T: Copy> Ring<T> {
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.max(1);
-        Self {
-            buf: Vec::with_capacity(capacity),
-            capacity,
-            next: 0,
-        }
+        Self { buf: Vec::with_capacity(capacity), capacity, next: 0 }
     }
 
     pub fn push(&mut self, value: T) {
@@ -96,10 +92,7 @@ impl History {
     /// Enough samples to cover `window` at `interval`.
     pub fn new(window: Duration, interval: Duration) -> Self {
         let samples = window.as_secs_f64() / interval.as_secs_f64().max(0.001);
-        Self {
-            capacity: (samples.ceil() as usize).clamp(2, 100_000),
-            gpus: HashMap::new(),
-        }
+        Self { capacity: (samples.ceil() as usize).clamp(2, 100_000), gpus: HashMap::new() }
     }
 
     pub fn capacity(&self) -> usize {
@@ -113,12 +106,10 @@ impl History {
                 .gpus
                 .entry(key(g.index, g.uuid.as_deref()))
                 .or_insert_with(|| GpuHistory::new(capacity));
-            h.utilization
-                .push(g.utilization.gpu_percent.map(|v| v as f32));
+            h.utilization.push(g.utilization.gpu_percent.map(|v| v as f32));
             h.memory_percent.push(g.memory_percent().map(|v| v as f32));
             h.power_watts.push(g.power.draw_watts.map(|v| v as f32));
-            h.temperature
-                .push(g.temperature.gpu_celsius.map(|v| v as f32));
+            h.temperature.push(g.temperature.gpu_celsius.map(|v| v as f32));
         }
     }
 

@@ -53,9 +53,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     let format = Format::from_cli(&cli).map_err(Error::Usage)?;
     let spec = match &cli.source.demo {
         Some(fleet) => SourceSpec::Demo(fleet.clone()),
-        None => SourceSpec::Nvml {
-            library: cli.source.nvml_lib.clone(),
-        },
+        None => SourceSpec::Nvml { library: cli.source.nvml_lib.clone() },
     };
     let mut source = spec.open(&cli.source.ids, format.sample_options())?;
     let stdout = io::stdout();

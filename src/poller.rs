@@ -85,14 +85,7 @@ mod tests {
     fn counting(delay: Duration) -> (Box<dyn Source>, Arc<AtomicUsize>) {
         let calls = Arc::new(AtomicUsize::new(0));
         let inner = SimSource::new(Scenario::demo(2), &[]).unwrap();
-        (
-            Box::new(Counting {
-                inner,
-                calls: calls.clone(),
-                delay,
-            }),
-            calls,
-        )
+        (Box::new(Counting { inner, calls: calls.clone(), delay }), calls)
     }
 
     #[tokio::test(flavor = "current_thread")]

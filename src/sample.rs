@@ -153,11 +153,7 @@ impl ThrottleReason {
 
     /// Decodes a throttle reason mask into reasons, lowest bit first.
     pub fn decode(mask: u64) -> Vec<ThrottleReason> {
-        Self::BITS
-            .iter()
-            .filter(|(bit, _)| mask & bit != 0)
-            .map(|(_, r)| *r)
-            .collect()
+        Self::BITS.iter().filter(|(bit, _)| mask & bit != 0).map(|(_, r)| *r).collect()
     }
 
     /// The name people know from `nvidia-smi -q`.
@@ -189,10 +185,7 @@ impl ThrottleReason {
 
 impl Throttle {
     pub fn from_mask(mask: u64) -> Self {
-        Self {
-            mask: Some(mask),
-            reasons: Some(ThrottleReason::decode(mask)),
-        }
+        Self { mask: Some(mask), reasons: Some(ThrottleReason::decode(mask)) }
     }
 }
 
@@ -268,11 +261,7 @@ impl GpuProcess {
 impl GpuSample {
     /// A GPU with nothing known but its index and what went wrong.
     pub fn unavailable(index: u32, status: GpuStatus, error: impl Into<String>) -> Self {
-        Self {
-            status,
-            error: Some(error.into()),
-            ..Self::empty(index)
-        }
+        Self { status, error: Some(error.into()), ..Self::empty(index) }
     }
 
     /// A reachable GPU with no readings yet; sources fill in what they can.
@@ -332,10 +321,7 @@ mod tests {
 
     #[test]
     fn throttle_reason_labels_and_json_names() {
-        assert_eq!(
-            ThrottleReason::HwThermalSlowdown.label(),
-            "HW thermal slowdown"
-        );
+        assert_eq!(ThrottleReason::HwThermalSlowdown.label(), "HW thermal slowdown");
         let json = serde_json::to_string(&ThrottleReason::SwPowerCap).unwrap();
         assert_eq!(json, "\"sw_power_cap\"");
         assert!(ThrottleReason::HwSlowdown.is_alarming());
@@ -351,14 +337,8 @@ mod tests {
 
     #[test]
     fn process_kinds_merge() {
-        assert_eq!(
-            ProcessKind::Compute.merge(ProcessKind::Graphics).short(),
-            "C+G"
-        );
-        assert_eq!(
-            ProcessKind::Compute.merge(ProcessKind::Compute),
-            ProcessKind::Compute
-        );
+        assert_eq!(ProcessKind::Compute.merge(ProcessKind::Graphics).short(), "C+G");
+        assert_eq!(ProcessKind::Compute.merge(ProcessKind::Compute), ProcessKind::Compute);
     }
 
     #[test]

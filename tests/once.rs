@@ -68,14 +68,7 @@ fn table_shows_the_scenario_values() {
     let out = stdout_of(gputop(&scenario).args(["--once", "--color", "never"]));
 
     let h100 = out.lines().find(|l| l.contains("H100")).unwrap();
-    for want in [
-        "62°C",
-        "87%",
-        "41000 / 81559 MiB",
-        "50%",
-        "312 / 700 W",
-        "N/A",
-    ] {
+    for want in ["62°C", "87%", "41000 / 81559 MiB", "50%", "312 / 700 W", "N/A"] {
         assert!(h100.contains(want), "{want:?} missing from {h100:?}");
     }
     assert!(out.contains("⚠ throttled: HW thermal slowdown"), "{out}");
@@ -83,19 +76,10 @@ fn table_shows_the_scenario_values() {
     assert!(lost.contains("LOST"), "{lost}");
     let bare = out.lines().find(|l| l.contains("Bare GPU")).unwrap();
     assert_eq!(bare.matches("N/A").count(), 5, "{bare}");
-    assert!(
-        !bare.contains(" 0%") && !bare.contains(" 0 W"),
-        "unsupported shown as 0: {bare}"
-    );
+    assert!(!bare.contains(" 0%") && !bare.contains(" 0 W"), "unsupported shown as 0: {bare}");
 
-    let proc_line = out
-        .lines()
-        .find(|l| l.contains(&job.pid().to_string()))
-        .unwrap();
-    assert!(
-        proc_line.contains("39.1GiB") && proc_line.contains("77"),
-        "{proc_line}"
-    );
+    let proc_line = out.lines().find(|l| l.contains(&job.pid().to_string())).unwrap();
+    assert!(proc_line.contains("39.1GiB") && proc_line.contains("77"), "{proc_line}");
     assert!(proc_line.ends_with("sleep 600"), "{proc_line}");
 }
 
@@ -199,10 +183,7 @@ fn query_gpu_is_byte_identical_to_nvidia_smi() {
             .arg("--query-gpu=index,memory.used,fan.speed,power.draw")
             .arg("--format=csv,noheader,nounits"),
     );
-    assert_eq!(
-        out,
-        "0, 41000, [N/A], 312.46\n1, [N/A], [N/A], [N/A]\n2, [N/A], [N/A], [N/A]\n"
-    );
+    assert_eq!(out, "0, 41000, [N/A], 312.46\n1, [N/A], [N/A], [N/A]\n2, [N/A], [N/A], [N/A]\n");
 }
 
 #[test]
@@ -273,15 +254,11 @@ fn process_memory_unavailable_is_na_not_zero() {
     assert_eq!(p["gpu_memory_bytes"], Value::Null);
     assert_eq!(p["kind"], "compute_graphics");
     let table = stdout_of(gputop(&scenario).args(["--once", "--color", "never"]));
-    let line = table
-        .lines()
-        .find(|l| l.contains(&job.pid().to_string()))
-        .unwrap();
+    let line = table.lines().find(|l| l.contains(&job.pid().to_string())).unwrap();
     assert!(line.contains("C+G") && line.contains("N/A"), "{line}");
-    let q = stdout_of(gputop(&scenario).args([
-        "--query-compute-apps=pid,used_memory",
-        "--format=csv,noheader",
-    ]));
+    let q = stdout_of(
+        gputop(&scenario).args(["--query-compute-apps=pid,used_memory", "--format=csv,noheader"]),
+    );
     assert_eq!(q, format!("{}, [N/A]\n", job.pid()));
 }
 
@@ -310,10 +287,7 @@ fn mig_instance_ids_are_reported() {
     assert_eq!(doc["gpus"][0]["mig_enabled"], true);
     let p = &doc["gpus"][0]["processes"][0];
     assert_eq!(
-        (
-            p["gpu_instance_id"].as_u64(),
-            p["compute_instance_id"].as_u64()
-        ),
+        (p["gpu_instance_id"].as_u64(), p["compute_instance_id"].as_u64()),
         (Some(1), Some(0))
     );
 }
@@ -359,9 +333,7 @@ fn sixty_four_gpus_with_a_hundred_processes_each() {
         serde_json::from_str(&stdout_of(gputop(&scenario).args(["--once", "--json"]))).unwrap();
     let gpus = doc["gpus"].as_array().unwrap();
     assert_eq!(gpus.len(), 64);
-    assert!(gpus
-        .iter()
-        .all(|g| g["processes"].as_array().unwrap().len() == 100));
+    assert!(gpus.iter().all(|g| g["processes"].as_array().unwrap().len() == 100));
     assert_eq!(gpus[63]["utilization"]["gpu_percent"], 63);
     assert_eq!(gpus[10]["processes"][99]["gpu_memory_bytes"], 100u64 << 20);
 }

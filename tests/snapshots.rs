@@ -40,10 +40,7 @@ lost = true
 fn filters() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     // The header holds the host name and the local time.
-    settings.add_filter(
-        r"(?m)^\S+  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d",
-        "[host]  [time]",
-    );
+    settings.add_filter(r"(?m)^\S+  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d", "[host]  [time]");
     settings
 }
 
@@ -57,11 +54,7 @@ fn once_table() {
 #[test]
 fn once_table_ascii() {
     let scenario = scenario_file(SCENARIO);
-    let out = stdout_of(
-        gputop(&scenario)
-            .args(["--once", "--color", "never"])
-            .env("LC_ALL", "C"),
-    );
+    let out = stdout_of(gputop(&scenario).args(["--once", "--color", "never"]).env("LC_ALL", "C"));
     assert!(out.is_ascii(), "{out}");
     filters().bind(|| insta::assert_snapshot!(out));
 }
@@ -69,10 +62,7 @@ fn once_table_ascii() {
 #[test]
 fn help() {
     let out = stdout_of(
-        assert_cmd::Command::cargo_bin("gputop")
-            .unwrap()
-            .env("COLUMNS", "100")
-            .arg("--help"),
+        assert_cmd::Command::cargo_bin("gputop").unwrap().env("COLUMNS", "100").arg("--help"),
     );
     insta::assert_snapshot!(out);
 }

@@ -32,32 +32,25 @@ impl Format {
         } else {
             let stdout_is_terminal = std::io::stdout().is_terminal();
             Format::Table(TableOptions {
-                painter: Painter {
-                    enabled: out.color.enabled(),
-                },
-                width: if stdout_is_terminal {
-                    terminal_width()
-                } else {
-                    None
-                },
+                painter: Painter { enabled: out.color.enabled() },
+                width: if stdout_is_terminal { terminal_width() } else { None },
                 ascii: out.ascii || !locale_is_utf8(),
             })
         })
     }
 
-    /// Only the JSON document carries PCIe throughput, which costs ≥ 20 ms per GPU to read.
+    /// Only the JSON document carries PCIe throughput, which costs ≥ 20 ms per GPU to read;
+    /// a GPU query needs nothing from `/proc`.
     pub fn sample_options(&self) -> SampleOptions {
         SampleOptions {
             pcie_throughput: matches!(self, Format::Json),
+            host_processes: !matches!(self, Format::Query(q, _) if q.is_gpu_query()),
         }
     }
 }
 
 fn terminal_width() -> Option<usize> {
-    crossterm::terminal::size()
-        .ok()
-        .map(|(cols, _)| cols as usize)
-        .filter(|&c| c > 0)
+    crossterm::terminal::size().ok().map(|(cols, _)| cols as usize).filter(|&c| c > 0)
 }
 
 /// Whether the locale promises UTF-8 (LC_ALL, then LC_CTYPE, then LANG, as setlocale reads them).

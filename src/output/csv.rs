@@ -55,9 +55,8 @@ fn record(taken_at: &str, g: &GpuSample) -> [String; COLUMNS.len()] {
 }
 
 fn write_records(records: impl IntoIterator<Item = Vec<String>>) -> String {
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(Vec::new());
+    let mut w =
+        csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
     for r in records {
         // Writing to memory cannot fail.
         let _ = w.write_record(&r);
@@ -71,8 +70,6 @@ pub fn header() -> String {
 
 /// The rows of one snapshot, without the header.
 pub fn rows(snapshot: &Snapshot) -> String {
-    let taken_at = snapshot
-        .taken_at
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let taken_at = snapshot.taken_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     write_records(snapshot.gpus.iter().map(|g| record(&taken_at, g).to_vec()))
 }

@@ -26,10 +26,7 @@ impl FromStr for QueryFormat {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let mut format = QueryFormat {
-            header: true,
-            units: true,
-        };
+        let mut format = QueryFormat { header: true, units: true };
         let mut csv = false;
         for opt in s.split(',').map(str::trim) {
             match opt {
@@ -80,59 +77,22 @@ const GPU_FIELDS: &[Field<GpuSample>] = &[
         names: &["timestamp"],
         unit: None,
         value: |_, s| {
-            Some(
-                s.taken_at
-                    .with_timezone(&Local)
-                    .format("%Y/%m/%d %H:%M:%S%.3f")
-                    .to_string(),
-            )
+            Some(s.taken_at.with_timezone(&Local).format("%Y/%m/%d %H:%M:%S%.3f").to_string())
         },
     },
-    Field {
-        names: &["driver_version"],
-        unit: None,
-        value: |_, s| s.host.driver_version.clone(),
-    },
-    Field {
-        names: &["count"],
-        unit: None,
-        value: |_, s| Some(s.gpus.len().to_string()),
-    },
-    Field {
-        names: &["name", "gpu_name"],
-        unit: None,
-        value: |g, _| g.name.clone(),
-    },
-    Field {
-        names: &["index"],
-        unit: None,
-        value: |g, _| Some(g.index.to_string()),
-    },
-    Field {
-        names: &["uuid", "gpu_uuid"],
-        unit: None,
-        value: |g, _| g.uuid.clone(),
-    },
-    Field {
-        names: &["pci.bus_id", "gpu_bus_id"],
-        unit: None,
-        value: |g, _| g.pci_bus_id.clone(),
-    },
-    Field {
-        names: &["persistence_mode"],
-        unit: None,
-        value: |g, _| enabled(g.persistence_mode),
-    },
+    Field { names: &["driver_version"], unit: None, value: |_, s| s.host.driver_version.clone() },
+    Field { names: &["count"], unit: None, value: |_, s| Some(s.gpus.len().to_string()) },
+    Field { names: &["name", "gpu_name"], unit: None, value: |g, _| g.name.clone() },
+    Field { names: &["index"], unit: None, value: |g, _| Some(g.index.to_string()) },
+    Field { names: &["uuid", "gpu_uuid"], unit: None, value: |g, _| g.uuid.clone() },
+    Field { names: &["pci.bus_id", "gpu_bus_id"], unit: None, value: |g, _| g.pci_bus_id.clone() },
+    Field { names: &["persistence_mode"], unit: None, value: |g, _| enabled(g.persistence_mode) },
     Field {
         names: &["pstate"],
         unit: None,
         value: |g, _| g.performance_state.map(|p| format!("P{p}")),
     },
-    Field {
-        names: &["fan.speed"],
-        unit: Some("%"),
-        value: |g, _| n(g.fan_percent),
-    },
+    Field { names: &["fan.speed"], unit: Some("%"), value: |g, _| n(g.fan_percent) },
     Field {
         names: &["memory.total"],
         unit: Some("MiB"),
@@ -173,21 +133,9 @@ const GPU_FIELDS: &[Field<GpuSample>] = &[
         unit: Some("%"),
         value: |g, _| n(g.utilization.decoder_percent),
     },
-    Field {
-        names: &["temperature.gpu"],
-        unit: None,
-        value: |g, _| n(g.temperature.gpu_celsius),
-    },
-    Field {
-        names: &["power.draw"],
-        unit: Some("W"),
-        value: |g, _| watts(g.power.draw_watts),
-    },
-    Field {
-        names: &["power.limit"],
-        unit: Some("W"),
-        value: |g, _| watts(g.power.limit_watts),
-    },
+    Field { names: &["temperature.gpu"], unit: None, value: |g, _| n(g.temperature.gpu_celsius) },
+    Field { names: &["power.draw"], unit: Some("W"), value: |g, _| watts(g.power.draw_watts) },
+    Field { names: &["power.limit"], unit: Some("W"), value: |g, _| watts(g.power.limit_watts) },
     Field {
         names: &["enforced.power.limit"],
         unit: Some("W"),
@@ -203,21 +151,14 @@ const GPU_FIELDS: &[Field<GpuSample>] = &[
         unit: Some("MHz"),
         value: |g, _| n(g.clocks.memory_mhz),
     },
-    Field {
-        names: &["clocks.max.sm"],
-        unit: Some("MHz"),
-        value: |g, _| n(g.clocks.sm_max_mhz),
-    },
+    Field { names: &["clocks.max.sm"], unit: Some("MHz"), value: |g, _| n(g.clocks.sm_max_mhz) },
     Field {
         names: &["clocks.max.memory", "clocks.max.mem"],
         unit: Some("MHz"),
         value: |g, _| n(g.clocks.memory_max_mhz),
     },
     Field {
-        names: &[
-            "clocks_throttle_reasons.active",
-            "clocks_event_reasons.active",
-        ],
+        names: &["clocks_throttle_reasons.active", "clocks_event_reasons.active"],
         unit: None,
         value: |g, _| g.throttle.mask.map(|m| format!("0x{m:016X}")),
     },
@@ -231,11 +172,7 @@ const GPU_FIELDS: &[Field<GpuSample>] = &[
         unit: None,
         value: |g, _| n(g.ecc.uncorrected),
     },
-    Field {
-        names: &["mig.mode.current"],
-        unit: None,
-        value: |g, _| enabled(g.mig_enabled),
-    },
+    Field { names: &["mig.mode.current"], unit: None, value: |g, _| enabled(g.mig_enabled) },
 ];
 
 /// A compute app, by position in the snapshot (the field table is `'static`, rows are not).
@@ -255,11 +192,7 @@ impl AppRow {
 
 /// nvidia-smi shows the process's argv[0], which is what `ps` shows first too.
 fn process_name(p: &GpuProcess) -> Option<String> {
-    let argv0 = p
-        .command
-        .as_deref()
-        .and_then(|c| c.split(' ').next())
-        .filter(|a| !a.is_empty());
+    let argv0 = p.command.as_deref().and_then(|c| c.split(' ').next()).filter(|a| !a.is_empty());
     argv0.map(str::to_string).or_else(|| p.name.clone())
 }
 
@@ -268,34 +201,13 @@ const APP_FIELDS: &[Field<AppRow>] = &[
         names: &["timestamp"],
         unit: None,
         value: |_, s| {
-            Some(
-                s.taken_at
-                    .with_timezone(&Local)
-                    .format("%Y/%m/%d %H:%M:%S%.3f")
-                    .to_string(),
-            )
+            Some(s.taken_at.with_timezone(&Local).format("%Y/%m/%d %H:%M:%S%.3f").to_string())
         },
     },
-    Field {
-        names: &["gpu_name"],
-        unit: None,
-        value: |a, s| a.gpu(s).name.clone(),
-    },
-    Field {
-        names: &["gpu_bus_id"],
-        unit: None,
-        value: |a, s| a.gpu(s).pci_bus_id.clone(),
-    },
-    Field {
-        names: &["gpu_uuid"],
-        unit: None,
-        value: |a, s| a.gpu(s).uuid.clone(),
-    },
-    Field {
-        names: &["pid"],
-        unit: None,
-        value: |a, s| Some(a.process(s).pid.to_string()),
-    },
+    Field { names: &["gpu_name"], unit: None, value: |a, s| a.gpu(s).name.clone() },
+    Field { names: &["gpu_bus_id"], unit: None, value: |a, s| a.gpu(s).pci_bus_id.clone() },
+    Field { names: &["gpu_uuid"], unit: None, value: |a, s| a.gpu(s).uuid.clone() },
+    Field { names: &["pid"], unit: None, value: |a, s| Some(a.process(s).pid.to_string()) },
     Field {
         names: &["process_name", "name"],
         unit: None,
@@ -322,13 +234,15 @@ fn parse_fields<T>(
                 .ok_or_else(|| format!("field \"{name}\" is not a valid field to query"))
         })
         .collect::<Result<Vec<_>, _>>()
-        .and_then(|fields| {
-            if fields.is_empty() {
-                Err("no fields to query".into())
-            } else {
-                Ok(fields)
-            }
-        })
+        .and_then(
+            |fields| {
+                if fields.is_empty() {
+                    Err("no fields to query".into())
+                } else {
+                    Ok(fields)
+                }
+            },
+        )
 }
 
 /// A parsed `--query-gpu` or `--query-compute-apps`.
@@ -348,6 +262,10 @@ impl Query {
         parse_fields(APP_FIELDS, spec).map(|f| Query(Fields::Apps(f)))
     }
 
+    pub fn is_gpu_query(&self) -> bool {
+        matches!(self.0, Fields::Gpus(_))
+    }
+
     pub fn header(&self, format: QueryFormat) -> Option<String> {
         format.header.then(|| match &self.0 {
             Fields::Gpus(fields) => header(fields),
@@ -358,11 +276,9 @@ impl Query {
     /// The data rows for one snapshot (no header).
     pub fn rows(&self, snapshot: &Snapshot, format: QueryFormat) -> Vec<String> {
         match &self.0 {
-            Fields::Gpus(fields) => snapshot
-                .gpus
-                .iter()
-                .map(|g| row(fields, g, snapshot, format))
-                .collect(),
+            Fields::Gpus(fields) => {
+                snapshot.gpus.iter().map(|g| row(fields, g, snapshot, format)).collect()
+            }
             Fields::Apps(fields) => snapshot
                 .gpus
                 .iter()
@@ -405,20 +321,8 @@ mod tests {
 
     #[test]
     fn format_options_parse_like_nvidia_smi() {
-        assert_eq!(
-            "csv".parse(),
-            Ok(QueryFormat {
-                header: true,
-                units: true
-            })
-        );
-        assert_eq!(
-            "csv,noheader,nounits".parse(),
-            Ok(QueryFormat {
-                header: false,
-                units: false
-            })
-        );
+        assert_eq!("csv".parse(), Ok(QueryFormat { header: true, units: true }));
+        assert_eq!("csv,noheader,nounits".parse(), Ok(QueryFormat { header: false, units: false }));
         assert!("json".parse::<QueryFormat>().is_err());
         assert!("csv,fancy".parse::<QueryFormat>().is_err());
     }
@@ -427,20 +331,12 @@ mod tests {
     fn headers_use_canonical_names_and_units() {
         let q = Query::gpus("index,gpu_name,clocks.sm,memory.used,temperature.gpu").unwrap();
         assert_eq!(
-            q.header(QueryFormat {
-                header: true,
-                units: true
-            })
-            .unwrap(),
+            q.header(QueryFormat { header: true, units: true }).unwrap(),
             "index, name, clocks.current.sm [MHz], memory.used [MiB], temperature.gpu"
         );
         let q = Query::apps("pid,process_name,used_memory,gpu_uuid").unwrap();
         assert_eq!(
-            q.header(QueryFormat {
-                header: true,
-                units: false
-            })
-            .unwrap(),
+            q.header(QueryFormat { header: true, units: false }).unwrap(),
             "pid, process_name, used_gpu_memory [MiB], gpu_uuid"
         );
     }

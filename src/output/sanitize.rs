@@ -44,9 +44,6 @@ mod tests {
 
     #[test]
     fn leaves_clean_text_alone_without_allocating() {
-        assert!(matches!(
-            sanitize("python train.py — ünïcode ✓"),
-            Cow::Borrowed(_)
-        ));
+        assert!(matches!(sanitize("python train.py — ünïcode ✓"), Cow::Borrowed(_)));
     }
 }

@@ -66,10 +66,7 @@ fn header_line(snapshot: &Snapshot, opts: &TableOptions) -> String {
     let text = format!(
         "{}  {}  driver {}  CUDA {}",
         sanitize(host.hostname.as_deref().unwrap_or(NA)),
-        snapshot
-            .taken_at
-            .with_timezone(&Local)
-            .format("%Y-%m-%d %H:%M:%S"),
+        snapshot.taken_at.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S"),
         sanitize(host.driver_version.as_deref().unwrap_or(NA)),
         host.cuda_driver_version.as_deref().unwrap_or(NA),
     );
@@ -83,23 +80,14 @@ fn gpu_line(gpu: &GpuSample, name_width: usize, opts: &TableOptions) -> String {
     if gpu.status != GpuStatus::Ok {
         let what = match gpu.status {
             GpuStatus::Lost => "LOST".to_string(),
-            _ => format!(
-                "ERROR: {}",
-                sanitize(gpu.error.as_deref().unwrap_or("unknown"))
-            ),
+            _ => format!("ERROR: {}", sanitize(gpu.error.as_deref().unwrap_or("unknown"))),
         };
         return format!("{:>3}  {name}  {}", gpu.index, p.paint(style::ALERT, &what));
     }
     let degree = if opts.ascii { "C" } else { "°C" };
-    let temp = gpu
-        .temperature
-        .gpu_celsius
-        .map_or(NA.to_string(), |t| format!("{t}{degree}"));
+    let temp = gpu.temperature.gpu_celsius.map_or(NA.to_string(), |t| format!("{t}{degree}"));
     let temp = p.paint(
-        style::temperature(
-            gpu.temperature.gpu_celsius,
-            gpu.temperature.slowdown_celsius,
-        ),
+        style::temperature(gpu.temperature.gpu_celsius, gpu.temperature.slowdown_celsius),
         &format!("{temp:>5}"),
     );
     let util = gpu.utilization.gpu_percent;
@@ -116,10 +104,7 @@ fn gpu_line(gpu: &GpuSample, name_width: usize, opts: &TableOptions) -> String {
         "{memory:>17} {}",
         p.paint(
             style::load(mem_pct),
-            &format!(
-                "{:>4}",
-                mem_pct.map_or(String::new(), |m| format!("{m:.0}%"))
-            )
+            &format!("{:>4}", mem_pct.map_or(String::new(), |m| format!("{m:.0}%")))
         )
     );
     let power = match (gpu.power.draw_watts, gpu.power.limit_watts) {
@@ -128,20 +113,14 @@ fn gpu_line(gpu: &GpuSample, name_width: usize, opts: &TableOptions) -> String {
         _ => NA.to_string(),
     };
     let fan = gpu.fan_percent.map_or(NA.to_string(), |f| format!("{f}%"));
-    format!(
-        "{:>3}  {name}  {temp}  {util}  {memory}  {power:<11}  {fan:>3}",
-        gpu.index
-    )
+    format!("{:>3}  {name}  {temp}  {util}  {memory}  {power:<11}  {fan:>3}", gpu.index)
 }
 
 /// A second line under a GPU whose clocks are held down by trouble (heat, power brake).
 fn throttle_alarm(gpu: &GpuSample, ascii: bool) -> Option<String> {
     let reasons = gpu.throttle.reasons.as_ref()?;
-    let alarming: Vec<&str> = reasons
-        .iter()
-        .filter(|r| r.is_alarming())
-        .map(|r| r.label())
-        .collect();
+    let alarming: Vec<&str> =
+        reasons.iter().filter(|r| r.is_alarming()).map(|r| r.label()).collect();
     (!alarming.is_empty()).then(|| {
         let mark = if ascii { "!" } else { "⚠" };
         format!("     {mark} throttled: {}", alarming.join(", "))
@@ -166,10 +145,7 @@ fn process_lines(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
         .clamp(4, 16);
     let mut lines = vec![p.paint(
         style::HEADER,
-        &format!(
-            "GPU      PID  {:<user_width$}  TYPE  GPU MEM   SM%   CPU%  COMMAND",
-            "USER"
-        ),
+        &format!("GPU      PID  {:<user_width$}  TYPE  GPU MEM   SM%   CPU%  COMMAND", "USER"),
     )];
     for (gpu, pr) in rows {
         let user = sanitize(pr.user.as_deref().unwrap_or(NA));

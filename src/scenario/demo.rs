@@ -60,52 +60,20 @@ const MODELS: [Model; 4] = [
 ];
 
 const JOBS: [(&str, &str, &str); 6] = [
-    (
-        "python",
-        "alice",
-        "python train.py --model llama-3-8b --batch-size 16",
-    ),
-    (
-        "vllm",
-        "bob",
-        "vllm serve meta-llama/Llama-3.1-8B-Instruct --port 8000",
-    ),
-    (
-        "python3",
-        "carol",
-        "python3 -m torch.distributed.run --nproc-per-node 8 finetune.py",
-    ),
-    (
-        "jupyter-lab",
-        "dave",
-        "/opt/conda/bin/python /opt/conda/bin/jupyter-lab --no-browser",
-    ),
-    (
-        "ffmpeg",
-        "eve",
-        "ffmpeg -hwaccel cuda -i in.mp4 -c:v h264_nvenc out.mp4",
-    ),
-    (
-        "Xorg",
-        "root",
-        "/usr/lib/xorg/Xorg :0 -seat seat0 -auth /run/lightdm/root/:0",
-    ),
+    ("python", "alice", "python train.py --model llama-3-8b --batch-size 16"),
+    ("vllm", "bob", "vllm serve meta-llama/Llama-3.1-8B-Instruct --port 8000"),
+    ("python3", "carol", "python3 -m torch.distributed.run --nproc-per-node 8 finetune.py"),
+    ("jupyter-lab", "dave", "/opt/conda/bin/python /opt/conda/bin/jupyter-lab --no-browser"),
+    ("ffmpeg", "eve", "ffmpeg -hwaccel cuda -i in.mp4 -c:v h264_nvenc out.mp4"),
+    ("Xorg", "root", "/usr/lib/xorg/Xorg :0 -seat seat0 -auth /run/lightdm/root/:0"),
 ];
 
 fn wave(base: f64, amplitude: f64, period_s: f64, phase: f64) -> Option<Signal> {
-    Some(Signal::Wave(Wave {
-        base,
-        amplitude,
-        period_s,
-        phase,
-    }))
+    Some(Signal::Wave(Wave { base, amplitude, period_s, phase }))
 }
 
 pub(super) fn fleet(n: usize) -> Scenario {
-    Scenario {
-        driver: DriverSpec::default(),
-        gpus: (0..n).map(gpu).collect(),
-    }
+    Scenario { driver: DriverSpec::default(), gpus: (0..n).map(gpu).collect() }
 }
 
 fn gpu(index: usize) -> GpuSpec {
@@ -134,17 +102,8 @@ fn gpu(index: usize) -> GpuSpec {
             phase,
         ),
         power_limit_w: Some(m.power_limit_w),
-        fan_pct: if m.has_fan {
-            wave(45.0, 15.0, 90.0, phase)
-        } else {
-            None
-        },
-        clock_sm_mhz: wave(
-            f64::from(m.sm_max) * if busy { 0.9 } else { 0.2 },
-            60.0,
-            23.0,
-            phase,
-        ),
+        fan_pct: if m.has_fan { wave(45.0, 15.0, 90.0, phase) } else { None },
+        clock_sm_mhz: wave(f64::from(m.sm_max) * if busy { 0.9 } else { 0.2 }, 60.0, 23.0, phase),
         clock_mem_mhz: Some(Signal::Constant(f64::from(m.mem_max))),
         clock_sm_max_mhz: Some(m.sm_max),
         clock_mem_max_mhz: Some(m.mem_max),
@@ -171,33 +130,15 @@ fn processes(gpu: usize) -> Vec<ProcessSpec> {
             let graphics = name == "Xorg";
             ProcessSpec {
                 pid: 4000 + (gpu * 10 + slot) as u32,
-                kind: if graphics {
-                    ProcessKindSpec::Graphics
-                } else {
-                    ProcessKindSpec::Compute
-                },
+                kind: if graphics { ProcessKindSpec::Graphics } else { ProcessKindSpec::Compute },
                 used_memory_mib: wave(
-                    if graphics {
-                        200.0
-                    } else {
-                        3000.0 + 1500.0 * slot as f64
-                    },
+                    if graphics { 200.0 } else { 3000.0 + 1500.0 * slot as f64 },
                     500.0,
                     53.0,
                     0.1 * gpu as f64,
                 ),
-                sm_util: wave(
-                    if graphics { 2.0 } else { 40.0 },
-                    20.0,
-                    31.0,
-                    0.2 * slot as f64,
-                ),
-                mem_util: wave(
-                    if graphics { 1.0 } else { 15.0 },
-                    10.0,
-                    31.0,
-                    0.2 * slot as f64,
-                ),
+                sm_util: wave(if graphics { 2.0 } else { 40.0 }, 20.0, 31.0, 0.2 * slot as f64),
+                mem_util: wave(if graphics { 1.0 } else { 15.0 }, 10.0, 31.0, 0.2 * slot as f64),
                 gpu_instance_id: None,
                 compute_instance_id: None,
                 // The first job runs throughout; the others come and go.

@@ -273,17 +273,8 @@ impl GpuSpec {
     }
 
     pub fn uuid(&self, index: usize) -> Reading<String> {
-        let default = || {
-            format!(
-                "GPU-{:08x}-fake-4000-8000-{:012x}",
-                0x6770_0000 + index,
-                index
-            )
-        };
-        self.read(
-            Metric::Uuid,
-            Some(self.uuid.clone().unwrap_or_else(default)),
-        )
+        let default = || format!("GPU-{:08x}-fake-4000-8000-{:012x}", 0x6770_0000 + index, index);
+        self.read(Metric::Uuid, Some(self.uuid.clone().unwrap_or_else(default)))
     }
 
     pub fn name(&self) -> Reading<String> {
@@ -292,10 +283,7 @@ impl GpuSpec {
 
     pub fn pci_bus_id(&self, index: usize) -> Reading<String> {
         let default = || format!("00000000:{:02X}:00.0", index + 1);
-        self.read(
-            Metric::Pci,
-            Some(self.pci_bus_id.clone().unwrap_or_else(default)),
-        )
+        self.read(Metric::Pci, Some(self.pci_bus_id.clone().unwrap_or_else(default)))
     }
 
     /// The processes that exist at time `t`.
@@ -316,9 +304,7 @@ impl GpuSpec {
             .filter(|p| p.is_active(t))
             .filter_map(|p| p.used_memory_mib.as_ref().map(|s| s.at(t)))
             .sum();
-        let used = (((own + procs) * MIB as f64) as u64)
-            .saturating_add(reserved)
-            .min(total);
+        let used = (((own + procs) * MIB as f64) as u64).saturating_add(reserved).min(total);
         Ok((total, reserved, used))
     }
 
@@ -333,8 +319,7 @@ impl GpuSpec {
     }
 
     pub fn temperature(&self, t: f64) -> Reading<u32> {
-        self.read_signal(Metric::Temperature, &self.temperature_c, t)
-            .map(|v| v.round() as u32)
+        self.read_signal(Metric::Temperature, &self.temperature_c, t).map(|v| v.round() as u32)
     }
 
     pub fn temperature_thresholds(&self) -> Reading<(u32, u32)> {
@@ -343,15 +328,11 @@ impl GpuSpec {
     }
 
     pub fn power_mw(&self, t: f64) -> Reading<u32> {
-        self.read_signal(Metric::Power, &self.power_w, t)
-            .map(|w| (w * 1000.0) as u32)
+        self.read_signal(Metric::Power, &self.power_w, t).map(|w| (w * 1000.0) as u32)
     }
 
     pub fn power_limit_mw(&self) -> Reading<u32> {
-        self.read(
-            Metric::PowerLimit,
-            self.power_limit_w.map(|w| (w * 1000.0) as u32),
-        )
+        self.read(Metric::PowerLimit, self.power_limit_w.map(|w| (w * 1000.0) as u32))
     }
 
     pub fn fan(&self, t: f64) -> Reading<u32> {
@@ -365,10 +346,7 @@ impl GpuSpec {
     }
 
     pub fn max_clocks(&self) -> Reading<(u32, u32)> {
-        self.read(
-            Metric::MaxClocks,
-            self.clock_sm_max_mhz.zip(self.clock_mem_max_mhz),
-        )
+        self.read(Metric::MaxClocks, self.clock_sm_max_mhz.zip(self.clock_mem_max_mhz))
     }
 
     pub fn pstate(&self) -> Reading<u32> {
@@ -376,13 +354,11 @@ impl GpuSpec {
     }
 
     pub fn encoder(&self, t: f64) -> Reading<u32> {
-        self.read_signal(Metric::Encoder, &self.encoder_pct, t)
-            .map(percent)
+        self.read_signal(Metric::Encoder, &self.encoder_pct, t).map(percent)
     }
 
     pub fn decoder(&self, t: f64) -> Reading<u32> {
-        self.read_signal(Metric::Decoder, &self.decoder_pct, t)
-            .map(percent)
+        self.read_signal(Metric::Decoder, &self.decoder_pct, t).map(percent)
     }
 
     /// (TX, RX) in KB/s.
@@ -438,9 +414,7 @@ impl ProcessSpec {
 
     /// Bytes of GPU memory, or `None` when NVML would say "not available".
     pub fn used_memory_bytes(&self, t: f64) -> Option<u64> {
-        self.used_memory_mib
-            .as_ref()
-            .map(|s| (s.at(t).max(0.0) * MIB as f64) as u64)
+        self.used_memory_mib.as_ref().map(|s| (s.at(t).max(0.0) * MIB as f64) as u64)
     }
 }
 
@@ -500,12 +474,7 @@ mod tests {
     fn demo_fleet_has_the_requested_size_and_moves() {
         let s = Scenario::demo(8);
         assert_eq!(s.gpus.len(), 8);
-        let utils: Vec<_> = (0..20)
-            .map(|t| s.gpus[0].utilization(t as f64 * 7.0))
-            .collect();
-        assert!(
-            utils.windows(2).any(|w| w[0] != w[1]),
-            "demo metrics must move"
-        );
+        let utils: Vec<_> = (0..20).map(|t| s.gpus[0].utilization(t as f64 * 7.0)).collect();
+        assert!(utils.windows(2).any(|w| w[0] != w[1]), "demo metrics must move");
     }
 }

@@ -76,12 +76,7 @@ mod tests {
 
     #[test]
     fn wave_oscillates_around_its_base() {
-        let s = Signal::Wave(Wave {
-            base: 50.0,
-            amplitude: 40.0,
-            period_s: 4.0,
-            phase: 0.0,
-        });
+        let s = Signal::Wave(Wave { base: 50.0, amplitude: 40.0, period_s: 4.0, phase: 0.0 });
         assert!((s.at(0.0) - 50.0).abs() < 1e-9);
         assert!((s.at(1.0) - 90.0).abs() < 1e-9);
         assert!((s.at(3.0) - 10.0).abs() < 1e-9);
@@ -89,11 +84,7 @@ mod tests {
 
     #[test]
     fn activity_is_periodic() {
-        let a = Activity {
-            period_s: 10.0,
-            on_s: 4.0,
-            offset_s: 0.0,
-        };
+        let a = Activity { period_s: 10.0, on_s: 4.0, offset_s: 0.0 };
         assert!(a.is_on(0.0) && a.is_on(13.0));
         assert!(!a.is_on(5.0) && !a.is_on(19.0));
     }

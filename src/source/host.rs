@@ -26,11 +26,7 @@ impl Default for HostLookup {
 
 impl HostLookup {
     pub fn new() -> Self {
-        Self {
-            system: System::new().ok(),
-            users: OnceCell::new(),
-            seen: HashSet::new(),
-        }
+        Self { system: System::new().ok(), users: OnceCell::new(), seen: HashSet::new() }
     }
 
     pub fn hostname() -> Option<String> {
@@ -67,12 +63,7 @@ impl HostLookup {
                 // Kernel threads and zombies have no command line: show the name, as ps does.
                 gp.name.clone()
             } else {
-                Some(
-                    cmd.iter()
-                        .map(|a| a.to_string_lossy())
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                )
+                Some(cmd.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" "))
             };
             gp.host_memory_bytes = Some(proc_.memory());
             gp.running_seconds = Some(proc_.run_time());
@@ -83,9 +74,7 @@ impl HostLookup {
                 Some(proc_.cpu_usage())
             };
             gp.user = proc_.user_id().map(|uid| {
-                let users = self
-                    .users
-                    .get_or_init(|| Users::new_with_refreshed_list().ok());
+                let users = self.users.get_or_init(|| Users::new_with_refreshed_list().ok());
                 let name = users
                     .as_ref()
                     .and_then(|u| u.get_user_by_id(uid))

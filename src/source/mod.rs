@@ -27,13 +27,14 @@ pub struct SampleOptions {
     /// `nvmlDeviceGetPcieThroughput` blocks ≥ 20 ms per call on real GPUs: sample it only when
     /// the output shows it.
     pub pcie_throughput: bool,
+    /// Look up user, command line, CPU and memory of GPU processes in `/proc` (not needed by
+    /// `--query-gpu`, and the dominant cost with thousands of processes).
+    pub host_processes: bool,
 }
 
 impl Default for SampleOptions {
     fn default() -> Self {
-        Self {
-            pcie_throughput: true,
-        }
+        Self { pcie_throughput: true, host_processes: true }
     }
 }
 

@@ -42,13 +42,8 @@ impl NvmlSource {
         options: SampleOptions,
     ) -> Result<Self, SourceError> {
         let library = library.map_or(OsStr::new(DEFAULT_LIBRARY), Path::as_os_str);
-        let nvml = Nvml::builder()
-            .lib_path(library)
-            .init()
-            .map_err(|e| init_error(e, library))?;
-        let count = nvml
-            .device_count()
-            .map_err(|e| SourceError::Nvml(e.to_string()))?;
+        let nvml = Nvml::builder().lib_path(library).init().map_err(|e| init_error(e, library))?;
+        let count = nvml.device_count().map_err(|e| SourceError::Nvml(e.to_string()))?;
         let indices = selection::resolve(selection, count, |i| identity(&nvml, i))?;
         let host = HostInfo {
             hostname: HostLookup::hostname(),
@@ -56,13 +51,7 @@ impl NvmlSource {
             cuda_driver_version: nvml.sys_cuda_driver_version().ok().map(cuda_version_string),
             nvml_version: nvml.sys_nvml_version().ok(),
         };
-        Ok(Self {
-            nvml,
-            indices,
-            options,
-            host,
-            lookup: HostLookup::new(),
-        })
+        Ok(Self { nvml, indices, options, host, lookup: HostLookup::new() })
     }
 }
 
@@ -70,10 +59,7 @@ fn identity(nvml: &Nvml, index: u32) -> GpuIdentity {
     let device = nvml.device_by_index(index).ok();
     GpuIdentity {
         uuid: device.as_ref().and_then(|d| d.uuid().ok()),
-        pci_bus_id: device
-            .as_ref()
-            .and_then(|d| d.pci_info().ok())
-            .map(|p| p.bus_id),
+        pci_bus_id: device.as_ref().and_then(|d| d.pci_info().ok()).map(|p| p.bus_id),
     }
 }
 
@@ -118,14 +104,10 @@ impl Source for NvmlSource {
                 Err(e) => GpuSample::unavailable(i, GpuStatus::Error, e.to_string()),
             })
             .collect();
-        self.lookup
-            .fill(gpus.iter_mut().flat_map(|g| g.processes.iter_mut()));
-        Ok(Snapshot {
-            schema_version: SCHEMA_VERSION,
-            taken_at,
-            host: self.host.clone(),
-            gpus,
-        })
+        if self.options.host_processes {
+            self.lookup.fill(gpus.iter_mut().flat_map(|g| g.processes.iter_mut()));
+        }
+        Ok(Snapshot { schema_version: SCHEMA_VERSION, taken_at, host: self.host.clone(), gpus })
     }
 }
 
@@ -176,9 +158,7 @@ fn sample_device(d: &Device, index: u32, options: SampleOptions) -> GpuSample {
     g.power = Power {
         draw_watts: r.get(d.power_usage()).map(milli),
         limit_watts: r.get(d.enforced_power_limit()).map(milli),
-        energy_joules: r
-            .get(d.total_energy_consumption())
-            .map(|mj| mj as f64 / 1000.0),
+        energy_joules: r.get(d.total_energy_consumption()).map(|mj| mj as f64 / 1000.0),
     };
     g.fan_percent = fan_percent(d, &mut r);
     g.clocks = Clocks {
@@ -244,10 +224,7 @@ fn processes(d: &Device, r: &mut Reader) -> Vec<GpuProcess> {
     let lists = [
         (r.get(d.running_compute_processes()), ProcessKind::Compute),
         (r.get(d.running_graphics_processes()), ProcessKind::Graphics),
-        (
-            r.get(d.mps_running_compute_processes()),
-            ProcessKind::Compute,
-        ),
+        (r.get(d.mps_running_compute_processes()), ProcessKind::Compute),
     ];
     for (list, kind) in lists {
         for info in list.into_iter().flatten() {
@@ -303,10 +280,7 @@ mod tests {
     #[test]
     fn loader_errors_are_shortened() {
         let msg = "libnvidia-ml.so.1: cannot open shared object file: No such file or directory";
-        assert_eq!(
-            loader_reason(msg),
-            "not found (is the NVIDIA driver installed?)"
-        );
+        assert_eq!(loader_reason(msg), "not found (is the NVIDIA driver installed?)");
     }
 
     #[test]
@@ -316,10 +290,7 @@ mod tests {
             init_error(NvmlError::DriverNotLoaded, lib),
             SourceError::DriverNotLoaded
         ));
-        assert!(matches!(
-            init_error(NvmlError::NoPermission, lib),
-            SourceError::NoPermission
-        ));
+        assert!(matches!(init_error(NvmlError::NoPermission, lib), SourceError::NoPermission));
         assert_eq!(init_error(NvmlError::Unknown, lib).exit_code(), 3);
     }
 
@@ -339,16 +310,8 @@ mod tests {
             gpu_instance_id: None,
             compute_instance_id: None,
         };
-        merge_process(
-            &mut by_pid,
-            info(UsedGpuMemory::Unavailable),
-            ProcessKind::Compute,
-        );
-        merge_process(
-            &mut by_pid,
-            info(UsedGpuMemory::Used(10)),
-            ProcessKind::Graphics,
-        );
+        merge_process(&mut by_pid, info(UsedGpuMemory::Unavailable), ProcessKind::Compute);
+        merge_process(&mut by_pid, info(UsedGpuMemory::Used(10)), ProcessKind::Graphics);
         let p = &by_pid[&7];
         assert_eq!(p.kind, ProcessKind::ComputeGraphics);
         assert_eq!(p.gpu_memory_bytes, Some(10));

@@ -28,9 +28,7 @@ impl FromStr for GpuSelector {
         if s.contains(':') {
             return Ok(Self::PciBusId(s.to_string()));
         }
-        Err(format!(
-            "`{s}` is not a GPU index, UUID (GPU-…) or PCI bus id"
-        ))
+        Err(format!("`{s}` is not a GPU index, UUID (GPU-…) or PCI bus id"))
     }
 }
 
@@ -54,9 +52,7 @@ impl GpuSelector {
         match self {
             Self::Index(i) => *i == index,
             Self::Uuid(u) => identity(index).uuid.as_deref() == Some(u.as_str()),
-            Self::PciBusId(b) => identity(index)
-                .pci_bus_id
-                .is_some_and(|id| same_bus_id(&id, b)),
+            Self::PciBusId(b) => identity(index).pci_bus_id.is_some_and(|id| same_bus_id(&id, b)),
         }
     }
 }
@@ -104,19 +100,14 @@ mod tests {
     fn parses_each_kind_of_id() {
         assert_eq!("2".parse(), Ok(GpuSelector::Index(2)));
         assert_eq!("GPU-abc".parse(), Ok(GpuSelector::Uuid("GPU-abc".into())));
-        assert_eq!(
-            "01:00.0".parse(),
-            Ok(GpuSelector::PciBusId("01:00.0".into()))
-        );
+        assert_eq!("01:00.0".parse(), Ok(GpuSelector::PciBusId("01:00.0".into())));
         assert!("banana".parse::<GpuSelector>().is_err());
     }
 
     #[test]
     fn resolves_in_the_given_order_without_duplicates() {
-        let sel: Vec<GpuSelector> = ["2", "GPU-0", "2", "02:00.0"]
-            .iter()
-            .map(|s| s.parse().unwrap())
-            .collect();
+        let sel: Vec<GpuSelector> =
+            ["2", "GPU-0", "2", "02:00.0"].iter().map(|s| s.parse().unwrap()).collect();
         assert_eq!(resolve(&sel, 4, ids).unwrap(), vec![2, 0, 1]);
         assert_eq!(resolve(&[], 3, ids).unwrap(), vec![0, 1, 2]);
     }

@@ -42,11 +42,7 @@ impl SimSource {
             cuda_driver_version: Some(cuda_version_string(scenario.driver.cuda_version)),
             nvml_version: Some(scenario.driver.nvml_version.clone()),
         };
-        Ok(Self {
-            scenario,
-            indices,
-            host,
-        })
+        Ok(Self { scenario, indices, host })
     }
 
     /// A snapshot at scenario time `t` (seconds since the Unix epoch), so tests and benches can
@@ -59,20 +55,13 @@ impl SimSource {
             .collect();
         let taken_at =
             chrono::DateTime::from_timestamp_micros((t * 1e6) as i64).unwrap_or_default();
-        Snapshot {
-            schema_version: SCHEMA_VERSION,
-            taken_at,
-            host: self.host.clone(),
-            gpus,
-        }
+        Snapshot { schema_version: SCHEMA_VERSION, taken_at, host: self.host.clone(), gpus }
     }
 }
 
 impl Source for SimSource {
     fn sample(&mut self) -> Result<Snapshot, SourceError> {
-        let t = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
+        let t = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
         Ok(self.sample_at(t))
     }
 }
@@ -115,12 +104,8 @@ fn sample_gpu(spec: &GpuSpec, index: u32, t: f64) -> GpuSample {
     g.fan_percent = spec.fan(t).ok();
     let (sm, memory) = split(spec.clocks(t));
     let (sm_max, memory_max) = split(spec.max_clocks());
-    g.clocks = Clocks {
-        sm_mhz: sm,
-        memory_mhz: memory,
-        sm_max_mhz: sm_max,
-        memory_max_mhz: memory_max,
-    };
+    g.clocks =
+        Clocks { sm_mhz: sm, memory_mhz: memory, sm_max_mhz: sm_max, memory_max_mhz: memory_max };
     g.performance_state = spec.pstate().ok().map(|p| p as u8);
     let (tx, rx) = split(spec.pcie_kbps(t));
     g.pcie = Pcie {
@@ -131,10 +116,7 @@ fn sample_gpu(spec: &GpuSpec, index: u32, t: f64) -> GpuSample {
         g.throttle = Throttle::from_mask(mask);
     }
     let (corrected, uncorrected) = split(spec.ecc());
-    g.ecc = Ecc {
-        corrected,
-        uncorrected,
-    };
+    g.ecc = Ecc { corrected, uncorrected };
     g.mig_enabled = spec.mig().ok();
     g.persistence_mode = spec.persistence().ok();
     let utilization = spec.process_utilization(t).unwrap_or_default();
@@ -192,11 +174,8 @@ mod tests {
 
     #[test]
     fn selection_applies_to_the_demo() {
-        let sim = SimSource::new(
-            Scenario::demo(4),
-            &["3".parse().unwrap(), "1".parse().unwrap()],
-        )
-        .unwrap();
+        let sim = SimSource::new(Scenario::demo(4), &["3".parse().unwrap(), "1".parse().unwrap()])
+            .unwrap();
         let idx: Vec<u32> = sim.sample_at(0.0).gpus.iter().map(|g| g.index).collect();
         assert_eq!(idx, vec![3, 1]);
     }

@@ -76,12 +76,8 @@ impl Sleeper {
     /// `sleep 600` whose argv[0] (and so its command line) is `argv0`.
     pub fn with_argv0(argv0: &str) -> Self {
         use std::os::unix::process::CommandExt;
-        let child = StdCommand::new("sleep")
-            .arg0(argv0)
-            .arg("600")
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap();
+        let child =
+            StdCommand::new("sleep").arg0(argv0).arg("600").stdin(Stdio::null()).spawn().unwrap();
         Self(child)
     }
 
@@ -99,11 +95,7 @@ impl Drop for Sleeper {
 
 pub fn stdout_of(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "gputop failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "gputop failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 

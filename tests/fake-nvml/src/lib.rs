@@ -41,19 +41,14 @@ fn load_scenario() -> Result<Scenario, String> {
     match std::env::var_os("GPUTOP_FAKE_NVML_SCENARIO") {
         Some(path) => Scenario::from_file(std::path::Path::new(&path)),
         None => {
-            let n = std::env::var("GPUTOP_FAKE_NVML_GPUS")
-                .ok()
-                .and_then(|v| v.parse().ok());
+            let n = std::env::var("GPUTOP_FAKE_NVML_GPUS").ok().and_then(|v| v.parse().ok());
             Ok(Scenario::demo(n.unwrap_or(4)))
         }
     }
 }
 
 fn now() -> f64 {
-    if let Some(t) = std::env::var("GPUTOP_FAKE_NVML_TIME")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
+    if let Some(t) = std::env::var("GPUTOP_FAKE_NVML_TIME").ok().and_then(|v| v.parse().ok()) {
         return t;
     }
     std::time::SystemTime::now()
@@ -183,16 +178,9 @@ unsafe fn handle_where(
     out: *mut nvmlDevice_t,
     matches: impl Fn(usize, &GpuSpec) -> bool,
 ) -> nvmlReturn_t {
-    with_scenario(|s| {
-        match s
-            .gpus
-            .iter()
-            .enumerate()
-            .find(|(i, g)| !g.lost && matches(*i, g))
-        {
-            Some((i, _)) => write(out, handle(i)),
-            None => NOT_FOUND,
-        }
+    with_scenario(|s| match s.gpus.iter().enumerate().find(|(i, g)| !g.lost && matches(*i, g)) {
+        Some((i, _)) => write(out, handle(i)),
+        None => NOT_FOUND,
     })
 }
 
@@ -215,10 +203,7 @@ pub unsafe extern "C" fn nvmlDeviceGetHandleByPciBusId_v2(
     let Some(wanted) = read_str(bus_id) else {
         return INVALID_ARGUMENT;
     };
-    handle_where(out, |i, g| {
-        g.pci_bus_id(i)
-            .is_ok_and(|b| b.eq_ignore_ascii_case(&wanted))
-    })
+    handle_where(out, |i, g| g.pci_bus_id(i).is_ok_and(|b| b.eq_ignore_ascii_case(&wanted)))
 }
 
 #[no_mangle]
@@ -278,12 +263,8 @@ pub unsafe extern "C" fn nvmlDeviceGetPciInfo_v3(
             // The legacy field holds the short "0000:01:00.0" form.
             copy_str(&mut info.busIdLegacy, bus_id.get(4..).unwrap_or(&bus_id));
             let mut parts = bus_id.split([':', '.']);
-            let mut next_hex = || {
-                parts
-                    .next()
-                    .and_then(|p| u32::from_str_radix(p, 16).ok())
-                    .unwrap_or(0)
-            };
+            let mut next_hex =
+                || parts.next().and_then(|p| u32::from_str_radix(p, 16).ok()).unwrap_or(0);
             info.domain = next_hex();
             info.bus = next_hex();
             info.device = next_hex();
@@ -334,14 +315,7 @@ pub unsafe extern "C" fn nvmlDeviceGetMemoryInfo(
 ) -> nvmlReturn_t {
     with_gpu(dev, |_, g, t| {
         reply(g.memory_bytes(t), |(total, _, used)| {
-            write(
-                out,
-                nvmlMemory_t {
-                    total,
-                    free: total.saturating_sub(used),
-                    used,
-                },
-            )
+            write(out, nvmlMemory_t { total, free: total.saturating_sub(used), used })
         })
     })
 }
@@ -352,9 +326,7 @@ pub unsafe extern "C" fn nvmlDeviceGetUtilizationRates(
     out: *mut nvmlUtilization_t,
 ) -> nvmlReturn_t {
     with_gpu(dev, |_, g, t| {
-        reply(g.utilization(t), |(gpu, memory)| {
-            write(out, nvmlUtilization_t { gpu, memory })
-        })
+        reply(g.utilization(t), |(gpu, memory)| write(out, nvmlUtilization_t { gpu, memory }))
     })
 }
 
@@ -377,14 +349,11 @@ pub unsafe extern "C" fn nvmlDeviceGetTemperatureThreshold(
     out: *mut c_uint,
 ) -> nvmlReturn_t {
     with_gpu(dev, |_, g, _| {
-        reply(
-            g.temperature_thresholds(),
-            |(slowdown, shutdown)| match kind {
-                0 => write(out, shutdown),
-                1 => write(out, slowdown),
-                _ => NOT_SUPPORTED,
-            },
-        )
+        reply(g.temperature_thresholds(), |(slowdown, shutdown)| match kind {
+            0 => write(out, shutdown),
+            1 => write(out, slowdown),
+            _ => NOT_SUPPORTED,
+        })
     })
 }
 
@@ -463,9 +432,7 @@ pub unsafe extern "C" fn nvmlDeviceGetClockInfo(
     out: *mut c_uint,
 ) -> nvmlReturn_t {
     with_gpu(dev, |_, g, t| {
-        reply(g.clocks(t), |(sm, mem)| {
-            write(out, if kind == 2 { mem } else { sm })
-        })
+        reply(g.clocks(t), |(sm, mem)| write(out, if kind == 2 { mem } else { sm }))
     })
 }
 
@@ -476,9 +443,7 @@ pub unsafe extern "C" fn nvmlDeviceGetMaxClockInfo(
     out: *mut c_uint,
 ) -> nvmlReturn_t {
     with_gpu(dev, |_, g, _| {
-        reply(g.max_clocks(), |(sm, mem)| {
-            write(out, if kind == 2 { mem } else { sm })
-        })
+        reply(g.max_clocks(), |(sm, mem)| write(out, if kind == 2 { mem } else { sm }))
     })
 }
 
@@ -495,9 +460,7 @@ pub unsafe extern "C" fn nvmlDeviceGetCurrentClocksThrottleReasons(
     dev: nvmlDevice_t,
     out: *mut c_ulonglong,
 ) -> nvmlReturn_t {
-    with_gpu(dev, |_, g, _| {
-        reply(g.throttle_reasons(), |v| write(out, v))
-    })
+    with_gpu(dev, |_, g, _| reply(g.throttle_reasons(), |v| write(out, v)))
 }
 
 #[no_mangle]
@@ -513,9 +476,7 @@ pub unsafe extern "C" fn nvmlDeviceGetSupportedClocksThrottleReasons(
     dev: nvmlDevice_t,
     out: *mut c_ulonglong,
 ) -> nvmlReturn_t {
-    with_gpu(dev, |_, g, _| {
-        reply(g.throttle_reasons(), |_| write(out, 0x1ff as c_ulonglong))
-    })
+    with_gpu(dev, |_, g, _| reply(g.throttle_reasons(), |_| write(out, 0x1ff as c_ulonglong)))
 }
 
 // ---- encoder, decoder, PCIe -----------------------------------------------------------------
@@ -527,9 +488,7 @@ pub unsafe extern "C" fn nvmlDeviceGetEncoderUtilization(
     period_us: *mut c_uint,
 ) -> nvmlReturn_t {
     with_gpu(dev, |_, g, t| {
-        reply(g.encoder(t), |v| {
-            both(write(out, v), write(period_us, 1_000_000 as c_uint))
-        })
+        reply(g.encoder(t), |v| both(write(out, v), write(period_us, 1_000_000 as c_uint)))
     })
 }
 
@@ -540,9 +499,7 @@ pub unsafe extern "C" fn nvmlDeviceGetDecoderUtilization(
     period_us: *mut c_uint,
 ) -> nvmlReturn_t {
     with_gpu(dev, |_, g, t| {
-        reply(g.decoder(t), |v| {
-            both(write(out, v), write(period_us, 1_000_000 as c_uint))
-        })
+        reply(g.decoder(t), |v| both(write(out, v), write(period_us, 1_000_000 as c_uint)))
     })
 }
 
@@ -574,14 +531,7 @@ pub unsafe extern "C" fn nvmlDeviceGetTotalEccErrors(
 ) -> nvmlReturn_t {
     with_gpu(dev, |_, g, _| {
         reply(g.ecc(), |(corrected, uncorrected)| {
-            write(
-                out,
-                if error_type == 0 {
-                    corrected
-                } else {
-                    uncorrected
-                },
-            )
+            write(out, if error_type == 0 { corrected } else { uncorrected })
         })
     })
 }
@@ -593,9 +543,7 @@ pub unsafe extern "C" fn nvmlDeviceGetEccMode(
     pending: *mut c_uint,
 ) -> nvmlReturn_t {
     with_gpu(dev, |_, g, _| {
-        reply(g.ecc(), |_| {
-            both(write(current, 1 as c_uint), write(pending, 1 as c_uint))
-        })
+        reply(g.ecc(), |_| both(write(current, 1 as c_uint), write(pending, 1 as c_uint)))
     })
 }
 
@@ -606,9 +554,7 @@ pub unsafe extern "C" fn nvmlDeviceGetMigMode(
     pending: *mut c_uint,
 ) -> nvmlReturn_t {
     with_gpu(dev, |_, g, _| {
-        reply(g.mig(), |on| {
-            both(write(current, on as c_uint), write(pending, on as c_uint))
-        })
+        reply(g.mig(), |on| both(write(current, on as c_uint), write(pending, on as c_uint)))
     })
 }
 
@@ -617,9 +563,7 @@ pub unsafe extern "C" fn nvmlDeviceGetPersistenceMode(
     dev: nvmlDevice_t,
     out: *mut c_uint,
 ) -> nvmlReturn_t {
-    with_gpu(dev, |_, g, _| {
-        reply(g.persistence(), |on| write(out, on as c_uint))
-    })
+    with_gpu(dev, |_, g, _| reply(g.persistence(), |on| write(out, on as c_uint)))
 }
 
 #[no_mangle]
@@ -695,12 +639,7 @@ fn info_v3(
     gpuInstanceId: u32,
     computeInstanceId: u32,
 ) -> nvmlProcessInfo_t {
-    nvmlProcessInfo_t {
-        pid,
-        usedGpuMemory,
-        gpuInstanceId,
-        computeInstanceId,
-    }
+    nvmlProcessInfo_t { pid, usedGpuMemory, gpuInstanceId, computeInstanceId }
 }
 
 fn info_v1(pid: u32, usedGpuMemory: c_ulonglong, _: u32, _: u32) -> nvmlProcessInfo_v1_t {
@@ -789,13 +728,11 @@ fn with_gpu(
     dev: nvmlDevice_t,
     f: impl FnOnce(usize, &GpuSpec, f64) -> nvmlReturn_t,
 ) -> nvmlReturn_t {
-    with_scenario(
-        |s| match handle_index(dev).and_then(|i| Some((i, s.gpus.get(i)?))) {
-            None => INVALID_ARGUMENT,
-            Some((_, gpu)) if gpu.lost => ErrorCode::GpuIsLost.as_nvml_return(),
-            Some((i, gpu)) => f(i, gpu, now()),
-        },
-    )
+    with_scenario(|s| match handle_index(dev).and_then(|i| Some((i, s.gpus.get(i)?))) {
+        None => INVALID_ARGUMENT,
+        Some((_, gpu)) if gpu.lost => ErrorCode::GpuIsLost.as_nvml_return(),
+        Some((i, gpu)) => f(i, gpu, now()),
+    })
 }
 
 fn reply<T>(reading: Reading<T>, f: impl FnOnce(T) -> nvmlReturn_t) -> nvmlReturn_t {
