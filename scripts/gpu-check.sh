@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# The real-GPU check: runs `gputop --once --json` and nvidia-smi's queries while a PyTorch
+# process holds GPU memory, compares every shared field, prints a PASS/FAIL table, and writes
+# what it saw to $OUT (a fixture to commit). Needs only bash, python3 and nvidia-smi on the
+# machine; the gputop binary is built elsewhere and carried.
+#
+#   OUT=/some/dir scripts/gpu-check.sh [path/to/gputop]
+#
+# GPU_CHECK_HOLDER overrides the command that holds GPU memory (default: PyTorch allocating
+# 1 GiB on every GPU); it must print "ready" once it holds it.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BIN=${1:-target/release/gputop}
+OUT=${OUT:-target/gpu-check}
+mkdir -p "$OUT"
+
+HOLDER_DEFAULT='import time, torch
+xs = [torch.empty(1 << 30, dtype=torch.uint8, device=f"cuda:{i}") for i in range(torch.cuda.device_count())]
+torch.cuda.synchronize()
+print("ready", flush=True)
+time.sleep(300)'
+
+holder_pid=""
+if [ -n "${GPU_CHECK_HOLDER:-}" ]; then
+  bash -c "$GPU_CHECK_HOLDER" > "$OUT/holder.log" 2>&1 &
+  holder_pid=$!
+elif python3 -c 'import torch' 2>/dev/null; then
+  python3 -c "$HOLDER_DEFAULT" > "$OUT/holder.log" 2>&1 &
+  holder_pid=$!
+else
+  echo "note: PyTorch is not installed here; checking without a process holding GPU memory"
+fi
+trap '[ -n "$holder_pid" ] && kill "$holder_pid" 2>/dev/null' EXIT
+if [ -n "$holder_pid" ]; then
+  for _ in $(seq 1 120); do
+    grep -q ready "$OUT/holder.log" 2>/dev/null && break
+    kill -0 "$holder_pid" 2>/dev/null || { echo "memory holder exited:"; cat "$OUT/holder.log"; holder_pid=""; break; }
+    sleep 0.5
+  done
+fi
+
+GPU_FIELDS=index,name,uuid,pci.bus_id,driver_version,memory.total,memory.used,memory.free,temperature.gpu,utilization.gpu,power.limit,pstate,clocks.max.sm,clocks.max.memory
+APP_FIELDS=pid,process_name,used_memory,gpu_uuid
+
+# nvidia-smi and gputop back to back, so volatile values have little time to move.
+nvidia-smi --query-gpu=$GPU_FIELDS --format=csv,noheader,nounits > "$OUT/nvidia-smi-gpus.csv" || echo "nvidia-smi --query-gpu failed"
+"$BIN" --once --json > "$OUT/gputop.json" || echo "gputop --once --json failed"
+nvidia-smi --query-compute-apps=$APP_FIELDS --format=csv,noheader,nounits > "$OUT/nvidia-smi-apps.csv" || echo "nvidia-smi --query-compute-apps failed"
+# The nvidia-smi compatible output, byte for byte on the stable fields.
+nvidia-smi --query-gpu=index,name,uuid,pci.bus_id,driver_version,memory.total,power.limit --format=csv > "$OUT/nvidia-smi-stable.csv"
+"$BIN" --query-gpu=index,name,uuid,pci.bus_id,driver_version,memory.total,power.limit --format=csv > "$OUT/gputop-stable.csv"
+"$BIN" --once --color never > "$OUT/gputop-table.txt" 2>&1
+nvidia-smi -q > "$OUT/nvidia-smi-q.txt" 2>&1
+
+python3 - "$OUT" <<'PY'
+import json, sys
+from pathlib import Path
+
+out = Path(sys.argv[1])
+rows, failed = [], False
+
+def check(what, ours, theirs, ok=None):
+    global failed
+    good = (ours == theirs) if ok is None else ok
+    failed |= not good
+    rows.append(("PASS" if good else "FAIL", what, str(ours), str(theirs)))
+
+try:
+    doc = json.loads((out / "gputop.json").read_text())
+except Exception as e:
+    print(f"FAIL: gputop.json unreadable: {e}")
+    sys.exit(1)
+gpus = {g["index"]: g for g in doc["gpus"]}
+mib = lambda b: None if b is None else b // (1 << 20)
+
+smi = [[c.strip() for c in line.split(", ")] for line in (out / "nvidia-smi-gpus.csv").read_text().splitlines() if line.strip()]
+check("GPU count", len(gpus), len(smi))
+for r in smi:
+    idx, name, uuid, bus, driver, total, used, free, temp, util, limit, pstate, smax, mmax = r
+    g = gpus.get(int(idx), {})
+    p = f"GPU {idx} "
+    check(p + "name", g.get("name"), name)
+    check(p + "uuid", g.get("uuid"), uuid)
+    check(p + "pci.bus_id", (g.get("pci_bus_id") or "").upper(), bus.upper())
+    check("driver_version", doc["host"]["driver_version"], driver)
+    check(p + "memory.total MiB", mib(g["memory"]["total_bytes"]), int(total))
+    ours_used = mib(g["memory"]["used_bytes"])
+    check(p + "memory.used MiB (±64)", ours_used, int(used), ok=ours_used is not None and abs(ours_used - int(used)) <= 64)
+    t = g["temperature"]["gpu_celsius"]
+    check(p + "temperature (±3)", t, temp, ok=(t is None and temp.startswith("[")) or (t is not None and abs(t - int(temp)) <= 3))
+    lim = g["power"]["limit_watts"]
+    check(p + "power.limit W", None if lim is None else f"{lim:.2f}", limit)
+    ps = g["performance_state"]
+    check(p + "pstate", None if ps is None else f"P{ps}", pstate, ok=ps is not None and pstate.startswith("P"))
+    check(p + "clocks.max.sm", g["clocks"]["sm_max_mhz"], int(smax) if smax.isdigit() else None)
+    check(p + "clocks.max.memory", g["clocks"]["memory_max_mhz"], int(mmax) if mmax.isdigit() else None)
+
+apps = [[c.strip() for c in line.split(", ")] for line in (out / "nvidia-smi-apps.csv").read_text().splitlines() if line.strip()]
+ours = {(p["pid"], g["uuid"]): p for g in doc["gpus"] for p in g["processes"]}
+check("compute processes (PID, GPU)", sorted(ours), sorted((int(a[0]), a[3]) for a in apps),
+      ok={(int(a[0]), a[3]) for a in apps} <= set(ours))
+for pid, name, used, uuid in apps:
+    p = ours.get((int(pid), uuid))
+    if p is None:
+        continue
+    check(f"PID {pid} used memory MiB", mib(p["gpu_memory_bytes"]), int(used) if used.isdigit() else None)
+    check(f"PID {pid} command", (p["command"] or "").split(" ")[0], name,
+          ok=bool(p["command"]) and name.split("/")[-1] in p["command"])
+
+stable_ours = (out / "gputop-stable.csv").read_text()
+stable_theirs = (out / "nvidia-smi-stable.csv").read_text()
+check("--query-gpu byte-identical (stable fields)", len(stable_ours), len(stable_theirs), ok=stable_ours == stable_theirs)
+
+w = max(len(r[1]) for r in rows)
+for status, what, o, t in rows:
+    print(f"{status}  {what:<{w}}  gputop={o:<24} nvidia-smi={t}")
+print("\nRESULT:", "FAIL" if failed else "PASS", f"({sum(r[0] == 'PASS' for r in rows)}/{len(rows)} checks passed)")
+sys.exit(1 if failed else 0)
+PY
