@@ -32,11 +32,11 @@ pub struct ModeArgs {
     #[arg(short = '1', long, conflicts_with = "watch")]
     pub once: bool,
 
-    /// Refresh a plain view every SECS seconds (default 1) without taking over the terminal;
-    /// appends timestamped blocks when stdout is not a terminal.
-    #[arg(short = 'w', long, value_name = "SECS", num_args = 0..=1, default_missing_value = "1",
-          value_parser = parse_interval, visible_alias = "loop", short_alias = 'l')]
-    pub watch: Option<Duration>,
+    /// Refresh a plain view every SECS seconds (default: --interval) without taking over the
+    /// terminal; appends timestamped blocks when stdout is not a terminal.
+    #[arg(short = 'w', long, value_name = "SECS", num_args = 0..=1, value_parser = parse_interval,
+          visible_alias = "loop", short_alias = 'l')]
+    pub watch: Option<Option<Duration>>,
 
     /// Stop after N samples (watch modes).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]

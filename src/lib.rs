@@ -23,6 +23,8 @@ pub enum Error {
     Source(#[from] SourceError),
     #[error("{0}")]
     Usage(String),
+    #[error("sampling failed: {0}")]
+    Sampling(String),
     #[error(transparent)]
     Io(#[from] io::Error),
 }
@@ -32,6 +34,7 @@ impl Error {
         match self {
             Self::Source(e) => e.exit_code(),
             Self::Usage(_) => 2,
+            Self::Sampling(_) => 3,
             Self::Io(_) => 1,
         }
     }
@@ -56,11 +59,33 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         None => SourceSpec::Nvml { library: cli.source.nvml_lib.clone() },
     };
     let mut source = spec.open(&cli.source.ids, format.sample_options())?;
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    let result = mode::once::run(source.as_mut(), &format, &mut out);
-    // The process is about to exit, which releases NVML and all memory anyway; tearing the
-    // library down by hand (nvmlShutdown, dlclose, frees) would add ~20% to `--once`.
-    std::mem::forget(source);
-    result
+    let out = &cli.output;
+    let one_shot = cli.mode.once
+        || out.json
+        || out.csv
+        || out.query_gpu.is_some()
+        || out.query_compute_apps.is_some();
+    match cli.mode.watch {
+        // Until the full-screen monitor lands, plain `gputop` is the in-place watch view.
+        None if !one_shot => watch(source, format, cli.mode.interval, cli.mode.count),
+        None => {
+            let stdout = io::stdout();
+            let mut out = BufWriter::new(stdout.lock());
+            let result = mode::once::run(source.as_mut(), &format, &mut out);
+            // The process is about to exit, which releases NVML and all memory anyway; tearing
+            // the library down by hand (nvmlShutdown, dlclose, frees) adds ~20% to `--once`.
+            std::mem::forget(source);
+            result
+        }
+        Some(secs) => watch(source, format, secs.unwrap_or(cli.mode.interval), cli.mode.count),
+    }
+}
+
+fn watch(
+    source: Box<dyn source::Source>,
+    format: Format,
+    interval: std::time::Duration,
+    count: Option<u64>,
+) -> Result<(), Error> {
+    mode::watch::run(source, format, mode::watch::WatchOptions { interval, count })
 }

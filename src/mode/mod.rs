@@ -1,6 +1,7 @@
 //! The modes gputop runs in, and what they share: the output format and the terminal.
 
 pub mod once;
+pub mod watch;
 
 use std::io::IsTerminal;
 

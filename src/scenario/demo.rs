@@ -96,7 +96,7 @@ fn gpu(index: usize) -> GpuSpec {
         temperature_slowdown_c: Some(87),
         temperature_shutdown_c: Some(92),
         power_w: wave(
-            m.power_limit_w * load / 110.0 + 20.0,
+            m.power_limit_w * (load / 120.0 + 0.05),
             m.power_limit_w * swing / 150.0,
             37.0,
             phase,
@@ -137,7 +137,12 @@ fn processes(gpu: usize) -> Vec<ProcessSpec> {
                     53.0,
                     0.1 * gpu as f64,
                 ),
-                sm_util: wave(if graphics { 2.0 } else { 40.0 }, 20.0, 31.0, 0.2 * slot as f64),
+                sm_util: wave(
+                    if graphics { 2.0 } else { 40.0 },
+                    20.0,
+                    31.0,
+                    0.2 * slot as f64 + 0.15 * gpu as f64,
+                ),
                 mem_util: wave(if graphics { 1.0 } else { 15.0 }, 10.0, 31.0, 0.2 * slot as f64),
                 gpu_instance_id: None,
                 compute_instance_id: None,
@@ -150,7 +155,12 @@ fn processes(gpu: usize) -> Vec<ProcessSpec> {
                 name: Some(name.into()),
                 user: Some(user.into()),
                 command: Some(command.into()),
-                cpu_percent: wave(if graphics { 1.5 } else { 98.0 }, 5.0, 11.0, 0.0),
+                cpu_percent: wave(
+                    if graphics { 1.5 } else { 60.0 + 15.0 * slot as f64 },
+                    5.0,
+                    11.0,
+                    0.3 * gpu as f64 + 0.2 * slot as f64,
+                ),
                 host_memory_mib: Some(Signal::Constant(if graphics {
                     120.0
                 } else {

@@ -54,7 +54,12 @@ pub fn scenario_file(toml: &str) -> NamedTempFile {
 
 /// `gputop` loading the fake library with `scenario`, in a fixed, colourless environment.
 pub fn gputop(scenario: &NamedTempFile) -> Command {
-    let mut cmd = Command::cargo_bin("gputop").unwrap();
+    Command::from_std(gputop_std(scenario))
+}
+
+/// [`gputop`] as a plain `std` command, for tests that manage the child themselves.
+pub fn gputop_std(scenario: &NamedTempFile) -> StdCommand {
+    let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin("gputop"));
     cmd.env("GPUTOP_NVML_LIB", fake_nvml())
         .env("GPUTOP_FAKE_NVML_SCENARIO", scenario.path())
         .env("GPUTOP_FAKE_NVML_TIME", "1000")

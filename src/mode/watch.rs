@@ -1,0 +1,169 @@
+//! `--watch`: a plain refreshing view for SSH sessions, logs and pipes.
+//!
+//! On a terminal the table is refreshed in place (only changed cells are rewritten; no
+//! alternate screen, no raw mode, so scrollback and Ctrl-C behave as usual). Into a pipe or
+//! file, or with `TERM=dumb`, a block per sample is appended with no escape sequences. JSON
+//! writes one document per line, CSV and `--query-*` one header and then rows.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use tokio::signal::unix::{signal, SignalKind};
+
+use super::Format;
+use crate::output::inplace::InPlace;
+use crate::output::table::{self, TableOptions};
+use crate::output::{csv, json};
+use crate::poller::Poller;
+use crate::sample::Snapshot;
+use crate::source::Source;
+use crate::Error;
+
+pub struct WatchOptions {
+    pub interval: Duration,
+    /// Stop after this many samples.
+    pub count: Option<u64>,
+}
+
+/// Runs until `count` samples, Ctrl-C, SIGTERM, SIGHUP or a closed pipe.
+pub fn run(source: Box<dyn Source>, format: Format, opts: WatchOptions) -> Result<(), Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let result = runtime.block_on(watch(source, format, opts));
+    // A sample stuck in NVML must not hold up the exit.
+    runtime.shutdown_background();
+    result
+}
+
+async fn watch(source: Box<dyn Source>, format: Format, opts: WatchOptions) -> Result<(), Error> {
+    let mut poller = Poller::spawn(source, opts.interval);
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut resize = signal(SignalKind::window_change())?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut printer = Printer::new(format);
+    let mut samples = 0u64;
+    loop {
+        tokio::select! {
+            changed = poller.updates.changed() => {
+                if changed.is_err() {
+                    return Err(Error::Sampling("the sampler stopped".into()));
+                }
+                let polled = poller.updates.borrow_and_update().clone();
+                match polled {
+                    Some(Ok(snapshot)) => printer.print(&snapshot, &mut out)?,
+                    Some(Err(e)) => return Err(Error::Sampling(e.to_string())),
+                    None => continue,
+                }
+                samples += 1;
+                if opts.count.is_some_and(|n| samples >= n) {
+                    break;
+                }
+            }
+            _ = resize.recv() => printer.reprint(&mut out)?,
+            // Requested stops: leave the terminal as it is, with the prompt below the table.
+            _ = interrupt.recv() => break,
+            _ = terminate.recv() => break,
+            _ = hangup.recv() => break,
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Writes successive snapshots in the chosen format.
+struct Printer {
+    format: Format,
+    style: TableStyle,
+    header_written: bool,
+    last: Option<std::sync::Arc<Snapshot>>,
+}
+
+enum TableStyle {
+    InPlace(InPlace),
+    Append,
+}
+
+impl Printer {
+    fn new(format: Format) -> Self {
+        let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        let style = if std::io::stdout().is_terminal() && !dumb {
+            TableStyle::InPlace(InPlace::new())
+        } else {
+            TableStyle::Append
+        };
+        Self { format, style, header_written: false, last: None }
+    }
+
+    fn print(
+        &mut self,
+        snapshot: &std::sync::Arc<Snapshot>,
+        out: &mut dyn Write,
+    ) -> Result<(), Error> {
+        self.last = Some(snapshot.clone());
+        match &self.format {
+            Format::Table(opts) => {
+                let opts = *opts;
+                self.print_table(snapshot, &opts, out)?;
+            }
+            Format::Json => writeln!(out, "{}", json::line(snapshot))?,
+            Format::Csv => {
+                if !self.header_written {
+                    write!(out, "{}", csv::header())?;
+                }
+                write!(out, "{}", csv::rows(snapshot))?;
+            }
+            Format::Query(query, fmt) => {
+                if !self.header_written {
+                    if let Some(header) = query.header(*fmt) {
+                        writeln!(out, "{header}")?;
+                    }
+                }
+                for row in query.rows(snapshot, *fmt) {
+                    writeln!(out, "{row}")?;
+                }
+            }
+        }
+        self.header_written = true;
+        out.flush()?;
+        Ok(())
+    }
+
+    fn print_table(
+        &mut self,
+        snapshot: &Snapshot,
+        opts: &TableOptions,
+        out: &mut dyn Write,
+    ) -> Result<(), Error> {
+        match &mut self.style {
+            TableStyle::InPlace(screen) => {
+                let size = crossterm::terminal::size().unwrap_or((80, 24));
+                // One column short of the edge: a full line would leave the cursor in the
+                // terminal's pending-wrap state and shift the next write.
+                let width = usize::from(size.0.saturating_sub(1)).max(1);
+                let lines = table::render(snapshot, &TableOptions { width: Some(width), ..*opts });
+                out.write_all(screen.frame(&lines, size).as_bytes())?;
+            }
+            TableStyle::Append => {
+                for line in table::render(snapshot, opts) {
+                    writeln!(out, "{line}")?;
+                }
+                writeln!(out)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Redraws the last snapshot after a resize, at once rather than at the next sample.
+    fn reprint(&mut self, out: &mut dyn Write) -> Result<(), Error> {
+        if let (Format::Table(opts), TableStyle::InPlace(_), Some(last)) =
+            (&self.format, &self.style, self.last.clone())
+        {
+            let opts = *opts;
+            self.print_table(&last, &opts, out)?;
+            out.flush()?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,223 @@
+//! `--watch` through the real binary: appended blocks into pipes, JSON Lines, CSV and queries
+//! with one header, `--count`, signals and closed pipes, and the in-place view in a real
+//! pseudo-terminal (tmux).
+
+mod common;
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+
+const SCENARIO: &str = "[[gpus]]\nname = \"Watched GPU\"\nmemory_total_mib = 1024\nutilization_gpu = 5\n\
+                        [[gpus]]\nname = \"Second GPU\"\nmemory_total_mib = 2048\nutilization_gpu = 7\n";
+
+#[test]
+fn appends_one_plain_block_per_sample_into_a_pipe() {
+    let scenario = scenario_file(SCENARIO);
+    let out = stdout_of(gputop(&scenario).args(["--watch", "0.1", "--count", "3"]));
+    assert_eq!(out.matches("Watched GPU").count(), 3, "{out}");
+    assert!(!out.contains('\x1b'), "escape sequences in appended output: {out:?}");
+    assert!(out.ends_with("\n\n"), "blocks are separated and end with a newline");
+}
+
+#[test]
+fn json_lines_parse_one_by_one_on_the_sampling_grid() {
+    let scenario = scenario_file(SCENARIO);
+    let out = stdout_of(gputop(&scenario).args(["--watch", "0.2", "--count", "6", "--json"]));
+    let docs: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(docs.len(), 6);
+    assert!(docs
+        .iter()
+        .all(|d| d["gpus"].as_array().unwrap().len() == 2 && d["schema_version"] == 1));
+    let times: Vec<chrono::DateTime<chrono::Utc>> =
+        docs.iter().map(|d| d["taken_at"].as_str().unwrap().parse().unwrap()).collect();
+    // Sample N is due at start + N × interval: five intervals from the first to the last.
+    let span = (times[5] - times[0]).num_milliseconds();
+    assert!((900..=1300).contains(&span), "5 intervals of 200 ms took {span} ms");
+}
+
+#[test]
+fn csv_and_queries_write_one_header() {
+    let scenario = scenario_file(SCENARIO);
+    let out = stdout_of(gputop(&scenario).args(["--watch", "0.1", "--count", "3", "--csv"]));
+    assert_eq!(out.lines().filter(|l| l.starts_with("timestamp,")).count(), 1);
+    assert_eq!(out.lines().count(), 1 + 3 * 2);
+    let out = stdout_of(gputop(&scenario).args([
+        "-l",
+        "0.1",
+        "--count",
+        "2",
+        "--query-gpu=index,name",
+        "--format=csv",
+    ]));
+    assert_eq!(out, "index, name\n0, Watched GPU\n1, Second GPU\n0, Watched GPU\n1, Second GPU\n");
+}
+
+#[test]
+fn ascii_only_without_a_utf8_locale() {
+    let scenario =
+        scenario_file(&format!("{SCENARIO}temperature_c = 50\nthrottle_reasons = 0x40\n"));
+    let out =
+        stdout_of(gputop(&scenario).env("LC_ALL", "C").args(["--watch", "0.1", "--count", "1"]));
+    assert!(out.is_ascii(), "{out}");
+    assert!(out.contains("50C") && out.contains("! throttled"), "{out}");
+}
+
+fn signal_stops_cleanly(signal: &str) {
+    let scenario = scenario_file(SCENARIO);
+    let mut child =
+        gputop_std(&scenario).args(["--watch", "0.1"]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    stdout.read_exact(&mut first).unwrap(); // it is running and writing
+    Command::new("kill").args([&format!("-{signal}"), &child.id().to_string()]).status().unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "still running after SIG{signal}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert_eq!(status.code(), Some(0), "exit after SIG{signal}");
+    assert!(rest.ends_with('\n'), "the last block ends with a newline");
+}
+
+#[test]
+fn sigterm_stops_cleanly() {
+    signal_stops_cleanly("TERM");
+}
+
+#[test]
+fn sighup_stops_cleanly() {
+    signal_stops_cleanly("HUP");
+}
+
+#[test]
+fn sigint_stops_cleanly() {
+    signal_stops_cleanly("INT");
+}
+
+#[test]
+fn a_closed_pipe_exits_zero_quietly() {
+    let scenario = scenario_file(SCENARIO);
+    let bin = assert_cmd::cargo::cargo_bin("gputop");
+    let envs = gputop_std(&scenario);
+    let out = envs
+        .get_envs()
+        .fold(Command::new("bash"), |mut cmd, (k, v)| {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+            cmd
+        })
+        .arg("-c")
+        .arg(format!(
+            "'{}' --watch 0.1 | head -3 >/dev/null; echo \"${{PIPESTATUS[0]}}\"",
+            bin.display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+/// A tmux server of its own, so tests never touch the user's sessions.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(command: &str, width: u16, height: u16) -> Option<Self> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            eprintln!("tmux is not installed; skipping (CI installs it)");
+            return None;
+        }
+        let tmux = Tmux { socket: format!("gputop-test-{}-{}", std::process::id(), width) };
+        let ok = tmux
+            .cmd(&[
+                "new-session",
+                "-d",
+                "-x",
+                &width.to_string(),
+                "-y",
+                &height.to_string(),
+                command,
+            ])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "tmux new-session failed");
+        Some(tmux)
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("tmux");
+        c.args(["-L", &self.socket, "-f", "/dev/null"]).args(args);
+        c
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8(self.cmd(&["capture-pane", "-p"]).output().unwrap().stdout).unwrap()
+    }
+
+    fn wait_for(&self, what: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.contains(what) {
+                return screen;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{what:?} never appeared:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]).status();
+    }
+}
+
+#[test]
+fn in_place_view_refreshes_without_scrolling_and_exits_cleanly_on_ctrl_c() {
+    let scenario = scenario_file(
+        "[[gpus]]\nname = \"Watched GPU\"\nmemory_total_mib = 1024\n\
+         utilization_gpu = { base = 50, amplitude = 40, period_s = 0.7 }\n",
+    );
+    let command = format!(
+        "env GPUTOP_NVML_LIB='{}' GPUTOP_FAKE_NVML_SCENARIO='{}' LC_ALL=C.UTF-8 '{}' --watch 0.1; echo EXITED $?; sleep 30",
+        fake_nvml().display(),
+        scenario.path().display(),
+        assert_cmd::cargo::cargo_bin("gputop").display()
+    );
+    let Some(tmux) = Tmux::start(&command, 100, 20) else { return };
+    tmux.wait_for("Watched GPU");
+    std::thread::sleep(Duration::from_millis(600)); // several refreshes
+    let screen = tmux.screen();
+    assert_eq!(
+        screen.matches("Watched GPU").count(),
+        1,
+        "the table must be rewritten in place:\n{screen}"
+    );
+    assert!(screen.lines().next().unwrap().contains("driver"), "{screen}");
+
+    tmux.cmd(&["send-keys", "C-c"]).status().unwrap();
+    let screen = tmux.wait_for("EXITED 0");
+    let lines: Vec<&str> = screen.lines().collect();
+    let table_end = lines.iter().position(|l| l.contains("No GPU processes")).unwrap();
+    let exited = lines.iter().position(|l| l.contains("EXITED 0")).unwrap();
+    assert!(exited > table_end, "the prompt lands below the table:\n{screen}");
+    let cursor = tmux.cmd(&["display", "-p", "#{cursor_flag}"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&cursor.stdout).trim(), "1", "cursor left visible");
+}
