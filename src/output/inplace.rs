@@ -48,10 +48,12 @@ impl InPlace {
                 let up = self.shown.len().min(max_lines);
                 let _ = write!(out, "\r\x1b[{up}A\x1b[J");
             }
+            let mut style = 0;
             for line in &next {
-                self.write_cells(&mut out, line, 0);
+                self.write_cells(&mut out, line, &mut style);
                 out.push_str("\x1b[K\n");
             }
+            reset(&mut out, style);
         } else {
             self.write_changes(&mut out, &next);
         }
@@ -65,6 +67,7 @@ impl InPlace {
         // Rows are counted from the frame's top; the cursor starts on the line below it.
         let mut row = height;
         let mut col = 0usize;
+        let mut style = 0;
         for (r, (old, new)) in self.shown.iter().zip(next).enumerate() {
             for (start, end) in changed_spans(old, new) {
                 if row != r {
@@ -74,13 +77,14 @@ impl InPlace {
                 if col != start {
                     let _ = write!(out, "\x1b[{}G", start + 1);
                 }
-                self.write_cells(out, &new[start..end.min(new.len())], 0);
+                self.write_cells(out, &new[start..end.min(new.len())], &mut style);
                 if end > new.len() {
                     out.push_str("\x1b[K");
                 }
                 col = end.min(new.len());
             }
         }
+        reset(out, style);
         if row != height {
             move_rows(out, row, height);
             out.push('\r');
@@ -89,19 +93,18 @@ impl InPlace {
         }
     }
 
-    fn write_cells(&self, out: &mut String, cells: &[Cell], mut style: usize) {
+    /// Writes cells, switching the terminal's style only where it changes: a style stays in
+    /// force across cursor moves, so it is reset once, at the end of the frame.
+    fn write_cells(&self, out: &mut String, cells: &[Cell], style: &mut usize) {
         for cell in cells {
-            if cell.style != style {
-                if style != 0 {
+            if cell.style != *style {
+                if *style != 0 {
                     out.push_str("\x1b[0m");
                 }
                 out.push_str(&self.styles[cell.style]);
-                style = cell.style;
+                *style = cell.style;
             }
             out.push(cell.ch);
-        }
-        if style != 0 {
-            out.push_str("\x1b[0m");
         }
     }
 
@@ -138,11 +141,19 @@ impl InPlace {
     }
 }
 
+fn reset(out: &mut String, style: usize) {
+    if style != 0 {
+        out.push_str("\x1b[0m");
+    }
+}
+
+/// Cursor up or down; a count of 1 is the default and left out (every byte counts over SSH).
 fn move_rows(out: &mut String, from: usize, to: usize) {
-    let _ = match to.cmp(&from) {
-        std::cmp::Ordering::Less => write!(out, "\x1b[{}A", from - to),
-        std::cmp::Ordering::Greater => write!(out, "\x1b[{}B", to - from),
-        std::cmp::Ordering::Equal => Ok(()),
+    let (n, dir) = if to < from { (from - to, 'A') } else { (to - from, 'B') };
+    let _ = match n {
+        0 => Ok(()),
+        1 => write!(out, "\x1b[{dir}"),
+        n => write!(out, "\x1b[{n}{dir}"),
     };
 }
 
@@ -212,7 +223,7 @@ mod tests {
         let mut ip = InPlace::new();
         ip.frame(&lines(&["t \x1b[31m90\x1b[0m"]), (80, 24));
         let out = ip.frame(&lines(&["t \x1b[31m91\x1b[0m"]), (80, 24));
-        assert_eq!(out, "\x1b[1A\x1b[4G\x1b[31m1\x1b[0m\x1b[1B\r");
+        assert_eq!(out, "\x1b[A\x1b[4G\x1b[31m1\x1b[0m\x1b[B\r");
     }
 
     #[test]
