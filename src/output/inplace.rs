@@ -70,13 +70,8 @@ impl InPlace {
         let mut style = 0;
         for (r, (old, new)) in self.shown.iter().zip(next).enumerate() {
             for (start, end) in changed_spans(old, new) {
-                if row != r {
-                    move_rows(out, row, r);
-                    row = r;
-                }
-                if col != start {
-                    let _ = write!(out, "\x1b[{}G", start + 1);
-                }
+                out.push_str(&cursor_to((row, col), (r, start)));
+                row = r;
                 self.write_cells(out, &new[start..end.min(new.len())], &mut style);
                 if end > new.len() {
                     out.push_str("\x1b[K");
@@ -85,12 +80,7 @@ impl InPlace {
             }
         }
         reset(out, style);
-        if row != height {
-            move_rows(out, row, height);
-            out.push('\r');
-        } else if col != 0 {
-            out.push('\r');
-        }
+        out.push_str(&cursor_to((row, col), (height, 0)));
     }
 
     /// Writes cells, switching the terminal's style only where it changes: a style stays in
@@ -147,14 +137,53 @@ fn reset(out: &mut String, style: usize) {
     }
 }
 
-/// Cursor up or down; a count of 1 is the default and left out (every byte counts over SSH).
-fn move_rows(out: &mut String, from: usize, to: usize) {
-    let (n, dir) = if to < from { (from - to, 'A') } else { (to - from, 'B') };
-    let _ = match n {
-        0 => Ok(()),
-        1 => write!(out, "\x1b[{dir}"),
-        n => write!(out, "\x1b[{n}{dir}"),
-    };
+/// The shortest sequence that moves the cursor from `from` to `to` (row, column), counted
+/// from the frame's top: every byte counts over SSH. Candidates: vertical moves (CUU/CUD), a
+/// newline (the terminal driver sends it as CR LF: next line, first column), CR, and absolute
+/// (CHA) or relative (CUF/CUB) horizontal moves. Never moves below the line under the frame,
+/// so nothing scrolls.
+fn cursor_to(from: (usize, usize), to: (usize, usize)) -> String {
+    let ((row, col), (r, c)) = (from, to);
+    let mut best = format!("{}{}", vertical(row, r), horizontal(col, c));
+    if r > row {
+        // Down to the line above the target, then a newline to the start of the target line
+        // (two bytes on the wire once the driver adds the CR).
+        let via_newline = format!("{}\n{}", vertical(row, r - 1), horizontal(0, c));
+        if via_newline.len() + 1 < best.len() {
+            best = via_newline;
+        }
+    }
+    best
+}
+
+fn vertical(from: usize, to: usize) -> String {
+    match to.cmp(&from) {
+        std::cmp::Ordering::Equal => String::new(),
+        std::cmp::Ordering::Less => csi(from - to, 'A'),
+        std::cmp::Ordering::Greater => csi(to - from, 'B'),
+    }
+}
+
+fn horizontal(from: usize, to: usize) -> String {
+    if from == to {
+        return String::new();
+    }
+    let relative = if to > from { csi(to - from, 'C') } else { csi(from - to, 'D') };
+    let candidates = [
+        relative,
+        format!("\x1b[{}G", to + 1),
+        if to == 0 { "\r".to_string() } else { format!("\r{}", csi(to, 'C')) },
+    ];
+    candidates.into_iter().min_by_key(String::len).unwrap_or_default()
+}
+
+/// `ESC [ n X`, with a count of 1 left out (it is the default).
+fn csi(n: usize, op: char) -> String {
+    if n == 1 {
+        format!("\x1b[{op}")
+    } else {
+        format!("\x1b[{n}{op}")
+    }
 }
 
 /// Spans `[start, end)` of cells that differ, merging spans separated by short gaps. `end` may
@@ -207,7 +236,7 @@ mod tests {
         ip.frame(&lines(&["GPU 0  util  50%", "GPU 1  util  70%"]), (80, 24));
         let out = ip.frame(&lines(&["GPU 0  util  55%", "GPU 1  util  70%"]), (80, 24));
         // Up two lines to row 0, to column 15, write "5", back below the frame.
-        assert_eq!(out, "\x1b[2A\x1b[15G5\x1b[2B\r");
+        assert_eq!(out, "\x1b[2A\x1b[14C5\x1b[2B\r");
     }
 
     #[test]
@@ -215,7 +244,7 @@ mod tests {
         let mut ip = InPlace::new();
         ip.frame(&lines(&["python train.py", "x"]), (80, 24));
         let out = ip.frame(&lines(&["python t", "x"]), (80, 24));
-        assert_eq!(out, "\x1b[2A\x1b[9G\x1b[K\x1b[2B\r");
+        assert_eq!(out, "\x1b[2A\x1b[8C\x1b[K\x1b[2B\r");
     }
 
     #[test]
@@ -223,7 +252,7 @@ mod tests {
         let mut ip = InPlace::new();
         ip.frame(&lines(&["t \x1b[31m90\x1b[0m"]), (80, 24));
         let out = ip.frame(&lines(&["t \x1b[31m91\x1b[0m"]), (80, 24));
-        assert_eq!(out, "\x1b[A\x1b[4G\x1b[31m1\x1b[0m\x1b[B\r");
+        assert_eq!(out, "\x1b[A\x1b[3C\x1b[31m1\x1b[0m\n");
     }
 
     #[test]
@@ -234,6 +263,71 @@ mod tests {
         assert_eq!(out, "\r\x1b[2A\x1b[Ja\x1b[K\nb\x1b[K\nc\x1b[K\n");
         let out = ip.frame(&lines(&["a", "b", "c"]), (100, 24));
         assert!(out.starts_with("\r\x1b[3A\x1b[J"));
+    }
+
+    /// Feeds frames through a terminal emulator (with the tty driver's LF → CR LF) and checks
+    /// that the screen always shows exactly the latest frame.
+    #[test]
+    fn the_screen_always_shows_the_latest_frame() {
+        let (cols, rows) = (60u16, 12u16);
+        let nz = |n: u16| std::num::NonZeroU16::new(n).unwrap();
+        let mut term = vt100::Parser::new(nz(rows), nz(cols), 0);
+        let mut ip = InPlace::new();
+        let mut seed = 7u64;
+        let mut rand = move |n: u64| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let mut frame: Vec<String> = (0..8).map(|i| format!("line {i} value 100 name")).collect();
+        for step in 0..300 {
+            for line in frame.iter_mut() {
+                if rand(3) == 0 {
+                    let v = rand(1000);
+                    let color = if v > 500 { "\x1b[31m" } else { "\x1b[32m" };
+                    let tail = "x".repeat(rand(20) as usize);
+                    *line =
+                        format!("gpu {} {color}{v:>4}%\x1b[0m mem {} {tail}", rand(9), rand(99999));
+                }
+            }
+            if step % 50 == 49 {
+                frame.push("an extra line".into()); // the line count changes now and then
+            }
+            let bytes = ip.frame(&frame, (cols, rows)).replace('\n', "\r\n");
+            term.process(bytes.as_bytes());
+            let screen = term.screen().contents();
+            let want: Vec<String> =
+                frame.iter().take(usize::from(rows) - 1).map(|l| ip_plain(l)).collect();
+            let shown: Vec<&str> = screen.lines().map(str::trim_end).collect();
+            let top =
+                shown.len().saturating_sub(want.len() + usize::from(shown.last() == Some(&"")));
+            let top =
+                shown.iter().position(|l| want.first().is_some_and(|w| l == w)).unwrap_or(top);
+            assert_eq!(&shown[top..top + want.len()], &want[..], "step {step}:\n{screen}");
+            assert_eq!(term.screen().cursor_position().1, 0, "cursor rests at column 0");
+        }
+    }
+
+    fn ip_plain(line: &str) -> String {
+        let mut out = String::new();
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            if c == '\x1b' {
+                chars.by_ref().find(|e| e.is_ascii_alphabetic());
+            } else {
+                out.push(c);
+            }
+        }
+        out.trim_end().to_string()
+    }
+
+    #[test]
+    fn cursor_moves_take_the_shortest_form() {
+        assert_eq!(cursor_to((3, 40), (4, 28)), "\n\x1b[28C");
+        assert_eq!(cursor_to((3, 40), (4, 2)), "\n\x1b[2C");
+        assert_eq!(cursor_to((3, 40), (3, 0)), "\r");
+        assert_eq!(cursor_to((3, 5), (3, 6)), "\x1b[C");
+        assert_eq!(cursor_to((9, 0), (2, 14)), "\x1b[7A\x1b[14C");
+        assert_eq!(cursor_to((1, 7), (1, 7)), "");
     }
 
     #[test]

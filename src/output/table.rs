@@ -30,7 +30,7 @@ const NAME_MAX: usize = 32;
 
 pub fn render(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
     let p = opts.painter;
-    let mut lines = vec![header_line(snapshot, opts)];
+    let mut lines = vec![header_line(snapshot)];
     let name_width = snapshot
         .gpus
         .iter()
@@ -61,16 +61,16 @@ pub fn render(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
     lines
 }
 
-fn header_line(snapshot: &Snapshot, opts: &TableOptions) -> String {
+/// Plain, not bold: its clock changes every refresh, and a style would cost bytes each time.
+fn header_line(snapshot: &Snapshot) -> String {
     let host = &snapshot.host;
-    let text = format!(
+    format!(
         "{}  {}  driver {}  CUDA {}",
         sanitize(host.hostname.as_deref().unwrap_or(NA)),
         snapshot.taken_at.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S"),
         sanitize(host.driver_version.as_deref().unwrap_or(NA)),
         host.cuda_driver_version.as_deref().unwrap_or(NA),
-    );
-    opts.painter.paint(style::HEADER, &text)
+    )
 }
 
 fn gpu_line(gpu: &GpuSample, name_width: usize, opts: &TableOptions) -> String {

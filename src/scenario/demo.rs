@@ -133,7 +133,7 @@ fn processes(gpu: usize) -> Vec<ProcessSpec> {
                 kind: if graphics { ProcessKindSpec::Graphics } else { ProcessKindSpec::Compute },
                 used_memory_mib: wave(
                     if graphics { 200.0 } else { 3000.0 + 1500.0 * slot as f64 },
-                    500.0,
+                    if graphics { 50.0 } else { 500.0 },
                     53.0,
                     0.1 * gpu as f64,
                 ),
