@@ -11,8 +11,9 @@ use crate::source::{DemoFleet, GpuSelector};
 
 /// A fast terminal GPU monitor for NVIDIA GPUs.
 ///
-/// Run without options for the interactive monitor; `--once` for a one-shot table, JSON or
-/// CSV; `--query-gpu` for nvidia-smi compatible output; `--watch` for a refreshing plain view.
+/// Run without options for a live view that refreshes in place; `--once` for a one-shot table,
+/// JSON or CSV; `--query-gpu` for nvidia-smi compatible output; `--watch` for a refreshing view
+/// that also logs to files and pipes. `--demo` simulates GPUs, so all of it works anywhere.
 #[derive(Debug, Parser)]
 #[command(name = "gputop", version, about, long_about, max_term_width = 100)]
 pub struct Cli {
