@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser};
+use clap::{Args, Parser, Subcommand};
 
 use crate::output::query::QueryFormat;
 use crate::output::style::ColorChoice;
@@ -17,6 +17,9 @@ use crate::source::{DemoFleet, GpuSelector};
 #[derive(Debug, Parser)]
 #[command(name = "gputop", version, about, long_about, max_term_width = 100)]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     #[command(flatten)]
     pub mode: ModeArgs,
 
@@ -25,6 +28,28 @@ pub struct Cli {
 
     #[command(flatten)]
     pub source: SourceArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the whole GPU stack (driver, NVML, CUDA, cuDNN, frameworks, containers) and say
+    /// exactly what to fix. Exit code: 0 all ok, 1 warnings, 2 failures.
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print the findings as JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Skip the PyTorch, TensorFlow and JAX probes.
+    #[arg(long)]
+    pub no_python: bool,
+
+    /// Read the machine from this directory instead of `/` (for tests).
+    #[arg(long, hide = true, env = "GPUTOP_DOCTOR_ROOT")]
+    pub root: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -71,11 +96,11 @@ pub struct OutputArgs {
     pub format: QueryFormat,
 
     /// When to colour the output.
-    #[arg(long, value_name = "WHEN", default_value = "auto", value_enum)]
+    #[arg(long, value_name = "WHEN", default_value = "auto", value_enum, global = true)]
     pub color: ColorChoice,
 
     /// Draw with ASCII only (automatic when the locale is not UTF-8).
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub ascii: bool,
 }
 
@@ -90,7 +115,7 @@ pub struct SourceArgs {
     pub demo: Option<DemoFleet>,
 
     /// The NVML library to load (default: libnvidia-ml.so.1 from the system).
-    #[arg(long, value_name = "PATH", env = "GPUTOP_NVML_LIB")]
+    #[arg(long, value_name = "PATH", env = "GPUTOP_NVML_LIB", global = true)]
     pub nvml_lib: Option<PathBuf>,
 }
 

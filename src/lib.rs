@@ -2,6 +2,7 @@
 //! else is a library the modes share (sources, the sample model, history, renderers).
 
 pub mod cli;
+pub mod doctor;
 pub mod history;
 pub mod mode;
 pub mod output;
@@ -10,7 +11,7 @@ pub mod sample;
 pub mod scenario;
 pub mod source;
 
-use std::io::{self, BufWriter};
+use std::io::{self, BufWriter, Write};
 
 use cli::Cli;
 use mode::Format;
@@ -52,7 +53,11 @@ impl Error {
     }
 }
 
-pub fn run(cli: Cli) -> Result<(), Error> {
+/// Runs the mode the command line asks for; the exit code on success (doctor's 0/1/2).
+pub fn run(cli: Cli) -> Result<i32, Error> {
+    if let Some(cli::Command::Doctor(args)) = &cli.command {
+        return Ok(doctor(args, &cli));
+    }
     let format = Format::from_cli(&cli).map_err(Error::Usage)?;
     let spec = match &cli.source.demo {
         Some(fleet) => SourceSpec::Demo(fleet.clone()),
@@ -79,6 +84,25 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         }
         Some(secs) => watch(source, format, secs.unwrap_or(cli.mode.interval), cli.mode.count),
     }
+    .map(|()| 0)
+}
+
+fn doctor(args: &cli::DoctorArgs, cli: &Cli) -> i32 {
+    let system = doctor::System::new(args.root.clone());
+    let options = doctor::DoctorOptions {
+        nvml_library: cli.source.nvml_lib.clone(),
+        python: !args.no_python,
+    };
+    let report = doctor::diagnose(&system, &options);
+    let text = if args.json {
+        doctor::render_json(&report)
+    } else {
+        let painter = output::style::Painter { enabled: cli.output.color.enabled() };
+        doctor::render_text(&report, painter, cli.output.ascii || !mode::locale_is_utf8())
+    };
+    // A closed pipe is no reason to change the verdict.
+    let _ = writeln!(io::stdout(), "{text}");
+    report.exit_code()
 }
 
 fn watch(

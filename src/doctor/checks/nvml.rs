@@ -1,0 +1,119 @@
+//! NVML: the library loads and initialises; versions, GPU count, and per GPU the things that
+//! hurt without being obvious: persistence mode off, lost GPUs, ECC errors, throttling.
+
+use super::{major_minor, Facts};
+use crate::doctor::{DoctorOptions, Finding, Status};
+use crate::sample::{GpuStatus, Snapshot};
+use crate::source::{NvmlSource, SampleOptions, Source, SourceError};
+
+pub fn check(opts: &DoctorOptions, facts: &mut Facts) -> Vec<Finding> {
+    let library = opts
+        .nvml_library
+        .as_ref()
+        .map_or("libnvidia-ml.so.1 (from the dynamic loader)".into(), |p| p.display().to_string());
+    let options = SampleOptions { pcie_throughput: false, host_processes: false };
+    let snapshot =
+        NvmlSource::open(opts.nvml_library.as_deref(), &[], options).and_then(|mut s| s.sample());
+    match snapshot {
+        Err(e) => {
+            vec![Finding::new("nvml_init", Status::Failure, format!("NVML cannot be used: {e}"))
+                .evidence(format!("library: {library}"))
+                .fix(init_fix(&e))]
+        }
+        Ok(snap) => {
+            facts.driver_cuda = snap.host.cuda_driver_version.as_deref().and_then(major_minor);
+            facts.nvml_gpus =
+                Some(snap.gpus.iter().map(|g| g.uuid.clone().unwrap_or_default()).collect());
+            let host = &snap.host;
+            let na = |v: &Option<String>| v.clone().unwrap_or_else(|| "N/A".into());
+            let mut out = vec![Finding::new(
+                "nvml_init",
+                Status::Ok,
+                format!(
+                    "NVML {} works: driver {}, CUDA {} supported, {} GPU(s)",
+                    na(&host.nvml_version),
+                    na(&host.driver_version),
+                    na(&host.cuda_driver_version),
+                    snap.gpus.len()
+                ),
+            )
+            .evidence(format!("library: {library}"))];
+            out.extend(gpu_findings(&snap));
+            out
+        }
+    }
+}
+
+fn init_fix(e: &SourceError) -> &'static str {
+    match e {
+        SourceError::LibraryNotLoadable { .. } => {
+            "install the driver's user-space libraries (libnvidia-ml.so.1 ships with the driver: e.g. libnvidia-compute-<version> or nvidia-utils), or point --nvml-lib at it"
+        }
+        SourceError::DriverNotLoaded => "load the NVIDIA kernel module (see Hardware and kernel driver above)",
+        SourceError::NoPermission => "give this user access to /dev/nvidia* (see the device nodes above)",
+        SourceError::VersionMismatch => "the kernel module and the user-space libraries are from different driver versions (a driver update without a reboot): reboot",
+        _ => "check `sudo dmesg | grep -i nvrm` for driver errors; reinstalling the driver usually helps",
+    }
+}
+
+fn gpu_findings(snap: &Snapshot) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let label = |g: &crate::sample::GpuSample| {
+        format!("GPU {} ({})", g.index, g.name.as_deref().unwrap_or("unknown"))
+    };
+    for g in &snap.gpus {
+        match g.status {
+            GpuStatus::Lost => out.push(
+                Finding::new("gpu_lost", Status::Failure, format!("GPU {} is lost (fell off the bus)", g.index))
+                    .fix("look for Xid errors (sudo dmesg | grep -i xid); a lost GPU needs a reset (sudo nvidia-smi -r) or a reboot; if it recurs, check power and seating"),
+            ),
+            GpuStatus::Error => out.push(
+                Finding::new("gpu_error", Status::Failure, format!("GPU {} cannot be read: {}", g.index, g.error.as_deref().unwrap_or("unknown error")))
+                    .fix("check `sudo dmesg | grep -i nvrm` for driver errors"),
+            ),
+            GpuStatus::Ok => {}
+        }
+        if let Some(n) = g.ecc.uncorrected.filter(|n| *n > 0) {
+            out.push(
+                Finding::new("ecc", Status::Warning, format!("{}: {n} uncorrected ECC errors since the driver loaded", label(g)))
+                    .fix("see `nvidia-smi -q -d ECC,PAGE_RETIREMENT`; if errors keep coming, drain the GPU and contact the vendor"),
+            );
+        }
+        let alarms: Vec<&str> = g
+            .throttle
+            .reasons
+            .iter()
+            .flatten()
+            .filter(|r| r.is_alarming())
+            .map(|r| r.label())
+            .collect();
+        if !alarms.is_empty() {
+            out.push(
+                Finding::new("throttle", Status::Warning, format!("{} is throttled right now: {}", label(g), alarms.join(", ")))
+                    .fix("check cooling, airflow and power cables; `nvidia-smi -q -d PERFORMANCE,TEMPERATURE` shows details"),
+            );
+        }
+    }
+    let off: Vec<String> = snap
+        .gpus
+        .iter()
+        .filter(|g| g.persistence_mode == Some(false))
+        .map(|g| g.index.to_string())
+        .collect();
+    if !off.is_empty() {
+        out.push(
+            Finding::new("persistence", Status::Warning, format!("Persistence mode is off on GPU {}", off.join(", ")))
+                .evidence("without it the driver tears the GPU down when the last client exits: every start pays up to seconds")
+                .fix("enable it: sudo systemctl enable --now nvidia-persistenced (or sudo nvidia-smi -pm 1)"),
+        );
+    }
+    let healthy = snap.gpus.iter().filter(|g| g.status == GpuStatus::Ok).count();
+    if out.is_empty() && healthy > 0 {
+        out.push(Finding::new(
+            "gpus",
+            Status::Ok,
+            format!("{healthy} GPU(s) healthy: no lost GPU, ECC errors or throttling"),
+        ));
+    }
+    out
+}

@@ -1,0 +1,120 @@
+//! `gputop doctor`: walks the GPU stack link by link (hardware and kernel driver → NVML →
+//! CUDA toolkit → environment → cuDNN → frameworks → containers and cloud) and says, for each
+//! link, what it found and exactly what to fix. Read-only, never needs root.
+
+mod checks;
+mod report;
+mod system;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+pub use report::{render_json, render_text};
+pub use system::System;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Skipped,
+    Warning,
+    Failure,
+}
+
+/// One checked link: what was found (evidence) and, when it is not ok, the fix.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub check: &'static str,
+    pub status: Status,
+    pub title: String,
+    pub evidence: Vec<String>,
+    pub fix: Option<String>,
+}
+
+impl Finding {
+    pub fn new(check: &'static str, status: Status, title: impl Into<String>) -> Self {
+        Self { check, status, title: title.into(), evidence: Vec::new(), fix: None }
+    }
+
+    pub fn evidence(mut self, line: impl Into<String>) -> Self {
+        self.evidence.push(line.into());
+        self
+    }
+
+    pub fn fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = Some(fix.into());
+        self
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Section {
+    pub name: &'static str,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub sections: Vec<Section>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub ok: usize,
+    pub warnings: usize,
+    pub failures: usize,
+    pub skipped: usize,
+}
+
+impl Report {
+    fn new(sections: Vec<Section>) -> Self {
+        let mut summary = Summary::default();
+        for f in sections.iter().flat_map(|s| &s.findings) {
+            match f.status {
+                Status::Ok => summary.ok += 1,
+                Status::Warning => summary.warnings += 1,
+                Status::Failure => summary.failures += 1,
+                Status::Skipped => summary.skipped += 1,
+            }
+        }
+        Self { schema_version: 1, sections, summary }
+    }
+
+    /// 0 all ok, 1 warnings only, 2 any failure.
+    pub fn exit_code(&self) -> i32 {
+        match (self.summary.failures, self.summary.warnings) {
+            (0, 0) => 0,
+            (0, _) => 1,
+            _ => 2,
+        }
+    }
+
+    /// The fixes to apply, failures first, in the order of the stack; fixes that only point at
+    /// another finding ("see … below") are left out, as are repeats.
+    pub fn fixes(&self) -> Vec<&str> {
+        let all = || self.sections.iter().flat_map(|s| &s.findings);
+        let of =
+            |status| all().filter(move |f| f.status == status).filter_map(|f| f.fix.as_deref());
+        let mut fixes: Vec<&str> = Vec::new();
+        for fix in of(Status::Failure).chain(of(Status::Warning)) {
+            if !fix.contains(" below)") && !fix.contains(" above)") && !fixes.contains(&fix) {
+                fixes.push(fix);
+            }
+        }
+        fixes
+    }
+}
+
+/// What `gputop doctor` was asked to do.
+pub struct DoctorOptions {
+    pub nvml_library: Option<PathBuf>,
+    pub python: bool,
+}
+
+/// Runs every check, in the order of the stack.
+pub fn diagnose(sys: &System, opts: &DoctorOptions) -> Report {
+    Report::new(checks::run_all(sys, opts))
+}

@@ -1,0 +1,147 @@
+//! The one layer through which `gputop doctor` reads the machine: files under a root directory
+//! (`/` normally, a fixture tree in tests), the environment, the user's identity and the
+//! commands it runs. Every path, including those taken from environment variables, is
+//! resolved under the root.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct System {
+    root: PathBuf,
+    env: BTreeMap<String, String>,
+    uid: u32,
+    gids: Vec<u32>,
+}
+
+impl System {
+    /// The machine gputop runs on, or a fixture tree at `root`. With a fixture root, the
+    /// hidden `GPUTOP_DOCTOR_UID` / `GPUTOP_DOCTOR_GIDS` stand in for the user (tests run as
+    /// root, which no file mode can deny).
+    pub fn new(root: Option<PathBuf>) -> Self {
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        // SAFETY: getuid/getgroups have no preconditions; the buffer is sized by the first call.
+        let mut uid = unsafe { libc::geteuid() };
+        let mut gids = unsafe {
+            let n = libc::getgroups(0, std::ptr::null_mut()).max(0) as usize;
+            let mut v = vec![0; n];
+            let got = libc::getgroups(n as i32, v.as_mut_ptr()).max(0) as usize;
+            v.truncate(got);
+            v.push(libc::getegid());
+            v
+        };
+        if root.is_some() {
+            if let Some(u) = env.get("GPUTOP_DOCTOR_UID").and_then(|v| v.parse().ok()) {
+                uid = u;
+            }
+            if let Some(g) = env.get("GPUTOP_DOCTOR_GIDS") {
+                gids = g.split(',').filter_map(|x| x.trim().parse().ok()).collect();
+            }
+        }
+        Self { root: root.unwrap_or_else(|| PathBuf::from("/")), env, uid, gids }
+    }
+
+    /// `path` (absolute, as on the machine) under the root.
+    pub fn path(&self, path: impl AsRef<Path>) -> PathBuf {
+        let p = path.as_ref();
+        self.root.join(p.strip_prefix("/").unwrap_or(p))
+    }
+
+    /// `path` under the root with links resolved, to tell when two paths are one directory.
+    pub fn canonical(&self, path: impl AsRef<Path>) -> PathBuf {
+        let p = self.path(path);
+        std::fs::canonicalize(&p).unwrap_or(p)
+    }
+
+    pub fn read(&self, path: impl AsRef<Path>) -> Option<String> {
+        std::fs::read_to_string(self.path(path)).ok()
+    }
+
+    pub fn exists(&self, path: impl AsRef<Path>) -> bool {
+        self.path(path).exists()
+    }
+
+    /// Entry names of a directory, sorted; empty when it cannot be read.
+    pub fn list(&self, path: impl AsRef<Path>) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.path(path))
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    pub fn var(&self, key: &str) -> Option<&str> {
+        self.env.get(key).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    /// A variable as set, empty or not.
+    pub fn raw_var(&self, key: &str) -> Option<&str> {
+        self.env.get(key).map(String::as_str)
+    }
+
+    /// Entries of a `:`-separated variable such as `PATH`.
+    pub fn var_list(&self, key: &str) -> Vec<String> {
+        self.var(key)
+            .map(|v| v.split(':').filter(|s| !s.is_empty()).map(str::to_string).collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether this user may open `path` for reading and writing, from its mode and owner (as
+    /// the kernel decides for device nodes); `None` when it does not exist.
+    pub fn can_read_write(&self, path: impl AsRef<Path>) -> Option<bool> {
+        let meta = std::fs::metadata(self.path(path)).ok()?;
+        if self.uid == 0 {
+            return Some(true);
+        }
+        let mode = meta.mode();
+        let bits = if meta.uid() == self.uid {
+            mode >> 6
+        } else if self.gids.contains(&meta.gid()) {
+            mode >> 3
+        } else {
+            mode
+        };
+        Some(bits & 0o6 == 0o6)
+    }
+
+    /// The first `name` on `PATH`, as a path on the machine (not under the root).
+    pub fn which(&self, name: &str) -> Option<String> {
+        self.var_list("PATH")
+            .into_iter()
+            .map(|dir| format!("{}/{name}", dir.trim_end_matches('/')))
+            .find(|p| self.path(p).is_file())
+    }
+
+    /// Runs a program (a path on the machine) with a time limit; `None` when it cannot start,
+    /// fails or runs out of time (`Err` with what happened).
+    pub fn run(&self, program: &str, args: &[&str], limit: Duration) -> Result<String, String> {
+        let mut child = Command::new(self.path(program))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot run {program}: {e}"))?;
+        let started = Instant::now();
+        loop {
+            match child.try_wait() {
+                Ok(Some(_)) => break,
+                Ok(None) if started.elapsed() > limit => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!("{program} did not answer within {} s", limit.as_secs()));
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        let out = child.wait_with_output().map_err(|e| e.to_string())?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+}

@@ -1,0 +1,457 @@
+//! `gputop doctor` through the real binary, on fixture machines: a tree standing in for `/`
+//! (sysfs, procfs, /dev, CUDA trees, a fake `python3`), the environment, and the fake NVML
+//! library for the NVML checks.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use tempfile::{NamedTempFile, TempDir};
+
+const HEALTHY_NVML: &str = "[driver]\nversion = \"550.54.15\"\ncuda_version = 12040\n\
+    [[gpus]]\nname = \"NVIDIA H100 80GB HBM3\"\nuuid = \"GPU-aaaaaaaa-1111-2222-3333-444444444444\"\n\
+    persistence_mode = true\nthrottle_reasons = 0\necc_corrected = 0\necc_uncorrected = 0\n";
+
+const TORCH_OK: &str =
+    r#"{"version": "2.3.1", "cuda": "12.1", "available": true, "device_count": 1}"#;
+
+/// A machine under construction: files under a root, an environment, an NVML scenario.
+struct Machine {
+    root: TempDir,
+    env: Vec<(&'static str, String)>,
+    nvml: String,
+    torch: String,
+    tensorflow: String,
+}
+
+impl Machine {
+    /// One H100 with driver 550 (CUDA 12.4), CUDA 12.4 on PATH, cuDNN 9, PyTorch with CUDA.
+    fn healthy() -> Self {
+        let m = Machine {
+            root: temp_dir(),
+            env: vec![
+                ("PATH", "/usr/local/cuda-12.4/bin:/usr/bin".into()),
+                ("LD_LIBRARY_PATH", "/usr/local/cuda-12.4/lib64".into()),
+                ("HOME", "/home/alice".into()),
+            ],
+            nvml: HEALTHY_NVML.into(),
+            torch: TORCH_OK.into(),
+            tensorflow: "null".into(),
+        };
+        m.file("sys/bus/pci/devices/0000:18:00.0/vendor", "0x10de\n");
+        m.file("sys/bus/pci/devices/0000:18:00.0/class", "0x030200\n");
+        m.file("sys/bus/pci/devices/0000:00:1f.0/vendor", "0x8086\n");
+        m.file("sys/bus/pci/devices/0000:00:1f.0/class", "0x060100\n");
+        m.file(
+            "proc/driver/nvidia/version",
+            "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.15  Tue Mar  5 22:23:56 UTC 2024\n",
+        );
+        m.file("proc/1/cgroup", "0::/init.scope\n");
+        for node in ["nvidiactl", "nvidia0", "nvidia-uvm"] {
+            m.file(&format!("dev/{node}"), "");
+        }
+        m.toolkit("12.4.1");
+        m.file("usr/local/cuda-12.4/lib64/libcudnn.so.9", "");
+        m.file("usr/local/cuda-12.4/lib64/libcudnn.so.9.1.0", "");
+        m.file(
+            "usr/local/cuda-12.4/include/cudnn_version.h",
+            "#define CUDNN_MAJOR 9\n#define CUDNN_MINOR 1\n#define CUDNN_PATCHLEVEL 0\n",
+        );
+        std::os::unix::fs::symlink("cuda-12.4", m.root.path().join("usr/local/cuda")).unwrap();
+        m
+    }
+
+    fn file(&self, path: &str, content: &str) {
+        let p = self.root.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+
+    fn remove(&self, path: &str) {
+        let p = self.root.path().join(path);
+        if p.is_dir() {
+            std::fs::remove_dir_all(p).unwrap();
+        } else {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+
+    /// A CUDA toolkit at /usr/local/cuda-MAJOR.MINOR with its version.json.
+    fn toolkit(&self, version: &str) {
+        let dir = format!(
+            "usr/local/cuda-{}",
+            version.splitn(3, '.').take(2).collect::<Vec<_>>().join(".")
+        );
+        self.file(
+            &format!("{dir}/version.json"),
+            &format!("{{\"cuda\": {{\"name\": \"CUDA SDK\", \"version\": \"{version}\"}}}}"),
+        );
+        self.file(&format!("{dir}/bin/nvcc"), "");
+    }
+
+    fn set_env(&mut self, key: &'static str, value: &str) {
+        self.env.retain(|(k, _)| *k != key);
+        self.env.push((key, value.into()));
+    }
+
+    /// Runs `gputop doctor ARGS`: (exit code, stdout).
+    fn doctor(&self, args: &[&str]) -> (i32, String) {
+        // The fake python3 answers each probe as the framework would.
+        let python = format!(
+            "#!/bin/sh\ncase \"$2\" in\n  *tensorflow*) echo '{}' ;;\n  *jax*) echo null ;;\n  *torch*) echo '{}' ;;\nesac\n",
+            self.tensorflow, self.torch
+        );
+        self.file("usr/bin/python3", &python);
+        std::process::Command::new("chmod")
+            .arg("+x")
+            .arg(self.root.path().join("usr/bin/python3"))
+            .status()
+            .unwrap();
+        let scenario: NamedTempFile = scenario_file(&self.nvml);
+        let mut cmd = gputop(&scenario);
+        for var in [
+            "CUDA_VISIBLE_DEVICES",
+            "CUDA_HOME",
+            "CUDA_PATH",
+            "VIRTUAL_ENV",
+            "CONDA_PREFIX",
+            "GPUTOP_DOCTOR_UID",
+            "GPUTOP_DOCTOR_GIDS",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.env("GPUTOP_DOCTOR_ROOT", self.root.path());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let out = cmd.arg("doctor").args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        (out.status.code().unwrap(), String::from_utf8(out.stdout).unwrap())
+    }
+
+    fn json(&self) -> (i32, Value) {
+        let (code, out) = self.doctor(&["--json"]);
+        (code, serde_json::from_str(&out).unwrap())
+    }
+}
+
+/// The finding with this check id, and its status, from a JSON report.
+fn findings<'a>(report: &'a Value, check: &str) -> Vec<&'a Value> {
+    report["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["findings"].as_array().unwrap())
+        .filter(|f| f["check"] == check)
+        .collect()
+}
+
+fn status_of(report: &Value, check: &str) -> String {
+    let all = findings(report, check);
+    assert!(!all.is_empty(), "no finding {check} in {report:#}");
+    all[0]["status"].as_str().unwrap().to_string()
+}
+
+fn redact(text: &str, m: &Machine) -> String {
+    text.replace(&fake_nvml().display().to_string(), "[fake-nvml]")
+        .replace(&m.root.path().display().to_string(), "[root]")
+}
+
+#[test]
+fn healthy_machine_is_all_ok() {
+    let m = Machine::healthy();
+    let (code, text) = m.doctor(&["--color", "never"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("Nothing to fix"), "{text}");
+    insta::assert_snapshot!("doctor_healthy_text", redact(&text, &m));
+    let (_, json) = m.json();
+    insta::assert_json_snapshot!("doctor_healthy_json", json, { ".sections[].findings[].evidence" => "[evidence]" });
+}
+
+#[test]
+fn no_driver() {
+    let mut m = Machine::healthy();
+    m.remove("proc/driver/nvidia");
+    for node in ["nvidiactl", "nvidia0", "nvidia-uvm"] {
+        m.remove(&format!("dev/{node}"));
+    }
+    m.nvml = "[driver]\ninit_error = \"DRIVER_NOT_LOADED\"\n".into();
+    let (code, report) = m.json();
+    assert_eq!(code, 2);
+    assert_eq!(status_of(&report, "module"), "failure");
+    assert!(findings(&report, "module")[0]["fix"]
+        .as_str()
+        .unwrap()
+        .contains("sudo modprobe nvidia"));
+    assert_eq!(status_of(&report, "device_nodes"), "failure");
+    assert_eq!(status_of(&report, "nvml_init"), "failure");
+    assert!(findings(&report, "nvml_init")[0]["title"]
+        .as_str()
+        .unwrap()
+        .contains("driver is not loaded"));
+}
+
+#[test]
+fn secure_boot_is_named_when_it_blocks_the_module() {
+    let m = Machine::healthy();
+    m.remove("proc/driver/nvidia");
+    let var = m
+        .root
+        .path()
+        .join("sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c");
+    std::fs::create_dir_all(var.parent().unwrap()).unwrap();
+    std::fs::write(var, [6, 0, 0, 0, 1]).unwrap();
+    let (_, report) = m.json();
+    assert!(findings(&report, "module")[0]["fix"].as_str().unwrap().contains("Secure Boot"));
+}
+
+#[test]
+fn nouveau_loaded() {
+    let m = Machine::healthy();
+    m.remove("proc/driver/nvidia");
+    m.file("sys/module/nouveau/refcnt", "1\n");
+    let (code, text) = m.doctor(&["--color", "never"]);
+    assert_eq!(code, 2);
+    assert!(text.contains("✘ nouveau (the open-source driver) is loaded"), "{text}");
+    assert!(text.contains("blacklist nouveau"), "{text}");
+}
+
+#[test]
+fn device_nodes_without_permission() {
+    let mut m = Machine::healthy();
+    for node in ["nvidiactl", "nvidia0", "nvidia-uvm"] {
+        let p = m.root.path().join("dev").join(node);
+        std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o660)).unwrap();
+    }
+    // An ordinary user, not in the group that owns the nodes.
+    m.set_env("GPUTOP_DOCTOR_UID", "4242");
+    m.env.push(("GPUTOP_DOCTOR_GIDS", "4242".into()));
+    let (code, report) = m.json();
+    assert_eq!(code, 2);
+    let f = findings(&report, "device_nodes")[0];
+    assert_eq!(f["status"], "failure");
+    assert!(
+        f["title"]
+            .as_str()
+            .unwrap()
+            .contains("No permission to use /dev/nvidia-uvm, /dev/nvidia0, /dev/nvidiactl"),
+        "{f}"
+    );
+    assert!(f["fix"].as_str().unwrap().contains("usermod -aG video"));
+}
+
+#[test]
+fn cuda_toolkit_newer_than_the_driver() {
+    let mut m = Machine::healthy();
+    m.toolkit("13.0.0");
+    m.set_env("PATH", "/usr/local/cuda-13.0/bin:/usr/bin");
+    m.set_env("LD_LIBRARY_PATH", "/usr/local/cuda-13.0/lib64");
+    let (code, report) = m.json();
+    assert_eq!(code, 2);
+    let tk = findings(&report, "toolkit");
+    let newer = tk.iter().find(|f| f["title"].as_str().unwrap().contains("13.0")).unwrap();
+    assert_eq!(newer["status"], "failure");
+    assert!(newer["title"]
+        .as_str()
+        .unwrap()
+        .contains("newer than the driver supports (CUDA 12.4)"));
+    assert!(newer["fix"].as_str().unwrap().contains("update the NVIDIA driver"));
+    let several = findings(&report, "toolkits")[0]["title"].as_str().unwrap();
+    assert!(several.contains("in use: 13.0 at /usr/local/cuda-13.0"), "{several}");
+}
+
+#[test]
+fn stubs_in_ld_library_path_is_a_failure() {
+    let mut m = Machine::healthy();
+    m.set_env("LD_LIBRARY_PATH", "/usr/local/cuda-12.4/lib64/stubs:/usr/local/cuda-12.4/lib64");
+    let (code, text) = m.doctor(&["--color", "never"]);
+    assert_eq!(code, 2);
+    assert!(
+        text.contains(
+            "✘ LD_LIBRARY_PATH contains the CUDA stubs directory /usr/local/cuda-12.4/lib64/stubs"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("1. remove /usr/local/cuda-12.4/lib64/stubs from LD_LIBRARY_PATH"),
+        "{text}"
+    );
+}
+
+#[test]
+fn missing_path_entries_are_warnings() {
+    let mut m = Machine::healthy();
+    m.set_env("PATH", "/usr/bin");
+    m.set_env("LD_LIBRARY_PATH", "");
+    let (code, report) = m.json();
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(status_of(&report, "path"), "warning");
+    assert_eq!(status_of(&report, "ld_library_path"), "warning");
+    // With the loader configured, LD_LIBRARY_PATH is not needed.
+    m.file("etc/ld.so.conf.d/cuda.conf", "/usr/local/cuda-12.4/lib64\n");
+    let (_, report) = m.json();
+    assert_eq!(status_of(&report, "ld_library_path"), "ok");
+}
+
+#[test]
+fn cuda_visible_devices_pointing_nowhere() {
+    let mut m = Machine::healthy();
+    m.set_env("CUDA_VISIBLE_DEVICES", "0,3");
+    let (code, report) = m.json();
+    assert_eq!(code, 2);
+    assert!(findings(&report, "cuda_visible_devices")[0]["title"]
+        .as_str()
+        .unwrap()
+        .contains("do not exist: 3"));
+    m.set_env("CUDA_VISIBLE_DEVICES", "");
+    let (code, report) = m.json();
+    assert_eq!(code, 1);
+    assert!(findings(&report, "cuda_visible_devices")[0]["title"]
+        .as_str()
+        .unwrap()
+        .contains("hides every GPU"));
+}
+
+#[test]
+fn no_cudnn_is_a_warning() {
+    let m = Machine::healthy();
+    m.remove("usr/local/cuda-12.4/lib64/libcudnn.so.9");
+    m.remove("usr/local/cuda-12.4/lib64/libcudnn.so.9.1.0");
+    let (code, report) = m.json();
+    assert_eq!(code, 1);
+    assert_eq!(status_of(&report, "cudnn"), "warning");
+}
+
+#[test]
+fn cudnn_for_another_cuda_major() {
+    let m = Machine::healthy();
+    m.remove("usr/local/cuda-12.4/lib64/libcudnn.so.9");
+    m.remove("usr/local/cuda-12.4/lib64/libcudnn.so.9.1.0");
+    let site = "home/alice/.local/lib/python3.11/site-packages";
+    m.file(&format!("{site}/nvidia/cudnn/lib/libcudnn.so.8"), "");
+    m.file(&format!("{site}/nvidia_cudnn_cu11-8.9.7.29.dist-info/METADATA"), "");
+    let (code, report) = m.json();
+    assert_eq!(code, 2);
+    let f = findings(&report, "cudnn")[0];
+    assert_eq!(f["status"], "failure");
+    assert!(f["title"].as_str().unwrap().contains("for CUDA 11"), "{f}");
+    assert!(f["fix"].as_str().unwrap().contains("nvidia-cudnn-cu12"));
+}
+
+#[test]
+fn cpu_only_pytorch() {
+    let mut m = Machine::healthy();
+    m.torch =
+        r#"{"version": "2.3.1+cpu", "cuda": null, "available": false, "device_count": 0}"#.into();
+    let (code, report) = m.json();
+    assert_eq!(code, 2);
+    let f = findings(&report, "torch")[0];
+    assert!(f["title"].as_str().unwrap().contains("CPU-only build"));
+    // The newest wheel the driver (CUDA 12.4) can run.
+    assert!(f["fix"].as_str().unwrap().contains("https://download.pytorch.org/whl/cu124"), "{f}");
+}
+
+#[test]
+fn pytorch_built_for_a_newer_cuda_than_the_driver() {
+    let mut m = Machine::healthy();
+    m.torch =
+        r#"{"version": "2.7.0", "cuda": "12.8", "available": false, "device_count": 0}"#.into();
+    let (_, report) = m.json();
+    let f = findings(&report, "torch")[0];
+    assert!(
+        f["evidence"][0]
+            .as_str()
+            .unwrap()
+            .contains("built for CUDA 12.8, the driver supports CUDA 12.4"),
+        "{f}"
+    );
+}
+
+#[test]
+fn deprecated_tensorflow_gpu_and_tensorflow_without_gpus() {
+    let mut m = Machine::healthy();
+    m.tensorflow = r#"{"version": "2.16.1", "gpus": 0, "gpu_package": true}"#.into();
+    let (_, report) = m.json();
+    assert_eq!(status_of(&report, "tensorflow"), "failure");
+    assert!(findings(&report, "tensorflow_gpu")[0]["fix"]
+        .as_str()
+        .unwrap()
+        .contains("tensorflow[and-cuda]"));
+}
+
+#[test]
+fn no_python_skips_the_probes() {
+    let m = Machine::healthy();
+    let (code, text) = m.doctor(&["--no-python", "--color", "never"]);
+    assert_eq!(code, 0);
+    assert!(text.contains("Framework checks skipped (--no-python)"));
+}
+
+#[test]
+fn inside_a_container_without_gpus() {
+    let m = Machine::healthy();
+    m.file(".dockerenv", "");
+    for node in ["nvidiactl", "nvidia0", "nvidia-uvm"] {
+        m.remove(&format!("dev/{node}"));
+    }
+    let (code, text) = m.doctor(&["--color", "never", "--no-python"]);
+    assert_eq!(code, 2);
+    assert!(text.contains("✘ Inside a Docker container started without the GPUs"), "{text}");
+    assert!(text.contains("--gpus all"), "{text}");
+    insta::assert_snapshot!("doctor_container_text", redact(&text, &m));
+}
+
+#[test]
+fn cloud_vm_without_a_gpu_names_the_gpu_families() {
+    let m = Machine::healthy();
+    m.remove("sys/bus/pci/devices/0000:18:00.0");
+    m.file("sys/class/dmi/id/sys_vendor", "Amazon EC2\n");
+    m.file("sys/class/dmi/id/product_name", "m5.xlarge\n");
+    let (_, report) = m.json();
+    let pci = findings(&report, "pci")[0];
+    assert_eq!(pci["status"], "failure");
+    assert!(pci["fix"].as_str().unwrap().contains("p5/p4d"), "{pci}");
+    assert!(findings(&report, "cloud")[0]["title"]
+        .as_str()
+        .unwrap()
+        .contains("AWS EC2 (m5.xlarge)"));
+}
+
+#[test]
+fn nvml_lost_gpu_and_persistence_off() {
+    let mut m = Machine::healthy();
+    m.nvml = format!("{HEALTHY_NVML}[[gpus]]\nname = \"NVIDIA A100\"\nlost = true\n[[gpus]]\nname = \"Tesla T4\"\npersistence_mode = false\nthrottle_reasons = 0x40\necc_corrected = 0\necc_uncorrected = 3\n");
+    let (code, report) = m.json();
+    assert_eq!(code, 2);
+    assert!(findings(&report, "gpu_lost")[0]["title"].as_str().unwrap().contains("GPU 1 is lost"));
+    assert!(findings(&report, "persistence")[0]["title"].as_str().unwrap().contains("GPU 2"));
+    assert!(findings(&report, "throttle")[0]["title"]
+        .as_str()
+        .unwrap()
+        .contains("HW thermal slowdown"));
+    assert!(findings(&report, "ecc")[0]["title"]
+        .as_str()
+        .unwrap()
+        .contains("3 uncorrected ECC errors"));
+}
+
+#[test]
+fn untrusted_strings_are_sanitized() {
+    let mut m = Machine::healthy();
+    m.nvml = HEALTHY_NVML
+        .replace("NVIDIA H100 80GB HBM3", "GPU\\u001b]0;pwned\\u0007")
+        .replace("throttle_reasons = 0", "throttle_reasons = 0x40");
+    let (_, text) = m.doctor(&["--color", "never", "--no-python"]);
+    assert!(text.contains("GPU\\x1b]0;pwned\\x07"), "{text}");
+    assert!(!text.contains('\u{1b}'));
+}
+
+#[test]
+fn ascii_without_a_utf8_locale() {
+    let mut m = Machine::healthy();
+    m.set_env("LC_ALL", "C");
+    let (_, text) = m.doctor(&["--color", "never", "--no-python"]);
+    assert!(text.is_ascii(), "{text}");
+    assert!(text.contains("[ok]"), "{text}");
+}
