@@ -8,12 +8,14 @@ use clap::{Args, Parser, Subcommand};
 use crate::output::query::QueryFormat;
 use crate::output::style::ColorChoice;
 use crate::source::{DemoFleet, GpuSelector};
+use crate::tui::theme::ThemeName;
 
 /// A fast terminal GPU monitor for NVIDIA GPUs.
 ///
-/// Run without options for a live view that refreshes in place; `--once` for a one-shot table,
-/// JSON or CSV; `--query-gpu` for nvidia-smi compatible output; `--watch` for a refreshing view
-/// that also logs to files and pipes. `--demo` simulates GPUs, so all of it works anywhere.
+/// Run without options for the interactive monitor; `--once` for a one-shot table, JSON or CSV;
+/// `--query-gpu` for nvidia-smi compatible output; `--watch` for a plain refreshing view that
+/// also logs to files and pipes; `doctor` to check the GPU stack. `--demo` simulates GPUs, so
+/// all of it works anywhere.
 #[derive(Debug, Parser)]
 #[command(name = "gputop", version, about, long_about, max_term_width = 100)]
 pub struct Cli {
@@ -68,9 +70,25 @@ pub struct ModeArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
 
-    /// Seconds between samples, 0.1 to 3600.
-    #[arg(long, value_name = "SECS", default_value = "1.0", value_parser = parse_interval, env = "GPUTOP_INTERVAL")]
-    pub interval: Duration,
+    /// Seconds between samples, 0.1 to 3600 [default: 1, or the config file's].
+    #[arg(long, value_name = "SECS", value_parser = parse_interval, env = "GPUTOP_INTERVAL")]
+    pub interval: Option<Duration>,
+
+    /// Monitor only: never send signals to processes.
+    #[arg(long)]
+    pub readonly: bool,
+
+    /// Monitor colours [default: dark, or the config file's; mono with NO_COLOR].
+    #[arg(long, value_name = "THEME", value_enum)]
+    pub theme: Option<ThemeName>,
+
+    /// The configuration file [default: ~/.config/gputop/config.toml].
+    #[arg(long, value_name = "PATH", env = "GPUTOP_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Print a commented configuration template and exit.
+    #[arg(long)]
+    pub print_config: bool,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 //! else is a library the modes share (sources, the sample model, history, renderers).
 
 pub mod cli;
+pub mod config;
 pub mod doctor;
 pub mod history;
 pub mod mode;
@@ -10,8 +11,10 @@ pub mod poller;
 pub mod sample;
 pub mod scenario;
 pub mod source;
+pub mod tui;
 
 use std::io::{self, BufWriter, Write};
+use std::time::Duration;
 
 use cli::Cli;
 use mode::Format;
@@ -58,6 +61,20 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
     if let Some(cli::Command::Doctor(args)) = &cli.command {
         return Ok(doctor(args, &cli));
     }
+    if cli.mode.print_config {
+        print!("{}", config::TEMPLATE);
+        return Ok(0);
+    }
+    let config_path = cli.mode.config.clone().or_else(config::default_path);
+    let config = match &config_path {
+        Some(path) => config::Config::load(path).map_err(Error::Usage)?,
+        None => config::Config::default(),
+    };
+    let interval = cli
+        .mode
+        .interval
+        .or(config.interval.map(Duration::from_secs_f64))
+        .unwrap_or(Duration::from_secs(1));
     let format = Format::from_cli(&cli).map_err(Error::Usage)?;
     let spec = match &cli.source.demo {
         Some(fleet) => SourceSpec::Demo(fleet.clone()),
@@ -71,8 +88,11 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         || out.query_gpu.is_some()
         || out.query_compute_apps.is_some();
     match cli.mode.watch {
-        // Until the full-screen monitor lands, plain `gputop` is the in-place watch view.
-        None if !one_shot => watch(source, format, cli.mode.interval, cli.mode.count),
+        None if !one_shot && interactive_terminal() => {
+            tui::run(source, monitor_options(&cli, &config, interval))
+        }
+        // Not a terminal: the monitor falls back to the appended watch output.
+        None if !one_shot => watch(source, format, interval, cli.mode.count),
         None => {
             let stdout = io::stdout();
             let mut out = BufWriter::new(stdout.lock());
@@ -82,9 +102,36 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
             std::mem::forget(source);
             result
         }
-        Some(secs) => watch(source, format, secs.unwrap_or(cli.mode.interval), cli.mode.count),
+        Some(secs) => watch(source, format, secs.unwrap_or(interval), cli.mode.count),
     }
     .map(|()| 0)
+}
+
+fn interactive_terminal() -> bool {
+    use std::io::IsTerminal;
+    io::stdout().is_terminal()
+        && io::stdin().is_terminal()
+        && std::env::var("TERM").map_or(true, |t| t != "dumb")
+}
+
+/// Flags over the config file over defaults; no colour means the monochrome theme.
+fn monitor_options(cli: &Cli, config: &config::Config, interval: Duration) -> tui::TuiOptions {
+    let name = if cli.output.color.enabled_for_tty() {
+        cli.mode.theme.or(config.theme).unwrap_or_default()
+    } else {
+        tui::theme::ThemeName::Mono
+    };
+    let sort = config.sort.unwrap_or(tui::SortKey::GpuMemory);
+    tui::TuiOptions {
+        interval,
+        window: Duration::from_secs(config.history_seconds.unwrap_or(600).clamp(10, 86_400)),
+        theme: tui::theme::Theme::new(name, cli.output.ascii || !mode::locale_is_utf8()),
+        readonly: cli.mode.readonly,
+        show_gpus: !config.hide_gpus,
+        show_processes: !config.hide_processes,
+        sort,
+        descending: config.sort_descending.unwrap_or(sort.largest_first()),
+    }
 }
 
 fn doctor(args: &cli::DoctorArgs, cli: &Cli) -> i32 {

@@ -30,6 +30,18 @@ impl ColorChoice {
     }
 }
 
+impl ColorChoice {
+    /// For the full-screen monitor, which only runs on a terminal: `NO_COLOR` and `never` turn
+    /// colour off.
+    pub fn enabled_for_tty(self) -> bool {
+        match self {
+            Self::Always => true,
+            Self::Never => false,
+            Self::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
+    }
+}
+
 /// Applies styles only when colour is on.
 #[derive(Debug, Clone, Copy)]
 pub struct Painter {

@@ -1,0 +1,115 @@
+//! The configuration file, `~/.config/gputop/config.toml` (XDG-aware): defaults ← file ←
+//! environment ← flags. A malformed file is one clear error naming the file and the line.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::tui::theme::ThemeName;
+use crate::tui::SortKey;
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Seconds between samples.
+    pub interval: Option<f64>,
+    pub theme: Option<ThemeName>,
+    /// Start with the GPU panels hidden (more room for processes).
+    #[serde(default)]
+    pub hide_gpus: bool,
+    /// Start with the process table hidden.
+    #[serde(default)]
+    pub hide_processes: bool,
+    pub sort: Option<SortKey>,
+    #[serde(default)]
+    pub sort_descending: Option<bool>,
+    /// History window of the charts, in seconds.
+    pub history_seconds: Option<u64>,
+}
+
+pub const TEMPLATE: &str = r#"# gputop configuration: ~/.config/gputop/config.toml ($XDG_CONFIG_HOME/gputop/config.toml).
+# Flags and GPUTOP_* environment variables override these values.
+
+# Seconds between samples (0.1 to 3600).
+# interval = 1.0
+
+# Colours: "dark", "light" or "mono" (mono is also used with NO_COLOR or --color never).
+# theme = "dark"
+
+# Start with the GPU panels or the process table hidden (keys g and p toggle them).
+# hide_gpus = false
+# hide_processes = false
+
+# Process table order: "gpu", "pid", "user", "type", "gpu_memory", "sm", "gpu_memory_percent",
+# "cpu", "host_memory", "time" or "command"; and whether largest first.
+# sort = "gpu_memory"
+# sort_descending = true
+
+# How much history the charts keep, in seconds.
+# history_seconds = 600
+"#;
+
+/// The configuration file's path: `$XDG_CONFIG_HOME/gputop/config.toml`, else `~/.config/…`.
+pub fn default_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("gputop").join("config.toml"))
+}
+
+impl Config {
+    /// Reads `path`; a missing file is the default configuration.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                Self::parse(&text).map_err(|e| format!("invalid config {}: {e}", path.display()))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(format!("cannot read config {}: {e}", path.display())),
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let config: Config =
+            toml::from_str(text).map_err(|e| e.to_string().trim_end().replace('\n', " "))?;
+        if let Some(i) = config.interval {
+            if !(0.1..=3600.0).contains(&i) {
+                return Err(format!("interval = {i} is out of range (0.1 to 3600)"));
+            }
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_template_parses_and_is_all_defaults() {
+        assert_eq!(Config::parse(TEMPLATE).unwrap(), Config::default());
+        let uncommented: String = TEMPLATE
+            .lines()
+            .map(|l| l.strip_prefix("# ").filter(|r| r.contains(" = ")).unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c = Config::parse(&uncommented).unwrap();
+        assert_eq!(c.theme, Some(ThemeName::Dark));
+        assert_eq!(c.sort, Some(SortKey::GpuMemory));
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let err = Config::parse("interval = 1.0\ntheme = \"purple\"\n").unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
+        assert!(!err.contains('\n'));
+        assert!(Config::parse("interval = 0\n").unwrap_err().contains("out of range"));
+        assert!(Config::parse("colour = 1\n").unwrap_err().contains("line 1"));
+    }
+
+    #[test]
+    fn a_missing_file_is_the_default() {
+        assert_eq!(Config::load(Path::new("/nonexistent/gputop.toml")).unwrap(), Config::default());
+    }
+}

@@ -1,0 +1,357 @@
+//! The monitor's state and its transitions: new data, keys and mouse clicks in, a new state and
+//! perhaps an [`Action`] out. Pure, so every transition is tested without a terminal. Rows are
+//! built here when data arrives; drawing only paints them.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+
+use super::rows::{build_rows, ProcessRow, SortKey};
+use crate::history::{History, Ring};
+use crate::sample::Snapshot;
+
+/// What sits on top of the main screen; one at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overlay {
+    None,
+    Help,
+    Details { pid: u32 },
+    Kill { pid: u32, signal: Signal },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Term,
+    Int,
+    Kill,
+}
+
+impl Signal {
+    pub const ALL: [Signal; 3] = [Signal::Term, Signal::Int, Signal::Kill];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Term => "TERM",
+            Self::Int => "INT",
+            Self::Kill => "KILL",
+        }
+    }
+
+    pub fn number(self) -> i32 {
+        match self {
+            Self::Term => libc::SIGTERM,
+            Self::Int => libc::SIGINT,
+            Self::Kill => libc::SIGKILL,
+        }
+    }
+
+    fn step(self, by: isize) -> Signal {
+        let i = Self::ALL.iter().position(|s| *s == self).unwrap_or(0) as isize;
+        Self::ALL[(i + by).rem_euclid(Self::ALL.len() as isize) as usize]
+    }
+}
+
+/// Something the event loop must do beyond redrawing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    None,
+    Quit,
+    Signal { pid: u32, signal: Signal },
+}
+
+/// Where the process table's header is on screen, for mouse sorting: (x range, key).
+pub type HeaderHitboxes = Vec<(u16, u16, u16, SortKey)>;
+
+pub struct App {
+    pub snapshot: Option<Arc<Snapshot>>,
+    pub history: History,
+    /// GPU memory of each process over time, for the details view.
+    pub process_memory: HashMap<u32, Ring<Option<f32>>>,
+    pub rows: Vec<ProcessRow>,
+    pub sort: SortKey,
+    pub descending: bool,
+    pub filter: String,
+    pub editing_filter: bool,
+    /// The selected process, kept by PID across refreshes.
+    pub selected_pid: Option<u32>,
+    pub overlay: Overlay,
+    pub show_gpus: bool,
+    pub show_processes: bool,
+    pub gpu_scroll: usize,
+    pub command_scroll: usize,
+    pub readonly: bool,
+    pub interval: Duration,
+    pub message: Option<String>,
+    pub host_cpu: Option<f32>,
+    pub host_memory: Option<(u64, u64)>,
+    /// The wall clock at the last draw, to tell how old the data is.
+    pub now: chrono::DateTime<chrono::Utc>,
+    /// Where the last draw put things, for the mouse.
+    pub layout: RefCell<DrawnLayout>,
+}
+
+/// Filled in by each draw (which otherwise only reads the state): where the table's header
+/// columns and first row are, and which row is at the top of the scrolled table.
+#[derive(Debug, Default)]
+pub struct DrawnLayout {
+    pub header_hitboxes: HeaderHitboxes,
+    pub first_row_y: Option<u16>,
+    pub table_offset: usize,
+}
+
+impl App {
+    pub fn new(interval: Duration, window: Duration, readonly: bool) -> Self {
+        Self {
+            snapshot: None,
+            history: History::new(window, interval),
+            process_memory: HashMap::new(),
+            rows: Vec::new(),
+            sort: SortKey::GpuMemory,
+            descending: true,
+            filter: String::new(),
+            editing_filter: false,
+            selected_pid: None,
+            overlay: Overlay::None,
+            show_gpus: true,
+            show_processes: true,
+            gpu_scroll: 0,
+            command_scroll: 0,
+            readonly,
+            interval,
+            message: None,
+            host_cpu: None,
+            host_memory: None,
+            now: chrono::Utc::now(),
+            layout: RefCell::default(),
+        }
+    }
+
+    /// New data: record history and rebuild the rows.
+    pub fn on_snapshot(&mut self, snapshot: Arc<Snapshot>) {
+        self.history.record(&snapshot);
+        let capacity = self.history.capacity();
+        let mut alive = Vec::new();
+        for p in snapshot.gpus.iter().flat_map(|g| &g.processes) {
+            alive.push(p.pid);
+            self.process_memory
+                .entry(p.pid)
+                .or_insert_with(|| Ring::new(capacity))
+                .push(p.gpu_memory_bytes.map(|b| (b as f64 / (1 << 20) as f64) as f32));
+        }
+        // Forget processes that are gone, so the map does not grow with every job ever run.
+        self.process_memory.retain(|pid, _| alive.contains(pid));
+        self.snapshot = Some(snapshot);
+        self.rebuild_rows();
+    }
+
+    pub fn rebuild_rows(&mut self) {
+        self.rows = match &self.snapshot {
+            Some(s) => build_rows(s, &self.filter, self.sort, self.descending),
+            None => Vec::new(),
+        };
+        if self.selected_pid.is_some_and(|pid| !self.rows.iter().any(|r| r.pid == pid)) {
+            self.selected_pid = self.rows.first().map(|r| r.pid);
+        }
+    }
+
+    /// How old the data is, once it is older than two intervals and a second (NVML stalled).
+    pub fn stale_for(&self) -> Option<Duration> {
+        let taken = self.snapshot.as_ref()?.taken_at;
+        let age = (self.now - taken).to_std().ok()?;
+        (age > self.interval * 2 + Duration::from_secs(1)).then_some(age)
+    }
+
+    pub fn selected_index(&self) -> Option<usize> {
+        let pid = self.selected_pid?;
+        self.rows.iter().position(|r| r.pid == pid)
+    }
+
+    fn select(&mut self, index: usize) {
+        self.selected_pid =
+            self.rows.get(index.min(self.rows.len().saturating_sub(1))).map(|r| r.pid);
+    }
+
+    fn move_selection(&mut self, by: isize) {
+        if self.rows.is_empty() {
+            return;
+        }
+        let current = self.selected_index().map_or(-1, |i| i as isize);
+        let next = (current + by).clamp(0, self.rows.len() as isize - 1);
+        self.select(next as usize);
+    }
+
+    fn set_sort(&mut self, key: SortKey) {
+        if self.sort == key {
+            self.descending = !self.descending;
+        } else {
+            self.sort = key;
+            self.descending = key.largest_first();
+        }
+        self.rebuild_rows();
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent) -> Action {
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            return Action::Quit;
+        }
+        self.message = None;
+        if self.editing_filter {
+            return self.on_filter_key(key);
+        }
+        match self.overlay.clone() {
+            Overlay::Help => {
+                if matches!(key.code, KeyCode::Char('q')) {
+                    return Action::Quit;
+                }
+                self.overlay = Overlay::None;
+                Action::None
+            }
+            Overlay::Details { .. } => {
+                match key.code {
+                    KeyCode::Char('q') => return Action::Quit,
+                    KeyCode::Char('k') | KeyCode::F(9) => self.open_kill(),
+                    _ => self.overlay = Overlay::None,
+                }
+                Action::None
+            }
+            Overlay::Kill { pid, signal } => self.on_kill_key(key, pid, signal),
+            Overlay::None => self.on_main_key(key),
+        }
+    }
+
+    fn on_main_key(&mut self, key: KeyEvent) -> Action {
+        match key.code {
+            KeyCode::Char('q') | KeyCode::Esc => {
+                if key.code == KeyCode::Esc && !self.filter.is_empty() {
+                    self.filter.clear();
+                    self.rebuild_rows();
+                    return Action::None;
+                }
+                return Action::Quit;
+            }
+            KeyCode::Char('?') | KeyCode::Char('h') | KeyCode::F(1) => self.overlay = Overlay::Help,
+            KeyCode::Up => self.move_selection(-1),
+            KeyCode::Down => self.move_selection(1),
+            KeyCode::PageUp => self.move_selection(-10),
+            KeyCode::PageDown => self.move_selection(10),
+            KeyCode::Home => self.select(0),
+            KeyCode::End => self.select(usize::MAX),
+            KeyCode::Left => self.command_scroll = self.command_scroll.saturating_sub(8),
+            KeyCode::Right => self.command_scroll = self.command_scroll.saturating_add(8).min(4096),
+            KeyCode::Char('/') => self.editing_filter = true,
+            KeyCode::Char('s') | KeyCode::Char('>') => self.set_sort(self.sort.step(1)),
+            KeyCode::Char('S') | KeyCode::Char('<') => self.set_sort(self.sort.step(-1)),
+            KeyCode::Char('r') => {
+                self.descending = !self.descending;
+                self.rebuild_rows();
+            }
+            KeyCode::Char('g') => self.show_gpus = !self.show_gpus,
+            KeyCode::Char('p') => self.show_processes = !self.show_processes,
+            KeyCode::Char('[') => self.gpu_scroll = self.gpu_scroll.saturating_sub(1),
+            KeyCode::Char(']') => self.gpu_scroll = self.gpu_scroll.saturating_add(1),
+            KeyCode::Enter => {
+                if let Some(pid) = self.selected_pid.or_else(|| self.rows.first().map(|r| r.pid)) {
+                    self.selected_pid = Some(pid);
+                    self.overlay = Overlay::Details { pid };
+                }
+            }
+            KeyCode::Char('k') | KeyCode::F(9) => self.open_kill(),
+            _ => {}
+        }
+        Action::None
+    }
+
+    fn open_kill(&mut self) {
+        if self.readonly {
+            self.message = Some("read-only mode: signals are disabled".into());
+            return;
+        }
+        match self.selected_pid {
+            Some(pid) => self.overlay = Overlay::Kill { pid, signal: Signal::Term },
+            None => self.message = Some("select a process first (↑/↓)".into()),
+        }
+    }
+
+    fn on_kill_key(&mut self, key: KeyEvent, pid: u32, signal: Signal) -> Action {
+        match key.code {
+            KeyCode::Left | KeyCode::Up | KeyCode::BackTab => {
+                self.overlay = Overlay::Kill { pid, signal: signal.step(-1) }
+            }
+            KeyCode::Right | KeyCode::Down | KeyCode::Tab => {
+                self.overlay = Overlay::Kill { pid, signal: signal.step(1) }
+            }
+            KeyCode::Char('t') => self.overlay = Overlay::Kill { pid, signal: Signal::Term },
+            KeyCode::Char('i') => self.overlay = Overlay::Kill { pid, signal: Signal::Int },
+            KeyCode::Char('K') => self.overlay = Overlay::Kill { pid, signal: Signal::Kill },
+            KeyCode::Enter | KeyCode::Char('y') => {
+                self.overlay = Overlay::None;
+                return Action::Signal { pid, signal };
+            }
+            _ => self.overlay = Overlay::None,
+        }
+        Action::None
+    }
+
+    fn on_filter_key(&mut self, key: KeyEvent) -> Action {
+        match key.code {
+            KeyCode::Enter => self.editing_filter = false,
+            KeyCode::Esc => {
+                self.editing_filter = false;
+                self.filter.clear();
+            }
+            KeyCode::Backspace => {
+                self.filter.pop();
+            }
+            KeyCode::Char(c) if !c.is_control() && self.filter.chars().count() < 64 => {
+                self.filter.push(c)
+            }
+            _ => {}
+        }
+        self.rebuild_rows();
+        Action::None
+    }
+
+    pub fn on_mouse(&mut self, mouse: MouseEvent) -> Action {
+        match mouse.kind {
+            MouseEventKind::Down(MouseButton::Left) => {
+                let (hit, first, offset) = {
+                    let layout = self.layout.borrow();
+                    let hit = layout
+                        .header_hitboxes
+                        .iter()
+                        .find(|(y, x0, x1, _)| {
+                            *y == mouse.row && (*x0..*x1).contains(&mouse.column)
+                        })
+                        .map(|h| h.3);
+                    (hit, layout.first_row_y, layout.table_offset)
+                };
+                if let Some(key) = hit {
+                    self.set_sort(key);
+                } else if let Some(first) = first.filter(|y| mouse.row >= *y) {
+                    self.select(usize::from(mouse.row - first) + offset);
+                }
+            }
+            MouseEventKind::ScrollUp => self.move_selection(-3),
+            MouseEventKind::ScrollDown => self.move_selection(3),
+            _ => {}
+        }
+        Action::None
+    }
+
+    /// Result of sending a signal, shown in the footer.
+    pub fn signal_result(&mut self, pid: u32, signal: Signal, result: std::io::Result<()>) {
+        self.message = Some(match result {
+            Ok(()) => format!("sent SIG{} to {pid}", signal.name()),
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+                format!("permission denied: cannot signal {pid} (another user's process)")
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {
+                format!("process {pid} has already exited")
+            }
+            Err(e) => format!("cannot signal {pid}: {e}"),
+        });
+    }
+}

@@ -1,0 +1,196 @@
+//! The interactive monitor: a full-screen ratatui interface on the crossterm backend.
+//!
+//! The poller publishes snapshots; this loop owns the state ([`App`]) and redraws only when
+//! something happens: a snapshot, a key, a mouse event, a resize, or data going stale. There
+//! is no frame timer. The terminal is restored on quit, Ctrl-C, SIGTERM, SIGHUP and panic.
+
+pub mod app;
+pub mod rows;
+pub mod theme;
+pub mod ui;
+mod widgets;
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event, KeyEventKind};
+use crossterm::terminal::{self, EnterAlternateScreen, LeaveAlternateScreen};
+use crossterm::{cursor, execute};
+use ratatui::backend::{Backend, CrosstermBackend};
+use ratatui::Terminal;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::time::Instant;
+
+pub use app::App;
+pub use rows::SortKey;
+use theme::Theme;
+
+use crate::poller::Poller;
+use crate::source::Source;
+use crate::Error;
+
+pub struct TuiOptions {
+    pub interval: Duration,
+    pub window: Duration,
+    pub theme: Theme,
+    pub readonly: bool,
+    pub show_gpus: bool,
+    pub show_processes: bool,
+    pub sort: SortKey,
+    pub descending: bool,
+}
+
+/// Draws one frame of `app` on any backend (a real terminal, or `TestBackend` in tests).
+pub fn render<B: Backend>(
+    terminal: &mut Terminal<B>,
+    app: &App,
+    theme: &Theme,
+) -> Result<(), B::Error> {
+    terminal.draw(|frame| ui::draw(frame, app, theme)).map(|_| ())
+}
+
+pub fn run(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let result = runtime.block_on(event_loop(source, opts));
+    // A sample stuck in NVML must not hold up the exit.
+    runtime.shutdown_background();
+    result
+}
+
+/// Raw mode, the alternate screen and mouse reporting for as long as it lives.
+struct TerminalGuard;
+
+impl TerminalGuard {
+    fn enter() -> io::Result<Self> {
+        terminal::enable_raw_mode()?;
+        let guard = TerminalGuard;
+        execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture, cursor::Hide)?;
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore_terminal();
+            previous(info);
+        }));
+        Ok(guard)
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+/// Best effort: after SIGHUP the terminal may be gone, and that is fine.
+fn restore_terminal() {
+    let _ = execute!(io::stdout(), DisableMouseCapture, LeaveAlternateScreen, cursor::Show);
+    let _ = terminal::disable_raw_mode();
+    let _ = io::stdout().flush();
+}
+
+async fn event_loop(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Error> {
+    let mut app = App::new(opts.interval, opts.window, opts.readonly);
+    app.show_gpus = opts.show_gpus;
+    app.show_processes = opts.show_processes;
+    app.sort = opts.sort;
+    app.descending = opts.descending;
+    let theme = opts.theme;
+
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let _guard = TerminalGuard::enter()?;
+    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    let mut poller = Poller::spawn(source, opts.interval);
+
+    // Terminal input blocks, so it is read on its own thread and forwarded.
+    let (keys_tx, mut keys) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        while let Ok(ev) = event::read() {
+            if keys_tx.send(ev).is_err() {
+                break;
+            }
+        }
+    });
+
+    let mut host = HostUsage::new();
+    let mut last_data = Instant::now();
+    let stale_after = opts.interval * 2 + Duration::from_secs(1);
+    let mut next_stale_check = last_data + stale_after;
+    loop {
+        app.now = chrono::Utc::now();
+        render(&mut terminal, &app, &theme)?;
+        tokio::select! {
+            changed = poller.updates.changed() => {
+                if changed.is_err() {
+                    return Err(Error::Sampling("the sampler stopped".into()));
+                }
+                let polled = poller.updates.borrow_and_update().clone();
+                match polled {
+                    Some(Ok(snapshot)) => {
+                        (app.host_cpu, app.host_memory) = host.refresh();
+                        app.on_snapshot(snapshot);
+                        last_data = Instant::now();
+                        next_stale_check = last_data + stale_after;
+                    }
+                    Some(Err(e)) => app.message = Some(format!("sampling failed: {e}")),
+                    None => {}
+                }
+            }
+            Some(ev) = keys.recv() => match ev {
+                Event::Key(key) if key.kind != KeyEventKind::Release => match app.on_key(key) {
+                    app::Action::Quit => break,
+                    app::Action::Signal { pid, signal } => {
+                        let result = send_signal(pid, signal.number());
+                        app.signal_result(pid, signal, result);
+                    }
+                    app::Action::None => {}
+                },
+                Event::Mouse(mouse) => {
+                    app.on_mouse(mouse);
+                }
+                Event::Resize(..) => terminal.autoresize()?,
+                _ => continue,
+            },
+            // No data for a while: redraw to show how stale it is, then once a second.
+            _ = tokio::time::sleep_until(next_stale_check) => {
+                next_stale_check = Instant::now() + Duration::from_secs(1);
+            }
+            _ = terminate.recv() => break,
+            _ = hangup.recv() => break,
+            _ = interrupt.recv() => break,
+        }
+    }
+    Ok(())
+}
+
+/// Sends `signal` to `pid`, refusing the PIDs that mean "a whole group" or "myself".
+fn send_signal(pid: u32, signal: i32) -> io::Result<()> {
+    let pid = i32::try_from(pid).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    if pid <= 1 || pid == std::process::id() as i32 {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "refusing to signal this PID"));
+    }
+    // SAFETY: kill(2) with a positive PID only sends a signal.
+    if unsafe { libc::kill(pid, signal) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Host CPU and memory for the header, refreshed when data arrives.
+struct HostUsage {
+    system: Option<sysinfo::System>,
+}
+
+impl HostUsage {
+    fn new() -> Self {
+        Self { system: sysinfo::System::new().ok() }
+    }
+
+    fn refresh(&mut self) -> (Option<f32>, Option<(u64, u64)>) {
+        let Some(s) = self.system.as_mut() else { return (None, None) };
+        s.refresh_cpu_usage();
+        s.refresh_memory();
+        (Some(s.global_cpu_usage()), Some((s.used_memory(), s.total_memory())))
+    }
+}

@@ -1,0 +1,123 @@
+//! Layout: where each part of the screen goes. Drawing only paints the app's state.
+//!
+//! ```text
+//! host • driver 550.54.15 • CUDA 12.4 • 17:40:01 • every 1.0s • CPU 12% • MEM 3.2/16 GiB
+//! ╭ 0 NVIDIA H100 80GB HBM3 ─────────────────────────── P0 62°C 312/700 W ╮
+//! │ UTIL ██████████░░░  87%   MEM ██████░░░░░  41000/81559 MiB  50%     │   1 GPU: big charts
+//! │ SM 1755/1980 MHz  MEM 2619 MHz  ENC 0%  DEC 3%  PCIe ↑1.0 ↓2.0 MB/s   │   2–8: a panel each
+//! │ util ▂▃▅▇█▇  mem ▃▃▄▄▅  power ▂▅▇▆  temp ▄▄▅▅                 10m   │   more: one row each
+//! ╰───────────────────────────────────────────────────────────────────────╯
+//!  GPU     PID USER     TYPE  GPU-MEM▼ SM% GMEM%  CPU% HOST-MEM   TIME COMMAND
+//!    0    4000 alice    C      39.1GiB  77   49%  99.0   2.0GiB  1:00:00 python train.py
+//!  q quit  ? help  / filter  s sort  k kill  g gpus  p processes
+//! ```
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Clear, Paragraph};
+use ratatui::Frame;
+
+use super::app::{App, Overlay};
+use super::theme::Theme;
+use super::widgets::{footer, gpus, header, overlays, processes};
+
+pub const MIN_WIDTH: u16 = 40;
+pub const MIN_HEIGHT: u16 = 10;
+/// Rows a GPU panel takes (borders included).
+const PANEL_HEIGHT: u16 = 5;
+/// Rows always left to the process table when both are shown.
+const MIN_PROCESS_ROWS: u16 = 5;
+
+/// How the GPUs are shown, chosen from their number and the room there is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GpuLayout {
+    /// One GPU with room for large charts.
+    Big,
+    /// A bordered panel per GPU, in `columns` columns.
+    Panels { columns: u16 },
+    /// One row per GPU with an inline sparkline, scrollable.
+    Compact,
+}
+
+pub fn gpu_layout(gpus: usize, body: Rect, with_processes: bool) -> (GpuLayout, u16) {
+    let room =
+        if with_processes { body.height.saturating_sub(MIN_PROCESS_ROWS + 2) } else { body.height };
+    if gpus == 1 && room >= 16 {
+        let height = if with_processes { (body.height / 2).max(14) } else { body.height };
+        return (GpuLayout::Big, height.min(room).max(14).min(body.height));
+    }
+    if gpus <= 8 {
+        for columns in [1u16, 2] {
+            if columns == 2 && body.width < 120 {
+                break;
+            }
+            let rows = (gpus as u16).div_ceil(columns);
+            if rows * PANEL_HEIGHT <= room {
+                return (GpuLayout::Panels { columns }, rows * PANEL_HEIGHT);
+            }
+        }
+    }
+    // Header row and borders, then one row per GPU; at most half the screen with processes.
+    let want = gpus as u16 + 3;
+    let cap = if with_processes { (body.height / 2).max(4) } else { body.height };
+    (GpuLayout::Compact, want.min(cap).min(body.height))
+}
+
+pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let text = format!(
+            "Terminal too small: {}×{} (need {MIN_WIDTH}×{MIN_HEIGHT})",
+            area.width, area.height
+        );
+        frame.render_widget(Paragraph::new(Line::styled(text, theme.warn)), area);
+        return;
+    }
+    let [top, body, bottom] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)])
+            .areas(area);
+    header::draw(frame, top, app, theme);
+    footer::draw(frame, bottom, app, theme);
+
+    let gpu_count = app.snapshot.as_ref().map_or(0, |s| s.gpus.len());
+    let (gpu_area, process_area) = match (app.show_gpus, app.show_processes) {
+        (true, true) => {
+            let (layout, height) = gpu_layout(gpu_count.max(1), body, true);
+            let [g, p] =
+                Layout::vertical([Constraint::Length(height), Constraint::Min(0)]).areas(body);
+            (Some((layout, g)), Some(p))
+        }
+        (true, false) => (Some((gpu_layout(gpu_count.max(1), body, false).0, body)), None),
+        (false, true) => (None, Some(body)),
+        (false, false) => (None, None),
+    };
+    if let Some((layout, area)) = gpu_area {
+        gpus::draw(frame, area, app, theme, layout);
+    }
+    if let Some(area) = process_area {
+        processes::draw(frame, area, app, theme);
+    } else {
+        app.layout.borrow_mut().first_row_y = None;
+        app.layout.borrow_mut().header_hitboxes.clear();
+    }
+    match &app.overlay {
+        Overlay::None => {}
+        Overlay::Help => overlays::help(frame, area, app, theme),
+        Overlay::Details { pid } => overlays::details(frame, area, app, theme, *pid),
+        Overlay::Kill { pid, signal } => overlays::kill(frame, area, app, theme, *pid, *signal),
+    }
+}
+
+/// A centred rectangle of at most `width`×`height` inside `area`, cleared for an overlay.
+pub fn centered(frame: &mut Frame, area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    let rect = Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    };
+    frame.render_widget(Clear, rect);
+    rect
+}

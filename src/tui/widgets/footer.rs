@@ -1,0 +1,46 @@
+//! The bottom line: the filter being typed, a message, or the main keys.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use crate::output::sanitize::sanitize;
+use crate::tui::app::App;
+use crate::tui::theme::Theme;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let line = if app.editing_filter {
+        Line::from(vec![
+            Span::styled("filter: ", theme.title),
+            Span::raw(sanitize(&app.filter).into_owned()),
+            Span::styled("_", theme.dim),
+        ])
+    } else if let Some(msg) = &app.message {
+        Line::styled(sanitize(msg).into_owned(), theme.warn)
+    } else {
+        let mut spans = Vec::new();
+        let keys = [
+            ("q", "quit"),
+            ("?", "help"),
+            ("/", "filter"),
+            ("s", "sort"),
+            ("Enter", "details"),
+            ("k", "kill"),
+            ("g", "gpus"),
+            ("p", "processes"),
+        ];
+        for (key, what) in keys {
+            if key == "k" && app.readonly {
+                continue;
+            }
+            spans.push(Span::styled(format!(" {key}"), theme.title));
+            spans.push(Span::styled(format!(" {what} "), theme.dim));
+        }
+        if !app.filter.is_empty() {
+            spans.push(Span::styled(format!(" [filter: {}]", sanitize(&app.filter)), theme.warn));
+        }
+        Line::from(spans)
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}

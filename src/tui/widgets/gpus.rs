@@ -1,0 +1,366 @@
+//! The GPUs: one large panel with charts, a panel each, or one row each (many GPUs), as the
+//! layout decides. A lost GPU is shown as lost, never as zeros.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Sparkline, SparklineBar};
+use ratatui::Frame;
+
+use crate::history::{GpuHistory, Ring};
+use crate::output::sanitize::sanitize;
+use crate::output::units::human_bytes;
+use crate::sample::{GpuSample, GpuStatus};
+use crate::tui::app::App;
+use crate::tui::theme::Theme;
+use crate::tui::ui::GpuLayout;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, layout: GpuLayout) {
+    let Some(snapshot) = &app.snapshot else {
+        let block = Block::bordered().border_set(theme.border_set()).border_style(theme.border);
+        frame.render_widget(
+            Paragraph::new(Line::styled("waiting for the first sample…", theme.dim)).block(block),
+            area,
+        );
+        return;
+    };
+    if snapshot.gpus.is_empty() {
+        let block = Block::bordered().border_set(theme.border_set()).border_style(theme.border);
+        frame.render_widget(
+            Paragraph::new(Line::styled("No GPUs found.", theme.dim)).block(block),
+            area,
+        );
+        return;
+    }
+    match layout {
+        GpuLayout::Big => big(frame, area, app, theme, &snapshot.gpus[0]),
+        GpuLayout::Panels { columns } => {
+            let rows = (snapshot.gpus.len() as u16).div_ceil(columns);
+            let row_areas =
+                Layout::vertical(vec![Constraint::Length(5); rows as usize]).split(area);
+            for (i, gpu) in snapshot.gpus.iter().enumerate() {
+                let row = row_areas[i / columns as usize];
+                let cols = Layout::horizontal(vec![
+                    Constraint::Ratio(1, u32::from(columns));
+                    columns as usize
+                ])
+                .split(row);
+                panel(frame, cols[i % columns as usize], app, theme, gpu);
+            }
+        }
+        GpuLayout::Compact => compact(frame, area, app, theme, &snapshot.gpus),
+    }
+}
+
+fn history<'a>(app: &'a App, gpu: &GpuSample) -> Option<&'a GpuHistory> {
+    app.history.gpu(gpu.index, gpu.uuid.as_deref())
+}
+
+fn title<'a>(gpu: &GpuSample, theme: &Theme) -> Line<'a> {
+    let name = sanitize(gpu.name.as_deref().unwrap_or("N/A")).into_owned();
+    Line::from(vec![
+        Span::styled(format!(" {} ", gpu.index), theme.title),
+        Span::styled(format!("{name} "), theme.text),
+    ])
+}
+
+/// The right-hand title: performance state, temperature, power; or alarming throttle reasons.
+fn status_line<'a>(gpu: &GpuSample, theme: &Theme) -> Line<'a> {
+    let mut spans = Vec::new();
+    let alarms: Vec<&str> = gpu
+        .throttle
+        .reasons
+        .iter()
+        .flatten()
+        .filter(|r| r.is_alarming())
+        .map(|r| r.label())
+        .collect();
+    if !alarms.is_empty() {
+        spans.push(Span::styled(
+            format!(" {} {} ", theme.warn_mark(), alarms.join(", ")),
+            theme.alert,
+        ));
+    }
+    if let Some(p) = gpu.performance_state {
+        spans.push(Span::styled(format!(" P{p}"), theme.dim));
+    }
+    let t = &gpu.temperature;
+    let temp_style = match (t.gpu_celsius, t.slowdown_celsius) {
+        (Some(c), Some(s)) if c + 5 >= s => theme.alert,
+        (Some(c), _) if c >= 80 => theme.warn,
+        _ => theme.text,
+    };
+    spans.push(Span::styled(
+        format!(" {}{} ", t.gpu_celsius.map_or("N/A".into(), |c| c.to_string()), theme.degree()),
+        temp_style,
+    ));
+    spans.push(Span::raw(format!("{} ", power(gpu))));
+    Line::from(spans).right_aligned()
+}
+
+fn power(gpu: &GpuSample) -> String {
+    match (gpu.power.draw_watts, gpu.power.limit_watts) {
+        (Some(d), Some(l)) => format!("{d:.0}/{l:.0} W"),
+        (Some(d), None) => format!("{d:.0} W"),
+        _ => "N/A W".into(),
+    }
+}
+
+fn block<'a>(gpu: &GpuSample, theme: &Theme) -> Block<'a> {
+    Block::bordered()
+        .border_set(theme.border_set())
+        .border_style(theme.border)
+        .title(title(gpu, theme))
+        .title(status_line(gpu, theme))
+}
+
+fn lost_text(gpu: &GpuSample) -> String {
+    match gpu.status {
+        GpuStatus::Lost => "LOST: the GPU fell off the bus (see `gputop doctor`)".into(),
+        _ => format!("ERROR: {}", sanitize(gpu.error.as_deref().unwrap_or("unknown"))),
+    }
+}
+
+/// `UTIL ████░░ 87%   MEM ███░░░ 41000/81559 MiB 50%` fitted to `width`.
+fn gauges<'a>(gpu: &GpuSample, theme: &Theme, width: u16) -> Line<'a> {
+    let util = gpu.utilization.gpu_percent.map(f64::from);
+    let mem = gpu.memory_percent();
+    let mem_text = match (gpu.memory.used_bytes, gpu.memory.total_bytes) {
+        (Some(u), Some(t)) => format!("{}/{} MiB", u >> 20, t >> 20),
+        _ => "N/A".into(),
+    };
+    let fixed = 5 + 5 + 3 + 5 + mem_text.len() + 5;
+    let bar = (usize::from(width).saturating_sub(fixed) / 2).clamp(3, 40);
+    let pct = |p: Option<f64>| p.map_or(" N/A".into(), |p| format!("{p:>3.0}%"));
+    Line::from(vec![
+        Span::styled("UTIL ", theme.dim),
+        Span::styled(theme.bar(util.unwrap_or(0.0) / 100.0, bar), theme.load(util)),
+        Span::styled(format!(" {}", pct(util)), theme.load(util)),
+        Span::styled("   MEM ", theme.dim),
+        Span::styled(theme.bar(mem.unwrap_or(0.0) / 100.0, bar), theme.load(mem)),
+        Span::raw(format!(" {mem_text} ")),
+        Span::styled(pct(mem), theme.load(mem)),
+    ])
+}
+
+/// Clocks, fan, encoder/decoder and PCIe: everything else worth a glance.
+fn details<'a>(gpu: &GpuSample, theme: &Theme) -> Line<'a> {
+    let n = |v: Option<u32>| v.map_or("N/A".into(), |v| v.to_string());
+    let c = &gpu.clocks;
+    let (up, down) = if theme.ascii { ("TX ", "RX ") } else { ("↑", "↓") };
+    let rate = |b: Option<u64>| b.map_or("N/A".into(), |b| format!("{}/s", human_bytes(b)));
+    Line::from(vec![
+        Span::styled("SM ", theme.dim),
+        Span::raw(format!("{}/{} MHz  ", n(c.sm_mhz), n(c.sm_max_mhz))),
+        Span::styled("MEM ", theme.dim),
+        Span::raw(format!("{} MHz  ", n(c.memory_mhz))),
+        Span::styled("FAN ", theme.dim),
+        Span::raw(format!("{}  ", gpu.fan_percent.map_or("N/A".into(), |f| format!("{f}%")))),
+        Span::styled("ENC ", theme.dim),
+        Span::raw(format!(
+            "{}  ",
+            gpu.utilization.encoder_percent.map_or("N/A".into(), |v| format!("{v}%"))
+        )),
+        Span::styled("DEC ", theme.dim),
+        Span::raw(format!(
+            "{}  ",
+            gpu.utilization.decoder_percent.map_or("N/A".into(), |v| format!("{v}%"))
+        )),
+        Span::styled("PCIe ", theme.dim),
+        Span::raw(format!(
+            "{up}{} {down}{}",
+            rate(gpu.pcie.tx_bytes_per_second),
+            rate(gpu.pcie.rx_bytes_per_second)
+        )),
+    ])
+}
+
+/// One metric's history, when the GPU has any yet.
+type Series<'a> = Option<&'a Ring<Option<f32>>>;
+
+/// The last `width` points of a history ring, `None` kept as a gap.
+fn bars(ring: &Ring<Option<f32>>, width: usize) -> Vec<SparklineBar> {
+    let skip = ring.len().saturating_sub(width);
+    ring.iter()
+        .skip(skip)
+        .map(|v| SparklineBar::from(v.map(|v| v.max(0.0).round() as u64)))
+        .collect()
+}
+
+fn sparkline<'a>(
+    ring: Option<&Ring<Option<f32>>>,
+    width: u16,
+    max: u64,
+    theme: &Theme,
+) -> Sparkline<'a> {
+    let data = ring.map(|r| bars(r, usize::from(width))).unwrap_or_default();
+    Sparkline::default()
+        .data(data)
+        .max(max.max(1))
+        .style(theme.chart)
+        .bar_set(theme.bar_set())
+        .absent_value_symbol(" ")
+}
+
+/// The history window, as "10m" or "45s".
+fn window(app: &App) -> String {
+    let secs = app.history.capacity() as f64 * app.interval.as_secs_f64();
+    if secs >= 120.0 {
+        format!("{:.0}m", secs / 60.0)
+    } else {
+        format!("{secs:.0}s")
+    }
+}
+
+fn panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, gpu: &GpuSample) {
+    let block = block(gpu, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if gpu.status != GpuStatus::Ok {
+        frame.render_widget(Paragraph::new(Line::styled(lost_text(gpu), theme.alert)), inner);
+        return;
+    }
+    let [l1, l2, l3] = Layout::vertical([Constraint::Length(1); 3]).areas(inner);
+    frame.render_widget(Paragraph::new(gauges(gpu, theme, inner.width)), l1);
+    frame.render_widget(Paragraph::new(details(gpu, theme)), l2);
+    // Four small charts side by side: utilization, memory, power, temperature.
+    let h = history(app, gpu);
+    let limit = gpu.power.limit_watts.unwrap_or(1.0).max(1.0) as u64;
+    let label_w = window(app).len() as u16 + 1;
+    let [charts, label] =
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(label_w)]).areas(l3);
+    let cells = Layout::horizontal([Constraint::Ratio(1, 4); 4]).split(charts);
+    let series: [(&str, Series, u64); 4] = [
+        ("util", h.map(|h| &h.utilization), 100),
+        ("mem", h.map(|h| &h.memory_percent), 100),
+        ("pwr", h.map(|h| &h.power_watts), limit),
+        ("temp", h.map(|h| &h.temperature), 100),
+    ];
+    for ((name, ring, max), cell) in series.into_iter().zip(cells.iter()) {
+        let [name_area, chart] =
+            Layout::horizontal([Constraint::Length(name.len() as u16 + 1), Constraint::Min(0)])
+                .areas(*cell);
+        frame.render_widget(Paragraph::new(Span::styled(name, theme.dim)), name_area);
+        frame.render_widget(sparkline(ring, chart.width.saturating_sub(1), max, theme), chart);
+    }
+    frame
+        .render_widget(Paragraph::new(Span::styled(window(app), theme.dim)).right_aligned(), label);
+}
+
+/// One GPU with room to spare: gauges, details, and four large charts.
+fn big(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, gpu: &GpuSample) {
+    let block = block(gpu, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if gpu.status != GpuStatus::Ok {
+        frame.render_widget(Paragraph::new(Line::styled(lost_text(gpu), theme.alert)), inner);
+        return;
+    }
+    let [l1, l2, charts] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(1), Constraint::Min(0)])
+            .areas(inner);
+    frame.render_widget(Paragraph::new(gauges(gpu, theme, inner.width)), l1);
+    frame.render_widget(Paragraph::new(details(gpu, theme)), l2);
+    let h = history(app, gpu);
+    let limit = gpu.power.limit_watts.unwrap_or(1.0).max(1.0) as u64;
+    let w = window(app);
+    let last = |v: Option<f64>, unit: &str| v.map_or("N/A".into(), |v| format!("{v:.0}{unit}"));
+    let charts_spec: [(String, Series, u64); 4] = [
+        (
+            format!("utilization {} ({w})", last(gpu.utilization.gpu_percent.map(f64::from), "%")),
+            h.map(|h| &h.utilization),
+            100,
+        ),
+        (
+            format!("memory {} ({w})", last(gpu.memory_percent(), "%")),
+            h.map(|h| &h.memory_percent),
+            100,
+        ),
+        (
+            format!("power {} ({w})", last(gpu.power.draw_watts, " W")),
+            h.map(|h| &h.power_watts),
+            limit,
+        ),
+        (
+            format!(
+                "temperature {} ({w})",
+                last(gpu.temperature.gpu_celsius.map(f64::from), theme.degree())
+            ),
+            h.map(|h| &h.temperature),
+            100,
+        ),
+    ];
+    let [top, bottom] = Layout::vertical([Constraint::Ratio(1, 2); 2]).areas(charts);
+    let cells: Vec<Rect> = [top, bottom]
+        .iter()
+        .flat_map(|r| Layout::horizontal([Constraint::Ratio(1, 2); 2]).split(*r).to_vec())
+        .collect();
+    for ((name, ring, max), cell) in charts_spec.into_iter().zip(cells) {
+        let b = Block::bordered()
+            .border_set(theme.border_set())
+            .border_style(theme.border)
+            .title(Span::styled(name, theme.dim));
+        let chart_area = b.inner(cell);
+        frame.render_widget(b, cell);
+        frame.render_widget(sparkline(ring, chart_area.width, max, theme), chart_area);
+    }
+}
+
+/// Many GPUs: a row each, with an inline utilization chart; `[` and `]` scroll.
+fn compact(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, gpus: &[GpuSample]) {
+    let block = Block::bordered()
+        .border_set(theme.border_set())
+        .border_style(theme.border)
+        .title(Span::styled(format!(" {} GPUs ", gpus.len()), theme.title))
+        .title(
+            Line::styled(format!(" [ ] scroll  util history {} ", window(app)), theme.dim)
+                .right_aligned(),
+        );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.height == 0 {
+        return;
+    }
+    let header = Line::styled(
+        format!(
+            "{:>3} {:<22} {:>5} {:>6} {:>6} {:>11}  UTIL HISTORY",
+            "GPU", "NAME", "UTIL", "MEM", "TEMP", "POWER"
+        ),
+        theme.header,
+    );
+    frame.render_widget(Paragraph::new(header), Rect { height: 1, ..inner });
+    let visible = usize::from(inner.height.saturating_sub(1));
+    let scroll = app.gpu_scroll.min(gpus.len().saturating_sub(visible));
+    for (row, gpu) in gpus.iter().skip(scroll).take(visible).enumerate() {
+        let y = inner.y + 1 + row as u16;
+        let line_area = Rect { y, height: 1, ..inner };
+        let name =
+            sanitize(gpu.name.as_deref().unwrap_or("N/A")).chars().take(22).collect::<String>();
+        if gpu.status != GpuStatus::Ok {
+            let text = format!("{:>3} {name:<22} {}", gpu.index, lost_text(gpu));
+            frame.render_widget(Paragraph::new(Line::styled(text, theme.alert)), line_area);
+            continue;
+        }
+        let util = gpu.utilization.gpu_percent.map(f64::from);
+        let mem = gpu.memory_percent();
+        let pct = |p: Option<f64>| p.map_or("N/A".into(), |p| format!("{p:.0}%"));
+        let temp =
+            gpu.temperature.gpu_celsius.map_or("N/A".into(), |t| format!("{t}{}", theme.degree()));
+        let text = Line::from(vec![
+            Span::raw(format!("{:>3} {name:<22} ", gpu.index)),
+            Span::styled(format!("{:>5}", pct(util)), theme.load(util)),
+            Span::styled(format!(" {:>6}", pct(mem)), theme.load(mem)),
+            Span::raw(format!(" {temp:>6} {:>11}  ", power(gpu))),
+        ]);
+        let text_width = 3 + 1 + 22 + 1 + 5 + 7 + 7 + 12 + 2;
+        frame.render_widget(Paragraph::new(text), line_area);
+        if line_area.width > text_width {
+            let chart = Rect {
+                x: line_area.x + text_width,
+                width: line_area.width - text_width,
+                ..line_area
+            };
+            let ring = history(app, gpu).map(|h| &h.utilization);
+            frame.render_widget(sparkline(ring, chart.width, 100, theme), chart);
+        }
+    }
+}

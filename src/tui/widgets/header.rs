@@ -1,0 +1,52 @@
+//! The top line: host, driver, CUDA, time, refresh interval, host CPU and memory, and how
+//! stale the data is when NVML stops answering.
+
+use chrono::Local;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use crate::output::sanitize::sanitize;
+use crate::output::units::human_bytes;
+use crate::tui::app::App;
+use crate::tui::theme::Theme;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let sep = if theme.ascii { " | " } else { " • " };
+    let mut spans: Vec<Span> = Vec::new();
+    match &app.snapshot {
+        None => spans.push(Span::styled("waiting for the first sample…", theme.dim)),
+        Some(s) => {
+            let host = &s.host;
+            spans.push(Span::styled(
+                sanitize(host.hostname.as_deref().unwrap_or("N/A")).into_owned(),
+                theme.title,
+            ));
+            spans.push(Span::raw(format!(
+                "{sep}driver {}{sep}CUDA {}{sep}{}{sep}every {:.1}s",
+                sanitize(host.driver_version.as_deref().unwrap_or("N/A")),
+                host.cuda_driver_version.as_deref().unwrap_or("N/A"),
+                s.taken_at.with_timezone(&Local).format("%H:%M:%S"),
+                app.interval.as_secs_f64()
+            )));
+            if let Some(cpu) = app.host_cpu {
+                spans.push(Span::raw(format!("{sep}CPU {cpu:.0}%")));
+            }
+            if let Some((used, total)) = app.host_memory {
+                spans.push(Span::raw(format!(
+                    "{sep}MEM {}/{}",
+                    human_bytes(used),
+                    human_bytes(total)
+                )));
+            }
+            if let Some(age) = app.stale_for() {
+                spans.push(Span::styled(
+                    format!("{sep}STALE {}s: NVML is not answering", age.as_secs()),
+                    theme.alert,
+                ));
+            }
+        }
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}

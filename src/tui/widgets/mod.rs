@@ -1,0 +1,7 @@
+//! One part of the screen per file.
+
+pub mod footer;
+pub mod gpus;
+pub mod header;
+pub mod overlays;
+pub mod processes;

@@ -1,0 +1,146 @@
+//! What opens on top of the main screen: the help, a process's details, and the
+//! confirmation before a signal is sent.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Sparkline, SparklineBar, Wrap};
+use ratatui::Frame;
+
+use crate::output::units::{duration, human_bytes};
+use crate::tui::app::{App, Signal};
+use crate::tui::theme::Theme;
+use crate::tui::ui::centered;
+
+/// Every key, shown by `?`.
+pub const KEYS: [(&str, &str); 18] = [
+    ("q, Esc, Ctrl-C", "quit (Esc first clears a filter)"),
+    ("?, h, F1", "this help (any key closes it)"),
+    ("↑ ↓ PgUp PgDn Home End", "select a process (or click it)"),
+    ("← →", "scroll the command lines sideways"),
+    ("Enter", "details of the selected process"),
+    ("/", "filter: text, user:NAME, pid:N or gpu:N; Enter keeps, Esc clears"),
+    ("s, >", "sort by the next column (or click a header)"),
+    ("S, <", "sort by the previous column"),
+    ("r", "reverse the order"),
+    ("k, F9", "send a signal to the selected process (asks first)"),
+    ("  ← → / t i K", "  choose TERM, INT or KILL"),
+    ("  Enter, y", "  send it; any other key cancels"),
+    ("g", "hide or show the GPU panels"),
+    ("p", "hide or show the process table"),
+    ("[ ]", "scroll the GPU list (many GPUs)"),
+    ("", ""),
+    ("--readonly", "disables signals"),
+    ("--theme, --ascii", "colours and drawing characters"),
+];
+
+fn block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
+    Block::bordered()
+        .border_set(theme.border_set())
+        .border_style(theme.title)
+        .title(Span::styled(title, theme.title))
+}
+
+pub fn help(frame: &mut Frame, area: Rect, _app: &App, theme: &Theme) {
+    let rect = centered(frame, area, 84, KEYS.len() as u16 + 2);
+    let lines: Vec<Line> = KEYS
+        .iter()
+        .map(|(k, what)| {
+            let key = if theme.ascii {
+                k.replace('↑', "Up").replace('↓', "Down").replace('←', "Left").replace('→', "Right")
+            } else {
+                k.to_string()
+            };
+            Line::from(vec![Span::styled(format!("{key:>24}  "), theme.title), Span::raw(*what)])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).block(block(" Keys ", theme)), rect);
+}
+
+pub fn details(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, pid: u32) {
+    let rect = centered(frame, area, 100, 16);
+    let b = block(" Process ", theme);
+    let inner = b.inner(rect);
+    frame.render_widget(b, rect);
+    let Some(row) = app.rows.iter().find(|r| r.pid == pid) else {
+        frame.render_widget(
+            Paragraph::new(Line::styled(format!("Process {pid} is gone."), theme.dim)),
+            inner,
+        );
+        return;
+    };
+    let na = |v: Option<String>| v.unwrap_or_else(|| "N/A".into());
+    let [info, chart] = Layout::vertical([Constraint::Min(0), Constraint::Length(4)]).areas(inner);
+    let lines = vec![
+        Line::from(vec![
+            Span::styled("PID ", theme.dim),
+            Span::raw(format!("{}   ", row.pid)),
+            Span::styled("GPU ", theme.dim),
+            Span::raw(format!("{}   ", row.gpu)),
+            Span::styled("USER ", theme.dim),
+            Span::raw(format!("{}   ", row.user)),
+            Span::styled("TYPE ", theme.dim),
+            Span::raw(row.kind),
+        ]),
+        Line::from(vec![
+            Span::styled("GPU memory ", theme.dim),
+            Span::raw(format!("{}   ", na(row.gpu_memory.map(human_bytes)))),
+            Span::styled("SM ", theme.dim),
+            Span::raw(format!("{}   ", na(row.sm.map(|v| format!("{v}%"))))),
+            Span::styled("CPU ", theme.dim),
+            Span::raw(format!("{}   ", na(row.cpu.map(|v| format!("{v:.1}%"))))),
+            Span::styled("host memory ", theme.dim),
+            Span::raw(format!("{}   ", na(row.host_memory.map(human_bytes)))),
+            Span::styled("running ", theme.dim),
+            Span::raw(na(row.running_seconds.map(duration))),
+        ]),
+        Line::styled("command line:", theme.dim),
+        Line::raw(row.command.clone()),
+    ];
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), info);
+    let history = app.process_memory.get(&pid);
+    let data: Vec<SparklineBar> = history
+        .map(|r| {
+            r.iter()
+                .skip(r.len().saturating_sub(usize::from(chart.width)))
+                .map(|v| SparklineBar::from(v.map(|v| v as u64)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let max = history.map_or(1, |r| r.iter().flatten().fold(1.0f32, f32::max) as u64);
+    let b = Block::bordered()
+        .border_set(theme.border_set())
+        .border_style(theme.border)
+        .title(Span::styled(" GPU memory over time ", theme.dim));
+    let chart_inner = b.inner(chart);
+    frame.render_widget(b, chart);
+    frame.render_widget(
+        Sparkline::default().data(data).max(max).style(theme.chart).bar_set(theme.bar_set()),
+        chart_inner,
+    );
+}
+
+pub fn kill(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, pid: u32, signal: Signal) {
+    let rect = centered(frame, area, 64, 7);
+    let command = app
+        .rows
+        .iter()
+        .find(|r| r.pid == pid)
+        .map_or(String::new(), |r| r.command.chars().take(50).collect());
+    let mut choices = vec![Span::raw("signal: ")];
+    for s in Signal::ALL {
+        let style = if s == signal { theme.selected } else { theme.text };
+        choices.push(Span::styled(format!(" SIG{} ", s.name()), style));
+        choices.push(Span::raw(" "));
+    }
+    let lines = vec![
+        Line::from(vec![
+            Span::raw("Send "),
+            Span::styled(format!("SIG{}", signal.name()), theme.alert),
+            Span::raw(format!(" to process {pid}?")),
+        ]),
+        Line::styled(command, theme.dim),
+        Line::from(choices),
+        Line::styled("←/→ choose   Enter send   any other key cancels", theme.dim),
+    ];
+    frame.render_widget(Paragraph::new(lines).block(block(" Send a signal ", theme)), rect);
+}

@@ -1,0 +1,147 @@
+//! The process table across all GPUs: sortable (keys, or a click on a header), filtered,
+//! selectable, and scrollable sideways for long command lines.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+use ratatui::Frame;
+
+use crate::output::units::{duration, human_bytes};
+use crate::tui::app::App;
+use crate::tui::rows::{ProcessRow, SortKey};
+use crate::tui::theme::Theme;
+
+/// Columns before COMMAND: (key, width, right-aligned).
+const COLUMNS: [(SortKey, u16, bool); 10] = [
+    (SortKey::Gpu, 3, true),
+    (SortKey::Pid, 8, true),
+    (SortKey::User, 10, false),
+    (SortKey::Type, 4, false),
+    (SortKey::GpuMemory, 9, true),
+    (SortKey::Sm, 4, true),
+    (SortKey::GpuMemoryPercent, 6, true),
+    (SortKey::Cpu, 6, true),
+    (SortKey::HostMemory, 9, true),
+    (SortKey::Time, 9, true),
+];
+
+fn cell(row: &ProcessRow, key: SortKey) -> String {
+    let na = || "N/A".to_string();
+    match key {
+        SortKey::Gpu => row.gpu.to_string(),
+        SortKey::Pid => row.pid.to_string(),
+        SortKey::User => row.user.clone(),
+        SortKey::Type => row.kind.to_string(),
+        SortKey::GpuMemory => row.gpu_memory.map_or_else(na, human_bytes),
+        SortKey::Sm => row.sm.map_or_else(na, |v| v.to_string()),
+        SortKey::GpuMemoryPercent => row.gpu_memory_percent.map_or_else(na, |v| format!("{v:.0}%")),
+        SortKey::Cpu => row.cpu.map_or_else(na, |v| format!("{v:.1}")),
+        SortKey::HostMemory => row.host_memory.map_or_else(na, human_bytes),
+        SortKey::Time => row.running_seconds.map_or_else(na, duration),
+        SortKey::Command => row.command.clone(),
+    }
+}
+
+fn fit(text: &str, width: u16, right: bool) -> String {
+    let w = usize::from(width);
+    let cut: String = text.chars().take(w).collect();
+    if right {
+        format!("{cut:>w$}")
+    } else {
+        format!("{cut:<w$}")
+    }
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let title = format!(" Processes ({}) ", app.rows.len());
+    let block = Block::bordered()
+        .border_set(theme.border_set())
+        .border_style(theme.border)
+        .title(Span::styled(title, theme.title));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let mut layout = app.layout.borrow_mut();
+    layout.header_hitboxes.clear();
+    layout.first_row_y = None;
+    if inner.height == 0 || inner.width == 0 {
+        return;
+    }
+
+    // Header, with the sort column marked and each column's place kept for mouse clicks.
+    let arrow = match (app.descending, theme.ascii) {
+        (true, false) => "▼",
+        (false, false) => "▲",
+        (true, true) => "v",
+        (false, true) => "^",
+    };
+    let mut header = String::new();
+    let mut x = inner.x;
+    for (key, width, right) in COLUMNS.iter().copied().chain([(SortKey::Command, 0, false)]) {
+        let label = if key == app.sort {
+            format!("{}{arrow}", key.label())
+        } else {
+            key.label().to_string()
+        };
+        let text = if width == 0 { label } else { fit(&label, width, right) };
+        let w = text.chars().count() as u16;
+        layout.header_hitboxes.push((inner.y, x, x + w + 1, key));
+        header.push_str(&text);
+        header.push(' ');
+        x += w + 1;
+    }
+    let header = fit(&header, inner.width, false);
+    frame.render_widget(
+        Paragraph::new(Line::styled(header, theme.header)),
+        Rect { height: 1, ..inner },
+    );
+
+    let visible = usize::from(inner.height - 1);
+    if app.rows.is_empty() {
+        let text = if app.filter.is_empty() {
+            "No GPU processes."
+        } else {
+            "No process matches the filter."
+        };
+        if visible > 0 {
+            frame.render_widget(
+                Paragraph::new(Line::styled(text, theme.dim)),
+                Rect { y: inner.y + 1, height: 1, ..inner },
+            );
+        }
+        return;
+    }
+    // Keep the selection in view.
+    let selected = app.selected_index();
+    let mut offset = layout.table_offset.min(app.rows.len().saturating_sub(1));
+    if let Some(s) = selected {
+        if s < offset {
+            offset = s;
+        } else if visible > 0 && s >= offset + visible {
+            offset = s + 1 - visible;
+        }
+    }
+    offset = offset.min(app.rows.len().saturating_sub(visible.max(1)));
+    layout.table_offset = offset;
+    layout.first_row_y = Some(inner.y + 1);
+
+    for (i, row) in app.rows.iter().enumerate().skip(offset).take(visible) {
+        let y = inner.y + 1 + (i - offset) as u16;
+        let mut spans = Vec::new();
+        for (key, width, right) in COLUMNS {
+            let style = match key {
+                SortKey::Sm => theme.load(row.sm.map(f64::from)),
+                SortKey::GpuMemoryPercent => theme.load(row.gpu_memory_percent),
+                _ => theme.text,
+            };
+            spans.push(Span::styled(fit(&cell(row, key), width, right), style));
+            spans.push(Span::raw(" "));
+        }
+        let command: String = row.command.chars().skip(app.command_scroll).collect();
+        spans.push(Span::raw(command));
+        let mut line = Line::from(spans);
+        if Some(i) == selected {
+            line = line.style(theme.selected);
+        }
+        frame.render_widget(Paragraph::new(line), Rect { y, height: 1, ..inner });
+    }
+}
