@@ -355,3 +355,168 @@ impl App {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+    use crate::source::SimSource;
+
+    fn app() -> App {
+        let mut app = App::new(Duration::from_secs(1), Duration::from_secs(60), false);
+        app.on_snapshot(Arc::new(
+            SimSource::new(Scenario::demo(4), &[]).unwrap().sample_at(1_000.0),
+        ));
+        app
+    }
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    fn chars(app: &mut App, s: &str) {
+        for c in s.chars() {
+            app.on_key(key(KeyCode::Char(c)));
+        }
+    }
+
+    #[test]
+    fn quit_keys() {
+        assert_eq!(app().on_key(key(KeyCode::Char('q'))), Action::Quit);
+        assert_eq!(app().on_key(key(KeyCode::Esc)), Action::Quit);
+        assert_eq!(
+            app().on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Action::Quit
+        );
+    }
+
+    #[test]
+    fn sorting_cycles_and_reverses() {
+        let mut a = app();
+        assert_eq!((a.sort, a.descending), (SortKey::GpuMemory, true));
+        a.on_key(key(KeyCode::Char('s')));
+        assert_eq!((a.sort, a.descending), (SortKey::Sm, true));
+        let sms: Vec<_> = a.rows.iter().map(|r| r.sm).collect();
+        assert!(sms.windows(2).all(|w| w[0] >= w[1] || w[1].is_none()), "{sms:?}");
+        a.on_key(key(KeyCode::Char('r')));
+        assert!(!a.descending);
+        a.on_key(key(KeyCode::Char('S')));
+        assert_eq!(a.sort, SortKey::GpuMemory);
+    }
+
+    #[test]
+    fn filter_is_typed_applied_and_cleared() {
+        let mut a = app();
+        let all = a.rows.len();
+        a.on_key(key(KeyCode::Char('/')));
+        assert!(a.editing_filter);
+        chars(&mut a, "user:alice");
+        assert!(a.rows.iter().all(|r| r.user == "alice") && a.rows.len() < all);
+        a.on_key(key(KeyCode::Enter));
+        assert!(!a.editing_filter);
+        // q while editing is text, not quit; Esc on the main screen clears the filter first.
+        a.on_key(key(KeyCode::Char('/')));
+        assert_eq!(a.on_key(key(KeyCode::Char('q'))), Action::None);
+        a.on_key(key(KeyCode::Backspace));
+        a.on_key(key(KeyCode::Enter));
+        assert_eq!(a.on_key(key(KeyCode::Esc)), Action::None);
+        assert_eq!(a.rows.len(), all);
+    }
+
+    #[test]
+    fn selection_follows_the_pid_across_refreshes() {
+        let mut a = app();
+        a.on_key(key(KeyCode::Down));
+        a.on_key(key(KeyCode::Down));
+        let pid = a.selected_pid.unwrap();
+        assert_eq!(a.selected_index(), Some(1));
+        a.on_key(key(KeyCode::Char('r'))); // reversed: the same process, elsewhere
+        assert_eq!(a.selected_pid, Some(pid));
+        a.on_key(key(KeyCode::End));
+        assert_eq!(a.selected_index(), Some(a.rows.len() - 1));
+        a.on_key(key(KeyCode::Home));
+        assert_eq!(a.selected_index(), Some(0));
+    }
+
+    #[test]
+    fn help_opens_and_any_key_closes_it() {
+        let mut a = app();
+        a.on_key(key(KeyCode::Char('?')));
+        assert_eq!(a.overlay, Overlay::Help);
+        a.on_key(key(KeyCode::Char('x')));
+        assert_eq!(a.overlay, Overlay::None);
+    }
+
+    #[test]
+    fn kill_asks_first_and_lets_the_signal_be_chosen() {
+        let mut a = app();
+        a.on_key(key(KeyCode::Char('k')));
+        assert_eq!(a.overlay, Overlay::None, "nothing selected yet");
+        assert!(a.message.is_some());
+        a.on_key(key(KeyCode::Down));
+        let pid = a.selected_pid.unwrap();
+        a.on_key(key(KeyCode::F(9)));
+        assert_eq!(a.overlay, Overlay::Kill { pid, signal: Signal::Term });
+        a.on_key(key(KeyCode::Right));
+        a.on_key(key(KeyCode::Right));
+        assert_eq!(a.overlay, Overlay::Kill { pid, signal: Signal::Kill });
+        assert_eq!(a.on_key(key(KeyCode::Enter)), Action::Signal { pid, signal: Signal::Kill });
+        assert_eq!(a.overlay, Overlay::None);
+        // Any other key cancels.
+        a.on_key(key(KeyCode::Char('k')));
+        assert_eq!(a.on_key(key(KeyCode::Char('n'))), Action::None);
+        assert_eq!(a.overlay, Overlay::None);
+    }
+
+    #[test]
+    fn readonly_never_offers_signals() {
+        let mut a = app();
+        a.readonly = true;
+        a.on_key(key(KeyCode::Down));
+        a.on_key(key(KeyCode::Char('k')));
+        assert_eq!(a.overlay, Overlay::None);
+        assert!(a.message.as_deref().unwrap().contains("read-only"));
+    }
+
+    #[test]
+    fn details_open_on_enter() {
+        let mut a = app();
+        a.on_key(key(KeyCode::Enter));
+        assert!(matches!(a.overlay, Overlay::Details { .. }));
+        a.on_key(key(KeyCode::Esc));
+        assert_eq!(a.overlay, Overlay::None);
+    }
+
+    #[test]
+    fn clicking_a_header_sorts_by_it() {
+        let mut a = app();
+        a.layout.borrow_mut().header_hitboxes =
+            vec![(10, 0, 4, SortKey::Gpu), (10, 4, 13, SortKey::Pid)];
+        let click = |x| MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: x,
+            row: 10,
+            modifiers: KeyModifiers::NONE,
+        };
+        a.on_mouse(click(6));
+        assert_eq!((a.sort, a.descending), (SortKey::Pid, false));
+        a.on_mouse(click(6));
+        assert!(a.descending, "a second click reverses");
+    }
+
+    #[test]
+    fn signal_errors_are_explained() {
+        let mut a = app();
+        a.signal_result(1234, Signal::Term, Err(std::io::Error::from_raw_os_error(libc::EPERM)));
+        assert!(a.message.as_deref().unwrap().contains("permission denied"));
+    }
+
+    #[test]
+    fn stale_data_is_noticed() {
+        let mut a = app();
+        a.now = a.snapshot.as_ref().unwrap().taken_at;
+        assert_eq!(a.stale_for(), None);
+        a.now += chrono::Duration::seconds(10);
+        assert_eq!(a.stale_for(), Some(Duration::from_secs(10)));
+    }
+}

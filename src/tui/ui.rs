@@ -63,42 +63,59 @@ pub fn gpu_layout(gpus: usize, body: Rect, with_processes: bool) -> (GpuLayout, 
     (GpuLayout::Compact, want.min(cap).min(body.height))
 }
 
+/// Where each part of the screen goes; `None` below the minimum size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Areas {
+    pub header: Rect,
+    pub gpus: Option<(GpuLayout, Rect)>,
+    pub processes: Option<Rect>,
+    pub footer: Rect,
+}
+
+pub fn areas(app: &App, area: Rect) -> Option<Areas> {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return None;
+    }
+    let [header, body, footer] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)])
+            .areas(area);
+    let gpu_count = app.snapshot.as_ref().map_or(0, |s| s.gpus.len()).max(1);
+    let (gpus, processes) = match (app.show_gpus, app.show_processes) {
+        (true, true) => {
+            let (layout, height) = gpu_layout(gpu_count, body, true);
+            let [g, p] =
+                Layout::vertical([Constraint::Length(height), Constraint::Min(0)]).areas(body);
+            (Some((layout, g)), Some(p))
+        }
+        (true, false) => (Some((gpu_layout(gpu_count, body, false).0, body)), None),
+        (false, true) => (None, Some(body)),
+        (false, false) => (None, None),
+    };
+    Some(Areas { header, gpus, processes, footer })
+}
+
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     let area = frame.area();
-    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+    let Some(areas) = areas(app, area) else {
         let text = format!(
             "Terminal too small: {}×{} (need {MIN_WIDTH}×{MIN_HEIGHT})",
             area.width, area.height
         );
         frame.render_widget(Paragraph::new(Line::styled(text, theme.warn)), area);
         return;
-    }
-    let [top, body, bottom] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)])
-            .areas(area);
-    header::draw(frame, top, app, theme);
-    footer::draw(frame, bottom, app, theme);
-
-    let gpu_count = app.snapshot.as_ref().map_or(0, |s| s.gpus.len());
-    let (gpu_area, process_area) = match (app.show_gpus, app.show_processes) {
-        (true, true) => {
-            let (layout, height) = gpu_layout(gpu_count.max(1), body, true);
-            let [g, p] =
-                Layout::vertical([Constraint::Length(height), Constraint::Min(0)]).areas(body);
-            (Some((layout, g)), Some(p))
-        }
-        (true, false) => (Some((gpu_layout(gpu_count.max(1), body, false).0, body)), None),
-        (false, true) => (None, Some(body)),
-        (false, false) => (None, None),
     };
-    if let Some((layout, area)) = gpu_area {
+    header::draw(frame, areas.header, app, theme);
+    footer::draw(frame, areas.footer, app, theme);
+    if let Some((layout, area)) = areas.gpus {
         gpus::draw(frame, area, app, theme, layout);
     }
-    if let Some(area) = process_area {
-        processes::draw(frame, area, app, theme);
-    } else {
-        app.layout.borrow_mut().first_row_y = None;
-        app.layout.borrow_mut().header_hitboxes.clear();
+    match areas.processes {
+        Some(area) => processes::draw(frame, area, app, theme),
+        None => {
+            let mut layout = app.layout.borrow_mut();
+            layout.first_row_y = None;
+            layout.header_hitboxes.clear();
+        }
     }
     match &app.overlay {
         Overlay::None => {}

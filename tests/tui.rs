@@ -1,0 +1,290 @@
+//! The interactive monitor: whole screens through the real draw path on ratatui's
+//! `TestBackend` (insta snapshots at several sizes and fleet sizes, with a lost GPU and
+//! unsupported metrics), a layout property test, and an end-to-end run in a real terminal.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use gputop::scenario::Scenario;
+use gputop::source::SimSource;
+use gputop::tui::theme::{Theme, ThemeName};
+use gputop::tui::ui::{areas, GpuLayout};
+use gputop::tui::{render, App};
+use ratatui::backend::TestBackend;
+use ratatui::layout::Rect;
+use ratatui::Terminal;
+
+/// The demo fleet of `n`, with GPU 1 lost and GPU 2 reporting almost nothing.
+fn fleet(n: usize) -> Scenario {
+    let mut s = Scenario::demo(n);
+    if n > 1 {
+        s.gpus[1].lost = true;
+    }
+    if n > 2 {
+        let bare = &mut s.gpus[2];
+        bare.fan_pct = None;
+        bare.power_w = None;
+        bare.clock_sm_mhz = None;
+        bare.encoder_pct = None;
+        bare.pcie_tx_kbps = None;
+        bare.temperature_c = None;
+    }
+    s
+}
+
+/// An app that has seen 30 samples, one a second, at a fixed time.
+fn app_with(n: usize) -> App {
+    let sim = SimSource::new(fleet(n), &[]).unwrap();
+    let mut app = App::new(Duration::from_secs(1), Duration::from_secs(600), false);
+    for t in 0..30 {
+        app.on_snapshot(Arc::new(sim.sample_at(1_700_000_000.0 + f64::from(t))));
+    }
+    app.now = app.snapshot.as_ref().unwrap().taken_at;
+    app.host_cpu = Some(12.5);
+    app.host_memory = Some((3 << 30, 16 << 30));
+    app
+}
+
+fn screen(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    render(&mut terminal, app, &Theme::new(ThemeName::Dark, false)).unwrap();
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..height {
+        for x in 0..width {
+            out.push_str(buffer[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn snapshot_settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    // Local time depends on the machine's time zone.
+    settings.add_filter(r"\d\d:\d\d:\d\d", "[time]");
+    settings
+}
+
+#[test]
+fn screens_at_every_size() {
+    for gpus in [1, 4, 8, 64] {
+        let app = app_with(gpus);
+        for (w, h) in [(80, 24), (120, 40), (200, 60), (40, 10)] {
+            let text = screen(&app, w, h);
+            snapshot_settings()
+                .bind(|| insta::assert_snapshot!(format!("screen_{gpus}gpus_{w}x{h}"), text));
+        }
+    }
+}
+
+#[test]
+fn a_lost_gpu_is_shown_as_lost_and_unsupported_as_na() {
+    let text = screen(&app_with(4), 120, 40);
+    assert!(text.contains("LOST: the GPU fell off the bus"), "{text}");
+    let bare = text.lines().find(|l| l.contains(" 2 NVIDIA GeForce RTX 4090")).unwrap();
+    assert!(bare.contains("N/A"), "{bare}");
+}
+
+#[test]
+fn too_small_terminal_shows_a_message() {
+    let text = screen(&app_with(4), 39, 9);
+    assert!(text.starts_with("Terminal too small: 39×9"), "{text}");
+}
+
+#[test]
+fn layout_stays_inside_the_screen_for_any_fleet_and_size() {
+    let sizes = [1u16, 9, 10, 11, 24, 40, 60, 100];
+    let widths = [1u16, 39, 40, 41, 80, 120, 160, 200, 300];
+    for gpus in [0usize, 1, 2, 3, 5, 8, 9, 16, 33, 64] {
+        let mut app = app_with(gpus.max(1));
+        if gpus == 0 {
+            app.on_snapshot(Arc::new(
+                SimSource::new(Scenario::demo(0), &[]).unwrap().sample_at(0.0),
+            ));
+        }
+        for (show_gpus, show_processes) in [(true, true), (false, true), (true, false)] {
+            app.show_gpus = show_gpus;
+            app.show_processes = show_processes;
+            for &w in &widths {
+                for &h in &sizes {
+                    let full = Rect::new(0, 0, w, h);
+                    // Draws without panicking, whatever the size.
+                    screen(&app, w, h);
+                    let Some(a) = areas(&app, full) else { continue };
+                    let parts: Vec<Rect> =
+                        [Some(a.header), a.gpus.map(|g| g.1), a.processes, Some(a.footer)]
+                            .into_iter()
+                            .flatten()
+                            .collect();
+                    for (i, p) in parts.iter().enumerate() {
+                        assert!(
+                            full.contains(p.as_position()) || p.area() == 0,
+                            "{gpus} GPUs {w}x{h}: {p:?} outside"
+                        );
+                        assert!(
+                            p.right() <= full.right() && p.bottom() <= full.bottom(),
+                            "{gpus} GPUs {w}x{h}: {p:?}"
+                        );
+                        for q in &parts[i + 1..] {
+                            assert!(!p.intersects(*q), "{gpus} GPUs {w}x{h}: {p:?} overlaps {q:?}");
+                        }
+                    }
+                    if let Some((layout, g)) = a.gpus {
+                        if let GpuLayout::Panels { columns } = layout {
+                            assert!(
+                                (gpus.max(1) as u16).div_ceil(columns) * 5 <= g.height,
+                                "{gpus} GPUs {w}x{h}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn many_gpus_switch_to_the_compact_view() {
+    let app = app_with(64);
+    let a = areas(&app, Rect::new(0, 0, 200, 60)).unwrap();
+    assert_eq!(a.gpus.unwrap().0, GpuLayout::Compact);
+    let a = areas(&app_with(4), Rect::new(0, 0, 120, 40)).unwrap();
+    assert_eq!(a.gpus.unwrap().0, GpuLayout::Panels { columns: 1 });
+    let a = areas(&app_with(1), Rect::new(0, 0, 120, 40)).unwrap();
+    assert_eq!(a.gpus.unwrap().0, GpuLayout::Big);
+}
+
+#[test]
+fn ascii_and_mono_draw_no_unicode_and_no_colour() {
+    let app = app_with(4);
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    render(&mut terminal, &app, &Theme::new(ThemeName::Mono, true)).unwrap();
+    let buffer = terminal.backend().buffer();
+    for cell in buffer.content() {
+        assert!(cell.symbol().is_ascii(), "non-ASCII {:?}", cell.symbol());
+        assert_eq!(cell.fg, ratatui::style::Color::Reset);
+    }
+}
+
+#[test]
+fn process_names_are_sanitized_on_screen() {
+    let mut scenario = Scenario::demo(1);
+    scenario.gpus[0].processes[0].command = Some("evil\x1b]0;pwned\x07\x1b[2J".into());
+    let sim = SimSource::new(scenario, &[]).unwrap();
+    let mut app = App::new(Duration::from_secs(1), Duration::from_secs(60), false);
+    app.on_snapshot(Arc::new(sim.sample_at(1_000.0)));
+    let text = screen(&app, 200, 40);
+    assert!(text.contains("evil\\x1b]0;pwned\\x07\\x1b[2J"), "{text}");
+    assert!(!text.contains('\x1b'));
+}
+
+mod terminal {
+    use super::common::*;
+    use std::process::Command;
+    use std::time::{Duration, Instant};
+
+    struct Tmux(String);
+
+    impl Tmux {
+        fn cmd(&self, args: &[&str]) -> Command {
+            let mut c = Command::new("tmux");
+            c.args(["-L", &self.0, "-f", "/dev/null"]).args(args);
+            c
+        }
+        fn screen(&self) -> String {
+            String::from_utf8(self.cmd(&["capture-pane", "-p"]).output().unwrap().stdout).unwrap()
+        }
+        fn keys(&self, keys: &[&str]) {
+            let mut args = vec!["send-keys"];
+            args.extend_from_slice(keys);
+            self.cmd(&args).status().unwrap();
+        }
+        fn wait_for(&self, what: &str) -> String {
+            let start = Instant::now();
+            loop {
+                let s = self.screen();
+                if s.contains(what) {
+                    return s;
+                }
+                assert!(start.elapsed() < Duration::from_secs(10), "{what:?} never appeared:\n{s}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+
+    impl Drop for Tmux {
+        fn drop(&mut self) {
+            let _ = self.cmd(&["kill-server"]).status();
+        }
+    }
+
+    #[test]
+    fn keys_work_in_a_real_terminal_and_the_screen_is_restored() {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            eprintln!("tmux is not installed; skipping (CI installs it)");
+            return;
+        }
+        let job = Sleeper::spawn();
+        let scenario = scenario_file(&format!(
+            "[[gpus]]\nname = \"Monitored GPU\"\nmemory_total_mib = 8192\nutilization_gpu = 40\ntemperature_c = 50\n\
+             [[gpus.processes]]\npid = {}\nused_memory_mib = 1000\nsm_util = 30\n\
+             [[gpus.processes]]\npid = 2147480000\nused_memory_mib = 500\n",
+            job.pid()
+        ));
+        let tmux = Tmux(format!("gputop-tui-{}", std::process::id()));
+        let command = format!(
+            "echo BEFORE; env GPUTOP_NVML_LIB='{}' GPUTOP_FAKE_NVML_SCENARIO='{}' LC_ALL=C.UTF-8 XDG_CONFIG_HOME=/nonexistent '{}' --interval 0.2; echo EXITED $?; sleep 30",
+            fake_nvml().display(),
+            scenario.path().display(),
+            assert_cmd::cargo::cargo_bin("gputop").display()
+        );
+        assert!(tmux
+            .cmd(&["new-session", "-d", "-x", "120", "-y", "40", &command])
+            .status()
+            .unwrap()
+            .success());
+        let s = tmux.wait_for("Monitored GPU");
+        assert!(s.contains("GPU-MEM▼"), "sorted by GPU memory at first:\n{s}");
+
+        tmux.keys(&["s"]);
+        tmux.wait_for("SM%▼");
+        tmux.keys(&["/", "s", "l", "e", "e", "p", "Enter"]);
+        let s = tmux.wait_for("Processes (1)");
+        assert!(s.contains("sleep 600") && !s.contains("2147480000"), "{s}");
+        tmux.keys(&["?"]);
+        tmux.wait_for("Keys");
+        tmux.keys(&["x"]);
+        tmux.keys(&["q"]);
+        let s = tmux.wait_for("EXITED 0");
+        // The alternate screen is gone: what was there before is back.
+        assert!(s.contains("BEFORE") && !s.contains("Monitored GPU"), "{s}");
+        let cursor = tmux.cmd(&["display", "-p", "#{cursor_flag}"]).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&cursor.stdout).trim(), "1", "cursor visible again");
+    }
+
+    #[test]
+    fn sigterm_restores_the_terminal() {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            return;
+        }
+        let tmux = Tmux(format!("gputop-tui-term-{}", std::process::id()));
+        let dir = temp_dir();
+        let pidfile = dir.path().join("pid");
+        // gputop runs in the foreground (it needs the terminal as stdin); a helper signals it.
+        let command = format!(
+            "echo BEFORE; (sleep 1.5; kill -TERM $(cat '{pid}')) & sh -c 'echo $$ > {pid}; XDG_CONFIG_HOME=/nonexistent exec {bin} --demo 2'; echo EXITED $?; sleep 30",
+            pid = pidfile.display(),
+            bin = assert_cmd::cargo::cargo_bin("gputop").display()
+        );
+        assert!(tmux
+            .cmd(&["new-session", "-d", "-x", "100", "-y", "30", &command])
+            .status()
+            .unwrap()
+            .success());
+        let s = tmux.wait_for("EXITED");
+        assert!(s.contains("BEFORE") && !s.contains("NVIDIA H100"), "{s}");
+    }
+}
