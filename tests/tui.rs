@@ -132,13 +132,9 @@ fn layout_stays_inside_the_screen_for_any_fleet_and_size() {
                             assert!(!p.intersects(*q), "{gpus} GPUs {w}x{h}: {p:?} overlaps {q:?}");
                         }
                     }
-                    if let Some((layout, g)) = a.gpus {
-                        if let GpuLayout::Panels { columns } = layout {
-                            assert!(
-                                (gpus.max(1) as u16).div_ceil(columns) * 5 <= g.height,
-                                "{gpus} GPUs {w}x{h}"
-                            );
-                        }
+                    if let Some((GpuLayout::Panels { columns }, g)) = a.gpus {
+                        let rows = (gpus.max(1) as u16).div_ceil(columns);
+                        assert!(rows * 5 <= g.height, "{gpus} GPUs {w}x{h}");
                     }
                 }
             }
