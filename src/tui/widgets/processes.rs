@@ -124,24 +124,45 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     layout.table_offset = offset;
     layout.first_row_y = Some(inner.y + 1);
 
-    for (i, row) in app.rows.iter().enumerate().skip(offset).take(visible) {
-        let y = inner.y + 1 + (i - offset) as u16;
-        let mut spans = Vec::new();
-        for (key, width, right) in COLUMNS {
-            let style = match key {
-                SortKey::Sm => theme.load(row.sm.map(f64::from)),
-                SortKey::GpuMemoryPercent => theme.load(row.gpu_memory_percent),
-                _ => theme.text,
-            };
-            spans.push(Span::styled(fit(&cell(row, key), width, right), style));
-            spans.push(Span::raw(" "));
-        }
-        let command: String = row.command.chars().skip(app.command_scroll).collect();
-        spans.push(Span::raw(command));
-        let mut line = Line::from(spans);
-        if Some(i) == selected {
-            line = line.style(theme.selected);
-        }
-        frame.render_widget(Paragraph::new(line), Rect { y, height: 1, ..inner });
-    }
+    // One paragraph of lines, with plain columns joined into one span: a frame is redrawn on
+    // every sample, so fewer, larger spans keep it cheap.
+    let lines: Vec<Line> = app
+        .rows
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(visible)
+        .map(|(i, row)| {
+            let mut spans = Vec::with_capacity(5);
+            let mut plain = String::with_capacity(usize::from(inner.width));
+            for (key, width, right) in COLUMNS {
+                let text = fit(&cell(row, key), width, right);
+                let style = match key {
+                    SortKey::Sm => Some(theme.load(row.sm.map(f64::from))),
+                    SortKey::GpuMemoryPercent => Some(theme.load(row.gpu_memory_percent)),
+                    _ => None,
+                };
+                match style {
+                    Some(style) => {
+                        spans.push(Span::raw(std::mem::take(&mut plain)));
+                        spans.push(Span::styled(text, style));
+                    }
+                    None => plain.push_str(&text),
+                }
+                plain.push(' ');
+            }
+            plain.extend(row.command.chars().skip(app.command_scroll));
+            spans.push(Span::raw(plain));
+            let line = Line::from(spans);
+            if Some(i) == selected {
+                line.style(theme.selected)
+            } else {
+                line
+            }
+        })
+        .collect();
+    frame.render_widget(
+        Paragraph::new(lines),
+        Rect { y: inner.y + 1, height: inner.height - 1, ..inner },
+    );
 }
