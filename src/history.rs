@@ -12,12 +12,14 @@ pub struct Ring<T> {
     capacity: usize,
     /// Where the next value goes once the buffer is full.
     next: usize,
+    /// Values pushed since creation, so charts can bucket samples by absolute position.
+    pushed: u64,
 }
 
 impl<T: Copy> Ring<T> {
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.max(1);
-        Self { buf: Vec::with_capacity(capacity), capacity, next: 0 }
+        Self { buf: Vec::with_capacity(capacity), capacity, next: 0, pushed: 0 }
     }
 
     pub fn push(&mut self, value: T) {
@@ -27,6 +29,12 @@ impl<T: Copy> Ring<T> {
             self.buf[self.next] = value;
         }
         self.next = (self.next + 1) % self.capacity;
+        self.pushed += 1;
+    }
+
+    /// Values pushed since creation (not only those still held).
+    pub fn pushed(&self) -> u64 {
+        self.pushed
     }
 
     pub fn len(&self) -> usize {
@@ -58,6 +66,37 @@ impl<T: Copy> Ring<T> {
         } else {
             Some(self.buf[(self.next + self.capacity - 1) % self.capacity])
         }
+    }
+}
+
+impl Ring<Option<f32>> {
+    /// At most `width` chart columns: each the mean of `ceil(len / width)` consecutive samples,
+    /// buckets aligned on the absolute sample count, so that as samples arrive only the newest
+    /// column changes and the chart shifts once per bucket, not on every sample (which would
+    /// redraw every column and cost bytes over SSH). A bucket with no value is a gap.
+    pub fn columns(&self, width: usize) -> Vec<Option<f32>> {
+        let n = self.len();
+        if n == 0 || width == 0 {
+            return Vec::new();
+        }
+        let per = n.div_ceil(width) as u64;
+        let first = self.pushed - n as u64;
+        let mut out: Vec<Option<f32>> = Vec::with_capacity(width + 1);
+        let (mut bucket, mut sum, mut count) = (first / per, 0.0f32, 0u32);
+        for (i, v) in self.iter().enumerate() {
+            let b = (first + i as u64) / per;
+            if b != bucket {
+                out.push((count > 0).then(|| sum / count as f32));
+                (bucket, sum, count) = (b, 0.0, 0);
+            }
+            if let Some(v) = v {
+                sum += v;
+                count += 1;
+            }
+        }
+        out.push((count > 0).then(|| sum / count as f32));
+        let skip = out.len().saturating_sub(width);
+        out.split_off(skip)
     }
 }
 
@@ -157,6 +196,35 @@ mod tests {
         assert_eq!(r.len(), 100);
         assert_eq!(r.buf.capacity(), 100);
         assert_eq!(r.iter().next(), Some(9_900));
+    }
+
+    #[test]
+    fn chart_columns_bucket_samples_and_only_the_newest_moves() {
+        let mut r: Ring<Option<f32>> = Ring::new(100);
+        for v in 0..4 {
+            r.push(Some(v as f32));
+        }
+        assert_eq!(
+            r.columns(10),
+            vec![Some(0.0), Some(1.0), Some(2.0), Some(3.0)],
+            "one column per sample while they fit"
+        );
+        for v in 4..100 {
+            r.push(if v == 50 || v == 51 { None } else { Some(v as f32) });
+        }
+        let cols = r.columns(10);
+        assert_eq!(cols.len(), 10);
+        assert_eq!(cols[0], Some(4.5));
+        // Ten samples later the chart has shifted by exactly one bucket.
+        let before = r.columns(10);
+        for v in 100..110 {
+            r.push(Some(v as f32));
+        }
+        assert_eq!(&r.columns(10)[..9], &before[1..]);
+        // A bucket whose samples are all missing is a gap, not zero.
+        let mut gaps: Ring<Option<f32>> = Ring::new(4);
+        gaps.push(None);
+        assert_eq!(gaps.columns(4), vec![None]);
     }
 
     #[test]

@@ -177,11 +177,10 @@ fn details<'a>(gpu: &GpuSample, theme: &Theme) -> Line<'a> {
 /// One metric's history, when the GPU has any yet.
 type Series<'a> = Option<&'a Ring<Option<f32>>>;
 
-/// The last `width` points of a history ring, `None` kept as a gap.
+/// A history ring as at most `width` bars (see `Ring::columns`), `None` kept as a gap.
 fn bars(ring: &Ring<Option<f32>>, width: usize) -> Vec<SparklineBar> {
-    let skip = ring.len().saturating_sub(width);
-    ring.iter()
-        .skip(skip)
+    ring.columns(width)
+        .into_iter()
         .map(|v| SparklineBar::from(v.map(|v| v.max(0.0).round() as u64)))
         .collect()
 }

@@ -24,11 +24,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 theme.title,
             ));
             spans.push(Span::raw(format!(
-                "{sep}driver {}{sep}CUDA {}{sep}{}{sep}every {:.1}s",
+                "{sep}driver {}{sep}CUDA {}{sep}{}{sep}every {}s",
                 sanitize(host.driver_version.as_deref().unwrap_or("N/A")),
                 host.cuda_driver_version.as_deref().unwrap_or("N/A"),
                 s.taken_at.with_timezone(&Local).format("%H:%M:%S"),
-                app.interval.as_secs_f64()
+                // 1, 0.25, 2.5: no trailing zeros.
+                format!("{:.2}", app.interval.as_secs_f64())
+                    .trim_end_matches('0')
+                    .trim_end_matches('.')
             )));
             if let Some(cpu) = app.host_cpu {
                 spans.push(Span::raw(format!("{sep}CPU {cpu:.0}%")));

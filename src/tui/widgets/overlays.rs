@@ -100,8 +100,8 @@ pub fn details(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, pid: u32
     let history = app.process_memory.get(&pid);
     let data: Vec<SparklineBar> = history
         .map(|r| {
-            r.iter()
-                .skip(r.len().saturating_sub(usize::from(chart.width)))
+            r.columns(usize::from(chart.width))
+                .into_iter()
                 .map(|v| SparklineBar::from(v.map(|v| v as u64)))
                 .collect()
         })

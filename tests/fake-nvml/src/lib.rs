@@ -48,7 +48,11 @@ fn load_scenario() -> Result<Scenario, String> {
 }
 
 fn now() -> f64 {
-    if let Some(t) = std::env::var("GPUTOP_FAKE_NVML_TIME").ok().and_then(|v| v.parse().ok()) {
+    // Read once: monitors make hundreds of calls a second, and this is their hot path.
+    static FIXED: std::sync::OnceLock<Option<f64>> = std::sync::OnceLock::new();
+    let fixed = FIXED
+        .get_or_init(|| std::env::var("GPUTOP_FAKE_NVML_TIME").ok().and_then(|v| v.parse().ok()));
+    if let Some(t) = *fixed {
         return t;
     }
     std::time::SystemTime::now()

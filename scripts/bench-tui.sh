@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The monitors side by side in a 200x60 tmux pane on the fake NVML library, each at a 1 s
+# interval: CPU used (% of one core, from /proc/PID/stat) and peak RSS (VmHWM) over SECONDS,
+# and bytes written to the terminal per second (what an SSH link carries).
+#   gputop and nvitop with 8 GPUs x 8 real processes; gputop with 64 GPUs x 1000 processes.
+#
+#   scripts/bench-tui.sh [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/bench-common.sh
+SECS=${1:-60}
+command -v tmux >/dev/null || { echo "needs tmux" >&2; exit 2; }
+build_release
+install_peers
+TICK=$(getconf CLK_TCK)
+
+# measure NAME SCENARIO PROCESS-NAME CMD...
+measure() {
+  local name=$1 scenario=$2 comm=$3; shift 3
+  local sock="bench-tui-$$" bytes="$BENCH/tui-bytes.bin"
+  : > "$bytes"
+  tmux -L "$sock" -f /dev/null new-session -d -x 200 -y 60 \
+    "sleep 0.5; exec env LD_LIBRARY_PATH=$LD_LIBRARY_PATH GPUTOP_FAKE_NVML_SCENARIO=$scenario XDG_CONFIG_HOME=/nonexistent LC_ALL=C.UTF-8 $*"
+  tmux -L "$sock" pipe-pane -o "cat >> '$bytes'"
+  sleep 4 # start-up and the first frames are not counted
+  local pid
+  pid=$(pgrep -n -f "$comm") || { echo "$name did not start" >&2; tmux -L "$sock" kill-server; return; }
+  local b0 c0 c1 b1
+  b0=$(stat -c %s "$bytes")
+  c0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  sleep "$SECS"
+  c1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  b1=$(stat -c %s "$bytes")
+  local hwm
+  hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+  tmux -L "$sock" kill-server
+  printf '%-40s %6.2f %% CPU  %6.1f MiB peak RSS  %6d B/s to the terminal\n' "$name" \
+    "$(echo "($c1 - $c0) * 100 / $TICK / $SECS" | bc -l)" "$(echo "$hwm / 1024" | bc -l)" $(( (b1 - b0) / SECS ))
+  sleep 1
+}
+
+write_scenario 8 8 "$BENCH/tui-8x8.toml"
+SMALL=$GPUTOP_FAKE_NVML_SCENARIO
+echo "over ${SECS}s, 1 s interval, 200x60 tmux pane"
+measure "gputop, 8 GPUs x 8 processes" "$SMALL" "release/gputop --interval 1" "$GPUTOP_BIN --interval 1"
+measure "nvitop, 8 GPUs x 8 processes" "$SMALL" "nvitop --interval 1" "$PEERS/python $PEERS/nvitop --interval 1"
+stop_sleepers
+SLEEPERS=()
+
+# 64 GPUs x 1000 processes: 1000 real processes spread over the GPUs.
+write_scenario 64 0 "$BENCH/tui-64.toml"
+python3 - "$BENCH/tui-64.toml" <<'PY'
+import subprocess, sys
+path = sys.argv[1]
+procs = [subprocess.Popen(["sleep", "3600"]).pid for _ in range(1000)]
+open(path + ".pids", "w").write(" ".join(map(str, procs)))
+out, gpu = [], 0
+for line in open(path):
+    out.append(line)
+for i, pid in enumerate(procs):
+    pass
+text = "".join(out)
+blocks = text.split("[[gpus]]")
+head, gpus = blocks[0], blocks[1:]
+for i, pid in enumerate(procs):
+    gpus[i % len(gpus)] += f"[[gpus.processes]]\npid = {pid}\nused_memory_mib = {100 + i % 900}\nsm_util = {i % 100}\n"
+open(path, "w").write(head + "".join("[[gpus]]" + g for g in gpus))
+PY
+measure "gputop, 64 GPUs x 1000 processes" "$PWD/$BENCH/tui-64.toml" "release/gputop --interval 1" "$GPUTOP_BIN --interval 1"
+kill $(cat "$BENCH/tui-64.toml.pids") 2>/dev/null || true
