@@ -65,6 +65,9 @@ fn title<'a>(gpu: &GpuSample, theme: &Theme) -> Line<'a> {
 
 /// The right-hand title: performance state, temperature, power; or alarming throttle reasons.
 fn status_line<'a>(gpu: &GpuSample, theme: &Theme) -> Line<'a> {
+    if gpu.status != GpuStatus::Ok {
+        return Line::default();
+    }
     let mut spans = Vec::new();
     let alarms: Vec<&str> = gpu
         .throttle
@@ -90,7 +93,7 @@ fn status_line<'a>(gpu: &GpuSample, theme: &Theme) -> Line<'a> {
         _ => theme.text,
     };
     spans.push(Span::styled(
-        format!(" {}{} ", t.gpu_celsius.map_or("N/A".into(), |c| c.to_string()), theme.degree()),
+        format!(" {} ", t.gpu_celsius.map_or("N/A".into(), |c| format!("{c}{}", theme.degree()))),
         temp_style,
     ));
     spans.push(Span::raw(format!("{} ", power(gpu))));
@@ -101,7 +104,7 @@ fn power(gpu: &GpuSample) -> String {
     match (gpu.power.draw_watts, gpu.power.limit_watts) {
         (Some(d), Some(l)) => format!("{d:.0}/{l:.0} W"),
         (Some(d), None) => format!("{d:.0} W"),
-        _ => "N/A W".into(),
+        _ => "N/A".into(),
     }
 }
 
