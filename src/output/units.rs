@@ -42,6 +42,18 @@ pub fn duration(secs: u64) -> String {
     }
 }
 
+/// Elapsed time to the minute, for live tables where a per-second clock on every row would
+/// only cost redraws: `<1m`, `12m`, `3h02m`, `2d03h`.
+pub fn duration_coarse(secs: u64) -> String {
+    let (d, h, m) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60);
+    match (d, h, m) {
+        (0, 0, 0) => "<1m".into(),
+        (0, 0, _) => format!("{m}m"),
+        (0, _, _) => format!("{h}h{m:02}m"),
+        _ => format!("{d}d{h:02}h"),
+    }
+}
+
 /// Cuts `s` to at most `width` characters, marking the cut with `…` (or `~` in ASCII mode).
 pub fn truncate(s: &str, width: usize, ascii: bool) -> std::borrow::Cow<'_, str> {
     if s.chars().count() <= width {
@@ -84,6 +96,14 @@ mod tests {
         assert_eq!(duration(725), "12:05");
         assert_eq!(duration(10_921), "3:02:01");
         assert_eq!(duration(2 * 86_400 + 3 * 3600), "2d 03h");
+    }
+
+    #[test]
+    fn coarse_durations_change_once_a_minute() {
+        assert_eq!(duration_coarse(59), "<1m");
+        assert_eq!(duration_coarse(61), "1m");
+        assert_eq!(duration_coarse(10_921), "3h02m");
+        assert_eq!(duration_coarse(2 * 86_400 + 3 * 3600), "2d03h");
     }
 
     #[test]

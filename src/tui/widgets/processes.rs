@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
-use crate::output::units::{duration, human_bytes};
+use crate::output::units::{duration_coarse, human_bytes};
 use crate::tui::app::App;
 use crate::tui::rows::{ProcessRow, SortKey};
 use crate::tui::theme::Theme;
@@ -37,7 +37,7 @@ fn cell(row: &ProcessRow, key: SortKey) -> String {
         SortKey::GpuMemoryPercent => row.gpu_memory_percent.map_or_else(na, |v| format!("{v:.0}%")),
         SortKey::Cpu => row.cpu.map_or_else(na, |v| format!("{v:.1}")),
         SortKey::HostMemory => row.host_memory.map_or_else(na, human_bytes),
-        SortKey::Time => row.running_seconds.map_or_else(na, duration),
+        SortKey::Time => row.running_seconds.map_or_else(na, duration_coarse),
         SortKey::Command => row.command.clone(),
     }
 }
