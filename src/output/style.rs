@@ -67,13 +67,14 @@ fn fg(c: AnsiColor) -> Style {
     c.on_default()
 }
 
-/// Utilization and memory load: green when light, yellow when busy, red when nearly full.
+/// Utilization and memory load: plain when light, yellow when busy, red when nearly full.
+/// Only what needs attention is coloured, which also keeps refreshes small over SSH.
 pub fn load(percent: Option<f64>) -> Style {
     match percent {
         None => DIM,
         Some(p) if p >= 90.0 => fg(AnsiColor::Red),
         Some(p) if p >= 50.0 => fg(AnsiColor::Yellow),
-        Some(_) => fg(AnsiColor::Green),
+        Some(_) => PLAIN,
     }
 }
 
@@ -86,7 +87,7 @@ pub fn temperature(celsius: Option<u32>, slowdown: Option<u32>) -> Style {
     } else if t >= 75 {
         fg(AnsiColor::Yellow)
     } else {
-        fg(AnsiColor::Green)
+        PLAIN
     }
 }
 
@@ -105,6 +106,8 @@ mod tests {
     fn temperature_uses_the_slowdown_threshold() {
         assert_eq!(temperature(Some(83), Some(87)), fg(AnsiColor::Red).bold());
         assert_eq!(temperature(Some(80), Some(87)), fg(AnsiColor::Yellow));
+        assert_eq!(temperature(Some(40), Some(87)), PLAIN, "only what needs attention is coloured");
+        assert_eq!(load(Some(20.0)), PLAIN);
         assert_eq!(temperature(None, Some(87)), DIM);
     }
 }
