@@ -235,6 +235,8 @@ pub struct GpuProcess {
     pub cpu_percent: Option<f32>,
     pub host_memory_bytes: Option<u64>,
     pub running_seconds: Option<u64>,
+    /// The container, pod, Slurm job or systemd unit it runs in, when it runs in one.
+    pub placement: Option<crate::source::placement::Placement>,
 }
 
 impl GpuProcess {
@@ -254,6 +256,7 @@ impl GpuProcess {
             cpu_percent: None,
             host_memory_bytes: None,
             running_seconds: None,
+            placement: None,
         }
     }
 }

@@ -143,16 +143,29 @@ fn process_lines(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
         .max()
         .unwrap_or(4)
         .clamp(4, 16);
+    // A WHERE column (container, pod, Slurm job, unit) only when some process runs in one.
+    let labels: Vec<Option<String>> =
+        rows.iter().map(|(_, pr)| pr.placement.as_ref().and_then(|pl| pl.label())).collect();
+    let where_width =
+        labels.iter().flatten().map(|l| l.chars().count()).max().map(|w| w.clamp(5, 32));
+    let where_header = where_width.map_or(String::new(), |w| format!("{:<w$}  ", "WHERE"));
     let mut lines = vec![p.paint(
         style::HEADER,
-        &format!("GPU      PID  {:<user_width$}  TYPE  GPU MEM   SM%   CPU%  COMMAND", "USER"),
+        &format!(
+            "GPU      PID  {:<user_width$}  TYPE  GPU MEM   SM%   CPU%  {where_header}COMMAND",
+            "USER"
+        ),
     )];
-    for (gpu, pr) in rows {
+    for ((gpu, pr), label) in rows.into_iter().zip(labels) {
         let user = sanitize(pr.user.as_deref().unwrap_or(NA));
         let user = truncate(&user, user_width, opts.ascii);
         let command = sanitize(pr.command.as_deref().or(pr.name.as_deref()).unwrap_or(NA));
+        let place = where_width.map_or(String::new(), |w| {
+            let label = sanitize(label.as_deref().unwrap_or("-")).into_owned();
+            format!("{:<w$}  ", truncate(&label, w, opts.ascii))
+        });
         lines.push(format!(
-            "{gpu:>3}  {:>7}  {user:<user_width$}  {:<4}  {:>7}  {:>4}  {:>5}  {command}",
+            "{gpu:>3}  {:>7}  {user:<user_width$}  {:<4}  {:>7}  {:>4}  {:>5}  {place}{command}",
             pr.pid,
             pr.kind.short(),
             pr.gpu_memory_bytes.map_or(NA.to_string(), human_bytes),

@@ -2,10 +2,12 @@
 //! looked up through `sysinfo` for the GPU PIDs only, never for every process on the machine.
 
 use std::cell::OnceCell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind, Users};
 
+use super::placement::{self, Placement};
 use crate::sample::GpuProcess;
 
 pub struct HostLookup {
@@ -16,6 +18,9 @@ pub struct HostLookup {
     /// PIDs refreshed before, whose `cpu_usage` is a delta since the last sample; for a PID
     /// seen first, the CPU % is its lifetime average, as `ps` shows.
     seen: HashSet<u32>,
+    /// Placement never changes for a PID, so it is read once (two small /proc reads).
+    placements: HashMap<u32, Option<Placement>>,
+    proc_root: PathBuf,
 }
 
 impl Default for HostLookup {
@@ -26,7 +31,18 @@ impl Default for HostLookup {
 
 impl HostLookup {
     pub fn new() -> Self {
-        Self { system: System::new().ok(), users: OnceCell::new(), seen: HashSet::new() }
+        Self::with_proc_root("/proc")
+    }
+
+    /// Reads placements from another `/proc` (a fixture tree in tests).
+    pub fn with_proc_root(root: impl Into<PathBuf>) -> Self {
+        Self {
+            system: System::new().ok(),
+            users: OnceCell::new(),
+            seen: HashSet::new(),
+            placements: HashMap::new(),
+            proc_root: root.into(),
+        }
     }
 
     pub fn hostname() -> Option<String> {
@@ -36,7 +52,7 @@ impl HostLookup {
     /// Fills the host fields of `processes`. A PID that has exited since NVML listed it keeps
     /// its NVML fields and `None` for the rest.
     pub fn fill<'a>(&mut self, processes: impl IntoIterator<Item = &'a mut GpuProcess>) {
-        let processes: Vec<&mut GpuProcess> = processes.into_iter().collect();
+        let mut processes: Vec<&mut GpuProcess> = processes.into_iter().collect();
         let Some(system) = self.system.as_mut() else {
             return;
         };
@@ -51,7 +67,7 @@ impl HostLookup {
         system.refresh_processes_specifics(ProcessesToUpdate::Some(&pids), true, kind);
 
         let mut seen_now = HashSet::with_capacity(processes.len());
-        for gp in processes {
+        for gp in processes.iter_mut() {
             let Some(proc_) = system.process(Pid::from_u32(gp.pid)) else {
                 continue;
             };
@@ -83,7 +99,28 @@ impl HostLookup {
                 name.unwrap_or_else(|| uid.to_string())
             });
         }
+        for gp in processes.iter_mut().filter(|gp| seen_now.contains(&gp.pid)) {
+            gp.placement = self.placement(gp.pid);
+        }
+        self.placements.retain(|pid, _| seen_now.contains(pid));
         self.seen = seen_now;
+    }
+
+    /// Where `pid` runs; unreadable `/proc` entries (hidepid, permissions) mean "unknown".
+    fn placement(&mut self, pid: u32) -> Option<Placement> {
+        let root = &self.proc_root;
+        self.placements
+            .entry(pid)
+            .or_insert_with(|| {
+                let cgroup =
+                    std::fs::read_to_string(root.join(pid.to_string()).join("cgroup")).ok()?;
+                let mut p = placement::from_cgroup(&cgroup);
+                if let Ok(environ) = std::fs::read(root.join(pid.to_string()).join("environ")) {
+                    placement::add_environ(&mut p, &environ);
+                }
+                (!p.is_empty()).then_some(p)
+            })
+            .clone()
     }
 }
 
@@ -91,6 +128,23 @@ impl HostLookup {
 mod tests {
     use super::*;
     use crate::sample::ProcessKind;
+
+    #[test]
+    fn placement_is_read_from_the_proc_tree() {
+        let dir = std::env::temp_dir().join(format!("gputop-proc-{}", std::process::id()));
+        let me = std::process::id();
+        std::fs::create_dir_all(dir.join(me.to_string())).unwrap();
+        let id = "3f4e8c1a2b9d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f";
+        std::fs::write(
+            dir.join(format!("{me}/cgroup")),
+            format!("0::/system.slice/docker-{id}.scope\n"),
+        )
+        .unwrap();
+        let mut p = GpuProcess::new(me, ProcessKind::Compute, Some(1));
+        HostLookup::with_proc_root(&dir).fill([&mut p]);
+        assert_eq!(p.placement.and_then(|pl| pl.label()).as_deref(), Some("docker:3f4e8c1a2b9d"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     #[test]
     fn fills_this_process_and_skips_a_dead_pid() {

@@ -3,6 +3,7 @@
 
 mod host;
 mod nvml;
+pub mod placement;
 mod selection;
 mod sim;
 

@@ -21,6 +21,8 @@ pub struct ProcessRow {
     pub cpu: Option<f32>,
     pub host_memory: Option<u64>,
     pub running_seconds: Option<u64>,
+    /// Container, pod, Slurm job or systemd unit, sanitized.
+    pub placement: Option<String>,
     pub command: String,
 }
 
@@ -112,6 +114,11 @@ pub fn build_rows(
                 cpu: p.cpu_percent,
                 host_memory: p.host_memory_bytes,
                 running_seconds: p.running_seconds,
+                placement: p
+                    .placement
+                    .as_ref()
+                    .and_then(|pl| pl.label())
+                    .map(|l| sanitize(&l).into_owned()),
                 command: sanitize(p.command.as_deref().or(p.name.as_deref()).unwrap_or("N/A"))
                     .into_owned(),
             })
@@ -194,6 +201,7 @@ impl Filter {
                 r.user.to_lowercase().contains(t)
                     || r.command.to_lowercase().contains(t)
                     || r.pid.to_string().starts_with(t.as_str())
+                    || r.placement.as_ref().is_some_and(|p| p.to_lowercase().contains(t))
             }
         }
     }

@@ -93,6 +93,10 @@ pub fn details(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, pid: u32
             Span::styled("running ", theme.dim),
             Span::raw(na(row.running_seconds.map(duration))),
         ]),
+        Line::from(vec![
+            Span::styled("runs in ", theme.dim),
+            Span::raw(row.placement.clone().unwrap_or_else(|| "the host (no container)".into())),
+        ]),
         Line::styled("command line:", theme.dim),
         Line::raw(row.command.clone()),
     ];

@@ -151,8 +151,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 }
                 plain.push(' ');
             }
-            plain.extend(row.command.chars().skip(app.command_scroll));
             spans.push(Span::raw(plain));
+            // Where it runs (container, pod, job), then the command line; both scroll sideways.
+            let place = row.placement.as_ref().map_or(String::new(), |p| format!("[{p}] "));
+            let place_len = place.chars().count();
+            spans.push(Span::styled(
+                place.chars().skip(app.command_scroll).collect::<String>(),
+                theme.dim,
+            ));
+            spans.push(Span::raw(
+                row.command
+                    .chars()
+                    .skip(app.command_scroll.saturating_sub(place_len))
+                    .collect::<String>(),
+            ));
             let line = Line::from(spans);
             if Some(i) == selected {
                 line.style(theme.selected)
