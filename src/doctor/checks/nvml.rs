@@ -12,8 +12,14 @@ pub fn check(opts: &DoctorOptions, facts: &mut Facts) -> Vec<Finding> {
         .as_ref()
         .map_or("libnvidia-ml.so.1 (from the dynamic loader)".into(), |p| p.display().to_string());
     let options = SampleOptions { pcie_throughput: false, host_processes: false };
+    let mut loaded_from = None;
     let snapshot =
-        NvmlSource::open(opts.nvml_library.as_deref(), &[], options).and_then(|mut s| s.sample());
+        NvmlSource::open(opts.nvml_library.as_deref(), &[], options).and_then(|mut s| {
+            // While the library is loaded, the kernel knows which file it came from.
+            loaded_from = mapped_file(opts.nvml_library.as_deref());
+            s.sample()
+        });
+    let library = loaded_from.map_or(library, |file| format!("{file} (loaded)"));
     match snapshot {
         Err(e) => {
             vec![Finding::new("nvml_init", Status::Failure, format!("NVML cannot be used: {e}"))
@@ -42,6 +48,21 @@ pub fn check(opts: &DoctorOptions, facts: &mut Facts) -> Vec<Finding> {
             out
         }
     }
+}
+
+/// The file behind the loaded NVML library, from this process's memory map: which of several
+/// installed copies the loader actually picked.
+fn mapped_file(requested: Option<&std::path::Path>) -> Option<String> {
+    let name = requested
+        .and_then(|p| p.file_name())
+        .map_or("libnvidia-ml.so".into(), |n| n.to_string_lossy().into_owned());
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    maps.lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .find(|path| {
+            path.rsplit('/').next().is_some_and(|f| f.starts_with(name.trim_end_matches(".1")))
+        })
+        .map(str::to_string)
 }
 
 fn init_fix(e: &SourceError) -> &'static str {
