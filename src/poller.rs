@@ -33,6 +33,18 @@ impl Poller {
     }
 }
 
+impl Poller {
+    /// The next published result; `None` once the sampler has stopped.
+    pub async fn next(&mut self) -> Option<Polled> {
+        loop {
+            self.updates.changed().await.ok()?;
+            if let Some(polled) = self.updates.borrow_and_update().clone() {
+                return Some(polled);
+            }
+        }
+    }
+}
+
 impl Drop for Poller {
     fn drop(&mut self) {
         self.task.abort();

@@ -187,6 +187,11 @@ impl Throttle {
     pub fn from_mask(mask: u64) -> Self {
         Self { mask: Some(mask), reasons: Some(ThrottleReason::decode(mask)) }
     }
+
+    /// Labels of the reasons that mean trouble (heat, power brake), for every view to flag.
+    pub fn alarming(&self) -> Vec<&'static str> {
+        self.reasons.iter().flatten().filter(|r| r.is_alarming()).map(|r| r.label()).collect()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

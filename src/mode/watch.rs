@@ -46,15 +46,11 @@ async fn watch(source: Box<dyn Source>, format: Format, opts: WatchOptions) -> R
     let mut samples = 0u64;
     loop {
         tokio::select! {
-            changed = poller.updates.changed() => {
-                if changed.is_err() {
-                    return Err(Error::Sampling("the sampler stopped".into()));
-                }
-                let polled = poller.updates.borrow_and_update().clone();
+            polled = poller.next() => {
                 match polled {
                     Some(Ok(snapshot)) => printer.print(&snapshot, &mut out)?,
                     Some(Err(e)) => return Err(Error::Sampling(e.to_string())),
-                    None => continue,
+                    None => return Err(Error::Sampling("the sampler stopped".into())),
                 }
                 samples += 1;
                 if opts.count.is_some_and(|n| samples >= n) {

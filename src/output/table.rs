@@ -118,9 +118,7 @@ fn gpu_line(gpu: &GpuSample, name_width: usize, opts: &TableOptions) -> String {
 
 /// A second line under a GPU whose clocks are held down by trouble (heat, power brake).
 fn throttle_alarm(gpu: &GpuSample, ascii: bool) -> Option<String> {
-    let reasons = gpu.throttle.reasons.as_ref()?;
-    let alarming: Vec<&str> =
-        reasons.iter().filter(|r| r.is_alarming()).map(|r| r.label()).collect();
+    let alarming = gpu.throttle.alarming();
     (!alarming.is_empty()).then(|| {
         let mark = if ascii { "!" } else { "⚠" };
         format!("     {mark} throttled: {}", alarming.join(", "))

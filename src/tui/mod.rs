@@ -120,11 +120,7 @@ async fn event_loop(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Err
         app.now = chrono::Utc::now();
         render(&mut terminal, &app, &theme)?;
         tokio::select! {
-            changed = poller.updates.changed() => {
-                if changed.is_err() {
-                    return Err(Error::Sampling("the sampler stopped".into()));
-                }
-                let polled = poller.updates.borrow_and_update().clone();
+            polled = poller.next() => {
                 match polled {
                     Some(Ok(snapshot)) => {
                         (app.host_cpu, app.host_memory) = host.refresh();
@@ -133,7 +129,7 @@ async fn event_loop(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Err
                         next_stale_check = last_data + stale_after;
                     }
                     Some(Err(e)) => app.message = Some(format!("sampling failed: {e}")),
-                    None => {}
+                    None => return Err(Error::Sampling("the sampler stopped".into())),
                 }
             }
             Some(ev) = keys.recv() => match ev {

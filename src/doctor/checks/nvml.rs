@@ -100,14 +100,7 @@ fn gpu_findings(snap: &Snapshot) -> Vec<Finding> {
                     .fix("see `nvidia-smi -q -d ECC,PAGE_RETIREMENT`; if errors keep coming, drain the GPU and contact the vendor"),
             );
         }
-        let alarms: Vec<&str> = g
-            .throttle
-            .reasons
-            .iter()
-            .flatten()
-            .filter(|r| r.is_alarming())
-            .map(|r| r.label())
-            .collect();
+        let alarms = g.throttle.alarming();
         if !alarms.is_empty() {
             out.push(
                 Finding::new("throttle", Status::Warning, format!("{} is throttled right now: {}", label(g), alarms.join(", ")))

@@ -69,14 +69,7 @@ fn status_line<'a>(gpu: &GpuSample, theme: &Theme) -> Line<'a> {
         return Line::default();
     }
     let mut spans = Vec::new();
-    let alarms: Vec<&str> = gpu
-        .throttle
-        .reasons
-        .iter()
-        .flatten()
-        .filter(|r| r.is_alarming())
-        .map(|r| r.label())
-        .collect();
+    let alarms = gpu.throttle.alarming();
     if !alarms.is_empty() {
         spans.push(Span::styled(
             format!(" {} {} ", theme.warn_mark(), alarms.join(", ")),
