@@ -34,7 +34,8 @@ fn scenario(gpus: u32, procs: u32) -> String {
 fn bench(c: &mut Criterion) {
     let file = common::scenario_file(&scenario(64, 64));
     std::env::set_var("GPUTOP_FAKE_NVML_SCENARIO", file.path());
-    let spec = SourceSpec::Nvml { library: Some(common::fake_nvml().to_path_buf()) };
+    let spec =
+        SourceSpec::Nvml { library: Some(common::fake_nvml().to_path_buf()), host_proc: None };
     // NVML alone, then with the host lookup of the 4,096 PIDs (/proc reads, mostly kernel time).
     let nvml_only = SampleOptions { pcie_throughput: false, host_processes: false };
     let mut nvml = spec.open(&[], nvml_only).expect("open the fake NVML library");

@@ -132,6 +132,11 @@ pub struct SourceArgs {
     #[arg(long, value_name = "N|SCENARIO", num_args = 0..=1, default_missing_value = "4", value_parser = parse_demo)]
     pub demo: Option<DemoFleet>,
 
+    /// Inside a container: the host's /proc mounted here, to map NVML's host PIDs to local
+    /// ones [default: /host/proc when present].
+    #[arg(long, value_name = "PATH", env = "GPUTOP_HOST_PROC")]
+    pub host_proc: Option<PathBuf>,
+
     /// The NVML library to load (default: libnvidia-ml.so.1 from the system).
     #[arg(long, value_name = "PATH", env = "GPUTOP_NVML_LIB", global = true)]
     pub nvml_lib: Option<PathBuf>,

@@ -78,7 +78,10 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
     let format = Format::from_cli(&cli).map_err(Error::Usage)?;
     let spec = match &cli.source.demo {
         Some(fleet) => SourceSpec::Demo(fleet.clone()),
-        None => SourceSpec::Nvml { library: cli.source.nvml_lib.clone() },
+        None => SourceSpec::Nvml {
+            library: cli.source.nvml_lib.clone(),
+            host_proc: cli.source.host_proc.clone(),
+        },
     };
     let mut source = spec.open(&cli.source.ids, format.sample_options())?;
     let out = &cli.output;

@@ -242,6 +242,10 @@ pub struct GpuProcess {
     pub running_seconds: Option<u64>,
     /// The container, pod, Slurm job or systemd unit it runs in, when it runs in one.
     pub placement: Option<crate::source::placement::Placement>,
+    /// Inside a container: NVML's (host) PID, when `pid` was mapped to the local one.
+    pub host_pid: Option<u32>,
+    /// Inside a container: how `pid` was obtained; `None` on the host.
+    pub pid_mapping: Option<crate::source::pidns::PidMapping>,
 }
 
 impl GpuProcess {
@@ -262,6 +266,8 @@ impl GpuProcess {
             host_memory_bytes: None,
             running_seconds: None,
             placement: None,
+            host_pid: None,
+            pid_mapping: None,
         }
     }
 }

@@ -17,6 +17,7 @@ use super::sanitize::sanitize;
 use super::style::{self, Painter};
 use super::units::{human_bytes, mib, or_na, truncate, NA};
 use crate::sample::{GpuSample, GpuStatus, Snapshot};
+use crate::source::pidns::PidMapping;
 
 #[derive(Debug, Clone, Copy)]
 pub struct TableOptions {
@@ -157,7 +158,13 @@ fn process_lines(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
     for ((gpu, pr), label) in rows.into_iter().zip(labels) {
         let user = sanitize(pr.user.as_deref().unwrap_or(NA));
         let user = truncate(&user, user_width, opts.ascii);
-        let command = sanitize(pr.command.as_deref().or(pr.name.as_deref()).unwrap_or(NA));
+        let command = sanitize(pr.command.as_deref().or(pr.name.as_deref()).unwrap_or(
+            match pr.pid_mapping {
+                Some(PidMapping::Outside) => "(outside this container)",
+                Some(PidMapping::FoundByScan) => "(holds the GPU; not listed by NVML)",
+                _ => NA,
+            },
+        ));
         let place = where_width.map_or(String::new(), |w| {
             let label = sanitize(label.as_deref().unwrap_or("-")).into_owned();
             format!("{:<w$}  ", truncate(&label, w, opts.ascii))
@@ -169,6 +176,18 @@ fn process_lines(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
             pr.gpu_memory_bytes.map_or(NA.to_string(), human_bytes),
             or_na(pr.sm_percent),
             pr.cpu_percent.map_or(NA.to_string(), |c| format!("{c:.1}")),
+        ));
+    }
+    let outside = snapshot
+        .gpus
+        .iter()
+        .flat_map(|g| &g.processes)
+        .filter(|p| p.pid_mapping == Some(PidMapping::Outside))
+        .count();
+    if outside > 0 {
+        lines.push(p.paint(
+            style::DIM,
+            &format!("{outside} process(es) run outside this container and show host PIDs: run the container with --pid=host, or mount the host's /proc and pass --host-proc"),
         ));
     }
     lines

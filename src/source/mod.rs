@@ -3,6 +3,7 @@
 
 mod host;
 mod nvml;
+pub mod pidns;
 pub mod placement;
 mod selection;
 mod sim;
@@ -42,7 +43,7 @@ impl Default for SampleOptions {
 /// How to open a source.
 #[derive(Debug, Clone)]
 pub enum SourceSpec {
-    Nvml { library: Option<PathBuf> },
+    Nvml { library: Option<PathBuf>, host_proc: Option<PathBuf> },
     Demo(DemoFleet),
 }
 
@@ -59,8 +60,10 @@ impl SourceSpec {
         options: SampleOptions,
     ) -> Result<Box<dyn Source>, SourceError> {
         Ok(match self {
-            Self::Nvml { library } => {
-                Box::new(NvmlSource::open(library.as_deref(), selection, options)?)
+            Self::Nvml { library, host_proc } => {
+                let mut source = NvmlSource::open(library.as_deref(), selection, options)?;
+                source.map_container_pids(host_proc.clone());
+                Box::new(source)
             }
             Self::Demo(fleet) => Box::new(SimSource::open(fleet, selection)?),
         })

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nvml_wrapper::enum_wrappers::device::{
@@ -16,6 +16,7 @@ use nvml_wrapper::error::NvmlError;
 use nvml_wrapper::struct_wrappers::device::ProcessInfo;
 use nvml_wrapper::{Device, Nvml};
 
+use super::pidns::{PidMapper, PidMapping};
 use super::selection::{self, GpuIdentity, GpuSelector};
 use super::{HostLookup, SampleOptions, Source, SourceError};
 use crate::sample::*;
@@ -33,6 +34,10 @@ pub struct NvmlSource {
     /// Fixed for the life of the driver, so read once.
     host: HostInfo,
     lookup: HostLookup,
+    /// Inside a container: maps NVML's host PIDs to local ones.
+    mapper: Option<PidMapper>,
+    /// Device minor numbers (`/dev/nvidiaN`) by position in `indices`.
+    minors: Vec<Option<u32>>,
 }
 
 impl NvmlSource {
@@ -51,7 +56,18 @@ impl NvmlSource {
             cuda_driver_version: nvml.sys_cuda_driver_version().ok().map(cuda_version_string),
             nvml_version: nvml.sys_nvml_version().ok(),
         };
-        Ok(Self { nvml, indices, options, host, lookup: HostLookup::new() })
+        let minors = indices
+            .iter()
+            .map(|&i| nvml.device_by_index(i).and_then(|d| d.minor_number()).ok())
+            .collect();
+        Ok(Self { nvml, indices, options, host, lookup: HostLookup::new(), mapper: None, minors })
+    }
+
+    /// When gputop runs in a nested PID namespace, map NVML's host PIDs to local ones through
+    /// `host_proc` (default `/host/proc` when mounted) or the device files processes hold.
+    pub fn map_container_pids(&mut self, host_proc: Option<PathBuf>) {
+        let prefix = std::env::var("GPUTOP_DEVICE_PREFIX").unwrap_or_else(|_| "/dev/nvidia".into());
+        self.mapper = PidMapper::detect(Path::new("/proc"), host_proc, prefix);
     }
 }
 
@@ -104,8 +120,16 @@ impl Source for NvmlSource {
                 Err(e) => GpuSample::unavailable(i, GpuStatus::Error, e.to_string()),
             })
             .collect();
+        if let Some(mapper) = self.mapper.as_mut() {
+            mapper.apply(&mut gpus, &self.minors);
+        }
         if self.options.host_processes {
-            self.lookup.fill(gpus.iter_mut().flat_map(|g| g.processes.iter_mut()));
+            // A host PID that is not in our namespace would name an unrelated local process.
+            let local = gpus
+                .iter_mut()
+                .flat_map(|g| g.processes.iter_mut())
+                .filter(|p| p.pid_mapping != Some(PidMapping::Outside));
+            self.lookup.fill(local);
         }
         Ok(Snapshot { schema_version: SCHEMA_VERSION, taken_at, host: self.host.clone(), gpus })
     }

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::output::sanitize::sanitize;
 use crate::sample::Snapshot;
+use crate::source::pidns::PidMapping;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcessRow {
@@ -119,8 +120,14 @@ pub fn build_rows(
                     .as_ref()
                     .and_then(|pl| pl.label())
                     .map(|l| sanitize(&l).into_owned()),
-                command: sanitize(p.command.as_deref().or(p.name.as_deref()).unwrap_or("N/A"))
-                    .into_owned(),
+                command: sanitize(p.command.as_deref().or(p.name.as_deref()).unwrap_or(
+                    match p.pid_mapping {
+                        Some(PidMapping::Outside) => "(outside this container: host PID)",
+                        Some(PidMapping::FoundByScan) => "(holds the GPU; not listed by NVML)",
+                        _ => "N/A",
+                    },
+                ))
+                .into_owned(),
             })
         })
         .filter(|r| filter.matches(r))

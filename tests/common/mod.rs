@@ -65,6 +65,8 @@ pub fn gputop_std(scenario: &NamedTempFile) -> StdCommand {
         .env("GPUTOP_FAKE_NVML_TIME", "1000")
         .env("LC_ALL", "C.UTF-8")
         .env("TZ", "UTC")
+        // Tests often run in containers: keep PIDs as NVML gives them unless a test asks.
+        .env("GPUTOP_PID_NAMESPACE", "host")
         .env_remove("NO_COLOR")
         .env_remove("GPUTOP_INTERVAL");
     cmd

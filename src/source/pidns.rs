@@ -1,0 +1,312 @@
+//! Inside a container, NVML reports host PIDs, which mean nothing in the container's PID
+//! namespace. This maps them to the PIDs this process can see:
+//!
+//! 1. through the host's `/proc` mounted into the container (`--host-proc`, or `/host/proc`
+//!    when present): for a process in our namespace, `NSpid` in `/host/proc/PID/status` lists
+//!    its PID in every namespace, the last one being ours;
+//! 2. otherwise, for a PID that does not exist here, through the device files: the local
+//!    processes holding `/dev/nvidiaN` open are matched to NVML's processes on GPU N when the
+//!    match is unambiguous;
+//! 3. otherwise the process keeps its host PID, marked as outside this container.
+//!
+//! The same scan finds GPU users NVML does not list (no permission, MIG, some drivers). In the
+//! host's PID namespace (inode 4026531836, the kernel's `PROC_PID_INIT_INO`) none of this runs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::sample::{GpuProcess, GpuSample, ProcessKind};
+
+/// How a process's PID was made meaningful here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PidMapping {
+    /// Through `NSpid` in the host's `/proc`.
+    HostProc,
+    /// Through the device files it holds open.
+    FdScan,
+    /// Not in this PID namespace: the PID is the host's.
+    Outside,
+    /// NVML did not list it; found holding the GPU's device file.
+    FoundByScan,
+}
+
+/// `readlink /proc/self/ns/pid` in the kernel's initial PID namespace.
+const HOST_PID_NAMESPACE: &str = "pid:[4026531836]";
+
+/// The fd scan walks every process's open files: at most this often.
+const SCAN_EVERY: Duration = Duration::from_secs(5);
+
+pub struct PidMapper {
+    proc_root: PathBuf,
+    host_proc: Option<PathBuf>,
+    /// Device files are `{dev_prefix}{minor}`: `/dev/nvidia` normally, a fixture in tests.
+    dev_prefix: String,
+    last_scan: Option<(Instant, BTreeMap<u32, Vec<u32>>)>,
+}
+
+impl PidMapper {
+    /// A mapper when this process lives in a nested PID namespace, else `None`.
+    /// `GPUTOP_PID_NAMESPACE=host|nested` overrides the detection (tests run in containers).
+    pub fn detect(
+        proc_root: &Path,
+        host_proc: Option<PathBuf>,
+        dev_prefix: String,
+    ) -> Option<Self> {
+        let nested = match std::env::var("GPUTOP_PID_NAMESPACE").as_deref() {
+            Ok("host") => false,
+            Ok("nested") => true,
+            _ => namespace_of(&proc_root.join("self")).is_some_and(|ns| ns != HOST_PID_NAMESPACE),
+        };
+        let host_proc = host_proc
+            .or_else(|| Some(PathBuf::from("/host/proc")).filter(|p| p.join("1").exists()));
+        nested.then(|| Self {
+            proc_root: proc_root.to_path_buf(),
+            host_proc,
+            dev_prefix,
+            last_scan: None,
+        })
+    }
+
+    /// Rewrites NVML's host PIDs into local ones where possible, marks the rest, and adds the
+    /// processes the scan finds on GPUs where NVML lists none.
+    pub fn apply(&mut self, gpus: &mut [GpuSample], minors: &[Option<u32>]) {
+        let ours = namespace_of(&self.proc_root.join("self"));
+        let mut unmapped = false;
+        for p in gpus.iter_mut().flat_map(|g| g.processes.iter_mut()) {
+            let mapped = match &self.host_proc {
+                Some(hp) => local_pid(hp, p.pid, ours.as_deref()),
+                // Without the host's /proc, a PID that exists here is taken to be ours.
+                None if self.proc_root.join(p.pid.to_string()).exists() => continue,
+                None => None,
+            };
+            p.host_pid = Some(p.pid);
+            match mapped {
+                Some(local) => {
+                    p.pid = local;
+                    p.pid_mapping = Some(PidMapping::HostProc);
+                }
+                None => {
+                    p.pid_mapping = Some(PidMapping::Outside);
+                    unmapped = true;
+                }
+            }
+        }
+        let needs_scan = unmapped
+            || gpus.iter().any(|g| g.processes.is_empty() && g.memory.used_bytes.unwrap_or(0) > 0);
+        if !needs_scan {
+            return;
+        }
+        let holders = self.holders();
+        for (g, minor) in gpus.iter_mut().zip(minors) {
+            let Some(local) = minor.and_then(|m| holders.get(&m)) else { continue };
+            let outside: Vec<usize> = (0..g.processes.len())
+                .filter(|&i| g.processes[i].pid_mapping == Some(PidMapping::Outside))
+                .collect();
+            let known: Vec<u32> = g
+                .processes
+                .iter()
+                .filter(|p| p.pid_mapping != Some(PidMapping::Outside))
+                .map(|p| p.pid)
+                .collect();
+            let candidates: Vec<u32> =
+                local.iter().copied().filter(|pid| !known.contains(pid)).collect();
+            if g.processes.is_empty() {
+                // NVML lists nobody: show who holds the device, without per-process memory.
+                g.processes = candidates.iter().map(|&pid| found_by_scan(pid)).collect();
+            } else if outside.len() == 1 && candidates.len() == 1 {
+                // One unknown on each side: they are the same process.
+                let p = &mut g.processes[outside[0]];
+                p.pid = candidates[0];
+                p.pid_mapping = Some(PidMapping::FdScan);
+            }
+        }
+    }
+
+    /// Local PIDs holding each `/dev/nvidiaN` open, by minor number; cached for `SCAN_EVERY`.
+    fn holders(&mut self) -> BTreeMap<u32, Vec<u32>> {
+        if let Some((when, map)) = &self.last_scan {
+            if when.elapsed() < SCAN_EVERY {
+                return map.clone();
+            }
+        }
+        let map = scan_fds(&self.proc_root, &self.dev_prefix);
+        self.last_scan = Some((Instant::now(), map.clone()));
+        map
+    }
+}
+
+fn found_by_scan(pid: u32) -> GpuProcess {
+    let mut p = GpuProcess::new(pid, ProcessKind::Compute, None);
+    p.pid_mapping = Some(PidMapping::FoundByScan);
+    p
+}
+
+/// The PIDs in `NSpid:` of a status file, outermost first.
+fn nspids(status: &str) -> Option<Vec<u32>> {
+    let line = status.lines().find(|l| l.starts_with("NSpid:"))?;
+    Some(line["NSpid:".len()..].split_whitespace().filter_map(|v| v.parse().ok()).collect())
+}
+
+/// `pid:[inode]` of a process's PID namespace.
+fn namespace_of(proc_dir: &Path) -> Option<String> {
+    std::fs::read_link(proc_dir.join("ns/pid")).ok().map(|l| l.to_string_lossy().into_owned())
+}
+
+/// Our PID for host PID `pid`: its innermost `NSpid`, when it lives in our namespace (or, if
+/// the namespace cannot be read, in some nested one). Otherwise it is outside ours.
+fn local_pid(host_proc: &Path, pid: u32, ours: Option<&str>) -> Option<u32> {
+    let dir = host_proc.join(pid.to_string());
+    let ids = nspids(&std::fs::read_to_string(dir.join("status")).ok()?)?;
+    let same = match (namespace_of(&dir), ours) {
+        (Some(theirs), Some(ours)) => theirs == ours,
+        _ => ids.len() > 1,
+    };
+    same.then(|| ids.last().copied()).flatten()
+}
+
+/// Walks `/proc/*/fd`, collecting who holds which `{prefix}N`. Processes that vanish or whose
+/// fds cannot be read (other users, hidepid) are skipped quietly.
+fn scan_fds(proc_root: &Path, prefix: &str) -> BTreeMap<u32, Vec<u32>> {
+    let mut map: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir(proc_root) else { return map };
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else { continue };
+        for fd in fds.flatten() {
+            let Ok(target) = std::fs::read_link(fd.path()) else { continue };
+            let Some(minor) = target
+                .to_str()
+                .and_then(|t| t.strip_prefix(prefix))
+                .and_then(|m| m.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let holders = map.entry(minor).or_default();
+            if !holders.contains(&pid) {
+                holders.push(pid);
+            }
+        }
+    }
+    for holders in map.values_mut() {
+        holders.sort_unstable();
+    }
+    map
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    /// A fixture `/proc`: `pids` with `NSpid` lines and device files they hold.
+    struct Proc {
+        dir: tempfile::TempDir,
+    }
+
+    impl Proc {
+        fn new() -> Self {
+            Proc { dir: tempfile::tempdir().unwrap() }
+        }
+        fn root(&self) -> &Path {
+            self.dir.path()
+        }
+        /// A process with these `NSpid` entries in the PID namespace `ns`.
+        fn status(&self, name: &str, nspid: &str, ns: &str) {
+            let d = self.root().join(name);
+            std::fs::create_dir_all(d.join("ns")).unwrap();
+            std::fs::write(d.join("status"), format!("Name:\tpython\nNSpid:\t{nspid}\n")).unwrap();
+            symlink(format!("pid:[{ns}]"), d.join("ns/pid")).unwrap();
+        }
+        fn holds(&self, pid: u32, fd: u32, target: &str) {
+            let d = self.root().join(pid.to_string()).join("fd");
+            std::fs::create_dir_all(&d).unwrap();
+            symlink(target, d.join(fd.to_string())).unwrap();
+        }
+    }
+
+    fn gpu_with(pids: &[u32]) -> GpuSample {
+        let mut g = GpuSample::empty(0);
+        g.memory.used_bytes = Some(1 << 30);
+        g.processes =
+            pids.iter().map(|&p| GpuProcess::new(p, ProcessKind::Compute, Some(1 << 20))).collect();
+        g
+    }
+
+    #[test]
+    fn only_a_nested_namespace_needs_mapping() {
+        let host = Proc::new();
+        host.status("self", "4242", "4026531836");
+        assert!(PidMapper::detect(host.root(), None, "/dev/nvidia".into()).is_none());
+        let container = Proc::new();
+        container.status("self", "7", "4026532001");
+        assert!(PidMapper::detect(container.root(), None, "/dev/nvidia".into()).is_some());
+    }
+
+    #[test]
+    fn host_proc_nspid_maps_host_pids() {
+        let local = Proc::new();
+        local.status("self", "1", "4026532001");
+        let host = Proc::new();
+        host.status("31337", "31337 12", "4026532001"); // in our container
+        host.status("4444", "4444", "4026531836"); // on the host itself
+        host.status("5555", "5555 3", "4026532999"); // in another container
+        let mut m =
+            PidMapper::detect(local.root(), Some(host.root().to_path_buf()), "/dev/nvidia".into())
+                .unwrap();
+        let mut gpus = vec![gpu_with(&[31337, 4444, 5555])];
+        m.apply(&mut gpus, &[Some(0)]);
+        let p = &gpus[0].processes;
+        assert_eq!(
+            (p[0].pid, p[0].host_pid, p[0].pid_mapping),
+            (12, Some(31337), Some(PidMapping::HostProc))
+        );
+        assert_eq!((p[1].pid, p[1].pid_mapping), (4444, Some(PidMapping::Outside)));
+        assert_eq!((p[2].pid, p[2].pid_mapping), (5555, Some(PidMapping::Outside)));
+    }
+
+    #[test]
+    fn fd_scan_maps_an_unambiguous_match_and_finds_unlisted_users() {
+        let local = Proc::new();
+        local.status("self", "1", "4026532001");
+        let dev = local.root().join("dev-nvidia").display().to_string();
+        local.holds(12, 3, &format!("{dev}0"));
+        local.holds(12, 4, &format!("{dev}ctl"));
+        local.holds(20, 5, &format!("{dev}1"));
+        local.holds(21, 5, &format!("{dev}1"));
+        let mut m = PidMapper::detect(local.root(), None, dev).unwrap();
+        let mut nobody_listed = gpu_with(&[]);
+        nobody_listed.index = 1;
+        let mut gpus = vec![gpu_with(&[31337]), nobody_listed];
+        m.apply(&mut gpus, &[Some(0), Some(1)]);
+        assert_eq!(
+            (gpus[0].processes[0].pid, gpus[0].processes[0].pid_mapping),
+            (12, Some(PidMapping::FdScan))
+        );
+        let found: Vec<(u32, Option<u64>)> =
+            gpus[1].processes.iter().map(|p| (p.pid, p.gpu_memory_bytes)).collect();
+        assert_eq!(found, vec![(20, None), (21, None)]);
+        assert!(gpus[1].processes.iter().all(|p| p.pid_mapping == Some(PidMapping::FoundByScan)));
+    }
+
+    #[test]
+    fn an_ambiguous_match_stays_outside() {
+        let local = Proc::new();
+        local.status("self", "1", "4026532001");
+        let dev = local.root().join("dev-nvidia").display().to_string();
+        local.holds(12, 3, &format!("{dev}0"));
+        local.holds(13, 3, &format!("{dev}0"));
+        let mut m = PidMapper::detect(local.root(), None, dev).unwrap();
+        let mut gpus = vec![gpu_with(&[31337])];
+        m.apply(&mut gpus, &[Some(0)]);
+        assert_eq!(
+            (gpus[0].processes[0].pid, gpus[0].processes[0].pid_mapping),
+            (31337, Some(PidMapping::Outside))
+        );
+    }
+}

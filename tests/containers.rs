@@ -1,0 +1,144 @@
+//! gputop inside a real PID namespace (`unshare --pid --fork --mount-proc`, as root), with the
+//! fake NVML library reporting host PIDs as the driver does: gputop shows the PIDs of its own
+//! namespace, through the host's /proc or through the device files processes hold.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+
+fn can_unshare() -> bool {
+    Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "true"])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Host PID of the process whose command line is `marker`, and its PID inside its namespace.
+fn find(marker: &str) -> Option<(u32, u32)> {
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).replace('\0', " ").trim() != marker {
+            continue;
+        }
+        let status = std::fs::read_to_string(entry.path().join("status")).ok()?;
+        let ids: Vec<u32> = status.lines().find(|l| l.starts_with("NSpid:"))?[6..]
+            .split_whitespace()
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        if ids.len() == 2 {
+            return Some((pid, ids[1]));
+        }
+    }
+    None
+}
+
+/// Runs `script` as PID 1's child in a new PID namespace (with its own /proc, and the host's
+/// bound at `$HOSTPROC`), once `marker` runs in it and the scenario names its host PID.
+fn in_namespace(
+    marker_secs: &str,
+    prepare: &str,
+    redirect: &str,
+    gputop_args: &str,
+) -> (Value, u32) {
+    let dir = temp_dir();
+    let scenario = dir.path().join("scenario.toml");
+    let hostproc = dir.path().join("hostproc");
+    std::fs::create_dir_all(&hostproc).unwrap();
+    let marker = format!("sleep {marker_secs}");
+    let bin = assert_cmd::cargo::cargo_bin("gputop");
+    let inner = format!(
+        "{prepare} sleep {marker_secs} {redirect} & while [ ! -s {s}.ready ]; do sleep 0.05; done; \
+         GPUTOP_NVML_LIB='{lib}' GPUTOP_FAKE_NVML_SCENARIO='{s}' '{bin}' --once --json {gputop_args} > '{out}'",
+        s = scenario.display(),
+        lib = fake_nvml().display(),
+        bin = bin.display(),
+        out = dir.path().join("out.json").display(),
+    );
+    // A private mount namespace first, so the bind of the host's /proc does not leak.
+    let outer = format!(
+        "mount --bind /proc '{}' && exec unshare --pid --fork --mount-proc sh -c \"{inner}\"",
+        hostproc.display()
+    );
+    let mut child = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &outer])
+        .env("HOSTPROC", &hostproc)
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let (host_pid, ns_pid) = loop {
+        if let Some(found) = find(&marker) {
+            break found;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{marker} never started");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    std::fs::write(&scenario, format!("[[gpus]]\nname = \"G\"\nmemory_total_mib = 1024\n[[gpus.processes]]\npid = {host_pid}\nused_memory_mib = 100\n")).unwrap();
+    std::fs::write(format!("{}.ready", scenario.display()), "go").unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "gputop in the namespace failed");
+    let _ = Command::new("pkill").args(["-f", &format!("^{marker}$")]).status();
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out.json")).unwrap())
+            .unwrap();
+    assert_ne!(host_pid, ns_pid);
+    (doc, ns_pid)
+}
+
+#[test]
+fn host_pids_are_mapped_through_the_host_proc() {
+    if !can_unshare() {
+        eprintln!("cannot create PID namespaces here; skipping (CI runs as root)");
+        return;
+    }
+    let (doc, ns_pid) = in_namespace("611", "", "", "--host-proc \"$HOSTPROC\"");
+    let p = &doc["gpus"][0]["processes"][0];
+    assert_eq!(p["pid"], ns_pid, "{p}");
+    assert_eq!(p["pid_mapping"], "host_proc");
+    assert_eq!(p["command"], "sleep 611", "host details come from the namespace's own /proc");
+    assert!(p["host_pid"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn host_pids_are_mapped_through_the_device_files() {
+    if !can_unshare() {
+        return;
+    }
+    // No host /proc: the process holding the (stand-in) device file is matched instead.
+    let dev = temp_dir();
+    let prefix = dev.path().join("nvidia");
+    std::fs::write(format!("{}0", prefix.display()), "").unwrap();
+    // Only the sleeping "job" holds the device open.
+    let prepare = format!("export GPUTOP_DEVICE_PREFIX='{}';", prefix.display());
+    let (doc, ns_pid) = in_namespace("612", &prepare, &format!("3<'{}0'", prefix.display()), "");
+    let p = &doc["gpus"][0]["processes"][0];
+    assert_eq!(p["pid"], ns_pid, "{p}");
+    assert_eq!(p["pid_mapping"], "fd_scan");
+    assert_eq!(p["gpu_memory_bytes"], 100u64 << 20);
+}
+
+#[test]
+fn an_unmappable_pid_is_marked_outside_with_a_hint() {
+    if !can_unshare() {
+        return;
+    }
+    // NVML names a process that is not in this namespace at all.
+    let scenario = scenario_file(
+        "[[gpus]]\nname = \"G\"\n[[gpus.processes]]\npid = 3999999\nused_memory_mib = 50\n",
+    );
+    let out = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc"])
+        .arg(assert_cmd::cargo::cargo_bin("gputop"))
+        .args(["--once", "--color", "never"])
+        .env("GPUTOP_NVML_LIB", fake_nvml())
+        .env("GPUTOP_FAKE_NVML_SCENARIO", scenario.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("(outside this container)"), "{text}");
+    assert!(text.contains("--pid=host"), "{text}");
+}
