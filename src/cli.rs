@@ -132,6 +132,14 @@ pub struct SourceArgs {
     #[arg(long, value_name = "N|SCENARIO", num_args = 0..=1, default_missing_value = "4", value_parser = parse_demo)]
     pub demo: Option<DemoFleet>,
 
+    /// Only the GPU processes of this container (short or full id).
+    #[arg(long, value_name = "ID")]
+    pub container: Option<String>,
+
+    /// Only the GPU processes of this Kubernetes pod (name or UID prefix).
+    #[arg(long, value_name = "POD")]
+    pub pod: Option<String>,
+
     /// Inside a container: the host's /proc mounted here, to map NVML's host PIDs to local
     /// ones [default: /host/proc when present].
     #[arg(long, value_name = "PATH", env = "GPUTOP_HOST_PROC")]

@@ -83,7 +83,9 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
             host_proc: cli.source.host_proc.clone(),
         },
     };
-    let mut source = spec.open(&cli.source.ids, format.sample_options())?;
+    let source = spec.open(&cli.source.ids, format.sample_options())?;
+    let mut source =
+        source::PlacementFilter::wrap(source, cli.source.container.clone(), cli.source.pod.clone());
     let out = &cli.output;
     let one_shot = cli.mode.once
         || out.json

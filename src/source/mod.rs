@@ -1,6 +1,7 @@
 //! Where samples come from: NVML through `nvml-wrapper`, or the simulated fleet (`--demo`).
 //! Both sit behind [`Source`], so every frontend works the same on either.
 
+mod filter;
 mod host;
 mod nvml;
 pub mod pidns;
@@ -10,6 +11,7 @@ mod sim;
 
 use std::path::PathBuf;
 
+pub use filter::PlacementFilter;
 pub use host::HostLookup;
 pub use nvml::NvmlSource;
 pub use selection::GpuSelector;

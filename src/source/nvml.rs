@@ -67,7 +67,7 @@ impl NvmlSource {
     /// `host_proc` (default `/host/proc` when mounted) or the device files processes hold.
     pub fn map_container_pids(&mut self, host_proc: Option<PathBuf>) {
         let prefix = std::env::var("GPUTOP_DEVICE_PREFIX").unwrap_or_else(|_| "/dev/nvidia".into());
-        self.mapper = PidMapper::detect(Path::new("/proc"), host_proc, prefix);
+        self.mapper = Some(PidMapper::detect(Path::new("/proc"), host_proc, prefix));
     }
 }
 

@@ -37,6 +37,9 @@ pub enum PidMapping {
 /// `readlink /proc/self/ns/pid` in the kernel's initial PID namespace.
 const HOST_PID_NAMESPACE: &str = "pid:[4026531836]";
 
+/// Memory in use beyond what an idle GPU's driver holds.
+const IN_USE: u64 = 256 << 20;
+
 /// The fd scan walks every process's open files: at most this often.
 const SCAN_EVERY: Duration = Duration::from_secs(5);
 
@@ -46,16 +49,15 @@ pub struct PidMapper {
     /// Device files are `{dev_prefix}{minor}`: `/dev/nvidia` normally, a fixture in tests.
     dev_prefix: String,
     last_scan: Option<(Instant, BTreeMap<u32, Vec<u32>>)>,
+    /// In a nested PID namespace, NVML's PIDs need mapping; on the host only the fallback
+    /// discovery runs.
+    nested: bool,
 }
 
 impl PidMapper {
-    /// A mapper when this process lives in a nested PID namespace, else `None`.
+    /// A mapper for the PID namespace this process lives in.
     /// `GPUTOP_PID_NAMESPACE=host|nested` overrides the detection (tests run in containers).
-    pub fn detect(
-        proc_root: &Path,
-        host_proc: Option<PathBuf>,
-        dev_prefix: String,
-    ) -> Option<Self> {
+    pub fn detect(proc_root: &Path, host_proc: Option<PathBuf>, dev_prefix: String) -> Self {
         let nested = match std::env::var("GPUTOP_PID_NAMESPACE").as_deref() {
             Ok("host") => false,
             Ok("nested") => true,
@@ -63,12 +65,7 @@ impl PidMapper {
         };
         let host_proc = host_proc
             .or_else(|| Some(PathBuf::from("/host/proc")).filter(|p| p.join("1").exists()));
-        nested.then(|| Self {
-            proc_root: proc_root.to_path_buf(),
-            host_proc,
-            dev_prefix,
-            last_scan: None,
-        })
+        Self { proc_root: proc_root.to_path_buf(), host_proc, dev_prefix, last_scan: None, nested }
     }
 
     /// Rewrites NVML's host PIDs into local ones where possible, marks the rest, and adds the
@@ -76,7 +73,8 @@ impl PidMapper {
     pub fn apply(&mut self, gpus: &mut [GpuSample], minors: &[Option<u32>]) {
         let ours = namespace_of(&self.proc_root.join("self"));
         let mut unmapped = false;
-        for p in gpus.iter_mut().flat_map(|g| g.processes.iter_mut()) {
+        let to_map = if self.nested { gpus.len() } else { 0 };
+        for p in gpus.iter_mut().take(to_map).flat_map(|g| g.processes.iter_mut()) {
             let mapped = match &self.host_proc {
                 Some(hp) => local_pid(hp, p.pid, ours.as_deref()),
                 // Without the host's /proc, a PID that exists here is taken to be ours.
@@ -95,8 +93,11 @@ impl PidMapper {
                 }
             }
         }
+        // Idle GPUs show some driver memory: only a GPU with real use and nobody listed is a puzzle.
         let needs_scan = unmapped
-            || gpus.iter().any(|g| g.processes.is_empty() && g.memory.used_bytes.unwrap_or(0) > 0);
+            || gpus
+                .iter()
+                .any(|g| g.processes.is_empty() && g.memory.used_bytes.unwrap_or(0) > IN_USE);
         if !needs_scan {
             return;
         }
@@ -170,13 +171,17 @@ fn local_pid(host_proc: &Path, pid: u32, ours: Option<&str>) -> Option<u32> {
 
 /// Walks `/proc/*/fd`, collecting who holds which `{prefix}N`. Processes that vanish or whose
 /// fds cannot be read (other users, hidepid) are skipped quietly.
-fn scan_fds(proc_root: &Path, prefix: &str) -> BTreeMap<u32, Vec<u32>> {
+pub fn scan_fds(proc_root: &Path, prefix: &str) -> BTreeMap<u32, Vec<u32>> {
     let mut map: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
     let Ok(entries) = std::fs::read_dir(proc_root) else { return map };
     for entry in entries.flatten() {
         let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
             continue;
         };
+        // gputop itself holds the devices open through NVML.
+        if pid == std::process::id() {
+            continue;
+        }
         let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else { continue };
         for fd in fds.flatten() {
             let Ok(target) = std::fs::read_link(fd.path()) else { continue };
@@ -242,10 +247,25 @@ mod tests {
     fn only_a_nested_namespace_needs_mapping() {
         let host = Proc::new();
         host.status("self", "4242", "4026531836");
-        assert!(PidMapper::detect(host.root(), None, "/dev/nvidia".into()).is_none());
+        assert!(!PidMapper::detect(host.root(), None, "/dev/nvidia".into()).nested);
         let container = Proc::new();
         container.status("self", "7", "4026532001");
-        assert!(PidMapper::detect(container.root(), None, "/dev/nvidia".into()).is_some());
+        assert!(PidMapper::detect(container.root(), None, "/dev/nvidia".into()).nested);
+    }
+
+    #[test]
+    fn on_the_host_pids_stay_and_unlisted_users_are_found() {
+        let host = Proc::new();
+        host.status("self", "4242", "4026531836");
+        let dev = host.root().join("dev-nvidia").display().to_string();
+        host.holds(77, 3, &format!("{dev}0"));
+        let mut m = PidMapper::detect(host.root(), None, dev);
+        let mut listed = gpu_with(&[31337]);
+        m.apply(std::slice::from_mut(&mut listed), &[Some(0)]);
+        assert_eq!((listed.processes[0].pid, listed.processes[0].pid_mapping), (31337, None));
+        let mut unlisted = gpu_with(&[]);
+        m.apply(std::slice::from_mut(&mut unlisted), &[Some(0)]);
+        assert_eq!(unlisted.processes.iter().map(|p| p.pid).collect::<Vec<_>>(), vec![77]);
     }
 
     #[test]
@@ -257,8 +277,7 @@ mod tests {
         host.status("4444", "4444", "4026531836"); // on the host itself
         host.status("5555", "5555 3", "4026532999"); // in another container
         let mut m =
-            PidMapper::detect(local.root(), Some(host.root().to_path_buf()), "/dev/nvidia".into())
-                .unwrap();
+            PidMapper::detect(local.root(), Some(host.root().to_path_buf()), "/dev/nvidia".into());
         let mut gpus = vec![gpu_with(&[31337, 4444, 5555])];
         m.apply(&mut gpus, &[Some(0)]);
         let p = &gpus[0].processes;
@@ -279,7 +298,7 @@ mod tests {
         local.holds(12, 4, &format!("{dev}ctl"));
         local.holds(20, 5, &format!("{dev}1"));
         local.holds(21, 5, &format!("{dev}1"));
-        let mut m = PidMapper::detect(local.root(), None, dev).unwrap();
+        let mut m = PidMapper::detect(local.root(), None, dev);
         let mut nobody_listed = gpu_with(&[]);
         nobody_listed.index = 1;
         let mut gpus = vec![gpu_with(&[31337]), nobody_listed];
@@ -301,7 +320,7 @@ mod tests {
         let dev = local.root().join("dev-nvidia").display().to_string();
         local.holds(12, 3, &format!("{dev}0"));
         local.holds(13, 3, &format!("{dev}0"));
-        let mut m = PidMapper::detect(local.root(), None, dev).unwrap();
+        let mut m = PidMapper::detect(local.root(), None, dev);
         let mut gpus = vec![gpu_with(&[31337])];
         m.apply(&mut gpus, &[Some(0)]);
         assert_eq!(

@@ -1,0 +1,55 @@
+//! Issue 7's budgets: labelling 64 GPU processes with their container/pod (≤ 1 ms per sample,
+//! here the uncached first sight: read and parse /proc/PID/cgroup and environ), and the fd
+//! scan of a host with 2,000 processes (≤ 20 ms, run at most every 5 s).
+//!
+//! `cargo bench --bench containers`
+
+use std::hint::black_box;
+use std::os::unix::fs::symlink;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use gputop::source::pidns::scan_fds;
+use gputop::source::placement::{add_environ, from_cgroup};
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let id = "3f4e8c1a2b9d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f";
+    for pid in 0..2000u32 {
+        let p = dir.path().join(pid.to_string());
+        std::fs::create_dir_all(p.join("fd")).unwrap();
+        std::fs::write(
+            p.join("cgroup"),
+            format!("0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod8a1b2c3d_4e5f_6a7b_8c9d_0e1f2a3b4c5d.slice/cri-containerd-{id}.scope\n"),
+        )
+        .unwrap();
+        std::fs::write(p.join("environ"), "PATH=/usr/bin\0HOSTNAME=trainer-0\0").unwrap();
+        for fd in 0..8 {
+            let target = if pid % 50 == 0 && fd == 3 {
+                format!("/dev/nvidia{}", pid % 8)
+            } else {
+                format!("/tmp/file-{fd}")
+            };
+            symlink(target, p.join("fd").join(fd.to_string())).unwrap();
+        }
+    }
+    c.bench_function("label_64_processes_first_sight", |b| {
+        b.iter(|| {
+            for pid in 0..64 {
+                let p = dir.path().join(pid.to_string());
+                let mut placement =
+                    from_cgroup(&std::fs::read_to_string(p.join("cgroup")).unwrap());
+                add_environ(&mut placement, &std::fs::read(p.join("environ")).unwrap());
+                black_box(placement);
+            }
+        })
+    });
+    c.bench_function("fd_scan_2000_processes_fixture", |b| {
+        b.iter(|| black_box(scan_fds(dir.path(), "/dev/nvidia")))
+    });
+    c.bench_function("fd_scan_this_machine_proc", |b| {
+        b.iter(|| black_box(scan_fds(std::path::Path::new("/proc"), "/dev/nvidia")))
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,97 @@
+//! `--container ID` and `--pod NAME`: only the GPU processes running there.
+
+use super::{Source, SourceError};
+use crate::sample::{GpuProcess, Snapshot};
+
+pub struct PlacementFilter {
+    inner: Box<dyn Source>,
+    container: Option<String>,
+    pod: Option<String>,
+}
+
+impl PlacementFilter {
+    /// Wraps `inner` when a filter is asked for.
+    pub fn wrap(
+        inner: Box<dyn Source>,
+        container: Option<String>,
+        pod: Option<String>,
+    ) -> Box<dyn Source> {
+        if container.is_none() && pod.is_none() {
+            return inner;
+        }
+        Box::new(Self { inner, container, pod })
+    }
+
+    fn keeps(&self, p: &GpuProcess) -> bool {
+        let Some(pl) = &p.placement else { return false };
+        let container_ok = self.container.as_deref().is_none_or(|want| {
+            // A short id, a full id, or the runtime:id label.
+            let want = want.rsplit(':').next().unwrap_or(want);
+            pl.container_id
+                .as_deref()
+                .is_some_and(|id| want.starts_with(id) || id.starts_with(want))
+        });
+        let pod_ok = self.pod.as_deref().is_none_or(|want| {
+            pl.pod_name.as_deref() == Some(want)
+                || pl.pod_uid.as_deref().is_some_and(|uid| uid.starts_with(want))
+        });
+        container_ok && pod_ok
+    }
+}
+
+impl Source for PlacementFilter {
+    fn sample(&mut self) -> Result<Snapshot, SourceError> {
+        let mut snapshot = self.inner.sample()?;
+        for gpu in &mut snapshot.gpus {
+            let kept: Vec<GpuProcess> = gpu.processes.drain(..).filter(|p| self.keeps(p)).collect();
+            gpu.processes = kept;
+        }
+        Ok(snapshot)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample::ProcessKind;
+    use crate::source::placement::Placement;
+
+    fn with(placement: Option<Placement>) -> GpuProcess {
+        let mut p = GpuProcess::new(1, ProcessKind::Compute, None);
+        p.placement = placement;
+        p
+    }
+
+    fn filter(container: Option<&str>, pod: Option<&str>) -> PlacementFilter {
+        let inner = Box::new(
+            crate::source::SimSource::new(crate::scenario::Scenario::demo(1), &[]).unwrap(),
+        );
+        PlacementFilter {
+            inner,
+            container: container.map(String::from),
+            pod: pod.map(String::from),
+        }
+    }
+
+    #[test]
+    fn matches_containers_by_short_or_full_id_and_pods_by_name_or_uid() {
+        let p = with(Some(Placement {
+            runtime: Some("docker".into()),
+            container_id: Some("3f4e8c1a2b9d".into()),
+            pod_uid: Some("8a1b2c3d-4e5f".into()),
+            pod_name: Some("trainer-0".into()),
+            ..Placement::default()
+        }));
+        assert!(filter(Some("3f4e8c1a2b9d"), None).keeps(&p));
+        assert!(filter(Some("3f4e8c1a2b9d7e6f5a4b"), None).keeps(&p));
+        assert!(filter(Some("docker:3f4e"), None).keeps(&p));
+        assert!(!filter(Some("ffff"), None).keeps(&p));
+        assert!(filter(None, Some("trainer-0")).keeps(&p));
+        assert!(filter(None, Some("8a1b")).keeps(&p));
+        assert!(!filter(None, Some("other")).keeps(&p));
+        assert!(
+            !filter(Some("3f4e"), None).keeps(&with(None)),
+            "host processes are not in a container"
+        );
+    }
+}
