@@ -37,6 +37,27 @@ pub enum Command {
     /// Check the whole GPU stack (driver, NVML, CUDA, cuDNN, frameworks, containers) and say
     /// exactly what to fix. Exit code: 0 all ok, 1 warnings, 2 failures.
     Doctor(DoctorArgs),
+    /// Serve Prometheus metrics (/metrics), the JSON snapshot (/api/v1/snapshot) and /healthz.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; anything but loopback must be asked for here.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9835")]
+    pub listen: std::net::SocketAddr,
+
+    /// Use NVIDIA dcgm-exporter's metric names and labels (DCGM_FI_DEV_GPU_UTIL, …).
+    #[arg(long)]
+    pub dcgm_names: bool,
+
+    /// Also export per-process GPU memory (labels pid, user, command: high cardinality).
+    #[arg(long)]
+    pub processes: bool,
+
+    /// Require `Authorization: Bearer TOKEN`, the token read from this file.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -71,7 +92,7 @@ pub struct ModeArgs {
     pub count: Option<u64>,
 
     /// Seconds between samples, 0.1 to 3600 [default: 1, or the config file's].
-    #[arg(long, value_name = "SECS", value_parser = parse_interval, env = "GPUTOP_INTERVAL")]
+    #[arg(long, value_name = "SECS", value_parser = parse_interval, env = "GPUTOP_INTERVAL", global = true)]
     pub interval: Option<Duration>,
 
     /// Monitor only: never send signals to processes.
@@ -125,11 +146,11 @@ pub struct OutputArgs {
 #[derive(Debug, Args)]
 pub struct SourceArgs {
     /// Only these GPUs: indices, UUIDs or PCI bus ids, comma-separated.
-    #[arg(short = 'i', long = "id", value_name = "IDS", value_delimiter = ',')]
+    #[arg(short = 'i', long = "id", value_name = "IDS", value_delimiter = ',', global = true)]
     pub ids: Vec<GpuSelector>,
 
     /// Use a simulated fleet instead of NVML: a number of GPUs (default 4) or a scenario file.
-    #[arg(long, value_name = "N|SCENARIO", num_args = 0..=1, default_missing_value = "4", value_parser = parse_demo)]
+    #[arg(long, value_name = "N|SCENARIO", num_args = 0..=1, default_missing_value = "4", value_parser = parse_demo, global = true)]
     pub demo: Option<DemoFleet>,
 
     /// Only the GPU processes of this container (short or full id).
@@ -142,7 +163,7 @@ pub struct SourceArgs {
 
     /// Inside a container: the host's /proc mounted here, to map NVML's host PIDs to local
     /// ones [default: /host/proc when present].
-    #[arg(long, value_name = "PATH", env = "GPUTOP_HOST_PROC")]
+    #[arg(long, value_name = "PATH", env = "GPUTOP_HOST_PROC", global = true)]
     pub host_proc: Option<PathBuf>,
 
     /// The NVML library to load (default: libnvidia-ml.so.1 from the system).

@@ -10,6 +10,7 @@ pub mod output;
 pub mod poller;
 pub mod sample;
 pub mod scenario;
+pub mod serve;
 pub mod source;
 pub mod tui;
 
@@ -75,15 +76,11 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         .interval
         .or(config.interval.map(Duration::from_secs_f64))
         .unwrap_or(Duration::from_secs(1));
+    if let Some(cli::Command::Serve(args)) = &cli.command {
+        return serve(args, &cli, interval).map(|()| 0);
+    }
     let format = Format::from_cli(&cli).map_err(Error::Usage)?;
-    let spec = match &cli.source.demo {
-        Some(fleet) => SourceSpec::Demo(fleet.clone()),
-        None => SourceSpec::Nvml {
-            library: cli.source.nvml_lib.clone(),
-            host_proc: cli.source.host_proc.clone(),
-        },
-    };
-    let source = spec.open(&cli.source.ids, format.sample_options())?;
+    let source = source_spec(&cli).open(&cli.source.ids, format.sample_options())?;
     let mut source =
         source::PlacementFilter::wrap(source, cli.source.container.clone(), cli.source.pod.clone());
     let out = &cli.output;
@@ -110,6 +107,43 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Some(secs) => watch(source, format, secs.unwrap_or(interval), cli.mode.count),
     }
     .map(|()| 0)
+}
+
+fn serve(args: &cli::ServeArgs, cli: &Cli, interval: Duration) -> Result<(), Error> {
+    let token = match &args.token_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| {
+                    Error::Usage(format!("cannot read the token file {}: {e}", path.display()))
+                })?
+                .trim()
+                .to_string(),
+        )
+        .filter(|t| !t.is_empty()),
+        None => None,
+    };
+    let source = source_spec(cli).open(&cli.source.ids, source::SampleOptions::default())?;
+    let naming =
+        if args.dcgm_names { serve::metrics::Naming::Dcgm } else { serve::metrics::Naming::Gputop };
+    serve::run(
+        source,
+        serve::ServeOptions {
+            listen: args.listen,
+            interval,
+            metrics: serve::metrics::MetricsOptions { naming, processes: args.processes },
+            token,
+        },
+    )
+}
+
+fn source_spec(cli: &Cli) -> SourceSpec {
+    match &cli.source.demo {
+        Some(fleet) => SourceSpec::Demo(fleet.clone()),
+        None => SourceSpec::Nvml {
+            library: cli.source.nvml_lib.clone(),
+            host_proc: cli.source.host_proc.clone(),
+        },
+    }
 }
 
 fn interactive_terminal() -> bool {

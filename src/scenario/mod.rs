@@ -384,7 +384,8 @@ impl GpuSpec {
     pub fn energy_mj(&self, t: f64) -> Reading<u64> {
         let start = self.read(Metric::Energy, self.energy_mj)?;
         let watts = self.power_w.as_ref().map_or(0.0, Signal::mean);
-        Ok(start + (watts * t.max(0.0) * 1000.0) as u64)
+        // The counter restarts every 30 days, as if the driver had been reloaded.
+        Ok(start + (watts * t.max(0.0).rem_euclid(30.0 * 86_400.0) * 1000.0) as u64)
     }
 
     pub fn persistence(&self) -> Reading<bool> {

@@ -1,0 +1,397 @@
+//! A snapshot as Prometheus metrics (encoded by `prometheus-client`, OpenMetrics text, which
+//! Prometheus and the classic text parser both read): gputop's own names by Prometheus
+//! conventions, or NVIDIA dcgm-exporter's names and labels so existing dashboards keep working.
+//! A value NVML cannot give is left out, never exported as 0.
+
+use std::sync::atomic::AtomicU64;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use crate::sample::{GpuSample, GpuStatus, Snapshot, ThrottleReason};
+
+type Labels = Vec<(String, String)>;
+type GaugeFamily = Family<Labels, Gauge<f64, AtomicU64>>;
+type CounterFamily = Family<Labels, Counter<f64, AtomicU64>>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Naming {
+    Gputop,
+    Dcgm,
+}
+
+pub struct MetricsOptions {
+    pub naming: Naming,
+    /// Per-process GPU memory, with `pid`, `user` and `command` labels (high cardinality).
+    pub processes: bool,
+}
+
+/// Registers gauges on demand and sets them, skipping values that are `None`.
+struct Builder {
+    registry: Registry,
+    gauges: Vec<(&'static str, GaugeFamily)>,
+}
+
+impl Builder {
+    fn gauge(&mut self, name: &'static str, help: &'static str) -> GaugeFamily {
+        if let Some((_, f)) = self.gauges.iter().find(|(n, _)| *n == name) {
+            return f.clone();
+        }
+        let family = GaugeFamily::default();
+        self.registry.register(name, help, family.clone());
+        self.gauges.push((name, family.clone()));
+        family
+    }
+
+    fn set(&mut self, name: &'static str, help: &'static str, labels: &Labels, value: Option<f64>) {
+        let family = self.gauge(name, help);
+        if let Some(v) = value {
+            family.get_or_create(labels).set(v);
+        }
+    }
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+pub fn render(snapshot: &Snapshot, opts: &MetricsOptions) -> String {
+    let mut b = Builder { registry: Registry::default(), gauges: Vec::new() };
+    match opts.naming {
+        Naming::Gputop => gputop_names(&mut b, snapshot, opts),
+        Naming::Dcgm => dcgm_names(&mut b, snapshot),
+    }
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = encode(&mut out, &b.registry);
+    out
+}
+
+fn gputop_names(b: &mut Builder, s: &Snapshot, opts: &MetricsOptions) {
+    let host = s.host.hostname.clone().unwrap_or_default();
+    let build = labels(&[
+        ("version", env!("CARGO_PKG_VERSION")),
+        ("driver_version", s.host.driver_version.as_deref().unwrap_or("")),
+    ]);
+    b.set("gputop_build_info", "gputop version and the NVIDIA driver version", &build, Some(1.0));
+    let energy = CounterFamily::default();
+    b.registry.register(
+        "gputop_gpu_energy_joules",
+        "Energy used since the driver was loaded",
+        energy.clone(),
+    );
+    for g in &s.gpus {
+        let index = g.index.to_string();
+        let l = labels(&[
+            ("gpu", &index),
+            ("uuid", g.uuid.as_deref().unwrap_or("")),
+            ("name", g.name.as_deref().unwrap_or("")),
+            ("hostname", &host),
+        ]);
+        b.set(
+            "gputop_gpu_up",
+            "1 if the GPU answers, 0 if it is lost or failing",
+            &l,
+            Some(f64::from(u8::from(g.status == GpuStatus::Ok))),
+        );
+        if g.status != GpuStatus::Ok {
+            continue;
+        }
+        gpu_metrics(b, g, &l);
+        if let Some(j) = g.power.energy_joules {
+            energy.get_or_create(&l).inc_by(j);
+        }
+        if opts.processes {
+            for p in &g.processes {
+                let mut pl = l.clone();
+                pl.push(("pid".into(), p.pid.to_string()));
+                pl.push(("user".into(), p.user.clone().unwrap_or_default()));
+                pl.push((
+                    "command".into(),
+                    p.name.clone().or_else(|| p.command.clone()).unwrap_or_default(),
+                ));
+                b.set(
+                    "gputop_process_gpu_memory_bytes",
+                    "GPU memory used by a process",
+                    &pl,
+                    p.gpu_memory_bytes.map(|v| v as f64),
+                );
+                b.set(
+                    "gputop_process_sm_utilization_ratio",
+                    "SM utilization of a process",
+                    &pl,
+                    p.sm_percent.map(ratio),
+                );
+            }
+        }
+    }
+}
+
+fn ratio(percent: u32) -> f64 {
+    f64::from(percent) / 100.0
+}
+
+fn gpu_metrics(b: &mut Builder, g: &GpuSample, l: &Labels) {
+    let u = &g.utilization;
+    b.set(
+        "gputop_gpu_utilization_ratio",
+        "Time a kernel was running, 0 to 1",
+        l,
+        u.gpu_percent.map(ratio),
+    );
+    b.set(
+        "gputop_gpu_memory_utilization_ratio",
+        "Time memory was read or written, 0 to 1",
+        l,
+        u.memory_percent.map(ratio),
+    );
+    b.set(
+        "gputop_gpu_encoder_utilization_ratio",
+        "Video encoder utilization, 0 to 1",
+        l,
+        u.encoder_percent.map(ratio),
+    );
+    b.set(
+        "gputop_gpu_decoder_utilization_ratio",
+        "Video decoder utilization, 0 to 1",
+        l,
+        u.decoder_percent.map(ratio),
+    );
+    let m = &g.memory;
+    b.set("gputop_gpu_memory_used_bytes", "GPU memory in use", l, m.used_bytes.map(|v| v as f64));
+    b.set(
+        "gputop_gpu_memory_total_bytes",
+        "GPU memory in total",
+        l,
+        m.total_bytes.map(|v| v as f64),
+    );
+    b.set("gputop_gpu_memory_free_bytes", "GPU memory free", l, m.free_bytes.map(|v| v as f64));
+    b.set(
+        "gputop_gpu_temperature_celsius",
+        "GPU temperature",
+        l,
+        g.temperature.gpu_celsius.map(f64::from),
+    );
+    b.set(
+        "gputop_gpu_slowdown_temperature_celsius",
+        "Temperature at which the GPU slows down",
+        l,
+        g.temperature.slowdown_celsius.map(f64::from),
+    );
+    b.set("gputop_gpu_power_watts", "Power draw", l, g.power.draw_watts);
+    b.set("gputop_gpu_power_limit_watts", "Enforced power limit", l, g.power.limit_watts);
+    b.set("gputop_gpu_fan_speed_ratio", "Fan speed, 0 to 1", l, g.fan_percent.map(ratio));
+    let mhz = |v: Option<u32>| v.map(|v| f64::from(v) * 1e6);
+    b.set("gputop_gpu_sm_clock_hertz", "SM clock", l, mhz(g.clocks.sm_mhz));
+    b.set("gputop_gpu_memory_clock_hertz", "Memory clock", l, mhz(g.clocks.memory_mhz));
+    b.set(
+        "gputop_gpu_performance_state",
+        "Performance state, 0 (P0, fastest) to 15",
+        l,
+        g.performance_state.map(f64::from),
+    );
+    b.set(
+        "gputop_gpu_pcie_tx_bytes_per_second",
+        "PCIe transmit throughput",
+        l,
+        g.pcie.tx_bytes_per_second.map(|v| v as f64),
+    );
+    b.set(
+        "gputop_gpu_pcie_rx_bytes_per_second",
+        "PCIe receive throughput",
+        l,
+        g.pcie.rx_bytes_per_second.map(|v| v as f64),
+    );
+    b.set(
+        "gputop_gpu_ecc_corrected_errors",
+        "Corrected ECC errors since the driver loaded",
+        l,
+        g.ecc.corrected.map(|v| v as f64),
+    );
+    b.set(
+        "gputop_gpu_ecc_uncorrected_errors",
+        "Uncorrected ECC errors since the driver loaded",
+        l,
+        g.ecc.uncorrected.map(|v| v as f64),
+    );
+    if let Some(active) = &g.throttle.reasons {
+        for reason in ALL_REASONS {
+            let mut rl = l.clone();
+            let name = serde_json::to_value(reason)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default();
+            rl.push(("reason".into(), name));
+            b.set(
+                "gputop_gpu_throttle_reasons",
+                "1 while this reason holds the clocks down",
+                &rl,
+                Some(f64::from(u8::from(active.contains(&reason)))),
+            );
+        }
+    }
+}
+
+const ALL_REASONS: [ThrottleReason; 9] = [
+    ThrottleReason::Idle,
+    ThrottleReason::ApplicationsClocksSetting,
+    ThrottleReason::SwPowerCap,
+    ThrottleReason::HwSlowdown,
+    ThrottleReason::SyncBoost,
+    ThrottleReason::SwThermalSlowdown,
+    ThrottleReason::HwThermalSlowdown,
+    ThrottleReason::HwPowerBrakeSlowdown,
+    ThrottleReason::DisplayClockSetting,
+];
+
+/// dcgm-exporter's default metrics, names, units and labels.
+fn dcgm_names(b: &mut Builder, s: &Snapshot) {
+    let host = s.host.hostname.clone().unwrap_or_default();
+    let driver = s.host.driver_version.clone().unwrap_or_default();
+    for g in s.gpus.iter().filter(|g| g.status == GpuStatus::Ok) {
+        let index = g.index.to_string();
+        let device = format!("nvidia{index}");
+        let l = labels(&[
+            ("gpu", &index),
+            ("UUID", g.uuid.as_deref().unwrap_or("")),
+            ("device", &device),
+            ("modelName", g.name.as_deref().unwrap_or("")),
+            ("Hostname", &host),
+            ("DCGM_FI_DRIVER_VERSION", &driver),
+        ]);
+        let mib = |v: Option<u64>| v.map(|b| (b >> 20) as f64);
+        let n = |v: Option<u32>| v.map(f64::from);
+        b.set("DCGM_FI_DEV_GPU_UTIL", "GPU utilization (in %).", &l, n(g.utilization.gpu_percent));
+        b.set(
+            "DCGM_FI_DEV_MEM_COPY_UTIL",
+            "Memory utilization (in %).",
+            &l,
+            n(g.utilization.memory_percent),
+        );
+        b.set(
+            "DCGM_FI_DEV_ENC_UTIL",
+            "Encoder utilization (in %).",
+            &l,
+            n(g.utilization.encoder_percent),
+        );
+        b.set(
+            "DCGM_FI_DEV_DEC_UTIL",
+            "Decoder utilization (in %).",
+            &l,
+            n(g.utilization.decoder_percent),
+        );
+        b.set(
+            "DCGM_FI_DEV_FB_USED",
+            "Framebuffer memory used (in MiB).",
+            &l,
+            mib(g.memory.used_bytes),
+        );
+        b.set(
+            "DCGM_FI_DEV_FB_FREE",
+            "Framebuffer memory free (in MiB).",
+            &l,
+            mib(g.memory.free_bytes),
+        );
+        b.set("DCGM_FI_DEV_GPU_TEMP", "GPU temperature (in C).", &l, n(g.temperature.gpu_celsius));
+        b.set("DCGM_FI_DEV_POWER_USAGE", "Power draw (in W).", &l, g.power.draw_watts);
+        b.set("DCGM_FI_DEV_SM_CLOCK", "SM clock frequency (in MHz).", &l, n(g.clocks.sm_mhz));
+        b.set(
+            "DCGM_FI_DEV_MEM_CLOCK",
+            "Memory clock frequency (in MHz).",
+            &l,
+            n(g.clocks.memory_mhz),
+        );
+        b.set(
+            "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION",
+            "Total energy consumption since boot (in mJ).",
+            &l,
+            g.power.energy_joules.map(|j| j * 1000.0),
+        );
+        b.set(
+            "DCGM_FI_DEV_PCIE_TX_THROUGHPUT",
+            "PCIe TX throughput (in KB/s).",
+            &l,
+            g.pcie.tx_bytes_per_second.map(|v| (v / 1024) as f64),
+        );
+        b.set(
+            "DCGM_FI_DEV_PCIE_RX_THROUGHPUT",
+            "PCIe RX throughput (in KB/s).",
+            &l,
+            g.pcie.rx_bytes_per_second.map(|v| (v / 1024) as f64),
+        );
+        b.set(
+            "DCGM_FI_DEV_CLOCK_THROTTLE_REASONS",
+            "Current clock throttle reasons (bitmask).",
+            &l,
+            g.throttle.mask.map(|m| m as f64),
+        );
+        b.set(
+            "DCGM_FI_DEV_ECC_SBE_VOL_TOTAL",
+            "Total number of single-bit volatile ECC errors.",
+            &l,
+            g.ecc.corrected.map(|v| v as f64),
+        );
+        b.set(
+            "DCGM_FI_DEV_ECC_DBE_VOL_TOTAL",
+            "Total number of double-bit volatile ECC errors.",
+            &l,
+            g.ecc.uncorrected.map(|v| v as f64),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+    use crate::source::SimSource;
+
+    fn snapshot() -> Snapshot {
+        let mut s = Scenario::demo(3);
+        s.gpus[1].lost = true;
+        SimSource::new(s, &[]).unwrap().sample_at(1_000.0)
+    }
+
+    #[test]
+    fn gputop_names_follow_prometheus_conventions() {
+        let text =
+            render(&snapshot(), &MetricsOptions { naming: Naming::Gputop, processes: false });
+        assert!(text.contains("# TYPE gputop_gpu_utilization_ratio gauge"), "{text}");
+        assert!(text.contains("# HELP gputop_gpu_memory_used_bytes GPU memory in use"));
+        assert!(
+            text.contains("gputop_gpu_up{gpu=\"1\",uuid=\"\",name=\"\",hostname=\"demo\"} 0"),
+            "{text}"
+        );
+        assert!(text.contains("# TYPE gputop_gpu_energy_joules counter"));
+        assert!(
+            text.contains("gputop_gpu_throttle_reasons{")
+                && text.contains("reason=\"sw_power_cap\"} 1")
+        );
+        assert!(!text.contains("gputop_process_gpu_memory_bytes"), "processes only when asked");
+        // The H100 has no fan: the series is absent, not 0.
+        assert!(
+            !text.lines().any(|l| l.starts_with("gputop_gpu_fan_speed_ratio{gpu=\"0\"")),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn process_metrics_when_asked() {
+        let text = render(&snapshot(), &MetricsOptions { naming: Naming::Gputop, processes: true });
+        assert!(
+            text.contains("gputop_process_gpu_memory_bytes{") && text.contains("pid=\"4000\""),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn dcgm_names_and_labels() {
+        let text = render(&snapshot(), &MetricsOptions { naming: Naming::Dcgm, processes: false });
+        assert!(text.contains("DCGM_FI_DEV_GPU_UTIL{gpu=\"0\",UUID=\"GPU-"), "{text}");
+        assert!(text.contains("modelName=\"NVIDIA H100 80GB HBM3\",Hostname=\"demo\""));
+        assert!(text.contains("# TYPE DCGM_FI_DEV_FB_USED gauge"));
+    }
+}

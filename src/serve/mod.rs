@@ -1,0 +1,146 @@
+//! `gputop serve`: a Prometheus exporter. Sampling runs on its own interval; each sample is
+//! rendered once into the exposition text and the JSON document, and scrapes only copy those
+//! out, so no scrape ever waits on NVML and a hundred scrapes cost what one does.
+
+pub mod metrics;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tokio::sync::watch;
+
+use crate::output::json;
+use crate::poller::Poller;
+use crate::source::Source;
+use crate::Error;
+use metrics::{render, MetricsOptions};
+
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    pub interval: Duration,
+    pub metrics: MetricsOptions,
+    /// Required as `Authorization: Bearer TOKEN` when set.
+    pub token: Option<String>,
+}
+
+/// What a scrape returns, rendered once per sample.
+#[derive(Default)]
+struct Rendered {
+    metrics: String,
+    snapshot_json: String,
+}
+
+#[derive(Clone)]
+struct AppState {
+    latest: watch::Receiver<Arc<Rendered>>,
+    token: Option<Arc<str>>,
+}
+
+pub fn run(source: Box<dyn Source>, opts: ServeOptions) -> Result<(), Error> {
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let result = runtime.block_on(serve(source, opts));
+    runtime.shutdown_background();
+    result
+}
+
+async fn serve(source: Box<dyn Source>, opts: ServeOptions) -> Result<(), Error> {
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .map_err(|e| Error::Usage(format!("cannot listen on {}: {e}", opts.listen)))?;
+    let (tx, latest) = watch::channel(Arc::new(Rendered::default()));
+    let mut poller = Poller::spawn(source, opts.interval);
+    let metrics_opts = opts.metrics;
+    tokio::spawn(async move {
+        while let Some(polled) = poller.next().await {
+            if let Ok(snapshot) = polled {
+                let rendered = Rendered {
+                    metrics: render(&snapshot, &metrics_opts),
+                    snapshot_json: json::line(&snapshot),
+                };
+                if tx.send(Arc::new(rendered)).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    let state = AppState { latest, token: opts.token.map(Arc::from) };
+    let app = router(state);
+    eprintln!("gputop: serving metrics on http://{}/metrics", listener.local_addr()?);
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+        })
+        .await?;
+    Ok(())
+}
+
+fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics_handler))
+        .route("/api/v1/snapshot", get(snapshot_handler))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .layer(middleware::from_fn_with_state(state.clone(), authorize))
+        .with_state(state)
+}
+
+/// With a token, every path but /healthz needs `Authorization: Bearer TOKEN`.
+async fn authorize(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if let Some(token) = &state.token {
+        let given = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let ok = given
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|t| constant_time_eq(t.as_bytes(), token.as_bytes()));
+        if !ok && request.uri().path() != "/healthz" {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "unauthorized\n",
+            )
+                .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn metrics_handler(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let rendered = state.latest.borrow().clone();
+    if rendered.metrics.is_empty() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "no sample yet\n").into_response();
+    }
+    let openmetrics = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/openmetrics-text"));
+    let content_type = if openmetrics {
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    } else {
+        // The OpenMetrics text is also valid classic text: its extra lines are comments.
+        "text/plain; version=0.0.4; charset=utf-8"
+    };
+    ([(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], rendered.metrics.clone())
+        .into_response()
+}
+
+async fn snapshot_handler(State(state): State<AppState>) -> Response {
+    let rendered = state.latest.borrow().clone();
+    if rendered.snapshot_json.is_empty() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "no sample yet\n").into_response();
+    }
+    ([(header::CONTENT_TYPE, "application/json")], rendered.snapshot_json.clone()).into_response()
+}

@@ -1,0 +1,252 @@
+//! `gputop serve` through the real binary on the fake NVML library: the exposition parses
+//! (`promtool check metrics`), a real Prometheus server scrapes it and its query API returns
+//! the scenario's values, and bad or many requests leave it answering.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use tempfile::NamedTempFile;
+
+const SCENARIO: &str = "[driver]\nversion = \"550.54.15\"\n\
+    [[gpus]]\nname = \"NVIDIA H100 80GB HBM3\"\nuuid = \"GPU-aaaaaaaa-1111-2222-3333-444444444444\"\n\
+    memory_total_mib = 81559\nmemory_used_mib = 40000\nutilization_gpu = 87\nutilization_memory = 40\n\
+    temperature_c = 62\npower_w = 312.5\npower_limit_w = 700\nthrottle_reasons = 0x40\n\
+    [[gpus]]\nname = \"NVIDIA A100\"\nlost = true\n";
+
+/// A running exporter, stopped when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+    _scenario: NamedTempFile,
+}
+
+impl Server {
+    fn start(extra: &[&str]) -> Server {
+        let scenario = scenario_file(SCENARIO);
+        let mut child = gputop_std(&scenario)
+            .args(["serve", "--listen", "127.0.0.1:0", "--interval", "0.2"])
+            .args(extra)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
+        let addr =
+            line.trim().rsplit("http://").next().unwrap().trim_end_matches("/metrics").to_string();
+        let server = Server { child, addr, _scenario: scenario };
+        let started = Instant::now();
+        while server.get("/metrics", &[]).0 != 200 {
+            assert!(started.elapsed() < Duration::from_secs(10), "no sample served");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    fn get(&self, path: &str, headers: &[&str]) -> (u16, String, String) {
+        http_get(&self.addr, path, headers)
+    }
+}
+
+/// A raw HTTP/1.1 GET: (status, headers, body).
+fn http_get(addr: &str, path: &str, headers: &[&str]) -> (u16, String, String) {
+    let Ok(mut s) = TcpStream::connect(addr) else { return (0, String::new(), String::new()) };
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
+    let _ = write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{extra}\r\n");
+    let mut text = String::new();
+    let _ = s.read_to_string(&mut text);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, head.to_string(), body.to_string())
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn metrics_carry_the_scenario_values_in_prometheus_conventions() {
+    let server = Server::start(&[]);
+    let (status, head, body) = server.get("/metrics", &[]);
+    assert_eq!(status, 200);
+    assert!(head.contains("text/plain; version=0.0.4"), "{head}");
+    let labels = "gpu=\"0\",uuid=\"GPU-aaaaaaaa-1111-2222-3333-444444444444\",name=\"NVIDIA H100 80GB HBM3\"";
+    for want in [
+        format!("gputop_gpu_utilization_ratio{{{labels},"),
+        "# TYPE gputop_gpu_memory_used_bytes gauge".to_string(),
+        format!("gputop_gpu_memory_used_bytes{{{labels},hostname="),
+        "reason=\"hw_thermal_slowdown\"} 1".to_string(),
+        "gputop_gpu_up{gpu=\"1\"".to_string(),
+    ] {
+        assert!(body.contains(&want), "missing {want:?} in\n{body}");
+    }
+    let value = |name: &str| -> f64 {
+        let line = body
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}{{gpu=\"0\"")))
+            .unwrap_or_else(|| panic!("{name}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert_eq!(value("gputop_gpu_utilization_ratio"), 0.87);
+    assert_eq!(value("gputop_gpu_memory_used_bytes"), (40000u64 << 20) as f64);
+    assert_eq!(value("gputop_gpu_power_watts"), 312.5);
+    assert_eq!(value("gputop_gpu_temperature_celsius"), 62.0);
+    // No fan on this GPU: no series, rather than a 0.
+    assert!(!body.contains("gputop_gpu_fan_speed_ratio{gpu=\"0\""));
+
+    let (_, head, body) =
+        server.get("/metrics", &["Accept: application/openmetrics-text; version=1.0.0"]);
+    assert!(head.contains("application/openmetrics-text"), "{head}");
+    assert!(body.trim_end().ends_with("# EOF"));
+    let (status, _, json) = server.get("/api/v1/snapshot", &[]);
+    assert_eq!(status, 200);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["gpus"][0]["utilization"]["gpu_percent"], 87);
+    assert_eq!(server.get("/healthz", &[]).0, 200);
+    assert_eq!(server.get("/nope", &[]).0, 404);
+}
+
+#[test]
+fn dcgm_exporter_names() {
+    let server = Server::start(&["--dcgm-names"]);
+    let (_, _, body) = server.get("/metrics", &[]);
+    assert!(body.contains("DCGM_FI_DEV_GPU_UTIL{gpu=\"0\",UUID=\"GPU-aaaaaaaa-1111-2222-3333-444444444444\",device=\"nvidia0\",modelName=\"NVIDIA H100 80GB HBM3\""), "{body}");
+    assert!(
+        body.lines().any(|l| l.starts_with("DCGM_FI_DEV_FB_USED{") && l.ends_with(" 40000.0")),
+        "{body}"
+    );
+}
+
+#[test]
+fn a_token_is_required_when_set() {
+    let token = NamedTempFile::new().unwrap();
+    std::fs::write(token.path(), "s3cret\n").unwrap();
+    let server = Server::start_with_token(token.path());
+    assert_eq!(server.get("/metrics", &[]).0, 401);
+    assert_eq!(server.get("/metrics", &["Authorization: Bearer wrong"]).0, 401);
+    assert_eq!(server.get("/metrics", &["Authorization: Bearer s3cret"]).0, 200);
+    assert_eq!(server.get("/healthz", &[]).0, 200);
+}
+
+impl Server {
+    fn start_with_token(path: &std::path::Path) -> Server {
+        let scenario = scenario_file(SCENARIO);
+        let mut child = gputop_std(&scenario)
+            .args(["serve", "--listen", "127.0.0.1:0", "--interval", "0.2", "--token-file"])
+            .arg(path)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
+        let addr =
+            line.trim().rsplit("http://").next().unwrap().trim_end_matches("/metrics").to_string();
+        let server = Server { child, addr, _scenario: scenario };
+        let started = Instant::now();
+        while server.get("/healthz", &[]).0 != 200
+            || server.get("/metrics", &["Authorization: Bearer s3cret"]).0 != 200
+        {
+            assert!(started.elapsed() < Duration::from_secs(10));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+}
+
+#[test]
+fn bad_requests_silent_clients_and_many_scrapes() {
+    let server = Server::start(&[]);
+    // Garbage instead of HTTP: a 4xx, not a crash.
+    let mut s = TcpStream::connect(&server.addr).unwrap();
+    s.write_all(b"\x16\x03\x01 not http at all\r\n\r\n").unwrap();
+    let mut reply = String::new();
+    let _ = s.read_to_string(&mut reply);
+    assert!(reply.is_empty() || reply.starts_with("HTTP/1.1 4"), "{reply}");
+    // A client that connects and says nothing does not block anyone.
+    let _silent = TcpStream::connect(&server.addr).unwrap();
+    let threads: Vec<_> = (0..200)
+        .map(|_| {
+            let addr = server.addr.clone();
+            std::thread::spawn(move || http_get(&addr, "/metrics", &[]).0)
+        })
+        .collect();
+    let statuses: Vec<u16> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(server.get("/healthz", &[]).0, 200);
+}
+
+#[test]
+fn promtool_accepts_the_exposition() {
+    let Ok(out) = Command::new("promtool").arg("--version").output() else {
+        eprintln!("promtool is not installed; skipping (CI installs the prometheus package)");
+        return;
+    };
+    assert!(out.status.success());
+    let server = Server::start(&["--processes"]);
+    let (_, _, body) = server.get("/metrics", &[]);
+    let mut check = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    check.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+    let out = check.wait_with_output().unwrap();
+    let report =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "promtool: {report}");
+}
+
+#[test]
+fn a_real_prometheus_scrapes_it() {
+    if Command::new("prometheus").arg("--version").output().is_err() {
+        eprintln!("prometheus is not installed; skipping (CI installs it)");
+        return;
+    }
+    let server = Server::start(&[]);
+    let dir = temp_dir();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: gputop\n    static_configs:\n      - targets: ['{}']\n", server.addr),
+    )
+    .unwrap();
+    let mut prom = Command::new("prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let api = format!("127.0.0.1:{port}");
+    let started = Instant::now();
+    let result = loop {
+        let (_, _, body) = http_get(&api, "/api/v1/query?query=gputop_gpu_utilization_ratio", &[]);
+        if body.contains("\"result\":[{") {
+            break body;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "Prometheus never returned the metric"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let _ = prom.kill();
+    let _ = prom.wait();
+    assert!(result.contains("\"uuid\":\"GPU-aaaaaaaa-1111-2222-3333-444444444444\""), "{result}");
+    assert!(result.contains(",\"0.87\"]"), "{result}");
+}
