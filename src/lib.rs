@@ -122,7 +122,9 @@ fn serve(args: &cli::ServeArgs, cli: &Cli, interval: Duration) -> Result<(), Err
         .filter(|t| !t.is_empty()),
         None => None,
     };
-    let source = source_spec(cli).open(&cli.source.ids, source::SampleOptions::default())?;
+    // Host details of processes are only exported with --processes; skip their /proc reads.
+    let options = source::SampleOptions { pcie_throughput: true, host_processes: args.processes };
+    let source = source_spec(cli).open(&cli.source.ids, options)?;
     let naming =
         if args.dcgm_names { serve::metrics::Naming::Dcgm } else { serve::metrics::Naming::Gputop };
     serve::run(
