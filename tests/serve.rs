@@ -245,8 +245,38 @@ fn a_real_prometheus_scrapes_it() {
         );
         std::thread::sleep(Duration::from_millis(300));
     };
+    // Every query of the shipped Grafana dashboard is valid PromQL for this data.
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{ROOT}/assets/grafana-dashboard.json")).unwrap(),
+    )
+    .unwrap();
+    let exprs: Vec<String> = dashboard["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+        .map(|t| t["expr"].as_str().unwrap().replace("$hostname", ".*").replace("$gpu", ".*"))
+        .collect();
+    assert!(exprs.len() >= 10);
+    for expr in exprs {
+        let (_, _, body) =
+            http_get(&api, &format!("/api/v1/query?query={}", url_encode(&expr)), &[]);
+        assert!(body.contains("\"status\":\"success\""), "{expr}: {body}");
+    }
     let _ = prom.kill();
     let _ = prom.wait();
     assert!(result.contains("\"uuid\":\"GPU-aaaaaaaa-1111-2222-3333-444444444444\""), "{result}");
     assert!(result.contains(",\"0.87\"]"), "{result}");
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
