@@ -153,6 +153,15 @@ pub struct SourceArgs {
     #[arg(long, value_name = "N|SCENARIO", num_args = 0..=1, default_missing_value = "4", value_parser = parse_demo, global = true)]
     pub demo: Option<DemoFleet>,
 
+    /// Show the GPUs of these `gputop serve` endpoints (host:port or URLs, comma-separated;
+    /// `local` adds this machine).
+    #[arg(long, value_name = "URLS", value_delimiter = ',', global = true)]
+    pub remote: Vec<String>,
+
+    /// Like --remote, one endpoint per line of FILE (# starts a comment).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub hosts: Option<PathBuf>,
+
     /// Only the GPU processes of this container (short or full id).
     #[arg(long, value_name = "ID")]
     pub container: Option<String>,

@@ -80,7 +80,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         return serve(args, &cli, interval).map(|()| 0);
     }
     let format = Format::from_cli(&cli).map_err(Error::Usage)?;
-    let source = source_spec(&cli).open(&cli.source.ids, format.sample_options())?;
+    let source = open_source(&cli, format.sample_options())?;
     let mut source =
         source::PlacementFilter::wrap(source, cli.source.container.clone(), cli.source.pod.clone());
     let out = &cli.output;
@@ -136,6 +136,31 @@ fn serve(args: &cli::ServeArgs, cli: &Cli, interval: Duration) -> Result<(), Err
             token,
         },
     )
+}
+
+/// The local source, or with --remote/--hosts the many-host source around it.
+fn open_source(
+    cli: &Cli,
+    options: source::SampleOptions,
+) -> Result<Box<dyn source::Source>, Error> {
+    let mut urls = cli.source.remote.clone();
+    if let Some(path) = &cli.source.hosts {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
+        urls.extend(
+            text.lines()
+                .map(|l| l.split('#').next().unwrap_or("").trim().to_string())
+                .filter(|l| !l.is_empty()),
+        );
+    }
+    if urls.is_empty() {
+        return Ok(source_spec(cli).open(&cli.source.ids, options)?);
+    }
+    let with_local = urls.iter().any(|u| u == "local");
+    urls.retain(|u| u != "local");
+    let local =
+        if with_local { Some(source_spec(cli).open(&cli.source.ids, options)?) } else { None };
+    Ok(Box::new(source::remote::RemoteSource::new(urls, local)))
 }
 
 fn source_spec(cli: &Cli) -> SourceSpec {

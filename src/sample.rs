@@ -17,6 +17,9 @@ pub struct Snapshot {
     pub taken_at: DateTime<Utc>,
     pub host: HostInfo,
     pub gpus: Vec<GpuSample>,
+    /// With `--remote`: every host asked, up or not. Empty (and left out of JSON) otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<crate::source::remote::RemoteHost>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -40,6 +43,9 @@ pub enum GpuStatus {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GpuSample {
+    /// With `--remote`: the host this GPU is on. Left out of JSON otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     pub index: u32,
     pub status: GpuStatus,
     pub error: Option<String>,
@@ -281,6 +287,7 @@ impl GpuSample {
     /// A reachable GPU with no readings yet; sources fill in what they can.
     pub fn empty(index: u32) -> Self {
         Self {
+            host: None,
             index,
             status: GpuStatus::Ok,
             error: None,

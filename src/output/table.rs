@@ -46,10 +46,36 @@ pub fn render(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
             "NAME", "TEMP", "MEMORY", "POWER"
         ),
     ));
-    for gpu in &snapshot.gpus {
-        lines.push(gpu_line(gpu, name_width, opts));
-        if let Some(alarm) = throttle_alarm(gpu, opts.ascii) {
-            lines.push(p.paint(style::ALERT, &alarm));
+    let gpu_lines = |gpus: &mut dyn Iterator<Item = &GpuSample>, lines: &mut Vec<String>| {
+        for gpu in gpus {
+            lines.push(gpu_line(gpu, name_width, opts));
+            if let Some(alarm) = throttle_alarm(gpu, opts.ascii) {
+                lines.push(p.paint(style::ALERT, &alarm));
+            }
+        }
+    };
+    if snapshot.hosts.is_empty() {
+        gpu_lines(&mut snapshot.gpus.iter(), &mut lines);
+    } else {
+        // Many hosts: each under its own heading, a host that did not answer as DOWN.
+        for host in &snapshot.hosts {
+            let url = sanitize(&host.url);
+            match &host.hostname {
+                Some(name) if host.up => {
+                    let took = host.latency_ms.map_or(String::new(), |ms| format!(", {ms} ms"));
+                    lines.push(
+                        p.paint(style::HEADER, &format!("── {} ({url}{took})", sanitize(name))),
+                    );
+                    gpu_lines(
+                        &mut snapshot.gpus.iter().filter(|g| g.host.as_ref() == Some(name)),
+                        &mut lines,
+                    );
+                }
+                _ => {
+                    let why = sanitize(host.error.as_deref().unwrap_or("no answer"));
+                    lines.push(p.paint(style::ALERT, &format!("── {url}: DOWN ({why})")));
+                }
+            }
         }
     }
     lines.push(String::new());
@@ -131,7 +157,14 @@ fn process_lines(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
     let rows: Vec<_> = snapshot
         .gpus
         .iter()
-        .flat_map(|g| g.processes.iter().map(move |pr| (g.index, pr)))
+        .flat_map(|g| {
+            // With many hosts, a GPU is named by host and index.
+            let label = g
+                .host
+                .as_ref()
+                .map_or(g.index.to_string(), |h| format!("{}:{}", sanitize(h), g.index));
+            g.processes.iter().map(move |pr| (label.clone(), pr))
+        })
         .collect();
     if rows.is_empty() {
         return vec![p.paint(style::DIM, "No GPU processes.")];

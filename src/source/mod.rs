@@ -6,6 +6,7 @@ mod host;
 mod nvml;
 pub mod pidns;
 pub mod placement;
+pub mod remote;
 mod selection;
 mod sim;
 

@@ -131,7 +131,13 @@ impl Source for NvmlSource {
                 .filter(|p| p.pid_mapping != Some(PidMapping::Outside));
             self.lookup.fill(local);
         }
-        Ok(Snapshot { schema_version: SCHEMA_VERSION, taken_at, host: self.host.clone(), gpus })
+        Ok(Snapshot {
+            schema_version: SCHEMA_VERSION,
+            taken_at,
+            host: self.host.clone(),
+            gpus,
+            hosts: Vec::new(),
+        })
     }
 }
 

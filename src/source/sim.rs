@@ -55,7 +55,13 @@ impl SimSource {
             .collect();
         let taken_at =
             chrono::DateTime::from_timestamp_micros((t * 1e6) as i64).unwrap_or_default();
-        Snapshot { schema_version: SCHEMA_VERSION, taken_at, host: self.host.clone(), gpus }
+        Snapshot {
+            schema_version: SCHEMA_VERSION,
+            taken_at,
+            host: self.host.clone(),
+            gpus,
+            hosts: Vec::new(),
+        }
     }
 }
 

@@ -58,9 +58,17 @@ fn history<'a>(app: &'a App, gpu: &GpuSample) -> Option<&'a GpuHistory> {
 fn title<'a>(gpu: &GpuSample, theme: &Theme) -> Line<'a> {
     let name = sanitize(gpu.name.as_deref().unwrap_or("N/A")).into_owned();
     Line::from(vec![
-        Span::styled(format!(" {} ", gpu.index), theme.title),
+        Span::styled(format!(" {} ", gpu_label(gpu)), theme.title),
         Span::styled(format!("{name} "), theme.text),
     ])
+}
+
+/// The GPU's index, prefixed by its host when several hosts are shown.
+fn gpu_label(gpu: &GpuSample) -> String {
+    match &gpu.host {
+        Some(host) => format!("{}:{}", sanitize(host), gpu.index),
+        None => gpu.index.to_string(),
+    }
 }
 
 /// The right-hand title: performance state, temperature, power; or alarming throttle reasons.
@@ -331,7 +339,7 @@ fn compact(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, gpus: &[GpuS
         let name =
             sanitize(gpu.name.as_deref().unwrap_or("N/A")).chars().take(22).collect::<String>();
         if gpu.status != GpuStatus::Ok {
-            let text = format!("{:>3} {name:<22} {}", gpu.index, lost_text(gpu));
+            let text = format!("{:>3} {name:<22} {}", gpu_label(gpu), lost_text(gpu));
             frame.render_widget(Paragraph::new(Line::styled(text, theme.alert)), line_area);
             continue;
         }
@@ -341,7 +349,7 @@ fn compact(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, gpus: &[GpuS
         let temp =
             gpu.temperature.gpu_celsius.map_or("N/A".into(), |t| format!("{t}{}", theme.degree()));
         let text = Line::from(vec![
-            Span::raw(format!("{:>3} {name:<22} ", gpu.index)),
+            Span::raw(format!("{:>3} {name:<22} ", gpu_label(gpu))),
             Span::styled(format!("{:>5}", pct(util)), theme.load(util)),
             Span::styled(format!(" {:>6}", pct(mem)), theme.load(mem)),
             Span::raw(format!(" {temp:>6} {:>11}  ", power(gpu))),

@@ -1,0 +1,102 @@
+//! Many hosts: `--remote` over several `gputop serve` instances (on the fake NVML library), one
+//! of them stopped: the live ones are shown with their GPUs, the stopped one as down, quickly.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+use tempfile::NamedTempFile;
+
+struct Exporter {
+    child: Child,
+    addr: String,
+    _scenario: NamedTempFile,
+}
+
+impl Drop for Exporter {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An exporter on a free port; all share this machine's hostname, so each is told apart by
+/// its GPU's name.
+fn exporter(gpu_name: &str) -> Exporter {
+    let scenario = scenario_file(&format!(
+        "[[gpus]]\nname = \"{gpu_name}\"\nmemory_total_mib = 1024\nutilization_gpu = 10\n"
+    ));
+    let mut child = gputop_std(&scenario)
+        .args(["serve", "--listen", "127.0.0.1:0", "--interval", "0.2"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
+    let addr =
+        line.trim().rsplit("http://").next().unwrap().trim_end_matches("/metrics").to_string();
+    Exporter { child, addr, _scenario: scenario }
+}
+
+#[test]
+fn up_and_down_hosts_are_shown_with_their_gpus() {
+    let a = exporter("GPU of A");
+    let b = exporter("GPU of B");
+    let c = exporter("GPU of C");
+    let stopped = c.addr.clone();
+    drop(c);
+    std::thread::sleep(Duration::from_millis(600)); // the first samples
+    let remotes = format!("{},{},{stopped}", a.addr, b.addr);
+    let scenario = scenario_file("");
+    let started = Instant::now();
+    let out = stdout_of(gputop(&scenario).args(["--once", "--json", "--remote", &remotes]));
+    assert!(started.elapsed() < Duration::from_secs(5), "a down host must not hold up the rest");
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let hosts = doc["hosts"].as_array().unwrap();
+    assert_eq!(hosts.len(), 3);
+    assert_eq!(hosts.iter().filter(|h| h["up"] == true).count(), 2);
+    assert!(hosts[2]["url"].as_str().unwrap().contains(&stopped) && hosts[2]["up"] == false);
+    let names: Vec<&str> =
+        doc["gpus"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["GPU of A", "GPU of B"]);
+    assert!(doc["gpus"].as_array().unwrap().iter().all(|g| g["host"].is_string()));
+
+    let text =
+        stdout_of(gputop(&scenario).args(["--once", "--color", "never", "--remote", &remotes]));
+    assert!(text.contains(&format!("{stopped}/api/v1/snapshot: DOWN")), "{text}");
+    assert!(text.starts_with("2/3 hosts up"), "{text}");
+
+    // The same through a hosts file, in the watch mode.
+    let hosts_file = scenario_file(&format!("# lab machines\n{}\n{}  # second\n", a.addr, b.addr));
+    let out = stdout_of(
+        gputop(&scenario)
+            .args([
+                "--watch",
+                "0.2",
+                "--count",
+                "2",
+                "--query-gpu=name",
+                "--format=csv,noheader",
+                "--hosts",
+            ])
+            .arg(hosts_file.path()),
+    );
+    assert_eq!(out, "GPU of A\nGPU of B\nGPU of A\nGPU of B\n");
+}
+
+#[test]
+fn local_can_be_included() {
+    let a = exporter("Remote GPU");
+    std::thread::sleep(Duration::from_millis(400));
+    let scenario = scenario_file("[[gpus]]\nname = \"Local GPU\"\n");
+    let out = stdout_of(
+        gputop(&scenario)
+            .args(["--query-gpu=name", "--format=csv,noheader", "--remote"])
+            .arg(format!("local,{}", a.addr)),
+    );
+    assert_eq!(out, "Local GPU\nRemote GPU\n");
+}
