@@ -19,6 +19,8 @@ sleep 2
 TICK=$(getconf CLK_TCK)
 echo "wrk -t2 -c200 -d10s on /metrics (8 GPUs):"
 wrk -t2 -c200 -d10s --latency "http://127.0.0.1:$PORT/metrics" | grep -E "Latency|50%|90%|99%|Requests/sec|Non-2xx|Socket errors" || true
+echo "wrk -t1 -c1 -d5s (one client: the time a scrape takes without queueing):"
+wrk -t1 -c1 -d5s --latency "http://127.0.0.1:$PORT/metrics" | grep -E "50%|99%|Requests/sec" || true
 c0=$(awk '{print $14 + $15}' /proc/$PID/stat)
 sleep "$SECS"
 c1=$(awk '{print $14 + $15}' /proc/$PID/stat)

@@ -171,7 +171,7 @@ fn bad_requests_silent_clients_and_many_scrapes() {
     let _ = s.read_to_string(&mut reply);
     assert!(reply.is_empty() || reply.starts_with("HTTP/1.1 4"), "{reply}");
     // A client that connects and says nothing does not block anyone.
-    let _silent = TcpStream::connect(&server.addr).unwrap();
+    let mut silent = TcpStream::connect(&server.addr).unwrap();
     let threads: Vec<_> = (0..200)
         .map(|_| {
             let addr = server.addr.clone();
@@ -181,6 +181,17 @@ fn bad_requests_silent_clients_and_many_scrapes() {
     let statuses: Vec<u16> = threads.into_iter().map(|t| t.join().unwrap()).collect();
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
     assert_eq!(server.get("/healthz", &[]).0, 200);
+    // ... and is disconnected once the header timeout (5 s) has passed.
+    silent.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 256];
+    let n = silent.read(&mut buf).unwrap_or(0);
+    assert!(
+        n == 0 || String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 408"),
+        "{:?}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    assert!(started.elapsed() < Duration::from_secs(9));
 }
 
 #[test]

@@ -75,15 +75,39 @@ async fn serve(source: Box<dyn Source>, opts: ServeOptions) -> Result<(), Error>
     let app = router(state);
     eprintln!("gputop: serving metrics on http://{}/metrics", listener.local_addr()?);
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminate.recv() => {}
-            }
-        })
-        .await?;
+    tokio::select! {
+        _ = accept_loop(listener, app) => {}
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
     Ok(())
+}
+
+/// How long a client may take to send its request headers: a slow or silent client is
+/// disconnected instead of holding a connection forever.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Serves each connection with HTTP/1.1 and a header read timeout (axum::serve sets none).
+async fn accept_loop(listener: tokio::net::TcpListener, app: Router) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            // Out of file descriptors and the like: wait instead of spinning.
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        tokio::spawn(async move {
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
 }
 
 fn router(state: AppState) -> Router {
