@@ -284,3 +284,35 @@ mod terminal {
         assert!(s.contains("BEFORE") && !s.contains("NVIDIA H100"), "{s}");
     }
 }
+
+#[test]
+fn many_hosts_show_host_names_and_the_hosts_that_are_down() {
+    use gputop::source::remote::RemoteHost;
+    let sim = SimSource::new(Scenario::demo(2), &[]).unwrap();
+    let mut snapshot = sim.sample_at(1_000.0);
+    for g in &mut snapshot.gpus {
+        g.host = Some("gpu-a".into());
+    }
+    snapshot.hosts = vec![
+        RemoteHost {
+            url: "http://gpu-a:9835/api/v1/snapshot".into(),
+            hostname: Some("gpu-a".into()),
+            up: true,
+            error: None,
+            latency_ms: Some(2),
+        },
+        RemoteHost {
+            url: "http://gpu-b:9835/api/v1/snapshot".into(),
+            hostname: None,
+            up: false,
+            error: Some("timeout".into()),
+            latency_ms: None,
+        },
+    ];
+    let mut app = App::new(Duration::from_secs(1), Duration::from_secs(60), false);
+    app.on_snapshot(Arc::new(snapshot));
+    app.now = app.snapshot.as_ref().unwrap().taken_at;
+    let text = screen(&app, 200, 40);
+    assert!(text.contains("DOWN: http://gpu-b:9835/api/v1/snapshot"), "{text}");
+    assert!(text.contains(" gpu-a:0 NVIDIA H100"), "{text}");
+}

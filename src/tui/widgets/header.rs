@@ -43,6 +43,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                     human_bytes(total)
                 )));
             }
+            // Many hosts: name the ones that did not answer.
+            let down: Vec<String> =
+                s.hosts.iter().filter(|h| !h.up).map(|h| sanitize(&h.url).into_owned()).collect();
+            if !down.is_empty() {
+                spans.push(Span::styled(format!("{sep}DOWN: {}", down.join(", ")), theme.alert));
+            }
             if let Some(age) = app.stale_for() {
                 spans.push(Span::styled(
                     format!("{sep}STALE {}s: NVML is not answering", age.as_secs()),
