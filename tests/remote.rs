@@ -3,8 +3,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -30,15 +29,7 @@ fn exporter(gpu_name: &str) -> Exporter {
     let scenario = scenario_file(&format!(
         "[[gpus]]\nname = \"{gpu_name}\"\nmemory_total_mib = 1024\nutilization_gpu = 10\n"
     ));
-    let mut child = gputop_std(&scenario)
-        .args(["serve", "--listen", "127.0.0.1:0", "--interval", "0.2"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
-    let addr =
-        line.trim().rsplit("http://").next().unwrap().trim_end_matches("/metrics").to_string();
+    let (child, addr) = spawn_serve(&scenario, &[]);
     Exporter { child, addr, _scenario: scenario }
 }
 

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -28,16 +28,8 @@ struct Server {
 impl Server {
     fn start(extra: &[&str]) -> Server {
         let scenario = scenario_file(SCENARIO);
-        let mut child = gputop_std(&scenario)
-            .args(["serve", "--listen", "127.0.0.1:0", "--interval", "0.2"])
-            .args(extra)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
-        let addr =
-            line.trim().rsplit("http://").next().unwrap().trim_end_matches("/metrics").to_string();
+        let extra: Vec<&std::ffi::OsStr> = extra.iter().map(std::ffi::OsStr::new).collect();
+        let (child, addr) = spawn_serve(&scenario, &extra);
         let server = Server { child, addr, _scenario: scenario };
         let started = Instant::now();
         while server.get("/metrics", &[]).0 != 200 {
@@ -139,16 +131,8 @@ fn a_token_is_required_when_set() {
 impl Server {
     fn start_with_token(path: &std::path::Path) -> Server {
         let scenario = scenario_file(SCENARIO);
-        let mut child = gputop_std(&scenario)
-            .args(["serve", "--listen", "127.0.0.1:0", "--interval", "0.2", "--token-file"])
-            .arg(path)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
-        let addr =
-            line.trim().rsplit("http://").next().unwrap().trim_end_matches("/metrics").to_string();
+        let (child, addr) =
+            spawn_serve(&scenario, &[std::ffi::OsStr::new("--token-file"), path.as_os_str()]);
         let server = Server { child, addr, _scenario: scenario };
         let started = Instant::now();
         while server.get("/healthz", &[]).0 != 200

@@ -109,3 +109,20 @@ pub fn stdout_of(cmd: &mut Command) -> String {
 pub fn temp_dir() -> TempDir {
     tempfile::tempdir().unwrap()
 }
+
+/// Starts `gputop serve` on a free loopback port with `scenario` and `args`; returns the child
+/// and its `host:port`, read from the line it prints once listening.
+pub fn spawn_serve(scenario: &NamedTempFile, args: &[&std::ffi::OsStr]) -> (Child, String) {
+    use std::io::BufRead;
+    let mut child = gputop_std(scenario)
+        .args(["serve", "--listen", "127.0.0.1:0", "--interval", "0.2"])
+        .args(args)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
+    let addr =
+        line.trim().rsplit("http://").next().unwrap().trim_end_matches("/metrics").to_string();
+    (child, addr)
+}
