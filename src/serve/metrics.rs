@@ -113,6 +113,12 @@ fn gputop_names(b: &mut Builder, s: &Snapshot, opts: &MetricsOptions) {
                     "command".into(),
                     p.name.clone().or_else(|| p.command.clone()).unwrap_or_default(),
                 ));
+                // Where it runs: container, pod, Slurm job (empty on the host).
+                let at = p.placement.clone().unwrap_or_default();
+                pl.push(("container".into(), at.container_id.unwrap_or_default()));
+                pl.push(("pod".into(), at.pod_name.or(at.pod_uid).unwrap_or_default()));
+                pl.push(("namespace".into(), at.namespace.unwrap_or_default()));
+                pl.push(("job".into(), at.slurm_job.unwrap_or_default()));
                 b.set(
                     "gputop_process_gpu_memory_bytes",
                     "GPU memory used by a process",
@@ -385,6 +391,7 @@ mod tests {
             text.contains("gputop_process_gpu_memory_bytes{") && text.contains("pid=\"4000\""),
             "{text}"
         );
+        assert!(text.contains("container=\"\",pod=\"\",namespace=\"\",job=\"\""), "{text}");
     }
 
     #[test]
