@@ -214,14 +214,20 @@ fn window(app: &App) -> String {
     }
 }
 
-fn panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, gpu: &GpuSample) {
+/// Draws a GPU's bordered block; its inside when the GPU answers, else it says why not.
+fn framed(frame: &mut Frame, area: Rect, theme: &Theme, gpu: &GpuSample) -> Option<Rect> {
     let block = block(gpu, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if gpu.status != GpuStatus::Ok {
         frame.render_widget(Paragraph::new(Line::styled(lost_text(gpu), theme.alert)), inner);
-        return;
+        return None;
     }
+    Some(inner)
+}
+
+fn panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, gpu: &GpuSample) {
+    let Some(inner) = framed(frame, area, theme, gpu) else { return };
     let [l1, l2, l3] = Layout::vertical([Constraint::Length(1); 3]).areas(inner);
     frame.render_widget(Paragraph::new(gauges(gpu, theme, inner.width)), l1);
     frame.render_widget(Paragraph::new(details(gpu, theme)), l2);
@@ -251,13 +257,7 @@ fn panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, gpu: &GpuSampl
 
 /// One GPU with room to spare: gauges, details, and four large charts.
 fn big(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, gpu: &GpuSample) {
-    let block = block(gpu, theme);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    if gpu.status != GpuStatus::Ok {
-        frame.render_widget(Paragraph::new(Line::styled(lost_text(gpu), theme.alert)), inner);
-        return;
-    }
+    let Some(inner) = framed(frame, area, theme, gpu) else { return };
     let [l1, l2, charts] =
         Layout::vertical([Constraint::Length(1), Constraint::Length(1), Constraint::Min(0)])
             .areas(inner);
