@@ -3,7 +3,7 @@
 //! built here when data arrives; drawing only paints them.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -133,9 +133,11 @@ impl App {
     pub fn on_snapshot(&mut self, snapshot: Arc<Snapshot>) {
         self.history.record(&snapshot);
         let capacity = self.history.capacity();
-        let mut alive = Vec::new();
+        // A set: with a thousand processes a list lookup per entry would cost a million steps
+        // on every sample.
+        let mut alive = HashSet::new();
         for p in snapshot.gpus.iter().flat_map(|g| &g.processes) {
-            alive.push(p.pid);
+            alive.insert(p.pid);
             self.process_memory
                 .entry(p.pid)
                 .or_insert_with(|| Ring::new(capacity))
