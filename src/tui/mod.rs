@@ -5,6 +5,7 @@
 //! is no frame timer. The terminal is restored on quit, Ctrl-C, SIGTERM, SIGHUP and panic.
 
 pub mod app;
+pub mod backend;
 pub mod rows;
 pub mod theme;
 pub mod ui;
@@ -16,12 +17,13 @@ use std::time::Duration;
 use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event, KeyEventKind};
 use crossterm::terminal::{self, EnterAlternateScreen, LeaveAlternateScreen};
 use crossterm::{cursor, execute};
-use ratatui::backend::{Backend, CrosstermBackend};
+use ratatui::backend::Backend;
 use ratatui::Terminal;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::time::Instant;
 
 pub use app::App;
+use backend::TtyBackend;
 pub use rows::SortKey;
 use theme::Theme;
 
@@ -99,7 +101,7 @@ async fn event_loop(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Err
     let mut hangup = signal(SignalKind::hangup())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
     let _guard = TerminalGuard::enter()?;
-    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    let mut terminal = Terminal::new(TtyBackend::new(io::stdout()))?;
     let mut poller = Poller::spawn(source, opts.interval);
 
     // Terminal input blocks, so it is read on its own thread and forwarded.

@@ -5,6 +5,7 @@
 use clap::ValueEnum;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols;
+use ratatui::text::Span;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -134,11 +135,26 @@ impl Theme {
         }
     }
 
-    /// A horizontal bar of `width` cells filled to `ratio`.
-    pub fn bar(&self, ratio: f64, width: usize) -> String {
+    /// A horizontal bar of `width` cells filled to `ratio`, coloured like a level meter: each
+    /// cell by its own position (green, then yellow from 50 %, red from 90 %), not by the value.
+    /// A value crossing a threshold then repaints only the cells it gains or loses, where
+    /// colouring the whole bar by the value would repaint all of it (bytes over SSH).
+    pub fn bar(&self, ratio: f64, width: usize) -> Vec<Span<'static>> {
         let filled = ((ratio.clamp(0.0, 1.0) * width as f64).round() as usize).min(width);
         let (full, empty) = if self.ascii { ("#", ".") } else { ("█", "░") };
-        format!("{}{}", full.repeat(filled), empty.repeat(width - filled))
+        let mut spans: Vec<Span<'static>> = Vec::with_capacity(4);
+        for cell in 0..width {
+            let (symbol, style) = if cell < filled {
+                (full, self.load(Some((cell + 1) as f64 * 100.0 / width as f64)))
+            } else {
+                (empty, self.dim)
+            };
+            match spans.last_mut() {
+                Some(last) if last.style == style => last.content.to_mut().push_str(symbol),
+                _ => spans.push(Span::styled(symbol.to_string(), style)),
+            }
+        }
+        spans
     }
 
     pub fn degree(&self) -> &'static str {

@@ -135,15 +135,14 @@ fn gauges<'a>(gpu: &GpuSample, theme: &Theme, width: u16) -> Line<'a> {
     let fixed = 5 + 5 + 3 + 5 + mem_text.len() + 5;
     let bar = (usize::from(width).saturating_sub(fixed) / 2).clamp(3, 40);
     let pct = |p: Option<f64>| p.map_or(" N/A".into(), |p| format!("{p:>3.0}%"));
-    Line::from(vec![
-        Span::styled("UTIL ", theme.dim),
-        Span::styled(theme.bar(util.unwrap_or(0.0) / 100.0, bar), theme.load(util)),
-        Span::styled(format!(" {}", pct(util)), theme.load(util)),
-        Span::styled("   MEM ", theme.dim),
-        Span::styled(theme.bar(mem.unwrap_or(0.0) / 100.0, bar), theme.load(mem)),
-        Span::raw(format!(" {mem_text} ")),
-        Span::styled(pct(mem), theme.load(mem)),
-    ])
+    let mut spans = vec![Span::styled("UTIL ", theme.dim)];
+    spans.extend(theme.bar(util.unwrap_or(0.0) / 100.0, bar));
+    spans.push(Span::styled(format!(" {}", pct(util)), theme.load(util)));
+    spans.push(Span::styled("   MEM ", theme.dim));
+    spans.extend(theme.bar(mem.unwrap_or(0.0) / 100.0, bar));
+    spans.push(Span::raw(format!(" {mem_text} ")));
+    spans.push(Span::styled(pct(mem), theme.load(mem)));
+    Line::from(spans)
 }
 
 /// Clocks, fan, encoder/decoder and PCIe: everything else worth a glance.
