@@ -10,7 +10,7 @@
 mod stat;
 
 use std::cell::OnceCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -20,6 +20,9 @@ use sysinfo::{System, Users};
 
 use super::placement::{self, Placement};
 use crate::sample::GpuProcess;
+
+/// At most this many known processes are read again per sample (see [`HostLookup::fill`]).
+pub const REFRESH_BUDGET: usize = 256;
 
 /// At most this many `stat` files are kept open; beyond, they are opened per sample.
 const MAX_OPEN_STATS: usize = 4096;
@@ -82,7 +85,7 @@ impl HostLookup {
             page_size: u64::try_from(page).unwrap_or(4096),
             open_stats: 0,
             max_open_stats: open_file_budget(),
-            buf: Vec::with_capacity(1024),
+            buf: Vec::new(),
         }
     }
 
@@ -92,8 +95,14 @@ impl HostLookup {
 
     /// Fills the host fields of `processes`. A PID that has exited since NVML listed it keeps
     /// its NVML fields and `None` for the rest.
+    ///
+    /// At most [`REFRESH_BUDGET`] known processes are read again per sample, those read least
+    /// recently first: with thousands of GPU processes each is then refreshed every few samples
+    /// (its CPU % averaged since its own last read), and a sample's cost stays bounded.
     pub fn fill<'a>(&mut self, processes: impl IntoIterator<Item = &'a mut GpuProcess>) {
+        let processes: Vec<&mut GpuProcess> = processes.into_iter().collect();
         let now = Instant::now();
+        let refresh = self.to_refresh(&processes);
         let mut previous = std::mem::take(&mut self.tracked);
         let (boot, ticks, page) = (self.boot_time(), self.ticks_per_second, self.page_size);
         for gp in processes {
@@ -102,7 +111,10 @@ impl HostLookup {
                 Some(t) => t,
                 None => {
                     let fresh = match previous.remove(&gp.pid) {
-                        Some(t) => self.refresh(gp.pid, t, now),
+                        Some(t) if refresh.as_ref().is_none_or(|r| r.contains(&gp.pid)) => {
+                            self.refresh(gp.pid, t, now)
+                        }
+                        Some(t) => Some(t),
                         None => self.first_sight(gp.pid, now),
                     };
                     let Some(t) = fresh else { continue };
@@ -123,6 +135,21 @@ impl HostLookup {
         for gone in previous.into_values() {
             self.release(gone);
         }
+    }
+
+    /// The known processes to read again this sample, or `None` for all of them: the least
+    /// recently read, up to the budget (lower PIDs first among those read together).
+    fn to_refresh(&self, processes: &[&mut GpuProcess]) -> Option<HashSet<u32>> {
+        let mut known: Vec<(Instant, u32)> = processes
+            .iter()
+            .filter_map(|p| self.tracked.get(&p.pid).map(|t| (t.at, p.pid)))
+            .collect();
+        if known.len() <= REFRESH_BUDGET {
+            return None;
+        }
+        known.sort_unstable();
+        known.dedup();
+        Some(known.into_iter().take(REFRESH_BUDGET).map(|(_, pid)| pid).collect())
     }
 
     /// A process seen before: its CPU % is the share of one core since the previous sample.
@@ -174,7 +201,7 @@ impl HostLookup {
 
     /// One `pread` through the open file, or an open-read-close past the budget.
     fn read_stat(&mut self, pid: u32, file: Option<&File>) -> Option<stat::Stat> {
-        self.buf.clear();
+        // One page holds any stat line; the buffer is zeroed once, not per read.
         self.buf.resize(4096, 0);
         let n = match file {
             Some(f) => f.read_at(&mut self.buf, 0).ok()?,
@@ -254,26 +281,36 @@ mod tests {
             let root =
                 std::env::temp_dir().join(format!("gputop-proc-{name}-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&root);
-            std::fs::create_dir_all(root.join("4242")).unwrap();
+            std::fs::create_dir_all(&root).unwrap();
             let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
             std::fs::write(root.join("stat"), format!("cpu  1 2 3\nbtime {}\n", now - 1000))
-                .unwrap();
-            std::fs::write(root.join("4242/cmdline"), b"python\0train.py\0").unwrap();
-            std::fs::write(root.join("4242/status"), "Name:\tpython\nUid:\t4000000\t0\t0\t0\n")
                 .unwrap();
             // SAFETY: sysconf only reads a configuration value.
             let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
             let me = FakeProc { root, ticks };
-            me.set_stat(250 * ticks, 500 * ticks);
+            me.add(4242);
             me
+        }
+
+        /// Adds `pid`, 250 s of CPU in 500 s of life, as `python train.py`.
+        fn add(&self, pid: u32) {
+            let dir = self.root.join(pid.to_string());
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("cmdline"), b"python\0train.py\0").unwrap();
+            std::fs::write(dir.join("status"), "Name:\tpython\nUid:\t4000000\t0\t0\t0\n").unwrap();
+            self.set_stat_of(pid, 250 * self.ticks, 500 * self.ticks);
         }
 
         /// Rewrites the stat file in place, as the kernel regenerates it on each read.
         fn set_stat(&self, cpu_ticks: u64, start_ticks: u64) {
+            self.set_stat_of(4242, cpu_ticks, start_ticks);
+        }
+
+        fn set_stat_of(&self, pid: u32, cpu_ticks: u64, start_ticks: u64) {
             let line = format!(
-                "4242 (python) S 1 4242 4242 0 -1 0 0 0 0 0 {cpu_ticks} 0 0 0 20 0 1 0 {start_ticks} 100 2560 0\n"
+                "{pid} (python) S 1 {pid} {pid} 0 -1 0 0 0 0 0 {cpu_ticks} 0 0 0 20 0 1 0 {start_ticks} 100 2560 0\n"
             );
-            std::fs::write(self.root.join("4242/stat"), line).unwrap();
+            std::fs::write(self.root.join(format!("{pid}/stat")), line).unwrap();
         }
 
         fn process(&self) -> GpuProcess {
@@ -346,6 +383,37 @@ mod tests {
         // Gone from the GPUs: forgotten, its file closed.
         lookup.fill([]);
         assert_eq!((lookup.tracked.len(), lookup.open_stats), (0, 0));
+    }
+
+    #[test]
+    fn with_many_processes_the_least_recently_read_are_refreshed_first() {
+        let fake = FakeProc::new("budget");
+        let pids: Vec<u32> = (10_000..10_000 + REFRESH_BUDGET as u32 + 44).collect();
+        pids.iter().for_each(|&pid| fake.add(pid));
+        let listed = || -> Vec<GpuProcess> {
+            pids.iter().map(|&pid| GpuProcess::new(pid, ProcessKind::Compute, Some(1))).collect()
+        };
+        let mut lookup = HostLookup::with_proc_root(&fake.root);
+        lookup.fill(&mut listed());
+        // Every process uses a whole core from now on; a re-read shows it.
+        for &pid in &pids {
+            fake.set_stat_of(pid, 250 * fake.ticks + 5 * fake.ticks, 500 * fake.ticks);
+        }
+        let refreshed = |lookup: &mut HostLookup| -> Vec<u32> {
+            let mut procs = listed();
+            lookup.fill(&mut procs);
+            procs.iter().filter(|p| p.cpu_percent.unwrap() > 60.0).map(|p| p.pid).collect()
+        };
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let first = refreshed(&mut lookup);
+        assert_eq!(first.len(), REFRESH_BUDGET);
+        // The 44 left out are first in line next time.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        for &pid in &pids {
+            fake.set_stat_of(pid, 250 * fake.ticks + 10 * fake.ticks, 500 * fake.ticks);
+        }
+        let second = refreshed(&mut lookup);
+        assert!(pids.iter().filter(|p| !first.contains(p)).all(|p| second.contains(p)));
     }
 
     #[test]

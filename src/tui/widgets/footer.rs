@@ -2,7 +2,6 @@
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use crate::output::sanitize::sanitize;
@@ -42,5 +41,5 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         }
         Line::from(spans)
     };
-    frame.render_widget(Paragraph::new(line), area);
+    frame.render_widget(line, area);
 }

@@ -228,8 +228,8 @@ fn framed(frame: &mut Frame, area: Rect, theme: &Theme, gpu: &GpuSample) -> Opti
 fn panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, gpu: &GpuSample) {
     let Some(inner) = framed(frame, area, theme, gpu) else { return };
     let [l1, l2, l3] = Layout::vertical([Constraint::Length(1); 3]).areas(inner);
-    frame.render_widget(Paragraph::new(gauges(gpu, theme, inner.width)), l1);
-    frame.render_widget(Paragraph::new(details(gpu, theme)), l2);
+    frame.render_widget(gauges(gpu, theme, inner.width), l1);
+    frame.render_widget(details(gpu, theme), l2);
     // Four small charts side by side: utilization, memory, power, temperature.
     let h = history(app, gpu);
     let limit = gpu.power.limit_watts.unwrap_or(1.0).max(1.0) as u64;
@@ -247,11 +247,10 @@ fn panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, gpu: &GpuSampl
         let [name_area, chart] =
             Layout::horizontal([Constraint::Length(name.len() as u16 + 1), Constraint::Min(0)])
                 .areas(*cell);
-        frame.render_widget(Paragraph::new(Span::styled(name, theme.dim)), name_area);
+        frame.render_widget(Span::styled(name, theme.dim), name_area);
         frame.render_widget(sparkline(ring, chart.width.saturating_sub(1), max, theme), chart);
     }
-    frame
-        .render_widget(Paragraph::new(Span::styled(window(app), theme.dim)).right_aligned(), label);
+    frame.render_widget(Line::styled(window(app), theme.dim).right_aligned(), label);
 }
 
 /// One GPU with room to spare: gauges, details, and four large charts.
@@ -260,8 +259,8 @@ fn big(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, gpu: &GpuSample)
     let [l1, l2, charts] =
         Layout::vertical([Constraint::Length(1), Constraint::Length(1), Constraint::Min(0)])
             .areas(inner);
-    frame.render_widget(Paragraph::new(gauges(gpu, theme, inner.width)), l1);
-    frame.render_widget(Paragraph::new(details(gpu, theme)), l2);
+    frame.render_widget(gauges(gpu, theme, inner.width), l1);
+    frame.render_widget(details(gpu, theme), l2);
     let h = history(app, gpu);
     let limit = gpu.power.limit_watts.unwrap_or(1.0).max(1.0) as u64;
     let w = window(app);
@@ -329,7 +328,7 @@ fn compact(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, gpus: &[GpuS
         ),
         theme.header,
     );
-    frame.render_widget(Paragraph::new(header), Rect { height: 1, ..inner });
+    frame.render_widget(header, Rect { height: 1, ..inner });
     let visible = usize::from(inner.height.saturating_sub(1));
     let scroll = app.gpu_scroll.min(gpus.len().saturating_sub(visible));
     for (row, gpu) in gpus.iter().skip(scroll).take(visible).enumerate() {
@@ -354,7 +353,7 @@ fn compact(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, gpus: &[GpuS
             Span::raw(format!(" {temp:>6} {:>11}  ", power(gpu))),
         ]);
         let text_width = 3 + 1 + 22 + 1 + 5 + 7 + 7 + 12 + 2;
-        frame.render_widget(Paragraph::new(text), line_area);
+        frame.render_widget(text, line_area);
         if line_area.width > text_width {
             let chart = Rect {
                 x: line_area.x + text_width,

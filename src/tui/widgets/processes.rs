@@ -90,10 +90,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         x += w + 1;
     }
     let header = fit(&header, inner.width, false);
-    frame.render_widget(
-        Paragraph::new(Line::styled(header, theme.header)),
-        Rect { height: 1, ..inner },
-    );
+    frame.render_widget(Line::styled(header, theme.header), Rect { height: 1, ..inner });
 
     let visible = usize::from(inner.height - 1);
     if app.rows.is_empty() {
@@ -124,57 +121,49 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     layout.table_offset = offset;
     layout.first_row_y = Some(inner.y + 1);
 
-    // One paragraph of lines, with plain columns joined into one span: a frame is redrawn on
-    // every sample, so fewer, larger spans keep it cheap.
-    let lines: Vec<Line> = app
-        .rows
-        .iter()
-        .enumerate()
-        .skip(offset)
-        .take(visible)
-        .map(|(i, row)| {
-            let mut spans = Vec::with_capacity(5);
-            let mut plain = String::with_capacity(usize::from(inner.width));
-            for (key, width, right) in COLUMNS {
-                let text = fit(&cell(row, key), width, right);
-                let style = match key {
-                    SortKey::Sm => Some(theme.load(row.sm.map(f64::from))),
-                    SortKey::GpuMemoryPercent => Some(theme.load(row.gpu_memory_percent)),
-                    _ => None,
-                };
-                match style {
-                    Some(style) => {
-                        spans.push(Span::raw(std::mem::take(&mut plain)));
-                        spans.push(Span::styled(text, style));
-                    }
-                    None => plain.push_str(&text),
+    // A line per row, with plain columns joined into one span: a frame is redrawn on every
+    // sample, so fewer, larger spans keep it cheap.
+    let lines = app.rows.iter().enumerate().skip(offset).take(visible).map(|(i, row)| {
+        let mut spans = Vec::with_capacity(5);
+        let mut plain = String::with_capacity(usize::from(inner.width));
+        for (key, width, right) in COLUMNS {
+            let text = fit(&cell(row, key), width, right);
+            let style = match key {
+                SortKey::Sm => Some(theme.load(row.sm.map(f64::from))),
+                SortKey::GpuMemoryPercent => Some(theme.load(row.gpu_memory_percent)),
+                _ => None,
+            };
+            match style {
+                Some(style) => {
+                    spans.push(Span::raw(std::mem::take(&mut plain)));
+                    spans.push(Span::styled(text, style));
                 }
-                plain.push(' ');
+                None => plain.push_str(&text),
             }
-            spans.push(Span::raw(plain));
-            // Where it runs (container, pod, job), then the command line; both scroll sideways.
-            let place = row.placement.as_ref().map_or(String::new(), |p| format!("[{p}] "));
-            let place_len = place.chars().count();
-            spans.push(Span::styled(
-                place.chars().skip(app.command_scroll).collect::<String>(),
-                theme.dim,
-            ));
-            spans.push(Span::raw(
-                row.command
-                    .chars()
-                    .skip(app.command_scroll.saturating_sub(place_len))
-                    .collect::<String>(),
-            ));
-            let line = Line::from(spans);
-            if Some(i) == selected {
-                line.style(theme.selected)
-            } else {
-                line
-            }
-        })
-        .collect();
-    frame.render_widget(
-        Paragraph::new(lines),
-        Rect { y: inner.y + 1, height: inner.height - 1, ..inner },
-    );
+            plain.push(' ');
+        }
+        spans.push(Span::raw(plain));
+        // Where it runs (container, pod, job), then the command line; both scroll sideways.
+        let place = row.placement.as_ref().map_or(String::new(), |p| format!("[{p}] "));
+        let place_len = place.chars().count();
+        spans.push(Span::styled(
+            place.chars().skip(app.command_scroll).collect::<String>(),
+            theme.dim,
+        ));
+        spans.push(Span::raw(
+            row.command
+                .chars()
+                .skip(app.command_scroll.saturating_sub(place_len))
+                .collect::<String>(),
+        ));
+        let line = Line::from(spans);
+        if Some(i) == selected {
+            line.style(theme.selected)
+        } else {
+            line
+        }
+    });
+    for (y, line) in (inner.y + 1..inner.bottom()).zip(lines) {
+        frame.render_widget(line, Rect { y, height: 1, ..inner });
+    }
 }
