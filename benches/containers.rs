@@ -9,11 +9,17 @@ use std::hint::black_box;
 use std::os::unix::fs::symlink;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use gputop::source::pidns::scan_fds;
+use gputop::source::fdscan::scan_fds;
 use gputop::source::placement::{add_environ, from_cgroup};
 
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
+    // Stand-ins for /dev/nvidia0..7 (this machine has no GPU): the scan compares fds with them.
+    let dev = tempfile::tempdir().unwrap();
+    for minor in 0..8 {
+        std::fs::write(dev.path().join(format!("nvidia{minor}")), "").unwrap();
+    }
+    let prefix = dev.path().join("nvidia").display().to_string();
     let id = "3f4e8c1a2b9d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f";
     for pid in 0..2000u32 {
         let p = dir.path().join(pid.to_string());
@@ -26,7 +32,7 @@ fn bench(c: &mut Criterion) {
         std::fs::write(p.join("environ"), "PATH=/usr/bin\0HOSTNAME=trainer-0\0").unwrap();
         for fd in 0..8 {
             let target = if pid % 50 == 0 && fd == 3 {
-                format!("/dev/nvidia{}", pid % 8)
+                format!("{prefix}{}", pid % 8)
             } else {
                 format!("/tmp/file-{fd}")
             };
@@ -45,7 +51,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     c.bench_function("fd_scan_2000_processes_fixture", |b| {
-        b.iter(|| black_box(scan_fds(dir.path(), "/dev/nvidia")))
+        b.iter(|| black_box(scan_fds(dir.path(), &prefix)))
     });
     // The real /proc with at least 2,000 processes: start sleepers until there are.
     let running = std::fs::read_dir("/proc")
@@ -54,10 +60,19 @@ fn bench(c: &mut Criterion) {
         .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
         .count();
     let mut sleepers: Vec<std::process::Child> = (running..2000)
-        .map(|_| std::process::Command::new("sleep").arg("600").spawn().unwrap())
+        .map(|i| {
+            let mut sleep = std::process::Command::new("sleep");
+            sleep.arg("600");
+            // One in fifty holds a GPU open, as its stdin.
+            if i % 50 == 0 {
+                let device = std::fs::File::open(format!("{prefix}{}", i % 8)).unwrap();
+                sleep.stdin(device);
+            }
+            sleep.spawn().unwrap()
+        })
         .collect();
     c.bench_function("fd_scan_real_proc_2000_processes", |b| {
-        b.iter(|| black_box(scan_fds(std::path::Path::new("/proc"), "/dev/nvidia")))
+        b.iter(|| black_box(scan_fds(std::path::Path::new("/proc"), &prefix)))
     });
     for s in &mut sleepers {
         let _ = s.kill();

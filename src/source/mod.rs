@@ -1,6 +1,7 @@
 //! Where samples come from: NVML through `nvml-wrapper`, or the simulated fleet (`--demo`).
 //! Both sit behind [`Source`], so every frontend works the same on either.
 
+pub mod fdscan;
 mod filter;
 mod host;
 mod nvml;

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use super::fdscan::scan_fds;
 use crate::sample::{GpuProcess, GpuSample, ProcessKind};
 
 /// How a process's PID was made meaningful here.
@@ -169,65 +170,6 @@ fn local_pid(host_proc: &Path, pid: u32, ours: Option<&str>) -> Option<u32> {
     same.then(|| ids.last().copied()).flatten()
 }
 
-/// Walks `/proc/*/fd`, collecting who holds which `{prefix}N`. Processes that vanish or whose
-/// fds cannot be read (other users, hidepid) are skipped quietly.
-pub fn scan_fds(proc_root: &Path, prefix: &str) -> BTreeMap<u32, Vec<u32>> {
-    let Ok(entries) = std::fs::read_dir(proc_root) else { return BTreeMap::new() };
-    // gputop itself holds the devices open through NVML.
-    let me = std::process::id();
-    let pids: Vec<u32> = entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
-        .filter(|pid| *pid != me)
-        .collect();
-    // readlink on thousands of fds is the cost: spread it over the cores.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
-    let chunk = pids.len().div_ceil(threads).max(1);
-    let partial: Vec<Vec<(u32, u32)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = pids
-            .chunks(chunk)
-            .map(|part| s.spawn(move || holders_in(proc_root, prefix, part)))
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
-    });
-    let mut map: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-    for (minor, pid) in partial.into_iter().flatten() {
-        let holders = map.entry(minor).or_default();
-        if !holders.contains(&pid) {
-            holders.push(pid);
-        }
-    }
-    for holders in map.values_mut() {
-        holders.sort_unstable();
-    }
-    map
-}
-
-/// (minor, pid) for each `{prefix}N` that one of `pids` holds open.
-fn holders_in(proc_root: &Path, prefix: &str, pids: &[u32]) -> Vec<(u32, u32)> {
-    let mut found = Vec::new();
-    let mut path = proc_root.to_path_buf();
-    for &pid in pids {
-        path.push(pid.to_string());
-        path.push("fd");
-        if let Ok(fds) = std::fs::read_dir(&path) {
-            for fd in fds.flatten() {
-                let Ok(target) = std::fs::read_link(fd.path()) else { continue };
-                let minor = target
-                    .to_str()
-                    .and_then(|t| t.strip_prefix(prefix))
-                    .and_then(|m| m.parse::<u32>().ok());
-                if let Some(minor) = minor {
-                    found.push((minor, pid));
-                }
-            }
-        }
-        path.pop();
-        path.pop();
-    }
-    found
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,9 +194,13 @@ mod tests {
             std::fs::write(d.join("status"), format!("Name:\tpython\nNSpid:\t{nspid}\n")).unwrap();
             symlink(format!("pid:[{ns}]"), d.join("ns/pid")).unwrap();
         }
+        /// `pid` holds `target` open (a stand-in device file, created here).
         fn holds(&self, pid: u32, fd: u32, target: &str) {
             let d = self.root().join(pid.to_string()).join("fd");
             std::fs::create_dir_all(&d).unwrap();
+            if !Path::new(target).exists() {
+                std::fs::write(target, "").unwrap();
+            }
             symlink(target, d.join(fd.to_string())).unwrap();
         }
     }

@@ -1,0 +1,214 @@
+//! Who holds the GPU device files open: a walk over `/proc/*/fd`.
+//!
+//! This is the expensive part of container support (every fd of every process), so it works
+//! at the system-call level: `/proc` is opened once and each `PID/fd` relative to it; each fd
+//! is `fstatat`-ed relative to its directory, which follows the magic link to the open file
+//! without the kernel building its path as `readlink` does; and the answer is compared by
+//! device number (or, for the stand-in files of tests, by inode), with no allocation per fd.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ffi::{CStr, CString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// What identifies an open device file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum FileKey {
+    /// A character device, by device number: the same GPU whichever `/dev` node was opened.
+    Device(libc::dev_t),
+    /// Any other file (a test's stand-in), by filesystem and inode.
+    Inode(libc::dev_t, libc::ino_t),
+}
+
+impl FileKey {
+    fn of(st: &libc::stat) -> Self {
+        if st.st_mode & libc::S_IFMT == libc::S_IFCHR {
+            FileKey::Device(st.st_rdev)
+        } else {
+            FileKey::Inode(st.st_dev, st.st_ino)
+        }
+    }
+}
+
+/// Walks `/proc/*/fd`, collecting who holds which `{prefix}N` (minor number N → PIDs, sorted).
+/// Processes that vanish or whose fds cannot be read (other users, hidepid) are skipped quietly.
+pub fn scan_fds(proc_root: &Path, prefix: &str) -> BTreeMap<u32, Vec<u32>> {
+    let targets = device_files(prefix);
+    if targets.is_empty() {
+        return BTreeMap::new();
+    }
+    let Some(proc_dir) = Dir::open(proc_root) else { return BTreeMap::new() };
+    // gputop itself holds the devices open through NVML.
+    let me = std::process::id();
+    let mut pids: Vec<u32> = Vec::with_capacity(1024);
+    proc_dir.for_each_entry(|name| {
+        let pid = std::str::from_utf8(name.to_bytes()).ok().and_then(|n| n.parse::<u32>().ok());
+        pids.extend(pid.filter(|&pid| pid != me));
+    });
+    // Spread over the cores: the kernel's work per fd is the cost.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+    let chunk = pids.len().div_ceil(threads).max(1);
+    let partial: Vec<Vec<(u32, u32)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = pids
+            .chunks(chunk)
+            .map(|part| s.spawn(|| holders_in(&proc_dir, &targets, part)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+    });
+    let mut map: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    for (minor, pid) in partial.into_iter().flatten() {
+        map.entry(minor).or_default().push(pid);
+    }
+    for holders in map.values_mut() {
+        holders.sort_unstable();
+        holders.dedup();
+    }
+    map
+}
+
+/// The files `{prefix}N` that exist, by what identifies them once opened.
+fn device_files(prefix: &str) -> HashMap<FileKey, u32> {
+    let prefix = Path::new(prefix);
+    let (Some(dir), Some(stem)) = (prefix.parent(), prefix.file_name()) else {
+        return HashMap::new();
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else { return HashMap::new() };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name();
+            let minor = name.as_bytes().strip_prefix(stem.as_bytes())?;
+            let minor: u32 = std::str::from_utf8(minor).ok()?.parse().ok()?;
+            let path = CString::new(e.path().as_os_str().as_bytes()).ok()?;
+            let st = stat_at(libc::AT_FDCWD, &path)?;
+            Some((FileKey::of(&st), minor))
+        })
+        .collect()
+}
+
+/// (minor, pid) for each device in `targets` that one of `pids` holds open.
+fn holders_in(proc_dir: &Dir, targets: &HashMap<FileKey, u32>, pids: &[u32]) -> Vec<(u32, u32)> {
+    let mut found = Vec::new();
+    let mut name = Vec::with_capacity(32);
+    for &pid in pids {
+        name.clear();
+        name.extend_from_slice(pid.to_string().as_bytes());
+        name.extend_from_slice(b"/fd\0");
+        let Ok(path) = CStr::from_bytes_with_nul(&name) else { continue };
+        let Some(fds) = proc_dir.open_at(path) else { continue };
+        fds.for_each_entry(|fd_name| {
+            if let Some(minor) =
+                stat_at(fds.fd, fd_name).and_then(|st| targets.get(&FileKey::of(&st)))
+            {
+                found.push((*minor, pid));
+            }
+        });
+    }
+    found
+}
+
+/// `fstatat(dir, name)`, following links; `None` when it fails (the fd was closed meanwhile).
+fn stat_at(dir: libc::c_int, name: &CStr) -> Option<libc::stat> {
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `name` is NUL-terminated and `st` is written by the kernel before being read.
+    let rc = unsafe { libc::fstatat(dir, name.as_ptr(), st.as_mut_ptr(), 0) };
+    // SAFETY: fstatat filled `st` when it returned 0.
+    (rc == 0).then(|| unsafe { st.assume_init() })
+}
+
+/// An open directory, read with `getdents64` into a buffer on the stack (no `DIR` stream:
+/// that costs an allocation and an `fcntl` per process), closed on drop.
+struct Dir {
+    fd: libc::c_int,
+}
+
+impl Dir {
+    fn open(path: &Path) -> Option<Dir> {
+        let path = CString::new(path.as_os_str().as_bytes()).ok()?;
+        Self::open_at_fd(libc::AT_FDCWD, &path)
+    }
+
+    fn open_at(&self, name: &CStr) -> Option<Dir> {
+        Self::open_at_fd(self.fd, name)
+    }
+
+    fn open_at_fd(base: libc::c_int, name: &CStr) -> Option<Dir> {
+        let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
+        // SAFETY: `name` is NUL-terminated; the fd is owned by the `Dir` from here on.
+        let fd = unsafe { libc::openat(base, name.as_ptr(), flags) };
+        (fd >= 0).then_some(Dir { fd })
+    }
+
+    /// Calls `f` with each entry's name, `.` and `..` left out.
+    fn for_each_entry(&self, mut f: impl FnMut(&CStr)) {
+        // `linux_dirent64`: inode (8 bytes), offset (8), record length (2), type (1), name.
+        const NAME_AT: usize = 19;
+        let mut buf = [0u8; 4096];
+        loop {
+            // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`.
+            let n = unsafe {
+                libc::syscall(libc::SYS_getdents64, self.fd, buf.as_mut_ptr(), buf.len())
+            };
+            let Ok(n) = usize::try_from(n) else { return };
+            if n == 0 {
+                return;
+            }
+            let mut at = 0;
+            while at + NAME_AT <= n {
+                let len = usize::from(u16::from_ne_bytes([buf[at + 16], buf[at + 17]]));
+                let Some(record) = buf.get(at + NAME_AT..at + len) else { return };
+                if let Ok(name) = CStr::from_bytes_until_nul(record) {
+                    if name.to_bytes() != b"." && name.to_bytes() != b".." {
+                        f(name);
+                    }
+                }
+                at += len.max(1);
+            }
+        }
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        // SAFETY: the fd is open and closed once.
+        unsafe { libc::close(self.fd) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn finds_holders_by_the_file_their_fds_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let dev = dir.path().join("dev");
+        std::fs::create_dir(&dev).unwrap();
+        for name in ["nvidia0", "nvidia1", "nvidiactl", "nvidia-uvm"] {
+            std::fs::write(dev.join(name), "").unwrap();
+        }
+        let proc_ = dir.path().join("proc");
+        let hold = |pid: u32, fd: u32, target: &Path| {
+            let fds = proc_.join(pid.to_string()).join("fd");
+            std::fs::create_dir_all(&fds).unwrap();
+            symlink(target, fds.join(fd.to_string())).unwrap();
+        };
+        hold(10, 3, &dev.join("nvidia0"));
+        hold(10, 4, &dev.join("nvidiactl"));
+        hold(11, 7, &dev.join("nvidia1"));
+        hold(11, 8, &dev.join("nvidia1"));
+        hold(12, 5, &dev.join("nvidia1"));
+        hold(13, 0, Path::new("/nonexistent/closed-meanwhile"));
+        hold(14, 0, &dir.path().join("some-file"));
+        std::fs::create_dir_all(proc_.join("not-a-pid/fd")).unwrap();
+        let prefix = dev.join("nvidia").display().to_string();
+        let found = scan_fds(&proc_, &prefix);
+        assert_eq!(found, BTreeMap::from([(0, vec![10]), (1, vec![11, 12])]));
+    }
+
+    #[test]
+    fn without_device_files_nothing_is_scanned() {
+        assert!(scan_fds(Path::new("/proc"), "/nonexistent/nvidia").is_empty());
+    }
+}
