@@ -25,6 +25,22 @@ pub struct Config {
     pub sort_descending: Option<bool>,
     /// History window of the charts, in seconds.
     pub history_seconds: Option<u64>,
+    /// The process table's columns, in order; COMMAND always comes last.
+    pub columns: Option<Vec<SortKey>>,
+}
+
+impl Config {
+    /// The configured columns before COMMAND, each once, or the default set.
+    pub fn process_columns(&self) -> Vec<SortKey> {
+        let Some(columns) = &self.columns else { return SortKey::DEFAULT_COLUMNS.to_vec() };
+        let mut shown: Vec<SortKey> = Vec::with_capacity(columns.len());
+        for &key in columns {
+            if key != SortKey::Command && !shown.contains(&key) {
+                shown.push(key);
+            }
+        }
+        shown
+    }
 }
 
 pub const TEMPLATE: &str = r#"# gputop configuration: ~/.config/gputop/config.toml ($XDG_CONFIG_HOME/gputop/config.toml).
@@ -47,6 +63,10 @@ pub const TEMPLATE: &str = r#"# gputop configuration: ~/.config/gputop/config.to
 
 # How much history the charts keep, in seconds.
 # history_seconds = 600
+
+# The process table's columns, in this order (same names as for sort); the command line is
+# always shown, last.
+# columns = ["gpu", "pid", "user", "type", "gpu_memory", "sm", "gpu_memory_percent", "cpu", "host_memory", "time"]
 "#;
 
 /// The configuration file's path: `$XDG_CONFIG_HOME/gputop/config.toml`, else `~/.config/…`.
@@ -106,6 +126,15 @@ mod tests {
         assert!(!err.contains('\n'));
         assert!(Config::parse("interval = 0\n").unwrap_err().contains("out of range"));
         assert!(Config::parse("colour = 1\n").unwrap_err().contains("line 1"));
+    }
+
+    #[test]
+    fn columns_keep_their_order_once_each_with_the_command_last() {
+        assert_eq!(Config::default().process_columns(), SortKey::DEFAULT_COLUMNS);
+        let c = Config::parse("columns = [\"pid\", \"command\", \"cpu\", \"pid\"]\n").unwrap();
+        assert_eq!(c.process_columns(), [SortKey::Pid, SortKey::Cpu]);
+        let err = Config::parse("columns = [\"pid\", \"colour\"]\n").unwrap_err();
+        assert!(err.contains("line 1"), "{err}");
     }
 
     #[test]

@@ -197,6 +197,7 @@ fn monitor_options(cli: &Cli, config: &config::Config, interval: Duration) -> tu
         show_processes: !config.hide_processes,
         sort,
         descending: config.sort_descending.unwrap_or(sort.largest_first()),
+        columns: config.process_columns(),
     }
 }
 

@@ -262,17 +262,22 @@ mod terminal {
     }
 
     #[test]
-    fn sigterm_restores_the_terminal() {
+    fn sigterm_restores_the_terminal_and_the_config_picks_columns() {
         if Command::new("tmux").arg("-V").output().is_err() {
             return;
         }
         let tmux = Tmux(format!("gputop-tui-term-{}", std::process::id()));
         let dir = temp_dir();
         let pidfile = dir.path().join("pid");
+        // The config file picks the process table's columns.
+        std::fs::create_dir(dir.path().join("gputop")).unwrap();
+        std::fs::write(dir.path().join("gputop/config.toml"), "columns = [\"pid\", \"cpu\"]\n")
+            .unwrap();
         // gputop runs in the foreground (it needs the terminal as stdin); a helper signals it.
         let command = format!(
-            "echo BEFORE; (sleep 1.5; kill -TERM $(cat '{pid}')) & sh -c 'echo $$ > {pid}; XDG_CONFIG_HOME=/nonexistent exec {bin} --demo 2'; echo EXITED $?; sleep 30",
+            "echo BEFORE; (sleep 3; kill -TERM $(cat '{pid}')) & sh -c 'echo $$ > {pid}; XDG_CONFIG_HOME={config} exec {bin} --demo 2'; echo EXITED $?; sleep 30",
             pid = pidfile.display(),
+            config = dir.path().display(),
             bin = assert_cmd::cargo::cargo_bin("gputop").display()
         );
         assert!(tmux
@@ -280,6 +285,12 @@ mod terminal {
             .status()
             .unwrap()
             .success());
+        let s = tmux.wait_for("COMMAND");
+        let header = s.lines().find(|l| l.contains("COMMAND")).unwrap();
+        assert!(
+            header.contains("PID") && header.contains("CPU%") && !header.contains("USER"),
+            "{s}"
+        );
         let s = tmux.wait_for("EXITED");
         assert!(s.contains("BEFORE") && !s.contains("NVIDIA H100"), "{s}");
     }

@@ -71,6 +71,8 @@ pub struct App {
     /// GPU memory of each process over time, for the details view.
     pub process_memory: HashMap<u32, Ring<Option<f32>>>,
     pub rows: Vec<ProcessRow>,
+    /// The process table's columns before COMMAND, in order.
+    pub columns: Vec<SortKey>,
     pub sort: SortKey,
     pub descending: bool,
     pub filter: String,
@@ -109,6 +111,7 @@ impl App {
             history: History::new(window, interval),
             process_memory: HashMap::new(),
             rows: Vec::new(),
+            columns: SortKey::DEFAULT_COLUMNS.to_vec(),
             sort: SortKey::GpuMemory,
             descending: true,
             filter: String::new(),
@@ -185,6 +188,12 @@ impl App {
         self.select(next as usize);
     }
 
+    /// The sort key `by` columns away, among the columns shown.
+    fn sort_step(&self, by: isize) -> SortKey {
+        let shown: Vec<SortKey> = self.columns.iter().copied().chain([SortKey::Command]).collect();
+        self.sort.step_in(&shown, by)
+    }
+
     fn set_sort(&mut self, key: SortKey) {
         if self.sort == key {
             self.descending = !self.descending;
@@ -244,8 +253,8 @@ impl App {
             KeyCode::Left => self.command_scroll = self.command_scroll.saturating_sub(8),
             KeyCode::Right => self.command_scroll = self.command_scroll.saturating_add(8).min(4096),
             KeyCode::Char('/') => self.editing_filter = true,
-            KeyCode::Char('s') | KeyCode::Char('>') => self.set_sort(self.sort.step(1)),
-            KeyCode::Char('S') | KeyCode::Char('<') => self.set_sort(self.sort.step(-1)),
+            KeyCode::Char('s') | KeyCode::Char('>') => self.set_sort(self.sort_step(1)),
+            KeyCode::Char('S') | KeyCode::Char('<') => self.set_sort(self.sort_step(-1)),
             KeyCode::Char('r') => {
                 self.descending = !self.descending;
                 self.rebuild_rows();
@@ -404,6 +413,18 @@ mod tests {
         assert!(!a.descending);
         a.on_key(key(KeyCode::Char('S')));
         assert_eq!(a.sort, SortKey::GpuMemory);
+    }
+
+    #[test]
+    fn sorting_cycles_through_the_columns_shown() {
+        let mut a = app();
+        a.columns = vec![SortKey::Pid, SortKey::GpuMemory];
+        a.on_key(key(KeyCode::Char('s')));
+        assert_eq!(a.sort, SortKey::Command);
+        a.on_key(key(KeyCode::Char('s')));
+        assert_eq!(a.sort, SortKey::Pid);
+        a.on_key(key(KeyCode::Char('S')));
+        assert_eq!(a.sort, SortKey::Command);
     }
 
     #[test]

@@ -40,6 +40,8 @@ pub struct TuiOptions {
     pub show_processes: bool,
     pub sort: SortKey,
     pub descending: bool,
+    /// The process table's columns before COMMAND.
+    pub columns: Vec<SortKey>,
 }
 
 /// Draws one frame of `app` on any backend (a real terminal, or `TestBackend` in tests).
@@ -95,6 +97,7 @@ async fn event_loop(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Err
     app.show_processes = opts.show_processes;
     app.sort = opts.sort;
     app.descending = opts.descending;
+    app.columns = opts.columns;
     let theme = opts.theme;
 
     let mut terminate = signal(SignalKind::terminate())?;

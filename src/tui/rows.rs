@@ -58,9 +58,49 @@ impl SortKey {
         SortKey::Command,
     ];
 
+    /// The process table's columns before COMMAND (which is always there, last), unless the
+    /// config file names others.
+    pub const DEFAULT_COLUMNS: [SortKey; 10] = [
+        SortKey::Gpu,
+        SortKey::Pid,
+        SortKey::User,
+        SortKey::Type,
+        SortKey::GpuMemory,
+        SortKey::Sm,
+        SortKey::GpuMemoryPercent,
+        SortKey::Cpu,
+        SortKey::HostMemory,
+        SortKey::Time,
+    ];
+
+    /// The next key `by` steps away among `keys` (the shown columns), wrapping around.
+    pub fn step_in(self, keys: &[SortKey], by: isize) -> SortKey {
+        if keys.is_empty() {
+            return self;
+        }
+        let i = keys.iter().position(|k| *k == self).unwrap_or(0) as isize;
+        keys[(i + by).rem_euclid(keys.len() as isize) as usize]
+    }
+
     pub fn step(self, by: isize) -> SortKey {
-        let i = Self::ALL.iter().position(|k| *k == self).unwrap_or(0) as isize;
-        Self::ALL[(i + by).rem_euclid(Self::ALL.len() as isize) as usize]
+        self.step_in(&Self::ALL, by)
+    }
+
+    /// Width in the process table and whether right-aligned (COMMAND takes the rest).
+    pub fn width(self) -> (u16, bool) {
+        match self {
+            SortKey::Gpu => (3, true),
+            SortKey::Pid => (8, true),
+            SortKey::User => (10, false),
+            SortKey::Type => (4, false),
+            SortKey::GpuMemory => (9, true),
+            SortKey::Sm => (4, true),
+            SortKey::GpuMemoryPercent => (6, true),
+            SortKey::Cpu => (6, true),
+            SortKey::HostMemory => (9, true),
+            SortKey::Time => (9, true),
+            SortKey::Command => (0, false),
+        }
     }
 
     /// Numbers sort largest first by default, names alphabetically.

@@ -11,20 +11,6 @@ use crate::tui::app::App;
 use crate::tui::rows::{ProcessRow, SortKey};
 use crate::tui::theme::Theme;
 
-/// Columns before COMMAND: (key, width, right-aligned).
-const COLUMNS: [(SortKey, u16, bool); 10] = [
-    (SortKey::Gpu, 3, true),
-    (SortKey::Pid, 8, true),
-    (SortKey::User, 10, false),
-    (SortKey::Type, 4, false),
-    (SortKey::GpuMemory, 9, true),
-    (SortKey::Sm, 4, true),
-    (SortKey::GpuMemoryPercent, 6, true),
-    (SortKey::Cpu, 6, true),
-    (SortKey::HostMemory, 9, true),
-    (SortKey::Time, 9, true),
-];
-
 fn cell(row: &ProcessRow, key: SortKey) -> String {
     let na = || "N/A".to_string();
     match key {
@@ -76,7 +62,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     };
     let mut header = String::new();
     let mut x = inner.x;
-    for (key, width, right) in COLUMNS.iter().copied().chain([(SortKey::Command, 0, false)]) {
+    for key in app.columns.iter().copied().chain([SortKey::Command]) {
+        let (width, right) = key.width();
         let label = if key == app.sort {
             format!("{}{arrow}", key.label())
         } else {
@@ -126,7 +113,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let lines = app.rows.iter().enumerate().skip(offset).take(visible).map(|(i, row)| {
         let mut spans = Vec::with_capacity(5);
         let mut plain = String::with_capacity(usize::from(inner.width));
-        for (key, width, right) in COLUMNS {
+        for &key in &app.columns {
+            let (width, right) = key.width();
             let text = fit(&cell(row, key), width, right);
             let style = match key {
                 SortKey::Sm => Some(theme.load(row.sm.map(f64::from))),
