@@ -181,20 +181,26 @@ fn details<'a>(gpu: &GpuSample, theme: &Theme) -> Line<'a> {
 type Series<'a> = Option<&'a Ring<Option<f32>>>;
 
 /// A history ring as at most `width` bars (see `Ring::columns`), `None` kept as a gap.
-fn bars(ring: &Ring<Option<f32>>, width: usize) -> Vec<SparklineBar> {
+/// A value above zero is drawn at least as the lowest bar (`floor`): 5 % on a chart one row
+/// high would otherwise round to nothing and look idle.
+fn bars(ring: &Ring<Option<f32>>, width: usize, floor: f32) -> Vec<SparklineBar> {
     ring.columns(width)
         .into_iter()
-        .map(|v| SparklineBar::from(v.map(|v| v.max(0.0).round() as u64)))
+        .map(|v| {
+            let v = v.map(|v| if v > 0.0 { v.max(floor) } else { 0.0 });
+            SparklineBar::from(v.map(|v| v.round() as u64))
+        })
         .collect()
 }
 
 fn sparkline<'a>(
     ring: Option<&Ring<Option<f32>>>,
-    width: u16,
+    (width, height): (u16, u16),
     max: u64,
     theme: &Theme,
 ) -> Sparkline<'a> {
-    let data = ring.map(|r| bars(r, usize::from(width))).unwrap_or_default();
+    let floor = max.max(1) as f32 / (8.0 * f32::from(height.max(1)));
+    let data = ring.map(|r| bars(r, usize::from(width), floor.ceil())).unwrap_or_default();
     Sparkline::default()
         .data(data)
         .max(max.max(1))
@@ -248,7 +254,10 @@ fn panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, gpu: &GpuSampl
             Layout::horizontal([Constraint::Length(name.len() as u16 + 1), Constraint::Min(0)])
                 .areas(*cell);
         frame.render_widget(Span::styled(name, theme.dim), name_area);
-        frame.render_widget(sparkline(ring, chart.width.saturating_sub(1), max, theme), chart);
+        frame.render_widget(
+            sparkline(ring, (chart.width.saturating_sub(1), chart.height), max, theme),
+            chart,
+        );
     }
     frame.render_widget(Line::styled(window(app), theme.dim).right_aligned(), label);
 }
@@ -302,7 +311,10 @@ fn big(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, gpu: &GpuSample)
             .title(Span::styled(name, theme.dim));
         let chart_area = b.inner(cell);
         frame.render_widget(b, cell);
-        frame.render_widget(sparkline(ring, chart_area.width, max, theme), chart_area);
+        frame.render_widget(
+            sparkline(ring, (chart_area.width, chart_area.height), max, theme),
+            chart_area,
+        );
     }
 }
 
@@ -361,7 +373,7 @@ fn compact(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, gpus: &[GpuS
                 ..line_area
             };
             let ring = history(app, gpu).map(|h| &h.utilization);
-            frame.render_widget(sparkline(ring, chart.width, 100, theme), chart);
+            frame.render_widget(sparkline(ring, (chart.width, chart.height), 100, theme), chart);
         }
     }
 }
