@@ -12,7 +12,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use gputop::output::{json, style::Painter, table};
 use gputop::source::{SampleOptions, SimSource, SourceSpec};
 
-fn scenario(gpus: u32, procs: u32) -> String {
+/// `gpus` GPUs with `procs` processes each, PIDs from `pids` (cycled).
+fn scenario(gpus: u32, procs: u32, pids: &[u32]) -> String {
     let mut toml = String::new();
     for g in 0..gpus {
         toml += "[[gpus]]\nname = \"NVIDIA H100 80GB HBM3\"\nmemory_total_mib = 81559\nmemory_used_mib = 500\n\
@@ -24,7 +25,7 @@ fn scenario(gpus: u32, procs: u32) -> String {
         for p in 0..procs {
             toml += &format!(
                 "[[gpus.processes]]\npid = {}\nused_memory_mib = 100\nsm_util = 10\n",
-                3_000_000 + g * 100 + p
+                pids[((g * procs + p) as usize) % pids.len()]
             );
         }
     }
@@ -32,11 +33,15 @@ fn scenario(gpus: u32, procs: u32) -> String {
 }
 
 fn bench(c: &mut Criterion) {
-    let file = common::scenario_file(&scenario(64, 64));
+    // 4,096 live processes for the host lookup to read.
+    let sleepers: Vec<common::Sleeper> = (0..4096).map(|_| common::Sleeper::spawn()).collect();
+    let pids: Vec<u32> = sleepers.iter().map(|s| s.pid()).collect();
+    let file = common::scenario_file(&scenario(64, 64, &pids));
     std::env::set_var("GPUTOP_FAKE_NVML_SCENARIO", file.path());
     let spec =
         SourceSpec::Nvml { library: Some(common::fake_nvml().to_path_buf()), host_proc: None };
-    // NVML alone, then with the host lookup of the 4,096 PIDs (/proc reads, mostly kernel time).
+    // NVML alone, then with the host lookup of the 4,096 PIDs (/proc reads, mostly kernel time):
+    // the steady state, where at most 256 known processes are re-read per sample.
     let nvml_only = SampleOptions { pcie_throughput: false, host_processes: false };
     let mut nvml = spec.open(&[], nvml_only).expect("open the fake NVML library");
     c.bench_function("nvml_sample_64x64", |b| b.iter(|| black_box(nvml.sample().unwrap())));
@@ -45,8 +50,15 @@ fn bench(c: &mut Criterion) {
     c.bench_function("nvml_sample_64x64_with_host_lookup", |b| {
         b.iter(|| black_box(nvml.sample().unwrap()))
     });
+    // The first sample reads every process: user, command line, cgroup, environ, stat.
+    c.bench_function("nvml_sample_64x64_first_sight", |b| {
+        b.iter_with_setup(
+            || spec.open(&[], with_host).expect("open the fake NVML library"),
+            |mut fresh| black_box(fresh.sample().unwrap()),
+        )
+    });
 
-    let scenario = gputop::scenario::Scenario::from_toml(&scenario(64, 64)).unwrap();
+    let scenario = gputop::scenario::Scenario::from_toml(&scenario(64, 64, &pids)).unwrap();
     let sim = SimSource::new(scenario, &[]).unwrap();
     c.bench_function("sim_sample_64x64", |b| b.iter(|| black_box(sim.sample_at(1000.0))));
 
@@ -57,6 +69,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| black_box(table::render(&snapshot, &opts)))
     });
     c.bench_function("json_64x64", |b| b.iter(|| black_box(json::document(&snapshot))));
+    drop(sleepers);
 }
 
 criterion_group!(benches, bench);
