@@ -253,7 +253,8 @@ fn read_placement(dir: &Path) -> Option<Placement> {
     (!p.is_empty()).then_some(p)
 }
 
-/// Half the soft limit on open files, leaving the rest to NVML, sockets and the terminal.
+/// A quarter of the soft limit on open files, leaving the rest to NVML, the exporter's
+/// connections and the terminal.
 fn open_file_budget() -> usize {
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit writes into the struct it is given.
@@ -262,7 +263,7 @@ fn open_file_budget() -> usize {
     } else {
         1024
     };
-    (soft / 2).min(MAX_OPEN_STATS)
+    (soft / 4).min(MAX_OPEN_STATS)
 }
 
 #[cfg(test)]
