@@ -59,19 +59,11 @@ impl SortKey {
     ];
 
     /// The process table's columns before COMMAND (which is always there, last), unless the
-    /// config file names others.
-    pub const DEFAULT_COLUMNS: [SortKey; 10] = [
-        SortKey::Gpu,
-        SortKey::Pid,
-        SortKey::User,
-        SortKey::Type,
-        SortKey::GpuMemory,
-        SortKey::Sm,
-        SortKey::GpuMemoryPercent,
-        SortKey::Cpu,
-        SortKey::HostMemory,
-        SortKey::Time,
-    ];
+    /// config file names others: all of them, in `ALL`'s order.
+    pub const DEFAULT_COLUMNS: &'static [SortKey] = match Self::ALL.split_last() {
+        Some((_command, before)) => before,
+        None => &[],
+    };
 
     /// The next key `by` steps away among `keys` (the shown columns), wrapping around.
     pub fn step_in(self, keys: &[SortKey], by: isize) -> SortKey {
