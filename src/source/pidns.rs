@@ -53,31 +53,41 @@ pub struct PidMapper {
     /// In a nested PID namespace, NVML's PIDs need mapping; on the host only the fallback
     /// discovery runs.
     nested: bool,
+    /// Our PID namespace (`pid:[inode]`), read once: it never changes.
+    ours: Option<String>,
 }
 
 impl PidMapper {
     /// A mapper for the PID namespace this process lives in.
     /// `GPUTOP_PID_NAMESPACE=host|nested` overrides the detection (tests run in containers).
     pub fn detect(proc_root: &Path, host_proc: Option<PathBuf>, dev_prefix: String) -> Self {
+        let ours = namespace_of(&proc_root.join("self"));
         let nested = match std::env::var("GPUTOP_PID_NAMESPACE").as_deref() {
             Ok("host") => false,
             Ok("nested") => true,
-            _ => namespace_of(&proc_root.join("self")).is_some_and(|ns| ns != HOST_PID_NAMESPACE),
+            _ => ours.as_ref().is_some_and(|ns| ns != HOST_PID_NAMESPACE),
         };
         let host_proc = host_proc
             .or_else(|| Some(PathBuf::from("/host/proc")).filter(|p| p.join("1").exists()));
-        Self { proc_root: proc_root.to_path_buf(), host_proc, dev_prefix, last_scan: None, nested }
+        Self {
+            proc_root: proc_root.to_path_buf(),
+            host_proc,
+            dev_prefix,
+            last_scan: None,
+            nested,
+            ours,
+        }
     }
 
     /// Rewrites NVML's host PIDs into local ones where possible, marks the rest, and adds the
     /// processes the scan finds on GPUs where NVML lists none.
     pub fn apply(&mut self, gpus: &mut [GpuSample], minors: &[Option<u32>]) {
-        let ours = namespace_of(&self.proc_root.join("self"));
+        let ours = self.ours.as_deref();
         let mut unmapped = false;
         let to_map = if self.nested { gpus.len() } else { 0 };
         for p in gpus.iter_mut().take(to_map).flat_map(|g| g.processes.iter_mut()) {
             let mapped = match &self.host_proc {
-                Some(hp) => local_pid(hp, p.pid, ours.as_deref()),
+                Some(hp) => local_pid(hp, p.pid, ours),
                 // Without the host's /proc, a PID that exists here is taken to be ours.
                 None if self.proc_root.join(p.pid.to_string()).exists() => continue,
                 None => None,

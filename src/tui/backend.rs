@@ -45,8 +45,9 @@ pub struct TtyBackend<W: Write> {
     screen: Vec<Option<(u8, Pen)>>,
     width: u16,
     cursor_hidden: Option<bool>,
-    /// Fixed in tests; the terminal's own size otherwise.
-    fixed_size: Option<Size>,
+    /// The terminal's size: asked once, then told on each resize event (ratatui asks before
+    /// every frame, and crossterm answers by opening `/dev/tty`).
+    size: Option<Size>,
 }
 
 impl<W: Write> TtyBackend<W> {
@@ -59,13 +60,18 @@ impl<W: Write> TtyBackend<W> {
             screen: Vec::new(),
             width: 0,
             cursor_hidden: None,
-            fixed_size: None,
+            size: None,
         }
     }
 
-    /// A backend of a fixed size, for tests that feed its bytes to a terminal emulator.
+    /// A backend of a known size (a resize event's, or a test's).
     pub fn with_size(out: W, width: u16, height: u16) -> Self {
-        Self { fixed_size: Some(Size { width, height }), ..Self::new(out) }
+        Self { size: Some(Size { width, height }), ..Self::new(out) }
+    }
+
+    /// The terminal now has this size (from a resize event).
+    pub fn set_size(&mut self, width: u16, height: u16) {
+        self.size = Some(Size { width, height });
     }
 
     pub fn writer(&self) -> &W {
@@ -74,7 +80,10 @@ impl<W: Write> TtyBackend<W> {
 
     /// Forgets what the screen shows (after a clear or resize).
     fn reset_screen(&mut self, fill: Option<(u8, Pen)>) {
-        let size = self.size().unwrap_or_default();
+        if self.size.is_none() {
+            self.size = self.size().ok();
+        }
+        let size = self.size.unwrap_or_default();
         self.width = size.width;
         self.screen.clear();
         self.screen.resize(usize::from(size.width) * usize::from(size.height), fill);
@@ -361,7 +370,7 @@ impl<W: Write> Backend for TtyBackend<W> {
     }
 
     fn size(&self) -> io::Result<Size> {
-        match self.fixed_size {
+        match self.size {
             Some(size) => Ok(size),
             None => crossterm::terminal::size().map(|(width, height)| Size { width, height }),
         }
@@ -381,6 +390,35 @@ impl<W: Write> Backend for TtyBackend<W> {
             self.buf.clear();
         }
         self.out.flush()
+    }
+}
+
+/// Standard output without its line buffer: `Stdout` writes up to the last newline at once and
+/// the rest on flush, two system calls per frame where one will do (the backend buffers the
+/// frame itself).
+pub struct RawStdout(std::mem::ManuallyDrop<std::fs::File>);
+
+impl RawStdout {
+    pub fn new() -> Self {
+        use std::os::fd::FromRawFd;
+        // SAFETY: fd 1 is open for the life of the process, and ManuallyDrop never closes it.
+        Self(std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(1) }))
+    }
+}
+
+impl Default for RawStdout {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Write for RawStdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 

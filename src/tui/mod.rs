@@ -23,7 +23,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::time::Instant;
 
 pub use app::App;
-use backend::TtyBackend;
+use backend::{RawStdout, TtyBackend};
 pub use rows::SortKey;
 use theme::Theme;
 
@@ -104,7 +104,8 @@ async fn event_loop(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Err
     let mut hangup = signal(SignalKind::hangup())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
     let _guard = TerminalGuard::enter()?;
-    let mut terminal = Terminal::new(TtyBackend::new(io::stdout()))?;
+    let (width, height) = terminal::size()?;
+    let mut terminal = Terminal::new(TtyBackend::with_size(RawStdout::new(), width, height))?;
     let mut poller = Poller::spawn(source, opts.interval);
 
     // Terminal input blocks, so it is read on its own thread and forwarded.
@@ -149,7 +150,10 @@ async fn event_loop(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Err
                 Event::Mouse(mouse) => {
                     app.on_mouse(mouse);
                 }
-                Event::Resize(..) => terminal.autoresize()?,
+                Event::Resize(width, height) => {
+                    terminal.backend_mut().set_size(width, height);
+                    terminal.autoresize()?;
+                }
                 _ => continue,
             },
             // No data for a while: redraw to show how stale it is, then once a second.
