@@ -55,6 +55,9 @@ pub struct PidMapper {
     nested: bool,
     /// Our PID namespace (`pid:[inode]`), read once: it never changes.
     ours: Option<String>,
+    scan_every: Duration,
+    /// A scan in progress on its own thread.
+    running: Option<std::thread::JoinHandle<BTreeMap<u32, Vec<u32>>>>,
 }
 
 impl PidMapper {
@@ -76,6 +79,8 @@ impl PidMapper {
             last_scan: None,
             nested,
             ours,
+            running: None,
+            scan_every: SCAN_EVERY,
         }
     }
 
@@ -138,16 +143,30 @@ impl PidMapper {
         }
     }
 
-    /// Local PIDs holding each `/dev/nvidiaN` open, by minor number; cached for `SCAN_EVERY`.
+    /// Local PIDs holding each `/dev/nvidiaN` open, by minor number. The first scan is
+    /// waited for (a one-shot query needs its answer); later ones, at most every `SCAN_EVERY`,
+    /// run on a thread of their own while samples use the previous answer, so a host with
+    /// thousands of processes never stalls a sample.
     fn holders(&mut self) -> BTreeMap<u32, Vec<u32>> {
-        if let Some((when, map)) = &self.last_scan {
-            if when.elapsed() < SCAN_EVERY {
-                return map.clone();
+        if self.running.as_ref().is_some_and(|r| r.is_finished()) {
+            if let Some(Ok(map)) = self.running.take().map(|r| r.join()) {
+                self.last_scan = Some((Instant::now(), map));
             }
         }
-        let map = scan_fds(&self.proc_root, &self.dev_prefix);
-        self.last_scan = Some((Instant::now(), map.clone()));
-        map
+        match &self.last_scan {
+            Some((when, map)) => {
+                if when.elapsed() >= self.scan_every && self.running.is_none() {
+                    let (root, prefix) = (self.proc_root.clone(), self.dev_prefix.clone());
+                    self.running = Some(std::thread::spawn(move || scan_fds(&root, &prefix)));
+                }
+                map.clone()
+            }
+            None => {
+                let map = scan_fds(&self.proc_root, &self.dev_prefix);
+                self.last_scan = Some((Instant::now(), map.clone()));
+                map
+            }
+        }
     }
 }
 
@@ -291,6 +310,30 @@ mod tests {
             gpus[1].processes.iter().map(|p| (p.pid, p.gpu_memory_bytes)).collect();
         assert_eq!(found, vec![(20, None), (21, None)]);
         assert!(gpus[1].processes.iter().all(|p| p.pid_mapping == Some(PidMapping::FoundByScan)));
+    }
+
+    #[test]
+    fn later_scans_run_in_the_background_and_land_on_a_later_sample() {
+        let host = Proc::new();
+        host.status("self", "4242", "4026531836");
+        let dev = host.root().join("dev-nvidia").display().to_string();
+        host.holds(77, 3, &format!("{dev}0"));
+        let mut m = PidMapper::detect(host.root(), None, dev.clone());
+        m.scan_every = Duration::ZERO;
+        let found = |m: &mut PidMapper| {
+            let mut gpu = gpu_with(&[]);
+            m.apply(std::slice::from_mut(&mut gpu), &[Some(0)]);
+            gpu.processes.iter().map(|p| p.pid).collect::<Vec<_>>()
+        };
+        // The first scan is waited for.
+        assert_eq!(found(&mut m), vec![77]);
+        host.holds(78, 3, &format!("{dev}0"));
+        // The next sample starts a scan and answers from the last one.
+        assert_eq!(found(&mut m), vec![77]);
+        while !m.running.as_ref().is_some_and(|r| r.is_finished()) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(found(&mut m), vec![77, 78]);
     }
 
     #[test]
