@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event, KeyEventKind};
 use crossterm::terminal::{self, EnterAlternateScreen, LeaveAlternateScreen};
-use crossterm::{cursor, execute};
+use crossterm::{cursor, execute, style};
 use ratatui::backend::Backend;
 use ratatui::Terminal;
 use tokio::signal::unix::{signal, SignalKind};
@@ -86,7 +86,14 @@ impl Drop for TerminalGuard {
 
 /// Best effort: after SIGHUP the terminal may be gone, and that is fine.
 fn restore_terminal() {
-    let _ = execute!(io::stdout(), DisableMouseCapture, LeaveAlternateScreen, cursor::Show);
+    // The backend keeps its colours between frames: reset them, or the shell might inherit them.
+    let _ = execute!(
+        io::stdout(),
+        style::SetAttribute(style::Attribute::Reset),
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        cursor::Show
+    );
     let _ = terminal::disable_raw_mode();
     let _ = io::stdout().flush();
 }
