@@ -180,9 +180,9 @@ fn details<'a>(gpu: &GpuSample, theme: &Theme) -> Line<'a> {
 /// One metric's history, when the GPU has any yet.
 type Series<'a> = Option<&'a Ring<Option<f32>>>;
 
-/// A history ring as at most `width` bars (see `Ring::columns`), `None` kept as a gap.
-/// A value above zero is drawn at least as the lowest bar (`floor`): 5 % on a chart one row
-/// high would otherwise round to nothing and look idle.
+/// A history ring as at most `width` bars (see `Ring::columns`), `None` kept as a gap. A value
+/// above zero is drawn at least as the lowest bar (`floor`): 5 % on a chart one row high would
+/// otherwise round to nothing and look idle.
 fn bars(ring: &Ring<Option<f32>>, width: usize, floor: f32) -> Vec<SparklineBar> {
     ring.columns(width)
         .into_iter()
