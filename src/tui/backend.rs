@@ -72,6 +72,8 @@ impl<W: Write> TtyBackend<W> {
     /// The terminal now has this size (from a resize event).
     pub fn set_size(&mut self, width: u16, height: u16) {
         self.size = Some(Size { width, height });
+        // Terminals may move the cursor when they resize: the next move is absolute.
+        self.cursor = None;
     }
 
     pub fn writer(&self) -> &W {
@@ -352,6 +354,7 @@ impl<W: Write> Backend for TtyBackend<W> {
         // With the pen reset first, the cleared screen is default-coloured blanks.
         self.buf.extend_from_slice(b"\x1b[0m\x1b[2J");
         self.pen = Some(Pen::RESET);
+        self.cursor = None;
         self.reset_screen(Some((b' ', Pen::RESET)));
         self.flush()
     }
