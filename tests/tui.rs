@@ -178,51 +178,11 @@ fn process_names_are_sanitized_on_screen() {
 }
 
 mod terminal {
+    use super::common::tmux::Tmux;
     use super::common::*;
-    use std::process::Command;
-    use std::time::{Duration, Instant};
-
-    struct Tmux(String);
-
-    impl Tmux {
-        fn cmd(&self, args: &[&str]) -> Command {
-            let mut c = Command::new("tmux");
-            c.args(["-L", &self.0, "-f", "/dev/null"]).args(args);
-            c
-        }
-        fn screen(&self) -> String {
-            String::from_utf8(self.cmd(&["capture-pane", "-p"]).output().unwrap().stdout).unwrap()
-        }
-        fn keys(&self, keys: &[&str]) {
-            let mut args = vec!["send-keys"];
-            args.extend_from_slice(keys);
-            self.cmd(&args).status().unwrap();
-        }
-        fn wait_for(&self, what: &str) -> String {
-            let start = Instant::now();
-            loop {
-                let s = self.screen();
-                if s.contains(what) {
-                    return s;
-                }
-                assert!(start.elapsed() < Duration::from_secs(10), "{what:?} never appeared:\n{s}");
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-    }
-
-    impl Drop for Tmux {
-        fn drop(&mut self) {
-            let _ = self.cmd(&["kill-server"]).status();
-        }
-    }
 
     #[test]
     fn keys_work_in_a_real_terminal_and_the_screen_is_restored() {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            eprintln!("tmux is not installed; skipping (CI installs it)");
-            return;
-        }
         let job = Sleeper::spawn();
         let scenario = scenario_file(&format!(
             "[[gpus]]\nname = \"Monitored GPU\"\nmemory_total_mib = 8192\nutilization_gpu = 40\ntemperature_c = 50\n\
@@ -230,18 +190,13 @@ mod terminal {
              [[gpus.processes]]\npid = 2147480000\nused_memory_mib = 500\n",
             job.pid()
         ));
-        let tmux = Tmux(format!("gputop-tui-{}", std::process::id()));
         let command = format!(
             "echo BEFORE; env GPUTOP_NVML_LIB='{}' GPUTOP_FAKE_NVML_SCENARIO='{}' LC_ALL=C.UTF-8 XDG_CONFIG_HOME=/nonexistent '{}' --interval 0.2; echo EXITED $?; sleep 30",
             fake_nvml().display(),
             scenario.path().display(),
             assert_cmd::cargo::cargo_bin("gputop").display()
         );
-        assert!(tmux
-            .cmd(&["new-session", "-d", "-x", "120", "-y", "40", &command])
-            .status()
-            .unwrap()
-            .success());
+        let Some(tmux) = Tmux::start(&command, 120, 40) else { return };
         let s = tmux.wait_for("Monitored GPU");
         assert!(s.contains("GPU-MEM▼"), "sorted by GPU memory at first:\n{s}");
 
@@ -263,10 +218,6 @@ mod terminal {
 
     #[test]
     fn sigterm_restores_the_terminal_and_the_config_picks_columns() {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            return;
-        }
-        let tmux = Tmux(format!("gputop-tui-term-{}", std::process::id()));
         let dir = temp_dir();
         let pidfile = dir.path().join("pid");
         // The config file picks the process table's columns.
@@ -280,11 +231,7 @@ mod terminal {
             config = dir.path().display(),
             bin = assert_cmd::cargo::cargo_bin("gputop").display()
         );
-        assert!(tmux
-            .cmd(&["new-session", "-d", "-x", "100", "-y", "30", &command])
-            .status()
-            .unwrap()
-            .success());
+        let Some(tmux) = Tmux::start(&command, 100, 30) else { return };
         let s = tmux.wait_for("COMMAND");
         let header = s.lines().find(|l| l.contains("COMMAND")).unwrap();
         assert!(

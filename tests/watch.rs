@@ -8,6 +8,7 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::tmux::Tmux;
 use common::*;
 use serde_json::Value;
 
@@ -126,67 +127,6 @@ fn a_closed_pipe_exits_zero_quietly() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
-}
-
-/// A tmux server of its own, so tests never touch the user's sessions.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(command: &str, width: u16, height: u16) -> Option<Self> {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            eprintln!("tmux is not installed; skipping (CI installs it)");
-            return None;
-        }
-        let tmux = Tmux { socket: format!("gputop-test-{}-{}", std::process::id(), width) };
-        let ok = tmux
-            .cmd(&[
-                "new-session",
-                "-d",
-                "-x",
-                &width.to_string(),
-                "-y",
-                &height.to_string(),
-                command,
-            ])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "tmux new-session failed");
-        Some(tmux)
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new("tmux");
-        c.args(["-L", &self.socket, "-f", "/dev/null"]).args(args);
-        c
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8(self.cmd(&["capture-pane", "-p"]).output().unwrap().stdout).unwrap()
-    }
-
-    fn wait_for(&self, what: &str) -> String {
-        let started = Instant::now();
-        loop {
-            let screen = self.screen();
-            if screen.contains(what) {
-                return screen;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "{what:?} never appeared:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]).status();
-    }
 }
 
 #[test]

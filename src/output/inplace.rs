@@ -9,6 +9,8 @@
 
 use std::fmt::Write;
 
+use super::cursor::{csi, vertical};
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Cell {
     ch: char,
@@ -156,14 +158,6 @@ fn cursor_to(from: (usize, usize), to: (usize, usize)) -> String {
     best
 }
 
-fn vertical(from: usize, to: usize) -> String {
-    match to.cmp(&from) {
-        std::cmp::Ordering::Equal => String::new(),
-        std::cmp::Ordering::Less => csi(from - to, 'A'),
-        std::cmp::Ordering::Greater => csi(to - from, 'B'),
-    }
-}
-
 fn horizontal(from: usize, to: usize) -> String {
     if from == to {
         return String::new();
@@ -175,15 +169,6 @@ fn horizontal(from: usize, to: usize) -> String {
         if to == 0 { "\r".to_string() } else { format!("\r{}", csi(to, 'C')) },
     ];
     candidates.into_iter().min_by_key(String::len).unwrap_or_default()
-}
-
-/// `ESC [ n X`, with a count of 1 left out (it is the default).
-fn csi(n: usize, op: char) -> String {
-    if n == 1 {
-        format!("\x1b[{op}")
-    } else {
-        format!("\x1b[{n}{op}")
-    }
 }
 
 /// Spans `[start, end)` of cells that differ, merging spans separated by short gaps. `end` may

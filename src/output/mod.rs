@@ -1,6 +1,7 @@
 //! Non-interactive renderers: the human table, JSON, CSV and nvidia-smi queries.
 
 pub mod csv;
+pub mod cursor;
 pub mod inplace;
 pub mod json;
 pub mod query;

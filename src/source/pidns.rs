@@ -147,26 +147,21 @@ impl PidMapper {
     /// waited for (a one-shot query needs its answer); later ones, at most every `SCAN_EVERY`,
     /// run on a thread of their own while samples use the previous answer, so a host with
     /// thousands of processes never stalls a sample.
-    fn holders(&mut self) -> BTreeMap<u32, Vec<u32>> {
+    fn holders(&mut self) -> &BTreeMap<u32, Vec<u32>> {
         if self.running.as_ref().is_some_and(|r| r.is_finished()) {
             if let Some(Ok(map)) = self.running.take().map(|r| r.join()) {
                 self.last_scan = Some((Instant::now(), map));
             }
         }
-        match &self.last_scan {
-            Some((when, map)) => {
-                if when.elapsed() >= self.scan_every && self.running.is_none() {
-                    let (root, prefix) = (self.proc_root.clone(), self.dev_prefix.clone());
-                    self.running = Some(std::thread::spawn(move || scan_fds(&root, &prefix)));
-                }
-                map.clone()
-            }
-            None => {
-                let map = scan_fds(&self.proc_root, &self.dev_prefix);
-                self.last_scan = Some((Instant::now(), map.clone()));
-                map
-            }
+        let stale = self.last_scan.as_ref().map(|(when, _)| when.elapsed() >= self.scan_every);
+        if stale == Some(true) && self.running.is_none() {
+            let (root, prefix) = (self.proc_root.clone(), self.dev_prefix.clone());
+            self.running = Some(std::thread::spawn(move || scan_fds(&root, &prefix)));
         }
+        &self
+            .last_scan
+            .get_or_insert_with(|| (Instant::now(), scan_fds(&self.proc_root, &self.dev_prefix)))
+            .1
     }
 }
 

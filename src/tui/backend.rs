@@ -16,6 +16,8 @@ use ratatui::layout::{Position, Size};
 use ratatui::style::{Color, Modifier};
 use unicode_width::UnicodeWidthStr;
 
+use crate::output::cursor::{csi, vertical};
+
 /// What the terminal draws with: colours and attributes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Pen {
@@ -119,10 +121,8 @@ impl<W: Write> TtyBackend<W> {
             // Down by line feeds (raw mode: LF keeps the column), or up/down by CUU/CUD.
             if y > cy && y - cy <= 3 {
                 candidate.resize(usize::from(y - cy), b'\n');
-            } else if y > cy {
-                push_csi(&mut candidate, y - cy, b'B');
-            } else if y < cy {
-                push_csi(&mut candidate, cy - y, b'A');
+            } else {
+                candidate.extend_from_slice(vertical(cy.into(), y.into()).as_bytes());
             }
             self.horizontal(&mut candidate, cx, x, y);
             if candidate.len() < best.len() {
@@ -138,16 +138,14 @@ impl<W: Write> TtyBackend<W> {
         if from == to {
             return;
         }
-        let mut best = Vec::new();
-        push_csi_1(&mut best, to + 1, b'G');
-        let mut relative = Vec::new();
-        if to == 0 {
-            relative.push(b'\r');
+        let mut best = csi(usize::from(to) + 1, 'G').into_bytes();
+        let relative = if to == 0 {
+            b"\r".to_vec()
         } else if to > from {
-            push_csi(&mut relative, to - from, b'C');
+            csi(usize::from(to - from), 'C').into_bytes()
         } else {
-            push_csi(&mut relative, from - to, b'D');
-        }
+            csi(usize::from(from - to), 'D').into_bytes()
+        };
         if relative.len() < best.len() {
             best = relative;
         }
@@ -268,20 +266,6 @@ fn push_cup(out: &mut Vec<u8>, x: u16, y: u16) {
         out.extend_from_slice((x + 1).to_string().as_bytes());
     }
     out.push(b'H');
-}
-
-/// `ESC[nX`, with a count of 1 left out.
-fn push_csi(out: &mut Vec<u8>, n: u16, op: u8) {
-    out.extend_from_slice(b"\x1b[");
-    if n != 1 {
-        out.extend_from_slice(n.to_string().as_bytes());
-    }
-    out.push(op);
-}
-
-/// `ESC[nX` for a 1-based position, with 1 left out.
-fn push_csi_1(out: &mut Vec<u8>, n: u16, op: u8) {
-    push_csi(out, n, op);
 }
 
 impl<W: Write> Backend for TtyBackend<W> {

@@ -74,10 +74,6 @@ impl SortKey {
         keys[(i + by).rem_euclid(keys.len() as isize) as usize]
     }
 
-    pub fn step(self, by: isize) -> SortKey {
-        self.step_in(&Self::ALL, by)
-    }
-
     /// Width in the process table and whether right-aligned (COMMAND takes the rest).
     pub fn width(self) -> (u16, bool) {
         match self {
@@ -281,7 +277,7 @@ mod tests {
 
     #[test]
     fn sort_keys_cycle() {
-        assert_eq!(SortKey::Command.step(1), SortKey::Gpu);
-        assert_eq!(SortKey::Gpu.step(-1), SortKey::Command);
+        assert_eq!(SortKey::Command.step_in(&SortKey::ALL, 1), SortKey::Gpu);
+        assert_eq!(SortKey::Gpu.step_in(&SortKey::ALL, -1), SortKey::Command);
     }
 }

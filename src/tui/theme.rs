@@ -6,6 +6,7 @@ use clap::ValueEnum;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols;
 use ratatui::text::Span;
+use ratatui::widgets::Block;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -115,6 +116,11 @@ impl Theme {
         } else {
             symbols::border::ROUNDED
         }
+    }
+
+    /// The bordered box every part of the screen is drawn in.
+    pub fn block<'a>(&self) -> Block<'a> {
+        Block::bordered().border_set(self.border_set()).border_style(self.border)
     }
 
     pub fn bar_set(&self) -> symbols::bar::Set<'static> {

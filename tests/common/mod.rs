@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each test binary uses its own part of this
 
+pub mod tmux;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as StdCommand, Stdio};
 use std::sync::OnceLock;

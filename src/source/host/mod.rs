@@ -102,7 +102,7 @@ impl HostLookup {
     /// (its CPU % averaged since its own last read), and a sample's cost stays bounded.
     pub fn fill<'a>(&mut self, processes: impl IntoIterator<Item = &'a mut GpuProcess>) {
         let processes: Vec<&mut GpuProcess> = processes.into_iter().collect();
-        let now = Instant::now();
+        let now = Now::read();
         let refresh = self.to_refresh(&processes);
         let mut previous = std::mem::take(&mut self.tracked);
         let (boot, ticks, page) = (self.boot_time(), self.ticks_per_second, self.page_size);
@@ -129,7 +129,7 @@ impl HostLookup {
             gp.placement = tracked.placement.clone();
             gp.host_memory_bytes = Some(tracked.rss_pages * page);
             gp.running_seconds =
-                running_seconds(boot, tracked.start_ticks, ticks).map(|s| s as u64);
+                running_seconds(boot, tracked.start_ticks, ticks, now).map(|s| s as u64);
             gp.cpu_percent = tracked.cpu_percent;
         }
         // Whatever was not listed this time has left the GPU (or exited): forget it.
@@ -154,7 +154,7 @@ impl HostLookup {
     }
 
     /// A process seen before: its CPU % is the share of one core since the previous sample.
-    fn refresh(&mut self, pid: u32, mut t: Tracked, now: Instant) -> Option<Tracked> {
+    fn refresh(&mut self, pid: u32, mut t: Tracked, now: Now) -> Option<Tracked> {
         let stat = match self.read_stat(pid, t.stat_file.as_ref()) {
             // The same process, not a new one that reused the PID.
             Some(s) if s.start_ticks == t.start_ticks => s,
@@ -163,15 +163,16 @@ impl HostLookup {
                 return self.first_sight(pid, now);
             }
         };
-        let seconds = now.duration_since(t.at).as_secs_f64();
+        let seconds = now.at.duration_since(t.at).as_secs_f64();
         let used = stat.cpu_ticks.saturating_sub(t.cpu_ticks) as f64 / self.ticks_per_second as f64;
         t.cpu_percent = (seconds > 0.0).then(|| (used * 100.0 / seconds) as f32);
-        (t.cpu_ticks, t.at, t.rss_pages, t.comm) = (stat.cpu_ticks, now, stat.rss_pages, stat.comm);
+        (t.cpu_ticks, t.at, t.rss_pages, t.comm) =
+            (stat.cpu_ticks, now.at, stat.rss_pages, stat.comm);
         Some(t)
     }
 
     /// A process seen first: its CPU % is its lifetime average, as `ps` shows.
-    fn first_sight(&mut self, pid: u32, now: Instant) -> Option<Tracked> {
+    fn first_sight(&mut self, pid: u32, now: Now) -> Option<Tracked> {
         let dir = self.proc_root.join(pid.to_string());
         let file = File::open(dir.join("stat")).ok()?;
         let stat = self.read_stat(pid, Some(&file))?;
@@ -180,7 +181,7 @@ impl HostLookup {
             file
         });
         let cpu_percent =
-            running_seconds(self.boot_time(), stat.start_ticks, self.ticks_per_second)
+            running_seconds(self.boot_time(), stat.start_ticks, self.ticks_per_second, now)
                 // Boot time has whole seconds: younger than that, an average would be noise.
                 .filter(|&s| s >= 1.0)
                 .map(|s| (stat.cpu_ticks as f64 / self.ticks_per_second as f64 * 100.0 / s) as f32);
@@ -188,7 +189,7 @@ impl HostLookup {
             stat_file,
             start_ticks: stat.start_ticks,
             cpu_ticks: stat.cpu_ticks,
-            at: now,
+            at: now.at,
             comm: stat.comm,
             rss_pages: stat.rss_pages,
             cpu_percent,
@@ -252,11 +253,30 @@ fn read_proc(path: &Path) -> Option<Vec<u8>> {
     }
 }
 
+/// One sample's clocks, read once for all its processes: the monotonic one for CPU %, the wall
+/// clock (seconds since the epoch) for running times.
+#[derive(Clone, Copy)]
+struct Now {
+    at: Instant,
+    epoch: Option<f64>,
+}
+
+impl Now {
+    fn read() -> Self {
+        let epoch = SystemTime::now().duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs_f64());
+        Now { at: Instant::now(), epoch }
+    }
+}
+
 /// Seconds since the process started, from its start time after boot.
-fn running_seconds(boot_time: Option<u64>, start_ticks: u64, ticks_per_second: u64) -> Option<f64> {
+fn running_seconds(
+    boot_time: Option<u64>,
+    start_ticks: u64,
+    ticks_per_second: u64,
+    now: Now,
+) -> Option<f64> {
     let started = boot_time? as f64 + start_ticks as f64 / ticks_per_second as f64;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs_f64();
-    Some((now - started).max(0.0))
+    Some((now.epoch? - started).max(0.0))
 }
 
 /// Where the process runs; unreadable `/proc` entries (hidepid, permissions) mean "unknown".

@@ -16,7 +16,7 @@ use crate::tui::ui::GpuLayout;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, layout: GpuLayout) {
     let Some(snapshot) = &app.snapshot else {
-        let block = Block::bordered().border_set(theme.border_set()).border_style(theme.border);
+        let block = theme.block();
         frame.render_widget(
             Paragraph::new(Line::styled("waiting for the first sample…", theme.dim)).block(block),
             area,
@@ -24,7 +24,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, layout: Gpu
         return;
     };
     if snapshot.gpus.is_empty() {
-        let block = Block::bordered().border_set(theme.border_set()).border_style(theme.border);
+        let block = theme.block();
         frame.render_widget(
             Paragraph::new(Line::styled("No GPUs found.", theme.dim)).block(block),
             area,
@@ -110,11 +110,7 @@ fn power(gpu: &GpuSample) -> String {
 }
 
 fn block<'a>(gpu: &GpuSample, theme: &Theme) -> Block<'a> {
-    Block::bordered()
-        .border_set(theme.border_set())
-        .border_style(theme.border)
-        .title(title(gpu, theme))
-        .title(status_line(gpu, theme))
+    theme.block().title(title(gpu, theme)).title(status_line(gpu, theme))
 }
 
 fn lost_text(gpu: &GpuSample) -> String {
@@ -305,10 +301,7 @@ fn big(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, gpu: &GpuSample)
         .flat_map(|r| Layout::horizontal([Constraint::Ratio(1, 2); 2]).split(*r).to_vec())
         .collect();
     for ((name, ring, max), cell) in charts_spec.into_iter().zip(cells) {
-        let b = Block::bordered()
-            .border_set(theme.border_set())
-            .border_style(theme.border)
-            .title(Span::styled(name, theme.dim));
+        let b = theme.block().title(Span::styled(name, theme.dim));
         let chart_area = b.inner(cell);
         frame.render_widget(b, cell);
         frame.render_widget(
@@ -320,11 +313,8 @@ fn big(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, gpu: &GpuSample)
 
 /// Many GPUs: a row each, with an inline utilization chart; `[` and `]` scroll.
 fn compact(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, gpus: &[GpuSample]) {
-    let block = Block::bordered()
-        .border_set(theme.border_set())
-        .border_style(theme.border)
-        .title(Span::styled(format!(" {} GPUs ", gpus.len()), theme.title))
-        .title(
+    let block =
+        theme.block().title(Span::styled(format!(" {} GPUs ", gpus.len()), theme.title)).title(
             Line::styled(format!(" [ ] scroll  util history {} ", window(app)), theme.dim)
                 .right_aligned(),
         );

@@ -34,10 +34,7 @@ pub const KEYS: [(&str, &str); 18] = [
 ];
 
 fn block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
-    Block::bordered()
-        .border_set(theme.border_set())
-        .border_style(theme.title)
-        .title(Span::styled(title, theme.title))
+    theme.block().border_style(theme.title).title(Span::styled(title, theme.title))
 }
 
 pub fn help(frame: &mut Frame, area: Rect, _app: &App, theme: &Theme) {
@@ -111,10 +108,7 @@ pub fn details(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, pid: u32
         })
         .unwrap_or_default();
     let max = history.map_or(1, |r| r.iter().flatten().fold(1.0f32, f32::max) as u64);
-    let b = Block::bordered()
-        .border_set(theme.border_set())
-        .border_style(theme.border)
-        .title(Span::styled(" GPU memory over time ", theme.dim));
+    let b = theme.block().title(Span::styled(" GPU memory over time ", theme.dim));
     let chart_inner = b.inner(chart);
     frame.render_widget(b, chart);
     frame.render_widget(

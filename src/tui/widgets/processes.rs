@@ -3,7 +3,7 @@
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use crate::output::units::{duration_coarse, human_bytes};
@@ -40,10 +40,7 @@ fn fit(text: &str, width: u16, right: bool) -> String {
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let title = format!(" Processes ({}) ", app.rows.len());
-    let block = Block::bordered()
-        .border_set(theme.border_set())
-        .border_style(theme.border)
-        .title(Span::styled(title, theme.title));
+    let block = theme.block().title(Span::styled(title, theme.title));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let mut layout = app.layout.borrow_mut();
