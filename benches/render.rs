@@ -1,5 +1,7 @@
 //! One full frame of the monitor: 8 GPUs × 100 processes at 200×60, through the real draw
-//! path on ratatui's TestBackend. Budget: ≤ 1 ms.
+//! path on ratatui's TestBackend (budget: ≤ 1 ms), and through the monitor's own screen
+//! writer, as the terminal gets it: frames alternating between two samples, so every frame
+//! has changes to write.
 //!
 //! `cargo bench --bench render`
 
@@ -10,8 +12,9 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion};
 use gputop::scenario::Scenario;
 use gputop::source::SimSource;
+use gputop::tui::screen::Screen;
 use gputop::tui::theme::{Theme, ThemeName};
-use gputop::tui::{render, App};
+use gputop::tui::{render, ui, App};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
@@ -33,14 +36,28 @@ fn fleet() -> Scenario {
 
 fn bench(c: &mut Criterion) {
     let sim = SimSource::new(fleet(), &[]).unwrap();
-    let mut app = App::new(Duration::from_secs(1), Duration::from_secs(600), false);
-    for t in 0..600 {
-        app.on_snapshot(Arc::new(sim.sample_at(1_700_000_000.0 + f64::from(t))));
-    }
+    let after = |samples: u32| {
+        let mut app = App::new(Duration::from_secs(1), Duration::from_secs(600), false);
+        for t in 0..samples {
+            app.on_snapshot(Arc::new(sim.sample_at(1_700_000_000.0 + f64::from(t))));
+        }
+        app
+    };
+    let mut app = after(600);
     let theme = Theme::new(ThemeName::Dark, false);
     let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
     c.bench_function("frame_8gpus_800procs_200x60", |b| {
         b.iter(|| render(black_box(&mut terminal), &app, &theme).unwrap())
+    });
+    let next = after(601);
+    let mut screen = Screen::new(std::io::sink(), 200, 60);
+    let mut flip = false;
+    c.bench_function("frame_to_terminal_8gpus_800procs_200x60", |b| {
+        b.iter(|| {
+            flip = !flip;
+            let shown = if flip { &next } else { &app };
+            screen.draw(|frame| ui::draw(frame, black_box(shown), &theme)).unwrap()
+        })
     });
     let snapshot = Arc::new(sim.sample_at(1_700_000_601.0));
     c.bench_function("on_snapshot_8gpus_800procs", |b| {

@@ -25,25 +25,43 @@ SLEEPERS=()
 stop_sleepers() { [ ${#SLEEPERS[@]} -eq 0 ] || kill "${SLEEPERS[@]}" 2>/dev/null || true; }
 trap stop_sleepers EXIT
 
-# write_scenario GPUS PROCS_PER_GPU FILE: GPUs whose metrics move every second, each with real
-# `sleep` processes (gpustat drops PIDs that do not exist on the host).
+# write_scenario GPUS PROCS_PER_GPU FILE [LOAD]: GPUs with real `sleep` processes (gpustat drops
+# PIDs that do not exist on the host). LOAD "moving" (the default) moves every metric every
+# second with wide swings, the worst case for a monitor; "training" is a steady training job:
+# utilization in the 90s, memory allocated once, power wobbling, temperature drifting slowly.
 write_scenario() {
-  local gpus=$1 procs=$2 file=$3
+  local gpus=$1 procs=$2 file=$3 load=${4:-moving}
   : > "$file"
+  local g p mem util umem temp power sm pmem psm
   for ((g = 0; g < gpus; g++)); do
+    if [ "$load" = training ]; then
+      mem="{ base = 71000, amplitude = 0 }"
+      util="{ base = 96, amplitude = 3, period_s = 7, phase = 0.$g }"
+      umem="{ base = 45, amplitude = 5, period_s = 11, phase = 0.$g }"
+      temp="{ base = 66, amplitude = 2, period_s = 120, phase = 0.$g }"
+      power="{ base = 560, amplitude = 40, period_s = 5, phase = 0.$g }"
+      sm=1980
+    else
+      mem="{ base = 2000, amplitude = 1500, period_s = 7, phase = 0.$g }"
+      util="{ base = 50, amplitude = 45, period_s = 5, phase = 0.$g }"
+      umem="{ base = 30, amplitude = 25, period_s = 9 }"
+      temp="{ base = 60, amplitude = 15, period_s = 13, phase = 0.$g }"
+      power="{ base = 350, amplitude = 300, period_s = 3, phase = 0.$g }"
+      sm="{ base = 1500, amplitude = 400, period_s = 4 }"
+    fi
     cat >> "$file" <<TOML
 [[gpus]]
 name = "NVIDIA H100 80GB HBM3"
 memory_total_mib = 81559
-memory_used_mib = { base = 2000, amplitude = 1500, period_s = 7, phase = 0.$g }
-utilization_gpu = { base = 50, amplitude = 45, period_s = 5, phase = 0.$g }
-utilization_memory = { base = 30, amplitude = 25, period_s = 9 }
-temperature_c = { base = 60, amplitude = 15, period_s = 13, phase = 0.$g }
+memory_used_mib = $mem
+utilization_gpu = $util
+utilization_memory = $umem
+temperature_c = $temp
 temperature_slowdown_c = 87
 temperature_shutdown_c = 92
-power_w = { base = 350, amplitude = 300, period_s = 3, phase = 0.$g }
+power_w = $power
 power_limit_w = 700
-clock_sm_mhz = { base = 1500, amplitude = 400, period_s = 4 }
+clock_sm_mhz = $sm
 clock_mem_mhz = 2619
 clock_sm_max_mhz = 1980
 clock_mem_max_mhz = 2619
@@ -59,11 +77,18 @@ TOML
     for ((p = 0; p < procs; p++)); do
       sleep 3600 &
       SLEEPERS+=($!)
+      if [ "$load" = training ]; then
+        pmem="{ base = $((8000 + 100 * p)), amplitude = 0 }"
+        psm="{ base = 88, amplitude = 6, period_s = 7, phase = 0.$p }"
+      else
+        pmem="{ base = 4000, amplitude = 1000, period_s = 6, phase = 0.$p }"
+        psm="{ base = 40, amplitude = 30, period_s = 5, phase = 0.$p }"
+      fi
       cat >> "$file" <<TOML
 [[gpus.processes]]
 pid = $!
-used_memory_mib = { base = 4000, amplitude = 1000, period_s = 6, phase = 0.$p }
-sm_util = { base = 40, amplitude = 30, period_s = 5, phase = 0.$p }
+used_memory_mib = $pmem
+sm_util = $psm
 mem_util = 10
 TOML
     done

@@ -2,7 +2,9 @@
 # The monitors side by side in a 200x60 tmux pane on the fake NVML library, each at a 1 s
 # interval: CPU used (% of one core, from /proc/PID/stat) and peak RSS (VmHWM) over SECONDS,
 # and bytes written to the terminal per second (what an SSH link carries).
-#   gputop and nvitop with 8 GPUs x 8 real processes; gputop with 64 GPUs x 1000 processes.
+#   gputop and nvitop with 8 GPUs x 8 real processes, under two loads (scripts/bench-common.sh):
+#   "moving" (every metric swings every second: the worst case) and "training" (a steady
+#   training job); gputop with 64 GPUs x 1000 processes.
 #
 #   scripts/bench-tui.sh [SECONDS]
 set -euo pipefail
@@ -34,18 +36,20 @@ measure() {
   local hwm
   hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
   tmux -L "$sock" kill-server
-  printf '%-40s %6.2f %% CPU  %6.1f MiB peak RSS  %6d B/s to the terminal\n' "$name" \
+  printf '%-44s %6.2f %% CPU  %6.1f MiB peak RSS  %6d B/s to the terminal\n' "$name" \
     "$(echo "($c1 - $c0) * 100 / $TICK / $SECS" | bc -l)" "$(echo "$hwm / 1024" | bc -l)" $(( (b1 - b0) / SECS ))
   sleep 1
 }
 
-write_scenario 8 8 "$BENCH/tui-8x8.toml"
-SMALL=$GPUTOP_FAKE_NVML_SCENARIO
 echo "over ${SECS}s, 1 s interval, 200x60 tmux pane"
-measure "gputop, 8 GPUs x 8 processes" "$SMALL" "release/gputop --interval 1" "$GPUTOP_BIN --interval 1"
-measure "nvitop, 8 GPUs x 8 processes" "$SMALL" "nvitop --interval 1" "$PEERS/python $PEERS/nvitop --interval 1"
-stop_sleepers
-SLEEPERS=()
+for load in moving training; do
+  write_scenario 8 8 "$BENCH/tui-8x8-$load.toml" "$load"
+  SMALL=$GPUTOP_FAKE_NVML_SCENARIO
+  measure "gputop, 8 GPUs x 8 processes, $load" "$SMALL" "release/gputop --interval 1" "$GPUTOP_BIN --interval 1"
+  measure "nvitop, 8 GPUs x 8 processes, $load" "$SMALL" "nvitop --interval 1" "$PEERS/python $PEERS/nvitop --interval 1"
+  stop_sleepers
+  SLEEPERS=()
+done
 
 # 64 GPUs x 1000 processes: 1000 real processes spread over the GPUs.
 write_scenario 64 0 "$BENCH/tui-64.toml"

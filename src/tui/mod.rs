@@ -1,12 +1,13 @@
-//! The interactive monitor: a full-screen ratatui interface on the crossterm backend.
+//! The interactive monitor: a full-screen ratatui interface, with crossterm for raw mode and
+//! events and [`screen`] for the output.
 //!
 //! The poller publishes snapshots; this loop owns the state ([`App`]) and redraws only when
 //! something happens: a snapshot, a key, a mouse event, a resize, or data going stale. There
 //! is no frame timer. The terminal is restored on quit, Ctrl-C, SIGTERM, SIGHUP and panic.
 
 pub mod app;
-pub mod backend;
 pub mod rows;
+pub mod screen;
 pub mod theme;
 pub mod ui;
 mod widgets;
@@ -23,8 +24,8 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::time::Instant;
 
 pub use app::App;
-use backend::{RawStdout, TtyBackend};
 pub use rows::SortKey;
+use screen::{RawStdout, Screen};
 use theme::Theme;
 
 use crate::poller::Poller;
@@ -44,13 +45,14 @@ pub struct TuiOptions {
     pub columns: Vec<SortKey>,
 }
 
-/// Draws one frame of `app` on any backend (a real terminal, or `TestBackend` in tests).
+/// Draws one frame of `app` on a ratatui backend (`TestBackend` in tests); the monitor itself
+/// draws on a [`Screen`].
 pub fn render<B: Backend>(
     terminal: &mut Terminal<B>,
     app: &App,
     theme: &Theme,
 ) -> Result<(), B::Error> {
-    terminal.draw(|frame| ui::draw(frame, app, theme)).map(|_| ())
+    terminal.draw(|frame| ui::draw(frame.buffer_mut(), app, theme)).map(|_| ())
 }
 
 pub fn run(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Error> {
@@ -86,7 +88,7 @@ impl Drop for TerminalGuard {
 
 /// Best effort: after SIGHUP the terminal may be gone, and that is fine.
 fn restore_terminal() {
-    // The backend keeps its colours between frames: reset them, or the shell might inherit them.
+    // The screen keeps its colours between frames: reset them, or the shell might inherit them.
     let _ = execute!(
         io::stdout(),
         style::SetAttribute(style::Attribute::Reset),
@@ -112,7 +114,7 @@ async fn event_loop(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Err
     let mut interrupt = signal(SignalKind::interrupt())?;
     let _guard = TerminalGuard::enter()?;
     let (width, height) = terminal::size()?;
-    let mut terminal = Terminal::new(TtyBackend::with_size(RawStdout::new(), width, height))?;
+    let mut screen = Screen::new(RawStdout::new(), width, height);
     let mut poller = Poller::spawn(source, opts.interval);
 
     // Terminal input blocks, so it is read on its own thread and forwarded.
@@ -131,7 +133,7 @@ async fn event_loop(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Err
     let mut next_stale_check = last_data + stale_after;
     loop {
         app.now = chrono::Utc::now();
-        render(&mut terminal, &app, &theme)?;
+        screen.draw(|frame| ui::draw(frame, &app, &theme))?;
         tokio::select! {
             polled = poller.next() => {
                 match polled {
@@ -158,8 +160,7 @@ async fn event_loop(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Err
                     app.on_mouse(mouse);
                 }
                 Event::Resize(width, height) => {
-                    terminal.backend_mut().set_size(width, height);
-                    terminal.autoresize()?;
+                    screen.set_size(width, height);
                 }
                 _ => continue,
             },

@@ -12,10 +12,10 @@
 //!  q quit  ? help  / filter  s sort  k kill  g gpus  p processes
 //! ```
 
+use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Clear, Paragraph};
-use ratatui::Frame;
+use ratatui::widgets::{Clear, Paragraph, Widget};
 
 use super::app::{App, Overlay};
 use super::theme::Theme;
@@ -94,8 +94,8 @@ pub fn areas(app: &App, area: Rect) -> Option<Areas> {
     Some(Areas { header, gpus, processes, footer })
 }
 
-pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
-    let area = frame.area();
+pub fn draw(frame: &mut Buffer, app: &App, theme: &Theme) {
+    let area = frame.area;
     let Some(areas) = areas(app, area) else {
         let text = format!(
             "Terminal too small: {}×{} (need {MIN_WIDTH}×{MIN_HEIGHT})",
@@ -125,8 +125,19 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     }
 }
 
+/// Paints a widget into the frame being drawn, as ratatui's `Frame::render_widget` does.
+pub trait Paint {
+    fn render_widget<W: Widget>(&mut self, widget: W, area: Rect);
+}
+
+impl Paint for Buffer {
+    fn render_widget<W: Widget>(&mut self, widget: W, area: Rect) {
+        widget.render(area, self);
+    }
+}
+
 /// A centred rectangle of at most `width`×`height` inside `area`, cleared for an overlay.
-pub fn centered(frame: &mut Frame, area: Rect, width: u16, height: u16) -> Rect {
+pub fn centered(frame: &mut Buffer, area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width);
     let h = height.min(area.height);
     let rect = Rect {

@@ -1,14 +1,15 @@
 //! The bottom line: the filter being typed, a message, or the main keys.
 
+use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::Frame;
 
 use crate::output::sanitize::sanitize;
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
+use crate::tui::ui::Paint;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
     let line = if app.editing_filter {
         Line::from(vec![
             Span::styled("filter: ", theme.title),

@@ -1,10 +1,10 @@
 //! The GPUs: one large panel with charts, a panel each, or one row each (many GPUs), as the
 //! layout decides. A lost GPU is shown as lost, never as zeros.
 
+use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Sparkline, SparklineBar};
-use ratatui::Frame;
 
 use crate::history::{GpuHistory, Ring};
 use crate::output::sanitize::sanitize;
@@ -13,8 +13,9 @@ use crate::sample::{GpuSample, GpuStatus};
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
 use crate::tui::ui::GpuLayout;
+use crate::tui::ui::Paint;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, layout: GpuLayout) {
+pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, layout: GpuLayout) {
     let Some(snapshot) = &app.snapshot else {
         let block = theme.block();
         frame.render_widget(
@@ -216,7 +217,7 @@ fn window(app: &App) -> String {
 }
 
 /// Draws a GPU's bordered block; its inside when the GPU answers, else it says why not.
-fn framed(frame: &mut Frame, area: Rect, theme: &Theme, gpu: &GpuSample) -> Option<Rect> {
+fn framed(frame: &mut Buffer, area: Rect, theme: &Theme, gpu: &GpuSample) -> Option<Rect> {
     let block = block(gpu, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -227,7 +228,7 @@ fn framed(frame: &mut Frame, area: Rect, theme: &Theme, gpu: &GpuSample) -> Opti
     Some(inner)
 }
 
-fn panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, gpu: &GpuSample) {
+fn panel(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, gpu: &GpuSample) {
     let Some(inner) = framed(frame, area, theme, gpu) else { return };
     let [l1, l2, l3] = Layout::vertical([Constraint::Length(1); 3]).areas(inner);
     frame.render_widget(gauges(gpu, theme, inner.width), l1);
@@ -259,7 +260,7 @@ fn panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, gpu: &GpuSampl
 }
 
 /// One GPU with room to spare: gauges, details, and four large charts.
-fn big(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, gpu: &GpuSample) {
+fn big(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, gpu: &GpuSample) {
     let Some(inner) = framed(frame, area, theme, gpu) else { return };
     let [l1, l2, charts] =
         Layout::vertical([Constraint::Length(1), Constraint::Length(1), Constraint::Min(0)])
@@ -312,7 +313,7 @@ fn big(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, gpu: &GpuSample)
 }
 
 /// Many GPUs: a row each, with an inline utilization chart; `[` and `]` scroll.
-fn compact(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, gpus: &[GpuSample]) {
+fn compact(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, gpus: &[GpuSample]) {
     let block =
         theme.block().title(Span::styled(format!(" {} GPUs ", gpus.len()), theme.title)).title(
             Line::styled(format!(" [ ] scroll  util history {} ", window(app)), theme.dim)

@@ -2,16 +2,17 @@
 //! stale the data is when NVML stops answering.
 
 use chrono::Local;
+use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::Frame;
 
 use crate::output::sanitize::sanitize;
 use crate::output::units::human_bytes;
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
+use crate::tui::ui::Paint;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
     let sep = if theme.ascii { " | " } else { " • " };
     let mut spans: Vec<Span> = Vec::new();
     match &app.snapshot {

@@ -1,15 +1,16 @@
 //! What opens on top of the main screen: the help, a process's details, and the
 //! confirmation before a signal is sent.
 
+use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Sparkline, SparklineBar, Wrap};
-use ratatui::Frame;
 
 use crate::output::units::{duration, human_bytes};
 use crate::tui::app::{App, Signal};
 use crate::tui::theme::Theme;
 use crate::tui::ui::centered;
+use crate::tui::ui::Paint;
 
 /// Every key, shown by `?`.
 pub const KEYS: [(&str, &str); 18] = [
@@ -37,7 +38,7 @@ fn block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
     theme.block().border_style(theme.title).title(Span::styled(title, theme.title))
 }
 
-pub fn help(frame: &mut Frame, area: Rect, _app: &App, theme: &Theme) {
+pub fn help(frame: &mut Buffer, area: Rect, _app: &App, theme: &Theme) {
     let rect = centered(frame, area, 84, KEYS.len() as u16 + 2);
     let lines: Vec<Line> = KEYS
         .iter()
@@ -53,7 +54,7 @@ pub fn help(frame: &mut Frame, area: Rect, _app: &App, theme: &Theme) {
     frame.render_widget(Paragraph::new(lines).block(block(" Keys ", theme)), rect);
 }
 
-pub fn details(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, pid: u32) {
+pub fn details(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, pid: u32) {
     let rect = centered(frame, area, 100, 16);
     let b = block(" Process ", theme);
     let inner = b.inner(rect);
@@ -117,7 +118,7 @@ pub fn details(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, pid: u32
     );
 }
 
-pub fn kill(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, pid: u32, signal: Signal) {
+pub fn kill(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, pid: u32, signal: Signal) {
     let rect = centered(frame, area, 64, 7);
     let command = app
         .rows

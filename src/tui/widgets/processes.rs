@@ -1,15 +1,16 @@
 //! The process table across all GPUs: sortable (keys, or a click on a header), filtered,
 //! selectable, and scrollable sideways for long command lines.
 
+use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
-use ratatui::Frame;
 
 use crate::output::units::{duration_coarse, human_bytes};
 use crate::tui::app::App;
 use crate::tui::rows::{ProcessRow, SortKey};
 use crate::tui::theme::Theme;
+use crate::tui::ui::Paint;
 
 fn cell(row: &ProcessRow, key: SortKey) -> String {
     let na = || "N/A".to_string();
@@ -38,7 +39,7 @@ fn fit(text: &str, width: u16, right: bool) -> String {
     }
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
     let title = format!(" Processes ({}) ", app.rows.len());
     let block = theme.block().title(Span::styled(title, theme.title));
     let inner = block.inner(area);

@@ -1,20 +1,19 @@
-//! A ratatui backend that writes as few bytes as the terminal needs, for slow SSH links.
+//! The terminal screen: each frame is painted into one buffer, compared with what the terminal
+//! shows, and only the cells that differ are written, in as few bytes as a slow SSH link needs.
 //!
-//! ratatui hands the backend only the cells that changed. crossterm's backend then moves the
-//! cursor with an absolute `ESC[row;colH` before every gap and sets colours as
-//! `ESC[38;5;Nm`/`ESC[48;5;Nm` on every change. Here, each move takes the shortest of the
-//! absolute, relative and line-feed forms, or rewrites a short run of unchanged cells when
-//! that is shorter; colours and attributes go out as one SGR carrying only what changed, in
-//! the 16-colour forms where they exist. Everything else (size, raw mode, events) stays with
-//! crossterm.
+//! ratatui's `Terminal` keeps two full buffers and diffs them; its crossterm backend then moves
+//! the cursor with an absolute `ESC[row;colH` before every gap and sets colours as
+//! `ESC[38;5;Nm` on every change. Here one buffer is painted and compared with a compact record
+//! of the screen; each move takes the shortest of the absolute, relative and line-feed forms,
+//! or rewrites a short run of unchanged cells when that is shorter; colours and attributes go
+//! out as one SGR carrying only what changed, in the 16-colour forms where they exist. Raw
+//! mode, events and the alternate screen stay with crossterm.
 
 use std::io::{self, Write};
 
-use ratatui::backend::{Backend, ClearType, WindowSize};
-use ratatui::buffer::Cell;
-use ratatui::layout::{Position, Size};
+use ratatui::buffer::{Buffer, Cell, CellDiffOption, CellWidth};
+use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier};
-use unicode_width::UnicodeWidthStr;
 
 use crate::output::cursor::{csi, vertical};
 
@@ -34,46 +33,87 @@ impl Pen {
     }
 }
 
-pub struct TtyBackend<W: Write> {
+/// What one cell of the terminal shows: a third of the size of a ratatui cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Shown {
+    /// The symbol's bytes when it is one character; `len` 0 when unknown or longer.
+    text: [u8; 4],
+    len: u8,
+    width: u8,
+    pen: Pen,
+}
+
+impl Shown {
+    /// After a clear: a blank in the default colours.
+    const BLANK: Shown = Shown { text: [b' ', 0, 0, 0], len: 1, width: 1, pen: Pen::RESET };
+
+    fn of(cell: &Cell) -> Shown {
+        let symbol = cell.symbol();
+        let bytes = symbol.as_bytes();
+        let (text, len) = match bytes {
+            [b] => ([*b, 0, 0, 0], 1),
+            _ if symbol.chars().count() == 1 => {
+                let mut text = [0; 4];
+                text[..bytes.len()].copy_from_slice(bytes);
+                (text, bytes.len() as u8)
+            }
+            _ => ([0; 4], 0),
+        };
+        let width = symbol.cell_width().min(u16::from(u8::MAX)) as u8;
+        Shown { text, len, width, pen: Pen::of(cell) }
+    }
+
+    /// Known to show `cell` already (an unknown symbol never does).
+    fn shows(&self, cell: &Cell) -> bool {
+        self.len > 0
+            && self.pen == Pen::of(cell)
+            && cell.symbol().as_bytes() == &self.text[..usize::from(self.len)]
+    }
+
+    /// The byte that redraws this cell, when it is one printable ASCII character.
+    fn ascii(&self) -> Option<u8> {
+        let b = self.text[0];
+        (self.len == 1 && (b.is_ascii_graphic() || b == b' ')).then_some(b)
+    }
+}
+
+pub struct Screen<W: Write> {
     out: W,
-    /// One frame's bytes, written in one go on flush.
-    buf: Vec<u8>,
+    /// The frame being painted; reset before each.
+    frame: Buffer,
+    /// What the terminal shows, cell by cell, row-major like `frame`.
+    shown: Vec<Shown>,
+    /// One frame's bytes, written in one go.
+    bytes: Vec<u8>,
     /// Where the cursor is, when known (after the last column it is not: terminals differ).
     cursor: Option<(u16, u16)>,
     /// The pen the terminal has, when known.
     pen: Option<Pen>,
-    /// What the screen shows, for rewriting unchanged cells instead of moving over them:
-    /// single-byte characters only, `None` where unknown or wider.
-    screen: Vec<Option<(u8, Pen)>>,
-    width: u16,
-    cursor_hidden: Option<bool>,
-    /// The terminal's size: asked once, then told on each resize event (ratatui asks before
-    /// every frame, and crossterm answers by opening `/dev/tty`).
-    size: Option<Size>,
 }
 
-impl<W: Write> TtyBackend<W> {
-    pub fn new(out: W) -> Self {
+impl<W: Write> Screen<W> {
+    /// A screen of `width`×`height` that starts blank (the alternate screen does).
+    pub fn new(out: W, width: u16, height: u16) -> Self {
+        let area = Rect::new(0, 0, width, height);
         Self {
             out,
-            buf: Vec::with_capacity(16 * 1024),
+            frame: Buffer::empty(area),
+            shown: vec![Shown::BLANK; usize::from(width) * usize::from(height)],
+            bytes: Vec::with_capacity(16 * 1024),
             cursor: None,
             pen: None,
-            screen: Vec::new(),
-            width: 0,
-            cursor_hidden: None,
-            size: None,
         }
     }
 
-    /// A backend of a known size (a resize event's, or a test's).
-    pub fn with_size(out: W, width: u16, height: u16) -> Self {
-        Self { size: Some(Size { width, height }), ..Self::new(out) }
-    }
-
-    /// The terminal now has this size (from a resize event).
+    /// The terminal now has this size (from a resize event): it is cleared, and the next frame
+    /// is drawn whole.
     pub fn set_size(&mut self, width: u16, height: u16) {
-        self.size = Some(Size { width, height });
+        self.frame.resize(Rect::new(0, 0, width, height));
+        self.shown.clear();
+        self.shown.resize(usize::from(width) * usize::from(height), Shown::BLANK);
+        // With the pen reset first, the cleared screen is default-coloured blanks.
+        self.bytes.extend_from_slice(b"\x1b[0m\x1b[2J");
+        self.pen = Some(Pen::RESET);
         // Terminals may move the cursor when they resize: the next move is absolute.
         self.cursor = None;
     }
@@ -82,32 +122,79 @@ impl<W: Write> TtyBackend<W> {
         &self.out
     }
 
-    /// Forgets what the screen shows (after a clear or resize).
-    fn reset_screen(&mut self, fill: Option<(u8, Pen)>) {
-        if self.size.is_none() {
-            self.size = self.size().ok();
-        }
-        let size = self.size.unwrap_or_default();
-        self.width = size.width;
-        self.screen.clear();
-        self.screen.resize(usize::from(size.width) * usize::from(size.height), fill);
+    /// The last frame painted.
+    pub fn frame(&self) -> &Buffer {
+        &self.frame
     }
 
-    fn screen_at(&self, x: u16, y: u16) -> Option<(u8, Pen)> {
-        if x >= self.width {
+    /// Paints a frame and writes what changed, in one `write`.
+    pub fn draw(&mut self, paint: impl FnOnce(&mut Buffer)) -> io::Result<()> {
+        self.frame.reset();
+        paint(&mut self.frame);
+        self.write_changes();
+        if !self.bytes.is_empty() {
+            self.out.write_all(&self.bytes)?;
+            self.bytes.clear();
+        }
+        self.out.flush()
+    }
+
+    /// Writes the cells that differ from the screen. A wide character covers the next cell,
+    /// which is skipped; where one was and is no more, the cells it covered are redrawn.
+    fn write_changes(&mut self) {
+        let width = usize::from(self.frame.area.width).max(1);
+        let (mut to_skip, mut invalidated) = (0u8, 0u8);
+        for i in 0..self.frame.content.len() {
+            let cell = &self.frame.content[i];
+            let before = self.shown[i];
+            // Most cells are as they were: compared without working out their width again.
+            let same = before.shows(cell);
+            let now = if same { before } else { Shown::of(cell) };
+            let changed = match cell.diff_option {
+                CellDiffOption::Skip => false,
+                CellDiffOption::AlwaysUpdate => true,
+                _ => !same || invalidated > 0,
+            };
+            if changed && to_skip == 0 {
+                let (x, y) = ((i % width) as u16, (i / width) as u16);
+                self.put(x, y, i);
+            }
+            to_skip = now.width.saturating_sub(1);
+            invalidated = now.width.max(before.width).max(invalidated).saturating_sub(1);
+            self.shown[i] = now;
+        }
+    }
+
+    /// Prints the frame's cell `i`, at (`x`, `y`).
+    fn put(&mut self, x: u16, y: u16, i: usize) {
+        let cell = &self.frame.content[i];
+        let symbol = cell.symbol();
+        if symbol.is_empty() {
+            // The column under a wide character: nothing to print.
+            return;
+        }
+        let pen = Pen::of(cell);
+        self.move_to(x, y);
+        self.set_pen(pen);
+        let cell = &self.frame.content[i];
+        self.bytes.extend_from_slice(cell.symbol().as_bytes());
+        let width = cell.symbol().cell_width();
+        let end = x.saturating_add(width);
+        // At the last column the cursor waits to wrap, and terminals disagree on where it is
+        // then; after a zero-width symbol they disagree too: the next move is absolute.
+        self.cursor = (width > 0 && end < self.frame.area.width).then_some((end, y));
+    }
+
+    /// The byte that redraws cell (`x`, `y`) as it is, in the current pen: a single ASCII
+    /// character not covered by a wide one to its left.
+    fn rewritable(&self, x: u16, y: u16) -> Option<u8> {
+        let i = usize::from(y) * usize::from(self.frame.area.width) + usize::from(x);
+        let shown = self.shown.get(i)?;
+        let covered = x > 0 && self.shown[i - 1].width > 1;
+        if covered || Some(shown.pen) != self.pen {
             return None;
         }
-        let i = usize::from(y) * usize::from(self.width) + usize::from(x);
-        self.screen.get(i).copied().flatten()
-    }
-
-    fn remember(&mut self, x: u16, y: u16, value: Option<(u8, Pen)>) {
-        if x < self.width {
-            let i = usize::from(y) * usize::from(self.width) + usize::from(x);
-            if let Some(slot) = self.screen.get_mut(i) {
-                *slot = value;
-            }
-        }
+        shown.ascii()
     }
 
     fn move_to(&mut self, x: u16, y: u16) {
@@ -129,7 +216,7 @@ impl<W: Write> TtyBackend<W> {
                 best = candidate;
             }
         }
-        self.buf.extend_from_slice(&best);
+        self.bytes.extend_from_slice(&best);
         self.cursor = Some((x, y));
     }
 
@@ -151,12 +238,7 @@ impl<W: Write> TtyBackend<W> {
         }
         // Rewriting the cells in between, when they are known and in the current pen.
         if to > from && usize::from(to - from) < best.len() {
-            let rewrite: Option<Vec<u8>> = (from..to)
-                .map(|x| match self.screen_at(x, y) {
-                    Some((ch, pen)) if Some(pen) == self.pen => Some(ch),
-                    _ => None,
-                })
-                .collect();
+            let rewrite: Option<Vec<u8>> = (from..to).map(|x| self.rewritable(x, y)).collect();
             if let Some(rewrite) = rewrite {
                 best = rewrite;
             }
@@ -194,9 +276,9 @@ impl<W: Write> TtyBackend<W> {
         if pen.bg != from.bg {
             param(&mut params, &color_code(pen.bg, true));
         }
-        self.buf.extend_from_slice(b"\x1b[");
-        self.buf.extend_from_slice(&params);
-        self.buf.push(b'm');
+        self.bytes.extend_from_slice(b"\x1b[");
+        self.bytes.extend_from_slice(&params);
+        self.bytes.push(b'm');
         self.pen = Some(pen);
     }
 }
@@ -268,118 +350,6 @@ fn push_cup(out: &mut Vec<u8>, x: u16, y: u16) {
     out.push(b'H');
 }
 
-impl<W: Write> Backend for TtyBackend<W> {
-    type Error = io::Error;
-
-    fn draw<'a, I>(&mut self, content: I) -> io::Result<()>
-    where
-        I: Iterator<Item = (u16, u16, &'a Cell)>,
-    {
-        if self.screen.is_empty() {
-            // ratatui starts from a blank screen (the alternate screen is one).
-            self.reset_screen(Some((b' ', Pen::RESET)));
-        }
-        for (x, y, cell) in content {
-            let symbol = cell.symbol();
-            if symbol.is_empty() {
-                // The column under a wide character: nothing to print.
-                self.remember(x, y, None);
-                continue;
-            }
-            self.move_to(x, y);
-            let pen = Pen::of(cell);
-            self.set_pen(pen);
-            let width = symbol.width() as u16;
-            self.buf.extend_from_slice(symbol.as_bytes());
-            let single = match symbol.as_bytes() {
-                [b] if b.is_ascii_graphic() || *b == b' ' => Some((*b, pen)),
-                _ => None,
-            };
-            self.remember(x, y, single);
-            for dx in 1..width {
-                self.remember(x + dx, y, None);
-            }
-            let end = x.saturating_add(width);
-            // At the last column the cursor waits to wrap, and terminals disagree on where it
-            // is then; after a zero-width symbol they disagree too: the next move is absolute.
-            self.cursor = (width > 0 && end < self.width).then_some((end, y));
-        }
-        Ok(())
-    }
-
-    fn hide_cursor(&mut self) -> io::Result<()> {
-        // ratatui hides the cursor after every frame: say it once.
-        if self.cursor_hidden != Some(true) {
-            self.buf.extend_from_slice(b"\x1b[?25l");
-            self.cursor_hidden = Some(true);
-        }
-        self.flush()
-    }
-
-    fn show_cursor(&mut self) -> io::Result<()> {
-        self.buf.extend_from_slice(b"\x1b[?25h");
-        self.cursor_hidden = Some(false);
-        self.flush()
-    }
-
-    fn get_cursor_position(&mut self) -> io::Result<Position> {
-        let (x, y) = crossterm::cursor::position()?;
-        self.cursor = Some((x, y));
-        Ok(Position { x, y })
-    }
-
-    fn set_cursor_position<P: Into<Position>>(&mut self, position: P) -> io::Result<()> {
-        let Position { x, y } = position.into();
-        self.move_to(x, y);
-        self.flush()
-    }
-
-    fn clear(&mut self) -> io::Result<()> {
-        // With the pen reset first, the cleared screen is default-coloured blanks.
-        self.buf.extend_from_slice(b"\x1b[0m\x1b[2J");
-        self.pen = Some(Pen::RESET);
-        self.cursor = None;
-        self.reset_screen(Some((b' ', Pen::RESET)));
-        self.flush()
-    }
-
-    fn clear_region(&mut self, clear_type: ClearType) -> io::Result<()> {
-        let seq: &[u8] = match clear_type {
-            ClearType::All => return self.clear(),
-            ClearType::AfterCursor => b"\x1b[J",
-            ClearType::BeforeCursor => b"\x1b[1J",
-            ClearType::CurrentLine => b"\x1b[2K",
-            ClearType::UntilNewLine => b"\x1b[K",
-        };
-        self.buf.extend_from_slice(seq);
-        self.reset_screen(None);
-        self.flush()
-    }
-
-    fn size(&self) -> io::Result<Size> {
-        match self.size {
-            Some(size) => Ok(size),
-            None => crossterm::terminal::size().map(|(width, height)| Size { width, height }),
-        }
-    }
-
-    fn window_size(&mut self) -> io::Result<WindowSize> {
-        let size = crossterm::terminal::window_size()?;
-        Ok(WindowSize {
-            columns_rows: Size { width: size.columns, height: size.rows },
-            pixels: Size { width: size.width, height: size.height },
-        })
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        if !self.buf.is_empty() {
-            self.out.write_all(&self.buf)?;
-            self.buf.clear();
-        }
-        self.out.flush()
-    }
-}
-
 /// Standard output without its line buffer: `Stdout` writes up to the last newline at once and
 /// the rest on flush, two system calls per frame where one will do (the backend buffers the
 /// frame itself).
@@ -413,40 +383,28 @@ impl Write for RawStdout {
 mod tests {
     use ratatui::style::{Style, Stylize};
     use ratatui::text::Line;
-    use ratatui::widgets::Paragraph;
-    use ratatui::Terminal;
+    use ratatui::widgets::{Paragraph, Widget};
 
     use super::*;
 
-    fn terminal(w: u16, h: u16) -> Terminal<TtyBackend<Vec<u8>>> {
-        Terminal::new(TtyBackend::with_size(Vec::new(), w, h)).unwrap()
-    }
-
     /// Draws `lines`; returns the bytes written and the frame drawn.
-    fn draw(
-        t: &mut Terminal<TtyBackend<Vec<u8>>>,
-        lines: &[Line<'static>],
-    ) -> (Vec<u8>, ratatui::buffer::Buffer) {
-        let before = t.backend().writer().len();
-        let frame = t
-            .draw(|f| f.render_widget(Paragraph::new(lines.to_vec()), f.area()))
-            .unwrap()
-            .buffer
-            .clone();
-        (t.backend().writer()[before..].to_vec(), frame)
+    fn draw(t: &mut Screen<Vec<u8>>, lines: &[Line<'static>]) -> (Vec<u8>, Buffer) {
+        let before = t.writer().len();
+        t.draw(|buf| Paragraph::new(lines.to_vec()).render(buf.area, buf)).unwrap();
+        (t.writer()[before..].to_vec(), t.frame().clone())
     }
 
     /// What a terminal emulator shows after all the bytes written so far.
-    fn screen(t: &Terminal<TtyBackend<Vec<u8>>>, w: u16, h: u16) -> vt100::Parser {
+    fn screen(t: &Screen<Vec<u8>>, w: u16, h: u16) -> vt100::Parser {
         let nz = |n: u16| std::num::NonZero::new(n).unwrap();
         let mut parser = vt100::Parser::new(nz(h), nz(w), 0);
-        parser.process(t.backend().writer());
+        parser.process(t.writer());
         parser
     }
 
     #[test]
     fn a_short_gap_is_rewritten_and_a_long_one_skipped() {
-        let mut t = terminal(40, 3);
+        let mut t = Screen::new(Vec::new(), 40, 3);
         draw(&mut t, &[Line::raw("util 50% 60C  power 300 W")]);
         let (bytes, _) = draw(&mut t, &[Line::raw("util 57% 61C  power 310 W")]);
         // "% 6" costs fewer bytes than a move over it; a move is shorter before "1".
@@ -455,7 +413,7 @@ mod tests {
 
     #[test]
     fn colours_use_the_short_forms_and_only_what_changed() {
-        let mut t = terminal(20, 2);
+        let mut t = Screen::new(Vec::new(), 20, 2);
         draw(&mut t, &[Line::from(vec!["ok".green(), " ".into(), "hot".red().bold()])]);
         let (bytes, _) = draw(&mut t, &[Line::from(vec!["ok".yellow(), " ".into(), "hot".red()])]);
         // Bold goes away first (a reset), then only the colour that changed.
@@ -466,7 +424,7 @@ mod tests {
     fn the_emulated_screen_always_matches_the_frame() {
         // Frames that differ in scattered cells, colours, wide characters and the last column.
         let (w, h) = (30u16, 6u16);
-        let mut t = terminal(w, h);
+        let mut t = Screen::new(Vec::new(), w, h);
         let mut seed = 0x2545_f491_u32;
         let mut next = move || {
             seed ^= seed << 13;
@@ -501,25 +459,45 @@ mod tests {
                 })
                 .collect();
             let (_, buffer) = draw(&mut t, &lines);
-            let parser = screen(&t, w, h);
-            for y in 0..h {
-                let mut expected = String::new();
-                let mut x = 0;
-                while x < w {
-                    let symbol = buffer[(x, y)].symbol();
-                    expected.push_str(symbol);
-                    x += (symbol.width() as u16).max(1);
+            assert_shows(&screen(&t, w, h), &buffer);
+        }
+    }
+
+    #[test]
+    fn after_a_resize_the_frame_is_drawn_whole_on_a_cleared_screen() {
+        let mut t = Screen::new(Vec::new(), 30, 4);
+        draw(&mut t, &[Line::raw("a long first line that fills it"), Line::raw("温度 2")]);
+        let before = t.writer().len();
+        t.set_size(12, 3);
+        let (_, buffer) = draw(&mut t, &[Line::raw("温度 3"), Line::raw("short")]);
+        let nz = |n: u16| std::num::NonZero::new(n).unwrap();
+        let mut parser = vt100::Parser::new(nz(4), nz(30), 0);
+        parser.process(&t.writer()[..before]);
+        parser.screen_mut().set_size(nz(3), nz(12));
+        parser.process(&t.writer()[before..]);
+        assert_shows(&parser, &buffer);
+    }
+
+    /// The emulated screen shows `buffer`: its text, and bold where the buffer has it.
+    fn assert_shows(parser: &vt100::Parser, buffer: &Buffer) {
+        let (w, h) = (buffer.area.width, buffer.area.height);
+        for y in 0..h {
+            let mut expected = String::new();
+            let mut x = 0;
+            while x < w {
+                let symbol = buffer[(x, y)].symbol();
+                expected.push_str(symbol);
+                x += symbol.cell_width().max(1);
+            }
+            let row = parser.screen().rows(0, w).nth(usize::from(y)).unwrap();
+            assert_eq!(row.trim_end(), expected.trim_end(), "row {y}");
+            for x in 0..w {
+                let cell = &buffer[(x, y)];
+                let Some(shown) = parser.screen().cell(y, x) else { continue };
+                if cell.symbol() == " " || shown.is_wide_continuation() {
+                    continue;
                 }
-                let row = parser.screen().rows(0, w).nth(usize::from(y)).unwrap();
-                assert_eq!(row.trim_end(), expected.trim_end(), "row {y}");
-                for x in 0..w {
-                    let cell = &buffer[(x, y)];
-                    let Some(shown) = parser.screen().cell(y, x) else { continue };
-                    if cell.symbol() == " " || shown.is_wide_continuation() {
-                        continue;
-                    }
-                    assert_eq!(shown.bold(), cell.modifier.contains(Modifier::BOLD), "({x},{y})");
-                }
+                assert_eq!(shown.bold(), cell.modifier.contains(Modifier::BOLD), "({x},{y})");
             }
         }
     }
