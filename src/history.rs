@@ -1,11 +1,12 @@
-//! Fixed-capacity history per GPU metric, for sparklines: O(1) push, no growth over time.
+//! Bounded history per GPU metric, for sparklines: O(1) push, never more than the window.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::sample::Snapshot;
 
-/// A ring buffer that overwrites its oldest value once full.
+/// A ring buffer that overwrites its oldest value once full. It grows as values arrive, so a
+/// short-lived process or a fresh start does not hold a whole window of memory.
 #[derive(Debug, Clone)]
 pub struct Ring<T> {
     buf: Vec<T>,
@@ -19,11 +20,16 @@ pub struct Ring<T> {
 impl<T: Copy> Ring<T> {
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.max(1);
-        Self { buf: Vec::with_capacity(capacity), capacity, next: 0, pushed: 0 }
+        Self { buf: Vec::new(), capacity, next: 0, pushed: 0 }
     }
 
     pub fn push(&mut self, value: T) {
-        if self.buf.len() < self.capacity {
+        let len = self.buf.len();
+        if len < self.capacity {
+            if len == self.buf.capacity() {
+                // Doubling, but never past the window (`Vec` alone would round 600 up to 1024).
+                self.buf.reserve_exact((len * 2).max(8).min(self.capacity) - len);
+            }
             self.buf.push(value);
         } else {
             self.buf[self.next] = value;
@@ -69,7 +75,37 @@ impl<T: Copy> Ring<T> {
     }
 }
 
-impl Ring<Option<f32>> {
+/// A metric's history for charts: a value or a gap per sample, in four bytes (a gap is NaN;
+/// `Option<f32>` would take eight).
+#[derive(Debug, Clone)]
+pub struct Series(Ring<f32>);
+
+impl Series {
+    pub fn new(capacity: usize) -> Self {
+        Self(Ring::new(capacity))
+    }
+
+    pub fn push(&mut self, value: Option<f32>) {
+        self.0.push(value.filter(|v| !v.is_nan()).unwrap_or(f32::NAN));
+    }
+
+    /// Oldest first; `None` for a gap.
+    pub fn iter(&self) -> impl Iterator<Item = Option<f32>> + '_ {
+        self.0.iter().map(|v| (!v.is_nan()).then_some(v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn latest(&self) -> Option<f32> {
+        self.0.latest().filter(|v| !v.is_nan())
+    }
+
     /// At most `width` chart columns: each the mean of `ceil(len / width)` consecutive samples,
     /// buckets aligned on the absolute sample count, so that as samples arrive only the newest
     /// column changes and the chart shifts once per bucket, not on every sample (which would
@@ -80,7 +116,7 @@ impl Ring<Option<f32>> {
             return Vec::new();
         }
         let per = n.div_ceil(width) as u64;
-        let first = self.pushed - n as u64;
+        let first = self.0.pushed() - n as u64;
         let mut out: Vec<Option<f32>> = Vec::with_capacity(width + 1);
         let (mut bucket, mut sum, mut count) = (first / per, 0.0f32, 0u32);
         for (i, v) in self.iter().enumerate() {
@@ -103,19 +139,19 @@ impl Ring<Option<f32>> {
 /// The history of one GPU; a gap (`None`) is kept as a gap, not as 0.
 #[derive(Debug, Clone)]
 pub struct GpuHistory {
-    pub utilization: Ring<Option<f32>>,
-    pub memory_percent: Ring<Option<f32>>,
-    pub power_watts: Ring<Option<f32>>,
-    pub temperature: Ring<Option<f32>>,
+    pub utilization: Series,
+    pub memory_percent: Series,
+    pub power_watts: Series,
+    pub temperature: Series,
 }
 
 impl GpuHistory {
     fn new(capacity: usize) -> Self {
         Self {
-            utilization: Ring::new(capacity),
-            memory_percent: Ring::new(capacity),
-            power_watts: Ring::new(capacity),
-            temperature: Ring::new(capacity),
+            utilization: Series::new(capacity),
+            memory_percent: Series::new(capacity),
+            power_watts: Series::new(capacity),
+            temperature: Series::new(capacity),
         }
     }
 }
@@ -188,6 +224,19 @@ mod tests {
     }
 
     #[test]
+    fn a_series_keeps_gaps_in_four_bytes_a_sample() {
+        let mut s = Series::new(600);
+        for v in [Some(1.0), None, Some(f32::NAN), Some(4.0)] {
+            s.push(v);
+        }
+        assert_eq!(s.iter().collect::<Vec<_>>(), vec![Some(1.0), None, None, Some(4.0)]);
+        assert_eq!(s.latest(), Some(4.0));
+        assert_eq!(std::mem::size_of_val(&s.0.buf[0]), 4);
+        // Memory follows the samples held, not the window.
+        assert!(s.0.buf.capacity() < 600, "{}", s.0.buf.capacity());
+    }
+
+    #[test]
     fn ring_never_grows_past_capacity() {
         let mut r = Ring::new(100);
         for v in 0..10_000 {
@@ -200,7 +249,7 @@ mod tests {
 
     #[test]
     fn chart_columns_bucket_samples_and_only_the_newest_moves() {
-        let mut r: Ring<Option<f32>> = Ring::new(100);
+        let mut r = Series::new(100);
         for v in 0..4 {
             r.push(Some(v as f32));
         }
@@ -222,7 +271,7 @@ mod tests {
         }
         assert_eq!(&r.columns(10)[..9], &before[1..]);
         // A bucket whose samples are all missing is a gap, not zero.
-        let mut gaps: Ring<Option<f32>> = Ring::new(4);
+        let mut gaps = Series::new(4);
         gaps.push(None);
         assert_eq!(gaps.columns(4), vec![None]);
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
 use super::rows::{build_rows, ProcessRow, SortKey};
-use crate::history::{History, Ring};
+use crate::history::{History, Series};
 use crate::sample::Snapshot;
 
 /// What sits on top of the main screen; one at a time.
@@ -69,7 +69,7 @@ pub struct App {
     pub snapshot: Option<Arc<Snapshot>>,
     pub history: History,
     /// GPU memory of each process over time, for the details view.
-    pub process_memory: HashMap<u32, Ring<Option<f32>>>,
+    pub process_memory: HashMap<u32, Series>,
     pub rows: Vec<ProcessRow>,
     /// The process table's columns before COMMAND, in order.
     pub columns: Vec<SortKey>,
@@ -143,7 +143,7 @@ impl App {
             alive.insert(p.pid);
             self.process_memory
                 .entry(p.pid)
-                .or_insert_with(|| Ring::new(capacity))
+                .or_insert_with(|| Series::new(capacity))
                 .push(p.gpu_memory_bytes.map(|b| (b as f64 / (1 << 20) as f64) as f32));
         }
         // Forget processes that are gone, so the map does not grow with every job ever run.

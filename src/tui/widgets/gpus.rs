@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Sparkline, SparklineBar};
 
-use crate::history::{GpuHistory, Ring};
+use crate::history::{GpuHistory, Series};
 use crate::output::sanitize::sanitize;
 use crate::output::units::human_bytes;
 use crate::sample::{GpuSample, GpuStatus};
@@ -175,12 +175,12 @@ fn details<'a>(gpu: &GpuSample, theme: &Theme) -> Line<'a> {
 }
 
 /// One metric's history, when the GPU has any yet.
-type Series<'a> = Option<&'a Ring<Option<f32>>>;
+type Chart<'a> = Option<&'a Series>;
 
-/// A history ring as at most `width` bars (see `Ring::columns`), `None` kept as a gap. A value
+/// A history ring as at most `width` bars (see `Series::columns`), `None` kept as a gap. A value
 /// above zero is drawn at least as the lowest bar (`floor`): 5 % on a chart one row high would
 /// otherwise round to nothing and look idle.
-fn bars(ring: &Ring<Option<f32>>, width: usize, floor: f32) -> Vec<SparklineBar> {
+fn bars(ring: &Series, width: usize, floor: f32) -> Vec<SparklineBar> {
     ring.columns(width)
         .into_iter()
         .map(|v| {
@@ -191,7 +191,7 @@ fn bars(ring: &Ring<Option<f32>>, width: usize, floor: f32) -> Vec<SparklineBar>
 }
 
 fn sparkline<'a>(
-    ring: Option<&Ring<Option<f32>>>,
+    ring: Option<&Series>,
     (width, height): (u16, u16),
     max: u64,
     theme: &Theme,
@@ -240,7 +240,7 @@ fn panel(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, gpu: &GpuSamp
     let [charts, label] =
         Layout::horizontal([Constraint::Min(0), Constraint::Length(label_w)]).areas(l3);
     let cells = Layout::horizontal([Constraint::Ratio(1, 4); 4]).split(charts);
-    let series: [(&str, Series, u64); 4] = [
+    let series: [(&str, Chart, u64); 4] = [
         ("util", h.map(|h| &h.utilization), 100),
         ("mem", h.map(|h| &h.memory_percent), 100),
         ("pwr", h.map(|h| &h.power_watts), limit),
@@ -271,7 +271,7 @@ fn big(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, gpu: &GpuSample
     let limit = gpu.power.limit_watts.unwrap_or(1.0).max(1.0) as u64;
     let w = window(app);
     let last = |v: Option<f64>, unit: &str| v.map_or("N/A".into(), |v| format!("{v:.0}{unit}"));
-    let charts_spec: [(String, Series, u64); 4] = [
+    let charts_spec: [(String, Chart, u64); 4] = [
         (
             format!("utilization {} ({w})", last(gpu.utilization.gpu_percent.map(f64::from), "%")),
             h.map(|h| &h.utilization),
