@@ -77,6 +77,7 @@ impl Shown {
     }
 }
 
+/// The monitor's terminal: the frame being painted, and what the terminal shows.
 pub struct Screen<W: Write> {
     out: W,
     /// The frame being painted; reset before each.
@@ -176,9 +177,9 @@ impl<W: Write> Screen<W> {
         let pen = Pen::of(cell);
         self.move_to(x, y);
         self.set_pen(pen);
-        let cell = &self.frame.content[i];
-        self.bytes.extend_from_slice(cell.symbol().as_bytes());
-        let width = cell.symbol().cell_width();
+        let symbol = self.frame.content[i].symbol();
+        self.bytes.extend_from_slice(symbol.as_bytes());
+        let width = symbol.cell_width();
         let end = x.saturating_add(width);
         // At the last column the cursor waits to wrap, and terminals disagree on where it is
         // then; after a zero-width symbol they disagree too: the next move is absolute.
