@@ -13,6 +13,7 @@ source scripts/bench-common.sh
 SECS=${1:-60}
 command -v tmux >/dev/null || { echo "needs tmux" >&2; exit 2; }
 build_release
+report_link_order
 install_peers
 TICK=$(getconf CLK_TCK)
 
