@@ -33,21 +33,22 @@ impl Pen {
     }
 }
 
-/// What one cell of the terminal shows: a third of the size of a ratatui cell.
+/// What one cell of the terminal shows, in 7 bytes (a ratatui cell takes 48).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Shown {
     /// The symbol's bytes when it is one character; `len` 0 when unknown or longer.
     text: [u8; 4],
     len: u8,
     width: u8,
-    pen: Pen,
+    /// Its pen, as an index into [`Pens`].
+    pen: u8,
 }
 
 impl Shown {
     /// After a clear: a blank in the default colours.
-    const BLANK: Shown = Shown { text: [b' ', 0, 0, 0], len: 1, width: 1, pen: Pen::RESET };
+    const BLANK: Shown = Shown { text: [b' ', 0, 0, 0], len: 1, width: 1, pen: Pens::RESET };
 
-    fn of(cell: &Cell) -> Shown {
+    fn of(cell: &Cell, pen: u8) -> Shown {
         let symbol = cell.symbol();
         let bytes = symbol.as_bytes();
         let (text, len) = match bytes {
@@ -60,13 +61,13 @@ impl Shown {
             _ => ([0; 4], 0),
         };
         let width = symbol.cell_width().min(u16::from(u8::MAX)) as u8;
-        Shown { text, len, width, pen: Pen::of(cell) }
+        Shown { text, len, width, pen }
     }
 
     /// Known to show `cell` already (an unknown symbol never does).
-    fn shows(&self, cell: &Cell) -> bool {
+    fn shows(&self, cell: &Cell, pens: &Pens) -> bool {
         self.len > 0
-            && self.pen == Pen::of(cell)
+            && pens.get(self.pen) == Pen::of(cell)
             && cell.symbol().as_bytes() == &self.text[..usize::from(self.len)]
     }
 
@@ -78,12 +79,40 @@ impl Shown {
 }
 
 /// The monitor's terminal: the frame being painted, and what the terminal shows.
+/// The pens a screen uses, numbered: a frame has a few dozen.
+struct Pens(Vec<Pen>);
+
+impl Pens {
+    const RESET: u8 = 0;
+
+    fn new() -> Self {
+        Pens(vec![Pen::RESET])
+    }
+
+    fn get(&self, id: u8) -> Pen {
+        self.0[usize::from(id)]
+    }
+
+    /// The number of `pen`; `None` when all 256 are taken by others.
+    fn id(&mut self, pen: Pen) -> Option<u8> {
+        match self.0.iter().position(|&p| p == pen) {
+            Some(i) => Some(i as u8),
+            None if self.0.len() <= usize::from(u8::MAX) => {
+                self.0.push(pen);
+                Some((self.0.len() - 1) as u8)
+            }
+            None => None,
+        }
+    }
+}
+
 pub struct Screen<W: Write> {
     out: W,
     /// The frame being painted; reset before each.
     frame: Buffer,
     /// What the terminal shows, cell by cell, row-major like `frame`.
     shown: Vec<Shown>,
+    pens: Pens,
     /// One frame's bytes, written in one go.
     bytes: Vec<u8>,
     /// Where the cursor is, when known (after the last column it is not: terminals differ).
@@ -100,6 +129,7 @@ impl<W: Write> Screen<W> {
             out,
             frame: Buffer::empty(area),
             shown: vec![Shown::BLANK; usize::from(width) * usize::from(height)],
+            pens: Pens::new(),
             bytes: Vec::with_capacity(16 * 1024),
             cursor: None,
             pen: None,
@@ -149,9 +179,10 @@ impl<W: Write> Screen<W> {
             let cell = &self.frame.content[i];
             let before = self.shown[i];
             // Most cells are as they were: compared without working out their width again.
-            let same = before.shows(cell);
-            let now = if same { before } else { Shown::of(cell) };
-            let changed = match cell.diff_option {
+            let same = before.shows(cell, &self.pens);
+            let option = cell.diff_option;
+            let now = if same { before } else { self.record(i) };
+            let changed = match option {
                 CellDiffOption::Skip => false,
                 CellDiffOption::AlwaysUpdate => true,
                 _ => !same || invalidated > 0,
@@ -164,6 +195,19 @@ impl<W: Write> Screen<W> {
             invalidated = now.width.max(before.width).max(invalidated).saturating_sub(1);
             self.shown[i] = now;
         }
+    }
+
+    /// What the terminal will show for the frame's cell `i`. With more than 256 pens on
+    /// screen (never with gputop's themes) the numbering starts again and every cell counts
+    /// as unknown, to be redrawn.
+    fn record(&mut self, i: usize) -> Shown {
+        let pen = Pen::of(&self.frame.content[i]);
+        let id = self.pens.id(pen).unwrap_or_else(|| {
+            self.pens = Pens::new();
+            self.shown.iter_mut().for_each(|s| s.len = 0);
+            self.pens.id(pen).unwrap_or(Pens::RESET)
+        });
+        Shown::of(&self.frame.content[i], id)
     }
 
     /// Prints the frame's cell `i`, at (`x`, `y`).
@@ -191,11 +235,9 @@ impl<W: Write> Screen<W> {
     fn rewritable(&self, x: u16, y: u16) -> Option<u8> {
         let i = usize::from(y) * usize::from(self.frame.area.width) + usize::from(x);
         let shown = self.shown.get(i)?;
+        let byte = shown.ascii()?;
         let covered = x > 0 && self.shown[i - 1].width > 1;
-        if covered || Some(shown.pen) != self.pen {
-            return None;
-        }
-        shown.ascii()
+        (!covered && Some(self.pens.get(shown.pen)) == self.pen).then_some(byte)
     }
 
     fn move_to(&mut self, x: u16, y: u16) {
@@ -477,6 +519,40 @@ mod tests {
         parser.screen_mut().set_size(nz(3), nz(12));
         parser.process(&t.writer()[before..]);
         assert_shows(&parser, &buffer);
+    }
+
+    #[test]
+    fn more_pens_than_can_be_numbered_are_still_drawn_right() {
+        let (w, h) = (20u16, 20u16);
+        let mut t = Screen::new(Vec::new(), w, h);
+        let rgb = |n: u16, shift: u16| Color::Rgb((n % 256) as u8, ((n + shift) / 2) as u8, 7);
+        let frame = |shift: u16| -> Vec<Line<'static>> {
+            (0..h)
+                .map(|y| {
+                    let spans: Vec<_> = (0..w)
+                        .map(|x| {
+                            let n = y * w + x;
+                            ratatui::text::Span::styled(
+                                ((b'a' + (n % 26) as u8) as char).to_string(),
+                                Style::new().fg(rgb(n, shift)),
+                            )
+                        })
+                        .collect();
+                    Line::from(spans)
+                })
+                .collect()
+        };
+        for shift in [0, 0, 1, 1] {
+            // 400 pens a frame: the numbering overflows and starts again.
+            let (_, buffer) = draw(&mut t, &frame(shift));
+            let parser = screen(&t, w, h);
+            assert_shows(&parser, &buffer);
+            for (x, y) in [(0, 0), (13, 7), (19, 19)] {
+                let Color::Rgb(r, g, b) = buffer[(x, y)].fg else { unreachable!() };
+                let shown = parser.screen().cell(y, x).unwrap().fgcolor();
+                assert_eq!(shown, vt100::Color::Rgb(r, g, b), "({x},{y})");
+            }
+        }
     }
 
     /// The emulated screen shows `buffer`: its text, and bold where the buffer has it.
