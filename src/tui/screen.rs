@@ -78,7 +78,6 @@ impl Shown {
     }
 }
 
-/// The monitor's terminal: the frame being painted, and what the terminal shows.
 /// The pens a screen uses, numbered: a frame has a few dozen.
 struct Pens(Vec<Pen>);
 
@@ -106,12 +105,14 @@ impl Pens {
     }
 }
 
+/// The monitor's terminal: the frame being painted, and what the terminal shows.
 pub struct Screen<W: Write> {
     out: W,
     /// The frame being painted; reset before each.
     frame: Buffer,
     /// What the terminal shows, cell by cell, row-major like `frame`.
     shown: Vec<Shown>,
+    /// The pens `shown` refers to.
     pens: Pens,
     /// One frame's bytes, written in one go.
     bytes: Vec<u8>,
