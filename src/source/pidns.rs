@@ -247,12 +247,18 @@ mod tests {
         assert!(PidMapper::detect(container.root(), None, "/dev/nvidia".into()).nested);
     }
 
-    #[test]
-    fn on_the_host_pids_stay_and_unlisted_users_are_found() {
+    /// A host `/proc` where PID 77 holds GPU 0 open; with the device path prefix.
+    fn host_with_a_holder() -> (Proc, String) {
         let host = Proc::new();
         host.status("self", "4242", "4026531836");
         let dev = host.root().join("dev-nvidia").display().to_string();
         host.holds(77, 3, &format!("{dev}0"));
+        (host, dev)
+    }
+
+    #[test]
+    fn on_the_host_pids_stay_and_unlisted_users_are_found() {
+        let (host, dev) = host_with_a_holder();
         let mut m = PidMapper::detect(host.root(), None, dev);
         let mut listed = gpu_with(&[31337]);
         m.apply(std::slice::from_mut(&mut listed), &[Some(0)]);
@@ -309,10 +315,7 @@ mod tests {
 
     #[test]
     fn later_scans_run_in_the_background_and_land_on_a_later_sample() {
-        let host = Proc::new();
-        host.status("self", "4242", "4026531836");
-        let dev = host.root().join("dev-nvidia").display().to_string();
-        host.holds(77, 3, &format!("{dev}0"));
+        let (host, dev) = host_with_a_holder();
         let mut m = PidMapper::detect(host.root(), None, dev.clone());
         m.scan_every = Duration::ZERO;
         let found = |m: &mut PidMapper| {

@@ -141,6 +141,9 @@ impl HostLookup {
     /// The known processes to read again this sample, or `None` for all of them: the least
     /// recently read, up to the budget (lower PIDs first among those read together).
     fn to_refresh(&self, processes: &[&mut GpuProcess]) -> Option<HashSet<u32>> {
+        if processes.len() <= REFRESH_BUDGET {
+            return None;
+        }
         let mut known: Vec<(Instant, u32)> = processes
             .iter()
             .filter_map(|p| self.tracked.get(&p.pid).map(|t| (t.at, p.pid)))

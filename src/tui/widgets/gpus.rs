@@ -12,8 +12,7 @@ use crate::output::units::human_bytes;
 use crate::sample::{GpuSample, GpuStatus};
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
-use crate::tui::ui::GpuLayout;
-use crate::tui::ui::Paint;
+use crate::tui::ui::{GpuLayout, Paint};
 
 pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, layout: GpuLayout) {
     let Some(snapshot) = &app.snapshot else {

@@ -9,8 +9,7 @@ use ratatui::widgets::{Block, Paragraph, Sparkline, SparklineBar, Wrap};
 use crate::output::units::{duration, human_bytes};
 use crate::tui::app::{App, Signal};
 use crate::tui::theme::Theme;
-use crate::tui::ui::centered;
-use crate::tui::ui::Paint;
+use crate::tui::ui::{centered, Paint};
 
 /// Every key, shown by `?`.
 pub const KEYS: [(&str, &str); 18] = [
