@@ -1,11 +1,12 @@
 //! What the host knows about GPU processes (user, command line, CPU, memory, running time),
 //! read from `/proc` for the GPU PIDs only, never for every process on the machine.
 //!
-//! Per sample and process this costs one `pread` of `/proc/PID/stat` through a descriptor kept
-//! open: `sysinfo` opens and renders `/proc/PID/status` and `statm` as well every time, which
-//! was most of the monitor's CPU time. What cannot change for a process (user, command line,
-//! start time, placement) is read once. Host-wide figures and user names still come from
-//! `sysinfo`.
+//! Per sample and process this costs two system calls: the process's CPU-time clock, and one
+//! `pread` of `/proc/PID/statm` through a descriptor kept open. Rendering `/proc/PID/stat`
+//! (52 fields) took the kernel twice as long as both; `sysinfo` opens and renders
+//! `/proc/PID/status` and `statm` every time as well. What cannot change for a process (user,
+//! command line, name, start time, placement) is read once. Host-wide figures and user names
+//! still come from `sysinfo`.
 
 mod stat;
 
@@ -25,8 +26,8 @@ use crate::sample::GpuProcess;
 /// At most this many known processes are read again per sample (see [`HostLookup::fill`]).
 pub const REFRESH_BUDGET: usize = 256;
 
-/// At most this many `stat` files are kept open; beyond, they are opened per sample.
-const MAX_OPEN_STATS: usize = 4096;
+/// At most this many `statm` files are kept open; beyond, `stat` is opened per sample.
+const MAX_OPEN_FILES: usize = 4096;
 
 pub struct HostLookup {
     proc_root: PathBuf,
@@ -38,21 +39,27 @@ pub struct HostLookup {
     boot_time: OnceCell<Option<u64>>,
     ticks_per_second: u64,
     page_size: u64,
-    open_stats: usize,
-    max_open_stats: usize,
+    /// CPU time comes from the processes' clocks; not in a fixture tree, whose PIDs are made up.
+    live: bool,
+    open_files: usize,
+    max_open_files: usize,
     buf: Vec<u8>,
 }
 
 /// What is kept about one process between samples.
 struct Tracked {
-    /// `None` past the open-file budget: the file is then opened on each sample.
-    stat_file: Option<File>,
+    /// The process's `statm`, kept open, and its CPU-time clock: all a sample reads. Reading
+    /// `statm` fails once the process is gone, so a new process under the same PID is never
+    /// taken for this one. Without them (past the open-file budget, in a fixture tree, where
+    /// the clock cannot be read) `stat` is read by path, and the start time tells processes
+    /// apart.
+    kept: Option<(File, libc::clockid_t)>,
     start_ticks: u64,
-    /// CPU time and when it was read, for the next sample's CPU %.
-    cpu_ticks: u64,
+    /// CPU time (ns) and when it was read, for the next sample's CPU %.
+    cpu_ns: u64,
     at: Instant,
-    /// As of the latest sample.
     comm: String,
+    /// As of the latest sample.
     rss_pages: u64,
     cpu_percent: Option<f32>,
     /// Read once.
@@ -77,15 +84,17 @@ impl HostLookup {
         // SAFETY: sysconf only reads a configuration value.
         let (ticks, page) =
             unsafe { (libc::sysconf(libc::_SC_CLK_TCK), libc::sysconf(libc::_SC_PAGESIZE)) };
+        let proc_root: PathBuf = root.into();
         Self {
-            proc_root: root.into(),
+            live: proc_root == Path::new("/proc"),
+            proc_root,
             tracked: HashMap::new(),
             users: OnceCell::new(),
             boot_time: OnceCell::new(),
             ticks_per_second: u64::try_from(ticks).unwrap_or(100).max(1),
             page_size: u64::try_from(page).unwrap_or(4096),
-            open_stats: 0,
-            max_open_stats: open_file_budget(),
+            open_files: 0,
+            max_open_files: open_file_budget(),
             buf: Vec::new(),
         }
     }
@@ -158,40 +167,44 @@ impl HostLookup {
 
     /// A process seen before: its CPU % is the share of one core since the previous sample.
     fn refresh(&mut self, pid: u32, mut t: Tracked, now: Now) -> Option<Tracked> {
-        let stat = match self.read_stat(pid, t.stat_file.as_ref()) {
-            // The same process, not a new one that reused the PID.
-            Some(s) if s.start_ticks == t.start_ticks => s,
-            _ => {
-                self.release(t);
-                return self.first_sight(pid, now);
-            }
+        let read = match &t.kept {
+            // The clock first: `statm` still readable after it means the same process.
+            Some((statm, clock)) => clock_ns(*clock).zip(self.read_rss_pages(statm)),
+            None => self
+                .read_stat(pid)
+                .filter(|s| s.start_ticks == t.start_ticks)
+                .map(|s| (self.ticks_to_ns(s.cpu_ticks), s.rss_pages)),
+        };
+        let Some((cpu_ns, rss_pages)) = read else {
+            // Gone, or another process under the same PID.
+            self.release(t);
+            return self.first_sight(pid, now);
         };
         let seconds = now.at.duration_since(t.at).as_secs_f64();
-        let used = stat.cpu_ticks.saturating_sub(t.cpu_ticks) as f64 / self.ticks_per_second as f64;
+        let used = cpu_ns.saturating_sub(t.cpu_ns) as f64 / 1e9;
         t.cpu_percent = (seconds > 0.0).then(|| (used * 100.0 / seconds) as f32);
-        (t.cpu_ticks, t.at, t.rss_pages, t.comm) =
-            (stat.cpu_ticks, now.at, stat.rss_pages, stat.comm);
+        (t.cpu_ns, t.at, t.rss_pages) = (cpu_ns, now.at, rss_pages);
         Some(t)
     }
 
     /// A process seen first: its CPU % is its lifetime average, as `ps` shows.
     fn first_sight(&mut self, pid: u32, now: Now) -> Option<Tracked> {
         let dir = self.proc_root.join(pid.to_string());
-        let file = File::open(dir.join("stat")).ok()?;
-        let stat = self.read_stat(pid, Some(&file))?;
-        let stat_file = (self.open_stats < self.max_open_stats).then(|| {
-            self.open_stats += 1;
-            file
-        });
+        let stat = self.read_stat(pid)?;
+        let kept = self.keep(pid, &dir);
+        let cpu_ns = kept
+            .as_ref()
+            .and_then(|&(_, clock)| clock_ns(clock))
+            .unwrap_or_else(|| self.ticks_to_ns(stat.cpu_ticks));
         let cpu_percent =
             running_seconds(self.boot_time(), stat.start_ticks, self.ticks_per_second, now)
                 // Boot time has whole seconds: younger than that, an average would be noise.
                 .filter(|&s| s >= 1.0)
-                .map(|s| (stat.cpu_ticks as f64 / self.ticks_per_second as f64 * 100.0 / s) as f32);
+                .map(|s| (cpu_ns as f64 / 1e9 * 100.0 / s) as f32);
         Some(Tracked {
-            stat_file,
+            kept,
             start_ticks: stat.start_ticks,
-            cpu_ticks: stat.cpu_ticks,
+            cpu_ns,
             at: now.at,
             comm: stat.comm,
             rss_pages: stat.rss_pages,
@@ -202,23 +215,37 @@ impl HostLookup {
         })
     }
 
-    /// One `pread` through the open file, or an open-read-close past the budget.
-    fn read_stat(&mut self, pid: u32, file: Option<&File>) -> Option<stat::Stat> {
-        // One page holds any stat line; the buffer is zeroed once, not per read.
-        self.buf.resize(4096, 0);
-        let n = match file {
-            Some(f) => f.read_at(&mut self.buf, 0).ok()?,
-            None => {
-                let path = self.proc_root.join(pid.to_string()).join("stat");
-                File::open(path).ok()?.read_at(&mut self.buf, 0).ok()?
-            }
-        };
+    /// Opens what [`Tracked::kept`] holds, within the open-file budget.
+    fn keep(&mut self, pid: u32, dir: &Path) -> Option<(File, libc::clockid_t)> {
+        if !self.live || self.open_files >= self.max_open_files {
+            return None;
+        }
+        let clock = cpu_clock(pid)?;
+        let statm = File::open(dir.join("statm")).ok()?;
+        self.open_files += 1;
+        Some((statm, clock))
+    }
+
+    fn ticks_to_ns(&self, ticks: u64) -> u64 {
+        ticks.saturating_mul(1_000_000_000) / self.ticks_per_second
+    }
+
+    /// `/proc/PID/stat`, opened by path.
+    fn read_stat(&mut self, pid: u32) -> Option<stat::Stat> {
+        let path = self.proc_root.join(pid.to_string()).join("stat");
+        let n = read_into(&File::open(path).ok()?, &mut self.buf)?;
         stat::parse(&self.buf[..n])
     }
 
+    /// The resident set, in pages, with one `pread` through the open `statm`.
+    fn read_rss_pages(&mut self, statm: &File) -> Option<u64> {
+        let n = read_into(statm, &mut self.buf)?;
+        stat::rss_pages(&self.buf[..n])
+    }
+
     fn release(&mut self, t: Tracked) {
-        if t.stat_file.is_some() {
-            self.open_stats -= 1;
+        if t.kept.is_some() {
+            self.open_files -= 1;
         }
     }
 
@@ -238,6 +265,32 @@ impl HostLookup {
         let name = users.as_ref().and_then(|u| u.get_user_by_id(&id)).map(|u| u.name().to_string());
         Some(name.unwrap_or_else(|| uid.to_string()))
     }
+}
+
+/// One `pread` from the start of `file` into `buf`, which is zeroed once and not per read: a
+/// page holds any `stat` or `statm`.
+fn read_into(file: &File, buf: &mut Vec<u8>) -> Option<usize> {
+    buf.resize(4096, 0);
+    file.read_at(buf, 0).ok()
+}
+
+/// The clock of the CPU time a process (all its threads) uses: reading it is one system call,
+/// with no text for the kernel to render, and Linux lets any process read another's.
+fn cpu_clock(pid: u32) -> Option<libc::clockid_t> {
+    let pid = libc::pid_t::try_from(pid).ok()?;
+    let mut clock: libc::clockid_t = 0;
+    // SAFETY: only writes the clock's id into `clock`.
+    (unsafe { libc::clock_getcpuclockid(pid, &mut clock) } == 0).then_some(clock)
+}
+
+/// A clock's time in ns; `None` once a process clock's process is gone.
+fn clock_ns(clock: libc::clockid_t) -> Option<u64> {
+    let mut time = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: only writes the time into `time`.
+    if unsafe { libc::clock_gettime(clock, &mut time) } != 0 {
+        return None;
+    }
+    Some(u64::try_from(time.tv_sec).ok()? * 1_000_000_000 + u64::try_from(time.tv_nsec).ok()?)
 }
 
 /// A whole `/proc` file, without the size query `std::fs::read` makes first (`/proc` files
@@ -302,7 +355,7 @@ fn open_file_budget() -> usize {
     } else {
         1024
     };
-    (soft / 4).min(MAX_OPEN_STATS)
+    (soft / 4).min(MAX_OPEN_FILES)
 }
 
 #[cfg(test)]
@@ -351,6 +404,8 @@ mod tests {
                 "{pid} (python) S 1 {pid} {pid} 0 -1 0 0 0 0 0 {cpu_ticks} 0 0 0 20 0 1 0 {start_ticks} 100 2560 0\n"
             );
             std::fs::write(self.root.join(format!("{pid}/stat")), line).unwrap();
+            std::fs::write(self.root.join(format!("{pid}/statm")), "10000 2560 100 1 0 500 0\n")
+                .unwrap();
         }
 
         fn process(&self) -> GpuProcess {
@@ -411,18 +466,56 @@ mod tests {
     }
 
     #[test]
-    fn a_process_listed_on_two_gpus_is_read_once() {
-        let fake = FakeProc::new("twice");
-        let mut lookup = HostLookup::with_proc_root(&fake.root);
-        lookup.fill([&mut fake.process()]);
-        let (mut a, mut b) = (fake.process(), fake.process());
+    fn a_live_process_is_read_once_per_sample_until_it_exits() {
+        let mut child = std::process::Command::new("sleep").arg("60").spawn().unwrap();
+        let pid = child.id();
+        let listed = || GpuProcess::new(pid, ProcessKind::Compute, Some(1));
+        let mut lookup = HostLookup::new();
+        lookup.fill([&mut listed()]);
+        // Listed on two GPUs: read once, through one kept file.
+        let (mut a, mut b) = (listed(), listed());
         lookup.fill([&mut a, &mut b]);
         assert_eq!(a.cpu_percent, b.cpu_percent);
-        assert_eq!(lookup.tracked.len(), 1);
-        assert_eq!(lookup.open_stats, 1);
-        // Gone from the GPUs: forgotten, its file closed.
+        assert!(a.host_memory_bytes.unwrap() > 0);
+        assert_eq!((lookup.tracked.len(), lookup.open_files), (1, 1));
+        // Exited while still listed: its host fields unknown, its file closed.
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let mut gone = listed();
+        lookup.fill([&mut gone]);
+        assert_eq!((gone.host_memory_bytes, gone.cpu_percent), (None, None));
+        assert_eq!((lookup.tracked.len(), lookup.open_files), (0, 0));
+    }
+
+    #[test]
+    fn a_process_gone_from_the_gpus_is_forgotten() {
+        let mut me = GpuProcess::new(std::process::id(), ProcessKind::Compute, Some(1));
+        let mut lookup = HostLookup::new();
+        lookup.fill([&mut me]);
+        assert_eq!((lookup.tracked.len(), lookup.open_files), (1, 1));
         lookup.fill([]);
-        assert_eq!((lookup.tracked.len(), lookup.open_stats), (0, 0));
+        assert_eq!((lookup.tracked.len(), lookup.open_files), (0, 0));
+    }
+
+    #[test]
+    fn cpu_of_a_live_process_comes_from_its_clock() {
+        let listed = || GpuProcess::new(std::process::id(), ProcessKind::Compute, Some(1));
+        let mut lookup = HostLookup::new();
+        let started = Instant::now();
+        lookup.fill([&mut listed()]);
+        // Keep this thread on a core for 100 ms of its own CPU time.
+        let thread_cpu = || clock_ns(libc::CLOCK_THREAD_CPUTIME_ID).unwrap();
+        let spun_from = thread_cpu();
+        while thread_cpu() - spun_from < 100_000_000 {
+            std::hint::black_box(0u64);
+        }
+        let mut me = listed();
+        lookup.fill([&mut me]);
+        // The process used at least what this thread did, in at most the time measured here.
+        let spun = (thread_cpu() - spun_from) as f64 / 1e9;
+        let floor = spun * 100.0 / started.elapsed().as_secs_f64();
+        let cpu = f64::from(me.cpu_percent.unwrap());
+        assert!(cpu >= floor - 0.01, "{cpu} < {floor}");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `/proc/PID/stat`: the one file read for every GPU process on every sample.
+//! The `/proc` files of a GPU process: `stat` on first sight, `statm` on every sample.
 
 /// The fields of `/proc/PID/stat` that the process table shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +29,12 @@ pub fn parse(line: &[u8]) -> Option<Stat> {
     let start_ticks = nth(22 - 16)?;
     let rss_pages = nth(24 - 23)?;
     Some(Stat { comm, cpu_ticks: utime + stime, start_ticks, rss_pages })
+}
+
+/// The resident set in pages: the second field of `/proc/PID/statm`.
+pub fn rss_pages(statm: &[u8]) -> Option<u64> {
+    let field = statm.split(|b| b.is_ascii_whitespace()).nth(1)?;
+    std::str::from_utf8(field).ok()?.parse().ok()
 }
 
 /// The real UID from `/proc/PID/status` (its `Uid:` line: real, effective, saved, fs).
@@ -72,6 +78,13 @@ mod tests {
         assert_eq!(parse(b"4242 (x) S 1 2 3"), None);
         assert_eq!(parse(b""), None);
         assert_eq!(parse(b"4242 x S"), None);
+    }
+
+    #[test]
+    fn reads_the_resident_set_from_statm() {
+        assert_eq!(rss_pages(b"1000 256 100 1 0 500 0\n"), Some(256));
+        assert_eq!(rss_pages(b"1000\n"), None);
+        assert_eq!(rss_pages(b"1000 x 1"), None);
     }
 
     #[test]
