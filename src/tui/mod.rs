@@ -8,6 +8,7 @@
 pub mod app;
 pub mod rows;
 pub mod screen;
+mod text;
 pub mod theme;
 pub mod ui;
 mod widgets;

@@ -6,8 +6,8 @@ use ratatui::text::{Line, Span};
 
 use crate::output::sanitize::sanitize;
 use crate::tui::app::App;
+use crate::tui::text;
 use crate::tui::theme::Theme;
-use crate::tui::ui::Paint;
 
 pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
     let line = if app.editing_filter {
@@ -42,5 +42,5 @@ pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
         }
         Line::from(spans)
     };
-    frame.render_widget(line, area);
+    text::line(frame, area, &line);
 }

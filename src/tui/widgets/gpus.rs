@@ -11,6 +11,7 @@ use crate::output::sanitize::sanitize;
 use crate::output::units::human_bytes;
 use crate::sample::{GpuSample, GpuStatus};
 use crate::tui::app::App;
+use crate::tui::text;
 use crate::tui::theme::Theme;
 use crate::tui::ui::{GpuLayout, Paint};
 
@@ -230,8 +231,8 @@ fn framed(frame: &mut Buffer, area: Rect, theme: &Theme, gpu: &GpuSample) -> Opt
 fn panel(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, gpu: &GpuSample) {
     let Some(inner) = framed(frame, area, theme, gpu) else { return };
     let [l1, l2, l3] = Layout::vertical([Constraint::Length(1); 3]).areas(inner);
-    frame.render_widget(gauges(gpu, theme, inner.width), l1);
-    frame.render_widget(details(gpu, theme), l2);
+    text::line(frame, l1, &gauges(gpu, theme, inner.width));
+    text::line(frame, l2, &details(gpu, theme));
     // Four small charts side by side: utilization, memory, power, temperature.
     let h = history(app, gpu);
     let limit = gpu.power.limit_watts.unwrap_or(1.0).max(1.0) as u64;
@@ -249,13 +250,13 @@ fn panel(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, gpu: &GpuSamp
         let [name_area, chart] =
             Layout::horizontal([Constraint::Length(name.len() as u16 + 1), Constraint::Min(0)])
                 .areas(*cell);
-        frame.render_widget(Span::styled(name, theme.dim), name_area);
+        text::span(frame, name_area, Span::styled(name, theme.dim));
         frame.render_widget(
             sparkline(ring, (chart.width.saturating_sub(1), chart.height), max, theme),
             chart,
         );
     }
-    frame.render_widget(Line::styled(window(app), theme.dim).right_aligned(), label);
+    text::line(frame, label, &Line::styled(window(app), theme.dim).right_aligned());
 }
 
 /// One GPU with room to spare: gauges, details, and four large charts.
@@ -264,8 +265,8 @@ fn big(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, gpu: &GpuSample
     let [l1, l2, charts] =
         Layout::vertical([Constraint::Length(1), Constraint::Length(1), Constraint::Min(0)])
             .areas(inner);
-    frame.render_widget(gauges(gpu, theme, inner.width), l1);
-    frame.render_widget(details(gpu, theme), l2);
+    text::line(frame, l1, &gauges(gpu, theme, inner.width));
+    text::line(frame, l2, &details(gpu, theme));
     let h = history(app, gpu);
     let limit = gpu.power.limit_watts.unwrap_or(1.0).max(1.0) as u64;
     let w = window(app);
@@ -330,7 +331,7 @@ fn compact(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, gpus: &[Gpu
         ),
         theme.header,
     );
-    frame.render_widget(header, Rect { height: 1, ..inner });
+    text::line(frame, Rect { height: 1, ..inner }, &header);
     let visible = usize::from(inner.height.saturating_sub(1));
     let scroll = app.gpu_scroll.min(gpus.len().saturating_sub(visible));
     for (row, gpu) in gpus.iter().skip(scroll).take(visible).enumerate() {
@@ -355,7 +356,7 @@ fn compact(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, gpus: &[Gpu
             Span::raw(format!(" {temp:>6} {:>11}  ", power(gpu))),
         ]);
         let text_width = 3 + 1 + 22 + 1 + 5 + 7 + 7 + 12 + 2;
-        frame.render_widget(text, line_area);
+        text::line(frame, line_area, &text);
         if line_area.width > text_width {
             let chart = Rect {
                 x: line_area.x + text_width,

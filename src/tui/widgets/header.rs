@@ -9,8 +9,8 @@ use ratatui::text::{Line, Span};
 use crate::output::sanitize::sanitize;
 use crate::output::units::human_bytes;
 use crate::tui::app::App;
+use crate::tui::text;
 use crate::tui::theme::Theme;
-use crate::tui::ui::Paint;
 
 pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
     let sep = if theme.ascii { " | " } else { " • " };
@@ -57,5 +57,5 @@ pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
             }
         }
     }
-    frame.render_widget(Line::from(spans), area);
+    text::line(frame, area, &Line::from(spans));
 }

@@ -9,6 +9,7 @@ use ratatui::widgets::Paragraph;
 use crate::output::units::{duration_coarse, human_bytes};
 use crate::tui::app::App;
 use crate::tui::rows::{ProcessRow, SortKey};
+use crate::tui::text;
 use crate::tui::theme::Theme;
 use crate::tui::ui::Paint;
 
@@ -75,7 +76,7 @@ pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
         x += w + 1;
     }
     let header = fit(&header, inner.width, false);
-    frame.render_widget(Line::styled(header, theme.header), Rect { height: 1, ..inner });
+    text::line(frame, Rect { height: 1, ..inner }, &Line::styled(header, theme.header));
 
     let visible = usize::from(inner.height - 1);
     if app.rows.is_empty() {
@@ -150,6 +151,6 @@ pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
         }
     });
     for (y, line) in (inner.y + 1..inner.bottom()).zip(lines) {
-        frame.render_widget(line, Rect { y, height: 1, ..inner });
+        text::line(frame, Rect { y, height: 1, ..inner }, &line);
     }
 }

@@ -1,0 +1,129 @@
+//! Lines painted straight into the frame's cells.
+//!
+//! ratatui paints a `Line` grapheme by grapheme, with Unicode segmentation and a width lookup
+//! for every character: the largest part of painting a frame. The monitor's text is almost all
+//! ASCII, box drawing and block elements, one cell per character, so such lines are written a
+//! character per cell here. Any other line (wide or combining characters, or too long for its
+//! area) goes through ratatui, and comes out as ratatui draws it.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+/// Paints `line` into `area`, as `Line::render` does.
+pub fn line(buf: &mut Buffer, area: Rect, line: &Line) {
+    let area = area.intersection(buf.area);
+    let width = simple_width(&line.spans);
+    let Some(width) = width.filter(|&w| w <= usize::from(area.width)) else {
+        line.render(area, buf);
+        return;
+    };
+    if area.is_empty() || width == 0 {
+        return;
+    }
+    let area = Rect { height: 1, ..area };
+    buf.set_style(area, line.style);
+    let room = usize::from(area.width) - width;
+    let indent = match line.alignment {
+        Some(Alignment::Center) => room / 2,
+        Some(Alignment::Right) => room,
+        Some(Alignment::Left) | None => 0,
+    };
+    let mut x = area.x + indent as u16;
+    for span in &line.spans {
+        for c in span.content.chars() {
+            buf[(x, area.y)].set_char(c).set_style(span.style);
+            x += 1;
+        }
+    }
+}
+
+/// Paints one span at the left of `area`.
+pub fn span(buf: &mut Buffer, area: Rect, span: Span) {
+    line(buf, area, &Line::from(span));
+}
+
+/// The width of spans made only of [`simple`] characters; `None` if any other is there.
+fn simple_width(spans: &[Span]) -> Option<usize> {
+    spans.iter().try_fold(0, |width, span| {
+        span.content.chars().all(simple).then(|| width + span.content.chars().count())
+    })
+}
+
+/// A character that takes one cell and is a grapheme of its own next to any other of these:
+/// printable ASCII, the degree sign, and the arrows, box drawing, block elements and marks
+/// the monitor draws with.
+fn simple(c: char) -> bool {
+    matches!(c,
+        ' '..='~' | '°' | '•' | '…' | '←'..='↓' | '─'..='▟' | '▲' | '▼')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::style::{Color, Modifier, Style};
+
+    #[test]
+    fn simple_characters_are_one_cell_and_one_grapheme_each() {
+        let all: String =
+            (0..=0x10FFFF_u32).filter_map(char::from_u32).filter(|&c| simple(c)).collect();
+        let span = Span::raw(all.as_str());
+        assert_eq!(span.width(), all.chars().count());
+        assert_eq!(span.styled_graphemes(Style::default()).count(), all.chars().count());
+    }
+
+    /// Random lines of simple and other characters (wide, combining, control), in random
+    /// styles and alignments, painted over random cells: the same buffer as ratatui's.
+    #[test]
+    fn paints_what_ratatui_paints() {
+        let alphabet: Vec<&str> = vec![
+            "a", "Z", " ", "7", "%", "/", "°", "█", "░", "─", "╭", "│", "▼", "↑", "…", "•", "漢",
+            "e\u{301}", "\u{301}", "\t", "\x1b", "⚠", "🙂", "👍🏽",
+        ];
+        let styles = [
+            Style::default(),
+            Style::new().fg(Color::Red),
+            Style::new().bg(Color::Indexed(236)).add_modifier(Modifier::BOLD),
+            Style::new().remove_modifier(Modifier::BOLD).fg(Color::Reset),
+        ];
+        let alignments =
+            [None, Some(Alignment::Left), Some(Alignment::Center), Some(Alignment::Right)];
+        let mut seed = 0x9e37_79b9_u32;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed as usize % n
+        };
+        for round in 0..2_000 {
+            let spans: Vec<Span> = (0..next(5))
+                .map(|_| {
+                    // Mostly simple characters, as the monitor's lines are.
+                    let text: String = (0..next(12))
+                        .map(|_| {
+                            if round % 3 == 0 {
+                                alphabet[next(alphabet.len())]
+                            } else {
+                                alphabet[next(16)]
+                            }
+                        })
+                        .collect();
+                    Span::styled(text, styles[next(styles.len())])
+                })
+                .collect();
+            let mut l = Line::from(spans).style(styles[next(styles.len())]);
+            l.alignment = alignments[next(alignments.len())];
+            let area = Rect::new(next(6) as u16, next(3) as u16, next(30) as u16, next(3) as u16);
+            let mut expected = Buffer::empty(Rect::new(0, 0, 24, 3));
+            for (i, cell) in expected.content.iter_mut().enumerate() {
+                cell.set_char(if i % 2 == 0 { 'x' } else { '漢' })
+                    .set_style(styles[i % styles.len()]);
+            }
+            let mut painted = expected.clone();
+            (&l).render(area, &mut expected);
+            line(&mut painted, area, &l);
+            assert_eq!(painted, expected, "round {round}: {l:?} in {area:?}");
+        }
+    }
+}
