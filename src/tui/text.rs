@@ -9,7 +9,7 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Widget;
+use ratatui::widgets::{Block, Widget};
 
 /// Paints `line` into `area`, as `Line::render` does.
 pub fn line(buf: &mut Buffer, area: Rect, line: &Line) {
@@ -37,6 +37,33 @@ pub fn line(buf: &mut Buffer, area: Rect, line: &Line) {
             x += 1;
         }
     }
+}
+
+/// Paints `block` (bordered, untitled) with `left` and `right` on its top border, where
+/// `Block::title` puts a left- and a right-aligned title, and returns its inside.
+pub fn block(buf: &mut Buffer, area: Rect, block: Block, left: &Line, right: &Line) -> Rect {
+    let inside = block.inner(area);
+    block.render(area, buf);
+    let area = area.intersection(buf.area);
+    if area.is_empty() {
+        return inside;
+    }
+    // Both measured from the whole border: the right title goes over the left one when they
+    // do not fit side by side, as ratatui draws them.
+    let titles = Rect { x: area.x + 1, y: area.y, width: area.width.saturating_sub(2), height: 1 };
+    if !titles.is_empty() {
+        line(buf, Rect { width: width(left).min(titles.width), ..titles }, left);
+        let right_width = width(right);
+        let x = titles.right().saturating_sub(right_width).max(titles.left());
+        line(buf, Rect { x, width: right_width.min(titles.width), ..titles }, right);
+    }
+    inside
+}
+
+/// A line's width in cells, as `Block` counts it for a title.
+fn width(line: &Line) -> u16 {
+    let width = simple_width(&line.spans).unwrap_or_else(|| line.width());
+    u16::try_from(width).unwrap_or(u16::MAX)
 }
 
 /// Paints one span at the left of `area`.
@@ -121,9 +148,23 @@ mod tests {
                     .set_style(styles[i % styles.len()]);
             }
             let mut painted = expected.clone();
+            let mut titled = expected.clone();
             (&l).render(area, &mut expected);
             line(&mut painted, area, &l);
             assert_eq!(painted, expected, "round {round}: {l:?} in {area:?}");
+
+            // The same line as a block's left title, with another on the right.
+            let frame = Rect { height: area.height + 2, ..area };
+            let right = Line::from(Span::styled(alphabet[next(16)].repeat(next(8)), styles[1]))
+                .right_aligned();
+            let bordered = || Block::bordered().border_style(styles[2]);
+            let mut left = l.clone();
+            left.alignment = alignments[next(2)];
+            let mut expected = titled.clone();
+            bordered().title(left.clone()).title(right.clone()).render(frame, &mut expected);
+            let inside = block(&mut titled, frame, bordered(), &left, &right);
+            assert_eq!(titled, expected, "round {round}: {left:?} and {right:?} on {frame:?}");
+            assert_eq!(inside, bordered().inner(frame));
         }
     }
 }

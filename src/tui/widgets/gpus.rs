@@ -4,7 +4,7 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Sparkline, SparklineBar};
+use ratatui::widgets::{Paragraph, Sparkline, SparklineBar};
 
 use crate::history::{GpuHistory, Series};
 use crate::output::sanitize::sanitize;
@@ -108,10 +108,6 @@ fn power(gpu: &GpuSample) -> String {
         (Some(d), None) => format!("{d:.0} W"),
         _ => "N/A".into(),
     }
-}
-
-fn block<'a>(gpu: &GpuSample, theme: &Theme) -> Block<'a> {
-    theme.block().title(title(gpu, theme)).title(status_line(gpu, theme))
 }
 
 fn lost_text(gpu: &GpuSample) -> String {
@@ -218,9 +214,8 @@ fn window(app: &App) -> String {
 
 /// Draws a GPU's bordered block; its inside when the GPU answers, else it says why not.
 fn framed(frame: &mut Buffer, area: Rect, theme: &Theme, gpu: &GpuSample) -> Option<Rect> {
-    let block = block(gpu, theme);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let inner =
+        text::block(frame, area, theme.block(), &title(gpu, theme), &status_line(gpu, theme));
     if gpu.status != GpuStatus::Ok {
         frame.render_widget(Paragraph::new(Line::styled(lost_text(gpu), theme.alert)), inner);
         return None;
@@ -302,9 +297,13 @@ fn big(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, gpu: &GpuSample
         .flat_map(|r| Layout::horizontal([Constraint::Ratio(1, 2); 2]).split(*r).to_vec())
         .collect();
     for ((name, ring, max), cell) in charts_spec.into_iter().zip(cells) {
-        let b = theme.block().title(Span::styled(name, theme.dim));
-        let chart_area = b.inner(cell);
-        frame.render_widget(b, cell);
+        let chart_area = text::block(
+            frame,
+            cell,
+            theme.block(),
+            &Line::styled(name, theme.dim),
+            &Line::default(),
+        );
         frame.render_widget(
             sparkline(ring, (chart_area.width, chart_area.height), max, theme),
             chart_area,
@@ -314,13 +313,10 @@ fn big(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, gpu: &GpuSample
 
 /// Many GPUs: a row each, with an inline utilization chart; `[` and `]` scroll.
 fn compact(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, gpus: &[GpuSample]) {
-    let block =
-        theme.block().title(Span::styled(format!(" {} GPUs ", gpus.len()), theme.title)).title(
-            Line::styled(format!(" [ ] scroll  util history {} ", window(app)), theme.dim)
-                .right_aligned(),
-        );
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let title = Line::styled(format!(" {} GPUs ", gpus.len()), theme.title);
+    let help = Line::styled(format!(" [ ] scroll  util history {} ", window(app)), theme.dim)
+        .right_aligned();
+    let inner = text::block(frame, area, theme.block(), &title, &help);
     if inner.height == 0 {
         return;
     }
