@@ -14,6 +14,7 @@ mod sim;
 use std::path::PathBuf;
 
 pub use filter::PlacementFilter;
+pub use host::usage::HostUsage;
 pub use host::HostLookup;
 pub use nvml::NvmlSource;
 pub use selection::GpuSelector;

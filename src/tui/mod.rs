@@ -30,7 +30,8 @@ use screen::{RawStdout, Screen};
 use theme::Theme;
 
 use crate::poller::Poller;
-use crate::source::Source;
+
+use crate::source::{HostUsage, Source};
 use crate::Error;
 
 pub struct TuiOptions {
@@ -188,23 +189,5 @@ fn send_signal(pid: u32, signal: i32) -> io::Result<()> {
         Ok(())
     } else {
         Err(io::Error::last_os_error())
-    }
-}
-
-/// Host CPU and memory for the header, refreshed when data arrives.
-struct HostUsage {
-    system: Option<sysinfo::System>,
-}
-
-impl HostUsage {
-    fn new() -> Self {
-        Self { system: sysinfo::System::new().ok() }
-    }
-
-    fn refresh(&mut self) -> (Option<f32>, Option<(u64, u64)>) {
-        let Some(s) = self.system.as_mut() else { return (None, None) };
-        s.refresh_cpu_usage();
-        s.refresh_memory();
-        (Some(s.global_cpu_usage()), Some((s.used_memory(), s.total_memory())))
     }
 }

@@ -5,10 +5,11 @@
 //! `pread` of `/proc/PID/statm` through a descriptor kept open. Rendering `/proc/PID/stat`
 //! (52 fields) took the kernel twice as long as both; `sysinfo` opens and renders
 //! `/proc/PID/status` and `statm` every time as well. What cannot change for a process (user,
-//! command line, name, start time, placement) is read once. Host-wide figures and user names
-//! still come from `sysinfo`.
+//! command line, name, start time, placement) is read once. User names and the host name
+//! come from `sysinfo`; host-wide CPU and memory from [`usage`].
 
 mod stat;
+pub mod usage;
 
 use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
