@@ -8,8 +8,12 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Rect};
+use ratatui::style::Style;
+use ratatui::symbols::border;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Widget};
+
+use super::theme::Theme;
 
 /// Paints `line` into `area`, as `Line::render` does.
 pub fn line(buf: &mut Buffer, area: Rect, line: &Line) {
@@ -39,15 +43,15 @@ pub fn line(buf: &mut Buffer, area: Rect, line: &Line) {
     }
 }
 
-/// Paints `block` (bordered, untitled) with `left` and `right` on its top border, where
-/// `Block::title` puts a left- and a right-aligned title, and returns its inside.
-pub fn block(buf: &mut Buffer, area: Rect, block: Block, left: &Line, right: &Line) -> Rect {
-    let inside = block.inner(area);
-    block.render(area, buf);
+/// Paints a bordered block in the theme's border, with `left` and `right` on its top border
+/// where `Block::title` puts a left- and a right-aligned title, and returns its inside.
+pub fn block(buf: &mut Buffer, area: Rect, theme: &Theme, left: &Line, right: &Line) -> Rect {
+    let inside = Block::bordered().inner(area);
     let area = area.intersection(buf.area);
     if area.is_empty() {
         return inside;
     }
+    borders(buf, area, &theme.border_set(), theme.border);
     // Both measured from the whole border: the right title goes over the left one when they
     // do not fit side by side, as ratatui draws them.
     let titles = Rect { x: area.x + 1, y: area.y, width: area.width.saturating_sub(2), height: 1 };
@@ -58,6 +62,23 @@ pub fn block(buf: &mut Buffer, area: Rect, block: Block, left: &Line, right: &Li
         line(buf, Rect { x, width: right_width.min(titles.width), ..titles }, right);
     }
     inside
+}
+
+/// The four sides, then the corners, in the order `Block` draws them.
+fn borders(buf: &mut Buffer, area: Rect, set: &border::Set, style: Style) {
+    let (left, top) = (area.left(), area.top());
+    let (right, bottom) = (area.right() - 1, area.bottom() - 1);
+    let mut put = |x: u16, y: u16, symbol: &str| {
+        buf[(x, y)].set_symbol(symbol).set_style(style);
+    };
+    (top..=bottom).for_each(|y| put(left, y, set.vertical_left));
+    (left..=right).for_each(|x| put(x, top, set.horizontal_top));
+    (top..=bottom).for_each(|y| put(right, y, set.vertical_right));
+    (left..=right).for_each(|x| put(x, bottom, set.horizontal_bottom));
+    put(right, bottom, set.bottom_right);
+    put(right, top, set.top_right);
+    put(left, bottom, set.bottom_left);
+    put(left, top, set.top_left);
 }
 
 /// A line's width in cells, as `Block` counts it for a title.
@@ -89,7 +110,8 @@ fn simple(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ratatui::style::{Color, Modifier, Style};
+    use crate::tui::theme::ThemeName;
+    use ratatui::style::{Color, Modifier};
 
     #[test]
     fn simple_characters_are_one_cell_and_one_grapheme_each() {
@@ -116,6 +138,11 @@ mod tests {
         ];
         let alignments =
             [None, Some(Alignment::Left), Some(Alignment::Center), Some(Alignment::Right)];
+        let themes = [
+            Theme::new(ThemeName::Dark, false),
+            Theme::new(ThemeName::Light, false),
+            Theme::new(ThemeName::Mono, true),
+        ];
         let mut seed = 0x9e37_79b9_u32;
         let mut next = |n: usize| {
             seed ^= seed << 13;
@@ -157,14 +184,14 @@ mod tests {
             let frame = Rect { height: area.height + 2, ..area };
             let right = Line::from(Span::styled(alphabet[next(16)].repeat(next(8)), styles[1]))
                 .right_aligned();
-            let bordered = || Block::bordered().border_style(styles[2]);
+            let theme = &themes[next(themes.len())];
             let mut left = l.clone();
             left.alignment = alignments[next(2)];
             let mut expected = titled.clone();
-            bordered().title(left.clone()).title(right.clone()).render(frame, &mut expected);
-            let inside = block(&mut titled, frame, bordered(), &left, &right);
+            theme.block().title(left.clone()).title(right.clone()).render(frame, &mut expected);
+            let inside = block(&mut titled, frame, theme, &left, &right);
             assert_eq!(titled, expected, "round {round}: {left:?} and {right:?} on {frame:?}");
-            assert_eq!(inside, bordered().inner(frame));
+            assert_eq!(inside, theme.block().inner(frame));
         }
     }
 }

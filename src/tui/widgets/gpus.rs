@@ -214,8 +214,7 @@ fn window(app: &App) -> String {
 
 /// Draws a GPU's bordered block; its inside when the GPU answers, else it says why not.
 fn framed(frame: &mut Buffer, area: Rect, theme: &Theme, gpu: &GpuSample) -> Option<Rect> {
-    let inner =
-        text::block(frame, area, theme.block(), &title(gpu, theme), &status_line(gpu, theme));
+    let inner = text::block(frame, area, theme, &title(gpu, theme), &status_line(gpu, theme));
     if gpu.status != GpuStatus::Ok {
         frame.render_widget(Paragraph::new(Line::styled(lost_text(gpu), theme.alert)), inner);
         return None;
@@ -297,13 +296,8 @@ fn big(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, gpu: &GpuSample
         .flat_map(|r| Layout::horizontal([Constraint::Ratio(1, 2); 2]).split(*r).to_vec())
         .collect();
     for ((name, ring, max), cell) in charts_spec.into_iter().zip(cells) {
-        let chart_area = text::block(
-            frame,
-            cell,
-            theme.block(),
-            &Line::styled(name, theme.dim),
-            &Line::default(),
-        );
+        let chart_area =
+            text::block(frame, cell, theme, &Line::styled(name, theme.dim), &Line::default());
         frame.render_widget(
             sparkline(ring, (chart_area.width, chart_area.height), max, theme),
             chart_area,
@@ -316,7 +310,7 @@ fn compact(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, gpus: &[Gpu
     let title = Line::styled(format!(" {} GPUs ", gpus.len()), theme.title);
     let help = Line::styled(format!(" [ ] scroll  util history {} ", window(app)), theme.dim)
         .right_aligned();
-    let inner = text::block(frame, area, theme.block(), &title, &help);
+    let inner = text::block(frame, area, theme, &title, &help);
     if inner.height == 0 {
         return;
     }

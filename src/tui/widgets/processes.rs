@@ -43,7 +43,7 @@ fn fit(text: &str, width: u16, right: bool) -> String {
 pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
     let title = format!(" Processes ({}) ", app.rows.len());
     let title = Line::styled(title, theme.title);
-    let inner = text::block(frame, area, theme.block(), &title, &Line::default());
+    let inner = text::block(frame, area, theme, &title, &Line::default());
     let mut layout = app.layout.borrow_mut();
     layout.header_hitboxes.clear();
     layout.first_row_y = None;
