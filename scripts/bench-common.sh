@@ -30,6 +30,31 @@ install_peers() {
   export PEERS="$PWD/$venv/bin"
 }
 
+# nvtop (C, ncurses) from Debian's package: it is in contrib, which the default sources lack,
+# so the .deb is fetched and unpacked under target/, nothing installed. Sets NVTOP, empty where
+# it cannot be had (not x86-64, offline).
+install_nvtop() {
+  local dir=target/peers-nvtop deb=nvtop_3.0.1-1_amd64.deb
+  local sum=cbb1158617a8a8429836539cf91b2d98f22189f24d2fb2da1ea58743398fd266
+  NVTOP=""
+  [ "$(uname -m)" = x86_64 ] || return 0
+  if [ ! -x "$dir/usr/bin/nvtop" ]; then
+    mkdir -p "$dir"
+    if ! { curl -sSfo "$dir/$deb" "http://deb.debian.org/debian/pool/contrib/n/nvtop/$deb" &&
+      echo "$sum  $dir/$deb" | sha256sum -c --quiet && dpkg-deb -x "$dir/$deb" "$dir"; }; then
+      echo "nvtop: could not fetch $deb, left out" >&2
+      return 0
+    fi
+  fi
+  NVTOP="$PWD/$dir/usr/bin/nvtop"
+}
+
+# cpu_ns PID: the CPU time a process has used, all its threads (ended ones too), in ns, from
+# its CPU-time clock: /proc/PID/stat counts in 10 ms ticks, coarse for a monitor's 0.2 %.
+cpu_ns() {
+  python3 -c 'import sys, time; print(time.clock_gettime_ns((~int(sys.argv[1]) << 3) | 2))' "$1"
+}
+
 SLEEPERS=()
 stop_sleepers() { [ ${#SLEEPERS[@]} -eq 0 ] || kill "${SLEEPERS[@]}" 2>/dev/null || true; }
 trap stop_sleepers EXIT

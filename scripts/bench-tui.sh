@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The monitors side by side in a 200x60 tmux pane on the fake NVML library, each at a 1 s
-# interval: CPU used (% of one core, from /proc/PID/stat) and peak RSS (VmHWM) over SECONDS,
-# and bytes written to the terminal per second (what an SSH link carries).
-#   gputop and nvitop with 8 GPUs x 8 real processes, under two loads (scripts/bench-common.sh):
+# interval: CPU used (% of one core, from the process's CPU-time clock) and peak RSS (VmHWM)
+# over SECONDS, and bytes written to the terminal per second (what an SSH link carries).
+#   gputop, nvitop and nvtop with 8 GPUs x 8 real processes, under two loads (bench-common.sh):
 #   "moving" (every metric swings every second: the worst case) and "training" (a steady
 #   training job); gputop with 64 GPUs x 1000 processes.
 #
@@ -15,7 +15,7 @@ command -v tmux >/dev/null || { echo "needs tmux" >&2; exit 2; }
 build_release
 report_link_order
 install_peers
-TICK=$(getconf CLK_TCK)
+install_nvtop
 
 # measure NAME SCENARIO PROCESS-NAME CMD...
 measure() {
@@ -30,15 +30,15 @@ measure() {
   pid=$(pgrep -n -f "$comm") || { echo "$name did not start" >&2; tmux -L "$sock" kill-server; return; }
   local b0 c0 c1 b1
   b0=$(stat -c %s "$bytes")
-  c0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  c0=$(cpu_ns "$pid")
   sleep "$SECS"
-  c1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  c1=$(cpu_ns "$pid")
   b1=$(stat -c %s "$bytes")
   local hwm
   hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
   tmux -L "$sock" kill-server
-  printf '%-44s %6.2f %% CPU  %6.1f MiB peak RSS  %6d B/s to the terminal\n' "$name" \
-    "$(echo "($c1 - $c0) * 100 / $TICK / $SECS" | bc -l)" "$(echo "$hwm / 1024" | bc -l)" $(( (b1 - b0) / SECS ))
+  printf '%-44s %6.3f %% CPU  %6.1f MiB peak RSS  %6d B/s to the terminal\n' "$name" \
+    "$(echo "($c1 - $c0) * 100 / 10^9 / $SECS" | bc -l)" "$(echo "$hwm / 1024" | bc -l)" $(( (b1 - b0) / SECS ))
   sleep 1
 }
 
@@ -48,6 +48,8 @@ for load in moving training; do
   SMALL=$GPUTOP_FAKE_NVML_SCENARIO
   measure "gputop, 8 GPUs x 8 processes, $load" "$SMALL" "release/gputop --interval 1" "$GPUTOP_BIN --interval 1"
   measure "nvitop, 8 GPUs x 8 processes, $load" "$SMALL" "nvitop --interval 1" "$PEERS/python $PEERS/nvitop --interval 1"
+  # nvtop's delay is in tenths of a second.
+  [ -z "$NVTOP" ] || measure "nvtop, 8 GPUs x 8 processes, $load" "$SMALL" "peers-nvtop/usr/bin/nvtop" "$NVTOP -d 10"
   stop_sleepers
   SLEEPERS=()
 done
