@@ -1,16 +1,15 @@
-//! The async poller: samples on a fixed schedule and publishes owned snapshots.
+//! The poller: samples on a fixed schedule and publishes owned snapshots to async consumers.
 //!
-//! NVML calls block, so each sample runs on tokio's blocking pool; the consumer only ever
-//! reads the latest published snapshot, so a slow or hung NVML call makes the data stale
-//! (visible by its `taken_at`) but never blocks the consumer. Sample N is due at
-//! start + N × interval; a late sample delays itself, not the schedule.
+//! NVML calls block, so sampling runs on a thread of its own; the consumer only ever reads the
+//! latest published snapshot, so a slow or hung NVML call makes the data stale (visible by its
+//! `taken_at`) but never blocks the consumer. Sample N is due at start + N × interval; a late
+//! sample delays itself, not the schedule. The consumer's runtime wakes once per sample (a
+//! timer and a blocking-pool task on it woke it three times).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
-use tokio::time::{self, Instant, MissedTickBehavior};
 
 use crate::sample::Snapshot;
 use crate::source::{Source, SourceError};
@@ -20,20 +19,22 @@ pub type Polled = Result<Arc<Snapshot>, Arc<SourceError>>;
 
 pub struct Poller {
     pub updates: watch::Receiver<Option<Polled>>,
-    task: JoinHandle<()>,
 }
 
 impl Poller {
-    /// Starts sampling `source` every `interval`, the first sample at once. Must be called
-    /// inside a tokio runtime.
+    /// Starts sampling `source` every `interval`, the first sample at once. The sampling thread
+    /// ends once the poller is dropped, at its next sample.
     pub fn spawn(source: Box<dyn Source>, interval: Duration) -> Self {
         let (tx, updates) = watch::channel(None);
-        let task = tokio::spawn(run(source, interval, tx));
-        Self { updates, task }
+        let spawned = std::thread::Builder::new()
+            .name("gputop-sampler".into())
+            .spawn(move || run(source, interval, tx));
+        // Without a thread (the system refused one) nothing is published, and `next` says the
+        // sampler stopped.
+        drop(spawned);
+        Self { updates }
     }
-}
 
-impl Poller {
     /// The next published result; `None` once the sampler has stopped.
     pub async fn next(&mut self) -> Option<Polled> {
         loop {
@@ -45,32 +46,28 @@ impl Poller {
     }
 }
 
-impl Drop for Poller {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn run(mut source: Box<dyn Source>, interval: Duration, tx: watch::Sender<Option<Polled>>) {
-    let mut ticks = time::interval_at(Instant::now(), interval);
-    // Skip: after a stall, resume on the original grid instead of firing a burst.
-    ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    loop {
-        ticks.tick().await;
-        let joined = tokio::task::spawn_blocking(move || {
-            let result = source.sample();
-            (source, result)
-        })
-        .await;
-        let Ok((returned, result)) = joined else {
-            return;
-        }; // the sampler panicked
-        source = returned;
-        let polled = result.map(Arc::new).map_err(Arc::new);
+fn run(mut source: Box<dyn Source>, interval: Duration, tx: watch::Sender<Option<Polled>>) {
+    let interval = interval.max(Duration::from_millis(1));
+    let mut due = Instant::now();
+    while !tx.is_closed() {
+        let polled = source.sample().map(Arc::new).map_err(Arc::new);
         if tx.send(Some(polled)).is_err() {
             return; // nobody listens any more
         }
+        due = next_due(due, interval, Instant::now());
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
     }
+}
+
+/// The first tick of the grid `due + k × interval` after `now`: after a stall the schedule
+/// resumes on its grid instead of firing a burst.
+fn next_due(due: Instant, interval: Duration, now: Instant) -> Instant {
+    let next = due + interval;
+    if next > now {
+        return next;
+    }
+    let behind = (now - next).as_nanos() / interval.as_nanos();
+    next + interval * u32::try_from(behind + 1).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]
@@ -112,9 +109,17 @@ mod tests {
         assert!(calls.load(Ordering::SeqCst) >= 3);
     }
 
+    #[test]
+    fn a_stalled_sample_skips_the_ticks_it_missed() {
+        let (start, tick) = (Instant::now(), Duration::from_secs(1));
+        assert_eq!(next_due(start, tick, start), start + tick);
+        // Done 2.5 ticks late: the next due is the grid's third tick, not the first.
+        let late = start + tick * 3 + tick / 2;
+        assert_eq!(next_due(start, tick, late), start + tick * 4);
+    }
+
     #[tokio::test(flavor = "current_thread")]
     async fn a_hung_source_does_not_block_the_consumer() {
-        // The runtime waits for blocking work at shutdown, so "hung" is kept short here.
         let (source, _) = counting(Duration::from_millis(500));
         let poller = Poller::spawn(source, Duration::from_millis(10));
         // The consumer reads at once; there is simply nothing yet.
