@@ -66,9 +66,12 @@ impl Shown {
 
     /// Known to show `cell` already (an unknown symbol never does).
     fn shows(&self, cell: &Cell, pens: &Pens) -> bool {
+        // Compared a byte at a time: a call to `memcmp` per cell cost more than the bytes.
+        let symbol = cell.symbol().as_bytes();
         self.len > 0
             && pens.get(self.pen) == Pen::of(cell)
-            && cell.symbol().as_bytes() == &self.text[..usize::from(self.len)]
+            && symbol.len() == usize::from(self.len)
+            && symbol.iter().zip(self.text).all(|(a, b)| *a == b)
     }
 
     /// The byte that redraws this cell, when it is one printable ASCII character.

@@ -34,6 +34,9 @@ pub struct HostLookup {
     proc_root: PathBuf,
     /// Processes seen on the previous sample, by PID.
     tracked: HashMap<u32, Tracked>,
+    /// An empty map with room, swapped with `tracked` on each sample rather than growing a
+    /// new one.
+    spare: HashMap<u32, Tracked>,
     /// Read from the user database on the first process that needs it.
     users: OnceCell<Option<Users>>,
     /// Boot time (seconds since the epoch), for running times.
@@ -90,6 +93,7 @@ impl HostLookup {
             live: proc_root == Path::new("/proc"),
             proc_root,
             tracked: HashMap::new(),
+            spare: HashMap::new(),
             users: OnceCell::new(),
             boot_time: OnceCell::new(),
             ticks_per_second: u64::try_from(ticks).unwrap_or(100).max(1),
@@ -114,7 +118,7 @@ impl HostLookup {
         let processes: Vec<&mut GpuProcess> = processes.into_iter().collect();
         let now = Now::read();
         let refresh = self.to_refresh(&processes);
-        let mut previous = std::mem::take(&mut self.tracked);
+        let mut previous = std::mem::replace(&mut self.tracked, std::mem::take(&mut self.spare));
         let (boot, ticks, page) = (self.boot_time(), self.ticks_per_second, self.page_size);
         for gp in processes {
             let tracked = match self.tracked.get(&gp.pid) {
@@ -143,9 +147,10 @@ impl HostLookup {
             gp.cpu_percent = tracked.cpu_percent;
         }
         // Whatever was not listed this time has left the GPU (or exited): forget it.
-        for gone in previous.into_values() {
+        for (_, gone) in previous.drain() {
             self.release(gone);
         }
+        self.spare = previous;
     }
 
     /// The known processes to read again this sample, or `None` for all of them: the least

@@ -31,12 +31,23 @@ fn cell(row: &ProcessRow, key: SortKey) -> String {
 }
 
 fn fit(text: &str, width: u16, right: bool) -> String {
-    let w = usize::from(width);
-    let cut: String = text.chars().take(w).collect();
+    let mut out = String::with_capacity(usize::from(width));
+    push_fitted(&mut out, text, width, right);
+    out
+}
+
+/// Appends `text` cut or padded to `width` characters, aligned right or left.
+fn push_fitted(out: &mut String, text: &str, width: u16, right: bool) {
+    let width = usize::from(width);
+    let end = text.char_indices().nth(width).map_or(text.len(), |(i, _)| i);
+    let cut = &text[..end];
+    let pad = width - cut.chars().count();
     if right {
-        format!("{cut:>w$}")
+        out.extend(std::iter::repeat_n(' ', pad));
+        out.push_str(cut);
     } else {
-        format!("{cut:<w$}")
+        out.push_str(cut);
+        out.extend(std::iter::repeat_n(' ', pad));
     }
 }
 
@@ -113,7 +124,6 @@ pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
         let mut plain = String::with_capacity(usize::from(inner.width));
         for &key in &app.columns {
             let (width, right) = key.width();
-            let text = fit(&cell(row, key), width, right);
             let style = match key {
                 SortKey::Sm => Some(theme.load(row.sm.map(f64::from))),
                 SortKey::GpuMemoryPercent => Some(theme.load(row.gpu_memory_percent)),
@@ -122,9 +132,9 @@ pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
             match style {
                 Some(style) => {
                     spans.push(Span::raw(std::mem::take(&mut plain)));
-                    spans.push(Span::styled(text, style));
+                    spans.push(Span::styled(fit(&cell(row, key), width, right), style));
                 }
-                None => plain.push_str(&text),
+                None => push_fitted(&mut plain, &cell(row, key), width, right),
             }
             plain.push(' ');
         }
