@@ -111,7 +111,7 @@ impl Pens {
 /// The monitor's terminal: the frame being painted, and what the terminal shows.
 pub struct Screen<W: Write> {
     out: W,
-    /// The frame being painted; reset before each.
+    /// The frame being painted; blank between frames (each cell is cleared once written).
     frame: Buffer,
     /// What the terminal shows, cell by cell, row-major like `frame`.
     shown: Vec<Shown>,
@@ -157,14 +157,8 @@ impl<W: Write> Screen<W> {
         &self.out
     }
 
-    /// The last frame painted.
-    pub fn frame(&self) -> &Buffer {
-        &self.frame
-    }
-
     /// Paints a frame and writes what changed, in one `write`.
     pub fn draw(&mut self, paint: impl FnOnce(&mut Buffer)) -> io::Result<()> {
-        self.frame.reset();
         paint(&mut self.frame);
         self.write_changes();
         if !self.bytes.is_empty() {
@@ -198,6 +192,8 @@ impl<W: Write> Screen<W> {
             to_skip = now.width.saturating_sub(1);
             invalidated = now.width.max(before.width).max(invalidated).saturating_sub(1);
             self.shown[i] = now;
+            // Cleared for the next frame while at hand, rather than in a pass of its own.
+            self.frame.content[i].reset();
         }
     }
 
@@ -437,8 +433,13 @@ mod tests {
     /// Draws `lines`; returns the bytes written and the frame drawn.
     fn draw(t: &mut Screen<Vec<u8>>, lines: &[Line<'static>]) -> (Vec<u8>, Buffer) {
         let before = t.writer().len();
-        t.draw(|buf| Paragraph::new(lines.to_vec()).render(buf.area, buf)).unwrap();
-        (t.writer()[before..].to_vec(), t.frame().clone())
+        let mut painted = Buffer::empty(Rect::ZERO);
+        t.draw(|buf| {
+            Paragraph::new(lines.to_vec()).render(buf.area, buf);
+            painted = buf.clone();
+        })
+        .unwrap();
+        (t.writer()[before..].to_vec(), painted)
     }
 
     /// What a terminal emulator shows after all the bytes written so far.
