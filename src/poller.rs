@@ -113,7 +113,7 @@ mod tests {
     fn a_stalled_sample_skips_the_ticks_it_missed() {
         let (start, tick) = (Instant::now(), Duration::from_secs(1));
         assert_eq!(next_due(start, tick, start), start + tick);
-        // Done 2.5 ticks late: the next due is the grid's third tick, not the first.
+        // Done at 3.5 ticks: the next is the grid's fourth tick, not a burst of those missed.
         let late = start + tick * 3 + tick / 2;
         assert_eq!(next_due(start, tick, late), start + tick * 4);
     }

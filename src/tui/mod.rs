@@ -30,7 +30,6 @@ use screen::{RawStdout, Screen};
 use theme::Theme;
 
 use crate::poller::Poller;
-
 use crate::source::{HostUsage, Source};
 use crate::Error;
 
