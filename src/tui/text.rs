@@ -1,4 +1,4 @@
-//! Lines painted straight into the frame's cells.
+//! Lines and bordered blocks painted straight into the frame's cells.
 //!
 //! ratatui paints a `Line` grapheme by grapheme, with Unicode segmentation and a width lookup
 //! for every character: the largest part of painting a frame. The monitor's text is almost all
