@@ -16,13 +16,12 @@ PORT=19835
 PID=$!
 trap 'kill $PID 2>/dev/null; stop_sleepers' EXIT
 sleep 2
-TICK=$(getconf CLK_TCK)
 echo "wrk -t2 -c200 -d10s on /metrics (8 GPUs):"
 wrk -t2 -c200 -d10s --latency "http://127.0.0.1:$PORT/metrics" | grep -E "Latency|50%|90%|99%|Requests/sec|Non-2xx|Socket errors" || true
 echo "wrk -t1 -c1 -d5s (one client: the time a scrape takes without queueing):"
 wrk -t1 -c1 -d5s --latency "http://127.0.0.1:$PORT/metrics" | grep -E "50%|99%|Requests/sec" || true
-c0=$(awk '{print $14 + $15}' /proc/$PID/stat)
+c0=$(cpu_ns $PID)
 sleep "$SECS"
-c1=$(awk '{print $14 + $15}' /proc/$PID/stat)
-printf 'idle CPU at a 1 s interval: %.3f %% of one core over %ss\n' "$(echo "($c1 - $c0) * 100 / $TICK / $SECS" | bc -l)" "$SECS"
+c1=$(cpu_ns $PID)
+printf 'idle CPU at a 1 s interval: %.3f %% of one core over %ss\n' "$(echo "($c1 - $c0) * 100 / 10^9 / $SECS" | bc -l)" "$SECS"
 awk '/VmHWM/ {printf "peak RSS: %.1f MiB\n", $2 / 1024}' /proc/$PID/status
