@@ -1,5 +1,5 @@
 //! Cursor movement sequences, shared by the watch view's in-place refresh and the monitor's
-//! terminal backend: both pick the shortest move, since every byte counts over SSH.
+//! screen writer: both pick the shortest move, since every byte counts over SSH.
 
 use std::cmp::Ordering;
 

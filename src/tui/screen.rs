@@ -394,7 +394,7 @@ fn push_cup(out: &mut Vec<u8>, x: u16, y: u16) {
 }
 
 /// Standard output without its line buffer: `Stdout` writes up to the last newline at once and
-/// the rest on flush, two system calls per frame where one will do (the backend buffers the
+/// the rest on flush, two system calls per frame where one will do (the screen buffers the
 /// frame itself).
 pub struct RawStdout(std::mem::ManuallyDrop<std::fs::File>);
 

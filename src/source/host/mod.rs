@@ -43,8 +43,6 @@ pub struct HostLookup {
     boot_time: OnceCell<Option<u64>>,
     ticks_per_second: u64,
     page_size: u64,
-    /// CPU time comes from the processes' clocks; not in a fixture tree, whose PIDs are made up.
-    live: bool,
     open_files: usize,
     max_open_files: usize,
     buf: Vec<u8>,
@@ -62,11 +60,11 @@ struct Tracked {
     /// CPU time (ns) and when it was read, for the next sample's CPU %.
     cpu_ns: u64,
     at: Instant,
-    comm: String,
     /// As of the latest sample.
     rss_pages: u64,
     cpu_percent: Option<f32>,
     /// Read once.
+    comm: String,
     user: Option<String>,
     command: Option<String>,
     placement: Option<Placement>,
@@ -88,10 +86,8 @@ impl HostLookup {
         // SAFETY: sysconf only reads a configuration value.
         let (ticks, page) =
             unsafe { (libc::sysconf(libc::_SC_CLK_TCK), libc::sysconf(libc::_SC_PAGESIZE)) };
-        let proc_root: PathBuf = root.into();
         Self {
-            live: proc_root == Path::new("/proc"),
-            proc_root,
+            proc_root: root.into(),
             tracked: HashMap::new(),
             spare: HashMap::new(),
             users: OnceCell::new(),
@@ -221,9 +217,10 @@ impl HostLookup {
         })
     }
 
-    /// Opens what [`Tracked::kept`] holds, within the open-file budget.
+    /// Opens what [`Tracked::kept`] holds, within the open-file budget. Not in a fixture tree:
+    /// its PIDs are made up, and their clocks would be other processes'.
     fn keep(&mut self, pid: u32, dir: &Path) -> Option<(File, libc::clockid_t)> {
-        if !self.live || self.open_files >= self.max_open_files {
+        if self.proc_root != Path::new("/proc") || self.open_files >= self.max_open_files {
             return None;
         }
         let clock = cpu_clock(pid)?;
@@ -239,14 +236,12 @@ impl HostLookup {
     /// `/proc/PID/stat`, opened by path.
     fn read_stat(&mut self, pid: u32) -> Option<stat::Stat> {
         let path = self.proc_root.join(pid.to_string()).join("stat");
-        let n = read_into(&File::open(path).ok()?, &mut self.buf)?;
-        stat::parse(&self.buf[..n])
+        stat::parse(read_from_start(&File::open(path).ok()?, &mut self.buf)?)
     }
 
     /// The resident set, in pages, with one `pread` through the open `statm`.
     fn read_rss_pages(&mut self, statm: &File) -> Option<u64> {
-        let n = read_into(statm, &mut self.buf)?;
-        stat::rss_pages(&self.buf[..n])
+        stat::rss_pages(read_from_start(statm, &mut self.buf)?)
     }
 
     fn release(&mut self, t: Tracked) {
@@ -273,11 +268,13 @@ impl HostLookup {
     }
 }
 
-/// One `pread` from the start of `file` into `buf`, which is zeroed once and not per read: a
-/// page holds any `stat` or `statm`.
-fn read_into(file: &File, buf: &mut Vec<u8>) -> Option<usize> {
+/// What one `pread` from the start of a `/proc` file gives (the kernel renders it afresh), in
+/// `buf`, which is zeroed once and not per read. A page holds any `stat`, `statm` or
+/// `meminfo`, and the first line of `/proc/stat`.
+fn read_from_start<'b>(file: &File, buf: &'b mut Vec<u8>) -> Option<&'b [u8]> {
     buf.resize(4096, 0);
-    file.read_at(buf, 0).ok()
+    let n = file.read_at(buf, 0).ok()?;
+    Some(&buf[..n])
 }
 
 /// The clock of the CPU time a process (all its threads) uses: reading it is one system call,

@@ -3,7 +3,8 @@
 //! (`sysinfo` opened both files on every refresh and parsed a line per CPU.)
 
 use std::fs::File;
-use std::os::unix::fs::FileExt;
+
+use super::read_from_start;
 
 pub struct HostUsage {
     stat: Option<File>,
@@ -33,7 +34,7 @@ impl HostUsage {
             stat: File::open("/proc/stat").ok(),
             meminfo: File::open("/proc/meminfo").ok(),
             previous: None,
-            buf: vec![0; 4096],
+            buf: Vec::new(),
         };
         usage.previous = usage.cpu_times();
         usage
@@ -48,19 +49,17 @@ impl HostUsage {
             _ => None,
         };
         self.previous = now.or(self.previous);
-        let memory = read(self.meminfo.as_ref(), &mut self.buf).and_then(parse_meminfo);
+        let memory = self
+            .meminfo
+            .as_ref()
+            .and_then(|f| read_from_start(f, &mut self.buf))
+            .and_then(parse_meminfo);
         (cpu, memory)
     }
 
     fn cpu_times(&mut self) -> Option<CpuTimes> {
-        read(self.stat.as_ref(), &mut self.buf).and_then(parse_cpu)
+        self.stat.as_ref().and_then(|f| read_from_start(f, &mut self.buf)).and_then(parse_cpu)
     }
-}
-
-/// The file's text from its start; a `/proc` file is rendered afresh on each read at 0.
-fn read<'a>(file: Option<&File>, buf: &'a mut [u8]) -> Option<&'a [u8]> {
-    let n = file?.read_at(buf, 0).ok()?;
-    Some(&buf[..n])
 }
 
 /// The `cpu` line of `/proc/stat`: user nice system idle iowait irq softirq steal (guest time

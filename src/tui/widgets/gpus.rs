@@ -339,14 +339,14 @@ fn compact(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, gpus: &[Gpu
         let pct = |p: Option<f64>| p.map_or("N/A".into(), |p| format!("{p:.0}%"));
         let temp =
             gpu.temperature.gpu_celsius.map_or("N/A".into(), |t| format!("{t}{}", theme.degree()));
-        let text = Line::from(vec![
+        let row_line = Line::from(vec![
             Span::raw(format!("{:>3} {name:<22} ", gpu_label(gpu))),
             Span::styled(format!("{:>5}", pct(util)), theme.load(util)),
             Span::styled(format!(" {:>6}", pct(mem)), theme.load(mem)),
             Span::raw(format!(" {temp:>6} {:>11}  ", power(gpu))),
         ]);
         let text_width = 3 + 1 + 22 + 1 + 5 + 7 + 7 + 12 + 2;
-        text::line(frame, line_area, &text);
+        text::line(frame, line_area, &row_line);
         if line_area.width > text_width {
             let chart = Rect {
                 x: line_area.x + text_width,
