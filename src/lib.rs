@@ -8,6 +8,7 @@ pub mod history;
 pub mod mode;
 pub mod output;
 pub mod poller;
+pub mod process_signal;
 pub mod sample;
 pub mod scenario;
 pub mod serve;

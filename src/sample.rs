@@ -4,11 +4,15 @@
 //! permission, a missing symbol) and is shown as `N/A` or `null`, never as 0. Units are base
 //! units: bytes, percent, °C, watts, MHz, joules.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Bumped on any incompatible change to the JSON document (`docs/json-schema.md`).
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version 2: a GPU's `processes` is `null` when NVML could not list them, and `missing` says
+/// why a value is absent.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One sample of the whole machine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,6 +24,58 @@ pub struct Snapshot {
     /// With `--remote`: every host asked, up or not. Empty (and left out of JSON) otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hosts: Vec<crate::source::remote::RemoteHost>,
+    /// `--demo`: the GPUs and their processes are made up (no PID names a real process).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub simulated: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// Who a process is: the host it runs on, its PID there, and when it started, so that a PID
+/// the kernel has since given to another process is never taken for it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProcessKey {
+    /// `None` for this machine.
+    pub host: Option<String>,
+    pub pid: u32,
+    /// Start time after boot in clock ticks (`/proc/PID/stat` field 22); `None` when unknown.
+    pub start_ticks: Option<u64>,
+}
+
+/// Why NVML gave no value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingReason {
+    /// This GPU or driver does not have it (NOT_SUPPORTED, or a function the library lacks).
+    NotSupported,
+    NoPermission,
+    GpuLost,
+    /// Any other NVML error; `Missing::nvml_code` says which.
+    Error,
+}
+
+/// A value NVML did not give, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Missing {
+    pub reason: MissingReason,
+    /// NVML's return code (`nvmlReturn_t`), where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nvml_code: Option<u32>,
+}
+
+impl Missing {
+    /// A few words for people: "no permission", "NVML error 999".
+    pub fn describe(&self) -> String {
+        match (self.reason, self.nvml_code) {
+            (MissingReason::NotSupported, _) => "not supported".into(),
+            (MissingReason::NoPermission, _) => "no permission".into(),
+            (MissingReason::GpuLost, _) => "GPU lost".into(),
+            (MissingReason::Error, Some(code)) => format!("NVML error {code}"),
+            (MissingReason::Error, None) => "error".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -65,7 +121,12 @@ pub struct GpuSample {
     pub ecc: Ecc,
     pub mig_enabled: Option<bool>,
     pub persistence_mode: Option<bool>,
-    pub processes: Vec<GpuProcess>,
+    /// `None` when NVML could not list them (no permission, GPU lost, …): unknown, which is not
+    /// the same as nobody; `missing["processes"]` says why.
+    pub processes: Option<Vec<GpuProcess>>,
+    /// Why a field is `null`, by its JSON name (`fan_percent`, `memory`, `processes`, …).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub missing: BTreeMap<String, Missing>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -252,6 +313,10 @@ pub struct GpuProcess {
     pub host_pid: Option<u32>,
     /// Inside a container: how `pid` was obtained; `None` on the host.
     pub pid_mapping: Option<crate::source::pidns::PidMapping>,
+    /// Start time after boot in clock ticks, from the host lookup: with the PID it identifies
+    /// the process on its host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_ticks: Option<u64>,
 }
 
 impl GpuProcess {
@@ -274,6 +339,7 @@ impl GpuProcess {
             placement: None,
             host_pid: None,
             pid_mapping: None,
+            start_ticks: None,
         }
     }
 }
@@ -281,7 +347,7 @@ impl GpuProcess {
 impl GpuSample {
     /// A GPU with nothing known but its index and what went wrong.
     pub fn unavailable(index: u32, status: GpuStatus, error: impl Into<String>) -> Self {
-        Self { status, error: Some(error.into()), ..Self::empty(index) }
+        Self { status, error: Some(error.into()), processes: None, ..Self::empty(index) }
     }
 
     /// A reachable GPU with no readings yet; sources fill in what they can.
@@ -306,8 +372,26 @@ impl GpuSample {
             ecc: Ecc::default(),
             mig_enabled: None,
             persistence_mode: None,
-            processes: Vec::new(),
+            processes: Some(Vec::new()),
+            missing: BTreeMap::new(),
         }
+    }
+
+    /// The processes, or none when they are unknown: for sums and lists that need not tell
+    /// the two apart. Anything that says "no processes" must look at `processes` itself.
+    pub fn known_processes(&self) -> &[GpuProcess] {
+        self.processes.as_deref().unwrap_or(&[])
+    }
+
+    /// "unknown (no permission)" when the process list could not be had.
+    pub fn processes_unknown_reason(&self) -> Option<String> {
+        if self.processes.is_some() {
+            return None;
+        }
+        Some(match self.missing.get("processes") {
+            Some(m) => format!("unknown ({})", m.describe()),
+            None => "unknown".into(),
+        })
     }
 
     /// Used memory as a percentage of total, when both are known.

@@ -90,7 +90,7 @@ fn json_has_values_in_base_units_and_null_for_unsupported() {
     let doc: Value =
         serde_json::from_str(&stdout_of(gputop(&scenario).args(["--once", "--json"]))).unwrap();
 
-    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["schema_version"], 2);
     assert_eq!(doc["host"]["driver_version"], "550.54.15");
     assert_eq!(doc["host"]["cuda_driver_version"], "12.4");
     let h100 = &doc["gpus"][0];
@@ -363,4 +363,43 @@ fn closing_the_pipe_early_exits_zero_quietly() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+/// NVML refusing a GPU's process lists: every output says "unknown", none says "nobody".
+#[test]
+fn a_process_list_nvml_refuses_is_unknown_not_empty() {
+    let job = Sleeper::spawn();
+    let scenario = scenario_file(&format!(
+        "[[gpus]]\nname = \"Locked\"\nmemory_total_mib = 1024\nmemory_used_mib = 900\n\
+         errors = {{ processes = \"NO_PERMISSION\" }}\n\
+         [[gpus.processes]]\npid = {}\nused_memory_mib = 10\n",
+        job.pid()
+    ));
+    let doc: Value =
+        serde_json::from_str(&stdout_of(gputop(&scenario).args(["--once", "--json"]))).unwrap();
+    let gpu = &doc["gpus"][0];
+    assert_eq!(gpu["processes"], Value::Null, "{gpu}");
+    assert_eq!(gpu["missing"]["processes"]["reason"], "no_permission");
+    assert_eq!(gpu["missing"]["processes"]["nvml_code"], 4);
+
+    let table = stdout_of(gputop(&scenario).arg("--once"));
+    assert!(table.contains("GPU 0: processes unknown (no permission)"), "{table}");
+    assert!(!table.contains("No GPU processes"), "{table}");
+
+    let csv = stdout_of(gputop(&scenario).args(["--once", "--csv"]));
+    assert!(csv.lines().nth(1).unwrap().ends_with(",N/A"), "process_count: {csv}");
+
+    let apps = stdout_of(
+        gputop(&scenario).args(["--query-compute-apps=pid,used_memory", "--format=csv,noheader"]),
+    );
+    assert_eq!(apps, "[N/A], [N/A]\n");
+
+    // The other failures NVML documents for the call read the same way.
+    for (code, reason) in [("UNKNOWN", "NVML error 999"), ("GPU_IS_LOST", "GPU lost")] {
+        let scenario = scenario_file(&format!(
+            "[[gpus]]\nname = \"G\"\nerrors = {{ processes = \"{code}\" }}\n"
+        ));
+        let table = stdout_of(gputop(&scenario).arg("--once"));
+        assert!(table.contains(&format!("processes unknown ({reason})")), "{code}: {table}");
+    }
 }

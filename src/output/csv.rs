@@ -50,7 +50,7 @@ fn record(taken_at: &str, g: &GpuSample) -> [String; COLUMNS.len()] {
         cell(g.clocks.sm_mhz),
         cell(g.clocks.memory_mhz),
         cell(g.performance_state.map(|p| format!("P{p}"))),
-        g.processes.len().to_string(),
+        cell(g.processes.as_ref().map(Vec::len)),
     ]
 }
 

@@ -12,7 +12,7 @@ use chrono::Local;
 
 use super::sanitize::sanitize;
 use super::units::mib;
-use crate::sample::{GpuProcess, GpuSample, Snapshot};
+use crate::sample::{GpuProcess, GpuSample, GpuStatus, Snapshot};
 
 const NOT_AVAILABLE: &str = "[N/A]";
 
@@ -176,17 +176,19 @@ const GPU_FIELDS: &[Field<GpuSample>] = &[
 ];
 
 /// A compute app, by position in the snapshot (the field table is `'static`, rows are not).
+/// `process` is `None` on the one row of a GPU whose processes NVML could not list: its
+/// process fields read `[N/A]`, so "unknown" never looks like "no processes".
 pub struct AppRow {
     gpu: usize,
-    process: usize,
+    process: Option<usize>,
 }
 
 impl AppRow {
     fn gpu<'s>(&self, s: &'s Snapshot) -> &'s GpuSample {
         &s.gpus[self.gpu]
     }
-    fn process<'s>(&self, s: &'s Snapshot) -> &'s GpuProcess {
-        &s.gpus[self.gpu].processes[self.process]
+    fn process<'s>(&self, s: &'s Snapshot) -> Option<&'s GpuProcess> {
+        s.gpus[self.gpu].processes.as_ref()?.get(self.process?)
     }
 }
 
@@ -207,16 +209,16 @@ const APP_FIELDS: &[Field<AppRow>] = &[
     Field { names: &["gpu_name"], unit: None, value: |a, s| a.gpu(s).name.clone() },
     Field { names: &["gpu_bus_id"], unit: None, value: |a, s| a.gpu(s).pci_bus_id.clone() },
     Field { names: &["gpu_uuid"], unit: None, value: |a, s| a.gpu(s).uuid.clone() },
-    Field { names: &["pid"], unit: None, value: |a, s| Some(a.process(s).pid.to_string()) },
+    Field { names: &["pid"], unit: None, value: |a, s| a.process(s).map(|p| p.pid.to_string()) },
     Field {
         names: &["process_name", "name"],
         unit: None,
-        value: |a, s| process_name(a.process(s)),
+        value: |a, s| a.process(s).and_then(process_name),
     },
     Field {
         names: &["used_gpu_memory", "used_memory"],
         unit: Some("MiB"),
-        value: |a, s| n(a.process(s).gpu_memory_bytes.map(mib)),
+        value: |a, s| n(a.process(s).and_then(|p| p.gpu_memory_bytes).map(mib)),
     },
 ];
 
@@ -283,8 +285,15 @@ impl Query {
                 .gpus
                 .iter()
                 .enumerate()
-                .flat_map(|(gpu, g)| {
-                    (0..g.processes.len()).map(move |process| AppRow { gpu, process })
+                .flat_map(|(gpu, g)| -> Box<dyn Iterator<Item = AppRow>> {
+                    match &g.processes {
+                        Some(list) => {
+                            Box::new((0..list.len()).map(move |i| AppRow { gpu, process: Some(i) }))
+                        }
+                        // A GPU that cannot be reached is shown by --query-gpu, not here.
+                        None if g.status != GpuStatus::Ok => Box::new(std::iter::empty()),
+                        None => Box::new(std::iter::once(AppRow { gpu, process: None })),
+                    }
                 })
                 .map(|app| row(fields, &app, snapshot, format))
                 .collect(),

@@ -163,11 +163,24 @@ fn process_lines(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
                 .host
                 .as_ref()
                 .map_or(g.index.to_string(), |h| format!("{}:{}", sanitize(h), g.index));
-            g.processes.iter().map(move |pr| (label.clone(), pr))
+            g.known_processes().iter().map(move |pr| (label.clone(), pr))
+        })
+        .collect();
+    // A list NVML could not give is unknown, never "no processes".
+    let unknown: Vec<String> = snapshot
+        .gpus
+        .iter()
+        .filter_map(|g| {
+            let reason = g.processes_unknown_reason()?;
+            let label = g.host.as_ref().map_or(g.index.to_string(), |h| format!("{}:{}", sanitize(h), g.index));
+            Some(p.paint(style::DIM, &format!("GPU {label}: processes {reason}")))
         })
         .collect();
     if rows.is_empty() {
-        return vec![p.paint(style::DIM, "No GPU processes.")];
+        if unknown.is_empty() {
+            return vec![p.paint(style::DIM, "No GPU processes.")];
+        }
+        return unknown;
     }
     let user_width = rows
         .iter()
@@ -214,9 +227,10 @@ fn process_lines(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
     let outside = snapshot
         .gpus
         .iter()
-        .flat_map(|g| &g.processes)
+        .flat_map(|g| g.known_processes())
         .filter(|p| p.pid_mapping == Some(PidMapping::Outside))
         .count();
+    lines.extend(unknown);
     if outside > 0 {
         lines.push(p.paint(
             style::DIM,

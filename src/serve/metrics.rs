@@ -105,7 +105,7 @@ fn gputop_names(b: &mut Builder, s: &Snapshot, opts: &MetricsOptions) {
             energy.get_or_create(&l).inc_by(j);
         }
         if opts.processes {
-            for p in &g.processes {
+            for p in g.known_processes() {
                 let mut pl = l.clone();
                 pl.push(("pid".into(), p.pid.to_string()));
                 pl.push(("user".into(), p.user.clone().unwrap_or_default()));

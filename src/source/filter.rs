@@ -42,9 +42,8 @@ impl PlacementFilter {
 impl Source for PlacementFilter {
     fn sample(&mut self) -> Result<Snapshot, SourceError> {
         let mut snapshot = self.inner.sample()?;
-        for gpu in &mut snapshot.gpus {
-            let kept: Vec<GpuProcess> = gpu.processes.drain(..).filter(|p| self.keeps(p)).collect();
-            gpu.processes = kept;
+        for processes in snapshot.gpus.iter_mut().filter_map(|g| g.processes.as_mut()) {
+            processes.retain(|p| self.keeps(p));
         }
         Ok(snapshot)
     }

@@ -127,7 +127,7 @@ impl Source for NvmlSource {
             // A host PID that is not in our namespace would name an unrelated local process.
             let local = gpus
                 .iter_mut()
-                .flat_map(|g| g.processes.iter_mut())
+                .flat_map(|g| g.processes.iter_mut().flatten())
                 .filter(|p| p.pid_mapping != Some(PidMapping::Outside));
             self.lookup.fill(local);
         }
@@ -137,36 +137,71 @@ impl Source for NvmlSource {
             host: self.host.clone(),
             gpus,
             hosts: Vec::new(),
+            simulated: false,
         })
     }
 }
 
-/// Turns NVML results into `Option`s, and notices a GPU that is lost mid-sample.
-#[derive(Default)]
-struct Reader {
+/// Turns NVML results into `Option`s, keeps why each missing value is missing, and notices a
+/// GPU that is lost mid-sample.
+struct Reader<'g> {
+    missing: &'g mut BTreeMap<String, Missing>,
     lost: bool,
 }
 
-impl Reader {
-    fn get<T>(&mut self, result: Result<T, NvmlError>) -> Option<T> {
+impl Reader<'_> {
+    /// The value of `field` (its JSON name), or `None` with the reason noted.
+    fn get<T>(&mut self, field: &str, result: Result<T, NvmlError>) -> Option<T> {
         match result {
             Ok(v) => Some(v),
-            Err(NvmlError::GpuLost) => {
-                self.lost = true;
+            Err(e) => {
+                self.note(field, &e);
                 None
             }
-            Err(_) => None,
         }
+    }
+
+    fn note(&mut self, field: &str, e: &NvmlError) {
+        let missing = missing(e);
+        self.lost |= missing.reason == MissingReason::GpuLost;
+        // A pair read by several calls keeps the first reason.
+        self.missing.entry(field.to_string()).or_insert(missing);
     }
 }
 
+/// Why NVML gave nothing, with its return code (nvml.h's `nvmlReturn_t`) where the wrapper
+/// keeps the error's identity.
+pub fn missing(e: &NvmlError) -> Missing {
+    let (reason, code) = match e {
+        NvmlError::NotSupported => (MissingReason::NotSupported, Some(3)),
+        NvmlError::FunctionNotFound => (MissingReason::NotSupported, Some(13)),
+        NvmlError::FailedToLoadSymbol(_) => (MissingReason::NotSupported, None),
+        NvmlError::NoPermission => (MissingReason::NoPermission, Some(4)),
+        NvmlError::GpuLost => (MissingReason::GpuLost, Some(15)),
+        NvmlError::Uninitialized => (MissingReason::Error, Some(1)),
+        NvmlError::InvalidArg => (MissingReason::Error, Some(2)),
+        NvmlError::NotFound => (MissingReason::Error, Some(6)),
+        NvmlError::InsufficientSize(_) => (MissingReason::Error, Some(7)),
+        NvmlError::DriverNotLoaded => (MissingReason::Error, Some(9)),
+        NvmlError::Timeout => (MissingReason::Error, Some(10)),
+        NvmlError::ResetRequired => (MissingReason::Error, Some(16)),
+        NvmlError::LibRmVersionMismatch => (MissingReason::Error, Some(18)),
+        NvmlError::InsufficientMemory => (MissingReason::Error, Some(20)),
+        NvmlError::NoData => (MissingReason::Error, Some(21)),
+        NvmlError::Unknown => (MissingReason::Error, Some(999)),
+        _ => (MissingReason::Error, None),
+    };
+    Missing { reason, nvml_code: code }
+}
+
 fn sample_device(d: &Device, index: u32, options: SampleOptions) -> GpuSample {
-    let mut r = Reader::default();
     let mut g = GpuSample::empty(index);
-    g.name = r.get(d.name());
-    g.uuid = r.get(d.uuid());
-    g.pci_bus_id = r.get(d.pci_info()).map(|p| p.bus_id);
-    if let Some(m) = r.get(d.memory_info()) {
+    let mut missing = BTreeMap::new();
+    let mut r = Reader { missing: &mut missing, lost: false };
+    g.name = r.get("name", d.name());
+    g.uuid = r.get("uuid", d.uuid());
+    g.pci_bus_id = r.get("pci_bus_id", d.pci_info()).map(|p| p.bus_id);
+    if let Some(m) = r.get("memory", d.memory_info()) {
         g.memory = Memory {
             total_bytes: Some(m.total),
             used_bytes: Some(m.used),
@@ -174,56 +209,74 @@ fn sample_device(d: &Device, index: u32, options: SampleOptions) -> GpuSample {
             reserved_bytes: Some(m.reserved),
         };
     }
-    if let Some(u) = r.get(d.utilization_rates()) {
+    if let Some(u) = r.get("utilization", d.utilization_rates()) {
         g.utilization.gpu_percent = Some(u.gpu);
         g.utilization.memory_percent = Some(u.memory);
     }
-    g.utilization.encoder_percent = r.get(d.encoder_utilization()).map(|u| u.utilization);
-    g.utilization.decoder_percent = r.get(d.decoder_utilization()).map(|u| u.utilization);
+    g.utilization.encoder_percent =
+        r.get("utilization.encoder_percent", d.encoder_utilization()).map(|u| u.utilization);
+    g.utilization.decoder_percent =
+        r.get("utilization.decoder_percent", d.decoder_utilization()).map(|u| u.utilization);
     g.temperature = Temperature {
-        gpu_celsius: r.get(d.temperature(TemperatureSensor::Gpu)),
-        slowdown_celsius: r.get(d.temperature_threshold(TemperatureThreshold::Slowdown)),
-        shutdown_celsius: r.get(d.temperature_threshold(TemperatureThreshold::Shutdown)),
+        gpu_celsius: r.get("temperature.gpu_celsius", d.temperature(TemperatureSensor::Gpu)),
+        slowdown_celsius: r.get(
+            "temperature.slowdown_celsius",
+            d.temperature_threshold(TemperatureThreshold::Slowdown),
+        ),
+        shutdown_celsius: r.get(
+            "temperature.shutdown_celsius",
+            d.temperature_threshold(TemperatureThreshold::Shutdown),
+        ),
     };
     g.power = Power {
-        draw_watts: r.get(d.power_usage()).map(milli),
-        limit_watts: r.get(d.enforced_power_limit()).map(milli),
-        energy_joules: r.get(d.total_energy_consumption()).map(|mj| mj as f64 / 1000.0),
+        draw_watts: r.get("power.draw_watts", d.power_usage()).map(milli),
+        limit_watts: r.get("power.limit_watts", d.enforced_power_limit()).map(milli),
+        energy_joules: r
+            .get("power.energy_joules", d.total_energy_consumption())
+            .map(|mj| mj as f64 / 1000.0),
     };
     g.fan_percent = fan_percent(d, &mut r);
     g.clocks = Clocks {
-        sm_mhz: r.get(d.clock_info(Clock::SM)),
-        memory_mhz: r.get(d.clock_info(Clock::Memory)),
-        sm_max_mhz: r.get(d.max_clock_info(Clock::SM)),
-        memory_max_mhz: r.get(d.max_clock_info(Clock::Memory)),
+        sm_mhz: r.get("clocks.sm_mhz", d.clock_info(Clock::SM)),
+        memory_mhz: r.get("clocks.memory_mhz", d.clock_info(Clock::Memory)),
+        sm_max_mhz: r.get("clocks.sm_max_mhz", d.max_clock_info(Clock::SM)),
+        memory_max_mhz: r.get("clocks.memory_max_mhz", d.max_clock_info(Clock::Memory)),
     };
-    g.performance_state = r.get(d.performance_state()).and_then(pstate_number);
+    g.performance_state =
+        r.get("performance_state", d.performance_state()).and_then(pstate_number);
     if options.pcie_throughput {
         // NVML gives KB/s.
         g.pcie = Pcie {
             tx_bytes_per_second: r
-                .get(d.pcie_throughput(PcieUtilCounter::Send))
+                .get("pcie.tx_bytes_per_second", d.pcie_throughput(PcieUtilCounter::Send))
                 .map(|k| u64::from(k) * 1024),
             rx_bytes_per_second: r
-                .get(d.pcie_throughput(PcieUtilCounter::Receive))
+                .get("pcie.rx_bytes_per_second", d.pcie_throughput(PcieUtilCounter::Receive))
                 .map(|k| u64::from(k) * 1024),
         };
     }
-    if let Some(reasons) = r.get(d.current_throttle_reasons()) {
+    if let Some(reasons) = r.get("throttle", d.current_throttle_reasons()) {
         g.throttle = Throttle::from_mask(reasons.bits());
     }
     g.ecc = Ecc {
-        corrected: r.get(d.total_ecc_errors(MemoryError::Corrected, EccCounter::Volatile)),
-        uncorrected: r.get(d.total_ecc_errors(MemoryError::Uncorrected, EccCounter::Volatile)),
+        corrected: r.get(
+            "ecc.corrected",
+            d.total_ecc_errors(MemoryError::Corrected, EccCounter::Volatile),
+        ),
+        uncorrected: r.get(
+            "ecc.uncorrected",
+            d.total_ecc_errors(MemoryError::Uncorrected, EccCounter::Volatile),
+        ),
     };
-    g.mig_enabled = r.get(d.mig_mode()).map(|m| m.current == 1);
-    g.persistence_mode = r.get(d.is_in_persistent_mode());
+    g.mig_enabled = r.get("mig_enabled", d.mig_mode()).map(|m| m.current == 1);
+    g.persistence_mode = r.get("persistence_mode", d.is_in_persistent_mode());
     g.processes = processes(d, &mut r);
 
     if r.lost {
         g.status = GpuStatus::Lost;
         g.error = Some("GPU is lost".into());
     }
+    g.missing = missing;
     g
 }
 
@@ -233,9 +286,15 @@ fn milli(v: u32) -> f64 {
 
 /// The first fan's speed; passively cooled cards have none (NOT_SUPPORTED → `None`).
 fn fan_percent(d: &Device, r: &mut Reader) -> Option<u32> {
-    match r.get(d.num_fans()) {
-        Some(0) => None,
-        _ => r.get(d.fan_speed(0)),
+    match r.get("fan_percent", d.num_fans()) {
+        Some(0) => {
+            r.missing.insert("fan_percent".into(), Missing {
+                reason: MissingReason::NotSupported,
+                nvml_code: None,
+            });
+            None
+        }
+        _ => r.get("fan_percent", d.fan_speed(0)),
     }
 }
 
@@ -248,28 +307,51 @@ fn pstate_number(p: PerformanceState) -> Option<u8> {
     all.iter().position(|s| *s == p).map(|i| i as u8)
 }
 
-/// Compute, graphics and MPS processes merged by PID, with per-process SM/memory utilization.
-fn processes(d: &Device, r: &mut Reader) -> Vec<GpuProcess> {
+/// Compute, graphics and MPS processes merged by PID, with per-process SM/memory utilization;
+/// `None` (unknown, with the reason noted) when a list that the GPU supports could not be read.
+/// A list this GPU does not have (NOT_SUPPORTED: MPS off, graphics on a compute-only card)
+/// is simply empty, unless no list at all can be read.
+fn processes(d: &Device, r: &mut Reader) -> Option<Vec<GpuProcess>> {
     let mut by_pid: BTreeMap<u32, GpuProcess> = BTreeMap::new();
     let lists = [
-        (r.get(d.running_compute_processes()), ProcessKind::Compute),
-        (r.get(d.running_graphics_processes()), ProcessKind::Graphics),
-        (r.get(d.mps_running_compute_processes()), ProcessKind::Compute),
+        (d.running_compute_processes(), ProcessKind::Compute),
+        (d.running_graphics_processes(), ProcessKind::Graphics),
+        (d.mps_running_compute_processes(), ProcessKind::Compute),
     ];
+    let mut not_supported = None;
+    let mut listed = 0;
     for (list, kind) in lists {
-        for info in list.into_iter().flatten() {
-            merge_process(&mut by_pid, info, kind);
+        match list {
+            Ok(list) => {
+                listed += 1;
+                for info in list {
+                    merge_process(&mut by_pid, info, kind);
+                }
+            }
+            Err(e) if missing(&e).reason == MissingReason::NotSupported => {
+                not_supported = Some(e)
+            }
+            Err(e) => {
+                r.note("processes", &e);
+                return None;
+            }
         }
     }
+    if listed == 0 {
+        if let Some(e) = not_supported {
+            r.note("processes", &e);
+        }
+        return None;
+    }
     if !by_pid.is_empty() {
-        for s in process_utilization(d) {
+        for s in process_utilization(d, r) {
             if let Some(p) = by_pid.get_mut(&s.pid) {
                 p.sm_percent = Some(s.sm_util);
                 p.memory_percent = Some(s.mem_util);
             }
         }
     }
-    by_pid.into_values().collect()
+    Some(by_pid.into_values().collect())
 }
 
 fn merge_process(by_pid: &mut BTreeMap<u32, GpuProcess>, info: ProcessInfo, kind: ProcessKind) {
@@ -292,12 +374,20 @@ fn merge_process(by_pid: &mut BTreeMap<u32, GpuProcess>, info: ProcessInfo, kind
 /// sample newer than the timestamp) and NOT_SUPPORTED (e.g. MIG) both mean "none".
 fn process_utilization(
     d: &Device,
+    r: &mut Reader,
 ) -> Vec<nvml_wrapper::struct_wrappers::device::ProcessUtilizationSample> {
     let since = SystemTime::now()
         .checked_sub(PROCESS_UTILIZATION_WINDOW)
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_micros() as u64);
-    let mut samples = d.process_utilization_stats(since).unwrap_or_default();
+    let mut samples = match d.process_utilization_stats(since) {
+        Ok(samples) => samples,
+        Err(NvmlError::NotFound) => Vec::new(),
+        Err(e) => {
+            r.note("processes.sm_percent", &e);
+            Vec::new()
+        }
+    };
     samples.sort_by_key(|s| (s.pid, std::cmp::Reverse(s.timestamp)));
     samples.dedup_by_key(|s| s.pid);
     samples

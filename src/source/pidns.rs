@@ -90,7 +90,7 @@ impl PidMapper {
         let ours = self.ours.as_deref();
         let mut unmapped = false;
         let to_map = if self.nested { gpus.len() } else { 0 };
-        for p in gpus.iter_mut().take(to_map).flat_map(|g| g.processes.iter_mut()) {
+        for p in gpus.iter_mut().take(to_map).flat_map(|g| g.processes.iter_mut().flatten()) {
             let mapped = match &self.host_proc {
                 Some(hp) => local_pid(hp, p.pid, ours),
                 // Without the host's /proc, a PID that exists here is taken to be ours.
@@ -109,34 +109,34 @@ impl PidMapper {
                 }
             }
         }
-        // Idle GPUs show some driver memory: only a GPU with real use and nobody listed is a puzzle.
+        // Idle GPUs show some driver memory: only a GPU with real use and nobody listed is a
+        // puzzle. A list NVML could not give (`None`) is unknown, not empty: left as it is.
+        let nobody_listed = |g: &GpuSample| g.processes.as_ref().is_some_and(Vec::is_empty);
         let needs_scan = unmapped
-            || gpus
-                .iter()
-                .any(|g| g.processes.is_empty() && g.memory.used_bytes.unwrap_or(0) > IN_USE);
+            || gpus.iter().any(|g| nobody_listed(g) && g.memory.used_bytes.unwrap_or(0) > IN_USE);
         if !needs_scan {
             return;
         }
         let holders = self.holders();
         for (g, minor) in gpus.iter_mut().zip(minors) {
             let Some(local) = minor.and_then(|m| holders.get(&m)) else { continue };
-            let outside: Vec<usize> = (0..g.processes.len())
-                .filter(|&i| g.processes[i].pid_mapping == Some(PidMapping::Outside))
+            let Some(processes) = g.processes.as_mut() else { continue };
+            let outside: Vec<usize> = (0..processes.len())
+                .filter(|&i| processes[i].pid_mapping == Some(PidMapping::Outside))
                 .collect();
-            let known: Vec<u32> = g
-                .processes
+            let known: Vec<u32> = processes
                 .iter()
                 .filter(|p| p.pid_mapping != Some(PidMapping::Outside))
                 .map(|p| p.pid)
                 .collect();
             let candidates: Vec<u32> =
                 local.iter().copied().filter(|pid| !known.contains(pid)).collect();
-            if g.processes.is_empty() {
+            if processes.is_empty() {
                 // NVML lists nobody: show who holds the device, without per-process memory.
-                g.processes = candidates.iter().map(|&pid| found_by_scan(pid)).collect();
+                *processes = candidates.iter().map(|&pid| found_by_scan(pid)).collect();
             } else if outside.len() == 1 && candidates.len() == 1 {
                 // One unknown on each side: they are the same process.
-                let p = &mut g.processes[outside[0]];
+                let p = &mut processes[outside[0]];
                 p.pid = candidates[0];
                 p.pid_mapping = Some(PidMapping::FdScan);
             }
@@ -232,8 +232,9 @@ mod tests {
     fn gpu_with(pids: &[u32]) -> GpuSample {
         let mut g = GpuSample::empty(0);
         g.memory.used_bytes = Some(1 << 30);
-        g.processes =
-            pids.iter().map(|&p| GpuProcess::new(p, ProcessKind::Compute, Some(1 << 20))).collect();
+        g.processes = Some(
+            pids.iter().map(|&p| GpuProcess::new(p, ProcessKind::Compute, Some(1 << 20))).collect(),
+        );
         g
     }
 
@@ -262,10 +263,10 @@ mod tests {
         let mut m = PidMapper::detect(host.root(), None, dev);
         let mut listed = gpu_with(&[31337]);
         m.apply(std::slice::from_mut(&mut listed), &[Some(0)]);
-        assert_eq!((listed.processes[0].pid, listed.processes[0].pid_mapping), (31337, None));
+        assert_eq!((listed.known_processes()[0].pid, listed.known_processes()[0].pid_mapping), (31337, None));
         let mut unlisted = gpu_with(&[]);
         m.apply(std::slice::from_mut(&mut unlisted), &[Some(0)]);
-        assert_eq!(unlisted.processes.iter().map(|p| p.pid).collect::<Vec<_>>(), vec![77]);
+        assert_eq!(unlisted.known_processes().iter().map(|p| p.pid).collect::<Vec<_>>(), vec![77]);
     }
 
     #[test]
@@ -280,7 +281,7 @@ mod tests {
             PidMapper::detect(local.root(), Some(host.root().to_path_buf()), "/dev/nvidia".into());
         let mut gpus = vec![gpu_with(&[31337, 4444, 5555])];
         m.apply(&mut gpus, &[Some(0)]);
-        let p = &gpus[0].processes;
+        let p = gpus[0].known_processes();
         assert_eq!(
             (p[0].pid, p[0].host_pid, p[0].pid_mapping),
             (12, Some(31337), Some(PidMapping::HostProc))
@@ -304,13 +305,13 @@ mod tests {
         let mut gpus = vec![gpu_with(&[31337]), nobody_listed];
         m.apply(&mut gpus, &[Some(0), Some(1)]);
         assert_eq!(
-            (gpus[0].processes[0].pid, gpus[0].processes[0].pid_mapping),
+            (gpus[0].known_processes()[0].pid, gpus[0].known_processes()[0].pid_mapping),
             (12, Some(PidMapping::FdScan))
         );
         let found: Vec<(u32, Option<u64>)> =
-            gpus[1].processes.iter().map(|p| (p.pid, p.gpu_memory_bytes)).collect();
+            gpus[1].known_processes().iter().map(|p| (p.pid, p.gpu_memory_bytes)).collect();
         assert_eq!(found, vec![(20, None), (21, None)]);
-        assert!(gpus[1].processes.iter().all(|p| p.pid_mapping == Some(PidMapping::FoundByScan)));
+        assert!(gpus[1].known_processes().iter().all(|p| p.pid_mapping == Some(PidMapping::FoundByScan)));
     }
 
     #[test]
@@ -321,7 +322,7 @@ mod tests {
         let found = |m: &mut PidMapper| {
             let mut gpu = gpu_with(&[]);
             m.apply(std::slice::from_mut(&mut gpu), &[Some(0)]);
-            gpu.processes.iter().map(|p| p.pid).collect::<Vec<_>>()
+            gpu.known_processes().iter().map(|p| p.pid).collect::<Vec<_>>()
         };
         // The first scan is waited for.
         assert_eq!(found(&mut m), vec![77]);
@@ -335,6 +336,16 @@ mod tests {
     }
 
     #[test]
+    fn a_list_nvml_could_not_give_is_not_taken_for_nobody() {
+        let (host, dev) = host_with_a_holder();
+        let mut m = PidMapper::detect(host.root(), None, dev);
+        let mut unknown = gpu_with(&[]);
+        unknown.processes = None;
+        m.apply(std::slice::from_mut(&mut unknown), &[Some(0)]);
+        assert_eq!(unknown.processes, None, "PID 77 holds the device, but NVML could not say");
+    }
+
+    #[test]
     fn an_ambiguous_match_stays_outside() {
         let local = Proc::new();
         local.status("self", "1", "4026532001");
@@ -345,7 +356,7 @@ mod tests {
         let mut gpus = vec![gpu_with(&[31337])];
         m.apply(&mut gpus, &[Some(0)]);
         assert_eq!(
-            (gpus[0].processes[0].pid, gpus[0].processes[0].pid_mapping),
+            (gpus[0].known_processes()[0].pid, gpus[0].known_processes()[0].pid_mapping),
             (31337, Some(PidMapping::Outside))
         );
     }

@@ -130,6 +130,7 @@ impl Source for RemoteSource {
             },
             gpus,
             hosts,
+            simulated: false,
         })
     }
 }

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::selection::{self, GpuIdentity, GpuSelector};
 use super::{DemoFleet, Source, SourceError};
 use crate::sample::*;
-use crate::scenario::{GpuSpec, ProcessKindSpec, ProcessSpec, Reading, Scenario};
+use crate::scenario::{ErrorCode, GpuSpec, ProcessKindSpec, ProcessSpec, Reading, Scenario};
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -61,6 +61,7 @@ impl SimSource {
             host: self.host.clone(),
             gpus,
             hosts: Vec::new(),
+            simulated: true,
         }
     }
 }
@@ -126,13 +127,25 @@ fn sample_gpu(spec: &GpuSpec, index: u32, t: f64) -> GpuSample {
     g.mig_enabled = spec.mig().ok();
     g.persistence_mode = spec.persistence().ok();
     let utilization = spec.process_utilization(t).unwrap_or_default();
-    g.processes = spec
-        .processes_at(t)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|p| process(p, t, &utilization))
-        .collect();
+    g.processes = match spec.processes_at(t) {
+        Ok(list) => Some(list.into_iter().map(|p| process(p, t, &utilization)).collect()),
+        Err(code) => {
+            g.missing.insert("processes".into(), missing(code));
+            None
+        }
+    };
     g
+}
+
+/// The reason a scenario's injected error stands for, as the NVML source would note it.
+fn missing(code: ErrorCode) -> Missing {
+    let reason = match code {
+        ErrorCode::NotSupported | ErrorCode::FunctionNotFound => MissingReason::NotSupported,
+        ErrorCode::NoPermission => MissingReason::NoPermission,
+        ErrorCode::GpuIsLost => MissingReason::GpuLost,
+        _ => MissingReason::Error,
+    };
+    Missing { reason, nvml_code: Some(code.as_nvml_return()) }
 }
 
 fn split<A, B>(reading: Reading<(A, B)>) -> (Option<A>, Option<B>) {
@@ -175,7 +188,7 @@ mod tests {
         assert_eq!(snap.gpus[0].fan_percent, None);
         assert!(snap.gpus[2].fan_percent.is_some());
         assert_eq!(snap.gpus[2].ecc.corrected, None);
-        assert!(snap.gpus[0].processes.iter().all(|p| p.command.is_some()));
+        assert!(snap.gpus[0].known_processes().iter().all(|p| p.command.is_some()));
     }
 
     #[test]

@@ -11,15 +11,19 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent,
 
 use super::rows::{build_rows, ProcessRow, SortKey};
 use crate::history::{History, Series};
-use crate::sample::Snapshot;
+use crate::output::sanitize::sanitize;
+use crate::process_signal::{self, SignalError};
+use crate::sample::{ProcessKey, Snapshot};
 
 /// What sits on top of the main screen; one at a time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
     None,
     Help,
-    Details { pid: u32 },
-    Kill { pid: u32, signal: Signal },
+    Details { key: ProcessKey },
+    /// The confirmation, with the command line of the process that would get the signal, read
+    /// from `/proc` when it opened.
+    Kill { key: ProcessKey, signal: Signal, command: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +63,7 @@ impl Signal {
 pub enum Action {
     None,
     Quit,
-    Signal { pid: u32, signal: Signal },
+    Signal { key: ProcessKey, signal: Signal },
 }
 
 /// Where the process table's header is on screen, for mouse sorting: (x range, key).
@@ -69,7 +73,7 @@ pub struct App {
     pub snapshot: Option<Arc<Snapshot>>,
     pub history: History,
     /// GPU memory of each process over time, for the details view.
-    pub process_memory: HashMap<u32, Series>,
+    pub process_memory: HashMap<ProcessKey, Series>,
     pub rows: Vec<ProcessRow>,
     /// The process table's columns before COMMAND, in order.
     pub columns: Vec<SortKey>,
@@ -77,8 +81,8 @@ pub struct App {
     pub descending: bool,
     pub filter: String,
     pub editing_filter: bool,
-    /// The selected process, kept by PID across refreshes.
-    pub selected_pid: Option<u32>,
+    /// The selected process, kept across refreshes.
+    pub selected: Option<ProcessKey>,
     pub overlay: Overlay,
     pub show_gpus: bool,
     pub show_processes: bool,
@@ -116,7 +120,7 @@ impl App {
             descending: true,
             filter: String::new(),
             editing_filter: false,
-            selected_pid: None,
+            selected: None,
             overlay: Overlay::None,
             show_gpus: true,
             show_processes: true,
@@ -138,18 +142,22 @@ impl App {
         let capacity = self.history.capacity();
         // A set: with a thousand processes a list lookup per entry would cost a million steps
         // on every sample.
-        let mut alive = HashSet::new();
-        for p in snapshot.gpus.iter().flat_map(|g| &g.processes) {
-            alive.insert(p.pid);
-            self.process_memory
-                .entry(p.pid)
-                .or_insert_with(|| Series::new(capacity))
-                .push(p.gpu_memory_bytes.map(|b| (b as f64 / (1 << 20) as f64) as f32));
-        }
-        // Forget processes that are gone, so the map does not grow with every job ever run.
-        self.process_memory.retain(|pid, _| alive.contains(pid));
         self.snapshot = Some(snapshot);
         self.rebuild_rows();
+        let mut alive = HashSet::with_capacity(self.rows.len());
+        for row in &self.rows {
+            if alive.insert(&row.key) {
+                let series = match self.process_memory.get_mut(&row.key) {
+                    Some(series) => series,
+                    None => {
+                        self.process_memory.entry(row.key.clone()).or_insert(Series::new(capacity))
+                    }
+                };
+                series.push(row.gpu_memory.map(|b| (b as f64 / (1 << 20) as f64) as f32));
+            }
+        }
+        // Forget processes that are gone, so the map does not grow with every job ever run.
+        self.process_memory.retain(|key, _| alive.contains(key));
     }
 
     pub fn rebuild_rows(&mut self) {
@@ -157,8 +165,8 @@ impl App {
             Some(s) => build_rows(s, &self.filter, self.sort, self.descending),
             None => Vec::new(),
         };
-        if self.selected_pid.is_some_and(|pid| !self.rows.iter().any(|r| r.pid == pid)) {
-            self.selected_pid = self.rows.first().map(|r| r.pid);
+        if self.selected.as_ref().is_some_and(|key| !self.rows.iter().any(|r| &r.key == key)) {
+            self.selected = self.rows.first().map(|r| r.key.clone());
         }
     }
 
@@ -170,13 +178,18 @@ impl App {
     }
 
     pub fn selected_index(&self) -> Option<usize> {
-        let pid = self.selected_pid?;
-        self.rows.iter().position(|r| r.pid == pid)
+        let key = self.selected.as_ref()?;
+        self.rows.iter().position(|r| &r.key == key)
+    }
+
+    /// The row of `key`, when it is still listed.
+    pub fn row(&self, key: &ProcessKey) -> Option<&ProcessRow> {
+        self.rows.iter().find(|r| &r.key == key)
     }
 
     fn select(&mut self, index: usize) {
-        self.selected_pid =
-            self.rows.get(index.min(self.rows.len().saturating_sub(1))).map(|r| r.pid);
+        self.selected =
+            self.rows.get(index.min(self.rows.len().saturating_sub(1))).map(|r| r.key.clone());
     }
 
     fn move_selection(&mut self, by: isize) {
@@ -228,7 +241,9 @@ impl App {
                 }
                 Action::None
             }
-            Overlay::Kill { pid, signal } => self.on_kill_key(key, pid, signal),
+            Overlay::Kill { key: process, signal, command } => {
+                self.on_kill_key(key, process, signal, command)
+            }
             Overlay::None => self.on_main_key(key),
         }
     }
@@ -264,9 +279,10 @@ impl App {
             KeyCode::Char('[') => self.gpu_scroll = self.gpu_scroll.saturating_sub(1),
             KeyCode::Char(']') => self.gpu_scroll = self.gpu_scroll.saturating_add(1),
             KeyCode::Enter => {
-                if let Some(pid) = self.selected_pid.or_else(|| self.rows.first().map(|r| r.pid)) {
-                    self.selected_pid = Some(pid);
-                    self.overlay = Overlay::Details { pid };
+                let key = self.selected.clone().or_else(|| self.rows.first().map(|r| r.key.clone()));
+                if let Some(key) = key {
+                    self.selected = Some(key.clone());
+                    self.overlay = Overlay::Details { key };
                 }
             }
             KeyCode::Char('k') | KeyCode::F(9) => self.open_kill(),
@@ -275,34 +291,53 @@ impl App {
         Action::None
     }
 
+    /// Opens the confirmation for the selected row, or says in one line why not: a row whose
+    /// PID would name no process here, or another one, is never offered.
     fn open_kill(&mut self) {
         if self.readonly {
             self.message = Some("read-only mode: signals are disabled".into());
             return;
         }
-        match self.selected_pid {
-            Some(pid) => self.overlay = Overlay::Kill { pid, signal: Signal::Term },
-            None => self.message = Some("select a process first (↑/↓)".into()),
+        let Some(row) = self.selected.as_ref().and_then(|k| self.row(k)) else {
+            self.message = Some("select a process first (↑/↓)".into());
+            return;
+        };
+        if let Some(why) = row.refusal {
+            self.message = Some(format!("cannot signal PID {}: {why}", row.pid));
+            return;
+        }
+        let key = row.key.clone();
+        match process_signal::command_line(&key) {
+            Ok(command) => {
+                self.overlay = Overlay::Kill { key, signal: Signal::Term, command: sanitize(&command).into_owned() }
+            }
+            Err(e) => self.message = Some(format!("cannot signal PID {}: {e}", key.pid)),
         }
     }
 
-    fn on_kill_key(&mut self, key: KeyEvent, pid: u32, signal: Signal) -> Action {
-        match key.code {
-            KeyCode::Left | KeyCode::Up | KeyCode::BackTab => {
-                self.overlay = Overlay::Kill { pid, signal: signal.step(-1) }
-            }
-            KeyCode::Right | KeyCode::Down | KeyCode::Tab => {
-                self.overlay = Overlay::Kill { pid, signal: signal.step(1) }
-            }
-            KeyCode::Char('t') => self.overlay = Overlay::Kill { pid, signal: Signal::Term },
-            KeyCode::Char('i') => self.overlay = Overlay::Kill { pid, signal: Signal::Int },
-            KeyCode::Char('K') => self.overlay = Overlay::Kill { pid, signal: Signal::Kill },
+    fn on_kill_key(
+        &mut self,
+        pressed: KeyEvent,
+        key: ProcessKey,
+        signal: Signal,
+        command: String,
+    ) -> Action {
+        let signal = match pressed.code {
+            KeyCode::Left | KeyCode::Up | KeyCode::BackTab => signal.step(-1),
+            KeyCode::Right | KeyCode::Down | KeyCode::Tab => signal.step(1),
+            KeyCode::Char('t') => Signal::Term,
+            KeyCode::Char('i') => Signal::Int,
+            KeyCode::Char('K') => Signal::Kill,
             KeyCode::Enter | KeyCode::Char('y') => {
                 self.overlay = Overlay::None;
-                return Action::Signal { pid, signal };
+                return Action::Signal { key, signal };
             }
-            _ => self.overlay = Overlay::None,
-        }
+            _ => {
+                self.overlay = Overlay::None;
+                return Action::None;
+            }
+        };
+        self.overlay = Overlay::Kill { key, signal, command };
         Action::None
     }
 
@@ -353,16 +388,10 @@ impl App {
     }
 
     /// Result of sending a signal, shown in the footer.
-    pub fn signal_result(&mut self, pid: u32, signal: Signal, result: std::io::Result<()>) {
+    pub fn signal_result(&mut self, pid: u32, signal: Signal, result: Result<(), SignalError>) {
         self.message = Some(match result {
             Ok(()) => format!("sent SIG{} to {pid}", signal.name()),
-            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
-                format!("permission denied: cannot signal {pid} (another user's process)")
-            }
-            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {
-                format!("process {pid} has already exited")
-            }
-            Err(e) => format!("cannot signal {pid}: {e}"),
+            Err(e) => format!("SIG{} not sent to {pid}: {e}", signal.name()),
         });
     }
 }
@@ -451,10 +480,10 @@ mod tests {
         let mut a = app();
         a.on_key(key(KeyCode::Down));
         a.on_key(key(KeyCode::Down));
-        let pid = a.selected_pid.unwrap();
+        let selected = a.selected.clone().unwrap();
         assert_eq!(a.selected_index(), Some(1));
         a.on_key(key(KeyCode::Char('r'))); // reversed: the same process, elsewhere
-        assert_eq!(a.selected_pid, Some(pid));
+        assert_eq!(a.selected, Some(selected));
         a.on_key(key(KeyCode::End));
         assert_eq!(a.selected_index(), Some(a.rows.len() - 1));
         a.on_key(key(KeyCode::Home));
@@ -470,25 +499,102 @@ mod tests {
         assert_eq!(a.overlay, Overlay::None);
     }
 
+    /// The demo's snapshot made real: its first process is `pid` on this machine.
+    fn app_with_local(pid: u32) -> App {
+        let mut snapshot = SimSource::new(Scenario::demo(1), &[]).unwrap().sample_at(1_000.0);
+        snapshot.simulated = false;
+        let processes = snapshot.gpus[0].processes.as_mut().unwrap();
+        processes.truncate(1);
+        processes[0].pid = pid;
+        processes[0].start_ticks = crate::process_signal::start_ticks_of(pid);
+        let mut a = App::new(Duration::from_secs(1), Duration::from_secs(60), false);
+        a.on_snapshot(Arc::new(snapshot));
+        a
+    }
+
+    fn sleeper() -> std::process::Child {
+        std::process::Command::new("sleep").arg("30").spawn().unwrap()
+    }
+
     #[test]
-    fn kill_asks_first_and_lets_the_signal_be_chosen() {
-        let mut a = app();
+    fn kill_asks_first_shows_the_local_command_and_lets_the_signal_be_chosen() {
+        let mut child = sleeper();
+        let mut a = app_with_local(child.id());
         a.on_key(key(KeyCode::Char('k')));
         assert_eq!(a.overlay, Overlay::None, "nothing selected yet");
         assert!(a.message.is_some());
         a.on_key(key(KeyCode::Down));
-        let pid = a.selected_pid.unwrap();
+        let process = a.selected.clone().unwrap();
         a.on_key(key(KeyCode::F(9)));
-        assert_eq!(a.overlay, Overlay::Kill { pid, signal: Signal::Term });
+        let command = "sleep 30".to_string();
+        assert_eq!(
+            a.overlay,
+            Overlay::Kill { key: process.clone(), signal: Signal::Term, command: command.clone() }
+        );
         a.on_key(key(KeyCode::Right));
         a.on_key(key(KeyCode::Right));
-        assert_eq!(a.overlay, Overlay::Kill { pid, signal: Signal::Kill });
-        assert_eq!(a.on_key(key(KeyCode::Enter)), Action::Signal { pid, signal: Signal::Kill });
+        assert_eq!(
+            a.overlay,
+            Overlay::Kill { key: process.clone(), signal: Signal::Kill, command }
+        );
+        assert_eq!(
+            a.on_key(key(KeyCode::Enter)),
+            Action::Signal { key: process, signal: Signal::Kill }
+        );
         assert_eq!(a.overlay, Overlay::None);
         // Any other key cancels.
         a.on_key(key(KeyCode::Char('k')));
         assert_eq!(a.on_key(key(KeyCode::Char('n'))), Action::None);
         assert_eq!(a.overlay, Overlay::None);
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    #[test]
+    fn a_simulated_row_is_never_signalled() {
+        // A real local process may well hold the demo's PID: `k` must not reach it.
+        let mut a = app();
+        a.on_key(key(KeyCode::Down));
+        a.on_key(key(KeyCode::Char('k')));
+        assert_eq!(a.overlay, Overlay::None);
+        assert!(a.message.as_deref().unwrap().contains("simulated"), "{:?}", a.message);
+    }
+
+    #[test]
+    fn a_remote_row_is_never_signalled_here() {
+        let child = sleeper();
+        let mut a = app_with_local(child.id());
+        let mut snapshot = (**a.snapshot.as_ref().unwrap()).clone();
+        snapshot.gpus[0].host = Some("gpu7".into());
+        a.on_snapshot(Arc::new(snapshot));
+        a.on_key(key(KeyCode::Down));
+        assert_eq!(a.selected.as_ref().unwrap().host.as_deref(), Some("gpu7"));
+        a.on_key(key(KeyCode::Char('k')));
+        assert_eq!(a.overlay, Overlay::None);
+        assert!(a.message.as_deref().unwrap().contains("another host"), "{:?}", a.message);
+        drop_child(child);
+    }
+
+    #[test]
+    fn a_pid_taken_by_another_process_is_refused_at_the_confirmation() {
+        let child = sleeper();
+        let mut a = app_with_local(child.id());
+        let mut snapshot = (**a.snapshot.as_ref().unwrap()).clone();
+        // The row's process started at another time: the PID now names someone else.
+        let p = &mut snapshot.gpus[0].processes.as_mut().unwrap()[0];
+        p.start_ticks = p.start_ticks.map(|t| t.saturating_sub(500));
+        a.on_snapshot(Arc::new(snapshot));
+        a.on_key(key(KeyCode::Down));
+        a.on_key(key(KeyCode::Char('k')));
+        assert_eq!(a.overlay, Overlay::None);
+        assert!(a.message.as_deref().unwrap().contains("exited"), "{:?}", a.message);
+        drop_child(child);
+    }
+
+    fn drop_child(mut child: std::process::Child) {
+        assert!(child.try_wait().unwrap().is_none(), "the local process must be untouched");
+        child.kill().unwrap();
+        child.wait().unwrap();
     }
 
     #[test]
@@ -530,7 +636,7 @@ mod tests {
     #[test]
     fn signal_errors_are_explained() {
         let mut a = app();
-        a.signal_result(1234, Signal::Term, Err(std::io::Error::from_raw_os_error(libc::EPERM)));
+        a.signal_result(1234, Signal::Term, Err(SignalError::PermissionDenied));
         assert!(a.message.as_deref().unwrap().contains("permission denied"));
     }
 

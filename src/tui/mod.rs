@@ -151,9 +151,9 @@ async fn event_loop(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Err
             Some(ev) = keys.recv() => match ev {
                 Event::Key(key) if key.kind != KeyEventKind::Release => match app.on_key(key) {
                     app::Action::Quit => break,
-                    app::Action::Signal { pid, signal } => {
-                        let result = send_signal(pid, signal.number());
-                        app.signal_result(pid, signal, result);
+                    app::Action::Signal { key, signal } => {
+                        let result = crate::process_signal::send(&key, signal.number());
+                        app.signal_result(key.pid, signal, result);
                     }
                     app::Action::None => {}
                 },
@@ -175,18 +175,4 @@ async fn event_loop(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Err
         }
     }
     Ok(())
-}
-
-/// Sends `signal` to `pid`, refusing the PIDs that mean "a whole group" or "myself".
-fn send_signal(pid: u32, signal: i32) -> io::Result<()> {
-    let pid = i32::try_from(pid).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    if pid <= 1 || pid == std::process::id() as i32 {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "refusing to signal this PID"));
-    }
-    // SAFETY: kill(2) with a positive PID only sends a signal.
-    if unsafe { libc::kill(pid, signal) } == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
 }

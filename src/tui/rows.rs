@@ -6,11 +6,15 @@ use std::cmp::Ordering;
 use serde::Deserialize;
 
 use crate::output::sanitize::sanitize;
-use crate::sample::Snapshot;
+use crate::sample::{GpuProcess, GpuSample, ProcessKey, Snapshot};
 use crate::source::pidns::PidMapping;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcessRow {
+    /// Who the row is: selection, history and signals follow this, not the bare PID.
+    pub key: ProcessKey,
+    /// Why `k` must not signal this row's PID on this machine, when it must not.
+    pub refusal: Option<&'static str>,
     pub gpu: u32,
     pub pid: u32,
     pub user: String,
@@ -128,7 +132,14 @@ pub fn build_rows(
         .gpus
         .iter()
         .flat_map(|g| {
-            g.processes.iter().map(move |p| ProcessRow {
+            let local = runs_here(snapshot, g);
+            g.known_processes().iter().map(move |p| ProcessRow {
+                key: ProcessKey {
+                    host: if local { None } else { g.host.clone() },
+                    pid: p.pid,
+                    start_ticks: p.start_ticks,
+                },
+                refusal: refusal(snapshot, local, p),
                 gpu: g.index,
                 pid: p.pid,
                 user: sanitize(p.user.as_deref().unwrap_or("N/A")).into_owned(),
@@ -167,6 +178,32 @@ pub fn build_rows(
         missing_last(a, b, key).then(ord).then(a.gpu.cmp(&b.gpu)).then(a.pid.cmp(&b.pid))
     });
     rows
+}
+
+/// Whether `g` is this machine's: always without `--remote`; with it, only the `local` entry.
+fn runs_here(snapshot: &Snapshot, g: &GpuSample) -> bool {
+    match &g.host {
+        None => true,
+        Some(name) => snapshot
+            .hosts
+            .iter()
+            .any(|h| h.url == "local" && h.hostname.as_deref() == Some(name.as_str())),
+    }
+}
+
+/// Why a row's PID must not be signalled from here: it would name no process, or another one.
+fn refusal(snapshot: &Snapshot, local: bool, p: &GpuProcess) -> Option<&'static str> {
+    if snapshot.simulated {
+        Some("a simulated process (--demo): its PID is made up")
+    } else if !local {
+        Some("it runs on another host: signal it there")
+    } else if p.pid_mapping == Some(PidMapping::Outside) {
+        Some("it runs outside this container: its PID is the host's")
+    } else if p.start_ticks.is_none() {
+        Some("it could not be identified here (no start time in /proc)")
+    } else {
+        None
+    }
 }
 
 fn missing_last(a: &ProcessRow, b: &ProcessRow, key: SortKey) -> Ordering {
@@ -255,7 +292,7 @@ mod tests {
     #[test]
     fn sorts_by_gpu_memory_largest_first_with_missing_last() {
         let mut snap = snapshot();
-        snap.gpus[0].processes[0].gpu_memory_bytes = None;
+        snap.gpus[0].processes.as_mut().unwrap()[0].gpu_memory_bytes = None;
         let rows = build_rows(&snap, "", SortKey::GpuMemory, true);
         let mems: Vec<Option<u64>> = rows.iter().map(|r| r.gpu_memory).collect();
         assert_eq!(mems.last(), Some(&None));

@@ -120,8 +120,10 @@ pub fn draw(frame: &mut Buffer, app: &App, theme: &Theme) {
     match &app.overlay {
         Overlay::None => {}
         Overlay::Help => overlays::help(frame, area, app, theme),
-        Overlay::Details { pid } => overlays::details(frame, area, app, theme, *pid),
-        Overlay::Kill { pid, signal } => overlays::kill(frame, area, app, theme, *pid, *signal),
+        Overlay::Details { key } => overlays::details(frame, area, app, theme, key),
+        Overlay::Kill { key, signal, command } => {
+            overlays::kill(frame, area, theme, key.pid, *signal, command)
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::{major_minor, Facts};
 use crate::doctor::{DoctorOptions, Finding, Status};
-use crate::sample::{GpuStatus, Snapshot};
+use crate::sample::{GpuStatus, MissingReason, Snapshot};
 use crate::source::{NvmlSource, SampleOptions, Source, SourceError};
 
 pub fn check(opts: &DoctorOptions, facts: &mut Facts) -> Vec<Finding> {
@@ -107,6 +107,29 @@ fn gpu_findings(snap: &Snapshot) -> Vec<Finding> {
                     .fix("check cooling, airflow and power cables; `nvidia-smi -q -d PERFORMANCE,TEMPERATURE` shows details"),
             );
         }
+    }
+    // Values NVML refused (not merely unsupported) say something about permissions or health.
+    let refused: Vec<String> = snap
+        .gpus
+        .iter()
+        .filter(|g| g.status == GpuStatus::Ok)
+        .flat_map(|g| {
+            g.missing
+                .iter()
+                .filter(|(_, m)| m.reason != MissingReason::NotSupported)
+                .map(move |(field, m)| format!("GPU {} {field}: {}", g.index, m.describe()))
+        })
+        .collect();
+    if !refused.is_empty() {
+        let no_permission = snap.gpus.iter().flat_map(|g| g.missing.values()).any(|m| m.reason == MissingReason::NoPermission);
+        out.push(
+            Finding::new("nvml_values", Status::Warning, format!("NVML refused {} value(s): {}", refused.len(), refused.join(", ")))
+                .fix(if no_permission {
+                    "some values need more privileges (process lists of other users' processes in some set-ups, or a restricted container): run as root or add the user to the group that owns /dev/nvidia*"
+                } else {
+                    "check `sudo dmesg | grep -i nvrm` for driver errors; `nvidia-smi -q` shows the same fields"
+                }),
+        );
     }
     let off: Vec<String> = snap
         .gpus

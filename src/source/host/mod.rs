@@ -141,6 +141,7 @@ impl HostLookup {
             gp.running_seconds =
                 running_seconds(boot, tracked.start_ticks, ticks, now).map(|s| s as u64);
             gp.cpu_percent = tracked.cpu_percent;
+            gp.start_ticks = Some(tracked.start_ticks);
         }
         // Whatever was not listed this time has left the GPU (or exited): forget it.
         for (_, gone) in previous.drain() {

@@ -128,11 +128,16 @@ fn gauges<'a>(gpu: &GpuSample, theme: &Theme, width: u16) -> Line<'a> {
     let fixed = 5 + 5 + 3 + 5 + mem_text.len() + 5;
     let bar = (usize::from(width).saturating_sub(fixed) / 2).clamp(3, 40);
     let pct = |p: Option<f64>| p.map_or(" N/A".into(), |p| format!("{p:>3.0}%"));
+    // An unknown value gets no bar at all: an empty bar would read as 0 %.
+    let gauge = |p: Option<f64>| match p {
+        Some(p) => theme.bar(p / 100.0, bar),
+        None => vec![Span::raw(" ".repeat(bar))],
+    };
     let mut spans = vec![Span::styled("UTIL ", theme.dim)];
-    spans.extend(theme.bar(util.unwrap_or(0.0) / 100.0, bar));
+    spans.extend(gauge(util));
     spans.push(Span::styled(format!(" {}", pct(util)), theme.load(util)));
     spans.push(Span::styled("   MEM ", theme.dim));
-    spans.extend(theme.bar(mem.unwrap_or(0.0) / 100.0, bar));
+    spans.extend(gauge(mem));
     spans.push(Span::raw(format!(" {mem_text} ")));
     spans.push(Span::styled(pct(mem), theme.load(mem)));
     Line::from(spans)
@@ -356,5 +361,30 @@ fn compact(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, gpus: &[Gpu
             let ring = history(app, gpu).map(|h| &h.utilization);
             frame.render_widget(sparkline(ring, (chart.width, chart.height), 100, theme), chart);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::theme::ThemeName;
+
+    fn text(line: &Line) -> String {
+        line.spans.iter().map(|s| s.content.as_ref()).collect()
+    }
+
+    #[test]
+    fn an_unknown_gauge_draws_no_bar() {
+        let theme = Theme::new(ThemeName::Dark, false);
+        let mut gpu = GpuSample::empty(0);
+        gpu.memory.total_bytes = Some(100 << 20);
+        gpu.memory.used_bytes = Some(50 << 20);
+        let line = text(&gauges(&gpu, &theme, 80));
+        let (util, mem) = line.split_once("MEM").unwrap();
+        assert!(!util.contains('░') && !util.contains('█') && util.contains("N/A"), "{line}");
+        assert!(mem.contains('█') && mem.contains('░'), "{line}");
+        gpu.utilization.gpu_percent = Some(0);
+        let line = text(&gauges(&gpu, &theme, 80));
+        assert!(line.split_once("MEM").unwrap().0.contains('░'), "a known 0 % has its bar");
     }
 }

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Sparkline, SparklineBar, Wrap};
 
 use crate::output::units::{duration, human_bytes};
+use crate::sample::ProcessKey;
 use crate::tui::app::{App, Signal};
 use crate::tui::theme::Theme;
 use crate::tui::ui::{centered, Paint};
@@ -53,12 +54,13 @@ pub fn help(frame: &mut Buffer, area: Rect, _app: &App, theme: &Theme) {
     frame.render_widget(Paragraph::new(lines).block(block(" Keys ", theme)), rect);
 }
 
-pub fn details(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, pid: u32) {
+pub fn details(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, key: &ProcessKey) {
+    let pid = key.pid;
     let rect = centered(frame, area, 100, 16);
     let b = block(" Process ", theme);
     let inner = b.inner(rect);
     frame.render_widget(b, rect);
-    let Some(row) = app.rows.iter().find(|r| r.pid == pid) else {
+    let Some(row) = app.row(key) else {
         frame.render_widget(
             Paragraph::new(Line::styled(format!("Process {pid} is gone."), theme.dim)),
             inner,
@@ -94,11 +96,15 @@ pub fn details(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, pid: u3
             Span::styled("runs in ", theme.dim),
             Span::raw(row.placement.clone().unwrap_or_else(|| "the host (no container)".into())),
         ]),
+        Line::from(vec![
+            Span::styled("N/A on this GPU ", theme.dim),
+            Span::raw(missing_on_gpu(app, row.gpu)),
+        ]),
         Line::styled("command line:", theme.dim),
         Line::raw(row.command.clone()),
     ];
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), info);
-    let history = app.process_memory.get(&pid);
+    let history = app.process_memory.get(key);
     let data: Vec<SparklineBar> = history
         .map(|r| {
             r.columns(usize::from(chart.width))
@@ -117,13 +123,23 @@ pub fn details(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, pid: u3
     );
 }
 
-pub fn kill(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, pid: u32, signal: Signal) {
+/// The confirmation; `command` is what `/proc` says PID `pid` runs now, not what the row showed.
+/// Why values are N/A on GPU `index`: "fan_percent not supported, ecc.corrected no permission".
+fn missing_on_gpu(app: &App, index: u32) -> String {
+    let gpu = app.snapshot.as_ref().and_then(|s| s.gpus.iter().find(|g| g.index == index));
+    let reasons: Vec<String> = gpu
+        .map(|g| g.missing.iter().map(|(f, m)| format!("{f} {}", m.describe())).collect())
+        .unwrap_or_default();
+    if reasons.is_empty() {
+        "nothing".into()
+    } else {
+        reasons.join(", ")
+    }
+}
+
+pub fn kill(frame: &mut Buffer, area: Rect, theme: &Theme, pid: u32, signal: Signal, command: &str) {
     let rect = centered(frame, area, 64, 7);
-    let command = app
-        .rows
-        .iter()
-        .find(|r| r.pid == pid)
-        .map_or(String::new(), |r| r.command.chars().take(50).collect());
+    let command = format!("runs: {command}");
     let mut choices = vec![Span::raw("signal: ")];
     for s in Signal::ALL {
         let style = if s == signal { theme.selected } else { theme.text };

@@ -51,8 +51,23 @@ fn push_fitted(out: &mut String, text: &str, width: u16, right: bool) {
     }
 }
 
+/// "GPU 1: unknown (no permission)" for each GPU whose processes NVML could not list.
+fn unknown_lists(app: &App) -> Vec<String> {
+    let Some(snapshot) = &app.snapshot else { return Vec::new() };
+    snapshot
+        .gpus
+        .iter()
+        .filter_map(|g| Some(format!("GPU {}: processes {}", g.index, g.processes_unknown_reason()?)))
+        .collect()
+}
+
 pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
-    let title = format!(" Processes ({}) ", app.rows.len());
+    let unknown = unknown_lists(app);
+    let title = match unknown.as_slice() {
+        [] => format!(" Processes ({}) ", app.rows.len()),
+        [one] => format!(" Processes ({}; {one}) ", app.rows.len()),
+        many => format!(" Processes ({}; {} GPUs: unknown) ", app.rows.len(), many.len()),
+    };
     let title = Line::styled(title, theme.title);
     let inner = text::block(frame, area, theme, &title, &Line::default());
     let mut layout = app.layout.borrow_mut();
@@ -90,10 +105,12 @@ pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
 
     let visible = usize::from(inner.height - 1);
     if app.rows.is_empty() {
-        let text = if app.filter.is_empty() {
-            "No GPU processes."
+        let text = if !app.filter.is_empty() {
+            "No process matches the filter.".to_string()
+        } else if !unknown.is_empty() {
+            unknown.join("; ")
         } else {
-            "No process matches the filter."
+            "No GPU processes.".to_string()
         };
         if visible > 0 {
             frame.render_widget(
