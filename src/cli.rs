@@ -158,9 +158,15 @@ pub struct SourceArgs {
     #[arg(long, value_name = "URLS", value_delimiter = ',', global = true)]
     pub remote: Vec<String>,
 
-    /// Like --remote, one endpoint per line of FILE (# starts a comment).
+    /// Like --remote, one endpoint per line of FILE (# starts a comment); a line may end with
+    /// `token_file=PATH` for that host's token.
     #[arg(long, value_name = "FILE", global = true)]
     pub hosts: Option<PathBuf>,
+
+    /// Send `Authorization: Bearer TOKEN` to the --remote and --hosts endpoints, the token read
+    /// from FILE (a host's own token_file= in --hosts comes first).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub remote_token_file: Option<PathBuf>,
 
     /// Only the GPU processes of this container (short or full id).
     #[arg(long, value_name = "ID")]

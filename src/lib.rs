@@ -112,15 +112,13 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
 
 fn serve(args: &cli::ServeArgs, cli: &Cli, interval: Duration) -> Result<(), Error> {
     let token = match &args.token_file {
-        Some(path) => Some(
-            std::fs::read_to_string(path)
-                .map_err(|e| {
-                    Error::Usage(format!("cannot read the token file {}: {e}", path.display()))
-                })?
-                .trim()
-                .to_string(),
-        )
-        .filter(|t| !t.is_empty()),
+        Some(path) => {
+            let (token, warning) = serve::token::read(path).map_err(Error::Usage)?;
+            if let Some(w) = warning {
+                eprintln!("{w}");
+            }
+            Some(token)
+        }
         None => None,
     };
     // Host details of processes are only exported with --processes; skip their /proc reads.
@@ -144,24 +142,63 @@ fn open_source(
     cli: &Cli,
     options: source::SampleOptions,
 ) -> Result<Box<dyn source::Source>, Error> {
-    let mut urls = cli.source.remote.clone();
+    let token = |path: &std::path::Path| -> Result<String, Error> {
+        let (token, warning) = serve::token::read(path).map_err(Error::Usage)?;
+        if let Some(w) = warning {
+            eprintln!("{w}");
+        }
+        Ok(token)
+    };
+    let shared_token = cli.source.remote_token_file.as_deref().map(token).transpose()?;
+    // (endpoint text, its own token file)
+    let mut entries: Vec<(String, Option<std::path::PathBuf>)> =
+        cli.source.remote.iter().map(|u| (u.clone(), None)).collect();
     if let Some(path) = &cli.source.hosts {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
-        urls.extend(
-            text.lines()
-                .map(|l| l.split('#').next().unwrap_or("").trim().to_string())
-                .filter(|l| !l.is_empty()),
-        );
+        for (n, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            let mut words = line.split_whitespace();
+            let Some(url) = words.next() else { continue };
+            let mut token_file = None;
+            for word in words {
+                match word.strip_prefix("token_file=") {
+                    Some(p) if !p.is_empty() => token_file = Some(std::path::PathBuf::from(p)),
+                    _ => {
+                        return Err(Error::Usage(format!(
+                        "{} line {}: unexpected `{word}` (a line is `HOST:PORT [token_file=PATH]`)",
+                        path.display(),
+                        n + 1
+                    )))
+                    }
+                }
+            }
+            entries.push((url.to_string(), token_file));
+        }
     }
-    if urls.is_empty() {
+    if entries.is_empty() {
+        if cli.source.remote_token_file.is_some() {
+            return Err(Error::Usage("--remote-token-file needs --remote or --hosts".into()));
+        }
         return Ok(source_spec(cli).open(&cli.source.ids, options)?);
     }
-    let with_local = urls.iter().any(|u| u == "local");
-    urls.retain(|u| u != "local");
-    let local =
-        if with_local { Some(source_spec(cli).open(&cli.source.ids, options)?) } else { None };
-    Ok(Box::new(source::remote::RemoteSource::new(urls, local)))
+    let mut endpoints = Vec::new();
+    let mut with_local = false;
+    for (url, token_file) in entries {
+        if url == "local" {
+            with_local = true;
+            continue;
+        }
+        let token = match &token_file {
+            Some(path) => Some(token(path)?),
+            None => shared_token.clone(),
+        };
+        endpoints.push(source::remote::Endpoint::parse(&url, token).map_err(Error::Usage)?);
+    }
+    // No driver here is one host down, not the end of the command.
+    let local = with_local
+        .then(|| source_spec(cli).open(&cli.source.ids, options).map_err(|e| e.to_string()));
+    Ok(Box::new(source::remote::RemoteSource::new(endpoints, local)))
 }
 
 fn source_spec(cli: &Cli) -> SourceSpec {

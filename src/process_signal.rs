@@ -152,13 +152,22 @@ pub fn start_ticks_of(pid: u32) -> Option<u64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::os::unix::process::ExitStatusExt;
     use std::process::{Command, Stdio};
 
-    fn sleeper() -> std::process::Child {
-        Command::new("sleep").arg("30").stdin(Stdio::null()).spawn().expect("run sleep")
+    /// `sleep 30`, once it has exec'd (before, `/proc` shows the forked test process).
+    pub(crate) fn sleeper() -> std::process::Child {
+        let child =
+            Command::new("sleep").arg("30").stdin(Stdio::null()).spawn().expect("run sleep");
+        let cmdline = format!("/proc/{}/cmdline", child.id());
+        let started = std::time::Instant::now();
+        while !std::fs::read(&cmdline).is_ok_and(|c| c.starts_with(b"sleep\0")) {
+            assert!(started.elapsed().as_secs() < 5, "sleep did not start");
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        child
     }
 
     fn key_of(pid: u32) -> ProcessKey {
@@ -196,15 +205,9 @@ mod tests {
         let mut child = sleeper();
         let mut key = key_of(child.id());
         key.host = Some("gpu7".into());
-        assert!(matches!(
-            send(&key, libc::SIGKILL),
-            Err(SignalError::Refused(_))
-        ));
+        assert!(matches!(send(&key, libc::SIGKILL), Err(SignalError::Refused(_))));
         let key = ProcessKey { host: None, pid: child.id(), start_ticks: None };
-        assert!(matches!(
-            send(&key, libc::SIGKILL),
-            Err(SignalError::Refused(_))
-        ));
+        assert!(matches!(send(&key, libc::SIGKILL), Err(SignalError::Refused(_))));
         let me = key_of(std::process::id());
         assert!(matches!(send(&me, 0), Err(SignalError::Refused(_))));
         assert!(child.try_wait().unwrap().is_none());

@@ -85,6 +85,23 @@ pub struct HostInfo {
     /// The newest CUDA version the driver supports, as "12.4".
     pub cuda_driver_version: Option<String>,
     pub nvml_version: Option<String>,
+    /// The host's CPU use (percent of all its CPUs) and memory, where the source measures them
+    /// (`gputop serve` does, so `--remote` can show each host's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_percent: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_used_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_total_bytes: Option<u64>,
+}
+
+impl HostInfo {
+    /// Takes what [`crate::source::HostUsage::refresh`] measured.
+    pub fn fill_usage(&mut self, (cpu, memory): (Option<f32>, Option<(u64, u64)>)) {
+        self.cpu_percent = cpu;
+        self.memory_used_bytes = memory.map(|m| m.0);
+        self.memory_total_bytes = memory.map(|m| m.1);
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

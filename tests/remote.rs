@@ -91,3 +91,64 @@ fn local_can_be_included() {
     );
     assert_eq!(out, "Local GPU\nRemote GPU\n");
 }
+
+#[test]
+fn tokens_are_sent_and_a_refusal_reads_unauthorized() {
+    let scenario = scenario_file("[[gpus]]\nname = \"Guarded GPU\"\n");
+    let token = NamedTempFile::new().unwrap();
+    std::fs::write(token.path(), "s3cret\n").unwrap();
+    let (child, addr) =
+        spawn_serve(&scenario, &[std::ffi::OsStr::new("--token-file"), token.path().as_os_str()]);
+    let _guard = Exporter { child, addr: addr.clone(), _scenario: scenario };
+    std::thread::sleep(Duration::from_millis(400));
+    let local = scenario_file("[[gpus]]\nname = \"x\"\n");
+
+    // Without the token: down, and why.
+    let out = gputop(&local).args(["--once", "--json", "--remote", &addr]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "every host down exits 3");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["hosts"][0]["error"].as_str().unwrap().starts_with("unauthorized"), "{doc}");
+
+    // With it, through the flag and through the hosts file.
+    let out = stdout_of(gputop(&local).args(["--query-gpu=name", "--format=csv,noheader"]).args([
+        "--remote",
+        &addr,
+        "--remote-token-file",
+        token.path().to_str().unwrap(),
+    ]));
+    assert_eq!(out, "Guarded GPU\n");
+    let hosts =
+        scenario_file(&format!("{addr} token_file={}  # the lab box\n", token.path().display()));
+    let out = stdout_of(
+        gputop(&local)
+            .args(["--query-gpu=name", "--format=csv,noheader", "--hosts"])
+            .arg(hosts.path()),
+    );
+    assert_eq!(out, "Guarded GPU\n");
+}
+
+#[test]
+fn bad_urls_and_hosts_without_nvml_are_told_apart() {
+    let scenario = scenario_file("[[gpus]]\nname = \"x\"\n");
+    let out = gputop(&scenario).args(["--once", "--remote", "https://gpu1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only http"));
+
+    // `local` on a machine without a driver is one host down, beside the others.
+    let a = exporter("Remote GPU");
+    std::thread::sleep(Duration::from_millis(400));
+    let out = gputop(&scenario)
+        .env("GPUTOP_NVML_LIB", "/nonexistent/libnvidia-ml.so.1")
+        .args(["--once", "--json", "--remote"])
+        .arg(format!("local,{}", a.addr))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["hosts"][0]["url"], "local");
+    assert_eq!(doc["hosts"][0]["up"], false);
+    assert!(doc["hosts"][0]["error"].as_str().unwrap().contains("cannot load"), "{doc}");
+    assert_eq!(doc["hosts"][1]["up"], true);
+    // Each host's own memory, from its snapshot.
+    assert!(doc["hosts"][1]["memory_total_bytes"].as_u64().unwrap() > 0, "{doc}");
+}

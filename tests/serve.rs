@@ -275,3 +275,38 @@ fn url_encode(s: &str) -> String {
         })
         .collect()
 }
+
+#[test]
+fn an_empty_or_missing_token_file_is_an_error_not_an_open_door() {
+    let scenario = scenario_file(SCENARIO);
+    let empty = NamedTempFile::new().unwrap();
+    std::fs::write(empty.path(), "  \n").unwrap();
+    for path in [empty.path(), std::path::Path::new("/nonexistent/token")] {
+        let out = gputop(&scenario)
+            .args(["serve", "--listen", "127.0.0.1:0", "--token-file"])
+            .arg(path)
+            .timeout(Duration::from_secs(10))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{path:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("token file"), "{err}");
+    }
+}
+
+#[test]
+fn a_public_address_without_a_token_is_warned_about() {
+    use std::io::BufRead;
+    let scenario = scenario_file(SCENARIO);
+    let mut child = gputop_std(&scenario)
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.contains("warning") && line.contains("without a token"), "{line}");
+}

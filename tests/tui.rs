@@ -258,6 +258,9 @@ fn many_hosts_show_host_names_and_the_hosts_that_are_down() {
             up: true,
             error: None,
             latency_ms: Some(2),
+            cpu_percent: Some(37.0),
+            memory_used_bytes: Some(3 << 30),
+            memory_total_bytes: Some(64 << 30),
         },
         RemoteHost {
             url: "http://gpu-b:9835/api/v1/snapshot".into(),
@@ -265,12 +268,19 @@ fn many_hosts_show_host_names_and_the_hosts_that_are_down() {
             up: false,
             error: Some("timeout".into()),
             latency_ms: None,
+            cpu_percent: None,
+            memory_used_bytes: None,
+            memory_total_bytes: None,
         },
     ];
     let mut app = App::new(Duration::from_secs(1), Duration::from_secs(60), false);
+    // This machine's own usage must not be shown as if it were a remote host's.
+    app.host_cpu = Some(99.0);
     app.on_snapshot(Arc::new(snapshot));
     app.now = app.snapshot.as_ref().unwrap().taken_at;
     let text = screen(&app, 200, 40);
-    assert!(text.contains("DOWN: http://gpu-b:9835/api/v1/snapshot"), "{text}");
+    assert!(text.contains("DOWN http://gpu-b:9835/api/v1/snapshot (timeout)"), "{text}");
+    assert!(text.contains("gpu-a CPU 37% MEM 3.0GiB/64.0GiB"), "{text}");
+    assert!(!text.contains("CPU 99%"), "{text}");
     assert!(text.contains(" gpu-a:0 NVIDIA H100"), "{text}");
 }

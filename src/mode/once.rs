@@ -27,5 +27,12 @@ pub fn run(source: &mut dyn Source, format: &Format, out: &mut dyn Write) -> Res
         }
     }
     out.flush()?;
+    // Many hosts and none answered: the output says why for each; the exit code says so too.
+    if !snapshot.hosts.is_empty() && snapshot.hosts.iter().all(|h| !h.up) {
+        return Err(Error::Sampling(format!(
+            "none of the {} hosts answered",
+            snapshot.hosts.len()
+        )));
+    }
     Ok(())
 }

@@ -91,9 +91,16 @@ pub fn render(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
 /// Plain, not bold: its clock changes every refresh, and a style would cost bytes each time.
 fn header_line(snapshot: &Snapshot) -> String {
     let host = &snapshot.host;
+    // Many hosts: how many answered stands where one host's name would.
+    let name = if snapshot.hosts.is_empty() {
+        sanitize(host.hostname.as_deref().unwrap_or(NA)).into_owned()
+    } else {
+        let up = snapshot.hosts.iter().filter(|h| h.up).count();
+        format!("{up}/{} hosts up", snapshot.hosts.len())
+    };
     format!(
         "{}  {}  driver {}  CUDA {}",
-        sanitize(host.hostname.as_deref().unwrap_or(NA)),
+        name,
         snapshot.taken_at.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S"),
         sanitize(host.driver_version.as_deref().unwrap_or(NA)),
         host.cuda_driver_version.as_deref().unwrap_or(NA),
@@ -172,7 +179,10 @@ fn process_lines(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
         .iter()
         .filter_map(|g| {
             let reason = g.processes_unknown_reason()?;
-            let label = g.host.as_ref().map_or(g.index.to_string(), |h| format!("{}:{}", sanitize(h), g.index));
+            let label = g
+                .host
+                .as_ref()
+                .map_or(g.index.to_string(), |h| format!("{}:{}", sanitize(h), g.index));
             Some(p.paint(style::DIM, &format!("GPU {label}: processes {reason}")))
         })
         .collect();

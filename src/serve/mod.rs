@@ -3,6 +3,7 @@
 //! out, so no scrape ever waits on NVML and a hundred scrapes cost what one does.
 
 pub mod metrics;
+pub mod token;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -59,8 +60,11 @@ async fn serve(source: Box<dyn Source>, opts: ServeOptions) -> Result<(), Error>
     let mut poller = Poller::spawn(source, opts.interval);
     let metrics_opts = opts.metrics;
     tokio::spawn(async move {
+        // This host's CPU and memory go into the snapshot, for `--remote` to show.
+        let mut usage = crate::source::HostUsage::new();
         while let Some(polled) = poller.next().await {
-            if let Ok(snapshot) = polled {
+            if let Ok(mut snapshot) = polled {
+                std::sync::Arc::make_mut(&mut snapshot).host.fill_usage(usage.refresh());
                 let rendered = Rendered {
                     metrics: render(&snapshot, &metrics_opts),
                     snapshot_json: json::line(&snapshot),
@@ -71,9 +75,16 @@ async fn serve(source: Box<dyn Source>, opts: ServeOptions) -> Result<(), Error>
             }
         }
     });
+    let has_token = opts.token.is_some();
     let state = AppState { latest, token: opts.token.map(Arc::from) };
     let app = router(state);
-    eprintln!("gputop: serving metrics on http://{}/metrics", listener.local_addr()?);
+    let local = listener.local_addr()?;
+    if !local.ip().is_loopback() && !has_token {
+        eprintln!(
+            "gputop: warning: listening on {local} without a token: anyone who can reach this port reads the metrics and the process list (add --token-file FILE)"
+        );
+    }
+    eprintln!("gputop: serving metrics on http://{local}/metrics");
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         _ = accept_loop(listener, app) => {}

@@ -55,6 +55,7 @@ impl NvmlSource {
             driver_version: nvml.sys_driver_version().ok(),
             cuda_driver_version: nvml.sys_cuda_driver_version().ok().map(cuda_version_string),
             nvml_version: nvml.sys_nvml_version().ok(),
+            ..HostInfo::default()
         };
         let minors = indices
             .iter()
@@ -242,8 +243,7 @@ fn sample_device(d: &Device, index: u32, options: SampleOptions) -> GpuSample {
         sm_max_mhz: r.get("clocks.sm_max_mhz", d.max_clock_info(Clock::SM)),
         memory_max_mhz: r.get("clocks.memory_max_mhz", d.max_clock_info(Clock::Memory)),
     };
-    g.performance_state =
-        r.get("performance_state", d.performance_state()).and_then(pstate_number);
+    g.performance_state = r.get("performance_state", d.performance_state()).and_then(pstate_number);
     if options.pcie_throughput {
         // NVML gives KB/s.
         g.pcie = Pcie {
@@ -259,10 +259,8 @@ fn sample_device(d: &Device, index: u32, options: SampleOptions) -> GpuSample {
         g.throttle = Throttle::from_mask(reasons.bits());
     }
     g.ecc = Ecc {
-        corrected: r.get(
-            "ecc.corrected",
-            d.total_ecc_errors(MemoryError::Corrected, EccCounter::Volatile),
-        ),
+        corrected: r
+            .get("ecc.corrected", d.total_ecc_errors(MemoryError::Corrected, EccCounter::Volatile)),
         uncorrected: r.get(
             "ecc.uncorrected",
             d.total_ecc_errors(MemoryError::Uncorrected, EccCounter::Volatile),
@@ -288,10 +286,10 @@ fn milli(v: u32) -> f64 {
 fn fan_percent(d: &Device, r: &mut Reader) -> Option<u32> {
     match r.get("fan_percent", d.num_fans()) {
         Some(0) => {
-            r.missing.insert("fan_percent".into(), Missing {
-                reason: MissingReason::NotSupported,
-                nvml_code: None,
-            });
+            r.missing.insert(
+                "fan_percent".into(),
+                Missing { reason: MissingReason::NotSupported, nvml_code: None },
+            );
             None
         }
         _ => r.get("fan_percent", d.fan_speed(0)),
@@ -328,9 +326,7 @@ fn processes(d: &Device, r: &mut Reader) -> Option<Vec<GpuProcess>> {
                     merge_process(&mut by_pid, info, kind);
                 }
             }
-            Err(e) if missing(&e).reason == MissingReason::NotSupported => {
-                not_supported = Some(e)
-            }
+            Err(e) if missing(&e).reason == MissingReason::NotSupported => not_supported = Some(e),
             Err(e) => {
                 r.note("processes", &e);
                 return None;

@@ -263,7 +263,10 @@ mod tests {
         let mut m = PidMapper::detect(host.root(), None, dev);
         let mut listed = gpu_with(&[31337]);
         m.apply(std::slice::from_mut(&mut listed), &[Some(0)]);
-        assert_eq!((listed.known_processes()[0].pid, listed.known_processes()[0].pid_mapping), (31337, None));
+        assert_eq!(
+            (listed.known_processes()[0].pid, listed.known_processes()[0].pid_mapping),
+            (31337, None)
+        );
         let mut unlisted = gpu_with(&[]);
         m.apply(std::slice::from_mut(&mut unlisted), &[Some(0)]);
         assert_eq!(unlisted.known_processes().iter().map(|p| p.pid).collect::<Vec<_>>(), vec![77]);
@@ -311,7 +314,10 @@ mod tests {
         let found: Vec<(u32, Option<u64>)> =
             gpus[1].known_processes().iter().map(|p| (p.pid, p.gpu_memory_bytes)).collect();
         assert_eq!(found, vec![(20, None), (21, None)]);
-        assert!(gpus[1].known_processes().iter().all(|p| p.pid_mapping == Some(PidMapping::FoundByScan)));
+        assert!(gpus[1]
+            .known_processes()
+            .iter()
+            .all(|p| p.pid_mapping == Some(PidMapping::FoundByScan)));
     }
 
     #[test]

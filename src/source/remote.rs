@@ -17,28 +17,75 @@ const TIMEOUT: Duration = Duration::from_millis(1500);
 pub struct RemoteHost {
     /// The endpoint, or "local".
     pub url: String,
+    /// The host's own name, as it reports it (made unique with `@host:port` if two agree).
     pub hostname: Option<String>,
     pub up: bool,
+    /// Why it is down: refused, timeout, unauthorized, not a gputop snapshot, version mismatch.
     pub error: Option<String>,
     /// How long the answer took.
     pub latency_ms: Option<u64>,
+    /// That host's own CPU use (percent of all its CPUs) and memory, from its snapshot.
+    #[serde(default)]
+    pub cpu_percent: Option<f32>,
+    #[serde(default)]
+    pub memory_used_bytes: Option<u64>,
+    #[serde(default)]
+    pub memory_total_bytes: Option<u64>,
+}
+
+/// A `gputop serve` endpoint to ask, and the token to send it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoint {
+    /// The snapshot's full URL.
+    pub url: String,
+    pub token: Option<String>,
+}
+
+impl Endpoint {
+    /// `host:9835` or `http://host:9835[/api/v1/snapshot]`; anything else is a usage error.
+    pub fn parse(text: &str, token: Option<String>) -> Result<Self, String> {
+        let rest = text.trim().split_once("://").map_or(text, |(_, rest)| rest);
+        if rest.trim_matches('/').is_empty() {
+            return Err(format!("`{text}` names no host"));
+        }
+        let url = normalize(text);
+        let uri: ureq::http::Uri =
+            url.parse().map_err(|_| format!("`{text}` is not a valid host:port or URL"))?;
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some(other) => {
+                return Err(format!(
+                    "`{text}`: only http:// endpoints are supported, not {other}:// (reach a TLS endpoint through a local proxy or an SSH tunnel)"
+                ))
+            }
+            None => return Err(format!("`{text}` is not a valid host:port or URL")),
+        }
+        if uri.host().is_none_or(str::is_empty) {
+            return Err(format!("`{text}` names no host"));
+        }
+        Ok(Self { url, token })
+    }
 }
 
 pub struct RemoteSource {
-    urls: Vec<String>,
-    local: Option<Box<dyn Source>>,
+    endpoints: Vec<Endpoint>,
+    /// This machine, when `local` is in the list; opening it may have failed (no driver), and
+    /// then it is one host that is down, not the end of the command.
+    local: Option<Result<Box<dyn Source>, String>>,
+    /// This machine's CPU and memory, for the `local` entry.
+    usage: Option<super::HostUsage>,
     agent: ureq::Agent,
 }
 
 impl RemoteSource {
-    /// `urls` are `gputop serve` base URLs (`http://host:9835`); `local` samples this machine.
-    pub fn new(urls: Vec<String>, local: Option<Box<dyn Source>>) -> Self {
+    pub fn new(endpoints: Vec<Endpoint>, local: Option<Result<Box<dyn Source>, String>>) -> Self {
         let agent = ureq::Agent::config_builder()
             .timeout_global(Some(TIMEOUT))
             .http_status_as_error(true)
             .build()
             .into();
-        Self { urls: urls.into_iter().map(|u| normalize(&u)).collect(), local, agent }
+        let usage = local.is_some().then(super::HostUsage::new);
+        Self { endpoints, local, usage, agent }
     }
 }
 
@@ -53,16 +100,55 @@ fn normalize(url: &str) -> String {
     }
 }
 
+/// Why a host did not answer, in a few words a person can act on.
+fn why_down(e: &ureq::Error) -> String {
+    match e {
+        ureq::Error::StatusCode(401 | 403) => {
+            "unauthorized: wrong or missing token (--remote-token-file, or token_file= in --hosts)"
+                .into()
+        }
+        ureq::Error::StatusCode(code) => format!("HTTP {code}"),
+        ureq::Error::Timeout(_) => format!("timeout (no answer in {} ms)", TIMEOUT.as_millis()),
+        ureq::Error::HostNotFound => "host not found".into(),
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            "connection refused (is `gputop serve` running there?)".into()
+        }
+        ureq::Error::ConnectionFailed => "connection failed".into(),
+        other => other.to_string(),
+    }
+}
+
 /// `http://gpu1:9835/api/v1/snapshot` → `gpu1:9835`.
 fn authority(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     rest.split('/').next().unwrap_or(rest).to_string()
 }
 
-fn fetch(agent: &ureq::Agent, url: &str) -> Result<Snapshot, String> {
-    let mut response = agent.get(url).call().map_err(|e| e.to_string())?;
-    let body = response.body_mut().read_to_string().map_err(|e| e.to_string())?;
-    serde_json::from_str(&body).map_err(|e| format!("not a gputop snapshot: {e}"))
+fn fetch(agent: &ureq::Agent, endpoint: &Endpoint) -> Result<Snapshot, String> {
+    let mut request = agent.get(&endpoint.url);
+    if let Some(token) = &endpoint.token {
+        request = request.header("Authorization", format!("Bearer {token}"));
+    }
+    let mut response = request.call().map_err(|e| why_down(&e))?;
+    let body = response.body_mut().read_to_string().map_err(|e| why_down(&e))?;
+    parse_snapshot(&body)
+}
+
+/// A snapshot from another gputop: one of a newer schema is refused by name, not misread.
+fn parse_snapshot(body: &str) -> Result<Snapshot, String> {
+    #[derive(Deserialize)]
+    struct Version {
+        schema_version: u32,
+    }
+    let version: Version =
+        serde_json::from_str(body).map_err(|_| "bad JSON: not a gputop snapshot".to_string())?;
+    if version.schema_version > SCHEMA_VERSION {
+        return Err(format!(
+            "version mismatch: the host sends schema {}, this gputop reads up to {SCHEMA_VERSION} (upgrade gputop here)",
+            version.schema_version
+        ));
+    }
+    serde_json::from_str(body).map_err(|e| format!("bad JSON: not a gputop snapshot ({e})"))
 }
 
 impl Source for RemoteSource {
@@ -70,12 +156,12 @@ impl Source for RemoteSource {
         let agent = &self.agent;
         let remote: Vec<(Result<Snapshot, String>, Duration)> = std::thread::scope(|s| {
             let handles: Vec<_> = self
-                .urls
+                .endpoints
                 .iter()
-                .map(|url| {
+                .map(|endpoint| {
                     s.spawn(move || {
                         let started = Instant::now();
-                        (fetch(agent, url), started.elapsed())
+                        (fetch(agent, endpoint), started.elapsed())
                     })
                 })
                 .collect();
@@ -99,6 +185,9 @@ impl Source for RemoteSource {
                     up: true,
                     error: None,
                     latency_ms: Some(took.as_millis() as u64),
+                    cpu_percent: snap.host.cpu_percent,
+                    memory_used_bytes: snap.host.memory_used_bytes,
+                    memory_total_bytes: snap.host.memory_total_bytes,
                 });
                 gpus.extend(snap.gpus.into_iter().map(|mut g| {
                     g.host = Some(name.clone());
@@ -111,23 +200,33 @@ impl Source for RemoteSource {
                 up: false,
                 error: Some(e),
                 latency_ms: None,
+                cpu_percent: None,
+                memory_used_bytes: None,
+                memory_total_bytes: None,
             }),
         };
         if let Some(local) = self.local.as_mut() {
             let started = Instant::now();
-            add("local", local.sample().map_err(|e| e.to_string()), started.elapsed());
+            let sampled = match local {
+                Ok(source) => source.sample().map_err(|e| e.to_string()),
+                Err(e) => Err(e.clone()),
+            };
+            let sampled = sampled.map(|mut snap| {
+                if let Some(usage) = self.usage.as_mut() {
+                    snap.host.fill_usage(usage.refresh());
+                }
+                snap
+            });
+            add("local", sampled, started.elapsed());
         }
-        for (url, (result, took)) in self.urls.iter().zip(remote) {
-            add(url, result, took);
+        for (endpoint, (result, took)) in self.endpoints.iter().zip(remote) {
+            add(&endpoint.url, result, took);
         }
-        let up = hosts.iter().filter(|h| h.up).count();
         Ok(Snapshot {
             schema_version: SCHEMA_VERSION,
             taken_at: chrono::Utc::now(),
-            host: HostInfo {
-                hostname: Some(format!("{up}/{} hosts up", hosts.len())),
-                ..HostInfo::default()
-            },
+            // This machine's name: the hosts' own are in `hosts`.
+            host: HostInfo { hostname: super::HostLookup::hostname(), ..HostInfo::default() },
             gpus,
             hosts,
             simulated: false,
@@ -152,13 +251,38 @@ mod tests {
         let local = Box::new(
             crate::source::SimSource::new(crate::scenario::Scenario::demo(2), &[]).unwrap(),
         );
-        let mut src = RemoteSource::new(vec!["127.0.0.1:9".into()], Some(local));
+        let endpoint = Endpoint::parse("127.0.0.1:9", None).unwrap();
+        let mut src = RemoteSource::new(vec![endpoint], Some(Ok(local)));
         let snap = src.sample().unwrap();
         assert_eq!(snap.gpus.len(), 2);
         assert!(snap.gpus.iter().all(|g| g.host.as_deref() == Some("demo")));
         assert_eq!(snap.hosts.len(), 2);
         assert!(snap.hosts[0].up && !snap.hosts[1].up);
-        assert!(snap.hosts[1].error.is_some());
-        assert_eq!(snap.host.hostname.as_deref(), Some("1/2 hosts up"));
+        assert!(snap.hosts[0].cpu_percent.is_some() || snap.hosts[0].memory_total_bytes.is_some());
+        assert!(snap.hosts[1].error.as_deref().unwrap().contains("refused"), "{:?}", snap.hosts[1]);
+        assert_eq!(snap.host.hostname, crate::source::HostLookup::hostname());
+    }
+
+    #[test]
+    fn a_local_entry_without_nvml_is_one_host_down() {
+        let mut src = RemoteSource::new(Vec::new(), Some(Err("no driver".into())));
+        let snap = src.sample().unwrap();
+        assert_eq!((snap.hosts.len(), snap.hosts[0].up), (1, false));
+        assert_eq!(snap.hosts[0].error.as_deref(), Some("no driver"));
+    }
+
+    #[test]
+    fn bad_urls_are_refused_up_front() {
+        assert!(Endpoint::parse("gpu1:9835", None).is_ok());
+        assert!(Endpoint::parse("http://", None).is_err());
+        assert!(Endpoint::parse("https://gpu1", None).unwrap_err().contains("only http"));
+        assert!(Endpoint::parse("gpu 1:98", None).is_err());
+    }
+
+    #[test]
+    fn snapshots_of_a_newer_schema_are_a_version_mismatch() {
+        let newer = format!("{{\"schema_version\": {}}}", SCHEMA_VERSION + 1);
+        assert!(parse_snapshot(&newer).unwrap_err().starts_with("version mismatch"));
+        assert!(parse_snapshot("<html>").unwrap_err().starts_with("bad JSON"));
     }
 }

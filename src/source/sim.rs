@@ -41,6 +41,7 @@ impl SimSource {
             driver_version: Some(scenario.driver.version.clone()),
             cuda_driver_version: Some(cuda_version_string(scenario.driver.cuda_version)),
             nvml_version: Some(scenario.driver.nvml_version.clone()),
+            ..HostInfo::default()
         };
         Ok(Self { scenario, indices, host })
     }

@@ -20,10 +20,16 @@ use crate::sample::{ProcessKey, Snapshot};
 pub enum Overlay {
     None,
     Help,
-    Details { key: ProcessKey },
+    Details {
+        key: ProcessKey,
+    },
     /// The confirmation, with the command line of the process that would get the signal, read
     /// from `/proc` when it opened.
-    Kill { key: ProcessKey, signal: Signal, command: String },
+    Kill {
+        key: ProcessKey,
+        signal: Signal,
+        command: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,7 +285,8 @@ impl App {
             KeyCode::Char('[') => self.gpu_scroll = self.gpu_scroll.saturating_sub(1),
             KeyCode::Char(']') => self.gpu_scroll = self.gpu_scroll.saturating_add(1),
             KeyCode::Enter => {
-                let key = self.selected.clone().or_else(|| self.rows.first().map(|r| r.key.clone()));
+                let key =
+                    self.selected.clone().or_else(|| self.rows.first().map(|r| r.key.clone()));
                 if let Some(key) = key {
                     self.selected = Some(key.clone());
                     self.overlay = Overlay::Details { key };
@@ -309,7 +316,11 @@ impl App {
         let key = row.key.clone();
         match process_signal::command_line(&key) {
             Ok(command) => {
-                self.overlay = Overlay::Kill { key, signal: Signal::Term, command: sanitize(&command).into_owned() }
+                self.overlay = Overlay::Kill {
+                    key,
+                    signal: Signal::Term,
+                    command: sanitize(&command).into_owned(),
+                }
             }
             Err(e) => self.message = Some(format!("cannot signal PID {}: {e}", key.pid)),
         }
@@ -512,9 +523,7 @@ mod tests {
         a
     }
 
-    fn sleeper() -> std::process::Child {
-        std::process::Command::new("sleep").arg("30").spawn().unwrap()
-    }
+    use crate::process_signal::tests::sleeper;
 
     #[test]
     fn kill_asks_first_shows_the_local_command_and_lets_the_signal_be_chosen() {

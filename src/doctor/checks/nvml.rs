@@ -121,7 +121,11 @@ fn gpu_findings(snap: &Snapshot) -> Vec<Finding> {
         })
         .collect();
     if !refused.is_empty() {
-        let no_permission = snap.gpus.iter().flat_map(|g| g.missing.values()).any(|m| m.reason == MissingReason::NoPermission);
+        let no_permission = snap
+            .gpus
+            .iter()
+            .flat_map(|g| g.missing.values())
+            .any(|m| m.reason == MissingReason::NoPermission);
         out.push(
             Finding::new("nvml_values", Status::Warning, format!("NVML refused {} value(s): {}", refused.len(), refused.join(", ")))
                 .fix(if no_permission {

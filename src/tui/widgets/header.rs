@@ -12,6 +12,28 @@ use crate::tui::app::App;
 use crate::tui::text;
 use crate::tui::theme::Theme;
 
+/// `• CPU 12% MEM 3.1G/64G`, each part only when known.
+fn push_usage(
+    spans: &mut Vec<Span>,
+    sep: &str,
+    who: &str,
+    cpu: Option<f32>,
+    memory: Option<(u64, u64)>,
+) {
+    let mut parts = Vec::new();
+    if let Some(cpu) = cpu {
+        parts.push(format!("CPU {cpu:.0}%"));
+    }
+    if let Some((used, total)) = memory {
+        parts.push(format!("MEM {}/{}", human_bytes(used), human_bytes(total)));
+    }
+    if !parts.is_empty() {
+        // This machine's parts stand apart; a named host's stay together after its name.
+        let join = if who.is_empty() { sep } else { " " };
+        spans.push(Span::raw(format!("{sep}{who}{}", parts.join(join))));
+    }
+}
+
 pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
     let sep = if theme.ascii { " | " } else { " • " };
     let mut spans: Vec<Span> = Vec::new();
@@ -19,10 +41,13 @@ pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
         None => spans.push(Span::styled("waiting for the first sample…", theme.dim)),
         Some(s) => {
             let host = &s.host;
-            spans.push(Span::styled(
-                sanitize(host.hostname.as_deref().unwrap_or("N/A")).into_owned(),
-                theme.title,
-            ));
+            let name = if s.hosts.is_empty() {
+                sanitize(host.hostname.as_deref().unwrap_or("N/A")).into_owned()
+            } else {
+                let up = s.hosts.iter().filter(|h| h.up).count();
+                format!("{up}/{} hosts up", s.hosts.len())
+            };
+            spans.push(Span::styled(name, theme.title));
             spans.push(Span::raw(format!(
                 "{sep}driver {}{sep}CUDA {}{sep}{}{sep}every {}s",
                 sanitize(host.driver_version.as_deref().unwrap_or("N/A")),
@@ -33,21 +58,22 @@ pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
                     .trim_end_matches('0')
                     .trim_end_matches('.')
             )));
-            if let Some(cpu) = app.host_cpu {
-                spans.push(Span::raw(format!("{sep}CPU {cpu:.0}%")));
+            if s.hosts.is_empty() {
+                push_usage(&mut spans, sep, "", app.host_cpu, app.host_memory);
             }
-            if let Some((used, total)) = app.host_memory {
-                spans.push(Span::raw(format!(
-                    "{sep}MEM {}/{}",
-                    human_bytes(used),
-                    human_bytes(total)
-                )));
+            // Many hosts: each one's own CPU and memory, never this machine's; and why the
+            // others did not answer.
+            for h in s.hosts.iter().filter(|h| h.up) {
+                let name = sanitize(h.hostname.as_deref().unwrap_or(&h.url)).into_owned();
+                let memory = h.memory_used_bytes.zip(h.memory_total_bytes);
+                push_usage(&mut spans, sep, &format!("{name} "), h.cpu_percent, memory);
             }
-            // Many hosts: name the ones that did not answer.
-            let down: Vec<String> =
-                s.hosts.iter().filter(|h| !h.up).map(|h| sanitize(&h.url).into_owned()).collect();
-            if !down.is_empty() {
-                spans.push(Span::styled(format!("{sep}DOWN: {}", down.join(", ")), theme.alert));
+            for h in s.hosts.iter().filter(|h| !h.up) {
+                let why = h.error.as_deref().unwrap_or("no answer");
+                spans.push(Span::styled(
+                    format!("{sep}DOWN {} ({})", sanitize(&h.url), sanitize(why)),
+                    theme.alert,
+                ));
             }
             if let Some(age) = app.stale_for() {
                 spans.push(Span::styled(

@@ -137,7 +137,14 @@ fn missing_on_gpu(app: &App, index: u32) -> String {
     }
 }
 
-pub fn kill(frame: &mut Buffer, area: Rect, theme: &Theme, pid: u32, signal: Signal, command: &str) {
+pub fn kill(
+    frame: &mut Buffer,
+    area: Rect,
+    theme: &Theme,
+    pid: u32,
+    signal: Signal,
+    command: &str,
+) {
     let rect = centered(frame, area, 64, 7);
     let command = format!("runs: {command}");
     let mut choices = vec![Span::raw("signal: ")];

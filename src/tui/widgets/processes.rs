@@ -51,13 +51,17 @@ fn push_fitted(out: &mut String, text: &str, width: u16, right: bool) {
     }
 }
 
-/// "GPU 1: unknown (no permission)" for each GPU whose processes NVML could not list.
+/// "GPU 1: unknown (no permission)" for each reachable GPU whose processes NVML could not
+/// list (a lost GPU's panel says so already).
 fn unknown_lists(app: &App) -> Vec<String> {
     let Some(snapshot) = &app.snapshot else { return Vec::new() };
     snapshot
         .gpus
         .iter()
-        .filter_map(|g| Some(format!("GPU {}: processes {}", g.index, g.processes_unknown_reason()?)))
+        .filter(|g| g.status == crate::sample::GpuStatus::Ok)
+        .filter_map(|g| {
+            Some(format!("GPU {}: processes {}", g.index, g.processes_unknown_reason()?))
+        })
         .collect()
 }
 
