@@ -30,23 +30,35 @@ install_peers() {
   export PEERS="$PWD/$venv/bin"
 }
 
-# nvtop (C, ncurses) from Debian's package: it is in contrib, which the default sources lack,
-# so the .deb is fetched and unpacked under target/, nothing installed. Sets NVTOP, empty where
-# it cannot be had (not x86-64, offline).
+# nvtop (C, ncurses) from Debian's package. It is in contrib, which the machine's sources
+# leave out: apt-get reads a private copy of those sources with contrib added (lists and cache
+# under target/), downloads the package and it is unpacked under target/, nothing installed.
+# Sets NVTOP, empty where it cannot be had (no Debian sources, offline).
 install_nvtop() {
-  local dir=target/peers-nvtop deb=nvtop_3.0.1-1_amd64.deb
-  local sum=cbb1158617a8a8429836539cf91b2d98f22189f24d2fb2da1ea58743398fd266
+  local dir=$PWD/target/peers-nvtop
   NVTOP=""
-  [ "$(uname -m)" = x86_64 ] || return 0
-  if [ ! -x "$dir/usr/bin/nvtop" ]; then
-    mkdir -p "$dir"
-    if ! { curl -sSfo "$dir/$deb" "http://deb.debian.org/debian/pool/contrib/n/nvtop/$deb" &&
-      echo "$sum  $dir/$deb" | sha256sum -c --quiet && dpkg-deb -x "$dir/$deb" "$dir"; }; then
-      echo "nvtop: could not fetch $deb, left out" >&2
+  if [ ! -x "$dir/root/usr/bin/nvtop" ]; then
+    mkdir -p "$dir/sources.list.d" "$dir/lists/partial" "$dir/archives/partial" "$dir/root"
+    local f found=0
+    for f in /etc/apt/sources.list.d/*.sources; do
+      [ -f "$f" ] || continue
+      sed -E 's/^(Components:.*\bmain\b.*)$/\1 contrib/' "$f" > "$dir/sources.list.d/$(basename "$f")"
+      found=1
+    done
+    if [ -f /etc/apt/sources.list ]; then
+      sed -E '/^deb /s/ main( |$)/ main contrib\1/' /etc/apt/sources.list > "$dir/sources.list.d/main.list"
+      found=1
+    fi
+    local apt=(apt-get -qq -o Dir::Etc::sourcelist=/dev/null -o "Dir::Etc::sourceparts=$dir/sources.list.d"
+      -o "Dir::State::Lists=$dir/lists" -o "Dir::Cache::archives=$dir/archives")
+    if [ $found = 0 ] || ! "${apt[@]}" update >/dev/null 2>&1 ||
+      ! (cd "$dir" && "${apt[@]}" download nvtop >/dev/null 2>&1) ||
+      ! dpkg-deb -x "$(ls "$dir"/nvtop_*.deb | head -1)" "$dir/root"; then
+      echo "nvtop: could not be had from the machine's Debian sources with contrib, left out" >&2
       return 0
     fi
   fi
-  NVTOP="$PWD/$dir/usr/bin/nvtop"
+  NVTOP="$dir/root/usr/bin/nvtop"
 }
 
 # cpu_ns PID: the CPU time a process has used, all its threads (ended ones too), in ns, from

@@ -10,11 +10,13 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::Value;
 
+/// Whether PID namespaces can be made here (as root they can; CI runs as root).
 fn can_unshare() -> bool {
-    Command::new("unshare")
-        .args(["--pid", "--fork", "--mount-proc", "true"])
-        .status()
-        .is_ok_and(|s| s.success())
+    have(
+        "unshare",
+        &["--pid", "--fork", "--mount-proc", "true"],
+        "run as root with util-linux's unshare (PID namespaces)",
+    )
 }
 
 /// Host PID of the process whose command line is `marker`, and its PID inside its namespace.
@@ -92,7 +94,6 @@ fn in_namespace(
 #[test]
 fn host_pids_are_mapped_through_the_host_proc() {
     if !can_unshare() {
-        eprintln!("cannot create PID namespaces here; skipping (CI runs as root)");
         return;
     }
     let (doc, ns_pid) = in_namespace("611", "", "", "--host-proc \"$HOSTPROC\"");

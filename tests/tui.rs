@@ -284,3 +284,44 @@ fn many_hosts_show_host_names_and_the_hosts_that_are_down() {
     assert!(!text.contains("CPU 99%"), "{text}");
     assert!(text.contains(" gpu-a:0 NVIDIA H100"), "{text}");
 }
+
+/// q, Ctrl-C, SIGTERM and SIGHUP end the monitor and the watch view at once (measured in
+/// `scripts/bench-quit.sh`: about 10 ms), with the terminal restored.
+#[test]
+fn every_mode_quits_at_once() {
+    let bin = assert_cmd::cargo::cargo_bin("gputop");
+    for (mode, how) in [
+        ("", "q"),
+        ("", "C-c"),
+        ("", "TERM"),
+        ("", "HUP"),
+        ("--watch 5", "C-c"),
+        ("--watch 5", "TERM"),
+        ("--watch 5", "HUP"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let command = format!(
+            "sh -c 'echo $$ > {}; exec env LC_ALL=C.UTF-8 {} --demo 2 --interval 5 {mode}'; echo EXITED; sleep 5",
+            pid_file.display(),
+            bin.display()
+        );
+        let Some(tmux) = common::tmux::Tmux::start(&command, 120, 40) else { return };
+        tmux.wait_for("H100");
+        let pid = std::fs::read_to_string(&pid_file).unwrap().trim().to_string();
+        let started = std::time::Instant::now();
+        match how {
+            "q" | "C-c" => tmux.keys(&[how]),
+            signal => {
+                std::process::Command::new("kill")
+                    .args([&format!("-{signal}"), &pid])
+                    .status()
+                    .unwrap();
+            }
+        }
+        let screen = tmux.wait_for("EXITED");
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(1), "{mode} {how}: {took:?}");
+        assert!(!screen.contains("H100") || !mode.is_empty(), "the alternate screen is left");
+    }
+}

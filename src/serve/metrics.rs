@@ -70,6 +70,33 @@ pub fn render(snapshot: &Snapshot, opts: &MetricsOptions) -> String {
     out
 }
 
+/// The classic Prometheus text format (0.0.4) of an OpenMetrics text, for clients that do not
+/// ask for OpenMetrics: no `# EOF` and no `# UNIT`, and a counter's `# HELP` and `# TYPE` name
+/// the sample that is emitted (`…_total`), as that format wants.
+pub fn classic_text(openmetrics: &str) -> String {
+    let counters: Vec<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|prefix| {
+            let rest = line.strip_prefix(prefix)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters.contains(&name).then(|| format!("{prefix}{name}_total {tail}"))
+        });
+        match renamed {
+            Some(line) => out.push_str(&line),
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
 fn gputop_names(b: &mut Builder, s: &Snapshot, opts: &MetricsOptions) {
     let host = s.host.hostname.clone().unwrap_or_default();
     let build = labels(&[
@@ -352,6 +379,19 @@ fn dcgm_names(b: &mut Builder, s: &Snapshot) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_classic_text_names_counters_by_their_samples_and_has_no_eof() {
+        let open =
+            render(&snapshot(), &MetricsOptions { naming: Naming::Gputop, processes: false });
+        assert!(open.ends_with("# EOF\n"));
+        let classic = classic_text(&open);
+        assert!(!classic.contains("# EOF"));
+        assert!(classic.contains("# TYPE gputop_gpu_energy_joules_total counter\n"), "{classic}");
+        assert!(classic.contains("# HELP gputop_gpu_energy_joules_total Energy"), "{classic}");
+        assert!(classic.lines().any(|l| l.starts_with("gputop_gpu_energy_joules_total{")));
+        assert!(classic.contains("# TYPE gputop_gpu_up gauge\n"));
+    }
     use crate::scenario::Scenario;
     use crate::source::SimSource;
 

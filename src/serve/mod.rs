@@ -34,7 +34,9 @@ pub struct ServeOptions {
 /// What a scrape returns, rendered once per sample.
 #[derive(Default)]
 struct Rendered {
+    /// Prometheus text format 0.0.4, for clients that ask for nothing else.
     metrics: String,
+    openmetrics: String,
     snapshot_json: String,
 }
 
@@ -65,8 +67,10 @@ async fn serve(source: Box<dyn Source>, opts: ServeOptions) -> Result<(), Error>
         while let Some(polled) = poller.next().await {
             if let Ok(mut snapshot) = polled {
                 std::sync::Arc::make_mut(&mut snapshot).host.fill_usage(usage.refresh());
+                let openmetrics = render(&snapshot, &metrics_opts);
                 let rendered = Rendered {
-                    metrics: render(&snapshot, &metrics_opts),
+                    metrics: metrics::classic_text(&openmetrics),
+                    openmetrics,
                     snapshot_json: json::line(&snapshot),
                 };
                 if tx.send(Arc::new(rendered)).is_err() {
@@ -162,14 +166,12 @@ async fn metrics_handler(State(state): State<AppState>, headers: HeaderMap) -> R
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("application/openmetrics-text"));
-    let content_type = if openmetrics {
-        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    let (content_type, body) = if openmetrics {
+        ("application/openmetrics-text; version=1.0.0; charset=utf-8", &rendered.openmetrics)
     } else {
-        // The OpenMetrics text is also valid classic text: its extra lines are comments.
-        "text/plain; version=0.0.4; charset=utf-8"
+        ("text/plain; version=0.0.4; charset=utf-8", &rendered.metrics)
     };
-    ([(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], rendered.metrics.clone())
-        .into_response()
+    ([(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], body.clone()).into_response()
 }
 
 async fn snapshot_handler(State(state): State<AppState>) -> Response {

@@ -102,6 +102,31 @@ impl Drop for Sleeper {
     }
 }
 
+/// Whether a test can run `tool` (with `args`, which must succeed). In CI (`CI=true`) a missing
+/// tool fails the test with what to install; elsewhere the test is skipped with a visible
+/// `SKIPPED:` line on stderr.
+pub fn have(tool: &str, args: &[&str], install: &str) -> bool {
+    let ok = StdCommand::new(tool)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        return true;
+    }
+    let message = format!("{tool} is missing: {install}");
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{message} (CI must run every test)");
+    }
+    let line =
+        format!("SKIPPED: {} ({message})\n", std::thread::current().name().unwrap_or("test"));
+    // Straight to fd 2, past the test harness's capture, so it shows without --nocapture.
+    // SAFETY: write(2) reads `line.len()` bytes from a live buffer.
+    unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
+    false
+}
+
 pub fn stdout_of(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();
     assert!(out.status.success(), "gputop failed: {}", String::from_utf8_lossy(&out.stderr));
