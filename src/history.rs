@@ -286,16 +286,24 @@ mod tests {
 
     #[test]
     fn history_records_gaps_as_none() {
-        use crate::source::{SimSource, Source};
-        let mut sim = SimSource::new(crate::scenario::Scenario::demo(3), &[]).unwrap();
+        use crate::source::SimSource;
+        let sim = SimSource::new(crate::scenario::Scenario::demo(3), &[]).unwrap();
         let mut h = History::new(Duration::from_secs(10), Duration::from_secs(1));
-        for _ in 0..15 {
-            h.record(&sim.sample().unwrap());
+        // Every third sample NVML gives no utilization (a timeout, a lost reading).
+        for t in 0..15 {
+            let mut snap = sim.sample_at(1_000.0 + f64::from(t));
+            if t % 3 == 0 {
+                snap.gpus[0].utilization.gpu_percent = None;
+            }
+            h.record(&snap);
         }
-        let snap = sim.sample().unwrap();
-        let g = &snap.gpus[0];
+        let g = &sim.sample_at(0.0).gpus[0];
         let gh = h.gpu(g.index, g.uuid.as_deref()).unwrap();
         assert_eq!(gh.utilization.len(), 10);
-        assert!(gh.utilization.iter().all(|v| v.is_some()));
+        // The window holds samples 5..15: gaps at 6, 9 and 12 stay gaps, never 0.
+        let gaps: Vec<bool> = gh.utilization.iter().map(|v| v.is_none()).collect();
+        let expected: Vec<bool> = (5..15).map(|t| t % 3 == 0).collect();
+        assert_eq!(gaps, expected);
+        assert!(gh.power_watts.iter().all(|v| v.is_some()), "other series are untouched");
     }
 }

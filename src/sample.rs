@@ -364,7 +364,10 @@ impl GpuProcess {
 impl GpuSample {
     /// A GPU with nothing known but its index and what went wrong.
     pub fn unavailable(index: u32, status: GpuStatus, error: impl Into<String>) -> Self {
-        Self { status, error: Some(error.into()), processes: None, ..Self::empty(index) }
+        let reason =
+            if status == GpuStatus::Lost { MissingReason::GpuLost } else { MissingReason::Error };
+        let missing = BTreeMap::from([("processes".into(), Missing { reason, nvml_code: None })]);
+        Self { status, error: Some(error.into()), processes: None, missing, ..Self::empty(index) }
     }
 
     /// A reachable GPU with no readings yet; sources fill in what they can.

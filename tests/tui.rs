@@ -65,6 +65,8 @@ fn snapshot_settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     // Local time depends on the machine's time zone.
     settings.add_filter(r"\d\d:\d\d:\d\d", "[time]");
+    // ... and where a narrow screen cuts the clock short.
+    settings.add_filter(r"(?m)(CUDA \S+ \S )\d[\d:]*$", "${1}[time]");
     settings
 }
 
@@ -78,6 +80,37 @@ fn screens_at_every_size() {
                 .bind(|| insta::assert_snapshot!(format!("screen_{gpus}gpus_{w}x{h}"), text));
         }
     }
+}
+
+/// The monitor's own output path: the bytes the screen writer sends, played back in a
+/// terminal emulator, show what the snapshot of the same screen on `TestBackend` shows, over
+/// successive frames (so the writer's diffing is in play).
+#[test]
+fn the_screen_writer_shows_the_snapshotted_screen() {
+    use gputop::tui::screen::Screen;
+    let sim = SimSource::new(fleet(4), &[]).unwrap();
+    let theme = Theme::new(ThemeName::Dark, false);
+    let (w, h) = (120, 40);
+    let mut app = App::new(Duration::from_secs(1), Duration::from_secs(600), false);
+    let mut writer = Screen::new(Vec::new(), w, h);
+    for t in 0..30 {
+        app.on_snapshot(Arc::new(sim.sample_at(1_700_000_000.0 + f64::from(t))));
+        app.now = app.snapshot.as_ref().unwrap().taken_at;
+        app.host_cpu = Some(12.5);
+        app.host_memory = Some((3 << 30, 16 << 30));
+        writer.draw(|frame| gputop::tui::ui::draw(frame, &app, &theme)).unwrap();
+    }
+    let nz = |n: u16| std::num::NonZero::new(n).unwrap();
+    let mut terminal = vt100::Parser::new(nz(h), nz(w), 0);
+    terminal.process(writer.writer());
+    let shown: Vec<String> = terminal
+        .screen()
+        .rows(0, w)
+        .map(|r| format!("{r:<width$}", width = usize::from(w)))
+        .collect();
+    let shown = shown.join("\n") + "\n";
+    assert_eq!(shown, screen(&app, w, h));
+    snapshot_settings().bind(|| insta::assert_snapshot!("screen_4gpus_120x40", shown));
 }
 
 #[test]
