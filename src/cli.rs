@@ -91,8 +91,8 @@ pub struct ModeArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
 
-    /// Seconds between samples, 0.1 to 3600 [default: 1, or the config file's].
-    #[arg(long, value_name = "SECS", value_parser = parse_interval, env = "GPUTOP_INTERVAL", global = true)]
+    /// Seconds between samples, 0.1 to 3600 [default: $GPUTOP_INTERVAL, the config file's, or 1].
+    #[arg(long, value_name = "SECS", value_parser = parse_interval, allow_negative_numbers = true, global = true)]
     pub interval: Option<Duration>,
 
     /// Monitor only: never send signals to processes.
@@ -186,7 +186,33 @@ pub struct SourceArgs {
     pub nvml_lib: Option<PathBuf>,
 }
 
-fn parse_interval(s: &str) -> Result<Duration, String> {
+impl Cli {
+    /// Parses the command line. `--demo` takes an optional value, so `gputop --demo serve`
+    /// would read `serve` as a scenario file: a subcommand's name right after `--demo` is the
+    /// subcommand, with the default demo fleet.
+    pub fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Self {
+        let mut args: Vec<std::ffi::OsString> = args.into_iter().collect();
+        for i in 0..args.len().saturating_sub(1) {
+            let next = args[i + 1].to_str();
+            if args[i] == "--demo" && matches!(next, Some("serve" | "doctor" | "help")) {
+                args[i] = "--demo=4".into();
+            }
+        }
+        Self::parse_from(args)
+    }
+}
+
+/// `GPUTOP_INTERVAL`, when set: its errors name the variable.
+pub fn interval_from_env() -> Result<Option<Duration>, String> {
+    match std::env::var("GPUTOP_INTERVAL") {
+        Ok(v) if !v.trim().is_empty() => {
+            parse_interval(&v).map(Some).map_err(|e| format!("GPUTOP_INTERVAL: {e}"))
+        }
+        _ => Ok(None),
+    }
+}
+
+pub fn parse_interval(s: &str) -> Result<Duration, String> {
     let secs: f64 = s.trim().parse().map_err(|_| format!("`{s}` is not a number of seconds"))?;
     if !(0.1..=3600.0).contains(&secs) {
         return Err(format!("{secs} is out of range: use 0.1 to 3600 seconds"));
@@ -230,6 +256,22 @@ mod tests {
         assert_eq!(parse_demo("8"), Ok(DemoFleet::Gpus(8)));
         assert_eq!(parse_demo("x.toml"), Ok(DemoFleet::Scenario("x.toml".into())));
         assert!(parse_demo("0").is_err());
+    }
+
+    #[test]
+    fn a_subcommand_after_demo_is_the_subcommand() {
+        let cli = Cli::parse_args(["gputop", "--demo", "serve"].map(Into::into));
+        assert!(matches!(cli.command, Some(Command::Serve(_))));
+        assert_eq!(cli.source.demo, Some(DemoFleet::Gpus(4)));
+        let cli = Cli::parse_args(["gputop", "--demo", "8", "doctor"].map(Into::into));
+        assert!(matches!(cli.command, Some(Command::Doctor(_))));
+        assert_eq!(cli.source.demo, Some(DemoFleet::Gpus(8)));
+    }
+
+    #[test]
+    fn a_negative_interval_is_out_of_range_not_an_unknown_flag() {
+        let err = Cli::try_parse_from(["gputop", "--interval", "-1"]).unwrap_err().to_string();
+        assert!(err.contains("out of range"), "{err}");
     }
 
     #[test]

@@ -90,9 +90,23 @@ impl Config {
         }
     }
 
+    /// Reads a file the user named: unlike the default path, it must exist.
+    pub fn load_named(path: &Path) -> Result<Self, String> {
+        if !path.exists() {
+            return Err(format!(
+                "the config file {} does not exist (`gputop --print-config > {}` writes a template)",
+                path.display(),
+                path.display()
+            ));
+        }
+        Self::load(path)
+    }
+
+    /// Parses the text of a config file; a TOML error keeps its diagram (the line, a caret
+    /// under the bad value) on lines of its own.
     pub fn parse(text: &str) -> Result<Self, String> {
         let config: Config =
-            toml::from_str(text).map_err(|e| e.to_string().trim_end().replace('\n', " "))?;
+            toml::from_str(text).map_err(|e| format!("\n{}", e.to_string().trim_end()))?;
         if let Some(i) = config.interval {
             if !(0.1..=3600.0).contains(&i) {
                 return Err(format!("interval = {i} is out of range (0.1 to 3600)"));
@@ -123,7 +137,12 @@ mod tests {
     fn errors_name_the_line() {
         let err = Config::parse("interval = 1.0\ntheme = \"purple\"\n").unwrap_err();
         assert!(err.contains("line 2"), "{err}");
-        assert!(!err.contains('\n'));
+        // The caret diagram: the line, then a caret under the value, each on its own line.
+        assert!(err.lines().any(|l| l.contains("theme = \"purple\"")), "{err}");
+        assert!(
+            err.lines().any(|l| l.trim_start().trim_start_matches('|').trim().starts_with('^')),
+            "{err}"
+        );
         assert!(Config::parse("interval = 0\n").unwrap_err().contains("out of range"));
         assert!(Config::parse("colour = 1\n").unwrap_err().contains("line 1"));
     }
@@ -138,7 +157,9 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_file_is_the_default() {
+    fn a_missing_file_is_the_default_only_when_not_named() {
         assert_eq!(Config::load(Path::new("/nonexistent/gputop.toml")).unwrap(), Config::default());
+        let err = Config::load_named(Path::new("/nonexistent/gputop.toml")).unwrap_err();
+        assert!(err.contains("does not exist"), "{err}");
     }
 }

@@ -67,16 +67,19 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         print!("{}", config::TEMPLATE);
         return Ok(0);
     }
-    let config_path = cli.mode.config.clone().or_else(config::default_path);
-    let config = match &config_path {
-        Some(path) => config::Config::load(path).map_err(Error::Usage)?,
-        None => config::Config::default(),
+    // A file named on the command line (or in GPUTOP_CONFIG) must exist; the default may not.
+    let config = match (&cli.mode.config, config::default_path()) {
+        (Some(path), _) => config::Config::load_named(path).map_err(Error::Usage)?,
+        (None, Some(path)) => config::Config::load(&path).map_err(Error::Usage)?,
+        (None, None) => config::Config::default(),
     };
-    let interval = cli
-        .mode
-        .interval
-        .or(config.interval.map(Duration::from_secs_f64))
-        .unwrap_or(Duration::from_secs(1));
+    let interval = match cli.mode.interval {
+        Some(i) => Some(i),
+        None => cli::interval_from_env().map_err(Error::Usage)?,
+    };
+    let interval =
+        interval.or(config.interval.map(Duration::from_secs_f64)).unwrap_or(Duration::from_secs(1));
+    check_flags(&cli).map_err(Error::Usage)?;
     if let Some(cli::Command::Serve(args)) = &cli.command {
         return serve(args, &cli, interval).map(|()| 0);
     }
@@ -108,6 +111,45 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Some(secs) => watch(source, format, secs.unwrap_or(interval), cli.mode.count),
     }
     .map(|()| 0)
+}
+
+/// Flags that would do nothing in the mode asked for are mistakes: say what to use instead.
+fn check_flags(cli: &Cli) -> Result<(), String> {
+    let out = &cli.output;
+    let src = &cli.source;
+    if let Some(cli::Command::Serve(_)) = &cli.command {
+        let local_only = [
+            (!src.remote.is_empty(), "--remote"),
+            (src.hosts.is_some(), "--hosts"),
+            (src.remote_token_file.is_some(), "--remote-token-file"),
+            (src.container.is_some(), "--container"),
+            (src.pod.is_some(), "--pod"),
+        ];
+        if let Some((_, flag)) = local_only.iter().find(|(set, _)| *set) {
+            return Err(format!(
+                "`serve` exports this machine's GPUs and all their processes: {flag} does not apply (run `gputop serve` on each host and `gputop --remote` to gather them)"
+            ));
+        }
+        return Ok(());
+    }
+    let one_shot = cli.mode.once
+        || (cli.mode.watch.is_none()
+            && (out.json
+                || out.csv
+                || out.query_gpu.is_some()
+                || out.query_compute_apps.is_some()));
+    if one_shot && cli.mode.count.is_some() {
+        return Err("--count applies to --watch: a one-shot output takes a single sample (use --watch --count N for several)".into());
+    }
+    let monitor_only = [(cli.mode.readonly, "--readonly"), (cli.mode.theme.is_some(), "--theme")];
+    if one_shot || cli.mode.watch.is_some() {
+        if let Some((_, flag)) = monitor_only.iter().find(|(set, _)| *set) {
+            return Err(format!(
+                "{flag} applies to the interactive monitor only (run gputop without --once, --watch or an output format)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn serve(args: &cli::ServeArgs, cli: &Cli, interval: Duration) -> Result<(), Error> {

@@ -2,10 +2,8 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = gputop::cli::Cli::parse();
+    let cli = gputop::cli::Cli::parse_args(std::env::args_os());
     match gputop::run(cli) {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,

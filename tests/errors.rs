@@ -90,6 +90,14 @@ fn usage_errors_exit_2() {
         &["--once", "--json", "--csv"],
         &["--once", "--demo", "0"],
         &["--once", "--id", "banana"],
+        &["--once", "--count", "2"],
+        &["--json", "--count", "2"],
+        &["--interval", "-1"],
+        &["--once", "--config", "/nonexistent/gputop.toml"],
+        &["--watch", "--readonly"],
+        &["--once", "--theme", "light"],
+        &["serve", "--remote", "gpu1:9835"],
+        &["serve", "--container", "abc"],
     ] {
         let assert = gputop(&scenario).args(args).assert().code(2);
         let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
@@ -107,6 +115,71 @@ fn malformed_demo_scenario_names_the_file_and_line() {
         .arg(scenario.path())
         .assert()
         .code(2)
+        .stderr(predicate::str::contains("panicked").not())
+        .stderr(predicate::str::contains("line 3"))
+        // TOML's diagram: the bad line, and a caret under the value, on lines of their own.
+        .stderr(predicate::str::is_match(r"(?m)^3 \| memory_total_mib = .lots.$").unwrap())
+        .stderr(predicate::str::is_match(r"(?m)^\s+\|\s+\^+$").unwrap());
+}
+
+#[test]
+fn impossible_scenario_values_and_empty_scenarios_are_refused() {
+    let hot = scenario_file("[[gpus]]\nname = \"G\"\ntemperature_c = 900\n");
+    let empty = scenario_file("[driver]\nversion = \"550.54.15\"\n");
+    for (file, what) in
+        [(&hot, "line 3: temperature_c = 900 is out of range"), (&empty, "has no GPU")]
+    {
+        Command::cargo_bin("gputop")
+            .unwrap()
+            .arg("--once")
+            .arg("--demo")
+            .arg(file.path())
+            .assert()
+            .code(2)
+            .stderr(one_line_without_panic())
+            .stderr(predicate::str::contains(what));
+    }
+}
+
+#[test]
+fn interval_mistakes_name_where_they_come_from() {
+    let scenario = scenario_file("[[gpus]]\nname = \"G\"\n");
+    gputop(&scenario)
+        .env("GPUTOP_INTERVAL", "abc")
+        .arg("--once")
+        .assert()
+        .code(2)
         .stderr(one_line_without_panic())
-        .stderr(predicate::str::contains("line 3"));
+        .stderr(predicate::str::contains("GPUTOP_INTERVAL"));
+    gputop(&scenario)
+        .args(["--interval", "-1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("out of range"));
+}
+
+#[test]
+fn demo_goes_with_every_subcommand() {
+    let out = Command::cargo_bin("gputop")
+        .unwrap()
+        .args(["--demo", "doctor", "--no-python", "--json"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("scenario"), "{out:?}");
+    assert!(out.status.code().is_some_and(|c| c <= 2));
+    serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("doctor's JSON");
+    let mut serve = std::process::Command::new(assert_cmd::cargo::cargo_bin("gputop"))
+        .args(["--demo", "serve", "--listen", "127.0.0.1:0"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(serve.stderr.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert!(line.contains("serving metrics"), "{line}");
 }

@@ -39,6 +39,22 @@ impl Signal {
         }
     }
 
+    /// The lowest and highest values it takes.
+    pub fn bounds(&self) -> (f64, f64) {
+        match self {
+            Self::Constant(v) => (*v, *v),
+            Self::Wave(w) => (w.base - w.amplitude.abs(), w.base + w.amplitude.abs()),
+        }
+    }
+
+    /// As written in a scenario: `900`, or `{ base = 90, amplitude = 20 }`.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Constant(v) => v.to_string(),
+            Self::Wave(w) => format!("{{ base = {}, amplitude = {} }}", w.base, w.amplitude),
+        }
+    }
+
     /// The mean over a period.
     pub fn mean(&self) -> f64 {
         match self {

@@ -21,7 +21,14 @@ impl SimSource {
         let scenario = match fleet {
             DemoFleet::Gpus(n) => Scenario::demo(*n),
             DemoFleet::Scenario(path) => {
-                Scenario::from_file(path).map_err(SourceError::Scenario)?
+                let scenario = Scenario::from_file(path).map_err(SourceError::Scenario)?;
+                if scenario.gpus.is_empty() {
+                    return Err(SourceError::Scenario(format!(
+                        "the scenario {} has no GPU: add a [[gpus]] section with a name",
+                        path.display()
+                    )));
+                }
+                scenario
             }
         };
         Self::new(scenario, selection)

@@ -12,14 +12,15 @@ use crate::tui::app::{App, Signal};
 use crate::tui::theme::Theme;
 use crate::tui::ui::{centered, Paint};
 
-/// Every key, shown by `?`.
+/// Every key, shown by `?`: the keys in a column of [`KEY_WIDTH`], what they do in at most
+/// 54 cells, so the box fits an 80-column terminal.
 pub const KEYS: [(&str, &str); 18] = [
     ("q, Esc, Ctrl-C", "quit (Esc first clears a filter)"),
     ("?, h, F1", "this help (any key closes it)"),
     ("↑ ↓ PgUp PgDn Home End", "select a process (or click it)"),
     ("← →", "scroll the command lines sideways"),
     ("Enter", "details of the selected process"),
-    ("/", "filter: text, user:NAME, pid:N or gpu:N; Enter keeps, Esc clears"),
+    ("/", "filter: text, user:NAME, pid:N, gpu:N (Esc clears)"),
     ("s, >", "sort by the next column (or click a header)"),
     ("S, <", "sort by the previous column"),
     ("r", "reverse the order"),
@@ -34,12 +35,15 @@ pub const KEYS: [(&str, &str); 18] = [
     ("--theme, --ascii", "colours and drawing characters"),
 ];
 
+/// The key column's width in cells.
+const KEY_WIDTH: usize = 22;
+
 fn block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
     theme.block().border_style(theme.title).title(Span::styled(title, theme.title))
 }
 
 pub fn help(frame: &mut Buffer, area: Rect, _app: &App, theme: &Theme) {
-    let rect = centered(frame, area, 84, KEYS.len() as u16 + 2);
+    let rect = centered(frame, area, 80, KEYS.len() as u16 + 2);
     let lines: Vec<Line> = KEYS
         .iter()
         .map(|(k, what)| {
@@ -48,7 +52,10 @@ pub fn help(frame: &mut Buffer, area: Rect, _app: &App, theme: &Theme) {
             } else {
                 k.to_string()
             };
-            Line::from(vec![Span::styled(format!("{key:>24}  "), theme.title), Span::raw(*what)])
+            Line::from(vec![
+                Span::styled(format!("{key:>KEY_WIDTH$}  "), theme.title),
+                Span::raw(*what),
+            ])
         })
         .collect();
     frame.render_widget(Paragraph::new(lines).block(block(" Keys ", theme)), rect);
@@ -164,4 +171,19 @@ pub fn kill(
         Line::styled("←/→ choose   Enter send   any other key cancels", theme.dim),
     ];
     frame.render_widget(Paragraph::new(lines).block(block(" Send a signal ", theme)), rect);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use unicode_width::UnicodeWidthStr;
+
+    #[test]
+    fn the_help_fits_80_columns() {
+        for (key, what) in KEYS {
+            // Two borders, the key column, two spaces, the description.
+            let width = 2 + KEY_WIDTH + 2 + what.width();
+            assert!(key.width() <= KEY_WIDTH && width <= 80, "{key}: {what} ({width})");
+        }
+    }
 }
