@@ -172,8 +172,11 @@ pub struct Temperature {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Power {
     pub draw_watts: Option<f64>,
-    /// The enforced limit.
+    /// The enforced limit: the lowest of those in force (nvidia-smi's `enforced.power.limit`).
     pub limit_watts: Option<f64>,
+    /// The power management limit set on the GPU (nvidia-smi's `power.limit`).
+    #[serde(default)]
+    pub management_limit_watts: Option<f64>,
     /// Total energy since the driver was loaded.
     pub energy_joules: Option<f64>,
 }

@@ -135,7 +135,11 @@ const GPU_FIELDS: &[Field<GpuSample>] = &[
     },
     Field { names: &["temperature.gpu"], unit: None, value: |g, _| n(g.temperature.gpu_celsius) },
     Field { names: &["power.draw"], unit: Some("W"), value: |g, _| watts(g.power.draw_watts) },
-    Field { names: &["power.limit"], unit: Some("W"), value: |g, _| watts(g.power.limit_watts) },
+    Field {
+        names: &["power.limit"],
+        unit: Some("W"),
+        value: |g, _| watts(g.power.management_limit_watts),
+    },
     Field {
         names: &["enforced.power.limit"],
         unit: Some("W"),

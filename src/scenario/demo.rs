@@ -87,6 +87,9 @@ fn gpu(index: usize) -> GpuSpec {
         uuid: None,
         pci_bus_id: None,
         lost: false,
+        lost_between_s: None,
+        minor_number: None,
+        process_list_grows_by: 0,
         memory_total_mib: m.memory_mib,
         memory_reserved_mib: m.memory_mib / 100,
         memory_used_mib: wave(300.0, 100.0, 45.0, phase),
@@ -95,6 +98,7 @@ fn gpu(index: usize) -> GpuSpec {
         temperature_c: wave(if busy { 62.0 } else { 34.0 }, 8.0, 90.0, phase),
         temperature_slowdown_c: Some(87),
         temperature_shutdown_c: Some(92),
+        power_management_limit_w: None,
         power_w: wave(
             m.power_limit_w * (load / 120.0 + 0.05),
             m.power_limit_w * swing / 150.0,

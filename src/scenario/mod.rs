@@ -71,6 +71,15 @@ pub struct GpuSpec {
     /// The GPU fell off the bus: its handle cannot be had (GPU_IS_LOST).
     #[serde(default)]
     pub lost: bool,
+    /// Falls off the bus this many seconds after `nvmlInit`, and comes back at the second
+    /// value (if given): `[5.0, 10.0]`.
+    pub lost_between_s: Option<Vec<f64>>,
+    /// `/dev/nvidiaN`'s N: the driver's probe order, which need not be NVML's index order.
+    pub minor_number: Option<u32>,
+    /// Each process list call after the first on this GPU finds this many processes more
+    /// than the size query before it said (processes started in between).
+    #[serde(default)]
+    pub process_list_grows_by: u32,
     #[serde(default = "default_memory_total")]
     pub memory_total_mib: u64,
     #[serde(default)]
@@ -83,7 +92,11 @@ pub struct GpuSpec {
     pub temperature_slowdown_c: Option<u32>,
     pub temperature_shutdown_c: Option<u32>,
     pub power_w: Option<Signal>,
+    /// The enforced power limit (`nvmlDeviceGetEnforcedPowerLimit`).
     pub power_limit_w: Option<f64>,
+    /// The power management limit (`nvmlDeviceGetPowerManagementLimit`), which the enforced
+    /// one can sit below (another limiter in force); defaults to `power_limit_w`.
+    pub power_management_limit_w: Option<f64>,
     pub fan_pct: Option<Signal>,
     pub clock_sm_mhz: Option<Signal>,
     pub clock_mem_mhz: Option<Signal>,
@@ -144,11 +157,16 @@ pub enum ProcessKindSpec {
     Compute,
     Graphics,
     Both,
+    /// A client of the MPS server: listed by `nvmlDeviceGetMPSComputeRunningProcesses` only.
+    Mps,
 }
 
 impl ProcessKindSpec {
     pub fn is_compute(self) -> bool {
         matches!(self, Self::Compute | Self::Both)
+    }
+    pub fn is_mps(self) -> bool {
+        matches!(self, Self::Mps)
     }
     pub fn is_graphics(self) -> bool {
         matches!(self, Self::Graphics | Self::Both)
@@ -379,11 +397,13 @@ impl GpuSpec {
         Ok(self.processes.iter().filter(|p| p.is_active(t)).collect())
     }
 
-    /// (total, reserved, used) in bytes: used counts the GPU's own use plus its processes'.
+    /// (total, reserved, allocated) in bytes, as `nvmlMemory_v2_t` has them: allocated is
+    /// the GPU's own use plus its processes', and excludes what the driver and firmware
+    /// reserve; free is what is left of the three.
     pub fn memory_bytes(&self, t: f64) -> Reading<(u64, u64, u64)> {
         self.read(Metric::Memory, Some(()))?;
         let total = self.memory_total_mib * MIB;
-        let reserved = self.memory_reserved_mib * MIB;
+        let reserved = (self.memory_reserved_mib * MIB).min(total);
         let own = self.memory_used_mib.as_ref().map_or(0.0, |s| s.at(t));
         let procs: f64 = self
             .processes
@@ -391,8 +411,24 @@ impl GpuSpec {
             .filter(|p| p.is_active(t))
             .filter_map(|p| p.used_memory_mib.as_ref().map(|s| s.at(t)))
             .sum();
-        let used = (((own + procs) * MIB as f64) as u64).saturating_add(reserved).min(total);
-        Ok((total, reserved, used))
+        let allocated = (((own + procs) * MIB as f64) as u64).min(total - reserved);
+        Ok((total, reserved, allocated))
+    }
+
+    /// The power management limit in mW (the enforced one unless the scenario sets it).
+    pub fn power_management_limit_mw(&self) -> Reading<u32> {
+        let watts = self.power_management_limit_w.or(self.power_limit_w);
+        self.read(Metric::PowerLimit, watts.map(|w| (w * 1000.0) as u32))
+    }
+
+    /// Whether the GPU is off the bus `since_init` seconds after `nvmlInit`.
+    pub fn is_lost(&self, since_init: f64) -> bool {
+        self.lost
+            || self.lost_between_s.as_deref().is_some_and(|span| match span {
+                [from] => since_init >= *from,
+                [from, to, ..] => since_init >= *from && since_init < *to,
+                [] => false,
+            })
     }
 
     pub fn utilization(&self, t: f64) -> Reading<(u32, u32)> {

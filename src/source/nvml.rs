@@ -232,6 +232,9 @@ fn sample_device(d: &Device, index: u32, options: SampleOptions) -> GpuSample {
     g.power = Power {
         draw_watts: r.get("power.draw_watts", d.power_usage()).map(milli),
         limit_watts: r.get("power.limit_watts", d.enforced_power_limit()).map(milli),
+        management_limit_watts: r
+            .get("power.management_limit_watts", d.power_management_limit())
+            .map(milli),
         energy_joules: r
             .get("power.energy_joules", d.total_energy_consumption())
             .map(|mj| mj as f64 / 1000.0),
@@ -312,9 +315,9 @@ fn pstate_number(p: PerformanceState) -> Option<u8> {
 fn processes(d: &Device, r: &mut Reader) -> Option<Vec<GpuProcess>> {
     let mut by_pid: BTreeMap<u32, GpuProcess> = BTreeMap::new();
     let lists = [
-        (d.running_compute_processes(), ProcessKind::Compute),
-        (d.running_graphics_processes(), ProcessKind::Graphics),
-        (d.mps_running_compute_processes(), ProcessKind::Compute),
+        (with_retries(|| d.running_compute_processes()), ProcessKind::Compute),
+        (with_retries(|| d.running_graphics_processes()), ProcessKind::Graphics),
+        (with_retries(|| d.mps_running_compute_processes()), ProcessKind::Compute),
     ];
     let mut not_supported = None;
     let mut listed = 0;
@@ -348,6 +351,21 @@ fn processes(d: &Device, r: &mut Reader) -> Option<Vec<GpuProcess>> {
         }
     }
     Some(by_pid.into_values().collect())
+}
+
+/// A process list, asked again when processes started between NVML's size query and the fill
+/// outgrew the room left for them (INSUFFICIENT_SIZE): a busy GPU, not an unknown list.
+fn with_retries(
+    list: impl Fn() -> Result<Vec<ProcessInfo>, NvmlError>,
+) -> Result<Vec<ProcessInfo>, NvmlError> {
+    let mut result = list();
+    for _ in 0..2 {
+        match result {
+            Err(NvmlError::InsufficientSize(_)) => result = list(),
+            _ => break,
+        }
+    }
+    result
 }
 
 fn merge_process(by_pid: &mut BTreeMap<u32, GpuProcess>, info: ProcessInfo, kind: ProcessKind) {

@@ -114,6 +114,10 @@ fn sample_gpu(spec: &GpuSpec, index: u32, t: f64) -> GpuSample {
     g.power = Power {
         draw_watts: spec.power_mw(t).ok().map(|mw| f64::from(mw) / 1000.0),
         limit_watts: spec.power_limit_mw().ok().map(|mw| f64::from(mw) / 1000.0),
+        management_limit_watts: spec
+            .power_management_limit_mw()
+            .ok()
+            .map(|mw| f64::from(mw) / 1000.0),
         energy_joules: spec.energy_mj(t).ok().map(|mj| mj as f64 / 1000.0),
     };
     g.fan_percent = spec.fan(t).ok();
@@ -162,7 +166,7 @@ fn split<A, B>(reading: Reading<(A, B)>) -> (Option<A>, Option<B>) {
 
 fn process(p: &ProcessSpec, t: f64, utilization: &[(u32, u32, u32)]) -> GpuProcess {
     let kind = match p.kind {
-        ProcessKindSpec::Compute => ProcessKind::Compute,
+        ProcessKindSpec::Compute | ProcessKindSpec::Mps => ProcessKind::Compute,
         ProcessKindSpec::Graphics => ProcessKind::Graphics,
         ProcessKindSpec::Both => ProcessKind::ComputeGraphics,
     };

@@ -37,6 +37,17 @@ use scenario::{ErrorCode, GpuSpec, Reading, Scenario};
 /// The loaded scenario and the init reference count (NVML counts nested inits).
 static STATE: Mutex<Option<(Arc<Scenario>, u32)>> = Mutex::new(None);
 
+/// When the library was first initialised, on the real clock: GPUs fall off the bus and come
+/// back at times counted from here (`lost_between_s`).
+static INIT_AT: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+fn since_init() -> f64 {
+    INIT_AT.get().map_or(0.0, |at| at.elapsed().as_secs_f64())
+}
+
+/// How many process-list calls each GPU has had, for `process_list_grows_by`.
+static LIST_CALLS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
 fn load_scenario() -> Result<Scenario, String> {
     match std::env::var_os("GPUTOP_FAKE_NVML_SCENARIO") {
         Some(path) => Scenario::from_file(std::path::Path::new(&path)),
@@ -83,6 +94,7 @@ fn init() -> nvmlReturn_t {
         return code.as_nvml_return();
     }
     *state = Some((Arc::new(scenario), 1));
+    INIT_AT.get_or_init(std::time::Instant::now);
     SUCCESS
 }
 
@@ -165,7 +177,7 @@ pub unsafe extern "C" fn nvmlDeviceGetHandleByIndex_v2(
 ) -> nvmlReturn_t {
     with_scenario(|s| match s.gpus.get(index as usize) {
         None => INVALID_ARGUMENT,
-        Some(gpu) if gpu.lost => ErrorCode::GpuIsLost.as_nvml_return(),
+        Some(gpu) if gpu.is_lost(since_init()) => ErrorCode::GpuIsLost.as_nvml_return(),
         Some(_) => write(out, handle(index as usize)),
     })
 }
@@ -182,9 +194,11 @@ unsafe fn handle_where(
     out: *mut nvmlDevice_t,
     matches: impl Fn(usize, &GpuSpec) -> bool,
 ) -> nvmlReturn_t {
-    with_scenario(|s| match s.gpus.iter().enumerate().find(|(i, g)| !g.lost && matches(*i, g)) {
-        Some((i, _)) => write(out, handle(i)),
-        None => NOT_FOUND,
+    with_scenario(|s| {
+        match s.gpus.iter().enumerate().find(|(i, g)| !g.is_lost(since_init()) && matches(*i, g)) {
+            Some((i, _)) => write(out, handle(i)),
+            None => NOT_FOUND,
+        }
     })
 }
 
@@ -228,7 +242,7 @@ pub unsafe extern "C" fn nvmlDeviceGetMinorNumber(
     dev: nvmlDevice_t,
     out: *mut c_uint,
 ) -> nvmlReturn_t {
-    with_gpu(dev, |i, _, _| write(out, i as c_uint))
+    with_gpu(dev, |i, g, _| write(out, g.minor_number.unwrap_or(i as u32)))
 }
 
 // ---- identity -------------------------------------------------------------------------------
@@ -300,13 +314,14 @@ pub unsafe extern "C" fn nvmlDeviceGetMemoryInfo_v2(
     if (*out).version != NVML_MEMORY_V2_VERSION {
         return ErrorCode::ArgumentVersionMismatch.as_nvml_return();
     }
+    // nvml.h: v2's `used` is allocated memory; reserved is apart; total is all three.
     with_gpu(dev, |_, g, t| {
-        reply(g.memory_bytes(t), |(total, reserved, used)| {
+        reply(g.memory_bytes(t), |(total, reserved, allocated)| {
             let m = &mut *out;
             m.total = total;
             m.reserved = reserved;
-            m.used = used;
-            m.free = total.saturating_sub(used);
+            m.used = allocated;
+            m.free = total - reserved - allocated;
             SUCCESS
         })
     })
@@ -317,9 +332,11 @@ pub unsafe extern "C" fn nvmlDeviceGetMemoryInfo(
     dev: nvmlDevice_t,
     out: *mut nvmlMemory_t,
 ) -> nvmlReturn_t {
+    // nvml.h: v1's `used` is the sum of reserved and allocated memory.
     with_gpu(dev, |_, g, t| {
-        reply(g.memory_bytes(t), |(total, _, used)| {
-            write(out, nvmlMemory_t { total, free: total.saturating_sub(used), used })
+        reply(g.memory_bytes(t), |(total, reserved, allocated)| {
+            let used = reserved + allocated;
+            write(out, nvmlMemory_t { total, free: total - used, used })
         })
     })
 }
@@ -382,7 +399,7 @@ pub unsafe extern "C" fn nvmlDeviceGetPowerManagementLimit(
     dev: nvmlDevice_t,
     out: *mut c_uint,
 ) -> nvmlReturn_t {
-    nvmlDeviceGetEnforcedPowerLimit(dev, out)
+    with_gpu(dev, |_, g, _| reply(g.power_management_limit_mw(), |v| write(out, v)))
 }
 
 #[no_mangle]
@@ -404,8 +421,13 @@ pub unsafe extern "C" fn nvmlDeviceGetTotalEnergyConsumption(
 // ---- fan, clocks, pstate, throttling --------------------------------------------------------
 
 #[no_mangle]
+/// Passively cooled cards have no fan: 0 fans, SUCCESS (then a fan's speed is NOT_SUPPORTED).
 pub unsafe extern "C" fn nvmlDeviceGetNumFans(dev: nvmlDevice_t, out: *mut c_uint) -> nvmlReturn_t {
-    with_gpu(dev, |_, g, t| reply(g.fan(t), |_| write(out, 1 as c_uint)))
+    with_gpu(dev, |_, g, t| match g.fan(t) {
+        Ok(_) => write(out, 1 as c_uint),
+        Err(ErrorCode::NotSupported) => write(out, 0 as c_uint),
+        Err(code) => code.as_nvml_return(),
+    })
 }
 
 #[no_mangle]
@@ -597,7 +619,9 @@ enum ProcessList {
 }
 
 /// The two-call protocol: a count smaller than the list gets the needed count and
-/// INSUFFICIENT_SIZE (buffer NULL or not); an empty list gets 0 and SUCCESS.
+/// INSUFFICIENT_SIZE (buffer NULL or not); an empty list gets 0 and SUCCESS. With
+/// `process_list_grows_by`, every call after a GPU's first finds that many processes more
+/// (started between the size query and the fill), with made-up PIDs from 4,000,000.
 unsafe fn running_processes<T>(
     dev: nvmlDevice_t,
     list: ProcessList,
@@ -608,15 +632,21 @@ unsafe fn running_processes<T>(
     if count.is_null() {
         return INVALID_ARGUMENT;
     }
-    with_gpu(dev, |_, g, t| {
+    with_gpu(dev, |i, g, t| {
         reply(g.processes_at(t), |procs| {
-            let wanted: Vec<_> = procs
+            let wanted: Vec<(u32, Option<u64>, u32, u32)> = procs
                 .into_iter()
                 .filter(|p| match list {
                     ProcessList::Compute => p.kind.is_compute(),
                     ProcessList::Graphics => p.kind.is_graphics(),
-                    ProcessList::Mps => false,
+                    ProcessList::Mps => p.kind.is_mps(),
                 })
+                .map(|p| {
+                    let gi = p.gpu_instance_id.unwrap_or(NO_INSTANCE);
+                    let ci = p.compute_instance_id.unwrap_or(NO_INSTANCE);
+                    (p.pid, p.used_memory_bytes(t), gi, ci)
+                })
+                .chain(newcomers(i, g.process_list_grows_by, list))
                 .collect();
             let capacity = *count as usize;
             *count = wanted.len() as c_uint;
@@ -626,15 +656,28 @@ unsafe fn running_processes<T>(
             if capacity < wanted.len() || buf.is_null() {
                 return INSUFFICIENT_SIZE;
             }
-            for (i, p) in wanted.iter().enumerate() {
-                let memory = p.used_memory_bytes(t).unwrap_or(VALUE_NOT_AVAILABLE);
-                let gi = p.gpu_instance_id.unwrap_or(NO_INSTANCE);
-                let ci = p.compute_instance_id.unwrap_or(NO_INSTANCE);
-                buf.add(i).write(make(p.pid, memory, gi, ci));
+            for (i, &(pid, memory, gi, ci)) in wanted.iter().enumerate() {
+                buf.add(i).write(make(pid, memory.unwrap_or(VALUE_NOT_AVAILABLE), gi, ci));
             }
             SUCCESS
         })
     })
+}
+
+/// The processes a compute list has gained since the GPU's first list call.
+fn newcomers(gpu: usize, grows_by: u32, list: ProcessList) -> Vec<(u32, Option<u64>, u32, u32)> {
+    if grows_by == 0 || !matches!(list, ProcessList::Compute) {
+        return Vec::new();
+    }
+    let Ok(mut calls) = LIST_CALLS.lock() else { return Vec::new() };
+    if calls.len() <= gpu {
+        calls.resize(gpu + 1, 0);
+    }
+    calls[gpu] += 1;
+    if calls[gpu] == 1 {
+        return Vec::new();
+    }
+    (0..grows_by).map(|n| (4_000_000 + n, Some(1 << 20), NO_INSTANCE, NO_INSTANCE)).collect()
 }
 
 fn info_v3(
@@ -670,19 +713,42 @@ process_list_symbols! {
     nvmlDeviceGetMPSComputeRunningProcesses_v2 => Mps, nvmlProcessInfo_t, info_v3;
 }
 
-/// `(dev, buf, *count, lastSeenTimeStamp)`: NOT_FOUND when no process has a sample.
+/// `(dev, buf, *count, lastSeenTimeStamp)`. The driver keeps a few seconds of samples: here
+/// one a second per process, stamped with the real clock's whole seconds (µs since the epoch,
+/// like the driver's), the last three of them. Only samples newer than `lastSeenTimeStamp` are
+/// returned; none is NOT_FOUND.
 #[no_mangle]
 pub unsafe extern "C" fn nvmlDeviceGetProcessUtilization(
     dev: nvmlDevice_t,
     buf: *mut nvmlProcessUtilizationSample_t,
     count: *mut c_uint,
-    _last_seen: c_ulonglong,
+    last_seen: c_ulonglong,
 ) -> nvmlReturn_t {
     if count.is_null() {
         return INVALID_ARGUMENT;
     }
     with_gpu(dev, |_, g, t| {
-        reply(g.process_utilization(t), |samples| {
+        reply(g.process_utilization(t), |per_process| {
+            let now_us = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_micros() as u64);
+            let newest = now_us - now_us % 1_000_000;
+            let samples: Vec<nvmlProcessUtilizationSample_t> = (0..3u64)
+                .map(|age| newest.saturating_sub(age * 1_000_000))
+                .filter(|&stamp| stamp > last_seen)
+                .flat_map(|timeStamp| {
+                    per_process.iter().map(move |&(pid, smUtil, memUtil)| {
+                        nvmlProcessUtilizationSample_t {
+                            pid,
+                            timeStamp,
+                            smUtil,
+                            memUtil,
+                            encUtil: 0,
+                            decUtil: 0,
+                        }
+                    })
+                })
+                .collect();
             if samples.is_empty() {
                 return NOT_FOUND;
             }
@@ -691,16 +757,8 @@ pub unsafe extern "C" fn nvmlDeviceGetProcessUtilization(
             if buf.is_null() || capacity < samples.len() {
                 return INSUFFICIENT_SIZE;
             }
-            let timeStamp = (t * 1e6) as c_ulonglong;
-            for (i, (pid, smUtil, memUtil)) in samples.into_iter().enumerate() {
-                buf.add(i).write(nvmlProcessUtilizationSample_t {
-                    pid,
-                    timeStamp,
-                    smUtil,
-                    memUtil,
-                    encUtil: 0,
-                    decUtil: 0,
-                });
+            for (i, sample) in samples.into_iter().enumerate() {
+                buf.add(i).write(sample);
             }
             SUCCESS
         })
@@ -734,7 +792,7 @@ fn with_gpu(
 ) -> nvmlReturn_t {
     with_scenario(|s| match handle_index(dev).and_then(|i| Some((i, s.gpus.get(i)?))) {
         None => INVALID_ARGUMENT,
-        Some((_, gpu)) if gpu.lost => ErrorCode::GpuIsLost.as_nvml_return(),
+        Some((_, gpu)) if gpu.is_lost(since_init()) => ErrorCode::GpuIsLost.as_nvml_return(),
         Some((i, gpu)) => f(i, gpu, now()),
     })
 }
@@ -783,4 +841,109 @@ fn copy_str(dst: &mut [c_char], s: &str) {
 
 unsafe fn read_str(p: *const c_char) -> Option<String> {
     (!p.is_null()).then(|| CStr::from_ptr(p).to_string_lossy().into_owned())
+}
+
+/// The fake against nvml.h's own words, called as a C client would.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zeroed<T>() -> T {
+        // SAFETY: the NVML structs are plain integers, for which all-zero is valid.
+        unsafe { std::mem::zeroed() }
+    }
+
+    #[test]
+    fn follows_the_nvml_documentation() {
+        let path = std::env::temp_dir().join(format!("fake-nvml-{}.toml", std::process::id()));
+        std::fs::write(
+            &path,
+            "[[gpus]]\nname = \"A\"\nmemory_total_mib = 1000\nmemory_reserved_mib = 100\n\
+             memory_used_mib = 200\nminor_number = 3\npower_limit_w = 300\n\
+             power_management_limit_w = 350\n\
+             [[gpus.processes]]\npid = 42\nused_memory_mib = 50\nsm_util = 60\n\
+             [[gpus.processes]]\npid = 43\nkind = \"mps\"\nused_memory_mib = 10\n\
+             [[gpus]]\nname = \"B\"\nlost_between_s = [0.2, 0.6]\n",
+        )
+        .unwrap();
+        std::env::set_var("GPUTOP_FAKE_NVML_SCENARIO", &path);
+        assert_eq!(nvmlInit_v2(), SUCCESS);
+        unsafe {
+            let mut dev: nvmlDevice_t = std::ptr::null_mut();
+            assert_eq!(nvmlDeviceGetHandleByIndex_v2(0, &mut dev), SUCCESS);
+
+            // v2: total = reserved + used + free, used being what is allocated.
+            let mut v2: nvmlMemory_v2_t = zeroed();
+            v2.version = NVML_MEMORY_V2_VERSION;
+            assert_eq!(nvmlDeviceGetMemoryInfo_v2(dev, &mut v2), SUCCESS);
+            let mib = 1 << 20;
+            assert_eq!((v2.total, v2.reserved, v2.used), (1000 * mib, 100 * mib, 260 * mib));
+            assert_eq!(v2.total, v2.reserved + v2.used + v2.free);
+            // v1: used is reserved plus allocated; total = used + free.
+            let mut v1: nvmlMemory_t = zeroed();
+            assert_eq!(nvmlDeviceGetMemoryInfo(dev, &mut v1), SUCCESS);
+            assert_eq!(v1.used, v2.reserved + v2.used);
+            assert_eq!(v1.total, v1.used + v1.free);
+
+            // A passive card: no fans, and so no fan speed.
+            let mut fans = 9;
+            assert_eq!(nvmlDeviceGetNumFans(dev, &mut fans), SUCCESS);
+            assert_eq!(fans, 0);
+
+            let mut minor = 0;
+            assert_eq!(nvmlDeviceGetMinorNumber(dev, &mut minor), SUCCESS);
+            assert_eq!(minor, 3, "the minor number is not the index");
+
+            let (mut enforced, mut management) = (0, 0);
+            assert_eq!(nvmlDeviceGetEnforcedPowerLimit(dev, &mut enforced), SUCCESS);
+            assert_eq!(nvmlDeviceGetPowerManagementLimit(dev, &mut management), SUCCESS);
+            assert_eq!((enforced, management), (300_000, 350_000));
+
+            // MPS clients are listed by the MPS call only.
+            let mut infos: [nvmlProcessInfo_t; 4] = zeroed();
+            let mut count = 4;
+            assert_eq!(
+                nvmlDeviceGetMPSComputeRunningProcesses_v3(dev, &mut count, infos.as_mut_ptr()),
+                SUCCESS
+            );
+            assert_eq!((count, infos[0].pid), (1, 43));
+            count = 4;
+            assert_eq!(
+                nvmlDeviceGetComputeRunningProcesses_v3(dev, &mut count, infos.as_mut_ptr()),
+                SUCCESS
+            );
+            assert_eq!((count, infos[0].pid), (1, 42));
+
+            // Process utilization: real-clock µs stamps, only those after lastSeenTimeStamp.
+            let mut samples: [nvmlProcessUtilizationSample_t; 8] = zeroed();
+            let mut n = 8;
+            assert_eq!(
+                nvmlDeviceGetProcessUtilization(dev, samples.as_mut_ptr(), &mut n, 0),
+                SUCCESS
+            );
+            let now_us = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_micros() as u64;
+            let newest = samples[..n as usize].iter().map(|s| s.timeStamp).max().unwrap();
+            assert!(newest <= now_us && now_us - newest < 1_100_000, "{newest} vs {now_us}");
+            assert!(n >= 2, "several samples of the last seconds");
+            let mut m = 8;
+            let ret = nvmlDeviceGetProcessUtilization(dev, samples.as_mut_ptr(), &mut m, newest);
+            assert_eq!(ret, NOT_FOUND, "nothing is newer than the newest");
+
+            // GPU B falls off the bus 0.2 s after init and comes back at 0.6 s.
+            let mut b: nvmlDevice_t = std::ptr::null_mut();
+            assert_eq!(nvmlDeviceGetHandleByIndex_v2(1, &mut b), SUCCESS);
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            let lost = ErrorCode::GpuIsLost.as_nvml_return();
+            assert_eq!(nvmlDeviceGetHandleByIndex_v2(1, &mut b), lost);
+            let mut name = [0 as c_char; 64];
+            assert_eq!(nvmlDeviceGetName(b, name.as_mut_ptr(), 64), lost);
+            std::thread::sleep(std::time::Duration::from_millis(400));
+            assert_eq!(nvmlDeviceGetHandleByIndex_v2(1, &mut b), SUCCESS);
+        }
+        assert_eq!(nvmlShutdown(), SUCCESS);
+        let _ = std::fs::remove_file(path);
+    }
 }
