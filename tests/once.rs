@@ -471,3 +471,20 @@ fn a_gpu_lost_mid_run_and_back() {
     let back = statuses[first_lost..].iter().position(|s| s == "ok").expect("back again");
     assert!(first_lost > 0 && back > 0, "{statuses:?}");
 }
+
+/// Names from a driver or another host are escaped in CSV and JSON too; ordinary ones are not
+/// touched.
+#[test]
+fn untrusted_names_are_escaped_in_csv_and_json() {
+    let scenario = scenario_file(
+        "[[gpus]]\nname = \"Evil\\u001b[2J\\u009b31m\\u202eGPU\"\n[[gpus]]\nname = \"Tesla T4\"\n",
+    );
+    let csv = stdout_of(gputop(&scenario).args(["--once", "--csv"]));
+    assert!(csv.contains("Evil\\x1b[2J\\x9b31m\\u{202e}GPU"), "{csv}");
+    assert!(csv.contains(",Tesla T4,"), "{csv}");
+    assert!(!csv.contains('\x1b') && !csv.contains('\u{9b}') && !csv.contains('\u{202e}'));
+    let json = stdout_of(gputop(&scenario).args(["--once", "--json"]));
+    assert!(json.contains(r#""name": "Evil\u001b[2J\u009b31m\u202eGPU""#), "{json}");
+    let doc: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["gpus"][0]["name"], "Evil\x1b[2J\u{9b}31m\u{202e}GPU", "decodes back");
+}

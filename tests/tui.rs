@@ -358,3 +358,41 @@ fn every_mode_quits_at_once() {
         assert!(!screen.contains("H100") || !mode.is_empty(), "the alternate screen is left");
     }
 }
+
+/// Wide user names and command lines keep every column and border in place, and a GPU index
+/// above 99 is shown whole.
+#[test]
+fn wide_text_and_large_indexes_keep_the_table_in_place() {
+    use unicode_width::UnicodeWidthStr;
+    let sim = SimSource::new(Scenario::demo(1), &[]).unwrap();
+    let mut snapshot = sim.sample_at(1_700_000_000.0);
+    snapshot.gpus[0].index = 1023;
+    let p = &mut snapshot.gpus[0].processes.as_mut().unwrap()[0];
+    p.user = Some("数据科学家用户".into());
+    p.command = Some("python 训练.py --数据 /数据集/图像/".repeat(4));
+    let mut app = App::new(Duration::from_secs(1), Duration::from_secs(60), false);
+    app.on_snapshot(Arc::new(snapshot));
+    app.now = app.snapshot.as_ref().unwrap().taken_at;
+    for width in [80u16, 120] {
+        // As a terminal shows it: a wide character covers the cell after it.
+        let mut terminal = Terminal::new(TestBackend::new(width, 30)).unwrap();
+        render(&mut terminal, &app, &Theme::new(ThemeName::Dark, false)).unwrap();
+        let buffer = terminal.backend().buffer();
+        let mut text = String::new();
+        for y in 0..30 {
+            let mut x = 0;
+            while x < width {
+                let symbol = buffer[(x, y)].symbol();
+                text.push_str(symbol);
+                x += symbol.width().max(1) as u16;
+            }
+            text.push('\n');
+        }
+        for line in text.lines() {
+            assert_eq!(line.width(), usize::from(width), "{line:?}");
+        }
+        let row = text.lines().find(|l| l.contains("数据科")).unwrap();
+        assert!(row.ends_with('│'), "the border stays: {row:?}");
+        assert!(row.contains("1023 "), "{row:?}");
+    }
+}

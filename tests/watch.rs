@@ -161,3 +161,36 @@ fn in_place_view_refreshes_without_scrolling_and_exits_cleanly_on_ctrl_c() {
     let cursor = tmux.cmd(&["display", "-p", "#{cursor_flag}"]).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&cursor.stdout).trim(), "1", "cursor left visible");
 }
+
+/// Wide characters in a command line and a user-visible name: nothing wraps, and every refresh
+/// lands in the right cells (counted in terminal cells, not characters), through tmux.
+#[test]
+fn wide_characters_keep_every_column_in_place() {
+    let job = Sleeper::with_argv0("python 训练.py --数据 /数据集/图像/非常长的路径/更多的目录");
+    let scenario = scenario_file(&format!(
+        "[[gpus]]\nname = \"NVIDIA H100 80GB HBM3\"\nmemory_total_mib = 81559\n\
+         utilization_gpu = {{ base = 50, amplitude = 45, period_s = 0.7 }}\n\
+         memory_used_mib = {{ base = 2000, amplitude = 1500, period_s = 0.9 }}\n\
+         [[gpus.processes]]\npid = {}\nused_memory_mib = {{ base = 4000, amplitude = 1000, period_s = 0.5 }}\n",
+        job.pid()
+    ));
+    let command = format!(
+        "env GPUTOP_NVML_LIB='{}' GPUTOP_FAKE_NVML_SCENARIO='{}' LC_ALL=C.UTF-8 '{}' --watch 0.1; echo EXITED $?; sleep 30",
+        fake_nvml().display(),
+        scenario.path().display(),
+        assert_cmd::cargo::cargo_bin("gputop").display()
+    );
+    let Some(tmux) = Tmux::start(&command, 70, 20) else { return };
+    tmux.wait_for("训练");
+    std::thread::sleep(Duration::from_millis(1500)); // many refreshes
+    let screen = tmux.screen();
+    let gpu_line = screen.lines().find(|l| l.contains("NVIDIA")).unwrap();
+    assert!(gpu_line.contains("NVIDIA H100 80GB HBM3"), "{screen}");
+    let process = screen.lines().find(|l| l.contains("训练")).unwrap();
+    assert!(process.contains(&job.pid().to_string()), "{screen}");
+    let after = screen.lines().skip_while(|l| !l.contains("训练")).nth(1).unwrap_or("");
+    assert!(!after.contains("数据"), "the process row wrapped:\n{screen}");
+    assert_eq!(screen.matches("NVIDIA").count(), 1, "rewritten in place:\n{screen}");
+    tmux.cmd(&["send-keys", "C-c"]).status().unwrap();
+    tmux.wait_for("EXITED 0");
+}

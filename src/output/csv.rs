@@ -1,6 +1,7 @@
 //! `--csv`: one row per GPU in base units, with a header. Unavailable values are `N/A`
 //! (which pandas and most CSV readers take as missing), never 0.
 
+use super::sanitize::sanitize;
 use crate::sample::{GpuSample, Snapshot};
 
 const COLUMNS: [&str; 18] = [
@@ -32,9 +33,11 @@ fn record(taken_at: &str, g: &GpuSample) -> [String; COLUMNS.len()] {
     [
         taken_at.to_string(),
         g.index.to_string(),
-        cell(g.uuid.as_deref()),
-        cell(g.name.as_deref()),
-        cell(g.pci_bus_id.as_deref()),
+        // From the driver or another host: escaped like every untrusted string (ordinary
+        // names and ids are unchanged).
+        cell(g.uuid.as_deref().map(sanitize)),
+        cell(g.name.as_deref().map(sanitize)),
+        cell(g.pci_bus_id.as_deref().map(sanitize)),
         serde_json::to_value(g.status)
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))

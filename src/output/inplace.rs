@@ -9,13 +9,30 @@
 
 use std::fmt::Write;
 
+use unicode_width::UnicodeWidthChar;
+
 use super::cursor::{csi, vertical};
 
+/// One terminal column. A wide character (CJK, most emoji) fills two: its own cell and a
+/// continuation cell after it, which is never written; zero-width characters (combining marks,
+/// joiners) ride with the cell before them. Cursor moves therefore count columns, as the
+/// terminal does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Cell {
     ch: char,
+    /// Zero-width characters drawn with `ch`.
+    marks: Option<Box<str>>,
     /// Index into `InPlace::styles`; 0 is no style.
     style: usize,
+}
+
+/// Marks the second column of a wide character.
+const CONTINUATION: char = '\0';
+
+impl Cell {
+    fn new(ch: char, style: usize) -> Self {
+        Self { ch, marks: None, style }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -72,6 +89,14 @@ impl InPlace {
         let mut style = 0;
         for (r, (old, new)) in self.shown.iter().zip(next).enumerate() {
             for (start, end) in changed_spans(old, new) {
+                // Never start or stop inside a wide character.
+                let start = if new.get(start).is_some_and(|c| c.ch == CONTINUATION) {
+                    start - 1
+                } else {
+                    start
+                };
+                let end =
+                    if new.get(end).is_some_and(|c| c.ch == CONTINUATION) { end + 1 } else { end };
                 out.push_str(&cursor_to((row, col), (r, start)));
                 row = r;
                 self.write_cells(out, &new[start..end.min(new.len())], &mut style);
@@ -96,13 +121,18 @@ impl InPlace {
                 out.push_str(&self.styles[cell.style]);
                 *style = cell.style;
             }
-            out.push(cell.ch);
+            if cell.ch != CONTINUATION {
+                out.push(cell.ch);
+            }
+            if let Some(marks) = &cell.marks {
+                out.push_str(marks);
+            }
         }
     }
 
     /// Splits a painted line into cells, interning each SGR sequence as a style.
     fn cells(&mut self, line: &str) -> Vec<Cell> {
-        let mut cells = Vec::with_capacity(line.len());
+        let mut cells: Vec<Cell> = Vec::with_capacity(line.len());
         let mut style = 0;
         let mut chars = line.chars().peekable();
         while let Some(c) = chars.next() {
@@ -117,7 +147,21 @@ impl InPlace {
                 style = if seq == "\x1b[0m" { 0 } else { self.intern(seq) };
                 continue;
             }
-            cells.push(Cell { ch: c, style });
+            match c.width() {
+                Some(0) | None => match cells.last_mut() {
+                    Some(last) => {
+                        let mut marks = last.marks.take().map(String::from).unwrap_or_default();
+                        marks.push(c);
+                        last.marks = Some(marks.into());
+                    }
+                    None => cells.push(Cell::new(c, style)),
+                },
+                Some(2) => {
+                    cells.push(Cell::new(c, style));
+                    cells.push(Cell::new(CONTINUATION, style));
+                }
+                Some(_) => cells.push(Cell::new(c, style)),
+            }
         }
         cells
     }
@@ -269,7 +313,10 @@ mod tests {
                 if rand(3) == 0 {
                     let v = rand(1000);
                     let color = if v > 500 { "\x1b[31m" } else { "\x1b[32m" };
-                    let tail = "x".repeat(rand(20) as usize);
+                    // Narrow, wide (two cells) and combining (zero cells) characters.
+                    let pieces = ["x", "训", "e\u{301}", "🙂", "练"];
+                    let tail: String =
+                        (0..rand(12)).map(|_| pieces[rand(pieces.len() as u64) as usize]).collect();
                     *line =
                         format!("gpu {} {color}{v:>4}%\x1b[0m mem {} {tail}", rand(9), rand(99999));
                 }

@@ -12,10 +12,11 @@
 //! Rendering returns lines, so the watch mode can rewrite only the lines that changed.
 
 use chrono::Local;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::sanitize::sanitize;
 use super::style::{self, Painter};
-use super::units::{human_bytes, mib, or_na, truncate, NA};
+use super::units::{human_bytes, mib, or_na, pad, truncate, NA};
 use crate::sample::{GpuSample, GpuStatus, Snapshot};
 use crate::source::pidns::PidMapping;
 
@@ -35,7 +36,7 @@ pub fn render(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
     let name_width = snapshot
         .gpus
         .iter()
-        .map(|g| g.name.as_deref().map_or(3, |n| n.chars().count()))
+        .map(|g| g.name.as_deref().map_or(3, |n| sanitize(n).width()))
         .max()
         .unwrap_or(4)
         .clamp(4, NAME_MAX);
@@ -110,7 +111,7 @@ fn header_line(snapshot: &Snapshot) -> String {
 fn gpu_line(gpu: &GpuSample, name_width: usize, opts: &TableOptions) -> String {
     let p = opts.painter;
     let name = sanitize(gpu.name.as_deref().unwrap_or(NA));
-    let name = format!("{:<name_width$}", truncate(&name, name_width, opts.ascii));
+    let name = pad(&truncate(&name, name_width, opts.ascii), name_width, true);
     if gpu.status != GpuStatus::Ok {
         let what = match gpu.status {
             GpuStatus::Lost => "LOST".to_string(),
@@ -194,7 +195,7 @@ fn process_lines(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
     }
     let user_width = rows
         .iter()
-        .map(|(_, pr)| pr.user.as_deref().map_or(3, |u| u.chars().count()))
+        .map(|(_, pr)| pr.user.as_deref().map_or(3, |u| sanitize(u).width()))
         .max()
         .unwrap_or(4)
         .clamp(4, 16);
@@ -202,7 +203,7 @@ fn process_lines(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
     let labels: Vec<Option<String>> =
         rows.iter().map(|(_, pr)| pr.placement.as_ref().and_then(|pl| pl.label())).collect();
     let where_width =
-        labels.iter().flatten().map(|l| l.chars().count()).max().map(|w| w.clamp(5, 32));
+        labels.iter().flatten().map(|l| sanitize(l).width()).max().map(|w| w.clamp(5, 32));
     let where_header = where_width.map_or(String::new(), |w| format!("{:<w$}  ", "WHERE"));
     let mut lines = vec![p.paint(
         style::HEADER,
@@ -213,7 +214,7 @@ fn process_lines(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
     )];
     for ((gpu, pr), label) in rows.into_iter().zip(labels) {
         let user = sanitize(pr.user.as_deref().unwrap_or(NA));
-        let user = truncate(&user, user_width, opts.ascii);
+        let user = pad(&truncate(&user, user_width, opts.ascii), user_width, true);
         let command = sanitize(pr.command.as_deref().or(pr.name.as_deref()).unwrap_or(
             match pr.pid_mapping {
                 Some(PidMapping::Outside) => "(outside this container)",
@@ -223,10 +224,10 @@ fn process_lines(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
         ));
         let place = where_width.map_or(String::new(), |w| {
             let label = sanitize(label.as_deref().unwrap_or("-")).into_owned();
-            format!("{:<w$}  ", truncate(&label, w, opts.ascii))
+            format!("{}  ", pad(&truncate(&label, w, opts.ascii), w, true))
         });
         lines.push(format!(
-            "{gpu:>3}  {:>7}  {user:<user_width$}  {:<4}  {:>7}  {:>4}  {:>5}  {place}{command}",
+            "{gpu:>3}  {:>7}  {user}  {:<4}  {:>7}  {:>4}  {:>5}  {place}{command}",
             pr.pid,
             pr.kind.short(),
             pr.gpu_memory_bytes.map_or(NA.to_string(), human_bytes),
@@ -250,8 +251,9 @@ fn process_lines(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
     lines
 }
 
-/// Cuts a line to `width` visible columns, keeping escape sequences intact (and closing any
-/// style that was open at the cut).
+/// Cuts a line to `width` terminal cells, keeping escape sequences intact (and closing any
+/// style that was open at the cut). A wide character that would straddle the edge is left out:
+/// a line that wrapped would throw every later cursor move off.
 fn clip(line: &str, width: usize) -> String {
     let mut out = String::with_capacity(line.len());
     let mut visible = 0;
@@ -268,12 +270,13 @@ fn clip(line: &str, width: usize) -> String {
             }
             continue;
         }
-        if visible == width {
+        let w = c.width().unwrap_or(0);
+        if visible + w > width {
             cut = true;
             break;
         }
         out.push(c);
-        visible += 1;
+        visible += w;
     }
     if cut && out.contains('\x1b') {
         out.push_str("\x1b[0m");

@@ -2,6 +2,8 @@
 
 use std::fmt::Display;
 
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
 pub const NA: &str = "N/A";
 pub const MIB: u64 = 1024 * 1024;
 
@@ -54,22 +56,52 @@ pub fn duration_coarse(secs: u64) -> String {
     }
 }
 
-/// Cuts `s` to at most `width` characters, marking the cut with `…` (or `~` in ASCII mode).
+/// Cuts `s` to at most `width` terminal cells, marking the cut with `…` (or `~` in ASCII
+/// mode). A wide character (CJK, most emoji) takes two cells and is never split.
 pub fn truncate(s: &str, width: usize, ascii: bool) -> std::borrow::Cow<'_, str> {
-    if s.chars().count() <= width {
+    if s.width() <= width {
         return s.into();
     }
     let mark = if ascii { '~' } else { '…' };
-    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
+    let mut out = String::with_capacity(width + 3);
+    let mut used = 0;
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width.saturating_sub(1) {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
     if width > 0 {
         out.push(mark);
     }
     out.into()
 }
 
+/// `s` padded with spaces to `width` terminal cells, on the right (`left_aligned`) or the left;
+/// `s` itself is not cut.
+pub fn pad(s: &str, width: usize, left_aligned: bool) -> String {
+    let fill = " ".repeat(width.saturating_sub(s.width()));
+    if left_aligned {
+        format!("{s}{fill}")
+    } else {
+        format!("{fill}{s}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn widths_are_terminal_cells() {
+        assert_eq!(truncate("训练数据集", 5, false), "训练…");
+        assert_eq!(truncate("训练数据集", 6, false), "训练…", "a wide character is never split");
+        assert_eq!(truncate("训练", 4, false), "训练");
+        assert_eq!(pad("训练", 6, true), "训练  ");
+        assert_eq!(pad("ab", 4, false), "  ab");
+    }
 
     #[test]
     fn unknown_is_na_and_zero_is_zero() {

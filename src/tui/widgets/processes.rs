@@ -5,6 +5,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
+use unicode_width::UnicodeWidthChar;
 
 use crate::output::units::{duration_coarse, human_bytes};
 use crate::tui::app::App;
@@ -36,12 +37,22 @@ fn fit(text: &str, width: u16, right: bool) -> String {
     out
 }
 
-/// Appends `text` cut or padded to `width` characters, aligned right or left.
+/// Appends `text` cut or padded to `width` terminal cells, aligned right or left. A wide
+/// character that would straddle the edge is left out (and the cell padded).
 fn push_fitted(out: &mut String, text: &str, width: u16, right: bool) {
     let width = usize::from(width);
-    let end = text.char_indices().nth(width).map_or(text.len(), |(i, _)| i);
+    let mut used = 0;
+    let mut end = text.len();
+    for (i, c) in text.char_indices() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width {
+            end = i;
+            break;
+        }
+        used += w;
+    }
     let cut = &text[..end];
-    let pad = width - cut.chars().count();
+    let pad = width - used;
     if right {
         out.extend(std::iter::repeat_n(' ', pad));
         out.push_str(cut);
@@ -63,6 +74,19 @@ fn unknown_lists(app: &App) -> Vec<String> {
             Some(format!("GPU {}: processes {}", g.index, g.processes_unknown_reason()?))
         })
         .collect()
+}
+
+/// The GPU column holds the largest index whole (`1023`, never `102`).
+fn gpu_column_width(app: &App) -> u16 {
+    let largest = app.rows.iter().map(|r| r.gpu).max().unwrap_or(0);
+    (largest.to_string().len() as u16).max(SortKey::Gpu.width().0)
+}
+
+fn column(key: SortKey, gpu_width: u16) -> (u16, bool) {
+    match key {
+        SortKey::Gpu => (gpu_width, true),
+        other => other.width(),
+    }
 }
 
 pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
@@ -90,15 +114,16 @@ pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
     };
     let mut header = String::new();
     let mut x = inner.x;
+    let gpu_width = gpu_column_width(app);
     for key in app.columns.iter().copied().chain([SortKey::Command]) {
-        let (width, right) = key.width();
+        let (width, right) = column(key, gpu_width);
         let label = if key == app.sort {
             format!("{}{arrow}", key.label())
         } else {
             key.label().to_string()
         };
         let text = if width == 0 { label } else { fit(&label, width, right) };
-        let w = text.chars().count() as u16;
+        let w = unicode_width::UnicodeWidthStr::width(text.as_str()) as u16;
         layout.header_hitboxes.push((inner.y, x, x + w + 1, key));
         header.push_str(&text);
         header.push(' ');
@@ -144,7 +169,7 @@ pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
         let mut spans = Vec::with_capacity(5);
         let mut plain = String::with_capacity(usize::from(inner.width));
         for &key in &app.columns {
-            let (width, right) = key.width();
+            let (width, right) = column(key, gpu_width);
             let style = match key {
                 SortKey::Sm => Some(theme.load(row.sm.map(f64::from))),
                 SortKey::GpuMemoryPercent => Some(theme.load(row.gpu_memory_percent)),
