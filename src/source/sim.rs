@@ -90,11 +90,12 @@ fn sample_gpu(spec: &GpuSpec, index: u32, t: f64) -> GpuSample {
     g.name = spec.name().ok();
     g.uuid = spec.uuid(i).ok();
     g.pci_bus_id = spec.pci_bus_id(i).ok();
+    // As NVML's v2 memory info: used is what is allocated, apart from what is reserved.
     if let Ok((total, reserved, used)) = spec.memory_bytes(t) {
         g.memory = Memory {
             total_bytes: Some(total),
             used_bytes: Some(used),
-            free_bytes: Some(total.saturating_sub(used)),
+            free_bytes: Some(total - reserved - used),
             reserved_bytes: Some(reserved),
         };
     }

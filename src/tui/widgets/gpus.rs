@@ -5,10 +5,11 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline, SparklineBar};
+use unicode_width::UnicodeWidthStr;
 
 use crate::history::{GpuHistory, Series};
 use crate::output::sanitize::sanitize;
-use crate::output::units::human_bytes;
+use crate::output::units::{human_bytes, pad, truncate};
 use crate::sample::{GpuSample, GpuStatus};
 use crate::tui::app::App;
 use crate::tui::text;
@@ -319,23 +320,34 @@ fn compact(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, gpus: &[Gpu
     if inner.height == 0 {
         return;
     }
+    // Names are cut only when the row has no room for them and a chart of MIN_CHART cells;
+    // the chart takes whatever width is left.
+    const FIXED: usize = 3 + 1 + 1 + 5 + 7 + 7 + 12 + 2;
+    const MIN_CHART: usize = 10;
+    let longest = gpus
+        .iter()
+        .map(|g| sanitize(g.name.as_deref().unwrap_or("N/A")).width())
+        .max()
+        .unwrap_or(4);
+    let room = usize::from(inner.width).saturating_sub(FIXED + MIN_CHART);
+    let name_width = longest.min(room).max(4);
     let header = Line::styled(
         format!(
-            "{:>3} {:<22} {:>5} {:>6} {:>6} {:>11}  UTIL HISTORY",
+            "{:>3} {:<name_width$} {:>5} {:>6} {:>6} {:>11}  UTIL HISTORY",
             "GPU", "NAME", "UTIL", "MEM", "TEMP", "POWER"
         ),
         theme.header,
     );
-    text::line(frame, Rect { height: 1, ..inner }, &header);
+    text::line(frame, Rect { height: 1, ..inner }, &Line::from(header));
     let visible = usize::from(inner.height.saturating_sub(1));
     let scroll = app.gpu_scroll.min(gpus.len().saturating_sub(visible));
     for (row, gpu) in gpus.iter().skip(scroll).take(visible).enumerate() {
         let y = inner.y + 1 + row as u16;
         let line_area = Rect { y, height: 1, ..inner };
-        let name =
-            sanitize(gpu.name.as_deref().unwrap_or("N/A")).chars().take(22).collect::<String>();
+        let name = sanitize(gpu.name.as_deref().unwrap_or("N/A")).into_owned();
+        let name = pad(&truncate(&name, name_width, theme.ascii), name_width, true);
         if gpu.status != GpuStatus::Ok {
-            let text = format!("{:>3} {name:<22} {}", gpu_label(gpu), lost_text(gpu));
+            let text = format!("{:>3} {name} {}", gpu_label(gpu), lost_text(gpu));
             frame.render_widget(Paragraph::new(Line::styled(text, theme.alert)), line_area);
             continue;
         }
@@ -345,12 +357,12 @@ fn compact(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, gpus: &[Gpu
         let temp =
             gpu.temperature.gpu_celsius.map_or("N/A".into(), |t| format!("{t}{}", theme.degree()));
         let row_line = Line::from(vec![
-            Span::raw(format!("{:>3} {name:<22} ", gpu_label(gpu))),
+            Span::raw(format!("{:>3} {name} ", gpu_label(gpu))),
             Span::styled(format!("{:>5}", pct(util)), theme.load(util)),
             Span::styled(format!(" {:>6}", pct(mem)), theme.load(mem)),
             Span::raw(format!(" {temp:>6} {:>11}  ", power(gpu))),
         ]);
-        let text_width = 3 + 1 + 22 + 1 + 5 + 7 + 7 + 12 + 2;
+        let text_width = row_line.width() as u16;
         text::line(frame, line_area, &row_line);
         if line_area.width > text_width {
             let chart = Rect {
