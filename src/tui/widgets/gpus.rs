@@ -338,7 +338,7 @@ fn compact(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, gpus: &[Gpu
         ),
         theme.header,
     );
-    text::line(frame, Rect { height: 1, ..inner }, &Line::from(header));
+    text::line(frame, Rect { height: 1, ..inner }, &header);
     let visible = usize::from(inner.height.saturating_sub(1));
     let scroll = app.gpu_scroll.min(gpus.len().saturating_sub(visible));
     for (row, gpu) in gpus.iter().skip(scroll).take(visible).enumerate() {
