@@ -49,7 +49,7 @@ for load in moving training; do
   measure "gputop, 8 GPUs x 8 processes, $load" "$SMALL" "release/gputop --interval 1" "$GPUTOP_BIN --interval 1"
   measure "nvitop, 8 GPUs x 8 processes, $load" "$SMALL" "nvitop --interval 1" "$PEERS/python $PEERS/nvitop --interval 1"
   # nvtop's delay is in tenths of a second.
-  [ -z "$NVTOP" ] || measure "nvtop, 8 GPUs x 8 processes, $load" "$SMALL" "peers-nvtop/usr/bin/nvtop" "$NVTOP -d 10"
+  [ -z "$NVTOP" ] || measure "nvtop, 8 GPUs x 8 processes, $load" "$SMALL" "peers-nvtop/root/usr/bin/nvtop" "$NVTOP -d 10"
   stop_sleepers
   SLEEPERS=()
 done

@@ -455,3 +455,17 @@ fn ascii_without_a_utf8_locale() {
     assert!(text.is_ascii(), "{text}");
     assert!(text.contains("[ok]"), "{text}");
 }
+
+#[test]
+fn values_nvml_refuses_are_named_with_the_reason() {
+    let mut m = Machine::healthy();
+    m.nvml = format!(
+        "{HEALTHY_NVML}[[gpus]]\nname = \"Tesla T4\"\npersistence_mode = true\n\
+         errors = {{ processes = \"NO_PERMISSION\" }}\n"
+    );
+    let (_, report) = m.json();
+    let refused = findings(&report, "nvml_values");
+    let title = refused[0]["title"].as_str().unwrap();
+    assert!(title.contains("processes: no permission"), "{title}");
+    assert_eq!(refused[0]["status"], "warning");
+}
