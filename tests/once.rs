@@ -488,3 +488,21 @@ fn untrusted_names_are_escaped_in_csv_and_json() {
     let doc: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(doc["gpus"][0]["name"], "Evil\x1b[2J\u{9b}31m\u{202e}GPU", "decodes back");
 }
+
+/// Per-process utilization NVML refuses: the processes are still listed, their SM % is unknown
+/// and says why.
+#[test]
+fn refused_process_utilization_leaves_the_processes_with_unknown_sm() {
+    let job = Sleeper::spawn();
+    let scenario = scenario_file(&format!(
+        "[[gpus]]\nname = \"G\"\nerrors = {{ process_utilization = \"NO_PERMISSION\" }}\n\
+         [[gpus.processes]]\npid = {}\nused_memory_mib = 10\nsm_util = 50\n",
+        job.pid()
+    ));
+    let doc: Value =
+        serde_json::from_str(&stdout_of(gputop(&scenario).args(["--once", "--json"]))).unwrap();
+    let gpu = &doc["gpus"][0];
+    assert_eq!(gpu["processes"][0]["pid"], job.pid());
+    assert_eq!(gpu["processes"][0]["sm_percent"], Value::Null);
+    assert_eq!(gpu["missing"]["processes.sm_percent"]["reason"], "no_permission", "{gpu}");
+}
