@@ -5,8 +5,33 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::tui::theme::ThemeName;
-use crate::tui::SortKey;
+/// The monitor's colours.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ThemeName {
+    #[default]
+    Dark,
+    Light,
+    Mono,
+}
+
+/// A column of the monitor's process table, to sort by or to show (its width and label are
+/// the monitor's: `tui/rows.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortKey {
+    Gpu,
+    Pid,
+    User,
+    Type,
+    GpuMemory,
+    Sm,
+    GpuMemoryPercent,
+    Cpu,
+    HostMemory,
+    Time,
+    Command,
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,4 +1,5 @@
-//! The sample model: plain, serde-serializable data that every frontend renders from.
+//! The sample model: plain, serde-serializable data that every frontend renders from. It
+//! imports nothing from the rest of the crate: sources fill it, frontends read it.
 //!
 //! Every metric is an `Option`: `None` means NVML could not give it (not supported, no
 //! permission, a missing symbol) and is shown as `N/A` or `null`, never as 0. Units are base
@@ -23,7 +24,7 @@ pub struct Snapshot {
     pub gpus: Vec<GpuSample>,
     /// With `--remote`: every host asked, up or not. Empty (and left out of JSON) otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub hosts: Vec<crate::source::remote::RemoteHost>,
+    pub hosts: Vec<RemoteHost>,
     /// `--demo`: the GPUs and their processes are made up (no PID names a real process).
     #[serde(default, skip_serializing_if = "is_false")]
     pub simulated: bool,
@@ -31,6 +32,77 @@ pub struct Snapshot {
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+/// One host of a many-host snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteHost {
+    /// The endpoint, or "local".
+    pub url: String,
+    /// The host's own name, as it reports it (made unique with `@host:port` if two agree).
+    pub hostname: Option<String>,
+    pub up: bool,
+    /// Why it is down: refused, timeout, unauthorized, not a gputop snapshot, version mismatch.
+    pub error: Option<String>,
+    /// How long the answer took.
+    pub latency_ms: Option<u64>,
+    /// That host's own CPU use (percent of all its CPUs) and memory, from its snapshot.
+    #[serde(default)]
+    pub cpu_percent: Option<f32>,
+    #[serde(default)]
+    pub memory_used_bytes: Option<u64>,
+    #[serde(default)]
+    pub memory_total_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placement {
+    /// "docker", "containerd", "cri-o", "podman".
+    pub runtime: Option<String>,
+    /// The first 12 hex digits, as `docker ps` shows them.
+    pub container_id: Option<String>,
+    pub pod_uid: Option<String>,
+    /// From the container's `HOSTNAME`, which Kubernetes sets to the pod name.
+    pub pod_name: Option<String>,
+    pub namespace: Option<String>,
+    pub slurm_job: Option<String>,
+    pub systemd_unit: Option<String>,
+}
+
+impl Placement {
+    pub fn is_empty(&self) -> bool {
+        *self == Placement::default()
+    }
+
+    /// A short label for tables: `pod/NAME`, `docker:1a2b3c4d5e6f`, `slurm:12345`, a unit.
+    pub fn label(&self) -> Option<String> {
+        if let Some(pod) =
+            self.pod_name.as_deref().or(self.pod_uid.as_deref().map(|u| u.get(..8).unwrap_or(u)))
+        {
+            return Some(format!("pod/{pod}"));
+        }
+        if let (Some(rt), Some(id)) = (&self.runtime, &self.container_id) {
+            return Some(format!("{rt}:{id}"));
+        }
+        if let Some(job) = &self.slurm_job {
+            return Some(format!("slurm:{job}"));
+        }
+        self.systemd_unit.clone()
+    }
+}
+
+/// How a process's PID was made meaningful here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PidMapping {
+    /// Through `NSpid` in the host's `/proc`.
+    HostProc,
+    /// Through the device files it holds open.
+    FdScan,
+    /// Not in this PID namespace: the PID is the host's.
+    Outside,
+    /// NVML did not list it; found holding the GPU's device file.
+    FoundByScan,
 }
 
 /// Who a process is: the host it runs on, its PID there, and when it started, so that a PID
@@ -96,7 +168,7 @@ pub struct HostInfo {
 }
 
 impl HostInfo {
-    /// Takes what [`crate::source::HostUsage::refresh`] measured.
+    /// Takes what the host usage reader measured: CPU %, and memory (used, total).
     pub fn fill_usage(&mut self, (cpu, memory): (Option<f32>, Option<(u64, u64)>)) {
         self.cpu_percent = cpu;
         self.memory_used_bytes = memory.map(|m| m.0);
@@ -328,11 +400,11 @@ pub struct GpuProcess {
     pub host_memory_bytes: Option<u64>,
     pub running_seconds: Option<u64>,
     /// The container, pod, Slurm job or systemd unit it runs in, when it runs in one.
-    pub placement: Option<crate::source::placement::Placement>,
+    pub placement: Option<Placement>,
     /// Inside a container: NVML's (host) PID, when `pid` was mapped to the local one.
     pub host_pid: Option<u32>,
     /// Inside a container: how `pid` was obtained; `None` on the host.
-    pub pid_mapping: Option<crate::source::pidns::PidMapping>,
+    pub pid_mapping: Option<PidMapping>,
     /// Start time after boot in clock ticks, from the host lookup: with the PID it identifies
     /// the process on its host.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -16,24 +16,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
 use super::fdscan::scan_fds;
+pub use crate::sample::PidMapping;
 use crate::sample::{GpuProcess, GpuSample, ProcessKind};
-
-/// How a process's PID was made meaningful here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PidMapping {
-    /// Through `NSpid` in the host's `/proc`.
-    HostProc,
-    /// Through the device files it holds open.
-    FdScan,
-    /// Not in this PID namespace: the PID is the host's.
-    Outside,
-    /// NVML did not list it; found holding the GPU's device file.
-    FoundByScan,
-}
 
 /// `readlink /proc/self/ns/pid` in the kernel's initial PID namespace.
 const HOST_PID_NAMESPACE: &str = "pid:[4026531836]";

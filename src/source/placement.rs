@@ -3,43 +3,7 @@
 //! layouts, cgroupfs and systemd drivers) and, for the pod name, `HOSTNAME` in
 //! `/proc/PID/environ` when readable.
 
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Placement {
-    /// "docker", "containerd", "cri-o", "podman".
-    pub runtime: Option<String>,
-    /// The first 12 hex digits, as `docker ps` shows them.
-    pub container_id: Option<String>,
-    pub pod_uid: Option<String>,
-    /// From the container's `HOSTNAME`, which Kubernetes sets to the pod name.
-    pub pod_name: Option<String>,
-    pub namespace: Option<String>,
-    pub slurm_job: Option<String>,
-    pub systemd_unit: Option<String>,
-}
-
-impl Placement {
-    pub fn is_empty(&self) -> bool {
-        *self == Placement::default()
-    }
-
-    /// A short label for tables: `pod/NAME`, `docker:1a2b3c4d5e6f`, `slurm:12345`, a unit.
-    pub fn label(&self) -> Option<String> {
-        if let Some(pod) =
-            self.pod_name.as_deref().or(self.pod_uid.as_deref().map(|u| u.get(..8).unwrap_or(u)))
-        {
-            return Some(format!("pod/{pod}"));
-        }
-        if let (Some(rt), Some(id)) = (&self.runtime, &self.container_id) {
-            return Some(format!("{rt}:{id}"));
-        }
-        if let Some(job) = &self.slurm_job {
-            return Some(format!("slurm:{job}"));
-        }
-        self.systemd_unit.clone()
-    }
-}
+pub use crate::sample::Placement;
 
 /// Reads a placement from the text of `/proc/PID/cgroup`.
 pub fn from_cgroup(text: &str) -> Placement {

@@ -4,34 +4,14 @@
 
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::{Source, SourceError};
+pub use crate::sample::RemoteHost;
 use crate::sample::{HostInfo, Snapshot, SCHEMA_VERSION};
 
 /// How long a host may take to answer before it is shown as down.
 const TIMEOUT: Duration = Duration::from_millis(1500);
-
-/// One host of a many-host snapshot.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RemoteHost {
-    /// The endpoint, or "local".
-    pub url: String,
-    /// The host's own name, as it reports it (made unique with `@host:port` if two agree).
-    pub hostname: Option<String>,
-    pub up: bool,
-    /// Why it is down: refused, timeout, unauthorized, not a gputop snapshot, version mismatch.
-    pub error: Option<String>,
-    /// How long the answer took.
-    pub latency_ms: Option<u64>,
-    /// That host's own CPU use (percent of all its CPUs) and memory, from its snapshot.
-    #[serde(default)]
-    pub cpu_percent: Option<f32>,
-    #[serde(default)]
-    pub memory_used_bytes: Option<u64>,
-    #[serde(default)]
-    pub memory_total_bytes: Option<u64>,
-}
 
 /// A `gputop serve` endpoint to ask, and the token to send it.
 #[derive(Debug, Clone, PartialEq)]

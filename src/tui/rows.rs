@@ -3,8 +3,6 @@
 
 use std::cmp::Ordering;
 
-use serde::Deserialize;
-
 use crate::output::sanitize::sanitize;
 use crate::sample::{GpuProcess, GpuSample, ProcessKey, Snapshot};
 use crate::source::pidns::PidMapping;
@@ -31,21 +29,7 @@ pub struct ProcessRow {
     pub command: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SortKey {
-    Gpu,
-    Pid,
-    User,
-    Type,
-    GpuMemory,
-    Sm,
-    GpuMemoryPercent,
-    Cpu,
-    HostMemory,
-    Time,
-    Command,
-}
+pub use crate::config::SortKey;
 
 impl SortKey {
     pub const ALL: [SortKey; 11] = [

@@ -2,20 +2,12 @@
 //! one for `NO_COLOR` / `--color never`; Unicode or ASCII drawing. Only the 16 ANSI colours,
 //! so it looks right over SSH, in tmux and in PuTTY without true colour.
 
-use clap::ValueEnum;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols;
 use ratatui::text::Span;
 use ratatui::widgets::Block;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ThemeName {
-    #[default]
-    Dark,
-    Light,
-    Mono,
-}
+pub use crate::config::ThemeName;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Theme {
