@@ -10,7 +10,8 @@ pub mod output;
 pub mod poller;
 pub mod process_signal;
 pub mod sample;
-pub mod scenario;
+/// Simulated GPUs (`--demo`, and the fake NVML library of the tests).
+pub use gputop_scenario as scenario;
 pub mod serve;
 pub mod source;
 pub mod tui;

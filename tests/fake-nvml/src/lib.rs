@@ -1,6 +1,6 @@
 //! A fake `libnvidia-ml.so.1`: exports the NVML C functions that gputop, gpustat and nvitop use,
-//! answering from a scenario file (`GPUTOP_FAKE_NVML_SCENARIO`, TOML; see `src/scenario` of
-//! gputop, which this crate compiles in by path). Without that variable it simulates the demo
+//! answering from a scenario file (`GPUTOP_FAKE_NVML_SCENARIO`, TOML; the model is the
+//! `gputop-scenario` crate, `crates/scenario`, which `--demo` uses too). Without that variable it simulates the demo
 //! fleet of `GPUTOP_FAKE_NVML_GPUS` (default 4) GPUs.
 //!
 //! Time for the scenario's moving metrics is the wall clock (seconds since the Unix epoch), or
@@ -23,16 +23,13 @@ macro_rules! stubs {
         }
     )*};
 }
-#[allow(dead_code)] // the demo-only parts of the model
-#[path = "../../../src/scenario/mod.rs"]
-mod scenario;
 mod stubs;
 
 use std::ffi::{c_char, c_int, c_uint, c_ulonglong, CStr};
 use std::sync::{Arc, Mutex};
 
 use abi::*;
-use scenario::{ErrorCode, GpuSpec, Reading, Scenario};
+use gputop_scenario::{ErrorCode, GpuSpec, Reading, Scenario};
 
 /// The loaded scenario and the init reference count (NVML counts nested inits).
 static STATE: Mutex<Option<(Arc<Scenario>, u32)>> = Mutex::new(None);

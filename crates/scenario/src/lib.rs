@@ -1,8 +1,5 @@
-//! Simulated GPUs: one scenario model shared by the `sim` source (`--demo`) and the fake
+//! Simulated GPUs: one scenario model shared by gputop's `sim` source (`--demo`) and the fake
 //! `libnvidia-ml.so.1` under `tests/fake-nvml`, so the demo and the tests simulate the same way.
-//!
-//! This module is compiled into both crates (the fake library includes it by path), so it may
-//! only use `std`, `serde` and `toml`, never `crate::`.
 
 mod demo;
 mod signal;
