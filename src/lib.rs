@@ -7,6 +7,7 @@ pub mod doctor;
 pub mod history;
 pub mod mode;
 pub mod output;
+pub mod plan;
 pub mod poller;
 pub mod process_signal;
 pub mod sample;
@@ -21,6 +22,7 @@ use std::time::Duration;
 
 use cli::Cli;
 use mode::Format;
+use plan::Mode;
 use source::{SourceError, SourceSpec};
 
 /// Why gputop stopped; each kind has its exit code.
@@ -61,10 +63,11 @@ impl Error {
 
 /// Runs the mode the command line asks for; the exit code on success (doctor's 0/1/2).
 pub fn run(cli: Cli) -> Result<i32, Error> {
+    let plan = plan::Plan::from_cli(&cli, interactive_terminal()).map_err(Error::Usage)?;
     if let Some(cli::Command::Doctor(args)) = &cli.command {
         return Ok(doctor(args, &cli));
     }
-    if cli.mode.print_config {
+    if plan.mode == Mode::PrintConfig {
         print!("{}", config::TEMPLATE);
         return Ok(0);
     }
@@ -80,27 +83,18 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
     };
     let interval =
         interval.or(config.interval.map(Duration::from_secs_f64)).unwrap_or(Duration::from_secs(1));
-    check_flags(&cli).map_err(Error::Usage)?;
+    let sampling = plan.sampling.unwrap_or_default();
     if let Some(cli::Command::Serve(args)) = &cli.command {
-        return serve(args, &cli, interval).map(|()| 0);
+        return serve(args, &cli, interval, sampling).map(|()| 0);
     }
     let format = Format::from_cli(&cli).map_err(Error::Usage)?;
-    let source = open_source(&cli, format.sample_options())?;
+    let source = open_source(&cli, sampling)?;
     let mut source =
         source::PlacementFilter::wrap(source, cli.source.container.clone(), cli.source.pod.clone());
-    let out = &cli.output;
-    let one_shot = cli.mode.once
-        || out.json
-        || out.csv
-        || out.query_gpu.is_some()
-        || out.query_compute_apps.is_some();
-    match cli.mode.watch {
-        None if !one_shot && interactive_terminal() => {
-            tui::run(source, monitor_options(&cli, &config, interval))
-        }
-        // Not a terminal: the monitor falls back to the appended watch output.
-        None if !one_shot => watch(source, format, interval, cli.mode.count),
-        None => {
+    match plan.mode {
+        Mode::Monitor => tui::run(source, monitor_options(&cli, &config, interval)),
+        Mode::Watch { every, count } => watch(source, format, every.unwrap_or(interval), count),
+        _ => {
             let stdout = io::stdout();
             let mut out = BufWriter::new(stdout.lock());
             let result = mode::once::run(source.as_mut(), &format, &mut out);
@@ -109,51 +103,16 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
             std::mem::forget(source);
             result
         }
-        Some(secs) => watch(source, format, secs.unwrap_or(interval), cli.mode.count),
     }
     .map(|()| 0)
 }
 
-/// Flags that would do nothing in the mode asked for are mistakes: say what to use instead.
-fn check_flags(cli: &Cli) -> Result<(), String> {
-    let out = &cli.output;
-    let src = &cli.source;
-    if let Some(cli::Command::Serve(_)) = &cli.command {
-        let local_only = [
-            (!src.remote.is_empty(), "--remote"),
-            (src.hosts.is_some(), "--hosts"),
-            (src.remote_token_file.is_some(), "--remote-token-file"),
-            (src.container.is_some(), "--container"),
-            (src.pod.is_some(), "--pod"),
-        ];
-        if let Some((_, flag)) = local_only.iter().find(|(set, _)| *set) {
-            return Err(format!(
-                "`serve` exports this machine's GPUs and all their processes: {flag} does not apply (run `gputop serve` on each host and `gputop --remote` to gather them)"
-            ));
-        }
-        return Ok(());
-    }
-    let one_shot = cli.mode.once
-        || (cli.mode.watch.is_none()
-            && (out.json
-                || out.csv
-                || out.query_gpu.is_some()
-                || out.query_compute_apps.is_some()));
-    if one_shot && cli.mode.count.is_some() {
-        return Err("--count applies to --watch: a one-shot output takes a single sample (use --watch --count N for several)".into());
-    }
-    let monitor_only = [(cli.mode.readonly, "--readonly"), (cli.mode.theme.is_some(), "--theme")];
-    if one_shot || cli.mode.watch.is_some() {
-        if let Some((_, flag)) = monitor_only.iter().find(|(set, _)| *set) {
-            return Err(format!(
-                "{flag} applies to the interactive monitor only (run gputop without --once, --watch or an output format)"
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn serve(args: &cli::ServeArgs, cli: &Cli, interval: Duration) -> Result<(), Error> {
+fn serve(
+    args: &cli::ServeArgs,
+    cli: &Cli,
+    interval: Duration,
+    options: source::SampleOptions,
+) -> Result<(), Error> {
     let token = match &args.token_file {
         Some(path) => {
             let (token, warning) = serve::token::read(path).map_err(Error::Usage)?;
@@ -164,8 +123,6 @@ fn serve(args: &cli::ServeArgs, cli: &Cli, interval: Duration) -> Result<(), Err
         }
         None => None,
     };
-    // Host details of processes are only exported with --processes; skip their /proc reads.
-    let options = source::SampleOptions { pcie_throughput: true, host_processes: args.processes };
     let source = source_spec(cli).open(&cli.source.ids, options)?;
     let naming =
         if args.dcgm_names { serve::metrics::Naming::Dcgm } else { serve::metrics::Naming::Gputop };

@@ -219,6 +219,7 @@ mod terminal {
         let job = Sleeper::spawn();
         let scenario = scenario_file(&format!(
             "[[gpus]]\nname = \"Monitored GPU\"\nmemory_total_mib = 8192\nutilization_gpu = 40\ntemperature_c = 50\n\
+             pcie_tx_kbps = 2048\npcie_rx_kbps = 4096\n\
              [[gpus.processes]]\npid = {}\nused_memory_mib = 1000\nsm_util = 30\n\
              [[gpus.processes]]\npid = 2147480000\nused_memory_mib = 500\n",
             job.pid()
@@ -232,6 +233,9 @@ mod terminal {
         let Some(tmux) = Tmux::start(&command, 120, 40) else { return };
         let s = tmux.wait_for("Monitored GPU");
         assert!(s.contains("GPU-MEM▼"), "sorted by GPU memory at first:\n{s}");
+        // The real NVML path samples PCIe for the monitor (the JSON output is not the only one).
+        let s = tmux.wait_for("PCIe");
+        assert!(s.contains("PCIe ↑2MiB/s ↓4MiB/s"), "{s}");
 
         tmux.keys(&["s"]);
         tmux.wait_for("SM%▼");

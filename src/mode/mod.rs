@@ -9,7 +9,6 @@ use crate::cli::Cli;
 use crate::output::query::{Query, QueryFormat};
 use crate::output::style::Painter;
 use crate::output::table::TableOptions;
-use crate::source::SampleOptions;
 
 /// What a non-interactive mode prints.
 pub enum Format {
@@ -38,15 +37,6 @@ impl Format {
                 ascii: out.ascii || !locale_is_utf8(),
             })
         })
-    }
-
-    /// Only the JSON document carries PCIe throughput, which costs ≥ 20 ms per GPU to read;
-    /// a GPU query needs nothing from `/proc`.
-    pub fn sample_options(&self) -> SampleOptions {
-        SampleOptions {
-            pcie_throughput: matches!(self, Format::Json),
-            host_processes: !matches!(self, Format::Query(q, _) if q.is_gpu_query()),
-        }
     }
 }
 

@@ -1,0 +1,142 @@
+//! The command line lowered once into a plan: which mode runs and what it samples. Each mode
+//! states its own sampling needs here, so what a mode shows never depends on which output format
+//! happened to be chosen (the monitor shows PCIe throughput whatever `--json` would do), and
+//! flags that do nothing in the chosen mode are refused before anything starts.
+
+use std::time::Duration;
+
+use crate::cli::{Cli, Command};
+use crate::source::SampleOptions;
+
+/// What gputop will do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Doctor,
+    PrintConfig,
+    Serve,
+    /// The interactive monitor.
+    Monitor,
+    /// The refreshing plain view (also the monitor's stand-in when stdout is not a terminal).
+    Watch {
+        every: Option<Duration>,
+        count: Option<u64>,
+    },
+    /// One sample in the chosen format.
+    Once,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    pub mode: Mode,
+    /// What the mode needs sampled; `None` for modes that do not sample.
+    pub sampling: Option<SampleOptions>,
+}
+
+impl Plan {
+    /// The plan for `cli`; `interactive` is whether stdin and stdout are a usable terminal.
+    pub fn from_cli(cli: &Cli, interactive: bool) -> Result<Self, String> {
+        let out = &cli.output;
+        let one_shot =
+            out.json || out.csv || out.query_gpu.is_some() || out.query_compute_apps.is_some();
+        let mode = match (&cli.command, cli.mode.watch) {
+            (Some(Command::Doctor(_)), _) => Mode::Doctor,
+            (Some(Command::Serve(_)), _) => Mode::Serve,
+            _ if cli.mode.print_config => Mode::PrintConfig,
+            (None, Some(every)) => Mode::Watch { every, count: cli.mode.count },
+            (None, None) if cli.mode.once || one_shot => Mode::Once,
+            (None, None) if interactive => Mode::Monitor,
+            (None, None) => Mode::Watch { every: None, count: cli.mode.count },
+        };
+        check_flags(cli, mode)?;
+        let sampling = match mode {
+            Mode::Doctor | Mode::PrintConfig => None,
+            Mode::Serve => Some(SampleOptions {
+                pcie_throughput: true,
+                host_processes: matches!(&cli.command, Some(Command::Serve(a)) if a.processes),
+            }),
+            // The monitor shows everything: PCIe in its panels, host details in its table.
+            Mode::Monitor => Some(SampleOptions { pcie_throughput: true, host_processes: true }),
+            // Only the JSON document carries PCIe throughput (≥ 20 ms per GPU to read); a GPU
+            // query needs nothing from `/proc`.
+            Mode::Watch { .. } | Mode::Once => Some(SampleOptions {
+                pcie_throughput: out.json,
+                host_processes: out.query_gpu.is_none(),
+            }),
+        };
+        Ok(Self { mode, sampling })
+    }
+}
+
+/// Flags that would do nothing in the mode asked for are mistakes: say what to use instead.
+fn check_flags(cli: &Cli, mode: Mode) -> Result<(), String> {
+    let src = &cli.source;
+    if mode == Mode::Serve {
+        let local_only = [
+            (!src.remote.is_empty(), "--remote"),
+            (src.hosts.is_some(), "--hosts"),
+            (src.remote_token_file.is_some(), "--remote-token-file"),
+            (src.container.is_some(), "--container"),
+            (src.pod.is_some(), "--pod"),
+        ];
+        if let Some((_, flag)) = local_only.iter().find(|(set, _)| *set) {
+            return Err(format!(
+                "`serve` exports this machine's GPUs and all their processes: {flag} does not apply (run `gputop serve` on each host and `gputop --remote` to gather them)"
+            ));
+        }
+    }
+    if mode == Mode::Once && cli.mode.count.is_some() {
+        return Err("--count applies to --watch: a one-shot output takes a single sample (use --watch --count N for several)".into());
+    }
+    let monitor_only = [(cli.mode.readonly, "--readonly"), (cli.mode.theme.is_some(), "--theme")];
+    if matches!(mode, Mode::Once) || cli.mode.watch.is_some() {
+        if let Some((_, flag)) = monitor_only.iter().find(|(set, _)| *set) {
+            return Err(format!(
+                "{flag} applies to the interactive monitor only (run gputop without --once, --watch or an output format)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn plan(args: &[&str], interactive: bool) -> Result<Plan, String> {
+        let cli =
+            Cli::try_parse_from(std::iter::once("gputop").chain(args.iter().copied())).unwrap();
+        Plan::from_cli(&cli, interactive)
+    }
+
+    #[test]
+    fn each_mode_samples_what_it_shows() {
+        let monitor = plan(&[], true).unwrap();
+        assert_eq!(monitor.mode, Mode::Monitor);
+        assert!(monitor.sampling.unwrap().pcie_throughput, "the monitor's panels show PCIe");
+        let fallback = plan(&[], false).unwrap();
+        assert_eq!(fallback.mode, Mode::Watch { every: None, count: None });
+        let json = plan(&["--once", "--json"], true).unwrap();
+        assert_eq!(json.mode, Mode::Once);
+        assert!(json.sampling.unwrap().pcie_throughput);
+        let table = plan(&["--once"], true).unwrap();
+        assert!(!table.sampling.unwrap().pcie_throughput);
+        let query = plan(&["--query-gpu=index"], true).unwrap();
+        assert!(!query.sampling.unwrap().host_processes);
+        let serve = plan(&["serve", "--processes"], false).unwrap();
+        assert_eq!(
+            serve.sampling,
+            Some(SampleOptions { pcie_throughput: true, host_processes: true })
+        );
+        assert_eq!(plan(&["doctor"], true).unwrap().sampling, None);
+    }
+
+    #[test]
+    fn flags_that_do_nothing_are_refused() {
+        assert!(plan(&["--once", "--count", "2"], true).unwrap_err().contains("--count"));
+        assert!(plan(&["--watch", "--theme", "mono"], true).unwrap_err().contains("--theme"));
+        assert!(plan(&["--pod", "x", "serve"], true).unwrap_err().contains("--pod"));
+        assert!(plan(&["--watch", "--count", "2"], true).is_ok());
+        assert!(plan(&["--readonly"], true).is_ok());
+    }
+}
