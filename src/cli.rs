@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::config::ThemeName;
 use crate::output::query::QueryFormat;
 use crate::output::style::ColorChoice;
 use crate::source::{DemoFleet, GpuSelector};
-use crate::tui::theme::ThemeName;
 
 /// A fast terminal GPU monitor for NVIDIA GPUs.
 ///

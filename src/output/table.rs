@@ -17,8 +17,7 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 use super::sanitize::sanitize;
 use super::style::{self, Painter};
 use super::units::{human_bytes, mib, or_na, pad, truncate, NA};
-use crate::sample::{GpuSample, GpuStatus, Snapshot};
-use crate::source::pidns::PidMapping;
+use crate::sample::{GpuSample, GpuStatus, PidMapping, Snapshot};
 
 #[derive(Debug, Clone, Copy)]
 pub struct TableOptions {

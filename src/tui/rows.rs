@@ -4,8 +4,7 @@
 use std::cmp::Ordering;
 
 use crate::output::sanitize::sanitize;
-use crate::sample::{GpuProcess, GpuSample, ProcessKey, Snapshot};
-use crate::source::pidns::PidMapping;
+use crate::sample::{GpuProcess, GpuSample, PidMapping, ProcessKey, Snapshot};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcessRow {
