@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
-use super::rows::{build_rows, ProcessRow, SortKey};
+use super::rows::{build_rows, keyed_processes, ProcessRow, SortKey};
 use crate::history::{History, Series};
 use crate::output::sanitize::sanitize;
 use crate::process_signal::{self, SignalError};
@@ -146,24 +146,27 @@ impl App {
     pub fn on_snapshot(&mut self, snapshot: Arc<Snapshot>) {
         self.history.record(&snapshot);
         let capacity = self.history.capacity();
-        // A set: with a thousand processes a list lookup per entry would cost a million steps
-        // on every sample.
-        self.snapshot = Some(snapshot);
-        self.rebuild_rows();
-        let mut alive = HashSet::with_capacity(self.rows.len());
-        for row in &self.rows {
-            if alive.insert(&row.key) {
-                let series = match self.process_memory.get_mut(&row.key) {
-                    Some(series) => series,
+        // Every process, whatever the filter hides: a set, since with a thousand processes a
+        // list lookup per entry would cost a million steps on every sample.
+        let mut alive = HashSet::new();
+        for (key, p) in keyed_processes(&snapshot) {
+            let used = p.gpu_memory_bytes.map(|b| (b as f64 / (1 << 20) as f64) as f32);
+            if !alive.contains(&key) {
+                match self.process_memory.get_mut(&key) {
+                    Some(series) => series.push(used),
                     None => {
-                        self.process_memory.entry(row.key.clone()).or_insert(Series::new(capacity))
+                        let mut series = Series::new(capacity);
+                        series.push(used);
+                        self.process_memory.insert(key.clone(), series);
                     }
-                };
-                series.push(row.gpu_memory.map(|b| (b as f64 / (1 << 20) as f64) as f32));
+                }
+                alive.insert(key);
             }
         }
         // Forget processes that are gone, so the map does not grow with every job ever run.
         self.process_memory.retain(|key, _| alive.contains(key));
+        self.snapshot = Some(snapshot);
+        self.rebuild_rows();
     }
 
     pub fn rebuild_rows(&mut self) {
@@ -499,6 +502,19 @@ mod tests {
         assert_eq!(a.selected_index(), Some(a.rows.len() - 1));
         a.on_key(key(KeyCode::Home));
         assert_eq!(a.selected_index(), Some(0));
+    }
+
+    #[test]
+    fn processes_hidden_by_the_filter_keep_their_history() {
+        let mut a = app();
+        let all = a.rows.len();
+        a.on_key(key(KeyCode::Char('/')));
+        chars(&mut a, "user:alice");
+        a.on_key(key(KeyCode::Enter));
+        assert!(a.rows.len() < all);
+        a.on_snapshot(Arc::new(SimSource::new(Scenario::demo(4), &[]).unwrap().sample_at(1_001.0)));
+        assert_eq!(a.process_memory.len(), all, "one series per process, shown or not");
+        assert!(a.process_memory.values().all(|s| s.len() == 2));
     }
 
     #[test]

@@ -117,11 +117,7 @@ pub fn build_rows(
         .flat_map(|g| {
             let local = runs_here(snapshot, g);
             g.known_processes().iter().map(move |p| ProcessRow {
-                key: ProcessKey {
-                    host: if local { None } else { g.host.clone() },
-                    pid: p.pid,
-                    start_ticks: p.start_ticks,
-                },
+                key: process_key(local, g, p),
                 refusal: refusal(snapshot, local, p),
                 gpu: g.index,
                 pid: p.pid,
@@ -161,6 +157,22 @@ pub fn build_rows(
         missing_last(a, b, key).then(ord).then(a.gpu.cmp(&b.gpu)).then(a.pid.cmp(&b.pid))
     });
     rows
+}
+
+/// Every process of `snapshot` with its key, filter or no filter (for per-process history).
+pub fn keyed_processes(snapshot: &Snapshot) -> impl Iterator<Item = (ProcessKey, &GpuProcess)> {
+    snapshot.gpus.iter().flat_map(move |g| {
+        let local = runs_here(snapshot, g);
+        g.known_processes().iter().map(move |p| (process_key(local, g, p), p))
+    })
+}
+
+fn process_key(local: bool, g: &GpuSample, p: &GpuProcess) -> ProcessKey {
+    ProcessKey {
+        host: if local { None } else { g.host.clone() },
+        pid: p.pid,
+        start_ticks: p.start_ticks,
+    }
 }
 
 /// Whether `g` is this machine's: always without `--remote`; with it, only the `local` entry.
