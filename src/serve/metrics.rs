@@ -128,6 +128,12 @@ fn gputop_names(b: &mut Builder, s: &Snapshot, opts: &MetricsOptions) {
             continue;
         }
         gpu_metrics(b, g, &l);
+        b.set(
+            "gputop_gpu_processes",
+            "Processes using the GPU (absent when NVML could not list them)",
+            &l,
+            g.processes.as_ref().map(|p| p.len() as f64),
+        );
         if let Some(j) = g.power.energy_joules {
             energy.get_or_create(&l).inc_by(j);
         }
@@ -379,6 +385,19 @@ fn dcgm_names(b: &mut Builder, s: &Snapshot) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unknown_process_list_has_no_count() {
+        let mut s = snapshot();
+        s.gpus[2].processes = None;
+        let text = render(&s, &MetricsOptions { naming: Naming::Gputop, processes: false });
+        let count = |gpu: &str| {
+            text.lines().any(|l| {
+                l.starts_with("gputop_gpu_processes{") && l.contains(&format!("gpu=\"{gpu}\""))
+            })
+        };
+        assert!(count("0") && !count("2"), "{text}");
+    }
 
     #[test]
     fn the_classic_text_names_counters_by_their_samples_and_has_no_eof() {
