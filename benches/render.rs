@@ -12,7 +12,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion};
 use gputop::scenario::Scenario;
 use gputop::source::SimSource;
-use gputop::tui::screen::Screen;
+use gputop::term::screen::Screen;
 use gputop::tui::theme::{Theme, ThemeName};
 use gputop::tui::{render, ui, App};
 use ratatui::backend::TestBackend;

@@ -15,6 +15,7 @@ pub mod sample;
 pub use gputop_scenario as scenario;
 pub mod serve;
 pub mod source;
+pub mod term;
 pub mod tui;
 
 use std::io::{self, BufWriter, Write};

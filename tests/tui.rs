@@ -87,7 +87,7 @@ fn screens_at_every_size() {
 /// successive frames (so the writer's diffing is in play).
 #[test]
 fn the_screen_writer_shows_the_snapshotted_screen() {
-    use gputop::tui::screen::Screen;
+    use gputop::term::screen::Screen;
     let sim = SimSource::new(fleet(4), &[]).unwrap();
     let theme = Theme::new(ThemeName::Dark, false);
     let (w, h) = (120, 40);

@@ -11,12 +11,12 @@ use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
 
 use super::Format;
-use crate::output::inplace::InPlace;
 use crate::output::table::{self, TableOptions};
 use crate::output::{csv, json};
 use crate::poller::Poller;
 use crate::sample::Snapshot;
 use crate::source::Source;
+use crate::term::inplace::InPlace;
 use crate::Error;
 
 pub struct WatchOptions {

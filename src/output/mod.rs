@@ -1,8 +1,6 @@
 //! Non-interactive renderers: the human table, JSON, CSV and nvidia-smi queries.
 
 pub mod csv;
-pub mod cursor;
-pub mod inplace;
 pub mod json;
 pub mod query;
 pub mod sanitize;

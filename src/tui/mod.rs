@@ -7,7 +7,6 @@
 
 pub mod app;
 pub mod rows;
-pub mod screen;
 mod text;
 pub mod theme;
 pub mod ui;
@@ -24,9 +23,9 @@ use ratatui::Terminal;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::time::Instant;
 
+use crate::term::screen::{RawStdout, Screen};
 pub use app::App;
 pub use rows::SortKey;
-use screen::{RawStdout, Screen};
 use theme::Theme;
 
 use crate::poller::Poller;

@@ -15,7 +15,7 @@ use ratatui::buffer::{Buffer, Cell, CellDiffOption, CellWidth};
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier};
 
-use crate::output::cursor::{csi, vertical};
+use super::cursor::{csi, vertical};
 
 /// What the terminal draws with: colours and attributes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
