@@ -5,6 +5,10 @@
 //! ASCII, box drawing and block elements, one cell per character, so such lines are written a
 //! character per cell here. Any other line (wide or combining characters, or too long for its
 //! area) goes through ratatui, and comes out as ratatui draws it.
+//!
+//! Worth keeping: with everything painted by ratatui instead, the monitor took 0.241–0.260 %
+//! of a core against 0.205–0.206 % with this (8 GPUs × 8 processes, moving load, 200×60,
+//! two alternating 30 s rounds of each build, 2026-11-29): 15–21 % of its CPU.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Rect};
