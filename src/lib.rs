@@ -115,13 +115,7 @@ fn serve(
     options: source::SampleOptions,
 ) -> Result<(), Error> {
     let token = match &args.token_file {
-        Some(path) => {
-            let (token, warning) = serve::token::read(path).map_err(Error::Usage)?;
-            if let Some(w) = warning {
-                eprintln!("{w}");
-            }
-            Some(token)
-        }
+        Some(path) => Some(read_token(path)?),
         None => None,
     };
     let source = source_spec(cli).open(&cli.source.ids, options)?;
@@ -143,39 +137,16 @@ fn open_source(
     cli: &Cli,
     options: source::SampleOptions,
 ) -> Result<Box<dyn source::Source>, Error> {
-    let token = |path: &std::path::Path| -> Result<String, Error> {
-        let (token, warning) = serve::token::read(path).map_err(Error::Usage)?;
-        if let Some(w) = warning {
-            eprintln!("{w}");
-        }
-        Ok(token)
-    };
-    let shared_token = cli.source.remote_token_file.as_deref().map(token).transpose()?;
-    // (endpoint text, its own token file)
+    let shared_token = cli.source.remote_token_file.as_deref().map(read_token).transpose()?;
+    // (endpoint, its own token file)
     let mut entries: Vec<(String, Option<std::path::PathBuf>)> =
         cli.source.remote.iter().map(|u| (u.clone(), None)).collect();
     if let Some(path) = &cli.source.hosts {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
-        for (n, line) in text.lines().enumerate() {
-            let line = line.split('#').next().unwrap_or("").trim();
-            let mut words = line.split_whitespace();
-            let Some(url) = words.next() else { continue };
-            let mut token_file = None;
-            for word in words {
-                match word.strip_prefix("token_file=") {
-                    Some(p) if !p.is_empty() => token_file = Some(std::path::PathBuf::from(p)),
-                    _ => {
-                        return Err(Error::Usage(format!(
-                        "{} line {}: unexpected `{word}` (a line is `HOST:PORT [token_file=PATH]`)",
-                        path.display(),
-                        n + 1
-                    )))
-                    }
-                }
-            }
-            entries.push((url.to_string(), token_file));
-        }
+        let hosts = source::remote::parse_hosts_file(&text)
+            .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
+        entries.extend(hosts);
     }
     if entries.is_empty() {
         if cli.source.remote_token_file.is_some() {
@@ -191,7 +162,7 @@ fn open_source(
             continue;
         }
         let token = match &token_file {
-            Some(path) => Some(token(path)?),
+            Some(path) => Some(read_token(path)?),
             None => shared_token.clone(),
         };
         endpoints.push(source::remote::Endpoint::parse(&url, token).map_err(Error::Usage)?);
@@ -200,6 +171,15 @@ fn open_source(
     let local = with_local
         .then(|| source_spec(cli).open(&cli.source.ids, options).map_err(|e| e.to_string()));
     Ok(Box::new(source::remote::RemoteSource::new(endpoints, local)))
+}
+
+/// A token from its file; a file other users can read is warned about on stderr.
+fn read_token(path: &std::path::Path) -> Result<String, Error> {
+    let (token, warning) = serve::token::read(path).map_err(Error::Usage)?;
+    if let Some(w) = warning {
+        eprintln!("{w}");
+    }
+    Ok(token)
 }
 
 fn source_spec(cli: &Cli) -> SourceSpec {

@@ -12,6 +12,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use crate::sample::ProcessKey;
+use crate::source::host::stat;
 
 /// Why no signal was sent.
 #[derive(Debug)]
@@ -42,11 +43,9 @@ impl fmt::Display for SignalError {
 pub fn command_line(key: &ProcessKey) -> Result<String, SignalError> {
     let dir = checked_dir(key)?;
     let raw = std::fs::read(dir.join("cmdline")).map_err(|_| SignalError::Gone)?;
-    let args: Vec<_> =
-        raw.split(|&b| b == 0).filter(|a| !a.is_empty()).map(String::from_utf8_lossy).collect();
     // The start time again: the command line must not be a newcomer's.
     checked_dir(key)?;
-    Ok(if args.is_empty() { String::from("(no command line)") } else { args.join(" ") })
+    Ok(stat::command_line(&raw).unwrap_or_else(|| "(no command line)".into()))
 }
 
 /// Sends `signal` to the process `key` names, if it is still that process.
@@ -110,12 +109,9 @@ fn os_error(e: io::Error) -> SignalError {
     }
 }
 
-/// Field 22 of `/proc/PID/stat`, counted after the last `)` (the name may hold anything).
+/// The start time in `dir/stat`, as the host lookup reads it.
 fn start_ticks(dir: &Path) -> Option<u64> {
-    let stat = std::fs::read(dir.join("stat")).ok()?;
-    let close = stat.iter().rposition(|&b| b == b')')?;
-    let rest = std::str::from_utf8(stat.get(close + 2..)?).ok()?;
-    rest.split(' ').nth(22 - 3)?.parse().ok()
+    stat::parse(&std::fs::read(dir.join("stat")).ok()?).map(|s| s.start_ticks)
 }
 
 fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
@@ -146,11 +142,6 @@ fn pidfd_send_signal(pidfd: &OwnedFd, signal: i32) -> io::Result<()> {
     }
 }
 
-/// The start time of a live local process, for building keys in tests and the host lookup.
-pub fn start_ticks_of(pid: u32) -> Option<u64> {
-    start_ticks(&Path::new("/proc").join(pid.to_string()))
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -168,6 +159,18 @@ pub(crate) mod tests {
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
         child
+    }
+
+    /// The start time of a live local process.
+    pub(crate) fn start_ticks_of(pid: u32) -> Option<u64> {
+        start_ticks(&Path::new("/proc").join(pid.to_string()))
+    }
+
+    /// Stops a child the test expected to be left alone, after checking it was.
+    pub(crate) fn stop_untouched(mut child: std::process::Child) {
+        assert!(child.try_wait().unwrap().is_none(), "the local process must be untouched");
+        child.kill().unwrap();
+        child.wait().unwrap();
     }
 
     fn key_of(pid: u32) -> ProcessKey {
@@ -188,21 +191,19 @@ pub(crate) mod tests {
 
     #[test]
     fn a_pid_now_held_by_another_process_is_not_signalled() {
-        let mut child = sleeper();
+        let child = sleeper();
         // The row saw an earlier process under this PID: another start time.
         let mut key = key_of(child.id());
         key.start_ticks = key.start_ticks.map(|t| t.saturating_sub(1_000));
         let err = send(&key, libc::SIGKILL).unwrap_err();
         assert!(matches!(err, SignalError::Gone), "{err}");
         assert!(command_line(&key).is_err());
-        assert!(child.try_wait().unwrap().is_none(), "the newcomer must still run");
-        child.kill().unwrap();
-        child.wait().unwrap();
+        stop_untouched(child);
     }
 
     #[test]
     fn remote_and_unidentified_processes_are_refused() {
-        let mut child = sleeper();
+        let child = sleeper();
         let mut key = key_of(child.id());
         key.host = Some("gpu7".into());
         assert!(matches!(send(&key, libc::SIGKILL), Err(SignalError::Refused(_))));
@@ -210,9 +211,7 @@ pub(crate) mod tests {
         assert!(matches!(send(&key, libc::SIGKILL), Err(SignalError::Refused(_))));
         let me = key_of(std::process::id());
         assert!(matches!(send(&me, 0), Err(SignalError::Refused(_))));
-        assert!(child.try_wait().unwrap().is_none());
-        child.kill().unwrap();
-        child.wait().unwrap();
+        stop_untouched(child);
     }
 
     #[test]

@@ -138,6 +138,17 @@ pub struct Missing {
 }
 
 impl Missing {
+    /// The reason an NVML return code (`nvmlReturn_t`) stands for.
+    pub fn from_nvml_code(code: u32) -> Self {
+        let reason = match code {
+            3 | 13 => MissingReason::NotSupported, // NOT_SUPPORTED, FUNCTION_NOT_FOUND
+            4 => MissingReason::NoPermission,
+            15 => MissingReason::GpuLost,
+            _ => MissingReason::Error,
+        };
+        Self { reason, nvml_code: Some(code) }
+    }
+
     /// A few words for people: "no permission", "NVML error 999".
     pub fn describe(&self) -> String {
         match (self.reason, self.nvml_code) {

@@ -19,7 +19,7 @@ use tokio::sync::watch;
 
 use crate::output::json;
 use crate::poller::Poller;
-use crate::source::Source;
+use crate::source::{Source, WithHostUsage};
 use crate::Error;
 use metrics::{render, MetricsOptions};
 
@@ -59,14 +59,12 @@ async fn serve(source: Box<dyn Source>, opts: ServeOptions) -> Result<(), Error>
         .await
         .map_err(|e| Error::Usage(format!("cannot listen on {}: {e}", opts.listen)))?;
     let (tx, latest) = watch::channel(Arc::new(Rendered::default()));
-    let mut poller = Poller::spawn(source, opts.interval);
+    // This host's CPU and memory go into the snapshot, for `--remote` to show.
+    let mut poller = Poller::spawn(WithHostUsage::wrap(source), opts.interval);
     let metrics_opts = opts.metrics;
     tokio::spawn(async move {
-        // This host's CPU and memory go into the snapshot, for `--remote` to show.
-        let mut usage = crate::source::HostUsage::new();
         while let Some(polled) = poller.next().await {
-            if let Ok(mut snapshot) = polled {
-                std::sync::Arc::make_mut(&mut snapshot).host.fill_usage(usage.refresh());
+            if let Ok(snapshot) = polled {
                 let openmetrics = render(&snapshot, &metrics_opts);
                 let rendered = Rendered {
                     metrics: metrics::classic_text(&openmetrics),

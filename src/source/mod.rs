@@ -3,7 +3,7 @@
 
 pub mod fdscan;
 mod filter;
-mod host;
+pub(crate) mod host;
 mod nvml;
 pub mod pidns;
 pub mod placement;
@@ -14,7 +14,7 @@ mod sim;
 use std::path::PathBuf;
 
 pub use filter::PlacementFilter;
-pub use host::usage::HostUsage;
+pub use host::usage::{HostUsage, WithHostUsage};
 pub use host::HostLookup;
 pub use nvml::NvmlSource;
 pub use selection::GpuSelector;

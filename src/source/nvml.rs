@@ -145,12 +145,13 @@ impl Source for NvmlSource {
 
 /// Turns NVML results into `Option`s, keeps why each missing value is missing, and notices a
 /// GPU that is lost mid-sample.
-struct Reader<'g> {
-    missing: &'g mut BTreeMap<String, Missing>,
+#[derive(Default)]
+struct Reader {
+    missing: BTreeMap<String, Missing>,
     lost: bool,
 }
 
-impl Reader<'_> {
+impl Reader {
     /// The value of `field` (its JSON name), or `None` with the reason noted.
     fn get<T>(&mut self, field: &str, result: Result<T, NvmlError>) -> Option<T> {
         match result {
@@ -170,35 +171,37 @@ impl Reader<'_> {
     }
 }
 
-/// Why NVML gave nothing, with its return code (nvml.h's `nvmlReturn_t`) where the wrapper
-/// keeps the error's identity.
-pub fn missing(e: &NvmlError) -> Missing {
-    let (reason, code) = match e {
-        NvmlError::NotSupported => (MissingReason::NotSupported, Some(3)),
-        NvmlError::FunctionNotFound => (MissingReason::NotSupported, Some(13)),
-        NvmlError::FailedToLoadSymbol(_) => (MissingReason::NotSupported, None),
-        NvmlError::NoPermission => (MissingReason::NoPermission, Some(4)),
-        NvmlError::GpuLost => (MissingReason::GpuLost, Some(15)),
-        NvmlError::Uninitialized => (MissingReason::Error, Some(1)),
-        NvmlError::InvalidArg => (MissingReason::Error, Some(2)),
-        NvmlError::NotFound => (MissingReason::Error, Some(6)),
-        NvmlError::InsufficientSize(_) => (MissingReason::Error, Some(7)),
-        NvmlError::DriverNotLoaded => (MissingReason::Error, Some(9)),
-        NvmlError::Timeout => (MissingReason::Error, Some(10)),
-        NvmlError::ResetRequired => (MissingReason::Error, Some(16)),
-        NvmlError::LibRmVersionMismatch => (MissingReason::Error, Some(18)),
-        NvmlError::InsufficientMemory => (MissingReason::Error, Some(20)),
-        NvmlError::NoData => (MissingReason::Error, Some(21)),
-        NvmlError::Unknown => (MissingReason::Error, Some(999)),
-        _ => (MissingReason::Error, None),
+/// Why NVML gave nothing: the reason its return code (`nvmlReturn_t`) stands for, where the
+/// wrapper keeps the error's identity.
+fn missing(e: &NvmlError) -> Missing {
+    let code = match e {
+        // A symbol this library lacks: the feature is not there.
+        NvmlError::FailedToLoadSymbol(_) => {
+            return Missing { reason: MissingReason::NotSupported, nvml_code: None }
+        }
+        NvmlError::Uninitialized => 1,
+        NvmlError::InvalidArg => 2,
+        NvmlError::NotSupported => 3,
+        NvmlError::NoPermission => 4,
+        NvmlError::NotFound => 6,
+        NvmlError::InsufficientSize(_) => 7,
+        NvmlError::DriverNotLoaded => 9,
+        NvmlError::Timeout => 10,
+        NvmlError::FunctionNotFound => 13,
+        NvmlError::GpuLost => 15,
+        NvmlError::ResetRequired => 16,
+        NvmlError::LibRmVersionMismatch => 18,
+        NvmlError::InsufficientMemory => 20,
+        NvmlError::NoData => 21,
+        NvmlError::Unknown => 999,
+        _ => return Missing { reason: MissingReason::Error, nvml_code: None },
     };
-    Missing { reason, nvml_code: code }
+    Missing::from_nvml_code(code)
 }
 
 fn sample_device(d: &Device, index: u32, options: SampleOptions) -> GpuSample {
     let mut g = GpuSample::empty(index);
-    let mut missing = BTreeMap::new();
-    let mut r = Reader { missing: &mut missing, lost: false };
+    let mut r = Reader::default();
     g.name = r.get("name", d.name());
     g.uuid = r.get("uuid", d.uuid());
     g.pci_bus_id = r.get("pci_bus_id", d.pci_info()).map(|p| p.bus_id);
@@ -277,7 +280,7 @@ fn sample_device(d: &Device, index: u32, options: SampleOptions) -> GpuSample {
         g.status = GpuStatus::Lost;
         g.error = Some("GPU is lost".into());
     }
-    g.missing = missing;
+    g.missing = r.missing;
     g
 }
 

@@ -47,13 +47,35 @@ impl Endpoint {
     }
 }
 
+/// The lines of a `--hosts` file: `HOST:PORT [token_file=PATH]`, `#` starting a comment; each
+/// endpoint with its own token file, if it names one.
+pub fn parse_hosts_file(text: &str) -> Result<Vec<(String, Option<std::path::PathBuf>)>, String> {
+    let mut hosts = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let mut words = line.split('#').next().unwrap_or("").split_whitespace();
+        let Some(url) = words.next() else { continue };
+        let mut token_file = None;
+        for word in words {
+            match word.strip_prefix("token_file=") {
+                Some(p) if !p.is_empty() => token_file = Some(std::path::PathBuf::from(p)),
+                _ => {
+                    return Err(format!(
+                        "line {}: unexpected `{word}` (a line is `HOST:PORT [token_file=PATH]`)",
+                        n + 1
+                    ))
+                }
+            }
+        }
+        hosts.push((url.to_string(), token_file));
+    }
+    Ok(hosts)
+}
+
 pub struct RemoteSource {
     endpoints: Vec<Endpoint>,
     /// This machine, when `local` is in the list; opening it may have failed (no driver), and
     /// then it is one host that is down, not the end of the command.
     local: Option<Result<Box<dyn Source>, String>>,
-    /// This machine's CPU and memory, for the `local` entry.
-    usage: Option<super::HostUsage>,
     agent: ureq::Agent,
 }
 
@@ -64,8 +86,9 @@ impl RemoteSource {
             .http_status_as_error(true)
             .build()
             .into();
-        let usage = local.is_some().then(super::HostUsage::new);
-        Self { endpoints, local, usage, agent }
+        // The `local` entry shows this machine's own CPU and memory, as the others do theirs.
+        let local = local.map(|l| l.map(super::WithHostUsage::wrap));
+        Self { endpoints, local, agent }
     }
 }
 
@@ -191,12 +214,6 @@ impl Source for RemoteSource {
                 Ok(source) => source.sample().map_err(|e| e.to_string()),
                 Err(e) => Err(e.clone()),
             };
-            let sampled = sampled.map(|mut snap| {
-                if let Some(usage) = self.usage.as_mut() {
-                    snap.host.fill_usage(usage.refresh());
-                }
-                snap
-            });
             add("local", sampled, started.elapsed());
         }
         for (endpoint, (result, took)) in self.endpoints.iter().zip(remote) {
@@ -249,6 +266,17 @@ mod tests {
         let snap = src.sample().unwrap();
         assert_eq!((snap.hosts.len(), snap.hosts[0].up), (1, false));
         assert_eq!(snap.hosts[0].error.as_deref(), Some("no driver"));
+    }
+
+    #[test]
+    fn hosts_files_name_endpoints_and_their_tokens() {
+        let text = "# lab\ngpu1:9835 token_file=/t/gpu1  # first\n\n  gpu2:9835\n";
+        let hosts = parse_hosts_file(text).unwrap();
+        assert_eq!(
+            hosts,
+            vec![("gpu1:9835".into(), Some("/t/gpu1".into())), ("gpu2:9835".into(), None)]
+        );
+        assert!(parse_hosts_file("gpu1 token=x\n").unwrap_err().starts_with("line 1:"));
     }
 
     #[test]

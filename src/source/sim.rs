@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::selection::{self, GpuIdentity, GpuSelector};
 use super::{DemoFleet, Source, SourceError};
 use crate::sample::*;
-use crate::scenario::{ErrorCode, GpuSpec, ProcessKindSpec, ProcessSpec, Reading, Scenario};
+use crate::scenario::{GpuSpec, ProcessKindSpec, ProcessSpec, Reading, Scenario};
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -143,22 +143,11 @@ fn sample_gpu(spec: &GpuSpec, index: u32, t: f64) -> GpuSample {
     g.processes = match spec.processes_at(t) {
         Ok(list) => Some(list.into_iter().map(|p| process(p, t, &utilization)).collect()),
         Err(code) => {
-            g.missing.insert("processes".into(), missing(code));
+            g.missing.insert("processes".into(), Missing::from_nvml_code(code.as_nvml_return()));
             None
         }
     };
     g
-}
-
-/// The reason a scenario's injected error stands for, as the NVML source would note it.
-fn missing(code: ErrorCode) -> Missing {
-    let reason = match code {
-        ErrorCode::NotSupported | ErrorCode::FunctionNotFound => MissingReason::NotSupported,
-        ErrorCode::NoPermission => MissingReason::NoPermission,
-        ErrorCode::GpuIsLost => MissingReason::GpuLost,
-        _ => MissingReason::Error,
-    };
-    Missing { reason, nvml_code: Some(code.as_nvml_return()) }
 }
 
 fn split<A, B>(reading: Reading<(A, B)>) -> (Option<A>, Option<B>) {

@@ -150,17 +150,10 @@ impl App {
         // list lookup per entry would cost a million steps on every sample.
         let mut alive = HashSet::new();
         for (key, p) in keyed_processes(&snapshot) {
-            let used = p.gpu_memory_bytes.map(|b| (b as f64 / (1 << 20) as f64) as f32);
-            if !alive.contains(&key) {
-                match self.process_memory.get_mut(&key) {
-                    Some(series) => series.push(used),
-                    None => {
-                        let mut series = Series::new(capacity);
-                        series.push(used);
-                        self.process_memory.insert(key.clone(), series);
-                    }
-                }
-                alive.insert(key);
+            // Listed on several GPUs: one series, pushed once per sample.
+            if alive.insert(key.clone()) {
+                let used = p.gpu_memory_bytes.map(|b| (b as f64 / (1 << 20) as f64) as f32);
+                self.process_memory.entry(key).or_insert_with(|| Series::new(capacity)).push(used);
             }
         }
         // Forget processes that are gone, so the map does not grow with every job ever run.
@@ -533,13 +526,13 @@ mod tests {
         let processes = snapshot.gpus[0].processes.as_mut().unwrap();
         processes.truncate(1);
         processes[0].pid = pid;
-        processes[0].start_ticks = crate::process_signal::start_ticks_of(pid);
+        processes[0].start_ticks = crate::process_signal::tests::start_ticks_of(pid);
         let mut a = App::new(Duration::from_secs(1), Duration::from_secs(60), false);
         a.on_snapshot(Arc::new(snapshot));
         a
     }
 
-    use crate::process_signal::tests::sleeper;
+    use crate::process_signal::tests::{sleeper, stop_untouched};
 
     #[test]
     fn kill_asks_first_shows_the_local_command_and_lets_the_signal_be_chosen() {
@@ -597,7 +590,7 @@ mod tests {
         a.on_key(key(KeyCode::Char('k')));
         assert_eq!(a.overlay, Overlay::None);
         assert!(a.message.as_deref().unwrap().contains("another host"), "{:?}", a.message);
-        drop_child(child);
+        stop_untouched(child);
     }
 
     #[test]
@@ -613,13 +606,7 @@ mod tests {
         a.on_key(key(KeyCode::Char('k')));
         assert_eq!(a.overlay, Overlay::None);
         assert!(a.message.as_deref().unwrap().contains("exited"), "{:?}", a.message);
-        drop_child(child);
-    }
-
-    fn drop_child(mut child: std::process::Child) {
-        assert!(child.try_wait().unwrap().is_none(), "the local process must be untouched");
-        child.kill().unwrap();
-        child.wait().unwrap();
+        stop_untouched(child);
     }
 
     #[test]

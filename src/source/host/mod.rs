@@ -8,7 +8,7 @@
 //! command line, name, start time, placement) is read once. User names and the host name
 //! come from `sysinfo`; host-wide CPU and memory from [`usage`].
 
-mod stat;
+pub(crate) mod stat;
 pub mod usage;
 
 use std::cell::OnceCell;

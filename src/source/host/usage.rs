@@ -5,6 +5,29 @@
 use std::fs::File;
 
 use super::read_from_start;
+use crate::sample::Snapshot;
+use crate::source::{Source, SourceError};
+
+/// A source whose snapshots carry this machine's CPU and memory use, filled on the sampling
+/// thread: what `gputop serve` exports for `--remote`, and the `local` entry of `--remote`.
+pub struct WithHostUsage {
+    inner: Box<dyn Source>,
+    usage: HostUsage,
+}
+
+impl WithHostUsage {
+    pub fn wrap(inner: Box<dyn Source>) -> Box<dyn Source> {
+        Box::new(Self { inner, usage: HostUsage::new() })
+    }
+}
+
+impl Source for WithHostUsage {
+    fn sample(&mut self) -> Result<Snapshot, SourceError> {
+        let mut snapshot = self.inner.sample()?;
+        snapshot.host.fill_usage(self.usage.refresh());
+        Ok(snapshot)
+    }
+}
 
 pub struct HostUsage {
     stat: Option<File>,
