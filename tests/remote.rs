@@ -103,6 +103,13 @@ fn tokens_are_sent_and_a_refusal_reads_unauthorized() {
     std::thread::sleep(Duration::from_millis(400));
     let local = scenario_file("[[gpus]]\nname = \"x\"\n");
 
+    // Nobody could be asked: never "No GPU processes".
+    let table =
+        gputop(&local).args(["--once", "--color", "never", "--remote", &addr]).output().unwrap();
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(table.contains("processes unknown (host down)"), "{table}");
+    assert!(!table.contains("No GPU processes"), "{table}");
+
     // Without the token: down, and why.
     let out = gputop(&local).args(["--once", "--json", "--remote", &addr]).output().unwrap();
     assert_eq!(out.status.code(), Some(3), "every host down exits 3");

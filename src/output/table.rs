@@ -185,6 +185,10 @@ fn process_lines(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
                 .map_or(g.index.to_string(), |h| format!("{}:{}", sanitize(h), g.index));
             Some(p.paint(style::DIM, &format!("GPU {label}: processes {reason}")))
         })
+        // A host that did not answer has processes nobody could ask about.
+        .chain(snapshot.hosts.iter().filter(|h| !h.up).map(|h| {
+            p.paint(style::DIM, &format!("{}: processes unknown (host down)", sanitize(&h.url)))
+        }))
         .collect();
     if rows.is_empty() {
         if unknown.is_empty() {

@@ -63,7 +63,7 @@ fn push_fitted(out: &mut String, text: &str, width: u16, right: bool) {
 }
 
 /// "GPU 1: unknown (no permission)" for each reachable GPU whose processes NVML could not
-/// list (a lost GPU's panel says so already).
+/// list (a lost GPU's panel says so already), and a line for each host that did not answer.
 fn unknown_lists(app: &App) -> Vec<String> {
     let Some(snapshot) = &app.snapshot else { return Vec::new() };
     snapshot
@@ -73,6 +73,9 @@ fn unknown_lists(app: &App) -> Vec<String> {
         .filter_map(|g| {
             Some(format!("GPU {}: processes {}", g.index, g.processes_unknown_reason()?))
         })
+        .chain(snapshot.hosts.iter().filter(|h| !h.up).map(|h| {
+            format!("{}: processes unknown (host down)", crate::output::sanitize::sanitize(&h.url))
+        }))
         .collect()
 }
 
@@ -94,7 +97,7 @@ pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
     let title = match unknown.as_slice() {
         [] => format!(" Processes ({}) ", app.rows.len()),
         [one] => format!(" Processes ({}; {one}) ", app.rows.len()),
-        many => format!(" Processes ({}; {} GPUs: unknown) ", app.rows.len(), many.len()),
+        many => format!(" Processes ({}; {} lists unknown) ", app.rows.len(), many.len()),
     };
     let title = Line::styled(title, theme.title);
     let inner = text::block(frame, area, theme, &title, &Line::default());
