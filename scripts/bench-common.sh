@@ -12,15 +12,6 @@ build_release() {
   export GPUTOP_BIN="$PWD/target/release/gputop"
 }
 
-# How much of assets/link-order.txt (see build.rs) the release binary still has: a list gone
-# stale with code changes costs memory, and scripts/order-functions.sh remakes it.
-report_link_order() {
-  local list=assets/link-order.txt found
-  command -v nm >/dev/null && [ -f "$list" ] || return 0
-  found=$(nm --defined-only "$GPUTOP_BIN" | awk '{print $3}' | sort -u | comm -12 - <(sort -u "$list") | wc -l)
-  echo "code layout: $found of $(wc -l < "$list") listed functions in the binary"
-}
-
 install_peers() {
   local venv=target/peers-venv
   if [ ! -x "$venv/bin/nvitop" ] || [ ! -x "$venv/bin/gpustat" ]; then

@@ -11,7 +11,6 @@ RUNS=${1:-40}
 
 command -v hyperfine >/dev/null || { echo "needs hyperfine (apt-get install hyperfine)" >&2; exit 2; }
 build_release
-report_link_order
 install_peers
 cc -O2 -o "$BENCH/nvml-baseline" scripts/bench/nvml-baseline.c -ldl
 write_scenario 4 2 "$BENCH/once-scenario.toml"

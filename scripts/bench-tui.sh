@@ -13,7 +13,6 @@ source scripts/bench-common.sh
 SECS=${1:-60}
 command -v tmux >/dev/null || { echo "needs tmux" >&2; exit 2; }
 build_release
-report_link_order
 install_peers
 install_nvtop
 

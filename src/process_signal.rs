@@ -9,10 +9,9 @@
 use std::fmt;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::path::{Path, PathBuf};
 
 use crate::sample::ProcessKey;
-use crate::source::host::stat;
+use crate::source::host::{stat, ProcDir};
 
 /// Why no signal was sent.
 #[derive(Debug)]
@@ -41,10 +40,8 @@ impl fmt::Display for SignalError {
 /// The command line of the process `key` names, read now from `/proc`: what the
 /// confirmation shows. `Gone` when that PID now belongs to another process or to none.
 pub fn command_line(key: &ProcessKey) -> Result<String, SignalError> {
-    let dir = checked_dir(key)?;
-    let raw = std::fs::read(dir.join("cmdline")).map_err(|_| SignalError::Gone)?;
-    // The start time again: the command line must not be a newcomer's.
-    checked_dir(key)?;
+    // Read through the directory that was checked: a newcomer's would not be readable.
+    let raw = checked_dir(key)?.read("cmdline").ok_or(SignalError::Gone)?;
     Ok(stat::command_line(&raw).unwrap_or_else(|| "(no command line)".into()))
 }
 
@@ -91,12 +88,12 @@ fn checked_pid(key: &ProcessKey) -> Result<libc::pid_t, SignalError> {
     Ok(pid)
 }
 
-/// `/proc/PID` when the process there started when `key` says.
-fn checked_dir(key: &ProcessKey) -> Result<PathBuf, SignalError> {
+/// `/proc/PID`, opened, when the process there started when `key` says.
+fn checked_dir(key: &ProcessKey) -> Result<ProcDir, SignalError> {
     checked_pid(key)?;
-    let dir = Path::new("/proc").join(key.pid.to_string());
-    match start_ticks(&dir) {
-        Some(ticks) if Some(ticks) == key.start_ticks => Ok(dir),
+    let dir = ProcDir::of_pid(key.pid).ok_or(SignalError::Gone)?;
+    match dir.stat() {
+        Some(stat) if Some(stat.start_ticks) == key.start_ticks => Ok(dir),
         _ => Err(SignalError::Gone),
     }
 }
@@ -107,11 +104,6 @@ fn os_error(e: io::Error) -> SignalError {
         Some(libc::EPERM) => SignalError::PermissionDenied,
         _ => SignalError::Other(e),
     }
-}
-
-/// The start time in `dir/stat`, as the host lookup reads it.
-fn start_ticks(dir: &Path) -> Option<u64> {
-    stat::parse(&std::fs::read(dir.join("stat")).ok()?).map(|s| s.start_ticks)
 }
 
 fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
@@ -163,7 +155,7 @@ pub(crate) mod tests {
 
     /// The start time of a live local process.
     pub(crate) fn start_ticks_of(pid: u32) -> Option<u64> {
-        start_ticks(&Path::new("/proc").join(pid.to_string()))
+        ProcDir::of_pid(pid)?.stat().map(|s| s.start_ticks)
     }
 
     /// Stops a child the test expected to be left alone, after checking it was.
