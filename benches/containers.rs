@@ -9,8 +9,8 @@ use std::hint::black_box;
 use std::os::unix::fs::symlink;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use gputop::source::fdscan::scan_fds;
-use gputop::source::placement::{add_environ, from_cgroup};
+use gputop::testing::scan_fds;
+use gputop::testing::{add_environ, from_cgroup};
 
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();

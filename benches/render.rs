@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use gputop::scenario::Scenario;
-use gputop::source::SimSource;
-use gputop::term::screen::Screen;
-use gputop::tui::theme::{Theme, ThemeName};
-use gputop::tui::{render, ui, App};
+use gputop::testing::scenario::Scenario;
+use gputop::testing::Screen;
+use gputop::testing::SimSource;
+use gputop::testing::{draw, render, App};
+use gputop::testing::{Theme, ThemeName};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
@@ -56,7 +56,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             flip = !flip;
             let shown = if flip { &next } else { &app };
-            screen.draw(|frame| ui::draw(frame, black_box(shown), &theme)).unwrap()
+            screen.draw(|frame| draw(frame, black_box(shown), &theme)).unwrap()
         })
     });
     let snapshot = Arc::new(sim.sample_at(1_700_000_601.0));

@@ -9,8 +9,8 @@ mod common;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use gputop::output::{json, style::Painter, table};
-use gputop::source::{SampleOptions, SimSource, SourceSpec};
+use gputop::testing::{json, table, Painter};
+use gputop::testing::{SampleOptions, SimSource, SourceSpec};
 
 /// `gpus` GPUs with `procs` processes each, PIDs from `pids` (cycled).
 fn scenario(gpus: u32, procs: u32, pids: &[u32]) -> String {
@@ -58,7 +58,8 @@ fn bench(c: &mut Criterion) {
         )
     });
 
-    let scenario = gputop::scenario::Scenario::from_toml(&scenario(64, 64, &pids)).unwrap();
+    let scenario =
+        gputop::testing::scenario::Scenario::from_toml(&scenario(64, 64, &pids)).unwrap();
     let sim = SimSource::new(scenario, &[]).unwrap();
     c.bench_function("sim_sample_64x64", |b| b.iter(|| black_box(sim.sample_at(1000.0))));
 

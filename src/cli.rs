@@ -69,10 +69,6 @@ pub struct DoctorArgs {
     /// Skip the PyTorch, TensorFlow and JAX probes.
     #[arg(long)]
     pub no_python: bool,
-
-    /// Read the machine from this directory instead of `/` (for tests).
-    #[arg(long, hide = true, env = "GPUTOP_DOCTOR_ROOT")]
-    pub root: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -51,10 +51,6 @@ impl<T: Copy> Ring<T> {
         self.buf.is_empty()
     }
 
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
     /// Oldest first.
     pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
         let (newer, older) = if self.buf.len() < self.capacity {

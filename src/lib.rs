@@ -1,27 +1,29 @@
 //! gputop: a fast terminal GPU monitor. `run` is the one dispatch over modes; everything
 //! else is a library the modes share (sources, the sample model, history, renderers).
 
-pub mod cli;
-pub mod config;
-pub mod doctor;
-pub mod history;
-pub mod mode;
-pub mod output;
-pub mod plan;
-pub mod poller;
-pub mod process_signal;
+mod cli;
+mod config;
+mod doctor;
+mod history;
+mod mode;
+mod output;
+mod plan;
+mod poller;
+mod process_signal;
 pub mod sample;
-/// Simulated GPUs (`--demo`, and the fake NVML library of the tests).
-pub use gputop_scenario as scenario;
-pub mod serve;
-pub mod source;
-pub mod term;
-pub mod tui;
+use gputop_scenario as scenario;
+mod serve;
+mod source;
+mod term;
+#[doc(hidden)]
+pub mod testing;
+mod tui;
+
+pub use cli::Cli;
 
 use std::io::{self, BufWriter, Write};
 use std::time::Duration;
 
-use cli::Cli;
 use mode::Format;
 use plan::Mode;
 use source::{SourceError, SourceSpec};
@@ -221,7 +223,7 @@ fn monitor_options(cli: &Cli, config: &config::Config, interval: Duration) -> tu
 }
 
 fn doctor(args: &cli::DoctorArgs, cli: &Cli) -> i32 {
-    let system = doctor::System::new(args.root.clone());
+    let system = doctor::System::local();
     let options = doctor::DoctorOptions {
         nvml_library: cli.source.nvml_lib.clone(),
         python: !args.no_python,

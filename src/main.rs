@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = gputop::cli::Cli::parse_args(std::env::args_os());
+    let cli = gputop::Cli::parse_args(std::env::args_os());
     match gputop::run(cli) {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,

@@ -109,13 +109,11 @@ fn host_pids_are_mapped_through_the_device_files() {
     if !can_unshare() {
         return;
     }
-    // No host /proc: the process holding the (stand-in) device file is matched instead.
-    let dev = temp_dir();
-    let prefix = dev.path().join("nvidia");
-    std::fs::write(format!("{}0", prefix.display()), "").unwrap();
-    // Only the sleeping "job" holds the device open.
-    let prepare = format!("export GPUTOP_DEVICE_PREFIX='{}';", prefix.display());
-    let (doc, ns_pid) = in_namespace("612", &prepare, &format!("3<'{}0'", prefix.display()), "");
+    // No host /proc: the process holding the device file is matched instead. The namespace
+    // has a mount namespace of its own: a tmpfs over /dev there holds a stand-in /dev/nvidia0.
+    let prepare =
+        "mount -t tmpfs gputop-test-dev /dev && mknod -m 666 /dev/null c 1 3 && : > /dev/nvidia0;";
+    let (doc, ns_pid) = in_namespace("612", prepare, "3</dev/nvidia0", "");
     let p = &doc["gpus"][0]["processes"][0];
     assert_eq!(p["pid"], ns_pid, "{p}");
     assert_eq!(p["pid_mapping"], "fd_scan");

@@ -1,12 +1,20 @@
-//! `gputop doctor` through the real binary, on fixture machines: a tree standing in for `/`
-//! (sysfs, procfs, /dev, CUDA trees, a fake `python3`), the environment, and the fake NVML
-//! library for the NVML checks.
+//! `gputop doctor` on test machines: a tree standing in for `/` (sysfs, procfs, /dev, CUDA
+//! trees, a fake `python3`), the environment, the user, and the fake NVML library for the NVML
+//! checks; and once through the real binary on this machine.
 
 mod common;
 
 use common::*;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use gputop::testing::doctor::{diagnose, render_json, render_text, DoctorOptions, System};
+use gputop::testing::Painter;
 use serde_json::Value;
-use tempfile::{NamedTempFile, TempDir};
+use tempfile::TempDir;
+
+/// Held while the fake NVML library is pointed at a test's scenario and used.
+static NVML: Mutex<()> = Mutex::new(());
 
 const HEALTHY_NVML: &str = "[driver]\nversion = \"550.54.15\"\ncuda_version = 12040\n\
     [[gpus]]\nname = \"NVIDIA H100 80GB HBM3\"\nuuid = \"GPU-aaaaaaaa-1111-2222-3333-444444444444\"\n\
@@ -22,6 +30,8 @@ struct Machine {
     nvml: String,
     torch: String,
     tensorflow: String,
+    /// The user diagnosing (UID, groups); the one running the tests when `None`.
+    user: Option<(u32, Vec<u32>)>,
 }
 
 impl Machine {
@@ -37,6 +47,7 @@ impl Machine {
             nvml: HEALTHY_NVML.into(),
             torch: TORCH_OK.into(),
             tensorflow: "null".into(),
+            user: None,
         };
         m.file("sys/bus/pci/devices/0000:18:00.0/vendor", "0x10de\n");
         m.file("sys/bus/pci/devices/0000:18:00.0/class", "0x030200\n");
@@ -94,7 +105,8 @@ impl Machine {
         self.env.push((key, value.into()));
     }
 
-    /// Runs `gputop doctor ARGS`: (exit code, stdout).
+    /// Diagnoses the machine as `gputop doctor ARGS` would (`--json`, `--no-python`): the exit
+    /// code and what it prints.
     fn doctor(&self, args: &[&str]) -> (i32, String) {
         // The fake python3 answers each probe as the framework would.
         let python = format!(
@@ -107,27 +119,33 @@ impl Machine {
             .arg(self.root.path().join("usr/bin/python3"))
             .status()
             .unwrap();
-        let scenario: NamedTempFile = scenario_file(&self.nvml);
-        let mut cmd = gputop(&scenario);
-        for var in [
-            "CUDA_VISIBLE_DEVICES",
-            "CUDA_HOME",
-            "CUDA_PATH",
-            "VIRTUAL_ENV",
-            "CONDA_PREFIX",
-            "GPUTOP_DOCTOR_UID",
-            "GPUTOP_DOCTOR_GIDS",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.env("GPUTOP_DOCTOR_ROOT", self.root.path());
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
-        let out = cmd.arg("doctor").args(args).output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!stderr.contains("panicked"), "{stderr}");
-        (out.status.code().unwrap(), String::from_utf8(out.stdout).unwrap())
+        let env: BTreeMap<String, String> =
+            self.env.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        // SAFETY: getuid/getgid have no preconditions.
+        let user = self
+            .user
+            .clone()
+            .unwrap_or_else(|| unsafe { (libc::geteuid(), vec![libc::getegid()]) });
+        let system = System::with(self.root.path().into(), env, user.0, user.1);
+        let options = DoctorOptions {
+            nvml_library: Some(fake_nvml().into()),
+            python: !args.contains(&"--no-python"),
+        };
+        let scenario = scenario_file(&self.nvml);
+        let report = {
+            // The fake library reads its scenario from the environment when initialised:
+            // one diagnosis at a time.
+            let _one = NVML.lock().unwrap_or_else(|e| e.into_inner());
+            std::env::set_var("GPUTOP_FAKE_NVML_SCENARIO", scenario.path());
+            std::env::set_var("GPUTOP_FAKE_NVML_TIME", "1000");
+            diagnose(&system, &options)
+        };
+        let text = if args.contains(&"--json") {
+            render_json(&report)
+        } else {
+            render_text(&report, Painter { enabled: false }, false)
+        };
+        (report.exit_code(), text + "\n")
     }
 
     fn json(&self) -> (i32, Value) {
@@ -225,8 +243,7 @@ fn device_nodes_without_permission() {
         std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o660)).unwrap();
     }
     // An ordinary user, not in the group that owns the nodes.
-    m.set_env("GPUTOP_DOCTOR_UID", "4242");
-    m.env.push(("GPUTOP_DOCTOR_GIDS", "4242".into()));
+    m.user = Some((4242, vec![4242]));
     let (code, report) = m.json();
     assert_eq!(code, 2);
     let f = findings(&report, "device_nodes")[0];
@@ -447,13 +464,33 @@ fn untrusted_strings_are_sanitized() {
     assert!(!text.contains('\u{1b}'));
 }
 
+/// The real binary on this machine, with the fake NVML library: the report comes out whole,
+/// in ASCII without a UTF-8 locale, its exit code the verdict's.
 #[test]
-fn ascii_without_a_utf8_locale() {
-    let mut m = Machine::healthy();
-    m.set_env("LC_ALL", "C");
-    let (_, text) = m.doctor(&["--color", "never", "--no-python"]);
+fn the_binary_diagnoses_this_machine() {
+    let scenario = scenario_file(HEALTHY_NVML);
+    let out = gputop(&scenario)
+        .args(["doctor", "--no-python", "--color", "never"])
+        .env("LC_ALL", "C")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.is_ascii(), "{text}");
-    assert!(text.contains("[ok]"), "{text}");
+    assert!(text.lines().any(|l| l.contains("[ok]") && l.contains("driver 550.54.15")), "{text}");
+    let code = out.status.code().unwrap();
+    let verdict = if text.contains("[FAIL]") {
+        2
+    } else if text.contains("[warn]") {
+        1
+    } else {
+        0
+    };
+    assert_eq!(code, verdict, "{text}");
+
+    let out = gputop(&scenario).args(["doctor", "--no-python", "--json"]).output().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["sections"].as_array().unwrap().len(), 7);
+    assert_eq!(status_of(&report, "nvml_init"), "ok");
 }
 
 #[test]

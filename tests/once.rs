@@ -345,6 +345,48 @@ fn sixty_four_gpus_with_a_hundred_processes_each() {
     assert_eq!(gpus[10]["processes"][99]["gpu_memory_bytes"], 100u64 << 20);
 }
 
+/// Each GPU process keeps a file open in the host lookup: more of them than the soft limit on
+/// open files allows are still all read (the limit is raised to the hard one).
+#[test]
+fn more_gpu_processes_than_the_soft_open_file_limit() {
+    use std::os::unix::process::CommandExt;
+    let jobs: Vec<Sleeper> = (0..150).map(|_| Sleeper::spawn()).collect();
+    let mut toml = String::new();
+    for g in 0..2 {
+        toml += "[[gpus]]\nname = \"GPU\"\nmemory_total_mib = 81920\n";
+        for job in jobs.iter().skip(g).step_by(2) {
+            toml += &format!("[[gpus.processes]]\npid = {}\nused_memory_mib = 1\n", job.pid());
+        }
+    }
+    let scenario = scenario_file(&toml);
+    let mut cmd = gputop_std(&scenario);
+    cmd.args(["--once", "--json"]);
+    // SAFETY: only setrlimit, which is async-signal-safe, between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+            limit.rlim_cur = 64;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let processes: Vec<&Value> = doc["gpus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["processes"].as_array().unwrap())
+        .collect();
+    assert_eq!(processes.len(), 150);
+    for p in processes {
+        assert!(p["command"].as_str().is_some_and(|c| c.ends_with("600")), "{p}");
+        assert!(p["host_memory_bytes"].as_u64().is_some_and(|m| m > 0), "{p}");
+    }
+}
+
 #[test]
 fn default_library_is_found_through_the_dynamic_loader() {
     let scenario = scenario_file("[[gpus]]\nname = \"Loaded by soname\"\n");

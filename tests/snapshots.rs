@@ -46,6 +46,9 @@ fn filters() -> insta::Settings {
 
 #[test]
 fn once_table() {
+    if !in_host_pid_namespace() {
+        return;
+    }
     let scenario = scenario_file(SCENARIO);
     let out = stdout_of(gputop(&scenario).args(["--once", "--color", "never"]));
     filters().bind(|| insta::assert_snapshot!(out));
@@ -53,6 +56,9 @@ fn once_table() {
 
 #[test]
 fn once_table_ascii() {
+    if !in_host_pid_namespace() {
+        return;
+    }
     let scenario = scenario_file(SCENARIO);
     let out = stdout_of(gputop(&scenario).args(["--once", "--color", "never"]).env("LC_ALL", "C"));
     assert!(out.is_ascii(), "{out}");

@@ -7,11 +7,11 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gputop::scenario::Scenario;
-use gputop::source::SimSource;
-use gputop::tui::theme::{Theme, ThemeName};
-use gputop::tui::ui::{areas, GpuLayout};
-use gputop::tui::{render, App};
+use gputop::testing::scenario::Scenario;
+use gputop::testing::SimSource;
+use gputop::testing::{areas, GpuLayout};
+use gputop::testing::{render, App};
+use gputop::testing::{Theme, ThemeName};
 use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
 use ratatui::Terminal;
@@ -87,7 +87,7 @@ fn screens_at_every_size() {
 /// successive frames (so the writer's diffing is in play).
 #[test]
 fn the_screen_writer_shows_the_snapshotted_screen() {
-    use gputop::term::screen::Screen;
+    use gputop::testing::Screen;
     let sim = SimSource::new(fleet(4), &[]).unwrap();
     let theme = Theme::new(ThemeName::Dark, false);
     let (w, h) = (120, 40);
@@ -98,7 +98,7 @@ fn the_screen_writer_shows_the_snapshotted_screen() {
         app.now = app.snapshot.as_ref().unwrap().taken_at;
         app.host_cpu = Some(12.5);
         app.host_memory = Some((3 << 30, 16 << 30));
-        writer.draw(|frame| gputop::tui::ui::draw(frame, &app, &theme)).unwrap();
+        writer.draw(|frame| gputop::testing::draw(frame, &app, &theme)).unwrap();
     }
     let nz = |n: u16| std::num::NonZero::new(n).unwrap();
     let mut terminal = vt100::Parser::new(nz(h), nz(w), 0);
@@ -282,7 +282,7 @@ mod terminal {
 
 #[test]
 fn many_hosts_show_host_names_and_the_hosts_that_are_down() {
-    use gputop::source::remote::RemoteHost;
+    use gputop::testing::RemoteHost;
     let sim = SimSource::new(Scenario::demo(2), &[]).unwrap();
     let mut snapshot = sim.sample_at(1_000.0);
     for g in &mut snapshot.gpus {

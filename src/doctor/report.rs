@@ -71,6 +71,26 @@ pub fn render_text(report: &Report, painter: Painter, ascii: bool) -> String {
             let _ = writeln!(out, "  {}. {}", i + 1, sanitize(fix));
         }
     }
+    if ascii {
+        out = to_ascii(&out);
+    }
+    out
+}
+
+/// The text for a terminal without UTF-8: the few signs the findings use spelled out, and
+/// anything else (a GPU's name, a path) with `?` for each character it cannot show.
+fn to_ascii(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '…' => out.push_str("..."),
+            '≤' => out.push_str("<="),
+            '≥' => out.push_str(">="),
+            '×' => out.push('x'),
+            c if c.is_ascii() => out.push(c),
+            _ => out.push('?'),
+        }
+    }
     out
 }
 

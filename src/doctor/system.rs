@@ -1,6 +1,5 @@
 //! The one layer through which `gputop doctor` reads the machine: files under a root directory
-//! (`/` normally, a fixture tree in tests), the environment, the user's identity and the
-//! commands it runs. Every path, including those taken from environment variables, is
+//! (`/`, or a test's tree), the environment, the user's identity and the commands it runs. Every path, including those taken from environment variables, is
 //! resolved under the root.
 
 use std::collections::BTreeMap;
@@ -17,30 +16,24 @@ pub struct System {
 }
 
 impl System {
-    /// The machine gputop runs on, or a fixture tree at `root`. With a fixture root, the
-    /// hidden `GPUTOP_DOCTOR_UID` / `GPUTOP_DOCTOR_GIDS` stand in for the user (tests run as
-    /// root, which no file mode can deny).
-    pub fn new(root: Option<PathBuf>) -> Self {
-        let env: BTreeMap<String, String> = std::env::vars().collect();
-        // SAFETY: getuid/getgroups have no preconditions; the buffer is sized by the first call.
-        let mut uid = unsafe { libc::geteuid() };
-        let mut gids = unsafe {
+    /// The machine gputop runs on, as the user it runs as.
+    pub fn local() -> Self {
+        // SAFETY: geteuid/getgroups/getegid have no preconditions; the buffer is sized by the
+        // first call.
+        let (uid, gids) = unsafe {
             let n = libc::getgroups(0, std::ptr::null_mut()).max(0) as usize;
-            let mut v = vec![0; n];
-            let got = libc::getgroups(n as i32, v.as_mut_ptr()).max(0) as usize;
-            v.truncate(got);
-            v.push(libc::getegid());
-            v
+            let mut gids = vec![0; n];
+            let got = libc::getgroups(n as i32, gids.as_mut_ptr()).max(0) as usize;
+            gids.truncate(got);
+            gids.push(libc::getegid());
+            (libc::geteuid(), gids)
         };
-        if root.is_some() {
-            if let Some(u) = env.get("GPUTOP_DOCTOR_UID").and_then(|v| v.parse().ok()) {
-                uid = u;
-            }
-            if let Some(g) = env.get("GPUTOP_DOCTOR_GIDS") {
-                gids = g.split(',').filter_map(|x| x.trim().parse().ok()).collect();
-            }
-        }
-        Self { root: root.unwrap_or_else(|| PathBuf::from("/")), env, uid, gids }
+        Self::with(PathBuf::from("/"), std::env::vars().collect(), uid, gids)
+    }
+
+    /// A tree standing in for `/`, with its environment and user (a test's machine).
+    pub fn with(root: PathBuf, env: BTreeMap<String, String>, uid: u32, gids: Vec<u32>) -> Self {
+        Self { root, env, uid, gids }
     }
 
     /// `path` (absolute, as on the machine) under the root.

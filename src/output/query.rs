@@ -268,10 +268,6 @@ impl Query {
         parse_fields(APP_FIELDS, spec).map(|f| Query(Fields::Apps(f)))
     }
 
-    pub fn is_gpu_query(&self) -> bool {
-        matches!(self.0, Fields::Gpus(_))
-    }
-
     pub fn header(&self, format: QueryFormat) -> Option<String> {
         format.header.then(|| match &self.0 {
             Fields::Gpus(fields) => header(fields),

@@ -67,8 +67,7 @@ impl NvmlSource {
     /// When gputop runs in a nested PID namespace, map NVML's host PIDs to local ones through
     /// `host_proc` (default `/host/proc` when mounted) or the device files processes hold.
     pub fn map_container_pids(&mut self, host_proc: Option<PathBuf>) {
-        let prefix = std::env::var("GPUTOP_DEVICE_PREFIX").unwrap_or_else(|_| "/dev/nvidia".into());
-        self.mapper = Some(PidMapper::detect(Path::new("/proc"), host_proc, prefix));
+        self.mapper = Some(PidMapper::detect(Path::new("/proc"), host_proc, "/dev/nvidia".into()));
     }
 }
 

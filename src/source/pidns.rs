@@ -47,14 +47,9 @@ pub struct PidMapper {
 
 impl PidMapper {
     /// A mapper for the PID namespace this process lives in.
-    /// `GPUTOP_PID_NAMESPACE=host|nested` overrides the detection (tests run in containers).
     pub fn detect(proc_root: &Path, host_proc: Option<PathBuf>, dev_prefix: String) -> Self {
         let ours = namespace_of(&proc_root.join("self"));
-        let nested = match std::env::var("GPUTOP_PID_NAMESPACE").as_deref() {
-            Ok("host") => false,
-            Ok("nested") => true,
-            _ => ours.as_ref().is_some_and(|ns| ns != HOST_PID_NAMESPACE),
-        };
+        let nested = ours.as_ref().is_some_and(|ns| ns != HOST_PID_NAMESPACE);
         let host_proc = host_proc
             .or_else(|| Some(PathBuf::from("/host/proc")).filter(|p| p.join("1").exists()));
         Self {

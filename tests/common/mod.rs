@@ -67,8 +67,6 @@ pub fn gputop_std(scenario: &NamedTempFile) -> StdCommand {
         .env("GPUTOP_FAKE_NVML_TIME", "1000")
         .env("LC_ALL", "C.UTF-8")
         .env("TZ", "UTC")
-        // Tests often run in containers: keep PIDs as NVML gives them unless a test asks.
-        .env("GPUTOP_PID_NAMESPACE", "host")
         .env_remove("NO_COLOR")
         .env_remove("GPUTOP_INTERVAL");
     cmd
@@ -112,15 +110,24 @@ pub fn have(tool: &str, args: &[&str], install: &str) -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    if ok {
-        return true;
-    }
-    let message = format!("{tool} is missing: {install}");
+    ok || skipped(&format!("{tool} is missing: {install}"))
+}
+
+/// Whether this runs in the host's PID namespace, where gputop shows NVML's PIDs as they are.
+/// In a container it marks PIDs it cannot find as outside, and output made for the host
+/// differs: such a test is skipped there, as [`have`] skips.
+pub fn in_host_pid_namespace() -> bool {
+    let ns = std::fs::read_link("/proc/self/ns/pid").unwrap_or_default();
+    ns.to_string_lossy() == "pid:[4026531836]"
+        || skipped("not in the host's PID namespace (a container): run on the host or a VM")
+}
+
+/// Says why a test cannot run: a panic in CI, a `SKIPPED:` line elsewhere. Always `false`.
+fn skipped(why: &str) -> bool {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{message} (CI must run every test)");
+        panic!("{why} (CI must run every test)");
     }
-    let line =
-        format!("SKIPPED: {} ({message})\n", std::thread::current().name().unwrap_or("test"));
+    let line = format!("SKIPPED: {} ({why})\n", std::thread::current().name().unwrap_or("test"));
     // Straight to fd 2, past the test harness's capture, so it shows without --nocapture.
     // SAFETY: write(2) reads `line.len()` bytes from a live buffer.
     unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
