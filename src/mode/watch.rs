@@ -16,7 +16,7 @@ use crate::output::{csv, json};
 use crate::poller::Poller;
 use crate::sample::Snapshot;
 use crate::source::Source;
-use crate::term::inplace::InPlace;
+use crate::term::screen::Screen;
 use crate::Error;
 
 pub struct WatchOptions {
@@ -77,7 +77,8 @@ struct Printer {
 }
 
 enum TableStyle {
-    InPlace(InPlace),
+    /// Redrawn where it stands, through a screen that collects each frame's bytes.
+    InPlace(Box<Screen<Vec<u8>>>),
     Append,
 }
 
@@ -85,7 +86,7 @@ impl Printer {
     fn new(format: Format) -> Self {
         let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
         let style = if std::io::stdout().is_terminal() && !dumb {
-            TableStyle::InPlace(InPlace::new())
+            TableStyle::InPlace(Box::new(Screen::inline(Vec::new())))
         } else {
             TableStyle::Append
         };
@@ -139,7 +140,9 @@ impl Printer {
                 // terminal's pending-wrap state and shift the next write.
                 let width = usize::from(size.0.saturating_sub(1)).max(1);
                 let lines = table::render(snapshot, &TableOptions { width: Some(width), ..*opts });
-                out.write_all(screen.frame(&lines, size).as_bytes())?;
+                screen.draw_lines(&lines, size)?;
+                out.write_all(screen.writer())?;
+                screen.writer_mut().clear();
             }
             TableStyle::Append => {
                 for line in table::render(snapshot, opts) {

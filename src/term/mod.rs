@@ -1,8 +1,9 @@
-//! The terminal layer: what reaches the terminal, in the fewest bytes. `screen` writes the
-//! monitor's full-screen frames (one buffer compared with what the terminal shows); `inplace`
-//! rewrites the `--watch` table where it stands, below the shell's scrollback; both move the
-//! cursor with `cursor`'s shortest sequences. Widths are terminal cells throughout.
+//! The terminal layer: what reaches the terminal, in the fewest bytes. One writer, `screen`,
+//! compares each frame with what the terminal shows and writes only the cells that differ: the
+//! monitor's frames on the alternate screen, and the `--watch` table inline, where it stands
+//! below the shell's scrollback (its painted lines read into cells by `sgr`). `cursor` has
+//! the shortest cursor moves. Widths are terminal cells throughout.
 
 pub mod cursor;
-pub mod inplace;
 pub mod screen;
+mod sgr;

@@ -123,6 +123,19 @@ pub struct Screen<W: Write> {
     cursor: Option<(u16, u16)>,
     /// The pen the terminal has, when known.
     pen: Option<Pen>,
+    /// Drawn in the scrolling text where the cursor was (the watch view), rather than on a
+    /// screen of its own: see [`Screen::inline`].
+    inline: Option<Inline>,
+}
+
+/// An inline frame's place: it starts at the cursor's line, and between frames the cursor
+/// rests at the start of the line below it, so Ctrl-C leaves the prompt there. Moves are
+/// relative (where the frame is on the terminal is not known), and the terminal driver turns
+/// each newline into CR LF (no raw mode).
+#[derive(Debug, Clone, Copy)]
+struct Inline {
+    /// Whether a frame has been drawn.
+    drawn: bool,
 }
 
 impl<W: Write> Screen<W> {
@@ -137,7 +150,93 @@ impl<W: Write> Screen<W> {
             bytes: Vec::with_capacity(16 * 1024),
             cursor: None,
             pen: None,
+            inline: None,
         }
+    }
+
+    /// A screen drawn inline, in the scrolling text below the cursor: no alternate screen, no
+    /// raw mode. Frames come as painted lines through [`Screen::draw_lines`].
+    pub fn inline(out: W) -> Self {
+        let mut screen = Self::new(out, 0, 0);
+        screen.inline = Some(Inline { drawn: false });
+        // At the shell's prompt the terminal draws in its default colours.
+        screen.pen = Some(Pen::RESET);
+        screen
+    }
+
+    /// Draws `lines` (text with SGR colour codes, each narrower than the terminal) inline on
+    /// a terminal of `size` (columns, rows), cut to `rows - 1` lines. A frame of the same size
+    /// as the last one costs the cells that changed; another size clears the old frame and
+    /// draws the new one whole.
+    pub fn draw_lines(&mut self, lines: &[String], size: (u16, u16)) -> io::Result<()> {
+        let drawn = self.inline.is_some_and(|i| i.drawn);
+        let height = lines.len().min(usize::from(size.1.saturating_sub(1)).max(1)) as u16;
+        let area = Rect::new(0, 0, size.0, height);
+        let whole = !drawn || self.frame.area != area;
+        if whole {
+            if drawn {
+                // Back to the top of the old frame; clear it and everything below.
+                self.set_pen(Pen::RESET);
+                self.bytes.push(b'\r');
+                self.bytes
+                    .extend_from_slice(vertical(usize::from(self.frame.area.height), 0).as_bytes());
+                self.bytes.extend_from_slice(b"\x1b[J");
+            }
+            self.frame.resize(area);
+            self.frame.reset();
+            self.shown.clear();
+            self.shown.resize(self.frame.content.len(), Shown::BLANK);
+        }
+        for (y, line) in lines.iter().take(usize::from(height)).enumerate() {
+            super::sgr::set_line(&mut self.frame, y as u16, line);
+        }
+        if whole {
+            self.write_whole();
+        } else {
+            // Between frames the cursor rests below the frame, at the first column.
+            self.cursor = Some((0, height));
+            self.write_changes();
+            self.set_pen(Pen::RESET);
+            self.move_to(0, height);
+        }
+        self.inline = Some(Inline { drawn: true });
+        if self.bytes.is_empty() {
+            return Ok(());
+        }
+        self.out.write_all(&self.bytes)?;
+        self.bytes.clear();
+        self.out.flush()
+    }
+
+    /// An inline frame's first drawing: line after line, each ended by clearing the rest of
+    /// the line (whatever the terminal showed there) and a newline, which also makes room at
+    /// the bottom of the terminal.
+    fn write_whole(&mut self) {
+        let width = usize::from(self.frame.area.width);
+        for y in 0..self.frame.area.height {
+            self.cursor = Some((0, y));
+            let row = usize::from(y) * width..usize::from(y + 1) * width;
+            let blank = |c: &Cell| c.symbol() == " " && Pen::of(c) == Pen::RESET;
+            let end = self.frame.content[row.clone()]
+                .iter()
+                .rposition(|c| !blank(c))
+                .map_or(0, |e| e + 1);
+            let mut to_skip = 0u8;
+            for i in row.start..row.start + end {
+                let now = self.record(i);
+                if to_skip == 0 {
+                    self.put((i - row.start) as u16, y, i);
+                }
+                to_skip = now.width.saturating_sub(1);
+                self.shown[i] = now;
+            }
+            for i in row {
+                self.frame.content[i].reset();
+            }
+            self.set_pen(Pen::RESET);
+            self.bytes.extend_from_slice(b"\x1b[K\n");
+        }
+        self.cursor = Some((0, self.frame.area.height));
     }
 
     /// The terminal now has this size (from a resize event): it is cleared, and the next frame
@@ -155,6 +254,10 @@ impl<W: Write> Screen<W> {
 
     pub fn writer(&self) -> &W {
         &self.out
+    }
+
+    pub fn writer_mut(&mut self) -> &mut W {
+        &mut self.out
     }
 
     /// Paints a frame and writes what changed, in one `write`.
@@ -228,6 +331,11 @@ impl<W: Write> Screen<W> {
         // At the last column the cursor waits to wrap, and terminals disagree on where it is
         // then; after a zero-width symbol they disagree too: the next move is absolute.
         self.cursor = (width > 0 && end < self.frame.area.width).then_some((end, y));
+        if self.inline.is_some() && self.cursor.is_none() {
+            // Inline there is no absolute move to fall back on: back to the first column.
+            self.bytes.push(b'\r');
+            self.cursor = Some((0, y));
+        }
     }
 
     /// The byte that redraws cell (`x`, `y`) as it is, in the current pen: a single ASCII
@@ -244,6 +352,9 @@ impl<W: Write> Screen<W> {
         if self.cursor == Some((x, y)) {
             return;
         }
+        if self.inline.is_some() {
+            return self.move_inline(x, y);
+        }
         let mut best = Vec::new();
         push_cup(&mut best, x, y);
         if let Some((cx, cy)) = self.cursor {
@@ -256,6 +367,24 @@ impl<W: Write> Screen<W> {
             }
             self.horizontal(&mut candidate, cx, x, y);
             if candidate.len() < best.len() {
+                best = candidate;
+            }
+        }
+        self.bytes.extend_from_slice(&best);
+        self.cursor = Some((x, y));
+    }
+
+    /// The shortest relative move for an inline frame: up or down, or down to the line above
+    /// and a newline (two bytes on the wire once the driver adds the CR) to the first column.
+    fn move_inline(&mut self, x: u16, y: u16) {
+        let (cx, cy) = self.cursor.unwrap_or((0, y));
+        let mut best = vertical(cy.into(), y.into()).into_bytes();
+        self.horizontal(&mut best, cx, x, y);
+        if y > cy {
+            let mut candidate = vertical(cy.into(), usize::from(y) - 1).into_bytes();
+            candidate.push(b'\n');
+            self.horizontal(&mut candidate, 0, x, y);
+            if candidate.len() + 1 < best.len() {
                 best = candidate;
             }
         }
@@ -582,5 +711,105 @@ mod tests {
                 assert_eq!(shown.bold(), cell.modifier.contains(Modifier::BOLD), "({x},{y})");
             }
         }
+    }
+
+    /// Inline frames: the bytes each frame writes.
+    fn inline_frame(t: &mut Screen<Vec<u8>>, lines: &[&str], size: (u16, u16)) -> String {
+        let lines: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        t.draw_lines(&lines, size).unwrap();
+        String::from_utf8(std::mem::take(t.writer_mut())).unwrap()
+    }
+
+    #[test]
+    fn an_inline_frame_is_drawn_whole_first_then_costs_only_its_changes() {
+        let mut t = Screen::inline(Vec::new());
+        assert_eq!(inline_frame(&mut t, &["ab", "cd"], (80, 24)), "ab\x1b[K\ncd\x1b[K\n");
+        assert_eq!(inline_frame(&mut t, &["ab", "cd"], (80, 24)), "");
+        let mut t = Screen::inline(Vec::new());
+        inline_frame(&mut t, &["GPU 0  util  50%", "GPU 1  util  70%"], (80, 24));
+        let out = inline_frame(&mut t, &["GPU 0  util  55%", "GPU 1  util  70%"], (80, 24));
+        // Up two lines to row 0, to column 15, write "5", back below the frame.
+        assert_eq!(out, "\x1b[2A\x1b[15G5\x1b[2B\r");
+    }
+
+    #[test]
+    fn inline_styles_are_kept_per_cell_and_reset_after_the_frame() {
+        let mut t = Screen::inline(Vec::new());
+        inline_frame(&mut t, &["t \x1b[31m90\x1b[0m"], (80, 24));
+        let out = inline_frame(&mut t, &["t \x1b[31m91\x1b[0m"], (80, 24));
+        assert_eq!(out, "\x1b[A\x1b[4G\x1b[31m1\x1b[39m\n");
+    }
+
+    #[test]
+    fn a_new_line_count_or_size_redraws_the_inline_frame_cleanly() {
+        let mut t = Screen::inline(Vec::new());
+        inline_frame(&mut t, &["a", "b"], (80, 24));
+        let out = inline_frame(&mut t, &["a", "b", "c"], (80, 24));
+        assert_eq!(out, "\r\x1b[2A\x1b[Ja\x1b[K\nb\x1b[K\nc\x1b[K\n");
+        let out = inline_frame(&mut t, &["a", "b", "c"], (100, 24));
+        assert!(out.starts_with("\r\x1b[3A\x1b[J"), "{out:?}");
+        // Cut to the terminal's height, less the line the cursor rests on.
+        let mut t = Screen::inline(Vec::new());
+        assert_eq!(inline_frame(&mut t, &["1", "2", "3", "4"], (80, 3)), "1\x1b[K\n2\x1b[K\n");
+    }
+
+    /// Feeds inline frames through a terminal emulator (with the tty driver's LF → CR LF) and
+    /// checks that the screen always shows exactly the latest frame.
+    #[test]
+    fn the_terminal_always_shows_the_latest_inline_frame() {
+        let (cols, rows) = (60u16, 12u16);
+        let nz = |n: u16| std::num::NonZeroU16::new(n).unwrap();
+        let mut term = vt100::Parser::new(nz(rows), nz(cols), 0);
+        let mut t = Screen::inline(Vec::new());
+        let mut seed = 7u64;
+        let mut rand = move |n: u64| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let mut frame: Vec<String> = (0..8).map(|i| format!("line {i} value 100 name")).collect();
+        for step in 0..300 {
+            for line in frame.iter_mut() {
+                if rand(3) == 0 {
+                    let v = rand(1000);
+                    let color = if v > 500 { "\x1b[31m" } else { "\x1b[1m\x1b[32m" };
+                    // Narrow, wide (two cells) and combining (zero cells) characters.
+                    let pieces = ["x", "训", "e\u{301}", "🙂", "练"];
+                    let tail: String =
+                        (0..rand(12)).map(|_| pieces[rand(pieces.len() as u64) as usize]).collect();
+                    *line =
+                        format!("gpu {} {color}{v:>4}%\x1b[0m mem {} {tail}", rand(9), rand(99999));
+                }
+            }
+            if step % 50 == 49 {
+                frame.push("an extra line".into()); // the line count changes now and then
+            }
+            t.draw_lines(&frame, (cols, rows)).unwrap();
+            let bytes = String::from_utf8(std::mem::take(t.writer_mut())).unwrap();
+            term.process(bytes.replace('\n', "\r\n").as_bytes());
+            let screen = term.screen().contents();
+            let want: Vec<String> =
+                frame.iter().take(usize::from(rows) - 1).map(|l| plain(l, cols)).collect();
+            let shown: Vec<&str> = screen.lines().map(str::trim_end).collect();
+            let top = shown.iter().position(|l| want.first().is_some_and(|w| l == w)).unwrap_or(0);
+            assert_eq!(&shown[top..top + want.len()], &want[..], "step {step}:\n{screen}");
+            assert_eq!(term.screen().cursor_position().1, 0, "cursor rests at column 0");
+        }
+    }
+
+    /// A painted line as the terminal shows it: without its colour codes, cut to `cols` cells.
+    fn plain(line: &str, cols: u16) -> String {
+        let mut buf = Buffer::empty(Rect::new(0, 0, cols, 1));
+        crate::term::sgr::set_line(&mut buf, 0, line);
+        let mut text = String::new();
+        let mut hidden = 0;
+        for cell in &buf.content {
+            if hidden > 0 {
+                hidden -= 1;
+                continue;
+            }
+            text.push_str(cell.symbol());
+            hidden = cell.symbol().cell_width().saturating_sub(1);
+        }
+        text.trim_end().to_string()
     }
 }
