@@ -39,6 +39,94 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Serve Prometheus metrics (/metrics), the JSON snapshot (/api/v1/snapshot) and /healthz.
     Serve(ServeArgs),
+    /// Print free GPUs, best first, for CUDA_VISIBLE_DEVICES. Exit 1 with the reason when
+    /// fewer than N are free.
+    ///
+    /// A GPU is free when no compute process holds it (a desktop's graphics do not count), its
+    /// utilization stayed under --max-util over the last 10 s (the driver's own samples: one
+    /// query, no waiting), and no `gputop wait` claimed it. Best first: most free memory, then
+    /// least busy. Within CUDA_VISIBLE_DEVICES when it is set.
+    Select(SelectArgs),
+    /// Wait until N GPUs are free and stay free, claim them, and run CMD on them.
+    ///
+    /// CMD runs with CUDA_VISIBLE_DEVICES (and CUDA_DEVICE_ORDER=PCI_BUS_ID) set, in gputop's
+    /// place (its signals and exit code are CMD's). The GPUs are claimed with a lock that CMD
+    /// holds while it runs, so two waits never get the same GPU. The locks are advisory: they
+    /// coordinate gputop's users, and do not stop a program started without gputop.
+    Wait(WaitArgs),
+}
+
+/// What makes a GPU free, for `select` and `wait`.
+#[derive(Debug, Args)]
+pub struct PickArgs {
+    /// How many GPUs.
+    #[arg(short = 'n', long = "count", value_name = "N", default_value = "1",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub count: u32,
+
+    /// At least this much free memory (20GiB, 500M; a bare number is MiB; GB is 10^9 bytes).
+    #[arg(long, value_name = "SIZE", value_parser = crate::pick::parse_size)]
+    pub min_free_memory: Option<u64>,
+
+    /// Utilization at most PCT % over the last 10 s.
+    #[arg(long, value_name = "PCT", default_value = "10",
+          value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub max_util: u32,
+
+    /// At most K compute processes already on the GPU.
+    #[arg(long, value_name = "K", default_value = "0")]
+    pub max_procs: usize,
+
+    /// Never these GPUs (indices, UUIDs or PCI bus ids, comma-separated).
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    pub exclude: Vec<GpuSelector>,
+
+    /// Name the GPUs by UUID, which stays the same across reboots.
+    #[arg(long)]
+    pub by_uuid: bool,
+
+    /// The shared directory of claims [default: /run/gputop/locks when it exists, else
+    /// /tmp/gputop-locks].
+    #[arg(long, value_name = "DIR")]
+    pub lock_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PickFormat {
+    /// `0,3`
+    List,
+    /// `export CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=0,3`, for `eval`.
+    Env,
+    /// The chosen GPUs with their free memory and utilization.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    #[command(flatten)]
+    pub pick: PickArgs,
+
+    /// How to print the choice.
+    #[arg(long = "format", value_name = "FORMAT", value_enum, default_value = "list")]
+    pub pick_format: PickFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    #[command(flatten)]
+    pub pick: PickArgs,
+
+    /// The GPUs must have stayed free this long (seconds).
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_seconds)]
+    pub stable: Duration,
+
+    /// Give up after this long (90s, 30m, 2h, 1d; a bare number is seconds): exit 1.
+    #[arg(long, value_name = "DUR", value_parser = parse_seconds)]
+    pub timeout: Option<Duration>,
+
+    /// The program to run and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]
@@ -182,6 +270,24 @@ pub struct SourceArgs {
     pub nvml_lib: Option<PathBuf>,
 }
 
+/// A duration: `90`, `90s`, `30m`, `2h`, `1d`.
+pub fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (number, scale) = match t.char_indices().last() {
+        Some((i, 's')) => (&t[..i], 1.0),
+        Some((i, 'm')) => (&t[..i], 60.0),
+        Some((i, 'h')) => (&t[..i], 3600.0),
+        Some((i, 'd')) => (&t[..i], 86_400.0),
+        _ => (t, 1.0),
+    };
+    let value: f64 =
+        number.parse().map_err(|_| format!("`{text}` is not a duration (90s, 30m, 2h, 1d)"))?;
+    if !(0.0..=1e9).contains(&value) {
+        return Err(format!("`{text}` is out of range"));
+    }
+    Ok(Duration::from_secs_f64(value * scale))
+}
+
 impl Cli {
     /// Parses the command line. `--demo` takes an optional value, so `gputop --demo serve`
     /// would read `serve` as a scenario file: a subcommand's name right after `--demo` is the
@@ -190,7 +296,9 @@ impl Cli {
         let mut args: Vec<std::ffi::OsString> = args.into_iter().collect();
         for i in 0..args.len().saturating_sub(1) {
             let next = args[i + 1].to_str();
-            if args[i] == "--demo" && matches!(next, Some("serve" | "doctor" | "help")) {
+            if args[i] == "--demo"
+                && matches!(next, Some("serve" | "doctor" | "select" | "wait" | "help"))
+            {
                 args[i] = "--demo=4".into();
             }
         }

@@ -7,6 +7,7 @@ mod doctor;
 mod history;
 mod mode;
 mod output;
+mod pick;
 mod plan;
 mod poller;
 mod process_signal;
@@ -87,8 +88,18 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
     let interval =
         interval.or(config.interval.map(Duration::from_secs_f64)).unwrap_or(Duration::from_secs(1));
     let sampling = plan.sampling.unwrap_or_default();
-    if let Some(cli::Command::Serve(args)) = &cli.command {
-        return serve(args, &cli, interval, sampling).map(|()| 0);
+    match &cli.command {
+        Some(cli::Command::Serve(args)) => {
+            return serve(args, &cli, interval, sampling).map(|()| 0)
+        }
+        Some(cli::Command::Select(args)) => {
+            return mode::select::run(source_spec(&cli).open(&cli.source.ids, sampling)?, args)
+        }
+        Some(cli::Command::Wait(args)) => {
+            let source = source_spec(&cli).open(&cli.source.ids, sampling)?;
+            return mode::wait::run(source, args, interval);
+        }
+        _ => {}
     }
     let format = Format::from_cli(&cli).map_err(Error::Usage)?;
     let source = open_source(&cli, sampling)?;

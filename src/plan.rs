@@ -14,6 +14,10 @@ pub enum Mode {
     Doctor,
     PrintConfig,
     Serve,
+    /// Free GPUs printed, best first.
+    Select,
+    /// Waiting for free GPUs, then running a program on them.
+    Wait,
     /// The interactive monitor.
     Monitor,
     /// The refreshing plain view (also the monitor's stand-in when stdout is not a terminal).
@@ -41,6 +45,8 @@ impl Plan {
         let mode = match (&cli.command, cli.mode.watch) {
             (Some(Command::Doctor(_)), _) => Mode::Doctor,
             (Some(Command::Serve(_)), _) => Mode::Serve,
+            (Some(Command::Select(_)), _) => Mode::Select,
+            (Some(Command::Wait(_)), _) => Mode::Wait,
             _ if cli.mode.print_config => Mode::PrintConfig,
             (None, Some(every)) => Mode::Watch { every, count: cli.mode.count },
             (None, None) if cli.mode.once || one_shot => Mode::Once,
@@ -54,6 +60,10 @@ impl Plan {
                 pcie_throughput: true,
                 host_processes: matches!(&cli.command, Some(Command::Serve(a)) if a.processes),
             }),
+            // Who holds a GPU is told by user and command line.
+            Mode::Select | Mode::Wait => {
+                Some(SampleOptions { pcie_throughput: false, host_processes: true })
+            }
             // The monitor shows everything: PCIe in its panels, host details in its table.
             Mode::Monitor => Some(SampleOptions { pcie_throughput: true, host_processes: true }),
             // Only the JSON document carries PCIe throughput (≥ 20 ms per GPU to read); a GPU
@@ -81,6 +91,27 @@ fn check_flags(cli: &Cli, mode: Mode) -> Result<(), String> {
         if let Some((_, flag)) = local_only.iter().find(|(set, _)| *set) {
             return Err(format!(
                 "`serve` exports this machine's GPUs and all their processes: {flag} does not apply (run `gputop serve` on each host and `gputop --remote` to gather them)"
+            ));
+        }
+    }
+    if matches!(mode, Mode::Select | Mode::Wait) {
+        let out = &cli.output;
+        let elsewhere = [
+            (!src.remote.is_empty(), "--remote"),
+            (src.hosts.is_some(), "--hosts"),
+            (src.container.is_some(), "--container"),
+            (src.pod.is_some(), "--pod"),
+            (cli.mode.once, "--once"),
+            (cli.mode.watch.is_some(), "--watch"),
+            (out.json, "--json (use --format json)"),
+            (out.csv, "--csv"),
+            (out.query_gpu.is_some(), "--query-gpu"),
+            (out.query_compute_apps.is_some(), "--query-compute-apps"),
+        ];
+        if let Some((_, flag)) = elsewhere.iter().find(|(set, _)| *set) {
+            let name = if mode == Mode::Select { "select" } else { "wait" };
+            return Err(format!(
+                "`{name}` chooses among this machine's GPUs and prints its own answer: {flag} does not apply"
             ));
         }
     }

@@ -1,6 +1,8 @@
 //! The modes gputop runs in, and what they share: the output format and the terminal.
 
 pub mod once;
+pub mod select;
+pub mod wait;
 pub mod watch;
 
 use std::io::IsTerminal;

@@ -8,7 +8,7 @@ mod nvml;
 pub mod pidns;
 pub mod placement;
 pub mod remote;
-mod selection;
+pub mod selection;
 mod sim;
 
 use std::path::PathBuf;
@@ -26,6 +26,24 @@ use crate::sample::Snapshot;
 /// do), so async callers run it on a blocking thread.
 pub trait Source: Send {
     fn sample(&mut self) -> Result<Snapshot, SourceError>;
+
+    /// Each GPU's utilization over the last `window` seconds, in the order of its snapshots,
+    /// from the driver's own buffer of samples; `None` where there is none (then only the
+    /// instant's value is known). What `select` and `wait` judge a GPU idle by, without
+    /// sampling for seconds themselves.
+    fn recent_utilization(
+        &mut self,
+        _window: std::time::Duration,
+    ) -> Vec<Option<RecentUtilization>> {
+        Vec::new()
+    }
+}
+
+/// A GPU's utilization over a recent window (percent).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RecentUtilization {
+    pub mean: f64,
+    pub max: u32,
 }
 
 /// Which metrics are worth their cost for the current mode.

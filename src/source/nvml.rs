@@ -8,17 +8,17 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nvml_wrapper::enum_wrappers::device::{
-    Clock, EccCounter, MemoryError, PcieUtilCounter, PerformanceState, TemperatureSensor,
+    Clock, EccCounter, MemoryError, PcieUtilCounter, PerformanceState, Sampling, TemperatureSensor,
     TemperatureThreshold,
 };
-use nvml_wrapper::enums::device::UsedGpuMemory;
+use nvml_wrapper::enums::device::{SampleValue, UsedGpuMemory};
 use nvml_wrapper::error::NvmlError;
 use nvml_wrapper::struct_wrappers::device::ProcessInfo;
 use nvml_wrapper::{Device, Nvml};
 
 use super::pidns::{PidMapper, PidMapping};
 use super::selection::{self, GpuIdentity, GpuSelector};
-use super::{HostLookup, SampleOptions, Source, SourceError};
+use super::{HostLookup, RecentUtilization, SampleOptions, Source, SourceError};
 use crate::sample::*;
 
 /// The default library name, found through the dynamic loader (so `LD_LIBRARY_PATH` works).
@@ -107,6 +107,32 @@ fn loader_reason(message: &str) -> String {
 }
 
 impl Source for NvmlSource {
+    /// From `nvmlDeviceGetSamples`: all the samples the driver keeps, those within `window` of
+    /// the newest (its clock, not ours, dates them).
+    fn recent_utilization(&mut self, window: Duration) -> Vec<Option<RecentUtilization>> {
+        let window_us = window.as_micros() as u64;
+        self.indices
+            .iter()
+            .map(|&i| {
+                let device = self.nvml.device_by_index(i).ok()?;
+                let samples = device.samples(Sampling::GpuUtilization, None).ok()?;
+                let newest = samples.iter().map(|s| s.timestamp).max()?;
+                let values: Vec<u32> = samples
+                    .iter()
+                    .filter(|s| s.timestamp + window_us >= newest)
+                    .filter_map(|s| match s.value {
+                        SampleValue::U32(v) => Some(v),
+                        SampleValue::U64(v) => u32::try_from(v).ok(),
+                        _ => None,
+                    })
+                    .collect();
+                let max = *values.iter().max()?;
+                let mean = values.iter().map(|&v| f64::from(v)).sum::<f64>() / values.len() as f64;
+                Some(RecentUtilization { mean, max })
+            })
+            .collect()
+    }
+
     fn sample(&mut self) -> Result<Snapshot, SourceError> {
         let taken_at = chrono::Utc::now();
         let mut gpus: Vec<GpuSample> = self

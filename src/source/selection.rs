@@ -48,6 +48,14 @@ pub struct GpuIdentity {
 }
 
 impl GpuSelector {
+    /// Whether this selector names `gpu`.
+    pub fn names(&self, gpu: &crate::sample::GpuSample) -> bool {
+        self.matches(gpu.index, &mut |_| GpuIdentity {
+            uuid: gpu.uuid.clone(),
+            pci_bus_id: gpu.pci_bus_id.clone(),
+        })
+    }
+
     fn matches(&self, index: u32, identity: &mut dyn FnMut(u32) -> GpuIdentity) -> bool {
         match self {
             Self::Index(i) => *i == index,

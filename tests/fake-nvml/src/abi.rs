@@ -45,6 +45,28 @@ pub struct nvmlUtilization_t {
     pub memory: c_uint,
 }
 
+/// `nvmlValue_t`: what a sample holds, by the value type returned beside it.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union nvmlValue_t {
+    pub uiVal: c_uint,
+    pub ullVal: c_ulonglong,
+}
+
+/// `nvmlSample_t`: a CPU timestamp in µs and the value.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct nvmlSample_t {
+    pub timeStamp: c_ulonglong,
+    pub sampleValue: nvmlValue_t,
+}
+
+/// `nvmlSamplingType_t` values the fake keeps samples for.
+pub const NVML_GPU_UTILIZATION_SAMPLES: c_uint = 1;
+pub const NVML_MEMORY_UTILIZATION_SAMPLES: c_uint = 2;
+/// `nvmlValueType_t`: NVML_VALUE_TYPE_UNSIGNED_INT.
+pub const NVML_VALUE_TYPE_UNSIGNED_INT: c_uint = 1;
+
 #[repr(C)]
 pub struct nvmlProcessInfo_v1_t {
     pub pid: c_uint,
@@ -87,6 +109,7 @@ const _: () = assert!(std::mem::size_of::<nvmlMemory_t>() == 24);
 const _: () = assert!(std::mem::size_of::<nvmlMemory_v2_t>() == 40);
 const _: () = assert!(NVML_MEMORY_V2_VERSION == 0x0200_0028);
 const _: () = assert!(std::mem::size_of::<nvmlUtilization_t>() == 8);
+const _: () = assert!(std::mem::size_of::<nvmlSample_t>() == 16);
 const _: () = assert!(std::mem::size_of::<nvmlProcessInfo_v1_t>() == 16);
 const _: () = assert!(std::mem::size_of::<nvmlProcessInfo_t>() == 24);
 const _: () = assert!(std::mem::size_of::<nvmlPciInfo_t>() == 68);

@@ -348,6 +348,74 @@ pub unsafe extern "C" fn nvmlDeviceGetUtilizationRates(
     })
 }
 
+/// The driver's own buffer of utilization samples. nvml.h: with `samples` NULL, `sampleCount`
+/// gets how many can be queried; otherwise up to `*sampleCount` samples newer than
+/// `lastSeenTimeStamp` (CPU µs; 0 for all) are written, oldest first, and `*sampleCount` says
+/// how many; none newer is NOT_FOUND; a zero count with a buffer, or no count, is
+/// INVALID_ARGUMENT; GPU and memory utilization samples are not supported on a MIG-enabled GPU.
+/// nvml.h leaves the period and the buffer's length to the driver: here a sample every 1/6 s
+/// (the shortest period the API reference names for utilization) and the last 20 s of them.
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetSamples(
+    dev: nvmlDevice_t,
+    kind: c_uint,
+    last_seen: c_ulonglong,
+    value_type: *mut c_uint,
+    count: *mut c_uint,
+    samples: *mut nvmlSample_t,
+) -> nvmlReturn_t {
+    const PER_SECOND: f64 = 6.0;
+    const KEPT: u32 = 120;
+    if count.is_null() || (!samples.is_null() && *count == 0) {
+        return INVALID_ARGUMENT;
+    }
+    if kind != NVML_GPU_UTILIZATION_SAMPLES && kind != NVML_MEMORY_UTILIZATION_SAMPLES {
+        return NOT_SUPPORTED;
+    }
+    with_gpu(dev, |_, g, t| {
+        if g.mig().is_ok_and(|on| on) {
+            return NOT_SUPPORTED;
+        }
+        // Sample times, newest last, on the driver's 1/6 s grid.
+        let newest = (t * PER_SECOND).floor();
+        let times = (0..KEPT)
+            .rev()
+            .map(|k| (newest - f64::from(k)) / PER_SECOND)
+            .filter(|&s| (s * 1e6) as u64 > last_seen);
+        let mut taken: Vec<nvmlSample_t> = Vec::new();
+        for s in times {
+            let value = match g.utilization(s) {
+                Ok((gpu, memory)) => {
+                    if kind == NVML_GPU_UTILIZATION_SAMPLES {
+                        gpu
+                    } else {
+                        memory
+                    }
+                }
+                Err(code) => return code.as_nvml_return(),
+            };
+            taken.push(nvmlSample_t {
+                timeStamp: (s * 1e6) as u64,
+                sampleValue: nvmlValue_t { uiVal: value },
+            });
+        }
+        if samples.is_null() {
+            *count = taken.len() as c_uint;
+            return SUCCESS;
+        }
+        if taken.is_empty() {
+            return NOT_FOUND;
+        }
+        let n = taken.len().min(*count as usize);
+        std::ptr::copy_nonoverlapping(taken.as_ptr(), samples, n);
+        *count = n as c_uint;
+        if !value_type.is_null() {
+            *value_type = NVML_VALUE_TYPE_UNSIGNED_INT;
+        }
+        SUCCESS
+    })
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn nvmlDeviceGetTemperature(
     dev: nvmlDevice_t,

@@ -1,0 +1,185 @@
+//! `gputop wait`: polls at the sampling interval until N GPUs are free and have stayed free
+//! for `--stable` seconds, claims them (see [`crate::pick::locks`]) and becomes the program
+//! asked for, on those GPUs. Nothing is claimed while waiting, so an interrupted wait leaves
+//! nothing behind; a claim lives as long as the program it was made for.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
+use std::os::unix::process::CommandExt;
+use std::time::{Duration, Instant};
+
+use crate::cli::WaitArgs;
+use crate::output::units::duration;
+use crate::pick::{self, locks::LockDir, Verdict};
+use crate::sample::Snapshot;
+use crate::source::Source;
+use crate::Error;
+
+/// Runs CMD on the GPUs once they are free: returns only when that cannot be done (the exit
+/// code to leave with).
+pub fn run(mut source: Box<dyn Source>, args: &WaitArgs, interval: Duration) -> Result<i32, Error> {
+    let locks = LockDir::open(args.pick.lock_dir.as_deref()).map_err(Error::Usage)?;
+    let visible = std::env::var("CUDA_VISIBLE_DEVICES").ok();
+    let criteria = super::select::criteria(&args.pick);
+    let started = Instant::now();
+    let mut status = Status::new();
+    // When each GPU was first seen free in the current run of free samples, by index.
+    let mut free_since: HashMap<u32, Instant> = HashMap::new();
+    loop {
+        let (snapshot, verdicts) =
+            pick::survey(source.as_mut(), visible.as_deref(), &criteria, &locks)?;
+        let wanted = super::select::check_count(&args.pick, verdicts.len(), visible.is_some())?;
+        let now = Instant::now();
+        free_since.retain(|index, _| verdicts.iter().any(|v| v.index == *index && v.is_free()));
+        for v in verdicts.iter().filter(|v| v.is_free()) {
+            free_since.entry(v.index).or_insert(now);
+        }
+        let settled = |v: &&&Verdict| {
+            free_since.get(&v.index).is_some_and(|t| now.duration_since(*t) >= args.stable)
+        };
+        let ready: Vec<&Verdict> =
+            pick::ranked(&verdicts).into_iter().filter(|v| settled(&v)).collect();
+        if ready.len() >= wanted {
+            if let Some(ids) = claim(&locks, &snapshot, &ready, wanted, args)? {
+                status.clear();
+                return Ok(exec(&args.command, &ids));
+            }
+        }
+        let line = progress(wanted, &verdicts, &free_since, now, args.stable);
+        if let Some(limit) = args.timeout {
+            if started.elapsed() >= limit {
+                status.clear();
+                eprintln!("gputop: gave up after {}: {line}", duration(limit.as_secs()));
+                return Ok(1);
+            }
+        }
+        status.show(&line, started.elapsed());
+        std::thread::sleep(interval);
+    }
+}
+
+/// Claims `wanted` of the ready GPUs, best first, skipping any another waiter took in the
+/// meantime; the GPUs' ids for CUDA_VISIBLE_DEVICES, or `None` (nothing kept) when too few
+/// could be claimed.
+fn claim(
+    locks: &LockDir,
+    snapshot: &Snapshot,
+    ready: &[&Verdict],
+    wanted: usize,
+    args: &WaitArgs,
+) -> Result<Option<String>, Error> {
+    let user = current_user();
+    let command: Vec<String> =
+        args.command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let command = command.join(" ");
+    let mut claims = Vec::new();
+    let mut ids = Vec::new();
+    for v in ready {
+        let Some(gpu) = snapshot.gpus.iter().find(|g| g.index == v.index) else { continue };
+        if let Some(c) = locks.claim(gpu, &user, &command).map_err(Error::Usage)? {
+            claims.push(c);
+            ids.push(v.id(args.pick.by_uuid));
+            if claims.len() == wanted {
+                claims.into_iter().for_each(|c| c.hand_over_on_exec());
+                return Ok(Some(ids.join(",")));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Becomes CMD; returns only when it cannot be started: 127 when there is no such program,
+/// 126 when it cannot be run, as a shell says.
+fn exec(command: &[OsString], ids: &str) -> i32 {
+    let program = &command[0];
+    eprintln!("gputop: GPU {ids} free: running {}", program.to_string_lossy());
+    let error = std::process::Command::new(program)
+        .args(&command[1..])
+        .env("CUDA_DEVICE_ORDER", "PCI_BUS_ID")
+        .env("CUDA_VISIBLE_DEVICES", ids)
+        .exec();
+    let name = crate::output::sanitize::sanitize(&program.to_string_lossy()).into_owned();
+    if error.kind() == std::io::ErrorKind::NotFound {
+        eprintln!("gputop: {name}: command not found");
+        127
+    } else {
+        eprintln!("gputop: {name}: {error}");
+        126
+    }
+}
+
+/// "2 wanted, 1 free: GPU 2 held by alice, …; GPU 0 free for 3s of 5s".
+fn progress(
+    wanted: usize,
+    verdicts: &[Verdict],
+    free_since: &HashMap<u32, Instant>,
+    now: Instant,
+    stable: Duration,
+) -> String {
+    let mut line = pick::shortfall(wanted, verdicts);
+    let settling: Vec<String> = verdicts
+        .iter()
+        .filter_map(|v| {
+            let since = now.duration_since(*free_since.get(&v.index)?);
+            (since < stable).then(|| {
+                format!(
+                    "GPU {} free for {} of {}",
+                    v.index,
+                    duration(since.as_secs()),
+                    duration(stable.as_secs())
+                )
+            })
+        })
+        .collect();
+    if !settling.is_empty() {
+        line.push_str(if line.contains(": ") { "; " } else { ": " });
+        line.push_str(&settling.join("; "));
+    }
+    line
+}
+
+/// The waiting status on stderr: one line rewritten in place on a terminal, a timestamped line
+/// per change in a log.
+struct Status {
+    terminal: bool,
+    last: String,
+}
+
+impl Status {
+    fn new() -> Self {
+        Self { terminal: std::io::stderr().is_terminal(), last: String::new() }
+    }
+
+    fn show(&mut self, line: &str, waited: Duration) {
+        let mut err = std::io::stderr().lock();
+        if self.terminal {
+            let width = crossterm::terminal::size().map_or(80, |(w, _)| usize::from(w));
+            let text = format!("waiting {}: {line}", duration(waited.as_secs()));
+            let text = crate::output::units::truncate(&text, width.saturating_sub(1), false);
+            let _ = write!(err, "\r\x1b[K{text}");
+        } else if line != self.last {
+            let at = chrono::Local::now().format("%Y-%m-%d %H:%M:%S");
+            let _ = writeln!(err, "{at} waiting: {line}");
+        }
+        let _ = err.flush();
+        self.last = line.to_string();
+    }
+
+    fn clear(&mut self) {
+        if self.terminal && !self.last.is_empty() {
+            let _ = write!(std::io::stderr(), "\r\x1b[K");
+        }
+    }
+}
+
+/// This user's name, for the claim record.
+fn current_user() -> String {
+    // SAFETY: getuid has no preconditions.
+    let uid = unsafe { libc::getuid() };
+    let users = sysinfo::Users::new_with_refreshed_list().ok();
+    sysinfo::Uid::try_from(uid as usize)
+        .ok()
+        .and_then(|id| users?.get_user_by_id(&id).map(|u| u.name().to_string()))
+        .unwrap_or_else(|| uid.to_string())
+}

@@ -1,0 +1,327 @@
+//! Choosing free GPUs on a shared machine, for `gputop select` and `gputop wait`: which GPUs
+//! qualify, in what order, and why the others do not.
+//!
+//! A GPU qualifies when it is not claimed by another `gputop wait` ([`locks`]), its process
+//! list is known and holds at most `max_procs` compute processes (graphics processes, such as
+//! a desktop's, do not count), its utilization stayed at most `max_util` % over the last few
+//! seconds (the driver's own samples; the instant's value where it keeps none), and it has at
+//! least `min_free_memory` free. Qualifying GPUs come best first: most free memory, then the
+//! lowest recent utilization.
+
+pub mod locks;
+mod size;
+
+use std::fmt::Write;
+
+pub use size::parse_size;
+
+use crate::output::sanitize::sanitize;
+use crate::output::units::{duration_coarse, human_bytes};
+use crate::sample::{GpuSample, GpuStatus, ProcessKind, Snapshot};
+use crate::source::{GpuSelector, RecentUtilization, Source};
+
+/// How far back "recent" utilization looks.
+pub const RECENT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// What makes a GPU free enough.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Criteria {
+    pub min_free_memory: Option<u64>,
+    pub max_util: u32,
+    pub max_procs: usize,
+    pub exclude: Vec<GpuSelector>,
+}
+
+/// One GPU as judged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub index: u32,
+    pub uuid: Option<String>,
+    pub free_bytes: Option<u64>,
+    /// Mean utilization over [`RECENT`], or the instant's.
+    pub utilization: Option<f64>,
+    /// `None` when it qualifies; otherwise why not, in a few words.
+    pub held: Option<String>,
+}
+
+impl Verdict {
+    pub fn is_free(&self) -> bool {
+        self.held.is_none()
+    }
+
+    /// How the GPU is named in CUDA_VISIBLE_DEVICES.
+    pub fn id(&self, by_uuid: bool) -> String {
+        match (&self.uuid, by_uuid) {
+            (Some(uuid), true) => uuid.clone(),
+            _ => self.index.to_string(),
+        }
+    }
+}
+
+/// The GPUs gputop may choose from: those `CUDA_VISIBLE_DEVICES` (when set) lets this process
+/// see, less the excluded ones. CUDA reads the list up to its first entry that names no
+/// device, and so does this.
+pub fn candidates<'a>(
+    snapshot: &'a Snapshot,
+    visible: Option<&str>,
+    exclude: &[GpuSelector],
+) -> Result<Vec<&'a GpuSample>, String> {
+    let mut chosen: Vec<&GpuSample> = match visible {
+        None => snapshot.gpus.iter().collect(),
+        Some(list) => {
+            let mut chosen = Vec::new();
+            for entry in list.split(',').map(str::trim) {
+                if entry.starts_with("MIG-") {
+                    return Err(format!("CUDA_VISIBLE_DEVICES names a MIG device ({}): choosing among MIG devices is not supported yet; unset it to choose among whole GPUs", sanitize(entry)));
+                }
+                // CUDA takes a unique prefix of a UUID too.
+                let found = snapshot.gpus.iter().find(|g| match entry.parse::<u32>() {
+                    Ok(i) => g.index == i,
+                    Err(_) => {
+                        entry.starts_with("GPU-")
+                            && g.uuid.as_deref().is_some_and(|u| u.starts_with(entry))
+                    }
+                });
+                match found {
+                    Some(g) if !chosen.iter().any(|c: &&GpuSample| c.index == g.index) => {
+                        chosen.push(g)
+                    }
+                    Some(_) => {}
+                    None => break,
+                }
+            }
+            chosen
+        }
+    };
+    chosen.retain(|g| !exclude.iter().any(|sel| sel.names(g)));
+    Ok(chosen)
+}
+
+/// Judges each candidate; `recent` is in snapshot order, `claimed` says who claimed a GPU.
+pub fn judge(
+    gpus: &[&GpuSample],
+    recent: &[Option<RecentUtilization>],
+    criteria: &Criteria,
+    claimed: impl Fn(&GpuSample) -> Option<String>,
+    position: impl Fn(&GpuSample) -> usize,
+) -> Vec<Verdict> {
+    gpus.iter()
+        .map(|g| {
+            let recent = recent.get(position(g)).copied().flatten();
+            let utilization = recent.map(|r| r.mean).or(g.utilization.gpu_percent.map(f64::from));
+            let peak = recent.map(|r| r.max).or(g.utilization.gpu_percent);
+            Verdict {
+                index: g.index,
+                uuid: g.uuid.clone(),
+                free_bytes: g.memory.free_bytes,
+                utilization,
+                held: why_not(g, peak, recent.is_some(), criteria, &claimed),
+            }
+        })
+        .collect()
+}
+
+fn why_not(
+    g: &GpuSample,
+    peak: Option<u32>,
+    over_window: bool,
+    criteria: &Criteria,
+    claimed: &impl Fn(&GpuSample) -> Option<String>,
+) -> Option<String> {
+    if g.status != GpuStatus::Ok {
+        return Some(match g.status {
+            GpuStatus::Lost => "lost (fallen off the bus)".into(),
+            _ => format!("unreachable ({})", sanitize(g.error.as_deref().unwrap_or("error"))),
+        });
+    }
+    if let Some(holder) = claimed(g) {
+        return Some(holder);
+    }
+    let Some(processes) = g.processes.as_ref() else {
+        let reason = g.processes_unknown_reason().unwrap_or_else(|| "unknown".into());
+        return Some(format!("processes {reason}"));
+    };
+    let compute: Vec<_> = processes.iter().filter(|p| p.kind != ProcessKind::Graphics).collect();
+    if compute.len() > criteria.max_procs {
+        // Named by its largest user of memory.
+        let top = compute.iter().max_by_key(|p| p.gpu_memory_bytes.unwrap_or(0)).copied();
+        let mut why = String::from("held by ");
+        if let Some(p) = top {
+            let user = p.user.as_deref().map_or("?".into(), sanitize);
+            let what = p.command.as_deref().or(p.name.as_deref()).map_or_else(
+                || format!("pid {}", p.pid),
+                |c| sanitize(&crate::output::units::truncate(c, 40, false)).into_owned(),
+            );
+            let _ = write!(why, "{user}, {what}");
+            if let Some(secs) = p.running_seconds {
+                let _ = write!(why, ", {}", duration_coarse(secs));
+            }
+        }
+        if compute.len() > 1 {
+            let _ = write!(why, " (+{} more)", compute.len() - 1);
+        }
+        return Some(why);
+    }
+    match peak {
+        Some(peak) if peak > criteria.max_util => {
+            let when = if over_window { " in the last 10 s" } else { "" };
+            return Some(format!("busy ({peak} %{when})"));
+        }
+        None => return Some("utilization unknown".into()),
+        _ => {}
+    }
+    if let Some(min) = criteria.min_free_memory {
+        match g.memory.free_bytes {
+            Some(free) if free >= min => {}
+            Some(free) => {
+                return Some(format!("{} free, {} wanted", human_bytes(free), human_bytes(min)))
+            }
+            None => return Some("free memory unknown".into()),
+        }
+    }
+    None
+}
+
+/// One look at the machine: a snapshot and every candidate GPU judged.
+pub fn survey(
+    source: &mut dyn Source,
+    visible: Option<&str>,
+    criteria: &Criteria,
+    locks: &locks::LockDir,
+) -> Result<(Snapshot, Vec<Verdict>), crate::Error> {
+    let snapshot = source.sample()?;
+    let recent = source.recent_utilization(RECENT);
+    let gpus = candidates(&snapshot, visible, &criteria.exclude).map_err(crate::Error::Usage)?;
+    let position =
+        |g: &GpuSample| snapshot.gpus.iter().position(|x| x.index == g.index).unwrap_or(usize::MAX);
+    let verdicts = judge(&gpus, &recent, criteria, |g| locks.holder(g), position);
+    Ok((snapshot, verdicts))
+}
+
+/// The free GPUs, best first: most free memory, then least busy, then lowest index.
+pub fn ranked(verdicts: &[Verdict]) -> Vec<&Verdict> {
+    let mut free: Vec<&Verdict> = verdicts.iter().filter(|v| v.is_free()).collect();
+    free.sort_by(|a, b| {
+        b.free_bytes
+            .unwrap_or(0)
+            .cmp(&a.free_bytes.unwrap_or(0))
+            .then(a.utilization.unwrap_or(0.0).total_cmp(&b.utilization.unwrap_or(0.0)))
+            .then(a.index.cmp(&b.index))
+    });
+    free
+}
+
+/// "2 wanted, 1 free: GPU 2 held by alice, python train.py, 3h02m; GPU 3 busy (45 %)".
+pub fn shortfall(wanted: usize, verdicts: &[Verdict]) -> String {
+    let free = verdicts.iter().filter(|v| v.is_free()).count();
+    let mut line = format!("{wanted} wanted, {free} free");
+    let held: Vec<String> = verdicts
+        .iter()
+        .filter_map(|v| v.held.as_ref().map(|why| format!("GPU {} {why}", v.index)))
+        .collect();
+    if !held.is_empty() {
+        let _ = write!(line, ": {}", held.join("; "));
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample::GpuProcess;
+
+    fn gpu(index: u32, free_gib: u64, util: u32, procs: &[(u32, ProcessKind)]) -> GpuSample {
+        let mut g = GpuSample::empty(index);
+        g.uuid = Some(format!("GPU-{index}aaa"));
+        g.memory.free_bytes = Some(free_gib << 30);
+        g.utilization.gpu_percent = Some(util);
+        g.processes = Some(
+            procs
+                .iter()
+                .map(|&(pid, kind)| {
+                    let mut p = GpuProcess::new(pid, kind, Some(1 << 30));
+                    p.user = Some("alice".into());
+                    p.command = Some("python train.py".into());
+                    p.running_seconds = Some(3 * 3600 + 120);
+                    p
+                })
+                .collect(),
+        );
+        g
+    }
+
+    fn criteria() -> Criteria {
+        Criteria { min_free_memory: None, max_util: 10, max_procs: 0, exclude: Vec::new() }
+    }
+
+    fn snapshot(gpus: Vec<GpuSample>) -> Snapshot {
+        let mut s = crate::source::SimSource::new(crate::scenario::Scenario::demo(1), &[])
+            .unwrap()
+            .sample_at(0.0);
+        s.gpus = gpus;
+        s
+    }
+
+    fn judged(s: &Snapshot, recent: &[Option<RecentUtilization>], c: &Criteria) -> Vec<Verdict> {
+        let gpus = candidates(s, None, &c.exclude).unwrap();
+        judge(&gpus, recent, c, |_| None, |g| g.index as usize)
+    }
+
+    #[test]
+    fn free_gpus_come_best_first_and_the_others_say_why() {
+        let s = snapshot(vec![
+            gpu(0, 40, 0, &[]),
+            gpu(1, 70, 0, &[(7, ProcessKind::Graphics)]),
+            gpu(2, 79, 0, &[(42, ProcessKind::Compute)]),
+            gpu(3, 79, 45, &[]),
+        ]);
+        let v = judged(&s, &[], &criteria());
+        assert_eq!(ranked(&v).iter().map(|v| v.index).collect::<Vec<_>>(), vec![1, 0]);
+        assert_eq!(
+            shortfall(3, &v),
+            "3 wanted, 2 free: GPU 2 held by alice, python train.py, 3h02m; GPU 3 busy (45 %)"
+        );
+        // A busy moment in the last seconds counts, though the instant is idle.
+        let recent = [None, None, None, Some(RecentUtilization { mean: 3.0, max: 60 })];
+        let s = snapshot(vec![
+            gpu(0, 40, 0, &[]),
+            gpu(1, 40, 0, &[]),
+            gpu(2, 40, 0, &[]),
+            gpu(3, 40, 0, &[]),
+        ]);
+        let v = judged(&s, &recent, &criteria());
+        assert_eq!(v[3].held.as_deref(), Some("busy (60 % in the last 10 s)"));
+    }
+
+    #[test]
+    fn options_tighten_and_loosen_and_unknown_is_never_free() {
+        let mut s =
+            snapshot(vec![gpu(0, 10, 0, &[]), gpu(1, 70, 30, &[(9, ProcessKind::Compute)])]);
+        let c =
+            Criteria { min_free_memory: Some(20 << 30), max_util: 50, max_procs: 1, ..criteria() };
+        let v = judged(&s, &[], &c);
+        assert_eq!(v[0].held.as_deref(), Some("10.0GiB free, 20.0GiB wanted"));
+        assert!(v[1].is_free());
+        s.gpus[1].processes = None;
+        let v = judged(&s, &[], &c);
+        assert!(v[1].held.as_deref().unwrap().starts_with("processes unknown"), "{:?}", v[1]);
+    }
+
+    #[test]
+    fn cuda_visible_devices_and_exclusions_limit_the_choice() {
+        let s = snapshot(vec![
+            gpu(0, 1, 0, &[]),
+            gpu(1, 1, 0, &[]),
+            gpu(2, 1, 0, &[]),
+            gpu(3, 1, 0, &[]),
+        ]);
+        let ids = |v: Vec<&GpuSample>| v.iter().map(|g| g.index).collect::<Vec<_>>();
+        assert_eq!(ids(candidates(&s, Some("3,GPU-1a,1"), &[]).unwrap()), vec![3, 1]);
+        // Up to the first entry that names no device, as CUDA reads it.
+        assert_eq!(ids(candidates(&s, Some("2,9,0"), &[]).unwrap()), vec![2]);
+        assert_eq!(ids(candidates(&s, Some(""), &[]).unwrap()), Vec::<u32>::new());
+        let exclude = vec![GpuSelector::Index(0), GpuSelector::Uuid("GPU-2aaa".into())];
+        assert_eq!(ids(candidates(&s, None, &exclude).unwrap()), vec![1, 3]);
+        assert!(candidates(&s, Some("MIG-abc"), &[]).unwrap_err().contains("MIG"));
+    }
+}
