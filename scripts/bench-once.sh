@@ -15,8 +15,12 @@ install_peers
 cc -O2 -o "$BENCH/nvml-baseline" scripts/bench/nvml-baseline.c -ldl
 write_scenario 4 2 "$BENCH/once-scenario.toml"
 
-names=("C baseline (same NVML calls)" "gputop --once" "nvitop --once" "gpustat")
-cmds=("$BENCH/nvml-baseline" "$GPUTOP_BIN --once --color never" "$PEERS/nvitop --once" "$PEERS/gpustat --no-color")
+# gputop select makes the same one-sample decision (plus the driver's utilization samples and
+# a look at the claims): its budget is 2x --once.
+mkdir -p "$BENCH/locks"
+names=("C baseline (same NVML calls)" "gputop --once" "nvitop --once" "gpustat" "gputop select")
+cmds=("$BENCH/nvml-baseline" "$GPUTOP_BIN --once --color never" "$PEERS/nvitop --once" "$PEERS/gpustat --no-color"
+      "$GPUTOP_BIN select --max-util 100 --max-procs 9 --lock-dir $BENCH/locks")
 
 hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$BENCH/once.json" "${cmds[@]}" >/dev/null
 
@@ -40,4 +44,5 @@ for (name, kb), r in zip(rows, results):
     print(f"{name:<30} {r['median']*1000:>8.2f}ms {r['median']/base:>6.1f}x {int(kb)/1024:>7.1f}MiB")
 gputop = results[1]["median"]
 print(f"\ngputop is {results[2]['median']/gputop:.0f}x faster than nvitop --once and {results[3]['median']/gputop:.0f}x faster than gpustat")
+print(f"gputop select takes {results[4]['median']/gputop:.2f}x the time of gputop --once")
 PY

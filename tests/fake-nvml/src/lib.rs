@@ -924,7 +924,7 @@ mod tests {
         std::fs::write(
             &path,
             "[[gpus]]\nname = \"A\"\nmemory_total_mib = 1000\nmemory_reserved_mib = 100\n\
-             memory_used_mib = 200\nminor_number = 3\npower_limit_w = 300\n\
+             memory_used_mib = 200\nminor_number = 3\npower_limit_w = 300\nutilization_gpu = 40\n\
              power_management_limit_w = 350\n\
              [[gpus.processes]]\npid = 42\nused_memory_mib = 50\nsm_util = 60\n\
              [[gpus.processes]]\npid = 43\nkind = \"mps\"\nused_memory_mib = 10\n\
@@ -996,6 +996,29 @@ mod tests {
             let mut m = 8;
             let ret = nvmlDeviceGetProcessUtilization(dev, samples.as_mut_ptr(), &mut m, newest);
             assert_eq!(ret, NOT_FOUND, "nothing is newer than the newest");
+
+            // The driver's utilization samples: a count with no buffer, then the samples
+            // newer than lastSeenTimeStamp, oldest first; none newer is NOT_FOUND.
+            let mut kind = 0;
+            let mut available = 0;
+            let null = std::ptr::null_mut();
+            assert_eq!(nvmlDeviceGetSamples(dev, 1, 0, &mut kind, &mut available, null), SUCCESS);
+            assert!(available > 6, "{available}");
+            let mut buf: Vec<nvmlSample_t> = vec![zeroed(); available as usize];
+            let mut got = available;
+            assert_eq!(
+                nvmlDeviceGetSamples(dev, 1, 0, &mut kind, &mut got, buf.as_mut_ptr()),
+                SUCCESS
+            );
+            assert_eq!((got, kind), (available, NVML_VALUE_TYPE_UNSIGNED_INT));
+            assert!(buf.windows(2).all(|w| w[0].timeStamp < w[1].timeStamp));
+            let newest = buf[got as usize - 1].timeStamp;
+            let mut got = available;
+            let ret = nvmlDeviceGetSamples(dev, 1, newest, &mut kind, &mut got, buf.as_mut_ptr());
+            assert_eq!(ret, NOT_FOUND);
+            let mut zero = 0;
+            let ret = nvmlDeviceGetSamples(dev, 1, 0, &mut kind, &mut zero, buf.as_mut_ptr());
+            assert_eq!(ret, INVALID_ARGUMENT, "a buffer with no room");
 
             // GPU B falls off the bus 0.2 s after init and comes back at 0.6 s.
             let mut b: nvmlDevice_t = std::ptr::null_mut();
