@@ -214,6 +214,12 @@ pub struct OutputArgs {
     #[arg(long, value_name = "FIELDS")]
     pub query_compute_apps: Option<String>,
 
+    /// Who holds the GPUs: processes grouped by user, container, pod or Slurm job, a line per
+    /// holder, the largest holder of GPU memory first (as a table, --json or --watch).
+    #[arg(long, value_name = "KEY", value_enum,
+          conflicts_with_all = ["csv", "query_gpu", "query_compute_apps"])]
+    pub by: Option<crate::output::owners::OwnerKey>,
+
     /// Output format for --query-*: `csv` with optional `noheader` and `nounits`.
     #[arg(long, value_name = "FORMAT", default_value = "csv", value_parser = parse_query_format)]
     pub format: QueryFormat,

@@ -40,8 +40,11 @@ impl Plan {
     /// The plan for `cli`; `interactive` is whether stdin and stdout are a usable terminal.
     pub fn from_cli(cli: &Cli, interactive: bool) -> Result<Self, String> {
         let out = &cli.output;
-        let one_shot =
-            out.json || out.csv || out.query_gpu.is_some() || out.query_compute_apps.is_some();
+        let one_shot = out.json
+            || out.csv
+            || out.by.is_some()
+            || out.query_gpu.is_some()
+            || out.query_compute_apps.is_some();
         let mode = match (&cli.command, cli.mode.watch) {
             (Some(Command::Doctor(_)), _) => Mode::Doctor,
             (Some(Command::Serve(_)), _) => Mode::Serve,
@@ -104,6 +107,7 @@ fn check_flags(cli: &Cli, mode: Mode) -> Result<(), String> {
             (cli.mode.once, "--once"),
             (cli.mode.watch.is_some(), "--watch"),
             (out.json, "--json (use --format json)"),
+            (out.by.is_some(), "--by"),
             (out.csv, "--csv"),
             (out.query_gpu.is_some(), "--query-gpu"),
             (out.query_compute_apps.is_some(), "--query-compute-apps"),

@@ -548,3 +548,42 @@ fn refused_process_utilization_leaves_the_processes_with_unknown_sm() {
     assert_eq!(gpu["processes"][0]["sm_percent"], Value::Null);
     assert_eq!(gpu["missing"]["processes.sm_percent"]["reason"], "no_permission", "{gpu}");
 }
+
+/// `--by user`: who holds the GPUs, the largest holder of GPU memory first.
+#[test]
+fn by_user_groups_processes_by_who_holds_them() {
+    let alice = Sleeper::spawn();
+    let bob = Sleeper::spawn();
+    let toml = format!(
+        "[[gpus]]\nname = \"G\"\n[[gpus.processes]]\npid = {a}\nused_memory_mib = 1000\nsm_util = 30\n\
+         [[gpus.processes]]\npid = {b}\nused_memory_mib = 5000\nsm_util = 50\n\
+         [[gpus]]\nname = \"G\"\n[[gpus.processes]]\npid = {a}\nused_memory_mib = 3000\nsm_util = 10\n\
+         [[gpus]]\nname = \"G\"\nerrors = {{ processes = \"NO_PERMISSION\" }}\n",
+        a = alice.pid(),
+        b = bob.pid()
+    );
+    let scenario = scenario_file(&toml);
+    let doc: Value = serde_json::from_str(&stdout_of(
+        gputop(&scenario).args(["--once", "--by", "user", "--json"]),
+    ))
+    .unwrap();
+    // Both sleepers run as this user: one holder, with both GPUs and all three processes.
+    let owners = doc["owners"].as_array().unwrap();
+    assert_eq!(owners.len(), 1, "{doc:#}");
+    assert_eq!(owners[0]["gpu_memory_bytes"], 9000u64 << 20);
+    assert_eq!(owners[0]["processes"].as_array().unwrap().len(), 3);
+    assert_eq!(owners[0]["processes"][0]["pid"], bob.pid(), "largest first");
+    assert_eq!(owners[0]["gpus"].as_array().unwrap().len(), 2);
+    // (30 + 50) on GPU 0 and 10 on GPU 1, averaged.
+    assert_eq!(owners[0]["sm_percent"], 45);
+    assert_eq!(doc["unknown"][0]["gpu"]["index"], 2);
+    assert_eq!(doc["unknown"][0]["reason"], "unknown (no permission)");
+
+    let text = stdout_of(gputop(&scenario).args(["--once", "--by", "user", "--color", "never"]));
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[1].starts_with("USER ") && lines[1].ends_with("PROCESSES"), "{text}");
+    assert!(lines[2].contains("0,1") && lines[2].contains("8.8GiB"), "{text}");
+    assert_eq!(lines[3], "GPU 2: processes unknown (no permission)");
+    let out = gputop(&scenario).args(["--by", "user", "--csv"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -8,6 +8,7 @@ pub mod watch;
 use std::io::IsTerminal;
 
 use crate::cli::Cli;
+use crate::output::owners::OwnerKey;
 use crate::output::query::{Query, QueryFormat};
 use crate::output::style::Painter;
 use crate::output::table::TableOptions;
@@ -18,6 +19,8 @@ pub enum Format {
     Json,
     Csv,
     Query(Query, QueryFormat),
+    /// Who holds the GPUs: as a table, or JSON when `None`.
+    Owners(OwnerKey, Option<TableOptions>),
 }
 
 impl Format {
@@ -27,18 +30,25 @@ impl Format {
             Format::Query(Query::gpus(fields)?, out.format)
         } else if let Some(fields) = &out.query_compute_apps {
             Format::Query(Query::apps(fields)?, out.format)
+        } else if let Some(by) = out.by {
+            Format::Owners(by, (!out.json).then(|| table_options(cli)))
         } else if out.json {
             Format::Json
         } else if out.csv {
             Format::Csv
         } else {
-            let stdout_is_terminal = std::io::stdout().is_terminal();
-            Format::Table(TableOptions {
-                painter: Painter { enabled: out.color.enabled() },
-                width: if stdout_is_terminal { terminal_width() } else { None },
-                ascii: out.ascii || !locale_is_utf8(),
-            })
+            Format::Table(table_options(cli))
         })
+    }
+}
+
+fn table_options(cli: &Cli) -> TableOptions {
+    let out = &cli.output;
+    let stdout_is_terminal = std::io::stdout().is_terminal();
+    TableOptions {
+        painter: Painter { enabled: out.color.enabled() },
+        width: if stdout_is_terminal { terminal_width() } else { None },
+        ascii: out.ascii || !locale_is_utf8(),
     }
 }
 

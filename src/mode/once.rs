@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use super::Format;
-use crate::output::{csv, json, table};
+use crate::output::{csv, json, owners, table};
 use crate::source::Source;
 use crate::Error;
 
@@ -16,6 +16,12 @@ pub fn run(source: &mut dyn Source, format: &Format, out: &mut dyn Write) -> Res
             }
         }
         Format::Json => writeln!(out, "{}", json::document(&snapshot))?,
+        Format::Owners(by, Some(opts)) => {
+            for line in owners::render(&snapshot, *by, opts) {
+                writeln!(out, "{line}")?;
+            }
+        }
+        Format::Owners(by, None) => writeln!(out, "{}", owners::json(&snapshot, *by))?,
         Format::Csv => write!(out, "{}{}", csv::header(), csv::rows(&snapshot))?,
         Format::Query(query, fmt) => {
             if let Some(header) = query.header(*fmt) {

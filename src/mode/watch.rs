@@ -12,7 +12,7 @@ use tokio::signal::unix::{signal, SignalKind};
 
 use super::Format;
 use crate::output::table::{self, TableOptions};
-use crate::output::{csv, json};
+use crate::output::{csv, json, owners};
 use crate::poller::Poller;
 use crate::sample::Snapshot;
 use crate::source::Source;
@@ -104,6 +104,11 @@ impl Printer {
                 let opts = *opts;
                 self.print_table(snapshot, &opts, out)?;
             }
+            Format::Owners(_, Some(opts)) => {
+                let opts = *opts;
+                self.print_table(snapshot, &opts, out)?;
+            }
+            Format::Owners(by, None) => writeln!(out, "{}", owners::json_line(snapshot, *by))?,
             Format::Json => writeln!(out, "{}", json::line(snapshot))?,
             Format::Csv => {
                 if !self.header_written {
@@ -133,19 +138,27 @@ impl Printer {
         opts: &TableOptions,
         out: &mut dyn Write,
     ) -> Result<(), Error> {
+        let by = match self.format {
+            Format::Owners(by, _) => Some(by),
+            _ => None,
+        };
+        let lines = |opts: &TableOptions| match by {
+            Some(by) => owners::render(snapshot, by, opts),
+            None => table::render(snapshot, opts),
+        };
         match &mut self.style {
             TableStyle::InPlace(screen) => {
                 let size = crossterm::terminal::size().unwrap_or((80, 24));
                 // One column short of the edge: a full line would leave the cursor in the
                 // terminal's pending-wrap state and shift the next write.
                 let width = usize::from(size.0.saturating_sub(1)).max(1);
-                let lines = table::render(snapshot, &TableOptions { width: Some(width), ..*opts });
+                let lines = lines(&TableOptions { width: Some(width), ..*opts });
                 screen.draw_lines(&lines, size)?;
                 out.write_all(screen.writer())?;
                 screen.writer_mut().clear();
             }
             TableStyle::Append => {
-                for line in table::render(snapshot, opts) {
+                for line in lines(opts) {
                     writeln!(out, "{line}")?;
                 }
                 writeln!(out)?;
@@ -156,10 +169,13 @@ impl Printer {
 
     /// Redraws the last snapshot after a resize, at once rather than at the next sample.
     fn reprint(&mut self, out: &mut dyn Write) -> Result<(), Error> {
-        if let (Format::Table(opts), TableStyle::InPlace(_), Some(last)) =
-            (&self.format, &self.style, self.last.clone())
+        let opts = match &self.format {
+            Format::Table(opts) | Format::Owners(_, Some(opts)) => Some(*opts),
+            _ => None,
+        };
+        if let (Some(opts), TableStyle::InPlace(_), Some(last)) =
+            (opts, &self.style, self.last.clone())
         {
-            let opts = *opts;
             self.print_table(&last, &opts, out)?;
             out.flush()?;
         }

@@ -2,6 +2,7 @@
 
 pub mod csv;
 pub mod json;
+pub mod owners;
 pub mod query;
 pub mod sanitize;
 pub mod style;

@@ -89,7 +89,7 @@ pub fn render(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
 }
 
 /// Plain, not bold: its clock changes every refresh, and a style would cost bytes each time.
-fn header_line(snapshot: &Snapshot) -> String {
+pub(super) fn header_line(snapshot: &Snapshot) -> String {
     let host = &snapshot.host;
     // Many hosts: how many answered stands where one host's name would.
     let name = if snapshot.hosts.is_empty() {
@@ -257,7 +257,7 @@ fn process_lines(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
 /// Cuts a line to `width` terminal cells, keeping escape sequences intact (and closing any
 /// style that was open at the cut). A wide character that would straddle the edge is left out:
 /// a line that wrapped would throw every later cursor move off.
-fn clip(line: &str, width: usize) -> String {
+pub(super) fn clip(line: &str, width: usize) -> String {
     let mut out = String::with_capacity(line.len());
     let mut visible = 0;
     let mut chars = line.chars().peekable();

@@ -72,7 +72,11 @@ pub fn candidates<'a>(
             let mut chosen = Vec::new();
             for entry in list.split(',').map(str::trim) {
                 if entry.starts_with("MIG-") {
-                    return Err(format!("CUDA_VISIBLE_DEVICES names a MIG device ({}): choosing among MIG devices is not supported yet; unset it to choose among whole GPUs", sanitize(entry)));
+                    return Err(format!(
+                        "CUDA_VISIBLE_DEVICES names a MIG device ({}): choosing among MIG \
+                         devices is not supported yet; unset it to choose among whole GPUs",
+                        sanitize(entry)
+                    ));
                 }
                 // CUDA takes a unique prefix of a UUID too.
                 let found = snapshot.gpus.iter().find(|g| match entry.parse::<u32>() {
