@@ -245,6 +245,13 @@ mod terminal {
         tmux.keys(&["?"]);
         tmux.wait_for("Keys");
         tmux.keys(&["x"]);
+        // Who holds the GPUs: this user holds the GPU the sleeper is on.
+        tmux.keys(&["u"]);
+        let s = tmux.wait_for("Who holds the GPUs");
+        assert!(s.contains("USER") && s.contains("1: sleep 600"), "{s}");
+        tmux.keys(&["u"]);
+        tmux.wait_for("u: by pod");
+        tmux.keys(&["x"]);
         tmux.keys(&["q"]);
         let s = tmux.wait_for("EXITED 0");
         // The alternate screen is gone: what was there before is back.

@@ -11,6 +11,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent,
 
 use super::rows::{build_rows, keyed_processes, ProcessRow, SortKey};
 use crate::history::{History, Series};
+use crate::output::owners::OwnerKey;
 use crate::output::sanitize::sanitize;
 use crate::process_signal::{self, SignalError};
 use crate::sample::{ProcessKey, Snapshot};
@@ -20,6 +21,8 @@ use crate::sample::{ProcessKey, Snapshot};
 pub enum Overlay {
     None,
     Help,
+    /// Who holds the GPUs, grouped by user, container, pod or job.
+    Owners(OwnerKey),
     Details {
         key: ProcessKey,
     },
@@ -235,6 +238,14 @@ impl App {
                 self.overlay = Overlay::None;
                 Action::None
             }
+            Overlay::Owners(by) => {
+                match key.code {
+                    KeyCode::Char('q') => return Action::Quit,
+                    KeyCode::Char('u') => self.overlay = Overlay::Owners(next_grouping(by)),
+                    _ => self.overlay = Overlay::None,
+                }
+                Action::None
+            }
             Overlay::Details { .. } => {
                 match key.code {
                     KeyCode::Char('q') => return Action::Quit,
@@ -261,6 +272,7 @@ impl App {
                 return Action::Quit;
             }
             KeyCode::Char('?') | KeyCode::Char('h') | KeyCode::F(1) => self.overlay = Overlay::Help,
+            KeyCode::Char('u') => self.overlay = Overlay::Owners(OwnerKey::User),
             KeyCode::Up => self.move_selection(-1),
             KeyCode::Down => self.move_selection(1),
             KeyCode::PageUp => self.move_selection(-10),
@@ -403,6 +415,16 @@ impl App {
     }
 }
 
+/// The grouping `u` moves to: user, container, pod, job, and round again.
+fn next_grouping(by: OwnerKey) -> OwnerKey {
+    match by {
+        OwnerKey::User => OwnerKey::Container,
+        OwnerKey::Container => OwnerKey::Pod,
+        OwnerKey::Pod => OwnerKey::Job,
+        OwnerKey::Job => OwnerKey::User,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -515,6 +537,19 @@ mod tests {
         let mut a = app();
         a.on_key(key(KeyCode::Char('?')));
         assert_eq!(a.overlay, Overlay::Help);
+        a.on_key(key(KeyCode::Char('x')));
+        assert_eq!(a.overlay, Overlay::None);
+    }
+
+    #[test]
+    fn u_shows_who_holds_the_gpus_by_each_grouping_in_turn() {
+        let mut a = app();
+        a.on_key(key(KeyCode::Char('u')));
+        assert_eq!(a.overlay, Overlay::Owners(OwnerKey::User));
+        for next in [OwnerKey::Container, OwnerKey::Pod, OwnerKey::Job, OwnerKey::User] {
+            a.on_key(key(KeyCode::Char('u')));
+            assert_eq!(a.overlay, Overlay::Owners(next));
+        }
         a.on_key(key(KeyCode::Char('x')));
         assert_eq!(a.overlay, Overlay::None);
     }

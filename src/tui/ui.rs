@@ -120,6 +120,7 @@ pub fn draw(frame: &mut Buffer, app: &App, theme: &Theme) {
     match &app.overlay {
         Overlay::None => {}
         Overlay::Help => overlays::help(frame, area, app, theme),
+        Overlay::Owners(by) => overlays::owners(frame, area, app, theme, *by),
         Overlay::Details { key } => overlays::details(frame, area, app, theme, key),
         Overlay::Kill { key, signal, command } => {
             overlays::kill(frame, area, theme, key.pid, *signal, command)

@@ -6,6 +6,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Sparkline, SparklineBar, Wrap};
 
+use crate::output::owners::{self, OwnerKey};
+use crate::output::style::Painter;
+use crate::output::table::TableOptions;
 use crate::output::units::{duration, human_bytes};
 use crate::sample::ProcessKey;
 use crate::tui::app::{App, Signal};
@@ -14,7 +17,7 @@ use crate::tui::ui::{centered, Paint};
 
 /// Every key, shown by `?`: the keys in a column of [`KEY_WIDTH`], what they do in at most
 /// 54 cells, so the box fits an 80-column terminal.
-pub const KEYS: [(&str, &str); 18] = [
+pub const KEYS: [(&str, &str); 19] = [
     ("q, Esc, Ctrl-C", "quit (Esc first clears a filter)"),
     ("?, h, F1", "this help (any key closes it)"),
     ("↑ ↓ PgUp PgDn Home End", "select a process (or click it)"),
@@ -25,6 +28,7 @@ pub const KEYS: [(&str, &str); 18] = [
     ("S, <", "sort by the previous column"),
     ("r", "reverse the order"),
     ("k, F9", "send a signal to the selected process (asks first)"),
+    ("u", "who holds the GPUs (u again: by container, pod, job)"),
     ("  ← → / t i K", "  choose TERM, INT or KILL"),
     ("  Enter, y", "  send it; any other key cancels"),
     ("g", "hide or show the GPU panels"),
@@ -59,6 +63,37 @@ pub fn help(frame: &mut Buffer, area: Rect, _app: &App, theme: &Theme) {
         })
         .collect();
     frame.render_widget(Paragraph::new(lines).block(block(" Keys ", theme)), rect);
+}
+
+/// Who holds the GPUs (`u`), grouped as `by`; `u` again groups by the next key.
+pub fn owners(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, by: OwnerKey) {
+    let width = area.width.min(110);
+    let inner_width = usize::from(width.saturating_sub(2));
+    let opts = TableOptions {
+        painter: Painter { enabled: false },
+        width: Some(inner_width),
+        ascii: theme.ascii,
+    };
+    // Without the first line: the header already has the host and the time.
+    let lines: Vec<String> = match &app.snapshot {
+        Some(snapshot) => owners::render(snapshot, by, &opts).into_iter().skip(1).collect(),
+        None => vec!["No sample yet.".into()],
+    };
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let rect = centered(frame, area, width, height);
+    let next = match by {
+        OwnerKey::User => "container",
+        OwnerKey::Container => "pod",
+        OwnerKey::Pod => "job",
+        OwnerKey::Job => "user",
+    };
+    let title = format!(" Who holds the GPUs · u: by {next} ");
+    let text: Vec<Line> = lines
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| if i == 0 { Line::styled(l, theme.title) } else { Line::raw(l) })
+        .collect();
+    frame.render_widget(Paragraph::new(text).block(block(&title, theme)), rect);
 }
 
 pub fn details(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, key: &ProcessKey) {
