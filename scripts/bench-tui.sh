@@ -2,7 +2,8 @@
 # The monitors side by side in a 200x60 tmux pane on the fake NVML library, each at a 1 s
 # interval: CPU used (% of one core, from the process's CPU-time clock) and peak RSS (VmHWM)
 # over SECONDS, and bytes written to the terminal per second (what an SSH link carries).
-#   gputop, nvitop and nvtop with 8 GPUs x 8 real processes, under two loads (bench-common.sh):
+#   gputop, nvitop and nvtop with 8 GPUs x 8 real processes, under two loads (bench-common.sh),
+#   and `gputop wait` polling the same GPUs:
 #   "moving" (every metric swings every second: the worst case) and "training" (a steady
 #   training job); gputop with 64 GPUs x 1000 processes.
 #
@@ -49,6 +50,10 @@ for load in moving training; do
   measure "nvitop, 8 GPUs x 8 processes, $load" "$SMALL" "nvitop --interval 1" "$PEERS/python $PEERS/nvitop --interval 1"
   # nvtop's delay is in tenths of a second.
   [ -z "$NVTOP" ] || measure "nvtop, 8 GPUs x 8 processes, $load" "$SMALL" "peers-nvtop/root/usr/bin/nvtop" "$NVTOP -d 10"
+  # gputop wait polling for 8 GPUs that never qualify (budget: no more CPU than the monitor).
+  mkdir -p "$BENCH/locks"
+  measure "gputop wait (polling), 8 x 8, $load" "$SMALL" "release/gputop --interval 1 wait" \
+    "$GPUTOP_BIN --interval 1 wait -n 8 --max-util 0 --lock-dir $BENCH/locks -- true"
   stop_sleepers
   SLEEPERS=()
 done

@@ -242,3 +242,24 @@ fn bad_input_is_one_line_and_exit_2() {
         String::from_utf8_lossy(&out.stderr).contains("no-such-program-here: command not found")
     );
 }
+
+/// On a terminal, `wait` keeps one status line, rewritten in place.
+#[test]
+fn wait_shows_one_refreshing_status_line_on_a_terminal() {
+    let scenario = scenario_file(&machine(4_000_000, ""));
+    let locks = temp_dir();
+    let command = format!(
+        "env GPUTOP_NVML_LIB='{}' GPUTOP_FAKE_NVML_SCENARIO='{}' LC_ALL=C.UTF-8 '{}' --interval 0.2 wait -n 3 --lock-dir '{}' -- true; echo EXITED $?; sleep 30",
+        fake_nvml().display(),
+        scenario.path().display(),
+        assert_cmd::cargo::cargo_bin("gputop").display(),
+        locks.path().display(),
+    );
+    let Some(tmux) = common::tmux::Tmux::start(&command, 150, 10) else { return };
+    let s = tmux.wait_for("3 wanted, 1 free");
+    std::thread::sleep(Duration::from_millis(1200));
+    let s2 = tmux.screen();
+    let status: Vec<&str> = s2.lines().filter(|l| l.contains("wanted")).collect();
+    assert_eq!(status.len(), 1, "one line, rewritten:\n{s2}");
+    assert!(status[0].starts_with("waiting "), "{s}");
+}
