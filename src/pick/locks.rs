@@ -103,13 +103,7 @@ impl LockDir {
         command: &str,
     ) -> Result<Option<Claim>, String> {
         let path = self.file_of(gpu);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o666)
-            .open(&path)
+        let mut file = open_shared(&path)
             .map_err(|e| format!("cannot open the lock file {}: {e}", path.display()))?;
         if !try_lock(&file) {
             return Ok(None);
@@ -131,6 +125,23 @@ impl Claim {
         // SAFETY: clears FD_CLOEXEC on a descriptor this claim owns.
         unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
         std::mem::forget(self.file);
+    }
+}
+
+/// Opens a lock file that any user may have made. In a world-writable sticky directory such
+/// as /tmp, Linux refuses `O_CREAT` on a file another user owns (`fs.protected_regular`), so
+/// an existing file is opened as it is and only a missing one is created.
+fn open_shared(path: &Path) -> std::io::Result<File> {
+    loop {
+        match OpenOptions::new().read(true).write(true).open(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            other => return other,
+        }
+        match OpenOptions::new().read(true).write(true).create_new(true).mode(0o666).open(path) {
+            // Made by someone else in between: open theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            other => return other,
+        }
     }
 }
 
