@@ -165,6 +165,10 @@ pub struct ModeArgs {
     #[arg(short = '1', long, conflicts_with = "watch")]
     pub once: bool,
 
+    /// List the GPUs as nvidia-smi -L does: `GPU 0: NAME (UUID: GPU-…)`.
+    #[arg(short = 'L', long, conflicts_with_all = ["watch", "once"])]
+    pub list_gpus: bool,
+
     /// Refresh a plain view every SECS seconds (default: --interval) without taking over the
     /// terminal; appends timestamped blocks when stdout is not a terminal.
     #[arg(short = 'w', long, value_name = "SECS", num_args = 0..=1, value_parser = parse_interval,

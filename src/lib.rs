@@ -36,6 +36,9 @@ pub enum Error {
     Source(#[from] SourceError),
     #[error("{0}")]
     Usage(String),
+    /// An error nvidia-smi reports on stdout, in its words, for scripts that read them there.
+    #[error("{0}")]
+    NvidiaSmi(String),
     #[error("sampling failed: {0}")]
     Sampling(String),
     #[error(transparent)]
@@ -46,7 +49,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Self::Source(e) => e.exit_code(),
-            Self::Usage(_) => 2,
+            Self::Usage(_) | Self::NvidiaSmi(_) => 2,
             Self::Sampling(_) => 3,
             Self::Io(_) => 1,
         }
@@ -101,12 +104,19 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         }
         _ => {}
     }
-    let format = Format::from_cli(&cli).map_err(Error::Usage)?;
+    let format = Format::from_cli(&cli).map_err(|e| {
+        if e.ends_with(output::query::NOT_A_FIELD) {
+            Error::NvidiaSmi(e)
+        } else {
+            Error::Usage(e)
+        }
+    })?;
     let source = open_source(&cli, sampling)?;
     let mut source =
         source::PlacementFilter::wrap(source, cli.source.container.clone(), cli.source.pod.clone());
     match plan.mode {
         Mode::Monitor => tui::run(source, monitor_options(&cli, &config, interval)),
+        Mode::ListGpus => mode::once::list_gpus(source.as_mut(), &mut io::stdout().lock()),
         Mode::Watch { every, count } => watch(source, format, every.unwrap_or(interval), count),
         _ => {
             let stdout = io::stdout();

@@ -7,6 +7,11 @@ fn main() -> ExitCode {
     match gputop::run(cli) {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(gputop::Error::NvidiaSmi(text)) => {
+            // As nvidia-smi prints it: on stdout, then a blank line.
+            print!("{text}\n\n");
+            ExitCode::from(2)
+        }
         Err(e) => {
             match e.hint() {
                 Some(hint) => eprintln!("gputop: {e}; {hint}"),

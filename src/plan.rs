@@ -27,6 +27,8 @@ pub enum Mode {
     },
     /// One sample in the chosen format.
     Once,
+    /// The GPUs' names and UUIDs, as `nvidia-smi -L`.
+    ListGpus,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +53,7 @@ impl Plan {
             (Some(Command::Select(_)), _) => Mode::Select,
             (Some(Command::Wait(_)), _) => Mode::Wait,
             _ if cli.mode.print_config => Mode::PrintConfig,
+            (None, _) if cli.mode.list_gpus => Mode::ListGpus,
             (None, Some(every)) => Mode::Watch { every, count: cli.mode.count },
             (None, None) if cli.mode.once || one_shot => Mode::Once,
             (None, None) if interactive => Mode::Monitor,
@@ -59,6 +62,7 @@ impl Plan {
         check_flags(cli, mode)?;
         let sampling = match mode {
             Mode::Doctor | Mode::PrintConfig => None,
+            Mode::ListGpus => Some(SampleOptions { pcie_throughput: false, host_processes: false }),
             Mode::Serve => Some(SampleOptions {
                 pcie_throughput: true,
                 host_processes: matches!(&cli.command, Some(Command::Serve(a)) if a.processes),

@@ -587,3 +587,39 @@ fn by_user_groups_processes_by_who_holds_them() {
     let out = gputop(&scenario).args(["--by", "user", "--csv"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// An unknown property gets nvidia-smi's own words, on stdout, and its exit code, 2: the
+/// message as nvidia-smi prints it for `device_minor` in a published bug report
+/// (CoHDI/composable-resource-operator#37: `Field "device_minor" is not a valid field to
+/// query.` and a blank line, exit code 2).
+#[test]
+fn an_unknown_property_is_reported_as_nvidia_smi_does() {
+    let scenario = scenario_file("[[gpus]]\nname = \"G\"\n");
+    let out = gputop(&scenario)
+        .args(["--query-gpu=device_minor,gpu_uuid,pci.bus_id", "--format=csv,noheader,nounits"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Field \"device_minor\" is not a valid field to query.\n\n"
+    );
+    assert!(out.stderr.is_empty());
+}
+
+/// `-L` in nvidia-smi's format (as in NVIDIA/open-gpu-kernel-modules#387's report:
+/// `GPU 0: NVIDIA GeForce RTX 2080 Ti (UUID: GPU-67a571b1-…)`), and its line for a lost GPU.
+#[test]
+fn list_gpus_is_nvidia_smis() {
+    let scenario = scenario_file(
+        "[[gpus]]\nname = \"NVIDIA GeForce RTX 2080 Ti\"\nuuid = \"GPU-67a571b1-79ee-1016-8ea3-c1fff3f1c1d2\"\n\
+         [[gpus]]\nname = \"NVIDIA A100\"\nlost = true\n",
+    );
+    let text = stdout_of(gputop(&scenario).arg("-L"));
+    assert_eq!(
+        text,
+        "GPU 0: NVIDIA GeForce RTX 2080 Ti (UUID: GPU-67a571b1-79ee-1016-8ea3-c1fff3f1c1d2)\n\
+         Unable to determine the device handle for GPU 1: GPU is lost.  Reboot the system to recover this GPU\n"
+    );
+    assert_eq!(stdout_of(gputop(&scenario).arg("--list-gpus")), text);
+}

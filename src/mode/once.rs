@@ -3,7 +3,9 @@
 use std::io::Write;
 
 use super::Format;
+use crate::output::sanitize::sanitize;
 use crate::output::{csv, json, owners, table};
+use crate::sample::GpuStatus;
 use crate::source::Source;
 use crate::Error;
 
@@ -40,5 +42,26 @@ pub fn run(source: &mut dyn Source, format: &Format, out: &mut dyn Write) -> Res
             snapshot.hosts.len()
         )));
     }
+    Ok(())
+}
+
+/// `-L`: a line per GPU, `GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-…)`, as nvidia-smi prints it;
+/// for a GPU that cannot be reached, nvidia-smi's line for it.
+pub fn list_gpus(source: &mut dyn Source, out: &mut dyn Write) -> Result<(), Error> {
+    let snapshot = source.sample()?;
+    for g in &snapshot.gpus {
+        let which = g.pci_bus_id.clone().unwrap_or_else(|| g.index.to_string());
+        match (g.status, &g.name, &g.uuid) {
+            (GpuStatus::Ok, Some(name), Some(uuid)) => {
+                writeln!(out, "GPU {}: {} (UUID: {})", g.index, sanitize(name), sanitize(uuid))?
+            }
+            (GpuStatus::Lost, ..) => writeln!(
+                out,
+                "Unable to determine the device handle for GPU {which}: GPU is lost.  Reboot the system to recover this GPU"
+            )?,
+            _ => writeln!(out, "Unable to determine the device handle for GPU {which}: Unknown Error")?,
+        }
+    }
+    out.flush()?;
     Ok(())
 }

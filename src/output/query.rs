@@ -226,6 +226,14 @@ const APP_FIELDS: &[Field<AppRow>] = &[
     },
 ];
 
+/// nvidia-smi's words for a property it does not know (printed on stdout, exit code 2), which
+/// scripts may look for.
+pub const NOT_A_FIELD: &str = " is not a valid field to query.";
+
+fn not_a_field(name: &str) -> String {
+    format!("Field \"{}\"{NOT_A_FIELD}", sanitize(name))
+}
+
 fn parse_fields<T>(
     table: &'static [Field<T>],
     spec: &str,
@@ -237,7 +245,7 @@ fn parse_fields<T>(
             table
                 .iter()
                 .find(|f| f.names.iter().any(|n| n.eq_ignore_ascii_case(name)))
-                .ok_or_else(|| format!("field \"{name}\" is not a valid field to query"))
+                .ok_or_else(|| not_a_field(name))
         })
         .collect::<Result<Vec<_>, _>>()
         .and_then(
@@ -353,6 +361,6 @@ mod tests {
     #[test]
     fn unknown_fields_are_named_in_the_error() {
         let err = Query::gpus("index,bogus").err().unwrap();
-        assert_eq!(err, "field \"bogus\" is not a valid field to query");
+        assert_eq!(err, "Field \"bogus\" is not a valid field to query.");
     }
 }
