@@ -68,6 +68,11 @@ fn enabled(v: Option<bool>) -> Option<String> {
     v.map(|on| if on { "Enabled" } else { "Disabled" }.to_string())
 }
 
+/// One clock event (throttle) reason as nvidia-smi words it: `Active` or `Not Active`.
+fn reason(g: &GpuSample, bit: u64) -> Option<String> {
+    g.throttle.mask.map(|m| if m & bit != 0 { "Active" } else { "Not Active" }.to_string())
+}
+
 fn watts(v: Option<f64>) -> Option<String> {
     v.map(|w| format!("{w:.2}"))
 }
@@ -165,6 +170,58 @@ const GPU_FIELDS: &[Field<GpuSample>] = &[
         names: &["clocks_throttle_reasons.active", "clocks_event_reasons.active"],
         unit: None,
         value: |g, _| g.throttle.mask.map(|m| format!("0x{m:016X}")),
+    },
+    Field {
+        names: &["clocks_throttle_reasons.gpu_idle", "clocks_event_reasons.gpu_idle"],
+        unit: None,
+        value: |g, _| reason(g, 0x1),
+    },
+    Field {
+        names: &[
+            "clocks_throttle_reasons.applications_clocks_setting",
+            "clocks_event_reasons.applications_clocks_setting",
+        ],
+        unit: None,
+        value: |g, _| reason(g, 0x2),
+    },
+    Field {
+        names: &["clocks_throttle_reasons.sw_power_cap", "clocks_event_reasons.sw_power_cap"],
+        unit: None,
+        value: |g, _| reason(g, 0x4),
+    },
+    Field {
+        names: &["clocks_throttle_reasons.hw_slowdown", "clocks_event_reasons.hw_slowdown"],
+        unit: None,
+        value: |g, _| reason(g, 0x8),
+    },
+    Field {
+        names: &["clocks_throttle_reasons.sync_boost", "clocks_event_reasons.sync_boost"],
+        unit: None,
+        value: |g, _| reason(g, 0x10),
+    },
+    Field {
+        names: &[
+            "clocks_throttle_reasons.sw_thermal_slowdown",
+            "clocks_event_reasons.sw_thermal_slowdown",
+        ],
+        unit: None,
+        value: |g, _| reason(g, 0x20),
+    },
+    Field {
+        names: &[
+            "clocks_throttle_reasons.hw_thermal_slowdown",
+            "clocks_event_reasons.hw_thermal_slowdown",
+        ],
+        unit: None,
+        value: |g, _| reason(g, 0x40),
+    },
+    Field {
+        names: &[
+            "clocks_throttle_reasons.hw_power_brake_slowdown",
+            "clocks_event_reasons.hw_power_brake_slowdown",
+        ],
+        unit: None,
+        value: |g, _| reason(g, 0x80),
     },
     Field {
         names: &["ecc.errors.corrected.volatile.total"],
@@ -356,6 +413,24 @@ mod tests {
             q.header(QueryFormat { header: true, units: false }).unwrap(),
             "pid, process_name, used_gpu_memory [MiB], gpu_uuid"
         );
+    }
+
+    #[test]
+    fn each_clock_event_reason_is_active_or_not() {
+        let mut s = crate::source::SimSource::new(crate::scenario::Scenario::demo(1), &[])
+            .unwrap()
+            .sample_at(0.0);
+        // SW power cap (0x4) and HW thermal slowdown (0x40).
+        s.gpus[0].throttle.mask = Some(0x44);
+        let q = Query::gpus(
+            "clocks_event_reasons.sw_power_cap,clocks_throttle_reasons.hw_thermal_slowdown,\
+             clocks_event_reasons.gpu_idle,clocks_event_reasons.active",
+        )
+        .unwrap();
+        let format = QueryFormat { header: false, units: true };
+        assert_eq!(q.rows(&s, format), ["Active, Active, Not Active, 0x0000000000000044"]);
+        s.gpus[0].throttle.mask = None;
+        assert_eq!(q.rows(&s, format), ["[N/A], [N/A], [N/A], [N/A]"]);
     }
 
     #[test]
