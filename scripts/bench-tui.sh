@@ -78,4 +78,5 @@ for i, pid in enumerate(procs):
 open(path, "w").write(head + "".join("[[gpus]]" + g for g in gpus))
 PY
 measure "gputop, 64 GPUs x 1000 processes" "$PWD/$BENCH/tui-64.toml" "release/gputop --interval 1" "$GPUTOP_BIN --interval 1"
+[ -z "$NVTOP" ] || measure "nvtop, 64 GPUs x 1000 processes" "$PWD/$BENCH/tui-64.toml" "peers-nvtop/root/usr/bin/nvtop" "$NVTOP -d 10"
 kill $(cat "$BENCH/tui-64.toml.pids") 2>/dev/null || true

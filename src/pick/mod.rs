@@ -60,7 +60,9 @@ impl Verdict {
 
 /// The GPUs gputop may choose from: those `CUDA_VISIBLE_DEVICES` (when set) lets this process
 /// see, less the excluded ones. CUDA reads the list up to its first entry that names no
-/// device, and so does this.
+/// device, and so does this. Indices are taken in NVML's (PCI bus) order, which is CUDA's with
+/// `CUDA_DEVICE_ORDER=PCI_BUS_ID` and, on a machine of one GPU model, its default order too;
+/// UUIDs mean the same to both.
 pub fn candidates<'a>(
     snapshot: &'a Snapshot,
     visible: Option<&str>,
