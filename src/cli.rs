@@ -224,6 +224,14 @@ pub struct OutputArgs {
           conflicts_with_all = ["csv", "query_gpu", "query_compute_apps"])]
     pub by: Option<crate::output::owners::OwnerKey>,
 
+    /// List the properties --query-gpu knows, with what each is, and exit.
+    #[arg(long)]
+    pub help_query_gpu: bool,
+
+    /// List the properties --query-compute-apps knows, with what each is, and exit.
+    #[arg(long)]
+    pub help_query_compute_apps: bool,
+
     /// Output format for --query-*: `csv` with optional `noheader` and `nounits`.
     #[arg(long, value_name = "FORMAT", default_value = "csv", value_parser = parse_query_format)]
     pub format: QueryFormat,

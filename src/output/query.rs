@@ -283,6 +283,108 @@ const APP_FIELDS: &[Field<AppRow>] = &[
     },
 ];
 
+/// What each property is, for `--help-query-gpu` and `--help-query-compute-apps`, by canonical
+/// name (in gputop's words; the names and meanings are nvidia-smi's).
+const DESCRIPTIONS: &[(&str, &str)] = &[
+    ("timestamp", "When the query was made, as \"YYYY/MM/DD HH:MM:SS.msec\" in local time."),
+    ("driver_version", "The version of the installed NVIDIA driver."),
+    ("count", "How many NVIDIA GPUs the system has."),
+    ("name", "The GPU's product name."),
+    ("index", "The GPU's index, in NVML's (PCI bus) order, from 0."),
+    ("uuid", "The GPU's globally unique, immutable identifier (GPU-…)."),
+    ("pci.bus_id", "The PCI bus id as \"domain:bus:device.function\", in hex."),
+    (
+        "persistence_mode",
+        "Whether persistence mode keeps the driver loaded with no client: Enabled or Disabled.",
+    ),
+    ("pstate", "The performance state, from P0 (maximum performance) to P12 (minimum)."),
+    ("fan.speed", "The fan speed the device asks for, in percent of its maximum."),
+    ("memory.total", "Total memory on the GPU."),
+    ("memory.reserved", "Memory the driver and firmware reserve."),
+    ("memory.used", "Memory allocated by active contexts."),
+    ("memory.free", "Memory neither reserved nor allocated."),
+    ("utilization.gpu", "Percent of the last sample period in which a kernel ran on the GPU."),
+    (
+        "utilization.memory",
+        "Percent of the last sample period in which device memory was read or written.",
+    ),
+    ("utilization.encoder", "Percent of time the video encoder was busy."),
+    ("utilization.decoder", "Percent of time the video decoder was busy."),
+    ("temperature.gpu", "The core GPU temperature, in degrees C."),
+    ("power.draw", "The power the board draws now, in watts."),
+    ("power.limit", "The power management limit set on the GPU, in watts."),
+    ("enforced.power.limit", "The power limit in force: the lowest of all limits, in watts."),
+    ("clocks.current.sm", "The current streaming multiprocessor clock."),
+    ("clocks.current.memory", "The current memory clock."),
+    ("clocks.max.sm", "The maximum streaming multiprocessor clock."),
+    ("clocks.max.memory", "The maximum memory clock."),
+    (
+        "clocks_throttle_reasons.active",
+        "The bit mask of the reasons clocks are held down now, in hex.",
+    ),
+    (
+        "clocks_throttle_reasons.gpu_idle",
+        "Nothing runs on the GPU, so clocks are low: Active or Not Active.",
+    ),
+    (
+        "clocks_throttle_reasons.applications_clocks_setting",
+        "Clocks are limited by the applications clocks setting: Active or Not Active.",
+    ),
+    (
+        "clocks_throttle_reasons.sw_power_cap",
+        "Clocks are lowered to keep power under the limit: Active or Not Active.",
+    ),
+    (
+        "clocks_throttle_reasons.hw_slowdown",
+        "Hardware slowdown (temperature, power brake or power supply): Active or Not Active.",
+    ),
+    (
+        "clocks_throttle_reasons.sync_boost",
+        "Clocks follow other GPUs in a sync boost group: Active or Not Active.",
+    ),
+    (
+        "clocks_throttle_reasons.sw_thermal_slowdown",
+        "Clocks are lowered to keep the GPU under its temperature target: Active or Not Active.",
+    ),
+    (
+        "clocks_throttle_reasons.hw_thermal_slowdown",
+        "Hardware slowdown because the GPU is too hot: Active or Not Active.",
+    ),
+    (
+        "clocks_throttle_reasons.hw_power_brake_slowdown",
+        "Hardware slowdown by an external power brake: Active or Not Active.",
+    ),
+    ("ecc.errors.corrected.volatile.total", "Corrected ECC errors since the driver was loaded."),
+    (
+        "ecc.errors.uncorrected.volatile.total",
+        "Uncorrected ECC errors since the driver was loaded.",
+    ),
+    ("mig.mode.current", "Whether MIG mode is on: Enabled or Disabled."),
+    ("gpu_name", "The product name of the GPU the process runs on."),
+    ("gpu_bus_id", "The PCI bus id of the GPU the process runs on."),
+    ("gpu_uuid", "The UUID of the GPU the process runs on."),
+    ("pid", "The process's id."),
+    ("process_name", "The process's name (its argv[0])."),
+    ("used_gpu_memory", "GPU memory the process uses."),
+];
+
+/// The list `nvidia-smi --help-query-gpu` (or `--help-query-compute-apps`) prints: each
+/// property with its other names and what it is.
+pub fn help(apps: bool) -> String {
+    let (switch, names): (&str, Vec<&[&str]>) = if apps {
+        ("--query-compute-apps=", APP_FIELDS.iter().map(|f| f.names).collect())
+    } else {
+        ("--query-gpu=", GPU_FIELDS.iter().map(|f| f.names).collect())
+    };
+    let mut out = format!("List of valid properties to query for the switch \"{switch}\":\n\n");
+    for names in names {
+        let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+        let what = DESCRIPTIONS.iter().find(|(n, _)| *n == names[0]).map_or("", |(_, d)| *d);
+        out.push_str(&format!("{}\n{what}\n\n", quoted.join(" or ")));
+    }
+    out
+}
+
 /// nvidia-smi's words for a property it does not know (printed on stdout, exit code 2), which
 /// scripts may look for.
 pub const NOT_A_FIELD: &str = " is not a valid field to query.";
@@ -431,6 +533,15 @@ mod tests {
         assert_eq!(q.rows(&s, format), ["Active, Active, Not Active, 0x0000000000000044"]);
         s.gpus[0].throttle.mask = None;
         assert_eq!(q.rows(&s, format), ["[N/A], [N/A], [N/A], [N/A]"]);
+    }
+
+    #[test]
+    fn every_property_is_described_in_the_help() {
+        for apps in [false, true] {
+            let text = help(apps);
+            assert!(!text.contains("\n\n\n"), "a property without a description:\n{text}");
+        }
+        assert!(help(false).contains("\"name\" or \"gpu_name\"\nThe GPU's product name.\n"));
     }
 
     #[test]
