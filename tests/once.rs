@@ -622,4 +622,11 @@ fn list_gpus_is_nvidia_smis() {
          Unable to determine the device handle for GPU 1: GPU is lost.  Reboot the system to recover this GPU\n"
     );
     assert_eq!(stdout_of(gputop(&scenario).arg("--list-gpus")), text);
+    let help = stdout_of(gputop(&scenario).arg("--help-query-gpu"));
+    assert!(
+        help.starts_with("List of valid properties to query for the switch \"--query-gpu=\":\n\n")
+    );
+    assert!(help.contains("\n\"uuid\" or \"gpu_uuid\"\n"), "{help}");
+    let help = stdout_of(gputop(&scenario).arg("--help-query-compute-apps"));
+    assert!(help.contains("\n\"used_gpu_memory\" or \"used_memory\"\n"), "{help}");
 }
