@@ -175,6 +175,11 @@ pub struct ModeArgs {
           visible_alias = "loop", short_alias = 'l')]
     pub watch: Option<Option<Duration>>,
 
+    /// Like --watch, every MS milliseconds (nvidia-smi's -lms; 100 to 3,600,000).
+    #[arg(long = "loop-ms", value_name = "MS", conflicts_with_all = ["watch", "once"],
+          value_parser = parse_millis)]
+    pub loop_ms: Option<Duration>,
+
     /// Stop after N samples (watch modes).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
@@ -231,6 +236,11 @@ pub struct OutputArgs {
     /// List the properties --query-compute-apps knows, with what each is, and exit.
     #[arg(long)]
     pub help_query_compute_apps: bool,
+
+    /// Write the output to FILE instead of the terminal (nvidia-smi's -f): one sample, or every
+    /// sample with --watch, appended as to a pipe.
+    #[arg(short = 'f', long = "filename", value_name = "FILE")]
+    pub filename: Option<PathBuf>,
 
     /// Output format for --query-*: `csv` with optional `noheader` and `nounits`.
     #[arg(long, value_name = "FORMAT", default_value = "csv", value_parser = parse_query_format)]
@@ -312,6 +322,14 @@ impl Cli {
     /// subcommand, with the default demo fleet.
     pub fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Self {
         let mut args: Vec<std::ffi::OsString> = args.into_iter().collect();
+        // nvidia-smi spells its millisecond loop with one dash.
+        for arg in args.iter_mut().skip(1) {
+            if let Some(rest) = arg.to_str().and_then(|a| a.strip_prefix("-lms")) {
+                if rest.is_empty() || rest.starts_with('=') {
+                    *arg = format!("--loop-ms{rest}").into();
+                }
+            }
+        }
         for i in 0..args.len().saturating_sub(1) {
             let next = args[i + 1].to_str();
             if args[i] == "--demo"
@@ -340,6 +358,11 @@ pub fn parse_interval(s: &str) -> Result<Duration, String> {
         return Err(format!("{secs} is out of range: use 0.1 to 3600 seconds"));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+fn parse_millis(s: &str) -> Result<Duration, String> {
+    let ms: u64 = s.trim().parse().map_err(|_| format!("`{s}` is not a number of milliseconds"))?;
+    parse_interval(&(ms as f64 / 1000.0).to_string())
 }
 
 fn parse_query_format(s: &str) -> Result<QueryFormat, String> {

@@ -121,10 +121,17 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
     match plan.mode {
         Mode::Monitor => tui::run(source, monitor_options(&cli, &config, interval)),
         Mode::ListGpus => mode::once::list_gpus(source.as_mut(), &mut io::stdout().lock()),
-        Mode::Watch { every, count } => watch(source, format, every.unwrap_or(interval), count),
+        Mode::Watch { every, count } => {
+            let output = output_file(&cli)?;
+            let options =
+                mode::watch::WatchOptions { interval: every.unwrap_or(interval), count, output };
+            mode::watch::run(source, format, options)
+        }
         _ => {
-            let stdout = io::stdout();
-            let mut out = BufWriter::new(stdout.lock());
+            let mut out: Box<dyn Write> = match output_file(&cli)? {
+                Some(file) => Box::new(BufWriter::new(file)),
+                None => Box::new(BufWriter::new(io::stdout().lock())),
+            };
             let result = mode::once::run(source.as_mut(), &format, &mut out);
             // The process is about to exit, which releases NVML and all memory anyway; tearing
             // the library down by hand (nvmlShutdown, dlclose, frees) adds ~20% to `--once`.
@@ -265,11 +272,10 @@ fn doctor(args: &cli::DoctorArgs, cli: &Cli) -> i32 {
     report.exit_code()
 }
 
-fn watch(
-    source: Box<dyn source::Source>,
-    format: Format,
-    interval: std::time::Duration,
-    count: Option<u64>,
-) -> Result<(), Error> {
-    mode::watch::run(source, format, mode::watch::WatchOptions { interval, count })
+/// The file `-f` names, created or emptied, as nvidia-smi does.
+fn output_file(cli: &Cli) -> Result<Option<std::fs::File>, Error> {
+    let Some(path) = &cli.output.filename else { return Ok(None) };
+    std::fs::File::create(path)
+        .map(Some)
+        .map_err(|e| Error::Usage(format!("cannot write to {}: {e}", path.display())))
 }

@@ -42,12 +42,14 @@ impl Plan {
     /// The plan for `cli`; `interactive` is whether stdin and stdout are a usable terminal.
     pub fn from_cli(cli: &Cli, interactive: bool) -> Result<Self, String> {
         let out = &cli.output;
-        let one_shot = out.json
+        let one_shot = out.filename.is_some()
+            || out.json
             || out.csv
             || out.by.is_some()
             || out.query_gpu.is_some()
             || out.query_compute_apps.is_some();
-        let mode = match (&cli.command, cli.mode.watch) {
+        let watch = cli.mode.watch.or(cli.mode.loop_ms.map(Some));
+        let mode = match (&cli.command, watch) {
             (Some(Command::Doctor(_)), _) => Mode::Doctor,
             (Some(Command::Serve(_)), _) => Mode::Serve,
             (Some(Command::Select(_)), _) => Mode::Select,
@@ -101,6 +103,9 @@ fn check_flags(cli: &Cli, mode: Mode) -> Result<(), String> {
             ));
         }
     }
+    if cli.output.filename.is_some() && !matches!(mode, Mode::Once | Mode::Watch { .. }) {
+        return Err("-f/--filename applies to --once, --watch and the queries".into());
+    }
     if matches!(mode, Mode::Select | Mode::Wait) {
         let out = &cli.output;
         let elsewhere = [
@@ -111,6 +116,7 @@ fn check_flags(cli: &Cli, mode: Mode) -> Result<(), String> {
             (cli.mode.once, "--once"),
             (cli.mode.watch.is_some(), "--watch"),
             (out.json, "--json (use --format json)"),
+            (out.filename.is_some(), "-f/--filename"),
             (out.by.is_some(), "--by"),
             (out.csv, "--csv"),
             (out.query_gpu.is_some(), "--query-gpu"),

@@ -194,3 +194,27 @@ fn wide_characters_keep_every_column_in_place() {
     tmux.cmd(&["send-keys", "C-c"]).status().unwrap();
     tmux.wait_for("EXITED 0");
 }
+
+/// nvidia-smi's `-lms MS` and `-f FILE`: a query every MS milliseconds, into FILE (created or
+/// emptied), nothing on stdout.
+#[test]
+fn loop_ms_into_a_file_like_nvidia_smi() {
+    let scenario = scenario_file("[[gpus]]\nname = \"G\"\nutilization_gpu = 7\n");
+    let dir = temp_dir();
+    let file = dir.path().join("gpus.csv");
+    std::fs::write(&file, "old contents\n").unwrap();
+    let started = std::time::Instant::now();
+    let out = gputop(&scenario)
+        .args(["--query-gpu=index,utilization.gpu", "--format=csv,noheader", "-lms", "200"])
+        .args(["--count", "3", "-f"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty());
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "0, 7 %\n0, 7 %\n0, 7 %\n");
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(3), "three samples 200 ms apart: {took:?}");
+    let out = gputop(&scenario).args(["-lms", "20", "--once"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -23,6 +23,8 @@ pub struct WatchOptions {
     pub interval: Duration,
     /// Stop after this many samples.
     pub count: Option<u64>,
+    /// Write here instead of standard output (`-f`).
+    pub output: Option<std::fs::File>,
 }
 
 /// Runs until `count` samples, Ctrl-C, SIGTERM, SIGHUP or a closed pipe.
@@ -40,9 +42,12 @@ async fn watch(source: Box<dyn Source>, format: Format, opts: WatchOptions) -> R
     let mut terminate = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
     let mut resize = signal(SignalKind::window_change())?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let mut printer = Printer::new(format);
+    let to_file = opts.output.is_some();
+    let mut out: Box<dyn Write> = match opts.output {
+        Some(file) => Box::new(file),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut printer = Printer::new(format, !to_file && std::io::stdout().is_terminal());
     let mut samples = 0u64;
     loop {
         tokio::select! {
@@ -83,9 +88,10 @@ enum TableStyle {
 }
 
 impl Printer {
-    fn new(format: Format) -> Self {
+    /// `terminal`: the output is a terminal, where the table is redrawn in place.
+    fn new(format: Format, terminal: bool) -> Self {
         let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
-        let style = if std::io::stdout().is_terminal() && !dumb {
+        let style = if terminal && !dumb {
             TableStyle::InPlace(Box::new(Screen::inline(Vec::new())))
         } else {
             TableStyle::Append
