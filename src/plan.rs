@@ -64,22 +64,30 @@ impl Plan {
         check_flags(cli, mode)?;
         let sampling = match mode {
             Mode::Doctor | Mode::PrintConfig => None,
-            Mode::ListGpus => Some(SampleOptions { pcie_throughput: false, host_processes: false }),
+            Mode::ListGpus => Some(SampleOptions {
+                pcie_throughput: false,
+                host_processes: false,
+                details: false,
+            }),
             Mode::Serve => Some(SampleOptions {
                 pcie_throughput: true,
                 host_processes: matches!(&cli.command, Some(Command::Serve(a)) if a.processes),
+                details: false,
             }),
             // Who holds a GPU is told by user and command line.
             Mode::Select | Mode::Wait => {
-                Some(SampleOptions { pcie_throughput: false, host_processes: true })
+                Some(SampleOptions { pcie_throughput: false, host_processes: true, details: false })
             }
             // The monitor shows everything: PCIe in its panels, host details in its table.
-            Mode::Monitor => Some(SampleOptions { pcie_throughput: true, host_processes: true }),
+            Mode::Monitor => {
+                Some(SampleOptions { pcie_throughput: true, host_processes: true, details: false })
+            }
             // Only the JSON document carries PCIe throughput (≥ 20 ms per GPU to read); a GPU
-            // query needs nothing from `/proc`.
+            // query needs nothing from `/proc`, and the details only when it names one.
             Mode::Watch { .. } | Mode::Once => Some(SampleOptions {
                 pcie_throughput: out.json,
                 host_processes: out.query_gpu.is_none(),
+                details: out.query_gpu.as_deref().is_some_and(crate::output::query::needs_details),
             }),
         };
         Ok(Self { mode, sampling })
@@ -171,7 +179,7 @@ mod tests {
         let serve = plan(&["serve", "--processes"], false).unwrap();
         assert_eq!(
             serve.sampling,
-            Some(SampleOptions { pcie_throughput: true, host_processes: true })
+            Some(SampleOptions { pcie_throughput: true, host_processes: true, details: false })
         );
         assert_eq!(plan(&["doctor"], true).unwrap().sampling, None);
     }

@@ -227,6 +227,46 @@ pub struct GpuSample {
     /// Why a field is `null`, by its JSON name (`fan_percent`, `memory`, `processes`, …).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub missing: BTreeMap<String, Missing>,
+    /// Properties that seldom change, read only when an output asks for one (a `--query-gpu`
+    /// property); left out otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<Details>,
+}
+
+/// The board, its link and its settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Details {
+    /// The board's serial number; GeForce boards have none.
+    pub serial: Option<String>,
+    pub vbios_version: Option<String>,
+    pub compute_mode: Option<ComputeMode>,
+    /// A display is attached to one of the GPU's connectors.
+    pub display_attached: Option<bool>,
+    /// A display is initialized on the GPU (it may have no monitor attached).
+    pub display_active: Option<bool>,
+    pub accounting_mode: Option<bool>,
+    pub ecc_mode_current: Option<bool>,
+    /// What ECC will be after the next reboot.
+    pub ecc_mode_pending: Option<bool>,
+    pub pcie_link_gen_current: Option<u32>,
+    pub pcie_link_gen_max: Option<u32>,
+    pub pcie_link_width_current: Option<u32>,
+    pub pcie_link_width_max: Option<u32>,
+    pub clock_graphics_mhz: Option<u32>,
+    pub clock_graphics_max_mhz: Option<u32>,
+    pub power_default_limit_watts: Option<f64>,
+    pub power_min_limit_watts: Option<f64>,
+    pub power_max_limit_watts: Option<f64>,
+}
+
+/// Who may create contexts on the GPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ComputeMode {
+    Default,
+    ExclusiveThread,
+    Prohibited,
+    ExclusiveProcess,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -480,6 +520,7 @@ impl GpuSample {
             persistence_mode: None,
             processes: Some(Vec::new()),
             missing: BTreeMap::new(),
+            details: None,
         }
     }
 

@@ -630,3 +630,42 @@ fn list_gpus_is_nvidia_smis() {
     let help = stdout_of(gputop(&scenario).arg("--help-query-compute-apps"));
     assert!(help.contains("\n\"used_gpu_memory\" or \"used_memory\"\n"), "{help}");
 }
+
+/// Properties of the board and its settings, read through the NVML calls that give them
+/// (nvmlDeviceGetSerial, GetVbiosVersion, Get{Curr,Max}PcieLink{Generation,Width},
+/// GetPowerManagementDefaultLimit / LimitConstraints, GetDisplayMode, GetAccountingMode,
+/// GetEccMode, GetClockInfo(GRAPHICS)), in nvidia-smi's forms; a board without them (GeForce:
+/// no serial, no ECC) reads `[N/A]`.
+#[test]
+fn board_properties_come_from_their_nvml_calls() {
+    let scenario = scenario_file(
+        "[[gpus]]\nname = \"A\"\nserial = \"1652222004547\"\nvbios_version = \"96.00.74.00.0D\"\n\
+         pcie_link_gen = [1, 4]\npcie_link_width = [8, 16]\npower_limit_w = 400\n\
+         power_default_limit_w = 400\npower_limit_range_w = [100, 400]\naccounting_mode = false\n\
+         display_mode = false\necc_corrected = 0\necc_uncorrected = 0\nclock_sm_mhz = 1410\n\
+         [[gpus]]\nname = \"GeForce\"\n",
+    );
+    let fields = "index,gpu_serial,vbios_version,compute_mode,pcie.link.gen.current,\
+                  pcie.link.gen.max,pcie.link.width.current,pcie.link.width.max,\
+                  power.default_limit,power.min_limit,power.max_limit,display_mode,\
+                  accounting.mode,ecc.mode.current,clocks.gr";
+    let out = stdout_of(gputop(&scenario).arg(format!("--query-gpu={fields}")).arg("--format=csv"));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "index, serial, vbios_version, compute_mode, pcie.link.gen.current, pcie.link.gen.max, \
+         pcie.link.width.current, pcie.link.width.max, power.default_limit [W], \
+         power.min_limit [W], power.max_limit [W], display_mode, accounting.mode, \
+         ecc.mode.current, clocks.current.graphics [MHz]"
+    );
+    assert_eq!(
+        lines[1],
+        "0, 1652222004547, 96.00.74.00.0D, Default, 1, 4, 8, 16, 400.00 W, 100.00 W, 400.00 W, \
+         Disabled, Disabled, Enabled, 1410 MHz"
+    );
+    assert_eq!(
+        lines[2],
+        "1, [N/A], [N/A], Default, [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], \
+         [N/A], [N/A]"
+    );
+}

@@ -12,7 +12,7 @@ use chrono::Local;
 
 use super::sanitize::sanitize;
 use super::units::mib;
-use crate::sample::{GpuProcess, GpuSample, GpuStatus, Snapshot};
+use crate::sample::{ComputeMode, Details, GpuProcess, GpuSample, GpuStatus, Snapshot};
 
 const NOT_AVAILABLE: &str = "[N/A]";
 
@@ -234,7 +234,125 @@ const GPU_FIELDS: &[Field<GpuSample>] = &[
         value: |g, _| n(g.ecc.uncorrected),
     },
     Field { names: &["mig.mode.current"], unit: None, value: |g, _| enabled(g.mig_enabled) },
+    // Read only when asked for (`needs_details`).
+    Field {
+        names: &["serial", "gpu_serial"],
+        unit: None,
+        value: |g, _| detail(g, |d| d.serial.clone()),
+    },
+    Field {
+        names: &["vbios_version"],
+        unit: None,
+        value: |g, _| detail(g, |d| d.vbios_version.clone()),
+    },
+    Field {
+        names: &["compute_mode"],
+        unit: None,
+        value: |g, _| {
+            detail(g, |d| {
+                d.compute_mode.map(|m| {
+                    match m {
+                        ComputeMode::Default => "Default",
+                        ComputeMode::ExclusiveThread => "Exclusive_Thread",
+                        ComputeMode::Prohibited => "Prohibited",
+                        ComputeMode::ExclusiveProcess => "Exclusive_Process",
+                    }
+                    .to_string()
+                })
+            })
+        },
+    },
+    Field {
+        names: &["display_mode", "display_attached"],
+        unit: None,
+        value: |g, _| detail(g, |d| enabled(d.display_attached)),
+    },
+    Field {
+        names: &["display_active"],
+        unit: None,
+        value: |g, _| detail(g, |d| enabled(d.display_active)),
+    },
+    Field {
+        names: &["accounting.mode"],
+        unit: None,
+        value: |g, _| detail(g, |d| enabled(d.accounting_mode)),
+    },
+    Field {
+        names: &["ecc.mode.current"],
+        unit: None,
+        value: |g, _| detail(g, |d| enabled(d.ecc_mode_current)),
+    },
+    Field {
+        names: &["ecc.mode.pending"],
+        unit: None,
+        value: |g, _| detail(g, |d| enabled(d.ecc_mode_pending)),
+    },
+    Field {
+        names: &["pcie.link.gen.current"],
+        unit: None,
+        value: |g, _| detail(g, |d| n(d.pcie_link_gen_current)),
+    },
+    Field {
+        names: &["pcie.link.gen.max"],
+        unit: None,
+        value: |g, _| detail(g, |d| n(d.pcie_link_gen_max)),
+    },
+    Field {
+        names: &["pcie.link.width.current"],
+        unit: None,
+        value: |g, _| detail(g, |d| n(d.pcie_link_width_current)),
+    },
+    Field {
+        names: &["pcie.link.width.max"],
+        unit: None,
+        value: |g, _| detail(g, |d| n(d.pcie_link_width_max)),
+    },
+    Field {
+        names: &["clocks.current.graphics", "clocks.gr"],
+        unit: Some("MHz"),
+        value: |g, _| detail(g, |d| n(d.clock_graphics_mhz)),
+    },
+    Field {
+        names: &["clocks.max.graphics", "clocks.max.gr"],
+        unit: Some("MHz"),
+        value: |g, _| detail(g, |d| n(d.clock_graphics_max_mhz)),
+    },
+    Field {
+        names: &["power.default_limit"],
+        unit: Some("W"),
+        value: |g, _| detail(g, |d| watts(d.power_default_limit_watts)),
+    },
+    Field {
+        names: &["power.min_limit"],
+        unit: Some("W"),
+        value: |g, _| detail(g, |d| watts(d.power_min_limit_watts)),
+    },
+    Field {
+        names: &["power.max_limit"],
+        unit: Some("W"),
+        value: |g, _| detail(g, |d| watts(d.power_max_limit_watts)),
+    },
 ];
+
+/// The first of [`GPU_FIELDS`] that are read only when asked for (they are last).
+const FIRST_DETAIL: &str = "serial";
+
+/// Whether a `--query-gpu` list names a property of [`Details`] (each costs an NVML call
+/// per GPU, so the sampler reads them only then).
+pub fn needs_details(spec: &str) -> bool {
+    let first = GPU_FIELDS.iter().position(|f| f.canonical() == FIRST_DETAIL);
+    let details = &GPU_FIELDS[first.unwrap_or(GPU_FIELDS.len())..];
+    Query::gpus(spec).is_ok_and(|q| match q.0 {
+        Fields::Gpus(fields) => {
+            fields.iter().any(|f| details.iter().any(|d| d.canonical() == f.canonical()))
+        }
+        Fields::Apps(_) => false,
+    })
+}
+
+fn detail(g: &GpuSample, value: impl Fn(&Details) -> Option<String>) -> Option<String> {
+    g.details.as_ref().and_then(value)
+}
 
 /// A compute app, by position in the snapshot (the field table is `'static`, rows are not).
 /// `process` is `None` on the one row of a GPU whose processes NVML could not list: its
@@ -360,6 +478,23 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "Uncorrected ECC errors since the driver was loaded.",
     ),
     ("mig.mode.current", "Whether MIG mode is on: Enabled or Disabled."),
+    ("serial", "The serial number printed on the board (datacenter boards; GeForce boards have none)."),
+    ("vbios_version", "The BIOS of the GPU board."),
+    ("compute_mode", "Who may create contexts: Default, Exclusive_Process or Prohibited."),
+    ("display_mode", "Whether a display is attached to one of the GPU's connectors: Enabled or Disabled."),
+    ("display_active", "Whether a display is initialized on the GPU, with or without a monitor: Enabled or Disabled."),
+    ("accounting.mode", "Whether per-process accounting is on: Enabled or Disabled."),
+    ("ecc.mode.current", "Whether ECC is on now: Enabled or Disabled."),
+    ("ecc.mode.pending", "What ECC will be after the next reboot: Enabled or Disabled."),
+    ("pcie.link.gen.current", "The PCIe link generation now; it drops when the GPU is idle."),
+    ("pcie.link.gen.max", "The highest PCIe link generation of the GPU and its slot."),
+    ("pcie.link.width.current", "The PCIe link width now, in lanes."),
+    ("pcie.link.width.max", "The widest PCIe link of the GPU and its slot, in lanes."),
+    ("clocks.current.graphics", "The current graphics clock."),
+    ("clocks.max.graphics", "The maximum graphics clock."),
+    ("power.default_limit", "The power management limit the GPU starts with, in watts."),
+    ("power.min_limit", "The lowest power management limit that can be set, in watts."),
+    ("power.max_limit", "The highest power management limit that can be set, in watts."),
     ("gpu_name", "The product name of the GPU the process runs on."),
     ("gpu_bus_id", "The PCI bus id of the GPU the process runs on."),
     ("gpu_uuid", "The UUID of the GPU the process runs on."),
@@ -542,6 +677,14 @@ mod tests {
             assert!(!text.contains("\n\n\n"), "a property without a description:\n{text}");
         }
         assert!(help(false).contains("\"name\" or \"gpu_name\"\nThe GPU's product name.\n"));
+    }
+
+    #[test]
+    fn only_queries_that_name_a_detail_read_the_details() {
+        assert!(!needs_details("index,name,memory.used,clocks_event_reasons.active"));
+        assert!(needs_details("index,gpu_serial"));
+        assert!(needs_details("pcie.link.gen.current"));
+        assert!(!needs_details("index,bogus,serial"), "an invalid query samples nothing");
     }
 
     #[test]

@@ -55,11 +55,14 @@ pub struct SampleOptions {
     /// Look up user, command line, CPU and memory of GPU processes in `/proc` (not needed by
     /// `--query-gpu`, and the dominant cost with thousands of processes).
     pub host_processes: bool,
+    /// Read [`crate::sample::Details`] (a dozen more NVML calls per GPU): only for the
+    /// `--query-gpu` properties that show them.
+    pub details: bool,
 }
 
 impl Default for SampleOptions {
     fn default() -> Self {
-        Self { pcie_throughput: true, host_processes: true }
+        Self { pcie_throughput: true, host_processes: true, details: false }
     }
 }
 
@@ -88,7 +91,9 @@ impl SourceSpec {
                 source.map_container_pids(host_proc.clone());
                 Box::new(source)
             }
-            Self::Demo(fleet) => Box::new(SimSource::open(fleet, selection)?),
+            Self::Demo(fleet) => {
+                Box::new(SimSource::open(fleet, selection)?.with_details(options.details))
+            }
         })
     }
 }

@@ -300,6 +300,9 @@ fn sample_device(d: &Device, index: u32, options: SampleOptions) -> GpuSample {
     g.mig_enabled = r.get("mig_enabled", d.mig_mode()).map(|m| m.current == 1);
     g.persistence_mode = r.get("persistence_mode", d.is_in_persistent_mode());
     g.processes = processes(d, &mut r);
+    if options.details {
+        g.details = Some(details(d, &mut r));
+    }
 
     if r.lost {
         g.status = GpuStatus::Lost;
@@ -307,6 +310,45 @@ fn sample_device(d: &Device, index: u32, options: SampleOptions) -> GpuSample {
     }
     g.missing = r.missing;
     g
+}
+
+/// The properties `--query-gpu` asks for beyond the sample; missing ones keep their reason
+/// under `details.NAME`.
+fn details(d: &Device, r: &mut Reader) -> Details {
+    let ecc = r.get("details.ecc_mode", d.is_ecc_enabled());
+    let limits = r.get("details.power_limit_range", d.power_management_limit_constraints());
+    Details {
+        serial: r.get("details.serial", d.serial()),
+        vbios_version: r.get("details.vbios_version", d.vbios_version()),
+        compute_mode: r.get("details.compute_mode", d.compute_mode()).map(|m| match m {
+            nvml_wrapper::enum_wrappers::device::ComputeMode::Default => ComputeMode::Default,
+            nvml_wrapper::enum_wrappers::device::ComputeMode::ExclusiveThread => {
+                ComputeMode::ExclusiveThread
+            }
+            nvml_wrapper::enum_wrappers::device::ComputeMode::Prohibited => ComputeMode::Prohibited,
+            nvml_wrapper::enum_wrappers::device::ComputeMode::ExclusiveProcess => {
+                ComputeMode::ExclusiveProcess
+            }
+        }),
+        display_attached: r.get("details.display_attached", d.is_display_connected()),
+        display_active: r.get("details.display_active", d.is_display_active()),
+        accounting_mode: r.get("details.accounting_mode", d.is_accounting_enabled()),
+        ecc_mode_current: ecc.as_ref().map(|e| e.currently_enabled),
+        ecc_mode_pending: ecc.as_ref().map(|e| e.pending_enabled),
+        pcie_link_gen_current: r.get("details.pcie_link_gen_current", d.current_pcie_link_gen()),
+        pcie_link_gen_max: r.get("details.pcie_link_gen_max", d.max_pcie_link_gen()),
+        pcie_link_width_current: r
+            .get("details.pcie_link_width_current", d.current_pcie_link_width()),
+        pcie_link_width_max: r.get("details.pcie_link_width_max", d.max_pcie_link_width()),
+        clock_graphics_mhz: r.get("details.clock_graphics_mhz", d.clock_info(Clock::Graphics)),
+        clock_graphics_max_mhz: r
+            .get("details.clock_graphics_max_mhz", d.max_clock_info(Clock::Graphics)),
+        power_default_limit_watts: r
+            .get("details.power_default_limit_watts", d.power_management_limit_default())
+            .map(milli),
+        power_min_limit_watts: limits.as_ref().map(|l| milli(l.min_limit)),
+        power_max_limit_watts: limits.as_ref().map(|l| milli(l.max_limit)),
+    }
 }
 
 fn milli(v: u32) -> f64 {

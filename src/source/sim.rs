@@ -14,6 +14,7 @@ pub struct SimSource {
     scenario: Scenario,
     indices: Vec<u32>,
     host: HostInfo,
+    details: bool,
 }
 
 impl SimSource {
@@ -50,7 +51,13 @@ impl SimSource {
             nvml_version: Some(scenario.driver.nvml_version.clone()),
             ..HostInfo::default()
         };
-        Ok(Self { scenario, indices, host })
+        Ok(Self { scenario, indices, host, details: false })
+    }
+
+    /// Also fill each GPU's [`Details`], as the NVML source does when asked.
+    pub fn with_details(mut self, details: bool) -> Self {
+        self.details = details;
+        self
     }
 
     /// A snapshot at scenario time `t` (seconds since the Unix epoch), so tests and benches can
@@ -59,7 +66,14 @@ impl SimSource {
         let gpus = self
             .indices
             .iter()
-            .map(|&i| sample_gpu(&self.scenario.gpus[i as usize], i, t))
+            .map(|&i| {
+                let spec = &self.scenario.gpus[i as usize];
+                let mut g = sample_gpu(spec, i, t);
+                if self.details && g.status == GpuStatus::Ok {
+                    g.details = Some(details(spec, &g, t));
+                }
+                g
+            })
             .collect();
         let taken_at =
             chrono::DateTime::from_timestamp_micros((t * 1e6) as i64).unwrap_or_default();
@@ -78,6 +92,33 @@ impl Source for SimSource {
     fn sample(&mut self) -> Result<Snapshot, SourceError> {
         let t = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
         Ok(self.sample_at(t))
+    }
+}
+
+/// What the fake NVML library answers for the same scenario: graphics clocks as the SM's,
+/// compute mode Default, no display initialized, ECC on where ECC is counted.
+fn details(spec: &GpuSpec, g: &GpuSample, t: f64) -> Details {
+    let link = spec.pcie_link().ok();
+    let range = spec.power_limit_range().ok();
+    let ecc = spec.ecc().ok().map(|_| true);
+    Details {
+        serial: spec.serial().ok(),
+        vbios_version: spec.vbios_version().ok(),
+        compute_mode: Some(ComputeMode::Default),
+        display_attached: spec.display_mode().ok(),
+        display_active: Some(false),
+        accounting_mode: spec.accounting_mode().ok(),
+        ecc_mode_current: ecc,
+        ecc_mode_pending: ecc,
+        pcie_link_gen_current: link.map(|(gen, _)| gen[0]),
+        pcie_link_gen_max: link.map(|(gen, _)| gen[1]),
+        pcie_link_width_current: link.map(|(_, width)| width[0]),
+        pcie_link_width_max: link.map(|(_, width)| width[1]),
+        clock_graphics_mhz: split(spec.clocks(t)).0,
+        clock_graphics_max_mhz: g.clocks.sm_max_mhz,
+        power_default_limit_watts: spec.power_default_limit().ok(),
+        power_min_limit_watts: range.map(|r| r[0]),
+        power_max_limit_watts: range.map(|r| r[1]),
     }
 }
 

@@ -122,6 +122,15 @@ fn gpu(index: usize) -> GpuSpec {
         mig_enabled: m.mig,
         energy_mj: Some(1_000_000 * (index as u64 + 1)),
         persistence_mode: true,
+        // Datacenter boards carry a serial; GeForce boards have none.
+        serial: m.has_ecc.then(|| format!("16523200{:05}", index)),
+        vbios_version: Some("96.00.89.00.01".into()),
+        pcie_link_gen: Some([if busy { 5 } else { 1 }, 5]),
+        pcie_link_width: Some([16, 16]),
+        power_limit_range_w: Some([m.power_limit_w * 0.3, m.power_limit_w]),
+        power_default_limit_w: None,
+        accounting_mode: Some(false),
+        display_mode: Some(!m.has_ecc),
         errors: Default::default(),
         processes: if busy { processes(index) } else { Vec::new() },
     }

@@ -113,6 +113,21 @@ pub struct GpuSpec {
     pub energy_mj: Option<u64>,
     #[serde(default)]
     pub persistence_mode: bool,
+    /// The board's serial number (`nvmlDeviceGetSerial`); GeForce boards have none.
+    pub serial: Option<String>,
+    pub vbios_version: Option<String>,
+    /// PCIe link generation, current and maximum: `[4, 5]`.
+    pub pcie_link_gen: Option<[u32; 2]>,
+    /// PCIe link width (lanes), current and maximum: `[16, 16]`.
+    pub pcie_link_width: Option<[u32; 2]>,
+    /// The range the power management limit may be set in, `[min, max]` W.
+    pub power_limit_range_w: Option<[f64; 2]>,
+    /// The default power management limit; the management limit when left out.
+    pub power_default_limit_w: Option<f64>,
+    /// Per-process accounting (`nvmlDeviceGetAccountingMode`).
+    pub accounting_mode: Option<bool>,
+    /// A display attached to a connector (`nvmlDeviceGetDisplayMode`).
+    pub display_mode: Option<bool>,
     /// Per-metric injected failures, e.g. `{ memory = "NO_PERMISSION" }`.
     #[serde(default)]
     pub errors: BTreeMap<Metric, ErrorCode>,
@@ -197,6 +212,12 @@ pub enum Metric {
     Persistence,
     Processes,
     ProcessUtilization,
+    Serial,
+    Vbios,
+    PcieLink,
+    PowerLimitRange,
+    Accounting,
+    Display,
 }
 
 /// NVML return codes worth simulating, with their C values.
@@ -498,6 +519,39 @@ impl GpuSpec {
 
     pub fn mig(&self) -> Reading<bool> {
         self.read(Metric::Mig, self.mig_enabled)
+    }
+
+    pub fn serial(&self) -> Reading<String> {
+        self.read(Metric::Serial, self.serial.clone())
+    }
+
+    pub fn vbios_version(&self) -> Reading<String> {
+        self.read(Metric::Vbios, self.vbios_version.clone())
+    }
+
+    /// (generation, width), each (current, maximum).
+    pub fn pcie_link(&self) -> Reading<([u32; 2], [u32; 2])> {
+        self.read(Metric::PcieLink, self.pcie_link_gen.zip(self.pcie_link_width))
+    }
+
+    /// (min, max) of the power management limit, in W.
+    pub fn power_limit_range(&self) -> Reading<[f64; 2]> {
+        self.read(Metric::PowerLimitRange, self.power_limit_range_w)
+    }
+
+    /// The default power management limit, in W.
+    pub fn power_default_limit(&self) -> Reading<f64> {
+        let limit =
+            self.power_default_limit_w.or(self.power_management_limit_w).or(self.power_limit_w);
+        self.read(Metric::PowerLimit, limit)
+    }
+
+    pub fn accounting_mode(&self) -> Reading<bool> {
+        self.read(Metric::Accounting, self.accounting_mode)
+    }
+
+    pub fn display_mode(&self) -> Reading<bool> {
+        self.read(Metric::Display, self.display_mode)
     }
 
     /// Total energy in mJ: the starting counter plus the mean simulated power since t = 0.

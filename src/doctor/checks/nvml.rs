@@ -11,7 +11,7 @@ pub fn check(opts: &DoctorOptions, facts: &mut Facts) -> Vec<Finding> {
         .nvml_library
         .as_ref()
         .map_or("libnvidia-ml.so.1 (from the dynamic loader)".into(), |p| p.display().to_string());
-    let options = SampleOptions { pcie_throughput: false, host_processes: false };
+    let options = SampleOptions { pcie_throughput: false, host_processes: false, details: false };
     let mut loaded_from = None;
     let snapshot =
         NvmlSource::open(opts.nvml_library.as_deref(), &[], options).and_then(|mut s| {

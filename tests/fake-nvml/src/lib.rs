@@ -472,7 +472,21 @@ pub unsafe extern "C" fn nvmlDeviceGetPowerManagementDefaultLimit(
     dev: nvmlDevice_t,
     out: *mut c_uint,
 ) -> nvmlReturn_t {
-    nvmlDeviceGetEnforcedPowerLimit(dev, out)
+    with_gpu(dev, |_, g, _| reply(g.power_default_limit(), |w| write(out, (w * 1000.0) as c_uint)))
+}
+
+/// The range the power management limit may be set in, in mW.
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetPowerManagementLimitConstraints(
+    dev: nvmlDevice_t,
+    min: *mut c_uint,
+    max: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| {
+        reply(g.power_limit_range(), |[lo, hi]| {
+            both(write(min, (lo * 1000.0) as c_uint), write(max, (hi * 1000.0) as c_uint))
+        })
+    })
 }
 
 #[no_mangle]
@@ -671,6 +685,88 @@ pub unsafe extern "C" fn nvmlDeviceGetDisplayActive(
     out: *mut c_uint,
 ) -> nvmlReturn_t {
     with_gpu(dev, |_, _, _| write(out, 0 as c_uint))
+}
+
+/// A string property into the caller's buffer: INSUFFICIENT_SIZE when it does not fit.
+unsafe fn string_reply(reading: Reading<String>, buf: *mut c_char, len: c_uint) -> nvmlReturn_t {
+    reply(reading, |v| write_str(buf, len, &v))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetSerial(
+    dev: nvmlDevice_t,
+    buf: *mut c_char,
+    len: c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| string_reply(g.serial(), buf, len))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetVbiosVersion(
+    dev: nvmlDevice_t,
+    buf: *mut c_char,
+    len: c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| string_reply(g.vbios_version(), buf, len))
+}
+
+/// One of the PCIe link's figures: generation or width (`gen`), current or maximum (`max`).
+unsafe fn pcie_link(dev: nvmlDevice_t, gen: bool, max: bool, out: *mut c_uint) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| {
+        reply(g.pcie_link(), |(generation, width)| {
+            let pair = if gen { generation } else { width };
+            write(out, pair[usize::from(max)])
+        })
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetCurrPcieLinkGeneration(
+    dev: nvmlDevice_t,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    pcie_link(dev, true, false, out)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetMaxPcieLinkGeneration(
+    dev: nvmlDevice_t,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    pcie_link(dev, true, true, out)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetCurrPcieLinkWidth(
+    dev: nvmlDevice_t,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    pcie_link(dev, false, false, out)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetMaxPcieLinkWidth(
+    dev: nvmlDevice_t,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    pcie_link(dev, false, true, out)
+}
+
+/// `nvmlEnableState_t`: 0 disabled, 1 enabled.
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetAccountingMode(
+    dev: nvmlDevice_t,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| reply(g.accounting_mode(), |on| write(out, c_uint::from(on))))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetDisplayMode(
+    dev: nvmlDevice_t,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| reply(g.display_mode(), |on| write(out, c_uint::from(on))))
 }
 
 // ---- processes ------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ stubs! {
     nvmlDeviceFreezeNvLinkUtilizationCounter
     nvmlDeviceGetAPIRestriction
     nvmlDeviceGetAccountingBufferSize
-    nvmlDeviceGetAccountingMode
     nvmlDeviceGetAccountingPids
     nvmlDeviceGetAccountingStats
     nvmlDeviceGetAccountingStats_v2
@@ -50,14 +49,11 @@ stubs! {
     nvmlDeviceGetCpuAffinityWithinScope
     nvmlDeviceGetCreatableVgpus
     nvmlDeviceGetCudaComputeCapability
-    nvmlDeviceGetCurrPcieLinkGeneration
-    nvmlDeviceGetCurrPcieLinkWidth
     nvmlDeviceGetCurrentClockFreqs
     nvmlDeviceGetDefaultApplicationsClock
     nvmlDeviceGetDefaultEccMode
     nvmlDeviceGetDetailedEccErrors
     nvmlDeviceGetDeviceHandleFromMigDeviceHandle
-    nvmlDeviceGetDisplayMode
     nvmlDeviceGetDramEncryptionMode
     nvmlDeviceGetDriverModel
     nvmlDeviceGetDriverModel_v2
@@ -106,8 +102,6 @@ stubs! {
     nvmlDeviceGetMarginTemperature
     nvmlDeviceGetMaxCustomerBoostClock
     nvmlDeviceGetMaxMigDeviceCount
-    nvmlDeviceGetMaxPcieLinkGeneration
-    nvmlDeviceGetMaxPcieLinkWidth
     nvmlDeviceGetMemClkMinMaxVfOffset
     nvmlDeviceGetMemClkVfOffset
     nvmlDeviceGetMemoryAffinity
@@ -145,7 +139,6 @@ stubs! {
     nvmlDeviceGetPerformanceModes
     nvmlDeviceGetPgpuMetadataString
     nvmlDeviceGetPlatformInfo
-    nvmlDeviceGetPowerManagementLimitConstraints
     nvmlDeviceGetPowerManagementMode
     nvmlDeviceGetPowerMizerMode_v1
     nvmlDeviceGetPowerSource
@@ -158,7 +151,6 @@ stubs! {
     nvmlDeviceGetRetiredPagesPendingStatus
     nvmlDeviceGetRetiredPages_v2
     nvmlDeviceGetRowRemapperHistogram
-    nvmlDeviceGetSerial
     nvmlDeviceGetSramEccErrorStatus
     nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts
     nvmlDeviceGetSupportedClocksEventReasons
@@ -172,7 +164,6 @@ stubs! {
     nvmlDeviceGetTopologyCommonAncestor
     nvmlDeviceGetTopologyNearestGpus
     nvmlDeviceGetUnrepairableMemoryFlag_v1
-    nvmlDeviceGetVbiosVersion
     nvmlDeviceGetVgpuCapabilities
     nvmlDeviceGetVgpuHeterogeneousMode
     nvmlDeviceGetVgpuInstancesUtilizationInfo
