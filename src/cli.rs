@@ -39,6 +39,13 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Serve Prometheus metrics (/metrics), the JSON snapshot (/api/v1/snapshot) and /healthz.
     Serve(ServeArgs),
+    /// A line per GPU: ok, warning or failure, and what to do. Exit code: 0 all ok, 1 warnings,
+    /// 2 failures (for a Kubernetes probe or a Slurm prolog).
+    ///
+    /// Judged from one sample: a GPU that cannot be reached, memory rows that failed to remap
+    /// or wait for a reset, pages waiting to be retired, uncorrected ECC errors, a PCIe link
+    /// narrower than it can be, hardware slowdowns.
+    Health(HealthArgs),
     /// Print free GPUs, best first, for CUDA_VISIBLE_DEVICES. Exit 1 with the reason when
     /// fewer than N are free.
     ///
@@ -54,6 +61,13 @@ pub enum Command {
     /// holds while it runs, so two waits never get the same GPU. The locks are advisory: they
     /// coordinate gputop's users, and do not stop a program started without gputop.
     Wait(WaitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// Print the findings as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// What makes a GPU free, for `select` and `wait`.
@@ -333,7 +347,7 @@ impl Cli {
         for i in 0..args.len().saturating_sub(1) {
             let next = args[i + 1].to_str();
             if args[i] == "--demo"
-                && matches!(next, Some("serve" | "doctor" | "select" | "wait" | "help"))
+                && matches!(next, Some("serve" | "doctor" | "health" | "select" | "wait" | "help"))
             {
                 args[i] = "--demo=4".into();
             }

@@ -4,6 +4,7 @@
 mod cli;
 mod config;
 mod doctor;
+mod health;
 mod history;
 mod mode;
 mod output;
@@ -98,6 +99,10 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
     match &cli.command {
         Some(cli::Command::Serve(args)) => {
             return serve(args, &cli, interval, sampling).map(|()| 0)
+        }
+        Some(cli::Command::Health(args)) => {
+            let source = source_spec(&cli).open(&cli.source.ids, sampling)?;
+            return mode::health::run(source, args);
         }
         Some(cli::Command::Select(args)) => {
             return mode::select::run(source_spec(&cli).open(&cli.source.ids, sampling)?, args)

@@ -14,6 +14,8 @@ pub enum Mode {
     Doctor,
     PrintConfig,
     Serve,
+    /// Each GPU judged healthy or not.
+    Health,
     /// Free GPUs printed, best first.
     Select,
     /// Waiting for free GPUs, then running a program on them.
@@ -52,6 +54,7 @@ impl Plan {
         let mode = match (&cli.command, watch) {
             (Some(Command::Doctor(_)), _) => Mode::Doctor,
             (Some(Command::Serve(_)), _) => Mode::Serve,
+            (Some(Command::Health(_)), _) => Mode::Health,
             (Some(Command::Select(_)), _) => Mode::Select,
             (Some(Command::Wait(_)), _) => Mode::Wait,
             _ if cli.mode.print_config => Mode::PrintConfig,
@@ -74,6 +77,10 @@ impl Plan {
                 host_processes: matches!(&cli.command, Some(Command::Serve(a)) if a.processes),
                 details: false,
             }),
+            // The board's details hold its memory and link health.
+            Mode::Health => {
+                Some(SampleOptions { pcie_throughput: false, host_processes: false, details: true })
+            }
             // Who holds a GPU is told by user and command line.
             Mode::Select | Mode::Wait => {
                 Some(SampleOptions { pcie_throughput: false, host_processes: true, details: false })
@@ -114,7 +121,7 @@ fn check_flags(cli: &Cli, mode: Mode) -> Result<(), String> {
     if cli.output.filename.is_some() && !matches!(mode, Mode::Once | Mode::Watch { .. }) {
         return Err("-f/--filename applies to --once, --watch and the queries".into());
     }
-    if matches!(mode, Mode::Select | Mode::Wait) {
+    if matches!(mode, Mode::Select | Mode::Wait | Mode::Health) {
         let out = &cli.output;
         let elsewhere = [
             (!src.remote.is_empty(), "--remote"),
@@ -131,7 +138,11 @@ fn check_flags(cli: &Cli, mode: Mode) -> Result<(), String> {
             (out.query_compute_apps.is_some(), "--query-compute-apps"),
         ];
         if let Some((_, flag)) = elsewhere.iter().find(|(set, _)| *set) {
-            let name = if mode == Mode::Select { "select" } else { "wait" };
+            let name = match mode {
+                Mode::Select => "select",
+                Mode::Wait => "wait",
+                _ => "health",
+            };
             return Err(format!(
                 "`{name}` chooses among this machine's GPUs and prints its own answer: {flag} does not apply"
             ));

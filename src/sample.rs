@@ -257,6 +257,23 @@ pub struct Details {
     pub power_default_limit_watts: Option<f64>,
     pub power_min_limit_watts: Option<f64>,
     pub power_max_limit_watts: Option<f64>,
+    /// Memory rows remapped after errors (Ampere and later).
+    #[serde(default)]
+    pub remapped_rows: Option<RemappedRows>,
+    /// Pages with errors waiting to be retired at the next reboot (before Ampere).
+    #[serde(default)]
+    pub retired_pages_pending: Option<bool>,
+}
+
+/// Row remapping: rows of memory replaced by spares after errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemappedRows {
+    pub correctable: u32,
+    pub uncorrectable: u32,
+    /// A remapping waits for the GPU to be reset.
+    pub pending: bool,
+    /// A remapping failed: no spare row was left.
+    pub failed: bool,
 }
 
 /// Who may create contexts on the GPU.

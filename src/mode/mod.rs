@@ -1,5 +1,6 @@
 //! The modes gputop runs in, and what they share: the output format and the terminal.
 
+pub mod health;
 pub mod once;
 pub mod select;
 pub mod wait;

@@ -25,7 +25,7 @@ fn needs_escape(c: char) -> bool {
 
 /// JSON text with C1 controls and bidi overrides written as `\uXXXX`. They can only stand inside
 /// strings (JSON's own syntax is ASCII), where the escape means the same character.
-pub(super) fn escape_controls(json: String) -> String {
+pub(crate) fn escape_controls(json: String) -> String {
     if !json.chars().any(needs_escape) {
         return json;
     }

@@ -348,7 +348,27 @@ fn details(d: &Device, r: &mut Reader) -> Details {
             .map(milli),
         power_min_limit_watts: limits.as_ref().map(|l| milli(l.min_limit)),
         power_max_limit_watts: limits.as_ref().map(|l| milli(l.max_limit)),
+        remapped_rows: r.get("details.remapped_rows", remapped_rows(d)),
+        retired_pages_pending: r
+            .get("details.retired_pages_pending", d.are_pages_pending_retired()),
     }
+}
+
+/// `nvmlDeviceGetRemappedRows`, which nvml-wrapper does not wrap.
+fn remapped_rows(d: &Device) -> Result<RemappedRows, NvmlError> {
+    let call = d
+        .nvml()
+        .lib()
+        .nvmlDeviceGetRemappedRows
+        .as_ref()
+        .map_err(|_| NvmlError::FailedToLoadSymbol("nvmlDeviceGetRemappedRows".into()))?;
+    let (mut correctable, mut uncorrectable, mut pending, mut failed) = (0, 0, 0, 0);
+    // SAFETY: a live device handle and four pointers to integers that outlive the call.
+    let code = unsafe {
+        call(d.handle(), &mut correctable, &mut uncorrectable, &mut pending, &mut failed)
+    };
+    nvml_wrapper::error::nvml_try(code)?;
+    Ok(RemappedRows { correctable, uncorrectable, pending: pending != 0, failed: failed != 0 })
 }
 
 fn milli(v: u32) -> f64 {

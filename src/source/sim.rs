@@ -119,6 +119,13 @@ fn details(spec: &GpuSpec, g: &GpuSample, t: f64) -> Details {
         power_default_limit_watts: spec.power_default_limit().ok(),
         power_min_limit_watts: range.map(|r| r[0]),
         power_max_limit_watts: range.map(|r| r[1]),
+        remapped_rows: spec.remapped_rows().ok().map(|r| RemappedRows {
+            correctable: r.correctable,
+            uncorrectable: r.uncorrectable,
+            pending: r.pending,
+            failed: r.failed,
+        }),
+        retired_pages_pending: spec.retired_pages_pending().ok(),
     }
 }
 

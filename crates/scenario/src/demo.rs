@@ -131,6 +131,8 @@ fn gpu(index: usize) -> GpuSpec {
         power_default_limit_w: None,
         accounting_mode: Some(false),
         display_mode: Some(!m.has_ecc),
+        remapped_rows: m.has_ecc.then(Default::default),
+        retired_pages_pending: None,
         errors: Default::default(),
         processes: if busy { processes(index) } else { Vec::new() },
     }

@@ -128,6 +128,10 @@ pub struct GpuSpec {
     pub accounting_mode: Option<bool>,
     /// A display attached to a connector (`nvmlDeviceGetDisplayMode`).
     pub display_mode: Option<bool>,
+    /// Row remapping (`nvmlDeviceGetRemappedRows`, Ampere and later).
+    pub remapped_rows: Option<RemappedRowsSpec>,
+    /// Pages waiting to be retired (`nvmlDeviceGetRetiredPagesPendingStatus`, before Ampere).
+    pub retired_pages_pending: Option<bool>,
     /// Per-metric injected failures, e.g. `{ memory = "NO_PERMISSION" }`.
     #[serde(default)]
     pub errors: BTreeMap<Metric, ErrorCode>,
@@ -185,6 +189,20 @@ impl ProcessKindSpec {
     }
 }
 
+/// `nvmlDeviceGetRemappedRows`'s four answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemappedRowsSpec {
+    #[serde(default)]
+    pub correctable: u32,
+    #[serde(default)]
+    pub uncorrectable: u32,
+    #[serde(default)]
+    pub pending: bool,
+    #[serde(default)]
+    pub failed: bool,
+}
+
 /// The metrics an error can be injected into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -218,6 +236,8 @@ pub enum Metric {
     PowerLimitRange,
     Accounting,
     Display,
+    RemappedRows,
+    RetiredPages,
 }
 
 /// NVML return codes worth simulating, with their C values.
@@ -552,6 +572,14 @@ impl GpuSpec {
 
     pub fn display_mode(&self) -> Reading<bool> {
         self.read(Metric::Display, self.display_mode)
+    }
+
+    pub fn remapped_rows(&self) -> Reading<RemappedRowsSpec> {
+        self.read(Metric::RemappedRows, self.remapped_rows)
+    }
+
+    pub fn retired_pages_pending(&self) -> Reading<bool> {
+        self.read(Metric::RetiredPages, self.retired_pages_pending)
     }
 
     /// Total energy in mJ: the starting counter plus the mean simulated power since t = 0.

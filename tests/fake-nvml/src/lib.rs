@@ -769,6 +769,37 @@ pub unsafe extern "C" fn nvmlDeviceGetDisplayMode(
     with_gpu(dev, |_, g, _| reply(g.display_mode(), |on| write(out, c_uint::from(on))))
 }
 
+/// Rows remapped after memory errors: correctable, uncorrectable, a remapping waiting for a
+/// reset, a remapping that failed.
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetRemappedRows(
+    dev: nvmlDevice_t,
+    correctable: *mut c_uint,
+    uncorrectable: *mut c_uint,
+    pending: *mut c_uint,
+    failed: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| {
+        reply(g.remapped_rows(), |r| {
+            both(
+                both(write(correctable, r.correctable), write(uncorrectable, r.uncorrectable)),
+                both(
+                    write(pending, c_uint::from(r.pending)),
+                    write(failed, c_uint::from(r.failed)),
+                ),
+            )
+        })
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetRetiredPagesPendingStatus(
+    dev: nvmlDevice_t,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| reply(g.retired_pages_pending(), |on| write(out, c_uint::from(on))))
+}
+
 // ---- processes ------------------------------------------------------------------------------
 
 /// Which of a GPU's process lists a call asks for.

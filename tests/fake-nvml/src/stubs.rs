@@ -144,11 +144,9 @@ stubs! {
     nvmlDeviceGetPowerSource
     nvmlDeviceGetPowerState
     nvmlDeviceGetProcessesUtilizationInfo
-    nvmlDeviceGetRemappedRows
     nvmlDeviceGetRemappedRows_v2
     nvmlDeviceGetRepairStatus
     nvmlDeviceGetRetiredPages
-    nvmlDeviceGetRetiredPagesPendingStatus
     nvmlDeviceGetRetiredPages_v2
     nvmlDeviceGetRowRemapperHistogram
     nvmlDeviceGetSramEccErrorStatus

@@ -1,0 +1,180 @@
+//! Is each GPU healthy? What `gputop health` judges from one sample with the board details:
+//! a GPU that cannot be reached, memory rows that failed to remap or wait for a reset, pages
+//! waiting to be retired, uncorrected ECC errors, a PCIe link narrower than it can be, and
+//! hardware slowdowns. Each finding says what to do.
+
+use serde::Serialize;
+
+use crate::output::sanitize::sanitize;
+use crate::sample::{GpuSample, GpuStatus};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Ok,
+    Warning,
+    Failure,
+}
+
+impl Severity {
+    /// 0 healthy, 1 warnings, 2 failures: what a probe or a job prolog checks.
+    pub fn exit_code(self) -> i32 {
+        self as i32
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Problem {
+    pub severity: Severity,
+    pub what: String,
+    pub fix: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GpuHealth {
+    pub index: u32,
+    pub uuid: Option<String>,
+    pub name: Option<String>,
+    pub status: Severity,
+    pub problems: Vec<Problem>,
+}
+
+/// The problems of one GPU, worst first.
+pub fn judge(g: &GpuSample) -> GpuHealth {
+    let mut problems = Vec::new();
+    let mut add = |severity, what: String, fix| problems.push(Problem { severity, what, fix });
+    match g.status {
+        GpuStatus::Lost => add(
+            Severity::Failure,
+            "fallen off the bus (GPU is lost)".into(),
+            "check power and seating; reset the GPU or reboot",
+        ),
+        GpuStatus::Error => add(
+            Severity::Failure,
+            format!("unreachable: {}", sanitize(g.error.as_deref().unwrap_or("NVML error"))),
+            "run `gputop doctor`; check `sudo dmesg | grep -i nvrm`",
+        ),
+        GpuStatus::Ok => {}
+    }
+    let details = g.details.as_ref();
+    if let Some(rows) = details.and_then(|d| d.remapped_rows) {
+        if rows.failed {
+            add(
+                Severity::Failure,
+                "a memory row could not be remapped (no spare row left)".into(),
+                "take the GPU out of service and have it replaced",
+            );
+        }
+        if rows.pending {
+            add(
+                Severity::Warning,
+                format!("row remapping pending ({} uncorrectable)", rows.uncorrectable),
+                "reset the GPU (nvidia-smi -r) or reboot to apply it",
+            );
+        }
+    }
+    if details.and_then(|d| d.retired_pages_pending) == Some(true) {
+        add(
+            Severity::Warning,
+            "memory pages waiting to be retired".into(),
+            "reboot to retire them",
+        );
+    }
+    if let Some(n) = g.ecc.uncorrected.filter(|&n| n > 0) {
+        add(
+            Severity::Warning,
+            format!("{n} uncorrected ECC error(s) since the driver loaded"),
+            "check that the jobs on it finished correctly; a reset clears the count",
+        );
+    }
+    if let Some(d) = details {
+        if let (Some(now), Some(max)) = (d.pcie_link_width_current, d.pcie_link_width_max) {
+            if now < max {
+                add(
+                    Severity::Warning,
+                    format!("PCIe link x{now} of x{max}"),
+                    "check the card's seating and the slot or riser",
+                );
+            }
+        }
+    }
+    let hw = [
+        (0x8, "hardware slowdown"),
+        (0x40, "hardware thermal slowdown"),
+        (0x80, "hardware power brake slowdown"),
+    ];
+    if let Some(mask) = g.throttle.mask {
+        for (bit, what) in hw {
+            if mask & bit != 0 {
+                add(
+                    Severity::Warning,
+                    format!("{what} active"),
+                    "check cooling and the power supply",
+                );
+            }
+        }
+    }
+    problems.sort_by(|a, b| b.severity.cmp(&a.severity));
+    GpuHealth {
+        index: g.index,
+        uuid: g.uuid.clone(),
+        name: g.name.clone(),
+        status: problems.first().map_or(Severity::Ok, |p| p.severity),
+        problems,
+    }
+}
+
+/// "GPU 0 ok" or "GPU 1 warning: row remapping pending (1 uncorrectable): reset the GPU …".
+pub fn line(h: &GpuHealth) -> String {
+    let status = match h.status {
+        Severity::Ok => "ok",
+        Severity::Warning => "warning",
+        Severity::Failure => "failure",
+    };
+    let problems: Vec<String> =
+        h.problems.iter().map(|p| format!("{} ({})", p.what, p.fix)).collect();
+    if problems.is_empty() {
+        format!("GPU {} {status}", h.index)
+    } else {
+        format!("GPU {} {status}: {}", h.index, problems.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample::{Details, RemappedRows};
+
+    #[test]
+    fn each_sign_is_judged_worst_first() {
+        let mut g = GpuSample::empty(0);
+        assert_eq!(line(&judge(&g)), "GPU 0 ok");
+        g.throttle.mask = Some(0x40 | 0x4);
+        g.details = Some(Details {
+            remapped_rows: Some(RemappedRows {
+                correctable: 0,
+                uncorrectable: 1,
+                pending: true,
+                failed: true,
+            }),
+            pcie_link_width_current: Some(8),
+            pcie_link_width_max: Some(16),
+            ..Details::default()
+        });
+        let h = judge(&g);
+        assert_eq!(h.status, Severity::Failure);
+        let what: Vec<&str> = h.problems.iter().map(|p| p.what.as_str()).collect();
+        assert_eq!(
+            what,
+            [
+                "a memory row could not be remapped (no spare row left)",
+                "row remapping pending (1 uncorrectable)",
+                "PCIe link x8 of x16",
+                "hardware thermal slowdown active",
+            ]
+        );
+        assert_eq!(Severity::Warning.exit_code(), 1);
+        let lost = GpuSample::unavailable(3, GpuStatus::Lost, "GPU is lost");
+        assert!(line(&judge(&lost)).starts_with("GPU 3 failure: fallen off the bus"));
+    }
+}

@@ -1,0 +1,61 @@
+//! `gputop health` through the real binary on the fake NVML library: a line per GPU and the
+//! exit code a Kubernetes probe or a Slurm prolog reads.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn health(toml: &str, args: &[&str]) -> (i32, String) {
+    let scenario = scenario_file(toml);
+    let out = gputop(&scenario).arg("health").args(args).output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+    (out.status.code().unwrap(), String::from_utf8(out.stdout).unwrap())
+}
+
+#[test]
+fn each_gpu_is_judged_and_the_exit_code_is_the_worst() {
+    let toml = "[[gpus]]\nname = \"A\"\nremapped_rows = { correctable = 2 }\n\
+        pcie_link_gen = [4, 4]\npcie_link_width = [16, 16]\n\
+        [[gpus]]\nname = \"B\"\nremapped_rows = { uncorrectable = 1, pending = true }\n\
+        ecc_corrected = 0\necc_uncorrected = 3\n\
+        [[gpus]]\nname = \"C\"\npcie_link_gen = [4, 4]\npcie_link_width = [8, 16]\n\
+        throttle_reasons = 0x44\n\
+        [[gpus]]\nname = \"D\"\nlost = true\n";
+    let (code, text) = health(toml, &[]);
+    assert_eq!(code, 2, "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "GPU 0 ok");
+    assert_eq!(
+        lines[1],
+        "GPU 1 warning: row remapping pending (1 uncorrectable) (reset the GPU (nvidia-smi -r) \
+         or reboot to apply it); 3 uncorrected ECC error(s) since the driver loaded (check that \
+         the jobs on it finished correctly; a reset clears the count)"
+    );
+    assert!(lines[2].starts_with("GPU 2 warning: PCIe link x8 of x16 ("), "{}", lines[2]);
+    assert!(lines[2].contains("hardware thermal slowdown active"), "{}", lines[2]);
+    assert!(!lines[2].contains("power cap"), "a power cap is no fault: {}", lines[2]);
+    assert!(lines[3].starts_with("GPU 3 failure: fallen off the bus"), "{}", lines[3]);
+
+    let (code, json) = health(toml, &["--json"]);
+    assert_eq!(code, 2);
+    let doc: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["status"], "failure");
+    assert_eq!(doc["gpus"][1]["problems"][0]["severity"], "warning");
+    assert_eq!(doc["gpus"][0]["problems"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn warnings_only_exit_1_and_a_healthy_machine_0() {
+    let warn = "[[gpus]]\nname = \"A\"\nretired_pages_pending = true\n";
+    let (code, text) = health(warn, &[]);
+    assert_eq!(
+        (code, text.as_str()),
+        (1, "GPU 0 warning: memory pages waiting to be retired (reboot to retire them)\n")
+    );
+    let (code, text) = health("[[gpus]]\nname = \"A\"\n[[gpus]]\nname = \"B\"\n", &[]);
+    assert_eq!((code, text.as_str()), (0, "GPU 0 ok\nGPU 1 ok\n"));
+    let (code, text) =
+        health("[[gpus]]\nname = \"A\"\n[[gpus]]\nname = \"B\"\nlost = true\n", &["--id", "0"]);
+    assert_eq!((code, text.as_str()), (0, "GPU 0 ok\n"), "--id picks the GPUs judged");
+}
