@@ -114,7 +114,7 @@ pub fn judge(g: &GpuSample) -> GpuHealth {
             }
         }
     }
-    problems.sort_by(|a, b| b.severity.cmp(&a.severity));
+    problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
     GpuHealth {
         index: g.index,
         uuid: g.uuid.clone(),
