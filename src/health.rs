@@ -42,62 +42,28 @@ pub struct GpuHealth {
 /// The problems of one GPU, worst first.
 pub fn judge(g: &GpuSample) -> GpuHealth {
     let mut problems = Vec::new();
-    let mut add = |severity, what: String, fix| problems.push(Problem { severity, what, fix });
     match g.status {
-        GpuStatus::Lost => add(
-            Severity::Failure,
-            "fallen off the bus (GPU is lost)".into(),
-            "check power and seating; reset the GPU or reboot",
-        ),
-        GpuStatus::Error => add(
-            Severity::Failure,
-            format!("unreachable: {}", sanitize(g.error.as_deref().unwrap_or("NVML error"))),
-            "run `gputop doctor`; check `sudo dmesg | grep -i nvrm`",
-        ),
+        GpuStatus::Lost => problems.push(Problem {
+            severity: Severity::Failure,
+            what: "fallen off the bus (GPU is lost)".into(),
+            fix: "check power and seating; reset the GPU or reboot",
+        }),
+        GpuStatus::Error => problems.push(Problem {
+            severity: Severity::Failure,
+            what: format!("unreachable: {}", sanitize(g.error.as_deref().unwrap_or("NVML error"))),
+            fix: "run `gputop doctor`; check `sudo dmesg | grep -i nvrm`",
+        }),
         GpuStatus::Ok => {}
     }
-    let details = g.details.as_ref();
-    if let Some(rows) = details.and_then(|d| d.remapped_rows) {
-        if rows.failed {
-            add(
-                Severity::Failure,
-                "a memory row could not be remapped (no spare row left)".into(),
-                "take the GPU out of service and have it replaced",
-            );
-        }
-        if rows.pending {
-            add(
-                Severity::Warning,
-                format!("row remapping pending ({} uncorrectable)", rows.uncorrectable),
-                "reset the GPU (nvidia-smi -r) or reboot to apply it",
-            );
-        }
-    }
-    if details.and_then(|d| d.retired_pages_pending) == Some(true) {
-        add(
-            Severity::Warning,
-            "memory pages waiting to be retired".into(),
-            "reboot to retire them",
-        );
-    }
+    problems.extend(memory_problems(g));
     if let Some(n) = g.ecc.uncorrected.filter(|&n| n > 0) {
-        add(
-            Severity::Warning,
-            format!("{n} uncorrected ECC error(s) since the driver loaded"),
-            "check that the jobs on it finished correctly; a reset clears the count",
-        );
+        problems.push(Problem {
+            severity: Severity::Warning,
+            what: format!("{n} uncorrected ECC error(s) since the driver loaded"),
+            fix: "check that the jobs on it finished correctly; a reset clears the count",
+        });
     }
-    if let Some(d) = details {
-        if let (Some(now), Some(max)) = (d.pcie_link_width_current, d.pcie_link_width_max) {
-            if now < max {
-                add(
-                    Severity::Warning,
-                    format!("PCIe link x{now} of x{max}"),
-                    "check the card's seating and the slot or riser",
-                );
-            }
-        }
-    }
+    problems.extend(link_problems(g));
     let hw = [
         (0x8, "hardware slowdown"),
         (0x40, "hardware thermal slowdown"),
@@ -106,11 +72,11 @@ pub fn judge(g: &GpuSample) -> GpuHealth {
     if let Some(mask) = g.throttle.mask {
         for (bit, what) in hw {
             if mask & bit != 0 {
-                add(
-                    Severity::Warning,
-                    format!("{what} active"),
-                    "check cooling and the power supply",
-                );
+                problems.push(Problem {
+                    severity: Severity::Warning,
+                    what: format!("{what} active"),
+                    fix: "check cooling and the power supply",
+                });
             }
         }
     }
@@ -121,6 +87,50 @@ pub fn judge(g: &GpuSample) -> GpuHealth {
         name: g.name.clone(),
         status: problems.first().map_or(Severity::Ok, |p| p.severity),
         problems,
+    }
+}
+
+/// What the board's memory says: rows that could not be remapped, a remapping waiting for a
+/// reset, pages waiting to be retired.
+pub fn memory_problems(g: &GpuSample) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let details = g.details.as_ref();
+    if let Some(rows) = details.and_then(|d| d.remapped_rows) {
+        if rows.failed {
+            problems.push(Problem {
+                severity: Severity::Failure,
+                what: "a memory row could not be remapped (no spare row left)".into(),
+                fix: "take the GPU out of service and have it replaced",
+            });
+        }
+        if rows.pending {
+            problems.push(Problem {
+                severity: Severity::Warning,
+                what: format!("row remapping pending ({} uncorrectable)", rows.uncorrectable),
+                fix: "reset the GPU (nvidia-smi -r) or reboot to apply it",
+            });
+        }
+    }
+    if details.and_then(|d| d.retired_pages_pending) == Some(true) {
+        problems.push(Problem {
+            severity: Severity::Warning,
+            what: "memory pages waiting to be retired".into(),
+            fix: "reboot to retire them",
+        });
+    }
+    problems
+}
+
+/// A PCIe link trained narrower than the card and slot allow.
+pub fn link_problems(g: &GpuSample) -> Vec<Problem> {
+    let Some(d) = g.details.as_ref() else { return Vec::new() };
+    match (d.pcie_link_width_current, d.pcie_link_width_max) {
+        (Some(now), Some(max)) if now < max => vec![Problem {
+            severity: Severity::Warning,
+            what: format!("PCIe link x{now} of x{max}"),
+            fix: "check the card's seating and the slot or riser",
+        }],
+        _ => Vec::new(),
     }
 }
 

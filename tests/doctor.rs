@@ -506,3 +506,23 @@ fn values_nvml_refuses_are_named_with_the_reason() {
     assert!(title.contains("processes: no permission"), "{title}");
     assert_eq!(refused[0]["status"], "warning");
 }
+
+#[test]
+fn memory_and_link_faults_are_found_in_the_gpu_section() {
+    let mut m = Machine::healthy();
+    m.nvml = format!(
+        "{HEALTHY_NVML}remapped_rows = {{ uncorrectable = 1, pending = true }}\n\
+         pcie_link_gen = [3, 5]\npcie_link_width = [8, 16]\n"
+    );
+    let (code, report) = m.json();
+    assert_eq!(code, 1, "{report:#}");
+    let memory = findings(&report, "memory_health");
+    assert_eq!(memory[0]["status"], "warning");
+    assert!(memory[0]["title"].as_str().unwrap().contains("row remapping pending"), "{report:#}");
+    let link = findings(&report, "pcie_link");
+    assert!(link[0]["title"].as_str().unwrap().ends_with("PCIe link x8 of x16"), "{report:#}");
+    m.nvml = format!("{HEALTHY_NVML}remapped_rows = {{ failed = true }}\n");
+    let (code, report) = m.json();
+    assert_eq!(code, 2);
+    assert_eq!(status_of(&report, "memory_health"), "failure");
+}

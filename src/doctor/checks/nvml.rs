@@ -3,6 +3,7 @@
 
 use super::{major_minor, Facts};
 use crate::doctor::{DoctorOptions, Finding, Status};
+use crate::health::{self, Severity};
 use crate::sample::{GpuStatus, MissingReason, Snapshot};
 use crate::source::{NvmlSource, SampleOptions, Source, SourceError};
 
@@ -11,7 +12,8 @@ pub fn check(opts: &DoctorOptions, facts: &mut Facts) -> Vec<Finding> {
         .nvml_library
         .as_ref()
         .map_or("libnvidia-ml.so.1 (from the dynamic loader)".into(), |p| p.display().to_string());
-    let options = SampleOptions { pcie_throughput: false, host_processes: false, details: false };
+    // The details carry the board's memory and link health.
+    let options = SampleOptions { pcie_throughput: false, host_processes: false, details: true };
     let mut loaded_from = None;
     let snapshot =
         NvmlSource::open(opts.nvml_library.as_deref(), &[], options).and_then(|mut s| {
@@ -100,6 +102,21 @@ fn gpu_findings(snap: &Snapshot) -> Vec<Finding> {
                     .fix("see `nvidia-smi -q -d ECC,PAGE_RETIREMENT`; if errors keep coming, drain the GPU and contact the vendor"),
             );
         }
+        for p in health::memory_problems(g) {
+            let status =
+                if p.severity == Severity::Failure { Status::Failure } else { Status::Warning };
+            out.push(
+                Finding::new("memory_health", status, format!("{}: {}", label(g), p.what))
+                    .fix(p.fix),
+            );
+        }
+        for p in health::link_problems(g) {
+            out.push(
+                Finding::new("pcie_link", Status::Warning, format!("{}: {}", label(g), p.what))
+                    .evidence("a narrow link slows every transfer between host and GPU")
+                    .fix(p.fix),
+            );
+        }
         let alarms = g.throttle.alarming();
         if !alarms.is_empty() {
             out.push(
@@ -153,7 +170,7 @@ fn gpu_findings(snap: &Snapshot) -> Vec<Finding> {
         out.push(Finding::new(
             "gpus",
             Status::Ok,
-            format!("{healthy} GPU(s) healthy: no lost GPU, ECC errors or throttling"),
+            format!("{healthy} GPU(s) healthy: no lost GPU, ECC errors, memory or link faults, or throttling"),
         ));
     }
     out
