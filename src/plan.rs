@@ -75,7 +75,8 @@ impl Plan {
             Mode::Serve => Some(SampleOptions {
                 pcie_throughput: true,
                 host_processes: matches!(&cli.command, Some(Command::Serve(a)) if a.processes),
-                details: false,
+                // Memory and link health for the exporter's health metrics.
+                details: true,
             }),
             // The board's details hold its memory and link health.
             Mode::Health => {
@@ -187,11 +188,15 @@ mod tests {
         assert!(!table.sampling.unwrap().pcie_throughput);
         let query = plan(&["--query-gpu=index"], true).unwrap();
         assert!(!query.sampling.unwrap().host_processes);
+        assert!(!query.sampling.unwrap().details, "no property of the details is named");
+        let serial = plan(&["--query-gpu=index,gpu_serial"], true).unwrap();
+        assert!(serial.sampling.unwrap().details);
         let serve = plan(&["serve", "--processes"], false).unwrap();
         assert_eq!(
             serve.sampling,
-            Some(SampleOptions { pcie_throughput: true, host_processes: true, details: false })
+            Some(SampleOptions { pcie_throughput: true, host_processes: true, details: true })
         );
+        assert!(plan(&["health"], false).unwrap().sampling.unwrap().details);
         assert_eq!(plan(&["doctor"], true).unwrap().sampling, None);
     }
 

@@ -11,7 +11,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use crate::sample::{GpuSample, GpuStatus, Snapshot, ThrottleReason};
+use crate::sample::{Details, GpuSample, GpuStatus, Snapshot, ThrottleReason};
 
 type Labels = Vec<(String, String)>;
 type GaugeFamily = Family<Labels, Gauge<f64, AtomicU64>>;
@@ -256,6 +256,9 @@ fn gpu_metrics(b: &mut Builder, g: &GpuSample, l: &Labels) {
         l,
         g.ecc.uncorrected.map(|v| v as f64),
     );
+    if let Some(d) = &g.details {
+        health_metrics(b, d, l);
+    }
     if let Some(active) = &g.throttle.reasons {
         for reason in ALL_REASONS {
             let mut rl = l.clone();
@@ -272,6 +275,68 @@ fn gpu_metrics(b: &mut Builder, g: &GpuSample, l: &Labels) {
             );
         }
     }
+}
+
+/// The board's memory and link health, from its details.
+fn health_metrics(b: &mut Builder, d: &Details, l: &Labels) {
+    let n = |v: Option<u32>| v.map(f64::from);
+    let flag = |v: Option<bool>| v.map(|on| f64::from(u8::from(on)));
+    b.set(
+        "gputop_gpu_pcie_link_generation",
+        "PCIe link generation now",
+        l,
+        n(d.pcie_link_gen_current),
+    );
+    b.set(
+        "gputop_gpu_pcie_link_max_generation",
+        "Highest PCIe link generation of the GPU and its slot",
+        l,
+        n(d.pcie_link_gen_max),
+    );
+    b.set(
+        "gputop_gpu_pcie_link_width",
+        "PCIe link width now, in lanes",
+        l,
+        n(d.pcie_link_width_current),
+    );
+    b.set(
+        "gputop_gpu_pcie_link_max_width",
+        "Widest PCIe link of the GPU and its slot, in lanes",
+        l,
+        n(d.pcie_link_width_max),
+    );
+    if let Some(rows) = d.remapped_rows {
+        for (kind, count) in
+            [("correctable", rows.correctable), ("uncorrectable", rows.uncorrectable)]
+        {
+            let mut rl = l.clone();
+            rl.push(("kind".into(), kind.into()));
+            b.set(
+                "gputop_gpu_remapped_rows",
+                "Memory rows remapped after errors",
+                &rl,
+                Some(f64::from(count)),
+            );
+        }
+        b.set(
+            "gputop_gpu_remapped_rows_pending",
+            "1 while a row remapping waits for a GPU reset",
+            l,
+            flag(Some(rows.pending)),
+        );
+        b.set(
+            "gputop_gpu_remapped_rows_failed",
+            "1 once a row could not be remapped",
+            l,
+            flag(Some(rows.failed)),
+        );
+    }
+    b.set(
+        "gputop_gpu_retired_pages_pending",
+        "1 while memory pages wait to be retired",
+        l,
+        flag(d.retired_pages_pending),
+    );
 }
 
 const ALL_REASONS: [ThrottleReason; 9] = [
@@ -379,6 +444,51 @@ fn dcgm_names(b: &mut Builder, s: &Snapshot) {
             &l,
             g.ecc.uncorrected.map(|v| v as f64),
         );
+        if let Some(d) = &g.details {
+            let rows = d.remapped_rows;
+            let flag = |on: bool| f64::from(u8::from(on));
+            for (name, help, value) in [
+                ("DCGM_FI_DEV_PCIE_LINK_GEN", "PCIe link generation.", n(d.pcie_link_gen_current)),
+                (
+                    "DCGM_FI_DEV_PCIE_MAX_LINK_GEN",
+                    "PCIe maximum link generation.",
+                    n(d.pcie_link_gen_max),
+                ),
+                ("DCGM_FI_DEV_PCIE_LINK_WIDTH", "PCIe link width.", n(d.pcie_link_width_current)),
+                (
+                    "DCGM_FI_DEV_PCIE_MAX_LINK_WIDTH",
+                    "PCIe maximum link width.",
+                    n(d.pcie_link_width_max),
+                ),
+                (
+                    "DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS",
+                    "Number of remapped rows for uncorrectable errors.",
+                    rows.map(|r| f64::from(r.uncorrectable)),
+                ),
+                (
+                    "DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS",
+                    "Number of remapped rows for correctable errors.",
+                    rows.map(|r| f64::from(r.correctable)),
+                ),
+                (
+                    "DCGM_FI_DEV_ROW_REMAP_FAILURE",
+                    "Whether remapping of rows has failed.",
+                    rows.map(|r| flag(r.failed)),
+                ),
+                (
+                    "DCGM_FI_DEV_ROW_REMAP_PENDING",
+                    "Whether remapping of rows is pending.",
+                    rows.map(|r| flag(r.pending)),
+                ),
+                (
+                    "DCGM_FI_DEV_RETIRED_PENDING",
+                    "Whether pages are pending retirement.",
+                    d.retired_pages_pending.map(flag),
+                ),
+            ] {
+                b.set(name, help, &l, value);
+            }
+        }
     }
 }
 
@@ -397,6 +507,36 @@ mod tests {
             })
         };
         assert!(count("0") && !count("2"), "{text}");
+    }
+
+    #[test]
+    fn memory_and_link_health_under_both_namings() {
+        let mut s = snapshot();
+        s.gpus[0].details = Some(Details {
+            pcie_link_width_current: Some(8),
+            pcie_link_width_max: Some(16),
+            remapped_rows: Some(crate::sample::RemappedRows {
+                correctable: 2,
+                uncorrectable: 1,
+                pending: true,
+                failed: false,
+            }),
+            ..Details::default()
+        });
+        let ours = render(&s, &MetricsOptions { naming: Naming::Gputop, processes: false });
+        let line = |text: &str, name: &str| -> Option<String> {
+            text.lines()
+                .find(|l| l.starts_with(&format!("{name}{{")) && l.contains("gpu=\"0\""))
+                .map(String::from)
+        };
+        assert!(line(&ours, "gputop_gpu_pcie_link_width").unwrap().ends_with(" 8.0"));
+        assert!(line(&ours, "gputop_gpu_remapped_rows_pending").unwrap().ends_with(" 1.0"));
+        assert!(ours.contains("kind=\"uncorrectable\"} 1.0"), "{ours}");
+        assert!(line(&ours, "gputop_gpu_retired_pages_pending").is_none(), "unknown is absent");
+        let dcgm = render(&s, &MetricsOptions { naming: Naming::Dcgm, processes: false });
+        assert!(line(&dcgm, "DCGM_FI_DEV_ROW_REMAP_PENDING").unwrap().ends_with(" 1.0"));
+        assert!(line(&dcgm, "DCGM_FI_DEV_PCIE_MAX_LINK_WIDTH").unwrap().ends_with(" 16.0"));
+        assert!(line(&dcgm, "DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS").unwrap().ends_with(" 2.0"));
     }
 
     #[test]
