@@ -376,7 +376,10 @@ pub fn parse_interval(s: &str) -> Result<Duration, String> {
 
 fn parse_millis(s: &str) -> Result<Duration, String> {
     let ms: u64 = s.trim().parse().map_err(|_| format!("`{s}` is not a number of milliseconds"))?;
-    parse_interval(&(ms as f64 / 1000.0).to_string())
+    if !(100..=3_600_000).contains(&ms) {
+        return Err(format!("{ms} ms is out of range: use 100 to 3600000"));
+    }
+    Ok(Duration::from_millis(ms))
 }
 
 fn parse_query_format(s: &str) -> Result<QueryFormat, String> {

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::output::sanitize::sanitize;
-use crate::sample::{GpuSample, GpuStatus};
+use crate::sample::{GpuSample, GpuStatus, ThrottleReason};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -64,20 +64,19 @@ pub fn judge(g: &GpuSample) -> GpuHealth {
         });
     }
     problems.extend(link_problems(g));
-    let hw = [
-        (0x8, "hardware slowdown"),
-        (0x40, "hardware thermal slowdown"),
-        (0x80, "hardware power brake slowdown"),
+    let hardware = [
+        (ThrottleReason::HwSlowdown, "hardware slowdown"),
+        (ThrottleReason::HwThermalSlowdown, "hardware thermal slowdown"),
+        (ThrottleReason::HwPowerBrakeSlowdown, "hardware power brake slowdown"),
     ];
-    if let Some(mask) = g.throttle.mask {
-        for (bit, what) in hw {
-            if mask & bit != 0 {
-                problems.push(Problem {
-                    severity: Severity::Warning,
-                    what: format!("{what} active"),
-                    fix: "check cooling and the power supply",
-                });
-            }
+    let active = g.throttle.reasons.as_deref().unwrap_or_default();
+    for (reason, what) in hardware {
+        if active.contains(&reason) {
+            problems.push(Problem {
+                severity: Severity::Warning,
+                what: format!("{what} active"),
+                fix: "check cooling and the power supply",
+            });
         }
     }
     problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
@@ -159,7 +158,7 @@ mod tests {
     fn each_sign_is_judged_worst_first() {
         let mut g = GpuSample::empty(0);
         assert_eq!(line(&judge(&g)), "GPU 0 ok");
-        g.throttle.mask = Some(0x40 | 0x4);
+        g.throttle = crate::sample::Throttle::from_mask(0x40 | 0x4);
         g.details = Some(Details {
             remapped_rows: Some(RemappedRows {
                 correctable: 0,

@@ -46,6 +46,16 @@ pub enum Error {
     Io(#[from] io::Error),
 }
 
+impl From<output::query::QueryError> for Error {
+    /// An unknown property is reported as nvidia-smi reports it.
+    fn from(e: output::query::QueryError) -> Self {
+        match e {
+            output::query::QueryError::NotAField(_) => Self::NvidiaSmi(e.to_string()),
+            output::query::QueryError::Empty => Self::Usage(e.to_string()),
+        }
+    }
+}
+
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
@@ -113,13 +123,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         }
         _ => {}
     }
-    let format = Format::from_cli(&cli).map_err(|e| {
-        if e.ends_with(output::query::NOT_A_FIELD) {
-            Error::NvidiaSmi(e)
-        } else {
-            Error::Usage(e)
-        }
-    })?;
+    let format = Format::from_cli(&cli)?;
     let source = open_source(&cli, sampling)?;
     let mut source =
         source::PlacementFilter::wrap(source, cli.source.container.clone(), cli.source.pod.clone());

@@ -13,6 +13,7 @@ use crate::output::owners::OwnerKey;
 use crate::output::query::{Query, QueryFormat};
 use crate::output::style::Painter;
 use crate::output::table::TableOptions;
+use crate::Error;
 
 /// What a non-interactive mode prints.
 pub enum Format {
@@ -25,7 +26,7 @@ pub enum Format {
 }
 
 impl Format {
-    pub fn from_cli(cli: &Cli) -> Result<Self, String> {
+    pub fn from_cli(cli: &Cli) -> Result<Self, Error> {
         let out = &cli.output;
         Ok(if let Some(fields) = &out.query_gpu {
             Format::Query(Query::gpus(fields)?, out.format)

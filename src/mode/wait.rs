@@ -69,7 +69,7 @@ fn claim(
     wanted: usize,
     args: &WaitArgs,
 ) -> Result<Option<String>, Error> {
-    let user = current_user();
+    let user = crate::source::current_user();
     let command: Vec<String> =
         args.command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
     let command = command.join(" ");
@@ -171,15 +171,4 @@ impl Status {
             let _ = write!(std::io::stderr(), "\r\x1b[K");
         }
     }
-}
-
-/// This user's name, for the claim record.
-fn current_user() -> String {
-    // SAFETY: getuid has no preconditions.
-    let uid = unsafe { libc::getuid() };
-    let users = sysinfo::Users::new_with_refreshed_list().ok();
-    sysinfo::Uid::try_from(uid as usize)
-        .ok()
-        .and_then(|id| users?.get_user_by_id(&id).map(|u| u.name().to_string()))
-        .unwrap_or_else(|| uid.to_string())
 }

@@ -520,37 +520,35 @@ pub fn help(apps: bool) -> String {
     out
 }
 
-/// nvidia-smi's words for a property it does not know (printed on stdout, exit code 2), which
-/// scripts may look for.
-pub const NOT_A_FIELD: &str = " is not a valid field to query.";
-
-fn not_a_field(name: &str) -> String {
-    format!("Field \"{}\"{NOT_A_FIELD}", sanitize(name))
+/// Why a query's list of properties cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    /// In nvidia-smi's words, which scripts may look for (it prints them on stdout and exits 2).
+    #[error("Field \"{0}\" is not a valid field to query.")]
+    NotAField(String),
+    #[error("no fields to query")]
+    Empty,
 }
 
 fn parse_fields<T>(
     table: &'static [Field<T>],
     spec: &str,
-) -> Result<Vec<&'static Field<T>>, String> {
-    spec.split(',')
+) -> Result<Vec<&'static Field<T>>, QueryError> {
+    let fields = spec
+        .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|name| {
             table
                 .iter()
                 .find(|f| f.names.iter().any(|n| n.eq_ignore_ascii_case(name)))
-                .ok_or_else(|| not_a_field(name))
+                .ok_or_else(|| QueryError::NotAField(sanitize(name).into_owned()))
         })
-        .collect::<Result<Vec<_>, _>>()
-        .and_then(
-            |fields| {
-                if fields.is_empty() {
-                    Err("no fields to query".into())
-                } else {
-                    Ok(fields)
-                }
-            },
-        )
+        .collect::<Result<Vec<_>, _>>()?;
+    if fields.is_empty() {
+        return Err(QueryError::Empty);
+    }
+    Ok(fields)
 }
 
 /// A parsed `--query-gpu` or `--query-compute-apps`.
@@ -562,11 +560,11 @@ enum Fields {
 }
 
 impl Query {
-    pub fn gpus(spec: &str) -> Result<Self, String> {
+    pub fn gpus(spec: &str) -> Result<Self, QueryError> {
         parse_fields(GPU_FIELDS, spec).map(|f| Query(Fields::Gpus(f)))
     }
 
-    pub fn apps(spec: &str) -> Result<Self, String> {
+    pub fn apps(spec: &str) -> Result<Self, QueryError> {
         parse_fields(APP_FIELDS, spec).map(|f| Query(Fields::Apps(f)))
     }
 
@@ -689,7 +687,7 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_named_in_the_error() {
-        let err = Query::gpus("index,bogus").err().unwrap();
+        let err = Query::gpus("index,bogus").err().unwrap().to_string();
         assert_eq!(err, "Field \"bogus\" is not a valid field to query.");
     }
 }

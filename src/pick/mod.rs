@@ -103,17 +103,17 @@ pub fn candidates<'a>(
     Ok(chosen)
 }
 
-/// Judges each candidate; `recent` is in snapshot order, `claimed` says who claimed a GPU.
+/// Judges each candidate: `recent` gives its utilization over the last seconds where known,
+/// `claimed` who claimed it.
 pub fn judge(
     gpus: &[&GpuSample],
-    recent: &[Option<RecentUtilization>],
+    recent: impl Fn(&GpuSample) -> Option<RecentUtilization>,
     criteria: &Criteria,
     claimed: impl Fn(&GpuSample) -> Option<String>,
-    position: impl Fn(&GpuSample) -> usize,
 ) -> Vec<Verdict> {
     gpus.iter()
         .map(|g| {
-            let recent = recent.get(position(g)).copied().flatten();
+            let recent = recent(g);
             let utilization = recent.map(|r| r.mean).or(g.utilization.gpu_percent.map(f64::from));
             let peak = recent.map(|r| r.max).or(g.utilization.gpu_percent);
             Verdict {
@@ -198,9 +198,12 @@ pub fn survey(
     let snapshot = source.sample()?;
     let recent = source.recent_utilization(RECENT);
     let gpus = candidates(&snapshot, visible, &criteria.exclude).map_err(crate::Error::Usage)?;
-    let position =
-        |g: &GpuSample| snapshot.gpus.iter().position(|x| x.index == g.index).unwrap_or(usize::MAX);
-    let verdicts = judge(&gpus, &recent, criteria, |g| locks.holder(g), position);
+    // In snapshot order, as the source gives it.
+    let recent_of = |g: &GpuSample| {
+        let position = snapshot.gpus.iter().position(|x| std::ptr::eq(x, g))?;
+        recent.get(position).copied().flatten()
+    };
+    let verdicts = judge(&gpus, recent_of, criteria, |g| locks.holder(g));
     Ok((snapshot, verdicts))
 }
 
@@ -270,7 +273,7 @@ mod tests {
 
     fn judged(s: &Snapshot, recent: &[Option<RecentUtilization>], c: &Criteria) -> Vec<Verdict> {
         let gpus = candidates(s, None, &c.exclude).unwrap();
-        judge(&gpus, recent, c, |_| None, |g| g.index as usize)
+        judge(&gpus, |g| recent.get(g.index as usize).copied().flatten(), c, |_| None)
     }
 
     #[test]

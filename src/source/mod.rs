@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 pub use filter::PlacementFilter;
 pub use host::usage::{HostUsage, WithHostUsage};
-pub use host::HostLookup;
+pub use host::{current_user, HostLookup};
 pub use nvml::NvmlSource;
 pub use selection::GpuSelector;
 pub use sim::SimSource;

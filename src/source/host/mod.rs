@@ -184,10 +184,23 @@ impl HostLookup {
         let status = dir.read("status")?;
         let uid = stat::real_uid(&String::from_utf8_lossy(&status))?;
         let users = self.users.get_or_init(|| Users::new_with_refreshed_list().ok());
-        let id = sysinfo::Uid::try_from(uid as usize).ok()?;
-        let name = users.as_ref().and_then(|u| u.get_user_by_id(&id)).map(|u| u.name().to_string());
-        Some(name.unwrap_or_else(|| uid.to_string()))
+        Some(name_of(users.as_ref(), uid))
     }
+}
+
+/// A user's name from the user database, or the UID where it has none (another container's).
+fn name_of(users: Option<&Users>, uid: u32) -> String {
+    sysinfo::Uid::try_from(uid as usize)
+        .ok()
+        .and_then(|id| users?.get_user_by_id(&id).map(|u| u.name().to_string()))
+        .unwrap_or_else(|| uid.to_string())
+}
+
+/// The name of the user this process runs as.
+pub fn current_user() -> String {
+    // SAFETY: getuid has no preconditions.
+    let uid = unsafe { libc::getuid() };
+    name_of(Users::new_with_refreshed_list().ok().as_ref(), uid)
 }
 
 /// What one `pread` from the start of a `/proc` file gives (the kernel renders it afresh), in
