@@ -133,6 +133,8 @@ fn gpu(index: usize) -> GpuSpec {
         display_mode: Some(!m.has_ecc),
         remapped_rows: m.has_ecc.then(Default::default),
         retired_pages_pending: None,
+        pcie_replay_count: None,
+        events: Vec::new(),
         errors: Default::default(),
         processes: if busy { processes(index) } else { Vec::new() },
     }

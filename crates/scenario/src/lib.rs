@@ -132,6 +132,12 @@ pub struct GpuSpec {
     pub remapped_rows: Option<RemappedRowsSpec>,
     /// Pages waiting to be retired (`nvmlDeviceGetRetiredPagesPendingStatus`, before Ampere).
     pub retired_pages_pending: Option<bool>,
+    /// PCIe replays since the driver loaded (`nvmlDeviceGetPcieReplayCounter`).
+    pub pcie_replay_count: Option<u32>,
+    /// Events the driver raises on this GPU, delivered to the event sets registered for them
+    /// before they happen (`nvmlEventSetWait`).
+    #[serde(default)]
+    pub events: Vec<EventSpec>,
     /// Per-metric injected failures, e.g. `{ memory = "NO_PERMISSION" }`.
     #[serde(default)]
     pub errors: BTreeMap<Metric, ErrorCode>,
@@ -203,6 +209,44 @@ pub struct RemappedRowsSpec {
     pub failed: bool,
 }
 
+/// An event on a GPU at a time counted from `nvmlInit`: `{ at_s = 2.0, xid = 79 }` or
+/// `{ at_s = 3.0, kind = "double_bit_ecc" }`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventSpec {
+    pub at_s: f64,
+    #[serde(default)]
+    pub kind: EventKindSpec,
+    /// The XID number of a critical XID error.
+    pub xid: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKindSpec {
+    #[default]
+    Xid,
+    SingleBitEcc,
+    DoubleBitEcc,
+}
+
+impl EventKindSpec {
+    /// The event's `nvmlEventType*` bit.
+    pub fn nvml_bit(self) -> u64 {
+        match self {
+            Self::SingleBitEcc => EVENT_SINGLE_BIT_ECC,
+            Self::DoubleBitEcc => EVENT_DOUBLE_BIT_ECC,
+            Self::Xid => EVENT_XID_CRITICAL,
+        }
+    }
+}
+
+/// `nvmlEventType*` bits (nvml.h).
+pub const EVENT_SINGLE_BIT_ECC: u64 = 0x1;
+pub const EVENT_DOUBLE_BIT_ECC: u64 = 0x2;
+pub const EVENT_PSTATE: u64 = 0x4;
+pub const EVENT_XID_CRITICAL: u64 = 0x8;
+
 /// The metrics an error can be injected into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -238,6 +282,8 @@ pub enum Metric {
     Display,
     RemappedRows,
     RetiredPages,
+    PcieReplay,
+    Events,
 }
 
 /// NVML return codes worth simulating, with their C values.
@@ -347,6 +393,18 @@ impl Scenario {
                 ("power_limit_w", g.power_limit_w, 3000.0, "0 to 3000 W"),
                 ("pstate", g.pstate.map(f64::from), 15.0, "0 to 15"),
             ];
+            for event in &g.events {
+                if !(event.at_s.is_finite() && event.at_s >= 0.0) {
+                    return bad("events", format!("at_s {}", event.at_s), "0 s or later");
+                }
+                if (event.kind == EventKindSpec::Xid) != event.xid.is_some() {
+                    return bad(
+                        "events",
+                        format!("{event:?}"),
+                        "an XID event needs `xid`, only it",
+                    );
+                }
+            }
             for (key, value, high, range) in fixed {
                 if let Some(v) = value.filter(|v| !(0.0..=high).contains(v)) {
                     return bad(key, v.to_string(), range);
@@ -580,6 +638,17 @@ impl GpuSpec {
 
     pub fn retired_pages_pending(&self) -> Reading<bool> {
         self.read(Metric::RetiredPages, self.retired_pages_pending)
+    }
+
+    pub fn pcie_replay_count(&self) -> Reading<u32> {
+        self.read(Metric::PcieReplay, self.pcie_replay_count)
+    }
+
+    /// The `nvmlEventType*` bits this GPU can deliver: critical XIDs and P-state changes on
+    /// every GPU, ECC events only where ECC is on (nvml.h, `nvmlDeviceRegisterEvents`).
+    pub fn supported_events(&self) -> Reading<u64> {
+        let ecc = if self.ecc().is_ok() { EVENT_SINGLE_BIT_ECC | EVENT_DOUBLE_BIT_ECC } else { 0 };
+        self.read(Metric::Events, Some(EVENT_XID_CRITICAL | EVENT_PSTATE | ecc))
     }
 
     /// Total energy in mJ: the starting counter plus the mean simulated power since t = 0.

@@ -134,3 +134,19 @@ pub fn error_string(code: nvmlReturn_t) -> &'static CStr {
         _ => c"Unknown Error",
     }
 }
+
+pub type nvmlEventSet_t = *mut c_void;
+
+/// What `nvmlEventSetWait_v2` fills in.
+#[repr(C)]
+pub struct nvmlEventData_t {
+    pub device: nvmlDevice_t,
+    pub eventType: c_ulonglong,
+    /// The XID of a critical XID error; 0 for other events.
+    pub eventData: c_ulonglong,
+    /// The instance the event belongs to, or 0xFFFFFFFF.
+    pub gpuInstanceId: c_uint,
+    pub computeInstanceId: c_uint,
+}
+
+const _: () = assert!(std::mem::size_of::<nvmlEventData_t>() == 32);

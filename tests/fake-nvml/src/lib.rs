@@ -12,6 +12,7 @@
 #![allow(non_snake_case, clippy::missing_safety_doc)]
 
 mod abi;
+mod events;
 
 /// Exports each named NVML function as a stub that returns NOT_SUPPORTED. On x86-64 the caller
 /// cleans up its arguments, so one argument-less body serves every signature.
@@ -800,6 +801,14 @@ pub unsafe extern "C" fn nvmlDeviceGetRetiredPagesPendingStatus(
     with_gpu(dev, |_, g, _| reply(g.retired_pages_pending(), |on| write(out, c_uint::from(on))))
 }
 
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetPcieReplayCounter(
+    dev: nvmlDevice_t,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| reply(g.pcie_replay_count(), |n| write(out, n)))
+}
+
 // ---- processes ------------------------------------------------------------------------------
 
 /// Which of a GPU's process lists a call asks for.
@@ -1053,6 +1062,7 @@ mod tests {
             "[[gpus]]\nname = \"A\"\nmemory_total_mib = 1000\nmemory_reserved_mib = 100\n\
              memory_used_mib = 200\nminor_number = 3\npower_limit_w = 300\nutilization_gpu = 40\n\
              power_management_limit_w = 350\n\
+             events = [{ at_s = 0.5, xid = 13 }, { at_s = 1.5, xid = 79 }]\n\
              [[gpus.processes]]\npid = 42\nused_memory_mib = 50\nsm_util = 60\n\
              [[gpus.processes]]\npid = 43\nkind = \"mps\"\nused_memory_mib = 10\n\
              [[gpus]]\nname = \"B\"\nlost_between_s = [0.2, 0.6]\n",
@@ -1157,6 +1167,24 @@ mod tests {
             assert_eq!(nvmlDeviceGetName(b, name.as_mut_ptr(), 64), lost);
             std::thread::sleep(std::time::Duration::from_millis(400));
             assert_eq!(nvmlDeviceGetHandleByIndex_v2(1, &mut b), SUCCESS);
+
+            // Events (at ~0.7 s): only those after registration, each once; a type the GPU
+            // cannot deliver is refused.
+            let mut set: nvmlEventSet_t = std::ptr::null_mut();
+            assert_eq!(events::nvmlEventSetCreate(&mut set), SUCCESS);
+            let mut bits = 0;
+            assert_eq!(events::nvmlDeviceGetSupportedEventTypes(dev, &mut bits), SUCCESS);
+            assert_eq!(bits & 0x3, 0, "no ECC events without ECC");
+            assert_eq!(events::nvmlDeviceRegisterEvents(dev, 0x8 | 0x1, set), NOT_SUPPORTED);
+            assert_eq!(events::nvmlDeviceRegisterEvents(dev, 0x8, set), SUCCESS);
+            let mut data: nvmlEventData_t = zeroed();
+            let timeout = ErrorCode::Timeout.as_nvml_return();
+            assert_eq!(events::nvmlEventSetWait_v2(set, &mut data, 0), timeout);
+            assert_eq!(events::nvmlEventSetWait_v2(set, &mut data, 5000), SUCCESS);
+            assert_eq!((data.device, data.eventType, data.eventData), (dev, 0x8, 79));
+            assert_eq!(data.gpuInstanceId, NO_INSTANCE);
+            assert_eq!(events::nvmlEventSetWait_v2(set, &mut data, 100), timeout);
+            assert_eq!(events::nvmlEventSetFree(set), SUCCESS);
         }
         assert_eq!(nvmlShutdown(), SUCCESS);
         let _ = std::fs::remove_file(path);

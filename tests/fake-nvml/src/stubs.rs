@@ -133,7 +133,6 @@ stubs! {
     nvmlDeviceGetPciInfo
     nvmlDeviceGetPciInfoExt
     nvmlDeviceGetPcieLinkMaxSpeed
-    nvmlDeviceGetPcieReplayCounter
     nvmlDeviceGetPcieSpeed
     nvmlDeviceGetPdi
     nvmlDeviceGetPerformanceModes
@@ -152,7 +151,6 @@ stubs! {
     nvmlDeviceGetSramEccErrorStatus
     nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts
     nvmlDeviceGetSupportedClocksEventReasons
-    nvmlDeviceGetSupportedEventTypes
     nvmlDeviceGetSupportedGraphicsClocks
     nvmlDeviceGetSupportedMemoryClocks
     nvmlDeviceGetSupportedPerformanceStates
@@ -188,7 +186,6 @@ stubs! {
     nvmlDeviceQueryDrainState
     nvmlDeviceReadPRMCounters_v1
     nvmlDeviceReadWritePRM_v1
-    nvmlDeviceRegisterEvents
     nvmlDeviceRemoveGpu
     nvmlDeviceRemoveGpu_v2
     nvmlDeviceResetApplicationsClocks
@@ -242,15 +239,12 @@ stubs! {
     nvmlDeviceWorkloadPowerProfileGetProfilesInfo
     nvmlDeviceWorkloadPowerProfileSetRequestedProfiles
     nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1
-    nvmlEventSetCreate
-    nvmlEventSetFree
     nvmlEventSetGetContextCount_v1
     nvmlEventSetGetContextData_v1
     nvmlEventSetGetContextInfo_v1
     nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1
     nvmlEventSetRegisterGpuOperationalEvents_v1
     nvmlEventSetWait
-    nvmlEventSetWait_v2
     nvmlEventSetWait_v3
     nvmlGetExcludedDeviceCount
     nvmlGetExcludedDeviceInfoByIndex
