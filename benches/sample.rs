@@ -42,10 +42,10 @@ fn bench(c: &mut Criterion) {
         SourceSpec::Nvml { library: Some(common::fake_nvml().to_path_buf()), host_proc: None };
     // NVML alone, then with the host lookup of the 4,096 PIDs (/proc reads, mostly kernel time):
     // the steady state, where at most 256 known processes are re-read per sample.
-    let nvml_only = SampleOptions { pcie_throughput: false, host_processes: false, details: false };
+    let nvml_only = SampleOptions::one_shot();
     let mut nvml = spec.open(&[], nvml_only).expect("open the fake NVML library");
     c.bench_function("nvml_sample_64x64", |b| b.iter(|| black_box(nvml.sample().unwrap())));
-    let with_host = SampleOptions { pcie_throughput: false, host_processes: true, details: false };
+    let with_host = SampleOptions { host_processes: true, ..SampleOptions::one_shot() };
     let mut nvml = spec.open(&[], with_host).expect("open the fake NVML library");
     c.bench_function("nvml_sample_64x64_with_host_lookup", |b| {
         b.iter(|| black_box(nvml.sample().unwrap()))

@@ -71,31 +71,46 @@ impl Plan {
                 pcie_throughput: false,
                 host_processes: false,
                 details: false,
+                events: false,
             }),
             Mode::Serve => Some(SampleOptions {
                 pcie_throughput: true,
                 host_processes: matches!(&cli.command, Some(Command::Serve(a)) if a.processes),
-                // Memory and link health for the exporter's health metrics.
+                // Memory and link health, and the XID counters, for the exporter.
                 details: true,
+                events: true,
             }),
-            // The board's details hold its memory and link health.
-            Mode::Health => {
-                Some(SampleOptions { pcie_throughput: false, host_processes: false, details: true })
-            }
+            // The board's details hold its memory and link health; past XIDs come from the
+            // kernel log, as a one-shot check hears no events.
+            Mode::Health => Some(SampleOptions {
+                pcie_throughput: false,
+                host_processes: false,
+                details: true,
+                events: false,
+            }),
             // Who holds a GPU is told by user and command line.
-            Mode::Select | Mode::Wait => {
-                Some(SampleOptions { pcie_throughput: false, host_processes: true, details: false })
-            }
-            // The monitor shows everything: PCIe in its panels, host details in its table.
-            Mode::Monitor => {
-                Some(SampleOptions { pcie_throughput: true, host_processes: true, details: false })
-            }
-            // Only the JSON document carries PCIe throughput (≥ 20 ms per GPU to read); a GPU
-            // query needs nothing from `/proc`, and the details only when it names one.
+            Mode::Select | Mode::Wait => Some(SampleOptions {
+                pcie_throughput: false,
+                host_processes: true,
+                details: false,
+                events: false,
+            }),
+            // The monitor shows everything: PCIe in its panels, host details in its table,
+            // XIDs as they come.
+            Mode::Monitor => Some(SampleOptions {
+                pcie_throughput: true,
+                host_processes: true,
+                details: false,
+                events: true,
+            }),
+            // Only the JSON document carries PCIe throughput (≥ 20 ms per GPU to read) and
+            // events (heard only by a watch); a GPU query needs nothing from `/proc`, and the
+            // details only when it names one.
             Mode::Watch { .. } | Mode::Once => Some(SampleOptions {
                 pcie_throughput: out.json,
                 host_processes: out.query_gpu.is_none(),
                 details: out.query_gpu.as_deref().is_some_and(crate::output::query::needs_details),
+                events: out.json && matches!(mode, Mode::Watch { .. }),
             }),
         };
         Ok(Self { mode, sampling })
@@ -194,8 +209,15 @@ mod tests {
         let serve = plan(&["serve", "--processes"], false).unwrap();
         assert_eq!(
             serve.sampling,
-            Some(SampleOptions { pcie_throughput: true, host_processes: true, details: true })
+            Some(SampleOptions {
+                pcie_throughput: true,
+                host_processes: true,
+                details: true,
+                events: true
+            })
         );
+        assert!(plan(&["--watch", "--json"], false).unwrap().sampling.unwrap().events);
+        assert!(!plan(&["--once", "--json"], false).unwrap().sampling.unwrap().events);
         assert!(plan(&["health"], false).unwrap().sampling.unwrap().details);
         assert_eq!(plan(&["doctor"], true).unwrap().sampling, None);
     }

@@ -231,6 +231,89 @@ pub struct GpuSample {
     /// property); left out otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<Details>,
+    /// XID errors and ECC events the driver raised, in the modes that listen for them (the
+    /// monitor, `serve`, `--watch --json`) and from the kernel log in `gputop health`; left
+    /// out elsewhere. `None` with `missing["events"]` where they cannot be had.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<GpuEvents>,
+}
+
+/// The health events of one GPU known since `since`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GpuEvents {
+    pub source: EventSource,
+    /// Since when events are known: when gputop started listening, or when the machine booted.
+    pub since: DateTime<Utc>,
+    /// How many of each XID error, by XID.
+    pub xid_counts: BTreeMap<u32, u64>,
+    /// Single-bit (corrected) ECC error events; `None` where ECC events cannot be had (ECC off).
+    pub ecc_single_bit: Option<u64>,
+    /// Double-bit (uncorrected) ECC error events; `None` likewise.
+    pub ecc_double_bit: Option<u64>,
+    /// The newest events, oldest first (at most [`GpuEvents::RECENT`]).
+    pub recent: Vec<GpuEvent>,
+}
+
+impl GpuEvents {
+    pub const RECENT: usize = 32;
+
+    pub fn new(source: EventSource, since: DateTime<Utc>) -> Self {
+        Self {
+            source,
+            since,
+            xid_counts: BTreeMap::new(),
+            ecc_single_bit: None,
+            ecc_double_bit: None,
+            recent: Vec::new(),
+        }
+    }
+
+    /// Counts an event and keeps it among the recent ones.
+    pub fn add(&mut self, event: GpuEvent) {
+        match event.kind {
+            GpuEventKind::Xid => {
+                *self.xid_counts.entry(event.xid.unwrap_or(0)).or_default() += 1;
+            }
+            GpuEventKind::SingleBitEcc => {
+                *self.ecc_single_bit.get_or_insert(0) += 1;
+            }
+            GpuEventKind::DoubleBitEcc => {
+                *self.ecc_double_bit.get_or_insert(0) += 1;
+            }
+        }
+        if self.recent.len() == Self::RECENT {
+            self.recent.remove(0);
+        }
+        self.recent.push(event);
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventSource {
+    /// NVML's event set, listened to since `since`.
+    Nvml,
+    /// The kernel log's `NVRM: Xid` lines since boot.
+    KernelLog,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GpuEvent {
+    pub at: DateTime<Utc>,
+    pub kind: GpuEventKind,
+    /// The XID of an XID error.
+    pub xid: Option<u32>,
+    /// What the driver said with it (from the kernel log), as untrusted text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GpuEventKind {
+    Xid,
+    SingleBitEcc,
+    DoubleBitEcc,
 }
 
 /// The board, its link and its settings.
@@ -252,6 +335,9 @@ pub struct Details {
     pub pcie_link_gen_max: Option<u32>,
     pub pcie_link_width_current: Option<u32>,
     pub pcie_link_width_max: Option<u32>,
+    /// PCIe replays (retransmissions after link errors) since the driver loaded.
+    #[serde(default)]
+    pub pcie_replay_count: Option<u32>,
     pub clock_graphics_mhz: Option<u32>,
     pub clock_graphics_max_mhz: Option<u32>,
     pub power_default_limit_watts: Option<f64>,
@@ -538,6 +624,7 @@ impl GpuSample {
             processes: Some(Vec::new()),
             missing: BTreeMap::new(),
             details: None,
+            events: None,
         }
     }
 

@@ -61,6 +61,7 @@ impl Machine {
         for node in ["nvidiactl", "nvidia0", "nvidia-uvm"] {
             m.file(&format!("dev/{node}"), "");
         }
+        m.file("dev/kmsg", KMSG_BOOT);
         m.toolkit("12.4.1");
         m.file("usr/local/cuda-12.4/lib64/libcudnn.so.9", "");
         m.file("usr/local/cuda-12.4/lib64/libcudnn.so.9.1.0", "");
@@ -505,6 +506,37 @@ fn values_nvml_refuses_are_named_with_the_reason() {
     let title = refused[0]["title"].as_str().unwrap();
     assert!(title.contains("processes: no permission"), "{title}");
     assert_eq!(refused[0]["status"], "warning");
+}
+
+/// The kernel log of a machine that booted cleanly, in `/dev/kmsg`'s record format.
+const KMSG_BOOT: &str = "6,1,0,-;Linux version 6.8.0\n\
+    6,700,5120000,-;NVRM: loading NVIDIA UNIX x86_64 Kernel Module  550.54.15\n";
+
+#[test]
+fn xid_errors_since_boot_are_read_from_the_kernel_log() {
+    let m = Machine::healthy();
+    let (_, report) = m.json();
+    let gpus = findings(&report, "gpus");
+    assert!(gpus[0]["title"].as_str().unwrap().contains("no lost GPU, XID errors,"), "{report:#}");
+    // The fake GPU 0 sits at 00000000:01:00.0; an application's own fault (XID 13) is not the
+    // GPU's.
+    m.file(
+        "dev/kmsg",
+        &format!(
+            "{KMSG_BOOT}4,900,7200000000,-;NVRM: Xid (PCI:0000:01:00): 13, Graphics Exception\n\
+             4,901,7300000000,-;NVRM: Xid (PCI:0000:01:00): 79, pid=4242, name=python, GPU has fallen off the bus.\n"
+        ),
+    );
+    let (code, report) = m.json();
+    assert_eq!(code, 2, "{report:#}");
+    let xid = findings(&report, "xid");
+    assert_eq!(xid.len(), 1, "{report:#}");
+    assert_eq!(xid[0]["status"], "failure");
+    let title = xid[0]["title"].as_str().unwrap();
+    assert!(title.contains("XID 79: GPU has fallen off the bus (1 since boot, last "), "{title}");
+    m.remove("dev/kmsg");
+    let (_, report) = m.json();
+    assert_eq!(status_of(&report, "xid_log"), "skipped");
 }
 
 #[test]

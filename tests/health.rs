@@ -59,3 +59,43 @@ fn warnings_only_exit_1_and_a_healthy_machine_0() {
         health("[[gpus]]\nname = \"A\"\n[[gpus]]\nname = \"B\"\nlost = true\n", &["--id", "0"]);
     assert_eq!((code, text.as_str()), (0, "GPU 0 ok\n"), "--id picks the GPUs judged");
 }
+
+/// The judgement with a kernel log of the test's making (the real one is the machine's): an
+/// XID 79 since boot fails the GPU, an application's own XID 13 does not, and a log that cannot
+/// be read is said, with the GPUs still judged.
+#[test]
+fn xid_errors_since_boot_come_from_the_kernel_log() {
+    use gputop::testing::{health, DemoFleet, SampleOptions, SourceSpec};
+    let scenario = scenario_file(
+        "[[gpus]]\nname = \"A\"\npci_bus_id = \"00000000:3B:00.0\"\n\
+         [[gpus]]\nname = \"B\"\npci_bus_id = \"00000000:AF:00.0\"\n",
+    );
+    let dir = temp_dir();
+    let kmsg = dir.path().join("kmsg");
+    std::fs::write(
+        &kmsg,
+        "6,1,0,-;Linux version 6.8.0\n\
+         4,900,3600000000,-;NVRM: Xid (PCI:0000:3b:00): 79, pid=4242, name=python, GPU has fallen off the bus.\n \
+         SUBSYSTEM=pci\n\
+         4,901,3700000000,-;NVRM: Xid (PCI:0000:af:00): 13, Graphics Exception: ESR 0x50\n",
+    )
+    .unwrap();
+    let spec = SourceSpec::Demo(DemoFleet::Scenario(scenario.path().to_path_buf()));
+    let options = SampleOptions { details: true, ..SampleOptions::one_shot() };
+    let mut source = spec.open(&[], options).unwrap();
+    let report = health::report(source.as_mut(), &kmsg).unwrap();
+    let doc = serde_json::to_value(&report).unwrap();
+    assert_eq!(doc["status"], "failure", "{doc:#}");
+    let problem = &doc["gpus"][0]["problems"][0];
+    assert_eq!(problem["severity"], "failure");
+    let what = problem["what"].as_str().unwrap();
+    assert!(what.starts_with("XID 79: GPU has fallen off the bus (1 since boot, last "), "{what}");
+    assert_eq!(problem["fix"], "check power and seating; reset the GPU or reboot");
+    assert_eq!(doc["gpus"][1]["status"], "ok", "an application's fault is not the GPU's: {doc:#}");
+    assert_eq!(doc["xid_history_error"], Value::Null);
+
+    let report = health::report(source.as_mut(), &dir.path().join("absent")).unwrap();
+    assert_eq!(report.status.exit_code(), 0);
+    let error = report.xid_history_error.unwrap();
+    assert!(error.starts_with("cannot read the kernel log "), "{error}");
+}

@@ -1,12 +1,15 @@
-//! Is each GPU healthy? What `gputop health` judges from one sample with the board details:
-//! a GPU that cannot be reached, memory rows that failed to remap or wait for a reset, pages
-//! waiting to be retired, uncorrected ECC errors, a PCIe link narrower than it can be, and
-//! hardware slowdowns. Each finding says what to do.
+//! Is each GPU healthy? What `gputop health` judges from one sample with the board details
+//! and the GPU's events: a GPU that cannot be reached, XID errors, memory rows that failed to
+//! remap or wait for a reset, pages waiting to be retired, uncorrected ECC errors, a PCIe link
+//! narrower than it can be, and hardware slowdowns. Each finding says what to do.
+
+pub mod kernel_log;
+pub mod xid;
 
 use serde::Serialize;
 
 use crate::output::sanitize::sanitize;
-use crate::sample::{GpuSample, GpuStatus, ThrottleReason};
+use crate::sample::{EventSource, GpuSample, GpuStatus, ThrottleReason};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -55,6 +58,7 @@ pub fn judge(g: &GpuSample) -> GpuHealth {
         }),
         GpuStatus::Ok => {}
     }
+    problems.extend(xid_problems(g));
     problems.extend(memory_problems(g));
     if let Some(n) = g.ecc.uncorrected.filter(|&n| n > 0) {
         problems.push(Problem {
@@ -87,6 +91,33 @@ pub fn judge(g: &GpuSample) -> GpuHealth {
         status: problems.first().map_or(Severity::Ok, |p| p.severity),
         problems,
     }
+}
+
+/// The XID errors the GPU raised that speak of its health (an application's own faults do
+/// not), each with how many, when the last came, and what to do.
+pub fn xid_problems(g: &GpuSample) -> Vec<Problem> {
+    let Some(events) = g.events.as_ref() else { return Vec::new() };
+    let since = match events.source {
+        EventSource::KernelLog => "since boot",
+        EventSource::Nvml => "since gputop started",
+    };
+    events
+        .xid_counts
+        .iter()
+        .map(|(&number, &count)| (xid::describe(number), count))
+        .filter(|(x, _)| x.severity > Severity::Ok)
+        .map(|(x, count)| {
+            let last = events.recent.iter().rev().find(|e| e.xid == Some(x.number));
+            let when = last.map_or(String::new(), |e| {
+                format!(", last {}", e.at.with_timezone(&chrono::Local).format("%b %d %H:%M:%S"))
+            });
+            Problem {
+                severity: x.severity,
+                what: format!("XID {}: {} ({count} {since}{when})", x.number, x.meaning),
+                fix: x.action,
+            }
+        })
+        .collect()
 }
 
 /// What the board's memory says: rows that could not be remapped, a remapping waiting for a

@@ -1,25 +1,62 @@
 //! `gputop health`: a line per GPU, or JSON, and the exit code a probe reads.
 
 use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
 
 use crate::cli::HealthArgs;
-use crate::health::{self, Severity};
+use crate::health::kernel_log::KernelXids;
+use crate::health::{self, GpuHealth, Severity};
+use crate::sample::{Missing, MissingReason};
 use crate::source::Source;
 use crate::Error;
 
-pub fn run(mut source: Box<dyn Source>, args: &HealthArgs) -> Result<i32, Error> {
-    let snapshot = source.sample()?;
-    let verdicts: Vec<_> = snapshot.gpus.iter().map(health::judge).collect();
-    let worst = verdicts.iter().map(|v| v.status).max().unwrap_or(Severity::Ok);
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        let doc = serde_json::json!({ "status": worst, "gpus": verdicts });
-        let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
-        writeln!(out, "{}", crate::output::json::escape_controls(text))?;
-    } else {
-        for v in &verdicts {
-            writeln!(out, "{}", health::line(v))?;
+/// Where the kernel keeps its log.
+pub const KERNEL_LOG: &str = "/dev/kmsg";
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub status: Severity,
+    pub gpus: Vec<GpuHealth>,
+    /// Why the XIDs since boot are unknown (the kernel log could not be read); `null` when read.
+    pub xid_history_error: Option<String>,
+}
+
+/// Samples the GPUs, adds the XIDs the kernel log (`kernel_log`) holds for each, and judges.
+pub fn report(source: &mut dyn Source, kernel_log: &Path) -> Result<Report, Error> {
+    let mut snapshot = source.sample()?;
+    let xids = KernelXids::read(kernel_log);
+    for g in &mut snapshot.gpus {
+        match (&xids, g.pci_bus_id.as_deref()) {
+            (Ok(xids), Some(bus_id)) => g.events = Some(xids.for_gpu(bus_id)),
+            (Err(e), _) => {
+                let reason =
+                    if e.permission { MissingReason::NoPermission } else { MissingReason::Error };
+                let missing = Missing { reason, nvml_code: None };
+                g.missing.insert("events".into(), missing);
+            }
+            (Ok(_), None) => {}
         }
     }
-    Ok(worst.exit_code())
+    let gpus: Vec<GpuHealth> = snapshot.gpus.iter().map(health::judge).collect();
+    let status = gpus.iter().map(|v| v.status).max().unwrap_or(Severity::Ok);
+    Ok(Report { status, gpus, xid_history_error: xids.err().map(|e| e.message) })
+}
+
+pub fn run(mut source: Box<dyn Source>, args: &HealthArgs) -> Result<i32, Error> {
+    let report = report(source.as_mut(), Path::new(KERNEL_LOG))?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+        writeln!(out, "{}", crate::output::json::escape_controls(text))?;
+    } else {
+        for v in &report.gpus {
+            writeln!(out, "{}", health::line(v))?;
+        }
+        if let Some(e) = &report.xid_history_error {
+            eprintln!("gputop: XIDs since boot not checked: {e}");
+        }
+    }
+    Ok(report.status.exit_code())
 }

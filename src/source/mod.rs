@@ -1,6 +1,7 @@
 //! Where samples come from: NVML through `nvml-wrapper`, or the simulated fleet (`--demo`).
 //! Both sit behind [`Source`], so every frontend works the same on either.
 
+mod events;
 pub mod fdscan;
 mod filter;
 pub(crate) mod host;
@@ -58,11 +59,21 @@ pub struct SampleOptions {
     /// Read [`crate::sample::Details`] (a dozen more NVML calls per GPU): only for the
     /// `--query-gpu` properties that show them.
     pub details: bool,
+    /// Listen for the driver's XID and ECC events (a thread of its own): for the modes that
+    /// run long enough to hear some.
+    pub events: bool,
+}
+
+impl SampleOptions {
+    /// The least: one sample of the GPUs, no `/proc`, no PCIe throughput, no details.
+    pub fn one_shot() -> Self {
+        Self { pcie_throughput: false, host_processes: false, details: false, events: false }
+    }
 }
 
 impl Default for SampleOptions {
     fn default() -> Self {
-        Self { pcie_throughput: true, host_processes: true, details: false }
+        Self { pcie_throughput: true, host_processes: true, details: false, events: false }
     }
 }
 

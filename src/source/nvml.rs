@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nvml_wrapper::enum_wrappers::device::{
@@ -16,6 +17,7 @@ use nvml_wrapper::error::NvmlError;
 use nvml_wrapper::struct_wrappers::device::ProcessInfo;
 use nvml_wrapper::{Device, Nvml};
 
+use super::events::EventListener;
 use super::pidns::{PidMapper, PidMapping};
 use super::selection::{self, GpuIdentity, GpuSelector};
 use super::{HostLookup, RecentUtilization, SampleOptions, Source, SourceError};
@@ -28,7 +30,7 @@ pub const DEFAULT_LIBRARY: &str = "libnvidia-ml.so.1";
 const PROCESS_UTILIZATION_WINDOW: Duration = Duration::from_secs(3);
 
 pub struct NvmlSource {
-    nvml: Nvml,
+    nvml: Arc<Nvml>,
     indices: Vec<u32>,
     options: SampleOptions,
     /// Fixed for the life of the driver, so read once.
@@ -38,6 +40,8 @@ pub struct NvmlSource {
     mapper: Option<PidMapper>,
     /// Device minor numbers (`/dev/nvidiaN`) by position in `indices`.
     minors: Vec<Option<u32>>,
+    /// With `SampleOptions::events`: the thread that hears XID and ECC events.
+    listener: Option<EventListener>,
 }
 
 impl NvmlSource {
@@ -61,7 +65,19 @@ impl NvmlSource {
             .iter()
             .map(|&i| nvml.device_by_index(i).and_then(|d| d.minor_number()).ok())
             .collect();
-        Ok(Self { nvml, indices, options, host, lookup: HostLookup::new(), mapper: None, minors })
+        let nvml = Arc::new(nvml);
+        let listener =
+            options.events.then(|| EventListener::start(Arc::clone(&nvml), indices.clone()));
+        Ok(Self {
+            nvml,
+            indices,
+            options,
+            host,
+            lookup: HostLookup::new(),
+            mapper: None,
+            minors,
+            listener,
+        })
     }
 
     /// When gputop runs in a nested PID namespace, map NVML's host PIDs to local ones through
@@ -146,6 +162,16 @@ impl Source for NvmlSource {
                 Err(e) => GpuSample::unavailable(i, GpuStatus::Error, e.to_string()),
             })
             .collect();
+        if let Some(listener) = &self.listener {
+            for (position, g) in gpus.iter_mut().enumerate() {
+                match listener.events(position) {
+                    Ok(events) => g.events = Some(events),
+                    Err(missing) => {
+                        g.missing.insert("events".into(), missing);
+                    }
+                }
+            }
+        }
         if let Some(mapper) = self.mapper.as_mut() {
             mapper.apply(&mut gpus, &self.minors);
         }
@@ -198,7 +224,7 @@ impl Reader {
 
 /// Why NVML gave nothing: the reason its return code (`nvmlReturn_t`) stands for, where the
 /// wrapper keeps the error's identity.
-fn missing(e: &NvmlError) -> Missing {
+pub(super) fn missing(e: &NvmlError) -> Missing {
     let code = match e {
         // A symbol this library lacks: the feature is not there.
         NvmlError::FailedToLoadSymbol(_) => {
@@ -340,6 +366,7 @@ fn details(d: &Device, r: &mut Reader) -> Details {
         pcie_link_width_current: r
             .get("details.pcie_link_width_current", d.current_pcie_link_width()),
         pcie_link_width_max: r.get("details.pcie_link_width_max", d.max_pcie_link_width()),
+        pcie_replay_count: r.get("details.pcie_replay_count", d.pcie_replay_counter()),
         clock_graphics_mhz: r.get("details.clock_graphics_mhz", d.clock_info(Clock::Graphics)),
         clock_graphics_max_mhz: r
             .get("details.clock_graphics_max_mhz", d.max_clock_info(Clock::Graphics)),

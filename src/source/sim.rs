@@ -114,6 +114,7 @@ fn details(spec: &GpuSpec, g: &GpuSample, t: f64) -> Details {
         pcie_link_gen_max: link.map(|(gen, _)| gen[1]),
         pcie_link_width_current: link.map(|(_, width)| width[0]),
         pcie_link_width_max: link.map(|(_, width)| width[1]),
+        pcie_replay_count: spec.pcie_replay_count().ok(),
         clock_graphics_mhz: split(spec.clocks(t)).0,
         clock_graphics_max_mhz: g.clocks.sm_max_mhz,
         power_default_limit_watts: spec.power_default_limit().ok(),

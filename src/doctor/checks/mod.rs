@@ -29,7 +29,7 @@ pub fn run_all(sys: &System, opts: &DoctorOptions) -> Vec<Section> {
         ..Facts::default()
     };
     let hardware = driver::check(sys, &facts);
-    let nvml = nvml::check(opts, &mut facts);
+    let nvml = nvml::check(sys, opts, &mut facts);
     let toolkit = cuda::toolkits(sys, &mut facts);
     vec![
         Section { name: "Hardware and kernel driver", findings: hardware },

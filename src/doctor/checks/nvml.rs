@@ -2,18 +2,19 @@
 //! hurt without being obvious: persistence mode off, lost GPUs, ECC errors, throttling.
 
 use super::{major_minor, Facts};
-use crate::doctor::{DoctorOptions, Finding, Status};
+use crate::doctor::{DoctorOptions, Finding, Status, System};
+use crate::health::kernel_log::KernelXids;
 use crate::health::{self, Severity};
 use crate::sample::{GpuStatus, MissingReason, Snapshot};
 use crate::source::{NvmlSource, SampleOptions, Source, SourceError};
 
-pub fn check(opts: &DoctorOptions, facts: &mut Facts) -> Vec<Finding> {
+pub fn check(sys: &System, opts: &DoctorOptions, facts: &mut Facts) -> Vec<Finding> {
     let library = opts
         .nvml_library
         .as_ref()
         .map_or("libnvidia-ml.so.1 (from the dynamic loader)".into(), |p| p.display().to_string());
     // The details carry the board's memory and link health.
-    let options = SampleOptions { pcie_throughput: false, host_processes: false, details: true };
+    let options = SampleOptions { details: true, ..SampleOptions::one_shot() };
     let mut loaded_from = None;
     let snapshot =
         NvmlSource::open(opts.nvml_library.as_deref(), &[], options).and_then(|mut s| {
@@ -28,7 +29,7 @@ pub fn check(opts: &DoctorOptions, facts: &mut Facts) -> Vec<Finding> {
                 .evidence(format!("library: {library}"))
                 .fix(init_fix(&e))]
         }
-        Ok(snap) => {
+        Ok(mut snap) => {
             facts.driver_cuda = snap.host.cuda_driver_version.as_deref().and_then(major_minor);
             facts.nvml_gpus =
                 Some(snap.gpus.iter().map(|g| g.uuid.clone().unwrap_or_default()).collect());
@@ -46,9 +47,28 @@ pub fn check(opts: &DoctorOptions, facts: &mut Facts) -> Vec<Finding> {
                 ),
             )
             .evidence(format!("library: {library}"))];
+            out.extend(attach_kernel_xids(sys, &mut snap));
             out.extend(gpu_findings(&snap));
             out
         }
+    }
+}
+
+/// The XIDs since boot from the kernel log, onto each GPU; a finding only when the log could
+/// not be read.
+fn attach_kernel_xids(sys: &System, snap: &mut Snapshot) -> Option<Finding> {
+    match KernelXids::read(&sys.path("/dev/kmsg")) {
+        Ok(xids) => {
+            for g in &mut snap.gpus {
+                g.events = g.pci_bus_id.as_deref().map(|bus| xids.for_gpu(bus));
+            }
+            None
+        }
+        Err(e) => Some(
+            Finding::new("xid_log", Status::Skipped, "XID errors since boot not checked")
+                .evidence(e.message)
+                .fix("run `sudo gputop doctor` to include them"),
+        ),
     }
 }
 
@@ -101,6 +121,11 @@ fn gpu_findings(snap: &Snapshot) -> Vec<Finding> {
                 Finding::new("ecc", Status::Warning, format!("{}: {n} uncorrected ECC errors since the driver loaded", label(g)))
                     .fix("see `nvidia-smi -q -d ECC,PAGE_RETIREMENT`; if errors keep coming, drain the GPU and contact the vendor"),
             );
+        }
+        for p in health::xid_problems(g) {
+            let status =
+                if p.severity == Severity::Failure { Status::Failure } else { Status::Warning };
+            out.push(Finding::new("xid", status, format!("{}: {}", label(g), p.what)).fix(p.fix));
         }
         for p in health::memory_problems(g) {
             let status =
@@ -167,10 +192,11 @@ fn gpu_findings(snap: &Snapshot) -> Vec<Finding> {
     }
     let healthy = snap.gpus.iter().filter(|g| g.status == GpuStatus::Ok).count();
     if out.is_empty() && healthy > 0 {
+        let xids = if snap.gpus.iter().all(|g| g.events.is_some()) { "XID errors, " } else { "" };
         out.push(Finding::new(
             "gpus",
             Status::Ok,
-            format!("{healthy} GPU(s) healthy: no lost GPU, ECC errors, memory or link faults, or throttling"),
+            format!("{healthy} GPU(s) healthy: no lost GPU, {xids}ECC errors, memory or link faults, or throttling"),
         ));
     }
     out
