@@ -11,7 +11,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use crate::sample::{Details, GpuSample, GpuStatus, Snapshot, ThrottleReason};
+use crate::sample::{Details, GpuEvents, GpuSample, GpuStatus, Snapshot, ThrottleReason};
 
 type Labels = Vec<(String, String)>;
 type GaugeFamily = Family<Labels, Gauge<f64, AtomicU64>>;
@@ -29,10 +29,11 @@ pub struct MetricsOptions {
     pub processes: bool,
 }
 
-/// Registers gauges on demand and sets them, skipping values that are `None`.
+/// Registers gauges and counters on demand and sets them, skipping values that are `None`.
 struct Builder {
     registry: Registry,
     gauges: Vec<(&'static str, GaugeFamily)>,
+    counters: Vec<(&'static str, CounterFamily)>,
 }
 
 impl Builder {
@@ -52,6 +53,20 @@ impl Builder {
             family.get_or_create(labels).set(v);
         }
     }
+
+    /// A counter's running total (its name without `_total`, which the encoding adds).
+    fn count(&mut self, name: &'static str, help: &'static str, labels: &Labels, total: f64) {
+        let family = match self.counters.iter().find(|(n, _)| *n == name) {
+            Some((_, f)) => f.clone(),
+            None => {
+                let family = CounterFamily::default();
+                self.registry.register(name, help, family.clone());
+                self.counters.push((name, family.clone()));
+                family
+            }
+        };
+        family.get_or_create(labels).inc_by(total);
+    }
 }
 
 fn labels(pairs: &[(&str, &str)]) -> Labels {
@@ -59,7 +74,7 @@ fn labels(pairs: &[(&str, &str)]) -> Labels {
 }
 
 pub fn render(snapshot: &Snapshot, opts: &MetricsOptions) -> String {
-    let mut b = Builder { registry: Registry::default(), gauges: Vec::new() };
+    let mut b = Builder { registry: Registry::default(), gauges: Vec::new(), counters: Vec::new() };
     match opts.naming {
         Naming::Gputop => gputop_names(&mut b, snapshot, opts),
         Naming::Dcgm => dcgm_names(&mut b, snapshot),
@@ -124,6 +139,10 @@ fn gputop_names(b: &mut Builder, s: &Snapshot, opts: &MetricsOptions) {
             &l,
             Some(f64::from(u8::from(g.status == GpuStatus::Ok))),
         );
+        // Before the lost GPU is skipped: its XID 79 is the news.
+        if let Some(events) = &g.events {
+            event_metrics(b, events, &l);
+        }
         if g.status != GpuStatus::Ok {
             continue;
         }
@@ -277,6 +296,33 @@ fn gpu_metrics(b: &mut Builder, g: &GpuSample, l: &Labels) {
     }
 }
 
+/// The driver's events since the exporter started listening.
+fn event_metrics(b: &mut Builder, events: &GpuEvents, l: &Labels) {
+    for (xid, &count) in &events.xid_counts {
+        let mut xl = l.clone();
+        xl.push(("xid".into(), xid.to_string()));
+        b.count(
+            "gputop_gpu_xid_errors",
+            "XID errors since the exporter started",
+            &xl,
+            count as f64,
+        );
+    }
+    for (kind, count) in
+        [("single_bit", events.ecc_single_bit), ("double_bit", events.ecc_double_bit)]
+    {
+        let Some(count) = count else { continue };
+        let mut el = l.clone();
+        el.push(("kind".into(), kind.into()));
+        b.count(
+            "gputop_gpu_ecc_error_events",
+            "ECC error events since the exporter started",
+            &el,
+            count as f64,
+        );
+    }
+}
+
 /// The board's memory and link health, from its details.
 fn health_metrics(b: &mut Builder, d: &Details, l: &Labels) {
     let n = |v: Option<u32>| v.map(f64::from);
@@ -337,6 +383,14 @@ fn health_metrics(b: &mut Builder, d: &Details, l: &Labels) {
         l,
         flag(d.retired_pages_pending),
     );
+    if let Some(replays) = d.pcie_replay_count {
+        b.count(
+            "gputop_gpu_pcie_replays",
+            "PCIe replays (retransmissions after link errors) since the driver loaded",
+            l,
+            f64::from(replays),
+        );
+    }
 }
 
 const ALL_REASONS: [ThrottleReason; 9] = [
@@ -355,7 +409,7 @@ const ALL_REASONS: [ThrottleReason; 9] = [
 fn dcgm_names(b: &mut Builder, s: &Snapshot) {
     let host = s.host.hostname.clone().unwrap_or_default();
     let driver = s.host.driver_version.clone().unwrap_or_default();
-    for g in s.gpus.iter().filter(|g| g.status == GpuStatus::Ok) {
+    for g in &s.gpus {
         let index = g.index.to_string();
         let device = format!("nvidia{index}");
         let l = labels(&[
@@ -366,6 +420,20 @@ fn dcgm_names(b: &mut Builder, s: &Snapshot) {
             ("Hostname", &host),
             ("DCGM_FI_DRIVER_VERSION", &driver),
         ]);
+        // As dcgm-exporter: the last XID seen, 0 for none (while listening); kept for a lost
+        // GPU, whose XID 79 is the news.
+        if let Some(events) = &g.events {
+            let last = events.recent.iter().rev().find_map(|e| e.xid);
+            b.set(
+                "DCGM_FI_DEV_XID_ERRORS",
+                "Value of the last XID error encountered.",
+                &l,
+                Some(f64::from(last.unwrap_or(0))),
+            );
+        }
+        if g.status != GpuStatus::Ok {
+            continue;
+        }
         let mib = |v: Option<u64>| v.map(|b| (b >> 20) as f64);
         let n = |v: Option<u32>| v.map(f64::from);
         b.set("DCGM_FI_DEV_GPU_UTIL", "GPU utilization (in %).", &l, n(g.utilization.gpu_percent));
@@ -484,6 +552,11 @@ fn dcgm_names(b: &mut Builder, s: &Snapshot) {
                     "DCGM_FI_DEV_RETIRED_PENDING",
                     "Whether pages are pending retirement.",
                     d.retired_pages_pending.map(flag),
+                ),
+                (
+                    "DCGM_FI_DEV_PCIE_REPLAY_COUNTER",
+                    "Total number of PCIe retries.",
+                    n(d.pcie_replay_count),
                 ),
             ] {
                 b.set(name, help, &l, value);

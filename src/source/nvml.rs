@@ -42,6 +42,9 @@ pub struct NvmlSource {
     minors: Vec<Option<u32>>,
     /// With `SampleOptions::events`: the thread that hears XID and ECC events.
     listener: Option<EventListener>,
+    /// Each GPU's name, UUID and bus id when it last answered: a GPU that falls off the bus
+    /// is still named (and its exporter series keep their labels).
+    last_known: Vec<GpuSample>,
 }
 
 impl NvmlSource {
@@ -77,6 +80,7 @@ impl NvmlSource {
             mapper: None,
             minors,
             listener,
+            last_known: Vec::new(),
         })
     }
 
@@ -162,6 +166,18 @@ impl Source for NvmlSource {
                 Err(e) => GpuSample::unavailable(i, GpuStatus::Error, e.to_string()),
             })
             .collect();
+        self.last_known.resize_with(gpus.len(), || GpuSample::empty(0));
+        for (g, known) in gpus.iter_mut().zip(&mut self.last_known) {
+            if g.status == GpuStatus::Ok {
+                known.name.clone_from(&g.name);
+                known.uuid.clone_from(&g.uuid);
+                known.pci_bus_id.clone_from(&g.pci_bus_id);
+            } else {
+                g.name = g.name.take().or_else(|| known.name.clone());
+                g.uuid = g.uuid.take().or_else(|| known.uuid.clone());
+                g.pci_bus_id = g.pci_bus_id.take().or_else(|| known.pci_bus_id.clone());
+            }
+        }
         if let Some(listener) = &self.listener {
             for (position, g) in gpus.iter_mut().enumerate() {
                 match listener.events(position) {
