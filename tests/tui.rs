@@ -407,3 +407,34 @@ fn wide_text_and_large_indexes_keep_the_table_in_place() {
         assert!(row.contains("1023 "), "{row:?}");
     }
 }
+
+/// An XID heard while the monitor runs: a banner with what it means and what to do, a mark on
+/// its GPU, and `e` lists the events (the fake library raises them on schedule, as the driver
+/// would through the event set).
+#[test]
+fn an_xid_raises_a_banner_and_marks_its_gpu() {
+    let scenario = common::scenario_file(
+        "[[gpus]]\nname = \"Alpha\"\nutilization_gpu = 20\n\
+         events = [{ at_s = 1.0, xid = 13 }, { at_s = 1.5, xid = 79 }]\n\
+         [[gpus]]\nname = \"Beta\"\nutilization_gpu = 20\n",
+    );
+    let command = format!(
+        "env LC_ALL=C.UTF-8 GPUTOP_NVML_LIB={} GPUTOP_FAKE_NVML_SCENARIO={} {} --interval 0.2",
+        common::fake_nvml().display(),
+        scenario.path().display(),
+        assert_cmd::cargo::cargo_bin("gputop").display()
+    );
+    let Some(tmux) = common::tmux::Tmux::start(&command, 120, 30) else { return };
+    let screen = tmux.wait_for("XID 79 on GPU 0: GPU has fallen off the bus");
+    assert!(screen.contains("Alpha  ⚠ XID 79 "), "the GPU is marked:\n{screen}");
+    assert!(!screen.contains("XID 13,"), "an application's fault is no mark:\n{screen}");
+    tmux.keys(&["e"]);
+    let screen = tmux.wait_for("Events");
+    assert!(screen.contains("XID 13: graphics engine exception"), "{screen}");
+    assert!(screen.contains("→ check power and seating; reset the GPU or reboot"), "{screen}");
+    assert!(screen.contains("GPU 1: none since "), "{screen}");
+    tmux.keys(&["Escape"]);
+    let screen = tmux.wait_for(" q quit");
+    assert!(!screen.contains("XID 79 on GPU 0"), "the banner is gone once seen:\n{screen}");
+    tmux.keys(&["q"]);
+}

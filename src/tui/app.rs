@@ -26,6 +26,8 @@ pub enum Overlay {
     Details {
         key: ProcessKey,
     },
+    /// The XID and ECC events the driver raised on each GPU since gputop started.
+    Events,
     /// The confirmation, with the command line of the process that would get the signal, read
     /// from `/proc` when it opened.
     Kill {
@@ -102,6 +104,10 @@ pub struct App {
     pub message: Option<String>,
     pub host_cpu: Option<f32>,
     pub host_memory: Option<(u64, u64)>,
+    /// The newest XID, until the events view is opened: "XID 79 on GPU 0: …".
+    pub alert: Option<String>,
+    /// How many XIDs each GPU (by host and index) had at the last sample, to tell new ones.
+    xids_seen: HashMap<(Option<String>, u32), u64>,
     /// The wall clock at the last draw, to tell how old the data is.
     pub now: chrono::DateTime<chrono::Utc>,
     /// Where the last draw put things, for the mouse.
@@ -138,6 +144,8 @@ impl App {
             readonly,
             interval,
             message: None,
+            alert: None,
+            xids_seen: HashMap::new(),
             host_cpu: None,
             host_memory: None,
             now: chrono::Utc::now(),
@@ -161,8 +169,26 @@ impl App {
         }
         // Forget processes that are gone, so the map does not grow with every job ever run.
         self.process_memory.retain(|key, _| alive.contains(key));
+        self.notice_new_xids(&snapshot);
         self.snapshot = Some(snapshot);
         self.rebuild_rows();
+    }
+
+    /// Raises the banner for an XID that came since the last sample.
+    fn notice_new_xids(&mut self, snapshot: &Snapshot) {
+        for g in &snapshot.gpus {
+            let Some(events) = &g.events else { continue };
+            let total: u64 = events.xid_counts.values().sum();
+            let seen = self.xids_seen.insert((g.host.clone(), g.index), total).unwrap_or(0);
+            if total <= seen {
+                continue;
+            }
+            if let Some(xid) = events.recent.iter().rev().find_map(|e| e.xid) {
+                let x = crate::health::xid::describe(xid);
+                self.alert =
+                    Some(format!("XID {xid} on GPU {}: {}: {}", g.index, x.meaning, x.action));
+            }
+        }
     }
 
     pub fn rebuild_rows(&mut self) {
@@ -254,6 +280,13 @@ impl App {
                 }
                 Action::None
             }
+            Overlay::Events => {
+                if matches!(key.code, KeyCode::Char('q')) {
+                    return Action::Quit;
+                }
+                self.overlay = Overlay::None;
+                Action::None
+            }
             Overlay::Kill { key: process, signal, command } => {
                 self.on_kill_key(key, process, signal, command)
             }
@@ -273,6 +306,10 @@ impl App {
             }
             KeyCode::Char('?') | KeyCode::Char('h') | KeyCode::F(1) => self.overlay = Overlay::Help,
             KeyCode::Char('u') => self.overlay = Overlay::Owners(OwnerKey::User),
+            KeyCode::Char('e') => {
+                self.alert = None;
+                self.overlay = Overlay::Events;
+            }
             KeyCode::Up => self.move_selection(-1),
             KeyCode::Down => self.move_selection(1),
             KeyCode::PageUp => self.move_selection(-10),

@@ -122,6 +122,7 @@ pub fn draw(frame: &mut Buffer, app: &App, theme: &Theme) {
         Overlay::Help => overlays::help(frame, area, app, theme),
         Overlay::Owners(by) => overlays::owners(frame, area, app, theme, *by),
         Overlay::Details { key } => overlays::details(frame, area, app, theme, key),
+        Overlay::Events => overlays::events(frame, area, app, theme),
         Overlay::Kill { key, signal, command } => {
             overlays::kill(frame, area, theme, key.pid, *signal, command)
         }

@@ -18,6 +18,12 @@ pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
         ])
     } else if let Some(msg) = &app.message {
         Line::styled(sanitize(msg).into_owned(), theme.warn)
+    } else if let Some(alert) = &app.alert {
+        Line::from(vec![
+            Span::styled(format!(" {} {alert} ", theme.warn_mark()), theme.alert),
+            Span::styled(" e", theme.title),
+            Span::styled(" events ", theme.dim),
+        ])
     } else {
         let mut spans = Vec::new();
         let keys = [

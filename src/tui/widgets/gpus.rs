@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline, SparklineBar};
 use unicode_width::UnicodeWidthStr;
 
+use crate::health::{xid, Severity};
 use crate::history::{GpuHistory, Series};
 use crate::output::sanitize::sanitize;
 use crate::output::units::{human_bytes, pad, truncate};
@@ -59,10 +60,27 @@ fn history<'a>(app: &'a App, gpu: &GpuSample) -> Option<&'a GpuHistory> {
 
 fn title<'a>(gpu: &GpuSample, theme: &Theme) -> Line<'a> {
     let name = sanitize(gpu.name.as_deref().unwrap_or("N/A")).into_owned();
-    Line::from(vec![
+    let mut spans = vec![
         Span::styled(format!(" {} ", gpu_label(gpu)), theme.title),
         Span::styled(format!("{name} "), theme.text),
-    ])
+    ];
+    if let Some(mark) = xid_mark(gpu, theme) {
+        spans.push(Span::styled(mark, theme.alert));
+    }
+    Line::from(spans)
+}
+
+/// ` ⚠ XID 79,94 `: the XIDs that speak of the GPU's health (not an application's own faults)
+/// since gputop started; `e` lists them.
+fn xid_mark(gpu: &GpuSample, theme: &Theme) -> Option<String> {
+    let events = gpu.events.as_ref()?;
+    let bad: Vec<String> = events
+        .xid_counts
+        .keys()
+        .filter(|&&n| xid::describe(n).severity > Severity::Ok)
+        .map(u32::to_string)
+        .collect();
+    (!bad.is_empty()).then(|| format!(" {} XID {} ", theme.warn_mark(), bad.join(",")))
 }
 
 /// The GPU's index, prefixed by its host when several hosts are shown.
@@ -356,12 +374,15 @@ fn compact(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, gpus: &[Gpu
         let pct = |p: Option<f64>| p.map_or("N/A".into(), |p| format!("{p:.0}%"));
         let temp =
             gpu.temperature.gpu_celsius.map_or("N/A".into(), |t| format!("{t}{}", theme.degree()));
-        let row_line = Line::from(vec![
+        let mut row_line = Line::from(vec![
             Span::raw(format!("{:>3} {name} ", gpu_label(gpu))),
             Span::styled(format!("{:>5}", pct(util)), theme.load(util)),
             Span::styled(format!(" {:>6}", pct(mem)), theme.load(mem)),
             Span::raw(format!(" {temp:>6} {:>11}  ", power(gpu))),
         ]);
+        if let Some(mark) = xid_mark(gpu, theme) {
+            row_line.spans.push(Span::styled(mark, theme.alert));
+        }
         let text_width = row_line.width() as u16;
         text::line(frame, line_area, &row_line);
         if line_area.width > text_width {

@@ -1,23 +1,25 @@
-//! What opens on top of the main screen: the help, a process's details, and the
-//! confirmation before a signal is sent.
+//! What opens on top of the main screen: the help, a process's details, the GPUs' events,
+//! and the confirmation before a signal is sent.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Sparkline, SparklineBar, Wrap};
 
+use crate::health::{xid, Severity};
 use crate::output::owners::{self, OwnerKey};
+use crate::output::sanitize::sanitize;
 use crate::output::style::Painter;
 use crate::output::table::TableOptions;
 use crate::output::units::{duration, human_bytes};
-use crate::sample::ProcessKey;
+use crate::sample::{GpuEventKind, ProcessKey};
 use crate::tui::app::{App, Signal};
 use crate::tui::theme::Theme;
 use crate::tui::ui::{centered, Paint};
 
 /// Every key, shown by `?`: the keys in a column of [`KEY_WIDTH`], what they do in at most
 /// 54 cells, so the box fits an 80-column terminal.
-pub const KEYS: [(&str, &str); 19] = [
+pub const KEYS: [(&str, &str); 20] = [
     ("q, Esc, Ctrl-C", "quit (Esc first clears a filter)"),
     ("?, h, F1", "this help (any key closes it)"),
     ("↑ ↓ PgUp PgDn Home End", "select a process (or click it)"),
@@ -29,6 +31,7 @@ pub const KEYS: [(&str, &str); 19] = [
     ("r", "reverse the order"),
     ("k, F9", "send a signal to the selected process (asks first)"),
     ("u", "who holds the GPUs (u again: by container, pod, job)"),
+    ("e", "XID and ECC events of the GPUs since gputop started"),
     ("  ← → / t i K", "  choose TERM, INT or KILL"),
     ("  Enter, y", "  send it; any other key cancels"),
     ("g", "hide or show the GPU panels"),
@@ -162,6 +165,65 @@ pub fn details(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, key: &P
     frame.render_widget(
         Sparkline::default().data(data).max(max).style(theme.chart).bar_set(theme.bar_set()),
         chart_inner,
+    );
+}
+
+/// Each GPU's events, newest first, with what each XID means and what to do; or why a GPU's
+/// events cannot be heard.
+pub fn events(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
+    let mut lines = Vec::new();
+    let gpus = app.snapshot.as_ref().map_or(&[][..], |s| &s.gpus[..]);
+    for g in gpus {
+        let label = match &g.host {
+            Some(host) => format!("GPU {}:{}", sanitize(host), g.index),
+            None => format!("GPU {}", g.index),
+        };
+        let Some(events) = &g.events else {
+            let why = g.missing.get("events").map_or("not listened to".into(), |m| m.describe());
+            lines.push(Line::styled(format!("{label}: events {why}"), theme.dim));
+            continue;
+        };
+        let since = events.since.with_timezone(&chrono::Local).format("%H:%M:%S");
+        if events.recent.is_empty() {
+            lines.push(Line::styled(format!("{label}: none since {since}"), theme.dim));
+            continue;
+        }
+        lines.push(Line::styled(format!("{label}: since {since}"), theme.title));
+        for e in events.recent.iter().rev() {
+            let at = e.at.with_timezone(&chrono::Local).format("%H:%M:%S").to_string();
+            let (what, style, action) = match (e.kind, e.xid) {
+                (GpuEventKind::Xid, Some(n)) => {
+                    let x = xid::describe(n);
+                    let style = if x.severity == Severity::Ok { theme.warn } else { theme.alert };
+                    (format!("XID {n}: {}", x.meaning), style, x.action)
+                }
+                (GpuEventKind::Xid, None) => ("XID (number not given)".into(), theme.alert, ""),
+                (GpuEventKind::DoubleBitEcc, _) => (
+                    "double-bit ECC error".into(),
+                    theme.alert,
+                    "see `gputop health`; reset the GPU if rows wait for remapping",
+                ),
+                (GpuEventKind::SingleBitEcc, _) => {
+                    ("single-bit ECC error (corrected)".into(), theme.warn, "")
+                }
+            };
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {at}  "), theme.dim),
+                Span::styled(what, style),
+            ]));
+            if !action.is_empty() {
+                let arrow = if theme.ascii { "->" } else { "→" };
+                lines.push(Line::styled(format!("            {arrow} {action}"), theme.dim));
+            }
+        }
+    }
+    if lines.is_empty() {
+        lines.push(Line::styled("No GPUs.", theme.dim));
+    }
+    let rect = centered(frame, area, 110, lines.len() as u16 + 2);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(block(" Events ", theme)),
+        rect,
     );
 }
 
