@@ -139,6 +139,6 @@ pub unsafe extern "C" fn nvmlEventSetWait_v2(
             return ErrorCode::Timeout.as_nvml_return();
         }
         let until_next = Duration::from_secs_f64((next_at - now).clamp(0.0, 3600.0));
-        std::thread::sleep(left.min(until_next).min(Duration::from_millis(50)));
+        std::thread::sleep(left.min(until_next));
     }
 }
