@@ -134,6 +134,7 @@ fn gpu(index: usize) -> GpuSpec {
         remapped_rows: m.has_ecc.then(Default::default),
         retired_pages_pending: None,
         pcie_replay_count: None,
+        gpm: None,
         events: Vec::new(),
         errors: Default::default(),
         processes: if busy { processes(index) } else { Vec::new() },

@@ -134,6 +134,8 @@ pub struct GpuSpec {
     pub retired_pages_pending: Option<bool>,
     /// PCIe replays since the driver loaded (`nvmlDeviceGetPcieReplayCounter`).
     pub pcie_replay_count: Option<u32>,
+    /// GPU Performance Monitoring (Hopper and later): left out, the GPU has no GPM.
+    pub gpm: Option<GpmSpec>,
     /// Events the driver raises on this GPU, delivered to the event sets registered for them
     /// before they happen (`nvmlEventSetWait`).
     #[serde(default)]
@@ -207,6 +209,46 @@ pub struct RemappedRowsSpec {
     pub pending: bool,
     #[serde(default)]
     pub failed: bool,
+}
+
+/// What `nvmlGpmMetricsGet` computes between two samples: percentages 0 to 100 and
+/// throughputs in MiB/s, each at the second sample's time. A metric left out is NOT_SUPPORTED
+/// in its `nvmlReturn`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GpmSpec {
+    pub sm_active: Option<Signal>,
+    pub sm_occupancy: Option<Signal>,
+    pub tensor_active: Option<Signal>,
+    pub dram_active: Option<Signal>,
+    pub fp64_active: Option<Signal>,
+    pub fp32_active: Option<Signal>,
+    pub fp16_active: Option<Signal>,
+    pub pcie_tx_mib_s: Option<Signal>,
+    pub pcie_rx_mib_s: Option<Signal>,
+    pub nvlink_tx_mib_s: Option<Signal>,
+    pub nvlink_rx_mib_s: Option<Signal>,
+}
+
+impl GpmSpec {
+    /// The value of GPM metric `id` (`nvmlGpmMetricId_t`) at time `t`.
+    pub fn metric(&self, id: u32, t: f64) -> Option<f64> {
+        let signal = match id {
+            2 => &self.sm_active,
+            3 => &self.sm_occupancy,
+            5 => &self.tensor_active,
+            10 => &self.dram_active,
+            11 => &self.fp64_active,
+            12 => &self.fp32_active,
+            13 => &self.fp16_active,
+            20 => &self.pcie_tx_mib_s,
+            21 => &self.pcie_rx_mib_s,
+            60 => &self.nvlink_rx_mib_s,
+            61 => &self.nvlink_tx_mib_s,
+            _ => return None,
+        };
+        signal.as_ref().map(|s| s.at(t))
+    }
 }
 
 /// An event on a GPU at a time counted from `nvmlInit`: `{ at_s = 2.0, xid = 79 }` or
@@ -284,6 +326,7 @@ pub enum Metric {
     RetiredPages,
     PcieReplay,
     Events,
+    Gpm,
 }
 
 /// NVML return codes worth simulating, with their C values.
@@ -638,6 +681,11 @@ impl GpuSpec {
 
     pub fn retired_pages_pending(&self) -> Reading<bool> {
         self.read(Metric::RetiredPages, self.retired_pages_pending)
+    }
+
+    /// The GPU's GPM metrics, when it has GPM.
+    pub fn gpm(&self) -> Reading<&GpmSpec> {
+        self.read(Metric::Gpm, self.gpm.as_ref())
     }
 
     pub fn pcie_replay_count(&self) -> Reading<u32> {

@@ -150,3 +150,44 @@ pub struct nvmlEventData_t {
 }
 
 const _: () = assert!(std::mem::size_of::<nvmlEventData_t>() == 32);
+
+/// `nvmlGpmSample_t`: an opaque handle.
+pub type nvmlGpmSample_t = *mut c_void;
+
+pub const NVML_GPM_SUPPORT_VERSION: c_uint = 1;
+pub const NVML_GPM_METRICS_GET_VERSION: c_uint = 1;
+
+#[repr(C)]
+pub struct nvmlGpmSupport_t {
+    pub version: c_uint,
+    pub isSupportedDevice: c_uint,
+}
+
+#[repr(C)]
+pub struct nvmlGpmMetricInfo_t {
+    pub shortName: *mut c_char,
+    pub longName: *mut c_char,
+    pub unit: *mut c_char,
+}
+
+#[repr(C)]
+pub struct nvmlGpmMetric_t {
+    pub metricId: c_uint,
+    pub nvmlReturn: nvmlReturn_t,
+    pub value: f64,
+    pub metricInfo: nvmlGpmMetricInfo_t,
+}
+
+/// The request's head; `metrics` has `NVML_GPM_METRIC_MAX` entries, a number that grows with
+/// the header's version (98, then 210), so only the first `numMetrics` are touched.
+#[repr(C)]
+pub struct nvmlGpmMetricsGet_t {
+    pub version: c_uint,
+    pub numMetrics: c_uint,
+    pub sample1: nvmlGpmSample_t,
+    pub sample2: nvmlGpmSample_t,
+    pub metrics: [nvmlGpmMetric_t; 1],
+}
+
+const _: () = assert!(std::mem::size_of::<nvmlGpmMetric_t>() == 40);
+const _: () = assert!(std::mem::offset_of!(nvmlGpmMetricsGet_t, metrics) == 24);

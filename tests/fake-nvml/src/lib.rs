@@ -13,6 +13,7 @@
 
 mod abi;
 mod events;
+mod gpm;
 
 /// Exports each named NVML function as a stub that returns NOT_SUPPORTED. On x86-64 the caller
 /// cleans up its arguments, so one argument-less body serves every signature.
@@ -1063,6 +1064,7 @@ mod tests {
              memory_used_mib = 200\nminor_number = 3\npower_limit_w = 300\nutilization_gpu = 40\n\
              power_management_limit_w = 350\n\
              events = [{ at_s = 0.5, xid = 13 }, { at_s = 1.5, xid = 79 }]\n\
+             gpm = { sm_active = 80, tensor_active = 60 }\n\
              [[gpus.processes]]\npid = 42\nused_memory_mib = 50\nsm_util = 60\n\
              [[gpus.processes]]\npid = 43\nkind = \"mps\"\nused_memory_mib = 10\n\
              [[gpus]]\nname = \"B\"\nlost_between_s = [0.2, 0.6]\n",
@@ -1185,6 +1187,41 @@ mod tests {
             assert_eq!(data.gpuInstanceId, NO_INSTANCE);
             assert_eq!(events::nvmlEventSetWait_v2(set, &mut data, 100), timeout);
             assert_eq!(events::nvmlEventSetFree(set), SUCCESS);
+
+            // GPM: support by version; metrics between two samples of one GPU, taken in order,
+            // each with its own return code.
+            let mut support = nvmlGpmSupport_t { version: 2, isSupportedDevice: 9 };
+            let mismatch = ErrorCode::ArgumentVersionMismatch.as_nvml_return();
+            assert_eq!(gpm::nvmlGpmQueryDeviceSupport(dev, &mut support), mismatch);
+            support.version = NVML_GPM_SUPPORT_VERSION;
+            assert_eq!(gpm::nvmlGpmQueryDeviceSupport(dev, &mut support), SUCCESS);
+            assert_eq!(support.isSupportedDevice, 1);
+            assert_eq!(gpm::nvmlGpmQueryDeviceSupport(b, &mut support), SUCCESS);
+            assert_eq!(support.isSupportedDevice, 0);
+            let (mut s1, mut s2): (nvmlGpmSample_t, nvmlGpmSample_t) =
+                (std::ptr::null_mut(), std::ptr::null_mut());
+            assert_eq!(gpm::nvmlGpmSampleAlloc(&mut s1), SUCCESS);
+            assert_eq!(gpm::nvmlGpmSampleAlloc(&mut s2), SUCCESS);
+            assert_eq!(gpm::nvmlGpmSampleGet(b, s1), NOT_SUPPORTED);
+            assert_eq!(gpm::nvmlGpmSampleGet(dev, s1), SUCCESS);
+            assert_eq!(gpm::nvmlGpmSampleGet(dev, s2), SUCCESS);
+            let mut request: nvmlGpmMetricsGet_t = zeroed();
+            request.version = NVML_GPM_METRICS_GET_VERSION;
+            request.numMetrics = 1;
+            request.sample1 = s2;
+            request.sample2 = s1;
+            request.metrics[0].metricId = 2;
+            assert_eq!(gpm::nvmlGpmMetricsGet(&mut request), INVALID_ARGUMENT, "out of order");
+            request.sample1 = s1;
+            request.sample2 = s2;
+            assert_eq!(gpm::nvmlGpmMetricsGet(&mut request), SUCCESS);
+            assert_eq!((request.metrics[0].nvmlReturn, request.metrics[0].value), (SUCCESS, 80.0));
+            request.metrics[0].metricId = 10; // DRAM bandwidth: not in the scenario
+            assert_eq!(gpm::nvmlGpmMetricsGet(&mut request), SUCCESS);
+            assert_eq!(request.metrics[0].nvmlReturn, NOT_SUPPORTED);
+            assert_eq!(gpm::nvmlGpmSampleFree(s1), SUCCESS);
+            assert_eq!(gpm::nvmlGpmSampleFree(s2), SUCCESS);
+            assert_eq!(gpm::nvmlGpmSampleFree(s2), INVALID_ARGUMENT, "freed twice");
         }
         assert_eq!(nvmlShutdown(), SUCCESS);
         let _ = std::fs::remove_file(path);
