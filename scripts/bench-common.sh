@@ -132,3 +132,29 @@ TOML
   done
   export GPUTOP_FAKE_NVML_SCENARIO="$PWD/$file"
 }
+
+# measure_tui NAME SCENARIO PROCESS-NAME CMD...: a monitor in a 200x60 tmux pane on the fake
+# NVML library; prints its CPU (% of one core) over SECS, peak RSS and bytes to the terminal.
+measure_tui() {
+  local name=$1 scenario=$2 comm=$3; shift 3
+  local sock="bench-tui-$$" bytes="$BENCH/tui-bytes.bin"
+  : > "$bytes"
+  tmux -L "$sock" -f /dev/null new-session -d -x 200 -y 60 \
+    "sleep 0.5; exec env LD_LIBRARY_PATH=$LD_LIBRARY_PATH GPUTOP_FAKE_NVML_SCENARIO=$scenario XDG_CONFIG_HOME=/nonexistent LC_ALL=C.UTF-8 $*"
+  tmux -L "$sock" pipe-pane -o "cat >> '$bytes'"
+  sleep 4 # start-up and the first frames are not counted
+  local pid
+  pid=$(pgrep -n -f "$comm") || { echo "$name did not start" >&2; tmux -L "$sock" kill-server; return; }
+  local b0 c0 c1 b1
+  b0=$(stat -c %s "$bytes")
+  c0=$(cpu_ns "$pid")
+  sleep "$SECS"
+  c1=$(cpu_ns "$pid")
+  b1=$(stat -c %s "$bytes")
+  local hwm
+  hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+  tmux -L "$sock" kill-server
+  printf '%-44s %6.3f %% CPU  %6.1f MiB peak RSS  %6d B/s to the terminal\n' "$name" \
+    "$(echo "($c1 - $c0) * 100 / 10^9 / $SECS" | bc -l)" "$(echo "$hwm / 1024" | bc -l)" $(( (b1 - b0) / SECS ))
+  sleep 1
+}

@@ -17,42 +17,17 @@ build_release
 install_peers
 install_nvtop
 
-# measure NAME SCENARIO PROCESS-NAME CMD...
-measure() {
-  local name=$1 scenario=$2 comm=$3; shift 3
-  local sock="bench-tui-$$" bytes="$BENCH/tui-bytes.bin"
-  : > "$bytes"
-  tmux -L "$sock" -f /dev/null new-session -d -x 200 -y 60 \
-    "sleep 0.5; exec env LD_LIBRARY_PATH=$LD_LIBRARY_PATH GPUTOP_FAKE_NVML_SCENARIO=$scenario XDG_CONFIG_HOME=/nonexistent LC_ALL=C.UTF-8 $*"
-  tmux -L "$sock" pipe-pane -o "cat >> '$bytes'"
-  sleep 4 # start-up and the first frames are not counted
-  local pid
-  pid=$(pgrep -n -f "$comm") || { echo "$name did not start" >&2; tmux -L "$sock" kill-server; return; }
-  local b0 c0 c1 b1
-  b0=$(stat -c %s "$bytes")
-  c0=$(cpu_ns "$pid")
-  sleep "$SECS"
-  c1=$(cpu_ns "$pid")
-  b1=$(stat -c %s "$bytes")
-  local hwm
-  hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
-  tmux -L "$sock" kill-server
-  printf '%-44s %6.3f %% CPU  %6.1f MiB peak RSS  %6d B/s to the terminal\n' "$name" \
-    "$(echo "($c1 - $c0) * 100 / 10^9 / $SECS" | bc -l)" "$(echo "$hwm / 1024" | bc -l)" $(( (b1 - b0) / SECS ))
-  sleep 1
-}
-
 echo "over ${SECS}s, 1 s interval, 200x60 tmux pane"
 for load in moving training; do
   write_scenario 8 8 "$BENCH/tui-8x8-$load.toml" "$load"
   SMALL=$GPUTOP_FAKE_NVML_SCENARIO
-  measure "gputop, 8 GPUs x 8 processes, $load" "$SMALL" "release/gputop --interval 1" "$GPUTOP_BIN --interval 1"
-  measure "nvitop, 8 GPUs x 8 processes, $load" "$SMALL" "nvitop --interval 1" "$PEERS/python $PEERS/nvitop --interval 1"
+  measure_tui "gputop, 8 GPUs x 8 processes, $load" "$SMALL" "release/gputop --interval 1" "$GPUTOP_BIN --interval 1"
+  measure_tui "nvitop, 8 GPUs x 8 processes, $load" "$SMALL" "nvitop --interval 1" "$PEERS/python $PEERS/nvitop --interval 1"
   # nvtop's delay is in tenths of a second.
-  [ -z "$NVTOP" ] || measure "nvtop, 8 GPUs x 8 processes, $load" "$SMALL" "peers-nvtop/root/usr/bin/nvtop" "$NVTOP -d 10"
+  [ -z "$NVTOP" ] || measure_tui "nvtop, 8 GPUs x 8 processes, $load" "$SMALL" "peers-nvtop/root/usr/bin/nvtop" "$NVTOP -d 10"
   # gputop wait polling for 8 GPUs that never qualify (budget: no more CPU than the monitor).
   mkdir -p "$BENCH/locks"
-  measure "gputop wait (polling), 8 x 8, $load" "$SMALL" "release/gputop --interval 1 wait" \
+  measure_tui "gputop wait (polling), 8 x 8, $load" "$SMALL" "release/gputop --interval 1 wait" \
     "$GPUTOP_BIN --interval 1 wait -n 8 --max-util 0 --lock-dir $BENCH/locks -- true"
   stop_sleepers
   SLEEPERS=()
@@ -77,6 +52,6 @@ for i, pid in enumerate(procs):
     gpus[i % len(gpus)] += f"[[gpus.processes]]\npid = {pid}\nused_memory_mib = {100 + i % 900}\nsm_util = {i % 100}\n"
 open(path, "w").write(head + "".join("[[gpus]]" + g for g in gpus))
 PY
-measure "gputop, 64 GPUs x 1000 processes" "$PWD/$BENCH/tui-64.toml" "release/gputop --interval 1" "$GPUTOP_BIN --interval 1"
-[ -z "$NVTOP" ] || measure "nvtop, 64 GPUs x 1000 processes" "$PWD/$BENCH/tui-64.toml" "peers-nvtop/root/usr/bin/nvtop" "$NVTOP -d 10"
+measure_tui "gputop, 64 GPUs x 1000 processes" "$PWD/$BENCH/tui-64.toml" "release/gputop --interval 1" "$GPUTOP_BIN --interval 1"
+[ -z "$NVTOP" ] || measure_tui "nvtop, 64 GPUs x 1000 processes" "$PWD/$BENCH/tui-64.toml" "peers-nvtop/root/usr/bin/nvtop" "$NVTOP -d 10"
 kill $(cat "$BENCH/tui-64.toml.pids") 2>/dev/null || true

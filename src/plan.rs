@@ -71,14 +71,14 @@ impl Plan {
                 pcie_throughput: false,
                 host_processes: false,
                 details: false,
-                events: false,
+                continuous: false,
             }),
             Mode::Serve => Some(SampleOptions {
                 pcie_throughput: true,
                 host_processes: matches!(&cli.command, Some(Command::Serve(a)) if a.processes),
                 // Memory and link health, and the XID counters, for the exporter.
                 details: true,
-                events: true,
+                continuous: true,
             }),
             // The board's details hold its memory and link health; past XIDs come from the
             // kernel log, as a one-shot check hears no events.
@@ -86,14 +86,14 @@ impl Plan {
                 pcie_throughput: false,
                 host_processes: false,
                 details: true,
-                events: false,
+                continuous: false,
             }),
             // Who holds a GPU is told by user and command line.
             Mode::Select | Mode::Wait => Some(SampleOptions {
                 pcie_throughput: false,
                 host_processes: true,
                 details: false,
-                events: false,
+                continuous: false,
             }),
             // The monitor shows everything: PCIe in its panels, host details in its table,
             // XIDs as they come.
@@ -101,7 +101,7 @@ impl Plan {
                 pcie_throughput: true,
                 host_processes: true,
                 details: false,
-                events: true,
+                continuous: true,
             }),
             // Only the JSON document carries PCIe throughput (≥ 20 ms per GPU to read) and
             // events (heard only by a watch); a GPU query needs nothing from `/proc`, and the
@@ -110,7 +110,7 @@ impl Plan {
                 pcie_throughput: out.json,
                 host_processes: out.query_gpu.is_none(),
                 details: out.query_gpu.as_deref().is_some_and(crate::output::query::needs_details),
-                events: out.json && matches!(mode, Mode::Watch { .. }),
+                continuous: out.json && matches!(mode, Mode::Watch { .. }),
             }),
         };
         Ok(Self { mode, sampling })
@@ -213,11 +213,11 @@ mod tests {
                 pcie_throughput: true,
                 host_processes: true,
                 details: true,
-                events: true
+                continuous: true
             })
         );
-        assert!(plan(&["--watch", "--json"], false).unwrap().sampling.unwrap().events);
-        assert!(!plan(&["--once", "--json"], false).unwrap().sampling.unwrap().events);
+        assert!(plan(&["--watch", "--json"], false).unwrap().sampling.unwrap().continuous);
+        assert!(!plan(&["--once", "--json"], false).unwrap().sampling.unwrap().continuous);
         assert!(plan(&["health"], false).unwrap().sampling.unwrap().details);
         assert_eq!(plan(&["doctor"], true).unwrap().sampling, None);
     }

@@ -236,6 +236,32 @@ pub struct GpuSample {
     /// out elsewhere. `None` with `missing["events"]` where they cannot be had.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub events: Option<GpuEvents>,
+    /// What the SMs, tensor cores and memory did since the previous sample (GPM, Hopper and
+    /// later), in the modes that sample repeatedly; `None` with `missing["activity"]` where
+    /// the GPU has no GPM, and on the first sample.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity: Option<Activity>,
+}
+
+/// GPU Performance Monitoring metrics between two samples. Percentages are 0 to 100; each is
+/// `None` where this GPU does not give it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Activity {
+    /// Share of time the SMs had at least one warp assigned, averaged over the SMs.
+    pub sm_active_percent: Option<f64>,
+    /// Warps resident against the most the SMs can hold.
+    pub sm_occupancy_percent: Option<f64>,
+    /// Share of time the tensor cores were busy (any precision).
+    pub tensor_active_percent: Option<f64>,
+    /// DRAM bandwidth used against its peak.
+    pub dram_active_percent: Option<f64>,
+    pub fp64_active_percent: Option<f64>,
+    pub fp32_active_percent: Option<f64>,
+    pub fp16_active_percent: Option<f64>,
+    pub pcie_tx_bytes_per_second: Option<u64>,
+    pub pcie_rx_bytes_per_second: Option<u64>,
+    pub nvlink_tx_bytes_per_second: Option<u64>,
+    pub nvlink_rx_bytes_per_second: Option<u64>,
 }
 
 /// The health events of one GPU known since `since`.
@@ -625,6 +651,7 @@ impl GpuSample {
             missing: BTreeMap::new(),
             details: None,
             events: None,
+            activity: None,
         }
     }
 

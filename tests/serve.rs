@@ -235,6 +235,38 @@ fn promtool_problems(body: &str, dcgm: bool) -> Vec<String> {
     problems
 }
 
+/// GPM activity under both namings, as ratios; a GPU without GPM has no such series.
+#[test]
+fn gpm_activity_under_both_namings() {
+    let scenario = "[[gpus]]\nname = \"H100\"\nutilization_gpu = 90\n\
+        gpm = { sm_active = 85, tensor_active = 70, dram_active = 30, pcie_tx_mib_s = 1 }\n\
+        [[gpus]]\nname = \"A10\"\nutilization_gpu = 10\n";
+    for (args, name, want) in [
+        (&[][..], "gputop_gpu_tensor_active_ratio{gpu=\"", "0.7"),
+        (&["--dcgm-names"][..], "DCGM_FI_PROF_PIPE_TENSOR_ACTIVE{gpu=\"", "0.7"),
+        (&["--dcgm-names"][..], "DCGM_FI_PROF_SM_ACTIVE{gpu=\"", "0.85"),
+        (&["--dcgm-names"][..], "DCGM_FI_PROF_PCIE_TX_BYTES{gpu=\"", "1048576.0"),
+    ] {
+        let server = Server::start_with(scenario, args);
+        let started = Instant::now();
+        let body = loop {
+            let (_, _, body) = server.get("/metrics", &[]);
+            if body.contains(name) {
+                break body;
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "no {name}:\n{body}");
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let lines: Vec<&str> = body.lines().filter(|l| l.starts_with(name)).collect();
+        assert_eq!(lines.len(), 1, "only the GPU with GPM: {lines:?}");
+        assert!(lines[0].starts_with(&format!("{name}0\"")), "{lines:?}");
+        assert!(lines[0].ends_with(&format!(" {want}")), "{lines:?}");
+        if have("promtool", &["--version"], "apt-get install prometheus") {
+            assert_eq!(promtool_problems(&body, !args.is_empty()), Vec::<String>::new());
+        }
+    }
+}
+
 /// XIDs heard by the exporter's event thread become counters by XID, kept for a GPU that then
 /// fell off the bus; dcgm-exporter's name carries the last XID.
 #[test]

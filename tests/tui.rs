@@ -410,12 +410,13 @@ fn wide_text_and_large_indexes_keep_the_table_in_place() {
 
 /// An XID heard while the monitor runs: a banner with what it means and what to do, a mark on
 /// its GPU, and `e` lists the events (the fake library raises them on schedule, as the driver
-/// would through the event set).
+/// would through the event set). GPM activity shows in the GPU's panel with its hint.
 #[test]
 fn an_xid_raises_a_banner_and_marks_its_gpu() {
     let scenario = common::scenario_file(
         "[[gpus]]\nname = \"Alpha\"\nutilization_gpu = 20\n\
          events = [{ at_s = 1.0, xid = 13 }, { at_s = 1.5, xid = 79 }]\n\
+         gpm = { sm_active = 90, tensor_active = 3, dram_active = 85 }\n\
          [[gpus]]\nname = \"Beta\"\nutilization_gpu = 20\n",
     );
     let command = format!(
@@ -428,6 +429,10 @@ fn an_xid_raises_a_banner_and_marks_its_gpu() {
     let screen = tmux.wait_for("XID 79 on GPU 0: GPU has fallen off the bus");
     assert!(screen.contains("Alpha  ⚠ XID 79 "), "the GPU is marked:\n{screen}");
     assert!(!screen.contains("XID 13,"), "an application's fault is no mark:\n{screen}");
+    assert!(
+        screen.contains("SM act 90% tensor 3% DRAM 85% memory-bound"),
+        "GPM activity with its hint beside the utilization:\n{screen}"
+    );
     tmux.keys(&["e"]);
     let screen = tmux.wait_for("Events");
     assert!(screen.contains("XID 13: graphics engine exception"), "{screen}");

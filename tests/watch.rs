@@ -40,6 +40,36 @@ fn json_lines_parse_one_by_one_on_the_sampling_grid() {
     assert!((900..=1300).contains(&span), "5 intervals of 200 ms took {span} ms");
 }
 
+/// GPM activity in the JSON lines from the second sample on (it is measured between two),
+/// equal to the scenario; a GPU without GPM says so instead of showing zeros. A one-shot
+/// document has no activity at all.
+#[test]
+fn gpm_activity_comes_from_the_second_sample() {
+    let scenario = scenario_file(
+        "[[gpus]]\nname = \"H100\"\nutilization_gpu = 90\n\
+         gpm = { sm_active = 85, sm_occupancy = 40, tensor_active = 3, dram_active = 85, \
+         fp16_active = 2.5, pcie_tx_mib_s = 100, nvlink_rx_mib_s = 2048 }\n\
+         [[gpus]]\nname = \"A10\"\n",
+    );
+    let out = stdout_of(gputop(&scenario).args(["--watch", "0.2", "--count", "2", "--json"]));
+    let docs: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(docs[0]["gpus"][0]["activity"], Value::Null, "one sample measures nothing");
+    let a = &docs[1]["gpus"][0]["activity"];
+    assert_eq!(a["sm_active_percent"], 85.0, "{a}");
+    assert_eq!(a["sm_occupancy_percent"], 40.0);
+    assert_eq!(a["tensor_active_percent"], 3.0);
+    assert_eq!(a["dram_active_percent"], 85.0);
+    assert_eq!(a["fp16_active_percent"], 2.5);
+    assert_eq!(a["fp64_active_percent"], Value::Null, "not given by this GPU");
+    assert_eq!(a["pcie_tx_bytes_per_second"], 100 << 20);
+    assert_eq!(a["nvlink_rx_bytes_per_second"], 2048_u64 << 20);
+    let other = &docs[1]["gpus"][1];
+    assert_eq!(other["activity"], Value::Null);
+    assert_eq!(other["missing"]["activity"]["reason"], "not_supported", "{other}");
+    let once = stdout_of(gputop(&scenario).args(["--once", "--json"]));
+    assert!(!once.contains("\"activity\""), "{once}");
+}
+
 #[test]
 fn csv_and_queries_write_one_header() {
     let scenario = scenario_file(SCENARIO);

@@ -11,7 +11,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use crate::sample::{Details, GpuEvents, GpuSample, GpuStatus, Snapshot, ThrottleReason};
+use crate::sample::{Activity, Details, GpuEvents, GpuSample, GpuStatus, Snapshot, ThrottleReason};
 
 type Labels = Vec<(String, String)>;
 type GaugeFamily = Family<Labels, Gauge<f64, AtomicU64>>;
@@ -278,6 +278,9 @@ fn gpu_metrics(b: &mut Builder, g: &GpuSample, l: &Labels) {
     if let Some(d) = &g.details {
         health_metrics(b, d, l);
     }
+    if let Some(a) = &g.activity {
+        activity_metrics(b, a, l);
+    }
     if let Some(active) = &g.throttle.reasons {
         for reason in ALL_REASONS {
             let mut rl = l.clone();
@@ -293,6 +296,61 @@ fn gpu_metrics(b: &mut Builder, g: &GpuSample, l: &Labels) {
                 Some(f64::from(u8::from(active.contains(&reason)))),
             );
         }
+    }
+}
+
+/// GPM activity since the previous sample.
+fn activity_metrics(b: &mut Builder, a: &Activity, l: &Labels) {
+    let ratio = |v: Option<f64>| v.map(|p| p / 100.0);
+    let rate = |v: Option<u64>| v.map(|v| v as f64);
+    for (name, help, value) in [
+        (
+            "gputop_gpu_sm_active_ratio",
+            "Share of time the SMs had a warp assigned, 0 to 1 (GPM)",
+            ratio(a.sm_active_percent),
+        ),
+        (
+            "gputop_gpu_sm_occupancy_ratio",
+            "Resident warps against the most the SMs hold, 0 to 1 (GPM)",
+            ratio(a.sm_occupancy_percent),
+        ),
+        (
+            "gputop_gpu_tensor_active_ratio",
+            "Share of time the tensor cores were busy, 0 to 1 (GPM)",
+            ratio(a.tensor_active_percent),
+        ),
+        (
+            "gputop_gpu_dram_active_ratio",
+            "DRAM bandwidth used against its peak, 0 to 1 (GPM)",
+            ratio(a.dram_active_percent),
+        ),
+        (
+            "gputop_gpu_fp64_active_ratio",
+            "FP64 pipe activity, 0 to 1 (GPM)",
+            ratio(a.fp64_active_percent),
+        ),
+        (
+            "gputop_gpu_fp32_active_ratio",
+            "FP32 pipe activity, 0 to 1 (GPM)",
+            ratio(a.fp32_active_percent),
+        ),
+        (
+            "gputop_gpu_fp16_active_ratio",
+            "FP16 pipe activity, 0 to 1 (GPM)",
+            ratio(a.fp16_active_percent),
+        ),
+        (
+            "gputop_gpu_nvlink_tx_bytes_per_second",
+            "NVLink transmit throughput, all links (GPM)",
+            rate(a.nvlink_tx_bytes_per_second),
+        ),
+        (
+            "gputop_gpu_nvlink_rx_bytes_per_second",
+            "NVLink receive throughput, all links (GPM)",
+            rate(a.nvlink_rx_bytes_per_second),
+        ),
+    ] {
+        b.set(name, help, l, value);
     }
 }
 
@@ -512,6 +570,25 @@ fn dcgm_names(b: &mut Builder, s: &Snapshot) {
             &l,
             g.ecc.uncorrected.map(|v| v as f64),
         );
+        if let Some(a) = &g.activity {
+            let ratio = |v: Option<f64>| v.map(|p| p / 100.0);
+            let rate = |v: Option<u64>| v.map(|v| v as f64);
+            for (name, help, value) in [
+                ("DCGM_FI_PROF_SM_ACTIVE", "The ratio of cycles an SM has at least 1 warp assigned.", ratio(a.sm_active_percent)),
+                ("DCGM_FI_PROF_SM_OCCUPANCY", "The ratio of number of warps resident on an SM.", ratio(a.sm_occupancy_percent)),
+                ("DCGM_FI_PROF_PIPE_TENSOR_ACTIVE", "Ratio of cycles the tensor (HMMA) pipe is active.", ratio(a.tensor_active_percent)),
+                ("DCGM_FI_PROF_DRAM_ACTIVE", "Ratio of cycles the device memory interface is active sending or receiving data.", ratio(a.dram_active_percent)),
+                ("DCGM_FI_PROF_PIPE_FP64_ACTIVE", "Ratio of cycles the fp64 pipes are active.", ratio(a.fp64_active_percent)),
+                ("DCGM_FI_PROF_PIPE_FP32_ACTIVE", "Ratio of cycles the fp32 pipes are active.", ratio(a.fp32_active_percent)),
+                ("DCGM_FI_PROF_PIPE_FP16_ACTIVE", "Ratio of cycles the fp16 pipes are active.", ratio(a.fp16_active_percent)),
+                ("DCGM_FI_PROF_PCIE_TX_BYTES", "The rate of data transmitted over the PCIe bus - including both protocol headers and data payloads - in bytes per second.", rate(a.pcie_tx_bytes_per_second)),
+                ("DCGM_FI_PROF_PCIE_RX_BYTES", "The rate of data received over the PCIe bus - including both protocol headers and data payloads - in bytes per second.", rate(a.pcie_rx_bytes_per_second)),
+                ("DCGM_FI_PROF_NVLINK_TX_BYTES", "The rate of data transmitted over NVLink, not including protocol headers, in bytes per second.", rate(a.nvlink_tx_bytes_per_second)),
+                ("DCGM_FI_PROF_NVLINK_RX_BYTES", "The rate of data received over NVLink, not including protocol headers, in bytes per second.", rate(a.nvlink_rx_bytes_per_second)),
+            ] {
+                b.set(name, help, &l, value);
+            }
+        }
         if let Some(d) = &g.details {
             let rows = d.remapped_rows;
             let flag = |on: bool| f64::from(u8::from(on));

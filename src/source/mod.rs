@@ -4,6 +4,7 @@
 mod events;
 pub mod fdscan;
 mod filter;
+mod gpm;
 pub(crate) mod host;
 mod nvml;
 pub mod pidns;
@@ -59,21 +60,22 @@ pub struct SampleOptions {
     /// Read [`crate::sample::Details`] (a dozen more NVML calls per GPU): only for the
     /// `--query-gpu` properties that show them.
     pub details: bool,
-    /// Listen for the driver's XID and ECC events (a thread of its own): for the modes that
-    /// run long enough to hear some.
-    pub events: bool,
+    /// Sampled again and again by a mode that shows what happens between samples: listen for
+    /// the driver's XID and ECC events (a thread of its own) and read GPM activity (which
+    /// needs two samples).
+    pub continuous: bool,
 }
 
 impl SampleOptions {
     /// The least: one sample of the GPUs, no `/proc`, no PCIe throughput, no details.
     pub fn one_shot() -> Self {
-        Self { pcie_throughput: false, host_processes: false, details: false, events: false }
+        Self { pcie_throughput: false, host_processes: false, details: false, continuous: false }
     }
 }
 
 impl Default for SampleOptions {
     fn default() -> Self {
-        Self { pcie_throughput: true, host_processes: true, details: false, events: false }
+        Self { pcie_throughput: true, host_processes: true, details: false, continuous: false }
     }
 }
 
@@ -103,7 +105,8 @@ impl SourceSpec {
                 Box::new(source)
             }
             Self::Demo(fleet) => {
-                Box::new(SimSource::open(fleet, selection)?.with_details(options.details))
+                let sim = SimSource::open(fleet, selection)?.with_details(options.details);
+                Box::new(sim.with_activity(options.continuous))
             }
         })
     }

@@ -18,6 +18,7 @@ use nvml_wrapper::struct_wrappers::device::ProcessInfo;
 use nvml_wrapper::{Device, Nvml};
 
 use super::events::EventListener;
+use super::gpm::GpmSampler;
 use super::pidns::{PidMapper, PidMapping};
 use super::selection::{self, GpuIdentity, GpuSelector};
 use super::{HostLookup, RecentUtilization, SampleOptions, Source, SourceError};
@@ -42,6 +43,8 @@ pub struct NvmlSource {
     minors: Vec<Option<u32>>,
     /// With `SampleOptions::events`: the thread that hears XID and ECC events.
     listener: Option<EventListener>,
+    /// With `SampleOptions::continuous`: each GPU's previous GPM sample.
+    gpm: Option<GpmSampler>,
     /// Each GPU's name, UUID and bus id when it last answered: a GPU that falls off the bus
     /// is still named (and its exporter series keep their labels).
     last_known: Vec<GpuSample>,
@@ -70,7 +73,8 @@ impl NvmlSource {
             .collect();
         let nvml = Arc::new(nvml);
         let listener =
-            options.events.then(|| EventListener::start(Arc::clone(&nvml), indices.clone()));
+            options.continuous.then(|| EventListener::start(Arc::clone(&nvml), indices.clone()));
+        let gpm = options.continuous.then(|| GpmSampler::new(Arc::clone(&nvml), indices.len()));
         Ok(Self {
             nvml,
             indices,
@@ -80,6 +84,7 @@ impl NvmlSource {
             mapper: None,
             minors,
             listener,
+            gpm,
             last_known: Vec::new(),
         })
     }
@@ -155,11 +160,24 @@ impl Source for NvmlSource {
 
     fn sample(&mut self) -> Result<Snapshot, SourceError> {
         let taken_at = chrono::Utc::now();
+        let (nvml, options, gpm) = (&self.nvml, self.options, &mut self.gpm);
         let mut gpus: Vec<GpuSample> = self
             .indices
             .iter()
-            .map(|&i| match self.nvml.device_by_index(i) {
-                Ok(device) => sample_device(&device, i, self.options),
+            .enumerate()
+            .map(|(position, &i)| match nvml.device_by_index(i) {
+                Ok(device) => {
+                    let mut g = sample_device(&device, i, options);
+                    if let Some(gpm) = gpm.as_mut() {
+                        match gpm.activity(position, &device) {
+                            Ok(activity) => g.activity = activity,
+                            Err(e) => {
+                                g.missing.insert("activity".into(), missing(&e));
+                            }
+                        }
+                    }
+                    g
+                }
                 Err(NvmlError::GpuLost) => {
                     GpuSample::unavailable(i, GpuStatus::Lost, "GPU is lost")
                 }

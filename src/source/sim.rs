@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::selection::{self, GpuIdentity, GpuSelector};
 use super::{DemoFleet, Source, SourceError};
 use crate::sample::*;
-use crate::scenario::{GpuSpec, ProcessKindSpec, ProcessSpec, Reading, Scenario};
+use crate::scenario::{GpmSpec, GpuSpec, ProcessKindSpec, ProcessSpec, Reading, Scenario};
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -15,6 +15,7 @@ pub struct SimSource {
     indices: Vec<u32>,
     host: HostInfo,
     details: bool,
+    activity: bool,
 }
 
 impl SimSource {
@@ -51,12 +52,19 @@ impl SimSource {
             nvml_version: Some(scenario.driver.nvml_version.clone()),
             ..HostInfo::default()
         };
-        Ok(Self { scenario, indices, host, details: false })
+        Ok(Self { scenario, indices, host, details: false, activity: false })
     }
 
     /// Also fill each GPU's [`Details`], as the NVML source does when asked.
     pub fn with_details(mut self, details: bool) -> Self {
         self.details = details;
+        self
+    }
+
+    /// Also fill each GPU's GPM [`Activity`] (the NVML source needs two samples for it, so it
+    /// reads it only in the modes that sample again and again).
+    pub fn with_activity(mut self, activity: bool) -> Self {
+        self.activity = activity;
         self
     }
 
@@ -71,6 +79,15 @@ impl SimSource {
                 let mut g = sample_gpu(spec, i, t);
                 if self.details && g.status == GpuStatus::Ok {
                     g.details = Some(details(spec, &g, t));
+                }
+                if self.activity && g.status == GpuStatus::Ok {
+                    match spec.gpm() {
+                        Ok(gpm) => g.activity = Some(activity(gpm, t)),
+                        Err(code) => {
+                            let code = code.as_nvml_return();
+                            g.missing.insert("activity".into(), Missing::from_nvml_code(code));
+                        }
+                    }
                 }
                 g
             })
@@ -127,6 +144,23 @@ fn details(spec: &GpuSpec, g: &GpuSample, t: f64) -> Details {
             failed: r.failed,
         }),
         retired_pages_pending: spec.retired_pages_pending().ok(),
+    }
+}
+
+fn activity(gpm: &GpmSpec, t: f64) -> Activity {
+    let bytes = |id| gpm.metric(id, t).map(|mib_s| (mib_s * 1_048_576.0) as u64);
+    Activity {
+        sm_active_percent: gpm.metric(2, t),
+        sm_occupancy_percent: gpm.metric(3, t),
+        tensor_active_percent: gpm.metric(5, t),
+        dram_active_percent: gpm.metric(10, t),
+        fp64_active_percent: gpm.metric(11, t),
+        fp32_active_percent: gpm.metric(12, t),
+        fp16_active_percent: gpm.metric(13, t),
+        pcie_tx_bytes_per_second: bytes(20),
+        pcie_rx_bytes_per_second: bytes(21),
+        nvlink_tx_bytes_per_second: bytes(61),
+        nvlink_rx_bytes_per_second: bytes(60),
     }
 }
 

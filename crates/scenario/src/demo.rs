@@ -3,7 +3,9 @@
 //! real machines.
 
 use super::signal::Wave;
-use super::{Activity, DriverSpec, GpuSpec, ProcessKindSpec, ProcessSpec, Scenario, Signal};
+use super::{
+    Activity, DriverSpec, GpmSpec, GpuSpec, ProcessKindSpec, ProcessSpec, Scenario, Signal,
+};
 
 struct Model {
     name: &'static str,
@@ -134,7 +136,19 @@ fn gpu(index: usize) -> GpuSpec {
         remapped_rows: m.has_ecc.then(Default::default),
         retired_pages_pending: None,
         pcie_replay_count: None,
-        gpm: None,
+        // Hopper has GPU Performance Monitoring: a training job busy on its tensor cores.
+        gpm: m.name.contains("H100").then(|| GpmSpec {
+            sm_active: wave(load, swing, 37.0, phase),
+            sm_occupancy: wave(load * 0.5, swing * 0.3, 37.0, phase),
+            tensor_active: wave(load * 0.6, swing * 0.5, 37.0, phase),
+            dram_active: wave(load * 0.7, swing * 0.5, 29.0, phase),
+            fp16_active: wave(load * 0.2, swing * 0.2, 37.0, phase),
+            fp32_active: wave(load * 0.3, swing * 0.2, 37.0, phase),
+            fp64_active: Some(Signal::Constant(0.0)),
+            nvlink_tx_mib_s: wave(load * 300.0, swing * 200.0, 17.0, phase),
+            nvlink_rx_mib_s: wave(load * 300.0, swing * 200.0, 13.0, phase),
+            ..GpmSpec::default()
+        }),
         events: Vec::new(),
         errors: Default::default(),
         processes: if busy { processes(index) } else { Vec::new() },

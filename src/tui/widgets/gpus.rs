@@ -168,7 +168,8 @@ fn details<'a>(gpu: &GpuSample, theme: &Theme) -> Line<'a> {
     let c = &gpu.clocks;
     let (up, down) = if theme.ascii { ("TX ", "RX ") } else { ("↑", "↓") };
     let rate = |b: Option<u64>| b.map_or("N/A".into(), |b| format!("{}/s", human_bytes(b)));
-    Line::from(vec![
+    let mut spans = activity(gpu, theme);
+    spans.extend([
         Span::styled("SM ", theme.dim),
         Span::raw(format!("{}/{} MHz  ", n(c.sm_mhz), n(c.sm_max_mhz))),
         Span::styled("MEM ", theme.dim),
@@ -191,7 +192,28 @@ fn details<'a>(gpu: &GpuSample, theme: &Theme) -> Line<'a> {
             rate(gpu.pcie.tx_bytes_per_second),
             rate(gpu.pcie.rx_bytes_per_second)
         )),
-    ])
+    ]);
+    Line::from(spans)
+}
+
+/// `SM act 85% tensor 70% DRAM 30% tensor-bound  `: what GPM says
+/// the SMs, tensor cores and memory did, before the clocks; nothing without GPM.
+fn activity<'a>(gpu: &GpuSample, theme: &Theme) -> Vec<Span<'a>> {
+    let Some(a) = &gpu.activity else { return Vec::new() };
+    let pct = |v: Option<f64>| v.map_or("N/A".into(), |v| format!("{v:.0}%"));
+    let mut spans = vec![
+        Span::styled("SM act ", theme.dim),
+        Span::raw(format!("{} ", pct(a.sm_active_percent))),
+        Span::styled("tensor ", theme.dim),
+        Span::raw(format!("{} ", pct(a.tensor_active_percent))),
+        Span::styled("DRAM ", theme.dim),
+        Span::raw(format!("{} ", pct(a.dram_active_percent))),
+    ];
+    if let Some(hint) = crate::output::bound::bound_by(a, gpu.utilization.gpu_percent) {
+        spans.push(Span::styled(format!("{hint} "), theme.warn));
+    }
+    spans.push(Span::raw(" "));
+    spans
 }
 
 /// One metric's history, when the GPU has any yet.

@@ -12,8 +12,11 @@ use std::sync::Mutex;
 use crate::abi::*;
 use crate::{with_gpu, write, ErrorCode};
 
-/// Each allocated sample: what it holds once filled (GPU index, time, order of filling).
-static SAMPLES: Mutex<BTreeMap<usize, Option<(usize, f64, u64)>>> = Mutex::new(BTreeMap::new());
+/// What a filled sample holds: GPU index, time, order of filling.
+type Filled = (usize, f64, u64);
+
+/// Each allocated sample, filled or not.
+static SAMPLES: Mutex<BTreeMap<usize, Option<Filled>>> = Mutex::new(BTreeMap::new());
 static FILLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 const SAMPLE_BASE: usize = 0x6772_0000;
