@@ -122,6 +122,7 @@ fn gpu(index: usize) -> GpuSpec {
         ecc_corrected: m.has_ecc.then_some(0),
         ecc_uncorrected: m.has_ecc.then_some(0),
         mig_enabled: m.mig,
+        mig_instances: Vec::new(),
         energy_mj: Some(1_000_000 * (index as u64 + 1)),
         persistence_mode: true,
         // Datacenter boards carry a serial; GeForce boards have none.

@@ -108,7 +108,11 @@ pub struct GpuSpec {
     pub throttle_reasons: Option<u64>,
     pub ecc_corrected: Option<u64>,
     pub ecc_uncorrected: Option<u64>,
+    /// `Some` on a GPU that can do MIG; `true` when MIG mode is on.
     pub mig_enabled: Option<bool>,
+    /// With MIG on: the MIG devices (one GPU instance and one compute instance each).
+    #[serde(default)]
+    pub mig_instances: Vec<MigSpec>,
     /// Energy counter at t = 0; it then grows with the simulated power draw.
     pub energy_mj: Option<u64>,
     #[serde(default)]
@@ -209,6 +213,30 @@ pub struct RemappedRowsSpec {
     pub pending: bool,
     #[serde(default)]
     pub failed: bool,
+}
+
+/// A MIG device: a GPU instance of a profile with one compute instance.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MigSpec {
+    /// The profile, as in the device's name: "3g.40gb".
+    pub profile: String,
+    pub gpu_instance_id: u32,
+    #[serde(default)]
+    pub compute_instance_id: u32,
+    pub memory_total_mib: u64,
+    /// Used memory beyond what its processes hold.
+    pub memory_used_mib: Option<Signal>,
+    pub uuid: Option<String>,
+}
+
+impl MigSpec {
+    /// `MIG-` and a UUID, as drivers from R470 name MIG devices.
+    pub fn uuid(&self, gpu: usize, position: usize) -> String {
+        self.uuid.clone().unwrap_or_else(|| {
+            format!("MIG-{:08x}-fake-4000-8000-{:012x}", 0x6770_0000 + gpu, position)
+        })
+    }
 }
 
 /// What `nvmlGpmMetricsGet` computes between two samples: percentages 0 to 100 and
@@ -570,7 +598,12 @@ impl GpuSpec {
             })
     }
 
+    /// NOT_SUPPORTED with MIG on (nvml.h: "On MIG-enabled GPUs, querying device utilization
+    /// rates is not currently supported").
     pub fn utilization(&self, t: f64) -> Reading<(u32, u32)> {
+        if self.mig_enabled == Some(true) {
+            return Err(ErrorCode::NotSupported);
+        }
         let (gpu, mem) = self.read_pair(
             Metric::Utilization,
             &self.utilization_gpu,
@@ -640,6 +673,28 @@ impl GpuSpec {
 
     pub fn mig(&self) -> Reading<bool> {
         self.read(Metric::Mig, self.mig_enabled)
+    }
+
+    /// The MIG devices that exist: none unless MIG mode is on.
+    pub fn mig_devices(&self) -> &[MigSpec] {
+        if self.mig_enabled == Some(true) {
+            &self.mig_instances
+        } else {
+            &[]
+        }
+    }
+
+    /// A MIG device's (total, used) bytes at `t`: its own use plus its processes'.
+    pub fn mig_memory_bytes(&self, mig: &MigSpec, t: f64) -> (u64, u64) {
+        let total = mig.memory_total_mib * MIB;
+        let own = mig.memory_used_mib.as_ref().map_or(0.0, |s| s.at(t)) as u64 * MIB;
+        let procs: u64 = self
+            .processes
+            .iter()
+            .filter(|p| p.gpu_instance_id == Some(mig.gpu_instance_id) && p.is_active(t))
+            .filter_map(|p| p.used_memory_bytes(t))
+            .sum();
+        (total, (own + procs).min(total))
     }
 
     pub fn serial(&self) -> Reading<String> {

@@ -14,6 +14,7 @@
 mod abi;
 mod events;
 mod gpm;
+mod mig;
 
 /// Exports each named NVML function as a stub that returns NOT_SUPPORTED. On x86-64 the caller
 /// cleans up its arguments, so one argument-less body serves every signature.
@@ -252,6 +253,9 @@ pub unsafe extern "C" fn nvmlDeviceGetName(
     buf: *mut c_char,
     len: c_uint,
 ) -> nvmlReturn_t {
+    if let Some(ret) = mig::name(dev, buf, len) {
+        return ret;
+    }
     with_gpu(dev, |_, g, _| reply(g.name(), |n| write_str(buf, len, &n)))
 }
 
@@ -261,6 +265,9 @@ pub unsafe extern "C" fn nvmlDeviceGetUUID(
     buf: *mut c_char,
     len: c_uint,
 ) -> nvmlReturn_t {
+    if let Some(ret) = mig::uuid(dev, buf, len) {
+        return ret;
+    }
     with_gpu(dev, |i, g, _| reply(g.uuid(i), |u| write_str(buf, len, &u)))
 }
 
@@ -314,6 +321,14 @@ pub unsafe extern "C" fn nvmlDeviceGetMemoryInfo_v2(
         return ErrorCode::ArgumentVersionMismatch.as_nvml_return();
     }
     // nvml.h: v2's `used` is allocated memory; reserved is apart; total is all three.
+    let mig = mig::memory(dev, |total, used| {
+        let m = &mut *out;
+        (m.total, m.reserved, m.used, m.free) = (total, 0, used, total - used);
+        SUCCESS
+    });
+    if let Some(ret) = mig {
+        return ret;
+    }
     with_gpu(dev, |_, g, t| {
         reply(g.memory_bytes(t), |(total, reserved, allocated)| {
             let m = &mut *out;
@@ -332,6 +347,11 @@ pub unsafe extern "C" fn nvmlDeviceGetMemoryInfo(
     out: *mut nvmlMemory_t,
 ) -> nvmlReturn_t {
     // nvml.h: v1's `used` is the sum of reserved and allocated memory.
+    if let Some(ret) =
+        mig::memory(dev, |total, used| write(out, nvmlMemory_t { total, free: total - used, used }))
+    {
+        return ret;
+    }
     with_gpu(dev, |_, g, t| {
         reply(g.memory_bytes(t), |(total, reserved, allocated)| {
             let used = reserved + allocated;
@@ -834,10 +854,16 @@ unsafe fn running_processes<T>(
     if count.is_null() {
         return INVALID_ARGUMENT;
     }
+    // A MIG device lists the processes of its GPU instance.
+    let (dev, instance) = match mig::parent_and_instance(dev) {
+        Some((parent, gi)) => (parent, Some(gi)),
+        None => (dev, None),
+    };
     with_gpu(dev, |i, g, t| {
         reply(g.processes_at(t), |procs| {
             let wanted: Vec<(u32, Option<u64>, u32, u32)> = procs
                 .into_iter()
+                .filter(|p| instance.is_none_or(|gi| p.gpu_instance_id == Some(gi)))
                 .filter(|p| match list {
                     ProcessList::Compute => p.kind.is_compute(),
                     ProcessList::Graphics => p.kind.is_graphics(),
@@ -1067,7 +1093,12 @@ mod tests {
              gpm = { sm_active = 80, tensor_active = 60 }\n\
              [[gpus.processes]]\npid = 42\nused_memory_mib = 50\nsm_util = 60\n\
              [[gpus.processes]]\npid = 43\nkind = \"mps\"\nused_memory_mib = 10\n\
-             [[gpus]]\nname = \"B\"\nlost_between_s = [0.2, 0.6]\n",
+             [[gpus]]\nname = \"B\"\nlost_between_s = [0.2, 0.6]\n\
+             [[gpus]]\nname = \"C\"\nmig_enabled = true\nutilization_gpu = 50\n\
+             mig_instances = [{ profile = \"3g.40gb\", gpu_instance_id = 1, memory_total_mib = 40000 }, \
+             { profile = \"4g.40gb\", gpu_instance_id = 2, memory_total_mib = 40000 }]\n\
+             [[gpus.processes]]\npid = 51\nused_memory_mib = 100\ngpu_instance_id = 1\ncompute_instance_id = 0\n\
+             [[gpus.processes]]\npid = 52\nused_memory_mib = 200\ngpu_instance_id = 2\ncompute_instance_id = 0\n",
         )
         .unwrap();
         std::env::set_var("GPUTOP_FAKE_NVML_SCENARIO", &path);
@@ -1222,6 +1253,48 @@ mod tests {
             assert_eq!(gpm::nvmlGpmSampleFree(s1), SUCCESS);
             assert_eq!(gpm::nvmlGpmSampleFree(s2), SUCCESS);
             assert_eq!(gpm::nvmlGpmSampleFree(s2), INVALID_ARGUMENT, "freed twice");
+
+            // MIG: 7 slots, the empty ones NOT_FOUND; a MIG handle answers for its instance;
+            // the MIG-enabled parent gives no utilization.
+            let mut c: nvmlDevice_t = std::ptr::null_mut();
+            assert_eq!(nvmlDeviceGetHandleByIndex_v2(2, &mut c), SUCCESS);
+            let mut util: nvmlUtilization_t = zeroed();
+            assert_eq!(nvmlDeviceGetUtilizationRates(c, &mut util), NOT_SUPPORTED);
+            let mut slots = 0;
+            assert_eq!(mig::nvmlDeviceGetMaxMigDeviceCount(c, &mut slots), SUCCESS);
+            assert_eq!(slots, 7);
+            assert_eq!(mig::nvmlDeviceGetMaxMigDeviceCount(b, &mut slots), NOT_SUPPORTED);
+            let mut m: nvmlDevice_t = std::ptr::null_mut();
+            assert_eq!(mig::nvmlDeviceGetMigDeviceHandleByIndex(c, 2, &mut m), NOT_FOUND);
+            assert_eq!(mig::nvmlDeviceGetMigDeviceHandleByIndex(c, 7, &mut m), INVALID_ARGUMENT);
+            assert_eq!(mig::nvmlDeviceGetMigDeviceHandleByIndex(c, 0, &mut m), SUCCESS);
+            let mut is_mig = 9;
+            assert_eq!(mig::nvmlDeviceIsMigDeviceHandle(m, &mut is_mig), SUCCESS);
+            assert_eq!(is_mig, 1);
+            assert_eq!(mig::nvmlDeviceIsMigDeviceHandle(c, &mut is_mig), SUCCESS);
+            assert_eq!(is_mig, 0);
+            let mut name = [0 as c_char; 64];
+            assert_eq!(nvmlDeviceGetName(m, name.as_mut_ptr(), 64), SUCCESS);
+            assert_eq!(CStr::from_ptr(name.as_ptr()).to_str().unwrap(), "C MIG 3g.40gb");
+            let mut uuid = [0 as c_char; 96];
+            assert_eq!(nvmlDeviceGetUUID(m, uuid.as_mut_ptr(), 96), SUCCESS);
+            assert!(CStr::from_ptr(uuid.as_ptr()).to_str().unwrap().starts_with("MIG-"));
+            let mut memory: nvmlMemory_v2_t = zeroed();
+            memory.version = NVML_MEMORY_V2_VERSION;
+            assert_eq!(nvmlDeviceGetMemoryInfo_v2(m, &mut memory), SUCCESS);
+            assert_eq!((memory.total, memory.used), (40000 * mib, 100 * mib));
+            let (mut gi, mut parent) = (0, std::ptr::null_mut());
+            assert_eq!(mig::nvmlDeviceGetGpuInstanceId(m, &mut gi), SUCCESS);
+            assert_eq!(gi, 1);
+            assert_eq!(mig::nvmlDeviceGetGpuInstanceId(c, &mut gi), NOT_SUPPORTED);
+            assert_eq!(mig::nvmlDeviceGetDeviceHandleFromMigDeviceHandle(m, &mut parent), SUCCESS);
+            assert_eq!(parent, c);
+            let mut count = 4;
+            assert_eq!(
+                nvmlDeviceGetComputeRunningProcesses_v3(m, &mut count, infos.as_mut_ptr()),
+                SUCCESS
+            );
+            assert_eq!((count, infos[0].pid, infos[0].gpuInstanceId), (1, 51, 1));
         }
         assert_eq!(nvmlShutdown(), SUCCESS);
         let _ = std::fs::remove_file(path);

@@ -40,7 +40,6 @@ stubs! {
     nvmlDeviceGetClkMonStatus
     nvmlDeviceGetClock
     nvmlDeviceGetClockOffsets
-    nvmlDeviceGetComputeInstanceId
     nvmlDeviceGetConfComputeGpuAttestationReport
     nvmlDeviceGetConfComputeGpuCertificate
     nvmlDeviceGetConfComputeProtectedMemoryUsage
@@ -53,7 +52,6 @@ stubs! {
     nvmlDeviceGetDefaultApplicationsClock
     nvmlDeviceGetDefaultEccMode
     nvmlDeviceGetDetailedEccErrors
-    nvmlDeviceGetDeviceHandleFromMigDeviceHandle
     nvmlDeviceGetDramEncryptionMode
     nvmlDeviceGetDriverModel
     nvmlDeviceGetDriverModel_v2
@@ -72,7 +70,6 @@ stubs! {
     nvmlDeviceGetGpuFabricInfoV
     nvmlDeviceGetGpuFabricInfo_v4
     nvmlDeviceGetGpuInstanceById
-    nvmlDeviceGetGpuInstanceId
     nvmlDeviceGetGpuInstancePossiblePlacements
     nvmlDeviceGetGpuInstancePossiblePlacements_v2
     nvmlDeviceGetGpuInstanceProfileInfo
@@ -101,14 +98,12 @@ stubs! {
     nvmlDeviceGetMPSComputeRunningProcesses
     nvmlDeviceGetMarginTemperature
     nvmlDeviceGetMaxCustomerBoostClock
-    nvmlDeviceGetMaxMigDeviceCount
     nvmlDeviceGetMemClkMinMaxVfOffset
     nvmlDeviceGetMemClkVfOffset
     nvmlDeviceGetMemoryAffinity
     nvmlDeviceGetMemoryBusWidth
     nvmlDeviceGetMemoryErrorCounter
     nvmlDeviceGetMemoryLimits_v1
-    nvmlDeviceGetMigDeviceHandleByIndex
     nvmlDeviceGetMinMaxClockOfPState
     nvmlDeviceGetMinMaxFanSpeed
     nvmlDeviceGetModuleId
@@ -176,7 +171,6 @@ stubs! {
     nvmlDeviceGetVgpuUtilization
     nvmlDeviceGetViolationStatus
     nvmlDeviceGetVirtualizationMode
-    nvmlDeviceIsMigDeviceHandle
     nvmlDeviceModifyDrainState
     nvmlDeviceOnSameBoard
     nvmlDevicePerfMetricsGetSamples_v1
