@@ -241,6 +241,24 @@ pub struct GpuSample {
     /// the GPU has no GPM, and on the first sample.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activity: Option<Activity>,
+    /// With MIG on: the GPU's MIG devices (its processes name theirs by `gpu_instance_id`);
+    /// left out with MIG off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mig_instances: Option<Vec<MigInstance>>,
+}
+
+/// One MIG device: a GPU instance and its compute instance. NVML gives no utilization for a
+/// MIG device (nor, with MIG on, for its GPU).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MigInstance {
+    /// The slot NVML lists it in (`nvmlDeviceGetMigDeviceHandleByIndex`).
+    pub index: u32,
+    pub uuid: Option<String>,
+    /// The profile, e.g. `3g.40gb`.
+    pub profile: Option<String>,
+    pub gpu_instance_id: Option<u32>,
+    pub compute_instance_id: Option<u32>,
+    pub memory: Memory,
 }
 
 /// GPU Performance Monitoring metrics between two samples. Percentages are 0 to 100; each is
@@ -652,6 +670,7 @@ impl GpuSample {
             details: None,
             events: None,
             activity: None,
+            mig_instances: None,
         }
     }
 

@@ -284,19 +284,47 @@ fn a_process_gone_before_the_host_lookup_keeps_its_nvml_fields() {
     assert_eq!(p["command"], Value::Null);
 }
 
+/// MIG on: each MIG device is a row under its GPU and an entry in JSON with its profile,
+/// instance ids and memory; processes name their instance; no utilization is made up (NVML
+/// gives none with MIG on); a MIG device's UUID selects its GPU.
 #[test]
-fn mig_instance_ids_are_reported() {
+fn mig_devices_are_rows_under_their_gpu() {
     let scenario = scenario_file(
-        "[[gpus]]\nname = \"A100\"\nmig_enabled = true\n[[gpus.processes]]\npid = 2147480001\nused_memory_mib = 10\ngpu_instance_id = 1\ncompute_instance_id = 0\n",
+        "[[gpus]]\nname = \"A100\"\nmig_enabled = true\nutilization_gpu = 50\n\
+         mig_instances = [{ profile = \"3g.20gb\", gpu_instance_id = 1, memory_total_mib = 20000 }, \
+         { profile = \"4g.20gb\", gpu_instance_id = 2, memory_total_mib = 20000, uuid = \"MIG-second\" }]\n\
+         [[gpus.processes]]\npid = 2147480001\nused_memory_mib = 10\ngpu_instance_id = 1\ncompute_instance_id = 0\n\
+         [[gpus]]\nname = \"B\"\n",
     );
     let doc: Value =
         serde_json::from_str(&stdout_of(gputop(&scenario).args(["--once", "--json"]))).unwrap();
-    assert_eq!(doc["gpus"][0]["mig_enabled"], true);
-    let p = &doc["gpus"][0]["processes"][0];
+    let gpu = &doc["gpus"][0];
+    assert_eq!(gpu["mig_enabled"], true);
+    assert_eq!(gpu["utilization"]["gpu_percent"], Value::Null);
+    assert_eq!(gpu["missing"]["utilization"]["reason"], "not_supported");
+    let p = &gpu["processes"][0];
     assert_eq!(
         (p["gpu_instance_id"].as_u64(), p["compute_instance_id"].as_u64()),
         (Some(1), Some(0))
     );
+    let mig = gpu["mig_instances"].as_array().unwrap();
+    assert_eq!(mig.len(), 2);
+    assert_eq!(mig[0]["profile"], "3g.20gb");
+    assert_eq!(mig[0]["gpu_instance_id"], 1);
+    assert_eq!(mig[0]["memory"]["used_bytes"], 10u64 << 20, "its process's memory");
+    assert_eq!(mig[0]["memory"]["total_bytes"], 20000u64 << 20);
+    assert!(mig[0]["uuid"].as_str().unwrap().starts_with("MIG-"));
+    assert_eq!(doc["gpus"][1].get("mig_instances"), None, "left out with MIG off");
+
+    let table = stdout_of(gputop(&scenario).args(["--once"]));
+    assert!(table.contains("└ MIG 3g.20gb   GI 1 CI 0     10 / 20000 MiB  util N/A"), "{table}");
+    assert!(table.contains("└ MIG 4g.20gb   GI 2 CI 0"), "{table}");
+    assert!(table.lines().any(|l| l.starts_with("0/1  2147480001")), "{table}");
+
+    let one = stdout_of(gputop(&scenario).args(["--once", "--json", "--id", "MIG-second"]));
+    let one: Value = serde_json::from_str(&one).unwrap();
+    assert_eq!(one["gpus"].as_array().unwrap().len(), 1);
+    assert_eq!(one["gpus"][0]["name"], "A100", "a MIG device's UUID selects its GPU");
 }
 
 #[test]

@@ -235,6 +235,34 @@ fn promtool_problems(body: &str, dcgm: bool) -> Vec<String> {
     problems
 }
 
+/// MIG devices under both namings: gputop's per-instance memory, and dcgm-exporter's
+/// framebuffer series with GPU_I_ID and GPU_I_PROFILE.
+#[test]
+fn mig_devices_under_both_namings() {
+    let scenario = "[[gpus]]\nname = \"A100\"\nmig_enabled = true\n\
+        mig_instances = [{ profile = \"3g.20gb\", gpu_instance_id = 1, memory_total_mib = 20000, memory_used_mib = 300 }]\n";
+    let server = Server::start_with(scenario, &[]);
+    let (_, _, body) = server.get("/metrics", &[]);
+    let line = body.lines().find(|l| l.starts_with("gputop_mig_memory_used_bytes{")).unwrap();
+    assert!(line.contains("gpu_instance=\"1\",profile=\"3g.20gb\",mig_uuid=\"MIG-"), "{line}");
+    assert!(line.ends_with(&format!(" {}.0", 300u64 << 20)), "{line}");
+    if have("promtool", &["--version"], "apt-get install prometheus") {
+        assert_eq!(promtool_problems(&body, false), Vec::<String>::new());
+    }
+    drop(server);
+    let server = Server::start_with(scenario, &["--dcgm-names"]);
+    let (_, _, body) = server.get("/metrics", &[]);
+    assert!(
+        body.lines().any(|l| l.starts_with("DCGM_FI_DEV_FB_USED{")
+            && l.contains("GPU_I_PROFILE=\"3g.20gb\",GPU_I_ID=\"1\"")
+            && l.ends_with(" 300.0")),
+        "{body}"
+    );
+    if have("promtool", &["--version"], "apt-get install prometheus") {
+        assert_eq!(promtool_problems(&body, true), Vec::<String>::new());
+    }
+}
+
 /// GPM activity under both namings, as ratios; a GPU without GPM has no such series.
 #[test]
 fn gpm_activity_under_both_namings() {

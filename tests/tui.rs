@@ -410,14 +410,16 @@ fn wide_text_and_large_indexes_keep_the_table_in_place() {
 
 /// An XID heard while the monitor runs: a banner with what it means and what to do, a mark on
 /// its GPU, and `e` lists the events (the fake library raises them on schedule, as the driver
-/// would through the event set). GPM activity shows in the GPU's panel with its hint.
+/// would through the event set). GPM activity shows in the GPU's panel with its hint, and a
+/// MIG GPU's panel lists its MIG devices.
 #[test]
 fn an_xid_raises_a_banner_and_marks_its_gpu() {
     let scenario = common::scenario_file(
         "[[gpus]]\nname = \"Alpha\"\nutilization_gpu = 20\n\
          events = [{ at_s = 1.0, xid = 13 }, { at_s = 1.5, xid = 79 }]\n\
          gpm = { sm_active = 90, tensor_active = 3, dram_active = 85 }\n\
-         [[gpus]]\nname = \"Beta\"\nutilization_gpu = 20\n",
+         [[gpus]]\nname = \"Beta\"\nmig_enabled = true\n\
+         mig_instances = [{ profile = \"3g.40gb\", gpu_instance_id = 1, memory_total_mib = 40192, memory_used_mib = 500 }]\n",
     );
     let command = format!(
         "env LC_ALL=C.UTF-8 GPUTOP_NVML_LIB={} GPUTOP_FAKE_NVML_SCENARIO={} {} --interval 0.2",
@@ -433,6 +435,7 @@ fn an_xid_raises_a_banner_and_marks_its_gpu() {
         screen.contains("SM act 90% tensor 3% DRAM 85% memory-bound"),
         "GPM activity with its hint beside the utilization:\n{screen}"
     );
+    assert!(screen.contains("MIG 3g.40gb 500/40192 MiB"), "the MIG devices:\n{screen}");
     tmux.keys(&["e"]);
     let screen = tmux.wait_for("Events");
     assert!(screen.contains("XID 13: graphics engine exception"), "{screen}");

@@ -52,6 +52,7 @@ pub fn render(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
             if let Some(alarm) = throttle_alarm(gpu, opts.ascii) {
                 lines.push(p.paint(style::ALERT, &alarm));
             }
+            lines.extend(mig_lines(gpu, opts));
         }
     };
     if snapshot.hosts.is_empty() {
@@ -150,6 +151,29 @@ fn gpu_line(gpu: &GpuSample, name_width: usize, opts: &TableOptions) -> String {
     format!("{:>3}  {name}  {temp}  {util}  {memory}  {power:<11}  {fan:>3}", gpu.index)
 }
 
+/// A line per MIG device under its GPU: profile, instance ids, memory. NVML gives no
+/// utilization for MIG devices, which the line says rather than showing a number.
+fn mig_lines(gpu: &GpuSample, opts: &TableOptions) -> Vec<String> {
+    let Some(instances) = &gpu.mig_instances else { return Vec::new() };
+    let branch = if opts.ascii { "`-" } else { "└" };
+    let id = |v: Option<u32>| v.map_or(NA.to_string(), |v| v.to_string());
+    instances
+        .iter()
+        .map(|m| {
+            let memory = match (m.memory.used_bytes, m.memory.total_bytes) {
+                (Some(used), Some(total)) => format!("{} / {} MiB", mib(used), mib(total)),
+                _ => NA.to_string(),
+            };
+            let profile = sanitize(m.profile.as_deref().unwrap_or(NA)).into_owned();
+            format!(
+                "     {branch} MIG {profile:<9} GI {} CI {}  {memory:>17}  util N/A (not given for MIG)",
+                id(m.gpu_instance_id),
+                id(m.compute_instance_id),
+            )
+        })
+        .collect()
+}
+
 /// A second line under a GPU whose clocks are held down by trouble (heat, power brake).
 fn throttle_alarm(gpu: &GpuSample, ascii: bool) -> Option<String> {
     let alarming = gpu.throttle.alarming();
@@ -170,7 +194,11 @@ fn process_lines(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
                 .host
                 .as_ref()
                 .map_or(g.index.to_string(), |h| format!("{}:{}", sanitize(h), g.index));
-            g.known_processes().iter().map(move |pr| (label.clone(), pr))
+            // In a MIG instance: the GPU and the GPU instance, "0/1".
+            g.known_processes().iter().map(move |pr| match pr.gpu_instance_id {
+                Some(gi) if g.mig_enabled == Some(true) => (format!("{label}/{gi}"), pr),
+                _ => (label.clone(), pr),
+            })
         })
         .collect();
     // A list NVML could not give is unknown, never "no processes".

@@ -281,6 +281,28 @@ fn gpu_metrics(b: &mut Builder, g: &GpuSample, l: &Labels) {
     if let Some(a) = &g.activity {
         activity_metrics(b, a, l);
     }
+    for m in g.mig_instances.iter().flatten() {
+        let mut ml = l.clone();
+        ml.push((
+            "gpu_instance".into(),
+            m.gpu_instance_id.map_or(String::new(), |v| v.to_string()),
+        ));
+        ml.push(("profile".into(), m.profile.clone().unwrap_or_default()));
+        ml.push(("mig_uuid".into(), m.uuid.clone().unwrap_or_default()));
+        let bytes = |v: Option<u64>| v.map(|v| v as f64);
+        b.set(
+            "gputop_mig_memory_used_bytes",
+            "MIG device memory in use",
+            &ml,
+            bytes(m.memory.used_bytes),
+        );
+        b.set(
+            "gputop_mig_memory_total_bytes",
+            "MIG device memory in total",
+            &ml,
+            bytes(m.memory.total_bytes),
+        );
+    }
     if let Some(active) = &g.throttle.reasons {
         for reason in ALL_REASONS {
             let mut rl = l.clone();
@@ -570,6 +592,28 @@ fn dcgm_names(b: &mut Builder, s: &Snapshot) {
             &l,
             g.ecc.uncorrected.map(|v| v as f64),
         );
+        // As dcgm-exporter: a MIG device's memory under its GPU's labels plus GPU_I_ID and
+        // GPU_I_PROFILE.
+        for m in g.mig_instances.iter().flatten() {
+            let mut ml = l.clone();
+            ml.push(("GPU_I_PROFILE".into(), m.profile.clone().unwrap_or_default()));
+            ml.push((
+                "GPU_I_ID".into(),
+                m.gpu_instance_id.map_or(String::new(), |v| v.to_string()),
+            ));
+            b.set(
+                "DCGM_FI_DEV_FB_USED",
+                "Framebuffer memory used (in MiB).",
+                &ml,
+                mib(m.memory.used_bytes),
+            );
+            b.set(
+                "DCGM_FI_DEV_FB_FREE",
+                "Framebuffer memory free (in MiB).",
+                &ml,
+                mib(m.memory.free_bytes),
+            );
+        }
         if let Some(a) = &g.activity {
             let ratio = |v: Option<f64>| v.map(|p| p / 100.0);
             let rate = |v: Option<u64>| v.map(|v| v as f64);

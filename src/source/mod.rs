@@ -7,6 +7,7 @@ mod filter;
 mod gpm;
 pub(crate) mod host;
 mod nvml;
+mod nvml_ffi;
 pub mod pidns;
 pub mod placement;
 pub mod remote;

@@ -19,6 +19,7 @@ use nvml_wrapper::{Device, Nvml};
 
 use super::events::EventListener;
 use super::gpm::GpmSampler;
+use super::nvml_ffi as ffi;
 use super::pidns::{PidMapper, PidMapping};
 use super::selection::{self, GpuIdentity, GpuSelector};
 use super::{HostLookup, RecentUtilization, SampleOptions, Source, SourceError};
@@ -101,6 +102,13 @@ fn identity(nvml: &Nvml, index: u32) -> GpuIdentity {
     GpuIdentity {
         uuid: device.as_ref().and_then(|d| d.uuid().ok()),
         pci_bus_id: device.as_ref().and_then(|d| d.pci_info().ok()).map(|p| p.bus_id),
+        mig_uuids: device
+            .as_ref()
+            .and_then(|d| mig_instances(d).ok())
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m.uuid)
+            .collect(),
     }
 }
 
@@ -359,6 +367,9 @@ fn sample_device(d: &Device, index: u32, options: SampleOptions) -> GpuSample {
     };
     g.mig_enabled = r.get("mig_enabled", d.mig_mode()).map(|m| m.current == 1);
     g.persistence_mode = r.get("persistence_mode", d.is_in_persistent_mode());
+    if g.mig_enabled == Some(true) {
+        g.mig_instances = r.get("mig_instances", mig_instances(d));
+    }
     g.processes = processes(d, &mut r);
     if options.details {
         g.details = Some(details(d, &mut r));
@@ -409,27 +420,38 @@ fn details(d: &Device, r: &mut Reader) -> Details {
             .map(milli),
         power_min_limit_watts: limits.as_ref().map(|l| milli(l.min_limit)),
         power_max_limit_watts: limits.as_ref().map(|l| milli(l.max_limit)),
-        remapped_rows: r.get("details.remapped_rows", remapped_rows(d)),
+        remapped_rows: r.get("details.remapped_rows", ffi::remapped_rows(d)),
         retired_pages_pending: r
             .get("details.retired_pages_pending", d.are_pages_pending_retired()),
     }
 }
 
-/// `nvmlDeviceGetRemappedRows`, which nvml-wrapper does not wrap.
-fn remapped_rows(d: &Device) -> Result<RemappedRows, NvmlError> {
-    let call = d
-        .nvml()
-        .lib()
-        .nvmlDeviceGetRemappedRows
-        .as_ref()
-        .map_err(|_| NvmlError::FailedToLoadSymbol("nvmlDeviceGetRemappedRows".into()))?;
-    let (mut correctable, mut uncorrectable, mut pending, mut failed) = (0, 0, 0, 0);
-    // SAFETY: a live device handle and four pointers to integers that outlive the call.
-    let code = unsafe {
-        call(d.handle(), &mut correctable, &mut uncorrectable, &mut pending, &mut failed)
-    };
-    nvml_wrapper::error::nvml_try(code)?;
-    Ok(RemappedRows { correctable, uncorrectable, pending: pending != 0, failed: failed != 0 })
+/// The MIG devices of a GPU with MIG on, in NVML's slots (empty slots are NOT_FOUND).
+fn mig_instances(d: &Device) -> Result<Vec<MigInstance>, NvmlError> {
+    let mut instances = Vec::new();
+    for index in 0..d.mig_device_count()? {
+        let m = match d.mig_device_by_index(index) {
+            Ok(m) => m,
+            Err(NvmlError::NotFound) => continue,
+            Err(e) => return Err(e),
+        };
+        let memory = m.memory_info().ok();
+        instances.push(MigInstance {
+            index,
+            uuid: m.uuid().ok(),
+            // "NVIDIA H100 80GB HBM3 MIG 3g.40gb"
+            profile: m.name().ok().and_then(|n| Some(n.split_once(" MIG ")?.1.to_string())),
+            gpu_instance_id: ffi::gpu_instance_id(&m).ok(),
+            compute_instance_id: ffi::compute_instance_id(&m).ok(),
+            memory: Memory {
+                total_bytes: memory.as_ref().map(|m| m.total),
+                used_bytes: memory.as_ref().map(|m| m.used),
+                free_bytes: memory.as_ref().map(|m| m.free),
+                reserved_bytes: memory.as_ref().map(|m| m.reserved),
+            },
+        });
+    }
+    Ok(instances)
 }
 
 fn milli(v: u32) -> f64 {

@@ -45,6 +45,8 @@ impl std::fmt::Display for GpuSelector {
 pub struct GpuIdentity {
     pub uuid: Option<String>,
     pub pci_bus_id: Option<String>,
+    /// The UUIDs of its MIG devices: naming one selects the GPU.
+    pub mig_uuids: Vec<String>,
 }
 
 impl GpuSelector {
@@ -53,13 +55,17 @@ impl GpuSelector {
         self.matches(gpu.index, &mut |_| GpuIdentity {
             uuid: gpu.uuid.clone(),
             pci_bus_id: gpu.pci_bus_id.clone(),
+            mig_uuids: gpu.mig_instances.iter().flatten().filter_map(|m| m.uuid.clone()).collect(),
         })
     }
 
     fn matches(&self, index: u32, identity: &mut dyn FnMut(u32) -> GpuIdentity) -> bool {
         match self {
             Self::Index(i) => *i == index,
-            Self::Uuid(u) => identity(index).uuid.as_deref() == Some(u.as_str()),
+            Self::Uuid(u) => {
+                let id = identity(index);
+                id.uuid.as_deref() == Some(u.as_str()) || id.mig_uuids.contains(u)
+            }
             Self::PciBusId(b) => identity(index).pci_bus_id.is_some_and(|id| same_bus_id(&id, b)),
         }
     }
@@ -101,6 +107,7 @@ mod tests {
         GpuIdentity {
             uuid: Some(format!("GPU-{i}")),
             pci_bus_id: Some(format!("00000000:0{}:00.0", i + 1)),
+            mig_uuids: vec![format!("MIG-{i}")],
         }
     }
 
@@ -118,6 +125,8 @@ mod tests {
             ["2", "GPU-0", "2", "02:00.0"].iter().map(|s| s.parse().unwrap()).collect();
         assert_eq!(resolve(&sel, 4, ids).unwrap(), vec![2, 0, 1]);
         assert_eq!(resolve(&[], 3, ids).unwrap(), vec![0, 1, 2]);
+        let mig: Vec<GpuSelector> = vec!["MIG-3".parse().unwrap()];
+        assert_eq!(resolve(&mig, 4, ids).unwrap(), vec![3], "a MIG device selects its GPU");
     }
 
     #[test]

@@ -43,6 +43,9 @@ impl SimSource {
             GpuIdentity {
                 uuid: gpu.uuid(i as usize).ok(),
                 pci_bus_id: gpu.pci_bus_id(i as usize).ok(),
+                mig_uuids: (0..gpu.mig_devices().len())
+                    .filter_map(|slot| Some(gpu.mig_devices().get(slot)?.uuid(i as usize, slot)))
+                    .collect(),
             }
         })?;
         let host = HostInfo {
@@ -221,6 +224,30 @@ fn sample_gpu(spec: &GpuSpec, index: u32, t: f64) -> GpuSample {
     let (corrected, uncorrected) = split(spec.ecc());
     g.ecc = Ecc { corrected, uncorrected };
     g.mig_enabled = spec.mig().ok();
+    if g.mig_enabled == Some(true) {
+        g.mig_instances = Some(
+            spec.mig_devices()
+                .iter()
+                .enumerate()
+                .map(|(slot, m)| {
+                    let (total, used) = spec.mig_memory_bytes(m, t);
+                    MigInstance {
+                        index: slot as u32,
+                        uuid: Some(m.uuid(i, slot)),
+                        profile: Some(m.profile.clone()),
+                        gpu_instance_id: Some(m.gpu_instance_id),
+                        compute_instance_id: Some(m.compute_instance_id),
+                        memory: Memory {
+                            total_bytes: Some(total),
+                            used_bytes: Some(used),
+                            free_bytes: Some(total - used),
+                            reserved_bytes: Some(0),
+                        },
+                    }
+                })
+                .collect(),
+        );
+    }
     g.persistence_mode = spec.persistence().ok();
     let utilization = spec.process_utilization(t).unwrap_or_default();
     g.processes = match spec.processes_at(t) {

@@ -169,6 +169,7 @@ fn details<'a>(gpu: &GpuSample, theme: &Theme) -> Line<'a> {
     let (up, down) = if theme.ascii { ("TX ", "RX ") } else { ("↑", "↓") };
     let rate = |b: Option<u64>| b.map_or("N/A".into(), |b| format!("{}/s", human_bytes(b)));
     let mut spans = activity(gpu, theme);
+    spans.extend(mig(gpu, theme));
     spans.extend([
         Span::styled("SM ", theme.dim),
         Span::raw(format!("{}/{} MHz  ", n(c.sm_mhz), n(c.sm_max_mhz))),
@@ -194,6 +195,23 @@ fn details<'a>(gpu: &GpuSample, theme: &Theme) -> Line<'a> {
         )),
     ]);
     Line::from(spans)
+}
+
+/// `MIG 3g.40gb 1000/40192 MiB  4g.40gb 12/40192 MiB  `: the GPU's MIG devices and their
+/// memory, before the clocks; nothing with MIG off.
+fn mig<'a>(gpu: &GpuSample, theme: &Theme) -> Vec<Span<'a>> {
+    let Some(instances) = &gpu.mig_instances else { return Vec::new() };
+    let mut spans = vec![Span::styled("MIG ", theme.dim)];
+    for m in instances {
+        let memory = match (m.memory.used_bytes, m.memory.total_bytes) {
+            (Some(u), Some(t)) => format!("{}/{} MiB", u >> 20, t >> 20),
+            _ => "N/A".into(),
+        };
+        let profile = sanitize(m.profile.as_deref().unwrap_or("N/A")).into_owned();
+        spans.push(Span::styled(format!("{profile} "), theme.title));
+        spans.push(Span::raw(format!("{memory}  ")));
+    }
+    spans
 }
 
 /// `SM act 85% tensor 70% DRAM 30% tensor-bound  `: what GPM says
