@@ -321,6 +321,14 @@ fn mig_devices_are_rows_under_their_gpu() {
     assert!(table.contains("└ MIG 4g.20gb   GI 2 CI 0"), "{table}");
     assert!(table.lines().any(|l| l.starts_with("0/1  2147480001")), "{table}");
 
+    // nvidia-smi -L's layout, as published outputs of real drivers show it.
+    let list = stdout_of(gputop(&scenario).args(["-L"]));
+    let lines: Vec<&str> = list.lines().collect();
+    assert!(lines[0].starts_with("GPU 0: A100 (UUID: GPU-"), "{list}");
+    assert!(lines[1].starts_with("  MIG 3g.20gb     Device  0: (UUID: MIG-"), "{list}");
+    assert_eq!(lines[2], "  MIG 4g.20gb     Device  1: (UUID: MIG-second)");
+    assert!(lines[3].starts_with("GPU 1: B (UUID: GPU-"), "{list}");
+
     let one = stdout_of(gputop(&scenario).args(["--once", "--json", "--id", "MIG-second"]));
     let one: Value = serde_json::from_str(&one).unwrap();
     assert_eq!(one["gpus"].as_array().unwrap().len(), 1);

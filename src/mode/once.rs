@@ -45,15 +45,21 @@ pub fn run(source: &mut dyn Source, format: &Format, out: &mut dyn Write) -> Res
     Ok(())
 }
 
-/// `-L`: a line per GPU, `GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-…)`, as nvidia-smi prints it;
-/// for a GPU that cannot be reached, nvidia-smi's line for it.
+/// `-L`: a line per GPU, `GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-…)`, as nvidia-smi prints it,
+/// its MIG devices under it (`  MIG 3g.40gb     Device  0: (UUID: MIG-…)`); for a GPU that
+/// cannot be reached, nvidia-smi's line for it.
 pub fn list_gpus(source: &mut dyn Source, out: &mut dyn Write) -> Result<(), Error> {
     let snapshot = source.sample()?;
     for g in &snapshot.gpus {
         let which = g.pci_bus_id.clone().unwrap_or_else(|| g.index.to_string());
         match (g.status, &g.name, &g.uuid) {
             (GpuStatus::Ok, Some(name), Some(uuid)) => {
-                writeln!(out, "GPU {}: {} (UUID: {})", g.index, sanitize(name), sanitize(uuid))?
+                writeln!(out, "GPU {}: {} (UUID: {})", g.index, sanitize(name), sanitize(uuid))?;
+                for m in g.mig_instances.iter().flatten() {
+                    let profile = sanitize(m.profile.as_deref().unwrap_or("N/A")).into_owned();
+                    let uuid = sanitize(m.uuid.as_deref().unwrap_or("N/A")).into_owned();
+                    writeln!(out, "  MIG {profile:<11} Device {:>2}: (UUID: {uuid})", m.index)?;
+                }
             }
             (GpuStatus::Lost, ..) => writeln!(
                 out,
