@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The real-GPU check: runs `gputop --once --json` and nvidia-smi's queries while a PyTorch
 # process holds GPU memory, compares every shared field, prints a PASS/FAIL table, and writes
-# what it saw to $OUT (a fixture to commit). Needs only bash, python3 and nvidia-smi on the
-# machine; the gputop binary is built elsewhere and carried.
+# what it saw to $OUT (a fixture to commit). Also: the PCIe link and row remapping as
+# `gputop health` and `--query-gpu` see them against `nvidia-smi -q -d ECC,PCIE,ROW_REMAPPER`;
+# and, with PyTorch, GPM activity against `nvidia-smi dmon --gpm-metrics` under a matmul load
+# (tensor cores busy) and a copy load (DRAM busy, tensor idle). Needs only bash, python3 and
+# nvidia-smi on the machine; the gputop binary is built elsewhere and carried.
 #
 #   OUT=/some/dir scripts/gpu-check.sh [path/to/gputop]
 #
@@ -51,6 +54,44 @@ nvidia-smi --query-gpu=index,name,uuid,pci.bus_id,driver_version,memory.total,po
 "$BIN" --query-gpu=index,name,uuid,pci.bus_id,driver_version,memory.total,power.limit --format=csv > "$OUT/gputop-stable.csv"
 "$BIN" --once --color never > "$OUT/gputop-table.txt" 2>&1
 nvidia-smi -q > "$OUT/nvidia-smi-q.txt" 2>&1
+
+# Health: the link and the row remapper, as each tool sees them.
+LINK=pcie.link.gen.current,pcie.link.gen.max,pcie.link.width.current,pcie.link.width.max
+nvidia-smi --query-gpu=$LINK --format=csv,noheader,nounits > "$OUT/nvidia-smi-link.csv" 2>&1
+"$BIN" --query-gpu=$LINK --format=csv,noheader,nounits > "$OUT/gputop-link.csv" 2>&1
+nvidia-smi -q -d ECC,PCIE,ROW_REMAPPER > "$OUT/nvidia-smi-health.txt" 2>&1
+"$BIN" health --json > "$OUT/gputop-health.json" 2> "$OUT/gputop-health.stderr"
+
+# GPM under two loads, with PyTorch (and not with a stand-in holder): gputop's activity and
+# nvidia-smi dmon's GPM metrics (2 SM activity, 5 tensor activity, 10 DRAM bandwidth) side by
+# side over the same seconds.
+GPM_LOAD='import sys, time, torch
+kind, secs = sys.argv[1], float(sys.argv[2])
+devices = [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+if kind == "matmul":
+    xs = [torch.randn(8192, 8192, dtype=torch.half, device=d) for d in devices]
+    op = lambda x, y: torch.mm(x, x, out=y)
+else:
+    xs = [torch.empty(1 << 30, dtype=torch.uint8, device=d) for d in devices]
+    op = lambda x, y: y.copy_(x)
+pairs = [(x, torch.empty_like(x)) for x in xs]
+end = time.time() + secs
+while time.time() < end:
+    for x, y in pairs:
+        op(x, y)
+    torch.cuda.synchronize()'
+if [ -z "${GPU_CHECK_HOLDER:-}" ] && python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
+  for load in matmul copy; do
+    python3 -c "$GPM_LOAD" "$load" 12 > "$OUT/gpm-load-$load.log" 2>&1 &
+    load_pid=$!
+    sleep 3
+    "$BIN" --watch 1 --json --count 6 > "$OUT/gpm-$load.jsonl" 2>&1 &
+    watch_pid=$!
+    nvidia-smi dmon --gpm-metrics 2,5,10 -c 5 > "$OUT/dmon-$load.txt" 2>&1
+    wait "$watch_pid"
+    wait "$load_pid"
+  done
+fi
 
 python3 - "$OUT" <<'PY'
 import json, sys
@@ -107,11 +148,67 @@ for pid, name, used, uuid in apps:
     check(f"PID {pid} command", (p["command"] or "").split(" ")[0], name,
           ok=bool(p["command"]) and name.split("/")[-1] in p["command"])
 
+# Health: the link read by both; the row remapper's pending and failed flags against the
+# findings of `gputop health`.
+def lines(name):
+    path = out / name
+    return [l for l in path.read_text().splitlines() if l.strip()] if path.exists() else []
+for i, (o, t) in enumerate(zip(lines("gputop-link.csv"), lines("nvidia-smi-link.csv"))):
+    o, t = [c.strip() for c in o.split(",")], [c.strip() for c in t.split(",")]
+    # The current generation drops when the GPU idles: only the widths and maxima must agree.
+    check(f"GPU {i} PCIe link (gen max, width now, width max)", o[1:], t[1:])
+try:
+    health = json.loads((out / "gputop-health.json").read_text())
+    smi_q = (out / "nvidia-smi-health.txt").read_text()
+    sections = smi_q.split("\nGPU ")[1:]
+    for i, (g, text) in enumerate(zip(health["gpus"], sections)):
+        what = " ".join(p["what"] for p in g["problems"])
+        for flag, words in [("Pending", "row remapping pending"), ("Remapping Failure Occurred", "could not be remapped")]:
+            said = [l.split(":")[-1].strip() for l in text.splitlines() if l.strip().startswith(flag)]
+            if said:
+                check(f"GPU {i} row remapper {flag}", words in what, said[0] == "Yes")
+except Exception as e:
+    rows.append(("SKIP", "health against nvidia-smi -q", str(e), ""))
+
+# GPM: the mean of each metric over the seconds both tools watched, within 15 points, and
+# what each load must show (matmul: tensor cores busy; copy: DRAM busy, tensor idle).
+for load in ["matmul", "copy"]:
+    jsonl, dmon = out / f"gpm-{load}.jsonl", out / f"dmon-{load}.txt"
+    if not jsonl.exists():
+        continue
+    docs = [json.loads(l) for l in jsonl.read_text().splitlines() if l.startswith("{")]
+    theirs = {}
+    for l in dmon.read_text().splitlines() if dmon.exists() else []:
+        cols = l.split()
+        if not cols or l.startswith("#") or not cols[0].isdigit():
+            continue
+        vals = [float(c) if c.replace(".", "", 1).isdigit() else None for c in cols[-3:]]
+        theirs.setdefault(int(cols[0]), []).append(vals)
+    for idx in sorted({g["index"] for d in docs for g in d["gpus"]}):
+        acts = [g["activity"] for d in docs for g in d["gpus"] if g["index"] == idx and g.get("activity")]
+        if not acts:
+            rows.append(("SKIP", f"GPU {idx} GPM ({load})", "no activity (no GPM on this GPU?)", ""))
+            continue
+        mean = lambda k: sum(a[k] or 0 for a in acts) / len(acts)
+        ours = [mean("sm_active_percent"), mean("tensor_active_percent"), mean("dram_active_percent")]
+        if load == "matmul":
+            check(f"GPU {idx} matmul: tensor busy", round(ours[1]), ">= 30", ok=ours[1] >= 30)
+        else:
+            check(f"GPU {idx} copy: DRAM busy, tensor idle", [round(ours[2]), round(ours[1])], "[>= 30, <= 10]", ok=ours[2] >= 30 and ours[1] <= 10)
+        t = theirs.get(idx)
+        if not t:
+            rows.append(("SKIP", f"GPU {idx} GPM against dmon ({load})", "dmon gave nothing", ""))
+            continue
+        tm = [sum(v[k] for v in t if v[k] is not None) / max(1, sum(v[k] is not None for v in t)) for k in range(3)]
+        for k, name in enumerate(["SM active", "tensor", "DRAM"]):
+            check(f"GPU {idx} {name} ({load}, ±15)", round(ours[k]), round(tm[k]), ok=abs(ours[k] - tm[k]) <= 15)
+
 stable_ours = (out / "gputop-stable.csv").read_text()
 stable_theirs = (out / "nvidia-smi-stable.csv").read_text()
 check("--query-gpu byte-identical (stable fields)", len(stable_ours), len(stable_theirs), ok=stable_ours == stable_theirs)
 
 w = max(len(r[1]) for r in rows)
+failed = any(r[0] == "FAIL" for r in rows)
 for status, what, o, t in rows:
     print(f"{status}  {what:<{w}}  gputop={o:<24} nvidia-smi={t}")
 print("\nRESULT:", "FAIL" if failed else "PASS", f"({sum(r[0] == 'PASS' for r in rows)}/{len(rows)} checks passed)")
