@@ -393,6 +393,26 @@ pub struct Details {
     /// Pages with errors waiting to be retired at the next reboot (before Ampere).
     #[serde(default)]
     pub retired_pages_pending: Option<bool>,
+    /// ECC errors over the board's lifetime (kept across reboots), corrected and uncorrected.
+    #[serde(default)]
+    pub ecc_aggregate_corrected: Option<u64>,
+    #[serde(default)]
+    pub ecc_aggregate_uncorrected: Option<u64>,
+    /// The NVLink links that are up and their error counters summed; `None` without NVLink.
+    #[serde(default)]
+    pub nvlink: Option<NvlinkHealth>,
+}
+
+/// NVLink error counters, summed over the links that are up, since the driver loaded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NvlinkHealth {
+    pub active_links: u32,
+    /// Transmissions replayed after an error (corrected).
+    pub replay_errors: u64,
+    /// Times a link had to be retrained.
+    pub recovery_errors: u64,
+    pub crc_flit_errors: u64,
+    pub crc_data_errors: u64,
 }
 
 /// Row remapping: rows of memory replaced by spares after errors.

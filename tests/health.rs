@@ -46,6 +46,24 @@ fn each_gpu_is_judged_and_the_exit_code_is_the_worst() {
 }
 
 #[test]
+fn nvlink_recoveries_and_crc_errors_are_warnings_replays_are_not() {
+    let (code, text) = health(
+        "[[gpus]]\nname = \"A\"\nnvlink = { active_links = 18, replay = 40 }\n\
+         [[gpus]]\nname = \"B\"\nnvlink = { active_links = 18, recovery = 2, crc_data = 5 }\n",
+        &[],
+    );
+    assert_eq!(code, 1, "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "GPU 0 ok", "replays are corrected in flight");
+    assert!(
+        lines[1].starts_with(
+            "GPU 1 warning: NVLink: 2 recoveries and 5 CRC errors since the driver loaded"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
 fn warnings_only_exit_1_and_a_healthy_machine_0() {
     let warn = "[[gpus]]\nname = \"A\"\nretired_pages_pending = true\n";
     let (code, text) = health(warn, &[]);

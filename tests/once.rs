@@ -705,3 +705,26 @@ fn board_properties_come_from_their_nvml_calls() {
          [N/A], [N/A]"
     );
 }
+
+/// The memory-health properties: lifetime ECC counts, pages pending retirement and row
+/// remapping, from nvmlDeviceGetTotalEccErrors(AGGREGATE), GetRetiredPagesPendingStatus and
+/// GetRemappedRows.
+#[test]
+fn memory_health_properties_come_from_their_nvml_calls() {
+    let scenario = scenario_file(
+        "[[gpus]]\nname = \"A\"\necc_corrected = 1\necc_uncorrected = 0\necc_aggregate = [7, 2]\n\
+         retired_pages_pending = false\n\
+         remapped_rows = { correctable = 3, uncorrectable = 1, pending = true }\n\
+         [[gpus]]\nname = \"GeForce\"\n",
+    );
+    let fields = "ecc.errors.corrected.volatile.total,ecc.errors.corrected.aggregate.total,\
+                  ecc.errors.uncorrected.aggregate.total,retired_pages.pending,\
+                  remapped_rows.correctable,remapped_rows.uncorrectable,remapped_rows.pending,\
+                  remapped_rows.failure";
+    let out = stdout_of(
+        gputop(&scenario).arg(format!("--query-gpu={fields}")).arg("--format=csv,noheader"),
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "1, 7, 2, No, 3, 1, Yes, No");
+    assert_eq!(lines[1], "[N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A]");
+}

@@ -300,7 +300,8 @@ fn gpm_activity_under_both_namings() {
 #[test]
 fn xid_errors_are_counted_as_they_come() {
     let scenario = "[[gpus]]\nname = \"A\"\nutilization_gpu = 10\necc_corrected = 0\n\
-        ecc_uncorrected = 0\npcie_replay_count = 7\n\
+        ecc_uncorrected = 0\npcie_replay_count = 7\necc_aggregate = [5, 2]\n\
+        nvlink = { active_links = 4, replay = 3, recovery = 1 }\n\
         events = [{ at_s = 0.8, xid = 94 }, { at_s = 0.9, xid = 94 }, { at_s = 1.0, kind = \"double_bit_ecc\" }]\n\
         [[gpus]]\nname = \"B\"\nutilization_gpu = 10\nlost_between_s = [1.5]\n\
         events = [{ at_s = 1.2, xid = 79 }]\n";
@@ -337,6 +338,10 @@ fn xid_errors_are_counted_as_they_come() {
     assert_eq!(dbe, Some("1.0".into()), "{body}");
     assert_eq!(series("gputop_gpu_ecc_error_events_total{", "1", ""), None, "no ECC on B");
     assert_eq!(series("gputop_gpu_pcie_replays_total{", "0", ""), Some("7.0".into()), "{body}");
+    let recoveries = series("gputop_gpu_nvlink_errors_total{", "0", "counter=\"recovery\"");
+    assert_eq!(recoveries, Some("1.0".into()), "{body}");
+    let lifetime = series("gputop_gpu_ecc_lifetime_errors{", "0", "kind=\"corrected\"");
+    assert_eq!(lifetime, Some("5.0".into()), "{body}");
     if have("promtool", &["--version"], "apt-get install prometheus") {
         assert_eq!(promtool_problems(&body, false), Vec::<String>::new(), "{body}");
     }

@@ -68,6 +68,7 @@ pub fn judge(g: &GpuSample) -> GpuHealth {
         });
     }
     problems.extend(link_problems(g));
+    problems.extend(nvlink_problems(g));
     let hardware = [
         (ThrottleReason::HwSlowdown, "hardware slowdown"),
         (ThrottleReason::HwThermalSlowdown, "hardware thermal slowdown"),
@@ -162,6 +163,26 @@ pub fn link_problems(g: &GpuSample) -> Vec<Problem> {
         }],
         _ => Vec::new(),
     }
+}
+
+/// NVLink links that had to be retrained or saw CRC errors (replays alone are corrected in
+/// flight and not reported).
+pub fn nvlink_problems(g: &GpuSample) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if let Some(n) = g.details.as_ref().and_then(|d| d.nvlink) {
+        let crc = n.crc_flit_errors + n.crc_data_errors;
+        if n.recovery_errors > 0 || crc > 0 {
+            problems.push(Problem {
+                severity: Severity::Warning,
+                what: format!(
+                    "NVLink: {} recoveries and {crc} CRC errors since the driver loaded",
+                    n.recovery_errors
+                ),
+                fix: "check the NVLink bridges or the NVSwitch; reset the GPU if they keep growing",
+            });
+        }
+    }
+    problems
 }
 
 /// "GPU 0 ok" or "GPU 1 warning: row remapping pending (1 uncorrectable): reset the GPU …".

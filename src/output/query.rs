@@ -64,6 +64,10 @@ fn n<V: ToString>(v: Option<V>) -> Option<String> {
     v.map(|v| v.to_string())
 }
 
+fn yes_no(v: Option<bool>) -> Option<String> {
+    v.map(|on| if on { "Yes" } else { "No" }.to_string())
+}
+
 fn enabled(v: Option<bool>) -> Option<String> {
     v.map(|on| if on { "Enabled" } else { "Disabled" }.to_string())
 }
@@ -332,6 +336,41 @@ const GPU_FIELDS: &[Field<GpuSample>] = &[
         unit: Some("W"),
         value: |g, _| detail(g, |d| watts(d.power_max_limit_watts)),
     },
+    Field {
+        names: &["ecc.errors.corrected.aggregate.total"],
+        unit: None,
+        value: |g, _| detail(g, |d| d.ecc_aggregate_corrected.map(|v| v.to_string())),
+    },
+    Field {
+        names: &["ecc.errors.uncorrected.aggregate.total"],
+        unit: None,
+        value: |g, _| detail(g, |d| d.ecc_aggregate_uncorrected.map(|v| v.to_string())),
+    },
+    Field {
+        names: &["retired_pages.pending"],
+        unit: None,
+        value: |g, _| detail(g, |d| yes_no(d.retired_pages_pending)),
+    },
+    Field {
+        names: &["remapped_rows.correctable"],
+        unit: None,
+        value: |g, _| detail(g, |d| d.remapped_rows.map(|r| r.correctable.to_string())),
+    },
+    Field {
+        names: &["remapped_rows.uncorrectable"],
+        unit: None,
+        value: |g, _| detail(g, |d| d.remapped_rows.map(|r| r.uncorrectable.to_string())),
+    },
+    Field {
+        names: &["remapped_rows.pending"],
+        unit: None,
+        value: |g, _| detail(g, |d| yes_no(d.remapped_rows.map(|r| r.pending))),
+    },
+    Field {
+        names: &["remapped_rows.failure"],
+        unit: None,
+        value: |g, _| detail(g, |d| yes_no(d.remapped_rows.map(|r| r.failed))),
+    },
 ];
 
 /// The first of [`GPU_FIELDS`] that are read only when asked for (they are last).
@@ -495,6 +534,13 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ("power.default_limit", "The power management limit the GPU starts with, in watts."),
     ("power.min_limit", "The lowest power management limit that can be set, in watts."),
     ("power.max_limit", "The highest power management limit that can be set, in watts."),
+    ("ecc.errors.corrected.aggregate.total", "Corrected ECC errors over the board's lifetime."),
+    ("ecc.errors.uncorrected.aggregate.total", "Uncorrected ECC errors over the board's lifetime."),
+    ("retired_pages.pending", "Whether pages wait to be retired at the next reboot: Yes or No."),
+    ("remapped_rows.correctable", "Rows remapped after correctable errors."),
+    ("remapped_rows.uncorrectable", "Rows remapped after uncorrectable errors."),
+    ("remapped_rows.pending", "Whether a row remapping waits for a GPU reset: Yes or No."),
+    ("remapped_rows.failure", "Whether a row remapping has failed: Yes or No."),
     ("gpu_name", "The product name of the GPU the process runs on."),
     ("gpu_bus_id", "The PCI bus id of the GPU the process runs on."),
     ("gpu_uuid", "The UUID of the GPU the process runs on."),

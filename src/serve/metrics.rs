@@ -463,6 +463,41 @@ fn health_metrics(b: &mut Builder, d: &Details, l: &Labels) {
         l,
         flag(d.retired_pages_pending),
     );
+    for (kind, count) in
+        [("corrected", d.ecc_aggregate_corrected), ("uncorrected", d.ecc_aggregate_uncorrected)]
+    {
+        let mut el = l.clone();
+        el.push(("kind".into(), kind.into()));
+        b.set(
+            "gputop_gpu_ecc_lifetime_errors",
+            "ECC errors over the board's lifetime (kept across reboots)",
+            &el,
+            count.map(|c| c as f64),
+        );
+    }
+    if let Some(n) = d.nvlink {
+        b.set(
+            "gputop_gpu_nvlink_active_links",
+            "NVLink links that are up",
+            l,
+            Some(f64::from(n.active_links)),
+        );
+        for (counter, total) in [
+            ("replay", n.replay_errors),
+            ("recovery", n.recovery_errors),
+            ("crc_flit", n.crc_flit_errors),
+            ("crc_data", n.crc_data_errors),
+        ] {
+            let mut nl = l.clone();
+            nl.push(("counter".into(), counter.into()));
+            b.count(
+                "gputop_gpu_nvlink_errors",
+                "NVLink errors since the driver loaded, all links",
+                &nl,
+                total as f64,
+            );
+        }
+    }
     if let Some(replays) = d.pcie_replay_count {
         b.count(
             "gputop_gpu_pcie_replays",
@@ -678,6 +713,36 @@ fn dcgm_names(b: &mut Builder, s: &Snapshot) {
                     "DCGM_FI_DEV_PCIE_REPLAY_COUNTER",
                     "Total number of PCIe retries.",
                     n(d.pcie_replay_count),
+                ),
+                (
+                    "DCGM_FI_DEV_ECC_SBE_AGG_TOTAL",
+                    "Total number of single-bit persistent ECC errors.",
+                    d.ecc_aggregate_corrected.map(|v| v as f64),
+                ),
+                (
+                    "DCGM_FI_DEV_ECC_DBE_AGG_TOTAL",
+                    "Total number of double-bit persistent ECC errors.",
+                    d.ecc_aggregate_uncorrected.map(|v| v as f64),
+                ),
+                (
+                    "DCGM_FI_DEV_NVLINK_CRC_FLIT_ERROR_COUNT_TOTAL",
+                    "Total number of NVLink flow-control CRC errors.",
+                    d.nvlink.map(|v| v.crc_flit_errors as f64),
+                ),
+                (
+                    "DCGM_FI_DEV_NVLINK_CRC_DATA_ERROR_COUNT_TOTAL",
+                    "Total number of NVLink data CRC errors.",
+                    d.nvlink.map(|v| v.crc_data_errors as f64),
+                ),
+                (
+                    "DCGM_FI_DEV_NVLINK_REPLAY_ERROR_COUNT_TOTAL",
+                    "Total number of NVLink retries.",
+                    d.nvlink.map(|v| v.replay_errors as f64),
+                ),
+                (
+                    "DCGM_FI_DEV_NVLINK_RECOVERY_ERROR_COUNT_TOTAL",
+                    "Total number of NVLink recovery errors.",
+                    d.nvlink.map(|v| v.recovery_errors as f64),
                 ),
             ] {
                 b.set(name, help, &l, value);

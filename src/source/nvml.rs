@@ -423,7 +423,42 @@ fn details(d: &Device, r: &mut Reader) -> Details {
         remapped_rows: r.get("details.remapped_rows", ffi::remapped_rows(d)),
         retired_pages_pending: r
             .get("details.retired_pages_pending", d.are_pages_pending_retired()),
+        ecc_aggregate_corrected: r.get(
+            "details.ecc_aggregate",
+            d.total_ecc_errors(MemoryError::Corrected, EccCounter::Aggregate),
+        ),
+        ecc_aggregate_uncorrected: r.get(
+            "details.ecc_aggregate",
+            d.total_ecc_errors(MemoryError::Uncorrected, EccCounter::Aggregate),
+        ),
+        nvlink: r.get("details.nvlink", nvlink(d)),
     }
+}
+
+/// The error counters of the NVLink links that are up, summed; NOT_SUPPORTED on the first
+/// link of a GPU without NVLink ends it at one call.
+fn nvlink(d: &Device) -> Result<NvlinkHealth, NvmlError> {
+    use nvml_wrapper::enum_wrappers::nv_link::ErrorCounter;
+    /// `NVML_NVLINK_MAX_LINKS`.
+    const MAX_LINKS: u32 = 18;
+    let mut health = NvlinkHealth::default();
+    for link in 0..MAX_LINKS {
+        let wrapper = d.link_wrapper_for(link);
+        match wrapper.is_active() {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(NvmlError::InvalidArg) => break,
+            Err(e) if link == 0 => return Err(e),
+            Err(_) => continue,
+        }
+        health.active_links += 1;
+        let count = |c| wrapper.error_counter(c).unwrap_or(0);
+        health.replay_errors += count(ErrorCounter::DlReplay);
+        health.recovery_errors += count(ErrorCounter::DlRecovery);
+        health.crc_flit_errors += count(ErrorCounter::DlCrcFlit);
+        health.crc_data_errors += count(ErrorCounter::DlCrcData);
+    }
+    Ok(health)
 }
 
 /// The MIG devices of a GPU with MIG on, in NVML's slots (empty slots are NOT_FOUND).

@@ -147,6 +147,15 @@ fn details(spec: &GpuSpec, g: &GpuSample, t: f64) -> Details {
             failed: r.failed,
         }),
         retired_pages_pending: spec.retired_pages_pending().ok(),
+        ecc_aggregate_corrected: spec.ecc_aggregate().ok().map(|(c, _)| c),
+        ecc_aggregate_uncorrected: spec.ecc_aggregate().ok().map(|(_, u)| u),
+        nvlink: spec.nvlink().ok().map(|n| NvlinkHealth {
+            active_links: n.active_links,
+            replay_errors: n.replay,
+            recovery_errors: n.recovery,
+            crc_flit_errors: n.crc_flit,
+            crc_data_errors: n.crc_data,
+        }),
     }
 }
 

@@ -121,6 +121,8 @@ fn gpu(index: usize) -> GpuSpec {
         throttle_reasons: Some(if busy { 0x4 } else { 0x1 }),
         ecc_corrected: m.has_ecc.then_some(0),
         ecc_uncorrected: m.has_ecc.then_some(0),
+        ecc_aggregate: None,
+        nvlink: None,
         mig_enabled: m.mig,
         mig_instances: Vec::new(),
         energy_mj: Some(1_000_000 * (index as u64 + 1)),

@@ -108,6 +108,11 @@ pub struct GpuSpec {
     pub throttle_reasons: Option<u64>,
     pub ecc_corrected: Option<u64>,
     pub ecc_uncorrected: Option<u64>,
+    /// Lifetime ECC counts `[corrected, uncorrected]` (kept in the InfoROM across reboots);
+    /// the volatile counts when left out.
+    pub ecc_aggregate: Option<[u64; 2]>,
+    /// NVLink: how many links are up and the error counts, all on the first link.
+    pub nvlink: Option<NvlinkSpec>,
     /// `Some` on a GPU that can do MIG; `true` when MIG mode is on.
     pub mig_enabled: Option<bool>,
     /// With MIG on: the MIG devices (one GPU instance and one compute instance each).
@@ -213,6 +218,21 @@ pub struct RemappedRowsSpec {
     pub pending: bool,
     #[serde(default)]
     pub failed: bool,
+}
+
+/// NVLink links and their error counters (`nvmlDeviceGetNvLinkErrorCounter`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NvlinkSpec {
+    pub active_links: u32,
+    #[serde(default)]
+    pub replay: u64,
+    #[serde(default)]
+    pub recovery: u64,
+    #[serde(default)]
+    pub crc_flit: u64,
+    #[serde(default)]
+    pub crc_data: u64,
 }
 
 /// A MIG device: a GPU instance of a profile with one compute instance.
@@ -355,6 +375,7 @@ pub enum Metric {
     PcieReplay,
     Events,
     Gpm,
+    Nvlink,
 }
 
 /// NVML return codes worth simulating, with their C values.
@@ -669,6 +690,16 @@ impl GpuSpec {
     /// (corrected, uncorrected) volatile totals.
     pub fn ecc(&self) -> Reading<(u64, u64)> {
         self.read(Metric::Ecc, self.ecc_corrected.zip(self.ecc_uncorrected))
+    }
+
+    /// (corrected, uncorrected) lifetime totals.
+    pub fn ecc_aggregate(&self) -> Reading<(u64, u64)> {
+        let volatile = self.ecc()?;
+        Ok(self.ecc_aggregate.map_or(volatile, |[c, u]| (c, u)))
+    }
+
+    pub fn nvlink(&self) -> Reading<NvlinkSpec> {
+        self.read(Metric::Nvlink, self.nvlink)
     }
 
     pub fn mig(&self) -> Reading<bool> {

@@ -142,6 +142,12 @@ fn gpu_findings(snap: &Snapshot) -> Vec<Finding> {
                     .fix(p.fix),
             );
         }
+        for p in health::nvlink_problems(g) {
+            out.push(
+                Finding::new("nvlink", Status::Warning, format!("{}: {}", label(g), p.what))
+                    .fix(p.fix),
+            );
+        }
         let alarms = g.throttle.alarming();
         if !alarms.is_empty() {
             out.push(

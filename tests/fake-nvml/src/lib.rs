@@ -648,17 +648,67 @@ pub unsafe extern "C" fn nvmlDeviceGetPcieThroughput(
 
 // ---- ECC, MIG, persistence ------------------------------------------------------------------
 
-/// Error types: corrected 0, uncorrected 1.
+/// Error types: corrected 0, uncorrected 1; counters: volatile 0 (since the driver loaded),
+/// aggregate 1 (the board's lifetime).
 #[no_mangle]
 pub unsafe extern "C" fn nvmlDeviceGetTotalEccErrors(
     dev: nvmlDevice_t,
     error_type: c_uint,
-    _counter: c_uint,
+    counter: c_uint,
     out: *mut c_ulonglong,
 ) -> nvmlReturn_t {
     with_gpu(dev, |_, g, _| {
-        reply(g.ecc(), |(corrected, uncorrected)| {
-            write(out, if error_type == 0 { corrected } else { uncorrected })
+        let counts = match counter {
+            0 => g.ecc(),
+            1 => g.ecc_aggregate(),
+            _ => return INVALID_ARGUMENT,
+        };
+        reply(counts, |(corrected, uncorrected)| match error_type {
+            0 => write(out, corrected),
+            1 => write(out, uncorrected),
+            _ => INVALID_ARGUMENT,
+        })
+    })
+}
+
+/// The highest link count of any NVLink generation (`NVML_NVLINK_MAX_LINKS`).
+const NVLINK_MAX_LINKS: c_uint = 18;
+
+/// Whether a link is up; INVALID_ARGUMENT past the last link, NOT_SUPPORTED without NVLink.
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetNvLinkState(
+    dev: nvmlDevice_t,
+    link: c_uint,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    if link >= NVLINK_MAX_LINKS {
+        return INVALID_ARGUMENT;
+    }
+    with_gpu(dev, |_, g, _| reply(g.nvlink(), |n| write(out, c_uint::from(link < n.active_links))))
+}
+
+/// Counters: DL_REPLAY 0, DL_RECOVERY 1, DL_CRC_FLIT 2, DL_CRC_DATA 3; the scenario's counts
+/// sit on link 0.
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetNvLinkErrorCounter(
+    dev: nvmlDevice_t,
+    link: c_uint,
+    counter: c_uint,
+    out: *mut c_ulonglong,
+) -> nvmlReturn_t {
+    if link >= NVLINK_MAX_LINKS {
+        return INVALID_ARGUMENT;
+    }
+    with_gpu(dev, |_, g, _| {
+        reply(g.nvlink(), |n| {
+            let value = match counter {
+                0 => n.replay,
+                1 => n.recovery,
+                2 => n.crc_flit,
+                3 => n.crc_data,
+                _ => return INVALID_ARGUMENT,
+            };
+            write(out, if link == 0 { value } else { 0 })
         })
     })
 }
@@ -1091,10 +1141,12 @@ mod tests {
              power_management_limit_w = 350\n\
              events = [{ at_s = 0.5, xid = 13 }, { at_s = 1.5, xid = 79 }]\n\
              gpm = { sm_active = 80, tensor_active = 60 }\n\
+             nvlink = { active_links = 4, replay = 3 }\n\
              [[gpus.processes]]\npid = 42\nused_memory_mib = 50\nsm_util = 60\n\
              [[gpus.processes]]\npid = 43\nkind = \"mps\"\nused_memory_mib = 10\n\
              [[gpus]]\nname = \"B\"\nlost_between_s = [0.2, 0.6]\n\
              [[gpus]]\nname = \"C\"\nmig_enabled = true\nutilization_gpu = 50\n\
+             ecc_corrected = 1\necc_uncorrected = 0\necc_aggregate = [5, 2]\n\
              mig_instances = [{ profile = \"3g.40gb\", gpu_instance_id = 1, memory_total_mib = 40000 }, \
              { profile = \"4g.40gb\", gpu_instance_id = 2, memory_total_mib = 40000 }]\n\
              [[gpus.processes]]\npid = 51\nused_memory_mib = 100\ngpu_instance_id = 1\ncompute_instance_id = 0\n\
@@ -1295,6 +1347,26 @@ mod tests {
                 SUCCESS
             );
             assert_eq!((count, infos[0].pid, infos[0].gpuInstanceId), (1, 51, 1));
+
+            // ECC: volatile (counter 0) and aggregate (counter 1) counts differ.
+            let mut n = 0;
+            assert_eq!(nvmlDeviceGetTotalEccErrors(c, 0, 0, &mut n), SUCCESS);
+            assert_eq!(n, 1);
+            assert_eq!(nvmlDeviceGetTotalEccErrors(c, 0, 1, &mut n), SUCCESS);
+            assert_eq!(n, 5);
+            assert_eq!(nvmlDeviceGetTotalEccErrors(c, 1, 1, &mut n), SUCCESS);
+            assert_eq!(n, 2);
+
+            // NVLink: links up to the count, counters per link, NVML_NVLINK_MAX_LINKS links.
+            let mut up = 9;
+            assert_eq!(nvmlDeviceGetNvLinkState(dev, 3, &mut up), SUCCESS);
+            assert_eq!(up, 1);
+            assert_eq!(nvmlDeviceGetNvLinkState(dev, 4, &mut up), SUCCESS);
+            assert_eq!(up, 0);
+            assert_eq!(nvmlDeviceGetNvLinkState(dev, 18, &mut up), INVALID_ARGUMENT);
+            assert_eq!(nvmlDeviceGetNvLinkState(c, 0, &mut up), NOT_SUPPORTED);
+            assert_eq!(nvmlDeviceGetNvLinkErrorCounter(dev, 0, 0, &mut n), SUCCESS);
+            assert_eq!(n, 3);
         }
         assert_eq!(nvmlShutdown(), SUCCESS);
         let _ = std::fs::remove_file(path);

@@ -111,12 +111,10 @@ stubs! {
     nvmlDeviceGetNumGpuCores
     nvmlDeviceGetNumaNodeId
     nvmlDeviceGetNvLinkCapability
-    nvmlDeviceGetNvLinkErrorCounter
     nvmlDeviceGetNvLinkInfo
     nvmlDeviceGetNvLinkRemoteDeviceType
     nvmlDeviceGetNvLinkRemotePciInfo
     nvmlDeviceGetNvLinkRemotePciInfo_v2
-    nvmlDeviceGetNvLinkState
     nvmlDeviceGetNvLinkTelemetrySamples_v1
     nvmlDeviceGetNvLinkUtilizationControl
     nvmlDeviceGetNvLinkUtilizationCounter
