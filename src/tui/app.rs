@@ -16,6 +16,19 @@ use crate::output::sanitize::sanitize;
 use crate::process_signal::{self, SignalError};
 use crate::sample::{ProcessKey, Snapshot};
 
+/// How many slowdown starts and ends the events view keeps.
+pub const SLOWDOWN_LOG: usize = 64;
+
+/// A clock slowdown that started or ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slowdown {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub host: Option<String>,
+    pub gpu: u32,
+    pub reason: &'static str,
+    pub started: bool,
+}
+
 /// What sits on top of the main screen; one at a time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
@@ -108,6 +121,11 @@ pub struct App {
     pub alert: Option<String>,
     /// How many XIDs each GPU (by host and index) had at the last sample, to tell new ones.
     xids_seen: HashMap<(Option<String>, u32), u64>,
+    /// Each GPU's alarming clock slowdowns at the last sample, to tell when one starts or ends.
+    slowdowns_now: HashMap<(Option<String>, u32), Vec<&'static str>>,
+    /// When slowdowns started and ended since gputop started, oldest first (the newest
+    /// [`SLOWDOWN_LOG`]), for the events view.
+    pub slowdowns: std::collections::VecDeque<Slowdown>,
     /// The wall clock at the last draw, to tell how old the data is.
     pub now: chrono::DateTime<chrono::Utc>,
     /// Where the last draw put things, for the mouse.
@@ -146,6 +164,8 @@ impl App {
             message: None,
             alert: None,
             xids_seen: HashMap::new(),
+            slowdowns_now: HashMap::new(),
+            slowdowns: std::collections::VecDeque::new(),
             host_cpu: None,
             host_memory: None,
             now: chrono::Utc::now(),
@@ -170,8 +190,36 @@ impl App {
         // Forget processes that are gone, so the map does not grow with every job ever run.
         self.process_memory.retain(|key, _| alive.contains(key));
         self.notice_new_xids(&snapshot);
+        self.notice_slowdowns(&snapshot);
         self.snapshot = Some(snapshot);
         self.rebuild_rows();
+    }
+
+    /// Logs each alarming clock slowdown (thermal, power brake, hardware) that started or
+    /// ended since the last sample.
+    fn notice_slowdowns(&mut self, snapshot: &Snapshot) {
+        for g in &snapshot.gpus {
+            let now = g.throttle.alarming();
+            let before = self.slowdowns_now.insert((g.host.clone(), g.index), now.clone());
+            let before = before.unwrap_or_default();
+            let changes = now
+                .iter()
+                .filter(|r| !before.contains(r))
+                .map(|r| (*r, true))
+                .chain(before.iter().filter(|r| !now.contains(r)).map(|r| (*r, false)));
+            for (reason, started) in changes {
+                if self.slowdowns.len() == SLOWDOWN_LOG {
+                    self.slowdowns.pop_front();
+                }
+                self.slowdowns.push_back(Slowdown {
+                    at: snapshot.taken_at,
+                    host: g.host.clone(),
+                    gpu: g.index,
+                    reason,
+                    started,
+                });
+            }
+        }
     }
 
     /// Raises the banner for an XID that came since the last sample.
@@ -484,6 +532,23 @@ mod tests {
         for c in s.chars() {
             app.on_key(key(KeyCode::Char(c)));
         }
+    }
+
+    #[test]
+    fn slowdowns_are_logged_when_they_start_and_end() {
+        let mut scenario = Scenario::demo(2);
+        let sim = SimSource::new(scenario.clone(), &[]).unwrap();
+        let mut a = App::new(Duration::from_secs(1), Duration::from_secs(60), false);
+        a.on_snapshot(Arc::new(sim.sample_at(1_000.0)));
+        assert!(a.slowdowns.is_empty(), "a power cap is no alarm");
+        scenario.gpus[1].throttle_reasons = Some(0x40); // hardware thermal slowdown
+        let hot = SimSource::new(scenario, &[]).unwrap();
+        a.on_snapshot(Arc::new(hot.sample_at(1_001.0)));
+        a.on_snapshot(Arc::new(hot.sample_at(1_002.0)));
+        a.on_snapshot(Arc::new(sim.sample_at(1_003.0)));
+        let log: Vec<(u32, bool)> = a.slowdowns.iter().map(|s| (s.gpu, s.started)).collect();
+        assert_eq!(log, [(1, true), (1, false)]);
+        assert_eq!(a.slowdowns[0].reason, crate::sample::ThrottleReason::HwThermalSlowdown.label());
     }
 
     #[test]

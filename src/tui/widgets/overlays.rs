@@ -220,6 +220,23 @@ pub fn events(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
     if lines.is_empty() {
         lines.push(Line::styled("No GPUs.", theme.dim));
     }
+    // Clock slowdowns over time: when each started and ended, newest first.
+    if !app.slowdowns.is_empty() {
+        lines.push(Line::styled("Clock slowdowns (thermal, power brake, hardware):", theme.title));
+        for s in app.slowdowns.iter().rev() {
+            let at = s.at.with_timezone(&chrono::Local).format("%H:%M:%S");
+            let gpu = match &s.host {
+                Some(host) => format!("{}:{}", sanitize(host), s.gpu),
+                None => s.gpu.to_string(),
+            };
+            let (what, style) =
+                if s.started { ("started", theme.alert) } else { ("ended", theme.dim) };
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {at}  "), theme.dim),
+                Span::styled(format!("GPU {gpu} {} {what}", s.reason), style),
+            ]));
+        }
+    }
     let rect = centered(frame, area, 110, lines.len() as u16 + 2);
     frame.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(block(" Events ", theme)),
