@@ -259,6 +259,10 @@ pub struct MigInstance {
     pub gpu_instance_id: Option<u32>,
     pub compute_instance_id: Option<u32>,
     pub memory: Memory,
+    /// GPM activity of this instance since the previous sample, where the GPU has GPM (in
+    /// the modes that sample again and again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity: Option<Activity>,
 }
 
 /// GPU Performance Monitoring metrics between two samples. Percentages are 0 to 100; each is

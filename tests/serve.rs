@@ -235,27 +235,47 @@ fn promtool_problems(body: &str, dcgm: bool) -> Vec<String> {
     problems
 }
 
-/// MIG devices under both namings: gputop's per-instance memory, and dcgm-exporter's
-/// framebuffer series with GPU_I_ID and GPU_I_PROFILE.
+/// MIG devices under both namings: gputop's per-instance memory and GPM activity, and
+/// dcgm-exporter's framebuffer and profiling series with GPU_I_ID and GPU_I_PROFILE.
 #[test]
 fn mig_devices_under_both_namings() {
-    let scenario = "[[gpus]]\nname = \"A100\"\nmig_enabled = true\n\
-        mig_instances = [{ profile = \"3g.20gb\", gpu_instance_id = 1, memory_total_mib = 20000, memory_used_mib = 300 }]\n";
+    let scenario = "[[gpus]]\nname = \"H100\"\nmig_enabled = true\ngpm = { sm_active = 10 }\n\
+        mig_instances = [{ profile = \"3g.40gb\", gpu_instance_id = 1, memory_total_mib = 20000, \
+        memory_used_mib = 300, gpm = { sm_active = 33 } }]\n";
+    let scrape_when = |server: &Server, what: &str| {
+        let started = Instant::now();
+        loop {
+            let (_, _, body) = server.get("/metrics", &[]);
+            if body.contains(what) {
+                return body;
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "no {what}:\n{body}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
     let server = Server::start_with(scenario, &[]);
-    let (_, _, body) = server.get("/metrics", &[]);
+    let body = scrape_when(&server, "gputop_mig_sm_active_ratio{");
+    let sm = body.lines().find(|l| l.starts_with("gputop_mig_sm_active_ratio{")).unwrap();
+    assert!(sm.ends_with(" 0.33"), "the instance's own GPM: {sm}");
     let line = body.lines().find(|l| l.starts_with("gputop_mig_memory_used_bytes{")).unwrap();
-    assert!(line.contains("gpu_instance=\"1\",profile=\"3g.20gb\",mig_uuid=\"MIG-"), "{line}");
+    assert!(line.contains("gpu_instance=\"1\",profile=\"3g.40gb\",mig_uuid=\"MIG-"), "{line}");
     assert!(line.ends_with(&format!(" {}.0", 300u64 << 20)), "{line}");
     if have("promtool", &["--version"], "apt-get install prometheus") {
         assert_eq!(promtool_problems(&body, false), Vec::<String>::new());
     }
     drop(server);
     let server = Server::start_with(scenario, &["--dcgm-names"]);
-    let (_, _, body) = server.get("/metrics", &[]);
+    let body = scrape_when(&server, "GPU_I_ID=\"1\"} 0.33");
     assert!(
         body.lines().any(|l| l.starts_with("DCGM_FI_DEV_FB_USED{")
-            && l.contains("GPU_I_PROFILE=\"3g.20gb\",GPU_I_ID=\"1\"")
+            && l.contains("GPU_I_PROFILE=\"3g.40gb\",GPU_I_ID=\"1\"")
             && l.ends_with(" 300.0")),
+        "{body}"
+    );
+    assert!(
+        body.lines().any(|l| l.starts_with("DCGM_FI_PROF_SM_ACTIVE{")
+            && l.contains("GPU_I_ID=\"1\"")
+            && l.ends_with(" 0.33")),
         "{body}"
     );
     if have("promtool", &["--version"], "apt-get install prometheus") {

@@ -302,6 +302,28 @@ fn gpu_metrics(b: &mut Builder, g: &GpuSample, l: &Labels) {
             &ml,
             bytes(m.memory.total_bytes),
         );
+        if let Some(a) = &m.activity {
+            let ratio = |v: Option<f64>| v.map(|p| p / 100.0);
+            for (name, help, value) in [
+                (
+                    "gputop_mig_sm_active_ratio",
+                    "Share of time the instance's SMs had a warp assigned, 0 to 1 (GPM)",
+                    ratio(a.sm_active_percent),
+                ),
+                (
+                    "gputop_mig_tensor_active_ratio",
+                    "Share of time the instance's tensor cores were busy, 0 to 1 (GPM)",
+                    ratio(a.tensor_active_percent),
+                ),
+                (
+                    "gputop_mig_dram_active_ratio",
+                    "The instance's DRAM bandwidth against its peak, 0 to 1 (GPM)",
+                    ratio(a.dram_active_percent),
+                ),
+            ] {
+                b.set(name, help, &ml, value);
+            }
+        }
     }
     if let Some(active) = &g.throttle.reasons {
         for reason in ALL_REASONS {
@@ -520,6 +542,27 @@ const ALL_REASONS: [ThrottleReason; 9] = [
     ThrottleReason::DisplayClockSetting,
 ];
 
+/// GPM activity under dcgm-exporter's `DCGM_FI_PROF_*` names.
+fn dcgm_activity(b: &mut Builder, a: &Activity, l: &Labels) {
+    let ratio = |v: Option<f64>| v.map(|p| p / 100.0);
+    let rate = |v: Option<u64>| v.map(|v| v as f64);
+    for (name, help, value) in [
+        ("DCGM_FI_PROF_SM_ACTIVE", "The ratio of cycles an SM has at least 1 warp assigned.", ratio(a.sm_active_percent)),
+        ("DCGM_FI_PROF_SM_OCCUPANCY", "The ratio of number of warps resident on an SM.", ratio(a.sm_occupancy_percent)),
+        ("DCGM_FI_PROF_PIPE_TENSOR_ACTIVE", "Ratio of cycles the tensor (HMMA) pipe is active.", ratio(a.tensor_active_percent)),
+        ("DCGM_FI_PROF_DRAM_ACTIVE", "Ratio of cycles the device memory interface is active sending or receiving data.", ratio(a.dram_active_percent)),
+        ("DCGM_FI_PROF_PIPE_FP64_ACTIVE", "Ratio of cycles the fp64 pipes are active.", ratio(a.fp64_active_percent)),
+        ("DCGM_FI_PROF_PIPE_FP32_ACTIVE", "Ratio of cycles the fp32 pipes are active.", ratio(a.fp32_active_percent)),
+        ("DCGM_FI_PROF_PIPE_FP16_ACTIVE", "Ratio of cycles the fp16 pipes are active.", ratio(a.fp16_active_percent)),
+        ("DCGM_FI_PROF_PCIE_TX_BYTES", "The rate of data transmitted over the PCIe bus - including both protocol headers and data payloads - in bytes per second.", rate(a.pcie_tx_bytes_per_second)),
+        ("DCGM_FI_PROF_PCIE_RX_BYTES", "The rate of data received over the PCIe bus - including both protocol headers and data payloads - in bytes per second.", rate(a.pcie_rx_bytes_per_second)),
+        ("DCGM_FI_PROF_NVLINK_TX_BYTES", "The rate of data transmitted over NVLink, not including protocol headers, in bytes per second.", rate(a.nvlink_tx_bytes_per_second)),
+        ("DCGM_FI_PROF_NVLINK_RX_BYTES", "The rate of data received over NVLink, not including protocol headers, in bytes per second.", rate(a.nvlink_rx_bytes_per_second)),
+    ] {
+        b.set(name, help, l, value);
+    }
+}
+
 /// dcgm-exporter's default metrics, names, units and labels.
 fn dcgm_names(b: &mut Builder, s: &Snapshot) {
     let host = s.host.hostname.clone().unwrap_or_default();
@@ -648,25 +691,12 @@ fn dcgm_names(b: &mut Builder, s: &Snapshot) {
                 &ml,
                 mib(m.memory.free_bytes),
             );
+            if let Some(a) = &m.activity {
+                dcgm_activity(b, a, &ml);
+            }
         }
         if let Some(a) = &g.activity {
-            let ratio = |v: Option<f64>| v.map(|p| p / 100.0);
-            let rate = |v: Option<u64>| v.map(|v| v as f64);
-            for (name, help, value) in [
-                ("DCGM_FI_PROF_SM_ACTIVE", "The ratio of cycles an SM has at least 1 warp assigned.", ratio(a.sm_active_percent)),
-                ("DCGM_FI_PROF_SM_OCCUPANCY", "The ratio of number of warps resident on an SM.", ratio(a.sm_occupancy_percent)),
-                ("DCGM_FI_PROF_PIPE_TENSOR_ACTIVE", "Ratio of cycles the tensor (HMMA) pipe is active.", ratio(a.tensor_active_percent)),
-                ("DCGM_FI_PROF_DRAM_ACTIVE", "Ratio of cycles the device memory interface is active sending or receiving data.", ratio(a.dram_active_percent)),
-                ("DCGM_FI_PROF_PIPE_FP64_ACTIVE", "Ratio of cycles the fp64 pipes are active.", ratio(a.fp64_active_percent)),
-                ("DCGM_FI_PROF_PIPE_FP32_ACTIVE", "Ratio of cycles the fp32 pipes are active.", ratio(a.fp32_active_percent)),
-                ("DCGM_FI_PROF_PIPE_FP16_ACTIVE", "Ratio of cycles the fp16 pipes are active.", ratio(a.fp16_active_percent)),
-                ("DCGM_FI_PROF_PCIE_TX_BYTES", "The rate of data transmitted over the PCIe bus - including both protocol headers and data payloads - in bytes per second.", rate(a.pcie_tx_bytes_per_second)),
-                ("DCGM_FI_PROF_PCIE_RX_BYTES", "The rate of data received over the PCIe bus - including both protocol headers and data payloads - in bytes per second.", rate(a.pcie_rx_bytes_per_second)),
-                ("DCGM_FI_PROF_NVLINK_TX_BYTES", "The rate of data transmitted over NVLink, not including protocol headers, in bytes per second.", rate(a.nvlink_tx_bytes_per_second)),
-                ("DCGM_FI_PROF_NVLINK_RX_BYTES", "The rate of data received over NVLink, not including protocol headers, in bytes per second.", rate(a.nvlink_rx_bytes_per_second)),
-            ] {
-                b.set(name, help, &l, value);
-            }
+            dcgm_activity(b, a, &l);
         }
         if let Some(d) = &g.details {
             let rows = d.remapped_rows;

@@ -4,6 +4,7 @@
 //! `Nvml` it came from and the source owns that `Nvml`; this file is the only place that
 //! holds such handles, and it frees them.
 
+use std::collections::HashMap;
 use std::ffi::c_void;
 use std::sync::Arc;
 
@@ -29,11 +30,14 @@ const METRICS: [GpmMetricId; 11] = [
     GpmMetricId::NvlinkTotalRxPerSec,
 ];
 
-/// Each GPU's last GPM sample, by position in the source's GPU list, as NVML's opaque
-/// `nvmlGpmSample_t` (which nvml-wrapper does not re-export: kept as a void pointer).
+/// Whose sample: a GPU by position in the source's list, and one of its GPU instances (MIG).
+type Key = (usize, Option<u32>);
+
+/// Each GPU's (and GPU instance's) last GPM sample, as NVML's opaque `nvmlGpmSample_t` (which
+/// nvml-wrapper does not re-export: kept as a void pointer).
 pub struct GpmSampler {
     nvml: Arc<Nvml>,
-    previous: Vec<Option<*mut c_void>>,
+    previous: HashMap<Key, *mut c_void>,
 }
 
 // SAFETY: the handles are only used through `&mut self`, one call at a time, and nvml-wrapper
@@ -41,25 +45,28 @@ pub struct GpmSampler {
 unsafe impl Send for GpmSampler {}
 
 impl GpmSampler {
-    pub fn new(nvml: Arc<Nvml>, gpus: usize) -> Self {
-        Self { nvml, previous: vec![None; gpus] }
+    pub fn new(nvml: Arc<Nvml>) -> Self {
+        Self { nvml, previous: HashMap::new() }
     }
 
-    /// Takes a new sample of the GPU at `position` and gives the activity since the previous
-    /// one: `Ok(None)` on the first. An error says why the GPU has none (NOT_SUPPORTED
-    /// without GPM).
+    /// Takes a new sample of the GPU at `position` (or of its GPU instance `instance`, with
+    /// MIG on) and gives the activity since the previous one: `Ok(None)` on the first. An
+    /// error says why there is none (NOT_SUPPORTED without GPM).
     pub fn activity(
         &mut self,
         position: usize,
+        instance: Option<u32>,
         device: &Device,
     ) -> Result<Option<Activity>, NvmlError> {
         if !device.gpm_support()? {
             return Err(NvmlError::NotSupported);
         }
         let nvml: &Nvml = &self.nvml;
-        let now = device.gpm_sample()?;
-        let slot = self.previous.get_mut(position).ok_or(NvmlError::InvalidArg)?;
-        let before = slot.take().map(|handle| {
+        let now = match instance {
+            None => device.gpm_sample()?,
+            Some(gi) => device.gpm_mig_sample(gi)?,
+        };
+        let before = self.previous.remove(&(position, instance)).map(|handle| {
             // SAFETY: the handle came from `into_handle` on a sample of this `Nvml` and was
             // taken out of its slot: it is owned here alone and freed once, on drop.
             unsafe { GpmSample::from_handle(nvml, handle.cast()) }
@@ -68,7 +75,7 @@ impl GpmSampler {
             Some(before) => Some(gpm_metrics_get(nvml, before, &now, &METRICS)?),
             None => None,
         };
-        *slot = Some(now.into_handle().cast());
+        self.previous.insert((position, instance), now.into_handle().cast());
         Ok(results.map(|results| {
             let value = |i: usize| results.get(i).and_then(|r| r.as_ref().ok()).map(|r| r.value);
             let bytes = |i: usize| value(i).map(|mib_s| (mib_s * 1_048_576.0) as u64);
@@ -91,7 +98,7 @@ impl GpmSampler {
 
 impl Drop for GpmSampler {
     fn drop(&mut self) {
-        for handle in self.previous.iter_mut().filter_map(Option::take) {
+        for (_, handle) in self.previous.drain() {
             // SAFETY: as in `activity`: owned here alone, freed once.
             drop(unsafe { GpmSample::from_handle(&self.nvml, handle.cast()) });
         }

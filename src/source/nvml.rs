@@ -75,7 +75,7 @@ impl NvmlSource {
         let nvml = Arc::new(nvml);
         let listener =
             options.continuous.then(|| EventListener::start(Arc::clone(&nvml), indices.clone()));
-        let gpm = options.continuous.then(|| GpmSampler::new(Arc::clone(&nvml), indices.len()));
+        let gpm = options.continuous.then(|| GpmSampler::new(Arc::clone(&nvml)));
         Ok(Self {
             nvml,
             indices,
@@ -177,10 +177,16 @@ impl Source for NvmlSource {
                 Ok(device) => {
                     let mut g = sample_device(&device, i, options);
                     if let Some(gpm) = gpm.as_mut() {
-                        match gpm.activity(position, &device) {
+                        match gpm.activity(position, None, &device) {
                             Ok(activity) => g.activity = activity,
                             Err(e) => {
                                 g.missing.insert("activity".into(), missing(&e));
+                            }
+                        }
+                        for m in g.mig_instances.iter_mut().flatten() {
+                            if let Some(gi) = m.gpu_instance_id {
+                                m.activity =
+                                    gpm.activity(position, Some(gi), &device).ok().flatten();
                             }
                         }
                     }
@@ -484,6 +490,7 @@ fn mig_instances(d: &Device) -> Result<Vec<MigInstance>, NvmlError> {
                 free_bytes: memory.as_ref().map(|m| m.free),
                 reserved_bytes: memory.as_ref().map(|m| m.reserved),
             },
+            activity: None,
         });
     }
     Ok(instances)

@@ -84,6 +84,12 @@ impl SimSource {
                     g.details = Some(details(spec, &g, t));
                 }
                 if self.activity && g.status == GpuStatus::Ok {
+                    if spec.gpm().is_ok() {
+                        let mig = spec.mig_devices();
+                        for (m, s) in g.mig_instances.iter_mut().flatten().zip(mig) {
+                            m.activity = s.gpm.as_ref().map(|gpm| activity(gpm, t));
+                        }
+                    }
                     match spec.gpm() {
                         Ok(gpm) => g.activity = Some(activity(gpm, t)),
                         Err(code) => {
@@ -252,6 +258,7 @@ fn sample_gpu(spec: &GpuSpec, index: u32, t: f64) -> GpuSample {
                             free_bytes: Some(total - used),
                             reserved_bytes: Some(0),
                         },
+                        activity: None,
                     }
                 })
                 .collect(),

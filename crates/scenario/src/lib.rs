@@ -248,6 +248,8 @@ pub struct MigSpec {
     /// Used memory beyond what its processes hold.
     pub memory_used_mib: Option<Signal>,
     pub uuid: Option<String>,
+    /// GPM metrics of this instance (`nvmlGpmMigSampleGet`), on a GPU with GPM.
+    pub gpm: Option<GpmSpec>,
 }
 
 impl MigSpec {

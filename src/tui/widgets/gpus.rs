@@ -209,7 +209,11 @@ fn mig<'a>(gpu: &GpuSample, theme: &Theme) -> Vec<Span<'a>> {
         };
         let profile = sanitize(m.profile.as_deref().unwrap_or("N/A")).into_owned();
         spans.push(Span::styled(format!("{profile} "), theme.title));
-        spans.push(Span::raw(format!("{memory}  ")));
+        spans.push(Span::raw(format!("{memory} ")));
+        if let Some(sm) = m.activity.as_ref().and_then(|a| a.sm_active_percent) {
+            spans.push(Span::styled(format!("SM act {sm:.0}% "), theme.dim));
+        }
+        spans.push(Span::raw(" "));
     }
     spans
 }

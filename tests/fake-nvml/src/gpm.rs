@@ -12,8 +12,8 @@ use std::sync::Mutex;
 use crate::abi::*;
 use crate::{with_gpu, write, ErrorCode};
 
-/// What a filled sample holds: GPU index, time, order of filling.
-type Filled = (usize, f64, u64);
+/// What a filled sample holds: GPU index and GPU instance (MIG), time, order of filling.
+type Filled = ((usize, Option<u32>), f64, u64);
 
 /// Each allocated sample, filled or not.
 static SAMPLES: Mutex<BTreeMap<usize, Option<Filled>>> = Mutex::new(BTreeMap::new());
@@ -68,16 +68,35 @@ pub unsafe extern "C" fn nvmlGpmSampleGet(
     dev: nvmlDevice_t,
     sample: nvmlGpmSample_t,
 ) -> nvmlReturn_t {
+    fill(dev, None, sample)
+}
+
+/// A sample of one GPU instance of a MIG-enabled GPU; NOT_FOUND for an instance it lacks.
+#[no_mangle]
+pub unsafe extern "C" fn nvmlGpmMigSampleGet(
+    dev: nvmlDevice_t,
+    gpu_instance_id: c_uint,
+    sample: nvmlGpmSample_t,
+) -> nvmlReturn_t {
+    fill(dev, Some(gpu_instance_id), sample)
+}
+
+unsafe fn fill(dev: nvmlDevice_t, instance: Option<u32>, sample: nvmlGpmSample_t) -> nvmlReturn_t {
     with_gpu(dev, |i, g, t| {
         if let Err(code) = g.gpm() {
             return code.as_nvml_return();
+        }
+        if let Some(gi) = instance {
+            if !g.mig_devices().iter().any(|m| m.gpu_instance_id == gi) {
+                return NOT_FOUND;
+            }
         }
         let Ok(mut samples) = SAMPLES.lock() else { return UNKNOWN };
         let Some(slot) = sample_id(sample).and_then(|id| samples.get_mut(&id)) else {
             return INVALID_ARGUMENT;
         };
         let order = FILLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        *slot = Some((i, t, order));
+        *slot = Some(((i, instance), t, order));
         SUCCESS
     })
 }
@@ -102,8 +121,18 @@ pub unsafe extern "C" fn nvmlGpmMetricsGet(request: *mut nvmlGpmMetricsGet_t) ->
     if gpu != gpu2 || order1 >= order2 {
         return INVALID_ARGUMENT;
     }
-    let Some(spec) = scenario.gpus.get(gpu).and_then(|g| g.gpm().ok()) else {
-        return NOT_SUPPORTED;
+    let Some(gpu_spec) = scenario.gpus.get(gpu.0) else { return INVALID_ARGUMENT };
+    let Ok(whole) = gpu_spec.gpm() else { return NOT_SUPPORTED };
+    // An instance's sample answers from its own metrics (none given: NOT_SUPPORTED each).
+    let none = gputop_scenario::GpmSpec::default();
+    let spec = match gpu.1 {
+        None => whole,
+        Some(gi) => gpu_spec
+            .mig_devices()
+            .iter()
+            .find(|m| m.gpu_instance_id == gi)
+            .and_then(|m| m.gpm.as_ref())
+            .unwrap_or(&none),
     };
     let count = (*request).numMetrics as usize;
     // NVML_GPM_METRIC_MAX of the current header.

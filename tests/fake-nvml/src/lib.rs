@@ -1147,7 +1147,8 @@ mod tests {
              [[gpus]]\nname = \"B\"\nlost_between_s = [0.2, 0.6]\n\
              [[gpus]]\nname = \"C\"\nmig_enabled = true\nutilization_gpu = 50\n\
              ecc_corrected = 1\necc_uncorrected = 0\necc_aggregate = [5, 2]\n\
-             mig_instances = [{ profile = \"3g.40gb\", gpu_instance_id = 1, memory_total_mib = 40000 }, \
+             gpm = { sm_active = 10 }\n\
+             mig_instances = [{ profile = \"3g.40gb\", gpu_instance_id = 1, memory_total_mib = 40000, gpm = { sm_active = 33 } }, \
              { profile = \"4g.40gb\", gpu_instance_id = 2, memory_total_mib = 40000 }]\n\
              [[gpus.processes]]\npid = 51\nused_memory_mib = 100\ngpu_instance_id = 1\ncompute_instance_id = 0\n\
              [[gpus.processes]]\npid = 52\nused_memory_mib = 200\ngpu_instance_id = 2\ncompute_instance_id = 0\n",
@@ -1347,6 +1348,22 @@ mod tests {
                 SUCCESS
             );
             assert_eq!((count, infos[0].pid, infos[0].gpuInstanceId), (1, 51, 1));
+
+            // GPM of one GPU instance: its own metrics; an instance the GPU lacks is NOT_FOUND.
+            let (mut m1, mut m2): (nvmlGpmSample_t, nvmlGpmSample_t) =
+                (std::ptr::null_mut(), std::ptr::null_mut());
+            assert_eq!(gpm::nvmlGpmSampleAlloc(&mut m1), SUCCESS);
+            assert_eq!(gpm::nvmlGpmSampleAlloc(&mut m2), SUCCESS);
+            assert_eq!(gpm::nvmlGpmMigSampleGet(c, 9, m1), NOT_FOUND);
+            assert_eq!(gpm::nvmlGpmMigSampleGet(c, 1, m1), SUCCESS);
+            assert_eq!(gpm::nvmlGpmMigSampleGet(c, 1, m2), SUCCESS);
+            let mut request: nvmlGpmMetricsGet_t = zeroed();
+            request.version = NVML_GPM_METRICS_GET_VERSION;
+            request.numMetrics = 1;
+            (request.sample1, request.sample2) = (m1, m2);
+            request.metrics[0].metricId = 2;
+            assert_eq!(gpm::nvmlGpmMetricsGet(&mut request), SUCCESS);
+            assert_eq!(request.metrics[0].value, 33.0);
 
             // ECC: volatile (counter 0) and aggregate (counter 1) counts differ.
             let mut n = 0;

@@ -243,7 +243,6 @@ stubs! {
     nvmlGetVgpuCompatibility
     nvmlGetVgpuDriverCapabilities
     nvmlGetVgpuVersion
-    nvmlGpmMigSampleGet
     nvmlGpmQueryIfStreamingEnabled
     nvmlGpmSetStreamingEnabled
     nvmlGpuInstanceCreateComputeInstance
