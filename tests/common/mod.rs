@@ -123,7 +123,7 @@ pub fn in_host_pid_namespace() -> bool {
 }
 
 /// Says why a test cannot run: a panic in CI, a `SKIPPED:` line elsewhere. Always `false`.
-fn skipped(why: &str) -> bool {
+pub fn skipped(why: &str) -> bool {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("{why} (CI must run every test)");
     }
