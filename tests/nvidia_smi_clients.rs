@@ -14,10 +14,7 @@ use serde_json::Value;
 fn venv_python() -> Option<PathBuf> {
     let python = Path::new(ROOT).join("target/pyclients-venv/bin/python");
     let ok = python.exists()
-        && Command::new(&python)
-            .args(["-c", "import GPUtil"])
-            .status()
-            .is_ok_and(|s| s.success());
+        && Command::new(&python).args(["-c", "import GPUtil"]).status().is_ok_and(|s| s.success());
     if ok {
         Some(python)
     } else {
