@@ -405,6 +405,38 @@ pub struct Details {
     /// The NVLink links that are up and their error counters summed; `None` without NVLink.
     #[serde(default)]
     pub nvlink: Option<NvlinkHealth>,
+    /// The PCI identity: domain, bus, device, the combined device and vendor id
+    /// (`0x233010DE`) and subsystem id.
+    #[serde(default)]
+    pub pci: Option<PciIds>,
+    /// What MIG mode will be after the next GPU reset.
+    #[serde(default)]
+    pub mig_mode_pending: Option<bool>,
+    /// CUDA compute capability, `9.0` for Hopper.
+    #[serde(default)]
+    pub compute_capability: Option<String>,
+    #[serde(default)]
+    pub clock_video_mhz: Option<u32>,
+    /// Applications clocks (graphics, memory) now and by default.
+    #[serde(default)]
+    pub applications_clocks_mhz: Option<(u32, u32)>,
+    #[serde(default)]
+    pub default_applications_clocks_mhz: Option<(u32, u32)>,
+    /// Encoder sessions, their average frame rate and latency (µs).
+    #[serde(default)]
+    pub encoder_sessions: Option<(u32, u32, u32)>,
+    /// The clock event (throttle) reasons this GPU can report, as NVML's bit mask.
+    #[serde(default)]
+    pub throttle_supported_mask: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PciIds {
+    pub domain: u32,
+    pub bus: u32,
+    pub device: u32,
+    pub device_id: u32,
+    pub sub_device_id: Option<u32>,
 }
 
 /// NVLink error counters, summed over the links that are up, since the driver loaded.

@@ -706,6 +706,46 @@ fn board_properties_come_from_their_nvml_calls() {
     );
 }
 
+/// The PCI identity, MIG's pending mode, the compute capability, the video and applications
+/// clocks, the encoder's sessions and the supported clock event reasons, each from its NVML
+/// call in nvidia-smi's form; the Windows driver model is [N/A] on Linux, as nvidia-smi says.
+#[test]
+fn identity_clock_and_encoder_properties_come_from_their_nvml_calls() {
+    let scenario = scenario_file(
+        "[[gpus]]\nname = \"A\"\npci_bus_id = \"00000000:3B:00.0\"\nmig_enabled = false\n\
+         compute_capability = [9, 0]\nclock_video_mhz = 1755\n\
+         applications_clocks_mhz = [1755, 2619]\ndefault_applications_clocks_mhz = [1980, 2619]\n\
+         encoder_stats = [1, 60, 2300]\nthrottle_reasons = 0\n\
+         [[gpus]]\nname = \"GeForce\"\n",
+    );
+    let fields = "pci.domain,pci.bus,pci.device,pci.device_id,pci.sub_device_id,mig.mode.pending,\
+                  compute_cap,clocks.video,clocks.applications.gr,clocks.applications.mem,\
+                  clocks.default_applications.graphics,clocks.default_applications.memory,\
+                  encoder.stats.sessionCount,encoder.stats.averageFps,encoder.stats.averageLatency,\
+                  clocks_event_reasons.supported,driver_model.current";
+    let out = stdout_of(gputop(&scenario).arg(format!("--query-gpu={fields}")).arg("--format=csv"));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "pci.domain, pci.bus, pci.device, pci.device_id, pci.sub_device_id, mig.mode.pending, \
+         compute_cap, clocks.current.video [MHz], clocks.applications.graphics [MHz], \
+         clocks.applications.memory [MHz], clocks.default_applications.graphics [MHz], \
+         clocks.default_applications.memory [MHz], encoder.stats.sessionCount, \
+         encoder.stats.averageFps, encoder.stats.averageLatency, \
+         clocks_throttle_reasons.supported, driver_model.current"
+    );
+    assert_eq!(
+        lines[1],
+        "0x0000, 0x3B, 0x00, 0x233010DE, 0x16C110DE, Disabled, 9.0, 1755 MHz, 1755 MHz, \
+         2619 MHz, 1980 MHz, 2619 MHz, 1, 60, 2300, 0x00000000000001FF, [N/A]"
+    );
+    assert!(
+        lines[2].starts_with("0x0000, 0x02, 0x00, 0x233010DE, 0x16C110DE, [N/A], [N/A], [N/A]"),
+        "{}",
+        lines[2]
+    );
+}
+
 /// The memory-health properties: lifetime ECC counts, pages pending retirement and row
 /// remapping, from nvmlDeviceGetTotalEccErrors(AGGREGATE), GetRetiredPagesPendingStatus and
 /// GetRemappedRows.

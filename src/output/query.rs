@@ -371,6 +371,91 @@ const GPU_FIELDS: &[Field<GpuSample>] = &[
         unit: None,
         value: |g, _| detail(g, |d| yes_no(d.remapped_rows.map(|r| r.failed))),
     },
+    Field {
+        names: &["pci.domain"],
+        unit: None,
+        value: |g, _| detail(g, |d| d.pci.map(|p| format!("0x{:04X}", p.domain))),
+    },
+    Field {
+        names: &["pci.bus"],
+        unit: None,
+        value: |g, _| detail(g, |d| d.pci.map(|p| format!("0x{:02X}", p.bus))),
+    },
+    Field {
+        names: &["pci.device"],
+        unit: None,
+        value: |g, _| detail(g, |d| d.pci.map(|p| format!("0x{:02X}", p.device))),
+    },
+    Field {
+        names: &["pci.device_id"],
+        unit: None,
+        value: |g, _| detail(g, |d| d.pci.map(|p| format!("0x{:08X}", p.device_id))),
+    },
+    Field {
+        names: &["pci.sub_device_id"],
+        unit: None,
+        value: |g, _| {
+            detail(g, |d| d.pci.and_then(|p| p.sub_device_id).map(|id| format!("0x{id:08X}")))
+        },
+    },
+    Field {
+        names: &["mig.mode.pending"],
+        unit: None,
+        value: |g, _| detail(g, |d| enabled(d.mig_mode_pending)),
+    },
+    Field {
+        names: &["compute_cap"],
+        unit: None,
+        value: |g, _| detail(g, |d| d.compute_capability.clone()),
+    },
+    Field {
+        names: &["clocks.current.video", "clocks.video"],
+        unit: Some("MHz"),
+        value: |g, _| detail(g, |d| n(d.clock_video_mhz)),
+    },
+    Field {
+        names: &["clocks.applications.graphics", "clocks.applications.gr"],
+        unit: Some("MHz"),
+        value: |g, _| detail(g, |d| n(d.applications_clocks_mhz.map(|c| c.0))),
+    },
+    Field {
+        names: &["clocks.applications.memory", "clocks.applications.mem"],
+        unit: Some("MHz"),
+        value: |g, _| detail(g, |d| n(d.applications_clocks_mhz.map(|c| c.1))),
+    },
+    Field {
+        names: &["clocks.default_applications.graphics", "clocks.default_applications.gr"],
+        unit: Some("MHz"),
+        value: |g, _| detail(g, |d| n(d.default_applications_clocks_mhz.map(|c| c.0))),
+    },
+    Field {
+        names: &["clocks.default_applications.memory", "clocks.default_applications.mem"],
+        unit: Some("MHz"),
+        value: |g, _| detail(g, |d| n(d.default_applications_clocks_mhz.map(|c| c.1))),
+    },
+    Field {
+        names: &["encoder.stats.sessionCount"],
+        unit: None,
+        value: |g, _| detail(g, |d| n(d.encoder_sessions.map(|e| e.0))),
+    },
+    Field {
+        names: &["encoder.stats.averageFps"],
+        unit: None,
+        value: |g, _| detail(g, |d| n(d.encoder_sessions.map(|e| e.1))),
+    },
+    Field {
+        names: &["encoder.stats.averageLatency"],
+        unit: None,
+        value: |g, _| detail(g, |d| n(d.encoder_sessions.map(|e| e.2))),
+    },
+    Field {
+        names: &["clocks_throttle_reasons.supported", "clocks_event_reasons.supported"],
+        unit: None,
+        value: |g, _| detail(g, |d| d.throttle_supported_mask.map(|m| format!("0x{m:016X}"))),
+    },
+    // Windows' driver model: nvidia-smi prints [N/A] for it on Linux.
+    Field { names: &["driver_model.current"], unit: None, value: |_, _| None },
+    Field { names: &["driver_model.pending"], unit: None, value: |_, _| None },
 ];
 
 /// The first of [`GPU_FIELDS`] that are read only when asked for (they are last).
@@ -541,6 +626,24 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ("remapped_rows.uncorrectable", "Rows remapped after uncorrectable errors."),
     ("remapped_rows.pending", "Whether a row remapping waits for a GPU reset: Yes or No."),
     ("remapped_rows.failure", "Whether a row remapping has failed: Yes or No."),
+    ("pci.domain", "PCI domain number, in hex."),
+    ("pci.bus", "PCI bus number, in hex."),
+    ("pci.device", "PCI device number, in hex."),
+    ("pci.device_id", "PCI vendor and device id, in hex."),
+    ("pci.sub_device_id", "PCI subsystem id, in hex."),
+    ("mig.mode.pending", "What MIG mode will be after the next GPU reset: Enabled or Disabled."),
+    ("compute_cap", "The CUDA compute capability, as major.minor."),
+    ("clocks.current.video", "The current video encoder/decoder clock."),
+    ("clocks.applications.graphics", "The graphics clock applications run at."),
+    ("clocks.applications.memory", "The memory clock applications run at."),
+    ("clocks.default_applications.graphics", "The default applications graphics clock."),
+    ("clocks.default_applications.memory", "The default applications memory clock."),
+    ("encoder.stats.sessionCount", "Encoder sessions running now."),
+    ("encoder.stats.averageFps", "The encoder sessions' average frames per second."),
+    ("encoder.stats.averageLatency", "The encoder sessions' average latency, in microseconds."),
+    ("clocks_throttle_reasons.supported", "The bit mask of the reasons this GPU can report, in hex."),
+    ("driver_model.current", "The Windows driver model (WDDM or TCC); [N/A] on Linux."),
+    ("driver_model.pending", "The Windows driver model after the next reboot; [N/A] on Linux."),
     ("gpu_name", "The product name of the GPU the process runs on."),
     ("gpu_bus_id", "The PCI bus id of the GPU the process runs on."),
     ("gpu_uuid", "The UUID of the GPU the process runs on."),

@@ -438,6 +438,34 @@ fn details(d: &Device, r: &mut Reader) -> Details {
             d.total_ecc_errors(MemoryError::Uncorrected, EccCounter::Aggregate),
         ),
         nvlink: r.get("details.nvlink", nvlink(d)),
+        pci: r.get("details.pci", d.pci_info()).map(|p| PciIds {
+            domain: p.domain,
+            bus: p.bus,
+            device: p.device,
+            device_id: p.pci_device_id,
+            sub_device_id: p.pci_sub_system_id,
+        }),
+        mig_mode_pending: r.get("details.mig_mode_pending", d.mig_mode()).map(|m| m.pending == 1),
+        compute_capability: r
+            .get("details.compute_capability", d.cuda_compute_capability())
+            .map(|c| format!("{}.{}", c.major, c.minor)),
+        clock_video_mhz: r.get("details.clock_video_mhz", d.clock_info(Clock::Video)),
+        applications_clocks_mhz: r.get(
+            "details.applications_clocks_mhz",
+            d.applications_clock(Clock::Graphics)
+                .and_then(|g| Ok((g, d.applications_clock(Clock::Memory)?))),
+        ),
+        default_applications_clocks_mhz: r.get(
+            "details.default_applications_clocks_mhz",
+            d.default_applications_clock(Clock::Graphics)
+                .and_then(|g| Ok((g, d.default_applications_clock(Clock::Memory)?))),
+        ),
+        encoder_sessions: r
+            .get("details.encoder_sessions", d.encoder_stats())
+            .map(|e| (e.session_count, e.average_fps, e.average_latency)),
+        throttle_supported_mask: r
+            .get("details.throttle_supported_mask", d.supported_throttle_reasons())
+            .map(|m| m.bits()),
     }
 }
 

@@ -155,6 +155,23 @@ fn details(spec: &GpuSpec, g: &GpuSample, t: f64) -> Details {
         retired_pages_pending: spec.retired_pages_pending().ok(),
         ecc_aggregate_corrected: spec.ecc_aggregate().ok().map(|(c, _)| c),
         ecc_aggregate_uncorrected: spec.ecc_aggregate().ok().map(|(_, u)| u),
+        pci: spec.pci_bus_id(g.index as usize).ok().and_then(|bus| {
+            let mut parts = bus.split([':', '.']).map(|p| u32::from_str_radix(p, 16).ok());
+            Some(PciIds {
+                domain: parts.next()??,
+                bus: parts.next()??,
+                device: parts.next()??,
+                device_id: 0x2330_10de,
+                sub_device_id: Some(0x16c1_10de),
+            })
+        }),
+        mig_mode_pending: spec.mig().ok(),
+        compute_capability: spec.compute_capability().ok().map(|[a, b]| format!("{a}.{b}")),
+        clock_video_mhz: spec.clock_video(t).ok(),
+        applications_clocks_mhz: spec.applications_clocks(false).ok().map(|[g, m]| (g, m)),
+        default_applications_clocks_mhz: spec.applications_clocks(true).ok().map(|[g, m]| (g, m)),
+        encoder_sessions: spec.encoder_stats().ok().map(|[n, f, l]| (n, f, l)),
+        throttle_supported_mask: spec.throttle_reasons().ok().map(|_| 0x1ff),
         nvlink: spec.nvlink().ok().map(|n| NvlinkHealth {
             active_links: n.active_links,
             replay_errors: n.replay,

@@ -16,6 +16,7 @@ struct Model {
     mig: Option<bool>,
     sm_max: u32,
     mem_max: u32,
+    compute_capability: [i32; 2],
 }
 
 const MODELS: [Model; 4] = [
@@ -28,6 +29,7 @@ const MODELS: [Model; 4] = [
         mig: Some(false),
         sm_max: 1980,
         mem_max: 2619,
+        compute_capability: [9, 0],
     },
     Model {
         name: "NVIDIA A100-SXM4-40GB",
@@ -38,6 +40,7 @@ const MODELS: [Model; 4] = [
         mig: Some(false),
         sm_max: 1410,
         mem_max: 1215,
+        compute_capability: [8, 0],
     },
     Model {
         name: "NVIDIA GeForce RTX 4090",
@@ -48,6 +51,7 @@ const MODELS: [Model; 4] = [
         mig: None,
         sm_max: 3105,
         mem_max: 10_501,
+        compute_capability: [8, 9],
     },
     Model {
         name: "NVIDIA L4",
@@ -58,6 +62,7 @@ const MODELS: [Model; 4] = [
         mig: None,
         sm_max: 2040,
         mem_max: 6251,
+        compute_capability: [8, 9],
     },
 ];
 
@@ -113,6 +118,11 @@ fn gpu(index: usize) -> GpuSpec {
         clock_mem_mhz: Some(Signal::Constant(f64::from(m.mem_max))),
         clock_sm_max_mhz: Some(m.sm_max),
         clock_mem_max_mhz: Some(m.mem_max),
+        clock_video_mhz: Some(Signal::Constant(1_755.0)),
+        applications_clocks_mhz: Some([m.sm_max, m.mem_max]),
+        default_applications_clocks_mhz: Some([m.sm_max, m.mem_max]),
+        compute_capability: Some(m.compute_capability),
+        encoder_stats: Some(if index % 4 == 2 { [1, 60, 2_300] } else { [0, 0, 0] }),
         pstate: Some(if busy { 0 } else { 8 }),
         encoder_pct: wave(if index % 4 == 2 { 30.0 } else { 0.0 }, 0.0, 60.0, 0.0),
         decoder_pct: wave(0.0, 0.0, 60.0, 0.0),

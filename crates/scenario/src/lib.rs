@@ -99,6 +99,15 @@ pub struct GpuSpec {
     pub clock_mem_mhz: Option<Signal>,
     pub clock_sm_max_mhz: Option<u32>,
     pub clock_mem_max_mhz: Option<u32>,
+    /// The video (encoder/decoder) clock.
+    pub clock_video_mhz: Option<Signal>,
+    /// Applications clocks `[graphics, memory]` now and by default.
+    pub applications_clocks_mhz: Option<[u32; 2]>,
+    pub default_applications_clocks_mhz: Option<[u32; 2]>,
+    /// CUDA compute capability `[major, minor]`: `[9, 0]` for Hopper.
+    pub compute_capability: Option<[i32; 2]>,
+    /// Encoder sessions: `[sessions, average fps, average latency µs]`.
+    pub encoder_stats: Option<[u32; 3]>,
     pub pstate: Option<u32>,
     pub encoder_pct: Option<Signal>,
     pub decoder_pct: Option<Signal>,
@@ -378,6 +387,8 @@ pub enum Metric {
     Events,
     Gpm,
     Nvlink,
+    ApplicationsClocks,
+    ComputeCapability,
 }
 
 /// NVML return codes worth simulating, with their C values.
@@ -774,6 +785,27 @@ impl GpuSpec {
     /// The GPU's GPM metrics, when it has GPM.
     pub fn gpm(&self) -> Reading<&GpmSpec> {
         self.read(Metric::Gpm, self.gpm.as_ref())
+    }
+
+    pub fn clock_video(&self, t: f64) -> Reading<u32> {
+        self.read(Metric::Clocks, self.clock_video_mhz.as_ref().map(|s| s.at(t) as u32))
+    }
+
+    pub fn applications_clocks(&self, default: bool) -> Reading<[u32; 2]> {
+        let clocks = if default {
+            self.default_applications_clocks_mhz.or(self.applications_clocks_mhz)
+        } else {
+            self.applications_clocks_mhz
+        };
+        self.read(Metric::ApplicationsClocks, clocks)
+    }
+
+    pub fn compute_capability(&self) -> Reading<[i32; 2]> {
+        self.read(Metric::ComputeCapability, self.compute_capability)
+    }
+
+    pub fn encoder_stats(&self) -> Reading<[u32; 3]> {
+        self.read(Metric::Encoder, self.encoder_stats)
     }
 
     pub fn pcie_replay_count(&self) -> Reading<u32> {

@@ -558,8 +558,72 @@ pub unsafe extern "C" fn nvmlDeviceGetClockInfo(
     kind: c_uint,
     out: *mut c_uint,
 ) -> nvmlReturn_t {
-    with_gpu(dev, |_, g, t| {
-        reply(g.clocks(t), |(sm, mem)| write(out, if kind == 2 { mem } else { sm }))
+    // nvmlClockType_t: GRAPHICS 0, SM 1, MEM 2, VIDEO 3.
+    with_gpu(dev, |_, g, t| match kind {
+        0 | 1 => reply(g.clocks(t), |(sm, _)| write(out, sm)),
+        2 => reply(g.clocks(t), |(_, mem)| write(out, mem)),
+        3 => reply(g.clock_video(t), |v| write(out, v)),
+        _ => INVALID_ARGUMENT,
+    })
+}
+
+/// The applications clock of a type (GRAPHICS 0, MEM 2; SM 1 reads as graphics).
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetApplicationsClock(
+    dev: nvmlDevice_t,
+    kind: c_uint,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    applications_clock(dev, kind, false, out)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetDefaultApplicationsClock(
+    dev: nvmlDevice_t,
+    kind: c_uint,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    applications_clock(dev, kind, true, out)
+}
+
+unsafe fn applications_clock(
+    dev: nvmlDevice_t,
+    kind: c_uint,
+    default: bool,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| {
+        reply(g.applications_clocks(default), |[graphics, memory]| match kind {
+            0 | 1 => write(out, graphics),
+            2 => write(out, memory),
+            _ => NOT_SUPPORTED,
+        })
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetCudaComputeCapability(
+    dev: nvmlDevice_t,
+    major: *mut c_int,
+    minor: *mut c_int,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| {
+        reply(g.compute_capability(), |[a, b]| both(write(major, a), write(minor, b)))
+    })
+}
+
+/// Encoder sessions now, and their average frame rate and latency (µs).
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetEncoderStats(
+    dev: nvmlDevice_t,
+    sessions: *mut c_uint,
+    fps: *mut c_uint,
+    latency: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| {
+        reply(g.encoder_stats(), |[n, f, l]| {
+            both(write(sessions, n), both(write(fps, f), write(latency, l)))
+        })
     })
 }
 

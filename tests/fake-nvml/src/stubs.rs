@@ -22,7 +22,6 @@ stubs! {
     nvmlDeviceGetAdaptiveClockInfoStatus
     nvmlDeviceGetAdaptiveTgpModeInfo_v1
     nvmlDeviceGetAddressingMode
-    nvmlDeviceGetApplicationsClock
     nvmlDeviceGetArchitecture
     nvmlDeviceGetAttributes
     nvmlDeviceGetAttributes_v2
@@ -47,9 +46,7 @@ stubs! {
     nvmlDeviceGetCpuAffinity
     nvmlDeviceGetCpuAffinityWithinScope
     nvmlDeviceGetCreatableVgpus
-    nvmlDeviceGetCudaComputeCapability
     nvmlDeviceGetCurrentClockFreqs
-    nvmlDeviceGetDefaultApplicationsClock
     nvmlDeviceGetDefaultEccMode
     nvmlDeviceGetDetailedEccErrors
     nvmlDeviceGetDramEncryptionMode
@@ -58,7 +55,6 @@ stubs! {
     nvmlDeviceGetDynamicPstatesInfo
     nvmlDeviceGetEncoderCapacity
     nvmlDeviceGetEncoderSessions
-    nvmlDeviceGetEncoderStats
     nvmlDeviceGetFBCSessions
     nvmlDeviceGetFBCStats
     nvmlDeviceGetFanControlPolicy_v2
