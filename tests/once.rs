@@ -746,6 +746,22 @@ fn identity_clock_and_encoder_properties_come_from_their_nvml_calls() {
     );
 }
 
+/// A value NVML refused reads as nvidia-smi prints it: `[Insufficient Permissions]` for
+/// NO_PERMISSION, `[Unknown Error]` for any other failure, `[N/A]` for what the GPU lacks.
+#[test]
+fn refused_values_say_why_as_nvidia_smi_does() {
+    let scenario = scenario_file(
+        "[[gpus]]\nname = \"A\"\nserial = \"1652222004547\"\npower_w = 100\n\
+         errors = { serial = \"NO_PERMISSION\", power = \"UNKNOWN\" }\n",
+    );
+    let out = stdout_of(
+        gputop(&scenario)
+            .arg("--query-gpu=serial,power.draw,fan.speed,name")
+            .arg("--format=csv,noheader"),
+    );
+    assert_eq!(out, "[Insufficient Permissions], [Unknown Error], [N/A], A\n");
+}
+
 /// The memory-health properties: lifetime ECC counts, pages pending retirement and row
 /// remapping, from nvmlDeviceGetTotalEccErrors(AGGREGATE), GetRetiredPagesPendingStatus and
 /// GetRemappedRows.

@@ -12,7 +12,9 @@ use chrono::Local;
 
 use super::sanitize::sanitize;
 use super::units::mib;
-use crate::sample::{ComputeMode, Details, GpuProcess, GpuSample, GpuStatus, Snapshot};
+use crate::sample::{
+    ComputeMode, Details, GpuProcess, GpuSample, GpuStatus, MissingReason, Snapshot,
+};
 
 const NOT_AVAILABLE: &str = "[N/A]";
 
@@ -728,7 +730,7 @@ impl Query {
     pub fn rows(&self, snapshot: &Snapshot, format: QueryFormat) -> Vec<String> {
         match &self.0 {
             Fields::Gpus(fields) => {
-                snapshot.gpus.iter().map(|g| row(fields, g, snapshot, format)).collect()
+                snapshot.gpus.iter().map(|g| row(fields, g, snapshot, format, absent)).collect()
             }
             Fields::Apps(fields) => snapshot
                 .gpus
@@ -744,10 +746,82 @@ impl Query {
                         None => Box::new(std::iter::once(AppRow { gpu, process: None })),
                     }
                 })
-                .map(|app| row(fields, &app, snapshot, format))
+                .map(|app| row(fields, &app, snapshot, format, |_, _| NOT_AVAILABLE))
                 .collect(),
         }
     }
+}
+
+/// What nvidia-smi prints for a GPU property without a value: `[N/A]` where the GPU does not
+/// have it (drivers since 2020; older ones printed `[Not Supported]`), and NVML's reason where
+/// it refused: `[Insufficient Permissions]`, `[GPU is lost]`, `[Unknown Error]`.
+fn absent(g: &GpuSample, property: &str) -> &'static str {
+    let reason = missing_key(property).and_then(|key| g.missing.get(key)).map(|m| m.reason);
+    match reason {
+        Some(MissingReason::NoPermission) => "[Insufficient Permissions]",
+        Some(MissingReason::GpuLost) => "[GPU is lost]",
+        Some(MissingReason::Error) => "[Unknown Error]",
+        Some(MissingReason::NotSupported) | None => NOT_AVAILABLE,
+    }
+}
+
+/// Where the sampler notes why a property's value is missing (`GpuSample::missing`).
+fn missing_key(property: &str) -> Option<&'static str> {
+    Some(match property {
+        "name" => "name",
+        "uuid" => "uuid",
+        "pci.bus_id" => "pci_bus_id",
+        "persistence_mode" => "persistence_mode",
+        "pstate" => "performance_state",
+        "fan.speed" => "fan_percent",
+        "memory.total" | "memory.reserved" | "memory.used" | "memory.free" => "memory",
+        "utilization.gpu" | "utilization.memory" => "utilization",
+        "utilization.encoder" => "utilization.encoder_percent",
+        "utilization.decoder" => "utilization.decoder_percent",
+        "temperature.gpu" => "temperature.gpu_celsius",
+        "power.draw" => "power.draw_watts",
+        "power.limit" => "power.management_limit_watts",
+        "enforced.power.limit" => "power.limit_watts",
+        "clocks.current.sm" => "clocks.sm_mhz",
+        "clocks.current.memory" => "clocks.memory_mhz",
+        "clocks.max.sm" => "clocks.sm_max_mhz",
+        "clocks.max.memory" => "clocks.memory_max_mhz",
+        "ecc.errors.corrected.volatile.total" => "ecc.corrected",
+        "ecc.errors.uncorrected.volatile.total" => "ecc.uncorrected",
+        "mig.mode.current" => "mig_enabled",
+        "serial" => "details.serial",
+        "vbios_version" => "details.vbios_version",
+        "compute_mode" => "details.compute_mode",
+        "display_mode" => "details.display_attached",
+        "display_active" => "details.display_active",
+        "accounting.mode" => "details.accounting_mode",
+        "ecc.mode.current" | "ecc.mode.pending" => "details.ecc_mode",
+        "pcie.link.gen.current" => "details.pcie_link_gen_current",
+        "pcie.link.gen.max" => "details.pcie_link_gen_max",
+        "pcie.link.width.current" => "details.pcie_link_width_current",
+        "pcie.link.width.max" => "details.pcie_link_width_max",
+        "clocks.current.graphics" => "details.clock_graphics_mhz",
+        "clocks.max.graphics" => "details.clock_graphics_max_mhz",
+        "power.default_limit" => "details.power_default_limit_watts",
+        "power.min_limit" | "power.max_limit" => "details.power_limit_range",
+        "ecc.errors.corrected.aggregate.total" | "ecc.errors.uncorrected.aggregate.total" => {
+            "details.ecc_aggregate"
+        }
+        "retired_pages.pending" => "details.retired_pages_pending",
+        p if p.starts_with("remapped_rows.") => "details.remapped_rows",
+        p if p.starts_with("pci.") => "details.pci",
+        "mig.mode.pending" => "details.mig_mode_pending",
+        "compute_cap" => "details.compute_capability",
+        "clocks.current.video" => "details.clock_video_mhz",
+        p if p.starts_with("clocks.applications.") => "details.applications_clocks_mhz",
+        p if p.starts_with("clocks.default_applications.") => {
+            "details.default_applications_clocks_mhz"
+        }
+        p if p.starts_with("encoder.stats.") => "details.encoder_sessions",
+        "clocks_throttle_reasons.supported" => "details.throttle_supported_mask",
+        p if p.starts_with("clocks_throttle_reasons.") => "throttle",
+        _ => return None,
+    })
 }
 
 fn header<T>(fields: &[&Field<T>]) -> String {
@@ -761,11 +835,17 @@ fn header<T>(fields: &[&Field<T>]) -> String {
         .join(", ")
 }
 
-fn row<T>(fields: &[&Field<T>], item: &T, snapshot: &Snapshot, format: QueryFormat) -> String {
+fn row<T>(
+    fields: &[&Field<T>],
+    item: &T,
+    snapshot: &Snapshot,
+    format: QueryFormat,
+    absent: fn(&T, &str) -> &'static str,
+) -> String {
     fields
         .iter()
         .map(|f| match ((f.value)(item, snapshot), f.unit) {
-            (None, _) => NOT_AVAILABLE.to_string(),
+            (None, _) => absent(item, f.canonical()).to_string(),
             (Some(v), Some(unit)) if format.units => format!("{} {unit}", sanitize(&v)),
             (Some(v), _) => sanitize(&v).into_owned(),
         })
@@ -776,6 +856,21 @@ fn row<T>(fields: &[&Field<T>], item: &T, snapshot: &Snapshot, format: QueryForm
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_gpu_property_read_from_nvml_knows_where_its_reason_is_kept() {
+        let not_from_a_gpu = [
+            "timestamp",
+            "driver_version",
+            "count",
+            "index",
+            "driver_model.current",
+            "driver_model.pending",
+        ];
+        for f in GPU_FIELDS.iter().filter(|f| !not_from_a_gpu.contains(&f.canonical())) {
+            assert!(missing_key(f.canonical()).is_some(), "{}", f.canonical());
+        }
+    }
 
     #[test]
     fn format_options_parse_like_nvidia_smi() {
