@@ -190,7 +190,11 @@ fn query_gpu_is_byte_identical_to_nvidia_smi() {
             .arg("--query-gpu=index,memory.used,fan.speed,power.draw")
             .arg("--format=csv,noheader,nounits"),
     );
-    assert_eq!(out, "0, 40441, [N/A], 312.46\n1, [N/A], [N/A], [N/A]\n2, [N/A], [N/A], [N/A]\n");
+    // GPU 2's memory was refused (NO_PERMISSION), which nvidia-smi says as such.
+    assert_eq!(
+        out,
+        "0, 40441, [N/A], 312.46\n1, [N/A], [N/A], [N/A]\n2, [Insufficient Permissions], [N/A], [N/A]\n"
+    );
 }
 
 #[test]
