@@ -414,13 +414,16 @@ fn wide_text_and_large_indexes_keep_the_table_in_place() {
 /// MIG GPU's panel lists its MIG devices.
 #[test]
 fn an_xid_raises_a_banner_and_marks_its_gpu() {
-    let scenario = common::scenario_file(
+    let job = common::Sleeper::spawn();
+    let scenario = common::scenario_file(&format!(
         "[[gpus]]\nname = \"Alpha\"\nutilization_gpu = 20\n\
-         events = [{ at_s = 1.0, xid = 13 }, { at_s = 1.5, xid = 79 }]\n\
-         gpm = { sm_active = 90, tensor_active = 3, dram_active = 85 }\n\
+         events = [{{ at_s = 1.0, xid = 13 }}, {{ at_s = 1.5, xid = 79 }}]\n\
+         gpm = {{ sm_active = 90, tensor_active = 3, dram_active = 85 }}\n\
          [[gpus]]\nname = \"Beta\"\nmig_enabled = true\n\
-         mig_instances = [{ profile = \"3g.40gb\", gpu_instance_id = 1, memory_total_mib = 40192, memory_used_mib = 500 }]\n",
-    );
+         mig_instances = [{{ profile = \"3g.40gb\", gpu_instance_id = 1, memory_total_mib = 40192, memory_used_mib = 500 }}]\n\
+         [[gpus.processes]]\npid = {}\nused_memory_mib = 100\ngpu_instance_id = 1\ncompute_instance_id = 0\n",
+        job.pid()
+    ));
     let command = format!(
         "env LC_ALL=C.UTF-8 GPUTOP_NVML_LIB={} GPUTOP_FAKE_NVML_SCENARIO={} {} --interval 0.2",
         common::fake_nvml().display(),
@@ -435,7 +438,11 @@ fn an_xid_raises_a_banner_and_marks_its_gpu() {
         screen.contains("SM act 90% tensor 3% DRAM 85% memory-bound"),
         "GPM activity with its hint beside the utilization:\n{screen}"
     );
-    assert!(screen.contains("MIG 3g.40gb 500/40192 MiB"), "the MIG devices:\n{screen}");
+    assert!(screen.contains("MIG 3g.40gb 600/40192 MiB"), "the MIG devices:\n{screen}");
+    assert!(
+        screen.lines().any(|l| l.contains(&format!("1/1 {:>8}", job.pid()))),
+        "the process shows its GPU instance:\n{screen}"
+    );
     tmux.keys(&["e"]);
     let screen = tmux.wait_for("Events");
     assert!(screen.contains("XID 13: graphics engine exception"), "{screen}");

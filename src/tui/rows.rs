@@ -13,6 +13,8 @@ pub struct ProcessRow {
     /// Why `k` must not signal this row's PID on this machine, when it must not.
     pub refusal: Option<&'static str>,
     pub gpu: u32,
+    /// The GPU instance the process runs in, with MIG on.
+    pub gpu_instance: Option<u32>,
     pub pid: u32,
     pub user: String,
     pub kind: &'static str,
@@ -120,6 +122,7 @@ pub fn build_rows(
                 key: process_key(local, g, p),
                 refusal: refusal(snapshot, local, p),
                 gpu: g.index,
+                gpu_instance: p.gpu_instance_id.filter(|_| g.mig_enabled == Some(true)),
                 pid: p.pid,
                 user: sanitize(p.user.as_deref().unwrap_or("N/A")).into_owned(),
                 kind: p.kind.short(),

@@ -17,7 +17,11 @@ use crate::tui::ui::Paint;
 fn cell(row: &ProcessRow, key: SortKey) -> String {
     let na = || "N/A".to_string();
     match key {
-        SortKey::Gpu => row.gpu.to_string(),
+        // In a MIG instance: the GPU and the GPU instance, "0/1".
+        SortKey::Gpu => match row.gpu_instance {
+            Some(gi) => format!("{}/{gi}", row.gpu),
+            None => row.gpu.to_string(),
+        },
         SortKey::Pid => row.pid.to_string(),
         SortKey::User => row.user.clone(),
         SortKey::Type => row.kind.to_string(),
@@ -79,10 +83,10 @@ fn unknown_lists(app: &App) -> Vec<String> {
         .collect()
 }
 
-/// The GPU column holds the largest index whole (`1023`, never `102`).
+/// The GPU column holds the widest cell whole (`1023`, never `102`; `0/1` with MIG).
 fn gpu_column_width(app: &App) -> u16 {
-    let largest = app.rows.iter().map(|r| r.gpu).max().unwrap_or(0);
-    (largest.to_string().len() as u16).max(SortKey::Gpu.width().0)
+    let widest = app.rows.iter().map(|r| cell(r, SortKey::Gpu).len()).max().unwrap_or(1);
+    (widest as u16).max(SortKey::Gpu.width().0)
 }
 
 fn column(key: SortKey, gpu_width: u16) -> (u16, bool) {
