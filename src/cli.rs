@@ -61,6 +61,57 @@ pub enum Command {
     /// holds while it runs, so two waits never get the same GPU. The locks are advisory: they
     /// coordinate gputop's users, and do not stop a program started without gputop.
     Wait(WaitArgs),
+    /// Record samples, processes and events into a SQLite database, until Ctrl-C or SIGTERM.
+    ///
+    /// One transaction per sample (--interval), WAL mode, so `gputop report` and sqlite3 can
+    /// read it while it records. Raw samples older than --keep-raw are pruned as it goes.
+    Record(RecordArgs),
+    /// What happened on the GPUs: per GPU and per user, and the processes that held a GPU
+    /// while it sat idle, from a recording.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// The database (default: $XDG_STATE_HOME/gputop/record.db, ~/.local/state/… without it).
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<std::path::PathBuf>,
+    /// Keep raw samples this long: 90m, 36h, 7d.
+    #[arg(long, value_name = "DUR", default_value = "7d", value_parser = parse_duration)]
+    pub keep_raw: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The database (default: the one `gputop record` writes).
+    #[arg(value_name = "PATH")]
+    pub path: Option<std::path::PathBuf>,
+    /// How far back: 30m, 24h, 7d.
+    #[arg(long, value_name = "DUR", default_value = "24h", value_parser = parse_duration)]
+    pub since: Duration,
+    /// The shortest idle-while-held span worth reporting.
+    #[arg(long, value_name = "DUR", default_value = "10m", value_parser = parse_duration)]
+    pub idle_min: Duration,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `90s`, `30m`, `36h`, `7d`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: f64 =
+        number.parse().map_err(|_| format!("`{text}` is not a duration (30m, 24h, 7d)"))?;
+    let seconds = match unit {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        "d" => 86_400.0,
+        _ => return Err(format!("`{text}` is not a duration (30m, 24h, 7d)")),
+    };
+    Duration::try_from_secs_f64(n * seconds).map_err(|_| format!("`{text}` is out of range"))
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,7 @@ mod pick;
 mod plan;
 mod poller;
 mod process_signal;
+mod record;
 pub mod sample;
 use gputop_scenario as scenario;
 mod serve;
@@ -44,6 +45,10 @@ pub enum Error {
     Sampling(String),
     #[error(transparent)]
     Io(#[from] io::Error),
+    /// A recording that cannot be opened, read or written (a full disk, a file that is not
+    /// gputop's database).
+    #[error("{0}")]
+    Recording(String),
 }
 
 impl From<output::query::QueryError> for Error {
@@ -62,7 +67,7 @@ impl Error {
             Self::Source(e) => e.exit_code(),
             Self::Usage(_) | Self::NvidiaSmi(_) => 2,
             Self::Sampling(_) => 3,
-            Self::Io(_) => 1,
+            Self::Io(_) | Self::Recording(_) => 1,
         }
     }
 
@@ -121,6 +126,11 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
             let source = source_spec(&cli).open(&cli.source.ids, sampling)?;
             return mode::wait::run(source, args, interval);
         }
+        Some(cli::Command::Record(args)) => {
+            let source = source_spec(&cli).open(&cli.source.ids, sampling)?;
+            return mode::record::run(source, args, interval).map(|()| 0);
+        }
+        Some(cli::Command::Report(args)) => return mode::report::run(args).map(|()| 0),
         _ => {}
     }
     let format = Format::from_cli(&cli)?;

@@ -20,6 +20,10 @@ pub enum Mode {
     Select,
     /// Waiting for free GPUs, then running a program on them.
     Wait,
+    /// Samples written to a database.
+    Record,
+    /// A report read from a database.
+    Report,
     /// The interactive monitor.
     Monitor,
     /// The refreshing plain view (also the monitor's stand-in when stdout is not a terminal).
@@ -57,6 +61,8 @@ impl Plan {
             (Some(Command::Health(_)), _) => Mode::Health,
             (Some(Command::Select(_)), _) => Mode::Select,
             (Some(Command::Wait(_)), _) => Mode::Wait,
+            (Some(Command::Record(_)), _) => Mode::Record,
+            (Some(Command::Report(_)), _) => Mode::Report,
             _ if cli.mode.print_config => Mode::PrintConfig,
             (None, _) if cli.mode.list_gpus => Mode::ListGpus,
             (None, Some(every)) => Mode::Watch { every, count: cli.mode.count },
@@ -66,7 +72,14 @@ impl Plan {
         };
         check_flags(cli, mode)?;
         let sampling = match mode {
-            Mode::Doctor | Mode::PrintConfig => None,
+            Mode::Doctor | Mode::PrintConfig | Mode::Report => None,
+            // Everything a report asks about: who held which GPU, and the XIDs as they came.
+            Mode::Record => Some(SampleOptions {
+                pcie_throughput: false,
+                host_processes: true,
+                details: false,
+                continuous: true,
+            }),
             Mode::ListGpus => Some(SampleOptions {
                 pcie_throughput: false,
                 host_processes: false,
@@ -137,7 +150,7 @@ fn check_flags(cli: &Cli, mode: Mode) -> Result<(), String> {
     if cli.output.filename.is_some() && !matches!(mode, Mode::Once | Mode::Watch { .. }) {
         return Err("-f/--filename applies to --once, --watch and the queries".into());
     }
-    if matches!(mode, Mode::Select | Mode::Wait | Mode::Health) {
+    if matches!(mode, Mode::Select | Mode::Wait | Mode::Health | Mode::Record | Mode::Report) {
         let out = &cli.output;
         let elsewhere = [
             (!src.remote.is_empty(), "--remote"),
@@ -157,6 +170,8 @@ fn check_flags(cli: &Cli, mode: Mode) -> Result<(), String> {
             let name = match mode {
                 Mode::Select => "select",
                 Mode::Wait => "wait",
+                Mode::Record => "record",
+                Mode::Report => "report",
                 _ => "health",
             };
             return Err(format!(

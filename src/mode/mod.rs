@@ -2,6 +2,8 @@
 
 pub mod health;
 pub mod once;
+pub mod record;
+pub mod report;
 pub mod select;
 pub mod wait;
 pub mod watch;

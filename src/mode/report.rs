@@ -1,0 +1,116 @@
+//! `gputop report`: a recording's window as text (100 columns) or JSON.
+
+use std::io::Write;
+
+use chrono::Local;
+
+use crate::cli::ReportArgs;
+use crate::output::sanitize::sanitize;
+use crate::output::units::{duration, human_bytes, pad, truncate};
+use crate::record::{self, report};
+use crate::Error;
+
+pub fn run(args: &ReportArgs) -> Result<(), Error> {
+    let path = match (&args.path, record::default_path()) {
+        (Some(p), _) => p.clone(),
+        (None, Some(p)) => p,
+        (None, None) => return Err(Error::Usage("which recording? give its PATH".into())),
+    };
+    let conn = record::open(&path).map_err(Error::Recording)?;
+    let report = report::build(&conn, chrono::Utc::now(), args.since, args.idle_min)
+        .map_err(|e| Error::Recording(record::db_error(&path, &e)))?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+        writeln!(out, "{}", crate::output::json::escape_controls(text))?;
+    } else {
+        for line in text(&report) {
+            writeln!(out, "{line}")?;
+        }
+    }
+    Ok(())
+}
+
+fn text(r: &report::Report) -> Vec<String> {
+    let local =
+        |t: &chrono::DateTime<chrono::Utc>| t.with_timezone(&Local).format("%Y-%m-%d %H:%M");
+    let pct = |v: Option<f64>| v.map_or("N/A".into(), |v| format!("{v:.0}%"));
+    let bytes = |v: Option<u64>| v.map_or("N/A".into(), human_bytes);
+    let secs = |s: f64| duration(s.round() as u64);
+    let mut lines = vec![
+        format!(
+            "gputop report: {} to {} ({} s samples)",
+            local(&r.since),
+            local(&r.until),
+            r.interval_seconds
+        ),
+        String::new(),
+        format!(
+            "{:>3}  {:<24}  {:>5}  {:>5}  {:>4}  {:>9}  {:>10}  {:>9}  {:>7}",
+            "GPU", "NAME", "BUSY", "MEAN", "P95", "PEAK MEM", "ENERGY", "THROTTLED", "LOST"
+        ),
+    ];
+    if r.gpus.is_empty() {
+        lines.push("No samples in this window.".into());
+    }
+    for g in &r.gpus {
+        let name = sanitize(g.name.as_deref().unwrap_or("N/A")).into_owned();
+        lines.push(format!(
+            "{:>3}  {}  {:>5}  {:>5}  {:>4}  {:>9}  {:>10}  {:>9}  {:>7}",
+            g.index,
+            pad(&truncate(&name, 24, false), 24, true),
+            pct(g.busy_share.map(|b| b * 100.0)),
+            pct(g.mean_utilization_percent),
+            g.p95_utilization_percent.map_or("N/A".into(), |p| format!("{p}%")),
+            bytes(g.peak_memory_bytes),
+            g.energy_kwh.map_or("N/A".into(), |e| if e < 1.0 {
+                format!("{:.1} Wh", e * 1000.0)
+            } else {
+                format!("{e:.2} kWh")
+            }),
+            secs(g.throttled_seconds),
+            secs(g.lost_seconds),
+        ));
+    }
+    lines.push(String::new());
+    lines.push(format!(
+        "{:<16}  {:>14}  {:>14}  {:>9}  {:>9}",
+        "USER", "GPU-HOURS HELD", "GPU-HOURS BUSY", "PEAK MEM", "PROCESSES"
+    ));
+    for u in &r.users {
+        let user = sanitize(if u.user.is_empty() { "N/A" } else { &u.user }).into_owned();
+        lines.push(format!(
+            "{}  {:>14.2}  {:>14.2}  {:>9}  {:>9}",
+            pad(&truncate(&user, 16, false), 16, true),
+            u.gpu_hours_held,
+            u.gpu_hours_busy,
+            bytes(u.peak_memory_bytes),
+            u.processes
+        ));
+    }
+    lines.push(String::new());
+    if r.idle_while_held.is_empty() {
+        lines.push("No process held a GPU while it sat idle.".into());
+        return lines;
+    }
+    lines.push("Held while idle (GPU under 5 %), longest first:".into());
+    lines.push(format!(
+        "{:>3}  {:<12}  {:>8}  {:<16}  {:>8}  {:>9}  COMMAND",
+        "GPU", "USER", "PID", "FROM", "FOR", "PEAK MEM"
+    ));
+    for s in &r.idle_while_held {
+        let user = sanitize(s.user.as_deref().unwrap_or("N/A")).into_owned();
+        let command = sanitize(s.command.as_deref().unwrap_or("N/A")).into_owned();
+        lines.push(format!(
+            "{:>3}  {}  {:>8}  {:<16}  {:>8}  {:>9}  {}",
+            s.gpu,
+            pad(&truncate(&user, 12, false), 12, true),
+            s.pid,
+            local(&s.from),
+            secs(s.seconds),
+            bytes(s.peak_memory_bytes),
+            truncate(&command, 24, false),
+        ));
+    }
+    lines
+}

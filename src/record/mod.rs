@@ -1,0 +1,124 @@
+//! Recordings: samples, processes and events in a SQLite database (rusqlite, the bundled
+//! library), written by `gputop record` and read by `gputop report` or sqlite3. The schema is
+//! `docs/record-schema.md`; `PRAGMA user_version` says which.
+
+pub mod report;
+mod writer;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+
+pub use writer::Writer;
+
+/// The schema version (`PRAGMA user_version`) this gputop writes and reads.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS gpus (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    uuid TEXT,
+    name TEXT,
+    pci_bus_id TEXT
+);
+CREATE TABLE IF NOT EXISTS samples (
+    taken_at INTEGER NOT NULL,
+    gpu_id INTEGER NOT NULL REFERENCES gpus(id),
+    gpu_index INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    utilization_gpu INTEGER,
+    utilization_memory INTEGER,
+    memory_used INTEGER,
+    memory_total INTEGER,
+    temperature INTEGER,
+    power_watts REAL,
+    energy_joules REAL,
+    sm_clock_mhz INTEGER,
+    throttle_mask INTEGER,
+    throttled INTEGER,
+    PRIMARY KEY (taken_at, gpu_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS processes (
+    id INTEGER PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    start_ticks INTEGER NOT NULL,
+    user TEXT,
+    command TEXT,
+    container TEXT,
+    pod TEXT,
+    namespace TEXT,
+    job TEXT,
+    UNIQUE (host, pid, start_ticks)
+);
+CREATE TABLE IF NOT EXISTS process_samples (
+    taken_at INTEGER NOT NULL,
+    gpu_id INTEGER NOT NULL REFERENCES gpus(id),
+    process_id INTEGER NOT NULL REFERENCES processes(id),
+    gpu_memory INTEGER,
+    sm_percent INTEGER,
+    PRIMARY KEY (taken_at, gpu_id, process_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS process_samples_by_process ON process_samples (process_id, gpu_id, taken_at);
+CREATE TABLE IF NOT EXISTS events (
+    taken_at INTEGER NOT NULL,
+    gpu_id INTEGER NOT NULL REFERENCES gpus(id),
+    kind TEXT NOT NULL,
+    detail TEXT
+);
+CREATE INDEX IF NOT EXISTS events_by_time ON events (taken_at);
+";
+
+/// Where `gputop record` writes unless told: `$XDG_STATE_HOME/gputop/record.db`, else
+/// `~/.local/state/gputop/record.db`.
+pub fn default_path() -> Option<PathBuf> {
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
+    Some(state.join("gputop/record.db"))
+}
+
+/// Opens (creating) a recording to write: WAL, so readers do not wait for the writer.
+pub fn create(path: &Path) -> Result<Connection, String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let conn = Connection::open(path).map_err(|e| db_error(path, &e))?;
+    let version: i64 =
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| db_error(path, &e))?;
+    if version > SCHEMA_VERSION {
+        return Err(format!(
+            "{} was written by a newer gputop (schema {version}; this one knows {SCHEMA_VERSION})",
+            path.display()
+        ));
+    }
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| db_error(path, &e))?;
+    conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| db_error(path, &e))?;
+    conn.execute_batch(SCHEMA).map_err(|e| db_error(path, &e))?;
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(|e| db_error(path, &e))?;
+    Ok(conn)
+}
+
+/// Opens a recording to read; it must exist and be gputop's.
+pub fn open(path: &Path) -> Result<Connection, String> {
+    if !path.exists() {
+        return Err(format!("no recording at {} (start one with `gputop record`)", path.display()));
+    }
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| db_error(path, &e))?;
+    let version: i64 =
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| db_error(path, &e))?;
+    match version {
+        0 => Err(format!("{} is not a gputop recording", path.display())),
+        SCHEMA_VERSION => Ok(conn),
+        v => Err(format!("{} has schema {v}; this gputop reads {SCHEMA_VERSION}", path.display())),
+    }
+}
+
+pub fn db_error(path: &Path, e: &rusqlite::Error) -> String {
+    format!("{}: {e}", path.display())
+}

@@ -1,0 +1,266 @@
+//! What a recording says about a window of time: per GPU (busy share, mean and p95
+//! utilization, peak memory, energy, time throttled and lost), per user (GPU-hours held and
+//! busy, peak memory), and the spans where a process held a GPU's memory while the GPU sat
+//! idle. A GPU counts as busy in a sample at 10 % utilization or more, and as idle under 5 %.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection};
+use serde::Serialize;
+
+/// Utilization at which a sample counts as busy, and under which as idle.
+const BUSY_PERCENT: u32 = 10;
+const IDLE_PERCENT: u32 = 5;
+/// How many idle-while-held spans a report lists.
+const SPANS: usize = 20;
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub since: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    /// The recording's sampling interval: each sample stands for this much time.
+    pub interval_seconds: f64,
+    pub gpus: Vec<GpuReport>,
+    pub users: Vec<UserReport>,
+    pub idle_while_held: Vec<IdleSpan>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GpuReport {
+    pub index: u32,
+    pub uuid: Option<String>,
+    pub name: Option<String>,
+    pub samples: u64,
+    /// Share of the samples with a utilization at 10 % or more.
+    pub busy_share: Option<f64>,
+    pub mean_utilization_percent: Option<f64>,
+    pub p95_utilization_percent: Option<u32>,
+    pub peak_memory_bytes: Option<u64>,
+    /// From the energy counter where the GPU has one, else power × time.
+    pub energy_kwh: Option<f64>,
+    pub throttled_seconds: f64,
+    pub lost_seconds: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UserReport {
+    pub user: String,
+    /// GPU-hours in which the user's processes held memory on the GPU.
+    pub gpu_hours_held: f64,
+    /// Of those, the hours the GPU was busy.
+    pub gpu_hours_busy: f64,
+    /// The most GPU memory the user's processes held on one GPU at once.
+    pub peak_memory_bytes: Option<u64>,
+    pub processes: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IdleSpan {
+    pub gpu: u32,
+    pub user: Option<String>,
+    pub pid: u32,
+    /// As recorded: sanitize before printing.
+    pub command: Option<String>,
+    pub from: DateTime<Utc>,
+    pub seconds: f64,
+    pub peak_memory_bytes: Option<u64>,
+}
+
+pub fn build(
+    conn: &Connection,
+    until: DateTime<Utc>,
+    since: std::time::Duration,
+    idle_min: std::time::Duration,
+) -> rusqlite::Result<Report> {
+    let to = until.timestamp_millis();
+    let from = to - since.as_millis() as i64;
+    let interval_ms: f64 = conn
+        .query_row("SELECT value FROM meta WHERE key = 'interval_ms'", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000.0);
+    let interval = interval_ms / 1000.0;
+    Ok(Report {
+        since: DateTime::from_timestamp_millis(from).unwrap_or(until),
+        until,
+        interval_seconds: interval,
+        gpus: gpus(conn, from, to, interval)?,
+        users: users(conn, from, to, interval)?,
+        idle_while_held: idle_spans(conn, from, to, interval_ms, idle_min)?,
+    })
+}
+
+fn gpus(conn: &Connection, from: i64, to: i64, interval: f64) -> rusqlite::Result<Vec<GpuReport>> {
+    let mut stmt = conn.prepare(
+        "SELECT g.id, g.uuid, g.name, MAX(s.gpu_index), COUNT(*),
+                AVG(s.utilization_gpu), SUM(s.utilization_gpu >= ?3), COUNT(s.utilization_gpu),
+                MAX(s.memory_used), MIN(s.energy_joules), MAX(s.energy_joules),
+                SUM(s.power_watts), COALESCE(SUM(s.throttled = 1), 0), COALESCE(SUM(s.status = 'lost'), 0)
+         FROM samples s JOIN gpus g ON g.id = s.gpu_id
+         WHERE s.taken_at BETWEEN ?1 AND ?2
+         GROUP BY g.id ORDER BY MAX(s.gpu_index)",
+    )?;
+    let rows = stmt.query_map(params![from, to, BUSY_PERCENT], |r| {
+        let id: i64 = r.get(0)?;
+        let with_util = r.get::<_, i64>(7)? as u64;
+        let busy = r.get::<_, Option<i64>>(6)?.map(|b| b as u64);
+        let (first_j, last_j): (Option<f64>, Option<f64>) = (r.get(9)?, r.get(10)?);
+        let power_sum: Option<f64> = r.get(11)?;
+        let energy = match (first_j, last_j) {
+            (Some(a), Some(b)) if b >= a => Some((b - a) / 3.6e6),
+            _ => power_sum.map(|w| w * interval / 3.6e6),
+        };
+        Ok((
+            id,
+            with_util,
+            GpuReport {
+                index: r.get(3)?,
+                uuid: r.get(1)?,
+                name: r.get(2)?,
+                samples: r.get::<_, i64>(4)? as u64,
+                busy_share: (with_util > 0).then(|| busy.unwrap_or(0) as f64 / with_util as f64),
+                mean_utilization_percent: r.get(5)?,
+                p95_utilization_percent: None,
+                peak_memory_bytes: r.get::<_, Option<i64>>(8)?.map(|b| b as u64),
+                energy_kwh: energy,
+                throttled_seconds: r.get::<_, i64>(12)? as f64 * interval,
+                lost_seconds: r.get::<_, i64>(13)? as f64 * interval,
+            },
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, with_util, mut gpu) = row?;
+        if with_util > 0 {
+            // The 95th percentile: the value at that rank in the sorted utilizations.
+            let rank = ((with_util - 1) as f64 * 0.95).round() as i64;
+            gpu.p95_utilization_percent = conn.query_row(
+                "SELECT utilization_gpu FROM samples WHERE gpu_id = ?1 AND taken_at BETWEEN ?2 AND ?3
+                 AND utilization_gpu IS NOT NULL ORDER BY utilization_gpu LIMIT 1 OFFSET ?4",
+                params![id, from, to, rank],
+                |r| r.get(0),
+            )?;
+        }
+        out.push(gpu);
+    }
+    Ok(out)
+}
+
+fn users(
+    conn: &Connection,
+    from: i64,
+    to: i64,
+    interval: f64,
+) -> rusqlite::Result<Vec<UserReport>> {
+    let mut stmt = conn.prepare(
+        "SELECT user, COUNT(*), COALESCE(SUM(busy), 0), MAX(memory)
+         FROM (SELECT COALESCE(p.user, '') AS user, ps.taken_at, ps.gpu_id,
+                      MAX(COALESCE(s.utilization_gpu, 0) >= ?3) AS busy, SUM(ps.gpu_memory) AS memory
+               FROM process_samples ps JOIN processes p ON p.id = ps.process_id
+               LEFT JOIN samples s ON s.taken_at = ps.taken_at AND s.gpu_id = ps.gpu_id
+               WHERE ps.taken_at BETWEEN ?1 AND ?2
+               GROUP BY user, ps.taken_at, ps.gpu_id)
+         GROUP BY user ORDER BY COUNT(*) DESC, user",
+    )?;
+    let mut users: Vec<UserReport> = stmt
+        .query_map(params![from, to, BUSY_PERCENT], |r| {
+            Ok(UserReport {
+                user: r.get(0)?,
+                gpu_hours_held: r.get::<_, i64>(1)? as f64 * interval / 3600.0,
+                gpu_hours_busy: r.get::<_, i64>(2)? as f64 * interval / 3600.0,
+                peak_memory_bytes: r.get::<_, Option<i64>>(3)?.map(|b| b as u64),
+                processes: 0,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut stmt = conn.prepare(
+        "SELECT COALESCE(p.user, ''), COUNT(DISTINCT ps.process_id)
+         FROM process_samples ps JOIN processes p ON p.id = ps.process_id
+         WHERE ps.taken_at BETWEEN ?1 AND ?2 GROUP BY 1",
+    )?;
+    let counts: HashMap<String, u64> = stmt
+        .query_map(params![from, to], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for u in &mut users {
+        u.processes = counts.get(&u.user).copied().unwrap_or(0);
+    }
+    Ok(users)
+}
+
+fn idle_spans(
+    conn: &Connection,
+    from: i64,
+    to: i64,
+    interval_ms: f64,
+    idle_min: std::time::Duration,
+) -> rusqlite::Result<Vec<IdleSpan>> {
+    let mut stmt = conn.prepare(
+        "SELECT ps.process_id, ps.gpu_id, ps.taken_at, s.utilization_gpu, ps.gpu_memory, s.gpu_index
+         FROM process_samples ps JOIN samples s ON s.taken_at = ps.taken_at AND s.gpu_id = ps.gpu_id
+         WHERE ps.taken_at BETWEEN ?1 AND ?2 ORDER BY ps.process_id, ps.gpu_id, ps.taken_at",
+    )?;
+    // Two samples belong to one span when no more than two intervals (and a second) apart.
+    let gap = (2.0 * interval_ms) as i64 + 1000;
+    struct Open {
+        key: (i64, i64),
+        gpu: u32,
+        first: i64,
+        last: i64,
+        peak: Option<i64>,
+    }
+    let mut spans: Vec<(i64, Open)> = Vec::new();
+    let mut open: Option<Open> = None;
+    let close = |span: Option<Open>, spans: &mut Vec<(i64, Open)>| {
+        if let Some(s) = span {
+            let length = s.last - s.first + interval_ms as i64;
+            if length as u128 >= idle_min.as_millis() {
+                spans.push((s.key.0, s));
+            }
+        }
+    };
+    let mut rows = stmt.query(params![from, to])?;
+    while let Some(r) = rows.next()? {
+        let key: (i64, i64) = (r.get(0)?, r.get(1)?);
+        let at: i64 = r.get(2)?;
+        let util: Option<u32> = r.get(3)?;
+        let memory: Option<i64> = r.get(4)?;
+        let idle = util.is_some_and(|u| u < IDLE_PERCENT);
+        let continues = open.as_ref().is_some_and(|o| o.key == key && at - o.last <= gap);
+        match (idle, continues) {
+            (true, true) => {
+                if let Some(o) = open.as_mut() {
+                    o.last = at;
+                    o.peak = o.peak.max(memory);
+                }
+            }
+            (true, false) => {
+                close(open.take(), &mut spans);
+                open = Some(Open { key, gpu: r.get(5)?, first: at, last: at, peak: memory });
+            }
+            (false, _) => close(open.take(), &mut spans),
+        }
+    }
+    close(open.take(), &mut spans);
+    spans.sort_by_key(|(_, s)| std::cmp::Reverse(s.last - s.first));
+    spans.truncate(SPANS);
+    let mut who = conn.prepare("SELECT user, pid, command FROM processes WHERE id = ?1")?;
+    spans
+        .into_iter()
+        .map(|(process, s)| {
+            let (user, pid, command): (Option<String>, u32, Option<String>) =
+                who.query_row(params![process], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(IdleSpan {
+                gpu: s.gpu,
+                user,
+                pid,
+                command,
+                from: DateTime::from_timestamp_millis(s.first).unwrap_or_default(),
+                seconds: (s.last - s.first) as f64 / 1000.0 + interval_ms / 1000.0,
+                peak_memory_bytes: s.peak.map(|b| b as u64),
+            })
+        })
+        .collect()
+}

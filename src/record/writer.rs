@@ -1,0 +1,218 @@
+//! Writes one sample per transaction: each GPU's metrics, its processes (each process stored
+//! once, keyed by host, PID and start time), and the events read off the difference from the
+//! previous sample: a GPU lost and back, a clock slowdown started and ended, an XID, a process
+//! started and ended.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use crate::sample::{GpuSample, GpuStatus, Snapshot};
+
+pub struct Writer {
+    conn: Connection,
+    gpus: HashMap<String, i64>,
+    processes: HashMap<(String, u32, u64), i64>,
+    last: HashMap<i64, Seen>,
+    samples_since_prune: u32,
+}
+
+/// What a GPU looked like at the previous sample.
+#[derive(Default)]
+struct Seen {
+    status: Option<GpuStatus>,
+    slowdowns: Vec<&'static str>,
+    xids: u64,
+    processes: HashSet<i64>,
+}
+
+impl Writer {
+    pub fn new(conn: Connection, interval: Duration) -> rusqlite::Result<Self> {
+        conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('interval_ms', ?1)",
+            params![interval.as_millis().to_string()],
+        )?;
+        Ok(Self {
+            conn,
+            gpus: HashMap::new(),
+            processes: HashMap::new(),
+            last: HashMap::new(),
+            samples_since_prune: 0,
+        })
+    }
+
+    pub fn write(&mut self, s: &Snapshot) -> rusqlite::Result<()> {
+        let at = s.taken_at.timestamp_millis();
+        let host = s.host.hostname.clone().unwrap_or_default();
+        let tx = self.conn.transaction()?;
+        for g in &s.gpus {
+            let gpu = gpu_id(&tx, &mut self.gpus, g)?;
+            insert_sample(&tx, at, gpu, g)?;
+            let seen = self.last.entry(gpu).or_default();
+            let mut events: Vec<(&str, String)> = Vec::new();
+            if let Some(before) = seen.status.filter(|b| *b != g.status) {
+                let kind = match (before, g.status) {
+                    (_, GpuStatus::Ok) => "gpu_back",
+                    (_, GpuStatus::Lost) => "gpu_lost",
+                    _ => "gpu_error",
+                };
+                events.push((kind, g.error.clone().unwrap_or_default()));
+            }
+            seen.status = Some(g.status);
+            let slowdowns = g.throttle.alarming();
+            for r in slowdowns.iter().filter(|r| !seen.slowdowns.contains(r)) {
+                events.push(("slowdown_started", (*r).to_string()));
+            }
+            for r in seen.slowdowns.iter().filter(|r| !slowdowns.contains(r)) {
+                events.push(("slowdown_ended", (*r).to_string()));
+            }
+            seen.slowdowns = slowdowns;
+            if let Some(ev) = &g.events {
+                let total: u64 = ev.xid_counts.values().sum();
+                let new = total.saturating_sub(seen.xids) as usize;
+                for e in ev.recent.iter().rev().take(new).rev() {
+                    if let Some(xid) = e.xid {
+                        events.push(("xid", xid.to_string()));
+                    }
+                }
+                seen.xids = total;
+            }
+            let mut now = HashSet::new();
+            for p in g.known_processes() {
+                let key = (
+                    g.host.clone().unwrap_or_else(|| host.clone()),
+                    p.pid,
+                    p.start_ticks.unwrap_or(0),
+                );
+                let id = match self.processes.get(&key) {
+                    Some(id) => *id,
+                    None => {
+                        let place = p.placement.clone().unwrap_or_default();
+                        tx.prepare_cached(
+                            "INSERT OR IGNORE INTO processes (host, pid, start_ticks, user, command, container, pod, namespace, job)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                        )?
+                        .execute(params![
+                            key.0,
+                            key.1,
+                            key.2 as i64,
+                            p.user,
+                            p.command.as_deref().or(p.name.as_deref()),
+                            place.container_id,
+                            place.pod_name.or(place.pod_uid),
+                            place.namespace,
+                            place.slurm_job,
+                        ])?;
+                        let id: i64 = tx
+                            .prepare_cached("SELECT id FROM processes WHERE host = ?1 AND pid = ?2 AND start_ticks = ?3")?
+                            .query_row(params![key.0, key.1, key.2 as i64], |r| r.get(0))?;
+                        self.processes.insert(key, id);
+                        id
+                    }
+                };
+                if !now.insert(id) {
+                    continue;
+                }
+                tx.prepare_cached(
+                    "INSERT OR IGNORE INTO process_samples (taken_at, gpu_id, process_id, gpu_memory, sm_percent)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![at, gpu, id, p.gpu_memory_bytes.map(|b| b as i64), p.sm_percent])?;
+                if !seen.processes.contains(&id) && seen.status.is_some() {
+                    events.push(("process_started", id.to_string()));
+                }
+            }
+            for gone in seen.processes.difference(&now) {
+                events.push(("process_ended", gone.to_string()));
+            }
+            seen.processes = now;
+            for (kind, detail) in events {
+                tx.prepare_cached(
+                    "INSERT INTO events (taken_at, gpu_id, kind, detail) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![at, gpu, kind, detail])?;
+            }
+        }
+        tx.commit()?;
+        // Only new processes were looked up; the map forgets nothing the database keeps.
+        self.processes.retain(|_, id| self.last.values().any(|s| s.processes.contains(id)));
+        self.samples_since_prune += 1;
+        Ok(())
+    }
+
+    /// Deletes raw samples older than `keep` before `now_ms`, once a hundred samples.
+    pub fn prune(&mut self, now_ms: i64, keep: Duration) -> rusqlite::Result<()> {
+        if self.samples_since_prune < 100 {
+            return Ok(());
+        }
+        self.samples_since_prune = 0;
+        let before = now_ms - keep.as_millis() as i64;
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM samples WHERE taken_at < ?1", params![before])?;
+        tx.execute("DELETE FROM process_samples WHERE taken_at < ?1", params![before])?;
+        tx.execute("DELETE FROM events WHERE taken_at < ?1", params![before])?;
+        tx.commit()
+    }
+}
+
+fn gpu_id(
+    tx: &Transaction,
+    known: &mut HashMap<String, i64>,
+    g: &GpuSample,
+) -> rusqlite::Result<i64> {
+    // By UUID; a GPU never seen whole is known by its index on this host.
+    let key = g
+        .uuid
+        .clone()
+        .unwrap_or_else(|| format!("{}#{}", g.host.as_deref().unwrap_or(""), g.index));
+    if let Some(id) = known.get(&key) {
+        return Ok(*id);
+    }
+    let found: Option<i64> = tx
+        .query_row("SELECT id FROM gpus WHERE key = ?1", params![key], |r| r.get(0))
+        .optional()?;
+    let id = match found {
+        Some(id) => id,
+        None => {
+            tx.execute(
+                "INSERT INTO gpus (key, uuid, name, pci_bus_id) VALUES (?1, ?2, ?3, ?4)",
+                params![key, g.uuid, g.name, g.pci_bus_id],
+            )?;
+            tx.last_insert_rowid()
+        }
+    };
+    known.insert(key, id);
+    Ok(id)
+}
+
+fn insert_sample(tx: &Transaction, at: i64, gpu: i64, g: &GpuSample) -> rusqlite::Result<()> {
+    let status = match g.status {
+        GpuStatus::Ok => "ok",
+        GpuStatus::Lost => "lost",
+        GpuStatus::Error => "error",
+    };
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO samples (taken_at, gpu_id, gpu_index, status, utilization_gpu,
+         utilization_memory, memory_used, memory_total, temperature, power_watts, energy_joules,
+         sm_clock_mhz, throttle_mask, throttled)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?
+    .execute(params![
+        at,
+        gpu,
+        g.index,
+        status,
+        g.utilization.gpu_percent,
+        g.utilization.memory_percent,
+        g.memory.used_bytes.map(|b| b as i64),
+        g.memory.total_bytes.map(|b| b as i64),
+        g.temperature.gpu_celsius,
+        g.power.draw_watts,
+        g.power.energy_joules,
+        g.clocks.sm_mhz,
+        g.throttle.mask.map(|m| m as i64),
+        g.throttle.reasons.as_ref().map(|_| i64::from(!g.throttle.alarming().is_empty())),
+    ])?;
+    Ok(())
+}

@@ -1,0 +1,98 @@
+//! `gputop record` and `gputop report` through the real binary on the fake NVML library: what
+//! a recording holds (schema version, samples, processes, events) and what the report makes of
+//! it, per GPU, per user and for a process that held an idle GPU.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+
+#[test]
+fn a_recording_answers_what_happened() {
+    let job = Sleeper::spawn();
+    let scenario = scenario_file(&format!(
+        "[[gpus]]\nname = \"NVIDIA H100 80GB HBM3\"\nutilization_gpu = 87\nmemory_used_mib = 1000\n\
+         power_w = 300\nenergy_mj = 1000000\nevents = [{{ at_s = 0.3, xid = 79 }}]\n\
+         [[gpus]]\nname = \"NVIDIA A100\"\nutilization_gpu = 0\n\
+         [[gpus.processes]]\npid = {}\nused_memory_mib = 5000\n",
+        job.pid()
+    ));
+    let dir = temp_dir();
+    let db = dir.path().join("state/record.db");
+    // The fake's energy counter grows with its clock: a real one here, not a fixed time.
+    let mut recorder = gputop_std(&scenario)
+        .env_remove("GPUTOP_FAKE_NVML_TIME")
+        .args(["--interval", "0.2", "record", "--out"])
+        .arg(&db)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    Command::new("kill").args(["-TERM", &recorder.id().to_string()]).status().unwrap();
+    let status = recorder.wait().unwrap();
+    assert!(status.success(), "record exits 0 on SIGTERM: {status:?}");
+
+    // The database as sqlite3 would see it.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, 1);
+    let samples: i64 = conn.query_row("SELECT COUNT(*) FROM samples", [], |r| r.get(0)).unwrap();
+    assert!((16..=30).contains(&samples), "{samples} samples of 2 GPUs over 2.5 s at 0.2 s");
+    let xid: String =
+        conn.query_row("SELECT detail FROM events WHERE kind = 'xid'", [], |r| r.get(0)).unwrap();
+    assert_eq!(xid, "79");
+    let pid: u32 = conn.query_row("SELECT pid FROM processes", [], |r| r.get(0)).unwrap();
+    assert_eq!(pid, job.pid(), "the process is stored once");
+
+    let out = gputop_std(&scenario)
+        .arg("report")
+        .arg(&db)
+        .args(["--since", "1h", "--idle-min", "1s", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let h100 = &doc["gpus"][0];
+    assert_eq!(h100["name"], "NVIDIA H100 80GB HBM3");
+    assert_eq!(h100["mean_utilization_percent"], 87.0);
+    assert_eq!(h100["p95_utilization_percent"], 87);
+    assert_eq!(h100["busy_share"], 1.0);
+    assert_eq!(h100["peak_memory_bytes"], 1000u64 << 20);
+    assert!(h100["energy_kwh"].as_f64().unwrap() > 0.0, "{h100}");
+    let a100 = &doc["gpus"][1];
+    assert_eq!(a100["busy_share"], 0.0);
+    assert_eq!(a100["energy_kwh"], Value::Null, "no power reading: no energy, not 0");
+    let user = &doc["users"][0];
+    assert!(user["gpu_hours_held"].as_f64().unwrap() > 0.0, "{user}");
+    assert_eq!(user["gpu_hours_busy"], 0.0, "its GPU never worked");
+    assert_eq!(user["processes"], 1);
+    let span = &doc["idle_while_held"][0];
+    assert_eq!(span["pid"], job.pid());
+    assert_eq!(span["gpu"], 1);
+    assert!(span["seconds"].as_f64().unwrap() >= 1.5, "{span}");
+    assert_eq!(span["peak_memory_bytes"], 5000u64 << 20);
+
+    let text = stdout_of(gputop(&scenario).arg("report").arg(&db).args(["--idle-min", "1s"]));
+    assert!(text.contains("Held while idle (GPU under 5 %), longest first:"), "{text}");
+    assert!(text.lines().all(|l| l.chars().count() <= 100 || l.contains("gputop report")));
+}
+
+#[test]
+fn a_missing_or_foreign_file_is_one_line_and_exit_1() {
+    let scenario = scenario_file("[[gpus]]\nname = \"A\"\n");
+    let dir = temp_dir();
+    let out = gputop_std(&scenario).arg("report").arg(dir.path().join("none.db")).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no recording at"), "{err}");
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, "not a database at all, just text").unwrap();
+    let out = gputop_std(&scenario).arg("report").arg(&junk).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
