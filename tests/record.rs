@@ -80,19 +80,100 @@ fn a_recording_answers_what_happened() {
     assert!(text.lines().all(|l| l.chars().count() <= 100 || l.contains("gputop report")));
 }
 
+/// A recorder killed at any moment (SIGKILL) leaves a file that opens with every committed
+/// sample; a second recorder on a file refuses to start and names the first's PID.
 #[test]
-fn a_missing_or_foreign_file_is_one_line_and_exit_1() {
+fn a_killed_recorder_leaves_a_readable_file_and_one_recorder_per_file() {
+    let scenario = scenario_file("[[gpus]]\nname = \"A\"\nutilization_gpu = 50\n");
+    let dir = temp_dir();
+    let db = dir.path().join("r.db");
+    let mut counts = Vec::new();
+    for round in 0..4u64 {
+        let mut recorder = gputop_std(&scenario)
+            .args(["--interval", "0.1", "record", "--out"])
+            .arg(&db)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if round == 0 {
+            std::thread::sleep(Duration::from_millis(500));
+            let second = gputop_std(&scenario).args(["record", "--out"]).arg(&db).output().unwrap();
+            assert_eq!(second.status.code(), Some(2));
+            let err = String::from_utf8_lossy(&second.stderr);
+            assert!(
+                err.contains(&format!("already being recorded by PID {}", recorder.id())),
+                "{err}"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(300 + 137 * round));
+        recorder.kill().unwrap();
+        recorder.wait().unwrap();
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let n: i64 = conn.query_row("SELECT COUNT(*) FROM samples", [], |r| r.get(0)).unwrap();
+        counts.push(n);
+    }
+    assert!(counts.windows(2).all(|w| w[0] < w[1]), "every round adds samples: {counts:?}");
+    let report = gputop_std(&scenario).arg("report").arg(&db).arg("--json").output().unwrap();
+    assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
+}
+
+/// A file size limit (as a full disk would) is one line on stderr, and the recorder keeps
+/// sampling instead of dying (of SIGXFSZ) or repeating itself.
+#[test]
+fn a_write_that_fails_is_said_once_and_sampling_goes_on() {
+    let scenario = scenario_file("[[gpus]]\nname = \"A\"\nutilization_gpu = 50\n");
+    let dir = temp_dir();
+    let db = dir.path().join("r.db");
+    let gputop = assert_cmd::cargo::cargo_bin("gputop");
+    // 128 KiB: room for the schema and some samples (a commit adds a page or two to the WAL),
+    // then EFBIG.
+    let template = gputop_std(&scenario);
+    let envs: Vec<(String, String)> = template
+        .get_envs()
+        .filter_map(|(k, v)| Some((k.to_str()?.to_string(), v?.to_str()?.to_string())))
+        .collect();
+    let mut recorder = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -f 128; exec '{}' --interval 0.1 record --out '{}'",
+            gputop.display(),
+            db.display()
+        ))
+        .envs(envs)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(3000));
+    assert!(recorder.try_wait().unwrap().is_none(), "the recorder is still sampling");
+    recorder.kill().unwrap();
+    let out = recorder.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("cannot write").count(), 1, "{err}");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let n: i64 = conn.query_row("SELECT COUNT(*) FROM samples", [], |r| r.get(0)).unwrap();
+    assert!(n > 0, "the samples before the limit are kept");
+}
+
+#[test]
+fn a_missing_or_foreign_file_is_one_line_and_exit_2() {
     let scenario = scenario_file("[[gpus]]\nname = \"A\"\n");
     let dir = temp_dir();
     let out = gputop_std(&scenario).arg("report").arg(dir.path().join("none.db")).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no recording at"), "{err}");
     let junk = dir.path().join("junk.db");
     std::fs::write(&junk, "not a database at all, just text").unwrap();
-    let out = gputop_std(&scenario).arg("report").arg(&junk).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(!err.contains("panicked"), "{err}");
+    for mode in ["report", "record"] {
+        let mut cmd = gputop_std(&scenario);
+        match mode {
+            "report" => cmd.arg("report").arg(&junk),
+            _ => cmd.args(["record", "--out"]).arg(&junk),
+        };
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{mode}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("is not a gputop recording"), "{mode}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
 }

@@ -16,7 +16,7 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
         (None, Some(p)) => p,
         (None, None) => return Err(Error::Usage("which recording? give its PATH".into())),
     };
-    let conn = record::open(&path).map_err(Error::Recording)?;
+    let conn = record::open(&path)?;
     let report = report::build(&conn, chrono::Utc::now(), args.since, args.idle_min)
         .map_err(|e| Error::Recording(record::db_error(&path, &e)))?;
     let mut out = std::io::stdout().lock();

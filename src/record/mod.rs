@@ -81,41 +81,114 @@ pub fn default_path() -> Option<PathBuf> {
     Some(state.join("gputop/record.db"))
 }
 
-/// Opens (creating) a recording to write: WAL, so readers do not wait for the writer.
-pub fn create(path: &Path) -> Result<Connection, String> {
+/// Why a recording cannot be used: the file is not one this gputop can take (a usage
+/// mistake, exit 2), or the database failed (exit 1).
+#[derive(Debug)]
+pub enum OpenError {
+    NotARecording(String),
+    Failed(String),
+}
+
+impl From<OpenError> for crate::Error {
+    fn from(e: OpenError) -> Self {
+        match e {
+            OpenError::NotARecording(m) => Self::Usage(m),
+            OpenError::Failed(m) => Self::Recording(m),
+        }
+    }
+}
+
+/// The one recorder of a file: an exclusive `flock` on `PATH.lock`, which holds the PID.
+pub struct RecorderLock(#[allow(dead_code)] std::fs::File);
+
+impl RecorderLock {
+    pub fn take(path: &Path) -> Result<Self, String> {
+        use std::io::{Read, Seek, Write};
+        use std::os::unix::io::AsRawFd;
+        let lock_path = path.with_extension("db.lock");
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(|e| format!("cannot open {}: {e}", lock_path.display()))?;
+        // SAFETY: flock on an open descriptor.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            return Err(format!(
+                "{} is already being recorded by PID {} (one recorder per file)",
+                path.display(),
+                holder.trim()
+            ));
+        }
+        let _ = file.set_len(0);
+        let _ = file.rewind();
+        let _ = write!(file, "{}", std::process::id());
+        Ok(Self(file))
+    }
+}
+
+/// Opens (creating) a recording to write: WAL, so readers do not wait for the writer, and a
+/// commit per sample, so a recorder killed at any moment leaves every committed sample.
+pub fn create(path: &Path) -> Result<Connection, OpenError> {
+    let failed = |e: rusqlite::Error| OpenError::Failed(db_error(path, &e));
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            .map_err(|e| OpenError::Failed(format!("cannot create {}: {e}", dir.display())))?;
     }
-    let conn = Connection::open(path).map_err(|e| db_error(path, &e))?;
-    let version: i64 =
-        conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| db_error(path, &e))?;
+    let conn = Connection::open(path).map_err(failed)?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| OpenError::NotARecording(not_a_recording(path, &e)))?;
     if version > SCHEMA_VERSION {
-        return Err(format!(
+        return Err(OpenError::NotARecording(format!(
             "{} was written by a newer gputop (schema {version}; this one knows {SCHEMA_VERSION})",
             path.display()
-        ));
+        )));
     }
-    conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| db_error(path, &e))?;
-    conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| db_error(path, &e))?;
-    conn.execute_batch(SCHEMA).map_err(|e| db_error(path, &e))?;
-    conn.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(|e| db_error(path, &e))?;
+    let tables: i64 = conn
+        .query_row("SELECT COUNT(*) FROM sqlite_master WHERE name NOT IN ('meta', 'gpus', 'samples', 'processes', 'process_samples', 'events') AND type = 'table'", [], |r| r.get(0))
+        .map_err(failed)?;
+    if version == 0 && tables > 0 {
+        return Err(OpenError::NotARecording(format!(
+            "{} is another program's database, not a gputop recording",
+            path.display()
+        )));
+    }
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(failed)?;
+    conn.pragma_update(None, "synchronous", "NORMAL").map_err(failed)?;
+    conn.execute_batch(SCHEMA).map_err(failed)?;
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(failed)?;
     Ok(conn)
 }
 
-/// Opens a recording to read; it must exist and be gputop's.
-pub fn open(path: &Path) -> Result<Connection, String> {
+fn not_a_recording(path: &Path, e: &rusqlite::Error) -> String {
+    format!("{} is not a gputop recording ({e})", path.display())
+}
+
+/// Opens a recording to read (while a recorder writes it, too); it must exist and be gputop's.
+pub fn open(path: &Path) -> Result<Connection, OpenError> {
     if !path.exists() {
-        return Err(format!("no recording at {} (start one with `gputop record`)", path.display()));
+        return Err(OpenError::NotARecording(format!(
+            "no recording at {} (start one with `gputop record`)",
+            path.display()
+        )));
     }
     let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| db_error(path, &e))?;
-    let version: i64 =
-        conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| db_error(path, &e))?;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| OpenError::Failed(db_error(path, &e)))?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| OpenError::NotARecording(not_a_recording(path, &e)))?;
     match version {
-        0 => Err(format!("{} is not a gputop recording", path.display())),
+        0 => Err(OpenError::NotARecording(format!("{} is not a gputop recording", path.display()))),
         SCHEMA_VERSION => Ok(conn),
-        v => Err(format!("{} has schema {v}; this gputop reads {SCHEMA_VERSION}", path.display())),
+        v => Err(OpenError::NotARecording(format!(
+            "{} has schema {v}; this gputop reads {SCHEMA_VERSION}",
+            path.display()
+        ))),
     }
 }
 

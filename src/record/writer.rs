@@ -42,7 +42,18 @@ impl Writer {
         })
     }
 
+    /// Writes a sample in one transaction. When it fails (a full disk), it is rolled back, and
+    /// the ids remembered from it are forgotten so the next sample looks them up again.
     pub fn write(&mut self, s: &Snapshot) -> rusqlite::Result<()> {
+        let result = self.write_sample(s);
+        if result.is_err() {
+            self.gpus.clear();
+            self.processes.clear();
+        }
+        result
+    }
+
+    fn write_sample(&mut self, s: &Snapshot) -> rusqlite::Result<()> {
         let at = s.taken_at.timestamp_millis();
         let host = s.host.hostname.clone().unwrap_or_default();
         let tx = self.conn.transaction()?;
