@@ -14,6 +14,10 @@ pub use writer::Writer;
 /// The schema version (`PRAGMA user_version`) this gputop writes and reads.
 pub const SCHEMA_VERSION: i64 = 1;
 
+/// The clock event reasons that mean trouble (hardware, software thermal, hardware thermal,
+/// power brake slowdowns): a sample is throttled when its mask has one.
+pub const TROUBLE_MASK: u64 = 0x8 | 0x20 | 0x40 | 0x80;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS gpus (
@@ -21,24 +25,25 @@ CREATE TABLE IF NOT EXISTS gpus (
     key TEXT NOT NULL UNIQUE,
     uuid TEXT,
     name TEXT,
-    pci_bus_id TEXT
+    pci_bus_id TEXT,
+    memory_total_kib INTEGER
 );
+CREATE TABLE IF NOT EXISTS ticks (id INTEGER PRIMARY KEY, taken_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS ticks_by_time ON ticks (taken_at);
 CREATE TABLE IF NOT EXISTS samples (
-    taken_at INTEGER NOT NULL,
-    gpu_id INTEGER NOT NULL REFERENCES gpus(id),
+    tick INTEGER NOT NULL,
+    gpu_id INTEGER NOT NULL,
     gpu_index INTEGER NOT NULL,
-    status TEXT NOT NULL,
+    status INTEGER NOT NULL,
     utilization_gpu INTEGER,
     utilization_memory INTEGER,
-    memory_used INTEGER,
-    memory_total INTEGER,
+    memory_used_kib INTEGER,
     temperature INTEGER,
-    power_watts REAL,
-    energy_joules REAL,
+    power_milliwatts INTEGER,
+    energy_millijoules INTEGER,
     sm_clock_mhz INTEGER,
     throttle_mask INTEGER,
-    throttled INTEGER,
-    PRIMARY KEY (taken_at, gpu_id)
+    PRIMARY KEY (tick, gpu_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS processes (
     id INTEGER PRIMARY KEY,
@@ -54,21 +59,20 @@ CREATE TABLE IF NOT EXISTS processes (
     UNIQUE (host, pid, start_ticks)
 );
 CREATE TABLE IF NOT EXISTS process_samples (
-    taken_at INTEGER NOT NULL,
-    gpu_id INTEGER NOT NULL REFERENCES gpus(id),
-    process_id INTEGER NOT NULL REFERENCES processes(id),
-    gpu_memory INTEGER,
+    tick INTEGER NOT NULL,
+    gpu_id INTEGER NOT NULL,
+    process_id INTEGER NOT NULL,
+    gpu_memory_kib INTEGER,
     sm_percent INTEGER,
-    PRIMARY KEY (taken_at, gpu_id, process_id)
+    PRIMARY KEY (tick, gpu_id, process_id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS process_samples_by_process ON process_samples (process_id, gpu_id, taken_at);
 CREATE TABLE IF NOT EXISTS events (
-    taken_at INTEGER NOT NULL,
-    gpu_id INTEGER NOT NULL REFERENCES gpus(id),
+    tick INTEGER NOT NULL,
+    gpu_id INTEGER NOT NULL,
     kind TEXT NOT NULL,
     detail TEXT
 );
-CREATE INDEX IF NOT EXISTS events_by_time ON events (taken_at);
+CREATE INDEX IF NOT EXISTS events_by_tick ON events (tick);
 ";
 
 /// Where `gputop record` writes unless told: `$XDG_STATE_HOME/gputop/record.db`, else
@@ -149,7 +153,7 @@ pub fn create(path: &Path) -> Result<Connection, OpenError> {
         )));
     }
     let tables: i64 = conn
-        .query_row("SELECT COUNT(*) FROM sqlite_master WHERE name NOT IN ('meta', 'gpus', 'samples', 'processes', 'process_samples', 'events') AND type = 'table'", [], |r| r.get(0))
+        .query_row("SELECT COUNT(*) FROM sqlite_master WHERE name NOT IN ('meta', 'gpus', 'ticks', 'samples', 'processes', 'process_samples', 'events') AND type = 'table'", [], |r| r.get(0))
         .map_err(failed)?;
     if version == 0 && tables > 0 {
         return Err(OpenError::NotARecording(format!(

@@ -83,13 +83,20 @@ pub fn build(
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000.0);
     let interval = interval_ms / 1000.0;
+    // The window as a range of ticks (the samples' numbers), which every row carries.
+    let (from_tick, to_tick): (Option<i64>, Option<i64>) = conn.query_row(
+        "SELECT MIN(id), MAX(id) FROM ticks WHERE taken_at BETWEEN ?1 AND ?2",
+        params![from, to],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let (from_tick, to_tick) = (from_tick.unwrap_or(1), to_tick.unwrap_or(0));
     Ok(Report {
         since: DateTime::from_timestamp_millis(from).unwrap_or(until),
         until,
         interval_seconds: interval,
-        gpus: gpus(conn, from, to, interval)?,
-        users: users(conn, from, to, interval)?,
-        idle_while_held: idle_spans(conn, from, to, interval_ms, idle_min)?,
+        gpus: gpus(conn, from_tick, to_tick, interval)?,
+        users: users(conn, from_tick, to_tick, interval)?,
+        idle_while_held: idle_spans(conn, from_tick, to_tick, interval_ms, idle_min)?,
     })
 }
 
@@ -97,13 +104,15 @@ fn gpus(conn: &Connection, from: i64, to: i64, interval: f64) -> rusqlite::Resul
     let mut stmt = conn.prepare(
         "SELECT g.id, g.uuid, g.name, MAX(s.gpu_index), COUNT(*),
                 AVG(s.utilization_gpu), SUM(s.utilization_gpu >= ?3), COUNT(s.utilization_gpu),
-                MAX(s.memory_used), MIN(s.energy_joules), MAX(s.energy_joules),
-                SUM(s.power_watts), COALESCE(SUM(s.throttled = 1), 0), COALESCE(SUM(s.status = 'lost'), 0)
+                MAX(s.memory_used_kib) * 1024, MIN(s.energy_millijoules) / 1000.0,
+                MAX(s.energy_millijoules) / 1000.0, SUM(s.power_milliwatts) / 1000.0,
+                COALESCE(SUM((s.throttle_mask & ?4) != 0), 0), COALESCE(SUM(s.status = 1), 0)
          FROM samples s JOIN gpus g ON g.id = s.gpu_id
-         WHERE s.taken_at BETWEEN ?1 AND ?2
+         WHERE s.tick BETWEEN ?1 AND ?2
          GROUP BY g.id ORDER BY MAX(s.gpu_index)",
     )?;
-    let rows = stmt.query_map(params![from, to, BUSY_PERCENT], |r| {
+    let trouble = crate::record::TROUBLE_MASK as i64;
+    let rows = stmt.query_map(params![from, to, BUSY_PERCENT, trouble], |r| {
         let id: i64 = r.get(0)?;
         let with_util = r.get::<_, i64>(7)? as u64;
         let busy = r.get::<_, Option<i64>>(6)?.map(|b| b as u64);
@@ -138,7 +147,7 @@ fn gpus(conn: &Connection, from: i64, to: i64, interval: f64) -> rusqlite::Resul
             // The 95th percentile: the value at that rank in the sorted utilizations.
             let rank = ((with_util - 1) as f64 * 0.95).round() as i64;
             gpu.p95_utilization_percent = conn.query_row(
-                "SELECT utilization_gpu FROM samples WHERE gpu_id = ?1 AND taken_at BETWEEN ?2 AND ?3
+                "SELECT utilization_gpu FROM samples WHERE gpu_id = ?1 AND tick BETWEEN ?2 AND ?3
                  AND utilization_gpu IS NOT NULL ORDER BY utilization_gpu LIMIT 1 OFFSET ?4",
                 params![id, from, to, rank],
                 |r| r.get(0),
@@ -157,12 +166,13 @@ fn users(
 ) -> rusqlite::Result<Vec<UserReport>> {
     let mut stmt = conn.prepare(
         "SELECT user, COUNT(*), COALESCE(SUM(busy), 0), MAX(memory)
-         FROM (SELECT COALESCE(p.user, '') AS user, ps.taken_at, ps.gpu_id,
-                      MAX(COALESCE(s.utilization_gpu, 0) >= ?3) AS busy, SUM(ps.gpu_memory) AS memory
+         FROM (SELECT COALESCE(p.user, '') AS user, ps.tick, ps.gpu_id,
+                      MAX(COALESCE(s.utilization_gpu, 0) >= ?3) AS busy,
+                      SUM(ps.gpu_memory_kib) * 1024 AS memory
                FROM process_samples ps JOIN processes p ON p.id = ps.process_id
-               LEFT JOIN samples s ON s.taken_at = ps.taken_at AND s.gpu_id = ps.gpu_id
-               WHERE ps.taken_at BETWEEN ?1 AND ?2
-               GROUP BY user, ps.taken_at, ps.gpu_id)
+               LEFT JOIN samples s ON s.tick = ps.tick AND s.gpu_id = ps.gpu_id
+               WHERE ps.tick BETWEEN ?1 AND ?2
+               GROUP BY user, ps.tick, ps.gpu_id)
          GROUP BY user ORDER BY COUNT(*) DESC, user",
     )?;
     let mut users: Vec<UserReport> = stmt
@@ -179,7 +189,7 @@ fn users(
     let mut stmt = conn.prepare(
         "SELECT COALESCE(p.user, ''), COUNT(DISTINCT ps.process_id)
          FROM process_samples ps JOIN processes p ON p.id = ps.process_id
-         WHERE ps.taken_at BETWEEN ?1 AND ?2 GROUP BY 1",
+         WHERE ps.tick BETWEEN ?1 AND ?2 GROUP BY 1",
     )?;
     let counts: HashMap<String, u64> = stmt
         .query_map(params![from, to], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?
@@ -198,9 +208,11 @@ fn idle_spans(
     idle_min: std::time::Duration,
 ) -> rusqlite::Result<Vec<IdleSpan>> {
     let mut stmt = conn.prepare(
-        "SELECT ps.process_id, ps.gpu_id, ps.taken_at, s.utilization_gpu, ps.gpu_memory, s.gpu_index
-         FROM process_samples ps JOIN samples s ON s.taken_at = ps.taken_at AND s.gpu_id = ps.gpu_id
-         WHERE ps.taken_at BETWEEN ?1 AND ?2 ORDER BY ps.process_id, ps.gpu_id, ps.taken_at",
+        "SELECT ps.process_id, ps.gpu_id, t.taken_at, s.utilization_gpu, ps.gpu_memory_kib * 1024,
+                s.gpu_index
+         FROM process_samples ps JOIN samples s ON s.tick = ps.tick AND s.gpu_id = ps.gpu_id
+         JOIN ticks t ON t.id = ps.tick
+         WHERE ps.tick BETWEEN ?1 AND ?2 ORDER BY ps.process_id, ps.gpu_id, ps.tick",
     )?;
     // Two samples belong to one span when no more than two intervals (and a second) apart.
     let gap = (2.0 * interval_ms) as i64 + 1000;

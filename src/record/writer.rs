@@ -54,9 +54,12 @@ impl Writer {
     }
 
     fn write_sample(&mut self, s: &Snapshot) -> rusqlite::Result<()> {
-        let at = s.taken_at.timestamp_millis();
         let host = s.host.hostname.clone().unwrap_or_default();
         let tx = self.conn.transaction()?;
+        // The sample's time, once; every row of it refers to it by a small number.
+        tx.prepare_cached("INSERT INTO ticks (taken_at) VALUES (?1)")?
+            .execute(params![s.taken_at.timestamp_millis()])?;
+        let at = tx.last_insert_rowid();
         for g in &s.gpus {
             let gpu = gpu_id(&tx, &mut self.gpus, g)?;
             insert_sample(&tx, at, gpu, g)?;
@@ -126,10 +129,10 @@ impl Writer {
                     continue;
                 }
                 tx.prepare_cached(
-                    "INSERT OR IGNORE INTO process_samples (taken_at, gpu_id, process_id, gpu_memory, sm_percent)
+                    "INSERT OR IGNORE INTO process_samples (tick, gpu_id, process_id, gpu_memory_kib, sm_percent)
                      VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?
-                .execute(params![at, gpu, id, p.gpu_memory_bytes.map(|b| b as i64), p.sm_percent])?;
+                .execute(params![at, gpu, id, p.gpu_memory_bytes.map(kib), p.sm_percent])?;
                 if !seen.processes.contains(&id) && seen.status.is_some() {
                     events.push(("process_started", id.to_string()));
                 }
@@ -140,7 +143,7 @@ impl Writer {
             seen.processes = now;
             for (kind, detail) in events {
                 tx.prepare_cached(
-                    "INSERT INTO events (taken_at, gpu_id, kind, detail) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT INTO events (tick, gpu_id, kind, detail) VALUES (?1, ?2, ?3, ?4)",
                 )?
                 .execute(params![at, gpu, kind, detail])?;
             }
@@ -160,9 +163,16 @@ impl Writer {
         self.samples_since_prune = 0;
         let before = now_ms - keep.as_millis() as i64;
         let tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM samples WHERE taken_at < ?1", params![before])?;
-        tx.execute("DELETE FROM process_samples WHERE taken_at < ?1", params![before])?;
-        tx.execute("DELETE FROM events WHERE taken_at < ?1", params![before])?;
+        let first_kept: Option<i64> =
+            tx.query_row("SELECT MIN(id) FROM ticks WHERE taken_at >= ?1", params![before], |r| {
+                r.get(0)
+            })?;
+        if let Some(tick) = first_kept {
+            for table in ["samples", "process_samples", "events"] {
+                tx.execute(&format!("DELETE FROM {table} WHERE tick < ?1"), params![tick])?;
+            }
+            tx.execute("DELETE FROM ticks WHERE id < ?1", params![tick])?;
+        }
         tx.commit()
     }
 }
@@ -197,33 +207,47 @@ fn gpu_id(
     Ok(id)
 }
 
+/// Bytes in KiB, as stored: 4 bytes for an 80 GB GPU's memory instead of 6.
+fn kib(bytes: u64) -> i64 {
+    (bytes / 1024) as i64
+}
+
+/// `samples.status`: 0 ok, 1 lost, 2 error (SQLite stores 0 and 1 in no bytes at all).
+fn status_code(status: GpuStatus) -> i64 {
+    match status {
+        GpuStatus::Ok => 0,
+        GpuStatus::Lost => 1,
+        GpuStatus::Error => 2,
+    }
+}
+
 fn insert_sample(tx: &Transaction, at: i64, gpu: i64, g: &GpuSample) -> rusqlite::Result<()> {
-    let status = match g.status {
-        GpuStatus::Ok => "ok",
-        GpuStatus::Lost => "lost",
-        GpuStatus::Error => "error",
-    };
+    if let Some(total) = g.memory.total_bytes {
+        tx.prepare_cached(
+            "UPDATE gpus SET memory_total_kib = ?2 WHERE id = ?1 AND memory_total_kib IS NOT ?2",
+        )?
+        .execute(params![gpu, kib(total)])?;
+    }
     tx.prepare_cached(
-        "INSERT OR REPLACE INTO samples (taken_at, gpu_id, gpu_index, status, utilization_gpu,
-         utilization_memory, memory_used, memory_total, temperature, power_watts, energy_joules,
-         sm_clock_mhz, throttle_mask, throttled)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        "INSERT OR REPLACE INTO samples (tick, gpu_id, gpu_index, status, utilization_gpu,
+         utilization_memory, memory_used_kib, temperature, power_milliwatts,
+         energy_millijoules, sm_clock_mhz, throttle_mask)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         at,
         gpu,
         g.index,
-        status,
+        status_code(g.status),
         g.utilization.gpu_percent,
         g.utilization.memory_percent,
-        g.memory.used_bytes.map(|b| b as i64),
-        g.memory.total_bytes.map(|b| b as i64),
+        g.memory.used_bytes.map(kib),
         g.temperature.gpu_celsius,
-        g.power.draw_watts,
-        g.power.energy_joules,
+        // Integers (SQLite stores them in as few bytes as they need): mW and mJ.
+        g.power.draw_watts.map(|w| (w * 1000.0).round() as i64),
+        g.power.energy_joules.map(|j| (j * 1000.0).round() as i64),
         g.clocks.sm_mhz,
         g.throttle.mask.map(|m| m as i64),
-        g.throttle.reasons.as_ref().map(|_| i64::from(!g.throttle.alarming().is_empty())),
     ])?;
     Ok(())
 }
