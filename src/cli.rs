@@ -86,15 +86,60 @@ pub struct ReportArgs {
     /// The database (default: the one `gputop record` writes).
     #[arg(value_name = "PATH")]
     pub path: Option<std::path::PathBuf>,
-    /// How far back: 30m, 24h, 7d.
-    #[arg(long, value_name = "DUR", default_value = "24h", value_parser = parse_duration)]
-    pub since: Duration,
+    /// From when: a duration back from --until (30m, 24h, 7d) or a time (2026-11-29 03:00,
+    /// local, or RFC 3339).
+    #[arg(long, value_name = "DUR|TIME", default_value = "24h", value_parser = parse_moment)]
+    pub since: Moment,
+    /// Until when: a time (default: now).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Whose use to sum: user, container, pod, job or process.
+    #[arg(long, value_name = "KEY", default_value = "user")]
+    pub by: ReportBy,
     /// The shortest idle-while-held span worth reporting.
     #[arg(long, value_name = "DUR", default_value = "10m", value_parser = parse_duration)]
     pub idle_min: Duration,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Who a report sums the GPUs' use by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportBy {
+    User,
+    Container,
+    Pod,
+    Job,
+    Process,
+}
+
+/// A point in time given as a time, or as a duration back from another.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Moment {
+    Ago(Duration),
+    At(chrono::DateTime<chrono::Utc>),
+}
+
+fn parse_moment(text: &str) -> Result<Moment, String> {
+    parse_duration(text).map(Moment::Ago).or_else(|_| parse_time(text).map(Moment::At))
+}
+
+/// `2026-11-29 03:00` (or with seconds, or a `T`) in local time, or RFC 3339.
+pub fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    use chrono::TimeZone;
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    for format in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"] {
+        if let Ok(naive) = chrono::NaiveDateTime::parse_from_str(text, format) {
+            if let Some(t) = chrono::Local.from_local_datetime(&naive).earliest() {
+                return Ok(t.with_timezone(&chrono::Utc));
+            }
+        }
+    }
+    Err(format!("`{text}` is not a time (2026-11-29 03:00) or a duration (24h)"))
 }
 
 /// `90s`, `30m`, `36h`, `7d`.

@@ -65,7 +65,8 @@ fn a_recording_answers_what_happened() {
     let a100 = &doc["gpus"][1];
     assert_eq!(a100["busy_share"], 0.0);
     assert_eq!(a100["energy_kwh"], Value::Null, "no power reading: no energy, not 0");
-    let user = &doc["users"][0];
+    assert_eq!(doc["by"], "user");
+    let user = &doc["owners"][0];
     assert!(user["gpu_hours_held"].as_f64().unwrap() > 0.0, "{user}");
     assert_eq!(user["gpu_hours_busy"], 0.0, "its GPU never worked");
     assert_eq!(user["processes"], 1);
@@ -75,6 +76,21 @@ fn a_recording_answers_what_happened() {
     assert!(span["seconds"].as_f64().unwrap() >= 1.5, "{span}");
     assert_eq!(span["peak_memory_bytes"], 5000u64 << 20);
 
+    // By process, and a window given by times: one that ends before the recording began is
+    // empty, and says so.
+    let by_process: Value = serde_json::from_str(&stdout_of(
+        gputop(&scenario).arg("report").arg(&db).args(["--by", "process", "--json"]),
+    ))
+    .unwrap();
+    let owner = by_process["owners"][0]["owner"].as_str().unwrap();
+    assert!(owner.starts_with(&format!("{} ", job.pid())), "{owner}");
+    let before = stdout_of(gputop(&scenario).arg("report").arg(&db).args([
+        "--since",
+        "2020-01-01 00:00",
+        "--until",
+        "2020-01-02T00:00:00Z",
+    ]));
+    assert!(before.contains("No samples in this window."), "{before}");
     let text = stdout_of(gputop(&scenario).arg("report").arg(&db).args(["--idle-min", "1s"]));
     assert!(text.contains("Held while idle (GPU under 5 %), longest first:"), "{text}");
     assert!(text.lines().all(|l| l.chars().count() <= 100 || l.contains("gputop report")));

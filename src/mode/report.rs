@@ -17,7 +17,15 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
         (None, None) => return Err(Error::Usage("which recording? give its PATH".into())),
     };
     let conn = record::open(&path)?;
-    let report = report::build(&conn, chrono::Utc::now(), args.since, args.idle_min)
+    let until = args.until.unwrap_or_else(chrono::Utc::now);
+    let since = match args.since {
+        crate::cli::Moment::Ago(d) => until - chrono::Duration::from_std(d).unwrap_or_default(),
+        crate::cli::Moment::At(t) => t,
+    };
+    if since >= until {
+        return Err(Error::Usage("--since must be before --until".into()));
+    }
+    let report = report::build(&conn, since, until, args.by, args.idle_min)
         .map_err(|e| Error::Recording(record::db_error(&path, &e)))?;
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -73,15 +81,17 @@ fn text(r: &report::Report) -> Vec<String> {
         ));
     }
     lines.push(String::new());
+    let by = format!("{:?}", r.by).to_uppercase();
     lines.push(format!(
-        "{:<16}  {:>14}  {:>14}  {:>9}  {:>9}",
-        "USER", "GPU-HOURS HELD", "GPU-HOURS BUSY", "PEAK MEM", "PROCESSES"
+        "{:<32}  {:>14}  {:>14}  {:>9}  {:>9}",
+        by, "GPU-HOURS HELD", "GPU-HOURS BUSY", "PEAK MEM", "PROCESSES"
     ));
-    for u in &r.users {
-        let user = sanitize(if u.user.is_empty() { "N/A" } else { &u.user }).into_owned();
+    for u in &r.owners {
+        // Processes outside any container, pod or job are summed as "-".
+        let owner = sanitize(if u.owner.is_empty() { "-" } else { &u.owner }).into_owned();
         lines.push(format!(
             "{}  {:>14.2}  {:>14.2}  {:>9}  {:>9}",
-            pad(&truncate(&user, 16, false), 16, true),
+            pad(&truncate(&owner, 32, false), 32, true),
             u.gpu_hours_held,
             u.gpu_hours_busy,
             bytes(u.peak_memory_bytes),

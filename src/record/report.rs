@@ -1,6 +1,6 @@
 //! What a recording says about a window of time: per GPU (busy share, mean and p95
-//! utilization, peak memory, energy, time throttled and lost), per user (GPU-hours held and
-//! busy, peak memory), and the spans where a process held a GPU's memory while the GPU sat
+//! utilization, peak memory, energy, time throttled and lost), per user, container, pod, job
+//! or process (GPU-hours held and busy, peak memory), and the spans where a process held a GPU's memory while the GPU sat
 //! idle. A GPU counts as busy in a sample at 10 % utilization or more, and as idle under 5 %.
 
 use std::collections::HashMap;
@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
 use serde::Serialize;
+
+use crate::cli::ReportBy;
 
 /// Utilization at which a sample counts as busy, and under which as idle.
 const BUSY_PERCENT: u32 = 10;
@@ -22,7 +24,9 @@ pub struct Report {
     /// The recording's sampling interval: each sample stands for this much time.
     pub interval_seconds: f64,
     pub gpus: Vec<GpuReport>,
-    pub users: Vec<UserReport>,
+    /// What `owners` sums by: user, container, pod, job or process.
+    pub by: ReportBy,
+    pub owners: Vec<OwnerReport>,
     pub idle_while_held: Vec<IdleSpan>,
 }
 
@@ -44,13 +48,15 @@ pub struct GpuReport {
 }
 
 #[derive(Debug, Serialize)]
-pub struct UserReport {
-    pub user: String,
-    /// GPU-hours in which the user's processes held memory on the GPU.
+pub struct OwnerReport {
+    /// The user, container id, pod, Slurm job, or `PID command` of a process; empty for
+    /// processes outside any container, pod or job.
+    pub owner: String,
+    /// GPU-hours in which the owner's processes held memory on the GPU.
     pub gpu_hours_held: f64,
     /// Of those, the hours the GPU was busy.
     pub gpu_hours_busy: f64,
-    /// The most GPU memory the user's processes held on one GPU at once.
+    /// The most GPU memory the owner's processes held on one GPU at once.
     pub peak_memory_bytes: Option<u64>,
     pub processes: u64,
 }
@@ -69,12 +75,13 @@ pub struct IdleSpan {
 
 pub fn build(
     conn: &Connection,
+    since: DateTime<Utc>,
     until: DateTime<Utc>,
-    since: std::time::Duration,
+    by: ReportBy,
     idle_min: std::time::Duration,
 ) -> rusqlite::Result<Report> {
     let to = until.timestamp_millis();
-    let from = to - since.as_millis() as i64;
+    let from = since.timestamp_millis();
     let interval_ms: f64 = conn
         .query_row("SELECT value FROM meta WHERE key = 'interval_ms'", [], |r| {
             r.get::<_, String>(0)
@@ -91,11 +98,12 @@ pub fn build(
     )?;
     let (from_tick, to_tick) = (from_tick.unwrap_or(1), to_tick.unwrap_or(0));
     Ok(Report {
-        since: DateTime::from_timestamp_millis(from).unwrap_or(until),
+        since,
         until,
         interval_seconds: interval,
         gpus: gpus(conn, from_tick, to_tick, interval)?,
-        users: users(conn, from_tick, to_tick, interval)?,
+        by,
+        owners: owners(conn, from_tick, to_tick, by, interval)?,
         idle_while_held: idle_spans(conn, from_tick, to_tick, interval_ms, idle_min)?,
     })
 }
@@ -158,27 +166,35 @@ fn gpus(conn: &Connection, from: i64, to: i64, interval: f64) -> rusqlite::Resul
     Ok(out)
 }
 
-fn users(
+fn owners(
     conn: &Connection,
     from: i64,
     to: i64,
+    by: ReportBy,
     interval: f64,
-) -> rusqlite::Result<Vec<UserReport>> {
-    let mut stmt = conn.prepare(
+) -> rusqlite::Result<Vec<OwnerReport>> {
+    let owner = match by {
+        ReportBy::User => "COALESCE(p.user, '')",
+        ReportBy::Container => "COALESCE(p.container, '')",
+        ReportBy::Pod => "COALESCE(p.namespace || '/', '') || COALESCE(p.pod, '')",
+        ReportBy::Job => "COALESCE(p.job, '')",
+        ReportBy::Process => "p.pid || ' ' || COALESCE(p.command, '')",
+    };
+    let mut stmt = conn.prepare(&format!(
         "SELECT user, COUNT(*), COALESCE(SUM(busy), 0), MAX(memory)
-         FROM (SELECT COALESCE(p.user, '') AS user, ps.tick, ps.gpu_id,
+         FROM (SELECT {owner} AS user, ps.tick, ps.gpu_id,
                       MAX(COALESCE(s.utilization_gpu, 0) >= ?3) AS busy,
                       SUM(ps.gpu_memory_kib) * 1024 AS memory
                FROM process_samples ps JOIN processes p ON p.id = ps.process_id
                LEFT JOIN samples s ON s.tick = ps.tick AND s.gpu_id = ps.gpu_id
                WHERE ps.tick BETWEEN ?1 AND ?2
                GROUP BY user, ps.tick, ps.gpu_id)
-         GROUP BY user ORDER BY COUNT(*) DESC, user",
-    )?;
-    let mut users: Vec<UserReport> = stmt
+         GROUP BY user ORDER BY COUNT(*) DESC, user"
+    ))?;
+    let mut owners: Vec<OwnerReport> = stmt
         .query_map(params![from, to, BUSY_PERCENT], |r| {
-            Ok(UserReport {
-                user: r.get(0)?,
+            Ok(OwnerReport {
+                owner: r.get(0)?,
                 gpu_hours_held: r.get::<_, i64>(1)? as f64 * interval / 3600.0,
                 gpu_hours_busy: r.get::<_, i64>(2)? as f64 * interval / 3600.0,
                 peak_memory_bytes: r.get::<_, Option<i64>>(3)?.map(|b| b as u64),
@@ -186,18 +202,18 @@ fn users(
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
-    let mut stmt = conn.prepare(
-        "SELECT COALESCE(p.user, ''), COUNT(DISTINCT ps.process_id)
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {owner}, COUNT(DISTINCT ps.process_id)
          FROM process_samples ps JOIN processes p ON p.id = ps.process_id
-         WHERE ps.tick BETWEEN ?1 AND ?2 GROUP BY 1",
-    )?;
+         WHERE ps.tick BETWEEN ?1 AND ?2 GROUP BY 1"
+    ))?;
     let counts: HashMap<String, u64> = stmt
         .query_map(params![from, to], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?
         .collect::<rusqlite::Result<_>>()?;
-    for u in &mut users {
-        u.processes = counts.get(&u.user).copied().unwrap_or(0);
+    for o in &mut owners {
+        o.processes = counts.get(&o.owner).copied().unwrap_or(0);
     }
-    Ok(users)
+    Ok(owners)
 }
 
 fn idle_spans(
