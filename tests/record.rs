@@ -75,6 +75,11 @@ fn a_recording_answers_what_happened() {
     assert_eq!(span["gpu"], 1);
     assert!(span["seconds"].as_f64().unwrap() >= 1.5, "{span}");
     assert_eq!(span["peak_memory_bytes"], 5000u64 << 20);
+    let xid = &doc["events"][0];
+    assert_eq!(
+        (xid["kind"].as_str(), xid["detail"].as_str(), xid["gpu"].as_u64()),
+        (Some("xid"), Some("79"), Some(0))
+    );
 
     // By process, and a window given by times: one that ends before the recording began is
     // empty, and says so.
@@ -93,6 +98,7 @@ fn a_recording_answers_what_happened() {
     assert!(before.contains("No samples in this window."), "{before}");
     let text = stdout_of(gputop(&scenario).arg("report").arg(&db).args(["--idle-min", "1s"]));
     assert!(text.contains("Held while idle (GPU under 5 %), longest first:"), "{text}");
+    assert!(text.contains("GPU 0  XID 79: GPU has fallen off the bus"), "{text}");
     assert!(text.lines().all(|l| l.chars().count() <= 100 || l.contains("gputop report")));
 }
 

@@ -82,10 +82,14 @@ fn text(r: &report::Report) -> Vec<String> {
     }
     lines.push(String::new());
     let by = format!("{:?}", r.by).to_uppercase();
-    lines.push(format!(
-        "{:<32}  {:>14}  {:>14}  {:>9}  {:>9}",
-        by, "GPU-HOURS HELD", "GPU-HOURS BUSY", "PEAK MEM", "PROCESSES"
-    ));
+    if r.owners.is_empty() {
+        lines.push("No process held a GPU in this window.".into());
+    } else {
+        lines.push(format!(
+            "{:<32}  {:>14}  {:>14}  {:>9}  {:>9}",
+            by, "GPU-HOURS HELD", "GPU-HOURS BUSY", "PEAK MEM", "PROCESSES"
+        ));
+    }
     for u in &r.owners {
         // Processes outside any container, pod or job are summed as "-".
         let owner = sanitize(if u.owner.is_empty() { "-" } else { &u.owner }).into_owned();
@@ -97,6 +101,26 @@ fn text(r: &report::Report) -> Vec<String> {
             bytes(u.peak_memory_bytes),
             u.processes
         ));
+    }
+    lines.push(String::new());
+    if r.events.is_empty() {
+        lines.push("No XIDs, lost GPUs or clock slowdowns.".into());
+    } else {
+        lines.push("Events, newest first:".into());
+        for e in &r.events {
+            let what = match (e.kind.as_str(), e.detail.as_deref()) {
+                ("xid", Some(x)) => {
+                    let meaning = x.parse().map(|n| crate::health::xid::describe(n).meaning);
+                    format!("XID {x}: {}", meaning.unwrap_or("an XID error"))
+                }
+                ("gpu_lost", _) => "fell off the bus".into(),
+                ("gpu_back", _) => "answers again".into(),
+                ("slowdown_started", Some(reason)) => format!("{reason} started"),
+                (kind, detail) => format!("{kind} {}", detail.unwrap_or("")),
+            };
+            let when = e.at.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S");
+            lines.push(format!("  {when}  GPU {}  {}", e.gpu, sanitize(&what)));
+        }
     }
     lines.push(String::new());
     if r.idle_while_held.is_empty() {

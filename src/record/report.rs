@@ -28,6 +28,18 @@ pub struct Report {
     pub by: ReportBy,
     pub owners: Vec<OwnerReport>,
     pub idle_while_held: Vec<IdleSpan>,
+    /// What happened to the GPUs (XIDs, lost and back, slowdowns started), newest first.
+    pub events: Vec<EventReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EventReport {
+    pub at: DateTime<Utc>,
+    pub gpu: u32,
+    /// xid, gpu_lost, gpu_back, gpu_error, slowdown_started.
+    pub kind: String,
+    /// The XID, the slowdown's reason or the error, as recorded: sanitize before printing.
+    pub detail: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -105,6 +117,7 @@ pub fn build(
         by,
         owners: owners(conn, from_tick, to_tick, by, interval)?,
         idle_while_held: idle_spans(conn, from_tick, to_tick, interval_ms, idle_min)?,
+        events: events(conn, from_tick, to_tick)?,
     })
 }
 
@@ -214,6 +227,29 @@ fn owners(
         o.processes = counts.get(&o.owner).copied().unwrap_or(0);
     }
     Ok(owners)
+}
+
+/// How many events a report lists.
+const EVENTS: usize = 50;
+
+fn events(conn: &Connection, from: i64, to: i64) -> rusqlite::Result<Vec<EventReport>> {
+    let mut stmt = conn.prepare(
+        "SELECT t.taken_at, COALESCE(s.gpu_index, 0), e.kind, e.detail
+         FROM events e JOIN ticks t ON t.id = e.tick
+         LEFT JOIN samples s ON s.tick = e.tick AND s.gpu_id = e.gpu_id
+         WHERE e.tick BETWEEN ?1 AND ?2
+           AND e.kind IN ('xid', 'gpu_lost', 'gpu_back', 'gpu_error', 'slowdown_started')
+         ORDER BY e.tick DESC LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![from, to, EVENTS as i64], |r| {
+        Ok(EventReport {
+            at: DateTime::from_timestamp_millis(r.get(0)?).unwrap_or_default(),
+            gpu: r.get(1)?,
+            kind: r.get(2)?,
+            detail: r.get(3)?,
+        })
+    })?;
+    rows.collect()
 }
 
 fn idle_spans(
