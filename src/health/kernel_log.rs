@@ -64,6 +64,15 @@ impl KernelXids {
         xids
     }
 
+    /// Gives each GPU its XIDs from the log, matched by bus id (a GPU without one gets none).
+    pub fn attach(&self, gpus: &mut [crate::sample::GpuSample]) {
+        for g in gpus {
+            if let Some(bus) = g.pci_bus_id.as_deref() {
+                g.events = Some(self.for_gpu(bus));
+            }
+        }
+    }
+
     /// The events of the GPU at `pci_bus_id` (NVML's `00000000:3B:00.0`), none if it had none.
     pub fn for_gpu(&self, pci_bus_id: &str) -> GpuEvents {
         let mut events = GpuEvents::new(EventSource::KernelLog, self.boot);

@@ -27,16 +27,14 @@ pub struct Report {
 pub fn report(source: &mut dyn Source, kernel_log: &Path) -> Result<Report, Error> {
     let mut snapshot = source.sample()?;
     let xids = KernelXids::read(kernel_log);
-    for g in &mut snapshot.gpus {
-        match (&xids, g.pci_bus_id.as_deref()) {
-            (Ok(xids), Some(bus_id)) => g.events = Some(xids.for_gpu(bus_id)),
-            (Err(e), _) => {
-                let reason =
-                    if e.permission { MissingReason::NoPermission } else { MissingReason::Error };
-                let missing = Missing { reason, nvml_code: None };
-                g.missing.insert("events".into(), missing);
+    match &xids {
+        Ok(xids) => xids.attach(&mut snapshot.gpus),
+        Err(e) => {
+            let reason =
+                if e.permission { MissingReason::NoPermission } else { MissingReason::Error };
+            for g in &mut snapshot.gpus {
+                g.missing.insert("events".into(), Missing { reason, nvml_code: None });
             }
-            (Ok(_), None) => {}
         }
     }
     let gpus: Vec<GpuHealth> = snapshot.gpus.iter().map(health::judge).collect();

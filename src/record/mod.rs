@@ -134,14 +134,10 @@ impl RecorderLock {
     }
 }
 
-/// Opens (creating) a recording to write: WAL, so readers do not wait for the writer, and a
+/// Opens (creating) a recording to write, in a directory that exists: WAL, so readers do not wait for the writer, and a
 /// commit per sample, so a recorder killed at any moment leaves every committed sample.
 pub fn create(path: &Path) -> Result<Connection, OpenError> {
     let failed = |e: rusqlite::Error| OpenError::Failed(db_error(path, &e));
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| OpenError::Failed(format!("cannot create {}: {e}", dir.display())))?;
-    }
     let conn = Connection::open(path).map_err(failed)?;
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))

@@ -149,7 +149,8 @@ impl Writer {
             }
         }
         tx.commit()?;
-        // Only new processes were looked up; the map forgets nothing the database keeps.
+        // Forget the ids of processes no GPU lists any more, so the cache does not grow with
+        // every job ever run (the database keeps them).
         self.processes.retain(|_, id| self.last.values().any(|s| s.processes.contains(id)));
         self.samples_since_prune += 1;
         Ok(())

@@ -59,9 +59,7 @@ pub fn check(sys: &System, opts: &DoctorOptions, facts: &mut Facts) -> Vec<Findi
 fn attach_kernel_xids(sys: &System, snap: &mut Snapshot) -> Option<Finding> {
     match KernelXids::read(&sys.path("/dev/kmsg")) {
         Ok(xids) => {
-            for g in &mut snap.gpus {
-                g.events = g.pci_bus_id.as_deref().map(|bus| xids.for_gpu(bus));
-            }
+            xids.attach(&mut snap.gpus);
             None
         }
         Err(e) => Some(

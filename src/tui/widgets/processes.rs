@@ -83,9 +83,12 @@ fn unknown_lists(app: &App) -> Vec<String> {
         .collect()
 }
 
-/// The GPU column holds the widest cell whole (`1023`, never `102`; `0/1` with MIG).
+/// The GPU column holds the widest cell whole (`1023`, never `102`; `0/1` with MIG), counted
+/// without formatting a string per row on every frame.
 fn gpu_column_width(app: &App) -> u16 {
-    let widest = app.rows.iter().map(|r| cell(r, SortKey::Gpu).len()).max().unwrap_or(1);
+    let digits = |n: u32| n.checked_ilog10().unwrap_or(0) + 1;
+    let width = |r: &ProcessRow| digits(r.gpu) + r.gpu_instance.map_or(0, |gi| 1 + digits(gi));
+    let widest = app.rows.iter().map(width).max().unwrap_or(1);
     (widest as u16).max(SortKey::Gpu.width().0)
 }
 

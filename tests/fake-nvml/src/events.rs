@@ -26,12 +26,11 @@ static SETS: Mutex<BTreeMap<usize, EventSet>> = Mutex::new(BTreeMap::new());
 const SET_BASE: usize = 0x6771_0000;
 
 fn set_handle(id: usize) -> nvmlEventSet_t {
-    (SET_BASE + id * 16) as nvmlEventSet_t
+    crate::opaque(SET_BASE, id)
 }
 
 fn set_id(set: nvmlEventSet_t) -> Option<usize> {
-    let offset = (set as usize).checked_sub(SET_BASE)?;
-    (offset % 16 == 0).then_some(offset / 16)
+    crate::opaque_number(SET_BASE, set)
 }
 
 #[no_mangle]

@@ -22,8 +22,7 @@ static FILLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0
 const SAMPLE_BASE: usize = 0x6772_0000;
 
 fn sample_id(sample: nvmlGpmSample_t) -> Option<usize> {
-    let offset = (sample as usize).checked_sub(SAMPLE_BASE)?;
-    (offset % 16 == 0).then_some(offset / 16)
+    crate::opaque_number(SAMPLE_BASE, sample)
 }
 
 #[no_mangle]
@@ -51,7 +50,7 @@ pub unsafe extern "C" fn nvmlGpmSampleAlloc(out: *mut nvmlGpmSample_t) -> nvmlRe
     let Ok(mut samples) = SAMPLES.lock() else { return UNKNOWN };
     let id = samples.keys().next_back().map_or(0, |last| last + 1);
     samples.insert(id, None);
-    write(out, (SAMPLE_BASE + id * 16) as nvmlGpmSample_t)
+    write(out, crate::opaque(SAMPLE_BASE, id))
 }
 
 #[no_mangle]

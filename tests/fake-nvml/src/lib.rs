@@ -1111,13 +1111,24 @@ pub unsafe extern "C" fn nvmlDeviceGetProcessUtilization(
 
 const HANDLE_BASE: usize = 0x6770_0000;
 
+/// An opaque NVML handle: number `n` of a kind whose handles start at `base`, 16 apart
+/// (devices, MIG devices, event sets and GPM samples each have a base of their own).
+fn opaque<T>(base: usize, n: usize) -> *mut T {
+    (base + n * 16) as *mut T
+}
+
+/// The number of an opaque handle of the kind starting at `base`.
+fn opaque_number<T>(base: usize, handle: *mut T) -> Option<usize> {
+    let offset = (handle as usize).checked_sub(base)?;
+    (offset % 16 == 0).then_some(offset / 16)
+}
+
 fn handle(index: usize) -> nvmlDevice_t {
-    (HANDLE_BASE + index * 16) as nvmlDevice_t
+    opaque(HANDLE_BASE, index)
 }
 
 fn handle_index(dev: nvmlDevice_t) -> Option<usize> {
-    let offset = (dev as usize).checked_sub(HANDLE_BASE)?;
-    (offset % 16 == 0).then_some(offset / 16)
+    opaque_number(HANDLE_BASE, dev)
 }
 
 fn with_scenario(f: impl FnOnce(&Scenario) -> nvmlReturn_t) -> nvmlReturn_t {

@@ -16,13 +16,13 @@ const MAX_MIG_DEVICES: usize = 7;
 const MIG_HANDLE_BASE: usize = 0x6773_0000;
 
 fn mig_handle(gpu: usize, slot: usize) -> nvmlDevice_t {
-    (MIG_HANDLE_BASE + (gpu * MAX_MIG_DEVICES + slot) * 16) as nvmlDevice_t
+    crate::opaque(MIG_HANDLE_BASE, gpu * MAX_MIG_DEVICES + slot)
 }
 
 /// (GPU index, slot) of a MIG device handle.
 fn mig_index(dev: nvmlDevice_t) -> Option<(usize, usize)> {
-    let offset = (dev as usize).checked_sub(MIG_HANDLE_BASE)?;
-    (offset % 16 == 0).then_some((offset / 16 / MAX_MIG_DEVICES, offset / 16 % MAX_MIG_DEVICES))
+    let n = crate::opaque_number(MIG_HANDLE_BASE, dev)?;
+    Some((n / MAX_MIG_DEVICES, n % MAX_MIG_DEVICES))
 }
 
 /// Runs `f` with the MIG device behind a MIG handle, its parent and the scenario time; `None`
