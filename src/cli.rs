@@ -390,6 +390,27 @@ pub struct SourceArgs {
     #[arg(long, value_name = "FILE", global = true)]
     pub remote_token_file: Option<PathBuf>,
 
+    /// Show the GPUs a Prometheus server has metrics of (`gputop serve` or dcgm-exporter on
+    /// the nodes): http(s)://[USER[:PASSWORD]@]HOST:PORT[/PATH].
+    #[arg(long, value_name = "URL", env = "GPUTOP_PROMETHEUS", conflicts_with_all = ["remote", "hosts", "demo"])]
+    pub prometheus: Option<String>,
+
+    /// With --prometheus: label matchers added to every query, like '{cluster="a",namespace="ml"}'.
+    #[arg(long, value_name = "MATCHERS", requires = "prometheus")]
+    pub selector: Option<String>,
+
+    /// With --prometheus: send `Authorization: Bearer TOKEN`, the token read from FILE.
+    #[arg(long, value_name = "FILE", requires = "prometheus")]
+    pub prometheus_token_file: Option<PathBuf>,
+
+    /// With --prometheus: the password of the URL's user, read from FILE (basic auth).
+    #[arg(long, value_name = "FILE", requires = "prometheus")]
+    pub prometheus_password_file: Option<PathBuf>,
+
+    /// With --prometheus: trust the CA certificates in FILE (PEM) instead of the system's.
+    #[arg(long, value_name = "FILE", requires = "prometheus")]
+    pub prometheus_ca: Option<PathBuf>,
+
     /// Only the GPU processes of this container (short or full id).
     #[arg(long, value_name = "ID")]
     pub container: Option<String>,

@@ -190,6 +190,9 @@ fn open_source(
     cli: &Cli,
     options: source::SampleOptions,
 ) -> Result<Box<dyn source::Source>, Error> {
+    if let Some(url) = &cli.source.prometheus {
+        return open_prometheus(cli, url);
+    }
     let shared_token = cli.source.remote_token_file.as_deref().map(read_token).transpose()?;
     // (endpoint, its own token file)
     let mut entries: Vec<(String, Option<std::path::PathBuf>)> =
@@ -224,6 +227,25 @@ fn open_source(
     let local = with_local
         .then(|| source_spec(cli).open(&cli.source.ids, options).map_err(|e| e.to_string()));
     Ok(Box::new(source::remote::RemoteSource::new(endpoints, local)))
+}
+
+/// The fleet a Prometheus server has metrics of.
+fn open_prometheus(cli: &Cli, url: &str) -> Result<Box<dyn source::Source>, Error> {
+    if !cli.source.ids.is_empty() {
+        return Err(Error::Usage(
+            "--id picks local GPUs; with --prometheus, narrow with --selector '{Hostname=\"node1\"}'".into(),
+        ));
+    }
+    let connection = source::prometheus::Connection {
+        url: url.to_string(),
+        token: cli.source.prometheus_token_file.as_deref().map(read_token).transpose()?,
+        password: cli.source.prometheus_password_file.as_deref().map(read_token).transpose()?,
+        ca_file: cli.source.prometheus_ca.clone(),
+    };
+    let source =
+        source::prometheus::PrometheusSource::new(&connection, cli.source.selector.as_deref())
+            .map_err(Error::Usage)?;
+    Ok(Box::new(source))
 }
 
 /// A token from its file; a file other users can read is warned about on stderr.

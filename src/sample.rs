@@ -28,6 +28,10 @@ pub struct Snapshot {
     /// `--demo`: the GPUs and their processes are made up (no PID names a real process).
     #[serde(default, skip_serializing_if = "is_false")]
     pub simulated: bool,
+    /// What the source warned of while answering (Prometheus's `warnings`: a partial answer,
+    /// a query cut short), shown beside the data and never dropped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -53,6 +57,13 @@ pub struct RemoteHost {
     pub memory_used_bytes: Option<u64>,
     #[serde(default)]
     pub memory_total_bytes: Option<u64>,
+    /// With `--prometheus`: how old the host's newest sample is (seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_seconds: Option<f64>,
+    /// With `--prometheus`: the newest sample is older than two scrape intervals (the
+    /// exporter answers but its data stopped moving, or the scrape lags).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub stale: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,6 +137,8 @@ pub enum MissingReason {
     GpuLost,
     /// Any other NVML error; `Missing::nvml_code` says which.
     Error,
+    /// Read from a metrics server (`--prometheus`) whose exporter does not export it.
+    NotExported,
 }
 
 /// A value NVML did not give, and why.
@@ -157,6 +170,7 @@ impl Missing {
             (MissingReason::GpuLost, _) => "GPU lost".into(),
             (MissingReason::Error, Some(code)) => format!("NVML error {code}"),
             (MissingReason::Error, None) => "error".into(),
+            (MissingReason::NotExported, _) => "not exported".into(),
         }
     }
 }
@@ -245,6 +259,20 @@ pub struct GpuSample {
     /// left out with MIG off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mig_instances: Option<Vec<MigInstance>>,
+    /// With `--prometheus`: the pod or job the GPU is assigned to, as its exporter labels it
+    /// (dcgm-exporter's Kubernetes pod mapping, `hpc_job`); left out elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<Workload>,
+}
+
+/// Who a GPU is assigned to, from an exporter's labels.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workload {
+    pub namespace: Option<String>,
+    pub pod: Option<String>,
+    pub container: Option<String>,
+    /// A batch job (dcgm-exporter's `hpc_job`, Slurm's job id).
+    pub job: Option<String>,
 }
 
 /// One MIG device: a GPU instance and its compute instance. NVML gives no utilization for a
@@ -343,6 +371,9 @@ pub enum EventSource {
     Nvml,
     /// The kernel log's `NVRM: Xid` lines since boot.
     KernelLog,
+    /// Counted by the host's exporter since it started, read from Prometheus (`--prometheus`);
+    /// `since` is when they were read. dcgm-exporter gives only the last XID, counted once.
+    Exporter,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -727,6 +758,7 @@ impl GpuSample {
             events: None,
             activity: None,
             mig_instances: None,
+            workload: None,
         }
     }
 

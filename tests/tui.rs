@@ -305,6 +305,8 @@ fn many_hosts_show_host_names_and_the_hosts_that_are_down() {
             cpu_percent: Some(37.0),
             memory_used_bytes: Some(3 << 30),
             memory_total_bytes: Some(64 << 30),
+            age_seconds: None,
+            stale: false,
         },
         RemoteHost {
             url: "http://gpu-b:9835/api/v1/snapshot".into(),
@@ -315,6 +317,8 @@ fn many_hosts_show_host_names_and_the_hosts_that_are_down() {
             cpu_percent: None,
             memory_used_bytes: None,
             memory_total_bytes: None,
+            age_seconds: None,
+            stale: false,
         },
     ];
     let mut app = App::new(Duration::from_secs(1), Duration::from_secs(60), false);
@@ -326,7 +330,10 @@ fn many_hosts_show_host_names_and_the_hosts_that_are_down() {
     assert!(text.contains("DOWN http://gpu-b:9835/api/v1/snapshot (timeout)"), "{text}");
     assert!(text.contains("gpu-a CPU 37% MEM 3.0GiB/64.0GiB"), "{text}");
     assert!(!text.contains("CPU 99%"), "{text}");
-    assert!(text.contains(" gpu-a:0 NVIDIA H100"), "{text}");
+    // A row per host over its GPUs' rows.
+    assert!(text.contains("▾ gpu-a  2 GPUs  util 80%  mem 6.2GiB/120GiB  hottest 70°C"), "{text}");
+    assert!(text.contains("│gpu-a:0 NVIDIA H100"), "{text}");
+    assert!(text.contains("DOWN: timeout"), "{text}");
 }
 
 /// q, Ctrl-C, SIGTERM and SIGHUP end the monitor and the watch view at once (measured in

@@ -101,6 +101,7 @@ pub fn xid_problems(g: &GpuSample) -> Vec<Problem> {
     let since = match events.source {
         EventSource::KernelLog => "since boot",
         EventSource::Nvml => "since gputop started",
+        EventSource::Exporter => "since its exporter started",
     };
     events
         .xid_counts

@@ -24,7 +24,7 @@ pub fn run(source: &mut dyn Source, format: &Format, out: &mut dyn Write) -> Res
             }
         }
         Format::Owners(by, None) => writeln!(out, "{}", owners::json(&snapshot, *by))?,
-        Format::Csv => write!(out, "{}{}", csv::header(), csv::rows(&snapshot))?,
+        Format::Csv => write!(out, "{}{}", csv::header(&snapshot), csv::rows(&snapshot))?,
         Format::Query(query, fmt) => {
             if let Some(header) = query.header(*fmt) {
                 writeln!(out, "{header}")?;

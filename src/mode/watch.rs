@@ -118,7 +118,7 @@ impl Printer {
             Format::Json => writeln!(out, "{}", json::line(snapshot))?,
             Format::Csv => {
                 if !self.header_written {
-                    write!(out, "{}", csv::header())?;
+                    write!(out, "{}", csv::header(snapshot))?;
                 }
                 write!(out, "{}", csv::rows(snapshot))?;
             }

@@ -1,5 +1,6 @@
 //! `--csv`: one row per GPU in base units, with a header. Unavailable values are `N/A`
-//! (which pandas and most CSV readers take as missing), never 0.
+//! (which pandas and most CSV readers take as missing), never 0. With many hosts (`--remote`,
+//! `--prometheus`) a `host` column comes first.
 
 use super::sanitize::sanitize;
 use crate::sample::{GpuSample, Snapshot};
@@ -67,12 +68,22 @@ fn write_records(records: impl IntoIterator<Item = Vec<String>>) -> String {
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
-pub fn header() -> String {
-    write_records([COLUMNS.iter().map(|c| c.to_string()).collect()])
+fn many_hosts(snapshot: &Snapshot) -> bool {
+    !snapshot.hosts.is_empty()
+}
+
+/// The header for snapshots like `snapshot`.
+pub fn header(snapshot: &Snapshot) -> String {
+    let host = many_hosts(snapshot).then(|| "host".to_string());
+    write_records([host.into_iter().chain(COLUMNS.iter().map(|c| c.to_string())).collect()])
 }
 
 /// The rows of one snapshot, without the header.
 pub fn rows(snapshot: &Snapshot) -> String {
     let taken_at = snapshot.taken_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    write_records(snapshot.gpus.iter().map(|g| record(&taken_at, g).to_vec()))
+    let many = many_hosts(snapshot);
+    write_records(snapshot.gpus.iter().map(|g| {
+        let host = many.then(|| cell(g.host.as_deref().map(sanitize)));
+        host.into_iter().chain(record(&taken_at, g)).collect()
+    }))
 }

@@ -10,6 +10,7 @@ mod nvml;
 mod nvml_ffi;
 pub mod pidns;
 pub mod placement;
+pub mod prometheus;
 pub mod remote;
 pub mod selection;
 mod sim;
@@ -132,6 +133,9 @@ pub enum SourceError {
     NoSuchGpu(String),
     #[error("{0}")]
     Scenario(String),
+    /// A `--prometheus` query failed: unreachable, refused, an error or a foreign answer.
+    #[error("{0}")]
+    Prometheus(String),
 }
 
 impl SourceError {
@@ -142,7 +146,7 @@ impl SourceError {
                 Some("run `gputop doctor` to check the GPU stack, or `gputop --demo` to try gputop without a GPU")
             }
             Self::NoSuchGpu(_) => Some("`gputop --once` lists the GPUs with their indices and UUIDs"),
-            Self::Scenario(_) => None,
+            Self::Scenario(_) | Self::Prometheus(_) => None,
         }
     }
 

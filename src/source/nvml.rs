@@ -238,6 +238,7 @@ impl Source for NvmlSource {
             gpus,
             hosts: Vec::new(),
             simulated: false,
+            warnings: Vec::new(),
         })
     }
 }

@@ -191,6 +191,8 @@ impl Source for RemoteSource {
                     cpu_percent: snap.host.cpu_percent,
                     memory_used_bytes: snap.host.memory_used_bytes,
                     memory_total_bytes: snap.host.memory_total_bytes,
+                    age_seconds: None,
+                    stale: false,
                 });
                 gpus.extend(snap.gpus.into_iter().map(|mut g| {
                     g.host = Some(name.clone());
@@ -206,6 +208,8 @@ impl Source for RemoteSource {
                 cpu_percent: None,
                 memory_used_bytes: None,
                 memory_total_bytes: None,
+                age_seconds: None,
+                stale: false,
             }),
         };
         if let Some(local) = self.local.as_mut() {
@@ -227,6 +231,7 @@ impl Source for RemoteSource {
             gpus,
             hosts,
             simulated: false,
+            warnings: Vec::new(),
         })
     }
 }

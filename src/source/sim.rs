@@ -110,6 +110,7 @@ impl SimSource {
             gpus,
             hosts: Vec::new(),
             simulated: true,
+            warnings: Vec::new(),
         }
     }
 }

@@ -41,6 +41,8 @@ pub enum Overlay {
     },
     /// The XID and ECC events the driver raised on each GPU since gputop started.
     Events,
+    /// The GPUs grouped by the pod or job they serve (many hosts).
+    Workloads,
     /// The confirmation, with the command line of the process that would get the signal, read
     /// from `/proc` when it opened.
     Kill {
@@ -111,6 +113,8 @@ pub struct App {
     pub show_gpus: bool,
     pub show_processes: bool,
     pub gpu_scroll: usize,
+    /// How the GPU list is ordered (`o`).
+    pub gpu_order: crate::tui::fleet::GpuOrder,
     pub command_scroll: usize,
     pub readonly: bool,
     pub interval: Duration,
@@ -158,6 +162,7 @@ impl App {
             show_gpus: true,
             show_processes: true,
             gpu_scroll: 0,
+            gpu_order: crate::tui::fleet::GpuOrder::default(),
             command_scroll: 0,
             readonly,
             interval,
@@ -328,7 +333,7 @@ impl App {
                 }
                 Action::None
             }
-            Overlay::Events => {
+            Overlay::Events | Overlay::Workloads => {
                 if matches!(key.code, KeyCode::Char('q')) {
                     return Action::Quit;
                 }
@@ -374,6 +379,11 @@ impl App {
                 self.rebuild_rows();
             }
             KeyCode::Char('g') => self.show_gpus = !self.show_gpus,
+            KeyCode::Char('o') => {
+                self.gpu_order = self.gpu_order.next();
+                self.gpu_scroll = 0;
+            }
+            KeyCode::Char('w') => self.overlay = Overlay::Workloads,
             KeyCode::Char('p') => self.show_processes = !self.show_processes,
             KeyCode::Char('[') => self.gpu_scroll = self.gpu_scroll.saturating_sub(1),
             KeyCode::Char(']') => self.gpu_scroll = self.gpu_scroll.saturating_add(1),

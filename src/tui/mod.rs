@@ -6,6 +6,7 @@
 //! is no frame timer. The terminal is restored on quit, Ctrl-C, SIGTERM, SIGHUP and panic.
 
 pub mod app;
+pub mod fleet;
 pub mod rows;
 mod text;
 pub mod theme;

@@ -112,10 +112,13 @@ pub fn build_rows(
     key: SortKey,
     descending: bool,
 ) -> Vec<ProcessRow> {
-    let filter = Filter::parse(filter);
+    // `host:`, `model:`, `pod:` … narrow the GPUs; the rest is about processes.
+    let (gpu_filter, filter) = crate::tui::fleet::GpuFilter::parse(filter);
+    let filter = Filter::parse(&filter);
     let mut rows: Vec<ProcessRow> = snapshot
         .gpus
         .iter()
+        .filter(|g| gpu_filter.matches(g))
         .flat_map(|g| {
             let local = runs_here(snapshot, g);
             g.known_processes().iter().map(move |p| ProcessRow {

@@ -80,14 +80,25 @@ pub fn areas(app: &App, area: Rect) -> Option<Areas> {
         Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)])
             .areas(area);
     let gpu_count = app.snapshot.as_ref().map_or(0, |s| s.gpus.len()).max(1);
+    // Several hosts: a row each over their GPUs' rows, however few GPUs there are.
+    let hosts = app.snapshot.as_ref().map_or(0, |s| s.hosts.len());
+    let layout_of = |with_processes: bool| {
+        if hosts > 1 {
+            let want = (gpu_count + hosts) as u16 + 3;
+            let cap = if with_processes { (body.height / 2).max(4) } else { body.height };
+            (GpuLayout::Compact, want.min(cap).min(body.height))
+        } else {
+            gpu_layout(gpu_count, body, with_processes)
+        }
+    };
     let (gpus, processes) = match (app.show_gpus, app.show_processes) {
         (true, true) => {
-            let (layout, height) = gpu_layout(gpu_count, body, true);
+            let (layout, height) = layout_of(true);
             let [g, p] =
                 Layout::vertical([Constraint::Length(height), Constraint::Min(0)]).areas(body);
             (Some((layout, g)), Some(p))
         }
-        (true, false) => (Some((gpu_layout(gpu_count, body, false).0, body)), None),
+        (true, false) => (Some((layout_of(false).0, body)), None),
         (false, true) => (None, Some(body)),
         (false, false) => (None, None),
     };
@@ -123,6 +134,7 @@ pub fn draw(frame: &mut Buffer, app: &App, theme: &Theme) {
         Overlay::Owners(by) => overlays::owners(frame, area, app, theme, *by),
         Overlay::Details { key } => overlays::details(frame, area, app, theme, key),
         Overlay::Events => overlays::events(frame, area, app, theme),
+        Overlay::Workloads => overlays::workloads(frame, area, app, theme),
         Overlay::Kill { key, signal, command } => {
             overlays::kill(frame, area, theme, key.pid, *signal, command)
         }

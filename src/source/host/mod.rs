@@ -72,8 +72,13 @@ impl HostLookup {
         Self::default()
     }
 
+    /// The machine's name, or `GPUTOP_HOSTNAME` where it is set: in a Kubernetes pod the
+    /// hostname is the pod's, and the DaemonSet passes the node's name (`spec.nodeName`).
     pub fn hostname() -> Option<String> {
-        System::host_name().ok()
+        std::env::var("GPUTOP_HOSTNAME")
+            .ok()
+            .filter(|h| !h.trim().is_empty())
+            .or_else(|| System::host_name().ok())
     }
 
     /// Fills the host fields of `processes`. A PID that has exited since NVML listed it keeps

@@ -11,8 +11,10 @@ use crate::health::{xid, Severity};
 use crate::history::{GpuHistory, Series};
 use crate::output::sanitize::sanitize;
 use crate::output::units::{human_bytes, pad, truncate};
-use crate::sample::{GpuSample, GpuStatus};
+use crate::sample::{GpuSample, GpuStatus, Snapshot};
+use crate::source::prometheus::age_text;
 use crate::tui::app::App;
+use crate::tui::fleet::{self, FleetRow, GpuFilter, GpuOrder, HostRow};
 use crate::tui::text;
 use crate::tui::theme::Theme;
 use crate::tui::ui::{GpuLayout, Paint};
@@ -50,7 +52,7 @@ pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, layout: Gp
                 panel(frame, cols[i % columns as usize], app, theme, gpu);
             }
         }
-        GpuLayout::Compact => compact(frame, area, app, theme, &snapshot.gpus),
+        GpuLayout::Compact => compact(frame, area, app, theme, snapshot),
     }
 }
 
@@ -374,9 +376,26 @@ fn big(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, gpu: &GpuSample
 }
 
 /// Many GPUs: a row each, with an inline utilization chart; `[` and `]` scroll.
-fn compact(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, gpus: &[GpuSample]) {
-    let title = Line::styled(format!(" {} GPUs ", gpus.len()), theme.title);
-    let help = Line::styled(format!(" [ ] scroll  util history {} ", window(app)), theme.dim)
+fn compact(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, snapshot: &Snapshot) {
+    let (filter, _) = GpuFilter::parse(&app.filter);
+    let rows = fleet::rows(snapshot, &filter, app.gpu_order);
+    let gpus = rows.iter().filter(|r| matches!(r, FleetRow::Gpu(_))).count();
+    let mut title = format!(" {gpus} GPUs ");
+    if snapshot.hosts.len() > 1 {
+        let up = snapshot.hosts.iter().filter(|h| h.up).count();
+        title = format!(" {gpus} GPUs · {up}/{} hosts up ", snapshot.hosts.len());
+    }
+    if !filter.is_empty() {
+        title.push_str(&format!("· of {} ", snapshot.gpus.len()));
+    }
+    let title = Line::styled(title, theme.title);
+    // The order is named where it matters: many hosts, or a metric chosen with `o`.
+    let order = if snapshot.hosts.len() > 1 || app.gpu_order != GpuOrder::Host {
+        format!("o order: {}  ", app.gpu_order.label())
+    } else {
+        String::new()
+    };
+    let help = Line::styled(format!(" {order}[ ] scroll  util history {} ", window(app)), theme.dim)
         .right_aligned();
     let inner = text::block(frame, area, theme, &title, &help);
     if inner.height == 0 {
@@ -384,32 +403,52 @@ fn compact(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, gpus: &[Gpu
     }
     // Names are cut only when the row has no room for them and a chart of MIN_CHART cells;
     // the chart takes whatever width is left.
-    const FIXED: usize = 3 + 1 + 1 + 5 + 7 + 7 + 12 + 2;
     const MIN_CHART: usize = 10;
-    let longest = gpus
+    let label_width = rows
         .iter()
-        .map(|g| sanitize(g.name.as_deref().unwrap_or("N/A")).width())
+        .filter_map(|r| match r {
+            FleetRow::Gpu(g) => Some(gpu_label(g).width()),
+            FleetRow::Host(_) => None,
+        })
+        .max()
+        .unwrap_or(3)
+        .max(3);
+    let fixed = label_width + 1 + 1 + 5 + 7 + 7 + 12 + 2;
+    let longest = rows
+        .iter()
+        .filter_map(|r| match r {
+            FleetRow::Gpu(g) => Some(sanitize(g.name.as_deref().unwrap_or("N/A")).width()),
+            FleetRow::Host(_) => None,
+        })
         .max()
         .unwrap_or(4);
-    let room = usize::from(inner.width).saturating_sub(FIXED + MIN_CHART);
+    let room = usize::from(inner.width).saturating_sub(fixed + MIN_CHART);
     let name_width = longest.min(room).max(4);
     let header = Line::styled(
         format!(
-            "{:>3} {:<name_width$} {:>5} {:>6} {:>6} {:>11}  UTIL HISTORY",
+            "{:>label_width$} {:<name_width$} {:>5} {:>6} {:>6} {:>11}  UTIL HISTORY",
             "GPU", "NAME", "UTIL", "MEM", "TEMP", "POWER"
         ),
         theme.header,
     );
     text::line(frame, Rect { height: 1, ..inner }, &header);
     let visible = usize::from(inner.height.saturating_sub(1));
-    let scroll = app.gpu_scroll.min(gpus.len().saturating_sub(visible));
-    for (row, gpu) in gpus.iter().skip(scroll).take(visible).enumerate() {
+    let scroll = app.gpu_scroll.min(rows.len().saturating_sub(visible));
+    for (row, fleet_row) in rows.iter().skip(scroll).take(visible).enumerate() {
         let y = inner.y + 1 + row as u16;
         let line_area = Rect { y, height: 1, ..inner };
+        let gpu = match fleet_row {
+            FleetRow::Host(host) => {
+                text::line(frame, line_area, &host_line(host, theme));
+                continue;
+            }
+            FleetRow::Gpu(gpu) => gpu,
+        };
         let name = sanitize(gpu.name.as_deref().unwrap_or("N/A")).into_owned();
         let name = pad(&truncate(&name, name_width, theme.ascii), name_width, true);
+        let label = gpu_label(gpu);
         if gpu.status != GpuStatus::Ok {
-            let text = format!("{:>3} {name} {}", gpu_label(gpu), lost_text(gpu));
+            let text = format!("{label:>label_width$} {name} {}", lost_text(gpu));
             frame.render_widget(Paragraph::new(Line::styled(text, theme.alert)), line_area);
             continue;
         }
@@ -419,7 +458,7 @@ fn compact(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, gpus: &[Gpu
         let temp =
             gpu.temperature.gpu_celsius.map_or("N/A".into(), |t| format!("{t}{}", theme.degree()));
         let mut row_line = Line::from(vec![
-            Span::raw(format!("{:>3} {name} ", gpu_label(gpu))),
+            Span::raw(format!("{label:>label_width$} {name} ")),
             Span::styled(format!("{:>5}", pct(util)), theme.load(util)),
             Span::styled(format!(" {:>6}", pct(mem)), theme.load(mem)),
             Span::raw(format!(" {temp:>6} {:>11}  ", power(gpu))),
@@ -439,6 +478,46 @@ fn compact(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, gpus: &[Gpu
             frame.render_widget(sparkline(ring, (chart.width, chart.height), 100, theme), chart);
         }
     }
+}
+
+/// `▾ node1  8 GPUs  util 63%  mem 412/640 GiB  hottest 78°C  3 s old`, or why it is down.
+fn host_line<'a>(row: &HostRow, theme: &Theme) -> Line<'a> {
+    let host = row.host;
+    let name = sanitize(host.hostname.as_deref().unwrap_or(&host.url)).into_owned();
+    let mark = if theme.ascii { "-" } else { "▾" };
+    if !host.up {
+        let why = sanitize(host.error.as_deref().unwrap_or("down")).into_owned();
+        return Line::from(vec![
+            Span::styled(format!("{mark} {name} "), theme.title),
+            Span::styled(format!("DOWN: {why}"), theme.alert),
+        ]);
+    }
+    let mut spans = vec![
+        Span::styled(format!("{mark} {name} "), theme.title),
+        Span::styled(format!(" {} GPUs", row.gpus), theme.text),
+    ];
+    let util = row.mean_utilization;
+    spans.push(Span::raw("  util "));
+    spans.push(Span::styled(util.map_or("N/A".into(), |u| format!("{u:.0}%")), theme.load(util)));
+    spans.push(Span::raw(format!(
+        "  mem {}",
+        match (row.memory_used, row.memory_total) {
+            (Some(u), Some(t)) => format!("{}/{}", human_bytes(u), human_bytes(t)),
+            (Some(u), None) => human_bytes(u),
+            _ => "N/A".into(),
+        }
+    )));
+    if let Some(t) = row.hottest {
+        let style = if t >= 80 { theme.warn } else { theme.text };
+        spans.push(Span::raw("  hottest "));
+        spans.push(Span::styled(format!("{t}{}", theme.degree()), style));
+    }
+    if let Some(age) = host.age_seconds {
+        let style = if host.stale { theme.alert } else { theme.dim };
+        let stale = if host.stale { " STALE" } else { "" };
+        spans.push(Span::styled(format!("  {} old{stale}", age_text(age)), style));
+    }
+    Line::from(spans)
 }
 
 #[cfg(test)]

@@ -48,10 +48,16 @@ pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
                 format!("{up}/{} hosts up", s.hosts.len())
             };
             spans.push(Span::styled(name, theme.title));
+            // Many hosts: this machine's driver says nothing about theirs.
+            if s.hosts.is_empty() || host.driver_version.is_some() {
+                spans.push(Span::raw(format!(
+                    "{sep}driver {}{sep}CUDA {}",
+                    sanitize(host.driver_version.as_deref().unwrap_or("N/A")),
+                    host.cuda_driver_version.as_deref().unwrap_or("N/A"),
+                )));
+            }
             spans.push(Span::raw(format!(
-                "{sep}driver {}{sep}CUDA {}{sep}{}{sep}every {}s",
-                sanitize(host.driver_version.as_deref().unwrap_or("N/A")),
-                host.cuda_driver_version.as_deref().unwrap_or("N/A"),
+                "{sep}{}{sep}every {}s",
                 s.taken_at.with_timezone(&Local).format("%H:%M:%S"),
                 // 1, 0.25, 2.5: no trailing zeros.
                 format!("{:.2}", app.interval.as_secs_f64())

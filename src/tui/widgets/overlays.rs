@@ -19,13 +19,14 @@ use crate::tui::ui::{centered, Paint};
 
 /// Every key, shown by `?`: the keys in a column of [`KEY_WIDTH`], what they do in at most
 /// 54 cells, so the box fits an 80-column terminal.
-pub const KEYS: [(&str, &str); 20] = [
+pub const KEYS: [(&str, &str); 22] = [
     ("q, Esc, Ctrl-C", "quit (Esc first clears a filter)"),
     ("?, h, F1", "this help (any key closes it)"),
     ("↑ ↓ PgUp PgDn Home End", "select a process (or click it)"),
     ("← →", "scroll the command lines sideways"),
     ("Enter", "details of the selected process"),
     ("/", "filter: text, user:NAME, pid:N, gpu:N (Esc clears)"),
+    ("", "  many hosts: host:, model:, pod:, ns:, job:"),
     ("s, >", "sort by the next column (or click a header)"),
     ("S, <", "sort by the previous column"),
     ("r", "reverse the order"),
@@ -37,6 +38,7 @@ pub const KEYS: [(&str, &str); 20] = [
     ("g", "hide or show the GPU panels"),
     ("p", "hide or show the process table"),
     ("[ ]", "scroll the GPU list (many GPUs)"),
+    ("o, w", "order GPUs by host or a metric; GPUs by pod or job"),
     ("", ""),
     ("--readonly", "disables signals"),
     ("--theme, --ascii", "colours and drawing characters"),
@@ -285,6 +287,44 @@ pub fn kill(
         Line::styled("←/→ choose   Enter send   any other key cancels", theme.dim),
     ];
     frame.render_widget(Paragraph::new(lines).block(block(" Send a signal ", theme)), rect);
+}
+
+/// `w`: the GPUs grouped by the pod or job they serve, the most GPUs first ("who uses the
+/// cluster"); the `/` filter's GPU terms narrow it.
+pub fn workloads(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
+    use crate::output::units::{pad, truncate};
+    use crate::tui::fleet::{self, GpuFilter};
+    let Some(snapshot) = &app.snapshot else { return };
+    let (filter, _) = GpuFilter::parse(&app.filter);
+    let rows = fleet::workloads(snapshot, &filter);
+    let width: usize = 60;
+    let mut lines = vec![Line::styled(
+        format!(
+            "{:<width$} {:>5} {:>5} {:>5} {:>10}",
+            "POD / JOB", "GPUS", "HOSTS", "UTIL", "MEMORY"
+        ),
+        theme.header,
+    )];
+    for r in &rows {
+        let name = pad(&truncate(&sanitize(&r.name), width, theme.ascii), width, true);
+        let util = r.mean_utilization;
+        lines.push(Line::from(vec![
+            Span::raw(format!("{name} {:>5} {:>5} ", r.gpus, r.hosts)),
+            Span::styled(
+                format!("{:>5}", util.map_or("N/A".into(), |u| format!("{u:.0}%"))),
+                theme.load(util),
+            ),
+            Span::raw(format!(" {:>10}", r.memory_used.map_or("N/A".into(), human_bytes))),
+        ]));
+    }
+    if rows.is_empty() {
+        lines.push(Line::styled("No GPUs.", theme.dim));
+    }
+    let rect = centered(frame, area, 92, lines.len() as u16 + 2);
+    frame.render_widget(
+        Paragraph::new(lines).block(block(" Workloads: who uses the GPUs ", theme)),
+        rect,
+    );
 }
 
 #[cfg(test)]

@@ -66,20 +66,38 @@ fn push_fitted(out: &mut String, text: &str, width: u16, right: bool) {
     }
 }
 
-/// "GPU 1: unknown (no permission)" for each reachable GPU whose processes NVML could not
-/// list (a lost GPU's panel says so already), and a line for each host that did not answer.
+/// "GPU 1: processes unknown (no permission)" for each reachable GPU whose processes could not
+/// be listed (a lost GPU's panel says so already), or "12 GPUs: …" where several share the
+/// reason (a fleet whose exporter does not export them); and a line for each host that did
+/// not answer.
 fn unknown_lists(app: &App) -> Vec<String> {
+    use crate::output::sanitize::sanitize;
     let Some(snapshot) = &app.snapshot else { return Vec::new() };
-    snapshot
-        .gpus
-        .iter()
-        .filter(|g| g.status == crate::sample::GpuStatus::Ok)
-        .filter_map(|g| {
-            Some(format!("GPU {}: processes {}", g.index, g.processes_unknown_reason()?))
+    let mut by_reason: Vec<(String, Vec<String>)> = Vec::new();
+    for g in snapshot.gpus.iter().filter(|g| g.status == crate::sample::GpuStatus::Ok) {
+        let Some(reason) = g.processes_unknown_reason() else { continue };
+        let label = match &g.host {
+            Some(host) => format!("{}:{}", sanitize(host), g.index),
+            None => g.index.to_string(),
+        };
+        match by_reason.iter_mut().find(|(r, _)| *r == reason) {
+            Some((_, gpus)) => gpus.push(label),
+            None => by_reason.push((reason, vec![label])),
+        }
+    }
+    by_reason
+        .into_iter()
+        .map(|(reason, gpus)| match gpus.as_slice() {
+            [one] => format!("GPU {one}: processes {reason}"),
+            many => format!("{} GPUs: processes {reason}", many.len()),
         })
-        .chain(snapshot.hosts.iter().filter(|h| !h.up).map(|h| {
-            format!("{}: processes unknown (host down)", crate::output::sanitize::sanitize(&h.url))
-        }))
+        .chain(
+            snapshot
+                .hosts
+                .iter()
+                .filter(|h| !h.up)
+                .map(|h| format!("{}: processes unknown (host down)", sanitize(&h.url))),
+        )
         .collect()
 }
 

@@ -1,0 +1,421 @@
+//! Prometheus's HTTP API: instant queries, the credentials and certificates to send
+//! them with, and each way a query can fail as one line a person can act on.
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use serde::Deserialize;
+
+use crate::output::sanitize::sanitize;
+
+/// How long one query may take: a fleet of thousands of GPUs answers in well under a second.
+const TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Answers are read whole; a fleet of 8,000 GPUs is tens of MiB.
+const MAX_ANSWER: u64 = 1 << 30;
+
+/// Where Prometheus is and how to talk to it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Connection {
+    /// `http(s)://[user[:password]@]host:port[/path]`, as given.
+    pub url: String,
+    /// Bearer token (read from `--prometheus-token-file`).
+    pub token: Option<String>,
+    /// Password for the URL's user (read from `--prometheus-password-file`).
+    pub password: Option<String>,
+    /// CA certificates (PEM) to trust instead of the system's.
+    pub ca_file: Option<PathBuf>,
+}
+
+pub struct Client {
+    agent: ureq::Agent,
+    /// The URL without credentials, ending before `/api/v1`.
+    base: String,
+    /// `Authorization` header value, if any.
+    authorization: Option<String>,
+}
+
+/// One series of a vector answer: its labels (the metric name under `__name__`) and value.
+#[derive(Debug, Deserialize)]
+pub struct Sample<'a> {
+    #[serde(borrow)]
+    pub metric: Labels<'a>,
+    #[serde(deserialize_with = "point")]
+    pub value: (f64, f64),
+}
+
+/// A series' labels in the order Prometheus sent them, borrowed from the answer where no
+/// escape had to be undone.
+#[derive(Debug, Default)]
+pub struct Labels<'a>(pub Vec<(Cow<'a, str>, Cow<'a, str>)>);
+
+impl<'a> Labels<'a> {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_ref())
+    }
+}
+
+/// A string borrowed from the answer unless it had escapes (serde's `Cow` alone always copies).
+#[derive(Deserialize)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Labels<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Pairs<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Pairs<'a> {
+            type Value = Labels<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of label names to values")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<Labels<'a>, M::Error> {
+                let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some((Text(k), Text(v))) = map.next_entry()? {
+                    pairs.push((k, v));
+                }
+                Ok(Labels(pairs))
+            }
+        }
+        d.deserialize_map(Pairs(std::marker::PhantomData))
+    }
+}
+
+impl Client {
+    pub fn new(connection: &Connection) -> Result<Self, String> {
+        let (base, user) = split_credentials(&connection.url)?;
+        let authorization = match (&connection.token, user, &connection.password) {
+            (Some(_), Some(_), _) => {
+                return Err("give either a bearer token (--prometheus-token-file) or a user and password, not both".into())
+            }
+            (Some(token), None, _) => Some(format!("Bearer {token}")),
+            (None, Some((user, password)), file_password) => {
+                let password = file_password.clone().or(password).unwrap_or_default();
+                let pair = base64::engine::general_purpose::STANDARD
+                    .encode(format!("{user}:{password}"));
+                Some(format!("Basic {pair}"))
+            }
+            (None, None, Some(_)) => {
+                return Err("--prometheus-password-file needs a user in the URL (https://USER@host:9090)".into())
+            }
+            (None, None, None) => None,
+        };
+        let roots = match &connection.ca_file {
+            Some(path) => read_certificates(path)?,
+            None => system_roots(),
+        };
+        let tls = ureq::tls::TlsConfig::builder().root_certs(roots).build();
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(TIMEOUT))
+            .http_status_as_error(false)
+            .tls_config(tls)
+            .build()
+            .into();
+        Ok(Self { agent, base, authorization })
+    }
+
+    /// The server, as shown to people (never with its credentials).
+    pub fn shown(&self) -> &str {
+        &self.base
+    }
+
+    /// An instant query at the server's now: the series and Prometheus's warnings.
+    pub fn query(&self, promql: &str) -> Result<(String, Vec<String>), String> {
+        self.call("query", &[("query", promql)])
+    }
+
+    /// POSTs a query (a long selector never meets a URL length limit) and returns the answer's
+    /// body once Prometheus said `success`, with its warnings.
+    fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> Result<(String, Vec<String>), String> {
+        let url = format!("{}/api/v1/{endpoint}", self.base);
+        let mut request = self.agent.post(&url);
+        if let Some(value) = &self.authorization {
+            request = request.header("Authorization", value);
+        }
+        let mut response =
+            request.send_form(form.iter().copied()).map_err(|e| self.unreachable(&e))?;
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_ANSWER)
+            .read_to_string()
+            .map_err(|e| self.unreachable(&e))?;
+        let envelope = envelope(&body);
+        match (status, envelope) {
+            (401 | 403, _) => Err(format!(
+                "Prometheus at {} refused the credentials (HTTP {status}): check --prometheus-token-file, or the user and password",
+                self.base
+            )),
+            (_, Some(e)) if e.status == "success" && (200..300).contains(&status) => {
+                let mut warnings: Vec<String> =
+                    e.warnings.into_iter().map(|w| sanitize(&w).into_owned()).collect();
+                warnings.extend(e.infos.into_iter().map(|i| sanitize(&i).into_owned()));
+                Ok((body, warnings))
+            }
+            (_, Some(e)) if e.status == "error" => Err(format!(
+                "Prometheus at {} answered HTTP {status}, {}: {}",
+                self.base,
+                sanitize(e.error_type.as_deref().unwrap_or("error")),
+                sanitize(e.error.as_deref().unwrap_or("no reason given"))
+            )),
+            (200..=299, _) => Err(format!(
+                "{} did not answer like Prometheus's API (not its JSON{}): is the URL right?",
+                self.base,
+                first_words(&body).map(|w| format!(", it begins `{w}`")).unwrap_or_default()
+            )),
+            (404, _) => Err(format!(
+                "{} answered HTTP 404 to {url}: no Prometheus API there (is the URL Prometheus's, with its path prefix if it has one?)",
+                self.base
+            )),
+            (_, _) => Err(format!(
+                "Prometheus at {} answered HTTP {status}{}",
+                self.base,
+                first_words(&body).map(|w| format!(": {w}")).unwrap_or_default()
+            )),
+        }
+    }
+
+    fn unreachable(&self, e: &ureq::Error) -> String {
+        let why = match e {
+            ureq::Error::Timeout(_) => format!("no answer in {} s", TIMEOUT.as_secs()),
+            ureq::Error::HostNotFound => "host not found".into(),
+            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+                "connection refused (is Prometheus running there, on that port?)".into()
+            }
+            ureq::Error::BodyExceedsLimit(_) => {
+                format!("the answer is over {} MiB", MAX_ANSWER >> 20)
+            }
+            other => sanitize(&other.to_string()).into_owned(),
+        };
+        format!("cannot query Prometheus at {}: {why}", self.base)
+    }
+}
+
+/// The envelope of every API answer.
+#[derive(Deserialize)]
+struct Envelope {
+    status: String,
+    #[serde(rename = "errorType")]
+    error_type: Option<String>,
+    error: Option<String>,
+    #[serde(default)]
+    warnings: Vec<String>,
+    #[serde(default)]
+    infos: Vec<String>,
+}
+
+fn envelope(body: &str) -> Option<Envelope> {
+    serde_json::from_str(body).ok()
+}
+
+/// The series of a successful instant query's answer.
+pub fn vector(body: &str) -> Result<Vec<Sample<'_>>, String> {
+    data(body, "vector")
+}
+
+fn data<'a, T: Deserialize<'a>>(body: &'a str, kind: &str) -> Result<Vec<T>, String> {
+    #[derive(Deserialize)]
+    struct Answer<T> {
+        data: Data<T>,
+    }
+    #[derive(Deserialize)]
+    struct Data<T> {
+        #[serde(rename = "resultType")]
+        result_type: String,
+        result: Vec<T>,
+    }
+    let answer: Answer<T> = serde_json::from_str(body)
+        .map_err(|e| format!("Prometheus's answer could not be read ({e})"))?;
+    if answer.data.result_type != kind {
+        return Err(format!(
+            "Prometheus answered a {}, not the {kind} asked for",
+            sanitize(&answer.data.result_type)
+        ));
+    }
+    Ok(answer.data.result)
+}
+
+/// `[1700000000.781, "42"]`: Prometheus sends values as strings (`NaN`, `+Inf` included).
+fn point<'de, D: serde::Deserializer<'de>>(d: D) -> Result<(f64, f64), D::Error> {
+    let (t, Text(v)): (f64, Text<'de>) = Deserialize::deserialize(d)?;
+    Ok((t, v.parse().unwrap_or(f64::NAN)))
+}
+
+/// The start of a body that is not the API's JSON, cleaned for one line.
+fn first_words(body: &str) -> Option<String> {
+    let line = body.split(['\n', '\r']).map(str::trim).find(|l| !l.is_empty())?;
+    let cut: String = line.chars().take(80).collect();
+    Some(sanitize(&cut).into_owned())
+}
+
+/// `https://alice:pw@prom:9090/` → (`https://prom:9090`, Some(("alice", Some("pw")))); only
+/// http and https.
+type Credentials = Option<(String, Option<String>)>;
+
+fn split_credentials(url: &str) -> Result<(String, Credentials), String> {
+    let url = url.trim().trim_end_matches('/');
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, rest)) if s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https") => {
+            (s.to_ascii_lowercase(), rest)
+        }
+        Some((s, _)) => {
+            return Err(format!("--prometheus: only http:// and https:// URLs, not {s}://"))
+        }
+        None => ("http".into(), url),
+    };
+    let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+    let (userinfo, hostport) = match authority.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, authority),
+    };
+    if hostport.is_empty() {
+        return Err(format!("--prometheus: `{}` names no host", redact(url)));
+    }
+    let decode = |s: &str| percent_decode(s);
+    let user = userinfo.map(|u| match u.split_once(':') {
+        Some((user, pw)) => (decode(user), Some(decode(pw))),
+        None => (decode(u), None),
+    });
+    let path = if path.is_empty() { String::new() } else { format!("/{path}") };
+    let base = format!("{scheme}://{hostport}{path}");
+    base.parse::<ureq::http::Uri>()
+        .map_err(|_| format!("--prometheus: `{}` is not a valid URL", redact(url)))?;
+    Ok((base, user))
+}
+
+/// The URL with any password replaced, for messages.
+fn redact(url: &str) -> String {
+    match url.split_once("://").and_then(|(s, rest)| {
+        let (userinfo, host) = rest.rsplit_once('@')?;
+        let user = userinfo.split(':').next().unwrap_or("");
+        Some(format!("{s}://{user}:***@{host}"))
+    }) {
+        Some(r) => r,
+        None => url.to_string(),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok().and_then(|h| u8::from_str_radix(h, 16).ok()));
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn read_certificates(path: &std::path::Path) -> Result<ureq::tls::RootCerts, String> {
+    let pem = std::fs::read(path)
+        .map_err(|e| format!("cannot read --prometheus-ca {}: {e}", path.display()))?;
+    let certs = parse_certificates(&pem);
+    if certs.is_empty() {
+        return Err(format!("--prometheus-ca {}: no PEM certificate in it", path.display()));
+    }
+    Ok(ureq::tls::RootCerts::Specific(Arc::new(certs)))
+}
+
+fn parse_certificates(pem: &[u8]) -> Vec<ureq::tls::Certificate<'static>> {
+    ureq::tls::parse_pem(pem)
+        .filter_map(|item| match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The system's trusted certificates (`SSL_CERT_FILE`, or the bundle Debian, Fedora, SUSE and
+/// Alpine keep), falling back on the Mozilla roots built in.
+fn system_roots() -> ureq::tls::RootCerts {
+    let candidates = std::env::var_os("SSL_CERT_FILE").map(PathBuf::from).into_iter().chain(
+        [
+            "/etc/ssl/certs/ca-certificates.crt",
+            "/etc/pki/tls/certs/ca-bundle.crt",
+            "/etc/ssl/ca-bundle.pem",
+            "/etc/ssl/cert.pem",
+        ]
+        .map(PathBuf::from),
+    );
+    for path in candidates {
+        if let Ok(pem) = std::fs::read(&path) {
+            let certs = parse_certificates(&pem);
+            if !certs.is_empty() {
+                return ureq::tls::RootCerts::Specific(Arc::new(certs));
+            }
+        }
+    }
+    ureq::tls::RootCerts::WebPki
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_taken_out_of_the_url() {
+        let (base, user) = split_credentials("https://alice:p%40ss@prom:9090/").unwrap();
+        assert_eq!(base, "https://prom:9090");
+        assert_eq!(user, Some(("alice".into(), Some("p@ss".into()))));
+        let (base, user) = split_credentials("prom:9090/prometheus").unwrap();
+        assert_eq!((base.as_str(), user), ("http://prom:9090/prometheus", None));
+        assert!(split_credentials("ftp://prom").unwrap_err().contains("only http"));
+        assert!(split_credentials("http://bob:secret@").unwrap_err().contains("bob:***@"));
+    }
+
+    #[test]
+    fn a_bearer_token_and_a_user_are_not_both_sent() {
+        let connection = Connection {
+            url: "http://u:p@prom:9090".into(),
+            token: Some("t".into()),
+            ..Connection::default()
+        };
+        assert!(Client::new(&connection).err().unwrap().contains("not both"));
+        let connection = Connection {
+            url: "http://u@prom:9090".into(),
+            password: Some("pw".into()),
+            ..Connection::default()
+        };
+        let client = Client::new(&connection).unwrap();
+        assert_eq!(client.authorization.as_deref(), Some("Basic dTpwdw=="));
+        assert_eq!(client.shown(), "http://prom:9090");
+    }
+
+    #[test]
+    fn vectors_are_read_with_their_labels_and_values() {
+        let body = r#"{"status":"success","data":{"resultType":"vector","result":[
+            {"metric":{"__name__":"up","instance":"a:1"},"value":[1700000000.5,"1"]},
+            {"metric":{"__name__":"x\"y"},"value":[1700000000.5,"NaN"]}]}}"#;
+        let v = vector(body).unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].metric.get("instance"), Some("a:1"));
+        assert_eq!(v[0].value, (1700000000.5, 1.0));
+        assert_eq!(v[1].metric.get("__name__"), Some("x\"y"));
+        assert!(v[1].value.1.is_nan());
+        let scalar = r#"{"status":"success","data":{"resultType":"scalar","result":[1,"1"]}}"#;
+        assert!(vector(scalar).is_err());
+        assert!(vector("{\"data\":").is_err());
+    }
+
+    #[test]
+    fn the_start_of_a_foreign_answer_is_one_clean_line() {
+        assert_eq!(first_words("\n<html>\x1b[31m\n<body>").as_deref(), Some("<html>\\x1b[31m"));
+        assert_eq!(first_words("  \n"), None);
+    }
+}

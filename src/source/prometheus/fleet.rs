@@ -1,0 +1,371 @@
+//! One answer of Prometheus, series by series, into hosts and their GPUs: GPUs keyed by host
+//! and UUID (so a host exporting both vocabularies shows each GPU once), each host dated by
+//! its newest sample and marked down (`up == 0`) or stale (older than two scrape intervals).
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::sample::{GpuSample, Missing, MissingReason, RemoteHost, Workload};
+
+use super::client::{Labels, Sample};
+use super::vocabulary::{self, GpuParts};
+
+/// The label the query adds to the series that are not GPU metrics.
+pub const KIND_LABEL: &str = "gputop_kind";
+/// `timestamp()` of one metric per GPU: when the GPU's newest sample was scraped.
+pub const KIND_TIMESTAMP: &str = "timestamp";
+/// `count_over_time(up[2m])`: how many scrapes a target had in two minutes.
+pub const KIND_SCRAPES: &str = "scrapes";
+/// The window `KIND_SCRAPES` counts over, in seconds.
+pub const SCRAPES_WINDOW: f64 = 120.0;
+
+/// The scrape interval assumed for a target whose scrapes could not be counted.
+const DEFAULT_INTERVAL: f64 = 60.0;
+
+/// A scrape target: `instance` and `job`.
+type TargetKey = (String, String);
+
+#[derive(Debug, Default)]
+struct Target {
+    up: Option<bool>,
+    scrapes: Option<f64>,
+    /// The target's own `pod` label: the exporter's pod, never a workload.
+    pod: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct HostParts {
+    targets: Vec<TargetKey>,
+    newest: Option<f64>,
+    gpus: BTreeMap<(u32, String), GpuParts>,
+}
+
+/// What an answer adds up to, before it is judged.
+#[derive(Debug, Default)]
+pub struct Assembly {
+    hosts: BTreeMap<String, HostParts>,
+    targets: HashMap<TargetKey, Target>,
+    /// GPU series' workload labels, judged once the targets' own pods are known.
+    workloads: Vec<(String, (u32, String), TargetKey, Workload)>,
+}
+
+fn target_key(labels: &Labels) -> TargetKey {
+    let get = |n| labels.get(n).unwrap_or("").to_string();
+    (get("instance"), get("job"))
+}
+
+/// The host a GPU series belongs to: the name its exporter gives, else the scrape target.
+fn host_name(labels: &Labels) -> String {
+    ["hostname", "Hostname", "instance"]
+        .iter()
+        .find_map(|n| labels.get(n).filter(|v| !v.is_empty()))
+        .unwrap_or("unknown")
+        .to_string()
+}
+
+impl Assembly {
+    pub fn add(&mut self, sample: &Sample) {
+        let labels = &sample.metric;
+        let (_, value) = sample.value;
+        match labels.get(KIND_LABEL) {
+            Some(KIND_SCRAPES) => {
+                self.targets.entry(target_key(labels)).or_default().scrapes = Some(value);
+                return;
+            }
+            Some(KIND_TIMESTAMP) => {
+                if let Some(host) = self.hosts.get_mut(&host_name(labels)) {
+                    host.newest = Some(host.newest.map_or(value, |n| n.max(value)));
+                } else {
+                    self.hosts.entry(host_name(labels)).or_default().newest = Some(value);
+                }
+                return;
+            }
+            _ => {}
+        }
+        let Some(name) = labels.get("__name__") else { return };
+        if name == "up" {
+            let target = self.targets.entry(target_key(labels)).or_default();
+            target.up = Some(value != 0.0);
+            target.pod = labels.get("pod").map(str::to_string);
+            return;
+        }
+        // A MIG device's series (dcgm-exporter's GPU_I_ID) are not the GPU's.
+        if labels.get("GPU_I_ID").is_some_and(|v| !v.is_empty()) {
+            return;
+        }
+        let index = labels.get("gpu").and_then(|g| g.parse().ok());
+        let uuid = labels.get("uuid").or_else(|| labels.get("UUID")).filter(|u| !u.is_empty());
+        if index.is_none() && uuid.is_none() {
+            return;
+        }
+        let key = (index.unwrap_or(0), uuid.unwrap_or("").to_string());
+        let host_name = host_name(labels);
+        let host = self.hosts.entry(host_name.clone()).or_default();
+        let target = target_key(labels);
+        if !host.targets.contains(&target) {
+            host.targets.push(target.clone());
+        }
+        let parts = host.gpus.entry(key.clone()).or_insert_with(|| GpuParts::new(key.0));
+        let g = &mut parts.sample;
+        if g.name.is_none() {
+            g.name = labels.get("name").or_else(|| labels.get("modelName")).map(str::to_string);
+        }
+        if g.uuid.is_none() {
+            g.uuid = uuid.map(str::to_string);
+        }
+        if g.pci_bus_id.is_none() {
+            g.pci_bus_id = labels.get("pci_bus_id").map(str::to_string);
+        }
+        if !vocabulary::apply(name, value, labels, parts) {
+            return;
+        }
+        if name.starts_with("DCGM_") {
+            let workload = Workload {
+                namespace: vocabulary::workload_label(labels, "namespace").map(str::to_string),
+                pod: vocabulary::workload_label(labels, "pod").map(str::to_string),
+                container: vocabulary::workload_label(labels, "container").map(str::to_string),
+                job: vocabulary::workload_label(labels, "hpc_job").map(str::to_string),
+            };
+            if workload != Workload::default() {
+                self.workloads.push((host_name, key, target, workload));
+            }
+        }
+    }
+
+    /// Hosts (with why one is down or stale) and GPUs at `now` (Unix seconds). `names` maps
+    /// scrape targets to the host names seen behind them, so a target that went down keeps
+    /// its name; it learns from this answer.
+    pub fn finish(
+        mut self,
+        now: f64,
+        names: &mut HashMap<TargetKey, String>,
+    ) -> (Vec<RemoteHost>, Vec<GpuSample>) {
+        for (host, key, target, mut workload) in std::mem::take(&mut self.workloads) {
+            // Without `exported_pod`, a `pod` equal to the target's own is the exporter's.
+            let own_pod = self.targets.get(&target).and_then(|t| t.pod.as_deref());
+            if own_pod.is_some() && workload.pod.as_deref() == own_pod {
+                workload = Workload { job: workload.job, ..Workload::default() };
+            }
+            if workload == Workload::default() {
+                continue;
+            }
+            if let Some(parts) = self.hosts.get_mut(&host).and_then(|h| h.gpus.get_mut(&key)) {
+                parts.sample.workload.get_or_insert(workload);
+            }
+        }
+        let mut hosts = Vec::new();
+        let mut gpus = Vec::new();
+        let mut jobs = std::collections::HashSet::new();
+        for (name, host) in self.hosts {
+            if host.gpus.is_empty() {
+                continue;
+            }
+            for target in &host.targets {
+                names.insert(target.clone(), name.clone());
+                jobs.insert(target.1.clone());
+            }
+            let interval = host
+                .targets
+                .iter()
+                .filter_map(|t| self.targets.get(t)?.scrapes.filter(|&n| n >= 2.0))
+                .map(|n| SCRAPES_WINDOW / (n - 1.0))
+                .reduce(f64::max)
+                .unwrap_or(DEFAULT_INTERVAL);
+            let age = host.newest.map(|t| (now - t).max(0.0));
+            let stale = age.is_some_and(|a| a > 2.0 * interval);
+            hosts.push(RemoteHost {
+                url: host.targets.first().map(|t| t.0.clone()).unwrap_or_default(),
+                hostname: Some(name.clone()),
+                up: true,
+                error: stale.then(|| {
+                    format!("stale: its newest sample is {} old", age_text(age.unwrap_or(0.0)))
+                }),
+                latency_ms: None,
+                cpu_percent: None,
+                memory_used_bytes: None,
+                memory_total_bytes: None,
+                age_seconds: age.map(|a| (a * 10.0).round() / 10.0),
+                stale,
+            });
+            gpus.extend(host.gpus.into_values().map(|parts| finish_gpu(parts, &name)));
+        }
+        // Targets that are down: those known to have served GPUs, and the others of a job
+        // that serves GPUs (a node's exporter in the same scrape job).
+        let mut down: Vec<(&TargetKey, &Target)> = self
+            .targets
+            .iter()
+            .filter(|(key, t)| {
+                t.up == Some(false) && (names.contains_key(*key) || jobs.contains(&key.1))
+            })
+            .collect();
+        down.sort_by(|a, b| a.0.cmp(b.0));
+        for (key, _) in down {
+            let name = names.get(key).cloned().unwrap_or_else(|| key.0.clone());
+            if hosts.iter().any(|h| h.hostname.as_deref() == Some(name.as_str())) {
+                continue;
+            }
+            hosts.push(RemoteHost {
+                url: key.0.clone(),
+                hostname: Some(name),
+                up: false,
+                error: Some(format!("target down (up == 0 in job {})", key.1)),
+                latency_ms: None,
+                cpu_percent: None,
+                memory_used_bytes: None,
+                memory_total_bytes: None,
+                age_seconds: None,
+                stale: false,
+            });
+        }
+        (hosts, gpus)
+    }
+}
+
+/// `95 s`, `12 min`, `3.0 h`.
+pub fn age_text(seconds: f64) -> String {
+    if seconds < 120.0 {
+        format!("{seconds:.0} s")
+    } else if seconds < 7200.0 {
+        format!("{:.0} min", seconds / 60.0)
+    } else {
+        format!("{:.1} h", seconds / 3600.0)
+    }
+}
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+fn finish_gpu(parts: GpuParts, host: &str) -> GpuSample {
+    let mut g = parts.sample;
+    g.host = Some(host.to_string());
+    let m = &mut g.memory;
+    if m.used_bytes.is_none() {
+        m.used_bytes = parts.fb_used.map(|v| (v * MIB) as u64);
+    }
+    if m.free_bytes.is_none() {
+        m.free_bytes = parts.fb_free.map(|v| (v * MIB) as u64);
+    }
+    if m.reserved_bytes.is_none() {
+        m.reserved_bytes = parts.fb_reserved.map(|v| (v * MIB) as u64);
+    }
+    if m.total_bytes.is_none() {
+        m.total_bytes = parts.fb_total.map(|v| (v * MIB) as u64).or_else(|| {
+            let (used, free) = (parts.fb_used?, parts.fb_free?);
+            Some(((used + free + parts.fb_reserved.unwrap_or(0.0)) * MIB) as u64)
+        });
+    }
+    g.processes = if !parts.processes.is_empty() {
+        let mut list = parts.processes;
+        list.sort_by_key(|p| p.pid);
+        Some(list)
+    } else if parts.process_count == Some(0.0) {
+        Some(Vec::new())
+    } else {
+        None
+    };
+    if g.status != crate::sample::GpuStatus::Ok {
+        return g;
+    }
+    let not_exported = Missing { reason: MissingReason::NotExported, nvml_code: None };
+    let absent = [
+        ("utilization", g.utilization.gpu_percent.is_none()),
+        ("memory", g.memory.used_bytes.is_none()),
+        ("temperature", g.temperature.gpu_celsius.is_none()),
+        ("power", g.power.draw_watts.is_none()),
+        ("fan_percent", g.fan_percent.is_none()),
+        ("processes", g.processes.is_none()),
+    ];
+    for (key, _) in absent.into_iter().filter(|(_, absent)| *absent) {
+        g.missing.insert(key.into(), not_exported);
+    }
+    g
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::prometheus::client;
+
+    fn assemble(body: &str, now: f64) -> (Vec<RemoteHost>, Vec<GpuSample>) {
+        let mut assembly = Assembly::default();
+        for sample in client::vector(body).unwrap() {
+            assembly.add(&sample);
+        }
+        assembly.finish(now, &mut HashMap::new())
+    }
+
+    fn series(labels: &str, value: &str) -> String {
+        format!(r#"{{"metric":{{{labels}}},"value":[1000,"{value}"]}}"#)
+    }
+
+    fn answer(series: &[String]) -> String {
+        format!(
+            r#"{{"status":"success","data":{{"resultType":"vector","result":[{}]}}}}"#,
+            series.join(",")
+        )
+    }
+
+    #[test]
+    fn both_vocabularies_make_one_gpu_each() {
+        let gputop = r#""instance":"a:9835","job":"gpu","hostname":"a","gpu":"0","uuid":"GPU-1","name":"H100""#;
+        let dcgm = r#""instance":"b:9400","job":"dcgm","Hostname":"b","gpu":"0","UUID":"GPU-2","modelName":"A100","exported_pod":"train-0","exported_namespace":"ml","pod":"dcgm-exporter-x""#;
+        let body = answer(&[
+            series(&format!(r#""__name__":"gputop_gpu_utilization_ratio",{gputop}"#), "0.5"),
+            series(&format!(r#""__name__":"gputop_gpu_memory_used_bytes",{gputop}"#), "1024"),
+            series(&format!(r#""__name__":"gputop_gpu_processes",{gputop}"#), "0"),
+            series(&format!(r#""__name__":"DCGM_FI_DEV_GPU_UTIL",{dcgm}"#), "75"),
+            series(&format!(r#""__name__":"DCGM_FI_DEV_FB_USED",{dcgm}"#), "2"),
+            series(&format!(r#""__name__":"DCGM_FI_DEV_FB_FREE",{dcgm}"#), "6"),
+            series(&format!(r#""gputop_kind":"timestamp",{dcgm}"#), "990"),
+            series(
+                r#""__name__":"up","instance":"b:9400","job":"dcgm","pod":"dcgm-exporter-x""#,
+                "1",
+            ),
+            series(r#""__name__":"up","instance":"c:9400","job":"dcgm""#, "0"),
+            series(r#""__name__":"up","instance":"prom:9090","job":"prometheus""#, "0"),
+        ]);
+        let (hosts, gpus) = assemble(&body, 1000.0);
+        assert_eq!(gpus.len(), 2);
+        let a = &gpus[0];
+        assert_eq!((a.host.as_deref(), a.name.as_deref()), (Some("a"), Some("H100")));
+        assert_eq!(a.utilization.gpu_percent, Some(50));
+        assert_eq!(a.processes, Some(Vec::new()));
+        assert_eq!(a.temperature.gpu_celsius, None);
+        assert_eq!(a.missing["temperature"].reason, MissingReason::NotExported);
+        let b = &gpus[1];
+        assert_eq!(b.utilization.gpu_percent, Some(75));
+        assert_eq!(b.memory.used_bytes, Some(2 << 20));
+        assert_eq!(b.memory.total_bytes, Some(8 << 20));
+        assert_eq!(b.processes, None);
+        let w = b.workload.as_ref().unwrap();
+        assert_eq!((w.pod.as_deref(), w.namespace.as_deref()), (Some("train-0"), Some("ml")));
+        // Host b is dated; c is down in a GPU job; Prometheus's own target is not a GPU host.
+        assert_eq!(hosts.len(), 3, "{hosts:?}");
+        assert_eq!(hosts[1].age_seconds, Some(10.0));
+        assert!(!hosts[1].stale);
+        assert_eq!((hosts[2].hostname.as_deref(), hosts[2].up), (Some("c:9400"), false));
+    }
+
+    #[test]
+    fn a_host_whose_data_stopped_moving_is_stale() {
+        let l = r#""instance":"a:1","job":"j","hostname":"a","gpu":"0","uuid":"GPU-1""#;
+        let body = answer(&[
+            series(&format!(r#""__name__":"gputop_gpu_up",{l}"#), "1"),
+            series(&format!(r#""gputop_kind":"timestamp",{l}"#), "700"),
+            series(r#""gputop_kind":"scrapes","instance":"a:1","job":"j""#, "9"),
+        ]);
+        let (hosts, _) = assemble(&body, 1000.0);
+        // 9 scrapes in 120 s: every 15 s; 300 s old is stale.
+        assert!(hosts[0].stale && hosts[0].up);
+        assert_eq!(hosts[0].error.as_deref(), Some("stale: its newest sample is 5 min old"));
+    }
+
+    #[test]
+    fn the_exporters_own_pod_is_not_a_workload() {
+        let l = r#""instance":"b:1","job":"dcgm","Hostname":"b","gpu":"0","UUID":"GPU-2","pod":"dcgm-exporter-x","namespace":"gpu-operator""#;
+        let body = answer(&[
+            series(&format!(r#""__name__":"DCGM_FI_DEV_GPU_UTIL",{l}"#), "1"),
+            series(r#""__name__":"up","instance":"b:1","job":"dcgm","pod":"dcgm-exporter-x""#, "1"),
+        ]);
+        let (_, gpus) = assemble(&body, 1000.0);
+        assert_eq!(gpus[0].workload, None);
+    }
+}

@@ -1,0 +1,134 @@
+//! A fleet's GPUs read from the Prometheus that already scrapes them (`--prometheus URL`):
+//! `gputop serve` or dcgm-exporter on the nodes, nothing new to install there. One instant
+//! query per refresh asks for every GPU metric of both vocabularies, when each host's data was
+//! scraped, and which targets are up; the answer becomes the same many-host snapshot that
+//! `--remote` gives, so every mode shows it.
+
+pub mod client;
+mod fleet;
+mod vocabulary;
+
+use std::collections::HashMap;
+
+pub use client::Connection;
+pub use fleet::age_text;
+
+use super::{Source, SourceError};
+use crate::sample::{HostInfo, Snapshot, SCHEMA_VERSION};
+
+pub struct PrometheusSource {
+    client: client::Client,
+    query: String,
+    /// Host names seen behind each scrape target, so a target that went down keeps its name.
+    names: HashMap<(String, String), String>,
+    /// `--selector`, as given (named when nothing matched, or when it is not valid).
+    selector: Option<String>,
+}
+
+impl PrometheusSource {
+    /// `selector`: label matchers (`{cluster="a"}`) added to every query.
+    pub fn new(connection: &Connection, selector: Option<&str>) -> Result<Self, String> {
+        let matchers = match selector {
+            Some(s) => parse_selector(s)?,
+            None => String::new(),
+        };
+        Ok(Self {
+            client: client::Client::new(connection)?,
+            query: query(&matchers),
+            names: HashMap::new(),
+            selector: selector.map(str::to_string),
+        })
+    }
+}
+
+/// `{cluster="a", namespace="ml"}` (braces optional) → `cluster="a", namespace="ml"`;
+/// Prometheus itself judges the matchers.
+fn parse_selector(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    let inner = t.strip_prefix('{').and_then(|t| t.strip_suffix('}')).unwrap_or(t).trim();
+    if inner.contains(['{', '}']) {
+        return Err(format!(
+            "--selector `{text}`: give label matchers only, like '{{cluster=\"a\",namespace=\"ml\"}}'"
+        ));
+    }
+    Ok(inner.to_string())
+}
+
+/// The one query of a refresh. Set operators match series without their names, so the
+/// series that are not GPU metrics carry a `gputop_kind` label of their own to survive `or`.
+fn query(matchers: &str) -> String {
+    let with =
+        |m: &str| if matchers.is_empty() { m.to_string() } else { format!("{m},{matchers}") };
+    let names: Vec<&str> = vocabulary::GPUTOP.iter().chain(vocabulary::DCGM).copied().collect();
+    let metrics = format!("{{{}}}", with(&format!("__name__=~\"{}\"", names.join("|"))));
+    let dated = format!("{{{}}}", with(&format!("__name__=~\"{}\"", vocabulary::DATED.join("|"))));
+    let up = format!("up{{{matchers}}}");
+    let (label, stamp, scrapes) = (fleet::KIND_LABEL, fleet::KIND_TIMESTAMP, fleet::KIND_SCRAPES);
+    format!(
+        "{metrics} or label_replace(timestamp({dated}), \"{label}\", \"{stamp}\", \"\", \"\") \
+         or {up} or label_replace(count_over_time({up}[{window}s]), \"{label}\", \"{scrapes}\", \"\", \"\")",
+        window = fleet::SCRAPES_WINDOW
+    )
+}
+
+impl Source for PrometheusSource {
+    fn sample(&mut self) -> Result<Snapshot, SourceError> {
+        let (body, warnings) = self.client.query(&self.query).map_err(|e| {
+            // The query is ours and valid: a PromQL error names the selector's mistake.
+            match &self.selector {
+                Some(s) if e.contains(", bad_data: ") => {
+                    SourceError::Prometheus(format!("--selector `{s}` is not valid: {e}"))
+                }
+                _ => SourceError::Prometheus(e),
+            }
+        })?;
+        let series = client::vector(&body)
+            .map_err(|e| SourceError::Prometheus(format!("{}: {e}", self.client.shown())))?;
+        // Every series of an answer is evaluated at one instant; it dates the answer.
+        let evaluated = series.first().map(|s| s.value.0);
+        let mut assembly = fleet::Assembly::default();
+        for s in &series {
+            assembly.add(s);
+        }
+        let now = chrono::Utc::now();
+        let at = evaluated.unwrap_or(now.timestamp_millis() as f64 / 1000.0);
+        let (hosts, gpus) = assembly.finish(at, &mut self.names);
+        if hosts.is_empty() {
+            return Err(SourceError::Prometheus(format!(
+                "{} has no GPU metrics{}: looked for gputop's (gputop_gpu_*) and dcgm-exporter's (DCGM_FI_DEV_*) names",
+                self.client.shown(),
+                if self.selector.is_some() { " matching --selector" } else { "" }
+            )));
+        }
+        let taken_at = chrono::DateTime::from_timestamp_millis((at * 1000.0) as i64).unwrap_or(now);
+        Ok(Snapshot {
+            schema_version: SCHEMA_VERSION,
+            taken_at,
+            host: HostInfo { hostname: super::HostLookup::hostname(), ..HostInfo::default() },
+            gpus,
+            hosts,
+            simulated: false,
+            warnings,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selectors_become_matchers_of_every_part() {
+        assert_eq!(
+            parse_selector(r#"{cluster="a", ns=~"ml.*"}"#).unwrap(),
+            r#"cluster="a", ns=~"ml.*""#
+        );
+        assert_eq!(parse_selector("job=\"dcgm\"").unwrap(), "job=\"dcgm\"");
+        assert!(parse_selector("{a=\"1\"}{b}").is_err());
+        let q = query("cluster=\"a\"");
+        assert!(q.contains("|DCGM_FI_DEV_GPU_UTIL|"), "{q}");
+        assert_eq!(q.matches(",cluster=\"a\"}").count(), 2, "{q}");
+        assert_eq!(q.matches("up{cluster=\"a\"}").count(), 2, "{q}");
+        assert!(query("").contains(" or up{} or "));
+    }
+}
