@@ -239,13 +239,25 @@ fn open_prometheus(cli: &Cli, url: &str) -> Result<Box<dyn source::Source>, Erro
     let connection = source::prometheus::Connection {
         url: url.to_string(),
         token: cli.source.prometheus_token_file.as_deref().map(read_token).transpose()?,
-        password: cli.source.prometheus_password_file.as_deref().map(read_token).transpose()?,
+        password: cli.source.prometheus_password_file.as_deref().map(read_password).transpose()?,
         ca_file: cli.source.prometheus_ca.clone(),
     };
     let source =
         source::prometheus::PrometheusSource::new(&connection, cli.source.selector.as_deref())
             .map_err(Error::Usage)?;
     Ok(Box::new(source))
+}
+
+/// A password from its file, the line end taken off (spaces in it are the password's).
+fn read_password(path: &std::path::Path) -> Result<String, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::Usage(format!("cannot read the password file {}: {e}", path.display()))
+    })?;
+    let password = text.trim_end_matches(['\n', '\r']);
+    if password.is_empty() {
+        return Err(Error::Usage(format!("the password file {} is empty", path.display())));
+    }
+    Ok(password.to_string())
 }
 
 /// A token from its file; a file other users can read is warned about on stderr.

@@ -395,8 +395,9 @@ fn compact(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, snapshot: &
     } else {
         String::new()
     };
-    let help = Line::styled(format!(" {order}[ ] scroll  util history {} ", window(app)), theme.dim)
-        .right_aligned();
+    let help =
+        Line::styled(format!(" {order}[ ] scroll  util history {} ", window(app)), theme.dim)
+            .right_aligned();
     let inner = text::block(frame, area, theme, &title, &help);
     if inner.height == 0 {
         return;
