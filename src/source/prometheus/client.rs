@@ -214,30 +214,101 @@ fn envelope(body: &str) -> Option<Envelope> {
 }
 
 /// The series of a successful instant query's answer.
+#[cfg(test)]
 pub fn vector(body: &str) -> Result<Vec<Sample<'_>>, String> {
-    data(body, "vector")
+    let mut all = Vec::new();
+    for_each_series(body, |s| all.push(s))?;
+    Ok(all)
 }
 
-fn data<'a, T: Deserialize<'a>>(body: &'a str, kind: &str) -> Result<Vec<T>, String> {
-    #[derive(Deserialize)]
-    struct Answer<T> {
-        data: Data<T>,
+/// Hands each series of a successful instant query's answer to `each` as it is read, so no
+/// list of tens of thousands of series is ever held: the answer for 8,000 GPUs is ~20 MB of
+/// JSON, and holding its series parsed would more than double gputop's peak memory.
+pub fn for_each_series<'a>(body: &'a str, mut each: impl FnMut(Sample<'a>)) -> Result<(), String> {
+    use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use std::fmt;
+
+    struct Answer<'f, F>(&'f mut F);
+    struct Data<'f, F>(&'f mut F);
+    struct Series<'f, F>(&'f mut F);
+
+    impl<'de, F: FnMut(Sample<'de>)> Visitor<'de> for Answer<'_, F> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("Prometheus's answer")
+        }
+        fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
+            let mut data = false;
+            while let Some(Text(key)) = map.next_key()? {
+                if key == "data" {
+                    map.next_value_seed(Data(&mut *self.0))?;
+                    data = true;
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            if data {
+                Ok(())
+            } else {
+                Err(serde::de::Error::missing_field("data"))
+            }
+        }
     }
-    #[derive(Deserialize)]
-    struct Data<T> {
-        #[serde(rename = "resultType")]
-        result_type: String,
-        result: Vec<T>,
+    impl<'de, F: FnMut(Sample<'de>)> DeserializeSeed<'de> for Data<'_, F> {
+        type Value = ();
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_map(self)
+        }
     }
-    let answer: Answer<T> = serde_json::from_str(body)
-        .map_err(|e| format!("Prometheus's answer could not be read ({e})"))?;
-    if answer.data.result_type != kind {
-        return Err(format!(
-            "Prometheus answered a {}, not the {kind} asked for",
-            sanitize(&answer.data.result_type)
-        ));
+    impl<'de, F: FnMut(Sample<'de>)> Visitor<'de> for Data<'_, F> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("the answer's data")
+        }
+        fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
+            while let Some(Text(key)) = map.next_key()? {
+                match key.as_ref() {
+                    "resultType" => {
+                        let Text(kind) = map.next_value()?;
+                        if kind != "vector" {
+                            return Err(serde::de::Error::custom(format!(
+                                "a {}, not the vector asked for",
+                                sanitize(&kind)
+                            )));
+                        }
+                    }
+                    "result" => map.next_value_seed(Series(&mut *self.0))?,
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(())
+        }
     }
-    Ok(answer.data.result)
+    impl<'de, F: FnMut(Sample<'de>)> DeserializeSeed<'de> for Series<'_, F> {
+        type Value = ();
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+    impl<'de, F: FnMut(Sample<'de>)> Visitor<'de> for Series<'_, F> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list of series")
+        }
+        fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
+            while let Some(sample) = seq.next_element()? {
+                (self.0)(sample);
+            }
+            Ok(())
+        }
+    }
+
+    let mut de = serde_json::Deserializer::from_str(body);
+    serde::Deserializer::deserialize_map(&mut de, Answer(&mut each))
+        .and_then(|()| de.end())
+        .map_err(|e| format!("Prometheus's answer could not be read ({e})"))
 }
 
 /// `[1700000000.781, "42"]`: Prometheus sends values as strings (`NaN`, `+Inf` included).

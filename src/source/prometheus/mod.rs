@@ -82,14 +82,15 @@ impl Source for PrometheusSource {
                 _ => SourceError::Prometheus(e),
             }
         })?;
-        let series = client::vector(&body)
-            .map_err(|e| SourceError::Prometheus(format!("{}: {e}", self.client.shown())))?;
-        // Every series of an answer is evaluated at one instant; it dates the answer.
-        let evaluated = series.first().map(|s| s.value.0);
         let mut assembly = fleet::Assembly::default();
-        for s in &series {
-            assembly.add(s);
-        }
+        // Every series of an answer is evaluated at one instant; it dates the answer.
+        let mut evaluated = None;
+        client::for_each_series(&body, |s| {
+            evaluated.get_or_insert(s.value.0);
+            assembly.add(&s);
+        })
+        .map_err(|e| SourceError::Prometheus(format!("{}: {e}", self.client.shown())))?;
+        drop(body);
         let now = chrono::Utc::now();
         let at = evaluated.unwrap_or(now.timestamp_millis() as f64 / 1000.0);
         let (hosts, gpus) = assembly.finish(at, &mut self.names);
