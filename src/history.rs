@@ -152,7 +152,22 @@ impl GpuHistory {
     }
 }
 
-/// History of every GPU, keyed by UUID when known (indices can change across driver reloads).
+/// A GPU's past values, oldest first, one per refresh interval, ending just before the first
+/// sample: what a source that keeps history (`--prometheus`) has from before gputop started.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PastGpu {
+    pub host: Option<String>,
+    pub index: u32,
+    pub uuid: Option<String>,
+    pub utilization: Vec<Option<f32>>,
+    /// Empty where the source gave only utilization (a large fleet).
+    pub memory_percent: Vec<Option<f32>>,
+    pub power_watts: Vec<Option<f32>>,
+    pub temperature: Vec<Option<f32>>,
+}
+
+/// History of every GPU, keyed by its host (with many) and UUID when known (indices can change
+/// across driver reloads), else its index.
 #[derive(Debug, Clone)]
 pub struct History {
     capacity: usize,
@@ -175,7 +190,7 @@ impl History {
             let capacity = self.capacity;
             let h = self
                 .gpus
-                .entry(key(g.index, g.uuid.as_deref()))
+                .entry(key(g.host.as_deref(), g.index, g.uuid.as_deref()))
                 .or_insert_with(|| GpuHistory::new(capacity));
             h.utilization.push(g.utilization.gpu_percent.map(|v| v as f32));
             h.memory_percent.push(g.memory_percent().map(|v| v as f32));
@@ -184,18 +199,78 @@ impl History {
         }
     }
 
-    pub fn gpu(&self, index: u32, uuid: Option<&str>) -> Option<&GpuHistory> {
-        self.gpus.get(&key(index, uuid))
+    pub fn gpu(&self, host: Option<&str>, index: u32, uuid: Option<&str>) -> Option<&GpuHistory> {
+        self.gpus.get(&key(host, index, uuid))
+    }
+
+    /// Puts what happened before the first sample in front of the samples taken since.
+    pub fn backfill(&mut self, past: &[PastGpu]) {
+        let capacity = self.capacity;
+        for p in past {
+            let k = key(p.host.as_deref(), p.index, p.uuid.as_deref());
+            let h = self.gpus.entry(k).or_insert_with(|| GpuHistory::new(capacity));
+            for (series, values) in [
+                (&mut h.utilization, &p.utilization),
+                (&mut h.memory_percent, &p.memory_percent),
+                (&mut h.power_watts, &p.power_watts),
+                (&mut h.temperature, &p.temperature),
+            ] {
+                let mut merged = Series::new(capacity);
+                // A series the source gave nothing of starts with gaps, as long as the others.
+                let gaps = p.utilization.len().saturating_sub(values.len());
+                let before = values.iter().copied().chain(std::iter::repeat_n(None, gaps));
+                for v in before.chain(series.iter()) {
+                    merged.push(v);
+                }
+                *series = merged;
+            }
+        }
     }
 }
 
-fn key(index: u32, uuid: Option<&str>) -> String {
-    uuid.map_or_else(|| format!("#{index}"), str::to_string)
+fn key(host: Option<&str>, index: u32, uuid: Option<&str>) -> String {
+    let gpu = uuid.map_or_else(|| format!("#{index}"), str::to_string);
+    match host {
+        Some(host) => format!("{host}/{gpu}"),
+        None => gpu,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_past_goes_before_the_samples_taken_since() {
+        let mut h = History::new(Duration::from_secs(4), Duration::from_secs(1));
+        let mut snap = crate::source::SimSource::new(crate::scenario::Scenario::demo(1), &[])
+            .unwrap()
+            .sample_at(0.0);
+        snap.gpus[0].host = Some("node1".into());
+        snap.gpus[0].utilization.gpu_percent = Some(50);
+        h.record(&snap);
+        let g = &snap.gpus[0];
+        let past = PastGpu {
+            host: g.host.clone(),
+            index: g.index,
+            uuid: g.uuid.clone(),
+            utilization: vec![Some(1.0), None, Some(3.0), Some(4.0)],
+            temperature: vec![Some(40.0); 4],
+            ..PastGpu::default()
+        };
+        h.backfill(&[past]);
+        let got = h.gpu(Some("node1"), g.index, g.uuid.as_deref()).unwrap();
+        // The window holds four: the oldest past value gave way to the sample.
+        assert_eq!(
+            got.utilization.iter().collect::<Vec<_>>(),
+            [None, Some(3.0), Some(4.0), Some(50.0)]
+        );
+        // A series the source gave nothing of is gaps before the sample, not zeros.
+        assert_eq!(got.power_watts.iter().filter(Option::is_some).count(), 1);
+        assert_eq!(got.power_watts.len(), 4);
+        // Another host's GPU with the same UUID has a history of its own.
+        assert!(h.gpu(Some("node2"), g.index, g.uuid.as_deref()).is_none());
+    }
 
     #[test]
     fn ring_keeps_the_newest_values_in_order() {
@@ -294,7 +369,7 @@ mod tests {
             h.record(&snap);
         }
         let g = &sim.sample_at(0.0).gpus[0];
-        let gh = h.gpu(g.index, g.uuid.as_deref()).unwrap();
+        let gh = h.gpu(g.host.as_deref(), g.index, g.uuid.as_deref()).unwrap();
         assert_eq!(gh.utilization.len(), 10);
         // The window holds samples 5..15: gaps at 6, 9 and 12 stay gaps, never 0.
         let gaps: Vec<bool> = gh.utilization.iter().map(|v| v.is_none()).collect();

@@ -108,8 +108,11 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Some(i) => Some(i),
         None => cli::interval_from_env().map_err(Error::Usage)?,
     };
+    // Prometheus has new data once a scrape (15 s by default): asking every second would
+    // re-read the same samples of thousands of GPUs.
+    let default_interval = Duration::from_secs(if cli.source.prometheus.is_some() { 5 } else { 1 });
     let interval =
-        interval.or(config.interval.map(Duration::from_secs_f64)).unwrap_or(Duration::from_secs(1));
+        interval.or(config.interval.map(Duration::from_secs_f64)).unwrap_or(default_interval);
     let sampling = plan.sampling.unwrap_or_default();
     match &cli.command {
         Some(cli::Command::Serve(args)) => {

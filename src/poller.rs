@@ -9,8 +9,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
+use crate::history::PastGpu;
 use crate::sample::Snapshot;
 use crate::source::{Source, SourceError};
 
@@ -19,20 +20,34 @@ pub type Polled = Result<Arc<Snapshot>, Arc<SourceError>>;
 
 pub struct Poller {
     pub updates: watch::Receiver<Option<Polled>>,
+    /// What the GPUs did over the charts' window before the first sample, from a source that
+    /// keeps history; sent once, after the first sample (which is shown first).
+    pub past: Option<oneshot::Receiver<Vec<PastGpu>>>,
 }
 
 impl Poller {
     /// Starts sampling `source` every `interval`, the first sample at once. The sampling thread
     /// ends once the poller is dropped, at its next sample.
     pub fn spawn(source: Box<dyn Source>, interval: Duration) -> Self {
+        Self::spawn_with_past(source, interval, None)
+    }
+
+    /// [`Poller::spawn`], and after the first sample the source's history over `window`.
+    pub fn spawn_with_past(
+        source: Box<dyn Source>,
+        interval: Duration,
+        window: Option<Duration>,
+    ) -> Self {
         let (tx, updates) = watch::channel(None);
+        let (past_tx, past) = oneshot::channel();
+        let past_wanted = window.map(|w| (w, past_tx));
         let spawned = std::thread::Builder::new()
             .name("gputop-sampler".into())
-            .spawn(move || run(source, interval, tx));
+            .spawn(move || run(source, interval, tx, past_wanted));
         // Without a thread (the system refused one) nothing is published, and `next` says the
         // sampler stopped.
         drop(spawned);
-        Self { updates }
+        Self { updates, past: window.map(|_| past) }
     }
 
     /// The next published result; `None` once the sampler has stopped.
@@ -46,13 +61,21 @@ impl Poller {
     }
 }
 
-fn run(mut source: Box<dyn Source>, interval: Duration, tx: watch::Sender<Option<Polled>>) {
+fn run(
+    mut source: Box<dyn Source>,
+    interval: Duration,
+    tx: watch::Sender<Option<Polled>>,
+    mut past_wanted: Option<(Duration, oneshot::Sender<Vec<PastGpu>>)>,
+) {
     let interval = interval.max(Duration::from_millis(1));
     let mut due = Instant::now();
     while !tx.is_closed() {
         let polled = source.sample().map(Arc::new).map_err(Arc::new);
         if tx.send(Some(polled)).is_err() {
             return; // nobody listens any more
+        }
+        if let Some((window, past_tx)) = past_wanted.take() {
+            let _ = past_tx.send(source.past(window, interval));
         }
         due = next_due(due, interval, Instant::now());
         std::thread::sleep(due.saturating_duration_since(Instant::now()));

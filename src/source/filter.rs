@@ -47,6 +47,14 @@ impl Source for PlacementFilter {
         }
         Ok(snapshot)
     }
+
+    fn past(
+        &mut self,
+        window: std::time::Duration,
+        step: std::time::Duration,
+    ) -> Vec<crate::history::PastGpu> {
+        self.inner.past(window, step)
+    }
 }
 
 #[cfg(test)]

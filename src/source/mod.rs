@@ -41,6 +41,16 @@ pub trait Source: Send {
     ) -> Vec<Option<RecentUtilization>> {
         Vec::new()
     }
+
+    /// What each GPU did over the last `window`, one value per `step`, from a source that
+    /// keeps history (Prometheus); nothing from one that does not. For the monitor's charts.
+    fn past(
+        &mut self,
+        _window: std::time::Duration,
+        _step: std::time::Duration,
+    ) -> Vec<crate::history::PastGpu> {
+        Vec::new()
+    }
 }
 
 /// A GPU's utilization over a recent window (percent).

@@ -116,7 +116,7 @@ async fn event_loop(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Err
     let _guard = TerminalGuard::enter()?;
     let (width, height) = terminal::size()?;
     let mut screen = Screen::new(RawStdout::new(), width, height);
-    let mut poller = Poller::spawn(source, opts.interval);
+    let mut poller = Poller::spawn_with_past(source, opts.interval, Some(opts.window));
 
     // Terminal input blocks, so it is read on its own thread and forwarded.
     let (keys_tx, mut keys) = tokio::sync::mpsc::unbounded_channel();
@@ -132,6 +132,7 @@ async fn event_loop(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Err
     let mut last_data = Instant::now();
     let stale_after = opts.interval * 2 + Duration::from_secs(1);
     let mut next_stale_check = last_data + stale_after;
+    let mut past = poller.past.take();
     loop {
         app.now = chrono::Utc::now();
         screen.draw(|frame| ui::draw(frame, &app, &theme))?;
@@ -146,6 +147,13 @@ async fn event_loop(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Err
                     }
                     Some(Err(e)) => app.message = Some(format!("sampling failed: {e}")),
                     None => return Err(Error::Sampling("the sampler stopped".into())),
+                }
+            }
+            // The charts' window from before the first sample (Prometheus keeps it).
+            got = async { past.as_mut().expect("guarded").await }, if past.is_some() => {
+                past = None;
+                if let Ok(gpus) = got {
+                    app.history.backfill(&gpus);
                 }
             }
             Some(ev) = keys.recv() => match ev {

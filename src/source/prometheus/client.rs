@@ -1,4 +1,4 @@
-//! Prometheus's HTTP API: instant queries, the credentials and certificates to send
+//! Prometheus's HTTP API: instant and range queries, the credentials and certificates to send
 //! them with, and each way a query can fail as one line a person can act on.
 
 use std::borrow::Cow;
@@ -45,6 +45,15 @@ pub struct Sample<'a> {
     pub metric: Labels<'a>,
     #[serde(deserialize_with = "point")]
     pub value: (f64, f64),
+}
+
+/// One series of a range query's answer: its labels and `[time, value]` points.
+#[derive(Debug, Deserialize)]
+pub struct RangeSeries<'a> {
+    #[serde(borrow)]
+    pub metric: Labels<'a>,
+    #[serde(deserialize_with = "points")]
+    pub values: Vec<(f64, f64)>,
 }
 
 /// A series' labels in the order Prometheus sent them, borrowed from the answer where no
@@ -126,6 +135,19 @@ impl Client {
     /// An instant query at the server's now: the series and Prometheus's warnings.
     pub fn query(&self, promql: &str) -> Result<(String, Vec<String>), String> {
         self.call("query", &[("query", promql)])
+    }
+
+    /// A range query over `[start, end]` (Unix seconds), a point every `step` seconds.
+    pub fn query_range(
+        &self,
+        promql: &str,
+        (start, end, step): (f64, f64, f64),
+    ) -> Result<(String, Vec<String>), String> {
+        let (start, end, step) = (format!("{start:.3}"), format!("{end:.3}"), format!("{step}"));
+        self.call(
+            "query_range",
+            &[("query", promql), ("start", &start), ("end", &end), ("step", &step)],
+        )
     }
 
     /// POSTs a query (a long selector never meets a URL length limit) and returns the answer's
@@ -224,15 +246,29 @@ pub fn vector(body: &str) -> Result<Vec<Sample<'_>>, String> {
 /// Hands each series of a successful instant query's answer to `each` as it is read, so no
 /// list of tens of thousands of series is ever held: the answer for 8,000 GPUs is ~20 MB of
 /// JSON, and holding its series parsed would more than double gputop's peak memory.
-pub fn for_each_series<'a>(body: &'a str, mut each: impl FnMut(Sample<'a>)) -> Result<(), String> {
+pub fn for_each_series<'a>(body: &'a str, each: impl FnMut(Sample<'a>)) -> Result<(), String> {
+    for_each_result(body, "vector", each)
+}
+
+/// [`for_each_series`] for a range query's answer.
+pub fn for_each_range<'a>(body: &'a str, each: impl FnMut(RangeSeries<'a>)) -> Result<(), String> {
+    for_each_result(body, "matrix", each)
+}
+
+fn for_each_result<'a, T: Deserialize<'a>>(
+    body: &'a str,
+    kind: &'static str,
+    mut each: impl FnMut(T),
+) -> Result<(), String> {
     use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
     use std::fmt;
+    use std::marker::PhantomData;
 
-    struct Answer<'f, F>(&'f mut F);
-    struct Data<'f, F>(&'f mut F);
-    struct Series<'f, F>(&'f mut F);
+    struct Answer<'f, F, T>(&'f mut F, &'static str, PhantomData<T>);
+    struct Data<'f, F, T>(&'f mut F, &'static str, PhantomData<T>);
+    struct Series<'f, F, T>(&'f mut F, PhantomData<T>);
 
-    impl<'de, F: FnMut(Sample<'de>)> Visitor<'de> for Answer<'_, F> {
+    impl<'de, T: Deserialize<'de>, F: FnMut(T)> Visitor<'de> for Answer<'_, F, T> {
         type Value = ();
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
             f.write_str("Prometheus's answer")
@@ -241,7 +277,7 @@ pub fn for_each_series<'a>(body: &'a str, mut each: impl FnMut(Sample<'a>)) -> R
             let mut data = false;
             while let Some(Text(key)) = map.next_key()? {
                 if key == "data" {
-                    map.next_value_seed(Data(&mut *self.0))?;
+                    map.next_value_seed(Data(&mut *self.0, self.1, PhantomData))?;
                     data = true;
                 } else {
                     map.next_value::<IgnoredAny>()?;
@@ -254,13 +290,13 @@ pub fn for_each_series<'a>(body: &'a str, mut each: impl FnMut(Sample<'a>)) -> R
             }
         }
     }
-    impl<'de, F: FnMut(Sample<'de>)> DeserializeSeed<'de> for Data<'_, F> {
+    impl<'de, T: Deserialize<'de>, F: FnMut(T)> DeserializeSeed<'de> for Data<'_, F, T> {
         type Value = ();
         fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
             d.deserialize_map(self)
         }
     }
-    impl<'de, F: FnMut(Sample<'de>)> Visitor<'de> for Data<'_, F> {
+    impl<'de, T: Deserialize<'de>, F: FnMut(T)> Visitor<'de> for Data<'_, F, T> {
         type Value = ();
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
             f.write_str("the answer's data")
@@ -270,14 +306,15 @@ pub fn for_each_series<'a>(body: &'a str, mut each: impl FnMut(Sample<'a>)) -> R
                 match key.as_ref() {
                     "resultType" => {
                         let Text(kind) = map.next_value()?;
-                        if kind != "vector" {
+                        if kind != self.1 {
                             return Err(serde::de::Error::custom(format!(
-                                "a {}, not the vector asked for",
-                                sanitize(&kind)
+                                "a {}, not the {} asked for",
+                                sanitize(&kind),
+                                self.1
                             )));
                         }
                     }
-                    "result" => map.next_value_seed(Series(&mut *self.0))?,
+                    "result" => map.next_value_seed(Series(&mut *self.0, PhantomData))?,
                     _ => {
                         map.next_value::<IgnoredAny>()?;
                     }
@@ -286,13 +323,13 @@ pub fn for_each_series<'a>(body: &'a str, mut each: impl FnMut(Sample<'a>)) -> R
             Ok(())
         }
     }
-    impl<'de, F: FnMut(Sample<'de>)> DeserializeSeed<'de> for Series<'_, F> {
+    impl<'de, T: Deserialize<'de>, F: FnMut(T)> DeserializeSeed<'de> for Series<'_, F, T> {
         type Value = ();
         fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
             d.deserialize_seq(self)
         }
     }
-    impl<'de, F: FnMut(Sample<'de>)> Visitor<'de> for Series<'_, F> {
+    impl<'de, T: Deserialize<'de>, F: FnMut(T)> Visitor<'de> for Series<'_, F, T> {
         type Value = ();
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
             f.write_str("a list of series")
@@ -306,7 +343,7 @@ pub fn for_each_series<'a>(body: &'a str, mut each: impl FnMut(Sample<'a>)) -> R
     }
 
     let mut de = serde_json::Deserializer::from_str(body);
-    serde::Deserializer::deserialize_map(&mut de, Answer(&mut each))
+    serde::Deserializer::deserialize_map(&mut de, Answer(&mut each, kind, PhantomData))
         .and_then(|()| de.end())
         .map_err(|e| format!("Prometheus's answer could not be read ({e})"))
 }
@@ -315,6 +352,11 @@ pub fn for_each_series<'a>(body: &'a str, mut each: impl FnMut(Sample<'a>)) -> R
 fn point<'de, D: serde::Deserializer<'de>>(d: D) -> Result<(f64, f64), D::Error> {
     let (t, Text(v)): (f64, Text<'de>) = Deserialize::deserialize(d)?;
     Ok((t, v.parse().unwrap_or(f64::NAN)))
+}
+
+fn points<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(f64, f64)>, D::Error> {
+    let raw: Vec<(f64, Text<'de>)> = Deserialize::deserialize(d)?;
+    Ok(raw.into_iter().map(|(t, Text(v))| (t, v.parse().unwrap_or(f64::NAN))).collect())
 }
 
 /// The start of a body that is not the API's JSON, cleaned for one line.

@@ -6,14 +6,17 @@
 
 pub mod client;
 mod fleet;
+mod past;
 mod vocabulary;
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 pub use client::Connection;
 pub use fleet::age_text;
 
 use super::{Source, SourceError};
+use crate::history::PastGpu;
 use crate::sample::{HostInfo, Snapshot, SCHEMA_VERSION};
 
 pub struct PrometheusSource {
@@ -23,6 +26,10 @@ pub struct PrometheusSource {
     names: HashMap<(String, String), String>,
     /// `--selector`, as given (named when nothing matched, or when it is not valid).
     selector: Option<String>,
+    /// Its label matchers, for the range query of the charts' past.
+    matchers: String,
+    /// GPUs in the last answer: a large fleet's past is its utilization alone.
+    gpus_seen: usize,
 }
 
 impl PrometheusSource {
@@ -35,6 +42,8 @@ impl PrometheusSource {
         Ok(Self {
             client: client::Client::new(connection)?,
             query: query(&matchers),
+            matchers,
+            gpus_seen: 0,
             names: HashMap::new(),
             selector: selector.map(str::to_string),
         })
@@ -94,6 +103,7 @@ impl Source for PrometheusSource {
         let now = chrono::Utc::now();
         let at = evaluated.unwrap_or(now.timestamp_millis() as f64 / 1000.0);
         let (hosts, gpus) = assembly.finish(at, &mut self.names);
+        self.gpus_seen = gpus.len();
         if hosts.is_empty() {
             return Err(SourceError::Prometheus(format!(
                 "{} has no GPU metrics{}: looked for gputop's (gputop_gpu_*) and dcgm-exporter's (DCGM_FI_DEV_*) names",
@@ -111,6 +121,10 @@ impl Source for PrometheusSource {
             simulated: false,
             warnings,
         })
+    }
+
+    fn past(&mut self, window: Duration, step: Duration) -> Vec<PastGpu> {
+        past::read(&self.client, &self.matchers, self.gpus_seen, window, step)
     }
 }
 

@@ -57,7 +57,7 @@ pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, layout: Gp
 }
 
 fn history<'a>(app: &'a App, gpu: &GpuSample) -> Option<&'a GpuHistory> {
-    app.history.gpu(gpu.index, gpu.uuid.as_deref())
+    app.history.gpu(gpu.host.as_deref(), gpu.index, gpu.uuid.as_deref())
 }
 
 fn title<'a>(gpu: &GpuSample, theme: &Theme) -> Line<'a> {
