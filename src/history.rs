@@ -207,6 +207,10 @@ impl History {
     pub fn backfill(&mut self, past: &[PastGpu]) {
         let capacity = self.capacity;
         for p in past {
+            // Before its first value the GPU was not known (Prometheus had not scraped it yet):
+            // the chart starts there, as a live one would.
+            let known = p.utilization.iter().position(Option::is_some);
+            let Some(first) = known else { continue };
             let k = key(p.host.as_deref(), p.index, p.uuid.as_deref());
             let h = self.gpus.entry(k).or_insert_with(|| GpuHistory::new(capacity));
             for (series, values) in [
@@ -219,7 +223,7 @@ impl History {
                 // A series the source gave nothing of starts with gaps, as long as the others.
                 let gaps = p.utilization.len().saturating_sub(values.len());
                 let before = values.iter().copied().chain(std::iter::repeat_n(None, gaps));
-                for v in before.chain(series.iter()) {
+                for v in before.skip(first).chain(series.iter()) {
                     merged.push(v);
                 }
                 *series = merged;
@@ -254,8 +258,8 @@ mod tests {
             host: g.host.clone(),
             index: g.index,
             uuid: g.uuid.clone(),
-            utilization: vec![Some(1.0), None, Some(3.0), Some(4.0)],
-            temperature: vec![Some(40.0); 4],
+            utilization: vec![None, Some(1.0), None, Some(3.0), Some(4.0)],
+            temperature: vec![Some(40.0); 5],
             ..PastGpu::default()
         };
         h.backfill(&[past]);

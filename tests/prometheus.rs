@@ -62,6 +62,7 @@ struct Prometheus {
     _child: Killed,
     url: String,
     _dir: TempDir,
+    started: Instant,
 }
 
 /// A Prometheus scraping `targets` every second; `web_config` (TLS, basic auth) if given.
@@ -93,7 +94,8 @@ fn prometheus(targets: &[&str], web_config: Option<&str>) -> Prometheus {
         None => "http",
     };
     let child = Killed(cmd.spawn().expect("start prometheus"));
-    Prometheus { _child: child, url: format!("{scheme}://127.0.0.1:{port}"), _dir: dir }
+    let url = format!("{scheme}://127.0.0.1:{port}");
+    Prometheus { _child: child, url, _dir: dir, started: Instant::now() }
 }
 
 fn have_prometheus() -> bool {
@@ -185,9 +187,25 @@ fn the_fleet_is_read_from_prometheus_with_both_vocabularies() {
 
     // The monitor: a row per host, the host: filter, the workloads view.
     let bin = assert_cmd::cargo::cargo_bin("gputop");
-    let command = format!("env LC_ALL=C.UTF-8 {} --prometheus {}", bin.display(), prom.url);
+    // Prometheus has scraped for a while: the charts' past is there to read.
+    std::thread::sleep(Duration::from_secs(8).saturating_sub(prom.started.elapsed()));
+    let command =
+        format!("env LC_ALL=C.UTF-8 {} --prometheus {} --interval 1", bin.display(), prom.url);
     if let Some(tmux) = tmux::Tmux::start(&command, 120, 40) {
         let screen = tmux.wait_for("3/3 hosts up");
+        let shown = Instant::now();
+        // The chart of node-a:0 starts with Prometheus's past: more bars within 0.9 s than the
+        // one or two samples taken (one a second) could draw.
+        let bars = |screen: &str| {
+            let row = screen.lines().find(|l| l.contains("node-a:0")).unwrap_or("");
+            row.chars().filter(|c| "▁▂▃▄▅▆▇█".contains(*c)).count()
+        };
+        let mut screen = screen;
+        while bars(&screen) < 3 && shown.elapsed() < Duration::from_millis(900) {
+            std::thread::sleep(Duration::from_millis(100));
+            screen = tmux.screen();
+        }
+        assert!(bars(&screen) >= 3, "the chart did not start from the past:\n{screen}");
         assert!(screen.contains("▾ node-a  1 GPUs  util 87%"), "{screen}");
         assert!(screen.contains("node-b:0 GPU of node-b"), "{screen}");
         tmux.keys(&["/", "host:node-b", "Enter"]);
