@@ -165,12 +165,16 @@ pub fn rows<'a>(snapshot: &'a Snapshot, filter: &GpuFilter, order: GpuOrder) -> 
     if snapshot.hosts.is_empty() {
         return shown.into_iter().map(FleetRow::Gpu).collect();
     }
-    let mut rows = Vec::with_capacity(shown.len() + snapshot.hosts.len());
+    // One pass over the GPUs (a fleet has thousands on hundreds of hosts).
+    let mut by_host: std::collections::HashMap<&str, Vec<&GpuSample>> =
+        std::collections::HashMap::with_capacity(snapshot.hosts.len());
+    for g in shown {
+        by_host.entry(g.host.as_deref().unwrap_or("")).or_default().push(g);
+    }
+    let mut rows = Vec::with_capacity(snapshot.gpus.len() + snapshot.hosts.len());
     for host in &snapshot.hosts {
         let gpus: Vec<&GpuSample> = match &host.hostname {
-            Some(name) if host.up => {
-                shown.iter().copied().filter(|g| g.host.as_deref() == Some(name)).collect()
-            }
+            Some(name) if host.up => by_host.remove(name.as_str()).unwrap_or_default(),
             _ => Vec::new(),
         };
         if gpus.is_empty() && (host.up || !filter.keeps_host(host)) {

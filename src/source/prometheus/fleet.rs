@@ -36,7 +36,8 @@ struct Target {
 struct HostParts {
     targets: Vec<TargetKey>,
     newest: Option<f64>,
-    gpus: BTreeMap<(u32, String), GpuParts>,
+    /// By UUID (or `#index` without one).
+    gpus: HashMap<String, GpuParts>,
 }
 
 /// What an answer adds up to, before it is judged.
@@ -45,7 +46,7 @@ pub struct Assembly {
     hosts: BTreeMap<String, HostParts>,
     targets: HashMap<TargetKey, Target>,
     /// GPU series' workload labels, judged once the targets' own pods are known.
-    workloads: Vec<(String, (u32, String), TargetKey, Workload)>,
+    workloads: Vec<(String, String, TargetKey, Workload)>,
 }
 
 fn target_key(labels: &Labels) -> TargetKey {
@@ -54,12 +55,11 @@ fn target_key(labels: &Labels) -> TargetKey {
 }
 
 /// The host a GPU series belongs to: the name its exporter gives, else the scrape target.
-fn host_name(labels: &Labels) -> String {
+fn host_name<'l>(labels: &'l Labels) -> &'l str {
     ["hostname", "Hostname", "instance"]
         .iter()
         .find_map(|n| labels.get(n).filter(|v| !v.is_empty()))
         .unwrap_or("unknown")
-        .to_string()
 }
 
 impl Assembly {
@@ -72,11 +72,12 @@ impl Assembly {
                 return;
             }
             Some(KIND_TIMESTAMP) => {
-                if let Some(host) = self.hosts.get_mut(&host_name(labels)) {
-                    host.newest = Some(host.newest.map_or(value, |n| n.max(value)));
-                } else {
-                    self.hosts.entry(host_name(labels)).or_default().newest = Some(value);
+                let name = host_name(labels);
+                if !self.hosts.contains_key(name) {
+                    self.hosts.insert(name.to_string(), HostParts::default());
                 }
+                let host = self.hosts.get_mut(name).expect("inserted above");
+                host.newest = Some(host.newest.map_or(value, |n| n.max(value)));
                 return;
             }
             _ => {}
@@ -97,14 +98,27 @@ impl Assembly {
         if index.is_none() && uuid.is_none() {
             return;
         }
-        let key = (index.unwrap_or(0), uuid.unwrap_or("").to_string());
-        let host_name = host_name(labels);
-        let host = self.hosts.entry(host_name.clone()).or_default();
-        let target = target_key(labels);
-        if !host.targets.contains(&target) {
-            host.targets.push(target.clone());
+        // Tens of thousands of series: look up by the labels' own text, allocate only for
+        // a host, target or GPU not seen before.
+        let host_key = host_name(labels);
+        if !self.hosts.contains_key(host_key) {
+            self.hosts.insert(host_key.to_string(), HostParts::default());
         }
-        let parts = host.gpus.entry(key.clone()).or_insert_with(|| GpuParts::new(key.0));
+        let host = self.hosts.get_mut(host_key).expect("inserted above");
+        let (instance, job) =
+            (labels.get("instance").unwrap_or(""), labels.get("job").unwrap_or(""));
+        if !host.targets.iter().any(|(i, j)| i == instance && j == job) {
+            host.targets.push((instance.to_string(), job.to_string()));
+        }
+        let index = index.unwrap_or(0);
+        let gpu_key: std::borrow::Cow<str> = match uuid {
+            Some(u) => u.into(),
+            None => format!("#{index}").into(),
+        };
+        if !host.gpus.contains_key(gpu_key.as_ref()) {
+            host.gpus.insert(gpu_key.to_string(), GpuParts::new(index));
+        }
+        let parts = host.gpus.get_mut(gpu_key.as_ref()).expect("inserted above");
         let g = &mut parts.sample;
         if g.name.is_none() {
             g.name = labels.get("name").or_else(|| labels.get("modelName")).map(str::to_string);
@@ -119,6 +133,8 @@ impl Assembly {
             return;
         }
         if name.starts_with("DCGM_") {
+            let (host_name, key, target) =
+                (host_key.to_string(), gpu_key.into_owned(), target_key(labels));
             let workload = Workload {
                 namespace: vocabulary::workload_label(labels, "namespace").map(str::to_string),
                 pod: vocabulary::workload_label(labels, "pod").map(str::to_string),
@@ -186,7 +202,11 @@ impl Assembly {
                 age_seconds: age.map(|a| (a * 10.0).round() / 10.0),
                 stale,
             });
-            gpus.extend(host.gpus.into_values().map(|parts| finish_gpu(parts, &name)));
+            let mut parts: Vec<GpuParts> = host.gpus.into_values().collect();
+            parts.sort_by(|a, b| {
+                (a.sample.index, &a.sample.uuid).cmp(&(b.sample.index, &b.sample.uuid))
+            });
+            gpus.extend(parts.into_iter().map(|parts| finish_gpu(parts, &name)));
         }
         // Targets that are down: those known to have served GPUs, and the others of a job
         // that serves GPUs (a node's exporter in the same scrape job).
