@@ -399,3 +399,20 @@ fn garbage_answers_are_one_clear_line() {
     assert_eq!(out.status.code(), Some(3));
     assert!(stderr.contains("connection refused"), "{stderr}");
 }
+
+#[test]
+fn prometheus_warnings_are_shown_not_dropped() {
+    let body = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"DCGM_FI_DEV_GPU_UTIL","gpu":"0","UUID":"GPU-1","Hostname":"node-x","instance":"node-x:9400","job":"dcgm"},"value":[1700000000,"33"]}]},"warnings":["partial response: store \u001b[2J unreachable"]}"#;
+    let url = fake_server("200 OK", body);
+    let empty = scenario_file("");
+    let out = gputop(&empty).args(["--prometheus", &url, "--once", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["warnings"][0], "partial response: store \\x1b[2J unreachable");
+    assert_eq!(doc["gpus"][0]["utilization"]["gpu_percent"], 33);
+    let out = gputop(&empty).args(["--prometheus", &url, "--once"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("warning from the source: partial response"), "{stderr}");
+    assert!(!stderr.contains('\x1b'), "{stderr:?}");
+}

@@ -35,6 +35,12 @@ pub fn run(source: &mut dyn Source, format: &Format, out: &mut dyn Write) -> Res
         }
     }
     out.flush()?;
+    // Prometheus's warnings (a partial answer): on stderr beside any output, and in the JSON.
+    if !matches!(format, Format::Json) {
+        for w in &snapshot.warnings {
+            eprintln!("gputop: warning from the source: {}", sanitize(w));
+        }
+    }
     // Many hosts and none answered: the output says why for each; the exit code says so too.
     if !snapshot.hosts.is_empty() && snapshot.hosts.iter().all(|h| !h.up) {
         return Err(Error::Sampling(format!(

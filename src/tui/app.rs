@@ -181,6 +181,10 @@ impl App {
     /// New data: record history and rebuild the rows.
     pub fn on_snapshot(&mut self, snapshot: Arc<Snapshot>) {
         self.history.record(&snapshot);
+        // The source's warnings (Prometheus: a partial answer) stand on the bottom line.
+        if let Some(w) = snapshot.warnings.first() {
+            self.message = Some(format!("warning from the source: {w}"));
+        }
         let capacity = self.history.capacity();
         // Every process, whatever the filter hides: a set, since with a thousand processes a
         // list lookup per entry would cost a million steps on every sample.
