@@ -219,11 +219,14 @@ impl History {
                 (&mut h.power_watts, &p.power_watts),
                 (&mut h.temperature, &p.temperature),
             ] {
+                // A series the source gave nothing of (a large fleet's memory, power and
+                // temperature) keeps only its samples: a window of gaps for thousands of GPUs
+                // would be memory spent on nothing.
+                if values.is_empty() {
+                    continue;
+                }
                 let mut merged = Series::new(capacity);
-                // A series the source gave nothing of starts with gaps, as long as the others.
-                let gaps = p.utilization.len().saturating_sub(values.len());
-                let before = values.iter().copied().chain(std::iter::repeat_n(None, gaps));
-                for v in before.skip(first).chain(series.iter()) {
+                for v in values.iter().copied().skip(first).chain(series.iter()) {
                     merged.push(v);
                 }
                 *series = merged;
@@ -269,9 +272,9 @@ mod tests {
             got.utilization.iter().collect::<Vec<_>>(),
             [None, Some(3.0), Some(4.0), Some(50.0)]
         );
-        // A series the source gave nothing of is gaps before the sample, not zeros.
-        assert_eq!(got.power_watts.iter().filter(Option::is_some).count(), 1);
-        assert_eq!(got.power_watts.len(), 4);
+        // A series the source gave nothing of keeps its samples alone, never zeros.
+        assert_eq!(got.power_watts.len(), 1);
+        assert_eq!(got.temperature.len(), 4);
         // Another host's GPU with the same UUID has a history of its own.
         assert!(h.gpu(Some("node2"), g.index, g.uuid.as_deref()).is_none());
     }

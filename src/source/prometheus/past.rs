@@ -11,7 +11,7 @@ use super::client::{self, Client, Labels};
 
 /// More GPUs than this: utilization only, at most [`MAX_POINTS`] per series.
 const SMALL_FLEET: usize = 64;
-const MAX_POINTS: f64 = 240.0;
+const MAX_POINTS: f64 = 120.0;
 
 #[derive(Clone, Copy)]
 enum Metric {
