@@ -34,11 +34,14 @@ struct Exporter {
     _scenario: NamedTempFile,
 }
 
-/// `gputop serve` as host `name`, its one GPU at `util` %, `mem` MiB used, `temp` °C, `watts`.
+/// `gputop serve` as host `name`, its first GPU at `util` %, `mem` MiB used, `temp` °C, `watts`;
+/// its second without a temperature or power (dcgm-exporter then leaves out the fields that
+/// name GPUs best).
 fn exporter(name: &str, dcgm: bool, (util, mem, temp, watts): (u32, u32, u32, u32)) -> Exporter {
     let scenario = scenario_file(&format!(
         "[[gpus]]\nname = \"GPU of {name}\"\nmemory_total_mib = 81920\nmemory_used_mib = {mem}\n\
-         utilization_gpu = {util}\ntemperature_c = {temp}\npower_w = {watts}\n"
+         utilization_gpu = {util}\ntemperature_c = {temp}\npower_w = {watts}\n\
+         [[gpus]]\nname = \"Second of {name}\"\nutilization_gpu = 1\n"
     ));
     let mut cmd = gputop_std(&scenario);
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--interval", "0.2"])
@@ -153,7 +156,9 @@ fn the_fleet_is_read_from_prometheus_with_both_vocabularies() {
         ("node-c", (5, 1000, 40, 90.0)),
     ] {
         let gpus = gpus_of(&doc, host);
-        assert_eq!(gpus.len(), 1, "{host}: {doc}");
+        assert_eq!(gpus.len(), 2, "{host}: {doc}");
+        assert_eq!(gpus[1]["name"], format!("Second of {host}"));
+        assert!(gpus[1]["temperature"]["gpu_celsius"].is_null());
         let g = gpus[0];
         assert_eq!(g["name"], format!("GPU of {host}"));
         assert_eq!(g["utilization"]["gpu_percent"], util, "{host}");
@@ -173,7 +178,7 @@ fn the_fleet_is_read_from_prometheus_with_both_vocabularies() {
         fleet_json(&prom.url, &["--selector", &format!("{{instance=\"{}\"}}", c.addr)], |d| {
             hosts_up(d) == 1
         });
-    assert_eq!(one["gpus"].as_array().unwrap().len(), 1);
+    assert_eq!(one["gpus"].as_array().unwrap().len(), 2);
     assert_eq!(one["gpus"][0]["host"], "node-c");
 
     // The text table and CSV name each GPU's host.
@@ -206,10 +211,10 @@ fn the_fleet_is_read_from_prometheus_with_both_vocabularies() {
             screen = tmux.screen();
         }
         assert!(bars(&screen) >= 3, "the chart did not start from the past:\n{screen}");
-        assert!(screen.contains("▾ node-a  1 GPUs  util 87%"), "{screen}");
+        assert!(screen.contains("▾ node-a  2 GPUs  util 44%"), "{screen}");
         assert!(screen.contains("node-b:0 GPU of node-b"), "{screen}");
         tmux.keys(&["/", "host:node-b", "Enter"]);
-        let screen = tmux.wait_for("1 GPUs · 3/3 hosts up · of 3");
+        let screen = tmux.wait_for("2 GPUs · 3/3 hosts up · of 6");
         assert!(!screen.contains("node-a:0"), "{screen}");
         tmux.keys(&["o"]);
         tmux.wait_for("o order: util");

@@ -1,6 +1,8 @@
-//! One answer of Prometheus, series by series, into hosts and their GPUs: GPUs keyed by host
-//! and UUID (so a host exporting both vocabularies shows each GPU once), each host dated by
-//! its newest sample and marked down (`up == 0`) or stale (older than two scrape intervals).
+//! One answer of Prometheus, series by series, into hosts and their GPUs. The values come
+//! grouped to `(__name__, instance, gpu)` (each series without the GPU's other labels: a third
+//! of the bytes); one series per GPU, the `timestamp()` of a metric every exporter has, carries
+//! its labels (host, UUID, model, workload) and dates its data. Hosts are marked down
+//! (`up == 0`) or stale (older than two scrape intervals).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -11,12 +13,15 @@ use super::vocabulary::{self, GpuParts};
 
 /// The label the query adds to the series that are not GPU metrics.
 pub const KIND_LABEL: &str = "gputop_kind";
-/// `timestamp()` of one metric per GPU: when the GPU's newest sample was scraped.
+/// `timestamp()` of one metric per GPU, with all its labels: who the GPU is, and when its
+/// newest sample was scraped.
 pub const KIND_TIMESTAMP: &str = "timestamp";
 /// `count_over_time(up[2m])`: how many scrapes a target had in two minutes.
 pub const KIND_SCRAPES: &str = "scrapes";
 /// The window `KIND_SCRAPES` counts over, in seconds.
 pub const SCRAPES_WINDOW: f64 = 120.0;
+/// The labels the values are grouped to.
+pub const VALUE_LABELS: &str = "__name__, instance, gpu, GPU_I_ID, xid";
 
 /// The scrape interval assumed for a target whose scrapes could not be counted.
 const DEFAULT_INTERVAL: f64 = 60.0;
@@ -32,21 +37,25 @@ struct Target {
     pod: Option<String>,
 }
 
+/// Who a GPU is, from its labelled series.
 #[derive(Debug, Default)]
-struct HostParts {
-    targets: Vec<TargetKey>,
-    newest: Option<f64>,
-    /// By UUID (or `#index` without one).
-    gpus: HashMap<String, GpuParts>,
+struct Identity {
+    host: String,
+    job: String,
+    uuid: Option<String>,
+    name: Option<String>,
+    pci_bus_id: Option<String>,
+    workload: Option<Workload>,
+    newest: f64,
 }
 
 /// What an answer adds up to, before it is judged.
 #[derive(Debug, Default)]
 pub struct Assembly {
-    hosts: BTreeMap<String, HostParts>,
+    /// By `instance`, then GPU index.
+    gpus: HashMap<String, HashMap<u32, GpuParts>>,
+    identities: HashMap<String, HashMap<u32, Identity>>,
     targets: HashMap<TargetKey, Target>,
-    /// GPU series' workload labels, judged once the targets' own pods are known.
-    workloads: Vec<(String, String, TargetKey, Workload)>,
 }
 
 fn target_key(labels: &Labels) -> TargetKey {
@@ -54,7 +63,7 @@ fn target_key(labels: &Labels) -> TargetKey {
     (get("instance"), get("job"))
 }
 
-/// The host a GPU series belongs to: the name its exporter gives, else the scrape target.
+/// The host a GPU belongs to: the name its exporter gives, else the scrape target.
 fn host_name<'l>(labels: &'l Labels) -> &'l str {
     ["hostname", "Hostname", "instance"]
         .iter()
@@ -62,22 +71,32 @@ fn host_name<'l>(labels: &'l Labels) -> &'l str {
         .unwrap_or("unknown")
 }
 
+/// The entry of `map[instance][gpu]`, allocating the instance's name only the first time.
+fn slot<'m, T: Default>(
+    map: &'m mut HashMap<String, HashMap<u32, T>>,
+    instance: &str,
+    gpu: u32,
+) -> &'m mut T {
+    if !map.contains_key(instance) {
+        map.insert(instance.to_string(), HashMap::new());
+    }
+    map.get_mut(instance).expect("inserted above").entry(gpu).or_default()
+}
+
 impl Assembly {
     pub fn add(&mut self, sample: &Sample) {
         let labels = &sample.metric;
         let (_, value) = sample.value;
+        let instance = labels.get("instance").unwrap_or("");
         match labels.get(KIND_LABEL) {
             Some(KIND_SCRAPES) => {
                 self.targets.entry(target_key(labels)).or_default().scrapes = Some(value);
                 return;
             }
             Some(KIND_TIMESTAMP) => {
-                let name = host_name(labels);
-                if !self.hosts.contains_key(name) {
-                    self.hosts.insert(name.to_string(), HostParts::default());
-                }
-                let host = self.hosts.get_mut(name).expect("inserted above");
-                host.newest = Some(host.newest.map_or(value, |n| n.max(value)));
+                let Some(gpu) = labels.get("gpu").and_then(|g| g.parse().ok()) else { return };
+                let id = slot(&mut self.identities, instance, gpu);
+                *id = identity(labels, value);
                 return;
             }
             _ => {}
@@ -93,58 +112,10 @@ impl Assembly {
         if labels.get("GPU_I_ID").is_some_and(|v| !v.is_empty()) {
             return;
         }
-        let index = labels.get("gpu").and_then(|g| g.parse().ok());
-        let uuid = labels.get("uuid").or_else(|| labels.get("UUID")).filter(|u| !u.is_empty());
-        if index.is_none() && uuid.is_none() {
-            return;
-        }
-        // Tens of thousands of series: look up by the labels' own text, allocate only for
-        // a host, target or GPU not seen before.
-        let host_key = host_name(labels);
-        if !self.hosts.contains_key(host_key) {
-            self.hosts.insert(host_key.to_string(), HostParts::default());
-        }
-        let host = self.hosts.get_mut(host_key).expect("inserted above");
-        let (instance, job) =
-            (labels.get("instance").unwrap_or(""), labels.get("job").unwrap_or(""));
-        if !host.targets.iter().any(|(i, j)| i == instance && j == job) {
-            host.targets.push((instance.to_string(), job.to_string()));
-        }
-        let index = index.unwrap_or(0);
-        let gpu_key: std::borrow::Cow<str> = match uuid {
-            Some(u) => u.into(),
-            None => format!("#{index}").into(),
-        };
-        if !host.gpus.contains_key(gpu_key.as_ref()) {
-            host.gpus.insert(gpu_key.to_string(), GpuParts::new(index));
-        }
-        let parts = host.gpus.get_mut(gpu_key.as_ref()).expect("inserted above");
-        let g = &mut parts.sample;
-        if g.name.is_none() {
-            g.name = labels.get("name").or_else(|| labels.get("modelName")).map(str::to_string);
-        }
-        if g.uuid.is_none() {
-            g.uuid = uuid.map(str::to_string);
-        }
-        if g.pci_bus_id.is_none() {
-            g.pci_bus_id = labels.get("pci_bus_id").map(str::to_string);
-        }
-        if !vocabulary::apply(name, value, labels, parts) {
-            return;
-        }
-        if name.starts_with("DCGM_") {
-            let (host_name, key, target) =
-                (host_key.to_string(), gpu_key.into_owned(), target_key(labels));
-            let workload = Workload {
-                namespace: vocabulary::workload_label(labels, "namespace").map(str::to_string),
-                pod: vocabulary::workload_label(labels, "pod").map(str::to_string),
-                container: vocabulary::workload_label(labels, "container").map(str::to_string),
-                job: vocabulary::workload_label(labels, "hpc_job").map(str::to_string),
-            };
-            if workload != Workload::default() {
-                self.workloads.push((host_name, key, target, workload));
-            }
-        }
+        let Some(gpu) = labels.get("gpu").and_then(|g| g.parse().ok()) else { return };
+        let parts = slot(&mut self.gpus, instance, gpu);
+        parts.sample.index = gpu;
+        vocabulary::apply(name, value, labels, parts);
     }
 
     /// Hosts (with why one is down or stale) and GPUs at `now` (Unix seconds). `names` maps
@@ -155,26 +126,56 @@ impl Assembly {
         now: f64,
         names: &mut HashMap<TargetKey, String>,
     ) -> (Vec<RemoteHost>, Vec<GpuSample>) {
-        for (host, key, target, mut workload) in std::mem::take(&mut self.workloads) {
-            // Without `exported_pod`, a `pod` equal to the target's own is the exporter's.
-            let own_pod = self.targets.get(&target).and_then(|t| t.pod.as_deref());
-            if own_pod.is_some() && workload.pod.as_deref() == own_pod {
-                workload = Workload { job: workload.job, ..Workload::default() };
-            }
-            if workload == Workload::default() {
-                continue;
-            }
-            if let Some(parts) = self.hosts.get_mut(&host).and_then(|h| h.gpus.get_mut(&key)) {
-                parts.sample.workload.get_or_insert(workload);
+        struct HostParts {
+            targets: Vec<TargetKey>,
+            newest: Option<f64>,
+            gpus: Vec<GpuSample>,
+        }
+        let mut by_host: BTreeMap<String, HostParts> = BTreeMap::new();
+        for (instance, gpus) in std::mem::take(&mut self.gpus) {
+            let mut ids = self.identities.remove(&instance).unwrap_or_default();
+            for (index, parts) in gpus {
+                let id = ids
+                    .remove(&index)
+                    .unwrap_or_else(|| Identity { host: instance.clone(), ..Identity::default() });
+                let target = (instance.clone(), id.job.clone());
+                let host = by_host.entry(id.host.clone()).or_insert_with(|| HostParts {
+                    targets: Vec::new(),
+                    newest: None,
+                    gpus: Vec::new(),
+                });
+                if !host.targets.contains(&target) {
+                    host.targets.push(target.clone());
+                }
+                if id.newest > 0.0 {
+                    host.newest = Some(host.newest.map_or(id.newest, |n| n.max(id.newest)));
+                }
+                let mut g = finish_gpu(parts, &id.host);
+                g.uuid = id.uuid;
+                g.name = id.name;
+                g.pci_bus_id = id.pci_bus_id;
+                g.workload = id.workload.and_then(|w| {
+                    // Without `exported_pod`, a `pod` equal to the target's own is the exporter's.
+                    let own_pod = self.targets.get(&target).and_then(|t| t.pod.as_deref());
+                    let w = if own_pod.is_some() && w.pod.as_deref() == own_pod {
+                        Workload { job: w.job, ..Workload::default() }
+                    } else {
+                        w
+                    };
+                    (w != Workload::default()).then_some(w)
+                });
+                // Two exporters on one host (gputop's and dcgm-exporter's): each GPU once.
+                let duplicate = g.uuid.is_some()
+                    && host.gpus.iter().any(|o| o.uuid == g.uuid && o.index == g.index);
+                if !duplicate {
+                    host.gpus.push(g);
+                }
             }
         }
         let mut hosts = Vec::new();
         let mut gpus = Vec::new();
         let mut jobs = std::collections::HashSet::new();
-        for (name, host) in self.hosts {
-            if host.gpus.is_empty() {
-                continue;
-            }
+        for (name, mut host) in by_host {
             for target in &host.targets {
                 names.insert(target.clone(), name.clone());
                 jobs.insert(target.1.clone());
@@ -202,11 +203,8 @@ impl Assembly {
                 age_seconds: age.map(|a| (a * 10.0).round() / 10.0),
                 stale,
             });
-            let mut parts: Vec<GpuParts> = host.gpus.into_values().collect();
-            parts.sort_by(|a, b| {
-                (a.sample.index, &a.sample.uuid).cmp(&(b.sample.index, &b.sample.uuid))
-            });
-            gpus.extend(parts.into_iter().map(|parts| finish_gpu(parts, &name)));
+            host.gpus.sort_by(|a, b| (a.index, &a.uuid).cmp(&(b.index, &b.uuid)));
+            gpus.append(&mut host.gpus);
         }
         // Targets that are down: those known to have served GPUs, and the others of a job
         // that serves GPUs (a node's exporter in the same scrape job).
@@ -237,6 +235,30 @@ impl Assembly {
             });
         }
         (hosts, gpus)
+    }
+}
+
+/// Who a GPU is, from its labelled series; `newest`: when it was scraped.
+fn identity(labels: &Labels, newest: f64) -> Identity {
+    let text = |names: &[&str]| {
+        names.iter().find_map(|n| labels.get(n).filter(|v| !v.is_empty())).map(str::to_string)
+    };
+    let workload = Workload {
+        namespace: vocabulary::workload_label(labels, "namespace").map(str::to_string),
+        pod: vocabulary::workload_label(labels, "pod").map(str::to_string),
+        container: vocabulary::workload_label(labels, "container").map(str::to_string),
+        job: vocabulary::workload_label(labels, "hpc_job").map(str::to_string),
+    };
+    // Only dcgm-exporter labels GPUs with their pods; gputop's are its processes'.
+    let dcgm = labels.get("Hostname").is_some() || labels.get("UUID").is_some();
+    Identity {
+        host: host_name(labels).to_string(),
+        job: labels.get("job").unwrap_or("").to_string(),
+        uuid: text(&["uuid", "UUID"]),
+        name: text(&["name", "modelName"]),
+        pci_bus_id: text(&["pci_bus_id"]),
+        workload: (dcgm && workload != Workload::default()).then_some(workload),
+        newest,
     }
 }
 
@@ -327,13 +349,16 @@ mod tests {
     fn both_vocabularies_make_one_gpu_each() {
         let gputop = r#""instance":"a:9835","job":"gpu","hostname":"a","gpu":"0","uuid":"GPU-1","name":"H100""#;
         let dcgm = r#""instance":"b:9400","job":"dcgm","Hostname":"b","gpu":"0","UUID":"GPU-2","modelName":"A100","exported_pod":"train-0","exported_namespace":"ml","pod":"dcgm-exporter-x""#;
+        // The values come grouped to instance and GPU; one labelled series per GPU.
+        let (a, b) = (r#""instance":"a:9835","gpu":"0""#, r#""instance":"b:9400","gpu":"0""#);
         let body = answer(&[
-            series(&format!(r#""__name__":"gputop_gpu_utilization_ratio",{gputop}"#), "0.5"),
-            series(&format!(r#""__name__":"gputop_gpu_memory_used_bytes",{gputop}"#), "1024"),
-            series(&format!(r#""__name__":"gputop_gpu_processes",{gputop}"#), "0"),
-            series(&format!(r#""__name__":"DCGM_FI_DEV_GPU_UTIL",{dcgm}"#), "75"),
-            series(&format!(r#""__name__":"DCGM_FI_DEV_FB_USED",{dcgm}"#), "2"),
-            series(&format!(r#""__name__":"DCGM_FI_DEV_FB_FREE",{dcgm}"#), "6"),
+            series(&format!(r#""__name__":"gputop_gpu_utilization_ratio",{a}"#), "0.5"),
+            series(&format!(r#""__name__":"gputop_gpu_memory_used_bytes",{a}"#), "1024"),
+            series(&format!(r#""__name__":"gputop_gpu_processes",{a}"#), "0"),
+            series(&format!(r#""__name__":"DCGM_FI_DEV_GPU_UTIL",{b}"#), "75"),
+            series(&format!(r#""__name__":"DCGM_FI_DEV_FB_USED",{b}"#), "2"),
+            series(&format!(r#""__name__":"DCGM_FI_DEV_FB_FREE",{b}"#), "6"),
+            series(&format!(r#""gputop_kind":"timestamp",{gputop}"#), "995"),
             series(&format!(r#""gputop_kind":"timestamp",{dcgm}"#), "990"),
             series(
                 r#""__name__":"up","instance":"b:9400","job":"dcgm","pod":"dcgm-exporter-x""#,
@@ -368,7 +393,7 @@ mod tests {
     fn a_host_whose_data_stopped_moving_is_stale() {
         let l = r#""instance":"a:1","job":"j","hostname":"a","gpu":"0","uuid":"GPU-1""#;
         let body = answer(&[
-            series(&format!(r#""__name__":"gputop_gpu_up",{l}"#), "1"),
+            series(r#""__name__":"gputop_gpu_up","instance":"a:1","gpu":"0""#, "1"),
             series(&format!(r#""gputop_kind":"timestamp",{l}"#), "700"),
             series(r#""gputop_kind":"scrapes","instance":"a:1","job":"j""#, "9"),
         ]);
@@ -382,7 +407,8 @@ mod tests {
     fn the_exporters_own_pod_is_not_a_workload() {
         let l = r#""instance":"b:1","job":"dcgm","Hostname":"b","gpu":"0","UUID":"GPU-2","pod":"dcgm-exporter-x","namespace":"gpu-operator""#;
         let body = answer(&[
-            series(&format!(r#""__name__":"DCGM_FI_DEV_GPU_UTIL",{l}"#), "1"),
+            series(r#""__name__":"DCGM_FI_DEV_GPU_UTIL","instance":"b:1","gpu":"0""#, "1"),
+            series(&format!(r#""gputop_kind":"timestamp",{l}"#), "999"),
             series(r#""__name__":"up","instance":"b:1","job":"dcgm","pod":"dcgm-exporter-x""#, "1"),
         ]);
         let (_, gpus) = assemble(&body, 1000.0);

@@ -63,19 +63,31 @@ fn parse_selector(text: &str) -> Result<String, String> {
     Ok(inner.to_string())
 }
 
-/// The one query of a refresh. Set operators match series without their names, so the
-/// series that are not GPU metrics carry a `gputop_kind` label of their own to survive `or`.
+/// The one query of a refresh: the GPU metrics grouped to `(__name__, instance, gpu)`, the
+/// per-process series, one labelled and dated series per GPU, and the targets' `up` and
+/// scrape counts. Set operators match series without their names, so the series that are not
+/// metrics carry a `gputop_kind` label of their own to survive `or`.
 fn query(matchers: &str) -> String {
     let with =
         |m: &str| if matchers.is_empty() { m.to_string() } else { format!("{m},{matchers}") };
     let names: Vec<&str> = vocabulary::GPUTOP.iter().chain(vocabulary::DCGM).copied().collect();
     let metrics = format!("{{{}}}", with(&format!("__name__=~\"{}\"", names.join("|"))));
-    let dated = format!("{{{}}}", with(&format!("__name__=~\"{}\"", vocabulary::DATED.join("|"))));
-    let up = format!("up{{{matchers}}}");
+    let processes = format!("{{{}}}", with(&format!("__name__=\"{}\"", vocabulary::PROCESSES)));
     let (label, stamp, scrapes) = (fleet::KIND_LABEL, fleet::KIND_TIMESTAMP, fleet::KIND_SCRAPES);
+    // One `or` term per metric: `or` keeps the first of series alike but for their name.
+    let dated: Vec<String> = vocabulary::DATED
+        .iter()
+        .map(|name| {
+            let selector = format!("{{{}}}", with(&format!("__name__=\"{name}\"")));
+            format!("label_replace(timestamp({selector}), \"{label}\", \"{stamp}\", \"\", \"\")")
+        })
+        .collect();
+    let up = format!("up{{{matchers}}}");
     format!(
-        "{metrics} or label_replace(timestamp({dated}), \"{label}\", \"{stamp}\", \"\", \"\") \
+        "max by ({by}) ({metrics}) or {processes} or {dated} \
          or {up} or label_replace(count_over_time({up}[{window}s]), \"{label}\", \"{scrapes}\", \"\", \"\")",
+        by = fleet::VALUE_LABELS,
+        dated = dated.join(" or "),
         window = fleet::SCRAPES_WINDOW
     )
 }
@@ -142,7 +154,7 @@ mod tests {
         assert!(parse_selector("{a=\"1\"}{b}").is_err());
         let q = query("cluster=\"a\"");
         assert!(q.contains("|DCGM_FI_DEV_GPU_UTIL|"), "{q}");
-        assert_eq!(q.matches(",cluster=\"a\"}").count(), 2, "{q}");
+        assert_eq!(q.matches(",cluster=\"a\"}").count(), 6, "{q}");
         assert_eq!(q.matches("up{cluster=\"a\"}").count(), 2, "{q}");
         assert!(query("").contains(" or up{} or "));
     }

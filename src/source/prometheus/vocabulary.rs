@@ -31,8 +31,10 @@ pub const GPUTOP: &[&str] = &[
     "gputop_gpu_tensor_active_ratio",
     "gputop_gpu_dram_active_ratio",
     "gputop_gpu_xid_errors_total",
-    "gputop_process_gpu_memory_bytes",
 ];
+
+/// Per-process series (`gputop serve --processes`): asked for with all their labels.
+pub const PROCESSES: &str = "gputop_process_gpu_memory_bytes";
 
 /// dcgm-exporter's default fields (and the profiling ones, where its configuration has them).
 pub const DCGM: &[&str] = &[
@@ -57,9 +59,11 @@ pub const DCGM: &[&str] = &[
     "DCGM_FI_PROF_DRAM_ACTIVE",
 ];
 
-/// One metric per vocabulary that every exporting host has for every GPU: its sample's
-/// timestamp dates the host's data.
-pub const DATED: &[&str] = &["gputop_gpu_up", "DCGM_FI_DEV_GPU_TEMP"];
+/// The metrics whose labels name a GPU (host, UUID, model, workload) and whose sample time
+/// dates its data, in order: the first a GPU has counts. `gputop serve` always exports
+/// `gputop_gpu_up`; dcgm-exporter's configuration decides which of its fields a GPU has.
+pub const DATED: &[&str] =
+    &["gputop_gpu_up", "DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_GPU_TEMP"];
 
 /// What the series of one GPU add up to, beyond the fields set directly.
 #[derive(Debug)]
@@ -73,6 +77,12 @@ pub struct GpuParts {
     /// `gputop_gpu_processes`: how many, when the list itself is not exported.
     pub process_count: Option<f64>,
     pub processes: Vec<GpuProcess>,
+}
+
+impl Default for GpuParts {
+    fn default() -> Self {
+        Self::new(0)
+    }
 }
 
 impl GpuParts {
@@ -236,7 +246,7 @@ mod tests {
     #[test]
     fn every_name_asked_for_is_read() {
         let labels = Labels::default();
-        for name in GPUTOP.iter().chain(DCGM) {
+        for name in GPUTOP.iter().chain(DCGM).chain([&PROCESSES]) {
             assert!(apply(name, 1.0, &labels, &mut GpuParts::new(0)), "{name} is asked, not read");
         }
         assert!(!apply("node_cpu_seconds_total", 1.0, &labels, &mut GpuParts::new(0)));
