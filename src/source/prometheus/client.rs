@@ -132,9 +132,16 @@ impl Client {
         &self.base
     }
 
-    /// An instant query at the server's now: the series and Prometheus's warnings.
-    pub fn query(&self, promql: &str) -> Result<(String, Vec<String>), String> {
-        self.call("query", &[("query", promql)])
+    /// An instant query at the server's now: each series handed to `each` as it is read;
+    /// Prometheus's warnings returned.
+    pub fn query(
+        &self,
+        promql: &str,
+        each: impl for<'b> FnMut(Sample<'b>),
+    ) -> Result<Vec<String>, String> {
+        let (status, body) = self.call("query", &[("query", promql)])?;
+        let parsed = read_answer(&body, "vector", each);
+        self.judge(status, parsed, &body)
     }
 
     /// A range query over `[start, end]` (Unix seconds), a point every `step` seconds.
@@ -142,17 +149,18 @@ impl Client {
         &self,
         promql: &str,
         (start, end, step): (f64, f64, f64),
-    ) -> Result<(String, Vec<String>), String> {
+        each: impl for<'b> FnMut(RangeSeries<'b>),
+    ) -> Result<Vec<String>, String> {
         let (start, end, step) = (format!("{start:.3}"), format!("{end:.3}"), format!("{step}"));
-        self.call(
-            "query_range",
-            &[("query", promql), ("start", &start), ("end", &end), ("step", &step)],
-        )
+        let form = [("query", promql), ("start", &start), ("end", &end), ("step", &step)];
+        let (status, body) = self.call("query_range", &form)?;
+        let parsed = read_answer(&body, "matrix", each);
+        self.judge(status, parsed, &body)
     }
 
-    /// POSTs a query (a long selector never meets a URL length limit) and returns the answer's
-    /// body once Prometheus said `success`, with its warnings.
-    fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> Result<(String, Vec<String>), String> {
+    /// POSTs a query (a long selector never meets a URL length limit): the HTTP status and
+    /// the body, or why there is none to read.
+    fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> Result<(u16, String), String> {
         let url = format!("{}/api/v1/{endpoint}", self.base);
         let mut request = self.agent.post(&url);
         if let Some(value) = &self.authorization {
@@ -161,43 +169,53 @@ impl Client {
         let mut response =
             request.send_form(form.iter().copied()).map_err(|e| self.unreachable(&e))?;
         let status = response.status().as_u16();
+        if matches!(status, 401 | 403) {
+            return Err(format!(
+                "Prometheus at {} refused the credentials (HTTP {status}): check --prometheus-token-file, or the user and password",
+                self.base
+            ));
+        }
+        if status == 404 {
+            return Err(format!(
+                "{} answered HTTP 404 to {url}: no Prometheus API there (is the URL Prometheus's, with its path prefix if it has one?)",
+                self.base
+            ));
+        }
         let body = response
             .body_mut()
             .with_config()
             .limit(MAX_ANSWER)
             .read_to_string()
             .map_err(|e| self.unreachable(&e))?;
-        let envelope = envelope(&body);
-        match (status, envelope) {
-            (401 | 403, _) => Err(format!(
-                "Prometheus at {} refused the credentials (HTTP {status}): check --prometheus-token-file, or the user and password",
-                self.base
-            )),
-            (_, Some(e)) if e.status == "success" && (200..300).contains(&status) => {
-                let mut warnings: Vec<String> =
-                    e.warnings.into_iter().map(|w| sanitize(&w).into_owned()).collect();
-                warnings.extend(e.infos.into_iter().map(|i| sanitize(&i).into_owned()));
-                Ok((body, warnings))
+        Ok((status, body))
+    }
+
+    /// Prometheus's warnings once the answer said `success`; else one line on what it said.
+    fn judge(
+        &self,
+        status: u16,
+        parsed: Result<Envelope, serde_json::Error>,
+        body: &str,
+    ) -> Result<Vec<String>, String> {
+        match parsed {
+            Ok(e) if e.status == "success" && (200..300).contains(&status) => {
+                Ok(e.warnings.iter().chain(&e.infos).map(|w| sanitize(w).into_owned()).collect())
             }
-            (_, Some(e)) if e.status == "error" => Err(format!(
+            Ok(e) if e.status == "error" => Err(format!(
                 "Prometheus at {} answered HTTP {status}, {}: {}",
                 self.base,
                 sanitize(e.error_type.as_deref().unwrap_or("error")),
                 sanitize(e.error.as_deref().unwrap_or("no reason given"))
             )),
-            (200..=299, _) => Err(format!(
+            _ if (200..300).contains(&status) => Err(format!(
                 "{} did not answer like Prometheus's API (not its JSON{}): is the URL right?",
                 self.base,
-                first_words(&body).map(|w| format!(", it begins `{w}`")).unwrap_or_default()
+                first_words(body).map(|w| format!(", it begins `{w}`")).unwrap_or_default()
             )),
-            (404, _) => Err(format!(
-                "{} answered HTTP 404 to {url}: no Prometheus API there (is the URL Prometheus's, with its path prefix if it has one?)",
-                self.base
-            )),
-            (_, _) => Err(format!(
+            _ => Err(format!(
                 "Prometheus at {} answered HTTP {status}{}",
                 self.base,
-                first_words(&body).map(|w| format!(": {w}")).unwrap_or_default()
+                first_words(body).map(|w| format!(": {w}")).unwrap_or_default()
             )),
         }
     }
@@ -218,48 +236,35 @@ impl Client {
     }
 }
 
-/// The envelope of every API answer.
-#[derive(Deserialize)]
+/// The envelope of every API answer, read while its series are handed on.
+#[derive(Debug, Default)]
 struct Envelope {
     status: String,
-    #[serde(rename = "errorType")]
     error_type: Option<String>,
     error: Option<String>,
-    #[serde(default)]
     warnings: Vec<String>,
-    #[serde(default)]
     infos: Vec<String>,
 }
 
-fn envelope(body: &str) -> Option<Envelope> {
-    serde_json::from_str(body).ok()
-}
-
-/// The series of a successful instant query's answer.
+/// The series of an instant query's answer (for tests).
 #[cfg(test)]
 pub fn vector(body: &str) -> Result<Vec<Sample<'_>>, String> {
     let mut all = Vec::new();
-    for_each_series(body, |s| all.push(s))?;
+    let e = read_answer(body, "vector", |s| all.push(s)).map_err(|e| e.to_string())?;
+    if e.status != "success" {
+        return Err(format!("status {}", e.status));
+    }
     Ok(all)
 }
 
-/// Hands each series of a successful instant query's answer to `each` as it is read, so no
-/// list of tens of thousands of series is ever held: the answer for 8,000 GPUs is ~20 MB of
-/// JSON, and holding its series parsed would more than double gputop's peak memory.
-pub fn for_each_series<'a>(body: &'a str, each: impl FnMut(Sample<'a>)) -> Result<(), String> {
-    for_each_result(body, "vector", each)
-}
-
-/// [`for_each_series`] for a range query's answer.
-pub fn for_each_range<'a>(body: &'a str, each: impl FnMut(RangeSeries<'a>)) -> Result<(), String> {
-    for_each_result(body, "matrix", each)
-}
-
-fn for_each_result<'a, T: Deserialize<'a>>(
+/// Reads an answer in one pass: its envelope, and each series of its `data.result` (of
+/// `kind`) handed to `each` as it is parsed, so no list of tens of thousands of series is ever
+/// held (the answer for 8,000 GPUs is ~10 MB of JSON; its series parsed would be more).
+fn read_answer<'a, T: Deserialize<'a>>(
     body: &'a str,
     kind: &'static str,
     mut each: impl FnMut(T),
-) -> Result<(), String> {
+) -> Result<Envelope, serde_json::Error> {
     use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
     use std::fmt;
     use std::marker::PhantomData;
@@ -269,25 +274,26 @@ fn for_each_result<'a, T: Deserialize<'a>>(
     struct Series<'f, F, T>(&'f mut F, PhantomData<T>);
 
     impl<'de, T: Deserialize<'de>, F: FnMut(T)> Visitor<'de> for Answer<'_, F, T> {
-        type Value = ();
+        type Value = Envelope;
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
             f.write_str("Prometheus's answer")
         }
-        fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
-            let mut data = false;
+        fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Envelope, M::Error> {
+            let mut envelope = Envelope::default();
             while let Some(Text(key)) = map.next_key()? {
-                if key == "data" {
-                    map.next_value_seed(Data(&mut *self.0, self.1, PhantomData))?;
-                    data = true;
-                } else {
-                    map.next_value::<IgnoredAny>()?;
+                match key.as_ref() {
+                    "status" => envelope.status = map.next_value::<String>()?,
+                    "errorType" => envelope.error_type = map.next_value()?,
+                    "error" => envelope.error = map.next_value()?,
+                    "warnings" => envelope.warnings = map.next_value()?,
+                    "infos" => envelope.infos = map.next_value()?,
+                    "data" => map.next_value_seed(Data(&mut *self.0, self.1, PhantomData))?,
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
                 }
             }
-            if data {
-                Ok(())
-            } else {
-                Err(serde::de::Error::missing_field("data"))
-            }
+            Ok(envelope)
         }
     }
     impl<'de, T: Deserialize<'de>, F: FnMut(T)> DeserializeSeed<'de> for Data<'_, F, T> {
@@ -343,9 +349,10 @@ fn for_each_result<'a, T: Deserialize<'a>>(
     }
 
     let mut de = serde_json::Deserializer::from_str(body);
-    serde::Deserializer::deserialize_map(&mut de, Answer(&mut each, kind, PhantomData))
-        .and_then(|()| de.end())
-        .map_err(|e| format!("Prometheus's answer could not be read ({e})"))
+    let envelope =
+        serde::Deserializer::deserialize_map(&mut de, Answer(&mut each, kind, PhantomData))?;
+    de.end()?;
+    Ok(envelope)
 }
 
 /// `[1700000000.781, "42"]`: Prometheus sends values as strings (`NaN`, `+Inf` included).

@@ -94,24 +94,24 @@ fn query(matchers: &str) -> String {
 
 impl Source for PrometheusSource {
     fn sample(&mut self) -> Result<Snapshot, SourceError> {
-        let (body, warnings) = self.client.query(&self.query).map_err(|e| {
-            // The query is ours and valid: a PromQL error names the selector's mistake.
-            match &self.selector {
-                Some(s) if e.contains(", bad_data: ") => {
-                    SourceError::Prometheus(format!("--selector `{s}` is not valid: {e}"))
-                }
-                _ => SourceError::Prometheus(e),
-            }
-        })?;
         let mut assembly = fleet::Assembly::default();
         // Every series of an answer is evaluated at one instant; it dates the answer.
         let mut evaluated = None;
-        client::for_each_series(&body, |s| {
-            evaluated.get_or_insert(s.value.0);
-            assembly.add(&s);
-        })
-        .map_err(|e| SourceError::Prometheus(format!("{}: {e}", self.client.shown())))?;
-        drop(body);
+        let warnings = self
+            .client
+            .query(&self.query, |s| {
+                evaluated.get_or_insert(s.value.0);
+                assembly.add(&s);
+            })
+            .map_err(|e| {
+                // The query is ours and valid: a PromQL error names the selector's mistake.
+                match &self.selector {
+                    Some(s) if e.contains(", bad_data: ") => {
+                        SourceError::Prometheus(format!("--selector `{s}` is not valid: {e}"))
+                    }
+                    _ => SourceError::Prometheus(e),
+                }
+            })?;
         let now = chrono::Utc::now();
         let at = evaluated.unwrap_or(now.timestamp_millis() as f64 / 1000.0);
         let (hosts, gpus) = assembly.finish(at, &mut self.names);

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::history::PastGpu;
 
-use super::client::{self, Client, Labels};
+use super::client::{Client, Labels};
 
 /// More GPUs than this: utilization only, at most [`MAX_POINTS`] per series.
 const SMALL_FLEET: usize = 64;
@@ -70,11 +70,8 @@ pub fn read(
     let end = chrono::Utc::now().timestamp_millis() as f64 / 1000.0 - interval;
     let count = (window.as_secs_f64() / step).floor().max(1.0) as usize;
     let start = end - step * (count - 1) as f64;
-    let Ok((body, _)) = client.query_range(&query, (start, end, step)) else {
-        return Vec::new(); // the charts start empty, as they would anyway
-    };
     let mut by_gpu: HashMap<String, Points> = HashMap::new();
-    let _ = client::for_each_range(&body, |s| {
+    let read = client.query_range(&query, (start, end, step), |s| {
         let name = s.metric.get("__name__").unwrap_or("");
         let Some(m) = metric(name) else { return };
         // gputop's utilization is a ratio; every other value is in the history's unit.
@@ -88,6 +85,9 @@ pub fn read(
             }
         }
     });
+    if read.is_err() {
+        return Vec::new(); // the charts start empty, as they would anyway
+    }
     by_gpu.into_values().map(|p| finish(p, count, repeat as usize)).collect()
 }
 
