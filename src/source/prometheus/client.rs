@@ -139,8 +139,9 @@ impl Client {
         promql: &str,
         each: impl for<'b> FnMut(Sample<'b>),
     ) -> Result<Vec<String>, String> {
-        let (status, body) = self.call("query", &[("query", promql)])?;
-        let parsed = read_answer(&body, "vector", each);
+        let (status, mut response) = self.send("query", &[("query", promql)])?;
+        let body = self.read(&mut response)?;
+        let parsed = read_answer(serde_json::Deserializer::from_str(&body), "vector", each);
         self.judge(status, parsed, &body)
     }
 
@@ -153,21 +154,32 @@ impl Client {
     ) -> Result<Vec<String>, String> {
         let (start, end, step) = (format!("{start:.3}"), format!("{end:.3}"), format!("{step}"));
         let form = [("query", promql), ("start", &start), ("end", &end), ("step", &step)];
-        let (status, body) = self.call("query_range", &form)?;
-        let parsed = read_answer(&body, "matrix", each);
-        self.judge(status, parsed, &body)
+        let (status, mut response) = self.send("query_range", &form)?;
+        if !(200..300).contains(&status) {
+            let body = self.read(&mut response)?;
+            return self.judge(status, Err(serde::de::Error::custom("not a success")), &body);
+        }
+        // Points of thousands of GPUs: read from the connection as they come, never held
+        // whole (the charts' past of 8,000 GPUs is ~25 MB of JSON).
+        let reader = response.body_mut().with_config().limit(MAX_ANSWER).reader();
+        let de = serde_json::Deserializer::from_reader(std::io::BufReader::new(reader));
+        let parsed = read_answer::<_, RangeSeries<'static>>(de, "matrix", each);
+        self.judge(status, parsed, "")
     }
 
     /// POSTs a query (a long selector never meets a URL length limit): the HTTP status and
-    /// the body, or why there is none to read.
-    fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> Result<(u16, String), String> {
+    /// the response, or why there is none to read.
+    fn send(
+        &self,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> Result<(u16, ureq::http::Response<ureq::Body>), String> {
         let url = format!("{}/api/v1/{endpoint}", self.base);
         let mut request = self.agent.post(&url);
         if let Some(value) = &self.authorization {
             request = request.header("Authorization", value);
         }
-        let mut response =
-            request.send_form(form.iter().copied()).map_err(|e| self.unreachable(&e))?;
+        let response = request.send_form(form.iter().copied()).map_err(|e| self.unreachable(&e))?;
         let status = response.status().as_u16();
         if matches!(status, 401 | 403) {
             return Err(format!(
@@ -181,13 +193,16 @@ impl Client {
                 self.base
             ));
         }
-        let body = response
+        Ok((status, response))
+    }
+
+    fn read(&self, response: &mut ureq::http::Response<ureq::Body>) -> Result<String, String> {
+        response
             .body_mut()
             .with_config()
             .limit(MAX_ANSWER)
             .read_to_string()
-            .map_err(|e| self.unreachable(&e))?;
-        Ok((status, body))
+            .map_err(|e| self.unreachable(&e))
     }
 
     /// Prometheus's warnings once the answer said `success`; else one line on what it said.
@@ -250,7 +265,8 @@ struct Envelope {
 #[cfg(test)]
 pub fn vector(body: &str) -> Result<Vec<Sample<'_>>, String> {
     let mut all = Vec::new();
-    let e = read_answer(body, "vector", |s| all.push(s)).map_err(|e| e.to_string())?;
+    let de = serde_json::Deserializer::from_str(body);
+    let e = read_answer(de, "vector", |s| all.push(s)).map_err(|e| e.to_string())?;
     if e.status != "success" {
         return Err(format!("status {}", e.status));
     }
@@ -260,8 +276,8 @@ pub fn vector(body: &str) -> Result<Vec<Sample<'_>>, String> {
 /// Reads an answer in one pass: its envelope, and each series of its `data.result` (of
 /// `kind`) handed to `each` as it is parsed, so no list of tens of thousands of series is ever
 /// held (the answer for 8,000 GPUs is ~10 MB of JSON; its series parsed would be more).
-fn read_answer<'a, T: Deserialize<'a>>(
-    body: &'a str,
+fn read_answer<'a, R: serde_json::de::Read<'a>, T: Deserialize<'a>>(
+    mut de: serde_json::Deserializer<R>,
     kind: &'static str,
     mut each: impl FnMut(T),
 ) -> Result<Envelope, serde_json::Error> {
@@ -348,7 +364,6 @@ fn read_answer<'a, T: Deserialize<'a>>(
         }
     }
 
-    let mut de = serde_json::Deserializer::from_str(body);
     let envelope =
         serde::Deserializer::deserialize_map(&mut de, Answer(&mut each, kind, PhantomData))?;
     de.end()?;
