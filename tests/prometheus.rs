@@ -421,3 +421,37 @@ fn prometheus_warnings_are_shown_not_dropped() {
     assert!(stderr.contains("warning from the source: partial response"), "{stderr}");
     assert!(!stderr.contains('\x1b'), "{stderr:?}");
 }
+
+/// The scrape config in assets/deploy is one Prometheus takes (its hand-listed job: Debian's
+/// Prometheus is built without Kubernetes discovery, so that job is checked where it can be).
+#[test]
+fn the_deployment_scrape_config_is_valid() {
+    if !have("promtool", &["--version"], "apt-get install prometheus") {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("assets/deploy/prometheus-scrape.yml")).unwrap();
+    let dir = temp_dir();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "x\n").unwrap();
+    let static_part = text
+        .split("  # Kubernetes without the Prometheus Operator")
+        .next()
+        .unwrap()
+        .replace("/etc/prometheus/gputop.token", &token.display().to_string());
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(&config, static_part).unwrap();
+    let out = StdCommand::new("promtool").arg("check").arg("config").arg(&config).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    // The DaemonSet runs the exporter where Prometheus can reach it, naming the node.
+    let daemonset =
+        std::fs::read_to_string(root.join("assets/deploy/gputop-daemonset.yaml")).unwrap();
+    for needed in [
+        "\"--listen\", \"0.0.0.0:9835\"",
+        "GPUTOP_HOSTNAME",
+        "fieldPath: spec.nodeName",
+        "/host/proc",
+    ] {
+        assert!(daemonset.contains(needed), "{needed} missing from the DaemonSet");
+    }
+}
