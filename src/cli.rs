@@ -256,6 +256,15 @@ pub struct ServeArgs {
     /// Require `Authorization: Bearer TOKEN`, the token read from this file.
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
+
+    /// Also record every sample into this database, as `gputop record` does (processes
+    /// included, whatever --processes says of the metrics).
+    #[arg(long, value_name = "PATH")]
+    pub record: Option<PathBuf>,
+
+    /// With --record: keep raw samples this long.
+    #[arg(long, value_name = "DUR", default_value = "7d", value_parser = parse_duration, requires = "record")]
+    pub keep_raw: Duration,
 }
 
 #[derive(Debug, Args)]

@@ -174,6 +174,18 @@ fn serve(
         Some(path) => Some(read_token(path)?),
         None => None,
     };
+    let recorder = match &args.record {
+        Some(path) => {
+            let r = mode::record::Recorder::open(Some(path), interval, args.keep_raw)?;
+            eprintln!(
+                "gputop: recording every {}s into {}",
+                interval.as_secs_f64(),
+                path.display()
+            );
+            Some(r)
+        }
+        None => None,
+    };
     let source = source_spec(cli).open(&cli.source.ids, options)?;
     let naming =
         if args.dcgm_names { serve::metrics::Naming::Dcgm } else { serve::metrics::Naming::Gputop };
@@ -184,6 +196,7 @@ fn serve(
             interval,
             metrics: serve::metrics::MetricsOptions { naming, processes: args.processes },
             token,
+            recorder,
         },
     )
 }

@@ -88,7 +88,8 @@ impl Plan {
             }),
             Mode::Serve => Some(SampleOptions {
                 pcie_throughput: true,
-                host_processes: matches!(&cli.command, Some(Command::Serve(a)) if a.processes),
+                // A recording keeps who used the GPUs, whether or not the metrics show them.
+                host_processes: matches!(&cli.command, Some(Command::Serve(a)) if a.processes || a.record.is_some()),
                 // Memory and link health, and the XID counters, for the exporter.
                 details: true,
                 continuous: true,

@@ -199,3 +199,38 @@ fn a_missing_or_foreign_file_is_one_line_and_exit_2() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+/// `gputop serve --record PATH`: the exporter's own samples go into a recording while it serves
+/// metrics; a second recorder on that file is refused, and the recording reads back.
+#[test]
+fn the_exporter_records_what_it_serves() {
+    use std::io::BufRead;
+    let scenario = scenario_file("[[gpus]]\nname = \"Served\"\nutilization_gpu = 64\n");
+    let dir = temp_dir();
+    let db = dir.path().join("serve.db");
+    let mut serve = gputop_std(&scenario)
+        .args(["--interval", "0.1", "serve", "--listen", "127.0.0.1:0", "--record"])
+        .arg(&db)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(serve.stderr.take().unwrap()).lines();
+    let recording = lines.next().unwrap().unwrap();
+    assert!(recording.contains("recording every 0.1s into"), "{recording}");
+    let serving = lines.next().unwrap().unwrap();
+    let addr = serving.rsplit("http://").next().unwrap().trim_end_matches("/metrics").to_string();
+    std::thread::sleep(Duration::from_millis(800));
+    let metrics = ureq::get(&format!("http://{addr}/metrics")).call().unwrap().into_body();
+    let text = metrics.into_with_config().read_to_string().unwrap();
+    assert!(text.contains("gputop_gpu_utilization_ratio"), "{text}");
+    let second = gputop_std(&scenario).args(["record", "--out"]).arg(&db).output().unwrap();
+    assert_eq!(second.status.code(), Some(2), "{}", String::from_utf8_lossy(&second.stderr));
+    // SIGTERM: the exporter stops; what it recorded stays.
+    unsafe { libc::kill(serve.id() as i32, libc::SIGTERM) };
+    assert!(serve.wait().unwrap().success());
+    let out = stdout_of(gputop(&scenario).arg("report").arg(&db).arg("--json"));
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let gpu = &doc["gpus"][0];
+    assert_eq!(gpu["name"], "Served", "{doc}");
+    assert!(gpu["samples"].as_u64().unwrap_or(0) >= 4, "{gpu}");
+}

@@ -1,5 +1,7 @@
-//! `gputop record`: the poller's samples into a database until Ctrl-C, SIGTERM or SIGHUP.
+//! `gputop record`: the poller's samples into a database until Ctrl-C, SIGTERM or SIGHUP; and
+//! the [`Recorder`] that `gputop serve --record` writes with too.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tokio::signal::unix::{signal, SignalKind};
@@ -7,30 +9,84 @@ use tokio::signal::unix::{signal, SignalKind};
 use crate::cli::RecordArgs;
 use crate::poller::Poller;
 use crate::record::{self, Writer};
+use crate::sample::Snapshot;
 use crate::source::Source;
 use crate::Error;
 
-pub fn run(source: Box<dyn Source>, args: &RecordArgs, interval: Duration) -> Result<(), Error> {
-    // A file size limit must fail the write (EFBIG), not kill the recorder (SIGXFSZ).
-    // SAFETY: setting a signal's disposition to ignore has no preconditions.
-    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
-    let path = match (&args.out, record::default_path()) {
-        (Some(p), _) => p.clone(),
-        (None, Some(p)) => p,
-        (None, None) => {
-            return Err(Error::Usage("no place for the recording: give --out PATH".into()))
+/// A recording being written: the file locked against a second recorder, and whether writing
+/// is failing (a full disk, a size limit), said once when it starts and once when it ends.
+pub struct Recorder {
+    path: PathBuf,
+    _lock: record::RecorderLock,
+    writer: Writer,
+    keep_raw: Duration,
+    failing: bool,
+}
+
+impl Recorder {
+    /// Opens (or creates) the recording at `path`, or the default one.
+    pub fn open(
+        path: Option<&Path>,
+        interval: Duration,
+        keep_raw: Duration,
+    ) -> Result<Self, Error> {
+        // A file size limit must fail the write (EFBIG), not kill the recorder (SIGXFSZ).
+        // SAFETY: setting a signal's disposition to ignore has no preconditions.
+        unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
+        let path = match (path, record::default_path()) {
+            (Some(p), _) => p.to_path_buf(),
+            (None, Some(p)) => p,
+            (None, None) => {
+                return Err(Error::Usage("no place for the recording: give --out PATH".into()))
+            }
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::Recording(format!("cannot create {}: {e}", dir.display())))?;
         }
-    };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::Recording(format!("cannot create {}: {e}", dir.display())))?;
+        let lock = record::RecorderLock::take(&path).map_err(Error::Usage)?;
+        let conn = record::create(&path)?;
+        let writer = Writer::new(conn, interval)
+            .map_err(|e| Error::Recording(record::db_error(&path, &e)))?;
+        Ok(Self { path, _lock: lock, writer, keep_raw, failing: false })
     }
-    let _lock = record::RecorderLock::take(&path).map_err(Error::Usage)?;
-    let conn = record::create(&path)?;
-    let mut writer =
-        Writer::new(conn, interval).map_err(|e| Error::Recording(record::db_error(&path, &e)))?;
-    let mut failing = false;
-    eprintln!("gputop: recording every {}s into {}", interval.as_secs_f64(), path.display());
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes one sample. A full disk or a size limit: say so once, keep sampling, and write
+    /// again once there is room (the report shows the gap).
+    pub fn write(&mut self, snapshot: &Snapshot) {
+        let written = self
+            .writer
+            .write(snapshot)
+            .and_then(|()| self.writer.prune(snapshot.taken_at.timestamp_millis(), self.keep_raw));
+        match written {
+            Err(e) if !self.failing => {
+                eprintln!(
+                    "gputop: cannot write {}: {e}; still sampling, writing resumes when it can",
+                    self.path.display()
+                );
+                self.failing = true;
+            }
+            Err(_) => {}
+            Ok(()) if self.failing => {
+                eprintln!("gputop: writing {} again", self.path.display());
+                self.failing = false;
+            }
+            Ok(()) => {}
+        }
+    }
+}
+
+pub fn run(source: Box<dyn Source>, args: &RecordArgs, interval: Duration) -> Result<(), Error> {
+    let mut recorder = Recorder::open(args.out.as_deref(), interval, args.keep_raw)?;
+    eprintln!(
+        "gputop: recording every {}s into {}",
+        interval.as_secs_f64(),
+        recorder.path().display()
+    );
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let result = runtime.block_on(async {
         let mut poller = Poller::spawn(source, interval);
@@ -40,25 +96,7 @@ pub fn run(source: Box<dyn Source>, args: &RecordArgs, interval: Duration) -> Re
         loop {
             tokio::select! {
                 polled = poller.next() => match polled {
-                    Some(Ok(snapshot)) => {
-                        // A full disk or a size limit: say so once, keep sampling, and write
-                        // again once there is room (the report shows the gap).
-                        let written = writer.write(&snapshot).and_then(|()| {
-                            writer.prune(snapshot.taken_at.timestamp_millis(), args.keep_raw)
-                        });
-                        match written {
-                            Err(e) if !failing => {
-                                eprintln!("gputop: cannot write {}: {e}; still sampling, writing resumes when it can", path.display());
-                                failing = true;
-                            }
-                            Err(_) => {}
-                            Ok(()) if failing => {
-                                eprintln!("gputop: writing {} again", path.display());
-                                failing = false;
-                            }
-                            Ok(()) => {}
-                        }
-                    }
+                    Some(Ok(snapshot)) => recorder.write(&snapshot),
                     Some(Err(e)) => return Err(Error::Sampling(e.to_string())),
                     None => return Err(Error::Sampling("the sampler stopped".into())),
                 },

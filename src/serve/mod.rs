@@ -29,6 +29,8 @@ pub struct ServeOptions {
     pub metrics: MetricsOptions,
     /// Required as `Authorization: Bearer TOKEN` when set.
     pub token: Option<String>,
+    /// `--record PATH`: every sample written there too.
+    pub recorder: Option<crate::mode::record::Recorder>,
 }
 
 /// What a scrape returns, rendered once per sample.
@@ -62,9 +64,14 @@ async fn serve(source: Box<dyn Source>, opts: ServeOptions) -> Result<(), Error>
     // This host's CPU and memory go into the snapshot, for `--remote` to show.
     let mut poller = Poller::spawn(WithHostUsage::wrap(source), opts.interval);
     let metrics_opts = opts.metrics;
+    let mut recorder = opts.recorder;
     tokio::spawn(async move {
         while let Some(polled) = poller.next().await {
             if let Ok(snapshot) = polled {
+                if let Some(r) = recorder.as_mut() {
+                    // A few milliseconds of SQLite per sample, off the threads serving scrapes.
+                    tokio::task::block_in_place(|| r.write(&snapshot));
+                }
                 let openmetrics = render(&snapshot, &metrics_opts);
                 let rendered = Rendered {
                     metrics: metrics::classic_text(&openmetrics),
