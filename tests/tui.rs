@@ -334,6 +334,9 @@ fn many_hosts_show_host_names_and_the_hosts_that_are_down() {
     assert!(text.contains("▾ gpu-a  2 GPUs  util 80%  mem 6.2GiB/120GiB  hottest 70°C"), "{text}");
     assert!(text.contains("│gpu-a:0 NVIDIA H100"), "{text}");
     assert!(text.contains("DOWN: timeout"), "{text}");
+    // A process row names its GPU by host, too.
+    let vllm = text.lines().find(|l| l.contains("vllm serve")).unwrap();
+    assert!(vllm.contains("gpu-a:1 "), "{vllm}");
 }
 
 /// q, Ctrl-C, SIGTERM and SIGHUP end the monitor and the watch view at once (measured in

@@ -13,6 +13,8 @@ pub struct ProcessRow {
     /// Why `k` must not signal this row's PID on this machine, when it must not.
     pub refusal: Option<&'static str>,
     pub gpu: u32,
+    /// The GPU's host with many hosts (sanitized); `None` for this machine's.
+    pub host: Option<String>,
     /// The GPU instance the process runs in, with MIG on.
     pub gpu_instance: Option<u32>,
     pub pid: u32,
@@ -125,6 +127,9 @@ pub fn build_rows(
                 key: process_key(local, g, p),
                 refusal: refusal(snapshot, local, p),
                 gpu: g.index,
+                host: (!local)
+                    .then(|| g.host.as_deref().map(|h| sanitize(h).into_owned()))
+                    .flatten(),
                 gpu_instance: p.gpu_instance_id.filter(|_| g.mig_enabled == Some(true)),
                 pid: p.pid,
                 user: sanitize(p.user.as_deref().unwrap_or("N/A")).into_owned(),

@@ -17,11 +17,17 @@ use crate::tui::ui::Paint;
 fn cell(row: &ProcessRow, key: SortKey) -> String {
     let na = || "N/A".to_string();
     match key {
-        // In a MIG instance: the GPU and the GPU instance, "0/1".
-        SortKey::Gpu => match row.gpu_instance {
-            Some(gi) => format!("{}/{gi}", row.gpu),
-            None => row.gpu.to_string(),
-        },
+        // In a MIG instance: the GPU and the GPU instance, "0/1"; on another host "node7:0".
+        SortKey::Gpu => {
+            let gpu = match row.gpu_instance {
+                Some(gi) => format!("{}/{gi}", row.gpu),
+                None => row.gpu.to_string(),
+            };
+            match &row.host {
+                Some(host) => format!("{host}:{gpu}"),
+                None => gpu,
+            }
+        }
         SortKey::Pid => row.pid.to_string(),
         SortKey::User => row.user.clone(),
         SortKey::Type => row.kind.to_string(),
@@ -101,11 +107,15 @@ fn unknown_lists(app: &App) -> Vec<String> {
         .collect()
 }
 
-/// The GPU column holds the widest cell whole (`1023`, never `102`; `0/1` with MIG), counted
-/// without formatting a string per row on every frame.
+/// The GPU column holds the widest cell whole (`1023`, never `102`; `0/1` with MIG; `node7:0`
+/// with many hosts), counted without formatting a string per row on every frame.
 fn gpu_column_width(app: &App) -> u16 {
+    use unicode_width::UnicodeWidthStr;
     let digits = |n: u32| n.checked_ilog10().unwrap_or(0) + 1;
-    let width = |r: &ProcessRow| digits(r.gpu) + r.gpu_instance.map_or(0, |gi| 1 + digits(gi));
+    let width = |r: &ProcessRow| {
+        let host = r.host.as_deref().map_or(0, |h| h.width() as u32 + 1);
+        host + digits(r.gpu) + r.gpu_instance.map_or(0, |gi| 1 + digits(gi))
+    };
     let widest = app.rows.iter().map(width).max().unwrap_or(1);
     (widest as u16).max(SortKey::Gpu.width().0)
 }
