@@ -99,10 +99,15 @@ pub(super) fn header_line(snapshot: &Snapshot) -> String {
         let up = snapshot.hosts.iter().filter(|h| h.up).count();
         format!("{up}/{} hosts up", snapshot.hosts.len())
     };
+    let at = snapshot.taken_at.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S");
+    // Many hosts and no local driver: this machine's "driver N/A" would say nothing of theirs.
+    if !snapshot.hosts.is_empty() && host.driver_version.is_none() {
+        return format!("{name}  {at}");
+    }
     format!(
         "{}  {}  driver {}  CUDA {}",
         name,
-        snapshot.taken_at.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S"),
+        at,
         sanitize(host.driver_version.as_deref().unwrap_or(NA)),
         host.cuda_driver_version.as_deref().unwrap_or(NA),
     )
