@@ -244,7 +244,7 @@ pub struct GpuSample {
     /// Properties that seldom change, read only when an output asks for one (a `--query-gpu`
     /// property); left out otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub details: Option<Details>,
+    pub details: Option<Box<Details>>,
     /// XID errors and ECC events the driver raised, in the modes that listen for them (the
     /// monitor, `serve`, `--watch --json`) and from the kernel log in `gputop health`; left
     /// out elsewhere. `None` with `missing["events"]` where they cannot be had.
@@ -254,7 +254,7 @@ pub struct GpuSample {
     /// later), in the modes that sample repeatedly; `None` with `missing["activity"]` where
     /// the GPU has no GPM, and on the first sample.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub activity: Option<Activity>,
+    pub activity: Option<Box<Activity>>,
     /// With MIG on: the GPU's MIG devices (its processes name theirs by `gpu_instance_id`);
     /// left out with MIG off.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -212,7 +212,7 @@ mod tests {
         let mut g = GpuSample::empty(0);
         assert_eq!(line(&judge(&g)), "GPU 0 ok");
         g.throttle = crate::sample::Throttle::from_mask(0x40 | 0x4);
-        g.details = Some(Details {
+        g.details = Some(Box::new(Details {
             remapped_rows: Some(RemappedRows {
                 correctable: 0,
                 uncorrectable: 1,
@@ -222,7 +222,7 @@ mod tests {
             pcie_link_width_current: Some(8),
             pcie_link_width_max: Some(16),
             ..Details::default()
-        });
+        }));
         let h = judge(&g);
         assert_eq!(h.status, Severity::Failure);
         let what: Vec<&str> = h.problems.iter().map(|p| p.what.as_str()).collect();

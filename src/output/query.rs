@@ -477,7 +477,7 @@ pub fn needs_details(spec: &str) -> bool {
 }
 
 fn detail(g: &GpuSample, value: impl Fn(&Details) -> Option<String>) -> Option<String> {
-    g.details.as_ref().and_then(value)
+    g.details.as_deref().and_then(value)
 }
 
 /// A compute app, by position in the snapshot (the field table is `'static`, rows are not).

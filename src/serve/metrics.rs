@@ -801,7 +801,7 @@ mod tests {
     #[test]
     fn memory_and_link_health_under_both_namings() {
         let mut s = snapshot();
-        s.gpus[0].details = Some(Details {
+        s.gpus[0].details = Some(Box::new(Details {
             pcie_link_width_current: Some(8),
             pcie_link_width_max: Some(16),
             remapped_rows: Some(crate::sample::RemappedRows {
@@ -811,7 +811,7 @@ mod tests {
                 failed: false,
             }),
             ..Details::default()
-        });
+        }));
         let ours = render(&s, &MetricsOptions { naming: Naming::Gputop, processes: false });
         let line = |text: &str, name: &str| -> Option<String> {
             text.lines()

@@ -178,7 +178,7 @@ impl Source for NvmlSource {
                     let mut g = sample_device(&device, i, options);
                     if let Some(gpm) = gpm.as_mut() {
                         match gpm.activity(position, None, &device) {
-                            Ok(activity) => g.activity = activity,
+                            Ok(activity) => g.activity = activity.map(Box::new),
                             Err(e) => {
                                 g.missing.insert("activity".into(), missing(&e));
                             }
@@ -379,7 +379,7 @@ fn sample_device(d: &Device, index: u32, options: SampleOptions) -> GpuSample {
     }
     g.processes = processes(d, &mut r);
     if options.details {
-        g.details = Some(details(d, &mut r));
+        g.details = Some(Box::new(details(d, &mut r)));
     }
 
     if r.lost {

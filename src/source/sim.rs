@@ -81,7 +81,7 @@ impl SimSource {
                 let spec = &self.scenario.gpus[i as usize];
                 let mut g = sample_gpu(spec, i, t);
                 if self.details && g.status == GpuStatus::Ok {
-                    g.details = Some(details(spec, &g, t));
+                    g.details = Some(Box::new(details(spec, &g, t)));
                 }
                 if self.activity && g.status == GpuStatus::Ok {
                     if spec.gpm().is_ok() {
@@ -91,7 +91,7 @@ impl SimSource {
                         }
                     }
                     match spec.gpm() {
-                        Ok(gpm) => g.activity = Some(activity(gpm, t)),
+                        Ok(gpm) => g.activity = Some(Box::new(activity(gpm, t))),
                         Err(code) => {
                             let code = code.as_nvml_return();
                             g.missing.insert("activity".into(), Missing::from_nvml_code(code));

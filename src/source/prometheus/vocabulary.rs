@@ -126,7 +126,7 @@ fn finite(v: f64) -> Option<f64> {
 }
 
 fn activity(gpu: &mut GpuSample) -> &mut Activity {
-    gpu.activity.get_or_insert_with(Activity::default)
+    gpu.activity.get_or_insert_with(Box::default)
 }
 
 /// Sets what the series `name` says; false for a name not read here.
