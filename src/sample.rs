@@ -66,6 +66,29 @@ pub struct RemoteHost {
     pub stale: bool,
 }
 
+impl RemoteHost {
+    /// A host that answered, named `hostname`; the source fills in what else it knows.
+    pub fn up(url: impl Into<String>, hostname: impl Into<String>) -> Self {
+        Self { hostname: Some(hostname.into()), up: true, ..Self::down(url, None, None) }
+    }
+
+    /// A host that did not answer, and why.
+    pub fn down(url: impl Into<String>, hostname: Option<String>, error: Option<String>) -> Self {
+        Self {
+            url: url.into(),
+            hostname,
+            up: false,
+            error,
+            latency_ms: None,
+            cpu_percent: None,
+            memory_used_bytes: None,
+            memory_total_bytes: None,
+            age_seconds: None,
+            stale: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Placement {
     /// "docker", "containerd", "cri-o", "podman".

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command as StdCommand, Stdio};
@@ -44,16 +44,9 @@ fn exporter(name: &str, dcgm: bool, (util, mem, temp, watts): (u32, u32, u32, u3
          [[gpus]]\nname = \"Second of {name}\"\nutilization_gpu = 1\n"
     ));
     let mut cmd = gputop_std(&scenario);
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--interval", "0.2"])
-        .env("GPUTOP_HOSTNAME", name)
-        .stderr(Stdio::piped());
-    if dcgm {
-        cmd.arg("--dcgm-names");
-    }
-    let mut child = cmd.spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.trim().rsplit("http://").next().unwrap().trim_end_matches("/metrics").into();
+    cmd.env("GPUTOP_HOSTNAME", name);
+    let names = [std::ffi::OsStr::new("--dcgm-names")];
+    let (child, addr) = spawn_serve_from(cmd, if dcgm { &names } else { &[] });
     Exporter { _child: Killed(child), addr, _scenario: scenario }
 }
 

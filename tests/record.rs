@@ -117,6 +117,15 @@ fn a_killed_recorder_leaves_a_readable_file_and_one_recorder_per_file() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
+        // Its first line comes once the file and its schema exist: the kills below land
+        // while it samples, however slowly a loaded machine starts it.
+        let mut started = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(recorder.stderr.as_mut().unwrap()),
+            &mut started,
+        )
+        .unwrap();
+        assert!(started.contains("recording every"), "{started}");
         if round == 0 {
             std::thread::sleep(Duration::from_millis(500));
             let second = gputop_std(&scenario).args(["record", "--out"]).arg(&db).output().unwrap();

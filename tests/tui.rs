@@ -297,29 +297,13 @@ fn many_hosts_show_host_names_and_the_hosts_that_are_down() {
     }
     snapshot.hosts = vec![
         RemoteHost {
-            url: "http://gpu-a:9835/api/v1/snapshot".into(),
-            hostname: Some("gpu-a".into()),
-            up: true,
-            error: None,
             latency_ms: Some(2),
             cpu_percent: Some(37.0),
             memory_used_bytes: Some(3 << 30),
             memory_total_bytes: Some(64 << 30),
-            age_seconds: None,
-            stale: false,
+            ..RemoteHost::up("http://gpu-a:9835/api/v1/snapshot", "gpu-a")
         },
-        RemoteHost {
-            url: "http://gpu-b:9835/api/v1/snapshot".into(),
-            hostname: None,
-            up: false,
-            error: Some("timeout".into()),
-            latency_ms: None,
-            cpu_percent: None,
-            memory_used_bytes: None,
-            memory_total_bytes: None,
-            age_seconds: None,
-            stale: false,
-        },
+        RemoteHost::down("http://gpu-b:9835/api/v1/snapshot", None, Some("timeout".into())),
     ];
     let mut app = App::new(Duration::from_secs(1), Duration::from_secs(60), false);
     // This machine's own usage must not be shown as if it were a remote host's.

@@ -44,6 +44,17 @@ pub fn duration(secs: u64) -> String {
     }
 }
 
+/// How old data is, in the unit that reads best: `95 s`, `12 min`, `3.0 h`.
+pub fn age_text(seconds: f64) -> String {
+    if seconds < 120.0 {
+        format!("{seconds:.0} s")
+    } else if seconds < 7200.0 {
+        format!("{:.0} min", seconds / 60.0)
+    } else {
+        format!("{:.1} h", seconds / 3600.0)
+    }
+}
+
 /// Elapsed time to the minute, for live tables where a per-second clock on every row would
 /// only cost redraws: `<1m`, `12m`, `3h02m`, `2d03h`.
 pub fn duration_coarse(secs: u64) -> String {

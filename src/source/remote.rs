@@ -183,34 +183,18 @@ impl Source for RemoteSource {
                     name = format!("{name}@{}", authority(url));
                 }
                 hosts.push(RemoteHost {
-                    url: url.to_string(),
-                    hostname: Some(name.clone()),
-                    up: true,
-                    error: None,
                     latency_ms: Some(took.as_millis() as u64),
                     cpu_percent: snap.host.cpu_percent,
                     memory_used_bytes: snap.host.memory_used_bytes,
                     memory_total_bytes: snap.host.memory_total_bytes,
-                    age_seconds: None,
-                    stale: false,
+                    ..RemoteHost::up(url, name.clone())
                 });
                 gpus.extend(snap.gpus.into_iter().map(|mut g| {
                     g.host = Some(name.clone());
                     g
                 }));
             }
-            Err(e) => hosts.push(RemoteHost {
-                url: url.to_string(),
-                hostname: None,
-                up: false,
-                error: Some(e),
-                latency_ms: None,
-                cpu_percent: None,
-                memory_used_bytes: None,
-                memory_total_bytes: None,
-                age_seconds: None,
-                stale: false,
-            }),
+            Err(e) => hosts.push(RemoteHost::down(url, None, Some(e))),
         };
         if let Some(local) = self.local.as_mut() {
             let started = Instant::now();

@@ -285,17 +285,11 @@ mod tests {
     use crate::sample::Workload;
 
     fn host(name: &str, up: bool) -> RemoteHost {
-        RemoteHost {
-            url: format!("{name}:9400"),
-            hostname: Some(name.into()),
-            up,
-            error: (!up).then(|| "target down".into()),
-            latency_ms: None,
-            cpu_percent: None,
-            memory_used_bytes: None,
-            memory_total_bytes: None,
-            age_seconds: None,
-            stale: false,
+        let url = format!("{name}:9400");
+        if up {
+            RemoteHost::up(url, name)
+        } else {
+            RemoteHost::down(url, Some(name.into()), Some("target down".into()))
         }
     }
 

@@ -147,8 +147,13 @@ pub fn temp_dir() -> TempDir {
 /// Starts `gputop serve` on a free loopback port with `scenario` and `args`; returns the child
 /// and its `host:port`, read from the line it prints once listening.
 pub fn spawn_serve(scenario: &NamedTempFile, args: &[&std::ffi::OsStr]) -> (Child, String) {
+    spawn_serve_from(gputop_std(scenario), args)
+}
+
+/// [`spawn_serve`] from a command set up by the test (its environment, say).
+pub fn spawn_serve_from(mut gputop: StdCommand, args: &[&std::ffi::OsStr]) -> (Child, String) {
     use std::io::BufRead;
-    let mut child = gputop_std(scenario)
+    let mut child = gputop
         .args(["serve", "--listen", "127.0.0.1:0", "--interval", "0.2"])
         .args(args)
         .stderr(Stdio::piped())

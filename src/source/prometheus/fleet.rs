@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::output::units::age_text;
 use crate::sample::{GpuSample, Missing, MissingReason, RemoteHost, Workload};
 
 use super::client::{Labels, Sample};
@@ -64,7 +65,7 @@ fn target_key(labels: &Labels) -> TargetKey {
 }
 
 /// The host a GPU belongs to: the name its exporter gives, else the scrape target.
-fn host_name<'l>(labels: &'l Labels) -> &'l str {
+pub(super) fn host_name<'l>(labels: &'l Labels) -> &'l str {
     ["hostname", "Hostname", "instance"]
         .iter()
         .find_map(|n| labels.get(n).filter(|v| !v.is_empty()))
@@ -189,19 +190,14 @@ impl Assembly {
                 .unwrap_or(DEFAULT_INTERVAL);
             let age = host.newest.map(|t| (now - t).max(0.0));
             let stale = age.is_some_and(|a| a > 2.0 * interval);
+            let url = host.targets.first().map(|t| t.0.clone()).unwrap_or_default();
             hosts.push(RemoteHost {
-                url: host.targets.first().map(|t| t.0.clone()).unwrap_or_default(),
-                hostname: Some(name.clone()),
-                up: true,
                 error: stale.then(|| {
                     format!("stale: its newest sample is {} old", age_text(age.unwrap_or(0.0)))
                 }),
-                latency_ms: None,
-                cpu_percent: None,
-                memory_used_bytes: None,
-                memory_total_bytes: None,
                 age_seconds: age.map(|a| (a * 10.0).round() / 10.0),
                 stale,
+                ..RemoteHost::up(url, name.clone())
             });
             host.gpus.sort_by(|a, b| (a.index, &a.uuid).cmp(&(b.index, &b.uuid)));
             gpus.append(&mut host.gpus);
@@ -221,18 +217,8 @@ impl Assembly {
             if hosts.iter().any(|h| h.hostname.as_deref() == Some(name.as_str())) {
                 continue;
             }
-            hosts.push(RemoteHost {
-                url: key.0.clone(),
-                hostname: Some(name),
-                up: false,
-                error: Some(format!("target down (up == 0 in job {})", key.1)),
-                latency_ms: None,
-                cpu_percent: None,
-                memory_used_bytes: None,
-                memory_total_bytes: None,
-                age_seconds: None,
-                stale: false,
-            });
+            let why = format!("target down (up == 0 in job {})", key.1);
+            hosts.push(RemoteHost::down(key.0.clone(), Some(name), Some(why)));
         }
         (hosts, gpus)
     }
@@ -259,17 +245,6 @@ fn identity(labels: &Labels, newest: f64) -> Identity {
         pci_bus_id: text(&["pci_bus_id"]),
         workload: (dcgm && workload != Workload::default()).then_some(workload),
         newest,
-    }
-}
-
-/// `95 s`, `12 min`, `3.0 h`.
-pub fn age_text(seconds: f64) -> String {
-    if seconds < 120.0 {
-        format!("{seconds:.0} s")
-    } else if seconds < 7200.0 {
-        format!("{:.0} min", seconds / 60.0)
-    } else {
-        format!("{:.1} h", seconds / 3600.0)
     }
 }
 

@@ -13,7 +13,6 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 pub use client::Connection;
-pub use fleet::age_text;
 
 use super::{Source, SourceError};
 use crate::history::PastGpu;

@@ -13,6 +13,8 @@ use super::client::{Client, Labels};
 const SMALL_FLEET: usize = 64;
 const MAX_POINTS: f64 = 120.0;
 
+const METRICS: usize = 8;
+
 #[derive(Clone, Copy)]
 enum Metric {
     Utilization,
@@ -43,7 +45,8 @@ fn metric(name: &str) -> Option<Metric> {
 #[derive(Default)]
 struct Points {
     past: PastGpu,
-    series: HashMap<u8, Vec<Option<f64>>>,
+    /// By [`Metric`].
+    series: [Option<Vec<Option<f64>>>; METRICS],
 }
 
 /// What the fleet did over `window` before now, one value per `interval` for the history.
@@ -77,7 +80,7 @@ pub fn read(
         // gputop's utilization is a ratio; every other value is in the history's unit.
         let scale = if name == "gputop_gpu_utilization_ratio" { 100.0 } else { 1.0 };
         let Some(p) = gpu(&mut by_gpu, &s.metric) else { return };
-        let slot = p.series.entry(m as u8).or_insert_with(|| vec![None; count]);
+        let slot = p.series[m as usize].get_or_insert_with(|| vec![None; count]);
         for (t, v) in s.values {
             let i = ((t - start) / step).round();
             if (0.0..count as f64).contains(&i) && v.is_finite() {
@@ -96,10 +99,7 @@ fn gpu<'m>(by_gpu: &'m mut HashMap<String, Points>, labels: &Labels) -> Option<&
         return None;
     }
     let index: u32 = labels.get("gpu")?.parse().ok()?;
-    let host = ["hostname", "Hostname", "instance"]
-        .iter()
-        .find_map(|n| labels.get(n).filter(|v| !v.is_empty()))?
-        .to_string();
+    let host = super::fleet::host_name(labels).to_string();
     let uuid = labels.get("uuid").or_else(|| labels.get("UUID")).filter(|u| !u.is_empty());
     let key = format!("{host}/{index}/{}", uuid.unwrap_or(""));
     let p = by_gpu.entry(key).or_default();
@@ -110,7 +110,7 @@ fn gpu<'m>(by_gpu: &'m mut HashMap<String, Points>, labels: &Labels) -> Option<&
 }
 
 fn finish(mut p: Points, count: usize, repeat: usize) -> PastGpu {
-    let mut take = |m: Metric| p.series.remove(&(m as u8));
+    let mut take = |m: Metric| p.series[m as usize].take();
     let utilization = take(Metric::Utilization);
     let temperature = take(Metric::Temperature);
     let power = take(Metric::Power);
