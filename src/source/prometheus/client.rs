@@ -393,7 +393,7 @@ fn first_words(body: &str) -> Option<String> {
 type Credentials = Option<(String, Option<String>)>;
 
 fn split_credentials(url: &str) -> Result<(String, Credentials), String> {
-    let url = url.trim().trim_end_matches('/');
+    let url = url.trim();
     let (scheme, rest) = match url.split_once("://") {
         Some((s, rest)) if s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https") => {
             (s.to_ascii_lowercase(), rest)
@@ -403,6 +403,8 @@ fn split_credentials(url: &str) -> Result<(String, Credentials), String> {
         }
         None => ("http".into(), url),
     };
+    // Trailing slashes only after the scheme is off: `http://` names no host, not `http:`.
+    let rest = rest.trim_end_matches('/');
     let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
     let (userinfo, hostport) = match authority.rsplit_once('@') {
         Some((u, h)) => (Some(u), h),
@@ -512,6 +514,8 @@ mod tests {
         assert_eq!((base.as_str(), user), ("http://prom:9090/prometheus", None));
         assert!(split_credentials("ftp://prom").unwrap_err().contains("only http"));
         assert!(split_credentials("http://bob:secret@").unwrap_err().contains("bob:***@"));
+        assert!(split_credentials("http://").unwrap_err().contains("names no host"));
+        assert_eq!(split_credentials("prom:9090/").unwrap().0, "http://prom:9090");
     }
 
     #[test]
