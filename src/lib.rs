@@ -4,6 +4,7 @@
 mod cli;
 mod config;
 mod doctor;
+pub mod embed;
 mod health;
 mod history;
 mod mode;
@@ -81,6 +82,26 @@ impl Error {
     /// `gputop … | head` closing the pipe is a normal way to stop, not an error.
     pub fn is_broken_pipe(&self) -> bool {
         matches!(self, Self::Io(e) if e.kind() == io::ErrorKind::BrokenPipe)
+    }
+}
+
+/// The whole command: parses `args` (the program's name first), runs it, prints an error as
+/// one line (nvidia-smi's errors as nvidia-smi prints them), and gives the exit code.
+pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
+    let cli = Cli::parse_args(args);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) if e.is_broken_pipe() => 0,
+        Err(Error::NvidiaSmi(text)) => {
+            // As nvidia-smi prints it: on stdout, then a blank line.
+            print!("{text}\n\n");
+            let _ = io::stdout().flush();
+            2
+        }
+        Err(e) => {
+            eprintln!("gputop: {}", embed::error_line(&e));
+            e.exit_code()
+        }
     }
 }
 
