@@ -40,12 +40,14 @@ impl Options {
             library,
             host_proc: std::env::var_os("GPUTOP_HOST_PROC").map(PathBuf::from),
         };
-        // What `--once --json` samples, less PCIe throughput (a 20 ms wait per GPU on real
-        // hardware, which a notebook cell asking for memory should not pay).
+        // What `--once --json` samples, less PCIe throughput for one-shot queries: it waits
+        // 20 ms per GPU on real hardware, which a notebook cell asking for memory should not
+        // pay. A background sampler pays it in its own thread.
         let options = SampleOptions {
             host_processes: self.processes,
+            pcie_throughput: continuous,
+            details: false,
             continuous,
-            ..SampleOptions::one_shot()
         };
         Ok(spec.open(&ids, options)?)
     }
