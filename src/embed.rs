@@ -1,7 +1,7 @@
 //! gputop inside another program (the Python package in `python/`): the command line as a
 //! function, one-shot samples from a source kept open between calls, a background sampler
-//! with its history, and the doctor. Everything crosses as the documented JSON model, so the
-//! embedding side mirrors `--once --json` by construction.
+//! with its history, and the doctor. Samples cross as the [`Snapshot`] that `--json`
+//! serializes, so the embedding side mirrors the documented JSON model by construction.
 
 use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -10,7 +10,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::history::{History, Ring};
-use crate::output::json;
 use crate::sample::Snapshot;
 use crate::source::{GpuSelector, SampleOptions, Source, SourceError, SourceSpec};
 use crate::Error;
@@ -86,9 +85,9 @@ impl Session {
         Ok(Self { source: options.open(false)? })
     }
 
-    /// One sample, as the JSON document `--once --json` prints.
-    pub fn sample_json(&mut self) -> Result<String, Error> {
-        Ok(json::document(&self.source.sample()?))
+    /// One sample: what `--once --json` prints (less PCIe throughput).
+    pub fn sample(&mut self) -> Result<Snapshot, Error> {
+        Ok(self.source.sample()?)
     }
 }
 
@@ -176,11 +175,11 @@ impl Sampler {
         Ok(Self { shared, stop: Some(stop), thread: Some(thread) })
     }
 
-    /// The newest sample as the JSON document, or why the newest sample failed.
-    pub fn latest_json(&self) -> Result<String, String> {
+    /// The newest sample, or why the newest sample failed.
+    pub fn latest(&self) -> Result<Arc<Snapshot>, String> {
         let shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
         match &shared.latest {
-            Some(Ok(s)) => Ok(json::document(s)),
+            Some(Ok(s)) => Ok(Arc::clone(s)),
             Some(Err(e)) => Err(e.clone()),
             None => Err("no sample yet".into()),
         }

@@ -11,8 +11,7 @@ A value the driver cannot give is `None`. NVML failures raise `NvmlError` subcla
 same one-line messages as the `gputop` command.
 """
 
-import json as _json
-import threading as _threading
+import _thread
 
 from . import _native
 from ._model import DoctorReport, Gpu, Process, Record, Snapshot
@@ -49,7 +48,7 @@ __all__ = [
 
 # NVML stays open between queries: loading and initialising it is most of a query's time.
 _sessions = {}
-_sessions_lock = _threading.Lock()
+_sessions_lock = _thread.allocate_lock()
 
 
 def _ids(ids):
@@ -76,7 +75,7 @@ def query(ids=None, processes=True, *, library=None):
     process's user and command line. `library` names the NVML library to load (default: the
     driver's, or `GPUTOP_NVML_LIB`)."""
     ids = _ids(ids)
-    return Snapshot(_json.loads(_session(ids, processes, library).sample_json()))
+    return Snapshot(_session(ids, processes, library).sample())
 
 
 def new_query(ids=None, *, library=None):
@@ -84,7 +83,7 @@ def new_query(ids=None, *, library=None):
     gpustat's lines and whose GPUs have gpustat's fields (`memory_used` in MiB, …)."""
     from ._gpustat import from_snapshot
 
-    return from_snapshot(_json.loads(_session(_ids(ids), True, library).sample_json()))
+    return from_snapshot(_session(_ids(ids), True, library).sample())
 
 
 class Monitor:
@@ -106,7 +105,7 @@ class Monitor:
 
     def latest(self):
         """The newest sample as a `Snapshot` (`NvmlError` if the newest sample failed)."""
-        return Snapshot(_json.loads(self._sampler.latest_json()))
+        return Snapshot(self._sampler.latest())
 
     @property
     def samples(self):
@@ -158,8 +157,10 @@ def doctor(python=True, *, library=None):
     """`gputop doctor`: checks the GPU stack link by link and returns a `DoctorReport`
     (`str()` of it is the command's text; `to_dict()` its JSON). `python=False` skips the
     checks of Python's CUDA frameworks."""
+    import json
+
     report, text, exit_code = _native.doctor(library=library, python=python)
-    return DoctorReport(_json.loads(report), text, exit_code)
+    return DoctorReport(json.loads(report), text, exit_code)
 
 
 def watch(interval=1.0, count=None, ids=None, processes=True, *, display=None, library=None):

@@ -2,11 +2,10 @@
 
 Each wraps one JSON object of the documented model (docs/json-schema.md in the repository) and
 gives its fields as attributes: `snapshot.gpus[0].memory.used_bytes`. A value the driver cannot
-give is `None`, and `gpu.missing` says why. The wrapping is lazy, so a query costs what the
-JSON costs to parse; `to_dict()` gives the document itself.
+give is `None`, and `gpu.missing` says why. The Rust side hands over plain dicts and lists (no
+JSON text to parse: the `json` module alone would double `import gputop`); they are wrapped
+as they are read, and `to_dict()` gives a copy of the document.
 """
-
-import copy
 
 __all__ = ["Record", "Snapshot", "Gpu", "Process", "DoctorReport"]
 
@@ -59,13 +58,21 @@ class Record:
 
     def to_dict(self):
         """The JSON object, as plain dicts and lists (a copy)."""
-        return copy.deepcopy(self._data)
+        return _copy(self._data)
 
     def __repr__(self):
         fields = ", ".join(
             "{}={!r}".format(k, v) for k, v in self._data.items() if not isinstance(v, (dict, list))
         )
         return "{}({})".format(type(self).__name__, fields)
+
+
+def _copy(value):
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
 
 
 def _wrap(value, cls):

@@ -67,7 +67,12 @@ fn doctor(py: Python<'_>, library: Option<PathBuf>, python: bool) -> (String, St
     (report.json, report.text, report.exit_code)
 }
 
-/// NVML opened once; each `sample_json` is one sample as `gputop --once --json` prints it.
+/// A snapshot as the plain dicts and lists of its JSON document (field order kept).
+fn to_python<'py>(py: Python<'py>, snapshot: &gputop::sample::Snapshot) -> PyResult<Bound<'py, PyAny>> {
+    pythonize::pythonize(py, snapshot).map_err(|e| GputopError::new_err(e.to_string()))
+}
+
+/// NVML opened once; each `sample()` is one sample as `gputop --once --json` gives it.
 #[pyclass(module = "gputop._native")]
 struct Session(Mutex<embed::Session>);
 
@@ -86,8 +91,9 @@ impl Session {
         Ok(Self(Mutex::new(session)))
     }
 
-    fn sample_json(&self, py: Python<'_>) -> PyResult<String> {
-        py.detach(|| lock(&self.0).sample_json()).map_err(to_py)
+    fn sample<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let snapshot = py.detach(|| lock(&self.0).sample()).map_err(to_py)?;
+        to_python(py, &snapshot)
     }
 }
 
@@ -117,9 +123,10 @@ impl Sampler {
         Ok(Self(Mutex::new(sampler)))
     }
 
-    /// The newest sample's JSON document; `NvmlError` when the newest sample failed.
-    fn latest_json(&self) -> PyResult<String> {
-        lock(&self.0).latest_json().map_err(NvmlError::new_err)
+    /// The newest sample; `NvmlError` when the newest sample failed.
+    fn latest<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let snapshot = lock(&self.0).latest().map_err(NvmlError::new_err)?;
+        to_python(py, &snapshot)
     }
 
     /// How many samples were taken so far.
