@@ -27,8 +27,8 @@ PY="$PEERS/python"
 unset GPUTOP_NVML_LIB
 
 # In one process: each warmed up once, then the median of many calls. gpustat sleeps 0.1 s per
-# GPU that has processes (to measure their CPU use), so the GPUs without processes are timed too:
-# there it makes only its NVML and /proc calls.
+# GPU whose processes NVML can list (to measure their CPU use), even when there are none; it is
+# timed as users get it, and again with its sleeps taken out (its NVML and /proc work alone).
 inprocess() {
   "$PY" - "$RUNS" <<'PY'
 import statistics, sys, time
@@ -43,7 +43,10 @@ def median_us(f, n):
 q = median_us(gputop.query, runs)
 n = median_us(gputop.new_query, runs)
 g = median_us(gpustat.new_query, max(5, runs // 20))
-print(f"{q:.0f}\t{n:.0f}\t{g:.0f}")
+# gpustat's NVML and /proc work alone, its 0.1 s sleeps taken out.
+gpustat.core.time.sleep = lambda seconds: None
+w = median_us(gpustat.new_query, runs)
+print(f"{q:.0f}\t{n:.0f}\t{g:.0f}\t{w:.0f}")
 PY
 }
 write_scenario 4 0 "$BENCH/python-scenario-idle.toml"
@@ -63,8 +66,8 @@ hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$BENCH/python-process.json
 wheel_bytes=$(stat -c %s "$wheel")
 python3 - "$BENCH/python-inprocess.txt" "$BENCH/python-inprocess-idle.txt" "$BENCH/python-process.json" "$import_ms" "$wheel_bytes" "$(basename "$wheel")" <<'PY'
 import json, sys
-q, n, g = map(float, open(sys.argv[1]).read().split())
-qi, ni, gi = map(float, open(sys.argv[2]).read().split())
+q, n, g, w = map(float, open(sys.argv[1]).read().split())
+qi, ni, gi, wi = map(float, open(sys.argv[2]).read().split())
 procs = json.load(open(sys.argv[3]))["results"]
 ours, theirs = (r["median"] * 1000 for r in procs)
 import_ms, wheel = float(sys.argv[4]), int(sys.argv[5])
@@ -73,7 +76,8 @@ print("in one process, median of calls     4 GPUs x 2 processes        4 GPUs, n
 print(f"  gputop.query()      {q:9.0f} µs {g / q:7.1f}x faster   {qi:9.0f} µs {gi / qi:6.1f}x faster")
 print(f"  gputop.new_query()  {n:9.0f} µs {g / n:7.1f}x faster   {ni:9.0f} µs {gi / ni:6.1f}x faster")
 print(f"  gpustat.new_query() {g:9.0f} µs                   {gi:9.0f} µs")
-print(f"  budget: query() ≥ 20x faster than gpustat: {ok(min(g / q, gi / qi) >= 20)}")
+print(f"   … without sleeping {w:9.0f} µs {w / q:7.1f}x gputop's  {wi:9.0f} µs {wi / qi:6.1f}x gputop's")
+print(f"  budget: query() ≥ 20x faster than gpustat.new_query(): {ok(min(g / q, gi / qi) >= 20)}")
 print(f"import gputop         {import_ms:8.1f} ms   (budget ≤ 20 ms: {ok(import_ms <= 20)})")
 print(f"whole process, python -c 'import …; print(….new_query())' (median):")
 print(f"  gputop              {ours:8.1f} ms   {ours / theirs:5.2f} of gpustat's  (budget ≤ 0.20: {ok(ours / theirs <= 0.2)})")

@@ -29,3 +29,16 @@ def test_the_command_is_the_whole_tool():
     assert version.returncode == 0 and "0.1.0" in version.stdout
     bad = subprocess.run([gputop_command(), "--query-gpu=nope", "--format=csv"], capture_output=True, text=True)
     assert bad.returncode == 2 and "is not a valid field to query" in bad.stdout
+
+
+def test_the_command_quits_at_once_on_ctrl_c_and_term():
+    import signal
+    import time
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        child = subprocess.Popen([gputop_command(), "--watch", "--interval", "0.2"], stdout=subprocess.PIPE)
+        assert child.stdout.readline()  # it has started and drawn
+        sent = time.monotonic()
+        child.send_signal(sig)
+        child.wait(timeout=5)
+        assert time.monotonic() - sent < 1.0, sig
