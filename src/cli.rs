@@ -420,6 +420,16 @@ pub struct SourceArgs {
     #[arg(long, value_name = "FILE", requires = "prometheus")]
     pub prometheus_ca: Option<PathBuf>,
 
+    /// Play back a recording (`gputop record`, `serve --record`) instead of sampling: the
+    /// monitor, --once, --json, --csv and --watch show what it holds.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["remote", "hosts", "demo", "prometheus"])]
+    pub replay: Option<PathBuf>,
+
+    /// With --replay: start at this time (2026-11-29 03:00, local, or RFC 3339), or this long
+    /// before the recording's end (2h) [default: its newest sample].
+    #[arg(long, value_name = "TIME|DUR", requires = "replay", value_parser = parse_moment)]
+    pub at: Option<Moment>,
+
     /// Only the GPU processes of this container (short or full id).
     #[arg(long, value_name = "ID")]
     pub container: Option<String>,

@@ -185,6 +185,11 @@ impl History {
         self.capacity
     }
 
+    /// Forgets every GPU's history (a replay jumped elsewhere).
+    pub fn clear(&mut self) {
+        self.gpus.clear();
+    }
+
     pub fn record(&mut self, snapshot: &Snapshot) {
         for g in &snapshot.gpus {
             let capacity = self.capacity;

@@ -158,11 +158,21 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         _ => {}
     }
     let format = Format::from_cli(&cli)?;
-    let source = open_source(&cli, sampling)?;
+    let (source, playhead) = match &cli.source.replay {
+        Some(path) => {
+            let replay = source::replay::ReplaySource::open(path, cli.source.at, &cli.source.ids)?;
+            // --watch ends with the recording; the monitor stays on its newest sample.
+            let replay =
+                if matches!(plan.mode, Mode::Watch { .. }) { replay.stop_at_end() } else { replay };
+            let playhead = replay.playhead();
+            (Box::new(replay) as Box<dyn source::Source>, Some(playhead))
+        }
+        None => (open_source(&cli, sampling)?, None),
+    };
     let mut source =
         source::PlacementFilter::wrap(source, cli.source.container.clone(), cli.source.pod.clone());
     match plan.mode {
-        Mode::Monitor => tui::run(source, monitor_options(&cli, &config, interval)),
+        Mode::Monitor => tui::run(source, monitor_options(&cli, &config, interval, playhead)),
         Mode::ListGpus => mode::once::list_gpus(source.as_mut(), &mut io::stdout().lock()),
         Mode::Watch { every, count } => {
             let output = output_file(&cli)?;
@@ -324,7 +334,12 @@ fn interactive_terminal() -> bool {
 }
 
 /// Flags over the config file over defaults; no colour means the monochrome theme.
-fn monitor_options(cli: &Cli, config: &config::Config, interval: Duration) -> tui::TuiOptions {
+fn monitor_options(
+    cli: &Cli,
+    config: &config::Config,
+    interval: Duration,
+    replay: Option<source::replay::SharedPlayhead>,
+) -> tui::TuiOptions {
     let name = if cli.output.color.enabled_for_tty() {
         cli.mode.theme.or(config.theme).unwrap_or_default()
     } else {
@@ -341,6 +356,7 @@ fn monitor_options(cli: &Cli, config: &config::Config, interval: Duration) -> tu
         sort,
         descending: config.sort_descending.unwrap_or(sort.largest_first()),
         columns: config.process_columns(),
+        replay,
     }
 }
 

@@ -162,6 +162,8 @@ pub enum MissingReason {
     Error,
     /// Read from a metrics server (`--prometheus`) whose exporter does not export it.
     NotExported,
+    /// Replayed from a recording (`--replay`), which does not store it.
+    NotRecorded,
 }
 
 /// A value NVML did not give, and why.
@@ -194,6 +196,7 @@ impl Missing {
             (MissingReason::Error, Some(code)) => format!("NVML error {code}"),
             (MissingReason::Error, None) => "error".into(),
             (MissingReason::NotExported, _) => "not exported".into(),
+            (MissingReason::NotRecorded, _) => "not recorded".into(),
         }
     }
 }

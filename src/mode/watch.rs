@@ -15,7 +15,7 @@ use crate::output::table::{self, TableOptions};
 use crate::output::{csv, json, owners};
 use crate::poller::Poller;
 use crate::sample::Snapshot;
-use crate::source::Source;
+use crate::source::{Source, SourceError};
 use crate::term::screen::Screen;
 use crate::Error;
 
@@ -54,6 +54,8 @@ async fn watch(source: Box<dyn Source>, format: Format, opts: WatchOptions) -> R
             polled = poller.next() => {
                 match polled {
                     Some(Ok(snapshot)) => printer.print(&snapshot, &mut out)?,
+                    // A recording played to its end (`--replay`): done.
+                    Some(Err(e)) if matches!(*e, SourceError::EndOfRecording) => break,
                     Some(Err(e)) => return Err(Error::Sampling(e.to_string())),
                     None => return Err(Error::Sampling("the sampler stopped".into())),
                 }

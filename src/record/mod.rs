@@ -11,8 +11,9 @@ use rusqlite::Connection;
 
 pub use writer::Writer;
 
-/// The schema version (`PRAGMA user_version`) this gputop writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
+/// The schema version (`PRAGMA user_version`) this gputop writes. It reads this one and
+/// version 1 (which did not say whether a GPU's processes could be listed).
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The clock event reasons that mean trouble (hardware, software thermal, hardware thermal,
 /// power brake slowdowns): a sample is throttled when its mask has one.
@@ -43,6 +44,7 @@ CREATE TABLE IF NOT EXISTS samples (
     energy_millijoules INTEGER,
     sm_clock_mhz INTEGER,
     throttle_mask INTEGER,
+    processes_listed INTEGER,
     PRIMARY KEY (tick, gpu_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS processes (
@@ -91,6 +93,14 @@ pub fn default_path() -> Option<PathBuf> {
 pub enum OpenError {
     NotARecording(String),
     Failed(String),
+}
+
+impl OpenError {
+    pub fn message(self) -> String {
+        match self {
+            Self::NotARecording(m) | Self::Failed(m) => m,
+        }
+    }
 }
 
 impl From<OpenError> for crate::Error {
@@ -159,6 +169,11 @@ pub fn create(path: &Path) -> Result<Connection, OpenError> {
     }
     conn.pragma_update(None, "journal_mode", "WAL").map_err(failed)?;
     conn.pragma_update(None, "synchronous", "NORMAL").map_err(failed)?;
+    if version == 1 {
+        // Version 2 says whether each GPU's processes could be listed (NULL before).
+        conn.execute_batch("ALTER TABLE samples ADD COLUMN processes_listed INTEGER")
+            .map_err(failed)?;
+    }
     conn.execute_batch(SCHEMA).map_err(failed)?;
     conn.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(failed)?;
     Ok(conn)
@@ -184,7 +199,7 @@ pub fn open(path: &Path) -> Result<Connection, OpenError> {
         .map_err(|e| OpenError::NotARecording(not_a_recording(path, &e)))?;
     match version {
         0 => Err(OpenError::NotARecording(format!("{} is not a gputop recording", path.display()))),
-        SCHEMA_VERSION => Ok(conn),
+        1 | SCHEMA_VERSION => Ok(conn),
         v => Err(OpenError::NotARecording(format!(
             "{} has schema {v}; this gputop reads {SCHEMA_VERSION}",
             path.display()

@@ -16,6 +16,7 @@ pub struct Writer {
     processes: HashMap<(String, u32, u64), i64>,
     last: HashMap<i64, Seen>,
     samples_since_prune: u32,
+    host_written: bool,
 }
 
 /// What a GPU looked like at the previous sample.
@@ -39,6 +40,7 @@ impl Writer {
             processes: HashMap::new(),
             last: HashMap::new(),
             samples_since_prune: 0,
+            host_written: false,
         })
     }
 
@@ -56,6 +58,19 @@ impl Writer {
     fn write_sample(&mut self, s: &Snapshot) -> rusqlite::Result<()> {
         let host = s.host.hostname.clone().unwrap_or_default();
         let tx = self.conn.transaction()?;
+        if !self.host_written {
+            // Who recorded, for a replay's header: the host, its driver and CUDA versions.
+            for (key, value) in [
+                ("hostname", &s.host.hostname),
+                ("driver_version", &s.host.driver_version),
+                ("cuda_driver_version", &s.host.cuda_driver_version),
+            ] {
+                if let Some(value) = value {
+                    tx.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?
+                        .execute(params![key, value])?;
+                }
+            }
+        }
         // The sample's time, once; every row of it refers to it by a small number.
         tx.prepare_cached("INSERT INTO ticks (taken_at) VALUES (?1)")?
             .execute(params![s.taken_at.timestamp_millis()])?;
@@ -149,6 +164,7 @@ impl Writer {
             }
         }
         tx.commit()?;
+        self.host_written = true;
         // Forget the ids of processes no GPU lists any more, so the cache does not grow with
         // every job ever run (the database keeps them).
         self.processes.retain(|_, id| self.last.values().any(|s| s.processes.contains(id)));
@@ -232,8 +248,8 @@ fn insert_sample(tx: &Transaction, at: i64, gpu: i64, g: &GpuSample) -> rusqlite
     tx.prepare_cached(
         "INSERT OR REPLACE INTO samples (tick, gpu_id, gpu_index, status, utilization_gpu,
          utilization_memory, memory_used_kib, temperature, power_milliwatts,
-         energy_millijoules, sm_clock_mhz, throttle_mask)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+         energy_millijoules, sm_clock_mhz, throttle_mask, processes_listed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         at,
@@ -249,6 +265,8 @@ fn insert_sample(tx: &Transaction, at: i64, gpu: i64, g: &GpuSample) -> rusqlite
         g.power.energy_joules.map(|j| (j * 1000.0).round() as i64),
         g.clocks.sm_mhz,
         g.throttle.mask.map(|m| m as i64),
+        // Unknown (NVML could not list them) is not the same as nobody.
+        g.processes.is_some(),
     ])?;
     Ok(())
 }

@@ -12,6 +12,7 @@ pub mod pidns;
 pub mod placement;
 pub mod prometheus;
 pub mod remote;
+pub mod replay;
 pub mod selection;
 mod sim;
 
@@ -146,6 +147,9 @@ pub enum SourceError {
     /// A `--prometheus` query failed: unreachable, refused, an error or a foreign answer.
     #[error("{0}")]
     Prometheus(String),
+    /// `--replay --watch` played the recording to its end.
+    #[error("the end of the recording")]
+    EndOfRecording,
 }
 
 impl SourceError {
@@ -156,7 +160,7 @@ impl SourceError {
                 Some("run `gputop doctor` to check the GPU stack, or `gputop --demo` to try gputop without a GPU")
             }
             Self::NoSuchGpu(_) => Some("`gputop --once` lists the GPUs with their indices and UUIDs"),
-            Self::Scenario(_) | Self::Prometheus(_) => None,
+            Self::Scenario(_) | Self::Prometheus(_) | Self::EndOfRecording => None,
         }
     }
 

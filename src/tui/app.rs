@@ -10,6 +10,7 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
 use super::rows::{build_rows, keyed_processes, ProcessRow, SortKey};
+use crate::source::replay::{Seek, SharedPlayhead};
 use crate::history::{History, Series};
 use crate::output::owners::OwnerKey;
 use crate::output::sanitize::sanitize;
@@ -134,6 +135,10 @@ pub struct App {
     pub now: chrono::DateTime<chrono::Utc>,
     /// Where the last draw put things, for the mouse.
     pub layout: RefCell<DrawnLayout>,
+    /// `--replay`: the playback, steered by ←/→, PgUp/PgDn, g, space, + and -.
+    pub replay: Option<SharedPlayhead>,
+    /// The time being typed after `g` (replay).
+    pub goto: Option<String>,
 }
 
 /// Filled in by each draw (which otherwise only reads the state): where the table's header
@@ -175,11 +180,19 @@ impl App {
             host_memory: None,
             now: chrono::Utc::now(),
             layout: RefCell::default(),
+            replay: None,
+            goto: None,
         }
     }
 
     /// New data: record history and rebuild the rows.
     pub fn on_snapshot(&mut self, snapshot: Arc<Snapshot>) {
+        // A jump in a replay: the charts start again from the recorded window before it.
+        let jumped = self.replay.as_ref().and_then(|p| p.lock().unwrap_or_else(|e| e.into_inner()).past.take());
+        if let Some(past) = jumped {
+            self.history.clear();
+            self.history.backfill(&past);
+        }
         self.history.record(&snapshot);
         // The source's warnings (Prometheus: a partial answer) stand on the bottom line.
         if let Some(w) = snapshot.warnings.first() {
@@ -313,6 +326,13 @@ impl App {
         if self.editing_filter {
             return self.on_filter_key(key);
         }
+        if self.goto.is_some() {
+            self.on_goto_key(key);
+            return Action::None;
+        }
+        if matches!(self.overlay, Overlay::None) && self.on_replay_key(key) {
+            return Action::None;
+        }
         match self.overlay.clone() {
             Overlay::Help => {
                 if matches!(key.code, KeyCode::Char('q')) {
@@ -403,6 +423,53 @@ impl App {
             _ => {}
         }
         Action::None
+    }
+
+    /// The replay's keys; `false` for any other key (or without a replay).
+    fn on_replay_key(&mut self, key: KeyEvent) -> bool {
+        let Some(playhead) = &self.replay else { return false };
+        let mut p = playhead.lock().unwrap_or_else(|e| e.into_inner());
+        const TEN_MINUTES: i64 = 10 * 60 * 1000;
+        match key.code {
+            KeyCode::Left => p.pending = Some(Seek::Step(-1)),
+            KeyCode::Right => p.pending = Some(Seek::Step(1)),
+            KeyCode::PageUp => p.pending = Some(Seek::By(-TEN_MINUTES)),
+            KeyCode::PageDown => p.pending = Some(Seek::By(TEN_MINUTES)),
+            KeyCode::Char(' ') => p.paused = !p.paused,
+            KeyCode::Char('+') => p.speed = (p.speed * 2).min(64),
+            KeyCode::Char('-') => p.speed = (p.speed / 2).max(1),
+            KeyCode::Char('g') => {
+                drop(p);
+                self.goto = Some(String::new());
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// Typing the time to go to after `g`: Enter goes, Esc gives up.
+    fn on_goto_key(&mut self, key: KeyEvent) {
+        let Some(text) = self.goto.as_mut() else { return };
+        match key.code {
+            KeyCode::Enter => {
+                let text = self.goto.take().unwrap_or_default();
+                match crate::cli::parse_time(text.trim()) {
+                    Ok(t) => {
+                        if let Some(p) = &self.replay {
+                            p.lock().unwrap_or_else(|e| e.into_inner()).pending =
+                                Some(Seek::To(t.timestamp_millis()));
+                        }
+                    }
+                    Err(e) => self.message = Some(e),
+                }
+            }
+            KeyCode::Esc => self.goto = None,
+            KeyCode::Backspace => {
+                text.pop();
+            }
+            KeyCode::Char(c) if !c.is_control() && text.chars().count() < 32 => text.push(c),
+            _ => {}
+        }
     }
 
     /// Opens the confirmation for the selected row, or says in one line why not: a row whose

@@ -44,6 +44,8 @@ pub struct TuiOptions {
     pub descending: bool,
     /// The process table's columns before COMMAND.
     pub columns: Vec<SortKey>,
+    /// `--replay`: the playback to show and steer.
+    pub replay: Option<crate::source::replay::SharedPlayhead>,
 }
 
 /// Draws one frame of `app` on a ratatui backend (`TestBackend` in tests); the monitor itself
@@ -108,6 +110,7 @@ async fn event_loop(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Err
     app.sort = opts.sort;
     app.descending = opts.descending;
     app.columns = opts.columns;
+    app.replay = opts.replay;
     let theme = opts.theme;
 
     let mut terminate = signal(SignalKind::terminate())?;

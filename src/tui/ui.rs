@@ -19,7 +19,7 @@ use ratatui::widgets::{Clear, Paragraph, Widget};
 
 use super::app::{App, Overlay};
 use super::theme::Theme;
-use super::widgets::{footer, gpus, header, overlays, processes};
+use super::widgets::{footer, gpus, header, overlays, processes, timeline};
 
 pub const MIN_WIDTH: u16 = 40;
 pub const MIN_HEIGHT: u16 = 10;
@@ -69,6 +69,8 @@ pub struct Areas {
     pub header: Rect,
     pub gpus: Option<(GpuLayout, Rect)>,
     pub processes: Option<Rect>,
+    /// `--replay`: the playback's line, above the footer.
+    pub timeline: Option<Rect>,
     pub footer: Rect,
 }
 
@@ -76,9 +78,15 @@ pub fn areas(app: &App, area: Rect) -> Option<Areas> {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         return None;
     }
-    let [header, body, footer] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)])
-            .areas(area);
+    let timeline_rows = u16::from(app.replay.is_some());
+    let [header, body, timeline, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(timeline_rows),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let timeline = app.replay.is_some().then_some(timeline);
     let gpu_count = app.snapshot.as_ref().map_or(0, |s| s.gpus.len()).max(1);
     // Several hosts: a row each over their GPUs' rows, however few GPUs there are.
     let hosts = app.snapshot.as_ref().map_or(0, |s| s.hosts.len());
@@ -102,7 +110,7 @@ pub fn areas(app: &App, area: Rect) -> Option<Areas> {
         (false, true) => (None, Some(body)),
         (false, false) => (None, None),
     };
-    Some(Areas { header, gpus, processes, footer })
+    Some(Areas { header, gpus, processes, timeline, footer })
 }
 
 pub fn draw(frame: &mut Buffer, app: &App, theme: &Theme) {
@@ -117,6 +125,10 @@ pub fn draw(frame: &mut Buffer, app: &App, theme: &Theme) {
     };
     header::draw(frame, areas.header, app, theme);
     footer::draw(frame, areas.footer, app, theme);
+    if let (Some(area), Some(playhead)) = (areas.timeline, &app.replay) {
+        let playhead = playhead.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        timeline::draw(frame, area, &playhead, theme);
+    }
     if let Some((layout, area)) = areas.gpus {
         gpus::draw(frame, area, app, theme, layout);
     }

@@ -10,7 +10,13 @@ use crate::tui::text;
 use crate::tui::theme::Theme;
 
 pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
-    let line = if app.editing_filter {
+    let line = if let Some(goto) = &app.goto {
+        Line::from(vec![
+            Span::styled("go to (2026-11-29 03:00): ", theme.title),
+            Span::raw(sanitize(goto).into_owned()),
+            Span::styled("_", theme.dim),
+        ])
+    } else if app.editing_filter {
         Line::from(vec![
             Span::styled("filter: ", theme.title),
             Span::raw(sanitize(&app.filter).into_owned()),
@@ -37,7 +43,8 @@ pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
             ("p", "processes"),
         ];
         for (key, what) in keys {
-            if key == "k" && app.readonly {
+            // In a replay, g goes to a time (the timeline line says so).
+            if key == "k" && app.readonly || key == "g" && app.replay.is_some() {
                 continue;
             }
             spans.push(Span::styled(format!(" {key}"), theme.title));

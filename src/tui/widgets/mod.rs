@@ -5,3 +5,4 @@ pub mod gpus;
 pub mod header;
 pub mod overlays;
 pub mod processes;
+pub mod timeline;
