@@ -38,7 +38,7 @@ fn a_recording_answers_what_happened() {
     // The database as sqlite3 would see it.
     let conn = rusqlite::Connection::open(&db).unwrap();
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
     let samples: i64 = conn.query_row("SELECT COUNT(*) FROM samples", [], |r| r.get(0)).unwrap();
     assert!((16..=30).contains(&samples), "{samples} samples of 2 GPUs over 2.5 s at 0.2 s");
     let xid: String =

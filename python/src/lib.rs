@@ -68,7 +68,10 @@ fn doctor(py: Python<'_>, library: Option<PathBuf>, python: bool) -> (String, St
 }
 
 /// A snapshot as the plain dicts and lists of its JSON document (field order kept).
-fn to_python<'py>(py: Python<'py>, snapshot: &gputop::sample::Snapshot) -> PyResult<Bound<'py, PyAny>> {
+fn to_python<'py>(
+    py: Python<'py>,
+    snapshot: &gputop::sample::Snapshot,
+) -> PyResult<Bound<'py, PyAny>> {
     pythonize::pythonize(py, snapshot).map_err(|e| GputopError::new_err(e.to_string()))
 }
 

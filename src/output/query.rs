@@ -761,7 +761,9 @@ fn absent(g: &GpuSample, property: &str) -> &'static str {
         Some(MissingReason::NoPermission) => "[Insufficient Permissions]",
         Some(MissingReason::GpuLost) => "[GPU is lost]",
         Some(MissingReason::Error) => "[Unknown Error]",
-        Some(MissingReason::NotSupported | MissingReason::NotExported | MissingReason::NotRecorded)
+        Some(
+            MissingReason::NotSupported | MissingReason::NotExported | MissingReason::NotRecorded,
+        )
         | None => NOT_AVAILABLE,
     }
 }

@@ -85,6 +85,8 @@ pub struct ReplaySource {
     gpus: HashMap<i64, RecordedGpu>,
     /// The recording host, as its recorder saw it.
     host: HostInfo,
+    /// The recording's schema version (`PRAGMA user_version`).
+    version: i64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -118,6 +120,8 @@ impl ReplaySource {
             None => last,
             Some(ms) => tick_at_or_after(&conn, ms).map_err(fail)?.unwrap_or(last),
         };
+        let version: i64 =
+            conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(fail)?;
         let meta = |key: &str| -> rusqlite::Result<Option<String>> {
             conn.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| r.get(0))
                 .optional()
@@ -148,6 +152,7 @@ impl ReplaySource {
             selection: selection.to_vec(),
             gpus: HashMap::new(),
             host,
+            version,
         })
     }
 
@@ -187,8 +192,9 @@ impl ReplaySource {
         let target = match seek {
             None => None,
             Some(Seek::Step(n)) => step(&self.conn, p.at_ms, n)?,
-            Some(Seek::By(ms)) if ms >= 0 => tick_at_or_after(&self.conn, p.at_ms + ms)?
-                .or(last_tick(&self.conn)?),
+            Some(Seek::By(ms)) if ms >= 0 => {
+                tick_at_or_after(&self.conn, p.at_ms + ms)?.or(last_tick(&self.conn)?)
+            }
             Some(Seek::By(ms)) => {
                 tick_at_or_before(&self.conn, p.at_ms + ms)?.or(first_tick(&self.conn)?)
             }
@@ -237,14 +243,21 @@ impl ReplaySource {
     }
 
     fn snapshot(&mut self, tick: i64, at_ms: i64) -> rusqlite::Result<Snapshot> {
+        // Version 1 recordings have no processes_listed.
+        let sql = if self.version == 1 {
+            "SELECT gpu_id, gpu_index, status, utilization_gpu, utilization_memory,
+                    memory_used_kib, temperature, power_milliwatts, energy_millijoules,
+                    sm_clock_mhz, throttle_mask, NULL
+             FROM samples WHERE tick = ?1 ORDER BY gpu_index"
+        } else {
+            "SELECT gpu_id, gpu_index, status, utilization_gpu, utilization_memory,
+                    memory_used_kib, temperature, power_milliwatts, energy_millijoules,
+                    sm_clock_mhz, throttle_mask, processes_listed
+             FROM samples WHERE tick = ?1 ORDER BY gpu_index"
+        };
         let rows: Vec<SampleRow> = self
             .conn
-            .prepare_cached(
-                "SELECT gpu_id, gpu_index, status, utilization_gpu, utilization_memory,
-                        memory_used_kib, temperature, power_milliwatts, energy_millijoules,
-                        sm_clock_mhz, throttle_mask, processes_listed
-                 FROM samples WHERE tick = ?1 ORDER BY gpu_index",
-            )?
+            .prepare_cached(sql)?
             .query_map(params![tick], SampleRow::read)?
             .collect::<Result<_, _>>()?;
         let mut processes = self.processes(tick)?;
@@ -381,7 +394,10 @@ impl SampleRow {
             Some(true) => Some(processes),
             None if !processes.is_empty() => Some(processes),
             Some(false) => {
-                missing.insert("processes".into(), Missing { reason: MissingReason::Error, nvml_code: None });
+                missing.insert(
+                    "processes".into(),
+                    Missing { reason: MissingReason::Error, nvml_code: None },
+                );
                 None
             }
             None => {
@@ -409,7 +425,11 @@ fn last_tick(conn: &Connection) -> rusqlite::Result<Option<Tick>> {
 }
 
 fn tick_at_or_after(conn: &Connection, ms: i64) -> rusqlite::Result<Option<Tick>> {
-    one(conn, "SELECT id, taken_at FROM ticks WHERE taken_at >= ?1 ORDER BY taken_at, id LIMIT 1", Some(ms))
+    one(
+        conn,
+        "SELECT id, taken_at FROM ticks WHERE taken_at >= ?1 ORDER BY taken_at, id LIMIT 1",
+        Some(ms),
+    )
 }
 
 fn tick_at_or_before(conn: &Connection, ms: i64) -> rusqlite::Result<Option<Tick>> {
@@ -451,6 +471,9 @@ fn one(conn: &Connection, sql: &str, ms: Option<i64>) -> rusqlite::Result<Option
     }
 }
 
+/// A sum and a count per slot of the charts' window.
+type Slots = Vec<(f32, u32)>;
+
 impl ReplaySource {
     /// Each GPU's recorded values over `window` before the playhead, a slot per `step` (the
     /// mean of the samples in it; `None` where there were none).
@@ -463,7 +486,7 @@ impl ReplaySource {
         let step_ms = (step.as_millis() as i64).max(1);
         let slots = (window.as_millis() as i64 / step_ms).clamp(1, 100_000) as usize;
         let from = at - slots as i64 * step_ms;
-        let mut sums: BTreeMap<(u32, i64), [Vec<(f32, u32)>; 4]> = BTreeMap::new();
+        let mut sums: BTreeMap<(u32, i64), [Slots; 4]> = BTreeMap::new();
         let mut stmt = self.conn.prepare_cached(
             "SELECT t.taken_at, s.gpu_id, s.gpu_index, s.utilization_gpu, s.memory_used_kib,
                     g.memory_total_kib, s.power_milliwatts, s.temperature
@@ -493,7 +516,7 @@ impl ReplaySource {
         }
         drop(rows);
         drop(stmt);
-        let mean = |s: &Vec<(f32, u32)>| -> Vec<Option<f32>> {
+        let mean = |s: &Slots| -> Vec<Option<f32>> {
             s.iter().map(|(sum, n)| (*n > 0).then(|| sum / *n as f32)).collect()
         };
         let mut past = Vec::new();
@@ -513,11 +536,7 @@ impl ReplaySource {
 }
 
 impl Source for ReplaySource {
-    fn past(
-        &mut self,
-        window: std::time::Duration,
-        step: std::time::Duration,
-    ) -> Vec<PastGpu> {
+    fn past(&mut self, window: std::time::Duration, step: std::time::Duration) -> Vec<PastGpu> {
         // Asked for after the first sample, with the playhead still on it: the window ends just
         // before it. A recording that cannot be read here leaves the charts to fill as it plays.
         self.past_window = Some((window, step));

@@ -10,12 +10,12 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
 use super::rows::{build_rows, keyed_processes, ProcessRow, SortKey};
-use crate::source::replay::{Seek, SharedPlayhead};
 use crate::history::{History, Series};
 use crate::output::owners::OwnerKey;
 use crate::output::sanitize::sanitize;
 use crate::process_signal::{self, SignalError};
 use crate::sample::{ProcessKey, Snapshot};
+use crate::source::replay::{Seek, SharedPlayhead};
 
 /// How many slowdown starts and ends the events view keeps.
 pub const SLOWDOWN_LOG: usize = 64;
@@ -188,7 +188,10 @@ impl App {
     /// New data: record history and rebuild the rows.
     pub fn on_snapshot(&mut self, snapshot: Arc<Snapshot>) {
         // A jump in a replay: the charts start again from the recorded window before it.
-        let jumped = self.replay.as_ref().and_then(|p| p.lock().unwrap_or_else(|e| e.into_inner()).past.take());
+        let jumped = self
+            .replay
+            .as_ref()
+            .and_then(|p| p.lock().unwrap_or_else(|e| e.into_inner()).past.take());
         if let Some(past) = jumped {
             self.history.clear();
             self.history.backfill(&past);

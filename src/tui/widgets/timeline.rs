@@ -39,7 +39,8 @@ pub fn draw(frame: &mut Buffer, area: Rect, playhead: &Playhead, theme: &Theme) 
             * (inner - 1) as f64)
             .round() as usize
     };
-    let (left, fill, mark, right) = if ascii { ('[', '-', '#', ']') } else { ('├', '─', '●', '┤') };
+    let (left, fill, mark, right) =
+        if ascii { ('[', '-', '#', ']') } else { ('├', '─', '●', '┤') };
     let mut bar = String::with_capacity(bar_width * 3);
     if inner > 0 {
         bar.push(left);
