@@ -93,21 +93,29 @@ pub struct ReportArgs {
     /// Until when: a time (default: now).
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub until: Option<chrono::DateTime<chrono::Utc>>,
-    /// Whose use to sum: user, container, pod, job or process.
+    /// Whose use to sum: user, container, pod, job or process; gpu leaves the owners out
+    /// (and makes --csv a row per GPU).
     #[arg(long, value_name = "KEY", default_value = "user")]
     pub by: ReportBy,
     /// The shortest idle-while-held span worth reporting.
     #[arg(long, value_name = "DUR", default_value = "10m", value_parser = parse_duration)]
     pub idle_min: Duration,
     /// Print the report as JSON.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["csv", "html"])]
     pub json: bool,
+    /// Print the owners (or with --by gpu, the GPUs) as CSV, a row each.
+    #[arg(long, conflicts_with = "html")]
+    pub csv: bool,
+    /// Write the report as one self-contained HTML page with charts to OUT.
+    #[arg(long, value_name = "OUT")]
+    pub html: Option<std::path::PathBuf>,
 }
 
 /// Who a report sums the GPUs' use by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReportBy {
+    Gpu,
     User,
     Container,
     Pod,

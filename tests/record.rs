@@ -243,3 +243,100 @@ fn the_exporter_records_what_it_serves() {
     assert_eq!(gpu["name"], "Served", "{doc}");
     assert!(gpu["samples"].as_u64().unwrap_or(0) >= 4, "{gpu}");
 }
+
+/// Energy split by SM share, and the report as CSV and as one HTML page: every string from the
+/// recording escaped (a hostile command line cannot inject markup), nothing from the network.
+#[test]
+fn the_report_splits_energy_by_sm_share_and_escapes_csv_and_html() {
+    let hostile = "<script>alert(1)</script>\x1b[2J";
+    let busy = Sleeper::with_argv0(hostile);
+    let light = Sleeper::spawn();
+    let other = Sleeper::spawn();
+    let scenario = scenario_file(&format!(
+        "[[gpus]]\nname = \"NVIDIA H100 80GB HBM3\"\nutilization_gpu = 90\npower_w = 400\n\
+         [[gpus.processes]]\npid = {}\nused_memory_mib = 3000\nsm_util = 75\n\
+         [[gpus.processes]]\npid = {}\nused_memory_mib = 1000\nsm_util = 25\n\
+         [[gpus]]\nname = \"NVIDIA A100\"\nutilization_gpu = 50\n\
+         [[gpus.processes]]\npid = {}\nused_memory_mib = 500\n",
+        busy.pid(),
+        light.pid(),
+        other.pid()
+    ));
+    let dir = temp_dir();
+    let db = dir.path().join("record.db");
+    let mut recorder = gputop_std(&scenario)
+        .args(["--interval", "0.2", "record", "--out"])
+        .arg(&db)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: kill(2) on our own child's PID.
+    unsafe { libc::kill(recorder.id() as i32, libc::SIGTERM) };
+    assert!(recorder.wait().unwrap().success());
+
+    let doc: Value = serde_json::from_str(&stdout_of(
+        gputop(&scenario).arg("report").arg(&db).args(["--by", "process", "--json"]),
+    ))
+    .unwrap();
+    let energy_of = |pid: u32| {
+        let owners = doc["owners"].as_array().unwrap();
+        let o =
+            owners.iter().find(|o| o["owner"].as_str().unwrap().starts_with(&format!("{pid} ")));
+        o.unwrap_or_else(|| panic!("no owner {pid}: {doc:#}"))["energy_kwh"].clone()
+    };
+    let (big, small) =
+        (energy_of(busy.pid()).as_f64().unwrap(), energy_of(light.pid()).as_f64().unwrap());
+    assert!(
+        small > 0.0 && (big / small - 3.0).abs() < 1e-6,
+        "75 % and 25 % of the SMs: {big} {small}"
+    );
+    // Together they had the GPU's energy (400 W over the samples).
+    let gpu0 = doc["gpus"][0]["energy_kwh"].as_f64().unwrap();
+    assert!((big + small - gpu0).abs() / gpu0 < 0.01, "{big} + {small} vs {gpu0}");
+    assert_eq!(energy_of(other.pid()), Value::Null, "no power reading: no energy, not 0");
+
+    let csv =
+        stdout_of(gputop(&scenario).arg("report").arg(&db).args(["--by", "process", "--csv"]));
+    let mut rows = ::csv::Reader::from_reader(csv.as_bytes());
+    assert_eq!(
+        rows.headers().unwrap().iter().collect::<Vec<_>>(),
+        [
+            "process",
+            "gpu_hours_held",
+            "gpu_hours_busy",
+            "energy_kwh",
+            "peak_memory_bytes",
+            "processes"
+        ]
+    );
+    let records: Vec<::csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 3, "{csv}");
+    assert!(!csv.contains('\x1b'), "{csv:?}");
+    assert!(csv.contains("<script>alert(1)</script>\\x1b[2J 600"), "{csv}");
+    let by_gpu = stdout_of(gputop(&scenario).arg("report").arg(&db).args(["--by", "gpu", "--csv"]));
+    assert_eq!(by_gpu.lines().count(), 3, "{by_gpu}");
+    assert!(by_gpu.starts_with("gpu,uuid,name,samples,busy_share"), "{by_gpu}");
+
+    let page_path = dir.path().join("report.html");
+    let out = gputop(&scenario)
+        .arg("report")
+        .arg(&db)
+        .args(["--by", "process", "--idle-min", "1s", "--html"])
+        .arg(&page_path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let page = std::fs::read_to_string(&page_path).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    assert_eq!(
+        page.matches("<svg width=\"900\"").count(),
+        3,
+        "two line charts and the owners' bars"
+    );
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;\\x1b[2J 600"), "escaped");
+    assert!(!page.contains("<script"), "no markup from a command line, and no script at all");
+    assert!(!page.contains('\x1b'));
+    assert!(!page.contains("://"), "nothing fetched from elsewhere");
+    assert!(page.contains("NVIDIA H100 80GB HBM3"));
+}

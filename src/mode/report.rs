@@ -1,4 +1,4 @@
-//! `gputop report`: a recording's window as text (100 columns) or JSON.
+//! `gputop report`: a recording's window as text (100 columns), JSON, CSV or an HTML page.
 
 use std::io::Write;
 
@@ -27,8 +27,18 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
     }
     let report = report::build(&conn, since, until, args.by, args.idle_min)
         .map_err(|e| Error::Recording(record::db_error(&path, &e)))?;
+    if let Some(out) = &args.html {
+        let series = report::series(&conn, since, until, 600)
+            .map_err(|e| Error::Recording(record::db_error(&path, &e)))?;
+        let page = record::html::render(&report, &series);
+        std::fs::write(out, page)
+            .map_err(|e| Error::Recording(format!("cannot write {}: {e}", out.display())))?;
+        return Ok(());
+    }
     let mut out = std::io::stdout().lock();
-    if args.json {
+    if args.csv {
+        write!(out, "{}", csv(&report))?;
+    } else if args.json {
         let text = serde_json::to_string_pretty(&report).unwrap_or_default();
         writeln!(out, "{}", crate::output::json::escape_controls(text))?;
     } else {
@@ -37,6 +47,86 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+fn energy(kwh: Option<f64>) -> String {
+    kwh.map_or("N/A".into(), |e| {
+        if e < 1.0 {
+            format!("{:.1} Wh", e * 1000.0)
+        } else {
+            format!("{e:.2} kWh")
+        }
+    })
+}
+
+/// A cell from the recording (a user, a pod, a command line): control characters escaped,
+/// and one that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`) quoted with `'`.
+fn csv_text(text: &str) -> String {
+    let text = sanitize(text);
+    if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text.into_owned()
+    }
+}
+
+/// `--csv`: a row per owner, or with `--by gpu` per GPU; `N/A` where there is no value.
+fn csv(r: &report::Report) -> String {
+    let na = |v: Option<String>| v.unwrap_or_else(|| "N/A".into());
+    let mut w = ::csv::WriterBuilder::new()
+        .terminator(::csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    if r.by == crate::cli::ReportBy::Gpu {
+        let _ = w.write_record([
+            "gpu",
+            "uuid",
+            "name",
+            "samples",
+            "busy_share",
+            "mean_utilization_percent",
+            "p95_utilization_percent",
+            "peak_memory_bytes",
+            "energy_kwh",
+            "throttled_seconds",
+            "lost_seconds",
+        ]);
+        for g in &r.gpus {
+            let _ = w.write_record([
+                g.index.to_string(),
+                na(g.uuid.as_deref().map(csv_text)),
+                na(g.name.as_deref().map(csv_text)),
+                g.samples.to_string(),
+                na(g.busy_share.map(|v| format!("{v:.4}"))),
+                na(g.mean_utilization_percent.map(|v| format!("{v:.2}"))),
+                na(g.p95_utilization_percent.map(|v| v.to_string())),
+                na(g.peak_memory_bytes.map(|v| v.to_string())),
+                na(g.energy_kwh.map(|v| format!("{v:.6}"))),
+                g.throttled_seconds.to_string(),
+                g.lost_seconds.to_string(),
+            ]);
+        }
+    } else {
+        let by = format!("{:?}", r.by).to_lowercase();
+        let _ = w.write_record([
+            by.as_str(),
+            "gpu_hours_held",
+            "gpu_hours_busy",
+            "energy_kwh",
+            "peak_memory_bytes",
+            "processes",
+        ]);
+        for o in &r.owners {
+            let _ = w.write_record([
+                csv_text(&o.owner),
+                format!("{:.6}", o.gpu_hours_held),
+                format!("{:.6}", o.gpu_hours_busy),
+                na(o.energy_kwh.map(|v| format!("{v:.6}"))),
+                na(o.peak_memory_bytes.map(|v| v.to_string())),
+                o.processes.to_string(),
+            ]);
+        }
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
 fn text(r: &report::Report) -> Vec<String> {
@@ -71,33 +161,32 @@ fn text(r: &report::Report) -> Vec<String> {
             pct(g.mean_utilization_percent),
             g.p95_utilization_percent.map_or("N/A".into(), |p| format!("{p}%")),
             bytes(g.peak_memory_bytes),
-            g.energy_kwh.map_or("N/A".into(), |e| if e < 1.0 {
-                format!("{:.1} Wh", e * 1000.0)
-            } else {
-                format!("{e:.2} kWh")
-            }),
+            energy(g.energy_kwh),
             secs(g.throttled_seconds),
             secs(g.lost_seconds),
         ));
     }
     lines.push(String::new());
     let by = format!("{:?}", r.by).to_uppercase();
-    if r.owners.is_empty() {
+    if r.by == crate::cli::ReportBy::Gpu {
+        // The GPUs above are the report.
+    } else if r.owners.is_empty() {
         lines.push("No process held a GPU in this window.".into());
     } else {
         lines.push(format!(
-            "{:<32}  {:>14}  {:>14}  {:>9}  {:>9}",
-            by, "GPU-HOURS HELD", "GPU-HOURS BUSY", "PEAK MEM", "PROCESSES"
+            "{:<28}  {:>14}  {:>14}  {:>10}  {:>9}  {:>9}",
+            by, "GPU-HOURS HELD", "GPU-HOURS BUSY", "ENERGY", "PEAK MEM", "PROCESSES"
         ));
     }
     for u in &r.owners {
         // Processes outside any container, pod or job are summed as "-".
         let owner = sanitize(if u.owner.is_empty() { "-" } else { &u.owner }).into_owned();
         lines.push(format!(
-            "{}  {:>14.2}  {:>14.2}  {:>9}  {:>9}",
-            pad(&truncate(&owner, 32, false), 32, true),
+            "{}  {:>14.2}  {:>14.2}  {:>10}  {:>9}  {:>9}",
+            pad(&truncate(&owner, 28, false), 28, true),
             u.gpu_hours_held,
             u.gpu_hours_busy,
+            energy(u.energy_kwh),
             bytes(u.peak_memory_bytes),
             u.processes
         ));

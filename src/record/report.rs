@@ -70,6 +70,9 @@ pub struct OwnerReport {
     pub gpu_hours_busy: f64,
     /// The most GPU memory the owner's processes held on one GPU at once.
     pub peak_memory_bytes: Option<u64>,
+    /// The GPUs' energy while the owner's processes ran on them, each sample's share split
+    /// by SM use (evenly when no SM use is known); `None` without power readings.
+    pub energy_kwh: Option<f64>,
     pub processes: u64,
 }
 
@@ -187,6 +190,7 @@ fn owners(
     interval: f64,
 ) -> rusqlite::Result<Vec<OwnerReport>> {
     let owner = match by {
+        ReportBy::Gpu => return Ok(Vec::new()),
         ReportBy::User => "COALESCE(p.user, '')",
         ReportBy::Container => "COALESCE(p.container, '')",
         ReportBy::Pod => "COALESCE(p.namespace || '/', '') || COALESCE(p.pod, '')",
@@ -194,15 +198,16 @@ fn owners(
         ReportBy::Process => "p.pid || ' ' || COALESCE(p.command, '')",
     };
     let mut stmt = conn.prepare(&format!(
-        "SELECT user, COUNT(*), COALESCE(SUM(busy), 0), MAX(memory)
-         FROM (SELECT {owner} AS user, ps.tick, ps.gpu_id,
+        // `who`, not `user`: GROUP BY would take `user` for the processes' column.
+        "SELECT who, COUNT(*), COALESCE(SUM(busy), 0), MAX(memory)
+         FROM (SELECT {owner} AS who, ps.tick, ps.gpu_id,
                       MAX(COALESCE(s.utilization_gpu, 0) >= ?3) AS busy,
                       SUM(ps.gpu_memory_kib) * 1024 AS memory
                FROM process_samples ps JOIN processes p ON p.id = ps.process_id
                LEFT JOIN samples s ON s.tick = ps.tick AND s.gpu_id = ps.gpu_id
                WHERE ps.tick BETWEEN ?1 AND ?2
-               GROUP BY user, ps.tick, ps.gpu_id)
-         GROUP BY user ORDER BY COUNT(*) DESC, user"
+               GROUP BY who, ps.tick, ps.gpu_id)
+         GROUP BY who ORDER BY COUNT(*) DESC, who"
     ))?;
     let mut owners: Vec<OwnerReport> = stmt
         .query_map(params![from, to, BUSY_PERCENT], |r| {
@@ -211,6 +216,7 @@ fn owners(
                 gpu_hours_held: r.get::<_, i64>(1)? as f64 * interval / 3600.0,
                 gpu_hours_busy: r.get::<_, i64>(2)? as f64 * interval / 3600.0,
                 peak_memory_bytes: r.get::<_, Option<i64>>(3)?.map(|b| b as u64),
+                energy_kwh: None,
                 processes: 0,
             })
         })?
@@ -223,10 +229,90 @@ fn owners(
     let counts: HashMap<String, u64> = stmt
         .query_map(params![from, to], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?
         .collect::<rusqlite::Result<_>>()?;
+    let energy = attributed_energy(conn, from, to, owner, interval)?;
     for o in &mut owners {
         o.processes = counts.get(&o.owner).copied().unwrap_or(0);
+        o.energy_kwh = energy.get(&o.owner).copied().flatten();
     }
     Ok(owners)
+}
+
+/// A GPU's utilization and memory over the window, for charts: at most `points` buckets,
+/// each the mean of its samples (`None` where it had none).
+#[derive(Debug, Serialize)]
+pub struct GpuSeries {
+    pub index: u32,
+    pub name: Option<String>,
+    /// Each bucket's start, ms since the epoch.
+    pub starts: Vec<i64>,
+    pub utilization: Vec<Option<f32>>,
+    pub memory_percent: Vec<Option<f32>>,
+}
+
+pub fn series(
+    conn: &Connection,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    points: usize,
+) -> rusqlite::Result<Vec<GpuSeries>> {
+    let (from, to) = (since.timestamp_millis(), until.timestamp_millis());
+    let bucket = ((to - from) / points.max(1) as i64).max(1);
+    let mut stmt = conn.prepare(
+        "SELECT s.gpu_id, MAX(s.gpu_index), (t.taken_at - ?1) / ?3 AS b, AVG(s.utilization_gpu),
+                AVG(s.memory_used_kib * 100.0 / g.memory_total_kib), g.name
+         FROM ticks t JOIN samples s ON s.tick = t.id JOIN gpus g ON g.id = s.gpu_id
+         WHERE t.taken_at BETWEEN ?1 AND ?2
+         GROUP BY s.gpu_id, b ORDER BY s.gpu_id, b",
+    )?;
+    let mut by_gpu: Vec<(i64, GpuSeries)> = Vec::new();
+    let mut rows = stmt.query(params![from, to, bucket])?;
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        if by_gpu.last().is_none_or(|(last, _)| *last != id) {
+            let empty = GpuSeries {
+                index: r.get(1)?,
+                name: r.get(5)?,
+                starts: (0..points).map(|i| from + i as i64 * bucket).collect(),
+                utilization: vec![None; points],
+                memory_percent: vec![None; points],
+            };
+            by_gpu.push((id, empty));
+        }
+        let Some((_, gpu)) = by_gpu.last_mut() else { continue };
+        let b = r.get::<_, i64>(2)?.clamp(0, points as i64 - 1) as usize;
+        gpu.index = gpu.index.max(r.get(1)?);
+        gpu.utilization[b] = r.get::<_, Option<f64>>(3)?.map(|v| v as f32);
+        gpu.memory_percent[b] = r.get::<_, Option<f64>>(4)?.map(|v| v as f32);
+    }
+    let mut out: Vec<GpuSeries> = by_gpu.into_iter().map(|(_, g)| g).collect();
+    out.sort_by_key(|g| g.index);
+    Ok(out)
+}
+
+/// Each owner's share of the GPUs' energy: a sample's energy (power × interval) is split among
+/// the processes on the GPU by their SM use, or evenly when none is known; energy while no
+/// process ran is nobody's.
+fn attributed_energy(
+    conn: &Connection,
+    from: i64,
+    to: i64,
+    owner: &str,
+    interval: f64,
+) -> rusqlite::Result<HashMap<String, Option<f64>>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {owner}, SUM(s.power_milliwatts / 1000.0 * ?3 *
+                CASE WHEN share.sm > 0 THEN COALESCE(ps.sm_percent, 0) * 1.0 / share.sm
+                     ELSE 1.0 / share.n END) / 3.6e6
+         FROM process_samples ps JOIN processes p ON p.id = ps.process_id
+         JOIN samples s ON s.tick = ps.tick AND s.gpu_id = ps.gpu_id
+         JOIN (SELECT tick, gpu_id, SUM(COALESCE(sm_percent, 0)) AS sm, COUNT(*) AS n
+               FROM process_samples WHERE tick BETWEEN ?1 AND ?2 GROUP BY tick, gpu_id) share
+           ON share.tick = ps.tick AND share.gpu_id = ps.gpu_id
+         WHERE ps.tick BETWEEN ?1 AND ?2
+         GROUP BY 1"
+    ))?;
+    let rows = stmt.query_map(params![from, to, interval], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
 }
 
 /// How many events a report lists.

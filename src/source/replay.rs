@@ -120,8 +120,7 @@ impl ReplaySource {
             None => last,
             Some(ms) => tick_at_or_after(&conn, ms).map_err(fail)?.unwrap_or(last),
         };
-        let version: i64 =
-            conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(fail)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(fail)?;
         let meta = |key: &str| -> rusqlite::Result<Option<String>> {
             conn.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| r.get(0))
                 .optional()

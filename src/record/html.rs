@@ -1,0 +1,312 @@
+//! `gputop report --html OUT`: the report as one self-contained page (no scripts, no fonts
+//! or styles from elsewhere) with plain SVG charts: utilization and memory per GPU over time,
+//! GPU-hours per owner (busy stacked on held), and the idle-while-held spans on a timeline.
+//! Every string from the recording is sanitized and HTML-escaped.
+
+use std::fmt::Write;
+
+use chrono::{DateTime, Local, Utc};
+
+use super::report::{GpuSeries, Report};
+use crate::output::sanitize::sanitize;
+use crate::output::units::{duration, human_bytes};
+
+const WIDTH: f64 = 900.0;
+const PALETTE: [&str; 8] =
+    ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
+
+/// Text from the recording, safe in HTML text and attribute values.
+fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in sanitize(text).chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn local(t: &DateTime<Utc>) -> String {
+    t.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string()
+}
+
+fn local_ms(ms: i64) -> String {
+    DateTime::from_timestamp_millis(ms).map(|t| local(&t)).unwrap_or_default()
+}
+
+fn energy(kwh: Option<f64>) -> String {
+    match kwh {
+        None => "N/A".into(),
+        Some(e) if e < 1.0 => format!("{:.1} Wh", e * 1000.0),
+        Some(e) => format!("{e:.2} kWh"),
+    }
+}
+
+pub fn render(r: &Report, series: &[GpuSeries]) -> String {
+    let mut page = String::with_capacity(64 * 1024);
+    let title = format!("gputop report: {} to {}", local(&r.since), local(&r.until));
+    let _ = write!(
+        page,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width\"><title>{t}</title><style>\
+         body{{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:960px}}\
+         table{{border-collapse:collapse;margin:0.5em 0 1.5em}}\
+         th,td{{padding:0.2em 0.7em;text-align:right;border-bottom:1px solid #ddd}}\
+         th:nth-child(2),td:nth-child(2){{text-align:left}}\
+         svg text{{font-size:11px;fill:#444}} .legend span{{margin-right:1em}}\
+         </style></head><body>\n<h1>{t}</h1>\n<p>{n} GPUs, samples every {i} s.</p>\n",
+        t = esc(&title),
+        n = r.gpus.len(),
+        i = r.interval_seconds
+    );
+    if r.gpus.is_empty() {
+        page.push_str("<p>No samples in this window.</p>\n</body></html>\n");
+        return page;
+    }
+    legend(&mut page, series);
+    page.push_str("<h2>Utilization</h2>\n");
+    line_chart(&mut page, series, |g| &g.utilization);
+    page.push_str("<h2>Memory in use</h2>\n");
+    line_chart(&mut page, series, |g| &g.memory_percent);
+    gpu_table(&mut page, r);
+    owners(&mut page, r);
+    idle_spans(&mut page, r);
+    events(&mut page, r);
+    page.push_str("</body></html>\n");
+    page
+}
+
+fn legend(page: &mut String, series: &[GpuSeries]) {
+    page.push_str("<p class=\"legend\">");
+    for (i, g) in series.iter().enumerate() {
+        let _ = write!(
+            page,
+            "<span><svg width=\"12\" height=\"12\"><rect width=\"12\" height=\"12\" fill=\"{}\"/></svg> GPU {} {}</span>",
+            PALETTE[i % PALETTE.len()],
+            g.index,
+            esc(g.name.as_deref().unwrap_or(""))
+        );
+    }
+    page.push_str("</p>\n");
+}
+
+/// A 0–100 % chart over the window, a line per GPU, broken where there is no value.
+fn line_chart(
+    page: &mut String,
+    series: &[GpuSeries],
+    values: impl Fn(&GpuSeries) -> &Vec<Option<f32>>,
+) {
+    let (height, left, bottom) = (180.0, 40.0, 20.0);
+    let plot = WIDTH - left - 10.0;
+    let _ = write!(page, "<svg width=\"{WIDTH}\" height=\"{}\" role=\"img\">", height + bottom);
+    for pct in [0.0, 50.0, 100.0] {
+        let y = height - pct / 100.0 * (height - 10.0);
+        let _ = write!(
+            page,
+            "<line x1=\"{left}\" x2=\"{WIDTH}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#ddd\"/>\
+             <text x=\"4\" y=\"{:.1}\">{pct}%</text>",
+            y + 4.0
+        );
+    }
+    if let Some(first) = series.first() {
+        let n = first.starts.len();
+        for i in [0, n / 2, n.saturating_sub(1)] {
+            if let Some(start) = first.starts.get(i) {
+                let x = left + plot * i as f64 / n.max(1) as f64;
+                let _ = write!(
+                    page,
+                    "<text x=\"{x:.1}\" y=\"{:.1}\">{}</text>",
+                    height + 15.0,
+                    local_ms(*start)
+                );
+            }
+        }
+    }
+    for (i, g) in series.iter().enumerate() {
+        let v = values(g);
+        let step = plot / v.len().max(1) as f64;
+        let mut path = String::new();
+        let mut pen_down = false;
+        for (j, value) in v.iter().enumerate() {
+            match value {
+                Some(p) => {
+                    let x = left + step * (j as f64 + 0.5);
+                    let y = height - f64::from(p.clamp(0.0, 100.0)) / 100.0 * (height - 10.0);
+                    let _ = write!(path, "{}{x:.1},{y:.1} ", if pen_down { "L" } else { "M" });
+                    pen_down = true;
+                }
+                None => pen_down = false,
+            }
+        }
+        let _ = write!(
+            page,
+            "<path d=\"{path}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\"/>",
+            PALETTE[i % PALETTE.len()]
+        );
+    }
+    page.push_str("</svg>\n");
+}
+
+fn gpu_table(page: &mut String, r: &Report) {
+    page.push_str(
+        "<h2>GPUs</h2>\n<table><tr><th>GPU</th><th>Name</th><th>Busy</th><th>Mean</th><th>P95</th>\
+         <th>Peak memory</th><th>Energy</th><th>Throttled</th><th>Lost</th></tr>\n",
+    );
+    let pct = |v: Option<f64>| v.map_or("N/A".into(), |v| format!("{v:.0} %"));
+    for g in &r.gpus {
+        let _ = writeln!(
+            page,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            g.index,
+            esc(g.name.as_deref().unwrap_or("N/A")),
+            pct(g.busy_share.map(|b| b * 100.0)),
+            pct(g.mean_utilization_percent),
+            g.p95_utilization_percent.map_or("N/A".into(), |p| format!("{p} %")),
+            g.peak_memory_bytes.map_or("N/A".into(), human_bytes),
+            energy(g.energy_kwh),
+            duration(g.throttled_seconds.round() as u64),
+            duration(g.lost_seconds.round() as u64),
+        );
+    }
+    page.push_str("</table>\n");
+}
+
+/// GPU-hours held per owner, the busy ones stacked on the held ones.
+fn owners(page: &mut String, r: &Report) {
+    if r.owners.is_empty() {
+        return;
+    }
+    let by = format!("{:?}", r.by).to_lowercase();
+    let _ = writeln!(page, "<h2>GPU-hours by {by}</h2>");
+    let max = r.owners.iter().map(|o| o.gpu_hours_held).fold(0.0, f64::max).max(1e-9);
+    let (row, label, plot) = (22.0, 200.0, WIDTH - 200.0 - 120.0);
+    let shown = &r.owners[..r.owners.len().min(30)];
+    let _ = write!(
+        page,
+        "<svg width=\"{WIDTH}\" height=\"{}\" role=\"img\">",
+        row * shown.len() as f64 + 4.0
+    );
+    for (i, o) in shown.iter().enumerate() {
+        let y = i as f64 * row + 2.0;
+        let name = if o.owner.is_empty() { "-" } else { &o.owner };
+        let held = plot * o.gpu_hours_held / max;
+        let busy = plot * o.gpu_hours_busy / max;
+        let _ = write!(
+            page,
+            "<text x=\"0\" y=\"{:.1}\">{}</text>\
+             <rect x=\"{label}\" y=\"{y:.1}\" width=\"{held:.1}\" height=\"16\" fill=\"#aec7e8\"/>\
+             <rect x=\"{label}\" y=\"{y:.1}\" width=\"{busy:.1}\" height=\"16\" fill=\"#1f77b4\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\">{:.2} h ({:.2} busy)</text>",
+            y + 12.0,
+            esc(&crate::output::units::truncate(name, 30, false)),
+            label + held + 6.0,
+            y + 12.0,
+            o.gpu_hours_held,
+            o.gpu_hours_busy
+        );
+    }
+    page.push_str(
+        "</svg>\n<p>Dark: the GPU was busy (10 % or more); light: held while idle.</p>\n",
+    );
+    let _ = writeln!(
+        page,
+        "<table><tr><th>#</th><th>{}</th><th>GPU-hours held</th><th>busy</th><th>Energy</th>\
+         <th>Peak memory</th><th>Processes</th></tr>",
+        esc(&by)
+    );
+    for (i, o) in r.owners.iter().enumerate() {
+        let _ = writeln!(
+            page,
+            "<tr><td>{}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            i + 1,
+            esc(if o.owner.is_empty() { "-" } else { &o.owner }),
+            o.gpu_hours_held,
+            o.gpu_hours_busy,
+            energy(o.energy_kwh),
+            o.peak_memory_bytes.map_or("N/A".into(), human_bytes),
+            o.processes
+        );
+    }
+    page.push_str("</table>\n");
+}
+
+/// The idle-while-held spans on the window's timeline, a row each, longest first.
+fn idle_spans(page: &mut String, r: &Report) {
+    page.push_str("<h2>Held while idle</h2>\n");
+    if r.idle_while_held.is_empty() {
+        page.push_str("<p>No process held a GPU while it sat idle.</p>\n");
+        return;
+    }
+    let (from, to) = (r.since.timestamp_millis() as f64, r.until.timestamp_millis() as f64);
+    let span = (to - from).max(1.0);
+    let (row, left) = (20.0, 120.0);
+    let plot = WIDTH - left - 10.0;
+    let _ = write!(
+        page,
+        "<svg width=\"{WIDTH}\" height=\"{}\" role=\"img\">",
+        row * r.idle_while_held.len() as f64 + 20.0
+    );
+    for (i, s) in r.idle_while_held.iter().enumerate() {
+        let y = i as f64 * row;
+        let start = s.from.timestamp_millis() as f64;
+        let x = left + plot * ((start - from) / span).clamp(0.0, 1.0);
+        let w = (plot * s.seconds * 1000.0 / span).max(2.0);
+        let _ = write!(
+            page,
+            "<text x=\"0\" y=\"{:.1}\">GPU {} {}</text>\
+             <rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"14\" fill=\"#ff7f0e\"><title>{}</title></rect>",
+            y + 11.0,
+            s.gpu,
+            esc(s.user.as_deref().unwrap_or("?")),
+            esc(&format!("PID {} {}", s.pid, s.command.as_deref().unwrap_or("")))
+        );
+    }
+    let _ = writeln!(
+        page,
+        "<text x=\"{left}\" y=\"{y:.1}\">{}</text><text x=\"{:.1}\" y=\"{y:.1}\" text-anchor=\"end\">{}</text></svg>",
+        esc(&local(&r.since)),
+        WIDTH - 10.0,
+        esc(&local(&r.until)),
+        y = row * r.idle_while_held.len() as f64 + 14.0
+    );
+    page.push_str(
+        "<table><tr><th>GPU</th><th>User</th><th>PID</th><th>From</th><th>For</th><th>Peak memory</th><th>Command</th></tr>\n",
+    );
+    for s in &r.idle_while_held {
+        let _ = writeln!(
+            page,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td style=\"text-align:left\">{}</td></tr>",
+            s.gpu,
+            esc(s.user.as_deref().unwrap_or("N/A")),
+            s.pid,
+            esc(&local(&s.from)),
+            duration(s.seconds.round() as u64),
+            s.peak_memory_bytes.map_or("N/A".into(), human_bytes),
+            esc(s.command.as_deref().unwrap_or("N/A"))
+        );
+    }
+    page.push_str("</table>\n");
+}
+
+fn events(page: &mut String, r: &Report) {
+    if r.events.is_empty() {
+        return;
+    }
+    page.push_str("<h2>Events</h2>\n<table><tr><th>When</th><th>GPU</th><th>What</th></tr>\n");
+    for e in &r.events {
+        let _ = writeln!(
+            page,
+            "<tr><td>{}</td><td>{}</td><td style=\"text-align:left\">{} {}</td></tr>",
+            esc(&e.at.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S").to_string()),
+            e.gpu,
+            esc(&e.kind),
+            esc(e.detail.as_deref().unwrap_or(""))
+        );
+    }
+    page.push_str("</table>\n");
+}
