@@ -79,6 +79,9 @@ pub struct RecordArgs {
     /// Keep raw samples this long: 90m, 36h, 7d.
     #[arg(long, value_name = "DUR", default_value = "7d", value_parser = parse_duration)]
     pub keep_raw: Duration,
+    /// Keep the per-minute rollups (min, mean, max; what reports read) and events this long.
+    #[arg(long, value_name = "DUR", default_value = "90d", value_parser = parse_duration)]
+    pub keep: Duration,
 }
 
 #[derive(Debug, Args)]
@@ -273,6 +276,10 @@ pub struct ServeArgs {
     /// With --record: keep raw samples this long.
     #[arg(long, value_name = "DUR", default_value = "7d", value_parser = parse_duration, requires = "record")]
     pub keep_raw: Duration,
+
+    /// With --record: keep the per-minute rollups and events this long.
+    #[arg(long, value_name = "DUR", default_value = "90d", value_parser = parse_duration, requires = "record")]
+    pub keep: Duration,
 }
 
 #[derive(Debug, Args)]

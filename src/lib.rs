@@ -207,7 +207,7 @@ fn serve(
     };
     let recorder = match &args.record {
         Some(path) => {
-            let r = mode::record::Recorder::open(Some(path), interval, args.keep_raw)?;
+            let r = mode::record::Recorder::open(Some(path), interval, args.keep_raw, args.keep)?;
             eprintln!(
                 "gputop: recording every {}s into {}",
                 interval.as_secs_f64(),

@@ -38,7 +38,7 @@ fn a_recording_answers_what_happened() {
     // The database as sqlite3 would see it.
     let conn = rusqlite::Connection::open(&db).unwrap();
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     let samples: i64 = conn.query_row("SELECT COUNT(*) FROM samples", [], |r| r.get(0)).unwrap();
     assert!((16..=30).contains(&samples), "{samples} samples of 2 GPUs over 2.5 s at 0.2 s");
     let xid: String =
@@ -156,7 +156,7 @@ fn a_write_that_fails_is_said_once_and_sampling_goes_on() {
     let dir = temp_dir();
     let db = dir.path().join("r.db");
     let gputop = assert_cmd::cargo::cargo_bin("gputop");
-    // 128 KiB: room for the schema and some samples (a commit adds a page or two to the WAL),
+    // 256 KiB: room for the schema and some samples (a commit adds a page or two to the WAL),
     // then EFBIG.
     let template = gputop_std(&scenario);
     let envs: Vec<(String, String)> = template
@@ -166,7 +166,7 @@ fn a_write_that_fails_is_said_once_and_sampling_goes_on() {
     let mut recorder = Command::new("bash")
         .arg("-c")
         .arg(format!(
-            "ulimit -f 128; exec '{}' --interval 0.1 record --out '{}'",
+            "ulimit -f 256; exec '{}' --interval 0.1 record --out '{}'",
             gputop.display(),
             db.display()
         ))
@@ -339,4 +339,57 @@ fn the_report_splits_energy_by_sm_share_and_escapes_csv_and_html() {
     assert!(!page.contains('\x1b'));
     assert!(!page.contains("://"), "nothing fetched from elsewhere");
     assert!(page.contains("NVIDIA H100 80GB HBM3"));
+}
+
+/// A report sums per-minute rollups where the recorder wrote them and raw samples elsewhere:
+/// the same recording reported from rollups and from its raw samples alone says the same.
+#[test]
+fn a_report_from_rollups_equals_one_from_raw_samples() {
+    let dir = temp_dir();
+    let db = dir.path().join("synthetic.db");
+    // 19:58 to 20:04 UTC: two minutes of work, then the processes hold the GPUs idle.
+    let start = chrono::DateTime::parse_from_rfc3339("2026-11-20T19:58:00Z").unwrap().to_utc();
+    gputop::testing::recording::synthetic(&db, start, Duration::from_secs(1), 360, 2, 2).unwrap();
+    let scenario = scenario_file("[[gpus]]\nname = \"A\"\n");
+    let report = |by: &str| -> Value {
+        serde_json::from_str(&stdout_of(gputop(&scenario).arg("report").arg(&db).args([
+            "--since",
+            "2026-11-20T19:58:30Z",
+            "--until",
+            "2026-11-20T20:03:45Z",
+            "--idle-min",
+            "2m",
+            "--by",
+            by,
+            "--json",
+        ])))
+        .unwrap()
+    };
+    let (users, processes) = (report("user"), report("process"));
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let rolled: i64 = conn.query_row("SELECT COUNT(*) FROM minutes", [], |r| r.get(0)).unwrap();
+    assert_eq!(rolled, 12, "6 minutes of 2 GPUs");
+    conn.execute_batch("DELETE FROM minutes; DELETE FROM process_minutes;").unwrap();
+    drop(conn);
+    let (raw_users, raw_processes) = (report("user"), report("process"));
+    // Energy is stored in whole millijoules: equal to the millionth of a kWh.
+    let rounded = |mut doc: Value| {
+        for section in ["gpus", "owners"] {
+            for row in doc[section].as_array_mut().unwrap() {
+                if let Some(e) = row["energy_kwh"].as_f64() {
+                    row["energy_kwh"] = serde_json::json!((e * 1e6).round() / 1e6);
+                }
+            }
+        }
+        doc
+    };
+    assert_eq!(rounded(users.clone()), rounded(raw_users));
+    assert_eq!(rounded(processes), rounded(raw_processes));
+    // And what it says: 90 s of work then 3 min 45 s held idle, by three users.
+    let gpu = &users["gpus"][0];
+    assert_eq!(gpu["samples"], 316);
+    assert!((gpu["busy_share"].as_f64().unwrap() - 90.0 / 316.0).abs() < 1e-9, "{gpu}");
+    let span = &users["idle_while_held"][0];
+    assert_eq!(span["seconds"], 226.0, "{span}");
+    assert_eq!(users["owners"].as_array().unwrap().len(), 3);
 }

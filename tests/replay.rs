@@ -150,7 +150,7 @@ fn a_version_1_recording_replays_and_is_upgraded_by_a_recorder() {
     record_more(&scenario, &db);
     let conn = rusqlite::Connection::open(&db).unwrap();
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3, "upgraded to the newest schema");
     let doc = json_at(&scenario, &db, &[]);
     assert_eq!(doc["gpus"][1]["processes"], serde_json::json!([]), "listed, and nobody");
 }

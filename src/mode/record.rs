@@ -20,6 +20,7 @@ pub struct Recorder {
     _lock: record::RecorderLock,
     writer: Writer,
     keep_raw: Duration,
+    keep: Duration,
     failing: bool,
 }
 
@@ -29,6 +30,7 @@ impl Recorder {
         path: Option<&Path>,
         interval: Duration,
         keep_raw: Duration,
+        keep: Duration,
     ) -> Result<Self, Error> {
         // A file size limit must fail the write (EFBIG), not kill the recorder (SIGXFSZ).
         // SAFETY: setting a signal's disposition to ignore has no preconditions.
@@ -48,7 +50,7 @@ impl Recorder {
         let conn = record::create(&path)?;
         let writer = Writer::new(conn, interval)
             .map_err(|e| Error::Recording(record::db_error(&path, &e)))?;
-        Ok(Self { path, _lock: lock, writer, keep_raw, failing: false })
+        Ok(Self { path, _lock: lock, writer, keep_raw, keep, failing: false })
     }
 
     pub fn path(&self) -> &Path {
@@ -58,10 +60,10 @@ impl Recorder {
     /// Writes one sample. A full disk or a size limit: say so once, keep sampling, and write
     /// again once there is room (the report shows the gap).
     pub fn write(&mut self, snapshot: &Snapshot) {
-        let written = self
-            .writer
-            .write(snapshot)
-            .and_then(|()| self.writer.prune(snapshot.taken_at.timestamp_millis(), self.keep_raw));
+        let written = self.writer.write(snapshot).and_then(|()| {
+            let now = snapshot.taken_at.timestamp_millis();
+            self.writer.prune(now, self.keep_raw, self.keep)
+        });
         match written {
             Err(e) if !self.failing => {
                 eprintln!(
@@ -80,8 +82,15 @@ impl Recorder {
     }
 }
 
+impl Drop for Recorder {
+    /// The current minute's rollup, so a report has it without summing its raw samples.
+    fn drop(&mut self) {
+        let _ = self.writer.finish();
+    }
+}
+
 pub fn run(source: Box<dyn Source>, args: &RecordArgs, interval: Duration) -> Result<(), Error> {
-    let mut recorder = Recorder::open(args.out.as_deref(), interval, args.keep_raw)?;
+    let mut recorder = Recorder::open(args.out.as_deref(), interval, args.keep_raw, args.keep)?;
     eprintln!(
         "gputop: recording every {}s into {}",
         interval.as_secs_f64(),

@@ -25,12 +25,11 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
     if since >= until {
         return Err(Error::Usage("--since must be before --until".into()));
     }
-    let report = report::build(&conn, since, until, args.by, args.idle_min)
+    let chart_points = args.html.is_some().then_some(600);
+    let report = report::build(&conn, since, until, args.by, args.idle_min, chart_points)
         .map_err(|e| Error::Recording(record::db_error(&path, &e)))?;
     if let Some(out) = &args.html {
-        let series = report::series(&conn, since, until, 600)
-            .map_err(|e| Error::Recording(record::db_error(&path, &e)))?;
-        let page = record::html::render(&report, &series);
+        let page = record::html::render(&report);
         std::fs::write(out, page)
             .map_err(|e| Error::Recording(format!("cannot write {}: {e}", out.display())))?;
         return Ok(());

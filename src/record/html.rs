@@ -47,7 +47,8 @@ fn energy(kwh: Option<f64>) -> String {
     }
 }
 
-pub fn render(r: &Report, series: &[GpuSeries]) -> String {
+pub fn render(r: &Report) -> String {
+    let series = &r.series;
     let mut page = String::with_capacity(64 * 1024);
     let title = format!("gputop report: {} to {}", local(&r.since), local(&r.until));
     let _ = write!(
@@ -71,7 +72,7 @@ pub fn render(r: &Report, series: &[GpuSeries]) -> String {
     legend(&mut page, series);
     page.push_str("<h2>Utilization</h2>\n");
     line_chart(&mut page, series, |g| &g.utilization);
-    page.push_str("<h2>Memory in use</h2>\n");
+    page.push_str("<h2>Memory in use (peak)</h2>\n");
     line_chart(&mut page, series, |g| &g.memory_percent);
     gpu_table(&mut page, r);
     owners(&mut page, r);
@@ -115,12 +116,12 @@ fn line_chart(
     }
     if let Some(first) = series.first() {
         let n = first.starts.len();
-        for i in [0, n / 2, n.saturating_sub(1)] {
+        for (i, anchor) in [(0, "start"), (n / 2, "middle"), (n.saturating_sub(1), "end")] {
             if let Some(start) = first.starts.get(i) {
-                let x = left + plot * i as f64 / n.max(1) as f64;
+                let x = left + plot * (i + usize::from(anchor == "end")) as f64 / n.max(1) as f64;
                 let _ = write!(
                     page,
-                    "<text x=\"{x:.1}\" y=\"{:.1}\">{}</text>",
+                    "<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text>",
                     height + 15.0,
                     local_ms(*start)
                 );
@@ -184,7 +185,7 @@ fn owners(page: &mut String, r: &Report) {
     let by = format!("{:?}", r.by).to_lowercase();
     let _ = writeln!(page, "<h2>GPU-hours by {by}</h2>");
     let max = r.owners.iter().map(|o| o.gpu_hours_held).fold(0.0, f64::max).max(1e-9);
-    let (row, label, plot) = (22.0, 200.0, WIDTH - 200.0 - 120.0);
+    let (row, label, plot) = (22.0, 200.0, WIDTH - 200.0 - 210.0);
     let shown = &r.owners[..r.owners.len().min(30)];
     let _ = write!(
         page,

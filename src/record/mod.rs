@@ -4,6 +4,7 @@
 
 pub mod html;
 pub mod report;
+pub mod rollup;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -12,9 +13,10 @@ use rusqlite::Connection;
 
 pub use writer::Writer;
 
-/// The schema version (`PRAGMA user_version`) this gputop writes. It reads this one and
-/// version 1 (which did not say whether a GPU's processes could be listed).
-pub const SCHEMA_VERSION: i64 = 2;
+/// The schema version (`PRAGMA user_version`) this gputop writes. It reads this one, version 2
+/// (no per-minute rollups) and version 1 (which did not say whether a GPU's processes could be
+/// listed either).
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The clock event reasons that mean trouble (hardware, software thermal, hardware thermal,
 /// power brake slowdowns): a sample is throttled when its mask has one.
@@ -76,6 +78,37 @@ CREATE TABLE IF NOT EXISTS events (
     detail TEXT
 );
 CREATE INDEX IF NOT EXISTS events_by_tick ON events (tick);
+CREATE TABLE IF NOT EXISTS minutes (
+    minute INTEGER NOT NULL,
+    gpu_id INTEGER NOT NULL,
+    gpu_index INTEGER NOT NULL,
+    samples INTEGER NOT NULL,
+    util_samples INTEGER NOT NULL,
+    util_sum INTEGER NOT NULL,
+    busy_samples INTEGER NOT NULL,
+    util_histogram BLOB,
+    memory_max_kib INTEGER,
+    power_samples INTEGER NOT NULL,
+    power_sum_mw INTEGER NOT NULL,
+    energy_first_mj INTEGER,
+    energy_last_mj INTEGER,
+    throttled_samples INTEGER NOT NULL,
+    lost_samples INTEGER NOT NULL,
+    PRIMARY KEY (minute, gpu_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS process_minutes (
+    minute INTEGER NOT NULL,
+    gpu_id INTEGER NOT NULL,
+    process_id INTEGER NOT NULL,
+    samples INTEGER NOT NULL,
+    busy_samples INTEGER NOT NULL,
+    idle_samples INTEGER NOT NULL,
+    memory_max_kib INTEGER,
+    energy_mj INTEGER,
+    first_ms INTEGER NOT NULL,
+    last_ms INTEGER NOT NULL,
+    PRIMARY KEY (minute, gpu_id, process_id)
+) WITHOUT ROWID;
 ";
 
 /// Where `gputop record` writes unless told: `$XDG_STATE_HOME/gputop/record.db`, else
@@ -160,7 +193,7 @@ pub fn create(path: &Path) -> Result<Connection, OpenError> {
         )));
     }
     let tables: i64 = conn
-        .query_row("SELECT COUNT(*) FROM sqlite_master WHERE name NOT IN ('meta', 'gpus', 'ticks', 'samples', 'processes', 'process_samples', 'events') AND type = 'table'", [], |r| r.get(0))
+        .query_row("SELECT COUNT(*) FROM sqlite_master WHERE name NOT IN ('meta', 'gpus', 'ticks', 'samples', 'processes', 'process_samples', 'events', 'minutes', 'process_minutes') AND type = 'table'", [], |r| r.get(0))
         .map_err(failed)?;
     if version == 0 && tables > 0 {
         return Err(OpenError::NotARecording(format!(
@@ -200,7 +233,7 @@ pub fn open(path: &Path) -> Result<Connection, OpenError> {
         .map_err(|e| OpenError::NotARecording(not_a_recording(path, &e)))?;
     match version {
         0 => Err(OpenError::NotARecording(format!("{} is not a gputop recording", path.display()))),
-        1 | SCHEMA_VERSION => Ok(conn),
+        1..=SCHEMA_VERSION => Ok(conn),
         v => Err(OpenError::NotARecording(format!(
             "{} has schema {v}; this gputop reads {SCHEMA_VERSION}",
             path.display()

@@ -1,19 +1,18 @@
 //! What a recording says about a window of time: per GPU (busy share, mean and p95
 //! utilization, peak memory, energy, time throttled and lost), per user, container, pod, job
-//! or process (GPU-hours held and busy, peak memory), and the spans where a process held a GPU's memory while the GPU sat
-//! idle. A GPU counts as busy in a sample at 10 % utilization or more, and as idle under 5 %.
+//! or process (GPU-hours held and busy, peak memory, energy), and the spans where a process
+//! held a GPU's memory while the GPU sat idle. A GPU counts as busy in a sample at 10 %
+//! utilization or more, and as idle under 5 %. Everything is summed from per-minute rollups
+//! ([`super::rollup`]), read where the recorder wrote them and made from raw samples elsewhere.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
+use super::rollup::{self, GpuMinute, Minutes, ProcessMinute, MINUTE_MS};
 use crate::cli::ReportBy;
-
-/// Utilization at which a sample counts as busy, and under which as idle.
-const BUSY_PERCENT: u32 = 10;
-const IDLE_PERCENT: u32 = 5;
 /// How many idle-while-held spans a report lists.
 const SPANS: usize = 20;
 
@@ -30,6 +29,9 @@ pub struct Report {
     pub idle_while_held: Vec<IdleSpan>,
     /// What happened to the GPUs (XIDs, lost and back, slowdowns started), newest first.
     pub events: Vec<EventReport>,
+    /// Each GPU over the window, for the HTML page's charts (when asked for).
+    #[serde(skip)]
+    pub series: Vec<GpuSeries>,
 }
 
 #[derive(Debug, Serialize)]
@@ -94,6 +96,7 @@ pub fn build(
     until: DateTime<Utc>,
     by: ReportBy,
     idle_min: std::time::Duration,
+    chart_points: Option<usize>,
 ) -> rusqlite::Result<Report> {
     let to = until.timestamp_millis();
     let from = since.timestamp_millis();
@@ -105,140 +108,314 @@ pub fn build(
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000.0);
     let interval = interval_ms / 1000.0;
-    // The window as a range of ticks (the samples' numbers), which every row carries.
-    let (from_tick, to_tick): (Option<i64>, Option<i64>) = conn.query_row(
-        "SELECT MIN(id), MAX(id) FROM ticks WHERE taken_at BETWEEN ?1 AND ?2",
-        params![from, to],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let (from_tick, to_tick) = (from_tick.unwrap_or(1), to_tick.unwrap_or(0));
+    let minutes = window(conn, from, to, interval)?;
+    // Events by the window's ticks (the samples' numbers), which they carry.
+    let (from_tick, to_tick) = rollup::tick_range(conn, from, to)?.unwrap_or((1, 0));
+    let processes = if minutes.processes.is_empty() { HashMap::new() } else { who(conn)? };
     Ok(Report {
         since,
         until,
         interval_seconds: interval,
-        gpus: gpus(conn, from_tick, to_tick, interval)?,
+        gpus: gpus(conn, &minutes, interval)?,
         by,
-        owners: owners(conn, from_tick, to_tick, by, interval)?,
-        idle_while_held: idle_spans(conn, from_tick, to_tick, interval_ms, idle_min)?,
+        owners: owners(&minutes, &processes, by, interval),
+        idle_while_held: idle_spans(&minutes, &processes, interval, idle_min),
         events: events(conn, from_tick, to_tick)?,
+        series: match chart_points {
+            Some(points) => series(conn, &minutes, from, to, points)?,
+            None => Vec::new(),
+        },
     })
 }
 
-fn gpus(conn: &Connection, from: i64, to: i64, interval: f64) -> rusqlite::Result<Vec<GpuReport>> {
-    let mut stmt = conn.prepare(
-        "SELECT g.id, g.uuid, g.name, MAX(s.gpu_index), COUNT(*),
-                AVG(s.utilization_gpu), SUM(s.utilization_gpu >= ?3), COUNT(s.utilization_gpu),
-                MAX(s.memory_used_kib) * 1024, MIN(s.energy_millijoules) / 1000.0,
-                MAX(s.energy_millijoules) / 1000.0, SUM(s.power_milliwatts) / 1000.0,
-                COALESCE(SUM((s.throttle_mask & ?4) != 0), 0), COALESCE(SUM(s.status = 1), 0)
-         FROM samples s JOIN gpus g ON g.id = s.gpu_id
-         WHERE s.tick BETWEEN ?1 AND ?2
-         GROUP BY g.id ORDER BY MAX(s.gpu_index)",
+/// The window `from..=to` (ms) in minutes: the rollups of the whole minutes that have them, the
+/// raw samples summed for the rest (the window's ends, the minute under way, a recording made
+/// before rollups).
+fn window(conn: &Connection, from: i64, to: i64, interval: f64) -> rusqlite::Result<Minutes> {
+    let has_rollups: bool = conn.query_row(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'minutes'",
+        [],
+        |r| r.get::<_, i64>(0).map(|n| n > 0),
     )?;
-    let trouble = crate::record::TROUBLE_MASK as i64;
-    let rows = stmt.query_map(params![from, to, BUSY_PERCENT, trouble], |r| {
-        let id: i64 = r.get(0)?;
-        let with_util = r.get::<_, i64>(7)? as u64;
-        let busy = r.get::<_, Option<i64>>(6)?.map(|b| b as u64);
-        let (first_j, last_j): (Option<f64>, Option<f64>) = (r.get(9)?, r.get(10)?);
-        let power_sum: Option<f64> = r.get(11)?;
-        let energy = match (first_j, last_j) {
-            (Some(a), Some(b)) if b >= a => Some((b - a) / 3.6e6),
-            _ => power_sum.map(|w| w * interval / 3.6e6),
-        };
-        Ok((
-            id,
-            with_util,
-            GpuReport {
-                index: r.get(3)?,
-                uuid: r.get(1)?,
-                name: r.get(2)?,
-                samples: r.get::<_, i64>(4)? as u64,
-                busy_share: (with_util > 0).then(|| busy.unwrap_or(0) as f64 / with_util as f64),
-                mean_utilization_percent: r.get(5)?,
-                p95_utilization_percent: None,
-                peak_memory_bytes: r.get::<_, Option<i64>>(8)?.map(|b| b as u64),
-                energy_kwh: energy,
-                throttled_seconds: r.get::<_, i64>(12)? as f64 * interval,
-                lost_seconds: r.get::<_, i64>(13)? as f64 * interval,
-            },
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, with_util, mut gpu) = row?;
-        if with_util > 0 {
-            // The 95th percentile: the value at that rank in the sorted utilizations.
-            let rank = ((with_util - 1) as f64 * 0.95).round() as i64;
-            gpu.p95_utilization_percent = conn.query_row(
-                "SELECT utilization_gpu FROM samples WHERE gpu_id = ?1 AND tick BETWEEN ?2 AND ?3
-                 AND utilization_gpu IS NOT NULL ORDER BY utilization_gpu LIMIT 1 OFFSET ?4",
-                params![id, from, to, rank],
-                |r| r.get(0),
-            )?;
+    // The minutes wholly inside the window.
+    let first = (from + MINUTE_MS - 1).div_euclid(MINUTE_MS);
+    let last = (to + 1).div_euclid(MINUTE_MS) - 1;
+    let mut minutes = if has_rollups && first <= last {
+        Minutes::load(conn, first, last)?
+    } else {
+        Minutes::default()
+    };
+    let rolled: std::collections::BTreeSet<i64> = minutes.gpus.keys().map(|(m, _)| *m).collect();
+    // The raw samples between the runs of rolled-up minutes.
+    let mut cursor = from;
+    let mut run_start: Option<i64> = None;
+    let mut previous: Option<i64> = None;
+    let mut runs = Vec::new();
+    for &m in &rolled {
+        if previous.is_some_and(|p| p + 1 != m) {
+            runs.push((run_start.unwrap_or(m), previous.unwrap_or(m)));
+            run_start = None;
         }
-        out.push(gpu);
+        run_start = run_start.or(Some(m));
+        previous = Some(m);
     }
+    if let (Some(a), Some(b)) = (run_start, previous) {
+        runs.push((a, b));
+    }
+    for (a, b) in runs {
+        if a * MINUTE_MS > cursor {
+            minutes.add_raw(conn, cursor, a * MINUTE_MS - 1, interval)?;
+        }
+        cursor = (b + 1) * MINUTE_MS;
+    }
+    if cursor <= to {
+        minutes.add_raw(conn, cursor, to, interval)?;
+    }
+    Ok(minutes)
+}
+
+fn gpus(conn: &Connection, minutes: &Minutes, interval: f64) -> rusqlite::Result<Vec<GpuReport>> {
+    // Each GPU's minutes in order, merged.
+    let mut by_gpu: BTreeMap<i64, Vec<(i64, &GpuMinute)>> = BTreeMap::new();
+    for ((m, gpu), row) in &minutes.gpus {
+        by_gpu.entry(*gpu).or_default().push((*m, row));
+    }
+    let mut out = Vec::new();
+    let mut named = conn.prepare_cached("SELECT uuid, name FROM gpus WHERE id = ?1")?;
+    for (gpu, rows) in by_gpu {
+        let (uuid, name): (Option<String>, Option<String>) =
+            named.query_row(params![gpu], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let mut total = GpuMinute::default();
+        let mut index = 0;
+        for (_, row) in &rows {
+            index = index.max(row.index);
+            total = rollup::merge_gpu(total, (*row).clone());
+        }
+        let with_util = u64::from(total.util_samples);
+        let energy = match (total.energy_first_mj, total.energy_last_mj) {
+            (Some(a), Some(b)) if b > a => Some((b - a) as f64 / 3.6e9),
+            _ => (total.power_samples > 0)
+                .then(|| total.power_sum_mw as f64 / 1000.0 * interval / 3.6e6),
+        };
+        out.push(GpuReport {
+            index,
+            uuid,
+            name,
+            samples: u64::from(total.samples),
+            busy_share: (with_util > 0).then(|| f64::from(total.busy_samples) / with_util as f64),
+            mean_utilization_percent: (with_util > 0)
+                .then(|| total.util_sum as f64 / with_util as f64),
+            p95_utilization_percent: percentile(&total.histogram, with_util, 0.95),
+            peak_memory_bytes: total.memory_max_kib.map(|k| k.max(0) as u64 * 1024),
+            energy_kwh: energy,
+            throttled_seconds: f64::from(total.throttled_samples) * interval,
+            lost_seconds: f64::from(total.lost_samples) * interval,
+        });
+    }
+    out.sort_by_key(|g| g.index);
     Ok(out)
 }
 
-fn owners(
-    conn: &Connection,
-    from: i64,
-    to: i64,
-    by: ReportBy,
-    interval: f64,
-) -> rusqlite::Result<Vec<OwnerReport>> {
-    let owner = match by {
-        ReportBy::Gpu => return Ok(Vec::new()),
-        ReportBy::User => "COALESCE(p.user, '')",
-        ReportBy::Container => "COALESCE(p.container, '')",
-        ReportBy::Pod => "COALESCE(p.namespace || '/', '') || COALESCE(p.pod, '')",
-        ReportBy::Job => "COALESCE(p.job, '')",
-        ReportBy::Process => "p.pid || ' ' || COALESCE(p.command, '')",
-    };
-    let mut stmt = conn.prepare(&format!(
-        // `who`, not `user`: GROUP BY would take `user` for the processes' column.
-        "SELECT who, COUNT(*), COALESCE(SUM(busy), 0), MAX(memory)
-         FROM (SELECT {owner} AS who, ps.tick, ps.gpu_id,
-                      MAX(COALESCE(s.utilization_gpu, 0) >= ?3) AS busy,
-                      SUM(ps.gpu_memory_kib) * 1024 AS memory
-               FROM process_samples ps JOIN processes p ON p.id = ps.process_id
-               LEFT JOIN samples s ON s.tick = ps.tick AND s.gpu_id = ps.gpu_id
-               WHERE ps.tick BETWEEN ?1 AND ?2
-               GROUP BY who, ps.tick, ps.gpu_id)
-         GROUP BY who ORDER BY COUNT(*) DESC, who"
-    ))?;
-    let mut owners: Vec<OwnerReport> = stmt
-        .query_map(params![from, to, BUSY_PERCENT], |r| {
-            Ok(OwnerReport {
-                owner: r.get(0)?,
-                gpu_hours_held: r.get::<_, i64>(1)? as f64 * interval / 3600.0,
-                gpu_hours_busy: r.get::<_, i64>(2)? as f64 * interval / 3600.0,
-                peak_memory_bytes: r.get::<_, Option<i64>>(3)?.map(|b| b as u64),
-                energy_kwh: None,
-                processes: 0,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {owner}, COUNT(DISTINCT ps.process_id)
-         FROM process_samples ps JOIN processes p ON p.id = ps.process_id
-         WHERE ps.tick BETWEEN ?1 AND ?2 GROUP BY 1"
-    ))?;
-    let counts: HashMap<String, u64> = stmt
-        .query_map(params![from, to], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?
-        .collect::<rusqlite::Result<_>>()?;
-    let energy = attributed_energy(conn, from, to, owner, interval)?;
-    for o in &mut owners {
-        o.processes = counts.get(&o.owner).copied().unwrap_or(0);
-        o.energy_kwh = energy.get(&o.owner).copied().flatten();
+/// The value at rank `p` of `n` samples counted by value.
+fn percentile(histogram: &BTreeMap<u8, u32>, n: u64, p: f64) -> Option<u32> {
+    if n == 0 {
+        return None;
     }
-    Ok(owners)
+    let rank = ((n - 1) as f64 * p).round() as u64;
+    let mut seen = 0u64;
+    for (&value, &count) in histogram {
+        seen += u64::from(count);
+        if seen > rank {
+            return Some(u32::from(value));
+        }
+    }
+    histogram.keys().next_back().map(|v| u32::from(*v))
 }
 
-/// A GPU's utilization and memory over the window, for charts: at most `points` buckets,
-/// each the mean of its samples (`None` where it had none).
+/// Who each process in the recording is.
+struct Who {
+    user: Option<String>,
+    pid: u32,
+    command: Option<String>,
+    container: Option<String>,
+    pod: Option<String>,
+    namespace: Option<String>,
+    job: Option<String>,
+}
+
+fn who(conn: &Connection) -> rusqlite::Result<HashMap<i64, Who>> {
+    let mut stmt = conn
+        .prepare("SELECT id, user, pid, command, container, pod, namespace, job FROM processes")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get(0)?,
+            Who {
+                user: r.get(1)?,
+                pid: r.get(2)?,
+                command: r.get(3)?,
+                container: r.get(4)?,
+                pod: r.get(5)?,
+                namespace: r.get(6)?,
+                job: r.get(7)?,
+            },
+        ))
+    })?;
+    rows.collect()
+}
+
+fn owner_of(w: &Who, by: ReportBy) -> String {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    match by {
+        ReportBy::Gpu | ReportBy::User => text(&w.user),
+        ReportBy::Container => text(&w.container),
+        ReportBy::Pod => {
+            let ns = w.namespace.as_ref().map(|n| format!("{n}/")).unwrap_or_default();
+            format!("{ns}{}", text(&w.pod))
+        }
+        ReportBy::Job => text(&w.job),
+        ReportBy::Process => format!("{} {}", w.pid, text(&w.command)),
+    }
+}
+
+/// Per owner: in each minute on each GPU, the samples in which any of its processes held the
+/// GPU (the most of any one of them), and of those the busy ones; its processes' memory
+/// together (each at its peak of the minute); their share of the energy.
+fn owners(
+    minutes: &Minutes,
+    processes: &HashMap<i64, Who>,
+    by: ReportBy,
+    interval: f64,
+) -> Vec<OwnerReport> {
+    if by == ReportBy::Gpu {
+        return Vec::new();
+    }
+    #[derive(Default)]
+    struct Cell {
+        held: u32,
+        busy: u32,
+        memory: Option<i64>,
+    }
+    #[derive(Default)]
+    struct Sum {
+        held: u64,
+        busy: u64,
+        peak: Option<i64>,
+        energy: Option<f64>,
+        processes: std::collections::HashSet<i64>,
+    }
+    let mut cells: HashMap<(String, i64, i64), Cell> = HashMap::new();
+    let mut sums: HashMap<String, Sum> = HashMap::new();
+    for ((m, gpu, process), row) in &minutes.processes {
+        let owner = processes.get(process).map(|w| owner_of(w, by)).unwrap_or_default();
+        let cell = cells.entry((owner.clone(), *m, *gpu)).or_default();
+        cell.held = cell.held.max(row.samples);
+        cell.busy = cell.busy.max(row.busy_samples);
+        if let Some(k) = row.memory_max_kib {
+            cell.memory = Some(cell.memory.unwrap_or(0) + k);
+        }
+        let sum = sums.entry(owner).or_default();
+        sum.processes.insert(*process);
+        if let Some(e) = row.energy_mj {
+            sum.energy = Some(sum.energy.unwrap_or(0.0) + e);
+        }
+    }
+    for ((owner, _, _), cell) in cells {
+        let sum = sums.entry(owner).or_default();
+        sum.held += u64::from(cell.held);
+        sum.busy += u64::from(cell.busy);
+        sum.peak = sum.peak.max(cell.memory);
+    }
+    let mut owners: Vec<OwnerReport> = sums
+        .into_iter()
+        .map(|(owner, s)| OwnerReport {
+            owner,
+            gpu_hours_held: s.held as f64 * interval / 3600.0,
+            gpu_hours_busy: s.busy as f64 * interval / 3600.0,
+            peak_memory_bytes: s.peak.map(|k| k.max(0) as u64 * 1024),
+            energy_kwh: s.energy.map(|mj| mj / 3.6e9),
+            processes: s.processes.len() as u64,
+        })
+        .collect();
+    owners.sort_by(|a, b| {
+        b.gpu_hours_held.total_cmp(&a.gpu_hours_held).then_with(|| a.owner.cmp(&b.owner))
+    });
+    owners
+}
+
+/// Runs of minutes, one after another, in which a process held a GPU and the GPU stayed under
+/// 5 % in every sample it was there; at least `idle_min` of them, the longest first.
+fn idle_spans(
+    minutes: &Minutes,
+    processes: &HashMap<i64, Who>,
+    interval: f64,
+    idle_min: std::time::Duration,
+) -> Vec<IdleSpan> {
+    struct Open {
+        gpu: i64,
+        process: i64,
+        last_minute: i64,
+        first_ms: i64,
+        idle: u64,
+        peak: Option<i64>,
+    }
+    let mut by_process: Vec<(&(i64, i64, i64), &ProcessMinute)> =
+        minutes.processes.iter().collect();
+    by_process.sort_by_key(|((m, gpu, process), _)| (*process, *gpu, *m));
+    let mut spans: Vec<Open> = Vec::new();
+    let mut open: Option<Open> = None;
+    for ((m, gpu, process), row) in by_process {
+        let idle = row.samples > 0 && row.idle_samples == row.samples;
+        let continues = open
+            .as_ref()
+            .is_some_and(|o| o.process == *process && o.gpu == *gpu && o.last_minute + 1 == *m);
+        match (idle, continues) {
+            (true, true) => {
+                if let Some(o) = open.as_mut() {
+                    o.last_minute = *m;
+                    o.idle += u64::from(row.idle_samples);
+                    o.peak = o.peak.max(row.memory_max_kib);
+                }
+            }
+            (true, false) => {
+                spans.extend(open.take());
+                open = Some(Open {
+                    gpu: *gpu,
+                    process: *process,
+                    last_minute: *m,
+                    first_ms: row.first_ms,
+                    idle: u64::from(row.idle_samples),
+                    peak: row.memory_max_kib,
+                });
+            }
+            (false, _) => spans.extend(open.take()),
+        }
+    }
+    spans.extend(open.take());
+    let seconds = |o: &Open| o.idle as f64 * interval;
+    spans.retain(|o| seconds(o) >= idle_min.as_secs_f64());
+    spans.sort_by(|a, b| seconds(b).total_cmp(&seconds(a)));
+    spans.truncate(SPANS);
+    spans
+        .into_iter()
+        .map(|o| {
+            let w = processes.get(&o.process);
+            let index =
+                minutes.gpus.iter().find(|((_, gpu), _)| *gpu == o.gpu).map_or(0, |(_, g)| g.index);
+            IdleSpan {
+                gpu: index,
+                user: w.and_then(|w| w.user.clone()),
+                pid: w.map_or(0, |w| w.pid),
+                command: w.and_then(|w| w.command.clone()),
+                from: DateTime::from_timestamp_millis(o.first_ms).unwrap_or_default(),
+                seconds: seconds(&o),
+                peak_memory_bytes: o.peak.map(|k| k.max(0) as u64 * 1024),
+            }
+        })
+        .collect()
+}
+
+/// A GPU's utilization and memory over the window, for charts: `points` buckets, each its
+/// samples' mean utilization and peak memory (`None` where it had none).
 #[derive(Debug, Serialize)]
 pub struct GpuSeries {
     pub index: u32,
@@ -249,70 +426,50 @@ pub struct GpuSeries {
     pub memory_percent: Vec<Option<f32>>,
 }
 
-pub fn series(
+/// The window's GPUs over time, for charts, from its minutes.
+fn series(
     conn: &Connection,
-    since: DateTime<Utc>,
-    until: DateTime<Utc>,
-    points: usize,
-) -> rusqlite::Result<Vec<GpuSeries>> {
-    let (from, to) = (since.timestamp_millis(), until.timestamp_millis());
-    let bucket = ((to - from) / points.max(1) as i64).max(1);
-    let mut stmt = conn.prepare(
-        "SELECT s.gpu_id, MAX(s.gpu_index), (t.taken_at - ?1) / ?3 AS b, AVG(s.utilization_gpu),
-                AVG(s.memory_used_kib * 100.0 / g.memory_total_kib), g.name
-         FROM ticks t JOIN samples s ON s.tick = t.id JOIN gpus g ON g.id = s.gpu_id
-         WHERE t.taken_at BETWEEN ?1 AND ?2
-         GROUP BY s.gpu_id, b ORDER BY s.gpu_id, b",
-    )?;
-    let mut by_gpu: Vec<(i64, GpuSeries)> = Vec::new();
-    let mut rows = stmt.query(params![from, to, bucket])?;
-    while let Some(r) = rows.next()? {
-        let id: i64 = r.get(0)?;
-        if by_gpu.last().is_none_or(|(last, _)| *last != id) {
-            let empty = GpuSeries {
-                index: r.get(1)?,
-                name: r.get(5)?,
-                starts: (0..points).map(|i| from + i as i64 * bucket).collect(),
-                utilization: vec![None; points],
-                memory_percent: vec![None; points],
-            };
-            by_gpu.push((id, empty));
-        }
-        let Some((_, gpu)) = by_gpu.last_mut() else { continue };
-        let b = r.get::<_, i64>(2)?.clamp(0, points as i64 - 1) as usize;
-        gpu.index = gpu.index.max(r.get(1)?);
-        gpu.utilization[b] = r.get::<_, Option<f64>>(3)?.map(|v| v as f32);
-        gpu.memory_percent[b] = r.get::<_, Option<f64>>(4)?.map(|v| v as f32);
-    }
-    let mut out: Vec<GpuSeries> = by_gpu.into_iter().map(|(_, g)| g).collect();
-    out.sort_by_key(|g| g.index);
-    Ok(out)
-}
-
-/// Each owner's share of the GPUs' energy: a sample's energy (power × interval) is split among
-/// the processes on the GPU by their SM use, or evenly when none is known; energy while no
-/// process ran is nobody's.
-fn attributed_energy(
-    conn: &Connection,
+    minutes: &Minutes,
     from: i64,
     to: i64,
-    owner: &str,
-    interval: f64,
-) -> rusqlite::Result<HashMap<String, Option<f64>>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {owner}, SUM(s.power_milliwatts / 1000.0 * ?3 *
-                CASE WHEN share.sm > 0 THEN COALESCE(ps.sm_percent, 0) * 1.0 / share.sm
-                     ELSE 1.0 / share.n END) / 3.6e6
-         FROM process_samples ps JOIN processes p ON p.id = ps.process_id
-         JOIN samples s ON s.tick = ps.tick AND s.gpu_id = ps.gpu_id
-         JOIN (SELECT tick, gpu_id, SUM(COALESCE(sm_percent, 0)) AS sm, COUNT(*) AS n
-               FROM process_samples WHERE tick BETWEEN ?1 AND ?2 GROUP BY tick, gpu_id) share
-           ON share.tick = ps.tick AND share.gpu_id = ps.gpu_id
-         WHERE ps.tick BETWEEN ?1 AND ?2
-         GROUP BY 1"
-    ))?;
-    let rows = stmt.query_map(params![from, to, interval], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
+    points: usize,
+) -> rusqlite::Result<Vec<GpuSeries>> {
+    let points = points.max(1);
+    let bucket = ((to - from) / points as i64).max(1);
+    let mut total = conn.prepare_cached("SELECT name, memory_total_kib FROM gpus WHERE id = ?1")?;
+    // Per GPU: its index, and per bucket the utilization sum and count, and peak memory.
+    type Buckets = Vec<(u64, u32, Option<i64>)>;
+    let mut by_gpu: BTreeMap<i64, (u32, Buckets)> = BTreeMap::new();
+    for ((m, gpu), row) in &minutes.gpus {
+        let b = ((m * MINUTE_MS - from) / bucket).clamp(0, points as i64 - 1) as usize;
+        let (index, cells) =
+            by_gpu.entry(*gpu).or_insert_with(|| (row.index, vec![(0, 0, None); points]));
+        *index = (*index).max(row.index);
+        let cell = &mut cells[b];
+        cell.0 += row.util_sum;
+        cell.1 += row.util_samples;
+        cell.2 = cell.2.max(row.memory_max_kib);
+    }
+    let mut out = Vec::new();
+    for (gpu, (index, cells)) in by_gpu {
+        let (name, memory_total): (Option<String>, Option<i64>) =
+            total.query_row(params![gpu], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        out.push(GpuSeries {
+            index,
+            name,
+            starts: (0..points).map(|i| from + i as i64 * bucket).collect(),
+            utilization: cells.iter().map(|c| (c.1 > 0).then(|| c.0 as f32 / c.1 as f32)).collect(),
+            memory_percent: cells
+                .iter()
+                .map(|c| {
+                    c.2.zip(memory_total.filter(|t| *t > 0))
+                        .map(|(used, t)| used as f32 * 100.0 / t as f32)
+                })
+                .collect(),
+        });
+    }
+    out.sort_by_key(|g| g.index);
+    Ok(out)
 }
 
 /// How many events a report lists.
@@ -336,81 +493,4 @@ fn events(conn: &Connection, from: i64, to: i64) -> rusqlite::Result<Vec<EventRe
         })
     })?;
     rows.collect()
-}
-
-fn idle_spans(
-    conn: &Connection,
-    from: i64,
-    to: i64,
-    interval_ms: f64,
-    idle_min: std::time::Duration,
-) -> rusqlite::Result<Vec<IdleSpan>> {
-    let mut stmt = conn.prepare(
-        "SELECT ps.process_id, ps.gpu_id, t.taken_at, s.utilization_gpu, ps.gpu_memory_kib * 1024,
-                s.gpu_index
-         FROM process_samples ps JOIN samples s ON s.tick = ps.tick AND s.gpu_id = ps.gpu_id
-         JOIN ticks t ON t.id = ps.tick
-         WHERE ps.tick BETWEEN ?1 AND ?2 ORDER BY ps.process_id, ps.gpu_id, ps.tick",
-    )?;
-    // Two samples belong to one span when no more than two intervals (and a second) apart.
-    let gap = (2.0 * interval_ms) as i64 + 1000;
-    struct Open {
-        key: (i64, i64),
-        gpu: u32,
-        first: i64,
-        last: i64,
-        peak: Option<i64>,
-    }
-    let mut spans: Vec<(i64, Open)> = Vec::new();
-    let mut open: Option<Open> = None;
-    let close = |span: Option<Open>, spans: &mut Vec<(i64, Open)>| {
-        if let Some(s) = span {
-            let length = s.last - s.first + interval_ms as i64;
-            if length as u128 >= idle_min.as_millis() {
-                spans.push((s.key.0, s));
-            }
-        }
-    };
-    let mut rows = stmt.query(params![from, to])?;
-    while let Some(r) = rows.next()? {
-        let key: (i64, i64) = (r.get(0)?, r.get(1)?);
-        let at: i64 = r.get(2)?;
-        let util: Option<u32> = r.get(3)?;
-        let memory: Option<i64> = r.get(4)?;
-        let idle = util.is_some_and(|u| u < IDLE_PERCENT);
-        let continues = open.as_ref().is_some_and(|o| o.key == key && at - o.last <= gap);
-        match (idle, continues) {
-            (true, true) => {
-                if let Some(o) = open.as_mut() {
-                    o.last = at;
-                    o.peak = o.peak.max(memory);
-                }
-            }
-            (true, false) => {
-                close(open.take(), &mut spans);
-                open = Some(Open { key, gpu: r.get(5)?, first: at, last: at, peak: memory });
-            }
-            (false, _) => close(open.take(), &mut spans),
-        }
-    }
-    close(open.take(), &mut spans);
-    spans.sort_by_key(|(_, s)| std::cmp::Reverse(s.last - s.first));
-    spans.truncate(SPANS);
-    let mut who = conn.prepare("SELECT user, pid, command FROM processes WHERE id = ?1")?;
-    spans
-        .into_iter()
-        .map(|(process, s)| {
-            let (user, pid, command): (Option<String>, u32, Option<String>) =
-                who.query_row(params![process], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-            Ok(IdleSpan {
-                gpu: s.gpu,
-                user,
-                pid,
-                command,
-                from: DateTime::from_timestamp_millis(s.first).unwrap_or_default(),
-                seconds: (s.last - s.first) as f64 / 1000.0 + interval_ms / 1000.0,
-                peak_memory_bytes: s.peak.map(|b| b as u64),
-            })
-        })
-        .collect()
 }

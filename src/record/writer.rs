@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
+use super::rollup::{Minutes, TickGpu, TickProcess, MINUTE_MS};
 use crate::sample::{GpuSample, GpuStatus, Snapshot};
 
 pub struct Writer {
@@ -17,6 +18,9 @@ pub struct Writer {
     last: HashMap<i64, Seen>,
     samples_since_prune: u32,
     host_written: bool,
+    /// The minutes not yet written as rollups (the current one, and any a failed write left).
+    minutes: Minutes,
+    interval_s: f64,
 }
 
 /// What a GPU looked like at the previous sample.
@@ -41,6 +45,8 @@ impl Writer {
             last: HashMap::new(),
             samples_since_prune: 0,
             host_written: false,
+            minutes: Minutes::default(),
+            interval_s: interval.as_secs_f64(),
         })
     }
 
@@ -57,7 +63,13 @@ impl Writer {
 
     fn write_sample(&mut self, s: &Snapshot) -> rusqlite::Result<()> {
         let host = s.host.hostname.clone().unwrap_or_default();
+        let at_ms = s.taken_at.timestamp_millis();
+        let minute = at_ms.div_euclid(MINUTE_MS);
         let tx = self.conn.transaction()?;
+        // The minutes that are over, as rollups, in the same transaction.
+        self.minutes.write_before(&tx, Some(minute))?;
+        let mut tick_gpus = Vec::with_capacity(s.gpus.len());
+        let mut tick_processes = Vec::new();
         if !self.host_written {
             // Who recorded, for a replay's header: the host, its driver and CUDA versions.
             for (key, value) in [
@@ -77,7 +89,7 @@ impl Writer {
         let at = tx.last_insert_rowid();
         for g in &s.gpus {
             let gpu = gpu_id(&tx, &mut self.gpus, g)?;
-            insert_sample(&tx, at, gpu, g)?;
+            tick_gpus.push(insert_sample(&tx, at, gpu, g)?);
             let seen = self.last.entry(gpu).or_default();
             let mut events: Vec<(&str, String)> = Vec::new();
             if let Some(before) = seen.status.filter(|b| *b != g.status) {
@@ -148,6 +160,12 @@ impl Writer {
                      VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?
                 .execute(params![at, gpu, id, p.gpu_memory_bytes.map(kib), p.sm_percent])?;
+                tick_processes.push(TickProcess {
+                    gpu_id: gpu,
+                    process_id: id,
+                    memory_kib: p.gpu_memory_bytes.map(kib),
+                    sm_percent: p.sm_percent,
+                });
                 if !seen.processes.contains(&id) && seen.status.is_some() {
                     events.push(("process_started", id.to_string()));
                 }
@@ -165,6 +183,8 @@ impl Writer {
         }
         tx.commit()?;
         self.host_written = true;
+        self.minutes.forget_before(Some(minute));
+        self.minutes.add(at_ms, self.interval_s, &tick_gpus, &tick_processes);
         // Forget the ids of processes no GPU lists any more, so the cache does not grow with
         // every job ever run (the database keeps them).
         self.processes.retain(|_, id| self.last.values().any(|s| s.processes.contains(id)));
@@ -172,24 +192,54 @@ impl Writer {
         Ok(())
     }
 
-    /// Deletes raw samples older than `keep` before `now_ms`, once a hundred samples.
-    pub fn prune(&mut self, now_ms: i64, keep: Duration) -> rusqlite::Result<()> {
+    /// Writes what it has of the current minute (a recorder that stops). Another recorder
+    /// on the file later in the same minute adds to it.
+    pub fn finish(&mut self) -> rusqlite::Result<()> {
+        let tx = self.conn.transaction()?;
+        self.minutes.write_before(&tx, None)?;
+        tx.commit()?;
+        self.minutes.forget_before(None);
+        Ok(())
+    }
+
+    /// Deletes raw samples older than `keep_raw` before `now_ms`, and rollups and events older
+    /// than `keep`, once a hundred samples. Events (a few a day) stay as long as the rollups.
+    pub fn prune(
+        &mut self,
+        now_ms: i64,
+        keep_raw: Duration,
+        keep: Duration,
+    ) -> rusqlite::Result<()> {
         if self.samples_since_prune < 100 {
             return Ok(());
         }
         self.samples_since_prune = 0;
-        let before = now_ms - keep.as_millis() as i64;
+        let before = now_ms - keep_raw.as_millis() as i64;
         let tx = self.conn.transaction()?;
         let first_kept: Option<i64> =
             tx.query_row("SELECT MIN(id) FROM ticks WHERE taken_at >= ?1", params![before], |r| {
                 r.get(0)
             })?;
         if let Some(tick) = first_kept {
-            for table in ["samples", "process_samples", "events"] {
+            for table in ["samples", "process_samples"] {
                 tx.execute(&format!("DELETE FROM {table} WHERE tick < ?1"), params![tick])?;
             }
-            tx.execute("DELETE FROM ticks WHERE id < ?1", params![tick])?;
+            // Ticks stay while events name them.
+            tx.execute(
+                "DELETE FROM ticks WHERE id < ?1 AND id NOT IN (SELECT tick FROM events)",
+                params![tick],
+            )?;
         }
+        let minute = (now_ms - keep.as_millis() as i64).div_euclid(MINUTE_MS);
+        for table in ["minutes", "process_minutes"] {
+            tx.execute(&format!("DELETE FROM {table} WHERE minute < ?1"), params![minute])?;
+        }
+        let old = "SELECT id FROM ticks WHERE taken_at < ?1";
+        tx.execute(
+            &format!("DELETE FROM events WHERE tick IN ({old})"),
+            params![minute * MINUTE_MS],
+        )?;
+        tx.execute(&format!("DELETE FROM ticks WHERE id IN ({old})"), params![minute * MINUTE_MS])?;
         tx.commit()
     }
 }
@@ -238,7 +288,8 @@ fn status_code(status: GpuStatus) -> i64 {
     }
 }
 
-fn insert_sample(tx: &Transaction, at: i64, gpu: i64, g: &GpuSample) -> rusqlite::Result<()> {
+/// Inserts a GPU's row of a sample; the row, for the minute's rollup.
+fn insert_sample(tx: &Transaction, at: i64, gpu: i64, g: &GpuSample) -> rusqlite::Result<TickGpu> {
     if let Some(total) = g.memory.total_bytes {
         tx.prepare_cached(
             "UPDATE gpus SET memory_total_kib = ?2 WHERE id = ?1 AND memory_total_kib IS NOT ?2",
@@ -268,5 +319,14 @@ fn insert_sample(tx: &Transaction, at: i64, gpu: i64, g: &GpuSample) -> rusqlite
         // Unknown (NVML could not list them) is not the same as nobody.
         g.processes.is_some(),
     ])?;
-    Ok(())
+    Ok(TickGpu {
+        gpu_id: gpu,
+        index: g.index,
+        status: status_code(g.status),
+        utilization: g.utilization.gpu_percent,
+        memory_kib: g.memory.used_bytes.map(kib),
+        power_mw: g.power.draw_watts.map(|w| (w * 1000.0).round() as i64),
+        energy_mj: g.power.energy_joules.map(|j| (j * 1000.0).round() as i64),
+        throttle_mask: g.throttle.mask.map(|m| m as i64),
+    })
 }
