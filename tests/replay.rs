@@ -192,22 +192,38 @@ fn the_monitor_plays_a_recording_and_steps_through_it() {
     tmux.keys(&["Space"]);
     let paused = tmux.wait_for("⏸");
     let timeline =
-        |screen: &str| screen.lines().find(|l| l.contains("←/→ step")).unwrap().to_string();
-    let before = timeline(&paused);
-    // Paused, it stays; PgUp goes to the start, → steps on (two 0.5 s steps: a second later).
+        |screen: &str| screen.lines().find(|l| l.contains("←/→ step")).unwrap_or("").to_string();
+    // The timeline line (not the header, which shows the sample's time too) once it shows `what`.
+    let timeline_shows = |what: &str| {
+        let started = std::time::Instant::now();
+        loop {
+            let line = timeline(&tmux.screen());
+            if line.contains(what) {
+                return line;
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "{what:?} never on: {line}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    // Paused (once the sample under way when the key came is shown), it stays; PgUp goes to
+    // the start, → → steps two samples on (0.5 s each).
+    assert!(timeline(&paused).contains('⏸'));
     std::thread::sleep(Duration::from_millis(1200));
-    assert_eq!(timeline(&tmux.screen()), timeline(&tmux.screen()));
+    let before = timeline(&tmux.screen());
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(timeline(&tmux.screen()), before);
     tmux.keys(&["PageUp"]);
-    tmux.wait_for(&local(ticks[0].1));
+    timeline_shows(&local(ticks[0].1));
     tmux.keys(&["Right", "Right"]);
-    tmux.wait_for(&local(ticks[2].1));
+    timeline_shows(&local(ticks[2].1));
+    assert!(!tmux.screen().contains("STALE"), "a replay is old on purpose");
     // g and a time: there.
     let last = ticks.last().unwrap().1;
     tmux.keys(&["g"]);
     tmux.wait_for("go to");
     tmux.keys(&["-l", &rfc3339(last)]);
     tmux.keys(&["Enter"]);
-    let screen = tmux.wait_for(&local(last));
-    assert!(timeline(&screen).contains('⏸') && before.contains('⏸'));
+    let line = timeline_shows(&local(last));
+    assert!(line.contains('⏸') && before.contains('⏸'));
     tmux.keys(&["q"]);
 }

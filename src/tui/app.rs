@@ -276,6 +276,10 @@ impl App {
 
     /// How old the data is, once it is older than two intervals and a second (NVML stalled).
     pub fn stale_for(&self) -> Option<Duration> {
+        // A replay shows the past on purpose.
+        if self.replay.is_some() {
+            return None;
+        }
         let taken = self.snapshot.as_ref()?.taken_at;
         let age = (self.now - taken).to_std().ok()?;
         (age > self.interval * 2 + Duration::from_secs(1)).then_some(age)
@@ -433,11 +437,17 @@ impl App {
         let Some(playhead) = &self.replay else { return false };
         let mut p = playhead.lock().unwrap_or_else(|e| e.into_inner());
         const TEN_MINUTES: i64 = 10 * 60 * 1000;
+        // Moves add up until the next sample makes them: → → is two samples on.
+        let add = |pending: Option<Seek>, seek: Seek| match (pending, seek) {
+            (Some(Seek::Step(a)), Seek::Step(b)) => Seek::Step(a + b),
+            (Some(Seek::By(a)), Seek::By(b)) => Seek::By(a + b),
+            _ => seek,
+        };
         match key.code {
-            KeyCode::Left => p.pending = Some(Seek::Step(-1)),
-            KeyCode::Right => p.pending = Some(Seek::Step(1)),
-            KeyCode::PageUp => p.pending = Some(Seek::By(-TEN_MINUTES)),
-            KeyCode::PageDown => p.pending = Some(Seek::By(TEN_MINUTES)),
+            KeyCode::Left => p.pending = Some(add(p.pending, Seek::Step(-1))),
+            KeyCode::Right => p.pending = Some(add(p.pending, Seek::Step(1))),
+            KeyCode::PageUp => p.pending = Some(add(p.pending, Seek::By(-TEN_MINUTES))),
+            KeyCode::PageDown => p.pending = Some(add(p.pending, Seek::By(TEN_MINUTES))),
             KeyCode::Char(' ') => p.paused = !p.paused,
             KeyCode::Char('+') => p.speed = (p.speed * 2).min(64),
             KeyCode::Char('-') => p.speed = (p.speed / 2).max(1),

@@ -64,7 +64,8 @@ pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
                     .trim_end_matches('0')
                     .trim_end_matches('.')
             )));
-            if s.hosts.is_empty() {
+            // This machine's CPU and memory now, which a replay of another time is not about.
+            if s.hosts.is_empty() && app.replay.is_none() {
                 push_usage(&mut spans, sep, "", app.host_cpu, app.host_memory);
             }
             // Many hosts: each one's own CPU and memory, never this machine's; and why the
