@@ -411,22 +411,29 @@ impl SampleRow {
 
 type Tick = (i64, i64);
 
+/// A tick with samples: past `--keep-raw`, ticks stay only for the events that name them.
+const SAMPLED: &str = "EXISTS (SELECT 1 FROM samples WHERE samples.tick = ticks.id)";
+
 fn bounds(conn: &Connection) -> rusqlite::Result<Option<(Tick, Tick)>> {
     Ok(first_tick(conn)?.zip(last_tick(conn)?))
 }
 
 fn first_tick(conn: &Connection) -> rusqlite::Result<Option<Tick>> {
-    one(conn, "SELECT id, taken_at FROM ticks ORDER BY taken_at, id LIMIT 1", None)
+    one(conn, "SELECT id, taken_at FROM ticks WHERE {SAMPLED} ORDER BY taken_at, id LIMIT 1", None)
 }
 
 fn last_tick(conn: &Connection) -> rusqlite::Result<Option<Tick>> {
-    one(conn, "SELECT id, taken_at FROM ticks ORDER BY taken_at DESC, id DESC LIMIT 1", None)
+    one(
+        conn,
+        "SELECT id, taken_at FROM ticks WHERE {SAMPLED} ORDER BY taken_at DESC, id DESC LIMIT 1",
+        None,
+    )
 }
 
 fn tick_at_or_after(conn: &Connection, ms: i64) -> rusqlite::Result<Option<Tick>> {
     one(
         conn,
-        "SELECT id, taken_at FROM ticks WHERE taken_at >= ?1 ORDER BY taken_at, id LIMIT 1",
+        "SELECT id, taken_at FROM ticks WHERE taken_at >= ?1 AND {SAMPLED} ORDER BY taken_at, id LIMIT 1",
         Some(ms),
     )
 }
@@ -434,7 +441,7 @@ fn tick_at_or_after(conn: &Connection, ms: i64) -> rusqlite::Result<Option<Tick>
 fn tick_at_or_before(conn: &Connection, ms: i64) -> rusqlite::Result<Option<Tick>> {
     one(
         conn,
-        "SELECT id, taken_at FROM ticks WHERE taken_at <= ?1 ORDER BY taken_at DESC, id DESC LIMIT 1",
+        "SELECT id, taken_at FROM ticks WHERE taken_at <= ?1 AND {SAMPLED} ORDER BY taken_at DESC, id DESC LIMIT 1",
         Some(ms),
     )
 }
@@ -446,12 +453,12 @@ fn step(conn: &Connection, at_ms: i64, n: i64) -> rusqlite::Result<Option<Tick>>
         return tick_at_or_after(conn, at_ms);
     }
     let sql = if n > 0 {
-        "SELECT id, taken_at FROM ticks WHERE taken_at > ?1 ORDER BY taken_at, id LIMIT 1 OFFSET ?2"
+        "SELECT id, taken_at FROM ticks WHERE taken_at > ?1 AND {SAMPLED} ORDER BY taken_at, id LIMIT 1 OFFSET ?2"
     } else {
-        "SELECT id, taken_at FROM ticks WHERE taken_at < ?1 ORDER BY taken_at DESC, id DESC LIMIT 1 OFFSET ?2"
+        "SELECT id, taken_at FROM ticks WHERE taken_at < ?1 AND {SAMPLED} ORDER BY taken_at DESC, id DESC LIMIT 1 OFFSET ?2"
     };
     let found = conn
-        .prepare_cached(sql)?
+        .prepare_cached(&sql.replace("{SAMPLED}", SAMPLED))?
         .query_row(params![at_ms, n.abs() - 1], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     match found {
@@ -462,7 +469,7 @@ fn step(conn: &Connection, at_ms: i64, n: i64) -> rusqlite::Result<Option<Tick>>
 }
 
 fn one(conn: &Connection, sql: &str, ms: Option<i64>) -> rusqlite::Result<Option<Tick>> {
-    let mut stmt = conn.prepare_cached(sql)?;
+    let mut stmt = conn.prepare_cached(&sql.replace("{SAMPLED}", SAMPLED))?;
     let map = |r: &rusqlite::Row| Ok((r.get(0)?, r.get(1)?));
     match ms {
         Some(ms) => stmt.query_row(params![ms], map).optional(),
@@ -486,13 +493,18 @@ impl ReplaySource {
         let slots = (window.as_millis() as i64 / step_ms).clamp(1, 100_000) as usize;
         let from = at - slots as i64 * step_ms;
         let mut sums: BTreeMap<(u32, i64), [Slots; 4]> = BTreeMap::new();
+        // By the ticks' range (a join on the time range alone scans every sample).
+        let Some((first, last)) = crate::record::rollup::tick_range(&self.conn, from, at - 1)?
+        else {
+            return Ok(Vec::new());
+        };
         let mut stmt = self.conn.prepare_cached(
             "SELECT t.taken_at, s.gpu_id, s.gpu_index, s.utilization_gpu, s.memory_used_kib,
                     g.memory_total_kib, s.power_milliwatts, s.temperature
-             FROM ticks t JOIN samples s ON s.tick = t.id JOIN gpus g ON g.id = s.gpu_id
-             WHERE t.taken_at >= ?1 AND t.taken_at < ?2",
+             FROM samples s JOIN ticks t ON t.id = s.tick JOIN gpus g ON g.id = s.gpu_id
+             WHERE s.tick BETWEEN ?1 AND ?2",
         )?;
-        let mut rows = stmt.query(params![from, at])?;
+        let mut rows = stmt.query(params![first, last])?;
         while let Some(r) = rows.next()? {
             let slot = ((r.get::<_, i64>(0)? - from) / step_ms) as usize;
             let used: Option<i64> = r.get(4)?;
