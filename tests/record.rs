@@ -393,3 +393,27 @@ fn a_report_from_rollups_equals_one_from_raw_samples() {
     assert_eq!(span["seconds"], 226.0, "{span}");
     assert_eq!(users["owners"].as_array().unwrap().len(), 3);
 }
+
+/// Time the recorder was away is said: how much of the window is recorded, and the gaps.
+#[test]
+fn a_report_says_what_was_not_recorded() {
+    let dir = temp_dir();
+    let db = dir.path().join("gappy.db");
+    let at = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap().to_utc();
+    let one = Duration::from_secs(1);
+    gputop::testing::recording::synthetic(&db, at("2026-11-20T10:00:00Z"), one, 240, 1, 1).unwrap();
+    gputop::testing::recording::synthetic(&db, at("2026-11-20T10:06:00Z"), one, 120, 1, 1).unwrap();
+    let scenario = scenario_file("[[gpus]]\nname = \"A\"\n");
+    let args = ["--since", "2026-11-20T09:00:00Z", "--until", "2026-11-20T11:00:00Z"];
+    let doc: Value = serde_json::from_str(&stdout_of(
+        gputop(&scenario).arg("report").arg(&db).args(args).arg("--json"),
+    ))
+    .unwrap();
+    assert_eq!(doc["recorded_seconds"], 360.0);
+    assert_eq!(doc["gaps"].as_array().unwrap().len(), 1, "{doc:#}");
+    assert_eq!(doc["gaps"][0]["from"], "2026-11-20T10:04:00Z");
+    assert_eq!(doc["gaps"][0]["seconds"], 120.0);
+    let text = stdout_of(gputop(&scenario).arg("report").arg(&db).args(args));
+    assert!(text.contains("6:00 recorded"), "{text}");
+    assert!(text.contains("Not recorded (longest first): 2026-11-20 10:04 for 2:00"), "{text}");
+}

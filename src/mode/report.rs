@@ -136,10 +136,11 @@ fn text(r: &report::Report) -> Vec<String> {
     let secs = |s: f64| duration(s.round() as u64);
     let mut lines = vec![
         format!(
-            "gputop report: {} to {} ({} s samples)",
+            "gputop report: {} to {} ({} s samples, {} recorded)",
             local(&r.since),
             local(&r.until),
-            r.interval_seconds
+            r.interval_seconds,
+            secs(r.recorded_seconds)
         ),
         String::new(),
         format!(
@@ -209,6 +210,12 @@ fn text(r: &report::Report) -> Vec<String> {
             let when = e.at.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S");
             lines.push(format!("  {when}  GPU {}  {}", e.gpu, sanitize(&what)));
         }
+    }
+    if !r.gaps.is_empty() {
+        let list: Vec<String> =
+            r.gaps.iter().map(|g| format!("{} for {}", local(&g.from), secs(g.seconds))).collect();
+        lines.push(String::new());
+        lines.push(format!("Not recorded (longest first): {}", list.join(", ")));
     }
     lines.push(String::new());
     if r.idle_while_held.is_empty() {

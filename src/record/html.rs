@@ -60,11 +60,20 @@ pub fn render(r: &Report) -> String {
          th,td{{padding:0.2em 0.7em;text-align:right;border-bottom:1px solid #ddd}}\
          th:nth-child(2),td:nth-child(2){{text-align:left}}\
          svg text{{font-size:11px;fill:#444}} .legend span{{margin-right:1em}}\
-         </style></head><body>\n<h1>{t}</h1>\n<p>{n} GPUs, samples every {i} s.</p>\n",
+         </style></head><body>\n<h1>{t}</h1>\n<p>{n} GPUs, samples every {i} s, {rec} recorded.</p>\n",
         t = esc(&title),
         n = r.gpus.len(),
-        i = r.interval_seconds
+        i = r.interval_seconds,
+        rec = duration(r.recorded_seconds.round() as u64)
     );
+    if !r.gaps.is_empty() {
+        let list: Vec<String> = r
+            .gaps
+            .iter()
+            .map(|g| format!("{} for {}", local(&g.from), duration(g.seconds.round() as u64)))
+            .collect();
+        let _ = writeln!(page, "<p>Not recorded (longest first): {}</p>", esc(&list.join(", ")));
+    }
     if r.gpus.is_empty() {
         page.push_str("<p>No samples in this window.</p>\n</body></html>\n");
         return page;

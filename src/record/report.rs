@@ -32,6 +32,17 @@ pub struct Report {
     /// Each GPU over the window, for the HTML page's charts (when asked for).
     #[serde(skip)]
     pub series: Vec<GpuSeries>,
+    /// Time the recording covers in the window (samples × interval); less than the window
+    /// where the recorder was stopped or could not write (a full disk).
+    pub recorded_seconds: f64,
+    /// Whole minutes between the first and last sample with none, longest first.
+    pub gaps: Vec<Gap>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Gap {
+    pub from: DateTime<Utc>,
+    pub seconds: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -121,6 +132,8 @@ pub fn build(
         owners: owners(&minutes, &processes, by, interval),
         idle_while_held: idle_spans(&minutes, &processes, interval, idle_min),
         events: events(conn, from_tick, to_tick)?,
+        recorded_seconds: recorded_seconds(&minutes, interval),
+        gaps: gaps(&minutes),
         series: match chart_points {
             Some(points) => series(conn, &minutes, from, to, points)?,
             None => Vec::new(),
@@ -214,6 +227,35 @@ fn gpus(conn: &Connection, minutes: &Minutes, interval: f64) -> rusqlite::Result
     }
     out.sort_by_key(|g| g.index);
     Ok(out)
+}
+
+/// The samples of the busiest-recorded GPU in each minute, as time.
+fn recorded_seconds(minutes: &Minutes, interval: f64) -> f64 {
+    let mut per_minute: BTreeMap<i64, u32> = BTreeMap::new();
+    for ((m, _), row) in &minutes.gpus {
+        let n = per_minute.entry(*m).or_default();
+        *n = (*n).max(row.samples);
+    }
+    per_minute.values().map(|n| f64::from(*n) * interval).sum()
+}
+
+/// How many gaps a report lists.
+const GAPS: usize = 10;
+
+fn gaps(minutes: &Minutes) -> Vec<Gap> {
+    let recorded: std::collections::BTreeSet<i64> = minutes.gpus.keys().map(|(m, _)| *m).collect();
+    let mut gaps: Vec<Gap> = recorded
+        .iter()
+        .zip(recorded.iter().skip(1))
+        .filter(|(a, b)| **b > **a + 1)
+        .map(|(a, b)| Gap {
+            from: DateTime::from_timestamp_millis((a + 1) * MINUTE_MS).unwrap_or_default(),
+            seconds: ((b - a - 1) * 60) as f64,
+        })
+        .collect();
+    gaps.sort_by(|a, b| b.seconds.total_cmp(&a.seconds));
+    gaps.truncate(GAPS);
+    gaps
 }
 
 /// The value at rank `p` of `n` samples counted by value.
