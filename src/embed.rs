@@ -3,6 +3,7 @@
 //! with its history, and the doctor. Samples cross as the [`Snapshot`] that `--json`
 //! serializes, so the embedding side mirrors the documented JSON model by construction.
 
+use std::mem::ManuallyDrop;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -77,34 +78,20 @@ pub fn error_line(e: &Error) -> String {
 /// A source kept open between samples: loading NVML and initialising it is most of a one-shot
 /// command's time, and a notebook asks again and again.
 pub struct Session {
-    source: Box<dyn Source>,
+    /// Never dropped, as `--once` does: the process keeps NVML loaded; shutting it down and
+    /// unloading it while another session of the same process uses it would pull it from
+    /// under that one.
+    source: ManuallyDrop<Box<dyn Source>>,
 }
 
 impl Session {
     pub fn open(options: &Options) -> Result<Self, Error> {
-        Ok(Self { source: options.open(false)? })
+        Ok(Self { source: ManuallyDrop::new(options.open(false)?) })
     }
 
     /// One sample: what `--once --json` prints (less PCIe throughput).
     pub fn sample(&mut self) -> Result<Snapshot, Error> {
         Ok(self.source.sample()?)
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        // As `--once` does: the process keeps NVML loaded; shutting it down and unloading it
-        // while another session of the same process uses it would pull it from under that one.
-        let source = std::mem::replace(&mut self.source, Box::new(Closed));
-        std::mem::forget(source);
-    }
-}
-
-struct Closed;
-
-impl Source for Closed {
-    fn sample(&mut self) -> Result<Snapshot, SourceError> {
-        Err(SourceError::Nvml("the session is closed".into()))
     }
 }
 
@@ -167,7 +154,7 @@ impl Sampler {
                 match stopped.recv_timeout(interval) {
                     Err(RecvTimeoutError::Timeout) => record(&theirs, source.sample()),
                     _ => {
-                        std::mem::forget(source); // see Session's drop
+                        std::mem::forget(source); // see Session::source
                         return;
                     }
                 }

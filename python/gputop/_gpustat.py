@@ -15,7 +15,7 @@ import datetime
 import io
 import os
 
-from ._render import MIB, clean
+from ._render import _mib, clean
 
 __all__ = ["GPUStat", "GPUStatCollection", "from_snapshot"]
 
@@ -163,10 +163,6 @@ class GPUStatCollection:
             "query_time": self.query_time,
             "gpus": [g.jsonify() for g in self.gpus],
         }
-
-
-def _mib(value):
-    return None if value is None else value // MIB
 
 
 def _entry(g):

@@ -6,7 +6,7 @@ use chrono::Local;
 
 use crate::cli::ReportArgs;
 use crate::output::sanitize::sanitize;
-use crate::output::units::{duration, human_bytes, pad, truncate};
+use crate::output::units::{duration, energy, human_bytes, pad, truncate};
 use crate::record::{self, report};
 use crate::Error;
 
@@ -46,16 +46,6 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
         }
     }
     Ok(())
-}
-
-fn energy(kwh: Option<f64>) -> String {
-    kwh.map_or("N/A".into(), |e| {
-        if e < 1.0 {
-            format!("{:.1} Wh", e * 1000.0)
-        } else {
-            format!("{e:.2} kWh")
-        }
-    })
 }
 
 /// A cell from the recording (a user, a pod, a command line): control characters escaped,

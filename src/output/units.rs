@@ -44,6 +44,15 @@ pub fn duration(secs: u64) -> String {
     }
 }
 
+/// Energy in the unit that reads best: `12.5 Wh`, `3.40 kWh`; `N/A` when unknown.
+pub fn energy(kwh: Option<f64>) -> String {
+    match kwh {
+        None => "N/A".into(),
+        Some(e) if e < 1.0 => format!("{:.1} Wh", e * 1000.0),
+        Some(e) => format!("{e:.2} kWh"),
+    }
+}
+
 /// How old data is, in the unit that reads best: `95 s`, `12 min`, `3.0 h`.
 pub fn age_text(seconds: f64) -> String {
     if seconds < 120.0 {

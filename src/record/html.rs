@@ -9,7 +9,7 @@ use chrono::{DateTime, Local, Utc};
 
 use super::report::{GpuSeries, Report};
 use crate::output::sanitize::sanitize;
-use crate::output::units::{duration, human_bytes};
+use crate::output::units::{duration, energy, human_bytes};
 
 const WIDTH: f64 = 900.0;
 const PALETTE: [&str; 8] =
@@ -37,14 +37,6 @@ fn local(t: &DateTime<Utc>) -> String {
 
 fn local_ms(ms: i64) -> String {
     DateTime::from_timestamp_millis(ms).map(|t| local(&t)).unwrap_or_default()
-}
-
-fn energy(kwh: Option<f64>) -> String {
-    match kwh {
-        None => "N/A".into(),
-        Some(e) if e < 1.0 => format!("{:.1} Wh", e * 1000.0),
-        Some(e) => format!("{e:.2} kWh"),
-    }
 }
 
 pub fn render(r: &Report) -> String {

@@ -115,13 +115,22 @@ impl Minutes {
             m.throttled_samples += u32::from(g.throttle_mask.is_some_and(|t| t & trouble != 0));
             m.lost_samples += u32::from(g.status == 1);
         }
+        // Each GPU's processes' SM use together, once: a process's share of the GPU's energy
+        // is its part of that (evenly when none is known).
+        let mut sm_totals: Vec<(i64, u32, u32)> = Vec::with_capacity(gpus.len());
+        for p in processes {
+            match sm_totals.iter_mut().find(|(gpu, _, _)| *gpu == p.gpu_id) {
+                Some((_, sm, n)) => (*sm, *n) = (*sm + p.sm_percent.unwrap_or(0), *n + 1),
+                None => sm_totals.push((p.gpu_id, p.sm_percent.unwrap_or(0), 1)),
+            }
+        }
         for p in processes {
             let gpu = gpus.iter().find(|g| g.gpu_id == p.gpu_id);
             let utilization = gpu.and_then(|g| g.utilization);
-            // Its share of the GPU's energy in this sample: by SM use, evenly without any.
-            let on_gpu = processes.iter().filter(|q| q.gpu_id == p.gpu_id);
-            let (sm_total, count) =
-                on_gpu.fold((0u32, 0u32), |(s, n), q| (s + q.sm_percent.unwrap_or(0), n + 1));
+            let (sm_total, count) = sm_totals
+                .iter()
+                .find(|(gpu, _, _)| *gpu == p.gpu_id)
+                .map_or((0, 1), |(_, sm, n)| (*sm, *n));
             let share = if sm_total > 0 {
                 f64::from(p.sm_percent.unwrap_or(0)) / f64::from(sm_total)
             } else {
@@ -187,19 +196,8 @@ impl Minutes {
                 )?
                 .query_row(params![m, gpu, process], read_process_minute)
                 .optional()?;
-            if let Some(s) = stored {
-                row = ProcessMinute {
-                    samples: s.samples + row.samples,
-                    busy_samples: s.busy_samples + row.busy_samples,
-                    idle_samples: s.idle_samples + row.idle_samples,
-                    memory_max_kib: max_opt(s.memory_max_kib, row.memory_max_kib),
-                    energy_mj: match (s.energy_mj, row.energy_mj) {
-                        (None, None) => None,
-                        (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
-                    },
-                    first_ms: s.first_ms.min(row.first_ms),
-                    last_ms: s.last_ms.max(row.last_ms),
-                };
+            if let Some(stored) = stored {
+                row = merge_process(stored, row);
             }
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO process_minutes (minute, gpu_id, process_id, samples,
@@ -416,6 +414,22 @@ pub fn merge_gpu(earlier: GpuMinute, later: GpuMinute) -> GpuMinute {
         energy_last_mj: later.energy_last_mj.or(earlier.energy_last_mj),
         throttled_samples: earlier.throttled_samples + later.throttled_samples,
         lost_samples: earlier.lost_samples + later.lost_samples,
+    }
+}
+
+/// `earlier` then `later` of the same process, GPU and minute.
+fn merge_process(earlier: ProcessMinute, later: ProcessMinute) -> ProcessMinute {
+    ProcessMinute {
+        samples: earlier.samples + later.samples,
+        busy_samples: earlier.busy_samples + later.busy_samples,
+        idle_samples: earlier.idle_samples + later.idle_samples,
+        memory_max_kib: max_opt(earlier.memory_max_kib, later.memory_max_kib),
+        energy_mj: match (earlier.energy_mj, later.energy_mj) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
+        },
+        first_ms: earlier.first_ms.min(later.first_ms),
+        last_ms: earlier.last_ms.max(later.last_ms),
     }
 }
 
