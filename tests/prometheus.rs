@@ -58,7 +58,6 @@ struct Prometheus {
     _child: Killed,
     url: String,
     _dir: TempDir,
-    started: Instant,
 }
 
 /// A Prometheus scraping `targets` every second; `web_config` (TLS, basic auth) if given.
@@ -91,7 +90,7 @@ fn prometheus(targets: &[&str], web_config: Option<&str>) -> Prometheus {
     };
     let child = Killed(cmd.spawn().expect("start prometheus"));
     let url = format!("{scheme}://127.0.0.1:{port}");
-    Prometheus { _child: child, url, _dir: dir, started: Instant::now() }
+    Prometheus { _child: child, url, _dir: dir }
 }
 
 fn have_prometheus() -> bool {
@@ -143,6 +142,7 @@ fn the_fleet_is_read_from_prometheus_with_both_vocabularies() {
     let c = exporter("node-c", false, (5, 1000, 40, 90));
     let prom = prometheus(&[&a.addr, &b.addr, &c.addr], None);
     let doc = fleet_json(&prom.url, &[], |d| hosts_up(d) == 3);
+    let all_scraped = Instant::now();
     for (host, (util, mem, temp, watts)) in [
         ("node-a", (87, 40000u64, 71, 512.0)),
         ("node-b", (42, 30000, 65, 300.0)),
@@ -185,8 +185,9 @@ fn the_fleet_is_read_from_prometheus_with_both_vocabularies() {
 
     // The monitor: a row per host, the host: filter, the workloads view.
     let bin = assert_cmd::cargo::cargo_bin("gputop");
-    // Prometheus has scraped for a while: the charts' past is there to read.
-    std::thread::sleep(Duration::from_secs(8).saturating_sub(prom.started.elapsed()));
+    // Prometheus has scraped every host for a while (counted from the first answer that had
+    // them all: a loaded machine starts Prometheus slowly): the charts' past is there to read.
+    std::thread::sleep(Duration::from_secs(6).saturating_sub(all_scraped.elapsed()));
     let command =
         format!("env LC_ALL=C.UTF-8 {} --prometheus {} --interval 1", bin.display(), prom.url);
     if let Some(tmux) = tmux::Tmux::start(&command, 120, 40) {
