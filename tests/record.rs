@@ -417,3 +417,176 @@ fn a_report_says_what_was_not_recorded() {
     assert!(text.contains("6:00 recorded"), "{text}");
     assert!(text.contains("Not recorded (longest first): 2026-11-20 10:04 for 2:00"), "{text}");
 }
+
+/// Twenty minutes of a scenario whose every figure is known in advance, recorded in about
+/// twenty seconds: libfaketime runs the recorder's clock (and so the fake NVML's, in the same
+/// process) 60 times faster from 09:59:50 UTC. GPU 0 works for five minutes, is throttled from 10:02
+/// to 10:04, then stays held idle by one user for fifteen; GPU 1 is busy for another user and
+/// falls off the bus for two minutes. Durations are checked to two samples (20 s): a loaded
+/// machine that stalls the recorder for 0.2 s stalls it for 12 s of its clock.
+#[test]
+fn a_report_over_known_scenario_time_checks_every_figure() {
+    if !have("faketime", &["--version"], "apt-get install faketime") {
+        return;
+    }
+    let mine = Sleeper::spawn();
+    let Some(theirs) = Sleeper::as_user(65534) else {
+        skipped("running a process as a second user (nobody) needs root");
+        return;
+    };
+    let scenario = scenario_file(&format!(
+        "[[gpus]]\nname = \"Trainer\"\nmemory_total_mib = 81920\nenergy_mj = 0\n\
+         utilization_gpu = {{ steps = [[0, 90], [300, 2]] }}\n\
+         power_w = {{ steps = [[0, 300], [300, 60]] }}\n\
+         throttle_reasons = 0x20\n\
+         throttle_active = {{ period_s = 3600, on_s = 120, offset_s = -120 }}\n\
+         [[gpus.processes]]\npid = {}\nused_memory_mib = 20000\n\
+         sm_util = {{ steps = [[0, 88], [300, 0]] }}\n\
+         [[gpus]]\nname = \"Flaky\"\nmemory_total_mib = 81920\nenergy_mj = 0\n\
+         utilization_gpu = 50\npower_w = 200\nlost_between_s = [600, 720]\n\
+         [[gpus.processes]]\npid = {}\nused_memory_mib = 8000\nsm_util = 50\n",
+        mine.pid(),
+        theirs.pid()
+    ));
+    let dir = temp_dir();
+    let db = dir.path().join("known.db");
+    let recorder = Command::new("faketime")
+        .args(["-f", "@2026-11-20 09:59:50 x60"])
+        .arg(assert_cmd::cargo::cargo_bin("gputop"))
+        .args(["--interval", "10", "record", "--out"])
+        .arg(&db)
+        .env("TZ", "UTC")
+        .env("GPUTOP_NVML_LIB", fake_nvml())
+        .env("GPUTOP_FAKE_NVML_SCENARIO", scenario.path())
+        .env_remove("GPUTOP_FAKE_NVML_TIME")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // faketime waits for the recorder, its child: signals go to the recorder.
+    let recorder = FaketimeChild(recorder);
+    // Until a sample past 10:20:10 is committed (about twenty seconds).
+    let end_ms = chrono::DateTime::parse_from_rfc3339("2026-11-20T10:20:10Z").unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let newest = rusqlite::Connection::open(&db)
+            .and_then(|c| c.query_row("SELECT MAX(taken_at) FROM ticks", [], |r| r.get(0)))
+            .unwrap_or(None::<i64>);
+        if newest.is_some_and(|t| t >= end_ms.timestamp_millis()) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(90), "the recording never reached 10:20");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop(recorder);
+
+    let report = |args: &[&str]| {
+        let window = ["--since", "2026-11-20T10:00:00Z", "--until", "2026-11-20T10:20:00Z"];
+        stdout_of(gputop(&scenario).arg("report").arg(&db).args(window).args(args))
+    };
+    let doc: Value = serde_json::from_str(&report(&["--json"])).unwrap();
+    let near = |value: &Value, expected: f64, within: f64| {
+        let v = value.as_f64().unwrap_or(f64::NAN);
+        assert!((v - expected).abs() <= within, "{v} is not {expected} ± {within}\n{doc:#}");
+    };
+    let (sample, hour) = (20.0, 3600.0);
+    near(&doc["recorded_seconds"], 1200.0, sample);
+    assert_eq!(doc["gaps"], serde_json::json!([]));
+
+    // GPU 0: 90 % for 5 of 20 minutes at 300 W, then 2 % at 60 W; throttled 2 minutes.
+    let trainer = &doc["gpus"][0];
+    assert_eq!(trainer["name"], "Trainer");
+    near(&trainer["samples"], 120.0, 2.0);
+    near(&trainer["busy_share"], 0.25, 2.0 / 118.0);
+    near(
+        &trainer["mean_utilization_percent"],
+        (5.0 * 90.0 + 15.0 * 2.0) / 20.0,
+        2.0 * 88.0 / 118.0,
+    );
+    assert_eq!(trainer["p95_utilization_percent"], 90);
+    assert_eq!(trainer["peak_memory_bytes"], 20000u64 << 20);
+    // Energy from the counter between the window's first and last samples: short at each end.
+    let (trainer_kwh, end_kwh) = ((300.0 * 300.0 + 900.0 * 60.0) / 3.6e6, 360.0 * sample / 3.6e6);
+    near(&trainer["energy_kwh"], trainer_kwh, end_kwh);
+    near(&trainer["throttled_seconds"], 120.0, sample);
+    assert_eq!(trainer["lost_seconds"], 0.0);
+    // GPU 1: 50 % at 200 W throughout, off the bus for 2 minutes (its counter kept counting).
+    let flaky = &doc["gpus"][1];
+    assert_eq!(flaky["name"], "Flaky");
+    assert_eq!(flaky["busy_share"], 1.0);
+    assert_eq!(flaky["mean_utilization_percent"], 50.0);
+    assert_eq!(flaky["p95_utilization_percent"], 50);
+    assert_eq!(flaky["peak_memory_bytes"], 8000u64 << 20);
+    near(&flaky["energy_kwh"], 200.0 * 1200.0 / 3.6e6, 200.0 * sample / 3.6e6);
+    near(&flaky["throttled_seconds"], 0.0, 0.0);
+    near(&flaky["lost_seconds"], 120.0, sample);
+
+    // Two users: one held GPU 0 all along and kept it busy 5 minutes; the other held GPU 1
+    // whenever it answered, busy all that time. Each gets its GPU's energy (the only process).
+    let owners = doc["owners"].as_array().unwrap();
+    assert_eq!(owners.len(), 2, "{doc:#}");
+    let nobody = owners.iter().find(|o| o["owner"] == "nobody").expect("nobody's row");
+    let me = owners.iter().find(|o| o["owner"] != "nobody").unwrap();
+    near(&me["gpu_hours_held"], 1200.0 / hour, sample / hour);
+    near(&me["gpu_hours_busy"], 300.0 / hour, sample / hour);
+    assert_eq!(me["peak_memory_bytes"], 20000u64 << 20);
+    near(&me["energy_kwh"], trainer_kwh, end_kwh);
+    assert_eq!(me["processes"], 1);
+    near(&nobody["gpu_hours_held"], 1080.0 / hour, sample / hour);
+    near(&nobody["gpu_hours_busy"], 1080.0 / hour, sample / hour);
+    assert_eq!(nobody["peak_memory_bytes"], 8000u64 << 20);
+    near(&nobody["energy_kwh"], 200.0 * 1080.0 / 3.6e6, 200.0 * sample / 3.6e6);
+    assert_eq!(nobody["processes"], 1, "the same process before and after the loss");
+
+    // Held idle: GPU 0 from 10:05 to the end of the window, by the first user's process.
+    let spans = doc["idle_while_held"].as_array().unwrap();
+    assert_eq!(spans.len(), 1, "{doc:#}");
+    let span = &spans[0];
+    assert_eq!((span["gpu"].as_u64(), span["pid"].as_u64()), (Some(0), Some(mine.pid().into())));
+    assert_eq!(span["user"], me["owner"]);
+    let from = chrono::DateTime::parse_from_rfc3339(span["from"].as_str().unwrap()).unwrap();
+    let five_past = chrono::DateTime::parse_from_rfc3339("2026-11-20T10:05:00Z").unwrap();
+    near(&serde_json::json!((from - five_past).num_milliseconds() as f64 / 1000.0), 0.0, sample);
+    near(&span["seconds"], 900.0, sample);
+    assert_eq!(span["peak_memory_bytes"], 20000u64 << 20);
+
+    // Events: the slowdown on GPU 0 at 10:02 and its end at 10:04; GPU 1 lost, back 2 min later.
+    let events: Vec<(String, u64, f64)> = doc["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|e| {
+            let at = chrono::DateTime::parse_from_rfc3339(e["at"].as_str().unwrap()).unwrap();
+            let minute = (at - five_past).num_milliseconds() as f64 / 60_000.0 + 5.0;
+            (e["kind"].as_str().unwrap().to_string(), e["gpu"].as_u64().unwrap(), minute)
+        })
+        .collect();
+    let kinds: Vec<(&str, u64)> = events.iter().map(|(k, g, _)| (k.as_str(), *g)).collect();
+    assert_eq!(
+        kinds,
+        [("slowdown_started", 0), ("slowdown_ended", 0), ("gpu_lost", 1), ("gpu_back", 1)]
+    );
+    near(&serde_json::json!(events[0].2), 2.0, sample / 60.0);
+    near(&serde_json::json!(events[1].2), 4.0, sample / 60.0);
+    near(&serde_json::json!(events[3].2 - events[2].2), 2.0, sample / 60.0);
+
+    let text = report(&[]);
+    assert!(text.contains("GPU 0  SW thermal slowdown ended"), "{text}");
+    assert!(text.contains("GPU 1  fell off the bus"), "{text}");
+}
+
+/// `faketime PROGRAM`: on drop, SIGTERM to the program (faketime's child), then faketime
+/// reaped.
+struct FaketimeChild(std::process::Child);
+
+impl Drop for FaketimeChild {
+    fn drop(&mut self) {
+        let pid = self.0.id();
+        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"));
+        for child in children.unwrap_or_default().split_whitespace() {
+            let _ = Command::new("kill").args(["-TERM", child]).status();
+        }
+        let _ = self.0.wait();
+    }
+}

@@ -187,16 +187,7 @@ fn text(r: &report::Report) -> Vec<String> {
     } else {
         lines.push("Events, newest first:".into());
         for e in &r.events {
-            let what = match (e.kind.as_str(), e.detail.as_deref()) {
-                ("xid", Some(x)) => {
-                    let meaning = x.parse().map(|n| crate::health::xid::describe(n).meaning);
-                    format!("XID {x}: {}", meaning.unwrap_or("an XID error"))
-                }
-                ("gpu_lost", _) => "fell off the bus".into(),
-                ("gpu_back", _) => "answers again".into(),
-                ("slowdown_started", Some(reason)) => format!("{reason} started"),
-                (kind, detail) => format!("{kind} {}", detail.unwrap_or("")),
-            };
+            let what = e.describe();
             let when = e.at.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S");
             lines.push(format!("  {when}  GPU {}  {}", e.gpu, sanitize(&what)));
         }

@@ -303,11 +303,10 @@ fn events(page: &mut String, r: &Report) {
     for e in &r.events {
         let _ = writeln!(
             page,
-            "<tr><td>{}</td><td>{}</td><td style=\"text-align:left\">{} {}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td style=\"text-align:left\">{}</td></tr>",
             esc(&e.at.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S").to_string()),
             e.gpu,
-            esc(&e.kind),
-            esc(e.detail.as_deref().unwrap_or(""))
+            esc(&e.describe())
         );
     }
     page.push_str("</table>\n");

@@ -49,10 +49,28 @@ pub struct Gap {
 pub struct EventReport {
     pub at: DateTime<Utc>,
     pub gpu: u32,
-    /// xid, gpu_lost, gpu_back, gpu_error, slowdown_started.
+    /// xid, gpu_lost, gpu_back, gpu_error, slowdown_started, slowdown_ended.
     pub kind: String,
     /// The XID, the slowdown's reason or the error, as recorded: sanitize before printing.
     pub detail: Option<String>,
+}
+
+impl EventReport {
+    /// What happened, in words: `XID 79: GPU has fallen off the bus`, `SW power cap ended`.
+    /// Unsanitized: the detail is as recorded.
+    pub fn describe(&self) -> String {
+        match (self.kind.as_str(), self.detail.as_deref()) {
+            ("xid", Some(x)) => {
+                let meaning = x.parse().map(|n| crate::health::xid::describe(n).meaning);
+                format!("XID {x}: {}", meaning.unwrap_or("an XID error"))
+            }
+            ("gpu_lost", _) => "fell off the bus".into(),
+            ("gpu_back", _) => "answers again".into(),
+            ("slowdown_started", Some(reason)) => format!("{reason} started"),
+            ("slowdown_ended", Some(reason)) => format!("{reason} ended"),
+            (kind, detail) => format!("{kind} {}", detail.unwrap_or("")),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -523,7 +541,7 @@ fn events(conn: &Connection, from: i64, to: i64) -> rusqlite::Result<Vec<EventRe
          FROM events e JOIN ticks t ON t.id = e.tick
          LEFT JOIN samples s ON s.tick = e.tick AND s.gpu_id = e.gpu_id
          WHERE e.tick BETWEEN ?1 AND ?2
-           AND e.kind IN ('xid', 'gpu_lost', 'gpu_back', 'gpu_error', 'slowdown_started')
+           AND e.kind IN ('xid', 'gpu_lost', 'gpu_back', 'gpu_error', 'slowdown_started', 'slowdown_ended')
          ORDER BY e.tick DESC LIMIT ?3",
     )?;
     let rows = stmt.query_map(params![from, to, EVENTS as i64], |r| {

@@ -172,7 +172,7 @@ fn details(spec: &GpuSpec, g: &GpuSample, t: f64) -> Details {
         applications_clocks_mhz: spec.applications_clocks(false).ok().map(|[g, m]| (g, m)),
         default_applications_clocks_mhz: spec.applications_clocks(true).ok().map(|[g, m]| (g, m)),
         encoder_sessions: spec.encoder_stats().ok().map(|[n, f, l]| (n, f, l)),
-        throttle_supported_mask: spec.throttle_reasons().ok().map(|_| 0x1ff),
+        throttle_supported_mask: spec.throttle_reasons(0.0).ok().map(|_| 0x1ff),
         nvlink: spec.nvlink().ok().map(|n| NvlinkHealth {
             active_links: n.active_links,
             replay_errors: n.replay,
@@ -251,7 +251,7 @@ fn sample_gpu(spec: &GpuSpec, index: u32, t: f64) -> GpuSample {
         tx_bytes_per_second: tx.map(|k| u64::from(k) * 1024),
         rx_bytes_per_second: rx.map(|k| u64::from(k) * 1024),
     };
-    if let Ok(mask) = spec.throttle_reasons() {
+    if let Ok(mask) = spec.throttle_reasons(t) {
         g.throttle = Throttle::from_mask(mask);
     }
     let (corrected, uncorrected) = split(spec.ecc());

@@ -88,6 +88,14 @@ impl Sleeper {
         Self(child)
     }
 
+    /// `sleep 600` run as user `uid` (group `uid` too); `None` where this user may not (not root).
+    pub fn as_user(uid: u32) -> Option<Self> {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = StdCommand::new("sleep");
+        cmd.arg("600").stdin(Stdio::null()).uid(uid).gid(uid);
+        cmd.spawn().ok().map(Self)
+    }
+
     pub fn pid(&self) -> u32 {
         self.0.id()
     }

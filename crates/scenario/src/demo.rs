@@ -129,6 +129,7 @@ fn gpu(index: usize) -> GpuSpec {
         pcie_tx_kbps: wave(120_000.0, 100_000.0, 17.0, phase),
         pcie_rx_kbps: wave(800_000.0, 600_000.0, 13.0, phase),
         throttle_reasons: Some(if busy { 0x4 } else { 0x1 }),
+        throttle_active: None,
         ecc_corrected: m.has_ecc.then_some(0),
         ecc_uncorrected: m.has_ecc.then_some(0),
         ecc_aggregate: None,

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-pub use signal::{Activity, Signal};
+pub use signal::{Activity, Signal, Steps};
 
 /// A whole simulated machine: its driver and its GPUs.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -115,6 +115,8 @@ pub struct GpuSpec {
     pub pcie_rx_kbps: Option<Signal>,
     /// Raw `nvmlClocksThrottleReasons` bits.
     pub throttle_reasons: Option<u64>,
+    /// When `throttle_reasons` apply (no reason is active otherwise); always when left out.
+    pub throttle_active: Option<Activity>,
     pub ecc_corrected: Option<u64>,
     pub ecc_uncorrected: Option<u64>,
     /// Lifetime ECC counts `[corrected, uncorrected]` (kept in the InfoROM across reboots);
@@ -477,6 +479,13 @@ impl Scenario {
             ];
             for (key, signal, low, high, range) in signals {
                 let Some(signal) = signal else { continue };
+                if let Signal::Steps(steps) = signal {
+                    if !steps.is_well_formed() {
+                        let rule =
+                            "steps as [offset_s, value] rising from offset 0 within period_s";
+                        return bad(key, signal.describe(), rule);
+                    }
+                }
                 let (min, max) = signal.bounds();
                 if min < low || max > high || !min.is_finite() || !max.is_finite() {
                     return bad(key, signal.describe(), range);
@@ -696,8 +705,10 @@ impl GpuSpec {
         Ok((tx as u32, rx as u32))
     }
 
-    pub fn throttle_reasons(&self) -> Reading<u64> {
-        self.read(Metric::Throttle, self.throttle_reasons)
+    /// The reasons active at `t`.
+    pub fn throttle_reasons(&self, t: f64) -> Reading<u64> {
+        let on = self.throttle_active.as_ref().is_none_or(|a| a.is_on(t));
+        self.read(Metric::Throttle, self.throttle_reasons.map(|mask| if on { mask } else { 0 }))
     }
 
     /// (corrected, uncorrected) volatile totals.
@@ -819,12 +830,14 @@ impl GpuSpec {
         self.read(Metric::Events, Some(EVENT_XID_CRITICAL | EVENT_PSTATE | ecc))
     }
 
-    /// Total energy in mJ: the starting counter plus the mean simulated power since t = 0.
+    /// Total energy in mJ: the starting counter plus the simulated power's integral since
+    /// t = 0 (a wave's by its mean).
     pub fn energy_mj(&self, t: f64) -> Reading<u64> {
         let start = self.read(Metric::Energy, self.energy_mj)?;
-        let watts = self.power_w.as_ref().map_or(0.0, Signal::mean);
         // The counter restarts every 30 days, as if the driver had been reloaded.
-        Ok(start + (watts * t.max(0.0).rem_euclid(30.0 * 86_400.0) * 1000.0) as u64)
+        let t = t.max(0.0).rem_euclid(30.0 * 86_400.0);
+        let joules = self.power_w.as_ref().map_or(0.0, |p| p.integral(t));
+        Ok(start + (joules * 1000.0) as u64)
     }
 
     pub fn persistence(&self) -> Reading<bool> {

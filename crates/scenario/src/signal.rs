@@ -2,12 +2,58 @@
 
 use serde::Deserialize;
 
-/// A number, or a sine wave: `{ base = 50, amplitude = 40, period_s = 30, phase = 0.25 }`.
+/// A number, a sine wave (`{ base = 50, amplitude = 40, period_s = 30, phase = 0.25 }`), or
+/// a schedule of levels that repeats (`{ steps = [[0, 90], [300, 2]], period_s = 3600 }`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(untagged)]
 pub enum Signal {
     Constant(f64),
     Wave(Wave),
+    Steps(Steps),
+}
+
+/// Levels held from given offsets into each period: `[[0, 90], [300, 2]]` is 90 for the first
+/// 300 s of every period and 2 for the rest. Periods start on multiples of `period_s` since
+/// the Unix epoch, so a test whose clock starts on the hour (libfaketime) knows every value.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Steps {
+    /// `[offset_s, value]`, offsets rising from 0.
+    pub steps: Vec<[f64; 2]>,
+    #[serde(default = "default_steps_period")]
+    pub period_s: f64,
+}
+
+fn default_steps_period() -> f64 {
+    3600.0
+}
+
+impl Steps {
+    fn period(&self) -> f64 {
+        self.period_s.max(0.001)
+    }
+
+    /// Offsets that start at 0 and rise within the period.
+    pub fn is_well_formed(&self) -> bool {
+        self.steps.first().is_some_and(|[from, _]| *from == 0.0)
+            && self.steps.windows(2).all(|w| w[0][0] < w[1][0])
+            && self.steps.iter().all(|[from, v]| *from < self.period_s && v.is_finite())
+    }
+
+    fn at(&self, t: f64) -> f64 {
+        let offset = t.rem_euclid(self.period());
+        self.steps.iter().take_while(|[from, _]| *from <= offset).last().map_or(0.0, |s| s[1])
+    }
+
+    /// The integral from the start of `t`'s period to `t`.
+    fn integral_in_period(&self, offset: f64) -> f64 {
+        let mut sum = 0.0;
+        for (i, [from, value]) in self.steps.iter().enumerate() {
+            let to = self.steps.get(i + 1).map_or(self.period(), |s| s[0]).min(offset);
+            sum += value * (to - from).max(0.0);
+        }
+        sum
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -36,6 +82,20 @@ impl Signal {
                 let turns = t / w.period_s.max(0.001) + w.phase;
                 (w.base + w.amplitude * (turns * std::f64::consts::TAU).sin()).max(0.0)
             }
+            Self::Steps(s) => s.at(t).max(0.0),
+        }
+    }
+
+    /// The integral from 0 to `t` (a wave's by its mean), for counters such as energy.
+    pub fn integral(&self, t: f64) -> f64 {
+        match self {
+            Self::Constant(v) => v * t,
+            Self::Wave(w) => w.base * t,
+            Self::Steps(s) => {
+                let whole = (t / s.period()).floor();
+                whole * s.integral_in_period(s.period())
+                    + s.integral_in_period(t - whole * s.period())
+            }
         }
     }
 
@@ -44,6 +104,10 @@ impl Signal {
         match self {
             Self::Constant(v) => (*v, *v),
             Self::Wave(w) => (w.base - w.amplitude.abs(), w.base + w.amplitude.abs()),
+            Self::Steps(s) => s
+                .steps
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(lo, hi), [_, v]| (lo.min(*v), hi.max(*v))),
         }
     }
 
@@ -52,6 +116,7 @@ impl Signal {
         match self {
             Self::Constant(v) => v.to_string(),
             Self::Wave(w) => format!("{{ base = {}, amplitude = {} }}", w.base, w.amplitude),
+            Self::Steps(s) => format!("{{ steps = {:?}, period_s = {} }}", s.steps, s.period_s),
         }
     }
 
@@ -60,6 +125,7 @@ impl Signal {
         match self {
             Self::Constant(v) => *v,
             Self::Wave(w) => w.base,
+            Self::Steps(s) => s.integral_in_period(s.period()) / s.period(),
         }
     }
 }
@@ -96,6 +162,23 @@ mod tests {
         assert!((s.at(0.0) - 50.0).abs() < 1e-9);
         assert!((s.at(1.0) - 90.0).abs() < 1e-9);
         assert!((s.at(3.0) - 10.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn steps_hold_each_level_and_integrate_exactly() {
+        let s = Signal::Steps(Steps { steps: vec![[0.0, 90.0], [300.0, 2.0]], period_s: 3600.0 });
+        assert_eq!((s.at(0.0), s.at(299.0), s.at(300.0), s.at(3599.0)), (90.0, 90.0, 2.0, 2.0));
+        assert_eq!(s.at(3600.0 * 5.0 + 10.0), 90.0, "every period again");
+        assert_eq!(s.integral(400.0), 300.0 * 90.0 + 100.0 * 2.0);
+        assert_eq!(s.integral(3600.0 + 10.0), 300.0 * 90.0 + 3300.0 * 2.0 + 900.0);
+        assert_eq!(s.bounds(), (2.0, 90.0));
+        let toml: Signal = toml::from_str::<std::collections::HashMap<String, Signal>>(
+            "v = { steps = [[0, 1], [5, 3]], period_s = 10 }",
+        )
+        .unwrap()
+        .remove("v")
+        .unwrap();
+        assert_eq!(toml.at(7.0), 3.0);
     }
 
     #[test]

@@ -651,7 +651,7 @@ pub unsafe extern "C" fn nvmlDeviceGetCurrentClocksThrottleReasons(
     dev: nvmlDevice_t,
     out: *mut c_ulonglong,
 ) -> nvmlReturn_t {
-    with_gpu(dev, |_, g, _| reply(g.throttle_reasons(), |v| write(out, v)))
+    with_gpu(dev, |_, g, t| reply(g.throttle_reasons(t), |v| write(out, v)))
 }
 
 #[no_mangle]
@@ -667,7 +667,7 @@ pub unsafe extern "C" fn nvmlDeviceGetSupportedClocksThrottleReasons(
     dev: nvmlDevice_t,
     out: *mut c_ulonglong,
 ) -> nvmlReturn_t {
-    with_gpu(dev, |_, g, _| reply(g.throttle_reasons(), |_| write(out, 0x1ff as c_ulonglong)))
+    with_gpu(dev, |_, g, t| reply(g.throttle_reasons(t), |_| write(out, 0x1ff as c_ulonglong)))
 }
 
 // ---- encoder, decoder, PCIe -----------------------------------------------------------------
