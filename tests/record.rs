@@ -148,41 +148,95 @@ fn a_killed_recorder_leaves_a_readable_file_and_one_recorder_per_file() {
     assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
 }
 
-/// A file size limit (as a full disk would) is one line on stderr, and the recorder keeps
-/// sampling instead of dying (of SIGXFSZ) or repeating itself.
+/// A file size limit (as a full disk would) is one line on stderr; the recorder keeps sampling
+/// instead of dying (of SIGXFSZ) or repeating itself, writes again once the limit is lifted
+/// (`prlimit`, as space coming back), and the minutes it could not write are a gap in the
+/// report. Under libfaketime at 60x, so seconds of refused writes are minutes of recording.
 #[test]
-fn a_write_that_fails_is_said_once_and_sampling_goes_on() {
+fn a_full_disk_is_said_once_sampling_goes_on_and_writing_resumes() {
+    if !have("faketime", &["--version"], "apt-get install faketime")
+        || !have("prlimit", &["--version"], "apt-get install util-linux")
+    {
+        return;
+    }
     let scenario = scenario_file("[[gpus]]\nname = \"A\"\nutilization_gpu = 50\n");
     let dir = temp_dir();
     let db = dir.path().join("r.db");
-    let gputop = assert_cmd::cargo::cargo_bin("gputop");
+    let bin = assert_cmd::cargo::cargo_bin("gputop");
     // 256 KiB: room for the schema and some samples (a commit adds a page or two to the WAL),
     // then EFBIG.
-    let template = gputop_std(&scenario);
-    let envs: Vec<(String, String)> = template
-        .get_envs()
-        .filter_map(|(k, v)| Some((k.to_str()?.to_string(), v?.to_str()?.to_string())))
-        .collect();
-    let mut recorder = Command::new("bash")
+    let recorder = Command::new("bash")
         .arg("-c")
         .arg(format!(
-            "ulimit -f 256; exec '{}' --interval 0.1 record --out '{}'",
-            gputop.display(),
+            "ulimit -S -f 256; exec faketime -f '@2026-11-20 10:00:00 x60' '{}' --interval 1 record --out '{}'",
+            bin.display(),
             db.display()
         ))
-        .envs(envs)
+        .env("TZ", "UTC")
+        .env("GPUTOP_NVML_LIB", fake_nvml())
+        .env("GPUTOP_FAKE_NVML_SCENARIO", scenario.path())
+        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(3000));
-    assert!(recorder.try_wait().unwrap().is_none(), "the recorder is still sampling");
-    recorder.kill().unwrap();
-    let out = recorder.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.matches("cannot write").count(), 1, "{err}");
+    let mut recorder = FaketimeChild(recorder);
+    let (lines, said) = std::sync::mpsc::channel();
+    let stderr = recorder.0.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let mut err = String::new();
+    let wait_for = |err: &mut String, text: &str| loop {
+        match said.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) => {
+                err.push_str(&line);
+                err.push('\n');
+                if line.contains(text) {
+                    return;
+                }
+            }
+            Err(e) => panic!("no \"{text}\" from the recorder ({e}):\n{err}"),
+        }
+    };
+    wait_for(&mut err, "cannot write");
+    // Three minutes of its clock refused, then room again.
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(recorder.0.try_wait().unwrap().is_none(), "the recorder is still sampling");
+    let pid = recorder.program().expect("the recorder under faketime");
+    let lifted = Command::new("prlimit").args(["--pid", &pid, "--fsize=unlimited"]).status();
+    assert!(lifted.unwrap().success());
+    wait_for(&mut err, "again");
+    std::thread::sleep(Duration::from_secs(2));
+    drop(recorder);
+    let err = err + &said.iter().collect::<Vec<_>>().join("\n");
+    assert_eq!(err.matches("cannot write").count(), 1, "said once: {err}");
+    assert!(err.contains("disk I/O error: File too large"), "{err}");
+
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let n: i64 = conn.query_row("SELECT COUNT(*) FROM samples", [], |r| r.get(0)).unwrap();
-    assert!(n > 0, "the samples before the limit are kept");
+    let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(ok, "ok");
+    drop(conn);
+    let doc: Value = serde_json::from_str(&stdout_of(
+        gputop(&scenario).arg("report").arg(&db).args(["--since", "2026-11-20T09:00:00Z"]).args([
+            "--until",
+            "2026-11-20T11:00:00Z",
+            "--json",
+        ]),
+    ))
+    .unwrap();
+    let gaps = doc["gaps"].as_array().unwrap();
+    assert_eq!(gaps.len(), 1, "the refused minutes, and only those: {doc:#}");
+    assert!(gaps[0]["seconds"].as_f64().unwrap() >= 60.0, "{doc:#}");
+    let from = chrono::DateTime::parse_from_rfc3339(gaps[0]["from"].as_str().unwrap()).unwrap();
+    let newest: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT MAX(taken_at) FROM ticks", [], |r| r.get(0))
+        .unwrap();
+    let resumed = from.timestamp_millis() + gaps[0]["seconds"].as_f64().unwrap() as i64 * 1000;
+    assert!(newest >= resumed + 60_000, "a minute and more recorded after the gap: {doc:#}");
 }
 
 #[test]
@@ -580,12 +634,19 @@ fn a_report_over_known_scenario_time_checks_every_figure() {
 /// reaped.
 struct FaketimeChild(std::process::Child);
 
+impl FaketimeChild {
+    /// The PID of the program faketime runs.
+    fn program(&self) -> Option<String> {
+        let pid = self.0.id();
+        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).ok()?;
+        children.split_whitespace().next().map(str::to_string)
+    }
+}
+
 impl Drop for FaketimeChild {
     fn drop(&mut self) {
-        let pid = self.0.id();
-        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"));
-        for child in children.unwrap_or_default().split_whitespace() {
-            let _ = Command::new("kill").args(["-TERM", child]).status();
+        if let Some(child) = self.program() {
+            let _ = Command::new("kill").args(["-TERM", &child]).status();
         }
         let _ = self.0.wait();
     }

@@ -66,8 +66,12 @@ impl Recorder {
         });
         match written {
             Err(e) if !self.failing => {
+                let why = match self.writer.os_error() {
+                    Some(os) => format!("{e}: {os}"),
+                    None => e.to_string(),
+                };
                 eprintln!(
-                    "gputop: cannot write {}: {e}; still sampling, writing resumes when it can",
+                    "gputop: cannot write {}: {why}; still sampling, writing resumes when it can",
                     self.path.display()
                 );
                 self.failing = true;

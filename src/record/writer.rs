@@ -61,6 +61,15 @@ impl Writer {
         result
     }
 
+    /// The operating system's error behind SQLite's last failure (`disk I/O error` says
+    /// little; `File too large` and `No space left on device` say what to do).
+    pub fn os_error(&self) -> Option<std::io::Error> {
+        // SAFETY: the handle is this open connection's, used on this thread only, and
+        // sqlite3_system_errno only reads the connection's last error number.
+        let errno = unsafe { rusqlite::ffi::sqlite3_system_errno(self.conn.handle()) };
+        (errno > 0).then(|| std::io::Error::from_raw_os_error(errno))
+    }
+
     fn write_sample(&mut self, s: &Snapshot) -> rusqlite::Result<()> {
         let host = s.host.hostname.clone().unwrap_or_default();
         let at_ms = s.taken_at.timestamp_millis();
