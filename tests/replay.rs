@@ -110,6 +110,13 @@ fn a_moment_replays_as_it_was_recorded() {
     let one = json_at(&scenario, &db, &["--id", "1"]);
     assert_eq!(one["gpus"].as_array().unwrap().len(), 1);
     assert_eq!(one["gpus"][0]["index"], 1);
+    let uuid = one["gpus"][0]["uuid"].as_str().unwrap();
+    assert_eq!(json_at(&scenario, &db, &["--id", uuid])["gpus"][0]["index"], 1);
+    // A GPU the recording never had: the live monitor's line and exit code, not an empty table.
+    let out = gputop(&scenario).arg("--replay").arg(&db).args(["--once", "--id", "5"]).output();
+    let out = out.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("gputop: no GPU matches --id 5"));
 
     // --watch plays from --at to the end, one document per sample, then exits 0.
     let (_, second) = ticks[1];

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{TimeZone, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::selection::GpuIdentity;
 use super::{GpuSelector, Source, SourceError};
 use crate::cli::Moment;
 use crate::history::PastGpu;
@@ -120,6 +121,12 @@ impl ReplaySource {
             None => last,
             Some(ms) => tick_at_or_after(&conn, ms).map_err(fail)?.unwrap_or(last),
         };
+        let known = recorded_gpus(&conn, [first.0, start.0, last.0]).map_err(fail)?;
+        if let Some(missing) = selection.iter().find(|sel| {
+            !known.iter().any(|(index, identity)| sel.matches(*index, &mut |_| identity.clone()))
+        }) {
+            return Err(SourceError::NoSuchGpu(missing.to_string()));
+        }
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(fail)?;
         let meta = |key: &str| -> rusqlite::Result<Option<String>> {
             conn.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| r.get(0))
@@ -413,6 +420,21 @@ type Tick = (i64, i64);
 
 /// A tick with samples: past `--keep-raw`, ticks stay only for the events that name them.
 const SAMPLED: &str = "EXISTS (SELECT 1 FROM samples WHERE samples.tick = ticks.id)";
+
+/// The GPUs sampled at `ticks` (the first, the one opened at, the newest), by index.
+fn recorded_gpus(conn: &Connection, ticks: [i64; 3]) -> rusqlite::Result<Vec<(u32, GpuIdentity)>> {
+    let mut query = conn.prepare(
+        "SELECT DISTINCT s.gpu_index, g.uuid, g.pci_bus_id FROM samples s JOIN gpus g ON g.id = s.gpu_id
+          WHERE s.tick IN (?1, ?2, ?3)",
+    )?;
+    let rows = query.query_map(params![ticks[0], ticks[1], ticks[2]], |r| {
+        Ok((
+            r.get(0)?,
+            GpuIdentity { uuid: r.get(1)?, pci_bus_id: r.get(2)?, mig_uuids: Vec::new() },
+        ))
+    })?;
+    rows.collect()
+}
 
 fn bounds(conn: &Connection) -> rusqlite::Result<Option<(Tick, Tick)>> {
     Ok(first_tick(conn)?.zip(last_tick(conn)?))

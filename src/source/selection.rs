@@ -42,6 +42,7 @@ impl std::fmt::Display for GpuSelector {
 }
 
 /// Identity of a GPU, fetched only when a selector needs more than its index.
+#[derive(Clone)]
 pub struct GpuIdentity {
     pub uuid: Option<String>,
     pub pci_bus_id: Option<String>,
@@ -59,7 +60,8 @@ impl GpuSelector {
         })
     }
 
-    fn matches(&self, index: u32, identity: &mut dyn FnMut(u32) -> GpuIdentity) -> bool {
+    /// Whether this selector names GPU `index`, whose identity `identity` fetches if needed.
+    pub fn matches(&self, index: u32, identity: &mut dyn FnMut(u32) -> GpuIdentity) -> bool {
         match self {
             Self::Index(i) => *i == index,
             Self::Uuid(u) => {
