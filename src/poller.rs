@@ -3,7 +3,8 @@
 //! NVML calls block, so sampling runs on a thread of its own; the consumer only ever reads the
 //! latest published snapshot, so a slow or hung NVML call makes the data stale (visible by its
 //! `taken_at`) but never blocks the consumer. Sample N is due at start + N × interval; a late
-//! sample delays itself, not the schedule. The consumer's runtime wakes once per sample (a
+//! sample delays itself, not the schedule; a wake (a replay told to move) samples at once and
+//! restarts the schedule from there. The consumer's runtime wakes once per sample (a
 //! timer and a blocking-pool task on it woke it three times).
 
 use std::sync::Arc;
@@ -20,6 +21,8 @@ pub type Polled = Result<Arc<Snapshot>, Arc<SourceError>>;
 
 pub struct Poller {
     pub updates: watch::Receiver<Option<Polled>>,
+    /// Asks for a sample now, off the schedule (a replay that was told to seek).
+    wake: std::sync::mpsc::SyncSender<()>,
     /// What the GPUs did over the charts' window before the first sample, from a source that
     /// keeps history; sent once, after the first sample (which is shown first).
     pub past: Option<oneshot::Receiver<Vec<PastGpu>>>,
@@ -39,15 +42,21 @@ impl Poller {
         window: Option<Duration>,
     ) -> Self {
         let (tx, updates) = watch::channel(None);
+        let (wake, woken) = std::sync::mpsc::sync_channel(1);
         let (past_tx, past) = oneshot::channel();
         let past_wanted = window.map(|w| (w, past_tx));
         let spawned = std::thread::Builder::new()
             .name("gputop-sampler".into())
-            .spawn(move || run(source, interval, tx, past_wanted));
+            .spawn(move || run(source, interval, tx, woken, past_wanted));
         // Without a thread (the system refused one) nothing is published, and `next` says the
         // sampler stopped.
         drop(spawned);
-        Self { updates, past: window.map(|_| past) }
+        Self { updates, wake, past: window.map(|_| past) }
+    }
+
+    /// Samples at once instead of at the next due time; the schedule restarts from there.
+    pub fn wake(&self) {
+        let _ = self.wake.try_send(()); // one wake already waiting is enough
     }
 
     /// The next published result; `None` once the sampler has stopped.
@@ -65,6 +74,7 @@ fn run(
     mut source: Box<dyn Source>,
     interval: Duration,
     tx: watch::Sender<Option<Polled>>,
+    woken: std::sync::mpsc::Receiver<()>,
     mut past_wanted: Option<(Duration, oneshot::Sender<Vec<PastGpu>>)>,
 ) {
     let interval = interval.max(Duration::from_millis(1));
@@ -78,7 +88,9 @@ fn run(
             let _ = past_tx.send(source.past(window, interval));
         }
         due = next_due(due, interval, Instant::now());
-        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        if woken.recv_timeout(due.saturating_duration_since(Instant::now())).is_ok() {
+            due = Instant::now();
+        }
     }
 }
 

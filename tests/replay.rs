@@ -187,7 +187,7 @@ fn the_monitor_plays_a_recording_and_steps_through_it() {
         chrono::DateTime::from_timestamp_millis(ms).unwrap().format("%H:%M:%S").to_string()
     };
     let command = format!(
-        "env TZ=UTC LC_ALL=C.UTF-8 GPUTOP_NVML_LIB=/nonexistent {} --replay {} --at '{}'",
+        "env TZ=UTC LC_ALL=C.UTF-8 GPUTOP_NVML_LIB=/nonexistent {} --replay {} --at '{}' --interval 5",
         assert_cmd::cargo::cargo_bin("gputop").display(),
         db.display(),
         rfc3339(ticks[0].1)
@@ -200,7 +200,8 @@ fn the_monitor_plays_a_recording_and_steps_through_it() {
     let paused = tmux.wait_for("⏸");
     let timeline =
         |screen: &str| screen.lines().find(|l| l.contains("←/→ step")).unwrap_or("").to_string();
-    // The timeline line (not the header, which shows the sample's time too) once it shows `what`.
+    // The timeline line (not the header, which shows the sample's time too) once it shows
+    // `what`: at once (a move samples the recording then, not at the next 5 s refresh).
     let timeline_shows = |what: &str| {
         let started = std::time::Instant::now();
         loop {
@@ -208,7 +209,7 @@ fn the_monitor_plays_a_recording_and_steps_through_it() {
             if line.contains(what) {
                 return line;
             }
-            assert!(started.elapsed() < Duration::from_secs(10), "{what:?} never on: {line}");
+            assert!(started.elapsed() < Duration::from_secs(3), "{what:?} not on at once: {line}");
             std::thread::sleep(Duration::from_millis(50));
         }
     };

@@ -90,7 +90,12 @@ impl Signal {
 pub enum Action {
     None,
     Quit,
-    Signal { key: ProcessKey, signal: Signal },
+    /// A replay was told to move: sample it now rather than at the next tick.
+    Resample,
+    Signal {
+        key: ProcessKey,
+        signal: Signal,
+    },
 }
 
 /// Where the process table's header is on screen, for mouse sorting: (x range, key).
@@ -334,11 +339,12 @@ impl App {
             return self.on_filter_key(key);
         }
         if self.goto.is_some() {
-            self.on_goto_key(key);
-            return Action::None;
+            return self.on_goto_key(key);
         }
-        if matches!(self.overlay, Overlay::None) && self.on_replay_key(key) {
-            return Action::None;
+        if matches!(self.overlay, Overlay::None) {
+            if let Some(action) = self.on_replay_key(key) {
+                return action;
+            }
         }
         match self.overlay.clone() {
             Overlay::Help => {
@@ -432,48 +438,59 @@ impl App {
         Action::None
     }
 
-    /// The replay's keys; `false` for any other key (or without a replay).
-    fn on_replay_key(&mut self, key: KeyEvent) -> bool {
-        let Some(playhead) = &self.replay else { return false };
-        let mut p = playhead.lock().unwrap_or_else(|e| e.into_inner());
+    /// The replay's keys (a move resamples at once); `None` for any other key (or without a
+    /// replay).
+    fn on_replay_key(&mut self, key: KeyEvent) -> Option<Action> {
         const TEN_MINUTES: i64 = 10 * 60 * 1000;
-        // Moves add up until the next sample makes them: → → is two samples on.
-        let add = |pending: Option<Seek>, seek: Seek| match (pending, seek) {
-            (Some(Seek::Step(a)), Seek::Step(b)) => Seek::Step(a + b),
-            (Some(Seek::By(a)), Seek::By(b)) => Seek::By(a + b),
-            _ => seek,
-        };
-        match key.code {
-            KeyCode::Left => p.pending = Some(add(p.pending, Seek::Step(-1))),
-            KeyCode::Right => p.pending = Some(add(p.pending, Seek::Step(1))),
-            KeyCode::PageUp => p.pending = Some(add(p.pending, Seek::By(-TEN_MINUTES))),
-            KeyCode::PageDown => p.pending = Some(add(p.pending, Seek::By(TEN_MINUTES))),
-            KeyCode::Char(' ') => p.paused = !p.paused,
-            KeyCode::Char('+') => p.speed = (p.speed * 2).min(64),
-            KeyCode::Char('-') => p.speed = (p.speed / 2).max(1),
+        let playhead = self.replay.as_ref()?;
+        let mut p = playhead.lock().unwrap_or_else(|e| e.into_inner());
+        let seek = match key.code {
+            KeyCode::Left => Seek::Step(-1),
+            KeyCode::Right => Seek::Step(1),
+            KeyCode::PageUp => Seek::By(-TEN_MINUTES),
+            KeyCode::PageDown => Seek::By(TEN_MINUTES),
+            KeyCode::Char(' ') => {
+                p.paused = !p.paused;
+                return Some(Action::None);
+            }
+            KeyCode::Char('+') => {
+                p.speed = (p.speed * 2).min(64);
+                return Some(Action::None);
+            }
+            KeyCode::Char('-') => {
+                p.speed = (p.speed / 2).max(1);
+                return Some(Action::None);
+            }
             KeyCode::Char('g') => {
                 drop(p);
                 self.goto = Some(String::new());
+                return Some(Action::None);
             }
-            _ => return false,
-        }
-        true
+            _ => return None,
+        };
+        // Moves add up until a sample makes them: → → is two samples on.
+        p.pending = Some(match (p.pending, seek) {
+            (Some(Seek::Step(a)), Seek::Step(b)) => Seek::Step(a + b),
+            (Some(Seek::By(a)), Seek::By(b)) => Seek::By(a + b),
+            _ => seek,
+        });
+        Some(Action::Resample)
     }
 
     /// Typing the time to go to after `g`: Enter goes, Esc gives up.
-    fn on_goto_key(&mut self, key: KeyEvent) {
-        let Some(text) = self.goto.as_mut() else { return };
+    fn on_goto_key(&mut self, key: KeyEvent) -> Action {
+        let Some(text) = self.goto.as_mut() else { return Action::None };
         match key.code {
             KeyCode::Enter => {
                 let text = self.goto.take().unwrap_or_default();
-                match crate::cli::parse_time(text.trim()) {
-                    Ok(t) => {
-                        if let Some(p) = &self.replay {
-                            p.lock().unwrap_or_else(|e| e.into_inner()).pending =
-                                Some(Seek::To(t.timestamp_millis()));
-                        }
+                match (crate::cli::parse_time(text.trim()), &self.replay) {
+                    (Ok(t), Some(p)) => {
+                        p.lock().unwrap_or_else(|e| e.into_inner()).pending =
+                            Some(Seek::To(t.timestamp_millis()));
+                        return Action::Resample;
                     }
-                    Err(e) => self.message = Some(e),
+                    (Ok(_), None) => {}
+                    (Err(e), _) => self.message = Some(e),
                 }
             }
             KeyCode::Esc => self.goto = None,
@@ -483,6 +500,7 @@ impl App {
             KeyCode::Char(c) if !c.is_control() && text.chars().count() < 32 => text.push(c),
             _ => {}
         }
+        Action::None
     }
 
     /// Opens the confirmation for the selected row, or says in one line why not: a row whose

@@ -166,6 +166,7 @@ async fn event_loop(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Err
                         let result = crate::process_signal::send(&key, signal.number());
                         app.signal_result(key.pid, signal, result);
                     }
+                    app::Action::Resample => poller.wake(),
                     app::Action::None => {}
                 },
                 Event::Mouse(mouse) => {
