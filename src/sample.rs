@@ -485,6 +485,61 @@ pub struct Details {
     /// The clock event (throttle) reasons this GPU can report, as NVML's bit mask.
     #[serde(default)]
     pub throttle_supported_mask: Option<u64>,
+    /// The InfoROM's image version and its OEM, ECC and power objects' versions.
+    #[serde(default)]
+    pub inforom: Inforom,
+    /// GPU Operation Mode now and after the next reboot (GK110 boards).
+    #[serde(default)]
+    pub operation_mode: Option<(OperationMode, OperationMode)>,
+    /// HBM temperature.
+    #[serde(default)]
+    pub temperature_memory_celsius: Option<u32>,
+    /// Power averaged over the last second, and right now.
+    #[serde(default)]
+    pub power_average_watts: Option<f64>,
+    #[serde(default)]
+    pub power_instant_watts: Option<f64>,
+    /// How long the clocks have been held down for each reason since the driver loaded, in
+    /// µs (as nvidia-smi prints them).
+    #[serde(default)]
+    pub clock_event_counters_us: ClockEventCounters,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inforom {
+    pub image: Option<String>,
+    pub oem: Option<String>,
+    pub ecc: Option<String>,
+    pub power: Option<String>,
+}
+
+/// `nvmlGpuOperationMode_t`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OperationMode {
+    AllOn,
+    Compute,
+    LowDoublePrecision,
+}
+
+impl OperationMode {
+    /// As nvidia-smi prints it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::AllOn => "All On",
+            Self::Compute => "Compute",
+            Self::LowDoublePrecision => "Low Double Precision",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockEventCounters {
+    pub sw_power_cap: Option<u64>,
+    pub sync_boost: Option<u64>,
+    pub sw_thermal_slowdown: Option<u64>,
+    pub hw_thermal_slowdown: Option<u64>,
+    pub hw_power_brake_slowdown: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

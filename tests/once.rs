@@ -197,6 +197,51 @@ fn query_gpu_is_byte_identical_to_nvidia_smi() {
     );
 }
 
+/// The InfoROM, GPU Operation Mode and field-value families: values as nvidia-smi prints
+/// them, `[N/A]` where the board has none.
+#[test]
+fn query_gpu_reads_inforom_operation_mode_and_field_values() {
+    let scenario = scenario_file(
+        "[[gpus]]\nname = \"NVIDIA H100 80GB HBM3\"\npower_w = 312.5\ntemperature_memory_c = 55\n\
+         throttle_reasons = 0x24\n\
+         inforom = { image = \"G520.0200.00.05\", oem = \"2.1\", ecc = \"7.16\" }\n\
+         [[gpus]]\nname = \"Tesla K40m\"\ngpu_operation_mode = [\"compute\", \"all_on\"]\n\
+         errors = { memory_temperature = \"NO_PERMISSION\" }\n",
+    );
+    let out = stdout_of(gputop(&scenario).args([
+        "--query-gpu=index,inforom.img,inforom.oem,inforom.ecc,inforom.pwr,gom.current,gom.pending,\
+         temperature.memory,power.draw.average,power.draw.instant,\
+         clocks_event_reasons_counters.sw_power_cap,clocks_event_reasons_counters.hw_thermal_slowdown,\
+         clocks_event_reasons_counters.sw_thermal_slowdown",
+        "--format=csv",
+    ]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "index, inforom.img, inforom.oem, inforom.ecc, inforom.pwr, gom.current, gom.pending, \
+         temperature.memory, power.draw.average [W], power.draw.instant [W], \
+         clocks_event_reasons_counters.sw_power_cap [us], \
+         clocks_event_reasons_counters.hw_thermal_slowdown [us], \
+         clocks_event_reasons_counters.sw_thermal_slowdown [us]"
+    );
+    let h100: Vec<&str> = lines[1].split(", ").collect();
+    assert_eq!(
+        h100[..10].join(", "),
+        "0, G520.0200.00.05, 2.1, 7.16, [N/A], [N/A], [N/A], 55, 312.50 W, 312.50 W"
+    );
+    // SW power cap and SW thermal slowdown (0x24) have held the clocks since nvmlInit; HW
+    // thermal slowdown never has.
+    let micros = |cell: &str| cell.strip_suffix(" us").and_then(|n| n.parse::<u64>().ok());
+    assert!(micros(h100[10]).is_some_and(|us| us > 0), "{out}");
+    assert_eq!(h100[11], "0 us");
+    assert!(micros(h100[12]).is_some_and(|us| us > 0), "{out}");
+    assert_eq!(
+        lines[2],
+        "1, [N/A], [N/A], [N/A], [N/A], Compute, All On, [Insufficient Permissions], [N/A], [N/A], \
+         [N/A], [N/A], [N/A]"
+    );
+}
+
 #[test]
 fn query_compute_apps_is_byte_identical_to_nvidia_smi() {
     let job = Sleeper::spawn();

@@ -455,6 +455,76 @@ const GPU_FIELDS: &[Field<GpuSample>] = &[
         unit: None,
         value: |g, _| detail(g, |d| d.throttle_supported_mask.map(|m| format!("0x{m:016X}"))),
     },
+    Field {
+        names: &["inforom.img", "inforom.image"],
+        unit: None,
+        value: |g, _| detail(g, |d| d.inforom.image.clone()),
+    },
+    Field {
+        names: &["inforom.oem"],
+        unit: None,
+        value: |g, _| detail(g, |d| d.inforom.oem.clone()),
+    },
+    Field {
+        names: &["inforom.ecc"],
+        unit: None,
+        value: |g, _| detail(g, |d| d.inforom.ecc.clone()),
+    },
+    Field {
+        names: &["inforom.pwr", "inforom.power"],
+        unit: None,
+        value: |g, _| detail(g, |d| d.inforom.power.clone()),
+    },
+    Field {
+        names: &["gom.current", "gpu_operation_mode.current"],
+        unit: None,
+        value: |g, _| detail(g, |d| d.operation_mode.map(|m| m.0.label().to_string())),
+    },
+    Field {
+        names: &["gom.pending", "gpu_operation_mode.pending"],
+        unit: None,
+        value: |g, _| detail(g, |d| d.operation_mode.map(|m| m.1.label().to_string())),
+    },
+    Field {
+        names: &["temperature.memory"],
+        unit: None,
+        value: |g, _| detail(g, |d| n(d.temperature_memory_celsius)),
+    },
+    Field {
+        names: &["power.draw.average"],
+        unit: Some("W"),
+        value: |g, _| detail(g, |d| watts(d.power_average_watts)),
+    },
+    Field {
+        names: &["power.draw.instant"],
+        unit: Some("W"),
+        value: |g, _| detail(g, |d| watts(d.power_instant_watts)),
+    },
+    Field {
+        names: &["clocks_event_reasons_counters.sw_power_cap"],
+        unit: Some("us"),
+        value: |g, _| detail(g, |d| n(d.clock_event_counters_us.sw_power_cap)),
+    },
+    Field {
+        names: &["clocks_event_reasons_counters.sync_boost"],
+        unit: Some("us"),
+        value: |g, _| detail(g, |d| n(d.clock_event_counters_us.sync_boost)),
+    },
+    Field {
+        names: &["clocks_event_reasons_counters.sw_thermal_slowdown"],
+        unit: Some("us"),
+        value: |g, _| detail(g, |d| n(d.clock_event_counters_us.sw_thermal_slowdown)),
+    },
+    Field {
+        names: &["clocks_event_reasons_counters.hw_thermal_slowdown"],
+        unit: Some("us"),
+        value: |g, _| detail(g, |d| n(d.clock_event_counters_us.hw_thermal_slowdown)),
+    },
+    Field {
+        names: &["clocks_event_reasons_counters.hw_power_brake_slowdown"],
+        unit: Some("us"),
+        value: |g, _| detail(g, |d| n(d.clock_event_counters_us.hw_power_brake_slowdown)),
+    },
     // Windows' driver model: nvidia-smi prints [N/A] for it on Linux.
     Field { names: &["driver_model.current"], unit: None, value: |_, _| None },
     Field { names: &["driver_model.pending"], unit: None, value: |_, _| None },
@@ -644,6 +714,38 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ("encoder.stats.averageFps", "The encoder sessions' average frames per second."),
     ("encoder.stats.averageLatency", "The encoder sessions' average latency, in microseconds."),
     ("clocks_throttle_reasons.supported", "The bit mask of the reasons this GPU can report, in hex."),
+    ("inforom.img", "The InfoROM image version (the board's non-volatile configuration store)."),
+    ("inforom.oem", "The version of the InfoROM's OEM configuration object."),
+    ("inforom.ecc", "The version of the InfoROM's ECC object."),
+    ("inforom.pwr", "The version of the InfoROM's power management object."),
+    (
+        "gom.current",
+        "The GPU Operation Mode now: All On, Compute or Low Double Precision (GK110 boards).",
+    ),
+    ("gom.pending", "The GPU Operation Mode after the next reboot."),
+    ("temperature.memory", "The HBM memory temperature, in degrees C."),
+    ("power.draw.average", "The power the board drew, averaged over the last second, in watts."),
+    ("power.draw.instant", "The power the board draws at this instant, in watts."),
+    (
+        "clocks_event_reasons_counters.sw_power_cap",
+        "How long the clocks were held down to stay under the power limit, in microseconds.",
+    ),
+    (
+        "clocks_event_reasons_counters.sync_boost",
+        "How long the clocks were held to a sync boost group's, in microseconds.",
+    ),
+    (
+        "clocks_event_reasons_counters.sw_thermal_slowdown",
+        "How long the clocks were held down to keep GPU and memory temperature in range, in microseconds.",
+    ),
+    (
+        "clocks_event_reasons_counters.hw_thermal_slowdown",
+        "How long the hardware cut the clocks by 2x or more for temperature, in microseconds.",
+    ),
+    (
+        "clocks_event_reasons_counters.hw_power_brake_slowdown",
+        "How long an external power brake cut the clocks by 2x or more, in microseconds.",
+    ),
     ("driver_model.current", "The Windows driver model (WDDM or TCC); [N/A] on Linux."),
     ("driver_model.pending", "The Windows driver model after the next reboot; [N/A] on Linux."),
     ("gpu_name", "The product name of the GPU the process runs on."),
@@ -822,6 +924,15 @@ fn missing_key(property: &str) -> Option<&'static str> {
         }
         p if p.starts_with("encoder.stats.") => "details.encoder_sessions",
         "clocks_throttle_reasons.supported" => "details.throttle_supported_mask",
+        "inforom.img" => "details.inforom.image",
+        "inforom.oem" => "details.inforom.oem",
+        "inforom.ecc" => "details.inforom.ecc",
+        "inforom.pwr" => "details.inforom.power",
+        "gom.current" | "gom.pending" => "details.operation_mode",
+        "temperature.memory" => "details.temperature_memory_celsius",
+        "power.draw.average" => "details.power_average_watts",
+        "power.draw.instant" => "details.power_instant_watts",
+        p if p.starts_with("clocks_event_reasons_counters.") => "details.clock_event_counters_us",
         p if p.starts_with("clocks_throttle_reasons.") => "throttle",
         _ => return None,
     })

@@ -9,12 +9,13 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nvml_wrapper::enum_wrappers::device::{
-    Clock, EccCounter, MemoryError, PcieUtilCounter, PerformanceState, Sampling, TemperatureSensor,
-    TemperatureThreshold,
+    Clock, EccCounter, InfoRom, MemoryError, PcieUtilCounter, PerformanceState, Sampling,
+    TemperatureSensor, TemperatureThreshold,
 };
 use nvml_wrapper::enums::device::{SampleValue, UsedGpuMemory};
 use nvml_wrapper::error::NvmlError;
 use nvml_wrapper::struct_wrappers::device::ProcessInfo;
+use nvml_wrapper::structs::device::FieldId;
 use nvml_wrapper::{Device, Nvml};
 
 use super::events::EventListener;
@@ -467,6 +468,83 @@ fn details(d: &Device, r: &mut Reader) -> Details {
         throttle_supported_mask: r
             .get("details.throttle_supported_mask", d.supported_throttle_reasons())
             .map(|m| m.bits()),
+        inforom: Inforom {
+            image: r.get("details.inforom.image", d.info_rom_image_version()),
+            oem: r.get("details.inforom.oem", d.info_rom_version(InfoRom::OEM)),
+            ecc: r.get("details.inforom.ecc", d.info_rom_version(InfoRom::ECC)),
+            power: r.get("details.inforom.power", d.info_rom_version(InfoRom::Power)),
+        },
+        operation_mode: r
+            .get("details.operation_mode", d.gpu_operation_mode())
+            .map(|m| (operation_mode(m.current), operation_mode(m.pending))),
+        ..field_values(d, r)
+    }
+}
+
+fn operation_mode(m: nvml_wrapper::enum_wrappers::device::OperationMode) -> OperationMode {
+    use nvml_wrapper::enum_wrappers::device::OperationMode as Nvml;
+    match m {
+        Nvml::AllOn => OperationMode::AllOn,
+        Nvml::Compute => OperationMode::Compute,
+        Nvml::LowDP => OperationMode::LowDoublePrecision,
+    }
+}
+
+/// The details NVML gives as field values, in one call: memory temperature, power averaged
+/// and instant, the clock event reason counters. Each has its own reason when missing.
+fn field_values(d: &Device, r: &mut Reader) -> Details {
+    use nvml_wrapper::sys_exports::field_id::*;
+    const FIELDS: [(u32, &str); 8] = [
+        (NVML_FI_DEV_MEMORY_TEMP, "details.temperature_memory_celsius"),
+        (NVML_FI_DEV_POWER_AVERAGE, "details.power_average_watts"),
+        (NVML_FI_DEV_POWER_INSTANT, "details.power_instant_watts"),
+        (NVML_FI_DEV_CLOCKS_EVENT_REASON_SW_POWER_CAP, "details.clock_event_counters_us"),
+        (NVML_FI_DEV_CLOCKS_EVENT_REASON_SYNC_BOOST, "details.clock_event_counters_us"),
+        (NVML_FI_DEV_CLOCKS_EVENT_REASON_SW_THERM_SLOWDOWN, "details.clock_event_counters_us"),
+        (NVML_FI_DEV_CLOCKS_EVENT_REASON_HW_THERM_SLOWDOWN, "details.clock_event_counters_us"),
+        (
+            NVML_FI_DEV_CLOCKS_EVENT_REASON_HW_POWER_BRAKE_SLOWDOWN,
+            "details.clock_event_counters_us",
+        ),
+    ];
+    let ids: Vec<FieldId> = FIELDS.iter().map(|(id, _)| FieldId(*id)).collect();
+    let mut values = [None; FIELDS.len()];
+    match d.field_values_for(&ids) {
+        Ok(samples) => {
+            for (i, sample) in samples.into_iter().enumerate().take(FIELDS.len()) {
+                let value = sample.and_then(|s| s.value).map(|v| sample_number(&v));
+                values[i] = r.get(FIELDS[i].1, value);
+            }
+        }
+        Err(e) => {
+            for (_, key) in FIELDS {
+                r.note(key, &e);
+            }
+        }
+    }
+    let milliwatts = |v: Option<f64>| v.map(|mw| mw / 1000.0);
+    Details {
+        temperature_memory_celsius: values[0].map(|v| v as u32),
+        power_average_watts: milliwatts(values[1]),
+        power_instant_watts: milliwatts(values[2]),
+        clock_event_counters_us: ClockEventCounters {
+            sw_power_cap: values[3].map(|v| v as u64),
+            sync_boost: values[4].map(|v| v as u64),
+            sw_thermal_slowdown: values[5].map(|v| v as u64),
+            hw_thermal_slowdown: values[6].map(|v| v as u64),
+            hw_power_brake_slowdown: values[7].map(|v| v as u64),
+        },
+        ..Details::default()
+    }
+}
+
+/// A field value as a number, whatever type the driver chose for it.
+fn sample_number(v: &SampleValue) -> f64 {
+    match *v {
+        SampleValue::F64(x) => x,
+        SampleValue::U32(x) => f64::from(x),
+        SampleValue::U64(x) => x as f64,
+        SampleValue::I64(x) => x as f64,
     }
 }
 

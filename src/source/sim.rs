@@ -180,6 +180,39 @@ fn details(spec: &GpuSpec, g: &GpuSample, t: f64) -> Details {
             crc_flit_errors: n.crc_flit,
             crc_data_errors: n.crc_data,
         }),
+        inforom: Inforom {
+            image: spec.inforom_image().ok(),
+            oem: spec.inforom_object(0).ok(),
+            ecc: spec.inforom_object(1).ok(),
+            power: spec.inforom_object(2).ok(),
+        },
+        operation_mode: spec
+            .operation_mode()
+            .ok()
+            .map(|(c, p)| (operation_mode(c), operation_mode(p))),
+        temperature_memory_celsius: spec.temperature_memory(t).ok(),
+        power_average_watts: spec.power_average_instant_mw(t).ok().map(|p| f64::from(p.0) / 1000.0),
+        power_instant_watts: spec.power_average_instant_mw(t).ok().map(|p| f64::from(p.1) / 1000.0),
+        // The demo's driver was loaded at the start of the day.
+        clock_event_counters_us: {
+            let counter = |bit| spec.throttle_counter_us(bit, t, t.rem_euclid(86_400.0)).ok();
+            ClockEventCounters {
+                sw_power_cap: counter(0x4),
+                sync_boost: counter(0x10),
+                sw_thermal_slowdown: counter(0x20),
+                hw_thermal_slowdown: counter(0x40),
+                hw_power_brake_slowdown: counter(0x80),
+            }
+        },
+    }
+}
+
+/// `nvmlGpuOperationMode_t` as the model names it.
+fn operation_mode(value: u32) -> OperationMode {
+    match value {
+        1 => OperationMode::Compute,
+        2 => OperationMode::LowDoublePrecision,
+        _ => OperationMode::AllOn,
     }
 }
 

@@ -4,7 +4,8 @@
 
 use super::signal::Wave;
 use super::{
-    Activity, DriverSpec, GpmSpec, GpuSpec, ProcessKindSpec, ProcessSpec, Scenario, Signal,
+    Activity, DriverSpec, GpmSpec, GpuSpec, InforomSpec, ProcessKindSpec, ProcessSpec, Scenario,
+    Signal,
 };
 
 struct Model {
@@ -141,6 +142,15 @@ fn gpu(index: usize) -> GpuSpec {
         // Datacenter boards carry a serial; GeForce boards have none.
         serial: m.has_ecc.then(|| format!("16523200{:05}", index)),
         vbios_version: Some("96.00.89.00.01".into()),
+        // Datacenter boards: an InfoROM with OEM and ECC objects, HBM with its temperature.
+        inforom: m.has_ecc.then(|| InforomSpec {
+            image: Some("G520.0200.00.05".into()),
+            oem: Some("2.1".into()),
+            ecc: Some("7.16".into()),
+            power: None,
+        }),
+        gpu_operation_mode: None,
+        temperature_memory_c: m.has_ecc.then_some(Signal::Constant(if busy { 70.0 } else { 40.0 })),
         pcie_link_gen: Some([if busy { 5 } else { 1 }, 5]),
         pcie_link_width: Some([16, 16]),
         power_limit_range_w: Some([m.power_limit_w * 0.3, m.power_limit_w]),

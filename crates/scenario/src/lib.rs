@@ -136,6 +136,14 @@ pub struct GpuSpec {
     /// The board's serial number (`nvmlDeviceGetSerial`); GeForce boards have none.
     pub serial: Option<String>,
     pub vbios_version: Option<String>,
+    /// The InfoROM's image and object versions (`nvmlDeviceGetInforomImageVersion`,
+    /// `nvmlDeviceGetInforomVersion`); GeForce boards have none.
+    pub inforom: Option<InforomSpec>,
+    /// GPU Operation Mode, current and pending: `["all_on", "compute"]` (GK110 Tesla and
+    /// Quadro boards; NOT_SUPPORTED elsewhere).
+    pub gpu_operation_mode: Option<[OperationModeSpec; 2]>,
+    /// HBM temperature (`NVML_FI_DEV_MEMORY_TEMP`); boards with GDDR have none.
+    pub temperature_memory_c: Option<Signal>,
     /// PCIe link generation, current and maximum: `[4, 5]`.
     pub pcie_link_gen: Option<[u32; 2]>,
     /// PCIe link width (lanes), current and maximum: `[16, 16]`.
@@ -215,6 +223,25 @@ impl ProcessKindSpec {
     pub fn is_graphics(self) -> bool {
         matches!(self, Self::Graphics | Self::Both)
     }
+}
+
+/// InfoROM versions; a version left out is an object this InfoROM does not have.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InforomSpec {
+    pub image: Option<String>,
+    pub oem: Option<String>,
+    pub ecc: Option<String>,
+    pub power: Option<String>,
+}
+
+/// `nvmlGpuOperationMode_t`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OperationModeSpec {
+    AllOn = 0,
+    Compute = 1,
+    LowDp = 2,
 }
 
 /// `nvmlDeviceGetRemappedRows`'s four answers.
@@ -391,6 +418,9 @@ pub enum Metric {
     Nvlink,
     ApplicationsClocks,
     ComputeCapability,
+    Inforom,
+    OperationMode,
+    MemoryTemperature,
 }
 
 /// NVML return codes worth simulating, with their C values.
@@ -754,6 +784,56 @@ impl GpuSpec {
 
     pub fn serial(&self) -> Reading<String> {
         self.read(Metric::Serial, self.serial.clone())
+    }
+
+    /// The InfoROM image version.
+    pub fn inforom_image(&self) -> Reading<String> {
+        self.read(Metric::Inforom, self.inforom.as_ref().and_then(|i| i.image.clone()))
+    }
+
+    /// An InfoROM object's version: 0 OEM, 1 ECC, 2 power (`nvmlInforomObject_t`).
+    pub fn inforom_object(&self, object: u32) -> Reading<String> {
+        let inforom = self.inforom.as_ref();
+        let version = inforom.and_then(|i| match object {
+            0 => i.oem.clone(),
+            1 => i.ecc.clone(),
+            2 => i.power.clone(),
+            _ => None,
+        });
+        self.read(Metric::Inforom, version)
+    }
+
+    /// GPU Operation Mode (current, pending) as `nvmlGpuOperationMode_t` values.
+    pub fn operation_mode(&self) -> Reading<(u32, u32)> {
+        let mode = self.gpu_operation_mode.map(|[c, p]| (c as u32, p as u32));
+        self.read(Metric::OperationMode, mode)
+    }
+
+    pub fn temperature_memory(&self, t: f64) -> Reading<u32> {
+        self.read_signal(Metric::MemoryTemperature, &self.temperature_memory_c, t).map(|v| v as u32)
+    }
+
+    /// Power averaged over the last second and now, in mW (`NVML_FI_DEV_POWER_AVERAGE`,
+    /// `NVML_FI_DEV_POWER_INSTANT`).
+    pub fn power_average_instant_mw(&self, t: f64) -> Reading<(u32, u32)> {
+        let signal = self.read(Metric::Power, self.power_w.as_ref())?;
+        let average = signal.integral(t) - signal.integral(t - 1.0);
+        Ok(((average * 1000.0) as u32, (signal.at(t) * 1000.0) as u32))
+    }
+
+    /// How long, in µs, the clocks have been held down for the reason `bit` (one of
+    /// `nvmlClocksEventReason*`) in the `since_init` seconds to `t`: the clock event reason
+    /// counters (`NVML_FI_DEV_CLOCKS_EVENT_REASON_*`) that nvidia-smi prints in µs.
+    pub fn throttle_counter_us(&self, bit: u64, t: f64, since_init: f64) -> Reading<u64> {
+        let mask = self.read(Metric::Throttle, self.throttle_reasons)?;
+        if mask & bit == 0 {
+            return Ok(0);
+        }
+        let seconds = match &self.throttle_active {
+            None => since_init,
+            Some(active) => active.on_time(t - since_init, t),
+        };
+        Ok((seconds.max(0.0) * 1e6) as u64)
     }
 
     pub fn vbios_version(&self) -> Reading<String> {

@@ -150,6 +150,18 @@ impl Activity {
     pub fn is_on(&self, t: f64) -> bool {
         (t + self.offset_s).rem_euclid(self.period_s.max(0.001)) < self.on_s
     }
+
+    /// How long it is on between `from` and `to`.
+    pub fn on_time(&self, from: f64, to: f64) -> f64 {
+        // On-time from the start of the period grid up to `t`.
+        let up_to = |t: f64| {
+            let period = self.period_s.max(0.001);
+            let shifted = t + self.offset_s;
+            let whole = (shifted / period).floor();
+            whole * self.on_s.min(period) + (shifted - whole * period).min(self.on_s)
+        };
+        (up_to(to) - up_to(from)).max(0.0)
+    }
 }
 
 #[cfg(test)]
@@ -186,5 +198,8 @@ mod tests {
         let a = Activity { period_s: 10.0, on_s: 4.0, offset_s: 0.0 };
         assert!(a.is_on(0.0) && a.is_on(13.0));
         assert!(!a.is_on(5.0) && !a.is_on(19.0));
+        assert_eq!(a.on_time(0.0, 10.0), 4.0);
+        assert_eq!(a.on_time(2.0, 23.0), 2.0 + 4.0 + 3.0);
+        assert_eq!(a.on_time(5.0, 9.0), 0.0);
     }
 }

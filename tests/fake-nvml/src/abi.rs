@@ -66,6 +66,31 @@ pub const NVML_GPU_UTILIZATION_SAMPLES: c_uint = 1;
 pub const NVML_MEMORY_UTILIZATION_SAMPLES: c_uint = 2;
 /// `nvmlValueType_t`: NVML_VALUE_TYPE_UNSIGNED_INT.
 pub const NVML_VALUE_TYPE_UNSIGNED_INT: c_uint = 1;
+pub const NVML_VALUE_TYPE_UNSIGNED_LONG_LONG: c_uint = 3;
+
+/// nvml.h's `nvmlFieldValue_t`: the caller sets `fieldId` (and `scopeId`); the library fills
+/// the rest, each field with its own `nvmlReturn`.
+#[repr(C)]
+pub struct nvmlFieldValue_t {
+    pub fieldId: c_uint,
+    pub scopeId: c_uint,
+    pub timestamp: i64,
+    pub latencyUsec: i64,
+    pub valueType: c_uint,
+    pub nvmlReturn: nvmlReturn_t,
+    /// `nvmlValue_t`, a union of 8 bytes: written as the type `valueType` names.
+    pub value: u64,
+}
+
+// Field ids (nvml.h, CUDA 12 numbering; drivers of the 580 series renumbered 251-273).
+pub const NVML_FI_DEV_PERF_POLICY_POWER: c_uint = 74;
+pub const NVML_FI_DEV_PERF_POLICY_SYNC_BOOST: c_uint = 76;
+pub const NVML_FI_DEV_MEMORY_TEMP: c_uint = 82;
+pub const NVML_FI_DEV_POWER_AVERAGE: c_uint = 185;
+pub const NVML_FI_DEV_POWER_INSTANT: c_uint = 186;
+pub const NVML_FI_DEV_CLOCKS_EVENT_REASON_SW_THERM_SLOWDOWN: c_uint = 251;
+pub const NVML_FI_DEV_CLOCKS_EVENT_REASON_HW_THERM_SLOWDOWN: c_uint = 252;
+pub const NVML_FI_DEV_CLOCKS_EVENT_REASON_HW_POWER_BRAKE_SLOWDOWN: c_uint = 253;
 
 #[repr(C)]
 pub struct nvmlProcessInfo_v1_t {

@@ -846,6 +846,103 @@ pub unsafe extern "C" fn nvmlDeviceGetVbiosVersion(
     with_gpu(dev, |_, g, _| string_reply(g.vbios_version(), buf, len))
 }
 
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetInforomImageVersion(
+    dev: nvmlDevice_t,
+    buf: *mut c_char,
+    len: c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| string_reply(g.inforom_image(), buf, len))
+}
+
+/// `object`: `nvmlInforomObject_t` (0 OEM, 1 ECC, 2 power); another value is an invalid
+/// argument.
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetInforomVersion(
+    dev: nvmlDevice_t,
+    object: c_uint,
+    buf: *mut c_char,
+    len: c_uint,
+) -> nvmlReturn_t {
+    if object > 2 {
+        return INVALID_ARGUMENT;
+    }
+    with_gpu(dev, |_, g, _| string_reply(g.inforom_object(object), buf, len))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetGpuOperationMode(
+    dev: nvmlDevice_t,
+    current: *mut c_uint,
+    pending: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| {
+        reply(g.operation_mode(), |(c, p)| both(write(current, c), write(pending, p)))
+    })
+}
+
+/// The fields the fake knows: memory temperature, power averaged and instant, and the clock
+/// event reason counters (µs). Each field gets its own return; an unknown one NOT_SUPPORTED.
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetFieldValues(
+    dev: nvmlDevice_t,
+    count: c_int,
+    values: *mut nvmlFieldValue_t,
+) -> nvmlReturn_t {
+    if values.is_null() || count < 0 {
+        return INVALID_ARGUMENT;
+    }
+    with_gpu(dev, |_, g, t| {
+        let since = since_init();
+        let stamp = (t * 1e6) as i64;
+        for i in 0..count as usize {
+            let field = &mut *values.add(i);
+            let (reading, kind): (Reading<u64>, c_uint) = match field.fieldId {
+                NVML_FI_DEV_MEMORY_TEMP => {
+                    (g.temperature_memory(t).map(u64::from), NVML_VALUE_TYPE_UNSIGNED_INT)
+                }
+                NVML_FI_DEV_POWER_AVERAGE => (
+                    g.power_average_instant_mw(t).map(|p| p.0.into()),
+                    NVML_VALUE_TYPE_UNSIGNED_INT,
+                ),
+                NVML_FI_DEV_POWER_INSTANT => (
+                    g.power_average_instant_mw(t).map(|p| p.1.into()),
+                    NVML_VALUE_TYPE_UNSIGNED_INT,
+                ),
+                id => match throttle_counter_bit(id) {
+                    Some(bit) => {
+                        (g.throttle_counter_us(bit, t, since), NVML_VALUE_TYPE_UNSIGNED_LONG_LONG)
+                    }
+                    None => (Err(ErrorCode::NotSupported), NVML_VALUE_TYPE_UNSIGNED_INT),
+                },
+            };
+            field.timestamp = stamp;
+            field.latencyUsec = 0;
+            match reading {
+                Ok(v) => {
+                    field.valueType = kind;
+                    field.nvmlReturn = SUCCESS;
+                    field.value = v;
+                }
+                Err(code) => field.nvmlReturn = code.as_nvml_return(),
+            }
+        }
+        SUCCESS
+    })
+}
+
+/// The `nvmlClocksEventReason*` bit a clock event reason counter counts.
+fn throttle_counter_bit(field: c_uint) -> Option<u64> {
+    Some(match field {
+        NVML_FI_DEV_PERF_POLICY_POWER => 0x4,       // SW power cap
+        NVML_FI_DEV_PERF_POLICY_SYNC_BOOST => 0x10, // sync boost
+        NVML_FI_DEV_CLOCKS_EVENT_REASON_SW_THERM_SLOWDOWN => 0x20,
+        NVML_FI_DEV_CLOCKS_EVENT_REASON_HW_THERM_SLOWDOWN => 0x40,
+        NVML_FI_DEV_CLOCKS_EVENT_REASON_HW_POWER_BRAKE_SLOWDOWN => 0x80,
+        _ => return None,
+    })
+}
+
 /// One of the PCIe link's figures: generation or width (`gen`), current or maximum (`max`).
 unsafe fn pcie_link(dev: nvmlDevice_t, gen: bool, max: bool, out: *mut c_uint) -> nvmlReturn_t {
     with_gpu(dev, |_, g, _| {

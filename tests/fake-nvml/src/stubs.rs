@@ -59,7 +59,6 @@ stubs! {
     nvmlDeviceGetFBCStats
     nvmlDeviceGetFanControlPolicy_v2
     nvmlDeviceGetFanSpeedRPM
-    nvmlDeviceGetFieldValues
     nvmlDeviceGetGpcClkMinMaxVfOffset
     nvmlDeviceGetGpcClkVfOffset
     nvmlDeviceGetGpuFabricInfo
@@ -74,7 +73,6 @@ stubs! {
     nvmlDeviceGetGpuInstanceRemainingCapacity
     nvmlDeviceGetGpuInstances
     nvmlDeviceGetGpuMaxPcieLinkGeneration
-    nvmlDeviceGetGpuOperationMode
     nvmlDeviceGetGridLicensableFeatures
     nvmlDeviceGetGridLicensableFeatures_v2
     nvmlDeviceGetGridLicensableFeatures_v3
@@ -86,8 +84,6 @@ stubs! {
     nvmlDeviceGetHostVgpuMode
     nvmlDeviceGetHostname_v1
     nvmlDeviceGetInforomConfigurationChecksum
-    nvmlDeviceGetInforomImageVersion
-    nvmlDeviceGetInforomVersion
     nvmlDeviceGetIrqNum
     nvmlDeviceGetJpgUtilization
     nvmlDeviceGetLastBBXFlushTime
