@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::ThemeName;
-use crate::output::query::QueryFormat;
+use crate::output::query::{QueryFormat, QueryKind};
 use crate::output::style::ColorChoice;
 use crate::source::{DemoFleet, GpuSelector};
 
@@ -342,11 +342,11 @@ pub struct ModeArgs {
 #[derive(Debug, Args)]
 pub struct OutputArgs {
     /// Print JSON (one document; one line per sample with --watch).
-    #[arg(long, conflicts_with_all = ["csv", "query_gpu", "query_compute_apps"])]
+    #[arg(long, conflicts_with_all = ["csv", "query_gpu", "query_compute_apps", "query_retired_pages", "query_remapped_rows"])]
     pub json: bool,
 
     /// Print GPUs as CSV with a header.
-    #[arg(long, conflicts_with_all = ["query_gpu", "query_compute_apps"])]
+    #[arg(long, conflicts_with_all = ["query_gpu", "query_compute_apps", "query_retired_pages", "query_remapped_rows"])]
     pub csv: bool,
 
     /// nvidia-smi compatible GPU query, e.g. `index,name,memory.used,utilization.gpu`.
@@ -354,13 +354,23 @@ pub struct OutputArgs {
     pub query_gpu: Option<String>,
 
     /// nvidia-smi compatible process query, e.g. `pid,process_name,used_memory,gpu_uuid`.
-    #[arg(long, value_name = "FIELDS")]
+    #[arg(long, value_name = "FIELDS", conflicts_with_all = ["query_retired_pages", "query_remapped_rows"])]
     pub query_compute_apps: Option<String>,
+
+    /// nvidia-smi compatible query of pages retired after ECC errors (before Ampere), e.g.
+    /// `gpu_uuid,retired_pages.address,retired_pages.cause`.
+    #[arg(long, value_name = "FIELDS", conflicts_with_all = ["query_gpu", "query_remapped_rows"])]
+    pub query_retired_pages: Option<String>,
+
+    /// nvidia-smi compatible query of memory rows remapped after errors (Ampere and later),
+    /// e.g. `gpu_bus_id,remapped_rows.pending,remapped_rows.failure`.
+    #[arg(long, value_name = "FIELDS", conflicts_with = "query_gpu")]
+    pub query_remapped_rows: Option<String>,
 
     /// Who holds the GPUs: processes grouped by user, container, pod or Slurm job, a line per
     /// holder, the largest holder of GPU memory first (as a table, --json or --watch).
     #[arg(long, value_name = "KEY", value_enum,
-          conflicts_with_all = ["csv", "query_gpu", "query_compute_apps"])]
+          conflicts_with_all = ["csv", "query_gpu", "query_compute_apps", "query_retired_pages", "query_remapped_rows"])]
     pub by: Option<crate::output::owners::OwnerKey>,
 
     /// List the properties --query-gpu knows, with what each is, and exit.
@@ -370,6 +380,14 @@ pub struct OutputArgs {
     /// List the properties --query-compute-apps knows, with what each is, and exit.
     #[arg(long)]
     pub help_query_compute_apps: bool,
+
+    /// List the properties --query-retired-pages knows, with what each is, and exit.
+    #[arg(long)]
+    pub help_query_retired_pages: bool,
+
+    /// List the properties --query-remapped-rows knows, with what each is, and exit.
+    #[arg(long)]
+    pub help_query_remapped_rows: bool,
 
     /// Write the output to FILE instead of the terminal (nvidia-smi's -f): one sample, or every
     /// sample with --watch, appended as to a pipe.
@@ -387,6 +405,32 @@ pub struct OutputArgs {
     /// Draw with ASCII only (automatic when the locale is not UTF-8).
     #[arg(long, global = true)]
     pub ascii: bool,
+}
+
+impl OutputArgs {
+    /// The nvidia-smi query asked for, and its list of properties.
+    pub fn query(&self) -> Option<(QueryKind, &str)> {
+        [
+            (QueryKind::Gpu, &self.query_gpu),
+            (QueryKind::ComputeApps, &self.query_compute_apps),
+            (QueryKind::RetiredPages, &self.query_retired_pages),
+            (QueryKind::RemappedRows, &self.query_remapped_rows),
+        ]
+        .into_iter()
+        .find_map(|(kind, fields)| Some((kind, fields.as_deref()?)))
+    }
+
+    /// The nvidia-smi query whose properties `--help-query-*` asks to list.
+    pub fn help_query(&self) -> Option<QueryKind> {
+        [
+            (QueryKind::Gpu, self.help_query_gpu),
+            (QueryKind::ComputeApps, self.help_query_compute_apps),
+            (QueryKind::RetiredPages, self.help_query_retired_pages),
+            (QueryKind::RemappedRows, self.help_query_remapped_rows),
+        ]
+        .into_iter()
+        .find_map(|(kind, asked)| asked.then_some(kind))
+    }
 }
 
 #[derive(Debug, Args)]

@@ -115,8 +115,8 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         print!("{}", config::TEMPLATE);
         return Ok(0);
     }
-    if cli.output.help_query_gpu || cli.output.help_query_compute_apps {
-        let _ = write!(io::stdout(), "{}", output::query::help(cli.output.help_query_compute_apps));
+    if let Some(kind) = cli.output.help_query() {
+        let _ = write!(io::stdout(), "{}", output::query::help(kind));
         return Ok(0);
     }
     // A file named on the command line (or in GPUTOP_CONFIG) must exist; the default may not.

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use crate::cli::{Cli, Command};
+use crate::output::query::QueryKind;
 use crate::source::SampleOptions;
 
 /// What gputop will do.
@@ -52,8 +53,7 @@ impl Plan {
             || out.json
             || out.csv
             || out.by.is_some()
-            || out.query_gpu.is_some()
-            || out.query_compute_apps.is_some();
+            || out.query().is_some();
         let watch = cli.mode.watch.or(cli.mode.loop_ms.map(Some));
         let mode = match (&cli.command, watch) {
             (Some(Command::Doctor(_)), _) => Mode::Doctor,
@@ -122,8 +122,12 @@ impl Plan {
             // details only when it names one.
             Mode::Watch { .. } | Mode::Once => Some(SampleOptions {
                 pcie_throughput: out.json,
-                host_processes: out.query_gpu.is_none(),
-                details: out.query_gpu.as_deref().is_some_and(crate::output::query::needs_details),
+                host_processes: matches!(out.query(), None | Some((QueryKind::ComputeApps, _))),
+                details: match out.query() {
+                    Some((QueryKind::Gpu, fields)) => crate::output::query::needs_details(fields),
+                    Some((kind, _)) => kind != QueryKind::ComputeApps,
+                    None => false,
+                },
                 continuous: out.json && matches!(mode, Mode::Watch { .. }),
             }),
         };
@@ -164,8 +168,7 @@ fn check_flags(cli: &Cli, mode: Mode) -> Result<(), String> {
             (out.filename.is_some(), "-f/--filename"),
             (out.by.is_some(), "--by"),
             (out.csv, "--csv"),
-            (out.query_gpu.is_some(), "--query-gpu"),
-            (out.query_compute_apps.is_some(), "--query-compute-apps"),
+            (out.query().is_some(), "--query-*"),
         ];
         if let Some((_, flag)) = elsewhere.iter().find(|(set, _)| *set) {
             let name = match mode {

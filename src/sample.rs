@@ -454,6 +454,9 @@ pub struct Details {
     /// Pages with errors waiting to be retired at the next reboot (before Ampere).
     #[serde(default)]
     pub retired_pages_pending: Option<bool>,
+    /// The pages retired after ECC errors, pending ones included (before Ampere).
+    #[serde(default)]
+    pub retired_pages: Option<Vec<RetiredPage>>,
     /// ECC errors over the board's lifetime (kept across reboots), corrected and uncorrected.
     #[serde(default)]
     pub ecc_aggregate_corrected: Option<u64>,
@@ -503,6 +506,20 @@ pub struct Details {
     /// µs (as nvidia-smi prints them).
     #[serde(default)]
     pub clock_event_counters_us: ClockEventCounters,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetiredPage {
+    pub address: u64,
+    pub cause: RetirementCause,
+}
+
+/// Why a page was retired: several single-bit ECC errors, or one double-bit error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetirementCause {
+    MultipleSingleBitEcc,
+    DoubleBitEcc,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -242,6 +242,56 @@ fn query_gpu_reads_inforom_operation_mode_and_field_values() {
     );
 }
 
+/// `--query-retired-pages`: a row per retired page (a GPU that retires none, or refused, one
+/// row that says so); `--query-remapped-rows`: a row per GPU, pending and failure as 1 or 0.
+#[test]
+fn retired_pages_and_remapped_rows_are_queried_as_nvidia_smi_does() {
+    let scenario = scenario_file(
+        "[[gpus]]\nname = \"Tesla V100-SXM2-32GB\"\nserial = \"0323918012345\"\n\
+         retired_pages = [{ address = 0x1ab2c, cause = \"double_bit_ecc\" }, \
+         { address = 0x2000, cause = \"multiple_single_bit_ecc\" }]\n\
+         [[gpus]]\nname = \"NVIDIA A100-SXM4-80GB\"\n\
+         remapped_rows = { correctable = 2, uncorrectable = 1, pending = true }\n\
+         [[gpus]]\nname = \"NVIDIA H100\"\nerrors = { retired_pages = \"NO_PERMISSION\" }\n",
+    );
+    let pages = stdout_of(gputop(&scenario).args([
+        "--query-retired-pages=gpu_name,gpu_serial,retired_pages.address,retired_pages.cause",
+        "--format=csv",
+    ]));
+    assert_eq!(
+        pages,
+        "gpu_name, gpu_serial, retired_pages.address, retired_pages.cause\n\
+         Tesla V100-SXM2-32GB, 0323918012345, 0x0000000000002000, Single Bit ECC\n\
+         Tesla V100-SXM2-32GB, 0323918012345, 0x000000000001AB2C, Double Bit ECC\n\
+         NVIDIA A100-SXM4-80GB, [N/A], [N/A], [N/A]\n\
+         NVIDIA H100, [N/A], [Insufficient Permissions], [Insufficient Permissions]\n"
+    );
+    let rows = stdout_of(gputop(&scenario).args([
+        "--query-remapped-rows=gpu_bus_id,remapped_rows.correctable,remapped_rows.uncorrectable,\
+         remapped_rows.pending,remapped_rows.failure",
+        "--format=csv,noheader",
+    ]));
+    assert_eq!(
+        rows,
+        "00000000:01:00.0, [N/A], [N/A], [N/A], [N/A]\n\
+         00000000:02:00.0, 2, 1, 1, 0\n\
+         00000000:03:00.0, [N/A], [N/A], [N/A], [N/A]\n"
+    );
+    let counts = stdout_of(gputop(&scenario).args([
+        "--query-gpu=retired_pages.sbe,retired_pages.dbe",
+        "--format=csv,noheader",
+        "--id",
+        "0",
+    ]));
+    assert_eq!(counts, "1, 1\n");
+    let out = gputop(&scenario).arg("--query-remapped-rows=pid").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Field \"pid\" is not a valid field to query.\n\n"
+    );
+}
+
 #[test]
 fn query_compute_apps_is_byte_identical_to_nvidia_smi() {
     let job = Sleeper::spawn();

@@ -30,10 +30,8 @@ pub enum Format {
 impl Format {
     pub fn from_cli(cli: &Cli) -> Result<Self, Error> {
         let out = &cli.output;
-        Ok(if let Some(fields) = &out.query_gpu {
-            Format::Query(Query::gpus(fields)?, out.format)
-        } else if let Some(fields) = &out.query_compute_apps {
-            Format::Query(Query::apps(fields)?, out.format)
+        Ok(if let Some((kind, fields)) = out.query() {
+            Format::Query(Query::parse(kind, fields)?, out.format)
         } else if let Some(by) = out.by {
             Format::Owners(by, (!out.json).then(|| table_options(cli)))
         } else if out.json {

@@ -13,7 +13,8 @@ use chrono::Local;
 use super::sanitize::sanitize;
 use super::units::mib;
 use crate::sample::{
-    ComputeMode, Details, GpuProcess, GpuSample, GpuStatus, MissingReason, Snapshot,
+    ComputeMode, Details, GpuProcess, GpuSample, GpuStatus, MissingReason, RetiredPage,
+    RetirementCause, Snapshot,
 };
 
 const NOT_AVAILABLE: &str = "[N/A]";
@@ -354,6 +355,16 @@ const GPU_FIELDS: &[Field<GpuSample>] = &[
         value: |g, _| detail(g, |d| yes_no(d.retired_pages_pending)),
     },
     Field {
+        names: &["retired_pages.single_bit_ecc.count", "retired_pages.sbe"],
+        unit: None,
+        value: |g, _| detail(g, |d| retired_count(d, RetirementCause::MultipleSingleBitEcc)),
+    },
+    Field {
+        names: &["retired_pages.double_bit.count", "retired_pages.dbe"],
+        unit: None,
+        value: |g, _| detail(g, |d| retired_count(d, RetirementCause::DoubleBitEcc)),
+    },
+    Field {
         names: &["remapped_rows.correctable"],
         unit: None,
         value: |g, _| detail(g, |d| d.remapped_rows.map(|r| r.correctable.to_string())),
@@ -542,12 +553,17 @@ pub fn needs_details(spec: &str) -> bool {
         Fields::Gpus(fields) => {
             fields.iter().any(|f| details.iter().any(|d| d.canonical() == f.canonical()))
         }
-        Fields::Apps(_) => false,
+        _ => false,
     })
 }
 
 fn detail(g: &GpuSample, value: impl Fn(&Details) -> Option<String>) -> Option<String> {
     g.details.as_deref().and_then(value)
+}
+
+fn retired_count(d: &Details, cause: RetirementCause) -> Option<String> {
+    let pages = d.retired_pages.as_ref()?;
+    Some(pages.iter().filter(|p| p.cause == cause).count().to_string())
 }
 
 /// A compute app, by position in the snapshot (the field table is `'static`, rows are not).
@@ -594,6 +610,84 @@ const APP_FIELDS: &[Field<AppRow>] = &[
         names: &["used_gpu_memory", "used_memory"],
         unit: Some("MiB"),
         value: |a, s| n(a.process(s).and_then(|p| p.gpu_memory_bytes).map(mib)),
+    },
+];
+
+/// A retired page, by position in the snapshot; `page` is `None` on the one row of a GPU
+/// whose retired pages NVML could not give (it does not retire pages, or refused).
+pub struct PageRow {
+    gpu: usize,
+    page: Option<usize>,
+}
+
+impl PageRow {
+    fn gpu<'s>(&self, s: &'s Snapshot) -> &'s GpuSample {
+        &s.gpus[self.gpu]
+    }
+    fn page(&self, s: &Snapshot) -> Option<RetiredPage> {
+        let pages = s.gpus[self.gpu].details.as_ref()?.retired_pages.as_ref()?;
+        pages.get(self.page?).copied()
+    }
+}
+
+fn timestamp(s: &Snapshot) -> Option<String> {
+    Some(s.taken_at.with_timezone(&Local).format("%Y/%m/%d %H:%M:%S%.3f").to_string())
+}
+
+fn serial(g: &GpuSample) -> Option<String> {
+    detail(g, |d| d.serial.clone())
+}
+
+const RETIRED_PAGE_FIELDS: &[Field<PageRow>] = &[
+    Field { names: &["timestamp"], unit: None, value: |_, s| timestamp(s) },
+    Field { names: &["gpu_name"], unit: None, value: |p, s| p.gpu(s).name.clone() },
+    Field { names: &["gpu_bus_id"], unit: None, value: |p, s| p.gpu(s).pci_bus_id.clone() },
+    Field { names: &["gpu_serial"], unit: None, value: |p, s| serial(p.gpu(s)) },
+    Field { names: &["gpu_uuid"], unit: None, value: |p, s| p.gpu(s).uuid.clone() },
+    Field {
+        names: &["retired_pages.address", "retired_pages.addr"],
+        unit: None,
+        value: |p, s| p.page(s).map(|page| format!("0x{:016X}", page.address)),
+    },
+    Field {
+        names: &["retired_pages.cause"],
+        unit: None,
+        value: |p, s| {
+            p.page(s).map(|page| match page.cause {
+                RetirementCause::MultipleSingleBitEcc => "Single Bit ECC".to_string(),
+                RetirementCause::DoubleBitEcc => "Double Bit ECC".to_string(),
+            })
+        },
+    },
+];
+
+/// `--query-remapped-rows`: a row per GPU. Pending and failure read 1 or 0 here, as nvidia-smi
+/// prints them for this query (`--query-gpu` says Yes or No).
+const REMAPPED_ROW_FIELDS: &[Field<GpuSample>] = &[
+    Field { names: &["timestamp"], unit: None, value: |_, s| timestamp(s) },
+    Field { names: &["gpu_name"], unit: None, value: |g, _| g.name.clone() },
+    Field { names: &["gpu_bus_id"], unit: None, value: |g, _| g.pci_bus_id.clone() },
+    Field { names: &["gpu_serial"], unit: None, value: |g, _| serial(g) },
+    Field { names: &["gpu_uuid"], unit: None, value: |g, _| g.uuid.clone() },
+    Field {
+        names: &["remapped_rows.correctable"],
+        unit: None,
+        value: |g, _| detail(g, |d| d.remapped_rows.map(|r| r.correctable.to_string())),
+    },
+    Field {
+        names: &["remapped_rows.uncorrectable"],
+        unit: None,
+        value: |g, _| detail(g, |d| d.remapped_rows.map(|r| r.uncorrectable.to_string())),
+    },
+    Field {
+        names: &["remapped_rows.pending"],
+        unit: None,
+        value: |g, _| detail(g, |d| d.remapped_rows.map(|r| u8::from(r.pending).to_string())),
+    },
+    Field {
+        names: &["remapped_rows.failure"],
+        unit: None,
+        value: |g, _| detail(g, |d| d.remapped_rows.map(|r| u8::from(r.failed).to_string())),
     },
 ];
 
@@ -694,10 +788,24 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ("ecc.errors.corrected.aggregate.total", "Corrected ECC errors over the board's lifetime."),
     ("ecc.errors.uncorrected.aggregate.total", "Uncorrected ECC errors over the board's lifetime."),
     ("retired_pages.pending", "Whether pages wait to be retired at the next reboot: Yes or No."),
+    ("retired_pages.single_bit_ecc.count", "Pages retired after multiple single-bit ECC errors."),
+    ("retired_pages.double_bit.count", "Pages retired after a double-bit ECC error."),
+    ("gpu_serial", "The serial number of the GPU's board."),
+    ("retired_pages.address", "The retired page's address, in hex."),
+    (
+        "retired_pages.cause",
+        "Why the page was retired: Single Bit ECC (several errors) or Double Bit ECC.",
+    ),
     ("remapped_rows.correctable", "Rows remapped after correctable errors."),
     ("remapped_rows.uncorrectable", "Rows remapped after uncorrectable errors."),
-    ("remapped_rows.pending", "Whether a row remapping waits for a GPU reset: Yes or No."),
-    ("remapped_rows.failure", "Whether a row remapping has failed: Yes or No."),
+    (
+        "remapped_rows.pending",
+        "Whether a row remapping waits for a GPU reset: Yes or No (1 or 0 in --query-remapped-rows).",
+    ),
+    (
+        "remapped_rows.failure",
+        "Whether a row remapping has failed: Yes or No (1 or 0 in --query-remapped-rows).",
+    ),
     ("pci.domain", "PCI domain number, in hex."),
     ("pci.bus", "PCI bus number, in hex."),
     ("pci.device", "PCI device number, in hex."),
@@ -748,24 +856,53 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ),
     ("driver_model.current", "The Windows driver model (WDDM or TCC); [N/A] on Linux."),
     ("driver_model.pending", "The Windows driver model after the next reboot; [N/A] on Linux."),
-    ("gpu_name", "The product name of the GPU the process runs on."),
-    ("gpu_bus_id", "The PCI bus id of the GPU the process runs on."),
-    ("gpu_uuid", "The UUID of the GPU the process runs on."),
+    ("gpu_name", "The product name of the GPU (the process's, for --query-compute-apps)."),
+    ("gpu_bus_id", "The PCI bus id of the GPU (the process's, for --query-compute-apps)."),
+    ("gpu_uuid", "The UUID of the GPU (the process's, for --query-compute-apps)."),
     ("pid", "The process's id."),
     ("process_name", "The process's name (its argv[0])."),
     ("used_gpu_memory", "GPU memory the process uses."),
 ];
 
-/// The list `nvidia-smi --help-query-gpu` (or `--help-query-compute-apps`) prints: each
+/// Which of nvidia-smi's queries: GPUs, compute apps, retired pages or remapped rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryKind {
+    Gpu,
+    ComputeApps,
+    RetiredPages,
+    RemappedRows,
+}
+
+impl QueryKind {
+    /// The switch, as nvidia-smi's help names it.
+    fn switch(self) -> &'static str {
+        match self {
+            Self::Gpu => "--query-gpu=",
+            Self::ComputeApps => "--query-compute-apps=",
+            Self::RetiredPages => "--query-retired-pages=",
+            Self::RemappedRows => "--query-remapped-rows=",
+        }
+    }
+
+    fn names(self) -> Vec<&'static [&'static str]> {
+        fn names<T>(table: &'static [Field<T>]) -> Vec<&'static [&'static str]> {
+            table.iter().map(|f| f.names).collect()
+        }
+        match self {
+            Self::Gpu => names(GPU_FIELDS),
+            Self::ComputeApps => names(APP_FIELDS),
+            Self::RetiredPages => names(RETIRED_PAGE_FIELDS),
+            Self::RemappedRows => names(REMAPPED_ROW_FIELDS),
+        }
+    }
+}
+
+/// The list `nvidia-smi --help-query-gpu` (or `--help-query-compute-apps`, …) prints: each
 /// property with its other names and what it is.
-pub fn help(apps: bool) -> String {
-    let (switch, names): (&str, Vec<&[&str]>) = if apps {
-        ("--query-compute-apps=", APP_FIELDS.iter().map(|f| f.names).collect())
-    } else {
-        ("--query-gpu=", GPU_FIELDS.iter().map(|f| f.names).collect())
-    };
+pub fn help(kind: QueryKind) -> String {
+    let switch = kind.switch();
     let mut out = format!("List of valid properties to query for the switch \"{switch}\":\n\n");
-    for names in names {
+    for names in kind.names() {
         let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
         let what = DESCRIPTIONS.iter().find(|(n, _)| *n == names[0]).map_or("", |(_, d)| *d);
         out.push_str(&format!("{}\n{what}\n\n", quoted.join(" or ")));
@@ -804,36 +941,65 @@ fn parse_fields<T>(
     Ok(fields)
 }
 
-/// A parsed `--query-gpu` or `--query-compute-apps`.
+/// A parsed `--query-gpu`, `--query-compute-apps`, `--query-retired-pages` or
+/// `--query-remapped-rows`.
 pub struct Query(Fields);
 
 enum Fields {
     Gpus(Vec<&'static Field<GpuSample>>),
     Apps(Vec<&'static Field<AppRow>>),
+    Pages(Vec<&'static Field<PageRow>>),
+    RemappedRows(Vec<&'static Field<GpuSample>>),
 }
 
 impl Query {
-    pub fn gpus(spec: &str) -> Result<Self, QueryError> {
-        parse_fields(GPU_FIELDS, spec).map(|f| Query(Fields::Gpus(f)))
+    pub fn parse(kind: QueryKind, spec: &str) -> Result<Self, QueryError> {
+        Ok(Query(match kind {
+            QueryKind::Gpu => Fields::Gpus(parse_fields(GPU_FIELDS, spec)?),
+            QueryKind::ComputeApps => Fields::Apps(parse_fields(APP_FIELDS, spec)?),
+            QueryKind::RetiredPages => Fields::Pages(parse_fields(RETIRED_PAGE_FIELDS, spec)?),
+            QueryKind::RemappedRows => {
+                Fields::RemappedRows(parse_fields(REMAPPED_ROW_FIELDS, spec)?)
+            }
+        }))
     }
 
-    pub fn apps(spec: &str) -> Result<Self, QueryError> {
-        parse_fields(APP_FIELDS, spec).map(|f| Query(Fields::Apps(f)))
+    pub fn gpus(spec: &str) -> Result<Self, QueryError> {
+        Self::parse(QueryKind::Gpu, spec)
     }
 
     pub fn header(&self, format: QueryFormat) -> Option<String> {
         format.header.then(|| match &self.0 {
-            Fields::Gpus(fields) => header(fields),
+            Fields::Gpus(fields) | Fields::RemappedRows(fields) => header(fields),
             Fields::Apps(fields) => header(fields),
+            Fields::Pages(fields) => header(fields),
         })
     }
 
     /// The data rows for one snapshot (no header).
     pub fn rows(&self, snapshot: &Snapshot, format: QueryFormat) -> Vec<String> {
         match &self.0 {
-            Fields::Gpus(fields) => {
+            Fields::Gpus(fields) | Fields::RemappedRows(fields) => {
                 snapshot.gpus.iter().map(|g| row(fields, g, snapshot, format, absent)).collect()
             }
+            Fields::Pages(fields) => snapshot
+                .gpus
+                .iter()
+                .enumerate()
+                .flat_map(|(gpu, g)| -> Box<dyn Iterator<Item = PageRow>> {
+                    let pages = g.details.as_ref().and_then(|d| d.retired_pages.as_ref());
+                    match pages {
+                        Some(list) => {
+                            Box::new((0..list.len()).map(move |i| PageRow { gpu, page: Some(i) }))
+                        }
+                        None => Box::new(std::iter::once(PageRow { gpu, page: None })),
+                    }
+                })
+                .map(|p| {
+                    let why = |p: &PageRow, property: &str| absent(&snapshot.gpus[p.gpu], property);
+                    row(fields, &p, snapshot, format, why)
+                })
+                .collect(),
             Fields::Apps(fields) => snapshot
                 .gpus
                 .iter()
@@ -913,6 +1079,11 @@ fn missing_key(property: &str) -> Option<&'static str> {
             "details.ecc_aggregate"
         }
         "retired_pages.pending" => "details.retired_pages_pending",
+        p if p.starts_with("retired_pages.") => "details.retired_pages",
+        "gpu_serial" => "details.serial",
+        "gpu_name" => "name",
+        "gpu_uuid" => "uuid",
+        "gpu_bus_id" => "pci_bus_id",
         p if p.starts_with("remapped_rows.") => "details.remapped_rows",
         p if p.starts_with("pci.") => "details.pci",
         "mig.mode.pending" => "details.mig_mode_pending",
@@ -954,7 +1125,7 @@ fn row<T>(
     item: &T,
     snapshot: &Snapshot,
     format: QueryFormat,
-    absent: fn(&T, &str) -> &'static str,
+    absent: impl Fn(&T, &str) -> &'static str,
 ) -> String {
     fields
         .iter()
@@ -1001,7 +1172,8 @@ mod tests {
             q.header(QueryFormat { header: true, units: true }).unwrap(),
             "index, name, clocks.current.sm [MHz], memory.used [MiB], temperature.gpu"
         );
-        let q = Query::apps("pid,process_name,used_memory,gpu_uuid").unwrap();
+        let q =
+            Query::parse(QueryKind::ComputeApps, "pid,process_name,used_memory,gpu_uuid").unwrap();
         assert_eq!(
             q.header(QueryFormat { header: true, units: false }).unwrap(),
             "pid, process_name, used_gpu_memory [MiB], gpu_uuid"
@@ -1028,11 +1200,12 @@ mod tests {
 
     #[test]
     fn every_property_is_described_in_the_help() {
-        for apps in [false, true] {
-            let text = help(apps);
+        use QueryKind::*;
+        for kind in [Gpu, ComputeApps, RetiredPages, RemappedRows] {
+            let text = help(kind);
             assert!(!text.contains("\n\n\n"), "a property without a description:\n{text}");
         }
-        assert!(help(false).contains("\"name\" or \"gpu_name\"\nThe GPU's product name.\n"));
+        assert!(help(Gpu).contains("\"name\" or \"gpu_name\"\nThe GPU's product name.\n"));
     }
 
     #[test]

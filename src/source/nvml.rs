@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nvml_wrapper::enum_wrappers::device::{
-    Clock, EccCounter, InfoRom, MemoryError, PcieUtilCounter, PerformanceState, Sampling,
-    TemperatureSensor, TemperatureThreshold,
+    Clock, EccCounter, InfoRom, MemoryError, PcieUtilCounter, PerformanceState, RetirementCause,
+    Sampling, TemperatureSensor, TemperatureThreshold,
 };
 use nvml_wrapper::enums::device::{SampleValue, UsedGpuMemory};
 use nvml_wrapper::error::NvmlError;
@@ -431,6 +431,7 @@ fn details(d: &Device, r: &mut Reader) -> Details {
         remapped_rows: r.get("details.remapped_rows", ffi::remapped_rows(d)),
         retired_pages_pending: r
             .get("details.retired_pages_pending", d.are_pages_pending_retired()),
+        retired_pages: r.get("details.retired_pages", retired_pages(d)),
         ecc_aggregate_corrected: r.get(
             "details.ecc_aggregate",
             d.total_ecc_errors(MemoryError::Corrected, EccCounter::Aggregate),
@@ -479,6 +480,24 @@ fn details(d: &Device, r: &mut Reader) -> Details {
             .map(|m| (operation_mode(m.current), operation_mode(m.pending))),
         ..field_values(d, r)
     }
+}
+
+/// The pages retired for either cause.
+fn retired_pages(d: &Device) -> Result<Vec<RetiredPage>, NvmlError> {
+    let mut pages = Vec::new();
+    for (cause, as_model) in [
+        (
+            RetirementCause::MultipleSingleBitEccErrors,
+            crate::sample::RetirementCause::MultipleSingleBitEcc,
+        ),
+        (RetirementCause::DoubleBitEccError, crate::sample::RetirementCause::DoubleBitEcc),
+    ] {
+        let retired = d.retired_pages(cause)?;
+        pages.extend(
+            retired.into_iter().map(|p| RetiredPage { address: p.address, cause: as_model }),
+        );
+    }
+    Ok(pages)
 }
 
 fn operation_mode(m: nvml_wrapper::enum_wrappers::device::OperationMode) -> OperationMode {

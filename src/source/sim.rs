@@ -154,6 +154,13 @@ fn details(spec: &GpuSpec, g: &GpuSample, t: f64) -> Details {
             failed: r.failed,
         }),
         retired_pages_pending: spec.retired_pages_pending().ok(),
+        retired_pages: spec.retired_pages(0).ok().zip(spec.retired_pages(1).ok()).map(
+            |(single, double)| {
+                let page = |cause| move |(address, _)| RetiredPage { address, cause };
+                let single = single.into_iter().map(page(RetirementCause::MultipleSingleBitEcc));
+                single.chain(double.into_iter().map(page(RetirementCause::DoubleBitEcc))).collect()
+            },
+        ),
         ecc_aggregate_corrected: spec.ecc_aggregate().ok().map(|(c, _)| c),
         ecc_aggregate_uncorrected: spec.ecc_aggregate().ok().map(|(_, u)| u),
         pci: spec.pci_bus_id(g.index as usize).ok().and_then(|bus| {

@@ -159,6 +159,7 @@ fn gpu(index: usize) -> GpuSpec {
         display_mode: Some(!m.has_ecc),
         remapped_rows: m.has_ecc.then(Default::default),
         retired_pages_pending: None,
+        retired_pages: None,
         pcie_replay_count: None,
         // Hopper has GPU Performance Monitoring: a training job busy on its tensor cores.
         gpm: m.name.contains("H100").then(|| GpmSpec {

@@ -160,6 +160,9 @@ pub struct GpuSpec {
     pub remapped_rows: Option<RemappedRowsSpec>,
     /// Pages waiting to be retired (`nvmlDeviceGetRetiredPagesPendingStatus`, before Ampere).
     pub retired_pages_pending: Option<bool>,
+    /// Pages retired after ECC errors (`nvmlDeviceGetRetiredPages`, before Ampere): left out,
+    /// the GPU does not retire pages.
+    pub retired_pages: Option<Vec<RetiredPageSpec>>,
     /// PCIe replays since the driver loaded (`nvmlDeviceGetPcieReplayCounter`).
     pub pcie_replay_count: Option<u32>,
     /// GPU Performance Monitoring (Hopper and later): left out, the GPU has no GPM.
@@ -223,6 +226,25 @@ impl ProcessKindSpec {
     pub fn is_graphics(self) -> bool {
         matches!(self, Self::Graphics | Self::Both)
     }
+}
+
+/// A retired page: `{ address = 0x1ab2c, cause = "double_bit_ecc", timestamp = 1700000000 }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetiredPageSpec {
+    pub address: u64,
+    pub cause: RetirementCauseSpec,
+    /// When it was retired, seconds since the Unix epoch.
+    #[serde(default)]
+    pub timestamp: u64,
+}
+
+/// `nvmlPageRetirementCause_t`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetirementCauseSpec {
+    MultipleSingleBitEcc = 0,
+    DoubleBitEcc = 1,
 }
 
 /// InfoROM versions; a version left out is an object this InfoROM does not have.
@@ -867,6 +889,18 @@ impl GpuSpec {
 
     pub fn remapped_rows(&self) -> Reading<RemappedRowsSpec> {
         self.read(Metric::RemappedRows, self.remapped_rows)
+    }
+
+    /// The pages retired for `cause` (`nvmlPageRetirementCause_t`): (address, timestamp).
+    pub fn retired_pages(&self, cause: u32) -> Reading<Vec<(u64, u64)>> {
+        let pages = self.retired_pages.as_ref().map(|pages| {
+            pages
+                .iter()
+                .filter(|p| p.cause as u32 == cause)
+                .map(|p| (p.address, p.timestamp))
+                .collect()
+        });
+        self.read(Metric::RetiredPages, pages)
     }
 
     pub fn retired_pages_pending(&self) -> Reading<bool> {

@@ -1033,6 +1033,52 @@ pub unsafe extern "C" fn nvmlDeviceGetRetiredPagesPendingStatus(
     with_gpu(dev, |_, g, _| reply(g.retired_pages_pending(), |on| write(out, c_uint::from(on))))
 }
 
+/// nvml.h: `count` holds the buffers' size and receives how many pages `cause` retired; 0
+/// asks for the number only; buffers too small are INSUFFICIENT_SIZE with `count` set.
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetRetiredPages(
+    dev: nvmlDevice_t,
+    cause: c_uint,
+    count: *mut c_uint,
+    addresses: *mut c_ulonglong,
+) -> nvmlReturn_t {
+    nvmlDeviceGetRetiredPages_v2(dev, cause, count, addresses, std::ptr::null_mut())
+}
+
+/// As `nvmlDeviceGetRetiredPages`, with each page's retirement time (µs since the epoch) when
+/// `timestamps` is given.
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetRetiredPages_v2(
+    dev: nvmlDevice_t,
+    cause: c_uint,
+    count: *mut c_uint,
+    addresses: *mut c_ulonglong,
+    timestamps: *mut c_ulonglong,
+) -> nvmlReturn_t {
+    if count.is_null() || cause > 1 {
+        return INVALID_ARGUMENT;
+    }
+    with_gpu(dev, |_, g, _| {
+        reply(g.retired_pages(cause), |pages| {
+            let room = *count as usize;
+            *count = pages.len() as c_uint;
+            if pages.len() > room {
+                return INSUFFICIENT_SIZE;
+            }
+            if !pages.is_empty() && addresses.is_null() {
+                return INVALID_ARGUMENT;
+            }
+            for (i, (address, at)) in pages.iter().enumerate() {
+                addresses.add(i).write(*address);
+                if !timestamps.is_null() {
+                    timestamps.add(i).write(at.saturating_mul(1_000_000));
+                }
+            }
+            SUCCESS
+        })
+    })
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn nvmlDeviceGetPcieReplayCounter(
     dev: nvmlDevice_t,

@@ -130,8 +130,6 @@ stubs! {
     nvmlDeviceGetProcessesUtilizationInfo
     nvmlDeviceGetRemappedRows_v2
     nvmlDeviceGetRepairStatus
-    nvmlDeviceGetRetiredPages
-    nvmlDeviceGetRetiredPages_v2
     nvmlDeviceGetRowRemapperHistogram
     nvmlDeviceGetSramEccErrorStatus
     nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts
