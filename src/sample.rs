@@ -502,10 +502,34 @@ pub struct Details {
     pub power_average_watts: Option<f64>,
     #[serde(default)]
     pub power_instant_watts: Option<f64>,
+    /// ECC errors by where in memory they happened.
+    #[serde(default)]
+    pub ecc_locations: EccLocations,
     /// How long the clocks have been held down for each reason since the driver loaded, in
     /// µs (as nvidia-smi prints them).
     #[serde(default)]
     pub clock_event_counters_us: ClockEventCounters,
+}
+
+/// ECC error counts per memory location; `None` where the GPU does not count there.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EccLocations {
+    pub l1_cache: EccCounts,
+    pub l2_cache: EccCounts,
+    /// Device memory (HBM or GDDR), which nvidia-smi calls both `dram` and `device_memory`.
+    pub dram: EccCounts,
+    pub register_file: EccCounts,
+    pub texture_memory: EccCounts,
+    pub cbu: EccCounts,
+    pub sram: EccCounts,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EccCounts {
+    pub corrected_volatile: Option<u64>,
+    pub uncorrected_volatile: Option<u64>,
+    pub corrected_aggregate: Option<u64>,
+    pub uncorrected_aggregate: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

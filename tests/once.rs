@@ -242,6 +242,24 @@ fn query_gpu_reads_inforom_operation_mode_and_field_values() {
     );
 }
 
+/// ECC errors by memory location: each counter where the GPU counts there (device memory
+/// under both its names), `[N/A]` where it does not or ECC is off.
+#[test]
+fn ecc_errors_are_queried_by_memory_location() {
+    let scenario = scenario_file(
+        "[[gpus]]\nname = \"NVIDIA H100 80GB HBM3\"\necc_corrected = 3\necc_uncorrected = 0\n\
+         ecc_locations = { dram = [2, 0, 5, 1], sram = [1, 0, 1, 0] }\n\
+         [[gpus]]\nname = \"NVIDIA GeForce RTX 4090\"\n",
+    );
+    let out = stdout_of(gputop(&scenario).args([
+        "--query-gpu=ecc.errors.corrected.volatile.dram,ecc.errors.corrected.volatile.device_memory,\
+         ecc.errors.corrected.volatile.sram,ecc.errors.corrected.aggregate.dram,\
+         ecc.errors.uncorrected.aggregate.dram,ecc.errors.uncorrected.volatile.l2_cache",
+        "--format=csv,noheader",
+    ]));
+    assert_eq!(out, "2, 2, 1, 5, 1, [N/A]\n[N/A], [N/A], [N/A], [N/A], [N/A], [N/A]\n");
+}
+
 /// `--query-retired-pages`: a row per retired page (a GPU that retires none, or refused, one
 /// row that says so); `--query-remapped-rows`: a row per GPU, pending and failure as 1 or 0.
 #[test]

@@ -84,6 +84,17 @@ fn watts(v: Option<f64>) -> Option<String> {
     v.map(|w| format!("{w:.2}"))
 }
 
+/// `ecc.errors.corrected.volatile.dram` and its 31 siblings: one counter of one location.
+macro_rules! ecc_location {
+    ($name:literal, $location:ident, $counter:ident) => {
+        Field {
+            names: &[$name],
+            unit: None,
+            value: |g, _| detail(g, |d| n(d.ecc_locations.$location.$counter)),
+        }
+    };
+}
+
 const GPU_FIELDS: &[Field<GpuSample>] = &[
     Field {
         names: &["timestamp"],
@@ -536,6 +547,66 @@ const GPU_FIELDS: &[Field<GpuSample>] = &[
         unit: Some("us"),
         value: |g, _| detail(g, |d| n(d.clock_event_counters_us.hw_power_brake_slowdown)),
     },
+    ecc_location!("ecc.errors.corrected.volatile.device_memory", dram, corrected_volatile),
+    ecc_location!("ecc.errors.corrected.volatile.dram", dram, corrected_volatile),
+    ecc_location!("ecc.errors.corrected.volatile.register_file", register_file, corrected_volatile),
+    ecc_location!("ecc.errors.corrected.volatile.l1_cache", l1_cache, corrected_volatile),
+    ecc_location!("ecc.errors.corrected.volatile.l2_cache", l2_cache, corrected_volatile),
+    ecc_location!(
+        "ecc.errors.corrected.volatile.texture_memory",
+        texture_memory,
+        corrected_volatile
+    ),
+    ecc_location!("ecc.errors.corrected.volatile.cbu", cbu, corrected_volatile),
+    ecc_location!("ecc.errors.corrected.volatile.sram", sram, corrected_volatile),
+    ecc_location!("ecc.errors.corrected.aggregate.device_memory", dram, corrected_aggregate),
+    ecc_location!("ecc.errors.corrected.aggregate.dram", dram, corrected_aggregate),
+    ecc_location!(
+        "ecc.errors.corrected.aggregate.register_file",
+        register_file,
+        corrected_aggregate
+    ),
+    ecc_location!("ecc.errors.corrected.aggregate.l1_cache", l1_cache, corrected_aggregate),
+    ecc_location!("ecc.errors.corrected.aggregate.l2_cache", l2_cache, corrected_aggregate),
+    ecc_location!(
+        "ecc.errors.corrected.aggregate.texture_memory",
+        texture_memory,
+        corrected_aggregate
+    ),
+    ecc_location!("ecc.errors.corrected.aggregate.cbu", cbu, corrected_aggregate),
+    ecc_location!("ecc.errors.corrected.aggregate.sram", sram, corrected_aggregate),
+    ecc_location!("ecc.errors.uncorrected.volatile.device_memory", dram, uncorrected_volatile),
+    ecc_location!("ecc.errors.uncorrected.volatile.dram", dram, uncorrected_volatile),
+    ecc_location!(
+        "ecc.errors.uncorrected.volatile.register_file",
+        register_file,
+        uncorrected_volatile
+    ),
+    ecc_location!("ecc.errors.uncorrected.volatile.l1_cache", l1_cache, uncorrected_volatile),
+    ecc_location!("ecc.errors.uncorrected.volatile.l2_cache", l2_cache, uncorrected_volatile),
+    ecc_location!(
+        "ecc.errors.uncorrected.volatile.texture_memory",
+        texture_memory,
+        uncorrected_volatile
+    ),
+    ecc_location!("ecc.errors.uncorrected.volatile.cbu", cbu, uncorrected_volatile),
+    ecc_location!("ecc.errors.uncorrected.volatile.sram", sram, uncorrected_volatile),
+    ecc_location!("ecc.errors.uncorrected.aggregate.device_memory", dram, uncorrected_aggregate),
+    ecc_location!("ecc.errors.uncorrected.aggregate.dram", dram, uncorrected_aggregate),
+    ecc_location!(
+        "ecc.errors.uncorrected.aggregate.register_file",
+        register_file,
+        uncorrected_aggregate
+    ),
+    ecc_location!("ecc.errors.uncorrected.aggregate.l1_cache", l1_cache, uncorrected_aggregate),
+    ecc_location!("ecc.errors.uncorrected.aggregate.l2_cache", l2_cache, uncorrected_aggregate),
+    ecc_location!(
+        "ecc.errors.uncorrected.aggregate.texture_memory",
+        texture_memory,
+        uncorrected_aggregate
+    ),
+    ecc_location!("ecc.errors.uncorrected.aggregate.cbu", cbu, uncorrected_aggregate),
+    ecc_location!("ecc.errors.uncorrected.aggregate.sram", sram, uncorrected_aggregate),
     // Windows' driver model: nvidia-smi prints [N/A] for it on Linux.
     Field { names: &["driver_model.current"], unit: None, value: |_, _| None },
     Field { names: &["driver_model.pending"], unit: None, value: |_, _| None },
@@ -904,10 +975,39 @@ pub fn help(kind: QueryKind) -> String {
     let mut out = format!("List of valid properties to query for the switch \"{switch}\":\n\n");
     for names in kind.names() {
         let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
-        let what = DESCRIPTIONS.iter().find(|(n, _)| *n == names[0]).map_or("", |(_, d)| *d);
-        out.push_str(&format!("{}\n{what}\n\n", quoted.join(" or ")));
+        out.push_str(&format!("{}\n{}\n\n", quoted.join(" or "), describe(names[0])));
     }
     out
+}
+
+/// What a property is: from [`DESCRIPTIONS`], or made up from the parts of an ECC counter's
+/// name (`ecc.errors.corrected.volatile.sram`).
+fn describe(name: &str) -> String {
+    if let Some((_, what)) = DESCRIPTIONS.iter().find(|(n, _)| *n == name) {
+        return (*what).to_string();
+    }
+    let parts: Vec<&str> = name.split('.').collect();
+    match parts[..] {
+        ["ecc", "errors", kind, counter, location] => {
+            let since = if counter == "volatile" {
+                "since the driver loaded"
+            } else {
+                "over the board's life"
+            };
+            let place = match location {
+                "device_memory" | "dram" => "device memory",
+                "register_file" => "the register file",
+                "l1_cache" => "the L1 cache",
+                "l2_cache" => "the L2 cache",
+                "texture_memory" => "texture memory",
+                "cbu" => "the CBU",
+                _ => "SRAM",
+            };
+            let kind = if kind == "corrected" { "Corrected" } else { "Uncorrected" };
+            format!("{kind} ECC errors in {place} {since}.")
+        }
+        _ => String::new(),
+    }
 }
 
 /// Why a query's list of properties cannot be used.
@@ -1104,6 +1204,16 @@ fn missing_key(property: &str) -> Option<&'static str> {
         "power.draw.average" => "details.power_average_watts",
         "power.draw.instant" => "details.power_instant_watts",
         p if p.starts_with("clocks_event_reasons_counters.") => "details.clock_event_counters_us",
+        p if p.starts_with("ecc.errors.") => match p.rsplit('.').next().unwrap_or("") {
+            "device_memory" | "dram" => "details.ecc_locations.dram",
+            "register_file" => "details.ecc_locations.register_file",
+            "l1_cache" => "details.ecc_locations.l1_cache",
+            "l2_cache" => "details.ecc_locations.l2_cache",
+            "texture_memory" => "details.ecc_locations.texture_memory",
+            "cbu" => "details.ecc_locations.cbu",
+            "sram" => "details.ecc_locations.sram",
+            _ => return None,
+        },
         p if p.starts_with("clocks_throttle_reasons.") => "throttle",
         _ => return None,
     })

@@ -475,10 +475,41 @@ fn details(d: &Device, r: &mut Reader) -> Details {
             ecc: r.get("details.inforom.ecc", d.info_rom_version(InfoRom::ECC)),
             power: r.get("details.inforom.power", d.info_rom_version(InfoRom::Power)),
         },
+        ecc_locations: ecc_locations(d, r),
         operation_mode: r
             .get("details.operation_mode", d.gpu_operation_mode())
             .map(|m| (operation_mode(m.current), operation_mode(m.pending))),
         ..field_values(d, r)
+    }
+}
+
+/// ECC counts of each memory location; a location the GPU does not count is NOT_SUPPORTED
+/// at its first counter and not asked again.
+fn ecc_locations(d: &Device, r: &mut Reader) -> EccLocations {
+    use nvml_wrapper::enum_wrappers::device::MemoryLocation as At;
+    let mut counts = |location: At, key: &str| {
+        let read = |error, counter| d.memory_error_counter(error, counter, location);
+        let first = read(MemoryError::Corrected, EccCounter::Volatile);
+        if first.is_err() {
+            r.get::<u64>(key, first);
+            return EccCounts::default();
+        }
+        EccCounts {
+            corrected_volatile: first.ok(),
+            uncorrected_volatile: r.get(key, read(MemoryError::Uncorrected, EccCounter::Volatile)),
+            corrected_aggregate: r.get(key, read(MemoryError::Corrected, EccCounter::Aggregate)),
+            uncorrected_aggregate: r
+                .get(key, read(MemoryError::Uncorrected, EccCounter::Aggregate)),
+        }
+    };
+    EccLocations {
+        l1_cache: counts(At::L1Cache, "details.ecc_locations.l1_cache"),
+        l2_cache: counts(At::L2Cache, "details.ecc_locations.l2_cache"),
+        dram: counts(At::Device, "details.ecc_locations.dram"),
+        register_file: counts(At::RegisterFile, "details.ecc_locations.register_file"),
+        texture_memory: counts(At::Texture, "details.ecc_locations.texture_memory"),
+        cbu: counts(At::Cbu, "details.ecc_locations.cbu"),
+        sram: counts(At::SRAM, "details.ecc_locations.sram"),
     }
 }
 

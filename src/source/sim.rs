@@ -193,6 +193,27 @@ fn details(spec: &GpuSpec, g: &GpuSample, t: f64) -> Details {
             ecc: spec.inforom_object(1).ok(),
             power: spec.inforom_object(2).ok(),
         },
+        ecc_locations: {
+            let counts = |location| {
+                let read =
+                    |error, counter| spec.memory_error_counter(error, counter, location).ok();
+                EccCounts {
+                    corrected_volatile: read(0, 0),
+                    uncorrected_volatile: read(1, 0),
+                    corrected_aggregate: read(0, 1),
+                    uncorrected_aggregate: read(1, 1),
+                }
+            };
+            EccLocations {
+                l1_cache: counts(0),
+                l2_cache: counts(1),
+                dram: counts(2),
+                register_file: counts(3),
+                texture_memory: counts(4),
+                cbu: counts(6),
+                sram: counts(7),
+            }
+        },
         operation_mode: spec
             .operation_mode()
             .ok()

@@ -4,8 +4,8 @@
 
 use super::signal::Wave;
 use super::{
-    Activity, DriverSpec, GpmSpec, GpuSpec, InforomSpec, ProcessKindSpec, ProcessSpec, Scenario,
-    Signal,
+    Activity, DriverSpec, EccLocationsSpec, GpmSpec, GpuSpec, InforomSpec, ProcessKindSpec,
+    ProcessSpec, Scenario, Signal,
 };
 
 struct Model {
@@ -134,6 +134,11 @@ fn gpu(index: usize) -> GpuSpec {
         ecc_corrected: m.has_ecc.then_some(0),
         ecc_uncorrected: m.has_ecc.then_some(0),
         ecc_aggregate: None,
+        ecc_locations: m.has_ecc.then_some(EccLocationsSpec {
+            dram: Some([0; 4]),
+            sram: Some([0; 4]),
+            ..EccLocationsSpec::default()
+        }),
         nvlink: None,
         mig_enabled: m.mig,
         mig_instances: Vec::new(),

@@ -122,6 +122,10 @@ pub struct GpuSpec {
     /// Lifetime ECC counts `[corrected, uncorrected]` (kept in the InfoROM across reboots);
     /// the volatile counts when left out.
     pub ecc_aggregate: Option<[u64; 2]>,
+    /// ECC errors by where in memory (`nvmlDeviceGetMemoryErrorCounter`): per location,
+    /// `[corrected volatile, uncorrected volatile, corrected aggregate, uncorrected
+    /// aggregate]`; a location left out is NOT_SUPPORTED (Hopper counts DRAM and SRAM only).
+    pub ecc_locations: Option<EccLocationsSpec>,
     /// NVLink: how many links are up and the error counts, all on the first link.
     pub nvlink: Option<NvlinkSpec>,
     /// `Some` on a GPU that can do MIG; `true` when MIG mode is on.
@@ -226,6 +230,20 @@ impl ProcessKindSpec {
     pub fn is_graphics(self) -> bool {
         matches!(self, Self::Graphics | Self::Both)
     }
+}
+
+/// `ecc_locations`: the counts of each `nvmlMemoryLocation_t` the GPU has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EccLocationsSpec {
+    pub l1_cache: Option<[u64; 4]>,
+    pub l2_cache: Option<[u64; 4]>,
+    pub dram: Option<[u64; 4]>,
+    pub register_file: Option<[u64; 4]>,
+    pub texture_memory: Option<[u64; 4]>,
+    pub texture_shm: Option<[u64; 4]>,
+    pub cbu: Option<[u64; 4]>,
+    pub sram: Option<[u64; 4]>,
 }
 
 /// A retired page: `{ address = 0x1ab2c, cause = "double_bit_ecc", timestamp = 1700000000 }`.
@@ -766,6 +784,27 @@ impl GpuSpec {
     /// (corrected, uncorrected) volatile totals.
     pub fn ecc(&self) -> Reading<(u64, u64)> {
         self.read(Metric::Ecc, self.ecc_corrected.zip(self.ecc_uncorrected))
+    }
+
+    /// One ECC counter of a memory location (`nvmlMemoryErrorType_t` 0 corrected, 1
+    /// uncorrected; `nvmlEccCounterType_t` 0 volatile, 1 aggregate; `nvmlMemoryLocation_t`).
+    /// ECC off (no volatile totals) is NOT_SUPPORTED, as is a location the GPU does not count.
+    pub fn memory_error_counter(&self, error: u32, counter: u32, location: u32) -> Reading<u64> {
+        self.ecc()?;
+        let l = self.ecc_locations.unwrap_or_default();
+        let counts = match location {
+            0 => l.l1_cache,
+            1 => l.l2_cache,
+            2 => l.dram,
+            3 => l.register_file,
+            4 => l.texture_memory,
+            5 => l.texture_shm,
+            6 => l.cbu,
+            7 => l.sram,
+            _ => None,
+        };
+        let slot = (counter as usize) * 2 + error as usize;
+        self.read(Metric::Ecc, counts.and_then(|c| c.get(slot).copied()))
     }
 
     /// (corrected, uncorrected) lifetime totals.

@@ -715,6 +715,22 @@ pub unsafe extern "C" fn nvmlDeviceGetPcieThroughput(
 /// Error types: corrected 0, uncorrected 1; counters: volatile 0 (since the driver loaded),
 /// aggregate 1 (the board's lifetime).
 #[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetMemoryErrorCounter(
+    dev: nvmlDevice_t,
+    error_type: c_uint,
+    counter: c_uint,
+    location: c_uint,
+    out: *mut c_ulonglong,
+) -> nvmlReturn_t {
+    if error_type > 1 || counter > 1 || location > 7 {
+        return INVALID_ARGUMENT;
+    }
+    with_gpu(dev, |_, g, _| {
+        reply(g.memory_error_counter(error_type, counter, location), |v| write(out, v))
+    })
+}
+
+#[no_mangle]
 pub unsafe extern "C" fn nvmlDeviceGetTotalEccErrors(
     dev: nvmlDevice_t,
     error_type: c_uint,
