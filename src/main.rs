@@ -8,9 +8,11 @@ fn main() -> ExitCode {
 }
 
 /// Allocations of 1 MiB and more (a Prometheus answer, a fleet's GPU list) are mapped and
-/// unmapped on their own instead of kept by glibc between refreshes: with `--prometheus` on
-/// 8,000 GPUs the monitor peaked at 77.6 MiB without it, 67.7 MiB with it (56 MiB steady), in
-/// `scripts/bench-prometheus.sh`. Small allocations, all a local monitor makes, are unchanged.
+/// unmapped on their own instead of kept by glibc between refreshes, and threads share two
+/// arenas: with `--prometheus` on 8,000 GPUs the monitor peaked at 77.6 MiB without the first,
+/// 67.7 MiB with it, and 73.8 MiB once its answers were read on four threads until the arenas
+/// were capped (66 MiB), in `scripts/bench-prometheus.sh`. Small allocations, all a local
+/// monitor makes, are unchanged.
 fn return_large_buffers() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets a tunable of the allocator; called before any thread starts.
