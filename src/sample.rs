@@ -502,6 +502,18 @@ pub struct Details {
     pub power_average_watts: Option<f64>,
     #[serde(default)]
     pub power_instant_watts: Option<f64>,
+    /// JPEG decoder and optical flow accelerator utilization, percent (Ampere and later).
+    #[serde(default)]
+    pub utilization_jpeg_percent: Option<u32>,
+    #[serde(default)]
+    pub utilization_ofa_percent: Option<u32>,
+    /// The highest PCIe generation the GPU supports (`pcie_link_gen_max` is also bounded by
+    /// the slot).
+    #[serde(default)]
+    pub pcie_link_gen_gpu_max: Option<u32>,
+    /// How many processes' statistics per-process accounting keeps.
+    #[serde(default)]
+    pub accounting_buffer_size: Option<u32>,
     /// ECC errors by where in memory they happened.
     #[serde(default)]
     pub ecc_locations: EccLocations,

@@ -260,6 +260,30 @@ fn ecc_errors_are_queried_by_memory_location() {
     assert_eq!(out, "2, 2, 1, 5, 1, [N/A]\n[N/A], [N/A], [N/A], [N/A], [N/A], [N/A]\n");
 }
 
+/// The video engines beyond encode and decode, the GPU's own PCIe ceiling and the accounting
+/// buffer: values where the GPU has them, `[N/A]` elsewhere.
+#[test]
+fn query_gpu_reads_jpeg_ofa_pcie_ceiling_and_accounting_buffer() {
+    let scenario = scenario_file(
+        "[[gpus]]\nname = \"NVIDIA H100 80GB HBM3\"\njpeg_pct = 12\nofa_pct = 3\n\
+         pcie_link_gen = [4, 4]\npcie_link_width = [16, 16]\npcie_link_gen_gpu_max = 5\n\
+         accounting_buffer_size = 4000\n\
+         [[gpus]]\nname = \"Tesla V100-SXM2-32GB\"\n",
+    );
+    let out = stdout_of(gputop(&scenario).args([
+        "--query-gpu=utilization.jpeg,utilization.ofa,pcie.link.gen.gpucurrent,pcie.link.gen.max,\
+         pcie.link.gen.gpumax,accounting.buffer_size",
+        "--format=csv",
+    ]));
+    assert_eq!(
+        out,
+        "utilization.jpeg [%], utilization.ofa [%], pcie.link.gen.current, pcie.link.gen.max, \
+         pcie.link.gen.gpumax, accounting.buffer_size\n\
+         12 %, 3 %, 4, 4, 5, 4000\n\
+         [N/A], [N/A], [N/A], [N/A], [N/A], [N/A]\n"
+    );
+}
+
 /// `--query-retired-pages`: a row per retired page (a GPU that retires none, or refused, one
 /// row that says so); `--query-remapped-rows`: a row per GPU, pending and failure as 1 or 0.
 #[test]

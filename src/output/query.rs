@@ -306,7 +306,7 @@ const GPU_FIELDS: &[Field<GpuSample>] = &[
         value: |g, _| detail(g, |d| enabled(d.ecc_mode_pending)),
     },
     Field {
-        names: &["pcie.link.gen.current"],
+        names: &["pcie.link.gen.current", "pcie.link.gen.gpucurrent"],
         unit: None,
         value: |g, _| detail(g, |d| n(d.pcie_link_gen_current)),
     },
@@ -476,6 +476,26 @@ const GPU_FIELDS: &[Field<GpuSample>] = &[
         names: &["clocks_throttle_reasons.supported", "clocks_event_reasons.supported"],
         unit: None,
         value: |g, _| detail(g, |d| d.throttle_supported_mask.map(|m| format!("0x{m:016X}"))),
+    },
+    Field {
+        names: &["utilization.jpeg"],
+        unit: Some("%"),
+        value: |g, _| detail(g, |d| n(d.utilization_jpeg_percent)),
+    },
+    Field {
+        names: &["utilization.ofa"],
+        unit: Some("%"),
+        value: |g, _| detail(g, |d| n(d.utilization_ofa_percent)),
+    },
+    Field {
+        names: &["pcie.link.gen.gpumax"],
+        unit: None,
+        value: |g, _| detail(g, |d| n(d.pcie_link_gen_gpu_max)),
+    },
+    Field {
+        names: &["accounting.buffer_size"],
+        unit: None,
+        value: |g, _| detail(g, |d| n(d.accounting_buffer_size)),
     },
     Field {
         names: &["inforom.img", "inforom.image"],
@@ -893,6 +913,10 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ("encoder.stats.averageFps", "The encoder sessions' average frames per second."),
     ("encoder.stats.averageLatency", "The encoder sessions' average latency, in microseconds."),
     ("clocks_throttle_reasons.supported", "The bit mask of the reasons this GPU can report, in hex."),
+    ("utilization.jpeg", "Percent of time the JPEG decoder was busy."),
+    ("utilization.ofa", "Percent of time the optical flow accelerator was busy."),
+    ("pcie.link.gen.gpumax", "The highest PCIe link generation the GPU supports."),
+    ("accounting.buffer_size", "How many processes' statistics per-process accounting keeps."),
     ("inforom.img", "The InfoROM image version (the board's non-volatile configuration store)."),
     ("inforom.oem", "The version of the InfoROM's OEM configuration object."),
     ("inforom.ecc", "The version of the InfoROM's ECC object."),
@@ -1195,6 +1219,10 @@ fn missing_key(property: &str) -> Option<&'static str> {
         }
         p if p.starts_with("encoder.stats.") => "details.encoder_sessions",
         "clocks_throttle_reasons.supported" => "details.throttle_supported_mask",
+        "utilization.jpeg" => "details.utilization_jpeg_percent",
+        "utilization.ofa" => "details.utilization_ofa_percent",
+        "pcie.link.gen.gpumax" => "details.pcie_link_gen_gpu_max",
+        "accounting.buffer_size" => "details.accounting_buffer_size",
         "inforom.img" => "details.inforom.image",
         "inforom.oem" => "details.inforom.oem",
         "inforom.ecc" => "details.inforom.ecc",

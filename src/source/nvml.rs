@@ -476,6 +476,13 @@ fn details(d: &Device, r: &mut Reader) -> Details {
             power: r.get("details.inforom.power", d.info_rom_version(InfoRom::Power)),
         },
         ecc_locations: ecc_locations(d, r),
+        utilization_jpeg_percent: r
+            .get("details.utilization_jpeg_percent", ffi::engine_utilization(d, true)),
+        utilization_ofa_percent: r
+            .get("details.utilization_ofa_percent", ffi::engine_utilization(d, false)),
+        pcie_link_gen_gpu_max: r
+            .get("details.pcie_link_gen_gpu_max", ffi::gpu_max_pcie_link_gen(d)),
+        accounting_buffer_size: r.get("details.accounting_buffer_size", d.accounting_buffer_size()),
         operation_mode: r
             .get("details.operation_mode", d.gpu_operation_mode())
             .map(|m| (operation_mode(m.current), operation_mode(m.pending))),

@@ -51,3 +51,31 @@ pub fn compute_instance_id(d: &Device) -> Result<u32, NvmlError> {
     nvml_try(unsafe { call(d.handle(), &mut id) })?;
     Ok(id)
 }
+
+/// `nvmlDeviceGetJpgUtilization` (`jpeg`) or `nvmlDeviceGetOfaUtilization`: percent of the
+/// last sampling period the JPEG decoder or the optical flow accelerator was busy.
+pub fn engine_utilization(d: &Device, jpeg: bool) -> Result<u32, NvmlError> {
+    let lib = d.nvml().lib();
+    let (call, name) = if jpeg {
+        (lib.nvmlDeviceGetJpgUtilization.as_ref(), "nvmlDeviceGetJpgUtilization")
+    } else {
+        (lib.nvmlDeviceGetOfaUtilization.as_ref(), "nvmlDeviceGetOfaUtilization")
+    };
+    let call = call.map_err(|_| NvmlError::FailedToLoadSymbol(name.into()))?;
+    let (mut percent, mut period_us) = (0, 0);
+    // SAFETY: a live device handle and two pointers to integers that outlive the call.
+    nvml_try(unsafe { call(d.handle(), &mut percent, &mut period_us) })?;
+    Ok(percent)
+}
+
+/// `nvmlDeviceGetGpuMaxPcieLinkGeneration`: the highest PCIe generation the GPU supports,
+/// whatever its slot does.
+pub fn gpu_max_pcie_link_gen(d: &Device) -> Result<u32, NvmlError> {
+    let call = d.nvml().lib().nvmlDeviceGetGpuMaxPcieLinkGeneration.as_ref().map_err(|_| {
+        NvmlError::FailedToLoadSymbol("nvmlDeviceGetGpuMaxPcieLinkGeneration".into())
+    })?;
+    let mut generation = 0;
+    // SAFETY: a live device handle and a pointer to an integer that outlives the call.
+    nvml_try(unsafe { call(d.handle(), &mut generation) })?;
+    Ok(generation)
+}

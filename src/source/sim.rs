@@ -193,6 +193,10 @@ fn details(spec: &GpuSpec, g: &GpuSample, t: f64) -> Details {
             ecc: spec.inforom_object(1).ok(),
             power: spec.inforom_object(2).ok(),
         },
+        utilization_jpeg_percent: spec.jpeg(t).ok(),
+        utilization_ofa_percent: spec.ofa(t).ok(),
+        pcie_link_gen_gpu_max: spec.pcie_link_gen_gpu_max().ok(),
+        accounting_buffer_size: spec.accounting_buffer_size().ok(),
         ecc_locations: {
             let counts = |location| {
                 let read =

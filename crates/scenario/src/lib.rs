@@ -111,6 +111,9 @@ pub struct GpuSpec {
     pub pstate: Option<u32>,
     pub encoder_pct: Option<Signal>,
     pub decoder_pct: Option<Signal>,
+    /// JPEG decoder and optical flow accelerator utilization (Ampere and later).
+    pub jpeg_pct: Option<Signal>,
+    pub ofa_pct: Option<Signal>,
     pub pcie_tx_kbps: Option<Signal>,
     pub pcie_rx_kbps: Option<Signal>,
     /// Raw `nvmlClocksThrottleReasons` bits.
@@ -150,6 +153,9 @@ pub struct GpuSpec {
     pub temperature_memory_c: Option<Signal>,
     /// PCIe link generation, current and maximum: `[4, 5]`.
     pub pcie_link_gen: Option<[u32; 2]>,
+    /// The highest generation the GPU itself supports (`nvmlDeviceGetGpuMaxPcieLinkGeneration`);
+    /// `pcie_link_gen`'s maximum is also bounded by the slot.
+    pub pcie_link_gen_gpu_max: Option<u32>,
     /// PCIe link width (lanes), current and maximum: `[16, 16]`.
     pub pcie_link_width: Option<[u32; 2]>,
     /// The range the power management limit may be set in, `[min, max]` W.
@@ -158,6 +164,8 @@ pub struct GpuSpec {
     pub power_default_limit_w: Option<f64>,
     /// Per-process accounting (`nvmlDeviceGetAccountingMode`).
     pub accounting_mode: Option<bool>,
+    /// How many processes' accounting the driver keeps (`nvmlDeviceGetAccountingBufferSize`).
+    pub accounting_buffer_size: Option<u32>,
     /// A display attached to a connector (`nvmlDeviceGetDisplayMode`).
     pub display_mode: Option<bool>,
     /// Row remapping (`nvmlDeviceGetRemappedRows`, Ampere and later).
@@ -916,6 +924,22 @@ impl GpuSpec {
         let limit =
             self.power_default_limit_w.or(self.power_management_limit_w).or(self.power_limit_w);
         self.read(Metric::PowerLimit, limit)
+    }
+
+    pub fn accounting_buffer_size(&self) -> Reading<u32> {
+        self.read(Metric::Accounting, self.accounting_buffer_size)
+    }
+
+    pub fn jpeg(&self, t: f64) -> Reading<u32> {
+        self.read_signal(Metric::Decoder, &self.jpeg_pct, t).map(percent)
+    }
+
+    pub fn ofa(&self, t: f64) -> Reading<u32> {
+        self.read_signal(Metric::Decoder, &self.ofa_pct, t).map(percent)
+    }
+
+    pub fn pcie_link_gen_gpu_max(&self) -> Reading<u32> {
+        self.read(Metric::PcieLink, self.pcie_link_gen_gpu_max)
     }
 
     pub fn accounting_mode(&self) -> Reading<bool> {

@@ -694,6 +694,28 @@ pub unsafe extern "C" fn nvmlDeviceGetDecoderUtilization(
     })
 }
 
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetJpgUtilization(
+    dev: nvmlDevice_t,
+    out: *mut c_uint,
+    period_us: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, t| {
+        reply(g.jpeg(t), |v| both(write(out, v), write(period_us, 1_000_000 as c_uint)))
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetOfaUtilization(
+    dev: nvmlDevice_t,
+    out: *mut c_uint,
+    period_us: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, t| {
+        reply(g.ofa(t), |v| both(write(out, v), write(period_us, 1_000_000 as c_uint)))
+    })
+}
+
 /// Counters: TX 0, RX 1, in KB/s.
 #[no_mangle]
 pub unsafe extern "C" fn nvmlDeviceGetPcieThroughput(
@@ -986,6 +1008,14 @@ pub unsafe extern "C" fn nvmlDeviceGetMaxPcieLinkGeneration(
 }
 
 #[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetGpuMaxPcieLinkGeneration(
+    dev: nvmlDevice_t,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| reply(g.pcie_link_gen_gpu_max(), |v| write(out, v)))
+}
+
+#[no_mangle]
 pub unsafe extern "C" fn nvmlDeviceGetCurrPcieLinkWidth(
     dev: nvmlDevice_t,
     out: *mut c_uint,
@@ -1008,6 +1038,14 @@ pub unsafe extern "C" fn nvmlDeviceGetAccountingMode(
     out: *mut c_uint,
 ) -> nvmlReturn_t {
     with_gpu(dev, |_, g, _| reply(g.accounting_mode(), |on| write(out, c_uint::from(on))))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetAccountingBufferSize(
+    dev: nvmlDevice_t,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| reply(g.accounting_buffer_size(), |v| write(out, v)))
 }
 
 #[no_mangle]

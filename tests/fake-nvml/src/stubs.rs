@@ -14,7 +14,6 @@ stubs! {
     nvmlDeviceDiscoverGpus
     nvmlDeviceFreezeNvLinkUtilizationCounter
     nvmlDeviceGetAPIRestriction
-    nvmlDeviceGetAccountingBufferSize
     nvmlDeviceGetAccountingPids
     nvmlDeviceGetAccountingStats
     nvmlDeviceGetAccountingStats_v2
@@ -72,7 +71,6 @@ stubs! {
     nvmlDeviceGetGpuInstanceProfileInfoV
     nvmlDeviceGetGpuInstanceRemainingCapacity
     nvmlDeviceGetGpuInstances
-    nvmlDeviceGetGpuMaxPcieLinkGeneration
     nvmlDeviceGetGridLicensableFeatures
     nvmlDeviceGetGridLicensableFeatures_v2
     nvmlDeviceGetGridLicensableFeatures_v3
@@ -85,7 +83,6 @@ stubs! {
     nvmlDeviceGetHostname_v1
     nvmlDeviceGetInforomConfigurationChecksum
     nvmlDeviceGetIrqNum
-    nvmlDeviceGetJpgUtilization
     nvmlDeviceGetLastBBXFlushTime
     nvmlDeviceGetMPSComputeRunningProcesses
     nvmlDeviceGetMarginTemperature
@@ -112,7 +109,6 @@ stubs! {
     nvmlDeviceGetNvLinkVersion
     nvmlDeviceGetNvlinkBwMode
     nvmlDeviceGetNvlinkSupportedBwModes
-    nvmlDeviceGetOfaUtilization
     nvmlDeviceGetP2PStatus
     nvmlDeviceGetPciInfo
     nvmlDeviceGetPciInfoExt
