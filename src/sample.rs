@@ -502,6 +502,9 @@ pub struct Details {
     pub power_average_watts: Option<f64>,
     #[serde(default)]
     pub power_instant_watts: Option<f64>,
+    /// The NVLink fabric an NVSwitch system registered the GPU with (Hopper and later).
+    #[serde(default)]
+    pub fabric: Option<Fabric>,
     /// JPEG decoder and optical flow accelerator utilization, percent (Ampere and later).
     #[serde(default)]
     pub utilization_jpeg_percent: Option<u32>,
@@ -521,6 +524,17 @@ pub struct Details {
     /// µs (as nvidia-smi prints them).
     #[serde(default)]
     pub clock_event_counters_us: ClockEventCounters,
+}
+
+/// A GPU's registration with its NVLink fabric, in nvidia-smi's words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fabric {
+    /// `Not Started`, `In Progress` or `Completed`.
+    pub state: String,
+    /// `Success`, or why the registration failed.
+    pub status: String,
+    pub clique_id: u32,
+    pub cluster_uuid: String,
 }
 
 /// ECC error counts per memory location; `None` where the GPU does not count there.

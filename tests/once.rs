@@ -284,6 +284,29 @@ fn query_gpu_reads_jpeg_ofa_pcie_ceiling_and_accounting_buffer() {
     );
 }
 
+/// The NVLink fabric registration of NVSwitch systems: its state, outcome (in the driver's
+/// words), clique and cluster; a bare `N/A` in each field outside any fabric.
+#[test]
+fn query_gpu_reads_the_nvlink_fabric() {
+    let scenario = scenario_file(
+        "[[gpus]]\nname = \"NVIDIA H100 80GB HBM3\"\nfabric = { state = \"completed\", \
+         clique_id = 7, cluster_uuid = \"4f6c2a1e-9b3d-4e8f-a012-3456789abcde\" }\n\
+         [[gpus]]\nname = \"NVIDIA H100 80GB HBM3\"\n\
+         fabric = { state = \"in_progress\", status = \"UNKNOWN\" }\n\
+         [[gpus]]\nname = \"NVIDIA A100-SXM4-80GB\"\n",
+    );
+    let out = stdout_of(gputop(&scenario).args([
+        "--query-gpu=fabric.state,fabric.status,fabric.cliqueId,fabric.clusterUuid",
+        "--format=csv,noheader",
+    ]));
+    assert_eq!(
+        out,
+        "Completed, Success, 7, 4f6c2a1e-9b3d-4e8f-a012-3456789abcde\n\
+         In Progress, Unknown Error, 0, 00000000-0000-0000-0000-000000000000\n\
+         N/A, N/A, N/A, N/A\n"
+    );
+}
+
 /// `--query-retired-pages`: a row per retired page (a GPU that retires none, or refused, one
 /// row that says so); `--query-remapped-rows`: a row per GPU, pending and failure as 1 or 0.
 #[test]

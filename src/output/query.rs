@@ -478,6 +478,26 @@ const GPU_FIELDS: &[Field<GpuSample>] = &[
         value: |g, _| detail(g, |d| d.throttle_supported_mask.map(|m| format!("0x{m:016X}"))),
     },
     Field {
+        names: &["fabric.state"],
+        unit: None,
+        value: |g, _| detail(g, |d| d.fabric.as_ref().map(|f| f.state.clone())),
+    },
+    Field {
+        names: &["fabric.status"],
+        unit: None,
+        value: |g, _| detail(g, |d| d.fabric.as_ref().map(|f| f.status.clone())),
+    },
+    Field {
+        names: &["fabric.cliqueId"],
+        unit: None,
+        value: |g, _| detail(g, |d| d.fabric.as_ref().map(|f| f.clique_id.to_string())),
+    },
+    Field {
+        names: &["fabric.clusterUuid"],
+        unit: None,
+        value: |g, _| detail(g, |d| d.fabric.as_ref().map(|f| f.cluster_uuid.clone())),
+    },
+    Field {
         names: &["utilization.jpeg"],
         unit: Some("%"),
         value: |g, _| detail(g, |d| n(d.utilization_jpeg_percent)),
@@ -913,6 +933,13 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ("encoder.stats.averageFps", "The encoder sessions' average frames per second."),
     ("encoder.stats.averageLatency", "The encoder sessions' average latency, in microseconds."),
     ("clocks_throttle_reasons.supported", "The bit mask of the reasons this GPU can report, in hex."),
+    (
+        "fabric.state",
+        "The GPU's registration with its NVLink fabric: Not Started, In Progress or Completed.",
+    ),
+    ("fabric.status", "How the fabric registration ended: Success, or why it failed."),
+    ("fabric.cliqueId", "The fabric clique the GPU belongs to."),
+    ("fabric.clusterUuid", "The UUID of the fabric cluster the GPU belongs to."),
     ("utilization.jpeg", "Percent of time the JPEG decoder was busy."),
     ("utilization.ofa", "Percent of time the optical flow accelerator was busy."),
     ("pcie.link.gen.gpumax", "The highest PCIe link generation the GPU supports."),
@@ -1148,6 +1175,11 @@ impl Query {
 /// have it (drivers since 2020; older ones printed `[Not Supported]`), and NVML's reason where
 /// it refused: `[Insufficient Permissions]`, `[GPU is lost]`, `[Unknown Error]`.
 fn absent(g: &GpuSample, property: &str) -> &'static str {
+    // A GPU outside any NVLink fabric, or that cannot say, reads a bare N/A in every fabric
+    // field (as nvidia-smi's output has been seen to print them).
+    if property.starts_with("fabric.") {
+        return "N/A";
+    }
     let reason = missing_key(property).and_then(|key| g.missing.get(key)).map(|m| m.reason);
     match reason {
         Some(MissingReason::NoPermission) => "[Insufficient Permissions]",
@@ -1223,6 +1255,7 @@ fn missing_key(property: &str) -> Option<&'static str> {
         "utilization.ofa" => "details.utilization_ofa_percent",
         "pcie.link.gen.gpumax" => "details.pcie_link_gen_gpu_max",
         "accounting.buffer_size" => "details.accounting_buffer_size",
+        p if p.starts_with("fabric.") => "details.fabric",
         "inforom.img" => "details.inforom.image",
         "inforom.oem" => "details.inforom.oem",
         "inforom.ecc" => "details.inforom.ecc",

@@ -476,6 +476,7 @@ fn details(d: &Device, r: &mut Reader) -> Details {
             power: r.get("details.inforom.power", d.info_rom_version(InfoRom::Power)),
         },
         ecc_locations: ecc_locations(d, r),
+        fabric: r.get("details.fabric", ffi::fabric(d)),
         utilization_jpeg_percent: r
             .get("details.utilization_jpeg_percent", ffi::engine_utilization(d, true)),
         utilization_ofa_percent: r

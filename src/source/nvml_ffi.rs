@@ -4,7 +4,7 @@
 use nvml_wrapper::error::{nvml_try, NvmlError};
 use nvml_wrapper::Device;
 
-use crate::sample::RemappedRows;
+use crate::sample::{Fabric, RemappedRows};
 
 /// `nvmlDeviceGetRemappedRows`: rows remapped after correctable and uncorrectable errors, and
 /// whether a remapping is pending or has failed.
@@ -78,4 +78,60 @@ pub fn gpu_max_pcie_link_gen(d: &Device) -> Result<u32, NvmlError> {
     // SAFETY: a live device handle and a pointer to an integer that outlives the call.
     nvml_try(unsafe { call(d.handle(), &mut generation) })?;
     Ok(generation)
+}
+
+/// `nvmlDeviceGetGpuFabricInfo` (the unversioned call, drivers since 525): the NVLink fabric
+/// an NVSwitch system registered the GPU with. A GPU outside any fabric answers state 0,
+/// NOT_SUPPORTED.
+pub fn fabric(d: &Device) -> Result<Fabric, NvmlError> {
+    let call = d
+        .nvml()
+        .lib()
+        .nvmlDeviceGetGpuFabricInfo
+        .as_ref()
+        .map_err(|_| NvmlError::FailedToLoadSymbol("nvmlDeviceGetGpuFabricInfo".into()))?;
+    // SAFETY: a plain C struct of integers and bytes, for which all zeroes is a valid value.
+    let mut info: nvml_wrapper_sys::bindings::nvmlGpuFabricInfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: a live device handle and a pointer to a struct that outlives the call.
+    nvml_try(unsafe { call(d.handle(), &mut info) })?;
+    let state = match info.state {
+        1 => "Not Started",
+        2 => "In Progress",
+        3 => "Completed",
+        _ => return Err(NvmlError::NotSupported),
+    };
+    let status = error_string(d, info.status);
+    let u = info.clusterUuid;
+    let hex = |range: std::ops::Range<usize>| -> String {
+        u[range].iter().map(|b| format!("{b:02x}")).collect()
+    };
+    Ok(Fabric {
+        state: state.to_string(),
+        status,
+        clique_id: info.cliqueId,
+        cluster_uuid: format!(
+            "{}-{}-{}-{}-{}",
+            hex(0..4),
+            hex(4..6),
+            hex(6..8),
+            hex(8..10),
+            hex(10..16)
+        ),
+    })
+}
+
+/// `nvmlErrorString`: the driver's own words for a return code (`Success`, `Unknown Error`),
+/// which nvidia-smi prints.
+fn error_string(d: &Device, code: u32) -> String {
+    let Ok(call) = d.nvml().lib().nvmlErrorString.as_ref() else {
+        return format!("error {code}");
+    };
+    // SAFETY: NVML returns a pointer to a static, NUL-terminated string (or null).
+    let text = unsafe { call(code) };
+    if text.is_null() {
+        return format!("error {code}");
+    }
+    // SAFETY: non-null, NUL-terminated and static, as above.
+    let text = unsafe { std::ffi::CStr::from_ptr(text) };
+    crate::output::sanitize::sanitize(&text.to_string_lossy()).into_owned()
 }

@@ -136,6 +136,7 @@ fn gpu(index: usize) -> GpuSpec {
         ecc_corrected: m.has_ecc.then_some(0),
         ecc_uncorrected: m.has_ecc.then_some(0),
         ecc_aggregate: None,
+        fabric: None,
         ecc_locations: m.has_ecc.then_some(EccLocationsSpec {
             dram: Some([0; 4]),
             sram: Some([0; 4]),

@@ -125,6 +125,9 @@ pub struct GpuSpec {
     /// Lifetime ECC counts `[corrected, uncorrected]` (kept in the InfoROM across reboots);
     /// the volatile counts when left out.
     pub ecc_aggregate: Option<[u64; 2]>,
+    /// The NVLink fabric an NVSwitch system registers the GPU with (`nvmlDeviceGetGpuFabricInfo`,
+    /// Hopper and later); left out, NOT_SUPPORTED.
+    pub fabric: Option<FabricSpec>,
     /// ECC errors by where in memory (`nvmlDeviceGetMemoryErrorCounter`): per location,
     /// `[corrected volatile, uncorrected volatile, corrected aggregate, uncorrected
     /// aggregate]`; a location left out is NOT_SUPPORTED (Hopper counts DRAM and SRAM only).
@@ -238,6 +241,30 @@ impl ProcessKindSpec {
     pub fn is_graphics(self) -> bool {
         matches!(self, Self::Graphics | Self::Both)
     }
+}
+
+/// `fabric = { state = "completed", clique_id = 7, cluster_uuid = "…" }`; `status` is the
+/// registration's outcome (SUCCESS when left out).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FabricSpec {
+    pub state: FabricStateSpec,
+    #[serde(default)]
+    pub clique_id: u32,
+    /// 32 hex digits, dashes allowed.
+    #[serde(default)]
+    pub cluster_uuid: String,
+    pub status: Option<ErrorCode>,
+}
+
+/// `nvmlGpuFabricState_t`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FabricStateSpec {
+    NotSupported = 0,
+    NotStarted = 1,
+    InProgress = 2,
+    Completed = 3,
 }
 
 /// `ecc_locations`: the counts of each `nvmlMemoryLocation_t` the GPU has.
@@ -853,6 +880,23 @@ impl GpuSpec {
 
     pub fn serial(&self) -> Reading<String> {
         self.read(Metric::Serial, self.serial.clone())
+    }
+
+    /// The fabric registration: (cluster UUID bytes, status, clique id, state).
+    pub fn fabric(&self) -> Reading<([u8; 16], u32, u32, u8)> {
+        let info = self.fabric.as_ref().map(|f| {
+            let hex: String = f.cluster_uuid.chars().filter(char::is_ascii_hexdigit).collect();
+            let mut uuid = [0u8; 16];
+            for (i, byte) in uuid.iter_mut().enumerate() {
+                *byte = hex
+                    .get(i * 2..i * 2 + 2)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .unwrap_or(0);
+            }
+            let status = f.status.map_or(0, ErrorCode::as_nvml_return);
+            (uuid, status, f.clique_id, f.state as u8)
+        });
+        self.read(Metric::Nvlink, info)
     }
 
     /// The InfoROM image version.

@@ -216,3 +216,12 @@ pub struct nvmlGpmMetricsGet_t {
 
 const _: () = assert!(std::mem::size_of::<nvmlGpmMetric_t>() == 40);
 const _: () = assert!(std::mem::offset_of!(nvmlGpmMetricsGet_t, metrics) == 24);
+
+/// nvml.h's `nvmlGpuFabricInfo_t` (the unversioned call's).
+#[repr(C)]
+pub struct nvmlGpuFabricInfo_t {
+    pub clusterUuid: [u8; 16],
+    pub status: nvmlReturn_t,
+    pub cliqueId: c_uint,
+    pub state: u8,
+}

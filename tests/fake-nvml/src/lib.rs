@@ -885,6 +885,19 @@ pub unsafe extern "C" fn nvmlDeviceGetVbiosVersion(
 }
 
 #[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetGpuFabricInfo(
+    dev: nvmlDevice_t,
+    out: *mut nvmlGpuFabricInfo_t,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| {
+        reply(g.fabric(), |(uuid, status, clique, state)| {
+            let info = nvmlGpuFabricInfo_t { clusterUuid: uuid, status, cliqueId: clique, state };
+            write(out, info)
+        })
+    })
+}
+
+#[no_mangle]
 pub unsafe extern "C" fn nvmlDeviceGetInforomImageVersion(
     dev: nvmlDevice_t,
     buf: *mut c_char,

@@ -60,7 +60,6 @@ stubs! {
     nvmlDeviceGetFanSpeedRPM
     nvmlDeviceGetGpcClkMinMaxVfOffset
     nvmlDeviceGetGpcClkVfOffset
-    nvmlDeviceGetGpuFabricInfo
     nvmlDeviceGetGpuFabricInfoV
     nvmlDeviceGetGpuFabricInfo_v4
     nvmlDeviceGetGpuInstanceById
