@@ -5,7 +5,10 @@
 # `gputop health` and `--query-gpu` see them against `nvidia-smi -q -d ECC,PCIE,ROW_REMAPPER`;
 # and, with PyTorch, GPM activity against `nvidia-smi dmon --gpm-metrics` under a matmul load
 # (tensor cores busy) and a copy load (DRAM busy, tensor idle). Needs only bash, python3 and
-# nvidia-smi on the machine; the gputop binary is built elsewhere and carried.
+# nvidia-smi on the machine; the gputop binary is built elsewhere and carried. Every
+# `--query-gpu` property both tools know goes through both, cell by cell (DIFF rows to learn
+# from), and nvidia-smi's property lists, answers and `-L` are kept in $OUT/properties as
+# fixtures; `missing-in-gputop.txt` lists what nvidia-smi has that gputop lacks.
 #
 #   OUT=/some/dir scripts/gpu-check.sh [path/to/gputop]
 #
@@ -62,6 +65,35 @@ nvidia-smi --query-gpu=$LINK --format=csv,noheader,nounits > "$OUT/nvidia-smi-li
 nvidia-smi -q -d ECC,PCIE,ROW_REMAPPER > "$OUT/nvidia-smi-health.txt" 2>&1
 "$BIN" health --json > "$OUT/gputop-health.json" 2> "$OUT/gputop-health.stderr"
 
+# Every property: each tool's list, then every property both know through both tools in one
+# query each (both --format=csv, units and all). nvidia-smi's side is kept as fixtures.
+PROPS="$OUT/properties"
+mkdir -p "$PROPS"
+nvidia-smi --help-query-gpu > "$PROPS/nvidia-smi-help-query-gpu.txt" 2>&1
+"$BIN" --help-query-gpu > "$PROPS/gputop-help-query-gpu.txt" 2>&1
+COMMON=$(python3 - "$PROPS" <<'PY'
+import re, sys
+from pathlib import Path
+d = Path(sys.argv[1])
+def entries(name):
+    text = (d / name).read_text(errors="replace")
+    return [re.findall(r'"([^"]+)"', l) for l in text.splitlines() if l.startswith('"')]
+ours = {n for e in entries("gputop-help-query-gpu.txt") for n in e}
+theirs = [e[0] for e in entries("nvidia-smi-help-query-gpu.txt") if e]
+(d / "missing-in-gputop.txt").write_text("".join(n + "\n" for n in theirs if n not in ours))
+print(",".join(n for n in theirs if n in ours and n != "timestamp"))
+PY
+)
+if [ -n "$COMMON" ]; then
+  nvidia-smi --query-gpu="$COMMON" --format=csv > "$PROPS/nvidia-smi-query-gpu.csv" 2>&1
+  "$BIN" --query-gpu="$COMMON" --format=csv > "$PROPS/gputop-query-gpu.csv" 2>&1
+  nvidia-smi -L > "$PROPS/nvidia-smi-L.txt" 2>&1
+  "$BIN" -L > "$PROPS/gputop-L.txt" 2>&1
+  for q in retired-pages remapped-rows compute-apps; do
+    nvidia-smi --help-query-$q > "$PROPS/nvidia-smi-help-query-$q.txt" 2>&1
+  done
+fi
+
 # GPM under two loads, with PyTorch (and not with a stand-in holder): gputop's activity and
 # nvidia-smi dmon's GPM metrics (2 SM activity, 5 tensor activity, 10 DRAM bandwidth) side by
 # side over the same seconds.
@@ -94,7 +126,7 @@ if [ -z "${GPU_CHECK_HOLDER:-}" ] && python3 -c 'import torch; assert torch.cuda
 fi
 
 python3 - "$OUT" <<'PY'
-import json, sys
+import json, re, sys
 from pathlib import Path
 
 out = Path(sys.argv[1])
@@ -202,6 +234,38 @@ for load in ["matmul", "copy"]:
         tm = [sum(v[k] for v in t if v[k] is not None) / max(1, sum(v[k] is not None for v in t)) for k in range(3)]
         for k, name in enumerate(["SM active", "tensor", "DRAM"]):
             check(f"GPU {idx} {name} ({load}, ±15)", round(ours[k]), round(tm[k]), ok=abs(ours[k] - tm[k]) <= 15)
+
+# Every property both tools know, cell by cell: the same text, or numbers with the same unit
+# within 10 % (clocks, power and utilization move between the two queries). A difference is
+# listed (DIFF) to learn from, not failed: the fixtures in properties/ are what to commit.
+props = out / "properties"
+if (props / "nvidia-smi-query-gpu.csv").exists():
+    def table(name):
+        rows_ = [[c.strip() for c in l.split(", ")] for l in (props / name).read_text().splitlines() if l.strip()]
+        return rows_[0], rows_[1:]
+    head_t, body_t = table("nvidia-smi-query-gpu.csv")
+    head_o, body_o = table("gputop-query-gpu.csv")
+    num = lambda c: re.fullmatch(r"(-?\d+(?:\.\d+)?)( [A-Za-z%/]+)?", c)
+    same = 0
+    diffs = []
+    for col, name in enumerate(head_t):
+        agree = True
+        for rt, ro in zip(body_t, body_o):
+            t, o = (rt[col] if col < len(rt) else ""), (ro[col] if col < len(ro) else "")
+            mt, mo = num(t), num(o)
+            close = mt and mo and mt.group(2) == mo.group(2) and abs(float(mt.group(1)) - float(mo.group(1))) <= 0.1 * max(1.0, abs(float(mt.group(1))))
+            if t != o and not close:
+                agree = False
+                diffs.append((name, o, t))
+                break
+        same += agree
+    if head_o != head_t:
+        check("--query-gpu header of every shared property", "differs", "see properties/", ok=False)
+    rows.append(("INFO", f"properties both know: {len(head_t)}, agreeing: {same}", "", ""))
+    missing = (props / "missing-in-gputop.txt").read_text().split()
+    rows.append(("INFO", f"nvidia-smi properties gputop lacks: {len(missing)}", " ".join(missing[:8]), ""))
+    for name, o, t in diffs:
+        rows.append(("DIFF", name, o, t))
 
 stable_ours = (out / "gputop-stable.csv").read_text()
 stable_theirs = (out / "nvidia-smi-stable.csv").read_text()

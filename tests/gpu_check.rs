@@ -53,6 +53,12 @@ fn passes_when_gputop_and_nvidia_smi_agree() {
     assert!(ok, "{report}");
     assert!(report.contains("RESULT: PASS"), "{report}");
     assert!(report.contains("PASS  PID"), "{report}");
+    // Every property through both: the stand-in is gputop, so every one agrees.
+    let both = report.lines().find(|l| l.contains("properties both know:")).expect(&report);
+    let counts: Vec<u32> =
+        both.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse().ok()).collect();
+    assert!(counts[0] > 100 && counts[0] == counts[1], "{both}");
+    assert!(!report.contains("DIFF"), "{report}");
 }
 
 #[test]
