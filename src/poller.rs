@@ -21,8 +21,9 @@ pub type Polled = Result<Arc<Snapshot>, Arc<SourceError>>;
 
 pub struct Poller {
     pub updates: watch::Receiver<Option<Polled>>,
-    /// Asks for a sample now, off the schedule (a replay that was told to seek).
-    wake: std::sync::mpsc::SyncSender<()>,
+    /// Asks for a sample now, off the schedule (a replay that was told to seek); `None` for a
+    /// poller nothing wakes, which simply sleeps between samples.
+    wake: Option<std::sync::mpsc::SyncSender<()>>,
     /// What the GPUs did over the charts' window before the first sample, from a source that
     /// keeps history; sent once, after the first sample (which is shown first).
     pub past: Option<oneshot::Receiver<Vec<PastGpu>>>,
@@ -32,17 +33,24 @@ impl Poller {
     /// Starts sampling `source` every `interval`, the first sample at once. The sampling thread
     /// ends once the poller is dropped, at its next sample.
     pub fn spawn(source: Box<dyn Source>, interval: Duration) -> Self {
-        Self::spawn_with_past(source, interval, None)
+        Self::spawn_with_past(source, interval, None, false)
     }
 
-    /// [`Poller::spawn`], and after the first sample the source's history over `window`.
+    /// [`Poller::spawn`], and after the first sample the source's history over `window`;
+    /// `wakeable`: [`Poller::wake`] can ask for a sample at once.
     pub fn spawn_with_past(
         source: Box<dyn Source>,
         interval: Duration,
         window: Option<Duration>,
+        wakeable: bool,
     ) -> Self {
         let (tx, updates) = watch::channel(None);
-        let (wake, woken) = std::sync::mpsc::sync_channel(1);
+        let (wake, woken) = if wakeable {
+            let (wake, woken) = std::sync::mpsc::sync_channel(1);
+            (Some(wake), Some(woken))
+        } else {
+            (None, None)
+        };
         let (past_tx, past) = oneshot::channel();
         let past_wanted = window.map(|w| (w, past_tx));
         let spawned = std::thread::Builder::new()
@@ -54,9 +62,12 @@ impl Poller {
         Self { updates, wake, past: window.map(|_| past) }
     }
 
-    /// Samples at once instead of at the next due time; the schedule restarts from there.
+    /// Samples at once instead of at the next due time (a wakeable poller); the schedule
+    /// restarts from there.
     pub fn wake(&self) {
-        let _ = self.wake.try_send(()); // one wake already waiting is enough
+        if let Some(wake) = &self.wake {
+            let _ = wake.try_send(()); // one wake already waiting is enough
+        }
     }
 
     /// The next published result; `None` once the sampler has stopped.
@@ -74,7 +85,7 @@ fn run(
     mut source: Box<dyn Source>,
     interval: Duration,
     tx: watch::Sender<Option<Polled>>,
-    woken: std::sync::mpsc::Receiver<()>,
+    woken: Option<std::sync::mpsc::Receiver<()>>,
     mut past_wanted: Option<(Duration, oneshot::Sender<Vec<PastGpu>>)>,
 ) {
     let interval = interval.max(Duration::from_millis(1));
@@ -88,8 +99,16 @@ fn run(
             let _ = past_tx.send(source.past(window, interval));
         }
         due = next_due(due, interval, Instant::now());
-        if woken.recv_timeout(due.saturating_duration_since(Instant::now())).is_ok() {
-            due = Instant::now();
+        let pause = due.saturating_duration_since(Instant::now());
+        match &woken {
+            Some(woken) => {
+                if woken.recv_timeout(pause).is_ok() {
+                    due = Instant::now();
+                }
+            }
+            // Every mode but a replay's monitor: a plain sleep, which a clock sped up by
+            // libfaketime (the recorder's tests) speeds up too; a futex's timeout it does not.
+            None => std::thread::sleep(pause),
         }
     }
 }

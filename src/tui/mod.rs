@@ -119,7 +119,9 @@ async fn event_loop(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Err
     let _guard = TerminalGuard::enter()?;
     let (width, height) = terminal::size()?;
     let mut screen = Screen::new(RawStdout::new(), width, height);
-    let mut poller = Poller::spawn_with_past(source, opts.interval, Some(opts.window));
+    // A replay's moves are sampled at once.
+    let wakeable = app.replay.is_some();
+    let mut poller = Poller::spawn_with_past(source, opts.interval, Some(opts.window), wakeable);
 
     // Terminal input blocks, so it is read on its own thread and forwarded.
     let (keys_tx, mut keys) = tokio::sync::mpsc::unbounded_channel();
