@@ -107,6 +107,13 @@ if command -v hyperfine >/dev/null; then
 fi
 curl -s -o /dev/null -w 'the query alone (curl, Prometheus side): %{time_total} s, %{size_download} bytes\n' \
   "$URL/api/v1/query" --data-urlencode 'query={__name__=~"gputop_gpu_.*|DCGM_FI_DEV_.*"}'
+# Prometheus's own CPU for one refresh's queries, from its /proc times over 5 runs: with two
+# cores, half of it bounds the wall time from below whatever gputop does.
+prom_cpu() { awk '{print $14 + $15}' "/proc/$PROM/stat"; }
+c0=$(prom_cpu)
+for _ in 1 2 3 4 5; do "$GPUTOP_BIN" --prometheus $URL --once --json >/dev/null; done
+c1=$(prom_cpu)
+echo "Prometheus CPU per --once --json: $(echo "($c1 - $c0) / 5 / $(getconf CLK_TCK)" | bc -l | cut -c1-5) s"
 
 # The monitor: its CPU share times 5 s is the CPU of a refresh.
 measure_tui "gputop monitor, $HOSTS hosts (5 s refresh)" /dev/null "release/gputop --prometheus" \
