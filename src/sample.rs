@@ -537,6 +537,25 @@ pub struct Fabric {
     pub cluster_uuid: String,
 }
 
+impl Fabric {
+    /// From `nvmlGpuFabricInfo_t`'s fields: `None` for state 0 (no fabric) or one NVML does
+    /// not define; `status` in the driver's words.
+    pub fn from_nvml(state: u8, status: String, clique_id: u32, uuid: [u8; 16]) -> Option<Self> {
+        let state = match state {
+            1 => "Not Started",
+            2 => "In Progress",
+            3 => "Completed",
+            _ => return None,
+        };
+        let hex = |range: std::ops::Range<usize>| -> String {
+            uuid[range].iter().map(|b| format!("{b:02x}")).collect()
+        };
+        let cluster_uuid =
+            format!("{}-{}-{}-{}-{}", hex(0..4), hex(4..6), hex(6..8), hex(8..10), hex(10..16));
+        Some(Self { state: state.to_string(), status, clique_id, cluster_uuid })
+    }
+}
+
 /// ECC error counts per memory location; `None` where the GPU does not count there.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EccLocations {

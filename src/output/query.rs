@@ -80,6 +80,15 @@ fn reason(g: &GpuSample, bit: u64) -> Option<String> {
     g.throttle.mask.map(|m| if m & bit != 0 { "Active" } else { "Not Active" }.to_string())
 }
 
+/// The sample's time as nvidia-smi prints it: `YYYY/MM/DD HH:MM:SS.msec`, local.
+fn timestamp(s: &Snapshot) -> Option<String> {
+    Some(s.taken_at.with_timezone(&Local).format("%Y/%m/%d %H:%M:%S%.3f").to_string())
+}
+
+fn serial(g: &GpuSample) -> Option<String> {
+    detail(g, |d| d.serial.clone())
+}
+
 fn watts(v: Option<f64>) -> Option<String> {
     v.map(|w| format!("{w:.2}"))
 }
@@ -96,13 +105,7 @@ macro_rules! ecc_location {
 }
 
 const GPU_FIELDS: &[Field<GpuSample>] = &[
-    Field {
-        names: &["timestamp"],
-        unit: None,
-        value: |_, s| {
-            Some(s.taken_at.with_timezone(&Local).format("%Y/%m/%d %H:%M:%S%.3f").to_string())
-        },
-    },
+    Field { names: &["timestamp"], unit: None, value: |_, s| timestamp(s) },
     Field { names: &["driver_version"], unit: None, value: |_, s| s.host.driver_version.clone() },
     Field { names: &["count"], unit: None, value: |_, s| Some(s.gpus.len().to_string()) },
     Field { names: &["name", "gpu_name"], unit: None, value: |g, _| g.name.clone() },
@@ -253,11 +256,7 @@ const GPU_FIELDS: &[Field<GpuSample>] = &[
     },
     Field { names: &["mig.mode.current"], unit: None, value: |g, _| enabled(g.mig_enabled) },
     // Read only when asked for (`needs_details`).
-    Field {
-        names: &["serial", "gpu_serial"],
-        unit: None,
-        value: |g, _| detail(g, |d| d.serial.clone()),
-    },
+    Field { names: &["serial", "gpu_serial"], unit: None, value: |g, _| serial(g) },
     Field {
         names: &["vbios_version"],
         unit: None,
@@ -701,13 +700,7 @@ fn process_name(p: &GpuProcess) -> Option<String> {
 }
 
 const APP_FIELDS: &[Field<AppRow>] = &[
-    Field {
-        names: &["timestamp"],
-        unit: None,
-        value: |_, s| {
-            Some(s.taken_at.with_timezone(&Local).format("%Y/%m/%d %H:%M:%S%.3f").to_string())
-        },
-    },
+    Field { names: &["timestamp"], unit: None, value: |_, s| timestamp(s) },
     Field { names: &["gpu_name"], unit: None, value: |a, s| a.gpu(s).name.clone() },
     Field { names: &["gpu_bus_id"], unit: None, value: |a, s| a.gpu(s).pci_bus_id.clone() },
     Field { names: &["gpu_uuid"], unit: None, value: |a, s| a.gpu(s).uuid.clone() },
@@ -739,14 +732,6 @@ impl PageRow {
         let pages = s.gpus[self.gpu].details.as_ref()?.retired_pages.as_ref()?;
         pages.get(self.page?).copied()
     }
-}
-
-fn timestamp(s: &Snapshot) -> Option<String> {
-    Some(s.taken_at.with_timezone(&Local).format("%Y/%m/%d %H:%M:%S%.3f").to_string())
-}
-
-fn serial(g: &GpuSample) -> Option<String> {
-    detail(g, |d| d.serial.clone())
 }
 
 const RETIRED_PAGE_FIELDS: &[Field<PageRow>] = &[

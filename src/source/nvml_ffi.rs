@@ -94,30 +94,9 @@ pub fn fabric(d: &Device) -> Result<Fabric, NvmlError> {
     let mut info: nvml_wrapper_sys::bindings::nvmlGpuFabricInfo_t = unsafe { std::mem::zeroed() };
     // SAFETY: a live device handle and a pointer to a struct that outlives the call.
     nvml_try(unsafe { call(d.handle(), &mut info) })?;
-    let state = match info.state {
-        1 => "Not Started",
-        2 => "In Progress",
-        3 => "Completed",
-        _ => return Err(NvmlError::NotSupported),
-    };
     let status = error_string(d, info.status);
-    let u = info.clusterUuid;
-    let hex = |range: std::ops::Range<usize>| -> String {
-        u[range].iter().map(|b| format!("{b:02x}")).collect()
-    };
-    Ok(Fabric {
-        state: state.to_string(),
-        status,
-        clique_id: info.cliqueId,
-        cluster_uuid: format!(
-            "{}-{}-{}-{}-{}",
-            hex(0..4),
-            hex(4..6),
-            hex(6..8),
-            hex(8..10),
-            hex(10..16)
-        ),
-    })
+    Fabric::from_nvml(info.state, status, info.cliqueId, info.clusterUuid)
+        .ok_or(NvmlError::NotSupported)
 }
 
 /// `nvmlErrorString`: the driver's own words for a return code (`Success`, `Unknown Error`),

@@ -194,26 +194,8 @@ fn details(spec: &GpuSpec, g: &GpuSample, t: f64) -> Details {
             power: spec.inforom_object(2).ok(),
         },
         fabric: spec.fabric().ok().and_then(|(uuid, status, clique_id, state)| {
-            let state = match state {
-                1 => "Not Started",
-                2 => "In Progress",
-                3 => "Completed",
-                _ => return None,
-            };
-            let hex: String = uuid.iter().map(|b| format!("{b:02x}")).collect();
-            Some(Fabric {
-                state: state.to_string(),
-                status: if status == 0 { "Success".into() } else { "Unknown Error".into() },
-                clique_id,
-                cluster_uuid: format!(
-                    "{}-{}-{}-{}-{}",
-                    &hex[0..8],
-                    &hex[8..12],
-                    &hex[12..16],
-                    &hex[16..20],
-                    &hex[20..32]
-                ),
-            })
+            let status = if status == 0 { "Success" } else { "Unknown Error" };
+            Fabric::from_nvml(state, status.to_string(), clique_id, uuid)
         }),
         utilization_jpeg_percent: spec.jpeg(t).ok(),
         utilization_ofa_percent: spec.ofa(t).ok(),
