@@ -524,6 +524,103 @@ pub struct Details {
     /// µs (as nvidia-smi prints them).
     #[serde(default)]
     pub clock_event_counters_us: ClockEventCounters,
+    /// Degrees below the slowdown threshold (nvidia-smi's T.Limit); negative past it.
+    #[serde(default)]
+    pub temperature_margin_celsius: Option<i32>,
+    /// The highest PCIe generation the slot's port supports (from the host's sysfs).
+    #[serde(default)]
+    pub pcie_link_gen_host_max: Option<u32>,
+    /// The PCI class code: base and sub class (`3`, `2`: a 3D controller).
+    #[serde(default)]
+    pub pci_class: Option<(u32, u32)>,
+    /// Whether the driver manages the board's power.
+    #[serde(default)]
+    pub power_management: Option<bool>,
+    /// How the GPU shares the CPU's address space.
+    #[serde(default)]
+    pub addressing_mode: Option<AddressingMode>,
+    /// DRAM encryption now and after the next reboot (Blackwell).
+    #[serde(default)]
+    pub dram_encryption: Option<(bool, bool)>,
+    /// Whether the GSP firmware runs, and whether it does by default.
+    #[serde(default)]
+    pub gsp_firmware: Option<(bool, bool)>,
+    /// The chip-to-chip link to a Grace CPU (GH200, GB200).
+    #[serde(default)]
+    pub c2c_enabled: Option<bool>,
+    /// Confidential computing's protected memory, total and used bytes.
+    #[serde(default)]
+    pub protected_memory_bytes: Option<(u64, u64)>,
+    /// What the driver asks for to bring the GPU back to health.
+    #[serde(default)]
+    pub recovery_action: Option<RecoveryAction>,
+    /// The version of the NVIDIA kernel module.
+    #[serde(default)]
+    pub kmd_version: Option<String>,
+}
+
+/// `nvmlDeviceAddressingModeType_t`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AddressingMode {
+    None,
+    Hmm,
+    Ats,
+}
+
+impl AddressingMode {
+    pub fn from_nvml(value: u32) -> Option<Self> {
+        Some(match value {
+            0 => Self::None,
+            1 => Self::Hmm,
+            2 => Self::Ats,
+            _ => return None,
+        })
+    }
+
+    /// As nvidia-smi prints it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::None => "None",
+            Self::Hmm => "HMM",
+            Self::Ats => "ATS",
+        }
+    }
+}
+
+/// `nvmlDeviceGpuRecoveryAction_t`: what it takes to bring the GPU back after an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecoveryAction {
+    None,
+    GpuReset,
+    NodeReboot,
+    DrainP2p,
+    DrainAndReset,
+}
+
+impl RecoveryAction {
+    pub fn from_nvml(value: u32) -> Option<Self> {
+        Some(match value {
+            0 => Self::None,
+            1 => Self::GpuReset,
+            2 => Self::NodeReboot,
+            3 => Self::DrainP2p,
+            4 => Self::DrainAndReset,
+            _ => return None,
+        })
+    }
+
+    /// As nvidia-smi prints it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::None => "None",
+            Self::GpuReset => "Reset",
+            Self::NodeReboot => "Reboot",
+            Self::DrainP2p => "Drain P2P",
+            Self::DrainAndReset => "Drain and Reset",
+        }
+    }
 }
 
 /// A GPU's registration with its NVLink fabric, in nvidia-smi's words.

@@ -284,6 +284,57 @@ fn query_gpu_reads_jpeg_ofa_pcie_ceiling_and_accounting_buffer() {
     );
 }
 
+/// The properties of the 570–580 drivers' list: the T.Limit margin, the PCI class, power
+/// management, addressing mode, DRAM encryption, GSP, C2C, protected memory and the recovery
+/// action, as nvidia-smi prints them (`0x3` and `0x0` as its `-q` prints the class codes;
+/// `None` as a healthy GPU's recovery action), `[N/A]` where the GPU has none and NVML's
+/// reason where it refused. The host's name; the slot's PCIe ceiling and the kernel module
+/// are the host's (none for a fake GPU on a machine without the driver).
+#[test]
+fn query_gpu_reads_the_newer_drivers_properties() {
+    let scenario = scenario_file(
+        "[[gpus]]\nname = \"NVIDIA GB200\"\ntemperature_c = 60\ntemperature_slowdown_c = 87\n\
+         temperature_shutdown_c = 92\npci_class = [3, 2]\npower_management = true\n\
+         addressing_mode = \"ats\"\ndram_encryption = [false, true]\ngsp_firmware = [true, true]\n\
+         c2c_enabled = true\nprotected_memory_mib = [1024, 256]\nrecovery_action = \"drain_p2p\"\n\
+         [[gpus]]\nname = \"NVIDIA GeForce RTX 4090\"\ntemperature_c = 90\ntemperature_slowdown_c = 87\n\
+         temperature_shutdown_c = 92\npci_class = [3, 0]\npower_management = false\n\
+         addressing_mode = \"none\"\ngsp_firmware = [false, false]\nrecovery_action = \"none\"\n\
+         [[gpus]]\nname = \"NVIDIA H100\"\naddressing_mode = \"hmm\"\nrecovery_action = \"gpu_reset\"\n\
+         errors = { addressing_mode = \"NO_PERMISSION\", recovery_action = \"UNKNOWN\" }\n",
+    );
+    let properties = "temperature.gpu.tlimit,pci.baseClass,pci.subClass,power.management,\
+                      addressing_mode,dramEncryption.mode.current,dramEncryption.mode.pending,\
+                      gsp.mode.current,gsp.mode.default,c2c.mode,protected_memory.total,\
+                      protected_memory.used,protected_memory.free,gpu_recovery_action";
+    let out = stdout_of(
+        gputop(&scenario).args([&format!("--query-gpu={properties}"), "--format=csv"]),
+    );
+    assert_eq!(
+        out,
+        "temperature.gpu.tlimit, pci.baseClass, pci.subClass, power.management, addressing_mode, \
+         dramEncryption.mode.current, dramEncryption.mode.pending, gsp.mode.current, \
+         gsp.mode.default, c2c.mode, protected_memory.total [MiB], protected_memory.used [MiB], \
+         protected_memory.free [MiB], gpu_recovery_action\n\
+         27, 0x3, 0x2, Enabled, ATS, Disabled, Enabled, Enabled, Enabled, Enabled, 1024 MiB, \
+         256 MiB, 768 MiB, Drain P2P\n\
+         -3, 0x3, 0x0, Disabled, None, [N/A], [N/A], Disabled, Disabled, [N/A], [N/A], [N/A], \
+         [N/A], None\n\
+         [N/A], [N/A], [N/A], [N/A], [Insufficient Permissions], [N/A], [N/A], [N/A], [N/A], \
+         [N/A], [N/A], [N/A], [N/A], [Unknown Error]\n"
+    );
+    let host = stdout_of(gputop(&scenario).args([
+        "--query-gpu=hostname,pcie.link.gen.hostmax,kmd_version",
+        "--format=csv,noheader",
+        "-i",
+        "0",
+    ]));
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let module = std::fs::read_to_string("/sys/module/nvidia/version").ok();
+    let module = module.as_deref().map_or("[N/A]", str::trim);
+    assert_eq!(host, format!("{}, [N/A], {module}\n", name.trim()));
+}
+
 /// The NVLink fabric registration of NVSwitch systems: its state, outcome (in the driver's
 /// words), clique and cluster; a bare `N/A` in each field outside any fabric.
 #[test]

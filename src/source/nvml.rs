@@ -20,6 +20,7 @@ use nvml_wrapper::{Device, Nvml};
 
 use super::events::EventListener;
 use super::gpm::GpmSampler;
+use super::host::sysfs;
 use super::nvml_ffi as ffi;
 use super::pidns::{PidMapper, PidMapping};
 use super::selection::{self, GpuIdentity, GpuSelector};
@@ -380,7 +381,7 @@ fn sample_device(d: &Device, index: u32, options: SampleOptions) -> GpuSample {
     }
     g.processes = processes(d, &mut r);
     if options.details {
-        g.details = Some(Box::new(details(d, &mut r)));
+        g.details = Some(Box::new(details(d, g.pci_bus_id.as_deref(), &mut r)));
     }
 
     if r.lost {
@@ -393,7 +394,7 @@ fn sample_device(d: &Device, index: u32, options: SampleOptions) -> GpuSample {
 
 /// The properties `--query-gpu` asks for beyond the sample; missing ones keep their reason
 /// under `details.NAME`.
-fn details(d: &Device, r: &mut Reader) -> Details {
+fn details(d: &Device, bus_id: Option<&str>, r: &mut Reader) -> Details {
     let ecc = r.get("details.ecc_mode", d.is_ecc_enabled());
     let limits = r.get("details.power_limit_range", d.power_management_limit_constraints());
     Details {
@@ -487,6 +488,17 @@ fn details(d: &Device, r: &mut Reader) -> Details {
         operation_mode: r
             .get("details.operation_mode", d.gpu_operation_mode())
             .map(|m| (operation_mode(m.current), operation_mode(m.pending))),
+        temperature_margin_celsius: r
+            .get("details.temperature_margin_celsius", ffi::margin_temperature(d)),
+        pcie_link_gen_host_max: bus_id.and_then(sysfs::host_max_pcie_gen),
+        pci_class: r.get("details.pci_class", ffi::pci_class(d)),
+        power_management: r.get("details.power_management", ffi::power_management(d)),
+        addressing_mode: r.get("details.addressing_mode", ffi::addressing_mode(d)),
+        dram_encryption: r.get("details.dram_encryption", ffi::dram_encryption(d)),
+        gsp_firmware: r.get("details.gsp_firmware", ffi::gsp_firmware(d)),
+        c2c_enabled: r.get("details.c2c_enabled", ffi::c2c_enabled(d)),
+        protected_memory_bytes: r.get("details.protected_memory", ffi::protected_memory(d)),
+        kmd_version: sysfs::kernel_module_version(),
         ..field_values(d, r)
     }
 }
@@ -552,7 +564,7 @@ fn operation_mode(m: nvml_wrapper::enum_wrappers::device::OperationMode) -> Oper
 /// and instant, the clock event reason counters. Each has its own reason when missing.
 fn field_values(d: &Device, r: &mut Reader) -> Details {
     use nvml_wrapper::sys_exports::field_id::*;
-    const FIELDS: [(u32, &str); 8] = [
+    const FIELDS: [(u32, &str); 9] = [
         (NVML_FI_DEV_MEMORY_TEMP, "details.temperature_memory_celsius"),
         (NVML_FI_DEV_POWER_AVERAGE, "details.power_average_watts"),
         (NVML_FI_DEV_POWER_INSTANT, "details.power_instant_watts"),
@@ -564,6 +576,7 @@ fn field_values(d: &Device, r: &mut Reader) -> Details {
             NVML_FI_DEV_CLOCKS_EVENT_REASON_HW_POWER_BRAKE_SLOWDOWN,
             "details.clock_event_counters_us",
         ),
+        (NVML_FI_DEV_GET_GPU_RECOVERY_ACTION, "details.recovery_action"),
     ];
     let ids: Vec<FieldId> = FIELDS.iter().map(|(id, _)| FieldId(*id)).collect();
     let mut values = [None; FIELDS.len()];
@@ -592,6 +605,7 @@ fn field_values(d: &Device, r: &mut Reader) -> Details {
             hw_thermal_slowdown: values[6].map(|v| v as u64),
             hw_power_brake_slowdown: values[7].map(|v| v as u64),
         },
+        recovery_action: values[8].and_then(|v| RecoveryAction::from_nvml(v as u32)),
         ..Details::default()
     }
 }

@@ -4,7 +4,7 @@
 use nvml_wrapper::error::{nvml_try, NvmlError};
 use nvml_wrapper::Device;
 
-use crate::sample::{Fabric, RemappedRows};
+use crate::sample::{AddressingMode, Fabric, RemappedRows};
 
 /// `nvmlDeviceGetRemappedRows`: rows remapped after correctable and uncorrectable errors, and
 /// whether a remapping is pending or has failed.
@@ -97,6 +97,105 @@ pub fn fabric(d: &Device) -> Result<Fabric, NvmlError> {
     let status = error_string(d, info.status);
     Fabric::from_nvml(info.state, status, info.cliqueId, info.clusterUuid)
         .ok_or(NvmlError::NotSupported)
+}
+
+/// The symbol `name` of the loaded library, or FailedToLoadSymbol (an older driver).
+fn symbol<'l, F, E>(f: &'l Result<F, E>, name: &str) -> Result<&'l F, NvmlError> {
+    f.as_ref().map_err(|_| NvmlError::FailedToLoadSymbol(name.into()))
+}
+
+/// `NVML_STRUCT_VERSION(T, version)`: the struct's size, and the version in the top byte.
+fn struct_version<T>(version: u32) -> u32 {
+    std::mem::size_of::<T>() as u32 | (version << 24)
+}
+
+/// `nvmlDeviceGetMarginTemperature`: degrees below the slowdown threshold (nvidia-smi's
+/// T.Limit), negative past it.
+pub fn margin_temperature(d: &Device) -> Result<i32, NvmlError> {
+    use nvml_wrapper_sys::bindings::nvmlMarginTemperature_v1_t as Margin;
+    let lib = d.nvml().lib();
+    let call = symbol(&lib.nvmlDeviceGetMarginTemperature, "nvmlDeviceGetMarginTemperature")?;
+    let mut margin = Margin { version: struct_version::<Margin>(1), marginTemperature: 0 };
+    // SAFETY: a live device handle and a pointer to a versioned struct that outlives the call.
+    nvml_try(unsafe { call(d.handle(), &mut margin) })?;
+    Ok(margin.marginTemperature)
+}
+
+/// `nvmlDeviceGetPciInfoExt`'s class code: base and sub class.
+pub fn pci_class(d: &Device) -> Result<(u32, u32), NvmlError> {
+    use nvml_wrapper_sys::bindings::nvmlPciInfoExt_v1_t as PciInfoExt;
+    let call = symbol(&d.nvml().lib().nvmlDeviceGetPciInfoExt, "nvmlDeviceGetPciInfoExt")?;
+    // SAFETY: a plain C struct of integers and bytes, for which all zeroes is a valid value.
+    let mut info: PciInfoExt = unsafe { std::mem::zeroed() };
+    info.version = struct_version::<PciInfoExt>(1);
+    // SAFETY: a live device handle and a pointer to a versioned struct that outlives the call.
+    nvml_try(unsafe { call(d.handle(), &mut info) })?;
+    Ok((info.baseClass, info.subClass))
+}
+
+/// `nvmlDeviceGetPowerManagementMode`: whether the driver manages the board's power.
+pub fn power_management(d: &Device) -> Result<bool, NvmlError> {
+    let lib = d.nvml().lib();
+    let call = symbol(&lib.nvmlDeviceGetPowerManagementMode, "nvmlDeviceGetPowerManagementMode")?;
+    let mut mode = 0;
+    // SAFETY: a live device handle and a pointer to an integer that outlives the call.
+    nvml_try(unsafe { call(d.handle(), &mut mode) })?;
+    Ok(mode != 0)
+}
+
+/// `nvmlDeviceGetAddressingMode` (drivers since 575): none, HMM or ATS.
+pub fn addressing_mode(d: &Device) -> Result<AddressingMode, NvmlError> {
+    use nvml_wrapper_sys::bindings::nvmlDeviceAddressingMode_v1_t as Mode;
+    let call = symbol(&d.nvml().lib().nvmlDeviceGetAddressingMode, "nvmlDeviceGetAddressingMode")?;
+    let mut mode = Mode { version: struct_version::<Mode>(1), value: 0 };
+    // SAFETY: a live device handle and a pointer to a versioned struct that outlives the call.
+    nvml_try(unsafe { call(d.handle(), &mut mode) })?;
+    AddressingMode::from_nvml(mode.value).ok_or(NvmlError::UnexpectedVariant(mode.value))
+}
+
+/// `nvmlDeviceGetDramEncryptionMode`: DRAM encryption now and after the next reboot.
+pub fn dram_encryption(d: &Device) -> Result<(bool, bool), NvmlError> {
+    use nvml_wrapper_sys::bindings::nvmlDramEncryptionInfo_v1_t as Info;
+    let lib = d.nvml().lib();
+    let call = symbol(&lib.nvmlDeviceGetDramEncryptionMode, "nvmlDeviceGetDramEncryptionMode")?;
+    let blank = || Info { version: struct_version::<Info>(1), encryptionState: 0 };
+    let (mut current, mut pending) = (blank(), blank());
+    // SAFETY: a live device handle and two pointers to versioned structs that outlive the call.
+    nvml_try(unsafe { call(d.handle(), &mut current, &mut pending) })?;
+    Ok((current.encryptionState != 0, pending.encryptionState != 0))
+}
+
+/// `nvmlDeviceGetGspFirmwareMode`: whether the GSP firmware runs, and does by default.
+pub fn gsp_firmware(d: &Device) -> Result<(bool, bool), NvmlError> {
+    let call = symbol(&d.nvml().lib().nvmlDeviceGetGspFirmwareMode, "nvmlDeviceGetGspFirmwareMode")?;
+    let (mut enabled, mut by_default) = (0, 0);
+    // SAFETY: a live device handle and two pointers to integers that outlive the call.
+    nvml_try(unsafe { call(d.handle(), &mut enabled, &mut by_default) })?;
+    Ok((enabled != 0, by_default != 0))
+}
+
+/// `nvmlDeviceGetC2cModeInfoV`: whether the chip-to-chip link to a Grace CPU is on.
+pub fn c2c_enabled(d: &Device) -> Result<bool, NvmlError> {
+    use nvml_wrapper_sys::bindings::nvmlC2cModeInfo_v1_t as Info;
+    let call = symbol(&d.nvml().lib().nvmlDeviceGetC2cModeInfoV, "nvmlDeviceGetC2cModeInfoV")?;
+    let mut info = Info { isC2cEnabled: 0 };
+    // SAFETY: a live device handle and a pointer to a struct that outlives the call.
+    nvml_try(unsafe { call(d.handle(), &mut info) })?;
+    Ok(info.isC2cEnabled != 0)
+}
+
+/// `nvmlDeviceGetConfComputeProtectedMemoryUsage`: total and used bytes.
+pub fn protected_memory(d: &Device) -> Result<(u64, u64), NvmlError> {
+    use nvml_wrapper_sys::bindings::nvmlMemory_t as Memory;
+    let lib = d.nvml().lib();
+    let call = symbol(
+        &lib.nvmlDeviceGetConfComputeProtectedMemoryUsage,
+        "nvmlDeviceGetConfComputeProtectedMemoryUsage",
+    )?;
+    let mut memory = Memory { total: 0, free: 0, used: 0 };
+    // SAFETY: a live device handle and a pointer to a struct that outlives the call.
+    nvml_try(unsafe { call(d.handle(), &mut memory) })?;
+    Ok((memory.total, memory.used))
 }
 
 /// `nvmlErrorString`: the driver's own words for a return code (`Success`, `Unknown Error`),

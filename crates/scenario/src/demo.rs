@@ -4,6 +4,7 @@
 
 use super::signal::Wave;
 use super::{
+    AddressingModeSpec, RecoveryActionSpec,
     Activity, DriverSpec, EccLocationsSpec, GpmSpec, GpuSpec, InforomSpec, ProcessKindSpec,
     ProcessSpec, Scenario, Signal,
 };
@@ -162,6 +163,15 @@ fn gpu(index: usize) -> GpuSpec {
         pcie_link_gen: Some([if busy { 5 } else { 1 }, 5]),
         pcie_link_width: Some([16, 16]),
         pcie_link_gen_gpu_max: Some(5),
+        // Datacenter boards are 3D controllers; boards with display outputs VGA controllers.
+        pci_class: Some([3, if m.has_ecc { 2 } else { 0 }]),
+        power_management: Some(true),
+        addressing_mode: Some(AddressingModeSpec::Hmm),
+        dram_encryption: None,
+        gsp_firmware: Some([m.has_ecc, m.has_ecc]),
+        c2c_enabled: None,
+        protected_memory_mib: m.name.contains("H100").then_some([0, 0]),
+        recovery_action: Some(RecoveryActionSpec::None),
         power_limit_range_w: Some([m.power_limit_w * 0.3, m.power_limit_w]),
         power_default_limit_w: None,
         accounting_mode: Some(false),

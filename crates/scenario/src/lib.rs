@@ -159,6 +159,25 @@ pub struct GpuSpec {
     /// The highest generation the GPU itself supports (`nvmlDeviceGetGpuMaxPcieLinkGeneration`);
     /// `pcie_link_gen`'s maximum is also bounded by the slot.
     pub pcie_link_gen_gpu_max: Option<u32>,
+    /// The PCI class code `[base, sub]` (`nvmlDeviceGetPciInfoExt`): `[3, 2]`, a 3D controller;
+    /// `[3, 0]`, a VGA controller (a board with display outputs).
+    pub pci_class: Option<[u32; 2]>,
+    /// Whether the driver's power management is on (`nvmlDeviceGetPowerManagementMode`).
+    pub power_management: Option<bool>,
+    /// How the GPU shares the CPU's address space (`nvmlDeviceGetAddressingMode`, drivers
+    /// since 575): `none`, `hmm` or `ats`.
+    pub addressing_mode: Option<AddressingModeSpec>,
+    /// DRAM encryption, current and pending (`nvmlDeviceGetDramEncryptionMode`, Blackwell).
+    pub dram_encryption: Option<[bool; 2]>,
+    /// The GSP firmware: enabled, and enabled by default (`nvmlDeviceGetGspFirmwareMode`).
+    pub gsp_firmware: Option<[bool; 2]>,
+    /// The chip-to-chip link to a Grace CPU (`nvmlDeviceGetC2cModeInfoV`, GH200/GB200).
+    pub c2c_enabled: Option<bool>,
+    /// Confidential computing's protected memory `[total, used]` MiB
+    /// (`nvmlDeviceGetConfComputeProtectedMemoryUsage`).
+    pub protected_memory_mib: Option<[u64; 2]>,
+    /// What the driver asks for to recover the GPU (`NVML_FI_DEV_GET_GPU_RECOVERY_ACTION`).
+    pub recovery_action: Option<RecoveryActionSpec>,
     /// PCIe link width (lanes), current and maximum: `[16, 16]`.
     pub pcie_link_width: Option<[u32; 2]>,
     /// The range the power management limit may be set in, `[min, max]` W.
@@ -317,6 +336,26 @@ pub enum OperationModeSpec {
     AllOn = 0,
     Compute = 1,
     LowDp = 2,
+}
+
+/// `nvmlDeviceAddressingModeType_t`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AddressingModeSpec {
+    None = 0,
+    Hmm = 1,
+    Ats = 2,
+}
+
+/// `nvmlDeviceGpuRecoveryAction_t`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecoveryActionSpec {
+    None = 0,
+    GpuReset = 1,
+    NodeReboot = 2,
+    DrainP2p = 3,
+    DrainAndReset = 4,
 }
 
 /// `nvmlDeviceGetRemappedRows`'s four answers.
@@ -496,6 +535,13 @@ pub enum Metric {
     Inforom,
     OperationMode,
     MemoryTemperature,
+    PowerManagement,
+    AddressingMode,
+    DramEncryption,
+    Gsp,
+    C2c,
+    ConfCompute,
+    RecoveryAction,
 }
 
 /// NVML return codes worth simulating, with their C values.
@@ -980,6 +1026,47 @@ impl GpuSpec {
 
     pub fn ofa(&self, t: f64) -> Reading<u32> {
         self.read_signal(Metric::Decoder, &self.ofa_pct, t).map(percent)
+    }
+
+    /// Degrees below the slowdown threshold (`nvmlDeviceGetMarginTemperature`, nvidia-smi's
+    /// T.Limit): negative once past it.
+    pub fn margin_temperature(&self, t: f64) -> Reading<i32> {
+        let slowdown = self.read(Metric::TemperatureThresholds, self.temperature_slowdown_c)?;
+        let now = self.read_signal(Metric::Temperature, &self.temperature_c, t)?;
+        Ok(slowdown as i32 - now.round() as i32)
+    }
+
+    pub fn pci_class(&self) -> Reading<[u32; 2]> {
+        self.read(Metric::Pci, self.pci_class)
+    }
+
+    pub fn power_management(&self) -> Reading<bool> {
+        self.read(Metric::PowerManagement, self.power_management)
+    }
+
+    pub fn addressing_mode(&self) -> Reading<u32> {
+        self.read(Metric::AddressingMode, self.addressing_mode.map(|m| m as u32))
+    }
+
+    pub fn dram_encryption(&self) -> Reading<[bool; 2]> {
+        self.read(Metric::DramEncryption, self.dram_encryption)
+    }
+
+    pub fn gsp_firmware(&self) -> Reading<[bool; 2]> {
+        self.read(Metric::Gsp, self.gsp_firmware)
+    }
+
+    pub fn c2c_enabled(&self) -> Reading<bool> {
+        self.read(Metric::C2c, self.c2c_enabled)
+    }
+
+    /// Protected memory `[total, used]` in bytes.
+    pub fn protected_memory(&self) -> Reading<[u64; 2]> {
+        self.read(Metric::ConfCompute, self.protected_memory_mib.map(|m| m.map(|v| v << 20)))
+    }
+
+    pub fn recovery_action(&self) -> Reading<u32> {
+        self.read(Metric::RecoveryAction, self.recovery_action.map(|a| a as u32))
     }
 
     pub fn pcie_link_gen_gpu_max(&self) -> Reading<u32> {

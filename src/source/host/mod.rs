@@ -16,6 +16,7 @@
 
 mod proc_dir;
 pub(crate) mod stat;
+pub mod sysfs;
 pub mod usage;
 
 use std::cell::OnceCell;

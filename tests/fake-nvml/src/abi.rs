@@ -2,7 +2,7 @@
 
 #![allow(non_camel_case_types)]
 
-use std::ffi::{c_char, c_uint, c_ulonglong, c_void, CStr};
+use std::ffi::{c_char, c_int, c_uint, c_ulonglong, c_void, CStr};
 
 pub type nvmlReturn_t = c_uint;
 pub type nvmlDevice_t = *mut c_void;
@@ -225,3 +225,52 @@ pub struct nvmlGpuFabricInfo_t {
     pub cliqueId: c_uint,
     pub state: u8,
 }
+
+/// `NVML_STRUCT_VERSION(name, v)` of a struct: its size, and the version in the top byte.
+pub const fn struct_version<T>(version: c_uint) -> c_uint {
+    (std::mem::size_of::<T>() as c_uint) | (version << 24)
+}
+
+#[repr(C)]
+pub struct nvmlPciInfoExt_v1_t {
+    pub version: c_uint,
+    pub domain: c_uint,
+    pub bus: c_uint,
+    pub device: c_uint,
+    pub pciDeviceId: c_uint,
+    pub pciSubSystemId: c_uint,
+    pub baseClass: c_uint,
+    pub subClass: c_uint,
+    pub busId: [c_char; 32],
+}
+
+#[repr(C)]
+pub struct nvmlMarginTemperature_v1_t {
+    pub version: c_uint,
+    pub marginTemperature: c_int,
+}
+
+#[repr(C)]
+pub struct nvmlDeviceAddressingMode_v1_t {
+    pub version: c_uint,
+    pub value: c_uint,
+}
+
+#[repr(C)]
+pub struct nvmlDramEncryptionInfo_v1_t {
+    pub version: c_uint,
+    pub encryptionState: c_uint,
+}
+
+#[repr(C)]
+pub struct nvmlC2cModeInfo_v1_t {
+    pub isC2cEnabled: c_uint,
+}
+
+pub const NVML_FI_DEV_GET_GPU_RECOVERY_ACTION: c_uint = 230;
+
+// nvml.h's sizes, which the version fields carry.
+const _: () = assert!(std::mem::size_of::<nvmlPciInfoExt_v1_t>() == 64);
+const _: () = assert!(std::mem::size_of::<nvmlMarginTemperature_v1_t>() == 8);
+const _: () = assert!(std::mem::size_of::<nvmlDeviceAddressingMode_v1_t>() == 8);
+const _: () = assert!(std::mem::size_of::<nvmlDramEncryptionInfo_v1_t>() == 8);

@@ -960,6 +960,9 @@ pub unsafe extern "C" fn nvmlDeviceGetFieldValues(
                     g.power_average_instant_mw(t).map(|p| p.1.into()),
                     NVML_VALUE_TYPE_UNSIGNED_INT,
                 ),
+                NVML_FI_DEV_GET_GPU_RECOVERY_ACTION => {
+                    (g.recovery_action().map(u64::from), NVML_VALUE_TYPE_UNSIGNED_INT)
+                }
                 id => match throttle_counter_bit(id) {
                     Some(bit) => {
                         (g.throttle_counter_us(bit, t, since), NVML_VALUE_TYPE_UNSIGNED_LONG_LONG)
@@ -1028,6 +1031,35 @@ pub unsafe extern "C" fn nvmlDeviceGetGpuMaxPcieLinkGeneration(
     with_gpu(dev, |_, g, _| reply(g.pcie_link_gen_gpu_max(), |v| write(out, v)))
 }
 
+/// The PCI identity with the class code (drivers since 550).
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetPciInfoExt(
+    dev: nvmlDevice_t,
+    out: *mut nvmlPciInfoExt_v1_t,
+) -> nvmlReturn_t {
+    if out.is_null() {
+        return INVALID_ARGUMENT;
+    }
+    if (*out).version != struct_version::<nvmlPciInfoExt_v1_t>(1) {
+        return ErrorCode::ArgumentVersionMismatch.as_nvml_return();
+    }
+    let mut pci = nvmlPciInfo_t::default();
+    let ret = nvmlDeviceGetPciInfo_v3(dev, &mut pci);
+    if ret != SUCCESS {
+        return ret;
+    }
+    with_gpu(dev, |_, g, _| {
+        reply(g.pci_class(), |[base, sub]| {
+            let info = &mut *out;
+            (info.domain, info.bus, info.device) = (pci.domain, pci.bus, pci.device);
+            (info.pciDeviceId, info.pciSubSystemId) = (pci.pciDeviceId, pci.pciSubSystemId);
+            (info.baseClass, info.subClass) = (base, sub);
+            info.busId = pci.busId;
+            SUCCESS
+        })
+    })
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn nvmlDeviceGetCurrPcieLinkWidth(
     dev: nvmlDevice_t,
@@ -1042,6 +1074,118 @@ pub unsafe extern "C" fn nvmlDeviceGetMaxPcieLinkWidth(
     out: *mut c_uint,
 ) -> nvmlReturn_t {
     pcie_link(dev, false, true, out)
+}
+
+/// Degrees below the slowdown threshold; negative past it.
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetMarginTemperature(
+    dev: nvmlDevice_t,
+    out: *mut nvmlMarginTemperature_v1_t,
+) -> nvmlReturn_t {
+    if out.is_null() {
+        return INVALID_ARGUMENT;
+    }
+    if (*out).version != struct_version::<nvmlMarginTemperature_v1_t>(1) {
+        return ErrorCode::ArgumentVersionMismatch.as_nvml_return();
+    }
+    with_gpu(dev, |_, g, t| {
+        reply(g.margin_temperature(t), |margin| {
+            (*out).marginTemperature = margin;
+            SUCCESS
+        })
+    })
+}
+
+/// `nvmlEnableState_t`: whether the driver manages the board's power.
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetPowerManagementMode(
+    dev: nvmlDevice_t,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| reply(g.power_management(), |on| write(out, c_uint::from(on))))
+}
+
+/// `nvmlDeviceAddressingModeType_t`: none, HMM or ATS.
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetAddressingMode(
+    dev: nvmlDevice_t,
+    out: *mut nvmlDeviceAddressingMode_v1_t,
+) -> nvmlReturn_t {
+    if out.is_null() {
+        return INVALID_ARGUMENT;
+    }
+    if (*out).version != struct_version::<nvmlDeviceAddressingMode_v1_t>(1) {
+        return ErrorCode::ArgumentVersionMismatch.as_nvml_return();
+    }
+    with_gpu(dev, |_, g, _| {
+        reply(g.addressing_mode(), |mode| {
+            (*out).value = mode;
+            SUCCESS
+        })
+    })
+}
+
+/// DRAM encryption now and after the next reboot.
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetDramEncryptionMode(
+    dev: nvmlDevice_t,
+    current: *mut nvmlDramEncryptionInfo_v1_t,
+    pending: *mut nvmlDramEncryptionInfo_v1_t,
+) -> nvmlReturn_t {
+    if current.is_null() || pending.is_null() {
+        return INVALID_ARGUMENT;
+    }
+    let version = struct_version::<nvmlDramEncryptionInfo_v1_t>(1);
+    if (*current).version != version || (*pending).version != version {
+        return ErrorCode::ArgumentVersionMismatch.as_nvml_return();
+    }
+    with_gpu(dev, |_, g, _| {
+        reply(g.dram_encryption(), |[now, next]| {
+            (*current).encryptionState = c_uint::from(now);
+            (*pending).encryptionState = c_uint::from(next);
+            SUCCESS
+        })
+    })
+}
+
+/// Whether the GSP firmware runs, and whether it does by default.
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetGspFirmwareMode(
+    dev: nvmlDevice_t,
+    enabled: *mut c_uint,
+    default_mode: *mut c_uint,
+) -> nvmlReturn_t {
+    if enabled.is_null() || default_mode.is_null() {
+        return INVALID_ARGUMENT;
+    }
+    with_gpu(dev, |_, g, _| {
+        reply(g.gsp_firmware(), |[on, by_default]| {
+            both(write(enabled, c_uint::from(on)), write(default_mode, c_uint::from(by_default)))
+        })
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetC2cModeInfoV(
+    dev: nvmlDevice_t,
+    out: *mut nvmlC2cModeInfo_v1_t,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| {
+        reply(g.c2c_enabled(), |on| write(out, nvmlC2cModeInfo_v1_t { isC2cEnabled: on.into() }))
+    })
+}
+
+/// Confidential computing's protected memory, in bytes.
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetConfComputeProtectedMemoryUsage(
+    dev: nvmlDevice_t,
+    out: *mut nvmlMemory_t,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| {
+        reply(g.protected_memory(), |[total, used]| {
+            write(out, nvmlMemory_t { total, free: total.saturating_sub(used), used })
+        })
+    })
 }
 
 /// `nvmlEnableState_t`: 0 disabled, 1 enabled.

@@ -20,7 +20,6 @@ stubs! {
     nvmlDeviceGetActiveVgpus
     nvmlDeviceGetAdaptiveClockInfoStatus
     nvmlDeviceGetAdaptiveTgpModeInfo_v1
-    nvmlDeviceGetAddressingMode
     nvmlDeviceGetArchitecture
     nvmlDeviceGetAttributes
     nvmlDeviceGetAttributes_v2
@@ -33,14 +32,12 @@ stubs! {
     nvmlDeviceGetBrand
     nvmlDeviceGetBridgeChipInfo
     nvmlDeviceGetBusType
-    nvmlDeviceGetC2cModeInfoV
     nvmlDeviceGetCapabilities
     nvmlDeviceGetClkMonStatus
     nvmlDeviceGetClock
     nvmlDeviceGetClockOffsets
     nvmlDeviceGetConfComputeGpuAttestationReport
     nvmlDeviceGetConfComputeGpuCertificate
-    nvmlDeviceGetConfComputeProtectedMemoryUsage
     nvmlDeviceGetCoolerInfo
     nvmlDeviceGetCpuAffinity
     nvmlDeviceGetCpuAffinityWithinScope
@@ -48,7 +45,6 @@ stubs! {
     nvmlDeviceGetCurrentClockFreqs
     nvmlDeviceGetDefaultEccMode
     nvmlDeviceGetDetailedEccErrors
-    nvmlDeviceGetDramEncryptionMode
     nvmlDeviceGetDriverModel
     nvmlDeviceGetDriverModel_v2
     nvmlDeviceGetDynamicPstatesInfo
@@ -74,7 +70,6 @@ stubs! {
     nvmlDeviceGetGridLicensableFeatures_v2
     nvmlDeviceGetGridLicensableFeatures_v3
     nvmlDeviceGetGridLicensableFeatures_v4
-    nvmlDeviceGetGspFirmwareMode
     nvmlDeviceGetGspFirmwareVersion
     nvmlDeviceGetHandleBySerial
     nvmlDeviceGetHandleByUUIDV
@@ -84,7 +79,6 @@ stubs! {
     nvmlDeviceGetIrqNum
     nvmlDeviceGetLastBBXFlushTime
     nvmlDeviceGetMPSComputeRunningProcesses
-    nvmlDeviceGetMarginTemperature
     nvmlDeviceGetMaxCustomerBoostClock
     nvmlDeviceGetMemClkMinMaxVfOffset
     nvmlDeviceGetMemClkVfOffset
@@ -110,14 +104,12 @@ stubs! {
     nvmlDeviceGetNvlinkSupportedBwModes
     nvmlDeviceGetP2PStatus
     nvmlDeviceGetPciInfo
-    nvmlDeviceGetPciInfoExt
     nvmlDeviceGetPcieLinkMaxSpeed
     nvmlDeviceGetPcieSpeed
     nvmlDeviceGetPdi
     nvmlDeviceGetPerformanceModes
     nvmlDeviceGetPgpuMetadataString
     nvmlDeviceGetPlatformInfo
-    nvmlDeviceGetPowerManagementMode
     nvmlDeviceGetPowerMizerMode_v1
     nvmlDeviceGetPowerSource
     nvmlDeviceGetPowerState
