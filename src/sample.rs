@@ -557,6 +557,44 @@ pub struct Details {
     /// The version of the NVIDIA kernel module.
     #[serde(default)]
     pub kmd_version: Option<String>,
+    /// Where the GPU sits in its rack (GB200 NVL systems).
+    #[serde(default)]
+    pub platform: Option<Platform>,
+    /// The GPU's module on a multi-GPU board.
+    #[serde(default)]
+    pub module_id: Option<u32>,
+}
+
+/// `nvmlPlatformInfo_v2_t`: the GPU's place in its rack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Platform {
+    pub chassis_serial_number: String,
+    pub slot_number: u8,
+    pub tray_index: u8,
+    pub host_id: u8,
+    pub peer_type: u8,
+    pub module_id: u8,
+    /// The GPU's InfiniBand fabric GUID, `0x` and 16 hex digits (a 64-bit EUI-64).
+    pub fabric_guid: String,
+}
+
+impl Platform {
+    /// From NVML's bytes; the serial is NUL-padded and sanitized (it is the board's text).
+    pub fn from_nvml(ib_guid: &[u8; 16], serial: &[u8; 16], numbers: [u8; 5]) -> Self {
+        let end = serial.iter().position(|&b| b == 0).unwrap_or(serial.len());
+        let text = String::from_utf8_lossy(&serial[..end]);
+        let guid: String = ib_guid[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let [slot_number, tray_index, host_id, peer_type, module_id] = numbers;
+        Self {
+            chassis_serial_number: crate::output::sanitize::sanitize(&text).into_owned(),
+            slot_number,
+            tray_index,
+            host_id,
+            peer_type,
+            module_id,
+            fabric_guid: format!("0x{guid}"),
+        }
+    }
 }
 
 /// `nvmlDeviceAddressingModeType_t`.

@@ -288,7 +288,7 @@ fn query_gpu_reads_jpeg_ofa_pcie_ceiling_and_accounting_buffer() {
 /// management, addressing mode, DRAM encryption, GSP, C2C, protected memory and the recovery
 /// action, as nvidia-smi prints them (`0x3` and `0x0` as its `-q` prints the class codes;
 /// `None` as a healthy GPU's recovery action), `[N/A]` where the GPU has none and NVML's
-/// reason where it refused. The host's name; the slot's PCIe ceiling and the kernel module
+/// reason where it refused; the rack's place of GB200 GPUs. The host's name; the slot's PCIe ceiling and the kernel module
 /// are the host's (none for a fake GPU on a machine without the driver).
 #[test]
 fn query_gpu_reads_the_newer_drivers_properties() {
@@ -297,9 +297,13 @@ fn query_gpu_reads_the_newer_drivers_properties() {
          temperature_shutdown_c = 92\npci_class = [3, 2]\npower_management = true\n\
          addressing_mode = \"ats\"\ndram_encryption = [false, true]\ngsp_firmware = [true, true]\n\
          c2c_enabled = true\nprotected_memory_mib = [1024, 256]\nrecovery_action = \"drain_p2p\"\n\
+         platform = { ib_guid = \"034c4931ff7d1c4f0000000000000000\", \
+         chassis_serial_number = \"1821924000123\", slot_number = 7, tray_index = 3, host_id = 1, \
+         peer_type = 2, module_id = 4 }\n\
          [[gpus]]\nname = \"NVIDIA GeForce RTX 4090\"\ntemperature_c = 90\ntemperature_slowdown_c = 87\n\
          temperature_shutdown_c = 92\npci_class = [3, 0]\npower_management = false\n\
          addressing_mode = \"none\"\ngsp_firmware = [false, false]\nrecovery_action = \"none\"\n\
+         module_id = 1\n\
          [[gpus]]\nname = \"NVIDIA H100\"\naddressing_mode = \"hmm\"\nrecovery_action = \"gpu_reset\"\n\
          errors = { addressing_mode = \"NO_PERMISSION\", recovery_action = \"UNKNOWN\" }\n",
     );
@@ -307,9 +311,8 @@ fn query_gpu_reads_the_newer_drivers_properties() {
                       addressing_mode,dramEncryption.mode.current,dramEncryption.mode.pending,\
                       gsp.mode.current,gsp.mode.default,c2c.mode,protected_memory.total,\
                       protected_memory.used,protected_memory.free,gpu_recovery_action";
-    let out = stdout_of(
-        gputop(&scenario).args([&format!("--query-gpu={properties}"), "--format=csv"]),
-    );
+    let out =
+        stdout_of(gputop(&scenario).args([&format!("--query-gpu={properties}"), "--format=csv"]));
     assert_eq!(
         out,
         "temperature.gpu.tlimit, pci.baseClass, pci.subClass, power.management, addressing_mode, \
@@ -322,6 +325,18 @@ fn query_gpu_reads_the_newer_drivers_properties() {
          [N/A], None\n\
          [N/A], [N/A], [N/A], [N/A], [Insufficient Permissions], [N/A], [N/A], [N/A], [N/A], \
          [N/A], [N/A], [N/A], [N/A], [Unknown Error]\n"
+    );
+    let platform = stdout_of(gputop(&scenario).args([
+        "--query-gpu=platform.chassis_serial_number,platform.slot_number,platform.tray_index,\
+         platform.host_id,platform.peer_type,platform.module_id,platform.gpu_fabric_guid",
+        "--format=csv,noheader",
+    ]));
+    // A board outside a rack still has its module id (as nvidia-smi -q shows on a laptop).
+    assert_eq!(
+        platform,
+        "1821924000123, 7, 3, 1, 2, 4, 0x034c4931ff7d1c4f\n\
+         [N/A], [N/A], [N/A], [N/A], [N/A], 1, [N/A]\n\
+         [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A]\n"
     );
     let host = stdout_of(gputop(&scenario).args([
         "--query-gpu=hostname,pcie.link.gen.hostmax,kmd_version",

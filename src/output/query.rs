@@ -724,7 +724,49 @@ const GPU_FIELDS: &[Field<GpuSample>] = &[
         unit: None,
         value: |g, _| detail(g, |d| d.recovery_action.map(|a| a.label().to_string())),
     },
-    Field { names: &["kmd_version"], unit: None, value: |g, _| detail(g, |d| d.kmd_version.clone()) },
+    Field {
+        names: &["kmd_version"],
+        unit: None,
+        value: |g, _| detail(g, |d| d.kmd_version.clone()),
+    },
+    Field {
+        names: &["platform.chassis_serial_number"],
+        unit: None,
+        value: |g, _| detail(g, |d| d.platform.as_ref().map(|p| p.chassis_serial_number.clone())),
+    },
+    Field {
+        names: &["platform.slot_number"],
+        unit: None,
+        value: |g, _| detail(g, |d| n(d.platform.as_ref().map(|p| p.slot_number))),
+    },
+    Field {
+        names: &["platform.tray_index"],
+        unit: None,
+        value: |g, _| detail(g, |d| n(d.platform.as_ref().map(|p| p.tray_index))),
+    },
+    Field {
+        names: &["platform.host_id"],
+        unit: None,
+        value: |g, _| detail(g, |d| n(d.platform.as_ref().map(|p| p.host_id))),
+    },
+    Field {
+        names: &["platform.peer_type"],
+        unit: None,
+        value: |g, _| detail(g, |d| n(d.platform.as_ref().map(|p| p.peer_type))),
+    },
+    // The rack's module id where the platform says, else the board's.
+    Field {
+        names: &["platform.module_id"],
+        unit: None,
+        value: |g, _| {
+            detail(g, |d| n(d.platform.as_ref().map(|p| u32::from(p.module_id)).or(d.module_id)))
+        },
+    },
+    Field {
+        names: &["platform.gpu_fabric_guid"],
+        unit: None,
+        value: |g, _| detail(g, |d| d.platform.as_ref().map(|p| p.fabric_guid.clone())),
+    },
     // Windows' driver model: nvidia-smi prints [N/A] for it on Linux.
     Field { names: &["driver_model.current"], unit: None, value: |_, _| None },
     Field { names: &["driver_model.pending"], unit: None, value: |_, _| None },
@@ -1066,6 +1108,13 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "What the driver asks for to recover the GPU: None, Reset, Reboot, Drain P2P or Drain and Reset.",
     ),
     ("kmd_version", "The version of the NVIDIA kernel module."),
+    ("platform.chassis_serial_number", "The serial number of the rack's chassis (GB200 NVL)."),
+    ("platform.slot_number", "The chassis slot of the GPU's compute tray."),
+    ("platform.tray_index", "The index of the GPU's compute tray."),
+    ("platform.host_id", "The host within the compute tray."),
+    ("platform.peer_type", "How the GPU's peers connect to it, as the driver numbers it."),
+    ("platform.module_id", "The GPU's module on its board or tray."),
+    ("platform.gpu_fabric_guid", "The GPU's InfiniBand fabric GUID."),
     ("driver_model.current", "The Windows driver model (WDDM or TCC); [N/A] on Linux."),
     ("driver_model.pending", "The Windows driver model after the next reboot; [N/A] on Linux."),
     ("gpu_name", "The product name of the GPU (the process's, for --query-compute-apps)."),
@@ -1364,6 +1413,8 @@ fn missing_key(property: &str) -> Option<&'static str> {
         "c2c.mode" => "details.c2c_enabled",
         p if p.starts_with("protected_memory.") => "details.protected_memory",
         "gpu_recovery_action" => "details.recovery_action",
+        "platform.module_id" => "details.module_id",
+        p if p.starts_with("platform.") => "details.platform",
         p if p.starts_with("ecc.errors.") => match p.rsplit('.').next().unwrap_or("") {
             "device_memory" | "dram" => "details.ecc_locations.dram",
             "register_file" => "details.ecc_locations.register_file",
@@ -1421,6 +1472,10 @@ mod tests {
             "index",
             "driver_model.current",
             "driver_model.pending",
+            // The host's, from sysfs: N/A where it does not say.
+            "hostname",
+            "pcie.link.gen.hostmax",
+            "kmd_version",
         ];
         for f in GPU_FIELDS.iter().filter(|f| !not_from_a_gpu.contains(&f.canonical())) {
             assert!(missing_key(f.canonical()).is_some(), "{}", f.canonical());

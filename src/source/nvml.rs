@@ -499,6 +499,8 @@ fn details(d: &Device, bus_id: Option<&str>, r: &mut Reader) -> Details {
         c2c_enabled: r.get("details.c2c_enabled", ffi::c2c_enabled(d)),
         protected_memory_bytes: r.get("details.protected_memory", ffi::protected_memory(d)),
         kmd_version: sysfs::kernel_module_version(),
+        platform: r.get("details.platform", ffi::platform(d)),
+        module_id: r.get("details.module_id", ffi::module_id(d)),
         ..field_values(d, r)
     }
 }

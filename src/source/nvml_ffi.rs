@@ -4,7 +4,7 @@
 use nvml_wrapper::error::{nvml_try, NvmlError};
 use nvml_wrapper::Device;
 
-use crate::sample::{AddressingMode, Fabric, RemappedRows};
+use crate::sample::{AddressingMode, Fabric, Platform, RemappedRows};
 
 /// `nvmlDeviceGetRemappedRows`: rows remapped after correctable and uncorrectable errors, and
 /// whether a remapping is pending or has failed.
@@ -167,7 +167,8 @@ pub fn dram_encryption(d: &Device) -> Result<(bool, bool), NvmlError> {
 
 /// `nvmlDeviceGetGspFirmwareMode`: whether the GSP firmware runs, and does by default.
 pub fn gsp_firmware(d: &Device) -> Result<(bool, bool), NvmlError> {
-    let call = symbol(&d.nvml().lib().nvmlDeviceGetGspFirmwareMode, "nvmlDeviceGetGspFirmwareMode")?;
+    let call =
+        symbol(&d.nvml().lib().nvmlDeviceGetGspFirmwareMode, "nvmlDeviceGetGspFirmwareMode")?;
     let (mut enabled, mut by_default) = (0, 0);
     // SAFETY: a live device handle and two pointers to integers that outlive the call.
     nvml_try(unsafe { call(d.handle(), &mut enabled, &mut by_default) })?;
@@ -196,6 +197,28 @@ pub fn protected_memory(d: &Device) -> Result<(u64, u64), NvmlError> {
     // SAFETY: a live device handle and a pointer to a struct that outlives the call.
     nvml_try(unsafe { call(d.handle(), &mut memory) })?;
     Ok((memory.total, memory.used))
+}
+
+/// `nvmlDeviceGetPlatformInfo` (v2, drivers since 570): the GPU's place in its rack.
+pub fn platform(d: &Device) -> Result<Platform, NvmlError> {
+    use nvml_wrapper_sys::bindings::nvmlPlatformInfo_v2_t as Info;
+    let call = symbol(&d.nvml().lib().nvmlDeviceGetPlatformInfo, "nvmlDeviceGetPlatformInfo")?;
+    // SAFETY: a plain C struct of integers and bytes, for which all zeroes is a valid value.
+    let mut info: Info = unsafe { std::mem::zeroed() };
+    info.version = struct_version::<Info>(2);
+    // SAFETY: a live device handle and a pointer to a versioned struct that outlives the call.
+    nvml_try(unsafe { call(d.handle(), &mut info) })?;
+    let numbers = [info.slotNumber, info.trayIndex, info.hostId, info.peerType, info.moduleId];
+    Ok(Platform::from_nvml(&info.ibGuid, &info.chassisSerialNumber, numbers))
+}
+
+/// `nvmlDeviceGetModuleId`: the GPU's module on a multi-GPU board.
+pub fn module_id(d: &Device) -> Result<u32, NvmlError> {
+    let call = symbol(&d.nvml().lib().nvmlDeviceGetModuleId, "nvmlDeviceGetModuleId")?;
+    let mut id = 0;
+    // SAFETY: a live device handle and a pointer to an integer that outlives the call.
+    nvml_try(unsafe { call(d.handle(), &mut id) })?;
+    Ok(id)
 }
 
 /// `nvmlErrorString`: the driver's own words for a return code (`Success`, `Unknown Error`),

@@ -4,9 +4,8 @@
 
 use super::signal::Wave;
 use super::{
-    AddressingModeSpec, RecoveryActionSpec,
-    Activity, DriverSpec, EccLocationsSpec, GpmSpec, GpuSpec, InforomSpec, ProcessKindSpec,
-    ProcessSpec, Scenario, Signal,
+    Activity, AddressingModeSpec, DriverSpec, EccLocationsSpec, GpmSpec, GpuSpec, InforomSpec,
+    ProcessKindSpec, ProcessSpec, RecoveryActionSpec, Scenario, Signal,
 };
 
 struct Model {
@@ -172,6 +171,8 @@ fn gpu(index: usize) -> GpuSpec {
         c2c_enabled: None,
         protected_memory_mib: m.name.contains("H100").then_some([0, 0]),
         recovery_action: Some(RecoveryActionSpec::None),
+        platform: None,
+        module_id: Some(1),
         power_limit_range_w: Some([m.power_limit_w * 0.3, m.power_limit_w]),
         power_default_limit_w: None,
         accounting_mode: Some(false),

@@ -176,6 +176,10 @@ pub struct GpuSpec {
     /// Confidential computing's protected memory `[total, used]` MiB
     /// (`nvmlDeviceGetConfComputeProtectedMemoryUsage`).
     pub protected_memory_mib: Option<[u64; 2]>,
+    /// Where the GPU sits in a rack (`nvmlDeviceGetPlatformInfo` v2, GB200 NVL systems).
+    pub platform: Option<PlatformSpec>,
+    /// The GPU's module on a multi-GPU board (`nvmlDeviceGetModuleId`).
+    pub module_id: Option<u32>,
     /// What the driver asks for to recover the GPU (`NVML_FI_DEV_GET_GPU_RECOVERY_ACTION`).
     pub recovery_action: Option<RecoveryActionSpec>,
     /// PCIe link width (lanes), current and maximum: `[16, 16]`.
@@ -274,6 +278,28 @@ pub struct FabricSpec {
     #[serde(default)]
     pub cluster_uuid: String,
     pub status: Option<ErrorCode>,
+}
+
+/// `nvmlPlatformInfo_v2_t`: the GPU's place in its rack.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformSpec {
+    /// The InfiniBand GUID of the GPU's fabric port: 32 hex digits.
+    #[serde(default)]
+    pub ib_guid: String,
+    /// Up to 16 bytes.
+    #[serde(default)]
+    pub chassis_serial_number: String,
+    #[serde(default)]
+    pub slot_number: u8,
+    #[serde(default)]
+    pub tray_index: u8,
+    #[serde(default)]
+    pub host_id: u8,
+    #[serde(default)]
+    pub peer_type: u8,
+    #[serde(default)]
+    pub module_id: u8,
 }
 
 /// `nvmlGpuFabricState_t`.
@@ -542,6 +568,7 @@ pub enum Metric {
     C2c,
     ConfCompute,
     RecoveryAction,
+    Platform,
 }
 
 /// NVML return codes worth simulating, with their C values.
@@ -1067,6 +1094,14 @@ impl GpuSpec {
 
     pub fn recovery_action(&self) -> Reading<u32> {
         self.read(Metric::RecoveryAction, self.recovery_action.map(|a| a as u32))
+    }
+
+    pub fn platform(&self) -> Reading<&PlatformSpec> {
+        self.read(Metric::Platform, self.platform.as_ref())
+    }
+
+    pub fn module_id(&self) -> Reading<u32> {
+        self.read(Metric::Platform, self.module_id)
     }
 
     pub fn pcie_link_gen_gpu_max(&self) -> Reading<u32> {

@@ -263,6 +263,18 @@ pub struct nvmlDramEncryptionInfo_v1_t {
 }
 
 #[repr(C)]
+pub struct nvmlPlatformInfo_v2_t {
+    pub version: c_uint,
+    pub ibGuid: [u8; 16],
+    pub chassisSerialNumber: [u8; 16],
+    pub slotNumber: u8,
+    pub trayIndex: u8,
+    pub hostId: u8,
+    pub peerType: u8,
+    pub moduleId: u8,
+}
+
+#[repr(C)]
 pub struct nvmlC2cModeInfo_v1_t {
     pub isC2cEnabled: c_uint,
 }
@@ -274,3 +286,4 @@ const _: () = assert!(std::mem::size_of::<nvmlPciInfoExt_v1_t>() == 64);
 const _: () = assert!(std::mem::size_of::<nvmlMarginTemperature_v1_t>() == 8);
 const _: () = assert!(std::mem::size_of::<nvmlDeviceAddressingMode_v1_t>() == 8);
 const _: () = assert!(std::mem::size_of::<nvmlDramEncryptionInfo_v1_t>() == 8);
+const _: () = assert!(std::mem::size_of::<nvmlPlatformInfo_v2_t>() == 44);

@@ -1105,6 +1105,46 @@ pub unsafe extern "C" fn nvmlDeviceGetPowerManagementMode(
     with_gpu(dev, |_, g, _| reply(g.power_management(), |on| write(out, c_uint::from(on))))
 }
 
+/// The GPU's place in its rack; v2 only (v1's fields differ).
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetPlatformInfo(
+    dev: nvmlDevice_t,
+    out: *mut nvmlPlatformInfo_v2_t,
+) -> nvmlReturn_t {
+    if out.is_null() {
+        return INVALID_ARGUMENT;
+    }
+    if (*out).version != struct_version::<nvmlPlatformInfo_v2_t>(2) {
+        return ErrorCode::ArgumentVersionMismatch.as_nvml_return();
+    }
+    with_gpu(dev, |_, g, _| {
+        reply(g.platform(), |p| {
+            let info = &mut *out;
+            let hex: Vec<u8> = (0..p.ib_guid.len() / 2)
+                .filter_map(|i| u8::from_str_radix(p.ib_guid.get(i * 2..i * 2 + 2)?, 16).ok())
+                .collect();
+            info.ibGuid = [0; 16];
+            info.ibGuid[..hex.len().min(16)].copy_from_slice(&hex[..hex.len().min(16)]);
+            let serial = p.chassis_serial_number.as_bytes();
+            info.chassisSerialNumber = [0; 16];
+            info.chassisSerialNumber[..serial.len().min(16)]
+                .copy_from_slice(&serial[..serial.len().min(16)]);
+            (info.slotNumber, info.trayIndex, info.hostId) =
+                (p.slot_number, p.tray_index, p.host_id);
+            (info.peerType, info.moduleId) = (p.peer_type, p.module_id);
+            SUCCESS
+        })
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetModuleId(
+    dev: nvmlDevice_t,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| reply(g.module_id(), |id| write(out, id)))
+}
+
 /// `nvmlDeviceAddressingModeType_t`: none, HMM or ATS.
 #[no_mangle]
 pub unsafe extern "C" fn nvmlDeviceGetAddressingMode(

@@ -87,7 +87,6 @@ stubs! {
     nvmlDeviceGetMemoryLimits_v1
     nvmlDeviceGetMinMaxClockOfPState
     nvmlDeviceGetMinMaxFanSpeed
-    nvmlDeviceGetModuleId
     nvmlDeviceGetMultiGpuBoard
     nvmlDeviceGetNumGpuCores
     nvmlDeviceGetNumaNodeId
@@ -109,7 +108,6 @@ stubs! {
     nvmlDeviceGetPdi
     nvmlDeviceGetPerformanceModes
     nvmlDeviceGetPgpuMetadataString
-    nvmlDeviceGetPlatformInfo
     nvmlDeviceGetPowerMizerMode_v1
     nvmlDeviceGetPowerSource
     nvmlDeviceGetPowerState
