@@ -182,7 +182,7 @@ impl Source for NvmlSource {
                         match gpm.activity(position, None, &device) {
                             Ok(activity) => g.activity = activity.map(Box::new),
                             Err(e) => {
-                                g.missing.insert("activity".into(), missing(&e));
+                                g.missing.insert("activity", missing(&e));
                             }
                         }
                         for m in g.mig_instances.iter_mut().flatten() {
@@ -217,7 +217,7 @@ impl Source for NvmlSource {
                 match listener.events(position) {
                     Ok(events) => g.events = Some(events),
                     Err(missing) => {
-                        g.missing.insert("events".into(), missing);
+                        g.missing.insert("events", missing);
                     }
                 }
             }
@@ -249,13 +249,13 @@ impl Source for NvmlSource {
 /// GPU that is lost mid-sample.
 #[derive(Default)]
 struct Reader {
-    missing: BTreeMap<String, Missing>,
+    missing: MissingFields,
     lost: bool,
 }
 
 impl Reader {
     /// The value of `field` (its JSON name), or `None` with the reason noted.
-    fn get<T>(&mut self, field: &str, result: Result<T, NvmlError>) -> Option<T> {
+    fn get<T>(&mut self, field: &'static str, result: Result<T, NvmlError>) -> Option<T> {
         match result {
             Ok(v) => Some(v),
             Err(e) => {
@@ -265,11 +265,11 @@ impl Reader {
         }
     }
 
-    fn note(&mut self, field: &str, e: &NvmlError) {
+    fn note(&mut self, field: &'static str, e: &NvmlError) {
         let missing = missing(e);
         self.lost |= missing.reason == MissingReason::GpuLost;
         // A pair read by several calls keeps the first reason.
-        self.missing.entry(field.to_string()).or_insert(missing);
+        self.missing.insert_first(field, missing);
     }
 }
 
@@ -509,7 +509,7 @@ fn details(d: &Device, bus_id: Option<&str>, r: &mut Reader) -> Details {
 /// at its first counter and not asked again.
 fn ecc_locations(d: &Device, r: &mut Reader) -> EccLocations {
     use nvml_wrapper::enum_wrappers::device::MemoryLocation as At;
-    let mut counts = |location: At, key: &str| {
+    let mut counts = |location: At, key: &'static str| {
         let read = |error, counter| d.memory_error_counter(error, counter, location);
         let first = read(MemoryError::Corrected, EccCounter::Volatile);
         if first.is_err() {
@@ -686,7 +686,7 @@ fn fan_percent(d: &Device, r: &mut Reader) -> Option<u32> {
     match r.get("fan_percent", d.num_fans()) {
         Some(0) => {
             r.missing.insert(
-                "fan_percent".into(),
+                "fan_percent",
                 Missing { reason: MissingReason::NotSupported, nvml_code: None },
             );
             None

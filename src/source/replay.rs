@@ -19,6 +19,7 @@ use crate::cli::Moment;
 use crate::history::PastGpu;
 use crate::record;
 use crate::sample::{
+    MissingFields,
     GpuProcess, GpuSample, GpuStatus, HostInfo, Missing, MissingReason, Placement, ProcessKind,
     Snapshot, Throttle, SCHEMA_VERSION,
 };
@@ -392,8 +393,10 @@ impl SampleRow {
             g.throttle = Throttle::from_mask(mask as u64);
         }
         let not_recorded = Missing { reason: MissingReason::NotRecorded, nvml_code: None };
-        let mut missing: BTreeMap<String, Missing> =
-            NOT_RECORDED.iter().map(|f| (f.to_string(), not_recorded)).collect();
+        let mut missing = MissingFields::default();
+        for field in NOT_RECORDED {
+            missing.insert(*field, not_recorded);
+        }
         // Processes: listed (none stored is nobody), not listed (unknown), or a version 1
         // recording that did not say (unknown unless some were stored).
         g.processes = match self.processes_listed {
@@ -401,13 +404,13 @@ impl SampleRow {
             None if !processes.is_empty() => Some(processes),
             Some(false) => {
                 missing.insert(
-                    "processes".into(),
+                    "processes",
                     Missing { reason: MissingReason::Error, nvml_code: None },
                 );
                 None
             }
             None => {
-                missing.insert("processes".into(), not_recorded);
+                missing.insert("processes", not_recorded);
                 None
             }
         };

@@ -94,7 +94,7 @@ impl SimSource {
                         Ok(gpm) => g.activity = Some(Box::new(activity(gpm, t))),
                         Err(code) => {
                             let code = code.as_nvml_return();
-                            g.missing.insert("activity".into(), Missing::from_nvml_code(code));
+                            g.missing.insert("activity", Missing::from_nvml_code(code));
                         }
                     }
                 }
@@ -384,7 +384,7 @@ fn sample_gpu(spec: &GpuSpec, index: u32, t: f64) -> GpuSample {
     g.processes = match spec.processes_at(t) {
         Ok(list) => Some(list.into_iter().map(|p| process(p, t, &utilization)).collect()),
         Err(code) => {
-            g.missing.insert("processes".into(), Missing::from_nvml_code(code.as_nvml_return()));
+            g.missing.insert("processes", Missing::from_nvml_code(code.as_nvml_return()));
             None
         }
     };
