@@ -214,7 +214,9 @@ impl App {
             // Listed on several GPUs: one series, pushed once per sample.
             if alive.insert(key.clone()) {
                 let used = p.gpu_memory_bytes.map(|b| (b as f64 / (1 << 20) as f64) as f32);
-                self.process_memory.entry(key).or_insert_with(|| Series::new(capacity)).push(used);
+                // MiB in steps of 16: up to 1 TiB.
+                let series = || Series::new(capacity, 16.0);
+                self.process_memory.entry(key).or_insert_with(series).push(used);
             }
         }
         // Forget processes that are gone, so the map does not grow with every job ever run.
