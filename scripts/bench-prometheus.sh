@@ -9,6 +9,8 @@
 # Budgets (issue 17): one refresh <= 300 ms of CPU and 64 MiB peak RSS; --once --json for
 # 8,000 GPUs under 1 s; terminal bytes per second no more than for 8 local GPUs. An instant
 # query reads the last five minutes, so ten minutes of history measure what an hour would.
+# The monitor's charts keep a 10-minute window: SECONDS=660 measures its peak once every
+# GPU's window is full (30 s shows the start).
 # A data directory is reused (REGENERATE=1 makes it anew); Prometheus runs with a 2 h lookback
 # so that reused samples stay visible to an instant query (they show as stale, which costs
 # the same to read).

@@ -641,6 +641,26 @@ pub struct Details {
     /// The GPU's module on a multi-GPU board.
     #[serde(default)]
     pub module_id: Option<u32>,
+    /// Whether a reset is required, and a drain and reset recommended (deprecated by the
+    /// driver in favour of `recovery_action`, still asked for by older scripts).
+    #[serde(default)]
+    pub reset_required: Option<bool>,
+    #[serde(default)]
+    pub drain_and_reset_recommended: Option<bool>,
+    /// What a vGPU host driver lets this GPU do.
+    #[serde(default)]
+    pub vgpu_capabilities: Option<VgpuCapabilities>,
+    /// Whether the vGPU host driver runs vGPUs of different types on one GPU.
+    #[serde(default)]
+    pub vgpu_heterogeneous_multi_vgpu: Option<bool>,
+}
+
+/// `nvmlDeviceVgpuCapability_t`s of a GPU under a vGPU host driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VgpuCapabilities {
+    pub fractional_multi_vgpu: bool,
+    pub heterogeneous_timeslice_profiles: bool,
+    pub heterogeneous_timeslice_sizes: bool,
 }
 
 /// `nvmlPlatformInfo_v2_t`: the GPU's place in its rack.

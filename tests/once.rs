@@ -299,7 +299,7 @@ fn query_gpu_reads_the_newer_drivers_properties() {
          c2c_enabled = true\nprotected_memory_mib = [1024, 256]\nrecovery_action = \"drain_p2p\"\n\
          platform = { ib_guid = \"034c4931ff7d1c4f0000000000000000\", \
          chassis_serial_number = \"1821924000123\", slot_number = 7, tray_index = 3, host_id = 1, \
-         peer_type = 2, module_id = 4 }\n\
+         peer_type = 2, module_id = 4 }\nvgpu_capabilities = [true, false, true]\n\
          [[gpus]]\nname = \"NVIDIA GeForce RTX 4090\"\ntemperature_c = 90\ntemperature_slowdown_c = 87\n\
          temperature_shutdown_c = 92\npci_class = [3, 0]\npower_management = false\n\
          addressing_mode = \"none\"\ngsp_firmware = [false, false]\nrecovery_action = \"none\"\n\
@@ -319,12 +319,12 @@ fn query_gpu_reads_the_newer_drivers_properties() {
          dramEncryption.mode.current, dramEncryption.mode.pending, gsp.mode.current, \
          gsp.mode.default, c2c.mode, protected_memory.total [MiB], protected_memory.used [MiB], \
          protected_memory.free [MiB], gpu_recovery_action\n\
-         27, 0x3, 0x2, Enabled, ATS, Disabled, Enabled, Enabled, Enabled, Enabled, 1024 MiB, \
+         27, 0x3, 0x2, Supported, ATS, Disabled, Enabled, Enabled, Enabled, Enabled, 1024 MiB, \
          256 MiB, 768 MiB, Drain P2P\n\
-         -3, 0x3, 0x0, Disabled, None, [N/A], [N/A], Disabled, Disabled, [N/A], [N/A], [N/A], \
-         [N/A], None\n\
-         [N/A], [N/A], [N/A], [N/A], [Insufficient Permissions], [N/A], [N/A], [N/A], [N/A], \
-         [N/A], [N/A], [N/A], [N/A], [Unknown Error]\n"
+         -3, 0x3, 0x0, [Not Supported], None, [N/A], [N/A], Disabled, Disabled, [N/A], [N/A], \
+         [N/A], [N/A], None\n\
+         [N/A], [N/A], [N/A], [Not Supported], [Insufficient Permissions], [N/A], [N/A], [N/A], \
+         [N/A], [N/A], [N/A], [N/A], [N/A], [Unknown Error]\n"
     );
     let platform = stdout_of(gputop(&scenario).args([
         "--query-gpu=platform.chassis_serial_number,platform.slot_number,platform.tray_index,\
@@ -338,6 +338,29 @@ fn query_gpu_reads_the_newer_drivers_properties() {
          [N/A], [N/A], [N/A], [N/A], [N/A], 1, [N/A]\n\
          [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A]\n"
     );
+    // The deprecated reset status follows the recovery action; the vGPU capabilities are a
+    // vGPU host driver's (the second GPU's driver is bare-metal for it).
+    let reset_and_vgpu = stdout_of(gputop(&scenario).args([
+        "--query-gpu=reset_status.reset_required,reset_status.drain_and_reset_recommended,\
+         vgpu_driver_capability.heterogenous_multivGPU,vgpu_device_capability.fractional_multiVgpu,\
+         vgpu_device_capability.heterogeneous_timeSlice_profile,\
+         vgpu_device_capability.heterogeneous_timeSlice_sizes",
+        "--format=csv,noheader",
+    ]));
+    assert_eq!(
+        reset_and_vgpu,
+        "No, No, [N/A], Supported, Not Supported, Supported\n\
+         No, No, [N/A], [N/A], [N/A], [N/A]\n\
+         [Unknown Error], [Unknown Error], [N/A], [N/A], [N/A], [N/A]\n"
+    );
+    let vgpu_host = scenario_file(
+        "[driver]\nvgpu_heterogeneous_multi_vgpu = false\n[[gpus]]\nname = \"NVIDIA L40S\"\n",
+    );
+    let driver = stdout_of(gputop(&vgpu_host).args([
+        "--query-gpu=vgpu_driver_capability.heterogenous_multivGPU",
+        "--format=csv,noheader",
+    ]));
+    assert_eq!(driver, "Not Supported\n");
     let host = stdout_of(gputop(&scenario).args([
         "--query-gpu=hostname,pcie.link.gen.hostmax,kmd_version",
         "--format=csv,noheader",

@@ -71,6 +71,11 @@ fn yes_no(v: Option<bool>) -> Option<String> {
     v.map(|on| if on { "Yes" } else { "No" }.to_string())
 }
 
+/// A capability as nvidia-smi's `-q` words it.
+fn supported(v: Option<bool>) -> Option<String> {
+    v.map(|on| if on { "Supported" } else { "Not Supported" }.to_string())
+}
+
 fn enabled(v: Option<bool>) -> Option<String> {
     v.map(|on| if on { "Enabled" } else { "Disabled" }.to_string())
 }
@@ -674,7 +679,12 @@ const GPU_FIELDS: &[Field<GpuSample>] = &[
     Field {
         names: &["power.management"],
         unit: None,
-        value: |g, _| detail(g, |d| enabled(d.power_management)),
+        // nvidia-smi's list: "Either "Supported" or "[Not Supported]"".
+        value: |g, _| {
+            detail(g, |d| {
+                d.power_management.map(|on| if on { "Supported" } else { "[Not Supported]" }.into())
+            })
+        },
     },
     Field {
         names: &["addressing_mode"],
@@ -728,6 +738,44 @@ const GPU_FIELDS: &[Field<GpuSample>] = &[
         names: &["kmd_version"],
         unit: None,
         value: |g, _| detail(g, |d| d.kmd_version.clone()),
+    },
+    Field {
+        names: &["reset_status.reset_required"],
+        unit: None,
+        value: |g, _| detail(g, |d| yes_no(d.reset_required)),
+    },
+    Field {
+        names: &["reset_status.drain_and_reset_recommended"],
+        unit: None,
+        value: |g, _| detail(g, |d| yes_no(d.drain_and_reset_recommended)),
+    },
+    Field {
+        names: &["vgpu_driver_capability.heterogenous_multivGPU"],
+        unit: None,
+        value: |g, _| detail(g, |d| supported(d.vgpu_heterogeneous_multi_vgpu)),
+    },
+    Field {
+        names: &["vgpu_device_capability.fractional_multiVgpu"],
+        unit: None,
+        value: |g, _| {
+            detail(g, |d| supported(d.vgpu_capabilities.map(|c| c.fractional_multi_vgpu)))
+        },
+    },
+    Field {
+        names: &["vgpu_device_capability.heterogeneous_timeSlice_profile"],
+        unit: None,
+        value: |g, _| {
+            detail(g, |d| {
+                supported(d.vgpu_capabilities.map(|c| c.heterogeneous_timeslice_profiles))
+            })
+        },
+    },
+    Field {
+        names: &["vgpu_device_capability.heterogeneous_timeSlice_sizes"],
+        unit: None,
+        value: |g, _| {
+            detail(g, |d| supported(d.vgpu_capabilities.map(|c| c.heterogeneous_timeslice_sizes)))
+        },
     },
     Field {
         names: &["platform.chassis_serial_number"],
@@ -1090,7 +1138,10 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ("pcie.link.gen.hostmax", "The highest PCIe link generation the GPU's slot supports."),
     ("pci.baseClass", "The PCI base class code: 0x3, a display controller."),
     ("pci.subClass", "The PCI sub class code: 0x2 for a 3D controller, 0x0 for VGA."),
-    ("power.management", "Whether the driver manages the board's power: Enabled or Disabled."),
+    (
+        "power.management",
+        "Whether the driver manages the board's power: Supported or [Not Supported].",
+    ),
     (
         "addressing_mode",
         "How the GPU shares the CPU's address space: HMM, ATS or None (drivers 575 and later).",
@@ -1108,6 +1159,27 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "What the driver asks for to recover the GPU: None, Reset, Reboot, Drain P2P or Drain and Reset.",
     ),
     ("kmd_version", "The version of the NVIDIA kernel module."),
+    ("reset_status.reset_required", "Whether the GPU needs a reset (deprecated: gpu_recovery_action)."),
+    (
+        "reset_status.drain_and_reset_recommended",
+        "Whether draining the GPU's work and resetting it is recommended (deprecated: gpu_recovery_action).",
+    ),
+    (
+        "vgpu_driver_capability.heterogenous_multivGPU",
+        "Whether the vGPU host driver runs vGPUs of different types on one GPU.",
+    ),
+    (
+        "vgpu_device_capability.fractional_multiVgpu",
+        "Whether this GPU's fractional vGPU profiles can be used in multi-vGPU set-ups.",
+    ),
+    (
+        "vgpu_device_capability.heterogeneous_timeSlice_profile",
+        "Whether time-sliced vGPUs of different profiles run on this GPU at once.",
+    ),
+    (
+        "vgpu_device_capability.heterogeneous_timeSlice_sizes",
+        "Whether time-sliced vGPUs of different memory sizes run on this GPU at once.",
+    ),
     ("platform.chassis_serial_number", "The serial number of the rack's chassis (GB200 NVL)."),
     ("platform.slot_number", "The chassis slot of the GPU's compute tray."),
     ("platform.tray_index", "The index of the GPU's compute tray."),
@@ -1320,6 +1392,9 @@ fn absent(g: &GpuSample, property: &str) -> &'static str {
         return "N/A";
     }
     let reason = missing_key(property).and_then(|key| g.missing.get(key)).map(|m| m.reason);
+    if property == "power.management" && reason == Some(MissingReason::NotSupported) {
+        return "[Not Supported]";
+    }
     match reason {
         Some(MissingReason::NoPermission) => "[Insufficient Permissions]",
         Some(MissingReason::GpuLost) => "[GPU is lost]",
@@ -1414,6 +1489,10 @@ fn missing_key(property: &str) -> Option<&'static str> {
         p if p.starts_with("protected_memory.") => "details.protected_memory",
         "gpu_recovery_action" => "details.recovery_action",
         "platform.module_id" => "details.module_id",
+        "reset_status.reset_required" => "details.reset_required",
+        "reset_status.drain_and_reset_recommended" => "details.drain_and_reset_recommended",
+        "vgpu_driver_capability.heterogenous_multivGPU" => "details.vgpu_heterogeneous_multi_vgpu",
+        p if p.starts_with("vgpu_device_capability.") => "details.vgpu_capabilities",
         p if p.starts_with("platform.") => "details.platform",
         p if p.starts_with("ecc.errors.") => match p.rsplit('.').next().unwrap_or("") {
             "device_memory" | "dram" => "details.ecc_locations.dram",

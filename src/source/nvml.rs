@@ -501,6 +501,9 @@ fn details(d: &Device, bus_id: Option<&str>, r: &mut Reader) -> Details {
         kmd_version: sysfs::kernel_module_version(),
         platform: r.get("details.platform", ffi::platform(d)),
         module_id: r.get("details.module_id", ffi::module_id(d)),
+        vgpu_capabilities: r.get("details.vgpu_capabilities", ffi::vgpu_capabilities(d)),
+        vgpu_heterogeneous_multi_vgpu: r
+            .get("details.vgpu_heterogeneous_multi_vgpu", ffi::vgpu_heterogeneous_multi_vgpu(d)),
         ..field_values(d, r)
     }
 }
@@ -566,7 +569,7 @@ fn operation_mode(m: nvml_wrapper::enum_wrappers::device::OperationMode) -> Oper
 /// and instant, the clock event reason counters. Each has its own reason when missing.
 fn field_values(d: &Device, r: &mut Reader) -> Details {
     use nvml_wrapper::sys_exports::field_id::*;
-    const FIELDS: [(u32, &str); 9] = [
+    const FIELDS: [(u32, &str); 11] = [
         (NVML_FI_DEV_MEMORY_TEMP, "details.temperature_memory_celsius"),
         (NVML_FI_DEV_POWER_AVERAGE, "details.power_average_watts"),
         (NVML_FI_DEV_POWER_INSTANT, "details.power_instant_watts"),
@@ -579,6 +582,8 @@ fn field_values(d: &Device, r: &mut Reader) -> Details {
             "details.clock_event_counters_us",
         ),
         (NVML_FI_DEV_GET_GPU_RECOVERY_ACTION, "details.recovery_action"),
+        (NVML_FI_DEV_RESET_STATUS, "details.reset_required"),
+        (NVML_FI_DEV_DRAIN_AND_RESET_STATUS, "details.drain_and_reset_recommended"),
     ];
     let ids: Vec<FieldId> = FIELDS.iter().map(|(id, _)| FieldId(*id)).collect();
     let mut values = [None; FIELDS.len()];
@@ -608,6 +613,8 @@ fn field_values(d: &Device, r: &mut Reader) -> Details {
             hw_power_brake_slowdown: values[7].map(|v| v as u64),
         },
         recovery_action: values[8].and_then(|v| RecoveryAction::from_nvml(v as u32)),
+        reset_required: values[9].map(|v| v != 0.0),
+        drain_and_reset_recommended: values[10].map(|v| v != 0.0),
         ..Details::default()
     }
 }

@@ -4,7 +4,7 @@
 use nvml_wrapper::error::{nvml_try, NvmlError};
 use nvml_wrapper::Device;
 
-use crate::sample::{AddressingMode, Fabric, Platform, RemappedRows};
+use crate::sample::{AddressingMode, Fabric, Platform, RemappedRows, VgpuCapabilities};
 
 /// `nvmlDeviceGetRemappedRows`: rows remapped after correctable and uncorrectable errors, and
 /// whether a remapping is pending or has failed.
@@ -219,6 +219,33 @@ pub fn module_id(d: &Device) -> Result<u32, NvmlError> {
     // SAFETY: a live device handle and a pointer to an integer that outlives the call.
     nvml_try(unsafe { call(d.handle(), &mut id) })?;
     Ok(id)
+}
+
+/// `nvmlDeviceGetVgpuCapabilities` for the three capabilities nvidia-smi lists; a bare-metal
+/// driver answers NOT_SUPPORTED to the first.
+pub fn vgpu_capabilities(d: &Device) -> Result<VgpuCapabilities, NvmlError> {
+    let lib = d.nvml().lib();
+    let call = symbol(&lib.nvmlDeviceGetVgpuCapabilities, "nvmlDeviceGetVgpuCapabilities")?;
+    let capability = |which| {
+        let mut on = 0;
+        // SAFETY: a live device handle and a pointer to an integer that outlives the call.
+        nvml_try(unsafe { call(d.handle(), which, &mut on) }).map(|()| on != 0)
+    };
+    Ok(VgpuCapabilities {
+        fractional_multi_vgpu: capability(0)?,
+        heterogeneous_timeslice_profiles: capability(1)?,
+        heterogeneous_timeslice_sizes: capability(2)?,
+    })
+}
+
+/// `nvmlGetVgpuDriverCapabilities(NVML_VGPU_DRIVER_CAP_HETEROGENEOUS_MULTI_VGPU)`.
+pub fn vgpu_heterogeneous_multi_vgpu(d: &Device) -> Result<bool, NvmlError> {
+    let lib = d.nvml().lib();
+    let call = symbol(&lib.nvmlGetVgpuDriverCapabilities, "nvmlGetVgpuDriverCapabilities")?;
+    let mut on = 0;
+    // SAFETY: a pointer to an integer that outlives the call.
+    nvml_try(unsafe { call(0, &mut on) })?;
+    Ok(on != 0)
 }
 
 /// `nvmlErrorString`: the driver's own words for a return code (`Success`, `Unknown Error`),

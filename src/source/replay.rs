@@ -19,9 +19,8 @@ use crate::cli::Moment;
 use crate::history::PastGpu;
 use crate::record;
 use crate::sample::{
-    MissingFields,
-    GpuProcess, GpuSample, GpuStatus, HostInfo, Missing, MissingReason, Placement, ProcessKind,
-    Snapshot, Throttle, SCHEMA_VERSION,
+    GpuProcess, GpuSample, GpuStatus, HostInfo, Missing, MissingFields, MissingReason, Placement,
+    ProcessKind, Snapshot, Throttle, SCHEMA_VERSION,
 };
 
 /// The fields of the JSON model a recording does not keep.
@@ -403,10 +402,8 @@ impl SampleRow {
             Some(true) => Some(processes),
             None if !processes.is_empty() => Some(processes),
             Some(false) => {
-                missing.insert(
-                    "processes",
-                    Missing { reason: MissingReason::Error, nvml_code: None },
-                );
+                missing
+                    .insert("processes", Missing { reason: MissingReason::Error, nvml_code: None });
                 None
             }
             None => {

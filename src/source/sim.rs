@@ -160,6 +160,18 @@ fn details(spec: &GpuSpec, g: &GpuSample, t: f64) -> Details {
             Platform::from_nvml(&guid, &serial, numbers)
         }),
         module_id: spec.module_id().ok(),
+        reset_required: spec.reset_status().ok().map(|r| r.0),
+        drain_and_reset_recommended: spec.reset_status().ok().map(|r| r.1),
+        vgpu_capabilities: (0..3)
+            .map(|c| spec.vgpu_capability(c).ok())
+            .collect::<Option<Vec<bool>>>()
+            .map(|c| VgpuCapabilities {
+                fractional_multi_vgpu: c[0],
+                heterogeneous_timeslice_profiles: c[1],
+                heterogeneous_timeslice_sizes: c[2],
+            }),
+        // The simulated driver is bare-metal.
+        vgpu_heterogeneous_multi_vgpu: None,
         display_attached: spec.display_mode().ok(),
         display_active: Some(false),
         accounting_mode: spec.accounting_mode().ok(),

@@ -34,6 +34,9 @@ pub struct DriverSpec {
     pub nvml_version: String,
     /// When set, `nvmlInit*` fails with this error.
     pub init_error: Option<ErrorCode>,
+    /// A vGPU host driver's heterogeneous multi-vGPU capability
+    /// (`nvmlGetVgpuDriverCapabilities`); a bare-metal driver has none (NOT_SUPPORTED).
+    pub vgpu_heterogeneous_multi_vgpu: Option<bool>,
 }
 
 fn default_driver_version() -> String {
@@ -53,6 +56,7 @@ impl Default for DriverSpec {
             cuda_version: default_cuda_version(),
             nvml_version: default_nvml_version(),
             init_error: None,
+            vgpu_heterogeneous_multi_vgpu: None,
         }
     }
 }
@@ -176,6 +180,9 @@ pub struct GpuSpec {
     /// Confidential computing's protected memory `[total, used]` MiB
     /// (`nvmlDeviceGetConfComputeProtectedMemoryUsage`).
     pub protected_memory_mib: Option<[u64; 2]>,
+    /// vGPU capabilities on a vGPU host driver (`nvmlDeviceGetVgpuCapabilities`): fractional
+    /// multi-vGPU, heterogeneous time-slice profiles, heterogeneous time-slice sizes.
+    pub vgpu_capabilities: Option<[bool; 3]>,
     /// Where the GPU sits in a rack (`nvmlDeviceGetPlatformInfo` v2, GB200 NVL systems).
     pub platform: Option<PlatformSpec>,
     /// The GPU's module on a multi-GPU board (`nvmlDeviceGetModuleId`).
@@ -569,6 +576,7 @@ pub enum Metric {
     ConfCompute,
     RecoveryAction,
     Platform,
+    Vgpu,
 }
 
 /// NVML return codes worth simulating, with their C values.
@@ -1094,6 +1102,21 @@ impl GpuSpec {
 
     pub fn recovery_action(&self) -> Reading<u32> {
         self.read(Metric::RecoveryAction, self.recovery_action.map(|a| a as u32))
+    }
+
+    /// One vGPU capability (`NVML_DEVICE_VGPU_CAP_*`: 0, 1, 2); another is NOT_SUPPORTED.
+    pub fn vgpu_capability(&self, capability: u32) -> Reading<bool> {
+        let caps = self.read(Metric::Vgpu, self.vgpu_capabilities)?;
+        caps.get(capability as usize).copied().ok_or(ErrorCode::NotSupported)
+    }
+
+    /// The deprecated reset status fields, as the recovery action implies them: a reset is
+    /// required, and a drain before it recommended.
+    pub fn reset_status(&self) -> Reading<(bool, bool)> {
+        let action = self.read(Metric::RecoveryAction, self.recovery_action)?;
+        let reset =
+            matches!(action, RecoveryActionSpec::GpuReset | RecoveryActionSpec::DrainAndReset);
+        Ok((reset, action == RecoveryActionSpec::DrainAndReset))
     }
 
     pub fn platform(&self) -> Reading<&PlatformSpec> {

@@ -279,6 +279,8 @@ pub struct nvmlC2cModeInfo_v1_t {
     pub isC2cEnabled: c_uint,
 }
 
+pub const NVML_FI_DEV_RESET_STATUS: c_uint = 226;
+pub const NVML_FI_DEV_DRAIN_AND_RESET_STATUS: c_uint = 227;
 pub const NVML_FI_DEV_GET_GPU_RECOVERY_ACTION: c_uint = 230;
 
 // nvml.h's sizes, which the version fields carry.

@@ -960,6 +960,12 @@ pub unsafe extern "C" fn nvmlDeviceGetFieldValues(
                     g.power_average_instant_mw(t).map(|p| p.1.into()),
                     NVML_VALUE_TYPE_UNSIGNED_INT,
                 ),
+                NVML_FI_DEV_RESET_STATUS => {
+                    (g.reset_status().map(|r| r.0.into()), NVML_VALUE_TYPE_UNSIGNED_INT)
+                }
+                NVML_FI_DEV_DRAIN_AND_RESET_STATUS => {
+                    (g.reset_status().map(|r| r.1.into()), NVML_VALUE_TYPE_UNSIGNED_INT)
+                }
                 NVML_FI_DEV_GET_GPU_RECOVERY_ACTION => {
                     (g.recovery_action().map(u64::from), NVML_VALUE_TYPE_UNSIGNED_INT)
                 }
@@ -1143,6 +1149,28 @@ pub unsafe extern "C" fn nvmlDeviceGetModuleId(
     out: *mut c_uint,
 ) -> nvmlReturn_t {
     with_gpu(dev, |_, g, _| reply(g.module_id(), |id| write(out, id)))
+}
+
+/// `nvmlDeviceVgpuCapability_t`: 1 where the vGPU host driver supports it.
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetVgpuCapabilities(
+    dev: nvmlDevice_t,
+    capability: c_uint,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| reply(g.vgpu_capability(capability), |on| write(out, c_uint::from(on))))
+}
+
+/// `nvmlVgpuDriverCapability_t`: only heterogeneous multi-vGPU (0) is simulated.
+#[no_mangle]
+pub unsafe extern "C" fn nvmlGetVgpuDriverCapabilities(
+    capability: c_uint,
+    out: *mut c_uint,
+) -> nvmlReturn_t {
+    with_scenario(|s| match (capability, s.driver.vgpu_heterogeneous_multi_vgpu) {
+        (0, Some(on)) => write(out, c_uint::from(on)),
+        _ => ErrorCode::NotSupported.as_nvml_return(),
+    })
 }
 
 /// `nvmlDeviceAddressingModeType_t`: none, HMM or ATS.

@@ -127,7 +127,6 @@ stubs! {
     nvmlDeviceGetTopologyCommonAncestor
     nvmlDeviceGetTopologyNearestGpus
     nvmlDeviceGetUnrepairableMemoryFlag_v1
-    nvmlDeviceGetVgpuCapabilities
     nvmlDeviceGetVgpuHeterogeneousMode
     nvmlDeviceGetVgpuInstancesUtilizationInfo
     nvmlDeviceGetVgpuMetadata
@@ -215,7 +214,6 @@ stubs! {
     nvmlGetExcludedDeviceCount
     nvmlGetExcludedDeviceInfoByIndex
     nvmlGetVgpuCompatibility
-    nvmlGetVgpuDriverCapabilities
     nvmlGetVgpuVersion
     nvmlGpmQueryIfStreamingEnabled
     nvmlGpmSetStreamingEnabled
