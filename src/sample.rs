@@ -653,6 +653,22 @@ pub struct Details {
     /// Whether the vGPU host driver runs vGPUs of different types on one GPU.
     #[serde(default)]
     pub vgpu_heterogeneous_multi_vgpu: Option<bool>,
+    /// The whole module's power (a GB200 superchip: GPU, CPU and memory).
+    #[serde(default)]
+    pub module_power: Option<ModulePower>,
+}
+
+/// A module's power readings and limits, in watts; each `None` where the driver has none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModulePower {
+    pub draw_average_watts: Option<f64>,
+    pub draw_instant_watts: Option<f64>,
+    /// The limit asked for, and the one in force.
+    pub limit_watts: Option<f64>,
+    pub enforced_limit_watts: Option<f64>,
+    pub default_limit_watts: Option<f64>,
+    pub min_limit_watts: Option<f64>,
+    pub max_limit_watts: Option<f64>,
 }
 
 /// `nvmlDeviceVgpuCapability_t`s of a GPU under a vGPU host driver.

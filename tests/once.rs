@@ -288,7 +288,7 @@ fn query_gpu_reads_jpeg_ofa_pcie_ceiling_and_accounting_buffer() {
 /// management, addressing mode, DRAM encryption, GSP, C2C, protected memory and the recovery
 /// action, as nvidia-smi prints them (`0x3` and `0x0` as its `-q` prints the class codes;
 /// `None` as a healthy GPU's recovery action), `[N/A]` where the GPU has none and NVML's
-/// reason where it refused; the rack's place of GB200 GPUs. The host's name; the slot's PCIe ceiling and the kernel module
+/// reason where it refused; the rack's place and module power of GB200 GPUs. The host's name; the slot's PCIe ceiling and the kernel module
 /// are the host's (none for a fake GPU on a machine without the driver).
 #[test]
 fn query_gpu_reads_the_newer_drivers_properties() {
@@ -300,6 +300,8 @@ fn query_gpu_reads_the_newer_drivers_properties() {
          platform = { ib_guid = \"034c4931ff7d1c4f0000000000000000\", \
          chassis_serial_number = \"1821924000123\", slot_number = 7, tray_index = 3, host_id = 1, \
          peer_type = 2, module_id = 4 }\nvgpu_capabilities = [true, false, true]\n\
+         module_power = { draw_w = 1810.5, limit_w = 2700, default_limit_w = 2700, \
+         min_limit_w = 1000, max_limit_w = 2700, enforced_limit_w = 2400 }\n\
          [[gpus]]\nname = \"NVIDIA GeForce RTX 4090\"\ntemperature_c = 90\ntemperature_slowdown_c = 87\n\
          temperature_shutdown_c = 92\npci_class = [3, 0]\npower_management = false\n\
          addressing_mode = \"none\"\ngsp_firmware = [false, false]\nrecovery_action = \"none\"\n\
@@ -352,6 +354,24 @@ fn query_gpu_reads_the_newer_drivers_properties() {
         "No, No, [N/A], Supported, Not Supported, Supported\n\
          No, No, [N/A], [N/A], [N/A], [N/A]\n\
          [Unknown Error], [Unknown Error], [N/A], [N/A], [N/A], [N/A]\n"
+    );
+    // The module's power (GPU, CPU and memory of a GB200), asked at the module's scope: a
+    // GPU that is not a module has none.
+    let module = stdout_of(gputop(&scenario).args([
+        "--query-gpu=module.power.draw.average,module.power.draw.instant,module.power.limit,\
+         module.enforced.power.limit,module.power.default_limit,module.power.min_limit,\
+         module.power.max_limit,power.draw.instant",
+        "--format=csv",
+        "-i",
+        "0,1",
+    ]));
+    assert_eq!(
+        module,
+        "module.power.draw.average [W], module.power.draw.instant [W], module.power.limit [W], \
+         module.enforced.power.limit [W], module.power.default_limit [W], \
+         module.power.min_limit [W], module.power.max_limit [W], power.draw.instant [W]\n\
+         1810.50 W, 1810.50 W, 2700.00 W, 2400.00 W, 2700.00 W, 1000.00 W, 2700.00 W, [N/A]\n\
+         [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A]\n"
     );
     let vgpu_host = scenario_file(
         "[driver]\nvgpu_heterogeneous_multi_vgpu = false\n[[gpus]]\nname = \"NVIDIA L40S\"\n",

@@ -740,6 +740,41 @@ const GPU_FIELDS: &[Field<GpuSample>] = &[
         value: |g, _| detail(g, |d| d.kmd_version.clone()),
     },
     Field {
+        names: &["module.power.draw.average"],
+        unit: Some("W"),
+        value: |g, _| detail(g, |d| watts(d.module_power.and_then(|m| m.draw_average_watts))),
+    },
+    Field {
+        names: &["module.power.draw.instant"],
+        unit: Some("W"),
+        value: |g, _| detail(g, |d| watts(d.module_power.and_then(|m| m.draw_instant_watts))),
+    },
+    Field {
+        names: &["module.power.limit"],
+        unit: Some("W"),
+        value: |g, _| detail(g, |d| watts(d.module_power.and_then(|m| m.limit_watts))),
+    },
+    Field {
+        names: &["module.enforced.power.limit"],
+        unit: Some("W"),
+        value: |g, _| detail(g, |d| watts(d.module_power.and_then(|m| m.enforced_limit_watts))),
+    },
+    Field {
+        names: &["module.power.default_limit"],
+        unit: Some("W"),
+        value: |g, _| detail(g, |d| watts(d.module_power.and_then(|m| m.default_limit_watts))),
+    },
+    Field {
+        names: &["module.power.min_limit"],
+        unit: Some("W"),
+        value: |g, _| detail(g, |d| watts(d.module_power.and_then(|m| m.min_limit_watts))),
+    },
+    Field {
+        names: &["module.power.max_limit"],
+        unit: Some("W"),
+        value: |g, _| detail(g, |d| watts(d.module_power.and_then(|m| m.max_limit_watts))),
+    },
+    Field {
         names: &["reset_status.reset_required"],
         unit: None,
         value: |g, _| detail(g, |d| yes_no(d.reset_required)),
@@ -1159,6 +1194,16 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "What the driver asks for to recover the GPU: None, Reset, Reboot, Drain P2P or Drain and Reset.",
     ),
     ("kmd_version", "The version of the NVIDIA kernel module."),
+    (
+        "module.power.draw.average",
+        "The whole module's power (GPU, CPU and memory of a GB200), averaged over a second, in watts.",
+    ),
+    ("module.power.draw.instant", "The whole module's power at this instant, in watts."),
+    ("module.power.limit", "The module's power limit as set, in watts."),
+    ("module.enforced.power.limit", "The module's power limit in force, in watts."),
+    ("module.power.default_limit", "The module's default power limit, in watts."),
+    ("module.power.min_limit", "The lowest the module's power limit can be set to, in watts."),
+    ("module.power.max_limit", "The highest the module's power limit can be set to, in watts."),
     ("reset_status.reset_required", "Whether the GPU needs a reset (deprecated: gpu_recovery_action)."),
     (
         "reset_status.drain_and_reset_recommended",
@@ -1489,6 +1534,7 @@ fn missing_key(property: &str) -> Option<&'static str> {
         p if p.starts_with("protected_memory.") => "details.protected_memory",
         "gpu_recovery_action" => "details.recovery_action",
         "platform.module_id" => "details.module_id",
+        p if p.starts_with("module.") => "details.module_power",
         "reset_status.reset_required" => "details.reset_required",
         "reset_status.drain_and_reset_recommended" => "details.drain_and_reset_recommended",
         "vgpu_driver_capability.heterogenous_multivGPU" => "details.vgpu_heterogeneous_multi_vgpu",

@@ -502,6 +502,7 @@ fn details(d: &Device, bus_id: Option<&str>, r: &mut Reader) -> Details {
         platform: r.get("details.platform", ffi::platform(d)),
         module_id: r.get("details.module_id", ffi::module_id(d)),
         vgpu_capabilities: r.get("details.vgpu_capabilities", ffi::vgpu_capabilities(d)),
+        module_power: r.get("details.module_power", ffi::module_power(d)),
         vgpu_heterogeneous_multi_vgpu: r
             .get("details.vgpu_heterogeneous_multi_vgpu", ffi::vgpu_heterogeneous_multi_vgpu(d)),
         ..field_values(d, r)

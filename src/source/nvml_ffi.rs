@@ -4,7 +4,9 @@
 use nvml_wrapper::error::{nvml_try, NvmlError};
 use nvml_wrapper::Device;
 
-use crate::sample::{AddressingMode, Fabric, Platform, RemappedRows, VgpuCapabilities};
+use crate::sample::{
+    AddressingMode, Fabric, ModulePower, Platform, RemappedRows, VgpuCapabilities,
+};
 
 /// `nvmlDeviceGetRemappedRows`: rows remapped after correctable and uncorrectable errors, and
 /// whether a remapping is pending or has failed.
@@ -246,6 +248,67 @@ pub fn vgpu_heterogeneous_multi_vgpu(d: &Device) -> Result<bool, NvmlError> {
     // SAFETY: a pointer to an integer that outlives the call.
     nvml_try(unsafe { call(0, &mut on) })?;
     Ok(on != 0)
+}
+
+/// The module's power readings and limits (`NVML_POWER_SCOPE_MODULE` field values, which
+/// nvml-wrapper cannot ask for): each `None` where the driver refused it; the first refusal's
+/// error when it gave none.
+pub fn module_power(d: &Device) -> Result<ModulePower, NvmlError> {
+    use nvml_wrapper::sys_exports::field_id::*;
+    use nvml_wrapper_sys::bindings::{nvmlFieldValue_t, NVML_POWER_SCOPE_MODULE};
+    const FIELDS: [u32; 7] = [
+        NVML_FI_DEV_POWER_AVERAGE,
+        NVML_FI_DEV_POWER_INSTANT,
+        NVML_FI_DEV_POWER_REQUESTED_LIMIT,
+        NVML_FI_DEV_POWER_CURRENT_LIMIT,
+        NVML_FI_DEV_POWER_DEFAULT_LIMIT,
+        NVML_FI_DEV_POWER_MIN_LIMIT,
+        NVML_FI_DEV_POWER_MAX_LIMIT,
+    ];
+    let call = symbol(&d.nvml().lib().nvmlDeviceGetFieldValues, "nvmlDeviceGetFieldValues")?;
+    let mut values: Vec<nvmlFieldValue_t> = FIELDS
+        .iter()
+        .map(|&id| {
+            // SAFETY: a plain C struct of integers and a union of numbers: all zeroes is valid.
+            let mut v: nvmlFieldValue_t = unsafe { std::mem::zeroed() };
+            (v.fieldId, v.scopeId) = (id, NVML_POWER_SCOPE_MODULE);
+            v
+        })
+        .collect();
+    // SAFETY: a live device handle and as many field values as the count says.
+    nvml_try(unsafe { call(d.handle(), values.len() as i32, values.as_mut_ptr()) })?;
+    // None of them given: the first one's reason is the module's.
+    if values.iter().all(|v| v.nvmlReturn != 0) {
+        nvml_try(values[0].nvmlReturn)?;
+    }
+    let watts: Vec<Option<f64>> =
+        values.iter().map(|v| (v.nvmlReturn == 0).then(|| field_number(v) / 1000.0)).collect();
+    let w = |i: usize| watts[i];
+    Ok(ModulePower {
+        draw_average_watts: w(0),
+        draw_instant_watts: w(1),
+        limit_watts: w(2),
+        enforced_limit_watts: w(3),
+        default_limit_watts: w(4),
+        min_limit_watts: w(5),
+        max_limit_watts: w(6),
+    })
+}
+
+/// A field value as a number, whatever `nvmlValueType_t` the driver gave it as.
+fn field_number(v: &nvml_wrapper_sys::bindings::nvmlFieldValue_t) -> f64 {
+    // SAFETY: the union member read is the one `valueType` names.
+    unsafe {
+        match v.valueType {
+            0 => v.value.dVal,
+            1 => f64::from(v.value.uiVal),
+            2 => v.value.ulVal as f64,
+            3 => v.value.ullVal as f64,
+            4 => v.value.sllVal as f64,
+            5 => f64::from(v.value.siVal),
+            _ => f64::NAN,
+        }
+    }
 }
 
 /// `nvmlErrorString`: the driver's own words for a return code (`Success`, `Unknown Error`),

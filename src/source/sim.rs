@@ -170,6 +170,18 @@ fn details(spec: &GpuSpec, g: &GpuSample, t: f64) -> Details {
                 heterogeneous_timeslice_profiles: c[1],
                 heterogeneous_timeslice_sizes: c[2],
             }),
+        module_power: spec.module_power.as_ref().map(|_| {
+            let w = |field| spec.module_power_mw(field, t).ok().map(|mw| f64::from(mw) / 1000.0);
+            ModulePower {
+                draw_average_watts: w(185),
+                draw_instant_watts: w(186),
+                limit_watts: w(192),
+                enforced_limit_watts: w(190),
+                default_limit_watts: w(189),
+                min_limit_watts: w(187),
+                max_limit_watts: w(188),
+            }
+        }),
         // The simulated driver is bare-metal.
         vgpu_heterogeneous_multi_vgpu: None,
         display_attached: spec.display_mode().ok(),

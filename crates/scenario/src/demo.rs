@@ -174,6 +174,7 @@ fn gpu(index: usize) -> GpuSpec {
         platform: None,
         module_id: Some(1),
         vgpu_capabilities: None,
+        module_power: None,
         power_limit_range_w: Some([m.power_limit_w * 0.3, m.power_limit_w]),
         power_default_limit_w: None,
         accounting_mode: Some(false),

@@ -183,6 +183,9 @@ pub struct GpuSpec {
     /// vGPU capabilities on a vGPU host driver (`nvmlDeviceGetVgpuCapabilities`): fractional
     /// multi-vGPU, heterogeneous time-slice profiles, heterogeneous time-slice sizes.
     pub vgpu_capabilities: Option<[bool; 3]>,
+    /// The whole module's power (a GB200 superchip: GPU, CPU and memory), read as field values
+    /// at `NVML_POWER_SCOPE_MODULE`; left out, NOT_SUPPORTED at that scope.
+    pub module_power: Option<ModulePowerSpec>,
     /// Where the GPU sits in a rack (`nvmlDeviceGetPlatformInfo` v2, GB200 NVL systems).
     pub platform: Option<PlatformSpec>,
     /// The GPU's module on a multi-GPU board (`nvmlDeviceGetModuleId`).
@@ -285,6 +288,20 @@ pub struct FabricSpec {
     #[serde(default)]
     pub cluster_uuid: String,
     pub status: Option<ErrorCode>,
+}
+
+/// A module's power readings and limits, in watts.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModulePowerSpec {
+    pub draw_w: Signal,
+    /// The limit asked for (`NVML_FI_DEV_POWER_REQUESTED_LIMIT`).
+    pub limit_w: f64,
+    /// The limit in force (`NVML_FI_DEV_POWER_CURRENT_LIMIT`); `limit_w` when left out.
+    pub enforced_limit_w: Option<f64>,
+    pub default_limit_w: f64,
+    pub min_limit_w: f64,
+    pub max_limit_w: f64,
 }
 
 /// `nvmlPlatformInfo_v2_t`: the GPU's place in its rack.
@@ -1013,6 +1030,24 @@ impl GpuSpec {
         let signal = self.read(Metric::Power, self.power_w.as_ref())?;
         let average = signal.integral(t) - signal.integral(t - 1.0);
         Ok(((average * 1000.0) as u32, (signal.at(t) * 1000.0) as u32))
+    }
+
+    /// A module power field value in mW: `NVML_FI_DEV_POWER_AVERAGE` (185) and `_INSTANT`
+    /// (186), the limits `_MIN_LIMIT` (187), `_MAX_LIMIT` (188), `_DEFAULT_LIMIT` (189),
+    /// `_CURRENT_LIMIT` (190) and `_REQUESTED_LIMIT` (192).
+    pub fn module_power_mw(&self, field: u32, t: f64) -> Reading<u32> {
+        let m = self.read(Metric::Power, self.module_power.as_ref())?;
+        let watts = match field {
+            185 => m.draw_w.integral(t) - m.draw_w.integral(t - 1.0),
+            186 => m.draw_w.at(t),
+            187 => m.min_limit_w,
+            188 => m.max_limit_w,
+            189 => m.default_limit_w,
+            190 => m.enforced_limit_w.unwrap_or(m.limit_w),
+            192 => m.limit_w,
+            _ => return Err(ErrorCode::NotSupported),
+        };
+        Ok((watts * 1000.0).round() as u32)
     }
 
     /// How long, in µs, the clocks have been held down for the reason `bit` (one of

@@ -279,6 +279,9 @@ pub struct nvmlC2cModeInfo_v1_t {
     pub isC2cEnabled: c_uint,
 }
 
+/// `nvmlFieldValue_t::scopeId` of the power fields: the GPU, or its whole module.
+pub const NVML_POWER_SCOPE_GPU: c_uint = 0;
+pub const NVML_POWER_SCOPE_MODULE: c_uint = 1;
 pub const NVML_FI_DEV_RESET_STATUS: c_uint = 226;
 pub const NVML_FI_DEV_DRAIN_AND_RESET_STATUS: c_uint = 227;
 pub const NVML_FI_DEV_GET_GPU_RECOVERY_ACTION: c_uint = 230;

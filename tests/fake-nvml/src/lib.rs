@@ -948,33 +948,13 @@ pub unsafe extern "C" fn nvmlDeviceGetFieldValues(
         let stamp = (t * 1e6) as i64;
         for i in 0..count as usize {
             let field = &mut *values.add(i);
-            let (reading, kind): (Reading<u64>, c_uint) = match field.fieldId {
-                NVML_FI_DEV_MEMORY_TEMP => {
-                    (g.temperature_memory(t).map(u64::from), NVML_VALUE_TYPE_UNSIGNED_INT)
+            let (reading, kind): (Reading<u64>, c_uint) = match (field.scopeId, field.fieldId) {
+                // The module's power (GB200): its readings and limits; nothing else has a scope.
+                (NVML_POWER_SCOPE_MODULE, id) => {
+                    (g.module_power_mw(id, t).map(u64::from), NVML_VALUE_TYPE_UNSIGNED_INT)
                 }
-                NVML_FI_DEV_POWER_AVERAGE => (
-                    g.power_average_instant_mw(t).map(|p| p.0.into()),
-                    NVML_VALUE_TYPE_UNSIGNED_INT,
-                ),
-                NVML_FI_DEV_POWER_INSTANT => (
-                    g.power_average_instant_mw(t).map(|p| p.1.into()),
-                    NVML_VALUE_TYPE_UNSIGNED_INT,
-                ),
-                NVML_FI_DEV_RESET_STATUS => {
-                    (g.reset_status().map(|r| r.0.into()), NVML_VALUE_TYPE_UNSIGNED_INT)
-                }
-                NVML_FI_DEV_DRAIN_AND_RESET_STATUS => {
-                    (g.reset_status().map(|r| r.1.into()), NVML_VALUE_TYPE_UNSIGNED_INT)
-                }
-                NVML_FI_DEV_GET_GPU_RECOVERY_ACTION => {
-                    (g.recovery_action().map(u64::from), NVML_VALUE_TYPE_UNSIGNED_INT)
-                }
-                id => match throttle_counter_bit(id) {
-                    Some(bit) => {
-                        (g.throttle_counter_us(bit, t, since), NVML_VALUE_TYPE_UNSIGNED_LONG_LONG)
-                    }
-                    None => (Err(ErrorCode::NotSupported), NVML_VALUE_TYPE_UNSIGNED_INT),
-                },
+                (NVML_POWER_SCOPE_GPU, id) => gpu_field(g, id, t, since),
+                _ => (Err(ErrorCode::NotSupported), NVML_VALUE_TYPE_UNSIGNED_INT),
             };
             field.timestamp = stamp;
             field.latencyUsec = 0;
@@ -989,6 +969,34 @@ pub unsafe extern "C" fn nvmlDeviceGetFieldValues(
         }
         SUCCESS
     })
+}
+
+/// A field value of the GPU itself (scope 0), and the `nvmlValueType_t` it is given as.
+fn gpu_field(g: &GpuSpec, id: c_uint, t: f64, since: f64) -> (Reading<u64>, c_uint) {
+    match id {
+        NVML_FI_DEV_MEMORY_TEMP => {
+            (g.temperature_memory(t).map(u64::from), NVML_VALUE_TYPE_UNSIGNED_INT)
+        }
+        NVML_FI_DEV_POWER_AVERAGE => {
+            (g.power_average_instant_mw(t).map(|p| p.0.into()), NVML_VALUE_TYPE_UNSIGNED_INT)
+        }
+        NVML_FI_DEV_POWER_INSTANT => {
+            (g.power_average_instant_mw(t).map(|p| p.1.into()), NVML_VALUE_TYPE_UNSIGNED_INT)
+        }
+        NVML_FI_DEV_RESET_STATUS => {
+            (g.reset_status().map(|r| r.0.into()), NVML_VALUE_TYPE_UNSIGNED_INT)
+        }
+        NVML_FI_DEV_DRAIN_AND_RESET_STATUS => {
+            (g.reset_status().map(|r| r.1.into()), NVML_VALUE_TYPE_UNSIGNED_INT)
+        }
+        NVML_FI_DEV_GET_GPU_RECOVERY_ACTION => {
+            (g.recovery_action().map(u64::from), NVML_VALUE_TYPE_UNSIGNED_INT)
+        }
+        id => match throttle_counter_bit(id) {
+            Some(bit) => (g.throttle_counter_us(bit, t, since), NVML_VALUE_TYPE_UNSIGNED_LONG_LONG),
+            None => (Err(ErrorCode::NotSupported), NVML_VALUE_TYPE_UNSIGNED_INT),
+        },
+    }
 }
 
 /// The `nvmlClocksEventReason*` bit a clock event reason counter counts.
