@@ -197,7 +197,9 @@ pub struct PastGpu {
 #[derive(Debug, Clone)]
 pub struct History {
     capacity: usize,
-    gpus: HashMap<String, GpuHistory>,
+    /// Boxed: a map's table has up to twice the slots of its entries, and a GPU's four series
+    /// are 224 bytes (8,000 GPUs: 4.1 MB of table unboxed, 2.4 MB boxed, `heaptrack`).
+    gpus: HashMap<String, Box<GpuHistory>>,
 }
 
 impl History {
@@ -222,7 +224,7 @@ impl History {
             let h = self
                 .gpus
                 .entry(key(g.host.as_deref(), g.index, g.uuid.as_deref()))
-                .or_insert_with(|| GpuHistory::new(capacity));
+                .or_insert_with(|| Box::new(GpuHistory::new(capacity)));
             h.utilization.push(g.utilization.gpu_percent.map(|v| v as f32));
             h.memory_percent.push(g.memory_percent().map(|v| v as f32));
             h.power_watts.push(g.power.draw_watts.map(|v| v as f32));
@@ -231,7 +233,7 @@ impl History {
     }
 
     pub fn gpu(&self, host: Option<&str>, index: u32, uuid: Option<&str>) -> Option<&GpuHistory> {
-        self.gpus.get(&key(host, index, uuid))
+        self.gpus.get(&key(host, index, uuid)).map(|h| &**h)
     }
 
     /// Puts what happened before the first sample in front of the samples taken since.
@@ -243,7 +245,7 @@ impl History {
             let known = p.utilization.iter().position(Option::is_some);
             let Some(first) = known else { continue };
             let k = key(p.host.as_deref(), p.index, p.uuid.as_deref());
-            let h = self.gpus.entry(k).or_insert_with(|| GpuHistory::new(capacity));
+            let h = self.gpus.entry(k).or_insert_with(|| Box::new(GpuHistory::new(capacity)));
             for (series, values) in [
                 (&mut h.utilization, &p.utilization),
                 (&mut h.memory_percent, &p.memory_percent),
