@@ -145,19 +145,8 @@ fn details(spec: &GpuSpec, g: &GpuSample, t: f64) -> Details {
         pcie_link_gen_host_max: None,
         kmd_version: None,
         platform: spec.platform().ok().map(|p| {
-            let mut guid = [0u8; 16];
-            for (i, byte) in guid.iter_mut().enumerate() {
-                *byte = p
-                    .ib_guid
-                    .get(i * 2..i * 2 + 2)
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .unwrap_or(0);
-            }
-            let mut serial = [0u8; 16];
-            let text = p.chassis_serial_number.as_bytes();
-            serial[..text.len().min(16)].copy_from_slice(&text[..text.len().min(16)]);
             let numbers = [p.slot_number, p.tray_index, p.host_id, p.peer_type, p.module_id];
-            Platform::from_nvml(&guid, &serial, numbers)
+            Platform::from_nvml(&p.ib_guid_bytes(), &p.chassis_serial_bytes(), numbers)
         }),
         module_id: spec.module_id().ok(),
         reset_required: spec.reset_status().ok().map(|r| r.0),

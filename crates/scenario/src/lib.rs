@@ -326,6 +326,33 @@ pub struct PlatformSpec {
     pub module_id: u8,
 }
 
+impl PlatformSpec {
+    /// `nvmlPlatformInfo_v2_t`'s byte fields: the GUID from its hex digits, the serial
+    /// NUL-padded (cut at 16 bytes).
+    pub fn ib_guid_bytes(&self) -> [u8; 16] {
+        hex_bytes(&self.ib_guid)
+    }
+
+    pub fn chassis_serial_bytes(&self) -> [u8; 16] {
+        let mut bytes = [0u8; 16];
+        let text = self.chassis_serial_number.as_bytes();
+        let n = text.len().min(16);
+        bytes[..n].copy_from_slice(&text[..n]);
+        bytes
+    }
+}
+
+/// 16 bytes from the first 32 hex digits of `text` (dashes and other characters skipped,
+/// missing digits zero).
+fn hex_bytes(text: &str) -> [u8; 16] {
+    let hex: String = text.chars().filter(char::is_ascii_hexdigit).collect();
+    let mut bytes = [0u8; 16];
+    for (i, byte) in bytes.iter_mut().enumerate() {
+        *byte = hex.get(i * 2..i * 2 + 2).and_then(|h| u8::from_str_radix(h, 16).ok()).unwrap_or(0);
+    }
+    bytes
+}
+
 /// `nvmlGpuFabricState_t`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -983,16 +1010,8 @@ impl GpuSpec {
     /// The fabric registration: (cluster UUID bytes, status, clique id, state).
     pub fn fabric(&self) -> Reading<([u8; 16], u32, u32, u8)> {
         let info = self.fabric.as_ref().map(|f| {
-            let hex: String = f.cluster_uuid.chars().filter(char::is_ascii_hexdigit).collect();
-            let mut uuid = [0u8; 16];
-            for (i, byte) in uuid.iter_mut().enumerate() {
-                *byte = hex
-                    .get(i * 2..i * 2 + 2)
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .unwrap_or(0);
-            }
             let status = f.status.map_or(0, ErrorCode::as_nvml_return);
-            (uuid, status, f.clique_id, f.state as u8)
+            (hex_bytes(&f.cluster_uuid), status, f.clique_id, f.state as u8)
         });
         self.read(Metric::Nvlink, info)
     }

@@ -1134,15 +1134,7 @@ pub unsafe extern "C" fn nvmlDeviceGetPlatformInfo(
     with_gpu(dev, |_, g, _| {
         reply(g.platform(), |p| {
             let info = &mut *out;
-            let hex: Vec<u8> = (0..p.ib_guid.len() / 2)
-                .filter_map(|i| u8::from_str_radix(p.ib_guid.get(i * 2..i * 2 + 2)?, 16).ok())
-                .collect();
-            info.ibGuid = [0; 16];
-            info.ibGuid[..hex.len().min(16)].copy_from_slice(&hex[..hex.len().min(16)]);
-            let serial = p.chassis_serial_number.as_bytes();
-            info.chassisSerialNumber = [0; 16];
-            info.chassisSerialNumber[..serial.len().min(16)]
-                .copy_from_slice(&serial[..serial.len().min(16)]);
+            (info.ibGuid, info.chassisSerialNumber) = (p.ib_guid_bytes(), p.chassis_serial_bytes());
             (info.slotNumber, info.trayIndex, info.hostId) =
                 (p.slot_number, p.tray_index, p.host_id);
             (info.peerType, info.moduleId) = (p.peer_type, p.module_id);
