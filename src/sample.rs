@@ -846,6 +846,9 @@ pub struct Inforom {
     pub oem: Option<String>,
     pub ecc: Option<String>,
     pub power: Option<String>,
+    /// Whether its checksums verify.
+    #[serde(default)]
+    pub checksum_valid: Option<bool>,
 }
 
 /// `nvmlGpuOperationMode_t`.

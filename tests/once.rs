@@ -288,7 +288,8 @@ fn query_gpu_reads_jpeg_ofa_pcie_ceiling_and_accounting_buffer() {
 /// management, addressing mode, DRAM encryption, GSP, C2C, protected memory and the recovery
 /// action, as nvidia-smi prints them (`0x3` and `0x0` as its `-q` prints the class codes;
 /// `None` as a healthy GPU's recovery action), `[N/A]` where the GPU has none and NVML's
-/// reason where it refused; the rack's place and module power of GB200 GPUs. The host's name; the slot's PCIe ceiling and the kernel module
+/// reason where it refused; the rack's place and module power of GB200 GPUs; the InfoROM's
+/// checksums. The host's name; the slot's PCIe ceiling and the kernel module
 /// are the host's (none for a fake GPU on a machine without the driver).
 #[test]
 fn query_gpu_reads_the_newer_drivers_properties() {
@@ -373,6 +374,16 @@ fn query_gpu_reads_the_newer_drivers_properties() {
          1810.50 W, 1810.50 W, 2700.00 W, 2400.00 W, 2700.00 W, 1000.00 W, 2700.00 W, [N/A]\n\
          [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], [N/A]\n"
     );
+    let inforoms = scenario_file(
+        "[[gpus]]\nname = \"NVIDIA H100\"\ninforom = { image = \"G520.0200.00.05\" }\n\
+         [[gpus]]\nname = \"NVIDIA H100\"\ninforom = { image = \"G520.0200.00.05\", \
+         checksum_valid = false }\n[[gpus]]\nname = \"NVIDIA GeForce RTX 4090\"\n",
+    );
+    let checksums = stdout_of(gputop(&inforoms).args([
+        "--query-gpu=inforom.checksum_validation",
+        "--format=csv,noheader",
+    ]));
+    assert_eq!(checksums, "Valid\nInvalid\n[N/A]\n");
     let vgpu_host = scenario_file(
         "[driver]\nvgpu_heterogeneous_multi_vgpu = false\n[[gpus]]\nname = \"NVIDIA L40S\"\n",
     );

@@ -547,6 +547,15 @@ const GPU_FIELDS: &[Field<GpuSample>] = &[
         value: |g, _| detail(g, |d| d.inforom.power.clone()),
     },
     Field {
+        names: &["inforom.checksum_validation"],
+        unit: None,
+        value: |g, _| {
+            detail(g, |d| {
+                d.inforom.checksum_valid.map(|ok| if ok { "Valid" } else { "Invalid" }.into())
+            })
+        },
+    },
+    Field {
         names: &["gom.current", "gpu_operation_mode.current"],
         unit: None,
         value: |g, _| detail(g, |d| d.operation_mode.map(|m| m.0.label().to_string())),
@@ -1137,6 +1146,7 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ("inforom.oem", "The version of the InfoROM's OEM configuration object."),
     ("inforom.ecc", "The version of the InfoROM's ECC object."),
     ("inforom.pwr", "The version of the InfoROM's power management object."),
+    ("inforom.checksum_validation", "Whether the InfoROM's checksums verify: Valid or Invalid."),
     (
         "gom.current",
         "The GPU Operation Mode now: All On, Compute or Low Double Precision (GK110 boards).",
@@ -1519,6 +1529,7 @@ fn missing_key(property: &str) -> Option<&'static str> {
         "inforom.oem" => "details.inforom.oem",
         "inforom.ecc" => "details.inforom.ecc",
         "inforom.pwr" => "details.inforom.power",
+        "inforom.checksum_validation" => "details.inforom.checksum_valid",
         "gom.current" | "gom.pending" => "details.operation_mode",
         "temperature.memory" => "details.temperature_memory_celsius",
         "power.draw.average" => "details.power_average_watts",

@@ -475,6 +475,14 @@ fn details(d: &Device, bus_id: Option<&str>, r: &mut Reader) -> Details {
             oem: r.get("details.inforom.oem", d.info_rom_version(InfoRom::OEM)),
             ecc: r.get("details.inforom.ecc", d.info_rom_version(InfoRom::ECC)),
             power: r.get("details.inforom.power", d.info_rom_version(InfoRom::Power)),
+            checksum_valid: match d.validate_info_rom() {
+                Ok(()) => Some(true),
+                Err(NvmlError::CorruptedInfoROM) => Some(false),
+                Err(e) => {
+                    r.note("details.inforom.checksum_valid", &e);
+                    None
+                }
+            },
         },
         ecc_locations: ecc_locations(d, r),
         fabric: r.get("details.fabric", ffi::fabric(d)),

@@ -233,6 +233,11 @@ fn details(spec: &GpuSpec, g: &GpuSample, t: f64) -> Details {
             oem: spec.inforom_object(0).ok(),
             ecc: spec.inforom_object(1).ok(),
             power: spec.inforom_object(2).ok(),
+            checksum_valid: match spec.validate_inforom() {
+                Ok(()) => Some(true),
+                Err(crate::scenario::ErrorCode::CorruptedInforom) => Some(false),
+                Err(_) => None,
+            },
         },
         fabric: spec.fabric().ok().and_then(|(uuid, status, clique_id, state)| {
             let status = if status == 0 { "Success" } else { "Unknown Error" };

@@ -156,6 +156,7 @@ fn gpu(index: usize) -> GpuSpec {
             oem: Some("2.1".into()),
             ecc: Some("7.16".into()),
             power: None,
+            checksum_valid: None,
         }),
         gpu_operation_mode: None,
         temperature_memory_c: m.has_ecc.then_some(Signal::Constant(if busy { 70.0 } else { 40.0 })),

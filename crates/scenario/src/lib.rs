@@ -404,6 +404,8 @@ pub struct InforomSpec {
     pub oem: Option<String>,
     pub ecc: Option<String>,
     pub power: Option<String>,
+    /// Whether its checksums verify (`nvmlDeviceValidateInforom`); true when left out.
+    pub checksum_valid: Option<bool>,
 }
 
 /// `nvmlGpuOperationMode_t`.
@@ -637,6 +639,8 @@ pub enum ErrorCode {
     Timeout,
     FunctionNotFound,
     GpuIsLost,
+    /// `NVML_ERROR_CORRUPTED_INFOROM`.
+    CorruptedInforom,
     LibRmVersionMismatch,
     ArgumentVersionMismatch,
     Unknown,
@@ -654,6 +658,7 @@ impl ErrorCode {
             Self::DriverNotLoaded => 9,
             Self::Timeout => 10,
             Self::FunctionNotFound => 13,
+            Self::CorruptedInforom => 14,
             Self::GpuIsLost => 15,
             Self::LibRmVersionMismatch => 18,
             Self::ArgumentVersionMismatch => 25,
@@ -1019,6 +1024,16 @@ impl GpuSpec {
     /// The InfoROM image version.
     pub fn inforom_image(&self) -> Reading<String> {
         self.read(Metric::Inforom, self.inforom.as_ref().and_then(|i| i.image.clone()))
+    }
+
+    /// `nvmlDeviceValidateInforom`: SUCCESS, CORRUPTED_INFOROM, or NOT_SUPPORTED without an
+    /// InfoROM.
+    pub fn validate_inforom(&self) -> Reading<()> {
+        let inforom = self.read(Metric::Inforom, self.inforom.as_ref())?;
+        match inforom.checksum_valid {
+            Some(false) => Err(ErrorCode::CorruptedInforom),
+            _ => Ok(()),
+        }
     }
 
     /// An InfoROM object's version: 0 OEM, 1 ECC, 2 power (`nvmlInforomObject_t`).

@@ -1173,6 +1173,12 @@ pub unsafe extern "C" fn nvmlGetVgpuDriverCapabilities(
     })
 }
 
+/// Verifies the InfoROM's checksums: SUCCESS, or CORRUPTED_INFOROM.
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceValidateInforom(dev: nvmlDevice_t) -> nvmlReturn_t {
+    with_gpu(dev, |_, g, _| reply(g.validate_inforom(), |()| SUCCESS))
+}
+
 /// `nvmlDeviceAddressingModeType_t`: none, HMM or ATS.
 #[no_mangle]
 pub unsafe extern "C" fn nvmlDeviceGetAddressingMode(

@@ -197,7 +197,6 @@ stubs! {
     nvmlDeviceSetVgpuSchedulerState
     nvmlDeviceSetVgpuSchedulerState_v2
     nvmlDeviceSetVirtualizationMode
-    nvmlDeviceValidateInforom
     nvmlDeviceVgpuForceGspUnload
     nvmlDeviceWorkloadPowerProfileClearRequestedProfiles
     nvmlDeviceWorkloadPowerProfileGetCurrentProfiles
