@@ -71,40 +71,41 @@ impl<T: Copy> Ring<T> {
     }
 }
 
-/// A metric's history for charts: a value or a gap per sample in two bytes, fixed point in
-/// steps of `step` (a percent to 0.01, watts to 0.1); a gap is `u16::MAX`, a value past the
-/// top is kept as the top. Two bytes and not an `f32`'s four: with an 8,000-GPU fleet from
+/// A metric's history for charts: a value or a gap per sample in two bytes, fixed point with
+/// `per_unit` steps to the unit (a percent to 0.01, watts to 0.1); a gap is `u16::MAX`, a value
+/// past the top is kept as the top. Values are decoded by dividing, so `87.28` comes back as
+/// the `f32` nearest 87.28. Two bytes and not an `f32`'s four: with an 8,000-GPU fleet from
 /// Prometheus the monitor keeps 4 × 120 samples a GPU, 15 MB in `f32` (`scripts/bench-prometheus.sh`,
 /// the monitor after its window filled).
 #[derive(Debug, Clone)]
 pub struct Series {
     ring: Ring<u16>,
-    step: f32,
+    per_unit: f32,
 }
 
 const GAP: u16 = u16::MAX;
 
 impl Series {
-    /// Room for `capacity` samples of values from 0 to `step` × 65,534.
-    pub fn new(capacity: usize, step: f32) -> Self {
-        Self { ring: Ring::new(capacity), step }
+    /// Room for `capacity` samples of values from 0 to 65,534 / `per_unit`.
+    pub fn new(capacity: usize, per_unit: f32) -> Self {
+        Self { ring: Ring::new(capacity), per_unit }
     }
 
     /// Percentages (0–100) to a hundredth.
     pub fn percent(capacity: usize) -> Self {
-        Self::new(capacity, 0.01)
+        Self::new(capacity, 100.0)
     }
 
     pub fn push(&mut self, value: Option<f32>) {
         let top = f32::from(GAP - 1);
         let encoded = value
             .filter(|v| !v.is_nan())
-            .map_or(GAP, |v| (v / self.step).round().clamp(0.0, top) as u16);
+            .map_or(GAP, |v| (v * self.per_unit).round().clamp(0.0, top) as u16);
         self.ring.push(encoded);
     }
 
     fn decode(&self, v: u16) -> Option<f32> {
-        (v != GAP).then(|| f32::from(v) * self.step)
+        (v != GAP).then(|| f32::from(v) / self.per_unit)
     }
 
     /// Oldest first; `None` for a gap.
@@ -155,8 +156,8 @@ impl Series {
 }
 
 /// Power to a tenth of a watt (up to 6,553 W) and temperature to a hundredth of a degree.
-const WATTS_STEP: f32 = 0.1;
-const DEGREES_STEP: f32 = 0.01;
+const WATTS_PER_UNIT: f32 = 10.0;
+const DEGREES_PER_UNIT: f32 = 100.0;
 
 /// The history of one GPU; a gap (`None`) is kept as a gap, not as 0.
 #[derive(Debug, Clone)]
@@ -172,8 +173,8 @@ impl GpuHistory {
         Self {
             utilization: Series::percent(capacity),
             memory_percent: Series::percent(capacity),
-            power_watts: Series::new(capacity, WATTS_STEP),
-            temperature: Series::new(capacity, DEGREES_STEP),
+            power_watts: Series::new(capacity, WATTS_PER_UNIT),
+            temperature: Series::new(capacity, DEGREES_PER_UNIT),
         }
     }
 }
@@ -258,7 +259,7 @@ impl History {
                 if values.is_empty() {
                     continue;
                 }
-                let mut merged = Series::new(capacity, series.step);
+                let mut merged = Series::new(capacity, series.per_unit);
                 for v in values.iter().copied().skip(first).chain(series.iter()) {
                     merged.push(v);
                 }
@@ -335,8 +336,8 @@ mod tests {
     }
 
     #[test]
-    fn a_series_keeps_gaps_and_values_to_its_step_in_two_bytes_a_sample() {
-        let mut s = Series::new(600, 0.1);
+    fn a_series_keeps_gaps_and_values_to_its_resolution_in_two_bytes_a_sample() {
+        let mut s = Series::new(600, 10.0);
         for v in [Some(1.0), None, Some(f32::NAN), Some(312.46), Some(-3.0), Some(1e9)] {
             s.push(v);
         }
@@ -349,9 +350,13 @@ mod tests {
         assert_eq!(std::mem::size_of_val(&s.ring.buf[0]), 2);
         // Memory follows the samples held, not the window.
         assert!(s.ring.buf.capacity() < 600, "{}", s.ring.buf.capacity());
+        // Every hundredth of a percent comes back as the f32 nearest it (87.28, not 87.27999).
         let mut percent = Series::percent(4);
-        percent.push(Some(37.25));
-        assert_eq!(percent.latest(), Some(37.25));
+        for hundredths in 0..=10_000u16 {
+            let v = f32::from(hundredths) / 100.0;
+            percent.push(Some(v));
+            assert_eq!(percent.latest(), Some(v));
+        }
     }
 
     #[test]

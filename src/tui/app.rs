@@ -215,7 +215,7 @@ impl App {
             if alive.insert(key.clone()) {
                 let used = p.gpu_memory_bytes.map(|b| (b as f64 / (1 << 20) as f64) as f32);
                 // MiB in steps of 16: up to 1 TiB.
-                let series = || Series::new(capacity, 16.0);
+                let series = || Series::new(capacity, 1.0 / 16.0);
                 self.process_memory.entry(key).or_insert_with(series).push(used);
             }
         }
