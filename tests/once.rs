@@ -379,10 +379,10 @@ fn query_gpu_reads_the_newer_drivers_properties() {
          [[gpus]]\nname = \"NVIDIA H100\"\ninforom = { image = \"G520.0200.00.05\", \
          checksum_valid = false }\n[[gpus]]\nname = \"NVIDIA GeForce RTX 4090\"\n",
     );
-    let checksums = stdout_of(gputop(&inforoms).args([
-        "--query-gpu=inforom.checksum_validation",
-        "--format=csv,noheader",
-    ]));
+    let checksums = stdout_of(
+        gputop(&inforoms)
+            .args(["--query-gpu=inforom.checksum_validation", "--format=csv,noheader"]),
+    );
     assert_eq!(checksums, "Valid\nInvalid\n[N/A]\n");
     let vgpu_host = scenario_file(
         "[driver]\nvgpu_heterogeneous_multi_vgpu = false\n[[gpus]]\nname = \"NVIDIA L40S\"\n",
