@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::history::{History, Ring};
 use crate::sample::Snapshot;
-use crate::source::{GpuSelector, SampleOptions, Source, SourceError, SourceSpec};
+use crate::source::{DetailLevel, GpuSelector, SampleOptions, Source, SourceError, SourceSpec};
 use crate::Error;
 
 /// Which GPUs to read and how: the command line's `--nvml-lib` and `--id`.
@@ -46,7 +46,7 @@ impl Options {
         let options = SampleOptions {
             host_processes: self.processes,
             pcie_throughput: continuous,
-            details: false,
+            details: DetailLevel::None,
             continuous,
         };
         Ok(spec.open(&ids, options)?)

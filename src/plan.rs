@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::cli::{Cli, Command};
 use crate::output::query::QueryKind;
-use crate::source::SampleOptions;
+use crate::source::{DetailLevel, SampleOptions};
 
 /// What gputop will do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,13 +77,13 @@ impl Plan {
             Mode::Record => Some(SampleOptions {
                 pcie_throughput: false,
                 host_processes: true,
-                details: false,
+                details: DetailLevel::None,
                 continuous: true,
             }),
             Mode::ListGpus => Some(SampleOptions {
                 pcie_throughput: false,
                 host_processes: false,
-                details: false,
+                details: DetailLevel::None,
                 continuous: false,
             }),
             Mode::Serve => Some(SampleOptions {
@@ -91,7 +91,7 @@ impl Plan {
                 // A recording keeps who used the GPUs, whether or not the metrics show them.
                 host_processes: matches!(&cli.command, Some(Command::Serve(a)) if a.processes || a.record.is_some()),
                 // Memory and link health, and the XID counters, for the exporter.
-                details: true,
+                details: DetailLevel::Health,
                 continuous: true,
             }),
             // The board's details hold its memory and link health; past XIDs come from the
@@ -99,14 +99,14 @@ impl Plan {
             Mode::Health => Some(SampleOptions {
                 pcie_throughput: false,
                 host_processes: false,
-                details: true,
+                details: DetailLevel::Health,
                 continuous: false,
             }),
             // Who holds a GPU is told by user and command line.
             Mode::Select | Mode::Wait => Some(SampleOptions {
                 pcie_throughput: false,
                 host_processes: true,
-                details: false,
+                details: DetailLevel::None,
                 continuous: false,
             }),
             // The monitor shows everything: PCIe in its panels, host details in its table,
@@ -114,7 +114,7 @@ impl Plan {
             Mode::Monitor => Some(SampleOptions {
                 pcie_throughput: true,
                 host_processes: true,
-                details: false,
+                details: DetailLevel::None,
                 continuous: true,
             }),
             // Only the JSON document carries PCIe throughput (≥ 20 ms per GPU to read) and
@@ -124,9 +124,15 @@ impl Plan {
                 pcie_throughput: out.json,
                 host_processes: matches!(out.query(), None | Some((QueryKind::ComputeApps, _))),
                 details: match out.query() {
-                    Some((QueryKind::Gpu, fields)) => crate::output::query::needs_details(fields),
-                    Some((kind, _)) => kind != QueryKind::ComputeApps,
-                    None => false,
+                    Some((QueryKind::Gpu, fields))
+                        if crate::output::query::needs_details(fields) =>
+                    {
+                        DetailLevel::All
+                    }
+                    Some((QueryKind::RetiredPages | QueryKind::RemappedRows, _)) => {
+                        DetailLevel::All
+                    }
+                    _ => DetailLevel::None,
                 },
                 continuous: out.json && matches!(mode, Mode::Watch { .. }),
             }),
@@ -222,22 +228,25 @@ mod tests {
         assert!(!table.sampling.unwrap().pcie_throughput);
         let query = plan(&["--query-gpu=index"], true).unwrap();
         assert!(!query.sampling.unwrap().host_processes);
-        assert!(!query.sampling.unwrap().details, "no property of the details is named");
+        assert_eq!(query.sampling.unwrap().details, DetailLevel::None, "no detail is named");
         let serial = plan(&["--query-gpu=index,gpu_serial"], true).unwrap();
-        assert!(serial.sampling.unwrap().details);
+        assert_eq!(serial.sampling.unwrap().details, DetailLevel::All);
         let serve = plan(&["serve", "--processes"], false).unwrap();
         assert_eq!(
             serve.sampling,
             Some(SampleOptions {
                 pcie_throughput: true,
                 host_processes: true,
-                details: true,
+                details: DetailLevel::Health,
                 continuous: true
             })
         );
         assert!(plan(&["--watch", "--json"], false).unwrap().sampling.unwrap().continuous);
         assert!(!plan(&["--once", "--json"], false).unwrap().sampling.unwrap().continuous);
-        assert!(plan(&["health"], false).unwrap().sampling.unwrap().details);
+        assert_eq!(
+            plan(&["health"], false).unwrap().sampling.unwrap().details,
+            DetailLevel::Health
+        );
         assert_eq!(plan(&["doctor"], true).unwrap().sampling, None);
     }
 

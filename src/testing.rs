@@ -5,7 +5,7 @@ pub use crate::output::{json, style::Painter, table};
 pub use crate::sample::RemoteHost;
 pub use crate::source::fdscan::scan_fds;
 pub use crate::source::placement::{add_environ, from_cgroup};
-pub use crate::source::{DemoFleet, SampleOptions, SimSource, SourceSpec};
+pub use crate::source::{DemoFleet, DetailLevel, SampleOptions, SimSource, SourceSpec};
 pub use crate::term::screen::Screen;
 pub use crate::tui::theme::{Theme, ThemeName};
 pub use crate::tui::ui::{areas, draw, GpuLayout};

@@ -83,7 +83,7 @@ fn warnings_only_exit_1_and_a_healthy_machine_0() {
 /// be read is said, with the GPUs still judged.
 #[test]
 fn xid_errors_since_boot_come_from_the_kernel_log() {
-    use gputop::testing::{health, DemoFleet, SampleOptions, SourceSpec};
+    use gputop::testing::{health, DemoFleet, DetailLevel, SampleOptions, SourceSpec};
     let scenario = scenario_file(
         "[[gpus]]\nname = \"A\"\npci_bus_id = \"00000000:3B:00.0\"\n\
          [[gpus]]\nname = \"B\"\npci_bus_id = \"00000000:AF:00.0\"\n",
@@ -99,7 +99,7 @@ fn xid_errors_since_boot_come_from_the_kernel_log() {
     )
     .unwrap();
     let spec = SourceSpec::Demo(DemoFleet::Scenario(scenario.path().to_path_buf()));
-    let options = SampleOptions { details: true, ..SampleOptions::one_shot() };
+    let options = SampleOptions { details: DetailLevel::Health, ..SampleOptions::one_shot() };
     let mut source = spec.open(&[], options).unwrap();
     let report = health::report(source.as_mut(), &kmsg).unwrap();
     let doc = serde_json::to_value(&report).unwrap();

@@ -110,6 +110,31 @@ fn metrics_carry_the_scenario_values_in_prometheus_conventions() {
     assert_eq!(server.get("/nope", &[]).0, 404);
 }
 
+/// The exporter reads the board's memory and link health each sample, and none of the
+/// properties only `--query-gpu` shows (which cost dozens of NVML calls a GPU, one of them
+/// reading the InfoROM's flash).
+#[test]
+fn the_exporter_reads_the_boards_health_and_nothing_only_a_query_shows() {
+    let server = Server::start_with(
+        "[[gpus]]\nname = \"NVIDIA H100 80GB HBM3\"\npcie_link_gen = [5, 5]\n\
+         pcie_link_width = [16, 16]\nserial = \"1652320012345\"\n\
+         inforom = { image = \"G520.0200.00.05\" }\nrecovery_action = \"none\"\n",
+        &[],
+    );
+    let (status, _, json) = server.get("/api/v1/snapshot", &[]);
+    assert_eq!(status, 200);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let details = &doc["gpus"][0]["details"];
+    assert_eq!(details["pcie_link_gen_current"], 5, "{details:#}");
+    assert_eq!(details["pcie_link_width_max"], 16);
+    for unread in ["serial", "recovery_action"] {
+        assert!(details[unread].is_null(), "{unread} read: {details:#}");
+    }
+    assert!(details["inforom"]["image"].is_null(), "{details:#}");
+    let missing = doc["gpus"][0]["missing"].as_object().cloned().unwrap_or_default();
+    assert!(!missing.contains_key("details.serial"), "{missing:?}");
+}
+
 #[test]
 fn dcgm_exporter_names() {
     let server = Server::start(&["--dcgm-names"]);

@@ -70,25 +70,49 @@ pub struct SampleOptions {
     /// Look up user, command line, CPU and memory of GPU processes in `/proc` (not needed by
     /// `--query-gpu`, and the dominant cost with thousands of processes).
     pub host_processes: bool,
-    /// Read [`crate::sample::Details`] (a dozen more NVML calls per GPU): only for the
-    /// `--query-gpu` properties that show them.
-    pub details: bool,
+    /// How much of [`crate::sample::Details`] to read.
+    pub details: DetailLevel,
     /// Sampled again and again by a mode that shows what happens between samples: listen for
     /// the driver's XID and ECC events (a thread of its own) and read GPM activity (which
     /// needs two samples).
     pub continuous: bool,
 }
 
+/// Which of a GPU's [`crate::sample::Details`] a mode reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DetailLevel {
+    /// None (the monitor and most modes).
+    #[default]
+    None,
+    /// The board's memory and link health: remapped rows, retired pages pending, ECC over its
+    /// life, the PCIe link and its replays, NVLink errors. What `serve` exports each sample and
+    /// `health` and `doctor` judge: about a dozen NVML calls a GPU.
+    Health,
+    /// Every `--query-gpu` property besides (about 60 more calls a GPU, one of which,
+    /// `nvmlDeviceValidateInforom`, reads the InfoROM's flash): only for a query naming one.
+    All,
+}
+
 impl SampleOptions {
     /// The least: one sample of the GPUs, no `/proc`, no PCIe throughput, no details.
     pub fn one_shot() -> Self {
-        Self { pcie_throughput: false, host_processes: false, details: false, continuous: false }
+        Self {
+            pcie_throughput: false,
+            host_processes: false,
+            details: DetailLevel::None,
+            continuous: false,
+        }
     }
 }
 
 impl Default for SampleOptions {
     fn default() -> Self {
-        Self { pcie_throughput: true, host_processes: true, details: false, continuous: false }
+        Self {
+            pcie_throughput: true,
+            host_processes: true,
+            details: DetailLevel::None,
+            continuous: false,
+        }
     }
 }
 
@@ -118,7 +142,8 @@ impl SourceSpec {
                 Box::new(source)
             }
             Self::Demo(fleet) => {
-                let sim = SimSource::open(fleet, selection)?.with_details(options.details);
+                let sim = SimSource::open(fleet, selection)?
+                    .with_details(options.details != DetailLevel::None);
                 Box::new(sim.with_activity(options.continuous))
             }
         })

@@ -24,7 +24,7 @@ use super::host::sysfs;
 use super::nvml_ffi as ffi;
 use super::pidns::{PidMapper, PidMapping};
 use super::selection::{self, GpuIdentity, GpuSelector};
-use super::{HostLookup, RecentUtilization, SampleOptions, Source, SourceError};
+use super::{DetailLevel, HostLookup, RecentUtilization, SampleOptions, Source, SourceError};
 use crate::sample::*;
 
 /// The default library name, found through the dynamic loader (so `LD_LIBRARY_PATH` works).
@@ -380,8 +380,9 @@ fn sample_device(d: &Device, index: u32, options: SampleOptions) -> GpuSample {
         g.mig_instances = r.get("mig_instances", mig_instances(d));
     }
     g.processes = processes(d, &mut r);
-    if options.details {
-        g.details = Some(Box::new(details(d, g.pci_bus_id.as_deref(), &mut r)));
+    if options.details != DetailLevel::None {
+        let bus_id = g.pci_bus_id.as_deref();
+        g.details = Some(Box::new(details(d, bus_id, options.details, &mut r)));
     }
 
     if r.lost {
@@ -392,9 +393,39 @@ fn sample_device(d: &Device, index: u32, options: SampleOptions) -> GpuSample {
     g
 }
 
-/// The properties `--query-gpu` asks for beyond the sample; missing ones keep their reason
-/// under `details.NAME`.
-fn details(d: &Device, bus_id: Option<&str>, r: &mut Reader) -> Details {
+/// The board's memory and link health, and with [`DetailLevel::All`] every other property
+/// `--query-gpu` asks for beyond the sample; missing ones keep their reason under
+/// `details.NAME`.
+fn details(d: &Device, bus_id: Option<&str>, level: DetailLevel, r: &mut Reader) -> Details {
+    let rest = match level {
+        DetailLevel::All => query_details(d, bus_id, r),
+        DetailLevel::Health | DetailLevel::None => Details::default(),
+    };
+    Details {
+        pcie_link_gen_current: r.get("details.pcie_link_gen_current", d.current_pcie_link_gen()),
+        pcie_link_gen_max: r.get("details.pcie_link_gen_max", d.max_pcie_link_gen()),
+        pcie_link_width_current: r
+            .get("details.pcie_link_width_current", d.current_pcie_link_width()),
+        pcie_link_width_max: r.get("details.pcie_link_width_max", d.max_pcie_link_width()),
+        pcie_replay_count: r.get("details.pcie_replay_count", d.pcie_replay_counter()),
+        remapped_rows: r.get("details.remapped_rows", ffi::remapped_rows(d)),
+        retired_pages_pending: r
+            .get("details.retired_pages_pending", d.are_pages_pending_retired()),
+        ecc_aggregate_corrected: r.get(
+            "details.ecc_aggregate",
+            d.total_ecc_errors(MemoryError::Corrected, EccCounter::Aggregate),
+        ),
+        ecc_aggregate_uncorrected: r.get(
+            "details.ecc_aggregate",
+            d.total_ecc_errors(MemoryError::Uncorrected, EccCounter::Aggregate),
+        ),
+        nvlink: r.get("details.nvlink", nvlink(d)),
+        ..rest
+    }
+}
+
+/// The `--query-gpu` properties beyond the board's health.
+fn query_details(d: &Device, bus_id: Option<&str>, r: &mut Reader) -> Details {
     let ecc = r.get("details.ecc_mode", d.is_ecc_enabled());
     let limits = r.get("details.power_limit_range", d.power_management_limit_constraints());
     Details {
@@ -415,12 +446,6 @@ fn details(d: &Device, bus_id: Option<&str>, r: &mut Reader) -> Details {
         accounting_mode: r.get("details.accounting_mode", d.is_accounting_enabled()),
         ecc_mode_current: ecc.as_ref().map(|e| e.currently_enabled),
         ecc_mode_pending: ecc.as_ref().map(|e| e.pending_enabled),
-        pcie_link_gen_current: r.get("details.pcie_link_gen_current", d.current_pcie_link_gen()),
-        pcie_link_gen_max: r.get("details.pcie_link_gen_max", d.max_pcie_link_gen()),
-        pcie_link_width_current: r
-            .get("details.pcie_link_width_current", d.current_pcie_link_width()),
-        pcie_link_width_max: r.get("details.pcie_link_width_max", d.max_pcie_link_width()),
-        pcie_replay_count: r.get("details.pcie_replay_count", d.pcie_replay_counter()),
         clock_graphics_mhz: r.get("details.clock_graphics_mhz", d.clock_info(Clock::Graphics)),
         clock_graphics_max_mhz: r
             .get("details.clock_graphics_max_mhz", d.max_clock_info(Clock::Graphics)),
@@ -429,19 +454,7 @@ fn details(d: &Device, bus_id: Option<&str>, r: &mut Reader) -> Details {
             .map(milli),
         power_min_limit_watts: limits.as_ref().map(|l| milli(l.min_limit)),
         power_max_limit_watts: limits.as_ref().map(|l| milli(l.max_limit)),
-        remapped_rows: r.get("details.remapped_rows", ffi::remapped_rows(d)),
-        retired_pages_pending: r
-            .get("details.retired_pages_pending", d.are_pages_pending_retired()),
         retired_pages: r.get("details.retired_pages", retired_pages(d)),
-        ecc_aggregate_corrected: r.get(
-            "details.ecc_aggregate",
-            d.total_ecc_errors(MemoryError::Corrected, EccCounter::Aggregate),
-        ),
-        ecc_aggregate_uncorrected: r.get(
-            "details.ecc_aggregate",
-            d.total_ecc_errors(MemoryError::Uncorrected, EccCounter::Aggregate),
-        ),
-        nvlink: r.get("details.nvlink", nvlink(d)),
         pci: r.get("details.pci", d.pci_info()).map(|p| PciIds {
             domain: p.domain,
             bus: p.bus,

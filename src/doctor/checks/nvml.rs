@@ -6,7 +6,7 @@ use crate::doctor::{DoctorOptions, Finding, Status, System};
 use crate::health::kernel_log::KernelXids;
 use crate::health::{self, Severity};
 use crate::sample::{GpuStatus, MissingReason, Snapshot};
-use crate::source::{NvmlSource, SampleOptions, Source, SourceError};
+use crate::source::{DetailLevel, NvmlSource, SampleOptions, Source, SourceError};
 
 pub fn check(sys: &System, opts: &DoctorOptions, facts: &mut Facts) -> Vec<Finding> {
     let library = opts
@@ -14,7 +14,7 @@ pub fn check(sys: &System, opts: &DoctorOptions, facts: &mut Facts) -> Vec<Findi
         .as_ref()
         .map_or("libnvidia-ml.so.1 (from the dynamic loader)".into(), |p| p.display().to_string());
     // The details carry the board's memory and link health.
-    let options = SampleOptions { details: true, ..SampleOptions::one_shot() };
+    let options = SampleOptions { details: DetailLevel::Health, ..SampleOptions::one_shot() };
     let mut loaded_from = None;
     let snapshot =
         NvmlSource::open(opts.nvml_library.as_deref(), &[], options).and_then(|mut s| {
