@@ -201,10 +201,6 @@ impl MissingFields {
         self.0.is_empty()
     }
 
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Missing)> {
         self.0.iter().map(|(f, m)| (f.as_ref(), m))
     }

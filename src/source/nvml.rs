@@ -523,7 +523,7 @@ fn query_details(d: &Device, bus_id: Option<&str>, r: &mut Reader) -> Details {
         platform: r.get("details.platform", ffi::platform(d)),
         module_id: r.get("details.module_id", ffi::module_id(d)),
         vgpu_capabilities: r.get("details.vgpu_capabilities", ffi::vgpu_capabilities(d)),
-        module_power: r.get("details.module_power", ffi::module_power(d)),
+        module_power: module_power(d, r),
         vgpu_heterogeneous_multi_vgpu: r
             .get("details.vgpu_heterogeneous_multi_vgpu", ffi::vgpu_heterogeneous_multi_vgpu(d)),
         ..field_values(d, r)
@@ -639,6 +639,51 @@ fn field_values(d: &Device, r: &mut Reader) -> Details {
         drain_and_reset_recommended: values[10].map(|v| v != 0.0),
         ..Details::default()
     }
+}
+
+/// The module's power readings and limits (a GB200 superchip), each `None` where the driver
+/// refused it; `None` with the first field's reason when it gave none.
+fn module_power(d: &Device, r: &mut Reader) -> Option<ModulePower> {
+    use nvml_wrapper::sys_exports::field_id::*;
+    use nvml_wrapper_sys::bindings::NVML_POWER_SCOPE_MODULE;
+    const FIELDS: [u32; 7] = [
+        NVML_FI_DEV_POWER_AVERAGE,
+        NVML_FI_DEV_POWER_INSTANT,
+        NVML_FI_DEV_POWER_REQUESTED_LIMIT,
+        NVML_FI_DEV_POWER_CURRENT_LIMIT,
+        NVML_FI_DEV_POWER_DEFAULT_LIMIT,
+        NVML_FI_DEV_POWER_MIN_LIMIT,
+        NVML_FI_DEV_POWER_MAX_LIMIT,
+    ];
+    let samples = r.get(
+        "details.module_power",
+        ffi::field_values_at_scope(d, &FIELDS, NVML_POWER_SCOPE_MODULE),
+    )?;
+    let mut watts = [None; FIELDS.len()];
+    let mut first_error = None;
+    for (slot, sample) in watts.iter_mut().zip(samples) {
+        match sample.and_then(|s| s.value) {
+            Ok(v) => *slot = Some(sample_number(&v) / 1000.0),
+            Err(e) => first_error = first_error.or(Some(e)),
+        }
+    }
+    if watts.iter().all(Option::is_none) {
+        if let Some(e) = first_error {
+            r.note("details.module_power", &e);
+        }
+        return None;
+    }
+    let [draw_average_watts, draw_instant_watts, limit_watts, enforced_limit_watts, default_limit_watts, min_limit_watts, max_limit_watts] =
+        watts;
+    Some(ModulePower {
+        draw_average_watts,
+        draw_instant_watts,
+        limit_watts,
+        enforced_limit_watts,
+        default_limit_watts,
+        min_limit_watts,
+        max_limit_watts,
+    })
 }
 
 /// A field value as a number, whatever type the driver chose for it.

@@ -2,21 +2,28 @@
 //! and a device's raw handle: the one place with such FFI.
 
 use nvml_wrapper::error::{nvml_try, NvmlError};
+use nvml_wrapper::struct_wrappers::device::FieldValueSample;
 use nvml_wrapper::Device;
 
-use crate::sample::{
-    AddressingMode, Fabric, ModulePower, Platform, RemappedRows, VgpuCapabilities,
-};
+/// A function of the loaded library by its NVML name, or FailedToLoadSymbol where an older
+/// driver lacks it.
+macro_rules! symbol {
+    ($device:expr, $name:ident) => {
+        $device
+            .nvml()
+            .lib()
+            .$name
+            .as_ref()
+            .map_err(|_| NvmlError::FailedToLoadSymbol(stringify!($name).into()))
+    };
+}
+
+use crate::sample::{AddressingMode, Fabric, Platform, RemappedRows, VgpuCapabilities};
 
 /// `nvmlDeviceGetRemappedRows`: rows remapped after correctable and uncorrectable errors, and
 /// whether a remapping is pending or has failed.
 pub fn remapped_rows(d: &Device) -> Result<RemappedRows, NvmlError> {
-    let call = d
-        .nvml()
-        .lib()
-        .nvmlDeviceGetRemappedRows
-        .as_ref()
-        .map_err(|_| NvmlError::FailedToLoadSymbol("nvmlDeviceGetRemappedRows".into()))?;
+    let call = symbol!(d, nvmlDeviceGetRemappedRows)?;
     let (mut correctable, mut uncorrectable, mut pending, mut failed) = (0, 0, 0, 0);
     // SAFETY: a live device handle and four pointers to integers that outlive the call.
     let code = unsafe {
@@ -28,12 +35,7 @@ pub fn remapped_rows(d: &Device) -> Result<RemappedRows, NvmlError> {
 
 /// `nvmlDeviceGetGpuInstanceId` of a MIG device handle.
 pub fn gpu_instance_id(d: &Device) -> Result<u32, NvmlError> {
-    let call = d
-        .nvml()
-        .lib()
-        .nvmlDeviceGetGpuInstanceId
-        .as_ref()
-        .map_err(|_| NvmlError::FailedToLoadSymbol("nvmlDeviceGetGpuInstanceId".into()))?;
+    let call = symbol!(d, nvmlDeviceGetGpuInstanceId)?;
     let mut id = 0;
     // SAFETY: a live device handle and a pointer to an integer that outlives the call.
     nvml_try(unsafe { call(d.handle(), &mut id) })?;
@@ -42,12 +44,7 @@ pub fn gpu_instance_id(d: &Device) -> Result<u32, NvmlError> {
 
 /// `nvmlDeviceGetComputeInstanceId` of a MIG device handle.
 pub fn compute_instance_id(d: &Device) -> Result<u32, NvmlError> {
-    let call = d
-        .nvml()
-        .lib()
-        .nvmlDeviceGetComputeInstanceId
-        .as_ref()
-        .map_err(|_| NvmlError::FailedToLoadSymbol("nvmlDeviceGetComputeInstanceId".into()))?;
+    let call = symbol!(d, nvmlDeviceGetComputeInstanceId)?;
     let mut id = 0;
     // SAFETY: as above.
     nvml_try(unsafe { call(d.handle(), &mut id) })?;
@@ -57,13 +54,11 @@ pub fn compute_instance_id(d: &Device) -> Result<u32, NvmlError> {
 /// `nvmlDeviceGetJpgUtilization` (`jpeg`) or `nvmlDeviceGetOfaUtilization`: percent of the
 /// last sampling period the JPEG decoder or the optical flow accelerator was busy.
 pub fn engine_utilization(d: &Device, jpeg: bool) -> Result<u32, NvmlError> {
-    let lib = d.nvml().lib();
-    let (call, name) = if jpeg {
-        (lib.nvmlDeviceGetJpgUtilization.as_ref(), "nvmlDeviceGetJpgUtilization")
+    let call = if jpeg {
+        symbol!(d, nvmlDeviceGetJpgUtilization)?
     } else {
-        (lib.nvmlDeviceGetOfaUtilization.as_ref(), "nvmlDeviceGetOfaUtilization")
+        symbol!(d, nvmlDeviceGetOfaUtilization)?
     };
-    let call = call.map_err(|_| NvmlError::FailedToLoadSymbol(name.into()))?;
     let (mut percent, mut period_us) = (0, 0);
     // SAFETY: a live device handle and two pointers to integers that outlive the call.
     nvml_try(unsafe { call(d.handle(), &mut percent, &mut period_us) })?;
@@ -73,9 +68,7 @@ pub fn engine_utilization(d: &Device, jpeg: bool) -> Result<u32, NvmlError> {
 /// `nvmlDeviceGetGpuMaxPcieLinkGeneration`: the highest PCIe generation the GPU supports,
 /// whatever its slot does.
 pub fn gpu_max_pcie_link_gen(d: &Device) -> Result<u32, NvmlError> {
-    let call = d.nvml().lib().nvmlDeviceGetGpuMaxPcieLinkGeneration.as_ref().map_err(|_| {
-        NvmlError::FailedToLoadSymbol("nvmlDeviceGetGpuMaxPcieLinkGeneration".into())
-    })?;
+    let call = symbol!(d, nvmlDeviceGetGpuMaxPcieLinkGeneration)?;
     let mut generation = 0;
     // SAFETY: a live device handle and a pointer to an integer that outlives the call.
     nvml_try(unsafe { call(d.handle(), &mut generation) })?;
@@ -86,12 +79,7 @@ pub fn gpu_max_pcie_link_gen(d: &Device) -> Result<u32, NvmlError> {
 /// an NVSwitch system registered the GPU with. A GPU outside any fabric answers state 0,
 /// NOT_SUPPORTED.
 pub fn fabric(d: &Device) -> Result<Fabric, NvmlError> {
-    let call = d
-        .nvml()
-        .lib()
-        .nvmlDeviceGetGpuFabricInfo
-        .as_ref()
-        .map_err(|_| NvmlError::FailedToLoadSymbol("nvmlDeviceGetGpuFabricInfo".into()))?;
+    let call = symbol!(d, nvmlDeviceGetGpuFabricInfo)?;
     // SAFETY: a plain C struct of integers and bytes, for which all zeroes is a valid value.
     let mut info: nvml_wrapper_sys::bindings::nvmlGpuFabricInfo_t = unsafe { std::mem::zeroed() };
     // SAFETY: a live device handle and a pointer to a struct that outlives the call.
@@ -99,11 +87,6 @@ pub fn fabric(d: &Device) -> Result<Fabric, NvmlError> {
     let status = error_string(d, info.status);
     Fabric::from_nvml(info.state, status, info.cliqueId, info.clusterUuid)
         .ok_or(NvmlError::NotSupported)
-}
-
-/// The symbol `name` of the loaded library, or FailedToLoadSymbol (an older driver).
-fn symbol<'l, F, E>(f: &'l Result<F, E>, name: &str) -> Result<&'l F, NvmlError> {
-    f.as_ref().map_err(|_| NvmlError::FailedToLoadSymbol(name.into()))
 }
 
 /// `NVML_STRUCT_VERSION(T, version)`: the struct's size, and the version in the top byte.
@@ -115,8 +98,7 @@ fn struct_version<T>(version: u32) -> u32 {
 /// T.Limit), negative past it.
 pub fn margin_temperature(d: &Device) -> Result<i32, NvmlError> {
     use nvml_wrapper_sys::bindings::nvmlMarginTemperature_v1_t as Margin;
-    let lib = d.nvml().lib();
-    let call = symbol(&lib.nvmlDeviceGetMarginTemperature, "nvmlDeviceGetMarginTemperature")?;
+    let call = symbol!(d, nvmlDeviceGetMarginTemperature)?;
     let mut margin = Margin { version: struct_version::<Margin>(1), marginTemperature: 0 };
     // SAFETY: a live device handle and a pointer to a versioned struct that outlives the call.
     nvml_try(unsafe { call(d.handle(), &mut margin) })?;
@@ -126,7 +108,7 @@ pub fn margin_temperature(d: &Device) -> Result<i32, NvmlError> {
 /// `nvmlDeviceGetPciInfoExt`'s class code: base and sub class.
 pub fn pci_class(d: &Device) -> Result<(u32, u32), NvmlError> {
     use nvml_wrapper_sys::bindings::nvmlPciInfoExt_v1_t as PciInfoExt;
-    let call = symbol(&d.nvml().lib().nvmlDeviceGetPciInfoExt, "nvmlDeviceGetPciInfoExt")?;
+    let call = symbol!(d, nvmlDeviceGetPciInfoExt)?;
     // SAFETY: a plain C struct of integers and bytes, for which all zeroes is a valid value.
     let mut info: PciInfoExt = unsafe { std::mem::zeroed() };
     info.version = struct_version::<PciInfoExt>(1);
@@ -137,8 +119,7 @@ pub fn pci_class(d: &Device) -> Result<(u32, u32), NvmlError> {
 
 /// `nvmlDeviceGetPowerManagementMode`: whether the driver manages the board's power.
 pub fn power_management(d: &Device) -> Result<bool, NvmlError> {
-    let lib = d.nvml().lib();
-    let call = symbol(&lib.nvmlDeviceGetPowerManagementMode, "nvmlDeviceGetPowerManagementMode")?;
+    let call = symbol!(d, nvmlDeviceGetPowerManagementMode)?;
     let mut mode = 0;
     // SAFETY: a live device handle and a pointer to an integer that outlives the call.
     nvml_try(unsafe { call(d.handle(), &mut mode) })?;
@@ -148,7 +129,7 @@ pub fn power_management(d: &Device) -> Result<bool, NvmlError> {
 /// `nvmlDeviceGetAddressingMode` (drivers since 575): none, HMM or ATS.
 pub fn addressing_mode(d: &Device) -> Result<AddressingMode, NvmlError> {
     use nvml_wrapper_sys::bindings::nvmlDeviceAddressingMode_v1_t as Mode;
-    let call = symbol(&d.nvml().lib().nvmlDeviceGetAddressingMode, "nvmlDeviceGetAddressingMode")?;
+    let call = symbol!(d, nvmlDeviceGetAddressingMode)?;
     let mut mode = Mode { version: struct_version::<Mode>(1), value: 0 };
     // SAFETY: a live device handle and a pointer to a versioned struct that outlives the call.
     nvml_try(unsafe { call(d.handle(), &mut mode) })?;
@@ -158,8 +139,7 @@ pub fn addressing_mode(d: &Device) -> Result<AddressingMode, NvmlError> {
 /// `nvmlDeviceGetDramEncryptionMode`: DRAM encryption now and after the next reboot.
 pub fn dram_encryption(d: &Device) -> Result<(bool, bool), NvmlError> {
     use nvml_wrapper_sys::bindings::nvmlDramEncryptionInfo_v1_t as Info;
-    let lib = d.nvml().lib();
-    let call = symbol(&lib.nvmlDeviceGetDramEncryptionMode, "nvmlDeviceGetDramEncryptionMode")?;
+    let call = symbol!(d, nvmlDeviceGetDramEncryptionMode)?;
     let blank = || Info { version: struct_version::<Info>(1), encryptionState: 0 };
     let (mut current, mut pending) = (blank(), blank());
     // SAFETY: a live device handle and two pointers to versioned structs that outlive the call.
@@ -169,8 +149,7 @@ pub fn dram_encryption(d: &Device) -> Result<(bool, bool), NvmlError> {
 
 /// `nvmlDeviceGetGspFirmwareMode`: whether the GSP firmware runs, and does by default.
 pub fn gsp_firmware(d: &Device) -> Result<(bool, bool), NvmlError> {
-    let call =
-        symbol(&d.nvml().lib().nvmlDeviceGetGspFirmwareMode, "nvmlDeviceGetGspFirmwareMode")?;
+    let call = symbol!(d, nvmlDeviceGetGspFirmwareMode)?;
     let (mut enabled, mut by_default) = (0, 0);
     // SAFETY: a live device handle and two pointers to integers that outlive the call.
     nvml_try(unsafe { call(d.handle(), &mut enabled, &mut by_default) })?;
@@ -180,7 +159,7 @@ pub fn gsp_firmware(d: &Device) -> Result<(bool, bool), NvmlError> {
 /// `nvmlDeviceGetC2cModeInfoV`: whether the chip-to-chip link to a Grace CPU is on.
 pub fn c2c_enabled(d: &Device) -> Result<bool, NvmlError> {
     use nvml_wrapper_sys::bindings::nvmlC2cModeInfo_v1_t as Info;
-    let call = symbol(&d.nvml().lib().nvmlDeviceGetC2cModeInfoV, "nvmlDeviceGetC2cModeInfoV")?;
+    let call = symbol!(d, nvmlDeviceGetC2cModeInfoV)?;
     let mut info = Info { isC2cEnabled: 0 };
     // SAFETY: a live device handle and a pointer to a struct that outlives the call.
     nvml_try(unsafe { call(d.handle(), &mut info) })?;
@@ -190,11 +169,7 @@ pub fn c2c_enabled(d: &Device) -> Result<bool, NvmlError> {
 /// `nvmlDeviceGetConfComputeProtectedMemoryUsage`: total and used bytes.
 pub fn protected_memory(d: &Device) -> Result<(u64, u64), NvmlError> {
     use nvml_wrapper_sys::bindings::nvmlMemory_t as Memory;
-    let lib = d.nvml().lib();
-    let call = symbol(
-        &lib.nvmlDeviceGetConfComputeProtectedMemoryUsage,
-        "nvmlDeviceGetConfComputeProtectedMemoryUsage",
-    )?;
+    let call = symbol!(d, nvmlDeviceGetConfComputeProtectedMemoryUsage)?;
     let mut memory = Memory { total: 0, free: 0, used: 0 };
     // SAFETY: a live device handle and a pointer to a struct that outlives the call.
     nvml_try(unsafe { call(d.handle(), &mut memory) })?;
@@ -204,7 +179,7 @@ pub fn protected_memory(d: &Device) -> Result<(u64, u64), NvmlError> {
 /// `nvmlDeviceGetPlatformInfo` (v2, drivers since 570): the GPU's place in its rack.
 pub fn platform(d: &Device) -> Result<Platform, NvmlError> {
     use nvml_wrapper_sys::bindings::nvmlPlatformInfo_v2_t as Info;
-    let call = symbol(&d.nvml().lib().nvmlDeviceGetPlatformInfo, "nvmlDeviceGetPlatformInfo")?;
+    let call = symbol!(d, nvmlDeviceGetPlatformInfo)?;
     // SAFETY: a plain C struct of integers and bytes, for which all zeroes is a valid value.
     let mut info: Info = unsafe { std::mem::zeroed() };
     info.version = struct_version::<Info>(2);
@@ -216,7 +191,7 @@ pub fn platform(d: &Device) -> Result<Platform, NvmlError> {
 
 /// `nvmlDeviceGetModuleId`: the GPU's module on a multi-GPU board.
 pub fn module_id(d: &Device) -> Result<u32, NvmlError> {
-    let call = symbol(&d.nvml().lib().nvmlDeviceGetModuleId, "nvmlDeviceGetModuleId")?;
+    let call = symbol!(d, nvmlDeviceGetModuleId)?;
     let mut id = 0;
     // SAFETY: a live device handle and a pointer to an integer that outlives the call.
     nvml_try(unsafe { call(d.handle(), &mut id) })?;
@@ -226,8 +201,7 @@ pub fn module_id(d: &Device) -> Result<u32, NvmlError> {
 /// `nvmlDeviceGetVgpuCapabilities` for the three capabilities nvidia-smi lists; a bare-metal
 /// driver answers NOT_SUPPORTED to the first.
 pub fn vgpu_capabilities(d: &Device) -> Result<VgpuCapabilities, NvmlError> {
-    let lib = d.nvml().lib();
-    let call = symbol(&lib.nvmlDeviceGetVgpuCapabilities, "nvmlDeviceGetVgpuCapabilities")?;
+    let call = symbol!(d, nvmlDeviceGetVgpuCapabilities)?;
     let capability = |which| {
         let mut on = 0;
         // SAFETY: a live device handle and a pointer to an integer that outlives the call.
@@ -242,73 +216,35 @@ pub fn vgpu_capabilities(d: &Device) -> Result<VgpuCapabilities, NvmlError> {
 
 /// `nvmlGetVgpuDriverCapabilities(NVML_VGPU_DRIVER_CAP_HETEROGENEOUS_MULTI_VGPU)`.
 pub fn vgpu_heterogeneous_multi_vgpu(d: &Device) -> Result<bool, NvmlError> {
-    let lib = d.nvml().lib();
-    let call = symbol(&lib.nvmlGetVgpuDriverCapabilities, "nvmlGetVgpuDriverCapabilities")?;
+    let call = symbol!(d, nvmlGetVgpuDriverCapabilities)?;
     let mut on = 0;
     // SAFETY: a pointer to an integer that outlives the call.
     nvml_try(unsafe { call(0, &mut on) })?;
     Ok(on != 0)
 }
 
-/// The module's power readings and limits (`NVML_POWER_SCOPE_MODULE` field values, which
-/// nvml-wrapper cannot ask for): each `None` where the driver refused it; the first refusal's
-/// error when it gave none.
-pub fn module_power(d: &Device) -> Result<ModulePower, NvmlError> {
-    use nvml_wrapper::sys_exports::field_id::*;
-    use nvml_wrapper_sys::bindings::{nvmlFieldValue_t, NVML_POWER_SCOPE_MODULE};
-    const FIELDS: [u32; 7] = [
-        NVML_FI_DEV_POWER_AVERAGE,
-        NVML_FI_DEV_POWER_INSTANT,
-        NVML_FI_DEV_POWER_REQUESTED_LIMIT,
-        NVML_FI_DEV_POWER_CURRENT_LIMIT,
-        NVML_FI_DEV_POWER_DEFAULT_LIMIT,
-        NVML_FI_DEV_POWER_MIN_LIMIT,
-        NVML_FI_DEV_POWER_MAX_LIMIT,
-    ];
-    let call = symbol(&d.nvml().lib().nvmlDeviceGetFieldValues, "nvmlDeviceGetFieldValues")?;
-    let mut values: Vec<nvmlFieldValue_t> = FIELDS
+/// `nvmlDeviceGetFieldValues` at a power `scope` (`NVML_POWER_SCOPE_MODULE`: a GB200 module's
+/// GPU, CPU and memory), which nvml-wrapper's `field_values_for` cannot ask (it sends scope 0).
+/// Each sample carries its own error, as there.
+pub fn field_values_at_scope(
+    d: &Device,
+    ids: &[u32],
+    scope: u32,
+) -> Result<Vec<Result<FieldValueSample, NvmlError>>, NvmlError> {
+    use nvml_wrapper_sys::bindings::nvmlFieldValue_t;
+    let call = symbol!(d, nvmlDeviceGetFieldValues)?;
+    let mut values: Vec<nvmlFieldValue_t> = ids
         .iter()
         .map(|&id| {
             // SAFETY: a plain C struct of integers and a union of numbers: all zeroes is valid.
             let mut v: nvmlFieldValue_t = unsafe { std::mem::zeroed() };
-            (v.fieldId, v.scopeId) = (id, NVML_POWER_SCOPE_MODULE);
+            (v.fieldId, v.scopeId) = (id, scope);
             v
         })
         .collect();
     // SAFETY: a live device handle and as many field values as the count says.
     nvml_try(unsafe { call(d.handle(), values.len() as i32, values.as_mut_ptr()) })?;
-    // None of them given: the first one's reason is the module's.
-    if values.iter().all(|v| v.nvmlReturn != 0) {
-        nvml_try(values[0].nvmlReturn)?;
-    }
-    let watts: Vec<Option<f64>> =
-        values.iter().map(|v| (v.nvmlReturn == 0).then(|| field_number(v) / 1000.0)).collect();
-    let w = |i: usize| watts[i];
-    Ok(ModulePower {
-        draw_average_watts: w(0),
-        draw_instant_watts: w(1),
-        limit_watts: w(2),
-        enforced_limit_watts: w(3),
-        default_limit_watts: w(4),
-        min_limit_watts: w(5),
-        max_limit_watts: w(6),
-    })
-}
-
-/// A field value as a number, whatever `nvmlValueType_t` the driver gave it as.
-fn field_number(v: &nvml_wrapper_sys::bindings::nvmlFieldValue_t) -> f64 {
-    // SAFETY: the union member read is the one `valueType` names.
-    unsafe {
-        match v.valueType {
-            0 => v.value.dVal,
-            1 => f64::from(v.value.uiVal),
-            2 => v.value.ulVal as f64,
-            3 => v.value.ullVal as f64,
-            4 => v.value.sllVal as f64,
-            5 => f64::from(v.value.siVal),
-            _ => f64::NAN,
-        }
-    }
+    Ok(values.into_iter().map(FieldValueSample::try_from).collect())
 }
 
 /// `nvmlErrorString`: the driver's own words for a return code (`Success`, `Unknown Error`),

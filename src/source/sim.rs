@@ -160,15 +160,16 @@ fn details(spec: &GpuSpec, g: &GpuSample, t: f64) -> Details {
                 heterogeneous_timeslice_sizes: c[2],
             }),
         module_power: spec.module_power.as_ref().map(|_| {
+            use nvml_wrapper::sys_exports::field_id::*;
             let w = |field| spec.module_power_mw(field, t).ok().map(|mw| f64::from(mw) / 1000.0);
             ModulePower {
-                draw_average_watts: w(185),
-                draw_instant_watts: w(186),
-                limit_watts: w(192),
-                enforced_limit_watts: w(190),
-                default_limit_watts: w(189),
-                min_limit_watts: w(187),
-                max_limit_watts: w(188),
+                draw_average_watts: w(NVML_FI_DEV_POWER_AVERAGE),
+                draw_instant_watts: w(NVML_FI_DEV_POWER_INSTANT),
+                limit_watts: w(NVML_FI_DEV_POWER_REQUESTED_LIMIT),
+                enforced_limit_watts: w(NVML_FI_DEV_POWER_CURRENT_LIMIT),
+                default_limit_watts: w(NVML_FI_DEV_POWER_DEFAULT_LIMIT),
+                min_limit_watts: w(NVML_FI_DEV_POWER_MIN_LIMIT),
+                max_limit_watts: w(NVML_FI_DEV_POWER_MAX_LIMIT),
             }
         }),
         // The simulated driver is bare-metal.

@@ -19,9 +19,7 @@ pub const UNKNOWN: nvmlReturn_t = 999;
 pub const VALUE_NOT_AVAILABLE: c_ulonglong = c_ulonglong::MAX;
 /// GPU/compute instance id when MIG is off.
 pub const NO_INSTANCE: c_uint = 0xFFFF_FFFF;
-/// `NVML_STRUCT_VERSION(Memory, 2)`: size | version << 24.
-pub const NVML_MEMORY_V2_VERSION: c_uint =
-    (std::mem::size_of::<nvmlMemory_v2_t>() as c_uint) | (2 << 24);
+pub const NVML_MEMORY_V2_VERSION: c_uint = struct_version::<nvmlMemory_v2_t>(2);
 
 #[repr(C)]
 pub struct nvmlMemory_t {
