@@ -9,7 +9,7 @@ use crate::Error;
 
 /// Prints the chosen GPUs; exit code 1, with the reason on stderr, when too few are free.
 pub fn run(mut source: Box<dyn Source>, args: &SelectArgs) -> Result<i32, Error> {
-    let locks = LockDir::for_reading(args.pick.lock_dir.as_deref());
+    let locks = LockDir::for_reading(args.pick.lock_dir.as_deref()).map_err(Error::Usage)?;
     let visible = std::env::var("CUDA_VISIBLE_DEVICES").ok();
     let criteria = criteria(&args.pick);
     let (_, verdicts) = pick::survey(source.as_mut(), visible.as_deref(), &criteria, &locks)?;

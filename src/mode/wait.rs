@@ -69,15 +69,11 @@ fn claim(
     wanted: usize,
     args: &WaitArgs,
 ) -> Result<Option<String>, Error> {
-    let user = crate::source::current_user();
-    let command: Vec<String> =
-        args.command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
-    let command = command.join(" ");
     let mut claims = Vec::new();
     let mut ids = Vec::new();
     for v in ready {
         let Some(gpu) = snapshot.gpus.iter().find(|g| g.index == v.index) else { continue };
-        if let Some(c) = locks.claim(gpu, &user, &command).map_err(Error::Usage)? {
+        if let Some(c) = locks.claim(gpu).map_err(Error::Usage)? {
             claims.push(c);
             ids.push(v.id(args.pick.by_uuid));
             if claims.len() == wanted {

@@ -3,23 +3,45 @@
 //! by the program `wait` starts (the locked file stays open across `exec`) and ends with it,
 //! however it ends. Advisory: it coordinates gputop users; a program started without gputop
 //! does not look at it (and is seen as a GPU process instead).
+//!
+//! The directory is shared with every local user, some of whom may be hostile, and gputop is
+//! often run as root. So:
+//! - the directory is used only when it is a real directory (not a link) owned by root or by
+//!   the user running gputop, and writable by nobody else unless it has the sticky bit;
+//! - every file in it is reached relative to the directory's descriptor, never followed
+//!   through a link, and opened only when it is a regular file with one name (not a FIFO, a
+//!   device, a hard link to a file elsewhere);
+//! - files are opened read-only (`flock` needs no write access), never written, truncated or
+//!   chmod-ed, except a lock file this process has just created, made readable by all;
+//! - the holder of a claim is found from the lock itself: the kernel's `/proc/locks` names the
+//!   process holding it, and `/proc/PID` its user and command. Nothing is read from the lock
+//!   file, so a planted file, however large, costs nothing, and nobody can forge a holder.
+//!
+//! A file another user planted can at worst keep that GPU from being claimed, reported as
+//! "claimed by an unknown holder".
 
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, Write};
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
+
+use rustix::fs::{FileType, FlockOperation, Mode, OFlags};
+use rustix::io::Errno;
 
 use crate::output::sanitize::sanitize;
 use crate::sample::GpuSample;
+use crate::source::host::{self, stat, ProcDir};
 
 /// Where claims are kept when `--lock-dir` is not given: the system's runtime directory when
 /// an administrator made it, else a world-writable directory in /tmp.
 pub const SYSTEM_DIR: &str = "/run/gputop/locks";
 pub const TMP_DIR: &str = "/tmp/gputop-locks";
 
+/// The lock directory, opened and checked: every file is reached through this descriptor.
 pub struct LockDir {
     path: PathBuf,
+    /// `None` when there is no directory yet (looking only): then there are no claims.
+    fd: Option<OwnedFd>,
 }
 
 /// A GPU claimed by this process: the lock lasts as long as the file stays open.
@@ -27,93 +49,126 @@ pub struct Claim {
     file: File,
 }
 
+/// What the lock file of a GPU is.
+enum LockFile {
+    /// No file: nobody has claimed the GPU since the directory was made.
+    Absent,
+    /// A lock file, open read-only.
+    Usable(File),
+    /// Something that must not be opened (a link, a FIFO, a device, a hard link): the GPU
+    /// cannot be claimed through it.
+    Planted(&'static str),
+}
+
 impl LockDir {
-    /// The directory `--lock-dir` names, or the shared default, created if needed (the /tmp
-    /// one with the sticky bit and mode 1777, like /tmp itself).
+    /// The directory `--lock-dir` names, or the shared default, for claiming: created if
+    /// needed (the /tmp one with the sticky bit and mode 1777, like /tmp itself), then checked.
     pub fn open(given: Option<&Path>) -> Result<Self, String> {
-        let path = match given {
-            Some(p) => p.to_path_buf(),
-            None if Path::new(SYSTEM_DIR).is_dir() => PathBuf::from(SYSTEM_DIR),
-            None => PathBuf::from(TMP_DIR),
-        };
-        if !path.is_dir() {
-            std::fs::create_dir_all(&path)
-                .map_err(|e| format!("cannot create the lock directory {}: {e}", path.display()))?;
-            if given.is_none() {
-                let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o1777));
+        let path = chosen(given);
+        let default_tmp = given.is_none() && path == Path::new(TMP_DIR);
+        let mut created = false;
+        if !exists(&path) {
+            let made = if default_tmp {
+                rustix::fs::mkdir(&path, Mode::from_raw_mode(0o1777)).map_err(std::io::Error::from)
+            } else {
+                std::fs::create_dir_all(&path)
+            };
+            match made {
+                Ok(()) => created = true,
+                // Made by someone else in between: checked below like any other.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    return Err(format!("cannot create the lock directory {}: {e}", path.display()))
+                }
             }
         }
-        // SAFETY: access only reads the path.
-        let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
-            .map_err(|_| format!("bad lock directory {}", path.display()))?;
-        if unsafe { libc::access(c_path.as_ptr(), libc::W_OK | libc::X_OK) } != 0 {
+        let fd = open_dir(&path)?;
+        if created && default_tmp {
+            // mkdir's mode went through the umask: every user must be able to claim here.
+            // Only the directory this process made is changed, through its own descriptor.
+            let stat = rustix::fs::fstat(&fd).map_err(|e| bad(&path, e))?;
+            if stat.st_uid == rustix::process::geteuid().as_raw() {
+                rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o1777)).map_err(|e| bad(&path, e))?;
+            }
+        }
+        check_trusted(&path, &fd)?;
+        if rustix::fs::accessat(
+            &fd,
+            ".",
+            rustix::fs::Access::WRITE_OK,
+            rustix::fs::AtFlags::EACCESS,
+        )
+        .is_err()
+        {
             return Err(format!(
                 "cannot write to the lock directory {} (give every user of the GPUs write access, or pass --lock-dir)",
                 path.display()
             ));
         }
-        Ok(Self { path })
+        Ok(Self { path, fd: Some(fd) })
     }
 
     /// The directory as it is, for looking at claims only: nothing is created, and where
-    /// there is no directory there are no claims.
-    pub fn for_reading(given: Option<&Path>) -> Self {
-        let path = match given {
-            Some(p) => p.to_path_buf(),
-            None if Path::new(SYSTEM_DIR).is_dir() => PathBuf::from(SYSTEM_DIR),
-            None => PathBuf::from(TMP_DIR),
-        };
-        Self { path }
+    /// there is no directory there are no claims. A directory that fails the checks of
+    /// [`LockDir::open`] is an error here too: its claims could be anyone's invention.
+    pub fn for_reading(given: Option<&Path>) -> Result<Self, String> {
+        let path = chosen(given);
+        if !exists(&path) {
+            return Ok(Self { path, fd: None });
+        }
+        let fd = open_dir(&path)?;
+        check_trusted(&path, &fd)?;
+        Ok(Self { path, fd: Some(fd) })
     }
 
-    fn file_of(&self, gpu: &GpuSample) -> PathBuf {
-        let name = match &gpu.uuid {
+    /// The lock file's name for `gpu`: its UUID kept to letters, digits and dashes.
+    fn name_of(gpu: &GpuSample) -> String {
+        let name: String = match &gpu.uuid {
             Some(uuid) => uuid.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect(),
             None => format!("gpu{}", gpu.index),
         };
-        self.path.join(format!("{name}.lock"))
+        format!("{name}.lock")
     }
 
     /// Who claims `gpu` now, if anyone: "claimed by alice's gputop wait (pid 4242: python
     /// train.py)". A claim is seen by trying to share the lock for an instant: lookers never
     /// hide a GPU from each other.
     pub fn holder(&self, gpu: &GpuSample) -> Option<String> {
-        let mut file = File::open(self.file_of(gpu)).ok()?;
-        // SAFETY: flock on an open descriptor.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } == 0 {
+        let dir = self.fd.as_ref()?;
+        let file = match open_lock_file(dir, &Self::name_of(gpu)) {
+            LockFile::Absent => return None,
+            LockFile::Planted(what) => return Some(unknown_holder(what)),
+            LockFile::Usable(file) => file,
+        };
+        if rustix::fs::flock(&file, FlockOperation::NonBlockingLockShared).is_ok() {
             return None; // closing the file releases it
         }
-        let mut text = String::new();
-        let _ = file.read_to_string(&mut text);
-        let field = |key: &str| {
-            text.lines().find_map(|l| l.strip_prefix(key)).map(|v| sanitize(v.trim()).into_owned())
-        };
-        let who = field("user=").unwrap_or_else(|| "someone".into());
-        let pid = field("pid=").unwrap_or_else(|| "?".into());
-        let what = field("command=").unwrap_or_default();
-        let what = crate::output::units::truncate(&what, 40, false).into_owned();
-        Some(format!("claimed by {who}'s gputop wait (pid {pid}: {what})"))
+        Some(describe_holder(&file))
     }
 
-    /// Claims `gpu` for this process, recording who holds it; `None` when someone else does.
-    pub fn claim(
-        &self,
-        gpu: &GpuSample,
-        user: &str,
-        command: &str,
-    ) -> Result<Option<Claim>, String> {
-        let path = self.file_of(gpu);
-        let mut file = open_shared(&path)
-            .map_err(|e| format!("cannot open the lock file {}: {e}", path.display()))?;
-        if !try_lock(&file) {
+    /// Claims `gpu` for this process; `None` when someone else holds it, or when a file
+    /// planted in its place keeps it from being claimed.
+    pub fn claim(&self, gpu: &GpuSample) -> Result<Option<Claim>, String> {
+        let dir = self.fd.as_ref().expect("LockDir::open always opens the directory");
+        let name = Self::name_of(gpu);
+        let file = match create_lock_file(dir, &name) {
+            Ok(Some(file)) => file,
+            Ok(None) => match open_lock_file(dir, &name) {
+                LockFile::Usable(file) => file,
+                LockFile::Planted(_) => return Ok(None),
+                // Removed in between (by its owner): try again next round.
+                LockFile::Absent => return Ok(None),
+            },
+            Err(e) => {
+                return Err(format!(
+                    "cannot create the lock file {}: {e}",
+                    self.path.join(&name).display()
+                ))
+            }
+        };
+        if rustix::fs::flock(&file, FlockOperation::NonBlockingLockExclusive).is_err() {
             return Ok(None);
         }
-        // Any user may claim this GPU after us, whatever our umask.
-        let _ = file.set_permissions(std::fs::Permissions::from_mode(0o666));
-        let record = format!("pid={}\nuser={user}\ncommand={command}\n", std::process::id());
-        let _ = file.set_len(0);
-        let _ = file.rewind();
-        let _ = file.write_all(record.as_bytes());
         Ok(Some(Claim { file }))
     }
 }
@@ -121,54 +176,236 @@ impl LockDir {
 impl Claim {
     /// Keeps the claim open across `exec`, so the program started holds it for its lifetime.
     pub fn hand_over_on_exec(self) {
-        let fd = self.file.as_raw_fd();
-        // SAFETY: clears FD_CLOEXEC on a descriptor this claim owns.
-        unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
-        std::mem::forget(self.file);
+        let fd = OwnedFd::from(self.file);
+        let _ = rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::empty());
+        std::mem::forget(fd);
     }
 }
 
-/// Opens a lock file that any user may have made. In a world-writable sticky directory such
-/// as /tmp, Linux refuses `O_CREAT` on a file another user owns (`fs.protected_regular`), so
-/// an existing file is opened as it is and only a missing one is created.
-fn open_shared(path: &Path) -> std::io::Result<File> {
-    loop {
-        match OpenOptions::new().read(true).write(true).open(path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            other => return other,
-        }
-        match OpenOptions::new().read(true).write(true).create_new(true).mode(0o666).open(path) {
-            // Made by someone else in between: open theirs.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            other => return other,
-        }
+fn chosen(given: Option<&Path>) -> PathBuf {
+    match given {
+        Some(p) => p.to_path_buf(),
+        None if is_real_dir(Path::new(SYSTEM_DIR)) => PathBuf::from(SYSTEM_DIR),
+        None => PathBuf::from(TMP_DIR),
     }
 }
 
-fn try_lock(file: &File) -> bool {
-    // SAFETY: flock on an open descriptor.
-    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+/// Whether anything (a link too, even a dangling one) has that name.
+fn exists(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok()
+}
+
+fn is_real_dir(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir())
+}
+
+fn bad(path: &Path, e: Errno) -> String {
+    format!("cannot use the lock directory {}: {}", path.display(), std::io::Error::from(e))
+}
+
+/// The directory itself, never through a link in its last component.
+fn open_dir(path: &Path) -> Result<OwnedFd, String> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    rustix::fs::open(path, flags, Mode::empty()).map_err(|e| match e {
+        Errno::NOTDIR if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_symlink()) => format!(
+            "refusing the lock directory {}: it is a symbolic link (pass --lock-dir with the real directory)",
+            path.display()
+        ),
+        Errno::NOTDIR => {
+            format!("refusing the lock directory {}: it is not a directory", path.display())
+        }
+        e => bad(path, e),
+    })
+}
+
+/// A directory other users cannot turn against us: owned by root or by us, and writable by
+/// nobody else unless the sticky bit keeps each user to their own files.
+fn check_trusted(path: &Path, fd: &OwnedFd) -> Result<(), String> {
+    let stat = rustix::fs::fstat(fd).map_err(|e| bad(path, e))?;
+    let me = rustix::process::geteuid().as_raw();
+    let fix = "pass --lock-dir with a directory of your own, or ask an administrator to create \
+               /run/gputop/locks (owned by root, mode 1777)";
+    if stat.st_uid != 0 && stat.st_uid != me {
+        return Err(format!(
+            "refusing the lock directory {}: it belongs to {} (UID {}), not to root or to you, \
+             who could plant files in it: {fix}",
+            path.display(),
+            sanitize(&host::user_name(stat.st_uid)),
+            stat.st_uid
+        ));
+    }
+    let mode = stat.st_mode;
+    let others_write = mode & 0o022 != 0;
+    let sticky = mode & 0o1000 != 0;
+    if others_write && !sticky {
+        return Err(format!(
+            "refusing the lock directory {}: its mode {:04o} lets other users replace any lock \
+             file in it; add the sticky bit (chmod +t), or {fix}",
+            path.display(),
+            mode & 0o7777
+        ));
+    }
+    Ok(())
+}
+
+/// Creates the lock file, if there is none: `Ok(None)` when a file (or anything else) by that
+/// name exists already. A file just made here is made readable by all, whatever our umask,
+/// so that every user can lock it later.
+fn create_lock_file(dir: &OwnedFd, name: &str) -> Result<Option<File>, std::io::Error> {
+    let flags = OFlags::RDONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    match rustix::fs::openat(dir, name, flags, Mode::from_raw_mode(0o644)) {
+        Ok(fd) => {
+            rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o644))?;
+            Ok(Some(File::from(fd)))
+        }
+        Err(Errno::EXIST) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Opens an existing lock file read-only, when it is one: a regular file with a single name.
+/// It is first opened as a path (which opens nothing: a FIFO does not block, a device is not
+/// touched), checked, and only then opened for reading through that same descriptor.
+fn open_lock_file(dir: &OwnedFd, name: &str) -> LockFile {
+    let flags = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let path_fd = match rustix::fs::openat(dir, name, flags, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(Errno::NOENT) => return LockFile::Absent,
+        Err(_) => return LockFile::Planted("its lock file cannot be opened"),
+    };
+    let Ok(stat) = rustix::fs::fstat(&path_fd) else {
+        return LockFile::Planted("its lock file cannot be examined");
+    };
+    match FileType::from_raw_mode(stat.st_mode) {
+        FileType::RegularFile if stat.st_nlink == 1 => {}
+        FileType::RegularFile => return LockFile::Planted("its lock file is a hard link"),
+        FileType::Symlink => return LockFile::Planted("its lock file is a symbolic link"),
+        _ => return LockFile::Planted("its lock file is not a regular file"),
+    }
+    let reopen = format!("/proc/self/fd/{}", path_fd.as_fd().as_raw_fd());
+    let flags = OFlags::RDONLY | OFlags::NOCTTY | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    match rustix::fs::open(reopen.as_str(), flags, Mode::empty()) {
+        Ok(fd) => LockFile::Usable(File::from(fd)),
+        Err(_) => LockFile::Planted("its lock file cannot be read"),
+    }
+}
+
+fn unknown_holder(why: &str) -> String {
+    format!("claimed by an unknown holder ({why})")
+}
+
+/// "claimed by alice's gputop wait (pid 4242: python train.py)", from the kernel's record of
+/// who holds the lock on `file`.
+fn describe_holder(file: &File) -> String {
+    let Ok(stat) = rustix::fs::fstat(file) else {
+        return unknown_holder("the lock file cannot be examined");
+    };
+    let Some(pid) = locker_of(stat.st_dev, stat.st_ino) else {
+        return unknown_holder("the kernel does not say who holds the lock");
+    };
+    let Some(dir) = ProcDir::of_pid(pid) else {
+        return unknown_holder(&format!("pid {pid}, no longer running"));
+    };
+    let user = dir
+        .read("status")
+        .and_then(|s| stat::real_uid(&String::from_utf8_lossy(&s)))
+        .map(host::user_name)
+        .unwrap_or_else(|| "someone".into());
+    let command = dir.read("cmdline").and_then(|raw| stat::command_line(&raw)).unwrap_or_default();
+    let command = crate::output::units::truncate(&command, 40, false).into_owned();
+    format!("claimed by {}'s gputop wait (pid {pid}: {})", sanitize(&user), sanitize(&command))
+}
+
+/// The PID `/proc/locks` gives for the `flock` on the file `dev`:`ino`, as seen from this
+/// PID namespace. Its lines read `1: FLOCK  ADVISORY  WRITE 4242 08:01:1234 0 EOF`, the
+/// device in hex, the inode in decimal.
+fn locker_of(dev: u64, ino: u64) -> Option<u32> {
+    let file = File::open("/proc/locks").ok()?;
+    let (major, minor) = (rustix::fs::major(dev), rustix::fs::minor(dev));
+    let wanted = format!("{major:02x}:{minor:02x}:{ino}");
+    // A user can hold many locks; the table is read line by line, up to a bound.
+    let reader = BufReader::new(file.take(64 << 20));
+    reader.lines().map_while(Result::ok).find_map(|line| {
+        let mut fields = line.split_whitespace().skip(1);
+        let (kind, _, _, pid, id) =
+            (fields.next()?, fields.next()?, fields.next()?, fields.next()?, fields.next()?);
+        (kind == "FLOCK" && id == wanted).then(|| pid.parse().ok()).flatten().filter(|&p| p > 0)
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn gpu(uuid: &str) -> GpuSample {
+        let mut gpu = GpuSample::empty(0);
+        gpu.uuid = Some(uuid.into());
+        gpu
+    }
+
     #[test]
     fn a_claim_is_seen_by_others_until_it_is_dropped() {
-        let dir = std::env::temp_dir().join(format!("gputop-locks-test-{}", std::process::id()));
-        let locks = LockDir::open(Some(&dir)).unwrap();
-        let mut gpu = GpuSample::empty(0);
-        gpu.uuid = Some("GPU-1234/../x".into());
+        let dir = tempfile::tempdir().unwrap();
+        let locks = LockDir::open(Some(dir.path())).unwrap();
+        let gpu = gpu("GPU-1234/../x");
         assert_eq!(locks.holder(&gpu), None);
-        let claim = locks.claim(&gpu, "alice", "python train.py").unwrap().unwrap();
+        let claim = locks.claim(&gpu).unwrap().unwrap();
         // Another open file description (as another process has) cannot take it.
-        assert!(locks.claim(&gpu, "bob", "x").unwrap().is_none());
+        assert!(locks.claim(&gpu).unwrap().is_none());
         let holder = locks.holder(&gpu).unwrap();
-        assert!(holder.contains("alice") && holder.contains("python train.py"), "{holder}");
-        assert!(dir.join("GPU-1234x.lock").exists(), "the UUID is kept to a safe file name");
+        let me = format!("(pid {}: ", std::process::id());
+        assert!(holder.starts_with("claimed by ") && holder.contains(&me), "{holder}");
+        let file = dir.path().join("GPU-1234x.lock");
+        assert!(file.exists(), "the UUID is kept to a safe file name");
         drop(claim);
         assert_eq!(locks.holder(&gpu), None);
-        std::fs::remove_dir_all(&dir).unwrap();
+        // Readable by all, so that others can lock it; written by nobody.
+        let meta = std::fs::metadata(&file).unwrap();
+        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777, 0o644);
+        assert_eq!(meta.len(), 0);
+    }
+
+    #[test]
+    fn a_directory_others_may_write_without_the_sticky_bit_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = LockDir::open(Some(dir.path())).err().unwrap();
+        assert!(err.contains("mode 0777") && err.contains("sticky"), "{err}");
+        assert!(LockDir::for_reading(Some(dir.path())).is_err());
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+        assert!(LockDir::open(Some(dir.path())).is_ok());
+    }
+
+    #[test]
+    fn a_link_in_place_of_the_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let err = LockDir::open(Some(&link)).err().unwrap();
+        assert!(err.contains("symbolic link"), "{err}");
+    }
+
+    #[test]
+    fn planted_links_and_fifos_deny_the_gpu_and_are_never_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let locks = LockDir::open(Some(dir.path())).unwrap();
+        let canary = dir.path().join("canary");
+        std::fs::write(&canary, "keep").unwrap();
+        std::os::unix::fs::symlink(&canary, dir.path().join("GPU-a.lock")).unwrap();
+        std::fs::hard_link(&canary, dir.path().join("GPU-b.lock")).unwrap();
+        let fifo = std::ffi::CString::new(dir.path().join("GPU-c.lock").to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo with a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o666) }, 0);
+        for (uuid, what) in
+            [("GPU-a", "symbolic link"), ("GPU-b", "hard link"), ("GPU-c", "not a regular file")]
+        {
+            let holder = locks.holder(&gpu(uuid)).unwrap();
+            assert!(holder.contains("unknown holder") && holder.contains(what), "{holder}");
+            assert!(locks.claim(&gpu(uuid)).unwrap().is_none(), "{uuid}");
+        }
+        assert_eq!(std::fs::read_to_string(&canary).unwrap(), "keep");
     }
 }

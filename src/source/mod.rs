@@ -20,7 +20,7 @@ use std::path::PathBuf;
 
 pub use filter::PlacementFilter;
 pub use host::usage::{HostUsage, WithHostUsage};
-pub use host::{current_user, HostLookup};
+pub use host::HostLookup;
 pub use nvml::NvmlSource;
 pub use selection::GpuSelector;
 pub use sim::SimSource;

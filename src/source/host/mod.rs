@@ -202,10 +202,8 @@ fn name_of(users: Option<&Users>, uid: u32) -> String {
         .unwrap_or_else(|| uid.to_string())
 }
 
-/// The name of the user this process runs as.
-pub fn current_user() -> String {
-    // SAFETY: getuid has no preconditions.
-    let uid = unsafe { libc::getuid() };
+/// A user's name from the user database, or the UID where it has none.
+pub fn user_name(uid: u32) -> String {
     name_of(Users::new_with_refreshed_list().ok().as_ref(), uid)
 }
 
