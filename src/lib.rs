@@ -350,7 +350,8 @@ fn monitor_options(
         interval,
         window: Duration::from_secs(config.history_seconds.unwrap_or(600).clamp(10, 86_400)),
         theme: tui::theme::Theme::new(name, cli.output.ascii || !mode::locale_is_utf8()),
-        readonly: cli.mode.readonly,
+        // A replay's rows are history: nothing in it is ever signalled.
+        readonly: cli.mode.readonly || replay.is_some(),
         show_gpus: !config.hide_gpus,
         show_processes: !config.hide_processes,
         sort,

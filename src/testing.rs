@@ -96,7 +96,7 @@ pub mod recording {
                 host: HostInfo { hostname: Some("bench".into()), ..HostInfo::default() },
                 gpus: list,
                 hosts: Vec::new(),
-                simulated: false,
+                origin: crate::sample::Origin::Live,
                 warnings: Vec::new(),
             };
             writer.write(&snapshot).map_err(|e| e.to_string())?;

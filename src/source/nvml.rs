@@ -239,7 +239,7 @@ impl Source for NvmlSource {
             host: self.host.clone(),
             gpus,
             hosts: Vec::new(),
-            simulated: false,
+            origin: crate::sample::Origin::Live,
             warnings: Vec::new(),
         })
     }

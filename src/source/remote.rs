@@ -214,7 +214,7 @@ impl Source for RemoteSource {
             host: HostInfo { hostname: super::HostLookup::hostname(), ..HostInfo::default() },
             gpus,
             hosts,
-            simulated: false,
+            origin: crate::sample::Origin::Fleet,
             warnings: Vec::new(),
         })
     }

@@ -279,7 +279,7 @@ impl ReplaySource {
             host: self.host.clone(),
             gpus,
             hosts: Vec::new(),
-            simulated: false,
+            origin: crate::sample::Origin::Recorded,
             warnings: Vec::new(),
         })
     }

@@ -109,7 +109,7 @@ impl SimSource {
             host: self.host.clone(),
             gpus,
             hosts: Vec::new(),
-            simulated: true,
+            origin: crate::sample::Origin::Simulated,
             warnings: Vec::new(),
         }
     }

@@ -505,19 +505,30 @@ impl App {
         Action::None
     }
 
+    /// Whether `k` can signal anything: not with `--readonly`, nor when no row is this
+    /// machine's live process (a demo, a replay, other hosts).
+    pub fn offers_signals(&self) -> bool {
+        !self.readonly && self.snapshot.as_ref().is_none_or(|s| s.offers_signals())
+    }
+
     /// Opens the confirmation for the selected row, or says in one line why not: a row whose
     /// PID would name no process here, or another one, is never offered.
     fn open_kill(&mut self) {
-        if self.readonly {
-            self.message = Some("read-only mode: signals are disabled".into());
-            return;
-        }
         let Some(row) = self.selected.as_ref().and_then(|k| self.row(k)) else {
-            self.message = Some("select a process first (↑/↓)".into());
+            let why = if self.offers_signals() {
+                "select a process first (↑/↓)"
+            } else {
+                "signals are disabled here"
+            };
+            self.message = Some(why.into());
             return;
         };
         if let Some(why) = row.refusal {
             self.message = Some(format!("cannot signal PID {}: {why}", row.pid));
+            return;
+        }
+        if self.readonly {
+            self.message = Some("read-only mode: signals are disabled".into());
             return;
         }
         let key = row.key.clone();
@@ -773,7 +784,7 @@ mod tests {
     /// The demo's snapshot made real: its first process is `pid` on this machine.
     fn app_with_local(pid: u32) -> App {
         let mut snapshot = SimSource::new(Scenario::demo(1), &[]).unwrap().sample_at(1_000.0);
-        snapshot.simulated = false;
+        snapshot.origin = crate::sample::Origin::Live;
         let processes = snapshot.gpus[0].processes.as_mut().unwrap();
         processes.truncate(1);
         processes[0].pid = pid;
@@ -784,6 +795,7 @@ mod tests {
     }
 
     use crate::process_signal::tests::{sleeper, stop_untouched};
+    use crate::sample::Origin;
 
     #[test]
     fn kill_asks_first_shows_the_local_command_and_lets_the_signal_be_chosen() {
@@ -829,18 +841,82 @@ mod tests {
         assert!(a.message.as_deref().unwrap().contains("simulated"), "{:?}", a.message);
     }
 
+    /// The snapshot of `a`, changed by `change`, shown again.
+    fn reshown(a: &mut App, change: impl FnOnce(&mut Snapshot)) {
+        let mut snapshot = (**a.snapshot.as_ref().unwrap()).clone();
+        change(&mut snapshot);
+        a.on_snapshot(Arc::new(snapshot));
+    }
+
+    /// Presses `k` on the first row: the overlay stays shut, the message says why.
+    fn refused_with(a: &mut App, why: &str) {
+        a.on_key(key(KeyCode::Down));
+        a.on_key(key(KeyCode::Char('k')));
+        assert_eq!(a.overlay, Overlay::None);
+        assert!(a.message.as_deref().unwrap().contains(why), "{:?}", a.message);
+        assert!(!a.offers_signals(), "the footer must not offer k");
+    }
+
     #[test]
     fn a_remote_row_is_never_signalled_here() {
         let child = sleeper();
         let mut a = app_with_local(child.id());
-        let mut snapshot = (**a.snapshot.as_ref().unwrap()).clone();
-        snapshot.gpus[0].host = Some("gpu7".into());
-        a.on_snapshot(Arc::new(snapshot));
+        reshown(&mut a, |s| {
+            s.origin = Origin::Fleet;
+            s.gpus[0].host = Some("gpu7".into());
+        });
         a.on_key(key(KeyCode::Down));
         assert_eq!(a.selected.as_ref().unwrap().host.as_deref(), Some("gpu7"));
+        a.on_key(key(KeyCode::Up));
+        refused_with(&mut a, "another host");
+        stop_untouched(child);
+    }
+
+    #[test]
+    fn a_fleet_row_without_a_host_name_is_not_taken_for_a_local_one() {
+        // A Prometheus series without a host label: its PID is still another machine's.
+        let child = sleeper();
+        let mut a = app_with_local(child.id());
+        reshown(&mut a, |s| s.origin = Origin::Fleet);
+        refused_with(&mut a, "another host");
+        stop_untouched(child);
+    }
+
+    #[test]
+    fn remotes_local_entry_is_signalled_as_this_machines() {
+        let child = sleeper();
+        let mut a = app_with_local(child.id());
+        reshown(&mut a, |s| {
+            s.origin = Origin::Fleet;
+            s.gpus[0].host = Some("here".into());
+            s.hosts = vec![crate::sample::RemoteHost {
+                url: "local".into(),
+                hostname: Some("here".into()),
+                up: true,
+                error: None,
+                latency_ms: None,
+                cpu_percent: None,
+                memory_used_bytes: None,
+                memory_total_bytes: None,
+                age_seconds: None,
+                stale: false,
+            }];
+        });
+        assert!(a.offers_signals());
+        a.on_key(key(KeyCode::Down));
         a.on_key(key(KeyCode::Char('k')));
-        assert_eq!(a.overlay, Overlay::None);
-        assert!(a.message.as_deref().unwrap().contains("another host"), "{:?}", a.message);
+        assert!(matches!(a.overlay, Overlay::Kill { .. }), "{:?}", a.message);
+        stop_untouched(child);
+    }
+
+    #[test]
+    fn a_recorded_row_is_never_signalled_even_when_its_process_still_runs() {
+        // The recorded PID and start time are those of a live local process.
+        let child = sleeper();
+        let mut a = app_with_local(child.id());
+        reshown(&mut a, |s| s.origin = Origin::Recorded);
+        a.readonly = true; // as --replay sets it
+        refused_with(&mut a, "a recorded process (replay)");
         stop_untouched(child);
     }
 
@@ -862,12 +938,16 @@ mod tests {
 
     #[test]
     fn readonly_never_offers_signals() {
-        let mut a = app();
+        let child = sleeper();
+        let mut a = app_with_local(child.id());
+        assert!(a.offers_signals());
         a.readonly = true;
+        assert!(!a.offers_signals());
         a.on_key(key(KeyCode::Down));
         a.on_key(key(KeyCode::Char('k')));
         assert_eq!(a.overlay, Overlay::None);
         assert!(a.message.as_deref().unwrap().contains("read-only"));
+        stop_untouched(child);
     }
 
     #[test]

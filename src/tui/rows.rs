@@ -125,7 +125,7 @@ pub fn build_rows(
             let local = runs_here(snapshot, g);
             g.known_processes().iter().map(move |p| ProcessRow {
                 key: process_key(local, g, p),
-                refusal: refusal(snapshot, local, p),
+                refusal: refusal(snapshot, g, p),
                 gpu: g.index,
                 host: (!local)
                     .then(|| g.host.as_deref().map(|h| sanitize(h).into_owned()))
@@ -186,23 +186,16 @@ fn process_key(local: bool, g: &GpuSample, p: &GpuProcess) -> ProcessKey {
     }
 }
 
-/// Whether `g` is this machine's: always without `--remote`; with it, only the `local` entry.
+/// Whether `g` is this machine's: always for a live source; with `--remote`, only the `local`
+/// entry. Its rows' keys then name local processes (no host).
 fn runs_here(snapshot: &Snapshot, g: &GpuSample) -> bool {
-    match &g.host {
-        None => true,
-        Some(name) => snapshot
-            .hosts
-            .iter()
-            .any(|h| h.url == "local" && h.hostname.as_deref() == Some(name.as_str())),
-    }
+    snapshot.is_local_entry(g)
 }
 
 /// Why a row's PID must not be signalled from here: it would name no process, or another one.
-fn refusal(snapshot: &Snapshot, local: bool, p: &GpuProcess) -> Option<&'static str> {
-    if snapshot.simulated {
-        Some("a simulated process (--demo): its PID is made up")
-    } else if !local {
-        Some("it runs on another host: signal it there")
+fn refusal(snapshot: &Snapshot, g: &GpuSample, p: &GpuProcess) -> Option<&'static str> {
+    if let Some(why) = snapshot.signal_refusal(g) {
+        Some(why)
     } else if p.pid_mapping == Some(PidMapping::Outside) {
         Some("it runs outside this container: its PID is the host's")
     } else if p.start_ticks.is_none() {

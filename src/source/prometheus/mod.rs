@@ -161,7 +161,7 @@ impl Source for PrometheusSource {
             host: HostInfo { hostname: super::HostLookup::hostname(), ..HostInfo::default() },
             gpus,
             hosts,
-            simulated: false,
+            origin: crate::sample::Origin::Fleet,
             warnings,
         })
     }

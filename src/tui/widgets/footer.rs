@@ -44,7 +44,7 @@ pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
         ];
         for (key, what) in keys {
             // In a replay, g goes to a time (the timeline line says so).
-            if key == "k" && app.readonly || key == "g" && app.replay.is_some() {
+            if key == "k" && !app.offers_signals() || key == "g" && app.replay.is_some() {
                 continue;
             }
             spans.push(Span::styled(format!(" {key}"), theme.title));
