@@ -137,7 +137,11 @@ fn wait_runs_the_command_once_the_gpu_has_stayed_free_and_holds_the_claim_while_
     // While the command runs, the GPU is claimed: another select skips it and says by whom.
     let (code, _, err) = run_at(&scenario, "1", locks.path(), &["select", "--exclude", "1,2"]);
     assert_eq!(code, 1);
-    assert!(err.contains("GPU 0 claimed by ") && err.contains("gputop wait (pid "), "{err}");
+    assert!(err.contains("GPU 0 claimed by ") && err.contains(" (pid "), "{err}");
+    assert!(
+        err.contains(&format!("(pid {}: sh -c ", waiter.id())),
+        "the holder is the command: {err}"
+    );
     assert!(waiter.wait().unwrap().success());
     // The command has exited: the claim is gone with it.
     let (code, out, _) =

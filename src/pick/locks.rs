@@ -130,8 +130,7 @@ impl LockDir {
         format!("{name}.lock")
     }
 
-    /// Who claims `gpu` now, if anyone: "claimed by alice's gputop wait (pid 4242: python
-    /// train.py)". A claim is seen by trying to share the lock for an instant: lookers never
+    /// Who claims `gpu` now, if anyone: "claimed by alice (pid 4242: python train.py)". A claim is seen by trying to share the lock for an instant: lookers never
     /// hide a GPU from each other.
     pub fn holder(&self, gpu: &GpuSample) -> Option<String> {
         let dir = self.fd.as_ref()?;
@@ -294,8 +293,8 @@ fn unknown_holder(why: &str) -> String {
     format!("claimed by an unknown holder ({why})")
 }
 
-/// "claimed by alice's gputop wait (pid 4242: python train.py)", from the kernel's record of
-/// who holds the lock on `file`.
+/// "claimed by alice (pid 4242: python train.py)", from the kernel's record of who holds the
+/// lock on `file`: the program `wait` became, or whoever else locked the file.
 fn describe_holder(file: &File) -> String {
     let Ok(stat) = rustix::fs::fstat(file) else {
         return unknown_holder("the lock file cannot be examined");
@@ -313,7 +312,7 @@ fn describe_holder(file: &File) -> String {
         .unwrap_or_else(|| "someone".into());
     let command = dir.read("cmdline").and_then(|raw| stat::command_line(&raw)).unwrap_or_default();
     let command = crate::output::units::truncate(&command, 40, false).into_owned();
-    format!("claimed by {}'s gputop wait (pid {pid}: {})", sanitize(&user), sanitize(&command))
+    format!("claimed by {} (pid {pid}: {})", sanitize(&user), sanitize(&command))
 }
 
 /// The PID `/proc/locks` gives for the `flock` on the file `dev`:`ino`, as seen from this
