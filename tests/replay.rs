@@ -235,3 +235,32 @@ fn the_monitor_plays_a_recording_and_steps_through_it() {
     assert!(line.contains('⏸') && before.contains('⏸'));
     tmux.keys(&["q"]);
 }
+
+/// A replayed row is history: `k` on it never signals the local process that still has the
+/// recorded PID and start time, the footer does not offer it, and pressing it says why.
+#[test]
+fn k_in_a_replay_never_signals_the_recorded_process() {
+    let mut job = Sleeper::with_argv0("python");
+    let scenario = scenario_file(&format!(
+        "[[gpus]]\nname = \"NVIDIA L4\"\nmemory_total_mib = 23034\nutilization_gpu = 50\n\
+         [[gpus.processes]]\npid = {}\nused_memory_mib = 5000\n",
+        job.pid()
+    ));
+    let (_dir, db) = record(&scenario, 1.2, "0.2");
+    let command = format!(
+        "env TZ=UTC LC_ALL=C.UTF-8 GPUTOP_NVML_LIB=/nonexistent {} --replay {} --interval 5",
+        assert_cmd::cargo::cargo_bin("gputop").display(),
+        db.display(),
+    );
+    let Some(tmux) = common::tmux::Tmux::start(&command, 130, 30) else { return };
+    let screen = tmux.wait_for(&format!("{}", job.pid()));
+    assert!(!screen.contains(" k kill "), "the footer offers k in a replay:\n{screen}");
+    tmux.keys(&["Down", "k"]);
+    tmux.wait_for("a recorded process (replay)");
+    // Had a confirmation opened, Enter would have sent SIGTERM.
+    tmux.keys(&["Enter"]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!tmux.screen().contains("SIGTERM"), "{}", tmux.screen());
+    assert!(job.0.try_wait().unwrap().is_none(), "the recorded process was signalled");
+    tmux.keys(&["q"]);
+}
