@@ -141,3 +141,46 @@ fn an_unmappable_pid_is_marked_outside_with_a_hint() {
     assert!(text.contains("(outside this container)"), "{text}");
     assert!(text.contains("--pid=host"), "{text}");
 }
+
+/// Inside a container a host PID often exists with another process behind it: that PID is
+/// not taken for NVML's process (its user, command and start time would be the impostor's,
+/// and a signal would reach it). Without the host's /proc or device-file evidence it stays
+/// the host's, marked outside.
+#[test]
+fn a_host_pid_that_a_local_process_also_has_is_not_taken_for_it() {
+    if !can_unshare() {
+        return;
+    }
+    let dir = temp_dir();
+    let scenario = dir.path().join("scenario.toml");
+    std::fs::write(
+        &scenario,
+        "[[gpus]]\nname = \"G\"\nmemory_total_mib = 1024\n\
+         [[gpus.processes]]\npid = 4000\nused_memory_mib = 100\n",
+    )
+    .unwrap();
+    // The impostor gets PID 4000 in the new namespace: the next PID after 3999.
+    let inner = format!(
+        "echo 3999 > /proc/sys/kernel/ns_last_pid; sleep 614 & echo $! > '{pid}'; \
+         '{bin}' --once --json > '{out}'; kill $!",
+        pid = dir.path().join("impostor").display(),
+        bin = assert_cmd::cargo::cargo_bin("gputop").display(),
+        out = dir.path().join("out.json").display(),
+    );
+    let status = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "sh", "-c", &inner])
+        .env("GPUTOP_NVML_LIB", fake_nvml())
+        .env("GPUTOP_FAKE_NVML_SCENARIO", &scenario)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let impostor = std::fs::read_to_string(dir.path().join("impostor")).unwrap();
+    assert_eq!(impostor.trim(), "4000", "the colliding process did not get PID 4000");
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out.json")).unwrap())
+            .unwrap();
+    let p = &doc["gpus"][0]["processes"][0];
+    assert_eq!(p["pid_mapping"], "outside", "{p}");
+    assert_ne!(p["command"], "sleep 614", "the impostor's command line: {p}");
+    assert!(p["start_ticks"].is_null() && p["user"].is_null(), "the impostor's identity: {p}");
+}

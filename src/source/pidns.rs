@@ -4,9 +4,9 @@
 //! 1. through the host's `/proc` mounted into the container (`--host-proc`, or `/host/proc`
 //!    when present): for a process in our namespace, `NSpid` in `/host/proc/PID/status` lists
 //!    its PID in every namespace, the last one being ours;
-//! 2. otherwise, for a PID that does not exist here, through the device files: the local
-//!    processes holding `/dev/nvidiaN` open are matched to NVML's processes on GPU N when the
-//!    match is unambiguous;
+//! 2. otherwise through the device files: the local processes holding `/dev/nvidiaN` open are
+//!    matched to NVML's processes on GPU N when the match is unambiguous (a host PID that
+//!    also exists here proves nothing: it is often another process of the container);
 //! 3. otherwise the process keeps its host PID, marked as outside this container.
 //!
 //! The same scan finds GPU users NVML does not list (no permission, MIG, some drivers). In the
@@ -71,12 +71,9 @@ impl PidMapper {
         let mut unmapped = false;
         let to_map = if self.nested { gpus.len() } else { 0 };
         for p in gpus.iter_mut().take(to_map).flat_map(|g| g.processes.iter_mut().flatten()) {
-            let mapped = match &self.host_proc {
-                Some(hp) => local_pid(hp, p.pid, ours),
-                // Without the host's /proc, a PID that exists here is taken to be ours.
-                None if self.proc_root.join(p.pid.to_string()).exists() => continue,
-                None => None,
-            };
+            // A host PID that also exists here is no proof: inside a container it is often
+            // another process. Only `NSpid` or the device files (below) map it.
+            let mapped = self.host_proc.as_ref().and_then(|hp| local_pid(hp, p.pid, ours));
             p.host_pid = Some(p.pid);
             match mapped {
                 Some(local) => {
@@ -329,6 +326,21 @@ mod tests {
         unknown.processes = None;
         m.apply(std::slice::from_mut(&mut unknown), &[Some(0)]);
         assert_eq!(unknown.processes, None, "PID 77 holds the device, but NVML could not say");
+    }
+
+    #[test]
+    fn a_host_pid_that_exists_here_is_mapped_by_the_device_files_not_by_its_number() {
+        let local = Proc::new();
+        local.status("self", "1", "4026532001");
+        // PID 31337 here is another process; PID 12 holds the GPU.
+        local.status("31337", "31337", "4026532001");
+        let dev = local.root().join("dev-nvidia").display().to_string();
+        local.holds(12, 3, &format!("{dev}0"));
+        let mut m = PidMapper::detect(local.root(), None, dev);
+        let mut gpus = vec![gpu_with(&[31337])];
+        m.apply(&mut gpus, &[Some(0)]);
+        let p = &gpus[0].known_processes()[0];
+        assert_eq!((p.pid, p.host_pid, p.pid_mapping), (12, Some(31337), Some(PidMapping::FdScan)));
     }
 
     #[test]
