@@ -19,6 +19,7 @@ pub mod doctor {
 
 /// `gputop health`'s judgement, with the kernel log of the test's making.
 pub mod health {
+    pub use crate::health::line;
     pub use crate::mode::health::{report, Report};
 }
 

@@ -25,17 +25,25 @@ fn each_gpu_is_judged_and_the_exit_code_is_the_worst() {
     let (code, text) = health(toml, &[]);
     assert_eq!(code, 2, "{text}");
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "GPU 0 ok");
+    assert_eq!(lines[0], "GPU 0 (A, 00000000:01:00.0) ok");
     assert_eq!(
         lines[1],
-        "GPU 1 warning: row remapping pending (1 uncorrectable) (reset the GPU (nvidia-smi -r) \
+        "GPU 1 (B, 00000000:02:00.0) warning: row remapping pending (1 uncorrectable) (reset the GPU (nvidia-smi -r) \
          or reboot to apply it); 3 uncorrected ECC error(s) since the driver loaded (check that \
          the jobs on it finished correctly; a reset clears the count)"
     );
-    assert!(lines[2].starts_with("GPU 2 warning: PCIe link x8 of x16 ("), "{}", lines[2]);
+    assert!(
+        lines[2].starts_with("GPU 2 (C, 00000000:03:00.0) warning: PCIe link x8 of x16 ("),
+        "{}",
+        lines[2]
+    );
     assert!(lines[2].contains("hardware thermal slowdown active"), "{}", lines[2]);
     assert!(!lines[2].contains("power cap"), "a power cap is no fault: {}", lines[2]);
-    assert!(lines[3].starts_with("GPU 3 failure: fallen off the bus"), "{}", lines[3]);
+    assert!(
+        lines[3].starts_with("GPU 3 failure: fallen off the bus"),
+        "{}",
+        lines[3]
+    );
 
     let (code, json) = health(toml, &["--json"]);
     assert_eq!(code, 2);
@@ -54,10 +62,10 @@ fn nvlink_recoveries_and_crc_errors_are_warnings_replays_are_not() {
     );
     assert_eq!(code, 1, "{text}");
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "GPU 0 ok", "replays are corrected in flight");
+    assert_eq!(lines[0], "GPU 0 (A, 00000000:01:00.0) ok", "replays are corrected in flight");
     assert!(
         lines[1].starts_with(
-            "GPU 1 warning: NVLink: 2 recoveries and 5 CRC errors since the driver loaded"
+            "GPU 1 (B, 00000000:02:00.0) warning: NVLink: 2 recoveries and 5 CRC errors since the driver loaded"
         ),
         "{text}"
     );
@@ -69,13 +77,20 @@ fn warnings_only_exit_1_and_a_healthy_machine_0() {
     let (code, text) = health(warn, &[]);
     assert_eq!(
         (code, text.as_str()),
-        (1, "GPU 0 warning: memory pages waiting to be retired (reboot to retire them)\n")
+        (1, "GPU 0 (A, 00000000:01:00.0) warning: memory pages waiting to be retired (reboot to retire them)\n")
     );
     let (code, text) = health("[[gpus]]\nname = \"A\"\n[[gpus]]\nname = \"B\"\n", &[]);
-    assert_eq!((code, text.as_str()), (0, "GPU 0 ok\nGPU 1 ok\n"));
+    assert_eq!(
+        (code, text.as_str()),
+        (0, "GPU 0 (A, 00000000:01:00.0) ok\nGPU 1 (B, 00000000:02:00.0) ok\n")
+    );
     let (code, text) =
         health("[[gpus]]\nname = \"A\"\n[[gpus]]\nname = \"B\"\nlost = true\n", &["--id", "0"]);
-    assert_eq!((code, text.as_str()), (0, "GPU 0 ok\n"), "--id picks the GPUs judged");
+    assert_eq!(
+        (code, text.as_str()),
+        (0, "GPU 0 (A, 00000000:01:00.0) ok\n"),
+        "--id picks the GPUs judged"
+    );
 }
 
 /// The judgement with a kernel log of the test's making (the real one is the machine's): an
@@ -112,8 +127,40 @@ fn xid_errors_since_boot_come_from_the_kernel_log() {
     assert_eq!(doc["gpus"][1]["status"], "ok", "an application's fault is not the GPU's: {doc:#}");
     assert_eq!(doc["xid_history_error"], Value::Null);
 
+    // Not read: the GPUs are still judged, and the verdict is unknown, never ok.
     let report = health::report(source.as_mut(), &dir.path().join("absent")).unwrap();
-    assert_eq!(report.status.exit_code(), 0);
+    assert_eq!(report.status.exit_code(), 3);
     let error = report.xid_history_error.unwrap();
     assert!(error.starts_with("cannot read the kernel log "), "{error}");
+    let line = health::line(&report.gpus[1]);
+    assert!(
+        line.starts_with("GPU 1 (B, 00000000:AF:00.0) unknown: XID history not examined: cannot read the kernel log "),
+        "{line}"
+    );
+}
+
+/// No GPU found: health is unknown (exit 3) with one line saying so, never "all ok"; the
+/// table says "No GPU found" with the driver's version instead of an empty table.
+#[test]
+fn no_gpu_is_unknown_exit_3_never_ok() {
+    let nothing = "[driver]\nversion = \"550.54.15\"\n";
+    let (code, text) = health(nothing, &[]);
+    assert_eq!(code, 3, "{text}");
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(
+        text.starts_with("unknown: no GPU found (the driver, 550.54.15, reports none)"),
+        "{text}"
+    );
+    let (code, json) = health(nothing, &["--json"]);
+    let doc: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!((code, doc["status"].as_str()), (3, Some("unknown")), "{doc:#}");
+    assert_eq!(doc["not_examined"][0]["check"], "GPUs");
+
+    let scenario = scenario_file(nothing);
+    let text = stdout_of(gputop(&scenario).arg("--once"));
+    assert!(
+        text.contains("No GPU found: the NVIDIA driver (550.54.15) reports no devices"),
+        "{text}"
+    );
+    assert!(!text.contains("NAME"), "no empty table: {text}");
 }

@@ -11,19 +11,47 @@ use serde::Serialize;
 use crate::output::sanitize::sanitize;
 use crate::sample::{EventSource, GpuSample, GpuStatus, ThrottleReason};
 
+/// A verdict, least to most serious: a known failure outranks what could not be examined,
+/// which outranks a warning (something unseen may be worse than what was seen).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Ok,
     Warning,
+    /// Not examined: no GPU found, a GPU whose state could not be read, a check that could
+    /// not run. Never reported as ok.
+    Unknown,
     Failure,
 }
 
 impl Severity {
-    /// 0 healthy, 1 warnings, 2 failures: what a probe or a job prolog checks.
+    /// 0 healthy, 1 warnings, 2 failures, 3 unknown: what a probe or a job prolog checks (the
+    /// codes of Nagios-style checks).
     pub fn exit_code(self) -> i32 {
-        self as i32
+        match self {
+            Severity::Ok => 0,
+            Severity::Warning => 1,
+            Severity::Failure => 2,
+            Severity::Unknown => 3,
+        }
     }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Severity::Ok => "ok",
+            Severity::Warning => "warning",
+            Severity::Unknown => "unknown",
+            Severity::Failure => "failure",
+        }
+    }
+}
+
+/// A check that could not run, with what would let it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NotExamined {
+    pub check: &'static str,
+    pub why: String,
+    pub fix: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -38,12 +66,16 @@ pub struct GpuHealth {
     pub index: u32,
     pub uuid: Option<String>,
     pub name: Option<String>,
+    pub pci_bus_id: Option<String>,
     pub status: Severity,
     pub problems: Vec<Problem>,
+    /// Checks that could not run on this GPU: the verdict is then at best unknown.
+    pub not_examined: Vec<NotExamined>,
 }
 
-/// The problems of one GPU, worst first.
-pub fn judge(g: &GpuSample) -> GpuHealth {
+/// The problems of one GPU, worst first, with the checks that could not run on it (the
+/// kernel's XID history, read elsewhere).
+pub fn judge(g: &GpuSample, not_examined: Vec<NotExamined>) -> GpuHealth {
     let mut problems = Vec::new();
     match g.status {
         GpuStatus::Lost => problems.push(Problem {
@@ -52,8 +84,11 @@ pub fn judge(g: &GpuSample) -> GpuHealth {
             fix: "check power and seating; reset the GPU or reboot",
         }),
         GpuStatus::Error => problems.push(Problem {
-            severity: Severity::Failure,
-            what: format!("unreachable: {}", sanitize(g.error.as_deref().unwrap_or("NVML error"))),
+            severity: Severity::Unknown,
+            what: format!(
+                "its state could not be read: {}",
+                sanitize(g.error.as_deref().unwrap_or("NVML error"))
+            ),
             fix: "run `gputop doctor`; check `sudo dmesg | grep -i nvrm`",
         }),
         GpuStatus::Ok => {}
@@ -85,12 +120,16 @@ pub fn judge(g: &GpuSample) -> GpuHealth {
         }
     }
     problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
+    let seen = problems.first().map_or(Severity::Ok, |p| p.severity);
+    let unseen = if not_examined.is_empty() { Severity::Ok } else { Severity::Unknown };
     GpuHealth {
         index: g.index,
         uuid: g.uuid.clone(),
         name: g.name.clone(),
-        status: problems.first().map_or(Severity::Ok, |p| p.severity),
+        pci_bus_id: g.pci_bus_id.clone(),
+        status: seen.max(unseen),
         problems,
+        not_examined,
     }
 }
 
@@ -186,19 +225,30 @@ pub fn nvlink_problems(g: &GpuSample) -> Vec<Problem> {
     problems
 }
 
-/// "GPU 0 ok" or "GPU 1 warning: row remapping pending (1 uncorrectable): reset the GPU …".
+/// "GPU 0 (NVIDIA H100 80GB HBM3, 00000000:17:00.0) ok", or with what was found and what
+/// could not be examined: "GPU 1 (…) warning: row remapping pending (1 uncorrectable) (reset
+/// the GPU …)". The GPU is named so that a line in a log can be acted on.
 pub fn line(h: &GpuHealth) -> String {
-    let status = match h.status {
-        Severity::Ok => "ok",
-        Severity::Warning => "warning",
-        Severity::Failure => "failure",
-    };
-    let problems: Vec<String> =
+    let mut said: Vec<String> =
         h.problems.iter().map(|p| format!("{} ({})", p.what, p.fix)).collect();
-    if problems.is_empty() {
-        format!("GPU {} {status}", h.index)
+    said.extend(
+        h.not_examined.iter().map(|n| format!("{} not examined: {} ({})", n.check, n.why, n.fix)),
+    );
+    let name = [h.name.as_deref(), h.pci_bus_id.as_deref().or(h.uuid.as_deref())]
+        .into_iter()
+        .flatten()
+        .map(|s| sanitize(s).into_owned())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let gpu = if name.is_empty() {
+        format!("GPU {}", h.index)
     } else {
-        format!("GPU {} {status}: {}", h.index, problems.join("; "))
+        format!("GPU {} ({name})", h.index)
+    };
+    if said.is_empty() {
+        format!("{gpu} {}", h.status.word())
+    } else {
+        format!("{gpu} {}: {}", h.status.word(), said.join("; "))
     }
 }
 
@@ -210,7 +260,10 @@ mod tests {
     #[test]
     fn each_sign_is_judged_worst_first() {
         let mut g = GpuSample::empty(0);
-        assert_eq!(line(&judge(&g)), "GPU 0 ok");
+        assert_eq!(line(&judge(&g, vec![])), "GPU 0 ok");
+        g.name = Some("NVIDIA H100 80GB HBM3".into());
+        g.pci_bus_id = Some("00000000:17:00.0".into());
+        assert_eq!(line(&judge(&g, vec![])), "GPU 0 (NVIDIA H100 80GB HBM3, 00000000:17:00.0) ok");
         g.throttle = crate::sample::Throttle::from_mask(0x40 | 0x4);
         g.details = Some(Box::new(Details {
             remapped_rows: Some(RemappedRows {
@@ -223,7 +276,7 @@ mod tests {
             pcie_link_width_max: Some(16),
             ..Details::default()
         }));
-        let h = judge(&g);
+        let h = judge(&g, vec![]);
         assert_eq!(h.status, Severity::Failure);
         let what: Vec<&str> = h.problems.iter().map(|p| p.what.as_str()).collect();
         assert_eq!(
@@ -237,6 +290,25 @@ mod tests {
         );
         assert_eq!(Severity::Warning.exit_code(), 1);
         let lost = GpuSample::unavailable(3, GpuStatus::Lost, "GPU is lost");
-        assert!(line(&judge(&lost)).starts_with("GPU 3 failure: fallen off the bus"));
+        assert!(line(&judge(&lost, vec![])).starts_with("GPU 3 failure: fallen off the bus"));
+    }
+
+    #[test]
+    fn what_could_not_be_examined_is_never_ok() {
+        let unreadable = GpuSample::unavailable(2, GpuStatus::Error, "Unknown Error");
+        let h = judge(&unreadable, vec![]);
+        assert_eq!((h.status, h.status.exit_code()), (Severity::Unknown, 3));
+        assert!(line(&h).starts_with("GPU 2 unknown: its state could not be read: Unknown Error"));
+        let unseen = NotExamined { check: "XID history", why: "no permission".into(), fix: "x" };
+        let h = judge(&GpuSample::empty(0), vec![unseen.clone()]);
+        assert_eq!(line(&h), "GPU 0 unknown: XID history not examined: no permission (x)");
+        // A failure seen outranks what was not seen; what was not seen, a warning.
+        assert!(Severity::Failure > Severity::Unknown && Severity::Unknown > Severity::Warning);
+        let mut warned = GpuSample::empty(0);
+        warned.details = Some(Box::new(crate::sample::Details {
+            retired_pages_pending: Some(true),
+            ..Default::default()
+        }));
+        assert_eq!(judge(&warned, vec![unseen]).status, Severity::Unknown);
     }
 }

@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use crate::cli::HealthArgs;
 use crate::health::kernel_log::KernelXids;
-use crate::health::{self, GpuHealth, Severity};
+use crate::health::{self, GpuHealth, NotExamined, Severity};
+use crate::output::sanitize::sanitize;
 use crate::sample::{Missing, MissingReason};
 use crate::source::Source;
 use crate::Error;
@@ -21,12 +22,17 @@ pub struct Report {
     pub gpus: Vec<GpuHealth>,
     /// Why the XIDs since boot are unknown (the kernel log could not be read); `null` when read.
     pub xid_history_error: Option<String>,
+    /// What could not be examined at all: no GPU found. Empty otherwise.
+    pub not_examined: Vec<NotExamined>,
 }
 
 /// Samples the GPUs, adds the XIDs the kernel log (`kernel_log`) holds for each, and judges.
+/// No GPU, a GPU whose state could not be read, or a kernel log that could not be read make
+/// the verdict unknown at best: what was not seen is never reported as ok.
 pub fn report(source: &mut dyn Source, kernel_log: &Path) -> Result<Report, Error> {
     let mut snapshot = source.sample()?;
     let xids = KernelXids::read(kernel_log);
+    let mut unseen = Vec::new();
     match &xids {
         Ok(xids) => xids.attach(&mut snapshot.gpus),
         Err(e) => {
@@ -35,11 +41,38 @@ pub fn report(source: &mut dyn Source, kernel_log: &Path) -> Result<Report, Erro
             for g in &mut snapshot.gpus {
                 g.missing.insert("events", Missing { reason, nvml_code: None });
             }
+            unseen.push(NotExamined {
+                check: "XID history",
+                why: e.message.clone(),
+                fix: if e.permission {
+                    "run as root, or let users read the kernel log: sysctl kernel.dmesg_restrict=0"
+                } else {
+                    "check that /dev/kmsg exists and is readable"
+                },
+            });
         }
     }
-    let gpus: Vec<GpuHealth> = snapshot.gpus.iter().map(health::judge).collect();
-    let status = gpus.iter().map(|v| v.status).max().unwrap_or(Severity::Ok);
-    Ok(Report { status, gpus, xid_history_error: xids.err().map(|e| e.message) })
+    let gpus: Vec<GpuHealth> =
+        snapshot.gpus.iter().map(|g| health::judge(g, unseen.clone())).collect();
+    let mut not_examined = Vec::new();
+    if gpus.is_empty() {
+        let driver = snapshot.host.driver_version.as_deref().map(sanitize);
+        not_examined.push(NotExamined {
+            check: "GPUs",
+            why: match driver {
+                Some(v) => format!("no GPU found (the driver, {v}, reports none)"),
+                None => "no GPU found".into(),
+            },
+            fix: "run `gputop doctor`; `nvidia-smi -L` should list the GPUs",
+        });
+    }
+    let status = gpus
+        .iter()
+        .map(|v| v.status)
+        .max()
+        .unwrap_or(Severity::Unknown)
+        .max(if not_examined.is_empty() { Severity::Ok } else { Severity::Unknown });
+    Ok(Report { status, gpus, xid_history_error: xids.err().map(|e| e.message), not_examined })
 }
 
 pub fn run(mut source: Box<dyn Source>, args: &HealthArgs) -> Result<i32, Error> {
@@ -52,8 +85,8 @@ pub fn run(mut source: Box<dyn Source>, args: &HealthArgs) -> Result<i32, Error>
         for v in &report.gpus {
             writeln!(out, "{}", health::line(v))?;
         }
-        if let Some(e) = &report.xid_history_error {
-            eprintln!("gputop: XIDs since boot not checked: {e}");
+        for n in &report.not_examined {
+            writeln!(out, "unknown: {} ({})", n.why, n.fix)?;
         }
     }
     Ok(report.status.exit_code())

@@ -32,6 +32,16 @@ const NAME_MAX: usize = 32;
 pub fn render(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
     let p = opts.painter;
     let mut lines = vec![header_line(snapshot)];
+    if snapshot.gpus.is_empty() && snapshot.hosts.is_empty() {
+        // As nvidia-smi says "No devices were found": not an empty table.
+        let driver = snapshot.host.driver_version.as_deref().map(sanitize);
+        let why = match driver {
+            Some(v) => format!("No GPU found: the NVIDIA driver ({v}) reports no devices"),
+            None => "No GPU found".into(),
+        };
+        lines.push(p.paint(style::ALERT, &format!("{why} (`gputop doctor` checks the stack)")));
+        return lines;
+    }
     let name_width = snapshot
         .gpus
         .iter()
