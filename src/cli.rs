@@ -39,8 +39,9 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Serve Prometheus metrics (/metrics), the JSON snapshot (/api/v1/snapshot) and /healthz.
     Serve(ServeArgs),
-    /// A line per GPU: ok, warning or failure, and what to do. Exit code: 0 all ok, 1 warnings,
-    /// 2 failures (for a Kubernetes probe or a Slurm prolog).
+    /// A line per GPU: ok, warning, failure or unknown, and what to do. Exit code: 0 all ok,
+    /// 1 warnings, 2 failures, 3 unknown: no GPU found, or something could not be examined
+    /// (for a Kubernetes probe or a Slurm prolog).
     ///
     /// Judged from one sample: a GPU that cannot be reached, memory rows that failed to remap
     /// or wait for a reset, pages waiting to be retired, uncorrected ECC errors, a PCIe link
