@@ -123,12 +123,18 @@ fn drain(mut pipe: impl Read + Send + 'static, which: usize, done: mpsc::Sender<
 }
 
 /// Whether the child `pid` has exited, without reaping it (its id stays reserved for the
-/// group kill above).
+/// group kill above). An error other than an interrupted call (the child is gone) counts as
+/// exited.
 fn has_exited(pid: libc::pid_t) -> bool {
     // SAFETY: waitid writes only into `info`, a plain C struct for which zeroes are valid.
-    unsafe {
+    let (result, info) = unsafe {
         let mut info: libc::siginfo_t = std::mem::zeroed();
         let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
-        libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) != 0 || info.si_pid() != 0
+        (libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags), info)
+    };
+    if result != 0 {
+        return std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted;
     }
+    // SAFETY: after a successful waitid, si_pid is the field it filled (0 while running).
+    unsafe { info.si_pid() != 0 }
 }

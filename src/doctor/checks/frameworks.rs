@@ -176,7 +176,9 @@ fn probe(
             _ => judge(&v),
         },
         Ok((None, stderr)) => {
-            let said = stderr.trim().lines().last().map(str::to_string);
+            // Its last line, cut short: the tail of a flood can be one long line.
+            let said =
+                stderr.trim().lines().last().map(|l| l.chars().take(300).collect::<String>());
             let f = Finding::new(
                 "framework",
                 Status::Warning,
