@@ -20,8 +20,7 @@ const HEALTHY_NVML: &str = "[driver]\nversion = \"550.54.15\"\ncuda_version = 12
     [[gpus]]\nname = \"NVIDIA H100 80GB HBM3\"\nuuid = \"GPU-aaaaaaaa-1111-2222-3333-444444444444\"\n\
     persistence_mode = true\nthrottle_reasons = 0\necc_corrected = 0\necc_uncorrected = 0\n";
 
-const TORCH_OK: &str =
-    r#"{"version": "2.3.1", "cuda": "12.1", "available": true, "device_count": 1}"#;
+const TORCH_OK: &str = r#"{"version": "2.3.1", "cuda": "12.1", "available": true, "device_count": 1, "location": "/usr/lib/python3/dist-packages/torch"}"#;
 
 /// A machine under construction: files under a root, an environment, an NVML scenario.
 struct Machine {
@@ -32,6 +31,8 @@ struct Machine {
     tensorflow: String,
     /// The user diagnosing (UID, groups); the one running the tests when `None`.
     user: Option<(u32, Vec<u32>)>,
+    /// The directory doctor is started in, on the machine.
+    cwd: Option<std::path::PathBuf>,
 }
 
 impl Machine {
@@ -48,6 +49,7 @@ impl Machine {
             torch: TORCH_OK.into(),
             tensorflow: "null".into(),
             user: None,
+            cwd: None,
         };
         m.file("sys/bus/pci/devices/0000:18:00.0/vendor", "0x10de\n");
         m.file("sys/bus/pci/devices/0000:18:00.0/class", "0x030200\n");
@@ -127,7 +129,8 @@ impl Machine {
             .user
             .clone()
             .unwrap_or_else(|| unsafe { (libc::geteuid(), vec![libc::getegid()]) });
-        let system = System::with(self.root.path().into(), env, user.0, user.1);
+        let system =
+            System::with(self.root.path().into(), env, user.0, user.1).in_dir(self.cwd.clone());
         let options = DoctorOptions {
             nvml_library: Some(fake_nvml().into()),
             python: !args.contains(&"--no-python"),
@@ -557,4 +560,184 @@ fn memory_and_link_faults_are_found_in_the_gpu_section() {
     let (code, report) = m.json();
     assert_eq!(code, 2);
     assert_eq!(status_of(&report, "memory_health"), "failure");
+}
+
+/// Packages and extension modules shadow as plain modules do; a directory without
+/// `__init__.py` (a namespace package, which an installed package outranks) does not.
+#[test]
+fn every_kind_of_module_in_the_current_directory_is_named() {
+    let mut m = Machine::healthy();
+    m.cwd = Some("/home/alice/project".into());
+    m.tensorflow = r#"{"version": "2.16.1", "gpus": 1, "gpu_package": false}"#.into();
+    m.file("home/alice/project/tensorflow/__init__.py", "");
+    m.file("home/alice/project/jax.cpython-311-x86_64-linux-gnu.so", "");
+    m.file("home/alice/project/torch/utils.py", "");
+    let (code, report) = m.json();
+    assert_eq!(code, 1, "{report:#}");
+    let titles: Vec<&str> = findings(&report, "framework_shadow")
+        .iter()
+        .map(|f| f["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles.len(), 2, "{titles:?}");
+    assert!(titles[0].starts_with("./tensorflow/__init__.py in the current directory"));
+    assert!(titles[1].starts_with("./jax.cpython-311-x86_64-linux-gnu.so in the current"));
+    let jax = findings(&report, "framework_shadow")[1];
+    assert!(jax["evidence"][1].as_str().unwrap().contains("JAX is not installed"), "{jax}");
+}
+
+/// `gputop doctor --json` (the real binary, the fake NVML library) started in `dir` with `env`
+/// added: its report and how long it took.
+fn doctor_in(dir: &std::path::Path, env: &[(&str, String)]) -> (Value, std::time::Duration) {
+    let scenario = scenario_file(HEALTHY_NVML);
+    let mut cmd = gputop(&scenario);
+    cmd.args(["doctor", "--json"]).current_dir(dir);
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    let started = std::time::Instant::now();
+    let out = cmd.output().unwrap();
+    let took = started.elapsed();
+    assert!(matches!(out.status.code(), Some(0..=2)), "{out:?}");
+    (serde_json::from_slice(&out.stdout).unwrap(), took)
+}
+
+/// A directory holding an executable `python3` shell script with `body`, to put first on PATH.
+fn fake_python(body: &str) -> TempDir {
+    let bin = temp_dir();
+    let python = bin.path().join("python3");
+    std::fs::write(&python, format!("#!/bin/sh\n{body}")).unwrap();
+    std::fs::set_permissions(&python, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    bin
+}
+
+/// `dir` first on the PATH this test runs with.
+fn path_with(dir: &std::path::Path) -> String {
+    format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default())
+}
+
+/// Root runs `gputop doctor` in a directory another user could write to, holding a `torch.py`
+/// (and a `json.py`, which the probe itself imports first) that would leave a canary when
+/// imported. The real `python3` probes a stand-in PyTorch installed on PYTHONPATH: the planted
+/// files never run, the report says where PyTorch came from and warns about `./torch.py`.
+#[test]
+fn a_planted_torch_py_in_the_current_directory_is_never_imported() {
+    if !have("python3", &["-c", "pass"], "install python3") {
+        return;
+    }
+    let interpreter = std::process::Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .current_dir("/")
+        .output()
+        .unwrap();
+    let interpreter = String::from_utf8(interpreter.stdout).unwrap();
+    let interpreter_dir = std::path::Path::new(interpreter.trim()).parent().unwrap().to_owned();
+
+    let site = temp_dir();
+    let installed = site.path().join("torch");
+    std::fs::create_dir(&installed).unwrap();
+    std::fs::write(
+        installed.join("__init__.py"),
+        "__version__ = '2.3.1'\nclass version:\n    cuda = '12.1'\nclass cuda:\n    \
+         is_available = staticmethod(lambda: True)\n    device_count = staticmethod(lambda: 1)\n",
+    )
+    .unwrap();
+    let hostile = temp_dir();
+    let canaries = temp_dir();
+    for module in ["torch", "json"] {
+        let canary = canaries.path().join(module);
+        std::fs::write(
+            hostile.path().join(format!("{module}.py")),
+            format!("open({:?}, 'w').write('ran as the diagnosing user')\n", canary.display()),
+        )
+        .unwrap();
+    }
+
+    let env =
+        [("PATH", path_with(&interpreter_dir)), ("PYTHONPATH", site.path().display().to_string())];
+    let (report, _) = doctor_in(hostile.path(), &env);
+    let ran: Vec<String> = std::fs::read_dir(canaries.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(ran.is_empty(), "planted modules ran: {ran:?}");
+
+    assert_eq!(status_of(&report, "torch"), "ok", "{report:#}");
+    assert_eq!(
+        findings(&report, "torch")[0]["imported_from"],
+        installed.display().to_string(),
+        "{report:#}"
+    );
+    let shadow = findings(&report, "framework_shadow");
+    assert_eq!(shadow.len(), 1, "{report:#}");
+    assert_eq!(shadow[0]["status"], "warning");
+    assert!(shadow[0]["title"].as_str().unwrap().starts_with("./torch.py "), "{report:#}");
+    let planted = hostile.path().join("torch.py").display().to_string();
+    assert!(shadow[0]["fix"].as_str().unwrap().contains(&planted), "{report:#}");
+
+    // The checklist says the same.
+    let scenario = scenario_file(HEALTHY_NVML);
+    let mut cmd = gputop(&scenario);
+    cmd.args(["doctor", "--color", "never"]).current_dir(hostile.path());
+    for (key, value) in &env {
+        cmd.env(key, value);
+    }
+    let text = String::from_utf8(cmd.output().unwrap().stdout).unwrap();
+    assert!(text.contains(&format!("imported from {}", installed.display())), "{text}");
+    assert!(text.contains("⚠ ./torch.py in the current directory shadows PyTorch"), "{text}");
+    assert!(std::fs::read_dir(canaries.path()).unwrap().next().is_none());
+}
+
+/// A probe that prints 1 MiB on each pipe before its answer (more than a pipe holds): doctor
+/// reads while it runs, so it is done at once and still reads the answer.
+#[test]
+fn a_probe_that_floods_its_pipes_is_read_while_it_runs() {
+    let answer = TORCH_OK.replace('}', r#", "location": "/opt/venv/lib/torch"}"#);
+    let bin = fake_python(&format!(
+        "head -c 1048576 /dev/zero | tr '\\0' e >&2\n\
+         head -c 1048576 /dev/zero | tr '\\0' o\necho\n\
+         case \"$2\" in *torch*) echo '{answer}' ;; *) echo null ;; esac\n"
+    ));
+    let (report, took) = doctor_in(&std::env::temp_dir(), &[("PATH", path_with(bin.path()))]);
+    // The probes' limit is 4 s.
+    assert!(took < std::time::Duration::from_secs(2), "took {took:?}");
+    assert_eq!(status_of(&report, "torch"), "ok", "{report:#}");
+    assert_eq!(findings(&report, "torch")[0]["imported_from"], "/opt/venv/lib/torch");
+}
+
+/// A probe that hangs, with a child of its own: doctor says so after its limit and leaves
+/// neither behind.
+#[test]
+fn a_hung_probe_is_killed_with_everything_it_started() {
+    let pids = temp_dir();
+    let pid_file = pids.path().join("pids");
+    let bin = fake_python(&format!(
+        "echo $$ >> {file}\nsleep 120 &\necho $! >> {file}\nwait\n",
+        file = pid_file.display()
+    ));
+    let (report, took) = doctor_in(&std::env::temp_dir(), &[("PATH", path_with(bin.path()))]);
+    assert!(took < std::time::Duration::from_secs(8), "took {took:?}");
+    let unchecked = findings(&report, "framework");
+    assert_eq!(unchecked.len(), 3, "{report:#}");
+    for f in unchecked {
+        assert!(f["title"].as_str().unwrap().ends_with("did not answer within 4 s"), "{f}");
+    }
+
+    let started: Vec<i32> =
+        std::fs::read_to_string(&pid_file).unwrap().lines().map(|l| l.parse().unwrap()).collect();
+    assert_eq!(started.len(), 6, "{started:?}");
+    // A killed process may linger a moment as a zombie until its new parent reaps it.
+    let alive = |pid: &i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|s| !s.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z')))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while started.iter().any(alive) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let left: Vec<i32> = started.iter().copied().filter(alive).collect();
+    for pid in &left {
+        // SAFETY: kill has no memory preconditions; these are this test's own sleepers.
+        unsafe { libc::kill(*pid, libc::SIGKILL) };
+    }
+    assert!(left.is_empty(), "left running: {left:?}");
 }

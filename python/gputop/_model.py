@@ -158,8 +158,9 @@ class Snapshot(Record):
 
 class DoctorReport(Record):
     """`gputop doctor`'s report: `sections` of `findings` (`check`, `status`, `title`,
-    `evidence`, `fix`) and a `summary`. `exit_code` is the command's: 0 ok, 1 warnings,
-    2 failures. `str()` is the text the command prints."""
+    `evidence`, `fix`, and for a framework found `imported_from`) and a `summary`.
+    `exit_code` is the command's: 0 ok, 1 warnings, 2 failures. `str()` is the text the
+    command prints."""
 
     __slots__ = ("_text", "_exit_code")
 

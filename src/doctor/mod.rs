@@ -3,6 +3,7 @@
 //! link, what it found and exactly what to fix. Read-only, never needs root.
 
 mod checks;
+mod command;
 mod report;
 mod system;
 
@@ -10,6 +11,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use command::Output;
 pub use report::{render_json, render_text};
 pub use system::System;
 
@@ -30,15 +32,32 @@ pub struct Finding {
     pub title: String,
     pub evidence: Vec<String>,
     pub fix: Option<String>,
+    /// For a framework: the directory its package was imported from (its `__file__`'s).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub imported_from: Option<String>,
 }
 
 impl Finding {
     pub fn new(check: &'static str, status: Status, title: impl Into<String>) -> Self {
-        Self { check, status, title: title.into(), evidence: Vec::new(), fix: None }
+        Self {
+            check,
+            status,
+            title: title.into(),
+            evidence: Vec::new(),
+            fix: None,
+            imported_from: None,
+        }
     }
 
     pub fn evidence(mut self, line: impl Into<String>) -> Self {
         self.evidence.push(line.into());
+        self
+    }
+
+    /// Where the framework this finding is about was imported from, also shown as evidence.
+    pub fn imported_from(mut self, dir: &str) -> Self {
+        self.evidence.push(format!("imported from {dir}"));
+        self.imported_from = Some(dir.to_string());
         self
     }
 

@@ -5,14 +5,18 @@
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use super::command::{self, Output};
 
 pub struct System {
     root: PathBuf,
     env: BTreeMap<String, String>,
     uid: u32,
     gids: Vec<u32>,
+    /// The directory doctor was started in, as a path on the machine; `None` when unknown (it
+    /// was removed, or a test's machine says none).
+    cwd: Option<PathBuf>,
 }
 
 impl System {
@@ -29,11 +33,23 @@ impl System {
             (libc::geteuid(), gids)
         };
         Self::with(PathBuf::from("/"), std::env::vars().collect(), uid, gids)
+            .in_dir(std::env::current_dir().ok())
     }
 
     /// A tree standing in for `/`, with its environment and user (a test's machine).
     pub fn with(root: PathBuf, env: BTreeMap<String, String>, uid: u32, gids: Vec<u32>) -> Self {
-        Self { root, env, uid, gids }
+        Self { root, env, uid, gids, cwd: None }
+    }
+
+    /// The same machine, doctor started in `dir` (a path on the machine).
+    pub fn in_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.cwd = dir;
+        self
+    }
+
+    /// The directory doctor was started in, as a path on the machine.
+    pub fn cwd(&self) -> Option<&Path> {
+        self.cwd.as_deref()
     }
 
     /// `path` (absolute, as on the machine) under the root.
@@ -103,38 +119,27 @@ impl System {
         Some(bits & 0o6 == 0o6)
     }
 
-    /// The first `name` on `PATH`, as a path on the machine (not under the root).
+    /// The first `name` on `PATH`, as a path on the machine (not under the root). Relative
+    /// entries (`.`) are passed over: they would name a program in whatever directory doctor
+    /// happens to run in.
     pub fn which(&self, name: &str) -> Option<String> {
         self.var_list("PATH")
             .into_iter()
+            .filter(|dir| dir.starts_with('/'))
             .map(|dir| format!("{}/{name}", dir.trim_end_matches('/')))
             .find(|p| self.path(p).is_file())
     }
 
-    /// Runs a program (a path on the machine) with a time limit; `None` when it cannot start,
-    /// fails or runs out of time (`Err` with what happened).
-    pub fn run(&self, program: &str, args: &[&str], limit: Duration) -> Result<String, String> {
-        let mut child = Command::new(self.path(program))
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot run {program}: {e}"))?;
-        let started = Instant::now();
-        loop {
-            match child.try_wait() {
-                Ok(Some(_)) => break,
-                Ok(None) if started.elapsed() > limit => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(format!("{program} did not answer within {} s", limit.as_secs()));
-                }
-                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-                Err(e) => return Err(e.to_string()),
-            }
-        }
-        let out = child.wait_with_output().map_err(|e| e.to_string())?;
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    /// Runs a program (a path on the machine) with `env` added to the environment and a time
+    /// limit, from a neutral directory (see [`command`]); `Err` with what happened when it
+    /// cannot start or runs out of time.
+    pub fn run(
+        &self,
+        program: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        limit: Duration,
+    ) -> Result<Output, String> {
+        command::run(&self.path(program), args, env, limit).map_err(|e| format!("{program} {e}"))
     }
 }

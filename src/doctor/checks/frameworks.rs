@@ -1,31 +1,51 @@
 //! Frameworks: PyTorch, TensorFlow and JAX as the user's `python3` sees them. Each probe runs
 //! in its own subprocess with a time limit, all at once, so a slow import cannot stall doctor.
+//! The probes keep the user's environment (PYTHONPATH, a virtualenv on PATH) but import nothing
+//! from the current directory: doctor often runs as root, wherever it was started.
 
 use std::time::Duration;
 
 use serde_json::Value;
 
+use super::shadowing::{self, Installed};
 use super::Facts;
-use crate::doctor::{DoctorOptions, Finding, Status, System};
+use crate::doctor::{DoctorOptions, Finding, Output, Status, System};
 
 const LIMIT: Duration = Duration::from_secs(4);
 
+/// Before any probe: the current directory leaves `sys.path` before the first import (`python3
+/// -c` puts it first, as `''`). `sys` is built in, so importing it reads no file. On Python 3.11
+/// and later `PYTHONSAFEPATH` (set for the probes) already keeps it out; this is for older ones.
+/// Then `located`: the directory a framework is imported from, from its `__file__`, or from
+/// where its spec points when it fails to import.
+const PRELUDE: &str = r#"
+import sys
+sys.path[:] = [p for p in sys.path if p not in ("", ".")]
+import importlib.util, json, os
+def located(spec, module=None):
+    path = getattr(module, "__file__", None) or spec.origin
+    if path and os.path.isabs(path):
+        return os.path.dirname(path)
+    places = list(spec.submodule_search_locations or [])
+    return places[0] if places else None
+"#;
+
 const TORCH: &str = r#"
-import importlib.util, json
-if importlib.util.find_spec("torch") is None:
+spec = importlib.util.find_spec("torch")
+if spec is None:
     print(json.dumps(None))
 else:
     try:
         import torch
         ok = torch.cuda.is_available()
         print(json.dumps({"version": torch.__version__, "cuda": torch.version.cuda, "available": ok,
-                          "device_count": torch.cuda.device_count() if ok else 0}))
+                          "device_count": torch.cuda.device_count() if ok else 0,
+                          "location": located(spec, torch)}))
     except Exception as e:
-        print(json.dumps({"error": f"{type(e).__name__}: {e}"}))
+        print(json.dumps({"error": f"{type(e).__name__}: {e}", "location": located(spec)}))
 "#;
 
 const TENSORFLOW: &str = r#"
-import importlib.util, json, os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 def gpu_package():
     try:
@@ -34,27 +54,30 @@ def gpu_package():
         return True
     except Exception:
         return False
-if importlib.util.find_spec("tensorflow") is None:
+spec = importlib.util.find_spec("tensorflow")
+if spec is None:
     print(json.dumps({"gpu_package": gpu_package()} if gpu_package() else None))
 else:
     try:
         import tensorflow as tf
         print(json.dumps({"version": tf.__version__, "gpus": len(tf.config.list_physical_devices("GPU")),
-                          "gpu_package": gpu_package()}))
+                          "gpu_package": gpu_package(), "location": located(spec, tf)}))
     except Exception as e:
-        print(json.dumps({"error": f"{type(e).__name__}: {e}", "gpu_package": gpu_package()}))
+        print(json.dumps({"error": f"{type(e).__name__}: {e}", "gpu_package": gpu_package(),
+                          "location": located(spec)}))
 "#;
 
 const JAX: &str = r#"
-import importlib.util, json
-if importlib.util.find_spec("jax") is None:
+spec = importlib.util.find_spec("jax")
+if spec is None:
     print(json.dumps(None))
 else:
     try:
         import jax
-        print(json.dumps({"version": jax.__version__, "platforms": sorted({d.platform for d in jax.devices()})}))
+        print(json.dumps({"version": jax.__version__, "platforms": sorted({d.platform for d in jax.devices()}),
+                          "location": located(spec, jax)}))
     except Exception as e:
-        print(json.dumps({"error": f"{type(e).__name__}: {e}"}))
+        print(json.dumps({"error": f"{type(e).__name__}: {e}", "location": located(spec)}))
 "#;
 
 /// PyTorch's CUDA wheel indexes, newest first.
@@ -84,47 +107,63 @@ pub fn check(sys: &System, opts: &DoctorOptions, facts: &Facts) -> Vec<Finding> 
             "No python3 on PATH: framework checks skipped",
         )];
     };
-    let run = |script: &str| sys.run(&python, &["-c", script], LIMIT);
+    let run = |script: &str| {
+        let code = format!("{PRELUDE}{script}");
+        sys.run(&python, &["-c", &code], &[("PYTHONSAFEPATH", "1")], LIMIT)
+    };
     let (torch, tf, jax) = std::thread::scope(|s| {
         let t = s.spawn(|| run(TORCH));
         let f = s.spawn(|| run(TENSORFLOW));
         let j = s.spawn(|| run(JAX));
-        let join = |h: std::thread::ScopedJoinHandle<'_, Result<String, String>>| {
+        let join = |h: std::thread::ScopedJoinHandle<'_, Result<Output, String>>| {
             h.join().unwrap_or_else(|_| Err("probe crashed".into()))
         };
         (join(t), join(f), join(j))
     });
     let mut out = Vec::new();
-    out.extend(probe("PyTorch", torch, |v| torch_finding(v, facts)));
-    out.extend(probe("TensorFlow", tf, tf_findings));
-    out.extend(probe("JAX", jax, |v| vec![jax_finding(v)]));
+    out.extend(probe(sys, "torch", "PyTorch", torch, |v| torch_finding(v, facts)));
+    out.extend(probe(sys, "tensorflow", "TensorFlow", tf, tf_findings));
+    out.extend(probe(sys, "jax", "JAX", jax, |v| vec![jax_finding(v)]));
     let mut python_found = Finding::new("python", Status::Ok, format!("python3 at {python}"));
-    if out.is_empty() {
+    if out.iter().all(|f| f.check == "framework_shadow") {
         python_found = python_found.evidence("no PyTorch, TensorFlow or JAX installed for it");
     }
     out.insert(0, python_found);
     out
 }
 
-/// Parses a probe's output; a framework that is not installed yields nothing.
+/// Parses the probe of `module` (the framework `name`): a framework that is not installed yields
+/// nothing; each finding names where the framework was imported from. Then whatever in the
+/// current directory shadows it.
 fn probe(
+    sys: &System,
+    module: &str,
     name: &str,
-    result: Result<String, String>,
+    result: Result<Output, String>,
     judge: impl FnOnce(&Value) -> Vec<Finding>,
 ) -> Vec<Finding> {
-    let text = match result {
-        Ok(t) => t,
-        Err(e) => {
-            return vec![Finding::new(
-                "framework",
-                Status::Warning,
-                format!("{name} could not be checked: {e}"),
-            )]
-        }
+    let answer = result.map(|out| {
+        let last = out.stdout.trim().lines().last().unwrap_or("").to_string();
+        (serde_json::from_str::<Value>(&last).ok(), out.stderr)
+    });
+    let location = match &answer {
+        Ok((Some(v), _)) => v["location"].as_str().map(str::to_string),
+        _ => None,
     };
-    match serde_json::from_str::<Value>(text.trim().lines().last().unwrap_or("")) {
-        Ok(Value::Null) => Vec::new(),
-        Ok(v) => match v["error"].as_str() {
+    let installed = match (&answer, location.as_deref()) {
+        (_, Some(dir)) => Installed::At(dir),
+        (Ok((Some(Value::Null), _)), _) => Installed::Absent,
+        _ => Installed::Unknown,
+    };
+    let shadow = shadowing::check(sys, module, name, installed);
+    let mut findings = match answer {
+        Err(e) => vec![Finding::new(
+            "framework",
+            Status::Warning,
+            format!("{name} could not be checked: {e}"),
+        )],
+        Ok((Some(Value::Null), _)) => Vec::new(),
+        Ok((Some(v), _)) => match v["error"].as_str() {
             Some(err) if v.get("version").is_none() && v.get("gpu_package").is_none() => {
                 vec![Finding::new(
                     "framework",
@@ -136,12 +175,28 @@ fn probe(
             }
             _ => judge(&v),
         },
-        Err(_) => vec![Finding::new(
-            "framework",
-            Status::Warning,
-            format!("{name} could not be checked: unreadable probe output"),
-        )],
+        Ok((None, stderr)) => {
+            // Its last line, cut short: the tail of a flood can be one long line.
+            let said =
+                stderr.trim().lines().last().map(|l| l.chars().take(300).collect::<String>());
+            let f = Finding::new(
+                "framework",
+                Status::Warning,
+                format!("{name} could not be checked: unreadable probe output"),
+            );
+            vec![match said {
+                Some(line) => f.evidence(format!("python3 said: {line}")),
+                None => f,
+            }]
+        }
+    };
+    // The framework's own verdict comes first; the location is about it.
+    if let (Some(dir), false) = (location, findings.is_empty()) {
+        let verdict = findings.remove(0);
+        findings.insert(0, verdict.imported_from(&dir));
     }
+    findings.extend(shadow);
+    findings
 }
 
 fn torch_finding(v: &Value, facts: &Facts) -> Vec<Finding> {

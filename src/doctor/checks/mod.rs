@@ -6,6 +6,7 @@ mod cudnn;
 mod driver;
 mod frameworks;
 mod nvml;
+mod shadowing;
 
 use super::{DoctorOptions, Section, System};
 
