@@ -65,8 +65,31 @@ impl Directory {
         Some(Directory { dir, library })
     }
 
+    /// A directory that does not answer: its passwd file a FIFO nobody writes, so the
+    /// library's open of it blocks, as a lookup does against an LDAP server that is down.
+    fn hung() -> Option<Directory> {
+        let directory = Directory::with_user()?;
+        let passwd = directory.dir.path().join("passwd");
+        std::fs::remove_file(&passwd).unwrap();
+        let status = StdCommand::new("mkfifo").arg(&passwd).status().unwrap();
+        assert!(status.success(), "mkfifo failed");
+        Some(directory)
+    }
+
+    /// Whether a lookup is blocked on the hung directory: a FIFO opens for writing without
+    /// waiting only when something has it open for reading. (That open also lets the reader
+    /// go, with nothing to read.)
+    fn has_a_waiting_reader(&self) -> bool {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(self.dir.path().join("passwd"))
+            .is_ok()
+    }
+
     /// `cmd` asking this directory for users.
-    fn serve<'c>(&self, cmd: &'c mut StdCommand) -> &'c mut StdCommand {
+    fn asked_by<'c>(&self, cmd: &'c mut StdCommand) -> &'c mut StdCommand {
         cmd.env("LD_PRELOAD", &self.library)
             .env("NSS_WRAPPER_PASSWD", self.dir.path().join("passwd"))
             .env("NSS_WRAPPER_GROUP", self.dir.path().join("group"))
@@ -105,26 +128,27 @@ fn a_directory_user_is_named_in_the_table_and_by_user() {
     assert!(plain.contains(&DIRECTORY_UID.to_string()), "{plain}");
     assert!(!plain.contains(DIRECTORY_NAME), "{plain}");
 
-    let table =
-        output_of(directory.serve(&mut gputop_std(&scenario)).args(["--once", "--color", "never"]));
+    let table = output_of(
+        directory.asked_by(&mut gputop_std(&scenario)).args(["--once", "--color", "never"]),
+    );
     let row = table.lines().find(|l| l.contains(&job.pid().to_string())).unwrap_or_default();
     assert!(row.contains(DIRECTORY_NAME), "no name in the process row:\n{table}");
     assert!(!row.contains(&DIRECTORY_UID.to_string()), "{table}");
 
     let doc: Value = serde_json::from_str(&output_of(
-        directory.serve(&mut gputop_std(&scenario)).args(["--once", "--json"]),
+        directory.asked_by(&mut gputop_std(&scenario)).args(["--once", "--json"]),
     ))
     .unwrap();
     assert_eq!(doc["gpus"][0]["processes"][0]["user"], DIRECTORY_NAME, "{doc:#}");
 
     let by_user: Value = serde_json::from_str(&output_of(
-        directory.serve(&mut gputop_std(&scenario)).args(["--once", "--by", "user", "--json"]),
+        directory.asked_by(&mut gputop_std(&scenario)).args(["--once", "--by", "user", "--json"]),
     ))
     .unwrap();
     assert_eq!(by_user["owners"][0]["name"], DIRECTORY_NAME, "{by_user:#}");
     let text = output_of(
         directory
-            .serve(&mut gputop_std(&scenario))
+            .asked_by(&mut gputop_std(&scenario))
             .args(["--once", "--by", "user", "--color", "never"]),
     );
     assert!(text.lines().any(|l| l.starts_with(DIRECTORY_NAME)), "{text}");
@@ -136,7 +160,7 @@ fn the_exporter_labels_a_directory_users_process_with_the_name() {
     let Some(job) = directory_users_process() else { return };
     let scenario = scenario_with(job.pid());
     let mut gputop = gputop_std(&scenario);
-    directory.serve(&mut gputop);
+    directory.asked_by(&mut gputop);
     let (mut child, addr) = spawn_serve_from(gputop, &["--processes".as_ref()]);
     let started = Instant::now();
     let body = loop {
@@ -155,6 +179,49 @@ fn the_exporter_labels_a_directory_users_process_with_the_name() {
         process_lines.iter().all(|l| l.contains(&format!("user=\"{DIRECTORY_NAME}\""))),
         "{process_lines:#?}"
     );
+}
+
+#[test]
+fn a_directory_that_does_not_answer_costs_a_sample_only_a_short_wait() {
+    let Some(directory) = Directory::hung() else { return };
+    let Some(job) = directory_users_process() else { return };
+    let scenario = scenario_with(job.pid());
+
+    let started = Instant::now();
+    let mut once = gputop_std(&scenario);
+    directory.asked_by(&mut once);
+    let out = assert_cmd::Command::from_std(once)
+        .args(["--once", "--color", "never"])
+        .timeout(Duration::from_secs(20))
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{table}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(took < Duration::from_secs(3), "--once waited {took:?} for the directory");
+    let row = table.lines().find(|l| l.contains(&job.pid().to_string())).unwrap_or_default();
+    assert!(row.contains(&DIRECTORY_UID.to_string()), "not shown by UID:\n{table}");
+
+    // The exporter serves samples while its lookup hangs, the process labelled by UID.
+    let mut gputop = gputop_std(&scenario);
+    directory.asked_by(&mut gputop);
+    let (mut child, addr) = spawn_serve_from(gputop, &["--processes".as_ref()]);
+    let pid_label = format!("pid=\"{}\"", job.pid());
+    let started = Instant::now();
+    let body = loop {
+        let body = metrics(&addr);
+        if body.contains(&pid_label) {
+            break body;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "no process served:\n{body}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let stuck = directory.has_a_waiting_reader();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(stuck, "the lookup was not blocked on the directory: the test proves nothing");
+    let line = body.lines().find(|l| l.contains(&pid_label)).unwrap();
+    assert!(line.contains(&format!("user=\"{DIRECTORY_UID}\"")), "{line}");
 }
 
 /// The exporter's `/metrics` body, empty until it serves one.

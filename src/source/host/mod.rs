@@ -190,7 +190,6 @@ impl HostLookup {
             (u64::try_from(ticks).unwrap_or(100).max(1), u64::try_from(page).unwrap_or(4096))
         })
     }
-
 }
 
 /// The process's real UID, from its `status`.
