@@ -39,11 +39,7 @@ fn each_gpu_is_judged_and_the_exit_code_is_the_worst() {
     );
     assert!(lines[2].contains("hardware thermal slowdown active"), "{}", lines[2]);
     assert!(!lines[2].contains("power cap"), "a power cap is no fault: {}", lines[2]);
-    assert!(
-        lines[3].starts_with("GPU 3 failure: fallen off the bus"),
-        "{}",
-        lines[3]
-    );
+    assert!(lines[3].starts_with("GPU 3 failure: fallen off the bus"), "{}", lines[3]);
 
     let (code, json) = health(toml, &["--json"]);
     assert_eq!(code, 2);

@@ -14,7 +14,8 @@ use crate::sample::{GpuSample, GpuStatus, Snapshot};
 pub struct Writer {
     conn: Connection,
     gpus: HashMap<String, i64>,
-    processes: HashMap<(String, u32, u64), i64>,
+    /// Each process's row id and the user recorded for it.
+    processes: HashMap<(String, u32, u64), (i64, Option<String>)>,
     last: HashMap<i64, Seen>,
     samples_since_prune: u32,
     host_written: bool,
@@ -135,8 +136,14 @@ impl Writer {
                     p.pid,
                     p.start_ticks.unwrap_or(0),
                 );
-                let id = match self.processes.get(&key) {
-                    Some(id) => *id,
+                let id = match self.processes.get_mut(&key) {
+                    Some((id, recorded)) => {
+                        if p.user.is_some() && *recorded != p.user {
+                            set_user(&tx, *id, p.user.as_deref())?;
+                            recorded.clone_from(&p.user);
+                        }
+                        *id
+                    }
                     None => {
                         let place = p.placement.clone().unwrap_or_default();
                         tx.prepare_cached(
@@ -154,10 +161,13 @@ impl Writer {
                             place.namespace,
                             place.slurm_job,
                         ])?;
-                        let id: i64 = tx
-                            .prepare_cached("SELECT id FROM processes WHERE host = ?1 AND pid = ?2 AND start_ticks = ?3")?
-                            .query_row(params![key.0, key.1, key.2 as i64], |r| r.get(0))?;
-                        self.processes.insert(key, id);
+                        let (id, recorded): (i64, Option<String>) = tx
+                            .prepare_cached("SELECT id, user FROM processes WHERE host = ?1 AND pid = ?2 AND start_ticks = ?3")?
+                            .query_row(params![key.0, key.1, key.2 as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                        if p.user.is_some() && recorded != p.user {
+                            set_user(&tx, id, p.user.as_deref())?;
+                        }
+                        self.processes.insert(key, (id, p.user.clone().or(recorded)));
                         id
                     }
                 };
@@ -196,7 +206,7 @@ impl Writer {
         self.minutes.add(at_ms, self.interval_s, &tick_gpus, &tick_processes);
         // Forget the ids of processes no GPU lists any more, so the cache does not grow with
         // every job ever run (the database keeps them).
-        self.processes.retain(|_, id| self.last.values().any(|s| s.processes.contains(id)));
+        self.processes.retain(|_, (id, _)| self.last.values().any(|s| s.processes.contains(id)));
         self.samples_since_prune += 1;
         Ok(())
     }
@@ -283,6 +293,14 @@ fn gpu_id(
     Ok(id)
 }
 
+/// Names a process's user where it was recorded by UID (a directory slow to answer on its
+/// first sample) or under an older name: the report groups its samples under the latest.
+fn set_user(tx: &Transaction, id: i64, user: Option<&str>) -> rusqlite::Result<()> {
+    tx.prepare_cached("UPDATE processes SET user = ?1 WHERE id = ?2")?
+        .execute(params![user, id])?;
+    Ok(())
+}
+
 /// Bytes in KiB, as stored: 4 bytes for an 80 GB GPU's memory instead of 6.
 fn kib(bytes: u64) -> i64 {
     (bytes / 1024) as i64
@@ -338,4 +356,45 @@ fn insert_sample(tx: &Transaction, at: i64, gpu: i64, g: &GpuSample) -> rusqlite
         energy_mj: g.power.energy_joules.map(|j| (j * 1000.0).round() as i64),
         throttle_mask: g.throttle.mask.map(|m| m as i64),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample::{GpuProcess, HostInfo, ProcessKind, SCHEMA_VERSION};
+
+    fn snapshot_with_user(user: &str, second: i64) -> Snapshot {
+        let mut gpu = GpuSample::empty(0);
+        gpu.uuid = Some("GPU-00000000-0000-4000-8000-000000000000".into());
+        let mut p = GpuProcess::new(4242, ProcessKind::Compute, Some(1 << 30));
+        p.user = Some(user.into());
+        p.start_ticks = Some(77);
+        gpu.processes = Some(vec![p]);
+        Snapshot {
+            schema_version: SCHEMA_VERSION,
+            taken_at: chrono::DateTime::from_timestamp(1_800_000_000 + second, 0).unwrap(),
+            host: HostInfo { hostname: Some("h".into()), ..HostInfo::default() },
+            gpus: vec![gpu],
+            hosts: Vec::new(),
+            origin: crate::sample::Origin::Live,
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_process_first_recorded_by_uid_is_named_once_the_directory_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = super::super::create(&dir.path().join("r.db")).unwrap();
+        let mut writer = Writer::new(conn, Duration::from_secs(1)).unwrap();
+        let user = |w: &Writer| -> String {
+            w.conn.query_row("SELECT user FROM processes", [], |r| r.get(0)).unwrap()
+        };
+        writer.write(&snapshot_with_user("61234", 0)).unwrap();
+        assert_eq!(user(&writer), "61234");
+        writer.write(&snapshot_with_user("ldapuser", 1)).unwrap();
+        assert_eq!(user(&writer), "ldapuser");
+        let rows: i64 =
+            writer.conn.query_row("SELECT COUNT(*) FROM processes", [], |r| r.get(0)).unwrap();
+        assert_eq!(rows, 1, "the same process");
+    }
 }

@@ -11,13 +11,15 @@
 //! The CPU-time clock earns its place: with it a sample costs 2.6 µs a process, against
 //! 5.9 µs for a `pread` of a kept `stat` and 11 µs for opening `stat` each time
 //! (`scripts/bench/proc-reads.c`, 1,000 processes), as the kernel renders `stat`'s 52 fields
-//! on every read. User names and the host name come from `sysinfo`; host-wide CPU and memory
-//! from [`usage`].
+//! on every read. User names come from NSS through [`user_names`] (directory users too, a slow
+//! directory never holding a sample up for long), the host name from `sysinfo`; host-wide CPU
+//! and memory from [`usage`].
 
 mod proc_dir;
 pub(crate) mod stat;
 pub mod sysfs;
 pub mod usage;
+pub mod user_names;
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
@@ -25,9 +27,10 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use sysinfo::{System, Users};
+use sysinfo::System;
 
 pub(crate) use proc_dir::ProcDir;
+pub use user_names::UserNames;
 
 use super::placement::{self, Placement};
 use crate::sample::GpuProcess;
@@ -39,8 +42,6 @@ pub struct HostLookup {
     /// An empty map with room, swapped with `tracked` on each sample rather than growing a
     /// new one.
     spare: HashMap<u32, Tracked>,
-    /// Read from the user database on the first process that needs it.
-    users: OnceCell<Option<Users>>,
     /// Boot time (seconds since the epoch), for running times.
     boot_time: OnceCell<Option<u64>>,
     /// Clock ticks per second and the page size.
@@ -63,7 +64,9 @@ struct Tracked {
     cpu_percent: Option<f32>,
     /// Read once.
     comm: String,
-    user: Option<String>,
+    /// The real UID; named on every sample, through the cache, so a name the directory was
+    /// slow to give shows once it has.
+    uid: Option<u32>,
     command: Option<String>,
     placement: Option<Placement>,
 }
@@ -88,6 +91,9 @@ impl HostLookup {
         let now = Now::read();
         let mut previous = std::mem::replace(&mut self.tracked, std::mem::take(&mut self.spare));
         let (boot, (ticks, page)) = (self.boot_time(), self.units());
+        let users = UserNames::system();
+        // One wait for the directory per sample, however many users are new.
+        let named_by = now.at + users.limits().wait;
         for gp in processes {
             let tracked = match self.tracked.get(&gp.pid) {
                 // Listed on several GPUs: read once per sample.
@@ -104,7 +110,7 @@ impl HostLookup {
             gp.name = Some(tracked.comm.clone());
             // Kernel threads and zombies have no command line: show the name, as ps does.
             gp.command = tracked.command.clone().or_else(|| Some(tracked.comm.clone()));
-            gp.user = tracked.user.clone();
+            gp.user = tracked.uid.map(|uid| users.name_by(uid, named_by));
             gp.placement = tracked.placement.clone();
             gp.host_memory_bytes = Some(tracked.rss_pages * page);
             gp.running_seconds =
@@ -162,7 +168,7 @@ impl HostLookup {
             comm: stat.comm,
             rss_pages,
             cpu_percent,
-            user: self.user(&dir),
+            uid: real_uid(&dir),
             command: dir.read("cmdline").and_then(|raw| stat::command_line(&raw)),
             placement: read_placement(&dir),
         })
@@ -184,27 +190,17 @@ impl HostLookup {
             (u64::try_from(ticks).unwrap_or(100).max(1), u64::try_from(page).unwrap_or(4096))
         })
     }
-
-    /// The user's name, or the UID where the user database has none (another container's).
-    fn user(&self, dir: &ProcDir) -> Option<String> {
-        let status = dir.read("status")?;
-        let uid = stat::real_uid(&String::from_utf8_lossy(&status))?;
-        let users = self.users.get_or_init(|| Users::new_with_refreshed_list().ok());
-        Some(name_of(users.as_ref(), uid))
-    }
 }
 
-/// A user's name from the user database, or the UID where it has none (another container's).
-fn name_of(users: Option<&Users>, uid: u32) -> String {
-    sysinfo::Uid::try_from(uid as usize)
-        .ok()
-        .and_then(|id| users?.get_user_by_id(&id).map(|u| u.name().to_string()))
-        .unwrap_or_else(|| uid.to_string())
+/// The process's real UID, from its `status`.
+fn real_uid(dir: &ProcDir) -> Option<u32> {
+    stat::real_uid(&String::from_utf8_lossy(&dir.read("status")?))
 }
 
-/// A user's name from the user database, or the UID where it has none.
+/// A user's name from the system's user database (NSS), or the UID where it has none or is
+/// slow to answer.
 pub fn user_name(uid: u32) -> String {
-    name_of(Users::new_with_refreshed_list().ok().as_ref(), uid)
+    UserNames::system().name(uid)
 }
 
 /// What one `pread` from the start of a `/proc` file gives (the kernel renders it afresh), in
@@ -304,8 +300,8 @@ mod tests {
         child.wait().unwrap();
         assert_eq!(p.name.as_deref(), Some("sleep"));
         assert_eq!(p.command.as_deref(), Some("sleep 30"));
-        let me = ProcDir::of_pid(std::process::id()).unwrap();
-        assert_eq!(p.user, HostLookup::new().user(&me));
+        // SAFETY: getuid has no preconditions.
+        assert_eq!(p.user, Some(user_name(unsafe { libc::getuid() })));
         assert!(p.running_seconds.unwrap() < 30);
     }
 
