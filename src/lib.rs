@@ -208,13 +208,16 @@ fn serve(
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {
             let files = serve::tls::TlsFiles { cert: cert.clone(), key: key.clone() };
+            let certificate = serve::tls::Reloading::load(files).map_err(Error::Usage)?;
             if let Some(w) = serve::tls::key_warning(key) {
                 eprintln!("{w}");
             }
-            Some(serve::tls::Reloading::load(files).map_err(Error::Usage)?)
+            Some(certificate)
         }
         (Some(_), None) => {
-            return Err(Error::Usage("--tls-cert needs --tls-key (the certificate's private key)".into()))
+            return Err(Error::Usage(
+                "--tls-cert needs --tls-key (the certificate's private key)".into(),
+            ))
         }
         (None, Some(_)) => {
             return Err(Error::Usage("--tls-key needs --tls-cert (the key's certificate)".into()))

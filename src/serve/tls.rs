@@ -77,9 +77,9 @@ fn certified_key(files: &TlsFiles) -> Result<Arc<CertifiedKey>, String> {
     }
     let key_pem = read(&files.key, "key")?;
     let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| match e {
-        pem::Error::NoItemsFound => format!(
-            "the TLS key {key_path} holds no PEM private key (-----BEGIN PRIVATE KEY-----)"
-        ),
+        pem::Error::NoItemsFound => {
+            format!("the TLS key {key_path} holds no PEM private key (-----BEGIN PRIVATE KEY-----)")
+        }
         e => format!("the TLS key {key_path} is not valid PEM: {e}"),
     })?;
     let provider = rustls::crypto::ring::default_provider();
@@ -103,8 +103,7 @@ fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {
 /// as for token files: the key may sit in a directory they cannot enter (a Kubernetes
 /// secret's default mode is 0644), which this check cannot see.
 pub fn key_warning(path: &Path) -> Option<String> {
-    let world_readable =
-        std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o004 != 0);
+    let world_readable = std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o004 != 0);
     world_readable.then(|| {
         format!(
             "gputop: warning: the TLS key {} can be read by every user: chmod 600 {}",

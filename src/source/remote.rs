@@ -28,7 +28,11 @@ pub struct Endpoint {
 impl Endpoint {
     /// `host:9835` or `http(s)://host:9835[/api/v1/snapshot]`; anything else is a usage error,
     /// and so is a CA file for a plain http endpoint (an `https://` forgotten).
-    pub fn parse(text: &str, token: Option<String>, ca_file: Option<PathBuf>) -> Result<Self, String> {
+    pub fn parse(
+        text: &str,
+        token: Option<String>,
+        ca_file: Option<PathBuf>,
+    ) -> Result<Self, String> {
         let rest = text.trim().split_once("://").map_or(text, |(_, rest)| rest);
         if rest.trim_matches('/').is_empty() {
             return Err(format!("`{text}` names no host"));

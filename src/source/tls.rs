@@ -12,8 +12,8 @@ use crate::output::sanitize::sanitize;
 /// The CA certificates in the PEM file `path`, to trust instead of the system's; `option`
 /// names where the path came from (`--remote-ca`), for the error.
 pub fn read_roots(path: &Path, option: &str) -> Result<RootCerts, String> {
-    let pem = std::fs::read(path)
-        .map_err(|e| format!("cannot read {option} {}: {e}", path.display()))?;
+    let pem =
+        std::fs::read(path).map_err(|e| format!("cannot read {option} {}: {e}", path.display()))?;
     let certs = parse_certificates(&pem);
     if certs.is_empty() {
         return Err(format!(
@@ -113,7 +113,10 @@ fn certificate(e: &CertificateError, ca_option: &str) -> String {
         }
         CertificateError::NotValidYet => "not valid yet (is this machine's clock right?)".into(),
         CertificateError::NotValidYetContext { not_before, .. } => {
-            format!("not valid before {} (is this machine's clock right?)", date(not_before.as_secs()))
+            format!(
+                "not valid before {} (is this machine's clock right?)",
+                date(not_before.as_secs())
+            )
         }
         CertificateError::Revoked => "revoked".into(),
         CertificateError::BadSignature => "bad signature".into(),
@@ -132,8 +135,10 @@ fn bare_name(presented: &str) -> &str {
 }
 
 fn date(unix_seconds: u64) -> String {
-    chrono::DateTime::from_timestamp(unix_seconds as i64, 0)
-        .map_or_else(|| format!("{unix_seconds} s after 1970"), |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+    chrono::DateTime::from_timestamp(unix_seconds as i64, 0).map_or_else(
+        || format!("{unix_seconds} s after 1970"),
+        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+    )
 }
 
 #[cfg(test)]
@@ -152,16 +157,19 @@ mod tests {
 
     #[test]
     fn certificate_failures_say_which() {
-        let io = |e: TlsError| {
-            ureq::Error::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, e))
-        };
+        let io =
+            |e: TlsError| ureq::Error::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, e));
         let unknown = io(TlsError::InvalidCertificate(CertificateError::UnknownIssuer));
         let why = why_handshake_failed(&unknown, "--remote-ca").unwrap();
         assert!(why.ends_with("name its CA with --remote-ca)"), "{why}");
         assert!(why.starts_with("certificate not trusted: unknown issuer"), "{why}");
         let expired = CertificateError::ExpiredContext {
-            time: rustls::pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_800_000_000)),
-            not_after: rustls::pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_577_923_200)),
+            time: rustls::pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+                1_800_000_000,
+            )),
+            not_after: rustls::pki_types::UnixTime::since_unix_epoch(
+                std::time::Duration::from_secs(1_577_923_200),
+            ),
         };
         let why = why_handshake_failed(&io(TlsError::InvalidCertificate(expired)), "").unwrap();
         assert_eq!(why, "certificate not trusted: expired on 2020-01-02 00:00 UTC");
