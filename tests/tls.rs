@@ -117,15 +117,17 @@ impl Exporter {
             .stderr(std::fs::File::create(&stderr).unwrap())
             .spawn()
             .unwrap();
+        // Killed by Drop should it never listen.
+        let mut exporter = Self { child, addr: String::new(), stderr, _stderr_dir: stderr_dir };
         let started = Instant::now();
         loop {
-            let text = std::fs::read_to_string(&stderr).unwrap();
+            let text = exporter.stderr();
             if let Some(url) =
                 text.lines().find_map(|l| l.strip_prefix("gputop: serving metrics on "))
             {
                 let addr = url.strip_prefix("https://").expect(url).trim_end_matches("/metrics");
-                let addr = addr.to_string();
-                return Self { child, addr, stderr, _stderr_dir: stderr_dir };
+                exporter.addr = addr.to_string();
+                return exporter;
             }
             assert!(started.elapsed() < Duration::from_secs(10), "serve did not start: {text}");
             std::thread::sleep(Duration::from_millis(20));
