@@ -109,10 +109,14 @@ struct Exporter {
 
 impl Exporter {
     fn start(args: &[&str]) -> Self {
+        Self::start_on("127.0.0.1:0", args)
+    }
+
+    fn start_on(listen: &str, args: &[&str]) -> Self {
         let stderr_dir = temp_dir();
         let stderr = stderr_dir.path().join("stderr");
         let child = StdCommand::new(env!("CARGO_BIN_EXE_gputop"))
-            .args(["serve", "--demo", "2", "--listen", "127.0.0.1:0", "--interval", "0.2"])
+            .args(["serve", "--demo", "2", "--listen", listen, "--interval", "0.2"])
             .args(args)
             .stderr(std::fs::File::create(&stderr).unwrap())
             .spawn()
@@ -125,7 +129,7 @@ impl Exporter {
             if let Some(url) =
                 text.lines().find_map(|l| l.strip_prefix("gputop: serving metrics on "))
             {
-                let addr = url.strip_prefix("https://").expect(url).trim_end_matches("/metrics");
+                let addr = url.split_once("://").expect(url).1.trim_end_matches("/metrics");
                 exporter.addr = addr.to_string();
                 return exporter;
             }
@@ -422,4 +426,25 @@ fn a_token_over_plain_http_to_another_machine_is_warned_about_once_per_host() {
     let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("plain http")).collect();
     assert_eq!(warnings.len(), 1, "{stderr}");
     assert!(warnings[0].contains("the token for 0.0.0.0:1 goes over plain http"), "{stderr}");
+}
+
+#[test]
+fn a_token_served_without_tls_on_a_public_address_is_warned_about() {
+    let Some(certs) = Certificates::make() else { return };
+    let token = certs.arg("token");
+    let warning = "with a token but without TLS";
+    let plain = Exporter::start_on("0.0.0.0:0", &["--token-file", &token]);
+    assert!(plain.stderr().contains(warning), "{}", plain.stderr());
+    let tls = Exporter::start_on(
+        "0.0.0.0:0",
+        &[
+            "--token-file",
+            &token,
+            "--tls-cert",
+            &certs.arg("server.pem"),
+            "--tls-key",
+            &certs.arg("key.pem"),
+        ],
+    );
+    assert!(!tls.stderr().contains(warning), "{}", tls.stderr());
 }

@@ -96,6 +96,11 @@ async fn serve(source: Box<dyn Source>, opts: ServeOptions) -> Result<(), Error>
             "gputop: warning: listening on {local} without a token: anyone who can reach this port reads the metrics and the process list (add --token-file FILE)"
         );
     }
+    if !local.ip().is_loopback() && has_token && opts.tls.is_none() {
+        eprintln!(
+            "gputop: warning: listening on {local} with a token but without TLS: the token crosses the network in clear text (add --tls-cert and --tls-key)"
+        );
+    }
     let scheme = if opts.tls.is_some() { "https" } else { "http" };
     eprintln!("gputop: serving metrics on {scheme}://{local}/metrics");
     if let Some(certificate) = &opts.tls {
