@@ -269,6 +269,15 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
 
+    /// Serve https with this certificate (PEM: the server's first, then its intermediates);
+    /// with --tls-key. Both files are read again on SIGHUP.
+    #[arg(long, value_name = "PEM")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --tls-cert; it should be readable by gputop's user alone.
+    #[arg(long, value_name = "PEM")]
+    pub tls_key: Option<PathBuf>,
+
     /// Also record every sample into this database, as `gputop record` does (processes
     /// included, whatever --processes says of the metrics).
     #[arg(long, value_name = "PATH")]
@@ -450,7 +459,7 @@ pub struct SourceArgs {
     pub remote: Vec<String>,
 
     /// Like --remote, one endpoint per line of FILE (# starts a comment); a line may end with
-    /// `token_file=PATH` for that host's token.
+    /// `token_file=PATH` for that host's token and, for https://, `ca=PATH` for its CA.
     #[arg(long, value_name = "FILE", global = true)]
     pub hosts: Option<PathBuf>,
 
@@ -458,6 +467,11 @@ pub struct SourceArgs {
     /// from FILE (a host's own token_file= in --hosts comes first).
     #[arg(long, value_name = "FILE", global = true)]
     pub remote_token_file: Option<PathBuf>,
+
+    /// Check the certificates of the https:// --remote and --hosts endpoints against the CA
+    /// certificates in FILE (PEM) instead of the system's (a host's own ca= comes first).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub remote_ca: Option<PathBuf>,
 
     /// Show the GPUs a Prometheus server has metrics of (`gputop serve` or dcgm-exporter on
     /// the nodes): http(s)://[USER[:PASSWORD]@]HOST:PORT[/PATH].

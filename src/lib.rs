@@ -205,6 +205,25 @@ fn serve(
         Some(path) => Some(read_token(path)?),
         None => None,
     };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let files = serve::tls::TlsFiles { cert: cert.clone(), key: key.clone() };
+            let certificate = serve::tls::Reloading::load(files).map_err(Error::Usage)?;
+            if let Some(w) = serve::tls::key_warning(key) {
+                eprintln!("{w}");
+            }
+            Some(certificate)
+        }
+        (Some(_), None) => {
+            return Err(Error::Usage(
+                "--tls-cert needs --tls-key (the certificate's private key)".into(),
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(Error::Usage("--tls-key needs --tls-cert (the key's certificate)".into()))
+        }
+        (None, None) => None,
+    };
     let recorder = match &args.record {
         Some(path) => {
             let r = mode::record::Recorder::open(Some(path), interval, args.keep_raw, args.keep)?;
@@ -227,6 +246,7 @@ fn serve(
             interval,
             metrics: serve::metrics::MetricsOptions { naming, processes: args.processes },
             token,
+            tls,
             recorder,
         },
     )
@@ -241,9 +261,12 @@ fn open_source(
         return open_prometheus(cli, url);
     }
     let shared_token = cli.source.remote_token_file.as_deref().map(read_token).transpose()?;
-    // (endpoint, its own token file)
-    let mut entries: Vec<(String, Option<std::path::PathBuf>)> =
-        cli.source.remote.iter().map(|u| (u.clone(), None)).collect();
+    let mut entries: Vec<source::remote::HostLine> = cli
+        .source
+        .remote
+        .iter()
+        .map(|u| source::remote::HostLine { url: u.clone(), ..Default::default() })
+        .collect();
     if let Some(path) = &cli.source.hosts {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
@@ -252,28 +275,55 @@ fn open_source(
         entries.extend(hosts);
     }
     if entries.is_empty() {
-        if cli.source.remote_token_file.is_some() {
-            return Err(Error::Usage("--remote-token-file needs --remote or --hosts".into()));
+        for (given, option) in [
+            (cli.source.remote_token_file.is_some(), "--remote-token-file"),
+            (cli.source.remote_ca.is_some(), "--remote-ca"),
+        ] {
+            if given {
+                return Err(Error::Usage(format!("{option} needs --remote or --hosts")));
+            }
         }
         return Ok(source_spec(cli).open(&cli.source.ids, options)?);
     }
     let mut endpoints = Vec::new();
     let mut with_local = false;
-    for (url, token_file) in entries {
-        if url == "local" {
+    for line in entries {
+        if line.url == "local" {
             with_local = true;
             continue;
         }
-        let token = match &token_file {
+        let token = match &line.token_file {
             Some(path) => Some(read_token(path)?),
             None => shared_token.clone(),
         };
-        endpoints.push(source::remote::Endpoint::parse(&url, token).map_err(Error::Usage)?);
+        // --remote-ca is for the https:// hosts; a host's own ca= comes first.
+        let https = line.url.trim_start().starts_with("https://");
+        let ca_file = line.ca_file.or_else(|| cli.source.remote_ca.clone().filter(|_| https));
+        endpoints.push(
+            source::remote::Endpoint::parse(&line.url, token, ca_file).map_err(Error::Usage)?,
+        );
+    }
+    if cli.source.remote_ca.is_some() && !endpoints.iter().any(|e| e.is_https()) {
+        return Err(Error::Usage(
+            "--remote-ca is for https:// endpoints, and none is given (write https://HOST:PORT)"
+                .into(),
+        ));
+    }
+    // Once per host, before the views take the terminal.
+    let mut warned = std::collections::HashSet::new();
+    for endpoint in endpoints.iter().filter(|e| e.sends_token_in_clear()) {
+        if warned.insert(endpoint.authority()) {
+            eprintln!(
+                "gputop: warning: the token for {} goes over plain http, readable on the network: serve it with --tls-cert/--tls-key and write https://{}",
+                endpoint.authority(),
+                endpoint.authority()
+            );
+        }
     }
     // No driver here is one host down, not the end of the command.
     let local = with_local
         .then(|| source_spec(cli).open(&cli.source.ids, options).map_err(|e| e.to_string()));
-    Ok(Box::new(source::remote::RemoteSource::new(endpoints, local)))
+    Ok(Box::new(source::remote::RemoteSource::new(endpoints, local).map_err(Error::Usage)?))
 }
 
 /// The fleet a Prometheus server has metrics of.

@@ -149,6 +149,7 @@ fn check_flags(cli: &Cli, mode: Mode) -> Result<(), String> {
             (!src.remote.is_empty(), "--remote"),
             (src.hosts.is_some(), "--hosts"),
             (src.remote_token_file.is_some(), "--remote-token-file"),
+            (src.remote_ca.is_some(), "--remote-ca"),
             (src.container.is_some(), "--container"),
             (src.pod.is_some(), "--pod"),
         ];

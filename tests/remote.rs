@@ -137,9 +137,9 @@ fn tokens_are_sent_and_a_refusal_reads_unauthorized() {
 #[test]
 fn bad_urls_and_hosts_without_nvml_are_told_apart() {
     let scenario = scenario_file("[[gpus]]\nname = \"x\"\n");
-    let out = gputop(&scenario).args(["--once", "--remote", "https://gpu1"]).output().unwrap();
+    let out = gputop(&scenario).args(["--once", "--remote", "ftp://gpu1"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("only http"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only http:// and https://"));
 
     // `local` on a machine without a driver is one host down, beside the others.
     let a = exporter("Remote GPU");

@@ -3,6 +3,7 @@
 //! out, so no scrape ever waits on NVML and a hundred scrapes cost what one does.
 
 pub mod metrics;
+pub mod tls;
 pub mod token;
 
 use std::net::SocketAddr;
@@ -29,6 +30,8 @@ pub struct ServeOptions {
     pub metrics: MetricsOptions,
     /// Required as `Authorization: Bearer TOKEN` when set.
     pub token: Option<String>,
+    /// `--tls-cert`/`--tls-key`: https instead of http.
+    pub tls: Option<Arc<tls::Reloading>>,
     /// `--record PATH`: every sample written there too.
     pub recorder: Option<crate::mode::record::Recorder>,
 }
@@ -93,10 +96,20 @@ async fn serve(source: Box<dyn Source>, opts: ServeOptions) -> Result<(), Error>
             "gputop: warning: listening on {local} without a token: anyone who can reach this port reads the metrics and the process list (add --token-file FILE)"
         );
     }
-    eprintln!("gputop: serving metrics on http://{local}/metrics");
+    if !local.ip().is_loopback() && has_token && opts.tls.is_none() {
+        eprintln!(
+            "gputop: warning: listening on {local} with a token but without TLS: the token crosses the network in clear text (add --tls-cert and --tls-key)"
+        );
+    }
+    let scheme = if opts.tls.is_some() { "https" } else { "http" };
+    eprintln!("gputop: serving metrics on {scheme}://{local}/metrics");
+    if let Some(certificate) = &opts.tls {
+        tokio::spawn(reload_on_hangup(certificate.clone()));
+    }
+    let acceptor = opts.tls.as_ref().map(tls::Reloading::acceptor);
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
-        _ = accept_loop(listener, app) => {}
+        _ = accept_loop(listener, app, acceptor) => {}
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate.recv() => {}
     }
@@ -107,9 +120,29 @@ async fn serve(source: Box<dyn Source>, opts: ServeOptions) -> Result<(), Error>
 /// disconnected instead of holding a connection forever.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Serves each connection with HTTP/1.1 and a header read timeout (axum::serve sets none).
-async fn accept_loop(listener: tokio::net::TcpListener, app: Router) {
-    use hyper_util::rt::{TokioIo, TokioTimer};
+/// Reads the certificate and key again on each SIGHUP; a bad pair is one line, and the one
+/// being served stays.
+async fn reload_on_hangup(certificate: Arc<tls::Reloading>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hangup) = signal(SignalKind::hangup()) else { return };
+    while hangup.recv().await.is_some() {
+        match certificate.reload() {
+            Ok(()) => eprintln!(
+                "gputop: reloaded the TLS certificate {}",
+                certificate.files().cert.display()
+            ),
+            Err(e) => eprintln!("gputop: warning: {e}; still serving the previous certificate"),
+        }
+    }
+}
+
+/// Serves each connection with HTTP/1.1 and a header read timeout (axum::serve sets none),
+/// inside TLS when there is an acceptor.
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+) {
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
@@ -119,15 +152,58 @@ async fn accept_loop(listener: tokio::net::TcpListener, app: Router) {
                 continue;
             }
         };
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let app = app.clone();
+        let acceptor = acceptor.clone();
         tokio::spawn(async move {
-            let _ = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let Some(acceptor) = acceptor else { return serve_http(stream, app).await };
+            // The handshake, too, within the time a client has for its headers.
+            let handshake = tokio::time::timeout(HEADER_TIMEOUT, async {
+                if !starts_tls(&stream).await {
+                    refuse_plain_http(stream).await;
+                    return None;
+                }
+                acceptor.accept(stream).await.ok()
+            });
+            if let Ok(Some(stream)) = handshake.await {
+                serve_http(stream, app).await;
+            }
         });
     }
+}
+
+async fn serve_http<S>(stream: S, app: Router)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let service = hyper_util::service::TowerToHyperService::new(app);
+    let _ = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
+}
+
+/// Whether the client's first byte opens a TLS handshake record (0x16).
+async fn starts_tls(stream: &tokio::net::TcpStream) -> bool {
+    let mut first = [0u8; 1];
+    matches!(stream.peek(&mut first).await, Ok(1)) && first[0] == 0x16
+}
+
+/// A plain http request to the https port: told so in a 400, never served.
+async fn refuse_plain_http(mut stream: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = "this port serves https: use https://\n";
+    let response = format!(
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(response.as_bytes()).await;
+    let _ = stream.shutdown().await;
+    // The request read to its end (within the caller's timeout): closing with it unread
+    // would reset the connection and lose the answer.
+    let mut request = [0u8; 1024];
+    while matches!(stream.read(&mut request).await, Ok(1..)) {}
 }
 
 fn router(state: AppState) -> Router {
@@ -143,9 +219,7 @@ fn router(state: AppState) -> Router {
 async fn authorize(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if let Some(token) = &state.token {
         let given = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let ok = given
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .is_some_and(|t| constant_time_eq(t.as_bytes(), token.as_bytes()));
+        let ok = given.and_then(bearer_token).is_some_and(|t| same_token(t, token));
         if !ok && request.uri().path() != "/healthz" {
             return (
                 StatusCode::UNAUTHORIZED,
@@ -158,8 +232,18 @@ async fn authorize(State(state): State<AppState>, request: Request, next: Next) 
     next.run(request).await
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// The token of an `Authorization: Bearer TOKEN` header; the scheme's name is
+/// case-insensitive (RFC 7235), so `bearer` and `BEARER` count too.
+fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim_start_matches(' '))
+}
+
+/// Compared in constant time, so the time of a refusal does not tell how much of a guess was
+/// right (only whether its length was).
+fn same_token(given: &str, token: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    given.as_bytes().ct_eq(token.as_bytes()).into()
 }
 
 async fn metrics_handler(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -185,4 +269,19 @@ async fn snapshot_handler(State(state): State<AppState>) -> Response {
         return (StatusCode::SERVICE_UNAVAILABLE, "no sample yet\n").into_response();
     }
     ([(header::CONTENT_TYPE, "application/json")], rendered.snapshot_json.clone()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("BEARER  abc"), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearerabc"), None);
+        assert!(same_token("abc", "abc") && !same_token("abd", "abc") && !same_token("ab", "abc"));
+    }
 }

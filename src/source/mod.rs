@@ -15,6 +15,7 @@ pub mod remote;
 pub mod replay;
 pub mod selection;
 mod sim;
+pub mod tls;
 
 use std::path::PathBuf;
 

@@ -6,24 +6,33 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use super::{Source, SourceError};
+use std::path::PathBuf;
+
+use super::{tls, Source, SourceError};
 pub use crate::sample::RemoteHost;
 use crate::sample::{HostInfo, Snapshot, SCHEMA_VERSION};
 
 /// How long a host may take to answer before it is shown as down.
 const TIMEOUT: Duration = Duration::from_millis(1500);
 
-/// A `gputop serve` endpoint to ask, and the token to send it.
+/// A `gputop serve` endpoint to ask, the token to send it, and for https:// the CA to trust.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Endpoint {
     /// The snapshot's full URL.
     pub url: String,
     pub token: Option<String>,
+    /// CA certificates (PEM) to trust instead of the system's; only for https://.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Endpoint {
-    /// `host:9835` or `http://host:9835[/api/v1/snapshot]`; anything else is a usage error.
-    pub fn parse(text: &str, token: Option<String>) -> Result<Self, String> {
+    /// `host:9835` or `http(s)://host:9835[/api/v1/snapshot]`; anything else is a usage error,
+    /// and so is a CA file for a plain http endpoint (an `https://` forgotten).
+    pub fn parse(
+        text: &str,
+        token: Option<String>,
+        ca_file: Option<PathBuf>,
+    ) -> Result<Self, String> {
         let rest = text.trim().split_once("://").map_or(text, |(_, rest)| rest);
         if rest.trim_matches('/').is_empty() {
             return Err(format!("`{text}` names no host"));
@@ -32,10 +41,17 @@ impl Endpoint {
         let uri: ureq::http::Uri =
             url.parse().map_err(|_| format!("`{text}` is not a valid host:port or URL"))?;
         match uri.scheme_str() {
+            Some("https") => {}
+            Some("http") if ca_file.is_some() => {
+                return Err(format!(
+                    "`{text}` is plain http: a CA certificate is for https:// endpoints (write https://{})",
+                    authority(&url)
+                ))
+            }
             Some("http") => {}
             Some(other) => {
                 return Err(format!(
-                    "`{text}`: only http:// endpoints are supported, not {other}:// (reach a TLS endpoint through a local proxy or an SSH tunnel)"
+                    "`{text}`: only http:// and https:// endpoints are supported, not {other}://"
                 ))
             }
             None => return Err(format!("`{text}` is not a valid host:port or URL")),
@@ -43,52 +59,106 @@ impl Endpoint {
         if uri.host().is_none_or(str::is_empty) {
             return Err(format!("`{text}` names no host"));
         }
-        Ok(Self { url, token })
+        Ok(Self { url, token, ca_file })
+    }
+
+    /// `host:port`, as shown to people.
+    pub fn authority(&self) -> String {
+        authority(&self.url)
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.url.starts_with("https://")
+    }
+
+    /// Whether the token would cross a network in clear text: plain http to a host that is
+    /// not this machine's loopback.
+    pub fn sends_token_in_clear(&self) -> bool {
+        let host = ureq::http::Uri::try_from(self.url.as_str())
+            .ok()
+            .and_then(|u| u.host().map(|h| h.trim_matches(['[', ']']).to_ascii_lowercase()));
+        let loopback = host.is_some_and(|h| {
+            h == "localhost" || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        });
+        self.token.is_some() && !self.is_https() && !loopback
     }
 }
 
-/// The lines of a `--hosts` file: `HOST:PORT [token_file=PATH]`, `#` starting a comment; each
-/// endpoint with its own token file, if it names one.
-pub fn parse_hosts_file(text: &str) -> Result<Vec<(String, Option<std::path::PathBuf>)>, String> {
+/// A line of a `--hosts` file.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HostLine {
+    pub url: String,
+    /// `token_file=PATH`: this host's token.
+    pub token_file: Option<PathBuf>,
+    /// `ca=PATH`: the CA certificates (PEM) this https:// host's certificate is checked against.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// The lines of a `--hosts` file: `URL [token_file=PATH] [ca=PATH]`, `#` starting a comment.
+pub fn parse_hosts_file(text: &str) -> Result<Vec<HostLine>, String> {
     let mut hosts = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let mut words = line.split('#').next().unwrap_or("").split_whitespace();
         let Some(url) = words.next() else { continue };
-        let mut token_file = None;
+        let mut host = HostLine { url: url.to_string(), ..HostLine::default() };
         for word in words {
-            match word.strip_prefix("token_file=") {
-                Some(p) if !p.is_empty() => token_file = Some(std::path::PathBuf::from(p)),
-                _ => {
-                    return Err(format!(
-                        "line {}: unexpected `{word}` (a line is `HOST:PORT [token_file=PATH]`)",
-                        n + 1
-                    ))
-                }
+            let unexpected = || {
+                format!(
+                    "line {}: unexpected `{word}` (a line is `URL [token_file=PATH] [ca=PATH]`)",
+                    n + 1
+                )
+            };
+            let (key, path) = word.split_once('=').unwrap_or((word, ""));
+            let slot = match key {
+                "token_file" => &mut host.token_file,
+                "ca" => &mut host.ca_file,
+                _ => return Err(unexpected()),
+            };
+            if path.is_empty() || slot.is_some() {
+                return Err(unexpected());
             }
+            *slot = Some(PathBuf::from(path));
         }
-        hosts.push((url.to_string(), token_file));
+        hosts.push(host);
     }
     Ok(hosts)
 }
 
 pub struct RemoteSource {
-    endpoints: Vec<Endpoint>,
+    /// Each endpoint with the agent that trusts its CA.
+    endpoints: Vec<(Endpoint, ureq::Agent)>,
     /// This machine, when `local` is in the list; opening it may have failed (no driver), and
     /// then it is one host that is down, not the end of the command.
     local: Option<Result<Box<dyn Source>, String>>,
-    agent: ureq::Agent,
 }
 
 impl RemoteSource {
-    pub fn new(endpoints: Vec<Endpoint>, local: Option<Result<Box<dyn Source>, String>>) -> Self {
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(TIMEOUT))
-            .http_status_as_error(true)
-            .build()
-            .into();
+    /// Reads the CA files the endpoints name (each once): an unreadable one is an error.
+    pub fn new(
+        endpoints: Vec<Endpoint>,
+        local: Option<Result<Box<dyn Source>, String>>,
+    ) -> Result<Self, String> {
+        // One agent per CA file (None: the system's roots), shared by the hosts that name it.
+        let mut agents: Vec<(Option<PathBuf>, ureq::Agent)> = Vec::new();
+        let mut with_agents = Vec::with_capacity(endpoints.len());
+        for endpoint in endpoints {
+            let agent = match agents.iter().find(|(ca, _)| *ca == endpoint.ca_file) {
+                Some((_, agent)) => agent.clone(),
+                None => {
+                    let roots = match &endpoint.ca_file {
+                        Some(path) => tls::read_roots(path, "the CA file")?,
+                        None => tls::system_roots(),
+                    };
+                    let agent = tls::agent(roots, TIMEOUT, true);
+                    agents.push((endpoint.ca_file.clone(), agent.clone()));
+                    agent
+                }
+            };
+            with_agents.push((endpoint, agent));
+        }
         // The `local` entry shows this machine's own CPU and memory, as the others do theirs.
         let local = local.map(|l| l.map(super::WithHostUsage::wrap));
-        Self { endpoints, local, agent }
+        Ok(Self { endpoints: with_agents, local })
     }
 }
 
@@ -110,6 +180,7 @@ fn why_down(e: &ureq::Error) -> String {
             "unauthorized: wrong or missing token (--remote-token-file, or token_file= in --hosts)"
                 .into()
         }
+        ureq::Error::StatusCode(400) => "HTTP 400 (if it serves https, write https://)".into(),
         ureq::Error::StatusCode(code) => format!("HTTP {code}"),
         ureq::Error::Timeout(_) => format!("timeout (no answer in {} ms)", TIMEOUT.as_millis()),
         ureq::Error::HostNotFound => "host not found".into(),
@@ -117,7 +188,10 @@ fn why_down(e: &ureq::Error) -> String {
             "connection refused (is `gputop serve` running there?)".into()
         }
         ureq::Error::ConnectionFailed => "connection failed".into(),
-        other => other.to_string(),
+        other => match tls::why_handshake_failed(other, "--remote-ca, or ca= in --hosts") {
+            Some(why) => why,
+            None => crate::output::sanitize::sanitize(&other.to_string()).into_owned(),
+        },
     }
 }
 
@@ -156,12 +230,11 @@ fn parse_snapshot(body: &str) -> Result<Snapshot, String> {
 
 impl Source for RemoteSource {
     fn sample(&mut self) -> Result<Snapshot, SourceError> {
-        let agent = &self.agent;
         let remote: Vec<(Result<Snapshot, String>, Duration)> = std::thread::scope(|s| {
             let handles: Vec<_> = self
                 .endpoints
                 .iter()
-                .map(|endpoint| {
+                .map(|(endpoint, agent)| {
                     s.spawn(move || {
                         let started = Instant::now();
                         (fetch(agent, endpoint), started.elapsed())
@@ -204,7 +277,7 @@ impl Source for RemoteSource {
             };
             add("local", sampled, started.elapsed());
         }
-        for (endpoint, (result, took)) in self.endpoints.iter().zip(remote) {
+        for ((endpoint, _), (result, took)) in self.endpoints.iter().zip(remote) {
             add(&endpoint.url, result, took);
         }
         Ok(Snapshot {
@@ -237,8 +310,8 @@ mod tests {
         let local = Box::new(
             crate::source::SimSource::new(crate::scenario::Scenario::demo(2), &[]).unwrap(),
         );
-        let endpoint = Endpoint::parse("127.0.0.1:9", None).unwrap();
-        let mut src = RemoteSource::new(vec![endpoint], Some(Ok(local)));
+        let endpoint = Endpoint::parse("127.0.0.1:9", None, None).unwrap();
+        let mut src = RemoteSource::new(vec![endpoint], Some(Ok(local))).unwrap();
         let snap = src.sample().unwrap();
         assert_eq!(snap.gpus.len(), 2);
         assert!(snap.gpus.iter().all(|g| g.host.as_deref() == Some("demo")));
@@ -251,29 +324,53 @@ mod tests {
 
     #[test]
     fn a_local_entry_without_nvml_is_one_host_down() {
-        let mut src = RemoteSource::new(Vec::new(), Some(Err("no driver".into())));
+        let mut src = RemoteSource::new(Vec::new(), Some(Err("no driver".into()))).unwrap();
         let snap = src.sample().unwrap();
         assert_eq!((snap.hosts.len(), snap.hosts[0].up), (1, false));
         assert_eq!(snap.hosts[0].error.as_deref(), Some("no driver"));
     }
 
     #[test]
-    fn hosts_files_name_endpoints_and_their_tokens() {
-        let text = "# lab\ngpu1:9835 token_file=/t/gpu1  # first\n\n  gpu2:9835\n";
+    fn hosts_files_name_endpoints_their_tokens_and_cas() {
+        let text = "# lab\ngpu1:9835 token_file=/t/gpu1  # first\n\n  gpu2:9835\nhttps://gpu3 ca=/c/lab.pem token_file=/t/3\n";
         let hosts = parse_hosts_file(text).unwrap();
+        let line = |url: &str, token: Option<&str>, ca: Option<&str>| HostLine {
+            url: url.into(),
+            token_file: token.map(Into::into),
+            ca_file: ca.map(Into::into),
+        };
         assert_eq!(
             hosts,
-            vec![("gpu1:9835".into(), Some("/t/gpu1".into())), ("gpu2:9835".into(), None)]
+            vec![
+                line("gpu1:9835", Some("/t/gpu1"), None),
+                line("gpu2:9835", None, None),
+                line("https://gpu3", Some("/t/3"), Some("/c/lab.pem")),
+            ]
         );
         assert!(parse_hosts_file("gpu1 token=x\n").unwrap_err().starts_with("line 1:"));
+        assert!(parse_hosts_file("\ngpu1 ca=\n").unwrap_err().starts_with("line 2:"));
+        assert!(parse_hosts_file("gpu1 ca=/a ca=/b\n").unwrap_err().contains("`ca=/b`"));
     }
 
     #[test]
     fn bad_urls_are_refused_up_front() {
-        assert!(Endpoint::parse("gpu1:9835", None).is_ok());
-        assert!(Endpoint::parse("http://", None).is_err());
-        assert!(Endpoint::parse("https://gpu1", None).unwrap_err().contains("only http"));
-        assert!(Endpoint::parse("gpu 1:98", None).is_err());
+        assert!(Endpoint::parse("gpu1:9835", None, None).is_ok());
+        assert!(Endpoint::parse("https://gpu1", None, Some("/ca.pem".into())).is_ok());
+        assert!(Endpoint::parse("http://", None, None).is_err());
+        assert!(Endpoint::parse("ftp://gpu1", None, None).unwrap_err().contains("only http"));
+        assert!(Endpoint::parse("gpu 1:98", None, None).is_err());
+        let err = Endpoint::parse("gpu1:9835", None, Some("/ca.pem".into())).unwrap_err();
+        assert!(err.contains("write https://gpu1:9835"), "{err}");
+    }
+
+    #[test]
+    fn a_token_in_clear_is_one_over_http_to_another_machine() {
+        let token = || Some("t".to_string());
+        let clear = |url: &str| Endpoint::parse(url, token(), None).unwrap().sends_token_in_clear();
+        assert!(clear("gpu1:9835") && clear("http://10.0.0.5:9835"));
+        assert!(!clear("127.0.0.1:9835") && !clear("localhost:9835") && !clear("[::1]:9835"));
+        assert!(!clear("https://gpu1:9835"));
+        assert!(!Endpoint::parse("gpu1:9835", None, None).unwrap().sends_token_in_clear());
     }
 
     #[test]

@@ -3,13 +3,13 @@
 
 use std::borrow::Cow;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
 use serde::Deserialize;
 
 use crate::output::sanitize::sanitize;
+use crate::source::tls;
 
 /// How long one query may take: a fleet of thousands of GPUs answers in well under a second.
 const TIMEOUT: Duration = Duration::from_secs(15);
@@ -118,16 +118,10 @@ impl Client {
             (None, None, None) => None,
         };
         let roots = match &connection.ca_file {
-            Some(path) => read_certificates(path)?,
-            None => system_roots(),
+            Some(path) => tls::read_roots(path, "--prometheus-ca")?,
+            None => tls::system_roots(),
         };
-        let tls = ureq::tls::TlsConfig::builder().root_certs(roots).build();
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(TIMEOUT))
-            .http_status_as_error(false)
-            .tls_config(tls)
-            .build()
-            .into();
+        let agent = tls::agent(roots, TIMEOUT, false);
         Ok(Self { agent, base, authorization, reading: std::sync::Mutex::new(()) })
     }
 
@@ -269,7 +263,10 @@ impl Client {
             ureq::Error::BodyExceedsLimit(_) => {
                 format!("the answer is over {} MiB", MAX_ANSWER >> 20)
             }
-            other => sanitize(&other.to_string()).into_owned(),
+            other => match tls::why_handshake_failed(other, "--prometheus-ca") {
+                Some(why) => why,
+                None => sanitize(&other.to_string()).into_owned(),
+            },
         };
         format!("cannot query Prometheus at {}: {why}", self.base)
     }
@@ -498,48 +495,6 @@ fn percent_decode(s: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-fn read_certificates(path: &std::path::Path) -> Result<ureq::tls::RootCerts, String> {
-    let pem = std::fs::read(path)
-        .map_err(|e| format!("cannot read --prometheus-ca {}: {e}", path.display()))?;
-    let certs = parse_certificates(&pem);
-    if certs.is_empty() {
-        return Err(format!("--prometheus-ca {}: no PEM certificate in it", path.display()));
-    }
-    Ok(ureq::tls::RootCerts::Specific(Arc::new(certs)))
-}
-
-fn parse_certificates(pem: &[u8]) -> Vec<ureq::tls::Certificate<'static>> {
-    ureq::tls::parse_pem(pem)
-        .filter_map(|item| match item {
-            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The system's trusted certificates (`SSL_CERT_FILE`, or the bundle Debian, Fedora, SUSE and
-/// Alpine keep), falling back on the Mozilla roots built in.
-fn system_roots() -> ureq::tls::RootCerts {
-    let candidates = std::env::var_os("SSL_CERT_FILE").map(PathBuf::from).into_iter().chain(
-        [
-            "/etc/ssl/certs/ca-certificates.crt",
-            "/etc/pki/tls/certs/ca-bundle.crt",
-            "/etc/ssl/ca-bundle.pem",
-            "/etc/ssl/cert.pem",
-        ]
-        .map(PathBuf::from),
-    );
-    for path in candidates {
-        if let Ok(pem) = std::fs::read(&path) {
-            let certs = parse_certificates(&pem);
-            if !certs.is_empty() {
-                return ureq::tls::RootCerts::Specific(Arc::new(certs));
-            }
-        }
-    }
-    ureq::tls::RootCerts::WebPki
 }
 
 #[cfg(test)]
