@@ -282,6 +282,10 @@ pub struct ServeArgs {
     /// included, whatever --processes says of the metrics).
     #[arg(long, value_name = "PATH")]
     pub record: Option<PathBuf>,
+    /// /healthz answers 503 once the last complete sample is older than this (a driver call
+    /// that never returns); default three intervals.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub stale_after: Option<Duration>,
 
     /// With --record: keep raw samples this long.
     #[arg(long, value_name = "DUR", default_value = "7d", value_parser = parse_duration, requires = "record")]

@@ -245,6 +245,7 @@ fn serve(
             listen: args.listen,
             interval,
             metrics: serve::metrics::MetricsOptions { naming, processes: args.processes },
+            stale_after: args.stale_after.unwrap_or(interval * 3),
             token,
             tls,
             recorder,

@@ -73,12 +73,35 @@ fn labels(pairs: &[(&str, &str)]) -> Labels {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
-pub fn render(snapshot: &Snapshot, opts: &MetricsOptions) -> String {
+/// How fresh the exporter's data is, exported under either naming: a scraper cannot tell old
+/// values served again from new ones otherwise.
+#[derive(Debug, Clone, Default)]
+pub struct Freshness {
+    /// When the last complete sample was taken.
+    pub last_sample: Option<chrono::DateTime<chrono::Utc>>,
+    /// Samples that failed since the exporter started.
+    pub errors: u64,
+}
+
+pub fn render(snapshot: &Snapshot, opts: &MetricsOptions, freshness: &Freshness) -> String {
     let mut b = Builder { registry: Registry::default(), gauges: Vec::new(), counters: Vec::new() };
     match opts.naming {
         Naming::Gputop => gputop_names(&mut b, snapshot, opts),
         Naming::Dcgm => dcgm_names(&mut b, snapshot),
     }
+    let host = labels(&[("hostname", snapshot.host.hostname.as_deref().unwrap_or(""))]);
+    b.set(
+        "gputop_last_sample_timestamp_seconds",
+        "Unix time of the last complete sample: old while sampling is stuck",
+        &host,
+        freshness.last_sample.map(|t| t.timestamp_millis() as f64 / 1000.0),
+    );
+    b.count(
+        "gputop_sample_errors",
+        "Samples that failed since the exporter started",
+        &host,
+        freshness.errors as f64,
+    );
     let mut out = String::new();
     // Writing to a String cannot fail.
     let _ = encode(&mut out, &b.registry);
@@ -789,7 +812,7 @@ mod tests {
     fn an_unknown_process_list_has_no_count() {
         let mut s = snapshot();
         s.gpus[2].processes = None;
-        let text = render(&s, &MetricsOptions { naming: Naming::Gputop, processes: false });
+        let text = render(&s, &MetricsOptions { naming: Naming::Gputop, processes: false }, &Freshness::default());
         let count = |gpu: &str| {
             text.lines().any(|l| {
                 l.starts_with("gputop_gpu_processes{") && l.contains(&format!("gpu=\"{gpu}\""))
@@ -812,7 +835,7 @@ mod tests {
             }),
             ..Details::default()
         }));
-        let ours = render(&s, &MetricsOptions { naming: Naming::Gputop, processes: false });
+        let ours = render(&s, &MetricsOptions { naming: Naming::Gputop, processes: false }, &Freshness::default());
         let line = |text: &str, name: &str| -> Option<String> {
             text.lines()
                 .find(|l| l.starts_with(&format!("{name}{{")) && l.contains("gpu=\"0\""))
@@ -822,7 +845,7 @@ mod tests {
         assert!(line(&ours, "gputop_gpu_remapped_rows_pending").unwrap().ends_with(" 1.0"));
         assert!(ours.contains("kind=\"uncorrectable\"} 1.0"), "{ours}");
         assert!(line(&ours, "gputop_gpu_retired_pages_pending").is_none(), "unknown is absent");
-        let dcgm = render(&s, &MetricsOptions { naming: Naming::Dcgm, processes: false });
+        let dcgm = render(&s, &MetricsOptions { naming: Naming::Dcgm, processes: false }, &Freshness::default());
         assert!(line(&dcgm, "DCGM_FI_DEV_ROW_REMAP_PENDING").unwrap().ends_with(" 1.0"));
         assert!(line(&dcgm, "DCGM_FI_DEV_PCIE_MAX_LINK_WIDTH").unwrap().ends_with(" 16.0"));
         assert!(line(&dcgm, "DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS").unwrap().ends_with(" 2.0"));
@@ -831,7 +854,7 @@ mod tests {
     #[test]
     fn the_classic_text_names_counters_by_their_samples_and_has_no_eof() {
         let open =
-            render(&snapshot(), &MetricsOptions { naming: Naming::Gputop, processes: false });
+            render(&snapshot(), &MetricsOptions { naming: Naming::Gputop, processes: false }, &Freshness::default());
         assert!(open.ends_with("# EOF\n"));
         let classic = classic_text(&open);
         assert!(!classic.contains("# EOF"));
@@ -852,7 +875,7 @@ mod tests {
     #[test]
     fn gputop_names_follow_prometheus_conventions() {
         let text =
-            render(&snapshot(), &MetricsOptions { naming: Naming::Gputop, processes: false });
+            render(&snapshot(), &MetricsOptions { naming: Naming::Gputop, processes: false }, &Freshness::default());
         assert!(text.contains("# TYPE gputop_gpu_utilization_ratio gauge"), "{text}");
         assert!(text.contains("# HELP gputop_gpu_memory_used_bytes GPU memory in use"));
         assert!(
@@ -874,7 +897,7 @@ mod tests {
 
     #[test]
     fn process_metrics_when_asked() {
-        let text = render(&snapshot(), &MetricsOptions { naming: Naming::Gputop, processes: true });
+        let text = render(&snapshot(), &MetricsOptions { naming: Naming::Gputop, processes: true }, &Freshness::default());
         assert!(
             text.contains("gputop_process_gpu_memory_bytes{") && text.contains("pid=\"4000\""),
             "{text}"
@@ -884,7 +907,7 @@ mod tests {
 
     #[test]
     fn dcgm_names_and_labels() {
-        let text = render(&snapshot(), &MetricsOptions { naming: Naming::Dcgm, processes: false });
+        let text = render(&snapshot(), &MetricsOptions { naming: Naming::Dcgm, processes: false }, &Freshness::default());
         assert!(text.contains("DCGM_FI_DEV_GPU_UTIL{gpu=\"0\",UUID=\"GPU-"), "{text}");
         assert!(text.contains("modelName=\"NVIDIA H100 80GB HBM3\",Hostname=\"demo\""));
         assert!(text.contains("# TYPE DCGM_FI_DEV_FB_USED gauge"));

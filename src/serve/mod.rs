@@ -8,7 +8,7 @@ pub mod token;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -22,7 +22,8 @@ use crate::output::json;
 use crate::poller::Poller;
 use crate::source::{Source, WithHostUsage};
 use crate::Error;
-use metrics::{render, MetricsOptions};
+use crate::sample::Snapshot;
+use metrics::{render, Freshness, MetricsOptions};
 
 pub struct ServeOptions {
     pub listen: SocketAddr,
@@ -34,6 +35,8 @@ pub struct ServeOptions {
     pub tls: Option<Arc<tls::Reloading>>,
     /// `--record PATH`: every sample written there too.
     pub recorder: Option<crate::mode::record::Recorder>,
+    /// /healthz fails once the last complete sample is older than this.
+    pub stale_after: Duration,
 }
 
 /// What a scrape returns, rendered once per sample.
@@ -43,12 +46,16 @@ struct Rendered {
     metrics: String,
     openmetrics: String,
     snapshot_json: String,
+    /// When the sample rendered here completed; `None` before the first.
+    sampled: Option<Instant>,
 }
 
 #[derive(Clone)]
 struct AppState {
     latest: watch::Receiver<Arc<Rendered>>,
     token: Option<Arc<str>>,
+    started: Instant,
+    stale_after: Duration,
 }
 
 pub fn run(source: Box<dyn Source>, opts: ServeOptions) -> Result<(), Error> {
@@ -69,26 +76,42 @@ async fn serve(source: Box<dyn Source>, opts: ServeOptions) -> Result<(), Error>
     let metrics_opts = opts.metrics;
     let mut recorder = opts.recorder;
     tokio::spawn(async move {
+        // The last complete sample, and how many failed since the start: a failure re-renders
+        // the last sample with the new count, so an alert on the count fires.
+        let mut last: Option<(Arc<Snapshot>, Instant)> = None;
+        let mut freshness = Freshness { last_sample: None, errors: 0 };
         while let Some(polled) = poller.next().await {
-            if let Ok(snapshot) = polled {
-                if let Some(r) = recorder.as_mut() {
-                    // A few milliseconds of SQLite per sample, off the threads serving scrapes.
-                    tokio::task::block_in_place(|| r.write(&snapshot));
+            match polled {
+                Ok(snapshot) => {
+                    if let Some(r) = recorder.as_mut() {
+                        // A few milliseconds of SQLite per sample, off the threads serving scrapes.
+                        tokio::task::block_in_place(|| r.write(&snapshot));
+                    }
+                    freshness.last_sample = Some(snapshot.taken_at);
+                    last = Some((snapshot, Instant::now()));
                 }
-                let openmetrics = render(&snapshot, &metrics_opts);
-                let rendered = Rendered {
-                    metrics: metrics::classic_text(&openmetrics),
-                    openmetrics,
-                    snapshot_json: json::line(&snapshot),
-                };
-                if tx.send(Arc::new(rendered)).is_err() {
-                    return;
-                }
+                Err(_) => freshness.errors += 1,
+            }
+            let Some((snapshot, sampled)) = &last else { continue };
+            let openmetrics = render(snapshot, &metrics_opts, &freshness);
+            let rendered = Rendered {
+                metrics: metrics::classic_text(&openmetrics),
+                openmetrics,
+                snapshot_json: json::line(snapshot),
+                sampled: Some(*sampled),
+            };
+            if tx.send(Arc::new(rendered)).is_err() {
+                return;
             }
         }
     });
     let has_token = opts.token.is_some();
-    let state = AppState { latest, token: opts.token.map(Arc::from) };
+    let state = AppState {
+        latest,
+        token: opts.token.map(Arc::from),
+        started: Instant::now(),
+        stale_after: opts.stale_after,
+    };
     let app = router(state);
     let local = listener.local_addr()?;
     if !local.ip().is_loopback() && !has_token {
@@ -210,9 +233,23 @@ fn router(state: AppState) -> Router {
     Router::new()
         .route("/metrics", get(metrics_handler))
         .route("/api/v1/snapshot", get(snapshot_handler))
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .layer(middleware::from_fn_with_state(state.clone(), authorize))
         .with_state(state)
+}
+
+/// 200 while samples come; 503 with the age once the last complete sample (or the start,
+/// before the first) is older than `--stale-after`: a driver call that never returns fails
+/// the probe instead of serving old values as if they were new.
+async fn healthz(State(state): State<AppState>) -> Response {
+    let sampled = state.latest.borrow().sampled;
+    let age = sampled.unwrap_or(state.started).elapsed();
+    if age <= state.stale_after {
+        return "ok\n".into_response();
+    }
+    let what = if sampled.is_some() { "the last complete sample" } else { "no sample yet: started" };
+    let body = format!("stale: {what} {:.0} s ago\n", age.as_secs_f64());
+    (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
 }
 
 /// With a token, every path but /healthz needs `Authorization: Bearer TOKEN`.

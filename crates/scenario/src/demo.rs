@@ -96,6 +96,7 @@ fn gpu(index: usize) -> GpuSpec {
         pci_bus_id: None,
         lost: false,
         lost_between_s: None,
+        hangs_between_s: None,
         minor_number: None,
         process_list_grows_by: 0,
         memory_total_mib: m.memory_mib,

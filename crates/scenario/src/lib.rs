@@ -75,6 +75,10 @@ pub struct GpuSpec {
     /// Falls off the bus this many seconds after `nvmlInit`, and comes back at the second
     /// value (if given): `[5.0, 10.0]`.
     pub lost_between_s: Option<Vec<f64>>,
+    /// Every call on this GPU blocks from the first value (seconds after `nvmlInit`) until the
+    /// second, or for ever without one: an ioctl stuck on a failing GPU, a known field failure.
+    /// The fake NVML library only; the simulator never hangs.
+    pub hangs_between_s: Option<Vec<f64>>,
     /// `/dev/nvidiaN`'s N: the driver's probe order, which need not be NVML's index order.
     pub minor_number: Option<u32>,
     /// Each process list call after the first on this GPU finds this many processes more
@@ -864,6 +868,16 @@ impl GpuSpec {
     pub fn power_management_limit_mw(&self) -> Reading<u32> {
         let watts = self.power_management_limit_w.or(self.power_limit_w);
         self.read(Metric::PowerLimit, watts.map(|w| (w * 1000.0) as u32))
+    }
+
+    /// How long a call made `since_init` seconds after `nvmlInit` blocks (`hangs_between_s`):
+    /// `None` when it does not, infinite when it never returns.
+    pub fn hang_left(&self, since_init: f64) -> Option<f64> {
+        match self.hangs_between_s.as_deref()? {
+            [from] if since_init >= *from => Some(f64::INFINITY),
+            [from, to, ..] if since_init >= *from && since_init < *to => Some(to - since_init),
+            _ => None,
+        }
     }
 
     /// Whether the GPU is off the bus `since_init` seconds after `nvmlInit`.

@@ -1574,7 +1574,13 @@ fn with_gpu(
     with_scenario(|s| match handle_index(dev).and_then(|i| Some((i, s.gpus.get(i)?))) {
         None => INVALID_ARGUMENT,
         Some((_, gpu)) if gpu.is_lost(since_init()) => ErrorCode::GpuIsLost.as_nvml_return(),
-        Some((i, gpu)) => f(i, gpu, now()),
+        Some((i, gpu)) => {
+            if let Some(left) = gpu.hang_left(since_init()) {
+                // Stuck in the driver: nothing returns until the span ends, if it ends.
+                std::thread::sleep(std::time::Duration::from_secs_f64(left.min(1e6)));
+            }
+            f(i, gpu, now())
+        }
     })
 }
 
