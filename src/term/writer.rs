@@ -19,6 +19,12 @@ use std::time::Duration;
 
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
+/// How long quitting on a signal waits for the output to take what is left (the monitor's
+/// restoring sequences, the last `--watch` lines): a terminal that reads nothing (a stalled
+/// SSH link) never takes it, and the quit must not wait for it. Well under the half second
+/// a user (or a service manager) should wait for a signalled gputop to be gone.
+pub const QUIT_WAIT: Duration = Duration::from_millis(200);
+
 /// Gathers what is written until `flush`, then hands it to the writing thread.
 pub struct BackgroundWriter {
     /// Written since the last hand-over.

@@ -5,7 +5,7 @@
 //! something happens: a snapshot, a key, a mouse event, a resize, or data going stale. There
 //! is no frame timer, and the loop never waits on the terminal: frames are written on a thread
 //! of their own. The terminal is restored on quit, Ctrl-C, SIGTERM, SIGHUP and panic, within
-//! [`RESTORE_WAIT`] when it reads nothing.
+//! [`QUIT_WAIT`] when it reads nothing.
 
 pub mod app;
 pub mod fleet;
@@ -27,7 +27,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::time::Instant;
 
 use crate::term::screen::{RawStdout, Screen};
-use crate::term::writer::BackgroundWriter;
+use crate::term::writer::{BackgroundWriter, QUIT_WAIT};
 pub use app::App;
 pub use rows::SortKey;
 use theme::Theme;
@@ -69,12 +69,6 @@ pub fn run(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Error> {
     result
 }
 
-/// How long quitting waits for the terminal to take the sequences that restore it, after any
-/// frame still being written: a terminal that reads nothing (a stalled SSH link) never takes
-/// them, and the quit must not wait for it. Raw mode goes off whatever the wait's outcome:
-/// that is a setting of the terminal driver, which a full buffer does not hold up.
-const RESTORE_WAIT: Duration = Duration::from_millis(200);
-
 /// Raw mode, the alternate screen and mouse reporting for as long as it lives.
 struct TerminalGuard {
     /// The sequences that restore the screen were handed to the output already.
@@ -90,7 +84,7 @@ impl TerminalGuard {
         out.flush()?;
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            write_within(restore_sequences(), RESTORE_WAIT);
+            write_within(restore_sequences(), QUIT_WAIT);
             let _ = terminal::disable_raw_mode();
             previous(info);
         }));
@@ -99,10 +93,12 @@ impl TerminalGuard {
 }
 
 impl Drop for TerminalGuard {
-    /// Best effort: after SIGHUP the terminal may be gone, and that is fine.
+    /// Best effort: after SIGHUP the terminal may be gone, and that is fine. Raw mode goes off
+    /// whether the sequences were taken or not: it is a setting of the terminal driver, which
+    /// a full buffer does not hold up.
     fn drop(&mut self) {
         if !self.sequences_sent {
-            write_within(restore_sequences(), RESTORE_WAIT);
+            write_within(restore_sequences(), QUIT_WAIT);
         }
         let _ = terminal::disable_raw_mode();
     }
@@ -235,7 +231,7 @@ async fn event_loop(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Err
         redraw = true;
     }
     // After any frame still being written, so that nothing of it lands on the shell's screen.
-    let _ = screen.writer_mut().finish(&restore_sequences(), Some(RESTORE_WAIT)).await;
+    let _ = screen.writer_mut().finish(&restore_sequences(), Some(QUIT_WAIT)).await;
     guard.sequences_sent = true;
     Ok(())
 }
