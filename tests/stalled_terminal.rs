@@ -18,9 +18,13 @@ const QUIT_WITHIN: Duration = Duration::from_millis(500);
 /// One at a time: the timings are the point, and the machine may be small.
 static SERIAL: Mutex<()> = Mutex::new(());
 
+/// `gputop --demo 8 --interval 0.1` and `args`; `--demo N` in `args` replaces the 8.
 fn gputop(args: &[&str]) -> Command {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("gputop"));
-    cmd.args(["--demo", "8", "--interval", "0.1"])
+    if !args.contains(&"--demo") {
+        cmd.args(["--demo", "8"]);
+    }
+    cmd.args(["--interval", "0.1"])
         .args(args)
         .env("TERM", "xterm-256color")
         .env("LC_ALL", "C.UTF-8")
@@ -93,8 +97,12 @@ fn signal_and_time_the_exit(child: &mut Child, signal: libc::c_int) -> Duration 
 }
 
 fn quits_on_a_stalled_terminal(args: &[&str], signal: libc::c_int) {
+    quits_on_a_stalled_terminal_of(200, 60, args, signal);
+}
+
+fn quits_on_a_stalled_terminal_of(cols: u16, rows: u16, args: &[&str], signal: libc::c_int) {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let pty = Pty::open(200, 60);
+    let pty = Pty::open(cols, rows);
     let mut child = pty.spawn(&mut gputop(args));
     wait_until_blocked(&mut child, &pty);
     let took = signal_and_time_the_exit(&mut child, signal);
@@ -178,4 +186,13 @@ fn a_terminal_that_reads_gets_its_screen_restored_after_sigterm() {
     );
     assert!(pty.cooked(), "raw mode is off");
     assert!(!pty.nonblocking());
+}
+
+/// `--count` reached while the last lines are still waiting for the terminal (a first table
+/// of 1024 GPUs on a terminal 3000 rows tall is more than its buffers take): waited for, as a
+/// reader expects all of them, until a signal says stop.
+#[test]
+fn watch_with_a_count_waits_for_its_last_lines_until_sigterm() {
+    let args = ["--demo", "1024", "--watch", "0.1", "--count", "1"];
+    quits_on_a_stalled_terminal_of(200, 3000, &args, libc::SIGTERM);
 }

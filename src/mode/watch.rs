@@ -79,8 +79,14 @@ async fn watch(source: Box<dyn Source>, format: Format, opts: WatchOptions) -> R
         }
     };
     // Everything written; after a signal, only as much as the reader takes in a moment.
-    out.finish(b"", signalled.then_some(QUIT_WAIT)).await?;
-    Ok(())
+    let written = out.finish(b"", signalled.then_some(QUIT_WAIT));
+    tokio::select! {
+        written = written => written.map(|_| ()).map_err(Error::from),
+        // A reader that stopped reading holds up the last lines: a signal still ends it.
+        _ = interrupt.recv() => Ok(()),
+        _ = terminate.recv() => Ok(()),
+        _ = hangup.recv() => Ok(()),
+    }
 }
 
 /// Writes successive snapshots in the chosen format.

@@ -69,6 +69,11 @@ pub fn run(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Error> {
     result
 }
 
+/// How long quitting by a key waits for the terminal to take the sequences that restore it:
+/// a key came in, so the terminal is there, and a slow link gets more time than after a
+/// signal ([`QUIT_WAIT`]).
+const QUIT_BY_KEY_WAIT: Duration = Duration::from_secs(2);
+
 /// Raw mode, the alternate screen and mouse reporting for as long as it lives.
 struct TerminalGuard {
     /// The sequences that restore the screen were handed to the output already.
@@ -172,7 +177,7 @@ async fn event_loop(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Err
     // Whether the screen shows less than the app knows. It is drawn once the last frame is
     // written: while the terminal is slow, the frames between are never painted.
     let mut redraw = true;
-    loop {
+    let restore_wait = loop {
         if redraw && !screen.writer().is_busy() {
             app.now = chrono::Utc::now();
             screen.draw(|frame| ui::draw(frame, &app, &theme))?;
@@ -204,7 +209,7 @@ async fn event_loop(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Err
             }
             Some(ev) = keys.recv() => match ev {
                 Event::Key(key) if key.kind != KeyEventKind::Release => match app.on_key(key) {
-                    app::Action::Quit => break,
+                    app::Action::Quit => break QUIT_BY_KEY_WAIT,
                     app::Action::Signal { key, signal } => {
                         let result = crate::process_signal::send(&key, signal.number());
                         app.signal_result(key.pid, signal, result);
@@ -224,14 +229,14 @@ async fn event_loop(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Err
             _ = tokio::time::sleep_until(next_stale_check) => {
                 next_stale_check = Instant::now() + Duration::from_secs(1);
             }
-            _ = terminate.recv() => break,
-            _ = hangup.recv() => break,
-            _ = interrupt.recv() => break,
+            _ = terminate.recv() => break QUIT_WAIT,
+            _ = hangup.recv() => break QUIT_WAIT,
+            _ = interrupt.recv() => break QUIT_WAIT,
         }
         redraw = true;
-    }
+    };
     // After any frame still being written, so that nothing of it lands on the shell's screen.
-    let _ = screen.writer_mut().finish(&restore_sequences(), Some(QUIT_WAIT)).await;
+    let _ = screen.writer_mut().finish(&restore_sequences(), Some(restore_wait)).await;
     guard.sequences_sent = true;
     Ok(())
 }
