@@ -196,3 +196,44 @@ fn watch_with_a_count_waits_for_its_last_lines_until_sigterm() {
     let args = ["--demo", "1024", "--watch", "0.1", "--count", "1"];
     quits_on_a_stalled_terminal_of(200, 3000, &args, libc::SIGTERM);
 }
+
+/// A link that stalls and comes back: the monitor kept working meanwhile and goes on where
+/// the terminal left off. Everything it wrote is fed to a terminal emulator; a key typed after
+/// the stall brings up the help, which shows whole, and `q` restores the screen.
+#[test]
+fn after_a_stall_the_monitor_goes_on_and_answers_keys() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (cols, rows) = (200, 60);
+    let pty = Pty::open(cols, rows);
+    let mut child = pty.spawn(&mut gputop(&[]));
+    wait_until_blocked(&mut child, &pty);
+    let nz = |n: u16| std::num::NonZero::new(n).unwrap();
+    let mut term = vt100::Parser::new(nz(rows), nz(cols), 0);
+    term.process(&pty.read_until(Duration::from_secs(1), |_| false));
+    pty.type_keys(b"?");
+    let shows_help = |term: &vt100::Parser| {
+        let text = term.screen().contents();
+        let whole = ["quit (Esc first clears a filter)", "colours and drawing characters"];
+        whole.iter().all(|line| text.contains(line))
+    };
+    let started = Instant::now();
+    while !shows_help(&term) && started.elapsed() < Duration::from_secs(10) {
+        term.process(&pty.read_until(Duration::from_millis(100), |_| false));
+    }
+    assert!(shows_help(&term), "no help after the stall:\n{}", term.screen().contents());
+    assert!(term.screen().contents().contains("NVIDIA"), "{}", term.screen().contents());
+    pty.type_keys(b"q");
+    let started = Instant::now();
+    let status = loop {
+        term.process(&pty.read_until(Duration::from_millis(20), |_| false));
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "q did not quit");
+    };
+    term.process(&pty.read_until(Duration::from_millis(200), |_| false));
+    assert!(status.success(), "{status}");
+    assert!(!term.screen().alternate_screen(), "the shell's screen is back");
+    assert!(!term.screen().hide_cursor(), "the cursor is shown");
+    assert!(pty.cooked());
+}

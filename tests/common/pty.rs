@@ -52,6 +52,13 @@ impl Pty {
         cmd.spawn().unwrap()
     }
 
+    /// Types `keys` on the terminal.
+    pub fn type_keys(&self, keys: &[u8]) {
+        // SAFETY: write(2) from a live buffer of its length.
+        let n = unsafe { libc::write(self.master.as_raw_fd(), keys.as_ptr().cast(), keys.len()) };
+        assert_eq!(n, keys.len() as isize, "{}", std::io::Error::last_os_error());
+    }
+
     /// Bytes written by the program and not yet read from the master.
     pub fn unread(&self) -> usize {
         let mut n: libc::c_int = 0;
