@@ -16,7 +16,8 @@ use crate::output::{csv, json, owners};
 use crate::poller::Poller;
 use crate::sample::Snapshot;
 use crate::source::{Source, SourceError};
-use crate::term::screen::Screen;
+use crate::term::screen::{RawStdout, Screen};
+use crate::term::writer::{BackgroundWriter, QUIT_WAIT};
 use crate::Error;
 
 pub struct WatchOptions {
@@ -43,36 +44,49 @@ async fn watch(source: Box<dyn Source>, format: Format, opts: WatchOptions) -> R
     let mut hangup = signal(SignalKind::hangup())?;
     let mut resize = signal(SignalKind::window_change())?;
     let to_file = opts.output.is_some();
-    let mut out: Box<dyn Write> = match opts.output {
-        Some(file) => Box::new(file),
-        None => Box::new(std::io::stdout().lock()),
+    let terminal = !to_file && std::io::stdout().is_terminal();
+    // Written on a thread of its own: a terminal (or pipe) that stops reading holds up that
+    // thread, never the signals (see `BackgroundWriter`).
+    let mut out = match opts.output {
+        Some(file) => BackgroundWriter::spawn(file)?,
+        None => BackgroundWriter::spawn(RawStdout::new())?,
     };
-    let mut printer = Printer::new(format, !to_file && std::io::stdout().is_terminal());
+    let mut printer = Printer::new(format, terminal);
     let mut samples = 0u64;
-    loop {
+    let signalled = loop {
         tokio::select! {
-            polled = poller.next() => {
+            written = out.written(), if out.is_busy() => written?,
+            // The next sample once the last is written: a reader that falls behind skips
+            // samples, as it did when the write blocked, rather than have them pile up.
+            polled = poller.next(), if !out.is_busy() => {
                 match polled {
                     Some(Ok(snapshot)) => printer.print(&snapshot, &mut out)?,
                     // A recording played to its end (`--replay`): done.
-                    Some(Err(e)) if matches!(*e, SourceError::EndOfRecording) => break,
+                    Some(Err(e)) if matches!(*e, SourceError::EndOfRecording) => break false,
                     Some(Err(e)) => return Err(Error::Sampling(e.to_string())),
                     None => return Err(Error::Sampling("the sampler stopped".into())),
                 }
                 samples += 1;
                 if opts.count.is_some_and(|n| samples >= n) {
-                    break;
+                    break false;
                 }
             }
             _ = resize.recv() => printer.reprint(&mut out)?,
             // Requested stops: leave the terminal as it is, with the prompt below the table.
-            _ = interrupt.recv() => break,
-            _ = terminate.recv() => break,
-            _ = hangup.recv() => break,
+            _ = interrupt.recv() => break true,
+            _ = terminate.recv() => break true,
+            _ = hangup.recv() => break true,
         }
+    };
+    // Everything written; after a signal, only as much as the reader takes in a moment.
+    let written = out.finish(b"", signalled.then_some(QUIT_WAIT));
+    tokio::select! {
+        written = written => written.map(|_| ()).map_err(Error::from),
+        // A reader that stopped reading holds up the last lines: a signal still ends it.
+        _ = interrupt.recv() => Ok(()),
+        _ = terminate.recv() => Ok(()),
+        _ = hangup.recv() => Ok(()),
     }
-    out.flush()?;
-    Ok(())
 }
 
 /// Writes successive snapshots in the chosen format.

@@ -2,8 +2,10 @@
 //! compares each frame with what the terminal shows and writes only the cells that differ: the
 //! monitor's frames on the alternate screen, and the `--watch` table inline, where it stands
 //! below the shell's scrollback (its painted lines read into cells by `sgr`). `cursor` has
-//! the shortest cursor moves. Widths are terminal cells throughout.
+//! the shortest cursor moves, and `writer` writes on a thread of its own, so that a terminal
+//! that stops reading stops only that thread. Widths are terminal cells throughout.
 
 pub mod cursor;
 pub mod screen;
 mod sgr;
+pub mod writer;

@@ -3,7 +3,9 @@
 //!
 //! The poller publishes snapshots; this loop owns the state ([`App`]) and redraws only when
 //! something happens: a snapshot, a key, a mouse event, a resize, or data going stale. There
-//! is no frame timer. The terminal is restored on quit, Ctrl-C, SIGTERM, SIGHUP and panic.
+//! is no frame timer, and the loop never waits on the terminal: frames are written on a thread
+//! of their own. The terminal is restored on quit, Ctrl-C, SIGTERM, SIGHUP and panic, within
+//! [`QUIT_WAIT`] when it reads nothing.
 
 pub mod app;
 pub mod fleet;
@@ -18,13 +20,14 @@ use std::time::Duration;
 
 use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event, KeyEventKind};
 use crossterm::terminal::{self, EnterAlternateScreen, LeaveAlternateScreen};
-use crossterm::{cursor, execute, style};
+use crossterm::{cursor, queue, style};
 use ratatui::backend::Backend;
 use ratatui::Terminal;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::time::Instant;
 
 use crate::term::screen::{RawStdout, Screen};
+use crate::term::writer::{BackgroundWriter, QUIT_WAIT};
 pub use app::App;
 pub use rows::SortKey;
 use theme::Theme;
@@ -66,17 +69,28 @@ pub fn run(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Error> {
     result
 }
 
+/// How long quitting by a key waits for the terminal to take the sequences that restore it:
+/// a key came in, so the terminal is there, and a slow link gets more time than after a
+/// signal ([`QUIT_WAIT`]).
+const QUIT_BY_KEY_WAIT: Duration = Duration::from_secs(2);
+
 /// Raw mode, the alternate screen and mouse reporting for as long as it lives.
-struct TerminalGuard;
+struct TerminalGuard {
+    /// The sequences that restore the screen were handed to the output already.
+    sequences_sent: bool,
+}
 
 impl TerminalGuard {
-    fn enter() -> io::Result<Self> {
+    /// Raw mode on, and the sequences that enter the alternate screen handed to `out`.
+    fn enter(out: &mut impl Write) -> io::Result<Self> {
         terminal::enable_raw_mode()?;
-        let guard = TerminalGuard;
-        execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture, cursor::Hide)?;
+        let guard = TerminalGuard { sequences_sent: false };
+        queue!(out, EnterAlternateScreen, EnableMouseCapture, cursor::Hide)?;
+        out.flush()?;
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            restore_terminal();
+            write_within(restore_sequences(), QUIT_WAIT);
+            let _ = terminal::disable_raw_mode();
             previous(info);
         }));
         Ok(guard)
@@ -84,23 +98,43 @@ impl TerminalGuard {
 }
 
 impl Drop for TerminalGuard {
+    /// Best effort: after SIGHUP the terminal may be gone, and that is fine. Raw mode goes off
+    /// whether the sequences were taken or not: it is a setting of the terminal driver, which
+    /// a full buffer does not hold up.
     fn drop(&mut self) {
-        restore_terminal();
+        if !self.sequences_sent {
+            write_within(restore_sequences(), QUIT_WAIT);
+        }
+        let _ = terminal::disable_raw_mode();
     }
 }
 
-/// Best effort: after SIGHUP the terminal may be gone, and that is fine.
-fn restore_terminal() {
-    // The screen keeps its colours between frames: reset them, or the shell might inherit them.
-    let _ = execute!(
-        io::stdout(),
+/// The sequences that leave the monitor's screen: the shell's screen back, with the cursor,
+/// no mouse reporting and the default colours (the screen keeps its colours between frames,
+/// and the shell would inherit them).
+fn restore_sequences() -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let _ = queue!(
+        bytes,
         style::SetAttribute(style::Attribute::Reset),
         DisableMouseCapture,
         LeaveAlternateScreen,
         cursor::Show
     );
-    let _ = terminal::disable_raw_mode();
-    let _ = io::stdout().flush();
+    bytes
+}
+
+/// Writes `bytes` to standard output on a thread of its own, waiting at most `within` (where
+/// the output thread is not at hand: an error or a panic).
+fn write_within(bytes: Vec<u8>, within: Duration) {
+    let (done, wait) = std::sync::mpsc::channel();
+    let writing = std::thread::Builder::new().spawn(move || {
+        let _ = RawStdout::new().write_all(&bytes);
+        let _ = done.send(());
+    });
+    if writing.is_ok() {
+        let _ = wait.recv_timeout(within);
+    }
 }
 
 async fn event_loop(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Error> {
@@ -116,9 +150,11 @@ async fn event_loop(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Err
     let mut terminate = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
-    let _guard = TerminalGuard::enter()?;
+    // Frames are written on a thread of their own: see `BackgroundWriter`.
+    let mut output = BackgroundWriter::spawn(RawStdout::new())?;
+    let mut guard = TerminalGuard::enter(&mut output)?;
     let (width, height) = terminal::size()?;
-    let mut screen = Screen::new(RawStdout::new(), width, height);
+    let mut screen = Screen::new(output, width, height);
     // A replay's moves are sampled at once.
     let wakeable = app.replay.is_some();
     let mut poller = Poller::spawn_with_past(source, opts.interval, Some(opts.window), wakeable);
@@ -138,10 +174,20 @@ async fn event_loop(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Err
     let stale_after = opts.interval * 2 + Duration::from_secs(1);
     let mut next_stale_check = last_data + stale_after;
     let mut past = poller.past.take();
-    loop {
-        app.now = chrono::Utc::now();
-        screen.draw(|frame| ui::draw(frame, &app, &theme))?;
+    // Whether the screen shows less than the app knows. It is drawn once the last frame is
+    // written: while the terminal is slow, the frames between are never painted.
+    let mut redraw = true;
+    let restore_wait = loop {
+        if redraw && !screen.writer().is_busy() {
+            app.now = chrono::Utc::now();
+            screen.draw(|frame| ui::draw(frame, &app, &theme))?;
+            redraw = false;
+        }
         tokio::select! {
+            written = screen.writer_mut().written(), if screen.writer().is_busy() => {
+                written?;
+                continue;
+            }
             polled = poller.next() => {
                 match polled {
                     Some(Ok(snapshot)) => {
@@ -163,7 +209,7 @@ async fn event_loop(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Err
             }
             Some(ev) = keys.recv() => match ev {
                 Event::Key(key) if key.kind != KeyEventKind::Release => match app.on_key(key) {
-                    app::Action::Quit => break,
+                    app::Action::Quit => break QUIT_BY_KEY_WAIT,
                     app::Action::Signal { key, signal } => {
                         let result = crate::process_signal::send(&key, signal.number());
                         app.signal_result(key.pid, signal, result);
@@ -183,10 +229,14 @@ async fn event_loop(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Err
             _ = tokio::time::sleep_until(next_stale_check) => {
                 next_stale_check = Instant::now() + Duration::from_secs(1);
             }
-            _ = terminate.recv() => break,
-            _ = hangup.recv() => break,
-            _ = interrupt.recv() => break,
+            _ = terminate.recv() => break QUIT_WAIT,
+            _ = hangup.recv() => break QUIT_WAIT,
+            _ = interrupt.recv() => break QUIT_WAIT,
         }
-    }
+        redraw = true;
+    };
+    // After any frame still being written, so that nothing of it lands on the shell's screen.
+    let _ = screen.writer_mut().finish(&restore_sequences(), Some(restore_wait)).await;
+    guard.sequences_sent = true;
     Ok(())
 }

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // each test binary uses its own part of this
 
+pub mod pty;
 pub mod tmux;
 
 use std::path::{Path, PathBuf};
