@@ -812,7 +812,11 @@ mod tests {
     fn an_unknown_process_list_has_no_count() {
         let mut s = snapshot();
         s.gpus[2].processes = None;
-        let text = render(&s, &MetricsOptions { naming: Naming::Gputop, processes: false }, &Freshness::default());
+        let text = render(
+            &s,
+            &MetricsOptions { naming: Naming::Gputop, processes: false },
+            &Freshness::default(),
+        );
         let count = |gpu: &str| {
             text.lines().any(|l| {
                 l.starts_with("gputop_gpu_processes{") && l.contains(&format!("gpu=\"{gpu}\""))
@@ -835,7 +839,11 @@ mod tests {
             }),
             ..Details::default()
         }));
-        let ours = render(&s, &MetricsOptions { naming: Naming::Gputop, processes: false }, &Freshness::default());
+        let ours = render(
+            &s,
+            &MetricsOptions { naming: Naming::Gputop, processes: false },
+            &Freshness::default(),
+        );
         let line = |text: &str, name: &str| -> Option<String> {
             text.lines()
                 .find(|l| l.starts_with(&format!("{name}{{")) && l.contains("gpu=\"0\""))
@@ -845,7 +853,11 @@ mod tests {
         assert!(line(&ours, "gputop_gpu_remapped_rows_pending").unwrap().ends_with(" 1.0"));
         assert!(ours.contains("kind=\"uncorrectable\"} 1.0"), "{ours}");
         assert!(line(&ours, "gputop_gpu_retired_pages_pending").is_none(), "unknown is absent");
-        let dcgm = render(&s, &MetricsOptions { naming: Naming::Dcgm, processes: false }, &Freshness::default());
+        let dcgm = render(
+            &s,
+            &MetricsOptions { naming: Naming::Dcgm, processes: false },
+            &Freshness::default(),
+        );
         assert!(line(&dcgm, "DCGM_FI_DEV_ROW_REMAP_PENDING").unwrap().ends_with(" 1.0"));
         assert!(line(&dcgm, "DCGM_FI_DEV_PCIE_MAX_LINK_WIDTH").unwrap().ends_with(" 16.0"));
         assert!(line(&dcgm, "DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS").unwrap().ends_with(" 2.0"));
@@ -853,8 +865,11 @@ mod tests {
 
     #[test]
     fn the_classic_text_names_counters_by_their_samples_and_has_no_eof() {
-        let open =
-            render(&snapshot(), &MetricsOptions { naming: Naming::Gputop, processes: false }, &Freshness::default());
+        let open = render(
+            &snapshot(),
+            &MetricsOptions { naming: Naming::Gputop, processes: false },
+            &Freshness::default(),
+        );
         assert!(open.ends_with("# EOF\n"));
         let classic = classic_text(&open);
         assert!(!classic.contains("# EOF"));
@@ -874,8 +889,11 @@ mod tests {
 
     #[test]
     fn gputop_names_follow_prometheus_conventions() {
-        let text =
-            render(&snapshot(), &MetricsOptions { naming: Naming::Gputop, processes: false }, &Freshness::default());
+        let text = render(
+            &snapshot(),
+            &MetricsOptions { naming: Naming::Gputop, processes: false },
+            &Freshness::default(),
+        );
         assert!(text.contains("# TYPE gputop_gpu_utilization_ratio gauge"), "{text}");
         assert!(text.contains("# HELP gputop_gpu_memory_used_bytes GPU memory in use"));
         assert!(
@@ -897,7 +915,11 @@ mod tests {
 
     #[test]
     fn process_metrics_when_asked() {
-        let text = render(&snapshot(), &MetricsOptions { naming: Naming::Gputop, processes: true }, &Freshness::default());
+        let text = render(
+            &snapshot(),
+            &MetricsOptions { naming: Naming::Gputop, processes: true },
+            &Freshness::default(),
+        );
         assert!(
             text.contains("gputop_process_gpu_memory_bytes{") && text.contains("pid=\"4000\""),
             "{text}"
@@ -907,7 +929,11 @@ mod tests {
 
     #[test]
     fn dcgm_names_and_labels() {
-        let text = render(&snapshot(), &MetricsOptions { naming: Naming::Dcgm, processes: false }, &Freshness::default());
+        let text = render(
+            &snapshot(),
+            &MetricsOptions { naming: Naming::Dcgm, processes: false },
+            &Freshness::default(),
+        );
         assert!(text.contains("DCGM_FI_DEV_GPU_UTIL{gpu=\"0\",UUID=\"GPU-"), "{text}");
         assert!(text.contains("modelName=\"NVIDIA H100 80GB HBM3\",Hostname=\"demo\""));
         assert!(text.contains("# TYPE DCGM_FI_DEV_FB_USED gauge"));

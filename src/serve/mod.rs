@@ -20,9 +20,9 @@ use tokio::sync::watch;
 
 use crate::output::json;
 use crate::poller::Poller;
+use crate::sample::Snapshot;
 use crate::source::{Source, WithHostUsage};
 use crate::Error;
-use crate::sample::Snapshot;
 use metrics::{render, Freshness, MetricsOptions};
 
 pub struct ServeOptions {
@@ -247,7 +247,8 @@ async fn healthz(State(state): State<AppState>) -> Response {
     if age <= state.stale_after {
         return "ok\n".into_response();
     }
-    let what = if sampled.is_some() { "the last complete sample" } else { "no sample yet: started" };
+    let what =
+        if sampled.is_some() { "the last complete sample" } else { "no sample yet: started" };
     let body = format!("stale: {what} {:.0} s ago\n", age.as_secs_f64());
     (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
 }
