@@ -95,18 +95,19 @@ impl Snapshot {
         match self.origin {
             Origin::Live => true,
             Origin::Simulated | Origin::Recorded => false,
-            Origin::Fleet => self.hosts.iter().any(|h| h.url == "local"),
+            Origin::Fleet => self.hosts.iter().any(|h| h.live_here),
         }
     }
 
-    /// Whether `gpu` is this machine's: `--remote`'s `local` entry, by the name it reported.
+    /// Whether `gpu` is this machine's live GPU: `--remote`'s `local` entry (when that is the
+    /// driver's, not a demo), by the name it reported.
     pub fn is_local_entry(&self, gpu: &GpuSample) -> bool {
         match (self.origin, &gpu.host) {
             (Origin::Live, _) => true,
             (Origin::Fleet, Some(name)) => self
                 .hosts
                 .iter()
-                .any(|h| h.url == "local" && h.hostname.as_deref() == Some(name.as_str())),
+                .any(|h| h.live_here && h.hostname.as_deref() == Some(name.as_str())),
             _ => false,
         }
     }
@@ -138,6 +139,10 @@ pub struct RemoteHost {
     /// exporter answers but its data stopped moving, or the scrape lags).
     #[serde(default, skip_serializing_if = "is_false")]
     pub stale: bool,
+    /// `--remote`'s `local` entry with this machine's live processes: set by the remote source
+    /// alone, never read from data (a Prometheus `instance` or a host may call itself "local").
+    #[serde(skip)]
+    pub live_here: bool,
 }
 
 impl RemoteHost {
@@ -159,6 +164,7 @@ impl RemoteHost {
             memory_total_bytes: None,
             age_seconds: None,
             stale: false,
+            live_here: false,
         }
     }
 }

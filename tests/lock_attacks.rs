@@ -166,22 +166,34 @@ fn planted_links_fifos_and_hard_links_deny_a_gpu_and_touch_nothing() {
     assert!(std::os::unix::fs::FileTypeExt::is_fifo(&fifo_meta.file_type()));
 }
 
-/// The default directory, planted in a fresh /tmp (a tmpfs in a private mount namespace)
-/// before root's first `wait`: refused. When nobody planted it, `wait` makes it, mode 1777.
+/// The default directory, planted in a fresh /tmp (a tmpfs in a private mount namespace, /run
+/// too) before a user's first `wait`: refused. When nobody planted it, the user's `wait` makes
+/// it, mode 1777. Root never uses /tmp: it makes /run/gputop/locks, which every user trusts.
 #[test]
 fn a_planted_default_directory_in_tmp_is_refused() {
     if !root() || !have("unshare", &["--version"], "apt-get install util-linux") {
         return;
     }
-    // Everything the run needs lives outside the /tmp it hides.
+    const VICTIM: u32 = 4242;
+    // Everything the run needs lives outside the /tmp it hides, readable by the victim.
     let work = tempfile::Builder::new().tempdir_in(Path::new(ROOT).join("target")).unwrap();
+    chmod(work.path(), 0o755);
     let scenario = work.path().join("machine.toml");
     std::fs::write(&scenario, machine()).unwrap();
+    chmod(&scenario, 0o644);
+    // The victim's own file: the planted link points at it.
     let canary = Canary::new(work.path());
-    let run = |setup: &str| {
+    chown(&canary.0, VICTIM);
+    let run = |setup: &str, as_victim: bool| {
+        let who = if as_victim {
+            format!("setpriv --reuid={VICTIM} --regid={VICTIM} --clear-groups")
+        } else {
+            String::new()
+        };
         let script = format!(
-            "mount -t tmpfs tmpfs /tmp || exit 99\n{setup}\n\
-             \"$GPUTOP\" wait --stable 0 -n 3 -- sh -c 'stat -c %a:%U /tmp/gputop-locks'"
+            "mount -t tmpfs tmpfs /tmp && mount -t tmpfs tmpfs /run || exit 99\n{setup}\n\
+             {who} \"$GPUTOP\" wait --stable 0 -n 3 -- sh -c \
+             'stat -c %a:%u /tmp/gputop-locks 2>/dev/null; stat -c %a:%u /run/gputop/locks 2>/dev/null; true'"
         );
         let mut cmd = StdCommand::new("unshare");
         cmd.args(["--mount", "--propagation", "private", "sh", "-c", &script])
@@ -190,30 +202,37 @@ fn a_planted_default_directory_in_tmp_is_refused() {
             .env("GPUTOP_FAKE_NVML_SCENARIO", &scenario)
             .env("GPUTOP_FAKE_NVML_TIME", "1000")
             .env("CANARY", &canary.0)
+            .env("HOME", "/nonexistent")
+            .env_remove("XDG_CONFIG_HOME")
             .env_remove("CUDA_VISIBLE_DEVICES");
         let out = cmd.output().unwrap();
         assert_ne!(out.status.code(), Some(99), "cannot mount a tmpfs");
-        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), {
-            String::from_utf8_lossy(&out.stderr).into_owned()
-        })
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
     };
-    // Nobody's directory, with a link to the canary where GPU 0's lock goes.
+    // Nobody's directory, with a link to the victim's file where GPU 0's lock goes.
     let plant = format!(
         "mkdir -m 1777 /tmp/gputop-locks && ln -s \"$CANARY\" /tmp/gputop-locks/{}.lock && \
          chown -h {NOBODY}:{NOBODY} /tmp/gputop-locks /tmp/gputop-locks/*",
         UUIDS[0]
     );
-    let (code, _, err) = run(&plant);
+    let (code, _, err) = run(&plant, true);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("/tmp/gputop-locks") && err.contains("UID 65534"), "{err}");
-    canary.assert_untouched();
+    let meta = std::fs::metadata(&canary.0).unwrap();
+    assert_eq!((meta.mode() & 0o7777, meta.uid()), (0o600, VICTIM), "the victim's file changed");
+    assert_eq!(std::fs::read_to_string(&canary.0).unwrap(), "root:secret\n");
     // A link to the default directory is not followed either.
-    let (code, _, err) = run("mkdir /tmp/elsewhere && ln -s /tmp/elsewhere /tmp/gputop-locks");
+    let (code, _, err) =
+        run("mkdir /tmp/elsewhere && ln -s /tmp/elsewhere /tmp/gputop-locks", true);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("symbolic link"), "{err}");
     // Not planted: made with the sticky bit, for every user, whatever the umask.
-    let (code, out, err) = run("umask 077");
-    assert_eq!((code, out.as_str()), (0, "1777:root\n"), "{err}");
+    let (code, out, err) = run("umask 077", true);
+    assert_eq!((code, out.as_str()), (0, format!("1777:{VICTIM}\n").as_str()), "{err}");
+    // Root ignores the planted /tmp one and makes the system's directory.
+    let (code, out, err) = run(&format!("{plant}; umask 077"), false);
+    assert_eq!((code, out.as_str()), (0, "1777:65534\n1777:0\n"), "{err}");
 }
 
 /// A huge lock file someone holds costs `select` nothing: the holder comes from the kernel,

@@ -574,6 +574,20 @@ fn a_stuck_driver_call_fails_healthz_and_the_timestamp_says_when_sampling_stoppe
     let (code, _, metrics) = server.get("/metrics", &[]);
     assert_eq!(code, 200);
     assert!(now().as_secs_f64() - last_sample(&metrics) > 1.0, "{metrics}");
+    // A --remote view marks the host stale, with why.
+    let out = assert_cmd::Command::cargo_bin("gputop")
+        .unwrap()
+        .args(["--remote", &server.addr, "--once", "--json"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let host = &doc["hosts"][0];
+    assert_eq!(
+        (host["up"].as_bool(), host["stale"].as_bool()),
+        (Some(true), Some(true)),
+        "{doc:#}"
+    );
+    assert!(host["error"].as_str().unwrap().starts_with("stale: its exporter has had no complete"));
     // Unstuck: fresh again.
     loop {
         let (code, _, body) = server.get("/healthz", &[]);

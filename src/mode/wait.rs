@@ -77,7 +77,9 @@ fn claim(
             claims.push(c);
             ids.push(v.id(args.pick.by_uuid));
             if claims.len() == wanted {
-                claims.into_iter().for_each(|c| c.hand_over_on_exec());
+                for c in claims {
+                    c.hand_over_on_exec().map_err(Error::Usage)?;
+                }
                 return Ok(Some(ids.join(",")));
             }
         }

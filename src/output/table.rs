@@ -77,6 +77,10 @@ pub fn render(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
                     lines.push(
                         p.paint(style::HEADER, &format!("── {} ({url}{took})", sanitize(name))),
                     );
+                    if host.stale {
+                        let why = sanitize(host.error.as_deref().unwrap_or("stale"));
+                        lines.push(p.paint(style::ALERT, &format!("   STALE ({why})")));
+                    }
                     gpu_lines(
                         &mut snapshot.gpus.iter().filter(|g| g.host.as_ref() == Some(name)),
                         &mut lines,

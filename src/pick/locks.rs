@@ -64,11 +64,20 @@ impl LockDir {
     /// The directory `--lock-dir` names, or the shared default, for claiming: created if
     /// needed (the /tmp one with the sticky bit and mode 1777, like /tmp itself), then checked.
     pub fn open(given: Option<&Path>) -> Result<Self, String> {
-        let path = chosen(given);
-        let default_tmp = given.is_none() && path == Path::new(TMP_DIR);
+        // Root makes the system's directory, which every user then trusts; a user's default
+        // in /tmp is trusted by that user alone.
+        let path = match given {
+            None if rustix::process::geteuid().is_root() => PathBuf::from(SYSTEM_DIR),
+            _ => chosen(given),
+        };
+        let shared_default = given.is_none();
         let mut created = false;
         if !exists(&path) {
-            let made = if default_tmp {
+            let made = if shared_default {
+                if let Some(parent) = path.parent() {
+                    // /run/gputop: root's, 0755, made only when missing.
+                    let _ = rustix::fs::mkdir(parent, Mode::from_raw_mode(0o755));
+                }
                 rustix::fs::mkdir(&path, Mode::from_raw_mode(0o1777)).map_err(std::io::Error::from)
             } else {
                 std::fs::create_dir_all(&path)
@@ -83,7 +92,7 @@ impl LockDir {
             }
         }
         let fd = open_dir(&path)?;
-        if created && default_tmp {
+        if created && shared_default {
             // mkdir's mode went through the umask: every user must be able to claim here.
             // Only the directory this process made is changed, through its own descriptor.
             let stat = rustix::fs::fstat(&fd).map_err(|e| bad(&path, e))?;
@@ -148,7 +157,9 @@ impl LockDir {
     /// Claims `gpu` for this process; `None` when someone else holds it, or when a file
     /// planted in its place keeps it from being claimed.
     pub fn claim(&self, gpu: &GpuSample) -> Result<Option<Claim>, String> {
-        let dir = self.fd.as_ref().expect("LockDir::open always opens the directory");
+        let Some(dir) = self.fd.as_ref() else {
+            return Err(format!("no lock directory at {}", self.path.display()));
+        };
         let name = Self::name_of(gpu);
         let file = match create_lock_file(dir, &name) {
             Ok(Some(file)) => file,
@@ -174,10 +185,12 @@ impl LockDir {
 
 impl Claim {
     /// Keeps the claim open across `exec`, so the program started holds it for its lifetime.
-    pub fn hand_over_on_exec(self) {
+    pub fn hand_over_on_exec(self) -> Result<(), String> {
         let fd = OwnedFd::from(self.file);
-        let _ = rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::empty());
+        rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::empty())
+            .map_err(|e| format!("cannot hand the GPU's claim to the command: {e}"))?;
         std::mem::forget(fd);
+        Ok(())
     }
 }
 

@@ -58,6 +58,18 @@ struct AppState {
     stale_after: Duration,
 }
 
+/// The header that tells a `--remote` reader the snapshot it gets is stale, and how old.
+pub const STALE_HEADER: &str = "gputop-stale-seconds";
+
+impl AppState {
+    /// How old the last complete sample (or the start, before the first) is, once that is
+    /// more than `--stale-after`; `None` while samples come.
+    fn stale_age(&self) -> Option<Duration> {
+        let age = self.latest.borrow().sampled.unwrap_or(self.started).elapsed();
+        (age > self.stale_after).then_some(age)
+    }
+}
+
 pub fn run(source: Box<dyn Source>, opts: ServeOptions) -> Result<(), Error> {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
@@ -243,10 +255,9 @@ fn router(state: AppState) -> Router {
 /// the probe instead of serving old values as if they were new.
 async fn healthz(State(state): State<AppState>) -> Response {
     let sampled = state.latest.borrow().sampled;
-    let age = sampled.unwrap_or(state.started).elapsed();
-    if age <= state.stale_after {
+    let Some(age) = state.stale_age() else {
         return "ok\n".into_response();
-    }
+    };
     let what =
         if sampled.is_some() { "the last complete sample" } else { "no sample yet: started" };
     let body = format!("stale: {what} {:.0} s ago\n", age.as_secs_f64());
@@ -306,7 +317,14 @@ async fn snapshot_handler(State(state): State<AppState>) -> Response {
     if rendered.snapshot_json.is_empty() {
         return (StatusCode::SERVICE_UNAVAILABLE, "no sample yet\n").into_response();
     }
-    ([(header::CONTENT_TYPE, "application/json")], rendered.snapshot_json.clone()).into_response()
+    let mut response =
+        ([(header::CONTENT_TYPE, "application/json")], rendered.snapshot_json.clone())
+            .into_response();
+    if let Some(age) = state.stale_age() {
+        let age = HeaderValue::from(age.as_secs());
+        response.headers_mut().insert(STALE_HEADER, age);
+    }
+    response
 }
 
 #[cfg(test)]

@@ -201,14 +201,22 @@ fn authority(url: &str) -> String {
     rest.split('/').next().unwrap_or(rest).to_string()
 }
 
-fn fetch(agent: &ureq::Agent, endpoint: &Endpoint) -> Result<Snapshot, String> {
+type Fetched = Result<(Snapshot, Option<u64>), String>;
+
+/// A host's snapshot, and how old its last complete sample is when its exporter says it is
+/// stale (sampling stuck there: a driver call that does not return).
+fn fetch(agent: &ureq::Agent, endpoint: &Endpoint) -> Fetched {
     let mut request = agent.get(&endpoint.url);
     if let Some(token) = &endpoint.token {
         request = request.header("Authorization", format!("Bearer {token}"));
     }
     let mut response = request.call().map_err(|e| why_down(&e))?;
+    let stale = response
+        .headers()
+        .get(crate::serve::STALE_HEADER)
+        .and_then(|v| v.to_str().ok()?.parse().ok());
     let body = response.body_mut().read_to_string().map_err(|e| why_down(&e))?;
-    parse_snapshot(&body)
+    Ok((parse_snapshot(&body)?, stale))
 }
 
 /// A snapshot from another gputop: one of a newer schema is refused by name, not misread.
@@ -230,7 +238,7 @@ fn parse_snapshot(body: &str) -> Result<Snapshot, String> {
 
 impl Source for RemoteSource {
     fn sample(&mut self) -> Result<Snapshot, SourceError> {
-        let remote: Vec<(Result<Snapshot, String>, Duration)> = std::thread::scope(|s| {
+        let remote: Vec<(Fetched, Duration)> = std::thread::scope(|s| {
             let handles: Vec<_> = self
                 .endpoints
                 .iter()
@@ -248,14 +256,21 @@ impl Source for RemoteSource {
         });
         let mut hosts: Vec<RemoteHost> = Vec::new();
         let mut gpus = Vec::new();
-        let mut add = |url: &str, result: Result<Snapshot, String>, took: Duration| match result {
-            Ok(snap) => {
+        let mut add = |url: &str, result: Fetched, took: Duration| match result {
+            Ok((snap, stale)) => {
                 // GPUs are grouped by host name, so two hosts must not share one.
                 let mut name = snap.host.hostname.clone().unwrap_or_else(|| authority(url));
                 if hosts.iter().any(|h| h.hostname.as_deref() == Some(name.as_str())) {
                     name = format!("{name}@{}", authority(url));
                 }
                 hosts.push(RemoteHost {
+                    // Only the local entry's own live processes can be signalled from here.
+                    live_here: url == "local" && snap.origin == crate::sample::Origin::Live,
+                    stale: stale.is_some(),
+                    age_seconds: stale.map(|s| s as f64),
+                    error: stale.map(|s| {
+                        format!("stale: its exporter has had no complete sample for {s} s (a stuck driver call?)")
+                    }),
                     latency_ms: Some(took.as_millis() as u64),
                     cpu_percent: snap.host.cpu_percent,
                     memory_used_bytes: snap.host.memory_used_bytes,
@@ -272,7 +287,7 @@ impl Source for RemoteSource {
         if let Some(local) = self.local.as_mut() {
             let started = Instant::now();
             let sampled = match local {
-                Ok(source) => source.sample().map_err(|e| e.to_string()),
+                Ok(source) => source.sample().map(|s| (s, None)).map_err(|e| e.to_string()),
                 Err(e) => Err(e.clone()),
             };
             add("local", sampled, started.elapsed());

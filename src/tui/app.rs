@@ -900,12 +900,27 @@ mod tests {
                 memory_total_bytes: None,
                 age_seconds: None,
                 stale: false,
+                live_here: true,
             }];
         });
         assert!(a.offers_signals());
         a.on_key(key(KeyCode::Down));
         a.on_key(key(KeyCode::Char('k')));
         assert!(matches!(a.overlay, Overlay::Kill { .. }), "{:?}", a.message);
+        stop_untouched(child);
+    }
+
+    #[test]
+    fn a_host_that_calls_itself_local_is_still_another_host() {
+        // A Prometheus target labelled instance="local", or a demo behind --remote local.
+        let child = sleeper();
+        let mut a = app_with_local(child.id());
+        reshown(&mut a, |s| {
+            s.origin = Origin::Fleet;
+            s.gpus[0].host = Some("here".into());
+            s.hosts = vec![crate::sample::RemoteHost::up("local", "here")];
+        });
+        refused_with(&mut a, "another host");
         stop_untouched(child);
     }
 
