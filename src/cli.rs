@@ -558,15 +558,27 @@ impl Cli {
                 }
             }
         }
+        // `--demo` takes an optional value: before a subcommand's name it means the default
+        // fleet, not a scenario of that name. The names come from the definition itself.
+        let command = <Self as clap::CommandFactory>::command();
+        let subcommands: Vec<&str> =
+            command.get_subcommands().map(|c| c.get_name()).chain(["help"]).collect();
         for i in 0..args.len().saturating_sub(1) {
             let next = args[i + 1].to_str();
-            if args[i] == "--demo"
-                && matches!(next, Some("serve" | "doctor" | "health" | "select" | "wait" | "help"))
-            {
+            if args[i] == "--demo" && next.is_some_and(|n| subcommands.contains(&n)) {
                 args[i] = "--demo=4".into();
             }
         }
-        Self::parse_from(args)
+        let health = args.iter().skip(1).take_while(|a| *a != "--").any(|a| a == "health");
+        match Self::try_parse_from(args) {
+            Ok(cli) => cli,
+            // `health`'s codes 1 and 2 are verdicts: a command line it cannot run is unknown.
+            Err(e) if health && e.use_stderr() => {
+                let _ = e.print();
+                std::process::exit(3);
+            }
+            Err(e) => e.exit(),
+        }
     }
 }
 

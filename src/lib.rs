@@ -89,8 +89,15 @@ impl Error {
 /// one line (nvidia-smi's errors as nvidia-smi prints them), and gives the exit code.
 pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
     let cli = Cli::parse_args(args);
+    // `health`'s codes 1 and 2 are verdicts on the GPUs: anything that kept it from judging
+    // them is unknown (3), so a prolog never drains a node over a typo, nor passes one.
+    let health = matches!(cli.command, Some(cli::Command::Health(_)));
     match run(cli) {
         Ok(code) => code,
+        Err(e) if health && !e.is_broken_pipe() => {
+            eprintln!("gputop: {}", embed::error_line(&e));
+            3
+        }
         Err(e) if e.is_broken_pipe() => 0,
         Err(Error::NvidiaSmi(text)) => {
             // As nvidia-smi prints it: on stdout, then a blank line.

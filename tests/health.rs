@@ -160,3 +160,37 @@ fn no_gpu_is_unknown_exit_3_never_ok() {
     );
     assert!(!text.contains("NAME"), "no empty table: {text}");
 }
+
+/// A check whose values the driver refused is not examined: unknown, never ok. A value the
+/// GPU does not have (NOT_SUPPORTED) is nothing to check.
+#[test]
+fn a_check_the_driver_refused_is_unknown_not_ok() {
+    let (code, text) = health(
+        "[[gpus]]\nname = \"A\"\nerrors = { throttle = \"NO_PERMISSION\", remapped_rows = \"UNKNOWN\" }\n",
+        &[],
+    );
+    assert_eq!(code, 3, "{text}");
+    assert!(text.starts_with("GPU 0 (A, 00000000:01:00.0) unknown: "), "{text}");
+    assert!(text.contains("hardware slowdowns not examined: no permission to read it"), "{text}");
+    assert!(text.contains("memory rows and pages not examined: the driver failed"), "{text}");
+    let (code, json) =
+        health("[[gpus]]\nname = \"A\"\nerrors = { throttle = \"NO_PERMISSION\" }\n", &["--json"]);
+    let doc: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!((code, doc["gpus"][0]["status"].as_str()), (3, Some("unknown")));
+    assert_eq!(doc["gpus"][0]["not_examined"][0]["check"], "hardware slowdowns");
+}
+
+/// Codes 1 and 2 are verdicts: a command line health cannot run, or a GPU it cannot find, is
+/// unknown (3), so a prolog that drains on 2 does not drain over a typo.
+#[test]
+fn what_keeps_health_from_judging_is_unknown_not_a_verdict() {
+    let scenario = scenario_file("[[gpus]]\nname = \"A\"\n");
+    for args in
+        [&["health", "--bogus"][..], &["health", "--id", "9"], &["--interval", "0", "health"]]
+    {
+        let out = gputop(&scenario).args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}

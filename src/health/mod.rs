@@ -9,7 +9,7 @@ pub mod xid;
 use serde::Serialize;
 
 use crate::output::sanitize::sanitize;
-use crate::sample::{EventSource, GpuSample, GpuStatus, ThrottleReason};
+use crate::sample::{EventSource, GpuSample, GpuStatus, MissingReason, ThrottleReason};
 
 /// A verdict, least to most serious: a known failure outranks what could not be examined,
 /// which outranks a warning (something unseen may be worse than what was seen).
@@ -120,6 +120,10 @@ pub fn judge(g: &GpuSample, not_examined: Vec<NotExamined>) -> GpuHealth {
         }
     }
     problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
+    let mut not_examined = not_examined;
+    if g.status == GpuStatus::Ok {
+        not_examined.extend(refused_checks(g));
+    }
     let seen = problems.first().map_or(Severity::Ok, |p| p.severity);
     let unseen = if not_examined.is_empty() { Severity::Ok } else { Severity::Unknown };
     GpuHealth {
@@ -131,6 +135,47 @@ pub fn judge(g: &GpuSample, not_examined: Vec<NotExamined>) -> GpuHealth {
         problems,
         not_examined,
     }
+}
+
+/// The checks above that read a value the driver can refuse, by the fields they read. A GPU
+/// without the value (NOT_SUPPORTED: no NVLink, no row remapping before Ampere) has nothing
+/// to check; a value refused (no permission, an error) is a check not examined.
+const REFUSABLE: [(&str, &[&str]); 5] = [
+    ("hardware slowdowns", &["throttle"]),
+    ("ECC errors", &["ecc.uncorrected"]),
+    ("memory rows and pages", &["details.remapped_rows", "details.retired_pages_pending"]),
+    ("PCIe link", &["details.pcie_link_width_current", "details.pcie_link_width_max"]),
+    ("NVLink", &["details.nvlink"]),
+];
+
+/// The checks whose values the driver refused on `g`: never counted as passed.
+fn refused_checks(g: &GpuSample) -> Vec<NotExamined> {
+    REFUSABLE
+        .iter()
+        .filter_map(|(check, fields)| {
+            let missing = fields
+                .iter()
+                .filter_map(|f| g.missing.get(f))
+                .find(|m| m.reason != MissingReason::NotSupported)?;
+            let (why, fix) = match missing.reason {
+                MissingReason::NoPermission => {
+                    ("no permission to read it".to_string(), "run as root")
+                }
+                MissingReason::NotExported => {
+                    ("its exporter does not export it".into(), "check the exporter's version")
+                }
+                MissingReason::NotRecorded => ("not recorded".into(), "check the live GPU"),
+                _ => (
+                    match missing.nvml_code {
+                        Some(code) => format!("the driver failed to give it (NVML error {code})"),
+                        None => "the driver failed to give it".into(),
+                    },
+                    "run `gputop doctor`; check `sudo dmesg | grep -i nvrm`",
+                ),
+            };
+            Some(NotExamined { check, why, fix })
+        })
+        .collect()
 }
 
 /// The XID errors the GPU raised that speak of its health (an application's own faults do
@@ -310,5 +355,28 @@ mod tests {
             ..Default::default()
         }));
         assert_eq!(judge(&warned, vec![unseen]).status, Severity::Unknown);
+    }
+
+    #[test]
+    fn a_value_the_driver_refused_is_a_check_not_examined_one_it_lacks_is_none() {
+        use crate::sample::Missing;
+        let mut g = GpuSample::empty(0);
+        let refused = Missing { reason: MissingReason::Error, nvml_code: Some(999) };
+        let lacking = Missing { reason: MissingReason::NotSupported, nvml_code: Some(3) };
+        g.missing.insert("details.nvlink", lacking);
+        assert_eq!(judge(&g, vec![]).status, Severity::Ok, "no NVLink: nothing to check");
+        g.missing.insert("throttle", refused);
+        g.missing.insert(
+            "ecc.uncorrected",
+            Missing { reason: MissingReason::NoPermission, nvml_code: None },
+        );
+        let h = judge(&g, vec![]);
+        assert_eq!(h.status, Severity::Unknown);
+        assert_eq!(
+            line(&h),
+            "GPU 0 unknown: hardware slowdowns not examined: the driver failed to give it (NVML \
+             error 999) (run `gputop doctor`; check `sudo dmesg | grep -i nvrm`); ECC errors not \
+             examined: no permission to read it (run as root)"
+        );
     }
 }
