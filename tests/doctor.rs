@@ -698,8 +698,9 @@ fn a_probe_that_floods_its_pipes_is_read_while_it_runs() {
          case \"$2\" in *torch*) echo '{answer}' ;; *) echo null ;; esac\n"
     ));
     let (report, took) = doctor_in(&std::env::temp_dir(), &[("PATH", path_with(bin.path()))]);
-    // The probes' limit is 4 s.
-    assert!(took < std::time::Duration::from_secs(2), "took {took:?}");
+    // The probes' limit is 4 s: a probe whose pipes were read only after it exited would
+    // stall there (measured 0.1 s here, so a loaded machine has room).
+    assert!(took < std::time::Duration::from_millis(3500), "took {took:?}");
     assert_eq!(status_of(&report, "torch"), "ok", "{report:#}");
     assert_eq!(findings(&report, "torch")[0]["imported_from"], "/opt/venv/lib/torch");
 }

@@ -259,6 +259,8 @@ fn a_huge_held_lock_file_costs_select_nothing_more() {
         cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "flock", "-x"])
             .arg(file)
             .args(["sleep", "60"]);
+        // In a group of its own: flock's child (sleep) holds the lock too, and goes with it.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         KillOnDrop(cmd.stdin(Stdio::null()).spawn().unwrap())
     };
     let _held = (hold(&huge), hold(&normal));
@@ -287,9 +289,11 @@ fn a_huge_held_lock_file_costs_select_nothing_more() {
 
 struct KillOnDrop(std::process::Child);
 
+/// A child leading a process group of its own: the whole group is killed when dropped.
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        // SAFETY: killpg on the group our own child leads.
+        unsafe { libc::killpg(self.0.id() as libc::pid_t, libc::SIGKILL) };
         let _ = self.0.wait();
     }
 }
