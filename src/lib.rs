@@ -347,6 +347,17 @@ fn open_prometheus(cli: &Cli, url: &str) -> Result<Box<dyn source::Source>, Erro
         password: cli.source.prometheus_password_file.as_deref().map(read_password).transpose()?,
         ca_file: cli.source.prometheus_ca.clone(),
     };
+    let secret = if connection.token.is_some() {
+        Some("token")
+    } else {
+        connection.password.as_ref().map(|_| "password")
+    };
+    if let Some(secret) = secret.filter(|_| source::remote::travels_in_clear(url)) {
+        eprintln!(
+            "gputop: warning: the Prometheus {secret} goes over plain http to {}, readable on the network: use https://",
+            output::sanitize::sanitize(url)
+        );
+    }
     let source =
         source::prometheus::PrometheusSource::new(&connection, cli.source.selector.as_deref())
             .map_err(Error::Usage)?;

@@ -429,6 +429,22 @@ fn a_token_over_plain_http_to_another_machine_is_warned_about_once_per_host() {
 }
 
 #[test]
+fn a_prometheus_token_or_password_over_plain_http_is_warned_about() {
+    let secrets = temp_dir();
+    let path = secrets.path().join("secret");
+    std::fs::write(&path, "s3cret\n").unwrap();
+    set_mode(&path, 0o600);
+    let path = path.display().to_string();
+    for flag in ["--prometheus-token-file", "--prometheus-password-file"] {
+        let (_, stderr) = run(&["--prometheus", "http://0.0.0.0:1", flag, &path, "--once"]);
+        let said = stderr.lines().filter(|l| l.contains("goes over plain http")).count();
+        assert_eq!(said, 1, "{flag}: {stderr}");
+        let (_, stderr) = run(&["--prometheus", "http://127.0.0.1:1", flag, &path, "--once"]);
+        assert!(!stderr.contains("plain http"), "loopback: {stderr}");
+    }
+}
+
+#[test]
 fn a_token_served_without_tls_on_a_public_address_is_warned_about() {
     let Some(certs) = Certificates::make() else { return };
     let token = certs.arg("token");

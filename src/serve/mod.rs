@@ -16,6 +16,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use tokio::signal::unix::Signal;
 use tokio::sync::watch;
 
 use crate::output::json;
@@ -137,10 +138,12 @@ async fn serve(source: Box<dyn Source>, opts: ServeOptions) -> Result<(), Error>
         );
     }
     let scheme = if opts.tls.is_some() { "https" } else { "http" };
-    eprintln!("gputop: serving metrics on {scheme}://{local}/metrics");
+    // Caught before the line that says the server is up: a SIGHUP right after it reloads.
     if let Some(certificate) = &opts.tls {
-        tokio::spawn(reload_on_hangup(certificate.clone()));
+        let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+        tokio::spawn(reload_on_hangup(certificate.clone(), hangup));
     }
+    eprintln!("gputop: serving metrics on {scheme}://{local}/metrics");
     let acceptor = opts.tls.as_ref().map(tls::Reloading::acceptor);
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
@@ -157,9 +160,7 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Reads the certificate and key again on each SIGHUP; a bad pair is one line, and the one
 /// being served stays.
-async fn reload_on_hangup(certificate: Arc<tls::Reloading>) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut hangup) = signal(SignalKind::hangup()) else { return };
+async fn reload_on_hangup(certificate: Arc<tls::Reloading>, mut hangup: Signal) {
     while hangup.recv().await.is_some() {
         match certificate.reload() {
             Ok(()) => eprintln!(

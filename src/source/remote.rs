@@ -74,14 +74,19 @@ impl Endpoint {
     /// Whether the token would cross a network in clear text: plain http to a host that is
     /// not this machine's loopback.
     pub fn sends_token_in_clear(&self) -> bool {
-        let host = ureq::http::Uri::try_from(self.url.as_str())
-            .ok()
-            .and_then(|u| u.host().map(|h| h.trim_matches(['[', ']']).to_ascii_lowercase()));
-        let loopback = host.is_some_and(|h| {
-            h == "localhost" || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-        });
-        self.token.is_some() && !self.is_https() && !loopback
+        self.token.is_some() && travels_in_clear(&self.url)
     }
+}
+
+/// Whether what is sent to `url` crosses a network unencrypted: plain http to a host that is
+/// not this machine's loopback.
+pub fn travels_in_clear(url: &str) -> bool {
+    let Ok(uri) = ureq::http::Uri::try_from(url) else { return false };
+    let host = uri.host().map(|h| h.trim_matches(['[', ']']).to_ascii_lowercase());
+    let loopback = host.is_some_and(|h| {
+        h == "localhost" || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    });
+    uri.scheme_str() == Some("http") && !loopback
 }
 
 /// A line of a `--hosts` file.
