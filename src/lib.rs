@@ -283,13 +283,12 @@ fn open_source(
         entries.extend(hosts);
     }
     if entries.is_empty() {
-        for (given, option) in [
-            (cli.source.remote_token_file.is_some(), "--remote-token-file"),
-            (cli.source.remote_ca.is_some(), "--remote-ca"),
-        ] {
-            if given {
-                return Err(Error::Usage(format!("{option} needs --remote or --hosts")));
-            }
+        // A hosts file that names nobody is a mistake, never a fall-back to the local GPUs.
+        if let Some(path) = &cli.source.hosts {
+            return Err(Error::Usage(format!(
+                "{} names no host (one URL per line; `local` for this machine)",
+                path.display()
+            )));
         }
         return Ok(source_spec(cli).open(&cli.source.ids, options)?);
     }

@@ -159,6 +159,17 @@ fn check_flags(cli: &Cli, mode: Mode) -> Result<(), String> {
             ));
         }
     }
+    if src.remote.is_empty() && src.hosts.is_none() {
+        let remote_only = [
+            (src.remote_token_file.is_some(), "--remote-token-file"),
+            (src.remote_ca.is_some(), "--remote-ca"),
+        ];
+        if let Some((_, flag)) = remote_only.iter().find(|(set, _)| *set) {
+            return Err(format!(
+                "{flag} needs --remote or --hosts: it is for the hosts asked there"
+            ));
+        }
+    }
     if cli.output.filename.is_some() && !matches!(mode, Mode::Once | Mode::Watch { .. }) {
         return Err("-f/--filename applies to --once, --watch and the queries".into());
     }
@@ -213,6 +224,17 @@ mod tests {
         let cli =
             Cli::try_parse_from(std::iter::once("gputop").chain(args.iter().copied())).unwrap();
         Plan::from_cli(&cli, interactive)
+    }
+
+    #[test]
+    fn remote_flags_without_remote_hosts_are_refused_in_every_mode() {
+        for mode in [&[][..], &["select"], &["health"], &["record"], &["doctor"], &["--once"]] {
+            for flag in [&["--remote-ca", "ca.pem"][..], &["--remote-token-file", "t"]] {
+                let args: Vec<&str> = flag.iter().chain(mode).copied().collect();
+                let err = plan(&args, true).err().unwrap_or_else(|| panic!("{args:?} accepted"));
+                assert!(err.contains("needs --remote or --hosts"), "{args:?}: {err}");
+            }
+        }
     }
 
     #[test]

@@ -140,6 +140,17 @@ fn bad_urls_and_hosts_without_nvml_are_told_apart() {
     let out = gputop(&scenario).args(["--once", "--remote", "ftp://gpu1"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("only http:// and https://"));
+    // A hosts file that names nobody is a mistake, not the local GPUs.
+    let hosts = scenario_file(
+        "# every host commented out
+# gpu1:9835
+
+",
+    );
+    let out = gputop(&scenario).args(["--once", "--hosts"]).arg(hosts.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("names no host"), "{out:?}");
+    assert!(out.stdout.is_empty(), "the local GPUs were shown instead");
 
     // `local` on a machine without a driver is one host down, beside the others.
     let a = exporter("Remote GPU");

@@ -87,7 +87,10 @@ impl KernelXids {
 /// Why the log could not be read: one line, and whether it was for lack of permission.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unreadable {
+    /// What went wrong and what to do, for a line of its own.
     pub message: String,
+    /// What went wrong alone, for a line that says what to do itself.
+    pub cause: String,
     pub permission: bool,
 }
 
@@ -96,10 +99,8 @@ fn read_error(path: &Path, e: &std::io::Error) -> Unreadable {
     let hint = if permission { " (run as root, or set kernel.dmesg_restrict=0)" } else { "" };
     let reason = e.to_string();
     let reason = reason.split(" (os error").next().unwrap_or(&reason).to_lowercase();
-    Unreadable {
-        message: format!("cannot read the kernel log {}: {reason}{hint}", path.display()),
-        permission,
-    }
+    let cause = format!("cannot read the kernel log {}: {reason}", path.display());
+    Unreadable { message: format!("{cause}{hint}"), cause, permission }
 }
 
 /// `NVRM: Xid (PCI:0000:3b:00): 79, …` → ((0, 0x3b, 0), 79).

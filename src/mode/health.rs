@@ -43,7 +43,7 @@ pub fn report(source: &mut dyn Source, kernel_log: &Path) -> Result<Report, Erro
             }
             unseen.push(NotExamined {
                 check: "XID history",
-                why: e.message.clone(),
+                why: e.cause.clone(),
                 fix: if e.permission {
                     "run as root, or let users read the kernel log: sysctl kernel.dmesg_restrict=0"
                 } else {

@@ -238,12 +238,17 @@ fn check_trusted(path: &Path, fd: &OwnedFd) -> Result<(), String> {
     let fix = "pass --lock-dir with a directory of your own, or ask an administrator to create \
                /run/gputop/locks (owned by root, mode 1777)";
     if stat.st_uid != 0 && stat.st_uid != me {
+        let uid = stat.st_uid;
+        let name = host::user_name(uid);
+        let owner = if name == uid.to_string() {
+            format!("UID {uid}")
+        } else {
+            format!("{} (UID {uid})", sanitize(&name))
+        };
         return Err(format!(
-            "refusing the lock directory {}: it belongs to {} (UID {}), not to root or to you, \
-             who could plant files in it: {fix}",
+            "refusing the lock directory {}: it belongs to {owner}, not to root or to you, who \
+             could plant files in it: {fix}",
             path.display(),
-            sanitize(&host::user_name(stat.st_uid)),
-            stat.st_uid
         ));
     }
     let mode = stat.st_mode;

@@ -11,6 +11,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
+use crate::output::sanitize::sanitize;
 use crate::sample::{Activity, Details, GpuEvents, GpuSample, GpuStatus, Snapshot, ThrottleReason};
 
 type Labels = Vec<(String, String)>;
@@ -183,11 +184,11 @@ fn gputop_names(b: &mut Builder, s: &Snapshot, opts: &MetricsOptions) {
             for p in g.known_processes() {
                 let mut pl = l.clone();
                 pl.push(("pid".into(), p.pid.to_string()));
-                pl.push(("user".into(), p.user.clone().unwrap_or_default()));
-                pl.push((
-                    "command".into(),
-                    p.name.clone().or_else(|| p.command.clone()).unwrap_or_default(),
-                ));
+                // A process names itself: escaped, as everywhere, since a scrape read with
+                // `curl` reaches a terminal.
+                let untrusted = |s: Option<&str>| sanitize(s.unwrap_or_default()).into_owned();
+                pl.push(("user".into(), untrusted(p.user.as_deref())));
+                pl.push(("command".into(), untrusted(p.name.as_deref().or(p.command.as_deref()))));
                 // Where it runs: container, pod, Slurm job (empty on the host).
                 let at = p.placement.clone().unwrap_or_default();
                 pl.push(("container".into(), at.container_id.unwrap_or_default()));
@@ -925,6 +926,14 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("container=\"\",pod=\"\",namespace=\"\",job=\"\""), "{text}");
+        // A process that names itself with escape sequences reaches no terminal raw.
+        let mut s = snapshot();
+        let p = &mut s.gpus[0].processes.as_mut().unwrap()[0];
+        p.name = Some("evil\x1b]0;pwned\x07".into());
+        p.user = Some("mal\x1b[31mlory".into());
+        let opts = MetricsOptions { naming: Naming::Gputop, processes: true };
+        let text = render(&s, &opts, &Freshness::default());
+        assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
     }
 
     #[test]
