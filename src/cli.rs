@@ -91,11 +91,11 @@ pub struct ReportArgs {
     #[arg(value_name = "PATH")]
     pub path: Option<std::path::PathBuf>,
     /// From when: a duration back from --until (30m, 24h, 7d) or a time (2026-11-29 03:00,
-    /// local, or RFC 3339).
-    #[arg(long, value_name = "DUR|TIME", default_value = "24h", value_parser = parse_moment)]
-    pub since: Moment,
-    /// Until when: a time (default: now).
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    /// local, or RFC 3339). Default: the last 24 h, or the whole recording when it is shorter.
+    #[arg(long, value_name = "DUR|TIME", value_parser = parse_moment)]
+    pub since: Option<Moment>,
+    /// Until when: a time (default: now, or the recording's last sample).
+    #[arg(long, value_name = "TIME", value_parser = parse_until)]
     pub until: Option<chrono::DateTime<chrono::Utc>>,
     /// Whose use to sum: user, container, pod, job or process; gpu leaves the owners out
     /// (and makes --csv a row per GPU).
@@ -151,7 +151,25 @@ pub fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
             }
         }
     }
+    // A day alone: its midnight.
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        if let Some(t) =
+            day.and_hms_opt(0, 0, 0).and_then(|n| chrono::Local.from_local_datetime(&n).earliest())
+        {
+            return Ok(t.with_timezone(&chrono::Utc));
+        }
+    }
     Err(format!("`{text}` is not a time (2026-11-29 03:00) or a duration (24h)"))
+}
+
+/// `--until`: a time only; a duration there is most likely meant for `--since`.
+fn parse_until(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if parse_duration(text).is_ok() {
+        return Err(format!(
+            "`{text}` is a duration: --until takes a time (2026-11-29 03:00); for the last {text}, use --since {text}"
+        ));
+    }
+    parse_time(text)
 }
 
 /// `90s`, `30m`, `36h`, `7d`.

@@ -264,3 +264,35 @@ fn k_in_a_replay_never_signals_the_recorded_process() {
     assert!(job.0.try_wait().unwrap().is_none(), "the recorded process was signalled");
     tmux.keys(&["q"]);
 }
+
+/// Every time and duration a user gives a report or a replay is checked: one line, exit 2,
+/// naming the flag that is wrong; a moment the recording does not cover is said, never shown
+/// as its first or last sample.
+#[test]
+fn times_outside_a_recording_or_any_calendar_are_one_line() {
+    let scenario = scenario_file("[[gpus]]\nname = \"A\"\nutilization_gpu = 5\n");
+    let (_dir, db) = record(&scenario, 1.0, "0.2");
+    let cases: [(&[&str], &str); 6] = [
+        (&["report", "--since", "100000000d"], "--since reaches back before any date"),
+        (&["report", "--until", "2h"], "for the last 2h, use --since 2h"),
+        (&["report", "--since", "2099-01-01"], "is after the recording's last sample"),
+        (&["report", "--since", "2099-01-01", "--until", "2098-01-01"], "is after --until"),
+        (&["--once", "--replay-at", "2099-01-01"], "is outside the recording"),
+        (&["--once", "--replay-at", "100000000d"], "reaches back before any date"),
+    ];
+    for (args, says) in cases {
+        let mut cmd = gputop_std(&scenario);
+        match args[0] {
+            "report" => cmd.arg("report").arg(&db).args(&args[1..]),
+            _ => cmd.args(["--once", "--replay"]).arg(&db).args(["--at", args[2]]),
+        };
+        let out = cmd.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        if args.len() == 3 && args[1] == "--since" {
+            assert!(!err.contains("--until"), "the user gave no --until: {err}");
+        }
+    }
+}

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use chrono::Local;
+use chrono::{DateTime, Local, Utc};
 
 use crate::cli::ReportArgs;
 use crate::output::sanitize::sanitize;
@@ -17,14 +17,8 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
         (None, None) => return Err(Error::Usage("which recording? give its PATH".into())),
     };
     let conn = record::open(&path)?;
-    let until = args.until.unwrap_or_else(chrono::Utc::now);
-    let since = match args.since {
-        crate::cli::Moment::Ago(d) => until - chrono::Duration::from_std(d).unwrap_or_default(),
-        crate::cli::Moment::At(t) => t,
-    };
-    if since >= until {
-        return Err(Error::Usage("--since must be before --until".into()));
-    }
+    let span = record::span(&conn).map_err(|e| Error::Recording(record::db_error(&path, &e)))?;
+    let (since, until) = window(args, span)?;
     let chart_points = args.html.is_some().then_some(600);
     let report = report::build(&conn, since, until, args.by, args.idle_min, chart_points)
         .map_err(|e| Error::Recording(record::db_error(&path, &e)))?;
@@ -46,6 +40,49 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// The window to report on. Given ends are taken as they are, checked; an end left out is
+/// the last 24 h up to now, narrowed to the recording's own first and last samples where
+/// those lie inside (a 25-second recording is not charted over a day).
+fn window(
+    args: &ReportArgs,
+    span: Option<(DateTime<Utc>, DateTime<Utc>)>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), Error> {
+    use crate::cli::Moment;
+    let until = match (args.until, span) {
+        (Some(t), _) => t,
+        (None, Some((_, last))) => last.min(Utc::now()),
+        (None, None) => Utc::now(),
+    };
+    let back = |d: std::time::Duration| {
+        chrono::Duration::from_std(d).ok().and_then(|d| until.checked_sub_signed(d)).ok_or_else(
+            || Error::Usage("--since reaches back before any date gputop can show".into()),
+        )
+    };
+    let since = match args.since {
+        Some(Moment::Ago(d)) => back(d)?,
+        Some(Moment::At(t)) => t,
+        None => {
+            let day = back(std::time::Duration::from_secs(86_400))?;
+            span.map_or(day, |(first, _)| day.max(first))
+        }
+    };
+    if since > until || (since == until && span.is_none()) {
+        let end = if args.until.is_some() {
+            format!("--until ({})", local(&until))
+        } else if span.is_some() {
+            format!("the recording's last sample ({})", local(&until))
+        } else {
+            "now".into()
+        };
+        return Err(Error::Usage(format!("--since ({}) is after {end}", local(&since))));
+    }
+    Ok((since, until))
+}
+
+fn local(t: &DateTime<Utc>) -> String {
+    t.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 /// A cell from the recording (a user, a pod, a command line): control characters escaped,

@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use chrono::{DateTime, Local, Utc};
 
-use super::report::{GpuSeries, Report};
+use super::report::{ChartPoint, GpuSeries, Report};
 use crate::output::sanitize::sanitize;
 use crate::output::units::{duration, energy, human_bytes};
 
@@ -33,10 +33,6 @@ fn esc(text: &str) -> String {
 
 fn local(t: &DateTime<Utc>) -> String {
     t.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string()
-}
-
-fn local_ms(ms: i64) -> String {
-    DateTime::from_timestamp_millis(ms).map(|t| local(&t)).unwrap_or_default()
 }
 
 pub fn render(r: &Report) -> String {
@@ -72,9 +68,9 @@ pub fn render(r: &Report) -> String {
     }
     legend(&mut page, series);
     page.push_str("<h2>Utilization</h2>\n");
-    line_chart(&mut page, series, |g| &g.utilization);
+    line_chart(&mut page, r, |p| p.utilization);
     page.push_str("<h2>Memory in use (peak)</h2>\n");
-    line_chart(&mut page, series, |g| &g.memory_percent);
+    line_chart(&mut page, r, |p| p.memory_percent);
     gpu_table(&mut page, r);
     owners(&mut page, r);
     idle_spans(&mut page, r);
@@ -98,13 +94,15 @@ fn legend(page: &mut String, series: &[GpuSeries]) {
 }
 
 /// A 0–100 % chart over the window, a line per GPU, broken where there is no value.
-fn line_chart(
-    page: &mut String,
-    series: &[GpuSeries],
-    values: impl Fn(&GpuSeries) -> &Vec<Option<f32>>,
-) {
+/// One chart of a percentage per GPU over the report's window: time runs left to right,
+/// neighbouring points are joined, a point with no neighbour within a few usual steps (a gap
+/// in the recording) starts a new line, and a point alone is drawn as a dot.
+fn line_chart(page: &mut String, r: &Report, value: impl Fn(&ChartPoint) -> Option<f32>) {
     let (height, left, bottom) = (180.0, 40.0, 20.0);
     let plot = WIDTH - left - 10.0;
+    let (from, to) = (r.since.timestamp_millis(), r.until.timestamp_millis());
+    let x_of = |at: i64| left + plot * (at - from) as f64 / (to - from).max(1) as f64;
+    let y_of = |p: f32| height - f64::from(p.clamp(0.0, 100.0)) / 100.0 * (height - 10.0);
     let _ = write!(page, "<svg width=\"{WIDTH}\" height=\"{}\" role=\"img\">", height + bottom);
     for pct in [0.0, 50.0, 100.0] {
         let y = height - pct / 100.0 * (height - 10.0);
@@ -115,41 +113,62 @@ fn line_chart(
             y + 4.0
         );
     }
-    if let Some(first) = series.first() {
-        let n = first.starts.len();
-        for (i, anchor) in [(0, "start"), (n / 2, "middle"), (n.saturating_sub(1), "end")] {
-            if let Some(start) = first.starts.get(i) {
-                let x = left + plot * (i + usize::from(anchor == "end")) as f64 / n.max(1) as f64;
-                let _ = write!(
-                    page,
-                    "<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text>",
-                    height + 15.0,
-                    local_ms(*start)
-                );
-            }
-        }
-    }
-    for (i, g) in series.iter().enumerate() {
-        let v = values(g);
-        let step = plot / v.len().max(1) as f64;
-        let mut path = String::new();
-        let mut pen_down = false;
-        for (j, value) in v.iter().enumerate() {
-            match value {
-                Some(p) => {
-                    let x = left + step * (j as f64 + 0.5);
-                    let y = height - f64::from(p.clamp(0.0, 100.0)) / 100.0 * (height - 10.0);
-                    let _ = write!(path, "{}{x:.1},{y:.1} ", if pen_down { "L" } else { "M" });
-                    pen_down = true;
-                }
-                None => pen_down = false,
-            }
-        }
+    // Seconds on the axis where the window is short enough for them to differ.
+    let format = if to - from < 2 * 3_600_000 { "%Y-%m-%d %H:%M:%S" } else { "%Y-%m-%d %H:%M" };
+    for (at, anchor) in [(from, "start"), (from + (to - from) / 2, "middle"), (to, "end")] {
+        let label = DateTime::from_timestamp_millis(at)
+            .map(|t| t.with_timezone(&Local).format(format).to_string())
+            .unwrap_or_default();
         let _ = write!(
             page,
-            "<path d=\"{path}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\"/>",
-            PALETTE[i % PALETTE.len()]
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{label}</text>",
+            x_of(at),
+            height + 15.0,
         );
+    }
+    for (i, g) in r.series.iter().enumerate() {
+        let colour = PALETTE[i % PALETTE.len()];
+        let gap = g.step_ms.saturating_mul(3);
+        // Runs of points each close to the one before.
+        let mut runs: Vec<Vec<(f64, f64)>> = Vec::new();
+        let mut last_at: Option<i64> = None;
+        for p in &g.points {
+            let Some(v) = value(p) else {
+                last_at = None;
+                continue;
+            };
+            let joined = last_at.is_some_and(|t| p.at - t <= gap);
+            if !joined {
+                runs.push(Vec::new());
+            }
+            if let Some(run) = runs.last_mut() {
+                run.push((x_of(p.at), y_of(v)));
+            }
+            last_at = Some(p.at);
+        }
+        let mut path = String::new();
+        for run in &runs {
+            match run.as_slice() {
+                [(x, y)] => {
+                    let _ = write!(
+                        page,
+                        "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"2.5\" fill=\"{colour}\"/>"
+                    );
+                }
+                points => {
+                    for (j, (x, y)) in points.iter().enumerate() {
+                        let _ = write!(path, "{}{x:.1},{y:.1} ", if j == 0 { "M" } else { "L" });
+                    }
+                }
+            }
+        }
+        if !path.is_empty() {
+            let _ = write!(
+                page,
+                "<path d=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\"/>",
+                path.trim_end()
+            );
+        }
     }
     page.push_str("</svg>\n");
 }
@@ -310,4 +329,61 @@ fn events(page: &mut String, r: &Report) {
         );
     }
     page.push_str("</table>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::ReportBy;
+    use crate::record::report::{ChartPoint, GpuSeries};
+
+    fn report(points: Vec<(i64, Option<f32>)>, step_ms: i64) -> Report {
+        let at = |ms| DateTime::from_timestamp_millis(ms).unwrap();
+        Report {
+            since: at(0),
+            until: at(100_000),
+            interval_seconds: 1.0,
+            gpus: Vec::new(),
+            by: ReportBy::User,
+            owners: Vec::new(),
+            idle_while_held: Vec::new(),
+            events: Vec::new(),
+            series: vec![GpuSeries {
+                index: 0,
+                name: None,
+                points: points
+                    .into_iter()
+                    .map(|(at, utilization)| ChartPoint { at, utilization, memory_percent: None })
+                    .collect(),
+                step_ms,
+            }],
+            recorded_seconds: 0.0,
+            gaps: Vec::new(),
+        }
+    }
+
+    fn chart(r: &Report) -> String {
+        let mut page = String::new();
+        line_chart(&mut page, r, |p| p.utilization);
+        page
+    }
+
+    #[test]
+    fn neighbours_are_joined_a_gap_starts_a_new_line_and_a_lone_point_is_a_dot() {
+        // Every second for 3 s; nothing for 50 s; one sample; nothing; 2 s again.
+        let points = [0, 1000, 2000, 3000, 53_000, 90_000, 91_000].map(|t| (t, Some(50.0)));
+        let svg = chart(&report(points.to_vec(), 1000));
+        let path = svg.split("d=\"").nth(1).unwrap().split('"').next().unwrap();
+        assert_eq!(path.matches('M').count(), 2, "{path}");
+        assert_eq!(path.matches('L').count(), 4, "{path}");
+        assert_eq!(svg.matches("<circle").count(), 1, "{svg}");
+    }
+
+    #[test]
+    fn an_unknown_value_breaks_the_line_and_is_not_drawn_as_zero() {
+        let points = vec![(0, Some(10.0)), (1000, None), (2000, Some(10.0)), (3000, Some(10.0))];
+        let svg = chart(&report(points, 1000));
+        assert_eq!(svg.matches("<circle").count(), 1, "{svg}");
+        assert!(!svg.contains(",180.0"), "nothing at 0 %: {svg}");
+    }
 }

@@ -9,6 +9,7 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
 pub use writer::Writer;
@@ -239,6 +240,16 @@ pub fn open(path: &Path) -> Result<Connection, OpenError> {
             path.display()
         ))),
     }
+}
+
+/// When the recording's first and last samples were taken; `None` when it has none.
+pub fn span(conn: &Connection) -> rusqlite::Result<Option<(DateTime<Utc>, DateTime<Utc>)>> {
+    let (first, last): (Option<i64>, Option<i64>) =
+        conn.query_row("SELECT MIN(taken_at), MAX(taken_at) FROM ticks", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    let at = |ms: Option<i64>| ms.and_then(DateTime::from_timestamp_millis);
+    Ok(at(first).zip(at(last)))
 }
 
 pub fn db_error(path: &Path, e: &rusqlite::Error) -> String {

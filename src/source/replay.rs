@@ -115,8 +115,29 @@ impl ReplaySource {
         let at_ms = match at {
             None => None,
             Some(Moment::At(t)) => Some(t.timestamp_millis()),
-            Some(Moment::Ago(d)) => Some(last.1 - d.as_millis() as i64),
+            Some(Moment::Ago(d)) => Some(
+                i64::try_from(d.as_millis())
+                    .ok()
+                    .and_then(|d| last.1.checked_sub(d))
+                    .unwrap_or(i64::MIN),
+            ),
         };
+        // A moment the recording does not cover is said, never shown as its first or last.
+        if let Some(ms) = at_ms.filter(|ms| *ms < first.1 || *ms > last.1) {
+            let when = |ms: i64| {
+                Utc.timestamp_millis_opt(ms).single().map(|t| {
+                    t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string()
+                })
+            };
+            let asked =
+                when(ms).map_or("reaches back before any date, and".into(), |t| format!("{t} is"));
+            return Err(SourceError::Scenario(format!(
+                "--at {asked} outside the recording {} ({} to {})",
+                path.display(),
+                when(first.1).unwrap_or_default(),
+                when(last.1).unwrap_or_default()
+            )));
+        }
         let start = match at_ms {
             None => last,
             Some(ms) => tick_at_or_after(&conn, ms).map_err(fail)?.unwrap_or(last),
