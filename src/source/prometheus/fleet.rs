@@ -19,6 +19,9 @@ pub const KIND_LABEL: &str = "gputop_kind";
 pub const KIND_TIMESTAMP: &str = "timestamp";
 /// `count_over_time(up[2m])`: how many scrapes a target had in two minutes.
 pub const KIND_SCRAPES: &str = "scrapes";
+/// `gputop_last_sample_timestamp_seconds`: when a gputop exporter last completed a sample.
+/// Its scrapes stay fresh while its sampling is stuck; this does not.
+pub const KIND_LAST_SAMPLE: &str = "last_sample";
 /// The window `KIND_SCRAPES` counts over, in seconds.
 pub const SCRAPES_WINDOW: f64 = 120.0;
 /// The labels the values are grouped to.
@@ -34,6 +37,8 @@ type TargetKey = (String, String);
 struct Target {
     up: Option<bool>,
     scrapes: Option<f64>,
+    /// A gputop exporter's last complete sample (Unix seconds).
+    last_sample: Option<f64>,
     /// The target's own `pod` label: the exporter's pod, never a workload.
     pod: Option<String>,
 }
@@ -105,6 +110,10 @@ impl Assembly {
         match labels.get(KIND_LABEL) {
             Some(KIND_SCRAPES) => {
                 self.targets.entry(target_key(labels)).or_default().scrapes = Some(value);
+                return;
+            }
+            Some(KIND_LAST_SAMPLE) => {
+                self.targets.entry(target_key(labels)).or_default().last_sample = Some(value);
                 return;
             }
             Some(KIND_TIMESTAMP) => {
@@ -203,12 +212,27 @@ impl Assembly {
                 .reduce(f64::max)
                 .unwrap_or(DEFAULT_INTERVAL);
             let age = host.newest.map(|t| (now - t).max(0.0));
-            let stale = age.is_some_and(|a| a > 2.0 * interval);
+            // A gputop exporter that answers every scrape with an old sample (a driver call
+            // stuck there): as stale as one nobody scrapes.
+            let sampled = host
+                .targets
+                .iter()
+                .filter_map(|t| self.targets.get(t)?.last_sample)
+                .reduce(f64::max)
+                .map(|t| (now - t).max(0.0));
+            let stuck = sampled.filter(|a| *a > 3.0 * interval);
+            let stale = age.is_some_and(|a| a > 2.0 * interval) || stuck.is_some();
             let url = host.targets.first().map(|t| t.0.clone()).unwrap_or_default();
             hosts.push(RemoteHost {
-                error: stale.then(|| {
-                    format!("stale: its newest sample is {} old", age_text(age.unwrap_or(0.0)))
-                }),
+                error: match stuck {
+                    Some(a) => Some(format!(
+                        "stale: its exporter has had no complete sample for {} (a stuck driver call?)",
+                        age_text(a)
+                    )),
+                    None => stale.then(|| {
+                        format!("stale: its newest sample is {} old", age_text(age.unwrap_or(0.0)))
+                    }),
+                },
                 age_seconds: age.map(|a| (a * 10.0).round() / 10.0),
                 stale,
                 ..RemoteHost::up(url, name.clone())
@@ -390,6 +414,33 @@ mod tests {
         // 9 scrapes in 120 s: every 15 s; 300 s old is stale.
         assert!(hosts[0].stale && hosts[0].up);
         assert_eq!(hosts[0].error.as_deref(), Some("stale: its newest sample is 5 min old"));
+    }
+
+    #[test]
+    fn an_exporter_whose_sampling_is_stuck_is_stale_though_its_scrapes_are_fresh() {
+        let l = r#""instance":"a:1","job":"j","hostname":"a","gpu":"0","uuid":"GPU-1""#;
+        let body = |last_sample: &str| {
+            answer(&[
+                series(r#""__name__":"gputop_gpu_up","instance":"a:1","gpu":"0""#, "1"),
+                series(&format!(r#""gputop_kind":"timestamp",{l}"#), "995"),
+                series(r#""gputop_kind":"scrapes","instance":"a:1","job":"j""#, "9"),
+                series(
+                    &format!(r#""gputop_kind":"last_sample","instance":"a:1","job":"j""#),
+                    last_sample,
+                ),
+            ])
+        };
+        // Scraped 5 s ago, every 15 s; its last complete sample 10 min before that.
+        let (hosts, _) = assemble(&body("400"), 1000.0);
+        assert!(hosts[0].stale && hosts[0].up, "{hosts:?}");
+        assert_eq!(
+            hosts[0].error.as_deref(),
+            Some(
+                "stale: its exporter has had no complete sample for 10 min (a stuck driver call?)"
+            )
+        );
+        let (hosts, _) = assemble(&body("999"), 1000.0);
+        assert!(!hosts[0].stale, "{hosts:?}");
     }
 
     #[test]

@@ -81,6 +81,11 @@ fn queries(matchers: &str) -> Vec<String> {
     };
     let processes = format!("{{{}}}", with(&format!("__name__=\"{}\"", vocabulary::PROCESSES)));
     let (label, stamp, scrapes) = (fleet::KIND_LABEL, fleet::KIND_TIMESTAMP, fleet::KIND_SCRAPES);
+    let last_sample = format!(
+        "label_replace({{{}}}, \"{label}\", \"{}\", \"\", \"\")",
+        with("__name__=\"gputop_last_sample_timestamp_seconds\""),
+        fleet::KIND_LAST_SAMPLE
+    );
     // One `or` term per metric: `or` keeps the first of series alike but for their name.
     let dated: Vec<String> = vocabulary::DATED
         .iter()
@@ -95,7 +100,7 @@ fn queries(matchers: &str) -> Vec<String> {
         grouped(vocabulary::DCGM),
         dated.join(" or "),
         format!(
-            "{up} or label_replace(count_over_time({up}[{window}s]), \"{label}\", \"{scrapes}\", \"\", \"\")",
+            "{up} or label_replace(count_over_time({up}[{window}s]), \"{label}\", \"{scrapes}\", \"\", \"\") or {last_sample}",
             window = fleet::SCRAPES_WINDOW
         ),
     ]
@@ -185,7 +190,7 @@ mod tests {
         assert!(parse_selector("{a=\"1\"}{b}").is_err());
         let q = queries("cluster=\"a\"").join(" ; ");
         assert!(q.contains("{__name__=~\"DCGM_FI_DEV_GPU_UTIL|"), "{q}");
-        assert_eq!(q.matches(",cluster=\"a\"}").count(), 7, "{q}");
+        assert_eq!(q.matches(",cluster=\"a\"}").count(), 8, "{q}");
         assert_eq!(q.matches("up{cluster=\"a\"}").count(), 2, "{q}");
         assert!(queries("")[3].starts_with("up{} or "));
     }
