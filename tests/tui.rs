@@ -447,3 +447,25 @@ fn an_xid_raises_a_banner_and_marks_its_gpu() {
     assert!(!screen.contains("XID 79 on GPU 0"), "the banner is gone once seen:\n{screen}");
     tmux.keys(&["q"]);
 }
+
+/// A driver call that never returns: the monitor keeps its last data, says how stale it is,
+/// and still quits at once on q.
+#[test]
+fn a_stuck_driver_call_shows_stale_and_q_still_quits() {
+    let scenario = common::scenario_file(
+        "[[gpus]]\nname = \"Alpha\"\nutilization_gpu = 20\nhangs_between_s = [1.0]\n",
+    );
+    let command = format!(
+        "env LC_ALL=C.UTF-8 GPUTOP_NVML_LIB={} GPUTOP_FAKE_NVML_SCENARIO={} {} --interval 0.2; echo EXITED $?; sleep 30",
+        common::fake_nvml().display(),
+        scenario.path().display(),
+        assert_cmd::cargo::cargo_bin("gputop").display()
+    );
+    let Some(tmux) = common::tmux::Tmux::start(&command, 200, 30) else { return };
+    let screen = tmux.wait_for("NVML is not answering");
+    assert!(screen.contains("Alpha"), "the last data stays:\n{screen}");
+    let started = std::time::Instant::now();
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_for("EXITED 0");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "{screen}");
+}
