@@ -300,11 +300,12 @@ impl Drop for KillOnDrop {
 
 /// (exit code, stderr, peak RSS in KiB) of `cmd`, from the kernel's accounting of the child.
 fn run_measured(mut cmd: StdCommand) -> (i32, String, i64) {
-    let child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let pid = child.id() as libc::pid_t;
+    let mut stderr = child.stderr.take().unwrap();
     let output = std::thread::spawn(move || {
         let mut err = String::new();
-        std::io::Read::read_to_string(&mut child.stderr.unwrap(), &mut err).unwrap();
+        std::io::Read::read_to_string(&mut stderr, &mut err).unwrap();
         err
     });
     let mut status = 0;
@@ -313,5 +314,36 @@ fn run_measured(mut cmd: StdCommand) -> (i32, String, i64) {
     // SAFETY: waits for our own child, writing into live locals.
     assert_eq!(unsafe { libc::wait4(pid, &mut status, 0, &mut usage) }, pid);
     let err = output.join().unwrap();
+    // Reaped by wait4 above: `child` only forgets it.
+    std::mem::forget(child);
     (libc::WEXITSTATUS(status), err, usage.ru_maxrss)
+}
+
+/// `record --out` into a directory others can write to: a link planted as the recording or
+/// as its lock file is refused, and what it points to is untouched.
+#[test]
+fn links_planted_for_a_recording_and_its_lock_are_refused() {
+    if !root() {
+        return;
+    }
+    let scenario = scenario_file(&machine());
+    let dir = temp_dir();
+    chmod(dir.path(), 0o1777);
+    let canary = Canary::new(dir.path());
+    // An empty file of root's: SQLite would happily make it a database.
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "").unwrap();
+    for (planted, target) in [("a.db", &empty), ("b.db.lock", &canary.0)] {
+        let link = dir.path().join(planted);
+        std::os::unix::fs::symlink(target, &link).unwrap();
+        chown(&link, NOBODY);
+        let out_path = dir.path().join(planted.split('.').next().unwrap()).with_extension("db");
+        let mut cmd = gputop_std(&scenario);
+        cmd.args(["record", "--out"]).arg(&out_path);
+        let (code, err) = finishes(cmd, Duration::from_secs(10));
+        assert_eq!(code, 2, "{planted}: {err}");
+        assert!(err.contains("symbolic link"), "{planted}: {err}");
+    }
+    canary.assert_untouched();
+    assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0, "the empty file was written");
 }

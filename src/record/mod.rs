@@ -148,28 +148,46 @@ impl From<OpenError> for crate::Error {
 }
 
 /// The one recorder of a file: an exclusive `flock` on `PATH.lock`, which holds the PID.
+///
+/// Recordings may sit in a directory other users can write to (a shared `/var/tmp`), and
+/// the recorder often runs as root: the lock file is never followed through a link, must be
+/// a regular file of this user's, and is written only then.
 pub struct RecorderLock(#[allow(dead_code)] std::fs::File);
 
 impl RecorderLock {
     pub fn take(path: &Path) -> Result<Self, String> {
+        use rustix::fs::{FileType, FlockOperation, Mode, OFlags};
         use std::io::{Read, Seek, Write};
-        use std::os::unix::io::AsRawFd;
         let lock_path = path.with_extension("db.lock");
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lock_path)
-            .map_err(|e| format!("cannot open {}: {e}", lock_path.display()))?;
-        // SAFETY: flock on an open descriptor.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let shown = lock_path.display();
+        let flags =
+            OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK;
+        let fd = rustix::fs::open(&lock_path, flags, Mode::from_raw_mode(0o644)).map_err(|e| {
+            let link = std::fs::symlink_metadata(&lock_path).is_ok_and(|m| m.is_symlink());
+            if e == rustix::io::Errno::LOOP || link {
+                format!("refusing {shown}: it is a symbolic link")
+            } else {
+                format!("cannot open {shown}: {}", std::io::Error::from(e))
+            }
+        })?;
+        let stat = rustix::fs::fstat(&fd).map_err(|e| format!("cannot examine {shown}: {e}"))?;
+        if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile || stat.st_nlink != 1 {
+            return Err(format!("refusing {shown}: it is not a plain file"));
+        }
+        if stat.st_uid != rustix::process::geteuid().as_raw() {
+            return Err(format!(
+                "refusing {shown}: it belongs to another user (UID {}): record elsewhere",
+                stat.st_uid
+            ));
+        }
+        let mut file = std::fs::File::from(fd);
+        if rustix::fs::flock(&file, FlockOperation::NonBlockingLockExclusive).is_err() {
             let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
+            let _ = (&mut file).take(64).read_to_string(&mut holder);
             return Err(format!(
                 "{} is already being recorded by PID {} (one recorder per file)",
                 path.display(),
-                holder.trim()
+                crate::output::sanitize::sanitize(holder.trim())
             ));
         }
         let _ = file.set_len(0);
@@ -183,7 +201,15 @@ impl RecorderLock {
 /// commit per sample, so a recorder killed at any moment leaves every committed sample.
 pub fn create(path: &Path) -> Result<Connection, OpenError> {
     let failed = |e: rusqlite::Error| OpenError::Failed(db_error(path, &e));
-    let conn = Connection::open(path).map_err(failed)?;
+    // Never through a link: a planted one would have root write a database over its target.
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_symlink()) {
+        return Err(OpenError::NotARecording(format!(
+            "refusing {}: it is a symbolic link (give the real path)",
+            path.display()
+        )));
+    }
+    let flags = rusqlite::OpenFlags::default() | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW;
+    let conn = Connection::open_with_flags(path, flags).map_err(failed)?;
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(|e| OpenError::NotARecording(not_a_recording(path, &e)))?;

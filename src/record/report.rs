@@ -505,8 +505,10 @@ fn series(
 ) -> rusqlite::Result<Vec<GpuSeries>> {
     let points = points.max(1);
     let mut named = conn.prepare_cached("SELECT name, memory_total_kib FROM gpus WHERE id = ?1")?;
+    // A GPU's index and its points: (ms, utilization, memory in KiB).
+    type Points = BTreeMap<i64, (u32, Vec<(i64, Option<f32>, Option<i64>)>)>;
     // Every raw sample in the window, by GPU.
-    let mut raw: BTreeMap<i64, (u32, Vec<(i64, Option<i64>, Option<i64>)>)> = BTreeMap::new();
+    let mut raw: Points = BTreeMap::new();
     let mut stmt = conn.prepare_cached(
         "SELECT t.taken_at, s.gpu_id, s.gpu_index, s.utilization_gpu, s.memory_used_kib
          FROM samples s JOIN ticks t ON t.id = s.tick
@@ -516,12 +518,12 @@ fn series(
         Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, u32>(2)?, r.get(3)?, r.get(4)?))
     })?;
     for row in rows {
-        let (at, gpu, index, util, memory) = row?;
+        let (at, gpu, index, util, memory): (i64, i64, u32, Option<i64>, Option<i64>) = row?;
         let entry = raw.entry(gpu).or_insert_with(|| (index, Vec::new()));
-        entry.1.push((at, util, memory));
+        entry.1.push((at, util.map(|u| u as f32), memory));
     }
     // Where only rollups are left: a point per minute, in its middle.
-    let mut rolled: BTreeMap<i64, (u32, Vec<(i64, Option<f32>, Option<i64>)>)> = BTreeMap::new();
+    let mut rolled: Points = BTreeMap::new();
     for ((m, gpu), row) in &minutes.gpus {
         let start = m * MINUTE_MS;
         let has_raw = raw.get(gpu).is_some_and(|(_, samples)| {
@@ -548,7 +550,7 @@ fn series(
             index = *i;
             all.extend(samples.iter().map(|(at, util, memory)| ChartPoint {
                 at: *at,
-                utilization: util.map(|u| u as f32),
+                utilization: *util,
                 memory_percent: percent(*memory),
             }));
         }

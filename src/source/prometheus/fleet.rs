@@ -424,10 +424,7 @@ mod tests {
                 series(r#""__name__":"gputop_gpu_up","instance":"a:1","gpu":"0""#, "1"),
                 series(&format!(r#""gputop_kind":"timestamp",{l}"#), "995"),
                 series(r#""gputop_kind":"scrapes","instance":"a:1","job":"j""#, "9"),
-                series(
-                    &format!(r#""gputop_kind":"last_sample","instance":"a:1","job":"j""#),
-                    last_sample,
-                ),
+                series(r#""gputop_kind":"last_sample","instance":"a:1","job":"j""#, last_sample),
             ])
         };
         // Scraped 5 s ago, every 15 s; its last complete sample 10 min before that.
