@@ -106,12 +106,24 @@ pub fn default_path() -> Option<PathBuf> {
 impl Config {
     /// Reads `path`; a missing file is the default configuration.
     pub fn load(path: &Path) -> Result<Self, String> {
-        match std::fs::read_to_string(path) {
+        match crate::small_file::read_to_string(path) {
             Ok(text) => {
                 Self::parse(&text).map_err(|e| format!("invalid config {}: {e}", path.display()))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(e) => Err(format!("cannot read config {}: {e}", path.display())),
+        }
+    }
+
+    /// [`Config::load`] of the default path, which may also be a file this user may not read
+    /// (another user's home, `sudo` keeping HOME): then the defaults, with a warning to say.
+    pub fn load_default(path: &Path) -> Result<(Self, Option<String>), String> {
+        match std::fs::File::open(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Ok((
+                Self::default(),
+                Some(format!("cannot read config {}: {e}; going on without it", path.display())),
+            )),
+            _ => Self::load(path).map(|c| (c, None)),
         }
     }
 

@@ -17,6 +17,7 @@ mod record;
 pub mod sample;
 use gputop_scenario as scenario;
 mod serve;
+mod small_file;
 mod source;
 mod term;
 #[doc(hidden)]
@@ -129,7 +130,13 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
     // A file named on the command line (or in GPUTOP_CONFIG) must exist; the default may not.
     let config = match (&cli.mode.config, config::default_path()) {
         (Some(path), _) => config::Config::load_named(path).map_err(Error::Usage)?,
-        (None, Some(path)) => config::Config::load(&path).map_err(Error::Usage)?,
+        (None, Some(path)) => {
+            let (config, warning) = config::Config::load_default(&path).map_err(Error::Usage)?;
+            if let Some(w) = warning {
+                eprintln!("gputop: warning: {w}");
+            }
+            config
+        }
         (None, None) => config::Config::default(),
     };
     let interval = match cli.mode.interval {
@@ -276,7 +283,7 @@ fn open_source(
         .map(|u| source::remote::HostLine { url: u.clone(), ..Default::default() })
         .collect();
     if let Some(path) = &cli.source.hosts {
-        let text = std::fs::read_to_string(path)
+        let text = small_file::read_to_string(path)
             .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
         let hosts = source::remote::parse_hosts_file(&text)
             .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
@@ -365,7 +372,7 @@ fn open_prometheus(cli: &Cli, url: &str) -> Result<Box<dyn source::Source>, Erro
 
 /// A password from its file, the line end taken off (spaces in it are the password's).
 fn read_password(path: &std::path::Path) -> Result<String, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = small_file::read_to_string(path).map_err(|e| {
         Error::Usage(format!("cannot read the password file {}: {e}", path.display()))
     })?;
     let password = text.trim_end_matches(['\n', '\r']);

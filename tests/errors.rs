@@ -183,3 +183,53 @@ fn demo_goes_with_every_subcommand() {
     let _ = serve.wait();
     assert!(line.contains("serving metrics"), "{line}");
 }
+
+/// Files a user names are read up to a bound: `/dev/zero` is one line, not all memory. The
+/// default config of another user (`sudo` keeping HOME) is a warning; one named is an error.
+#[test]
+fn named_files_are_bounded_and_anothers_default_config_is_a_warning() {
+    let scenario = scenario_file("[[gpus]]\nname = \"A\"\n");
+    for args in [
+        &["--remote", "127.0.0.1:1", "--remote-token-file", "/dev/zero", "--once"][..],
+        &["--hosts", "/dev/zero", "--once"],
+        &["--config", "/dev/zero", "--once"],
+        &["--remote", "https://127.0.0.1:1", "--remote-ca", "/dev/zero", "--once"],
+    ] {
+        let out = gputop(&scenario)
+            .args(args)
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("larger than 4 MiB"), "{args:?}: {err}");
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        skipped("running as another user needs root");
+        return;
+    }
+    let home = temp_dir();
+    std::fs::create_dir_all(home.path().join(".config/gputop")).unwrap();
+    let config = home.path().join(".config/gputop/config.toml");
+    std::fs::write(&config, "theme = \"dark\"\n").unwrap();
+    // Root's home: closed to others.
+    let closed = std::os::unix::fs::PermissionsExt::from_mode(0o700);
+    std::fs::set_permissions(home.path(), closed).unwrap();
+    let as_nobody = |extra: &[&std::ffi::OsStr]| {
+        let mut cmd = std::process::Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(assert_cmd::cargo::cargo_bin("gputop"))
+            .args(["--demo", "--once"])
+            .args(extra)
+            .env("HOME", home.path())
+            .env_remove("XDG_CONFIG_HOME");
+        cmd.output().unwrap()
+    };
+    let out = as_nobody(&[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("going on without it"), "{err}");
+    let out = as_nobody(&["--config".as_ref(), config.as_os_str()]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+}

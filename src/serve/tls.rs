@@ -96,7 +96,8 @@ fn certified_key(files: &TlsFiles) -> Result<Arc<CertifiedKey>, String> {
 }
 
 fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("cannot read the TLS {what} {}: {e}", path.display()))
+    crate::small_file::read(path)
+        .map_err(|e| format!("cannot read the TLS {what} {}: {e}", path.display()))
 }
 
 /// A warning when users other than gputop's can read the key file. A warning, not a refusal,

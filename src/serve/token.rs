@@ -8,7 +8,7 @@ use std::path::Path;
 /// The token in `path`, surrounding whitespace trimmed, and a warning when other users can
 /// read the file.
 pub fn read(path: &Path) -> Result<(String, Option<String>), String> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = crate::small_file::read_to_string(path).map_err(|e| {
         format!(
             "cannot read the token file {}: {e} (create it with the token on one line)",
             path.display()

@@ -12,8 +12,8 @@ use crate::output::sanitize::sanitize;
 /// The CA certificates in the PEM file `path`, to trust instead of the system's; `option`
 /// names where the path came from (`--remote-ca`), for the error.
 pub fn read_roots(path: &Path, option: &str) -> Result<RootCerts, String> {
-    let pem =
-        std::fs::read(path).map_err(|e| format!("cannot read {option} {}: {e}", path.display()))?;
+    let pem = crate::small_file::read(path)
+        .map_err(|e| format!("cannot read {option} {}: {e}", path.display()))?;
     let certs = parse_certificates(&pem);
     if certs.is_empty() {
         return Err(format!(
