@@ -146,6 +146,13 @@ impl From<OpenError> for crate::Error {
     }
 }
 
+/// Where the recorder of `path` holds its lock: `PATH.lock`, next to it.
+pub fn lock_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    path.with_file_name(name)
+}
+
 /// The one recorder of a file: an exclusive `flock` on `PATH.lock`, which holds the PID.
 pub struct RecorderLock(#[allow(dead_code)] std::fs::File);
 
@@ -153,7 +160,8 @@ impl RecorderLock {
     pub fn take(path: &Path) -> Result<Self, String> {
         use std::io::{Read, Seek, Write};
         use std::os::unix::io::AsRawFd;
-        let lock_path = path.with_extension("db.lock");
+        // `x.db.lock` for `x.db`, `x.sqlite.lock` for `x.sqlite`: the whole name and `.lock`.
+        let lock_path = lock_path(path);
         let mut file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
