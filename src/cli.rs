@@ -668,6 +668,13 @@ mod tests {
     }
 
     #[test]
+    fn a_count_is_1_or_more_in_those_words() {
+        assert_eq!(parse_count::<u64>("3"), Ok(3));
+        assert_eq!(parse_count::<u32>("0"), Err("use 1 or more".into()));
+        assert!(parse_count::<u64>("-1").unwrap_err().contains("1 or more"));
+    }
+
+    #[test]
     fn intervals_are_bounded() {
         assert_eq!(parse_interval("0.5"), Ok(Duration::from_millis(500)));
         assert!(parse_interval("0.05").is_err());

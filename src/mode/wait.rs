@@ -223,3 +223,44 @@ impl Status {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdict(index: u32, held: Option<&str>) -> Verdict {
+        Verdict {
+            index,
+            uuid: None,
+            free_bytes: None,
+            utilization: None,
+            held: held.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn the_state_is_who_holds_what_not_the_numbers_that_move() {
+        let state_of = |held: Option<&str>| state(1, &[verdict(0, held)], &[]);
+        assert_eq!(
+            state_of(Some("busy (37 % in the last 10 s)")),
+            state_of(Some("busy (52 % in the last 10 s)"))
+        );
+        assert_eq!(
+            state_of(Some("held by alice, python, 3m")),
+            state_of(Some("held by alice, python, 4m"))
+        );
+        assert_ne!(state_of(Some("held by alice, python")), state_of(Some("held by bob, python")));
+        assert_ne!(state_of(Some("busy (37 % in the last 10 s)")), state_of(None));
+        let free = verdict(0, None);
+        assert_ne!(state(1, &[free.clone()], &[]), state(1, &[free.clone()], &[&free]), "settled");
+    }
+
+    #[test]
+    fn a_command_that_cannot_run_is_127_or_126() {
+        assert_eq!(unrunnable(&["true".into()]), None);
+        assert_eq!(unrunnable(&["/bin/sh".into(), "-c".into(), "exit".into()]), None);
+        assert_eq!(unrunnable(&["/nonexistent/x".into()]), Some(127));
+        assert_eq!(unrunnable(&["no-such-command-gputop-29".into()]), Some(127));
+        assert_eq!(unrunnable(&["/".into()]), Some(126));
+    }
+}
