@@ -459,6 +459,10 @@ fn monitor_options(
 }
 
 fn doctor(args: &cli::DoctorArgs, cli: &Cli) -> i32 {
+    // The demo simulates GPUs, not a driver, CUDA or frameworks to diagnose.
+    if cli.source.demo.is_some() {
+        eprintln!("gputop: doctor checks this machine's real GPU stack (driver, NVML, CUDA, frameworks), not the --demo fleet");
+    }
     let system = doctor::System::local();
     let options = doctor::DoctorOptions {
         nvml_library: cli.source.nvml_lib.clone(),
