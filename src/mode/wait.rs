@@ -252,7 +252,11 @@ mod tests {
         assert_ne!(state_of(Some("held by alice, python")), state_of(Some("held by bob, python")));
         assert_ne!(state_of(Some("busy (37 % in the last 10 s)")), state_of(None));
         let free = verdict(0, None);
-        assert_ne!(state(1, &[free.clone()], &[]), state(1, &[free.clone()], &[&free]), "settled");
+        assert_ne!(
+            state(1, std::slice::from_ref(&free), &[]),
+            state(1, std::slice::from_ref(&free), &[&free]),
+            "settled"
+        );
     }
 
     #[test]
