@@ -201,7 +201,7 @@ pub struct HealthArgs {
 pub struct PickArgs {
     /// How many GPUs.
     #[arg(short = 'n', long = "count", value_name = "N", default_value = "1",
-          value_parser = clap::value_parser!(u32).range(1..))]
+          value_parser = parse_count::<u32>)]
     pub count: u32,
 
     /// At least this much free memory (20GiB, 500M; a bare number is MiB; GB is 10^9 bytes).
@@ -347,7 +347,7 @@ pub struct ModeArgs {
     pub loop_ms: Option<Duration>,
 
     /// Stop after N samples (watch modes).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = parse_count::<u64>)]
     pub count: Option<u64>,
 
     /// Seconds between samples, 0.1 to 3600 [default: $GPUTOP_INTERVAL, the config file's, or 1].
@@ -426,9 +426,9 @@ pub struct OutputArgs {
     #[arg(short = 'f', long = "filename", value_name = "FILE")]
     pub filename: Option<PathBuf>,
 
-    /// Output format for --query-*: `csv` with optional `noheader` and `nounits`.
-    #[arg(long, value_name = "FORMAT", default_value = "csv", value_parser = parse_query_format)]
-    pub format: QueryFormat,
+    /// Output format for --query-*: `csv` with optional `noheader` and `nounits` [default: csv].
+    #[arg(long, value_name = "FORMAT", value_parser = parse_query_format)]
+    pub format: Option<QueryFormat>,
 
     /// When to colour the output.
     #[arg(long, value_name = "WHEN", default_value = "auto", value_enum, global = true)]
@@ -542,6 +542,11 @@ pub struct SourceArgs {
     /// The NVML library to load (default: libnvidia-ml.so.1 from the system).
     #[arg(long, value_name = "PATH", env = "GPUTOP_NVML_LIB", global = true)]
     pub nvml_lib: Option<PathBuf>,
+
+    /// Whether --nvml-lib was typed on the command line, not taken from GPUTOP_NVML_LIB: an
+    /// exported variable is no reason to refuse `--demo`, a typed flag is.
+    #[arg(skip)]
+    pub nvml_lib_typed: bool,
 }
 
 /// A duration: `90`, `90s`, `30m`, `2h`, `1d`.
@@ -567,6 +572,24 @@ impl Cli {
     /// would read `serve` as a scenario file: a subcommand's name right after `--demo` is the
     /// subcommand, with the default demo fleet.
     pub fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Self {
+        let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+        let health = args.iter().skip(1).take_while(|a| *a != "--").any(|a| a == "health");
+        match Self::try_parse_args(args) {
+            Ok(cli) => cli,
+            // `health`'s codes 1 and 2 are verdicts: a command line it cannot run is unknown.
+            Err(e) if health && e.use_stderr() => {
+                let _ = e.print();
+                std::process::exit(3);
+            }
+            Err(e) => e.exit(),
+        }
+    }
+
+    /// [`Cli::parse_args`] without exiting: the command line as the user meant it, or clap's
+    /// error.
+    pub fn try_parse_args(
+        args: impl IntoIterator<Item = std::ffi::OsString>,
+    ) -> Result<Self, clap::Error> {
         let mut args: Vec<std::ffi::OsString> = args.into_iter().collect();
         // nvidia-smi spells its millisecond loop with one dash.
         for arg in args.iter_mut().skip(1) {
@@ -579,24 +602,37 @@ impl Cli {
         // `--demo` takes an optional value: before a subcommand's name it means the default
         // fleet, not a scenario of that name. The names come from the definition itself.
         let command = <Self as clap::CommandFactory>::command();
-        let subcommands: Vec<&str> =
-            command.get_subcommands().map(|c| c.get_name()).chain(["help"]).collect();
+        let subcommands: Vec<String> = command
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .chain(["help".into()])
+            .collect();
         for i in 0..args.len().saturating_sub(1) {
             let next = args[i + 1].to_str();
-            if args[i] == "--demo" && next.is_some_and(|n| subcommands.contains(&n)) {
+            if args[i] == "--demo" && next.is_some_and(|n| subcommands.iter().any(|s| s == n)) {
                 args[i] = "--demo=4".into();
             }
         }
-        let health = args.iter().skip(1).take_while(|a| *a != "--").any(|a| a == "health");
-        match Self::try_parse_from(args) {
-            Ok(cli) => cli,
-            // `health`'s codes 1 and 2 are verdicts: a command line it cannot run is unknown.
-            Err(e) if health && e.use_stderr() => {
-                let _ = e.print();
-                std::process::exit(3);
-            }
-            Err(e) => e.exit(),
-        }
+        let matches = command.try_get_matches_from(args)?;
+        let mut cli = <Self as clap::FromArgMatches>::from_arg_matches(&matches)?;
+        cli.source.nvml_lib_typed = typed(&matches, "nvml_lib");
+        Ok(cli)
+    }
+}
+
+/// Whether the argument `id` was given on the command line (of the subcommand too, for a
+/// global one), not by its environment variable or default.
+fn typed(matches: &clap::ArgMatches, id: &str) -> bool {
+    let here = matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
+    here || matches.subcommand().is_some_and(|(_, sub)| typed(sub, id))
+}
+
+/// A count of 1 or more (`--count`, `-n`), said in those words when it is not.
+fn parse_count<T: std::str::FromStr + PartialOrd + From<u8>>(text: &str) -> Result<T, String> {
+    match text.trim().parse::<T>() {
+        Ok(n) if n >= T::from(1) => Ok(n),
+        Ok(_) => Err("use 1 or more".into()),
+        Err(_) => Err("not a count: use 1 or more".into()),
     }
 }
 
@@ -647,6 +683,13 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_count_is_1_or_more_in_those_words() {
+        assert_eq!(parse_count::<u64>("3"), Ok(3));
+        assert_eq!(parse_count::<u32>("0"), Err("use 1 or more".into()));
+        assert!(parse_count::<u64>("-1").unwrap_err().contains("1 or more"));
     }
 
     #[test]

@@ -161,6 +161,9 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
             return mode::select::run(source_spec(&cli).open(&cli.source.ids, sampling)?, args)
         }
         Some(cli::Command::Wait(args)) => {
+            if let Some(code) = mode::wait::unrunnable(&args.command) {
+                return Ok(code);
+            }
             let source = source_spec(&cli).open(&cli.source.ids, sampling)?;
             return mode::wait::run(source, args, interval);
         }
@@ -183,15 +186,40 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         }
         None => (open_source(&cli, sampling)?, None),
     };
-    let mut source =
-        source::PlacementFilter::wrap(source, cli.source.container.clone(), cli.source.pod.clone());
+    // Nothing of the container or pod: said once on stderr (not over the monitor's screen);
+    // a one-shot output exits 1 then, as grep does when nothing matches.
+    let (mut source, matched_nothing) = source::PlacementFilter::wrap(
+        source,
+        cli.source.container.clone(),
+        cli.source.pod.clone(),
+        plan.mode == Mode::Monitor,
+    );
     match plan.mode {
-        Mode::Monitor => tui::run(source, monitor_options(&cli, &config, interval, playhead)),
+        Mode::Monitor => {
+            let result = tui::run(source, monitor_options(&cli, &config, interval, playhead));
+            // Said once the screen is the shell's again.
+            if matched_nothing.load(std::sync::atomic::Ordering::Relaxed) {
+                eprintln!("gputop: a sample had no GPU process matching --container/--pod");
+            }
+            result
+        }
         Mode::ListGpus => mode::once::list_gpus(source.as_mut(), &mut io::stdout().lock()),
         Mode::Watch { every, count } => {
             let output = output_file(&cli)?;
-            let options =
-                mode::watch::WatchOptions { interval: every.unwrap_or(interval), count, output };
+            // On a terminal that cannot move the cursor, the watch view stands in for the
+            // monitor asked for: said once, and `q` quits it as it would the monitor.
+            let for_monitor = cli.mode.watch.is_none()
+                && cli.mode.loop_ms.is_none()
+                && mode::watch::is_dumb_terminal();
+            if for_monitor {
+                eprintln!("gputop: TERM=dumb: the monitor needs a terminal that moves the cursor; showing the plain watch view instead (q or Ctrl-C quits)");
+            }
+            let options = mode::watch::WatchOptions {
+                interval: every.unwrap_or(interval),
+                count,
+                output,
+                quit_key: for_monitor,
+            };
             mode::watch::run(source, format, options)
         }
         _ => {
@@ -203,7 +231,8 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
             // The process is about to exit, which releases NVML and all memory anyway; tearing
             // the library down by hand (nvmlShutdown, dlclose, frees) adds ~20% to `--once`.
             std::mem::forget(source);
-            result
+            let nothing = matched_nothing.load(std::sync::atomic::Ordering::Relaxed);
+            return result.map(|()| if nothing { 1 } else { 0 });
         }
     }
     .map(|()| 0)
@@ -437,6 +466,10 @@ fn monitor_options(
 }
 
 fn doctor(args: &cli::DoctorArgs, cli: &Cli) -> i32 {
+    // The demo simulates GPUs, not a driver, CUDA or frameworks to diagnose.
+    if cli.source.demo.is_some() {
+        eprintln!("gputop: doctor checks this machine's real GPU stack (driver, NVML, CUDA, frameworks), not the --demo fleet");
+    }
     let system = doctor::System::local();
     let options = doctor::DoctorOptions {
         nvml_library: cli.source.nvml_lib.clone(),

@@ -170,6 +170,36 @@ fn check_flags(cli: &Cli, mode: Mode) -> Result<(), String> {
             ));
         }
     }
+    // Flags that contradict each other or the mode, each with why and what to use instead.
+    let out = &cli.output;
+    let demo = src.demo.is_some();
+    let dcgm_processes =
+        matches!(&cli.command, Some(Command::Serve(a)) if a.dcgm_names && a.processes);
+    let contradictions = [
+        (
+            out.format.is_some() && out.query().is_none(),
+            "--format shapes the --query-* outputs (csv, noheader, nounits): add a --query-gpu=… or use --json or --csv",
+        ),
+        (
+            mode == Mode::ListGpus && (out.json || out.csv || out.by.is_some() || out.query().is_some()),
+            "-L/--list-gpus prints `GPU 0: NAME (UUID: …)` lines as nvidia-smi -L does: --json, --csv, --by and --query-* do not apply (use --once --json for a document)",
+        ),
+        (
+            demo && src.nvml_lib_typed,
+            "--nvml-lib loads a real NVML library and --demo simulates GPUs without one: use one or the other",
+        ),
+        (
+            demo && (!src.remote.is_empty() || src.hosts.is_some()),
+            "--demo simulates this machine's GPUs and --remote/--hosts shows other machines': use one or the other (run `gputop --demo serve` on a host to try --remote)",
+        ),
+        (
+            dcgm_processes,
+            "--dcgm-names exports dcgm-exporter's series, which have no per-process one: --processes does not apply with it (leave out --dcgm-names for gputop_process_gpu_memory_bytes)",
+        ),
+    ];
+    if let Some((_, why)) = contradictions.iter().find(|(set, _)| *set) {
+        return Err((*why).into());
+    }
     if cli.output.filename.is_some() && !matches!(mode, Mode::Once | Mode::Watch { .. }) {
         return Err("-f/--filename applies to --once, --watch and the queries".into());
     }
@@ -218,11 +248,10 @@ fn check_flags(cli: &Cli, mode: Mode) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
 
     fn plan(args: &[&str], interactive: bool) -> Result<Plan, String> {
-        let cli =
-            Cli::try_parse_from(std::iter::once("gputop").chain(args.iter().copied())).unwrap();
+        let args = std::iter::once("gputop").chain(args.iter().copied()).map(Into::into);
+        let cli = Cli::try_parse_args(args).unwrap();
         Plan::from_cli(&cli, interactive)
     }
 
@@ -280,5 +309,36 @@ mod tests {
         assert!(plan(&["--pod", "x", "serve"], true).unwrap_err().contains("--pod"));
         assert!(plan(&["--watch", "--count", "2"], true).is_ok());
         assert!(plan(&["--readonly"], true).is_ok());
+    }
+
+    #[test]
+    fn contradicting_flags_are_refused_with_the_reason() {
+        let refused = [
+            (&["--format", "csv,noheader", "--once"][..], "--format shapes the --query-*"),
+            (&["-L", "--json"], "-L/--list-gpus"),
+            (&["-L", "--csv"], "-L/--list-gpus"),
+            (&["--demo", "--nvml-lib", "/x.so", "--once"], "--nvml-lib loads"),
+            (&["--demo", "--remote", "h:9835"], "--demo simulates"),
+            (&["--demo", "--hosts", "hosts.txt", "--once"], "--demo simulates"),
+            (&["serve", "--dcgm-names", "--processes"], "--dcgm-names exports"),
+        ];
+        for (args, why) in refused {
+            let err = plan(args, true).err().unwrap_or_else(|| panic!("{args:?} accepted"));
+            assert!(err.contains(why), "{args:?}: {err}");
+            assert!(!err.contains('\n'), "one line: {err}");
+        }
+        for args in [
+            &["--format", "csv,noheader", "--query-gpu=index"][..],
+            &["-L"],
+            &["--demo", "--once"],
+            &["--demo", "serve"],
+            &["serve", "--dcgm-names"],
+            &["serve", "--processes"],
+            &["doctor"],
+            // doctor runs on the real machine, and says so (lib.rs).
+            &["--demo", "doctor"],
+        ] {
+            assert!(plan(args, true).is_ok(), "{args:?} refused");
+        }
     }
 }

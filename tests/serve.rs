@@ -214,7 +214,8 @@ fn promtool_accepts_the_exposition() {
     if !have("promtool", &["--version"], "apt-get install prometheus") {
         return;
     }
-    for args in [&[][..], &["--processes"], &["--dcgm-names"], &["--dcgm-names", "--processes"]] {
+    // (--dcgm-names with --processes is refused: dcgm-exporter has no per-process series.)
+    for args in [&[][..], &["--processes"], &["--dcgm-names"]] {
         let server = Server::start(args);
         for accept in [None, Some("Accept: application/openmetrics-text; version=1.0.0")] {
             let (_, head, body) = server.get("/metrics", accept.as_slice());

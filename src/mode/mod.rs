@@ -31,7 +31,7 @@ impl Format {
     pub fn from_cli(cli: &Cli) -> Result<Self, Error> {
         let out = &cli.output;
         Ok(if let Some((kind, fields)) = out.query() {
-            Format::Query(Query::parse(kind, fields)?, out.format)
+            Format::Query(Query::parse(kind, fields)?, out.format.unwrap_or_default())
         } else if let Some(by) = out.by {
             Format::Owners(by, (!out.json).then(|| table_options(cli)))
         } else if out.json {

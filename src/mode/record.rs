@@ -42,9 +42,16 @@ impl Recorder {
                 return Err(Error::Usage("no place for the recording: give --out PATH".into()))
             }
         };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Error::Recording(format!("cannot create {}: {e}", dir.display())))?;
+        // A missing directory is made, and said: a mistyped --out shows at once.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Error::Recording(format!(
+                    "cannot create the directory {} for {}: {e}",
+                    dir.display(),
+                    path.display()
+                ))
+            })?;
+            eprintln!("gputop: created the directory {} for the recording", dir.display());
         }
         let lock = record::RecorderLock::take(&path).map_err(Error::Usage)?;
         let conn = record::create(&path)?;

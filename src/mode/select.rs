@@ -16,7 +16,13 @@ pub fn run(mut source: Box<dyn Source>, args: &SelectArgs) -> Result<i32, Error>
     let wanted = check_count(&args.pick, verdicts.len(), visible.is_some())?;
     let best = pick::ranked(&verdicts);
     if best.len() < wanted {
-        eprintln!("gputop: {}", pick::shortfall(wanted, &verdicts));
+        let reason = pick::shortfall(wanted, &verdicts);
+        eprintln!("gputop: {reason}");
+        // A script that asked for JSON reads JSON, the failure included.
+        if args.pick_format == PickFormat::Json {
+            let text = shortfall_json(wanted, &verdicts, &reason, args.pick.by_uuid);
+            writeln!(std::io::stdout().lock(), "{text}")?;
+        }
         return Ok(1);
     }
     let chosen = &best[..wanted];
@@ -77,6 +83,32 @@ fn render(chosen: &[&Verdict], format: PickFormat, by_uuid: bool) -> String {
             serde_json::json!({ "cuda_visible_devices": list, "gpus": gpus }).to_string()
         }
     }
+}
+
+/// Too few GPUs free, as JSON: no choice (`cuda_visible_devices` null), the reason, and why
+/// each GPU is not free.
+fn shortfall_json(wanted: usize, verdicts: &[Verdict], reason: &str, by_uuid: bool) -> String {
+    let gpus: Vec<serde_json::Value> = verdicts
+        .iter()
+        .map(|v| {
+            serde_json::json!({
+                "index": v.index,
+                "id": v.id(by_uuid),
+                "uuid": v.uuid,
+                "free": v.is_free(),
+                "why_not": v.held,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "cuda_visible_devices": null,
+        "gpus": [],
+        "wanted": wanted,
+        "free": verdicts.iter().filter(|v| v.is_free()).count(),
+        "error": reason,
+        "candidates": gpus,
+    })
+    .to_string()
 }
 
 #[cfg(test)]

@@ -54,7 +54,7 @@ pub fn run(mut source: Box<dyn Source>, args: &WaitArgs, interval: Duration) -> 
                 return Ok(1);
             }
         }
-        status.show(&line, started.elapsed());
+        status.show(&line, &state(wanted, &verdicts, &ready), started.elapsed());
         std::thread::sleep(interval);
     }
 }
@@ -107,6 +107,58 @@ fn exec(command: &[OsString], ids: &str) -> i32 {
     }
 }
 
+/// Whether `command` can be started, checked before waiting for it: `None` when it can, else
+/// the exit code a shell gives (127: no such program, 126: not executable), the reason said.
+pub fn unrunnable(command: &[OsString]) -> Option<i32> {
+    let program = std::path::Path::new(command.first()?);
+    let name = crate::output::sanitize::sanitize(&program.to_string_lossy()).into_owned();
+    let with_slash = program.as_os_str().as_encoded_bytes().contains(&b'/');
+    let candidates = if with_slash {
+        vec![program.to_path_buf()]
+    } else {
+        // As execvp searches: each directory of PATH, its default when PATH is unset.
+        let path = std::env::var_os("PATH").unwrap_or_else(|| "/bin:/usr/bin".into());
+        std::env::split_paths(&path).map(|dir| dir.join(program)).collect()
+    };
+    let found: Vec<_> = candidates.into_iter().filter(|p| p.exists()).collect();
+    let Some(first) = found.first() else {
+        let why = if with_slash { "no such file" } else { "command not found (not in PATH)" };
+        eprintln!("gputop: {name}: {why}; nothing to run, so not waiting");
+        return Some(127);
+    };
+    if found.iter().any(|p| executable(p)) {
+        return None;
+    }
+    let why = if first.is_dir() { "is a directory" } else { "not executable (permission denied)" };
+    eprintln!("gputop: {name}: {why}; nothing to run, so not waiting");
+    Some(126)
+}
+
+/// A file this process may execute (its effective ids, as execve checks).
+fn executable(path: &std::path::Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    if !path.is_file() {
+        return false;
+    }
+    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else { return false };
+    // SAFETY: faccessat reads a NUL-terminated path; no other memory is touched.
+    unsafe { libc::faccessat(libc::AT_FDCWD, c_path.as_ptr(), libc::X_OK, libc::AT_EACCESS) == 0 }
+}
+
+/// What a log line is written for: which GPUs are free or settled, and why each other one is
+/// not, without the numbers in the reasons (a utilization, free memory, a process's age, the
+/// seconds a GPU has been free), which change every sample.
+fn state(wanted: usize, verdicts: &[Verdict], ready: &[&Verdict]) -> String {
+    let mut key = format!("{wanted}");
+    for v in verdicts {
+        let settled = ready.iter().any(|r| r.index == v.index);
+        let why: String =
+            v.held.as_deref().unwrap_or("free").chars().filter(|c| !c.is_ascii_digit()).collect();
+        let _ = std::fmt::Write::write_fmt(&mut key, format_args!("|{}:{why}:{settled}", v.index));
+    }
+    key
+}
+
 /// "2 wanted, 1 free: GPU 2 held by alice, …; GPU 0 free for 3s of 5s".
 fn progress(
     wanted: usize,
@@ -138,9 +190,10 @@ fn progress(
 }
 
 /// The waiting status on stderr: one line rewritten in place on a terminal, a timestamped line
-/// per change in a log.
+/// per change of [`state`] in a log.
 struct Status {
     terminal: bool,
+    /// The state last logged.
     last: String,
 }
 
@@ -149,24 +202,69 @@ impl Status {
         Self { terminal: std::io::stderr().is_terminal(), last: String::new() }
     }
 
-    fn show(&mut self, line: &str, waited: Duration) {
+    fn show(&mut self, line: &str, state: &str, waited: Duration) {
         let mut err = std::io::stderr().lock();
         if self.terminal {
             let width = crossterm::terminal::size().map_or(80, |(w, _)| usize::from(w));
             let text = format!("waiting {}: {line}", duration(waited.as_secs()));
             let text = crate::output::units::truncate(&text, width.saturating_sub(1), false);
             let _ = write!(err, "\r\x1b[K{text}");
-        } else if line != self.last {
+        } else if state != self.last {
             let at = chrono::Local::now().format("%Y-%m-%d %H:%M:%S");
             let _ = writeln!(err, "{at} waiting: {line}");
         }
         let _ = err.flush();
-        self.last = line.to_string();
+        self.last = state.to_string();
     }
 
     fn clear(&mut self) {
         if self.terminal && !self.last.is_empty() {
             let _ = write!(std::io::stderr(), "\r\x1b[K");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdict(index: u32, held: Option<&str>) -> Verdict {
+        Verdict {
+            index,
+            uuid: None,
+            free_bytes: None,
+            utilization: None,
+            held: held.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn the_state_is_who_holds_what_not_the_numbers_that_move() {
+        let state_of = |held: Option<&str>| state(1, &[verdict(0, held)], &[]);
+        assert_eq!(
+            state_of(Some("busy (37 % in the last 10 s)")),
+            state_of(Some("busy (52 % in the last 10 s)"))
+        );
+        assert_eq!(
+            state_of(Some("held by alice, python, 3m")),
+            state_of(Some("held by alice, python, 4m"))
+        );
+        assert_ne!(state_of(Some("held by alice, python")), state_of(Some("held by bob, python")));
+        assert_ne!(state_of(Some("busy (37 % in the last 10 s)")), state_of(None));
+        let free = verdict(0, None);
+        assert_ne!(
+            state(1, std::slice::from_ref(&free), &[]),
+            state(1, std::slice::from_ref(&free), &[&free]),
+            "settled"
+        );
+    }
+
+    #[test]
+    fn a_command_that_cannot_run_is_127_or_126() {
+        assert_eq!(unrunnable(&["true".into()]), None);
+        assert_eq!(unrunnable(&["/bin/sh".into(), "-c".into(), "exit".into()]), None);
+        assert_eq!(unrunnable(&["/nonexistent/x".into()]), Some(127));
+        assert_eq!(unrunnable(&["no-such-command-gputop-29".into()]), Some(127));
+        assert_eq!(unrunnable(&["/".into()]), Some(126));
     }
 }

@@ -26,6 +26,9 @@ pub struct WatchOptions {
     pub count: Option<u64>,
     /// Write here instead of standard output (`-f`).
     pub output: Option<std::fs::File>,
+    /// `q` typed on the terminal quits, as in the monitor this view stands in for
+    /// (`TERM=dumb`).
+    pub quit_key: bool,
 }
 
 /// Runs until `count` samples, Ctrl-C, SIGTERM, SIGHUP or a closed pipe.
@@ -53,8 +56,10 @@ async fn watch(source: Box<dyn Source>, format: Format, opts: WatchOptions) -> R
     };
     let mut printer = Printer::new(format, terminal);
     let mut samples = 0u64;
+    let (_keys_mode, mut quit) = if opts.quit_key { quit_on_q() } else { (None, None) };
     let signalled = loop {
         tokio::select! {
+            Some(()) = async { quit.as_mut()?.recv().await } => break true,
             written = out.written(), if out.is_busy() => written?,
             // The next sample once the last is written: a reader that falls behind skips
             // samples, as it did when the write blocked, rather than have them pile up.
@@ -87,6 +92,59 @@ async fn watch(source: Box<dyn Source>, format: Format, opts: WatchOptions) -> R
         _ = terminate.recv() => Ok(()),
         _ = hangup.recv() => Ok(()),
     }
+}
+
+/// Standard input read a key at a time (no line editing, no echo; Ctrl-C still interrupts):
+/// the receiver hears of each `q`. The terminal's modes come back when the guard is dropped.
+fn quit_on_q() -> (Option<KeysMode>, Option<tokio::sync::mpsc::UnboundedReceiver<()>>) {
+    use std::io::Read;
+    let guard = KeysMode::enter();
+    let (send, receive) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        let mut byte = [0u8];
+        // Ends with stdin (end of file, an error) or once nobody listens.
+        while matches!(std::io::stdin().read(&mut byte), Ok(1)) {
+            if matches!(byte[0], b'q' | b'Q') && send.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    (guard, Some(receive))
+}
+
+/// Standard input's terminal modes before [`quit_on_q`] changed them, put back on drop.
+struct KeysMode(libc::termios);
+
+impl KeysMode {
+    fn enter() -> Option<Self> {
+        // SAFETY: tcgetattr fills a zeroed termios; tcsetattr reads one.
+        unsafe {
+            let mut saved: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(0, &mut saved) != 0 {
+                return None;
+            }
+            let mut keys = saved;
+            keys.c_lflag &= !(libc::ICANON | libc::ECHO);
+            keys.c_cc[libc::VMIN] = 1;
+            keys.c_cc[libc::VTIME] = 0;
+            (libc::tcsetattr(0, libc::TCSANOW, &keys) == 0).then_some(Self(saved))
+        }
+    }
+}
+
+impl Drop for KeysMode {
+    fn drop(&mut self) {
+        // SAFETY: tcsetattr reads the termios saved at the start.
+        unsafe { libc::tcsetattr(0, libc::TCSANOW, &self.0) };
+    }
+}
+
+/// Standard input and output are a terminal, one of `TERM=dumb`: the monitor would have run
+/// on any other.
+pub fn is_dumb_terminal() -> bool {
+    std::io::stdin().is_terminal()
+        && std::io::stdout().is_terminal()
+        && std::env::var("TERM").is_ok_and(|t| t == "dumb")
 }
 
 /// Writes successive snapshots in the chosen format.

@@ -25,6 +25,13 @@ pub struct QueryFormat {
     pub units: bool,
 }
 
+/// nvidia-smi's default: `csv`, with the header and the units.
+impl Default for QueryFormat {
+    fn default() -> Self {
+        Self { header: true, units: true }
+    }
+}
+
 impl FromStr for QueryFormat {
     type Err = String;
 

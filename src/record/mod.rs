@@ -147,6 +147,13 @@ impl From<OpenError> for crate::Error {
     }
 }
 
+/// Where the recorder of `path` holds its lock: `PATH.lock`, next to it.
+pub fn lock_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    path.with_file_name(name)
+}
+
 /// The one recorder of a file: an exclusive `flock` on `PATH.lock`, which holds the PID.
 ///
 /// Recordings may sit in a directory other users can write to (a shared `/var/tmp`), and
@@ -158,7 +165,8 @@ impl RecorderLock {
     pub fn take(path: &Path) -> Result<Self, String> {
         use rustix::fs::{FileType, FlockOperation, Mode, OFlags};
         use std::io::{Read, Seek, Write};
-        let lock_path = path.with_extension("db.lock");
+        // `x.db.lock` for `x.db`, `x.sqlite.lock` for `x.sqlite`: the whole name and `.lock`.
+        let lock_path = lock_path(path);
         let shown = lock_path.display();
         let flags =
             OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK;

@@ -1,5 +1,8 @@
 //! `--container ID` and `--pod NAME`: only the GPU processes running there.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use super::{Source, SourceError};
 use crate::sample::{GpuProcess, Snapshot};
 
@@ -7,19 +10,40 @@ pub struct PlacementFilter {
     inner: Box<dyn Source>,
     container: Option<String>,
     pod: Option<String>,
+    /// Set once a sample had no process of the container or pod: said on stderr then, once,
+    /// unless `quiet` (the monitor's screen).
+    matched_nothing: Arc<AtomicBool>,
+    quiet: bool,
 }
 
 impl PlacementFilter {
-    /// Wraps `inner` when a filter is asked for.
+    /// Wraps `inner` when a filter is asked for; the flag is set once a sample found no
+    /// process of the container or pod (`--once` exits 1 then).
     pub fn wrap(
         inner: Box<dyn Source>,
         container: Option<String>,
         pod: Option<String>,
-    ) -> Box<dyn Source> {
+        quiet: bool,
+    ) -> (Box<dyn Source>, Arc<AtomicBool>) {
+        let matched_nothing = Arc::new(AtomicBool::new(false));
         if container.is_none() && pod.is_none() {
-            return inner;
+            return (inner, matched_nothing);
         }
-        Box::new(Self { inner, container, pod })
+        let filter =
+            Self { inner, container, pod, matched_nothing: matched_nothing.clone(), quiet };
+        (Box::new(filter), matched_nothing)
+    }
+
+    /// `--container X` / `--pod X`, as typed (made safe for the terminal).
+    fn asked(&self) -> String {
+        let flag = |name: &str, v: &Option<String>| {
+            v.as_deref().map(|v| format!("--{name} {}", crate::output::sanitize::sanitize(v)))
+        };
+        [flag("container", &self.container), flag("pod", &self.pod)]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     fn keeps(&self, p: &GpuProcess) -> bool {
@@ -42,8 +66,16 @@ impl PlacementFilter {
 impl Source for PlacementFilter {
     fn sample(&mut self) -> Result<Snapshot, SourceError> {
         let mut snapshot = self.inner.sample()?;
+        let mut kept = 0;
         for processes in snapshot.gpus.iter_mut().filter_map(|g| g.processes.as_mut()) {
             processes.retain(|p| self.keeps(p));
+            kept += processes.len();
+        }
+        if kept == 0 && !self.matched_nothing.swap(true, Ordering::Relaxed) && !self.quiet {
+            eprintln!(
+                "gputop: no GPU process matches {}: the GPUs are shown without processes",
+                self.asked()
+            );
         }
         Ok(snapshot)
     }
@@ -77,6 +109,8 @@ mod tests {
             inner,
             container: container.map(String::from),
             pod: pod.map(String::from),
+            matched_nothing: Arc::default(),
+            quiet: true,
         }
     }
 

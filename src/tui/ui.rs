@@ -116,11 +116,9 @@ pub fn areas(app: &App, area: Rect) -> Option<Areas> {
 pub fn draw(frame: &mut Buffer, app: &App, theme: &Theme) {
     let area = frame.area;
     let Some(areas) = areas(app, area) else {
-        let text = format!(
-            "Terminal too small: {}×{} (need {MIN_WIDTH}×{MIN_HEIGHT})",
-            area.width, area.height
-        );
-        frame.render_widget(Paragraph::new(Line::styled(text, theme.warn)), area);
+        let lines =
+            too_small(area.width, area.height).into_iter().map(|l| Line::styled(l, theme.warn));
+        frame.render_widget(Paragraph::new(lines.collect::<Vec<_>>()), area);
         return;
     };
     header::draw(frame, areas.header, app, theme);
@@ -176,4 +174,61 @@ pub fn centered(frame: &mut Buffer, area: Rect, width: u16, height: u16) -> Rect
     };
     frame.render_widget(Clear, rect);
     rect
+}
+
+/// The too-small message in as many words as fit `width`×`height`, wrapped at spaces: the
+/// longest that fits of a few, shortest last.
+fn too_small(width: u16, height: u16) -> Vec<String> {
+    let (w, h) = (usize::from(width), usize::from(height));
+    let forms = [
+        format!("Terminal too small: {width}×{height} (need {MIN_WIDTH}×{MIN_HEIGHT})"),
+        format!("Too small: {width}×{height}, need {MIN_WIDTH}×{MIN_HEIGHT}"),
+        format!("Need {MIN_WIDTH}×{MIN_HEIGHT}"),
+        format!("{MIN_WIDTH}×{MIN_HEIGHT}"),
+        "!".to_string(),
+    ];
+    for form in &forms {
+        let lines = wrap(form, w);
+        if lines.len() <= h && lines.iter().all(|l| l.chars().count() <= w) {
+            return lines;
+        }
+    }
+    Vec::new()
+}
+
+/// `text` in lines of at most `width` characters, broken at spaces (a longer word overflows).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split(' ') {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 1 + word.chars().count() <= width => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod too_small_tests {
+    use super::*;
+
+    #[test]
+    fn the_message_fits_the_terminal_it_is_shown_in() {
+        for (w, h) in [(39, 9), (20, 5), (10, 3), (10, 1), (5, 1), (3, 2), (1, 1)] {
+            let lines = too_small(w, h);
+            assert!(lines.len() <= usize::from(h), "{w}×{h}: {lines:?}");
+            assert!(
+                lines.iter().all(|l| l.chars().count() <= usize::from(w)),
+                "{w}×{h}: {lines:?}"
+            );
+            assert!(!lines.is_empty(), "{w}×{h}: something is said");
+        }
+        assert_eq!(too_small(39, 9), ["Terminal too small: 39×9 (need 40×10)"]);
+        assert_eq!(too_small(20, 5), ["Terminal too small:", "20×5 (need 40×10)"]);
+        assert_eq!(too_small(10, 3), ["Too small:", "10×3, need", "40×10"]);
+        assert_eq!(too_small(10, 1), ["Need 40×10"]);
+    }
 }
