@@ -207,6 +207,7 @@ impl Assembly {
             let url = host.targets.first().map(|t| t.0.clone()).unwrap_or_default();
             hosts.push(RemoteHost {
                 error: stale.then(|| {
+                    // `stale` holds only with an age: the 0 is never shown.
                     format!("stale: its newest sample is {} old", age_text(age.unwrap_or(0.0)))
                 }),
                 age_seconds: age.map(|a| (a * 10.0).round() / 10.0),
@@ -280,6 +281,8 @@ fn finish_gpu(parts: GpuParts, host: &str) -> GpuSample {
     if m.total_bytes.is_none() {
         m.total_bytes = parts.fb_total.map(|v| (v * MIB) as u64).or_else(|| {
             let (used, free) = (parts.fb_used?, parts.fb_free?);
+            // Exporters without FB_RESERVED (dcgm-exporter before it existed) split the
+            // memory into used and free alone: their sum is the whole they report.
             Some(((used + free + parts.fb_reserved.unwrap_or(0.0)) * MIB) as u64)
         });
     }
