@@ -224,7 +224,6 @@ impl History {
         }
     }
 
-
     pub fn capacity(&self) -> usize {
         self.capacity
     }

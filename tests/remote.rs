@@ -248,18 +248,20 @@ fn five_hundred_hosts_are_asked_by_a_bounded_pool() {
     let most_threads = Arc::new(AtomicUsize::new(0));
     let watcher = {
         let most = most_threads.clone();
-        std::thread::spawn(move || loop {
-            let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else { break };
-            let threads = status
-                .lines()
-                .find_map(|l| l.strip_prefix("Threads:"))
-                .and_then(|n| n.trim().parse().ok())
-                .unwrap_or(0);
-            most.fetch_max(threads, Ordering::Relaxed);
-            if threads == 0 || status.contains("State:\tZ") {
-                break;
+        // Until the process is gone (reaped by wait_with_output) or a zombie.
+        std::thread::spawn(move || {
+            while let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+                let threads = status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Threads:"))
+                    .and_then(|n| n.trim().parse().ok())
+                    .unwrap_or(0);
+                most.fetch_max(threads, Ordering::Relaxed);
+                if threads == 0 || status.contains("State:\tZ") {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
             }
-            std::thread::sleep(Duration::from_millis(10));
         })
     };
     let out = child.wait_with_output().unwrap();
