@@ -275,8 +275,10 @@ fn five_hundred_hosts_are_asked_by_a_bounded_pool() {
     assert!(took < Duration::from_secs(30), "500 hosts took {took:?}");
     let most = most_threads.load(Ordering::Relaxed);
     assert!(most > 1, "the thread count was never read");
-    // The pool, the main thread and a few of gputop's own (36 measured here).
-    assert!(most <= 32 + 16, "{most} threads for {HOSTS} hosts: not a bounded pool");
+    // The pool's 32, each with at most one short-lived name-lookup thread of ureq's (it
+    // resolves in a thread of its own when a timeout is set), and a few of gputop's own: 36
+    // to 55 measured here; one thread per host was 287 and more.
+    assert!(most <= 2 * 32 + 16, "{most} threads for {HOSTS} hosts: not a bounded pool");
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let hosts = doc["hosts"].as_array().unwrap();
     assert_eq!(hosts.len(), HOSTS);

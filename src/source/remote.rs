@@ -209,8 +209,9 @@ fn authority(url: &str) -> String {
 type Fetched = Result<(Snapshot, Option<u64>), String>;
 
 /// How many hosts are asked at once. A fleet of 500 hosts is asked by 32 threads, not 500
-/// each sample; the price is that hosts which do not answer hold a worker for `TIMEOUT`
-/// each, so a sample with more than `MAX_CONCURRENT_FETCHES` of them takes a multiple of it.
+/// each sample (ureq adds a short-lived thread per name lookup while a fetch resolves); the
+/// price is that hosts which do not answer hold a worker for `TIMEOUT` each, so a sample
+/// with more than `MAX_CONCURRENT_FETCHES` of them takes a multiple of it.
 pub const MAX_CONCURRENT_FETCHES: usize = 32;
 
 /// Every endpoint's answer and how long it took, in the endpoints' order, fetched by at most
