@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use crate::sample::Snapshot;
 
 /// A ring buffer that overwrites its oldest value once full. It grows as values arrive, so a
@@ -166,6 +168,9 @@ pub struct GpuHistory {
     pub memory_percent: Series,
     pub power_watts: Series,
     pub temperature: Series,
+    /// When a snapshot last had this GPU: a GPU unseen for longer than the window is
+    /// forgotten.
+    last_seen: Option<DateTime<Utc>>,
 }
 
 impl GpuHistory {
@@ -175,6 +180,7 @@ impl GpuHistory {
             memory_percent: Series::percent(capacity),
             power_watts: Series::new(capacity, WATTS_PER_UNIT),
             temperature: Series::new(capacity, DEGREES_PER_UNIT),
+            last_seen: None,
         }
     }
 }
@@ -198,6 +204,10 @@ pub struct PastGpu {
 #[derive(Debug, Clone)]
 pub struct History {
     capacity: usize,
+    /// How far back the charts reach: the history of a GPU no snapshot has had for longer
+    /// (a host gone from the fleet, a GPU replaced) would show nothing and is dropped, so the
+    /// map stays as large as the GPUs seen within the window under any churn.
+    window: chrono::TimeDelta,
     /// Boxed: a map's table has up to twice the slots of its entries, and a GPU's four series
     /// are 224 bytes (8,000 GPUs: 4.1 MB of table unboxed, 2.4 MB boxed, `heaptrack`).
     gpus: HashMap<String, Box<GpuHistory>>,
@@ -207,7 +217,11 @@ impl History {
     /// Enough samples to cover `window` at `interval`.
     pub fn new(window: Duration, interval: Duration) -> Self {
         let samples = window.as_secs_f64() / interval.as_secs_f64().max(0.001);
-        Self { capacity: (samples.ceil() as usize).clamp(2, 100_000), gpus: HashMap::new() }
+        Self {
+            capacity: (samples.ceil() as usize).clamp(2, 100_000),
+            window: chrono::TimeDelta::from_std(window).unwrap_or(chrono::TimeDelta::MAX),
+            gpus: HashMap::new(),
+        }
     }
 
     pub fn capacity(&self) -> usize {
@@ -230,7 +244,19 @@ impl History {
             h.memory_percent.push(g.memory_percent().map(|v| v as f32));
             h.power_watts.push(g.power.draw_watts.map(|v| v as f32));
             h.temperature.push(g.temperature.gpu_celsius.map(|v| v as f32));
+            h.last_seen = Some(snapshot.taken_at);
         }
+        self.forget_unseen(snapshot.taken_at);
+    }
+
+    /// Drops the GPUs no snapshot has had for longer than the window (by the snapshots' own
+    /// times, so a replay's clock counts and not the wall's). A GPU only backfilled, never
+    /// seen, waits for its first snapshot.
+    fn forget_unseen(&mut self, now: DateTime<Utc>) {
+        let window = self.window;
+        self.gpus.retain(|_, h| {
+            h.last_seen.is_none_or(|seen| now.signed_duration_since(seen) <= window)
+        });
     }
 
     pub fn gpu(&self, host: Option<&str>, index: u32, uuid: Option<&str>) -> Option<&GpuHistory> {
@@ -311,6 +337,49 @@ mod tests {
         assert_eq!(got.temperature.len(), 4);
         // Another host's GPU with the same UUID has a history of its own.
         assert!(h.gpu(Some("node2"), g.index, g.uuid.as_deref()).is_none());
+    }
+
+    /// Ten simulated minutes of a fleet whose hosts come and go: every 10 s one host leaves
+    /// and a new one (with new GPU UUIDs) joins, sampled each second. The history holds only
+    /// the GPUs seen within the 60 s window, never every GPU ever seen.
+    #[test]
+    fn gpus_unseen_for_longer_than_the_window_are_forgotten() {
+        let window = Duration::from_secs(60);
+        let mut h = History::new(window, Duration::from_secs(1));
+        let template = crate::source::SimSource::new(crate::scenario::Scenario::demo(1), &[])
+            .unwrap()
+            .sample_at(0.0);
+        let start = template.taken_at;
+        const HOSTS_UP: usize = 5;
+        const GPUS_PER_HOST: u32 = 4;
+        let mut largest = 0;
+        for second in 0..600i64 {
+            let first_host = second as usize / 10;
+            let mut snap = template.clone();
+            snap.taken_at = start + chrono::TimeDelta::seconds(second);
+            snap.gpus = (first_host..first_host + HOSTS_UP)
+                .flat_map(|host| {
+                    let g = &template.gpus[0];
+                    (0..GPUS_PER_HOST).map(move |index| {
+                        let mut g = g.clone();
+                        g.host = Some(format!("node{host}"));
+                        g.index = index;
+                        g.uuid = Some(format!("GPU-{host}-{index}"));
+                        g
+                    })
+                })
+                .collect();
+            h.record(&snap);
+            largest = largest.max(h.gpus.len());
+        }
+        // 60 hosts were seen over the ten minutes, 240 GPUs: the map never held more than the
+        // hosts of one window (the 5 up and the 6 that left in the last 60 s).
+        let per_window = (HOSTS_UP + 6) * GPUS_PER_HOST as usize;
+        assert!(largest <= per_window, "{largest} GPUs kept, at most {per_window} expected");
+        assert!(h.gpu(Some("node0"), 0, Some("GPU-0-0")).is_none(), "node0 left 9 minutes ago");
+        assert!(h.gpu(Some("node59"), 0, Some("GPU-59-0")).is_some(), "node59 is up");
+        // One that left 30 s ago still has its chart.
+        assert!(h.gpu(Some("node56"), 0, Some("GPU-56-0")).is_some());
     }
 
     #[test]

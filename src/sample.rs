@@ -42,6 +42,10 @@ pub struct Snapshot {
     pub warnings: Vec<String>,
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 fn is_false(b: &bool) -> bool {
     !*b
 }
@@ -501,6 +505,10 @@ pub struct GpuEvents {
     pub since: DateTime<Utc>,
     /// How many of each XID error, by XID.
     pub xid_counts: BTreeMap<u32, u64>,
+    /// XID errors whose number the driver did not give (NVML's "unknown", 999): counted
+    /// apart, never as an XID 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub xid_unknown: u64,
     /// Single-bit (corrected) ECC error events; `None` where ECC events cannot be had (ECC off).
     pub ecc_single_bit: Option<u64>,
     /// Double-bit (uncorrected) ECC error events; `None` likewise.
@@ -517,6 +525,7 @@ impl GpuEvents {
             source,
             since,
             xid_counts: BTreeMap::new(),
+            xid_unknown: 0,
             ecc_single_bit: None,
             ecc_double_bit: None,
             recent: Vec::new(),
@@ -526,9 +535,10 @@ impl GpuEvents {
     /// Counts an event and keeps it among the recent ones.
     pub fn add(&mut self, event: GpuEvent) {
         match event.kind {
-            GpuEventKind::Xid => {
-                *self.xid_counts.entry(event.xid.unwrap_or(0)).or_default() += 1;
-            }
+            GpuEventKind::Xid => match event.xid {
+                Some(xid) => *self.xid_counts.entry(xid).or_default() += 1,
+                None => self.xid_unknown += 1,
+            },
             GpuEventKind::SingleBitEcc => {
                 *self.ecc_single_bit.get_or_insert(0) += 1;
             }
@@ -964,16 +974,18 @@ pub struct PciIds {
     pub sub_device_id: Option<u32>,
 }
 
-/// NVLink error counters, summed over the links that are up, since the driver loaded.
+/// NVLink error counters, summed over the links that are up, since the driver loaded. A
+/// counter the driver refused on any link that is up is `None` (its reason in `missing`
+/// under `details.nvlink.<counter>`), never a sum of the links it did give.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NvlinkHealth {
     pub active_links: u32,
     /// Transmissions replayed after an error (corrected).
-    pub replay_errors: u64,
+    pub replay_errors: Option<u64>,
     /// Times a link had to be retrained.
-    pub recovery_errors: u64,
-    pub crc_flit_errors: u64,
-    pub crc_data_errors: u64,
+    pub recovery_errors: Option<u64>,
+    pub crc_flit_errors: Option<u64>,
+    pub crc_data_errors: Option<u64>,
 }
 
 /// Row remapping: rows of memory replaced by spares after errors.
@@ -1142,6 +1154,18 @@ pub enum ProcessKind {
 }
 
 impl ProcessKind {
+    /// The short form nvidia-smi prints in its TYPE column; `N/A` for an unknown type.
+    pub fn short_or_na(kind: Option<Self>) -> &'static str {
+        kind.map_or("N/A", Self::short)
+    }
+
+    /// The type from its short form (`C`, `G`, `C+G`), as a recording stores it.
+    pub fn from_short(text: &str) -> Option<Self> {
+        [Self::Compute, Self::Graphics, Self::ComputeGraphics]
+            .into_iter()
+            .find(|k| k.short() == text)
+    }
+
     /// The short form nvidia-smi prints in its TYPE column.
     pub fn short(self) -> &'static str {
         match self {
@@ -1164,7 +1188,9 @@ impl ProcessKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GpuProcess {
     pub pid: u32,
-    pub kind: ProcessKind,
+    /// `None` where the source does not say (a recording older than schema 4, an exporter's
+    /// series): `missing` says why. Never guessed as compute.
+    pub kind: Option<ProcessKind>,
     /// `None` when NVML reports the value as unavailable (WDDM, some MIG set-ups).
     pub gpu_memory_bytes: Option<u64>,
     pub sm_percent: Option<u32>,
@@ -1188,6 +1214,9 @@ pub struct GpuProcess {
     /// the process on its host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_ticks: Option<u64>,
+    /// Why each `null` field of the process is null, by the field's JSON name.
+    #[serde(default, skip_serializing_if = "MissingFields::is_empty")]
+    pub missing: MissingFields,
 }
 
 impl GpuProcess {
@@ -1195,7 +1224,7 @@ impl GpuProcess {
     pub fn new(pid: u32, kind: ProcessKind, gpu_memory_bytes: Option<u64>) -> Self {
         Self {
             pid,
-            kind,
+            kind: Some(kind),
             gpu_memory_bytes,
             sm_percent: None,
             memory_percent: None,
@@ -1211,7 +1240,15 @@ impl GpuProcess {
             host_pid: None,
             pid_mapping: None,
             start_ticks: None,
+            missing: MissingFields::default(),
         }
+    }
+
+    /// A process whose type the source does not give, and why.
+    pub fn kind_unknown(mut self, reason: MissingReason) -> Self {
+        self.kind = None;
+        self.missing.insert("kind", Missing { reason, nvml_code: None });
+        self
     }
 }
 

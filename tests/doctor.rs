@@ -360,6 +360,23 @@ fn cudnn_for_another_cuda_major() {
     assert!(f["fix"].as_str().unwrap().contains("nvidia-cudnn-cu12"));
 }
 
+/// A GPU count the framework probe did not give is said to be unknown: never "sees 0 GPU(s)"
+/// nor TensorFlow's "sees no GPU" failure.
+#[test]
+fn a_gpu_count_the_probe_did_not_give_is_unknown() {
+    let mut m = Machine::healthy();
+    m.torch = r#"{"version": "2.3.1", "cuda": "12.1", "available": true}"#.into();
+    m.tensorflow = r#"{"version": "2.16.1", "gpu_package": false}"#.into();
+    let (_, report) = m.json();
+    let torch = findings(&report, "torch")[0];
+    let title = torch["title"].as_str().unwrap();
+    assert!(!title.contains("0 GPU"), "{torch}");
+    assert!(title.contains("unknown"), "{torch}");
+    let tf = findings(&report, "tensorflow")[0];
+    assert_eq!(tf["status"], "warning", "{tf}");
+    assert!(tf["title"].as_str().unwrap().contains("unknown"), "{tf}");
+}
+
 #[test]
 fn cpu_only_pytorch() {
     let mut m = Machine::healthy();

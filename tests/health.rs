@@ -67,6 +67,29 @@ fn nvlink_recoveries_and_crc_errors_are_warnings_replays_are_not() {
     );
 }
 
+/// NVLink error counters the driver refuses are not read as 0: the NVLink check is not
+/// examined (exit 3, unknown), never "ok".
+#[test]
+fn nvlink_counters_the_driver_refuses_are_not_examined() {
+    let (code, text) = health(
+        "[[gpus]]\nname = \"A\"\nnvlink = { active_links = 18, recovery = 2 }\n\
+         errors = { nvlink_error_counters = \"NO_PERMISSION\" }\n",
+        &[],
+    );
+    assert_eq!(code, 3, "{text}");
+    assert!(
+        text.starts_with("GPU 0 (A, 00000000:01:00.0) unknown: NVLink not examined: no permission"),
+        "{text}"
+    );
+    let (_, json) = health(
+        "[[gpus]]\nname = \"A\"\nnvlink = { active_links = 18, recovery = 2 }\n\
+         errors = { nvlink_error_counters = \"NO_PERMISSION\" }\n",
+        &["--json"],
+    );
+    let doc: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["gpus"][0]["not_examined"][0]["check"], "NVLink", "{doc}");
+}
+
 #[test]
 fn warnings_only_exit_1_and_a_healthy_machine_0() {
     let warn = "[[gpus]]\nname = \"A\"\nretired_pages_pending = true\n";

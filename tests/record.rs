@@ -10,6 +10,53 @@ use std::time::Duration;
 use common::*;
 use serde_json::Value;
 
+/// A process whose start time is unknown (its PID is not on this machine, as in a container
+/// that cannot see it) and that comes and goes is never merged with the earlier one: each
+/// appearance is a process of its own, with a NULL start time, and its GPU-hours are its own.
+/// Before, both were stored with start time 0 and `INSERT OR IGNORE` merged them.
+#[test]
+fn processes_with_unknown_start_times_are_never_merged() {
+    // A PID above every running one: no /proc entry, so no start time.
+    let pid = 4_000_000 - 7;
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+    let scenario = scenario_file(&format!(
+        "[[gpus]]\nname = \"A\"\nmemory_total_mib = 1000\n\
+         [[gpus.processes]]\npid = {pid}\nused_memory_mib = 10\n\
+         active = {{ period_s = 1.2, on_s = 0.6 }}\n"
+    ));
+    let dir = temp_dir();
+    let db = dir.path().join("r.db");
+    let mut recorder = gputop_std(&scenario)
+        .env_remove("GPUTOP_FAKE_NVML_TIME")
+        .args(["--interval", "0.1", "record", "--out"])
+        .arg(&db)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(3000));
+    Command::new("kill").args(["-TERM", &recorder.id().to_string()]).status().unwrap();
+    assert!(recorder.wait().unwrap().success());
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let rows: Vec<(Option<i64>, i64)> = conn
+        .prepare(
+            "SELECT p.start_ticks, COUNT(ps.tick) FROM processes p
+             JOIN process_samples ps ON ps.process_id = p.id WHERE p.pid = ?1 GROUP BY p.id",
+        )
+        .unwrap()
+        .query_map([pid], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    // Over 3 s the process is there for 0.6 s of every 1.2 s: at least two appearances.
+    assert!(rows.len() >= 2, "each appearance is a process of its own: {rows:?}");
+    assert!(rows.iter().all(|(start, _)| start.is_none()), "unknown is NULL, never 0: {rows:?}");
+    assert!(
+        rows.iter().all(|&(_, samples)| samples <= 8),
+        "no row holds two appearances: {rows:?}"
+    );
+}
+
 #[test]
 fn a_recording_answers_what_happened() {
     let job = Sleeper::spawn();
@@ -38,7 +85,7 @@ fn a_recording_answers_what_happened() {
     // The database as sqlite3 would see it.
     let conn = rusqlite::Connection::open(&db).unwrap();
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     let samples: i64 = conn.query_row("SELECT COUNT(*) FROM samples", [], |r| r.get(0)).unwrap();
     assert!((16..=30).contains(&samples), "{samples} samples of 2 GPUs over 2.5 s at 0.2 s");
     let xid: String =

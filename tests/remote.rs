@@ -170,3 +170,125 @@ fn bad_urls_and_hosts_without_nvml_are_told_apart() {
     // Each host's own memory, from its snapshot.
     assert!(doc["hosts"][1]["memory_total_bytes"].as_u64().unwrap() > 0, "{doc}");
 }
+
+/// 500 hosts on loopback, one in ten accepting and never answering: `--remote` asks them with
+/// a bounded pool of threads (at most 32 fetches at once), not one thread per host, and still
+/// gives each host its answer in bounded time. The thread count of the gputop process is read
+/// from `/proc/PID/status` while the 500 are asked.
+#[test]
+fn five_hundred_hosts_are_asked_by_a_bounded_pool() {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    const HOSTS: usize = 500;
+    let hangs = |i: usize| i % 10 == 9;
+    let listeners: Vec<TcpListener> = (0..HOSTS)
+        .map(|_| {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            l.set_nonblocking(true).unwrap();
+            l
+        })
+        .collect();
+    let ports: Vec<u16> = listeners.iter().map(|l| l.local_addr().unwrap().port()).collect();
+    let done = Arc::new(AtomicBool::new(false));
+    let server = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            // Held open, never answered, until the test ends.
+            let mut hung: Vec<TcpStream> = Vec::new();
+            while !done.load(Ordering::Relaxed) {
+                let mut idle = true;
+                for (i, l) in listeners.iter().enumerate() {
+                    let Ok((mut stream, _)) = l.accept() else { continue };
+                    idle = false;
+                    if hangs(i) {
+                        hung.push(stream);
+                        continue;
+                    }
+                    stream.set_nonblocking(false).unwrap();
+                    stream.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                    let mut request = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => request.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let body = format!(
+                        "{{\"schema_version\":2,\"taken_at\":\"2024-01-01T00:00:00Z\",\"host\":{{\"hostname\":\"host{i}\"}},\"gpus\":[]}}"
+                    );
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                }
+                if idle {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+        })
+    };
+    let mut hosts = NamedTempFile::new().unwrap();
+    for port in &ports {
+        writeln!(hosts, "127.0.0.1:{port}").unwrap();
+    }
+    let scenario = scenario_file("");
+    let started = Instant::now();
+    let child = gputop_std(&scenario)
+        .args(["--once", "--json", "--hosts"])
+        .arg(hosts.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let most_threads = Arc::new(AtomicUsize::new(0));
+    let watcher = {
+        let most = most_threads.clone();
+        // Until the process is gone (reaped by wait_with_output) or a zombie.
+        std::thread::spawn(move || {
+            while let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+                let threads = status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Threads:"))
+                    .and_then(|n| n.trim().parse().ok())
+                    .unwrap_or(0);
+                most.fetch_max(threads, Ordering::Relaxed);
+                if threads == 0 || status.contains("State:\tZ") {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        })
+    };
+    let out = child.wait_with_output().unwrap();
+    let took = started.elapsed();
+    watcher.join().unwrap();
+    done.store(true, Ordering::Relaxed);
+    server.join().unwrap();
+    assert!(out.status.success(), "{out:?}");
+
+    // 50 hung hosts hold a worker for the 1.5 s timeout each: 32 at a time, about 3 s.
+    assert!(took < Duration::from_secs(30), "500 hosts took {took:?}");
+    let most = most_threads.load(Ordering::Relaxed);
+    assert!(most > 1, "the thread count was never read");
+    // The pool's 32, each with at most one short-lived name-lookup thread of ureq's (it
+    // resolves in a thread of its own when a timeout is set), and a few of gputop's own: 36
+    // to 55 measured here; one thread per host was 287 and more.
+    assert!(most <= 2 * 32 + 16, "{most} threads for {HOSTS} hosts: not a bounded pool");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hosts = doc["hosts"].as_array().unwrap();
+    assert_eq!(hosts.len(), HOSTS);
+    for (i, h) in hosts.iter().enumerate() {
+        assert_eq!(h["up"], !hangs(i), "host {i}: {h}");
+        if hangs(i) {
+            assert!(h["error"].as_str().unwrap().contains("timeout"), "host {i}: {h}");
+        } else {
+            assert_eq!(h["hostname"], format!("host{i}"), "{h}");
+        }
+    }
+    eprintln!("500 hosts in {took:?}, at most {most} threads");
+}

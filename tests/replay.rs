@@ -157,9 +157,63 @@ fn a_version_1_recording_replays_and_is_upgraded_by_a_recorder() {
     record_more(&scenario, &db);
     let conn = rusqlite::Connection::open(&db).unwrap();
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 3, "upgraded to the newest schema");
+    assert_eq!(version, 4, "upgraded to the newest schema");
     let doc = json_at(&scenario, &db, &[]);
     assert_eq!(doc["gpus"][1]["processes"], serde_json::json!([]), "listed, and nobody");
+}
+
+/// A process's type is recorded: a graphics process (Xorg) replays as `graphics` (`G`), as it
+/// was live, not as compute. A recording made before types were stored (version 3) replays it
+/// as `null` with the reason `not_recorded`, and a recorder that opens it upgrades it, its
+/// unknown start times (stored as 0 then) becoming NULL.
+#[test]
+fn a_process_type_is_recorded_or_said_not_recorded() {
+    let job = Sleeper::spawn();
+    let scenario = scenario_file(&format!(
+        "[[gpus]]\nname = \"A\"\nmemory_total_mib = 1000\n\
+         [[gpus.processes]]\npid = {}\nkind = \"graphics\"\nused_memory_mib = 10\n",
+        job.pid()
+    ));
+    let (_dir, db) = record(&scenario, 0.7, "0.2");
+    let doc = json_at(&scenario, &db, &[]);
+    let p = &doc["gpus"][0]["processes"][0];
+    assert_eq!(
+        (p["pid"].as_u64(), p["kind"].as_str()),
+        (Some(job.pid().into()), Some("graphics")),
+        "{p}"
+    );
+    let text =
+        stdout_of(gputop(&scenario).arg("--replay").arg(&db).args(["--once", "--color", "never"]));
+    let row = text.lines().find(|l| l.contains(&job.pid().to_string())).unwrap();
+    assert!(row.split_whitespace().any(|w| w == "G"), "{row}");
+
+    // As a version 3 file: no type column, an unknown start time stored as 0.
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(
+            "ALTER TABLE processes DROP COLUMN kind; UPDATE processes SET start_ticks = 0;
+             PRAGMA user_version = 3;",
+        )
+        .unwrap();
+    }
+    let doc = json_at(&scenario, &db, &[]);
+    let p = &doc["gpus"][0]["processes"][0];
+    assert_eq!(p["kind"], Value::Null, "{p}");
+    assert_eq!(p["missing"]["kind"]["reason"], "not_recorded", "{p}");
+    let text =
+        stdout_of(gputop(&scenario).arg("--replay").arg(&db).args(["--once", "--color", "never"]));
+    let row = text.lines().find(|l| l.contains(&job.pid().to_string())).unwrap();
+    assert!(!row.split_whitespace().any(|w| w == "C"), "never guessed as compute: {row}");
+    assert!(row.contains("N/A"), "{row}");
+
+    record_more(&scenario, &db);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, 4);
+    let zeros: i64 = conn
+        .query_row("SELECT COUNT(*) FROM processes WHERE start_ticks = 0", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(zeros, 0, "an unknown start time is NULL, never 0");
 }
 
 fn record_more(scenario: &NamedTempFile, db: &PathBuf) {

@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use serde_json::Value;
 use tempfile::NamedTempFile;
 
 const SCENARIO: &str = "[driver]\nversion = \"550.54.15\"\n\
@@ -607,4 +608,71 @@ fn a_stuck_driver_call_fails_healthz_and_the_timestamp_says_when_sampling_stoppe
         assert!(started.elapsed() < Duration::from_secs(12), "no new sample: {metrics}");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// NVLink error counters the driver refuses (links up, counters NO_PERMISSION): no
+/// `gputop_gpu_nvlink_errors_total` series is exported for them (a 0 would say the links are
+/// clean), and the snapshot's JSON has them `null` with the reason under `missing`.
+#[test]
+fn nvlink_counters_the_driver_refuses_are_absent_never_zero() {
+    let scenario = "[[gpus]]\nname = \"A\"\nutilization_gpu = 10\n\
+        nvlink = { active_links = 4, recovery = 2 }\n\
+        errors = { nvlink_error_counters = \"NO_PERMISSION\" }\n\
+        [[gpus]]\nname = \"B\"\nutilization_gpu = 10\n\
+        nvlink = { active_links = 4, recovery = 2 }\n";
+    let server = Server::start_with(scenario, &[]);
+    let started = Instant::now();
+    let body = loop {
+        let (_, _, body) = server.get("/metrics", &[]);
+        if body.contains("gputop_gpu_nvlink_active_links{") {
+            break body;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "no NVLink series:\n{body}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let lines = |prefix: &str, gpu: &str| -> Vec<String> {
+        body.lines()
+            .filter(|l| l.starts_with(prefix) && l.contains(&format!("gpu=\"{gpu}\"")))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(lines("gputop_gpu_nvlink_active_links{", "0").len(), 1, "{body}");
+    assert_eq!(lines("gputop_gpu_nvlink_errors_total{", "0"), Vec::<String>::new(), "{body}");
+    assert_eq!(lines("gputop_gpu_nvlink_errors_total{", "1").len(), 4, "B's are read: {body}");
+
+    let (_, _, json) = server.get("/api/v1/snapshot", &[]);
+    let doc: Value = serde_json::from_str(&json).unwrap();
+    let a = &doc["gpus"][0];
+    assert_eq!(a["details"]["nvlink"]["active_links"], 4, "{a}");
+    for counter in ["replay_errors", "recovery_errors", "crc_flit_errors", "crc_data_errors"] {
+        assert_eq!(a["details"]["nvlink"][counter], Value::Null, "{counter}: {a}");
+        let field = format!("details.nvlink.{counter}");
+        assert_eq!(a["missing"][&field]["reason"], "no_permission", "{field}: {a}");
+    }
+    assert_eq!(doc["gpus"][1]["details"]["nvlink"]["recovery_errors"], 2);
+}
+
+/// An XID the driver gives no number for (NVML's 999, "unknown") is exported as
+/// `xid="unknown"`, never as an XID 0.
+#[test]
+fn an_xid_of_unknown_number_is_exported_as_unknown() {
+    let scenario = "[[gpus]]\nname = \"A\"\nutilization_gpu = 10\n\
+        events = [{ at_s = 0.5, xid = 999 }, { at_s = 0.6, xid = 79 }]\n";
+    let server = Server::start_with(scenario, &[]);
+    let started = Instant::now();
+    let body = loop {
+        let (_, _, body) = server.get("/metrics", &[]);
+        if body.contains("xid=\"79\"") {
+            break body;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "no XID 79:\n{body}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let xid = |label: &str| {
+        body.lines()
+            .find(|l| l.starts_with("gputop_gpu_xid_errors_total{") && l.contains(label))
+            .map(|l| l.rsplit(' ').next().unwrap().to_string())
+    };
+    assert_eq!(xid("xid=\"unknown\"").as_deref(), Some("1.0"), "{body}");
+    assert_eq!(xid("xid=\"0\""), None, "{body}");
 }

@@ -109,6 +109,8 @@ pub fn judge(g: &GpuSample, not_examined: Vec<NotExamined>) -> GpuHealth {
         (ThrottleReason::HwThermalSlowdown, "hardware thermal slowdown"),
         (ThrottleReason::HwPowerBrakeSlowdown, "hardware power brake slowdown"),
     ];
+    // Reasons the driver refused: none found here, and the check is listed as not examined
+    // (`REFUSABLE`'s "throttle"), never passed.
     let active = g.throttle.reasons.as_deref().unwrap_or_default();
     for (reason, what) in hardware {
         if active.contains(&reason) {
@@ -145,7 +147,15 @@ const REFUSABLE: [(&str, &[&str]); 5] = [
     ("ECC errors", &["ecc.uncorrected"]),
     ("memory rows and pages", &["details.remapped_rows", "details.retired_pages_pending"]),
     ("PCIe link", &["details.pcie_link_width_current", "details.pcie_link_width_max"]),
-    ("NVLink", &["details.nvlink"]),
+    (
+        "NVLink",
+        &[
+            "details.nvlink",
+            "details.nvlink.recovery_errors",
+            "details.nvlink.crc_flit_errors",
+            "details.nvlink.crc_data_errors",
+        ],
+    ),
 ];
 
 /// The checks whose values the driver refused on `g`: never counted as passed.
@@ -187,7 +197,7 @@ pub fn xid_problems(g: &GpuSample) -> Vec<Problem> {
         EventSource::Nvml => "since gputop started",
         EventSource::Exporter => "since its exporter started",
     };
-    events
+    let mut problems: Vec<Problem> = events
         .xid_counts
         .iter()
         .map(|(&number, &count)| (xid::describe(number), count))
@@ -203,7 +213,18 @@ pub fn xid_problems(g: &GpuSample) -> Vec<Problem> {
                 fix: x.action,
             }
         })
-        .collect()
+        .collect();
+    if events.xid_unknown > 0 {
+        problems.push(Problem {
+            severity: Severity::Warning,
+            what: format!(
+                "XID of unknown number: the driver did not say which ({} {since})",
+                events.xid_unknown
+            ),
+            fix: "read the driver's line in the kernel log: `sudo dmesg | grep -i xid`",
+        });
+    }
+    problems
 }
 
 /// What the board's memory says: rows that could not be remapped, a remapping waiting for a
@@ -251,23 +272,30 @@ pub fn link_problems(g: &GpuSample) -> Vec<Problem> {
 }
 
 /// NVLink links that had to be retrained or saw CRC errors (replays alone are corrected in
-/// flight and not reported).
+/// flight and not reported). A counter the driver refused is left out, never read as 0: the
+/// check is then listed as not examined (`REFUSABLE`).
 pub fn nvlink_problems(g: &GpuSample) -> Vec<Problem> {
-    let mut problems = Vec::new();
-    if let Some(n) = g.details.as_ref().and_then(|d| d.nvlink) {
-        let crc = n.crc_flit_errors + n.crc_data_errors;
-        if n.recovery_errors > 0 || crc > 0 {
-            problems.push(Problem {
-                severity: Severity::Warning,
-                what: format!(
-                    "NVLink: {} recoveries and {crc} CRC errors since the driver loaded",
-                    n.recovery_errors
-                ),
-                fix: "check the NVLink bridges or the NVSwitch; reset the GPU if they keep growing",
-            });
-        }
+    let Some(n) = g.details.as_ref().and_then(|d| d.nvlink) else { return Vec::new() };
+    let crc = match (n.crc_flit_errors, n.crc_data_errors) {
+        (None, None) => None,
+        // The counter that was read is a finding; the refused one is listed as not examined.
+        (flit, data) => Some(flit.unwrap_or(0) + data.unwrap_or(0)),
+    };
+    let mut found = Vec::new();
+    if let Some(recoveries) = n.recovery_errors.filter(|&c| c > 0) {
+        found.push(format!("{recoveries} recoveries"));
     }
-    problems
+    if let Some(crc) = crc.filter(|&c| c > 0) {
+        found.push(format!("{crc} CRC errors"));
+    }
+    if found.is_empty() {
+        return Vec::new();
+    }
+    vec![Problem {
+        severity: Severity::Warning,
+        what: format!("NVLink: {} since the driver loaded", found.join(" and ")),
+        fix: "check the NVLink bridges or the NVSwitch; reset the GPU if they keep growing",
+    }]
 }
 
 /// "GPU 0 (NVIDIA H100 80GB HBM3, 00000000:17:00.0) ok", or with what was found and what

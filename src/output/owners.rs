@@ -177,6 +177,7 @@ fn owner(name: Option<String>, procs: &[(GpuRef, &GpuProcess)]) -> Owner {
             command: p.command.clone().or_else(|| p.name.clone()),
         })
         .collect();
+    // Sorting only: a process of unknown memory comes last; its memory is shown as N/A.
     processes.sort_by_key(|p| std::cmp::Reverse(p.gpu_memory_bytes.unwrap_or(0)));
     Owner {
         name,

@@ -17,7 +17,7 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 use super::sanitize::sanitize;
 use super::style::{self, Painter};
 use super::units::{human_bytes, mib, or_na, pad, truncate, NA};
-use crate::sample::{GpuSample, GpuStatus, PidMapping, Snapshot};
+use crate::sample::{GpuSample, GpuStatus, PidMapping, ProcessKind, Snapshot};
 
 #[derive(Debug, Clone, Copy)]
 pub struct TableOptions {
@@ -279,7 +279,7 @@ fn process_lines(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
         lines.push(format!(
             "{gpu:>3}  {:>7}  {user}  {:<4}  {:>7}  {:>4}  {:>5}  {place}{command}",
             pr.pid,
-            pr.kind.short(),
+            ProcessKind::short_or_na(pr.kind),
             pr.gpu_memory_bytes.map_or(NA.to_string(), human_bytes),
             or_na(pr.sm_percent),
             pr.cpu_percent.map_or(NA.to_string(), |c| format!("{c:.1}")),

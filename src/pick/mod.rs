@@ -147,9 +147,12 @@ fn why_not(
         let reason = g.processes_unknown_reason().unwrap_or_else(|| "unknown".into());
         return Some(format!("processes {reason}"));
     };
-    let compute: Vec<_> = processes.iter().filter(|p| p.kind != ProcessKind::Graphics).collect();
+    // A process of unknown type counts as compute: it may be holding the GPU.
+    let compute: Vec<_> =
+        processes.iter().filter(|p| p.kind != Some(ProcessKind::Graphics)).collect();
     if compute.len() > criteria.max_procs {
         // Named by its largest user of memory.
+        // Only to name one: a process of unknown memory is named last.
         let top = compute.iter().max_by_key(|p| p.gpu_memory_bytes.unwrap_or(0)).copied();
         let mut why = String::from("held by ");
         if let Some(p) = top {
@@ -210,6 +213,7 @@ pub fn survey(
 /// The free GPUs, best first: most free memory, then least busy, then lowest index.
 pub fn ranked(verdicts: &[Verdict]) -> Vec<&Verdict> {
     let mut free: Vec<&Verdict> = verdicts.iter().filter(|v| v.is_free()).collect();
+    // An unknown free memory or load ranks after every known one (a sort key, not a value).
     free.sort_by(|a, b| {
         b.free_bytes
             .unwrap_or(0)

@@ -14,10 +14,11 @@ use rusqlite::Connection;
 
 pub use writer::Writer;
 
-/// The schema version (`PRAGMA user_version`) this gputop writes. It reads this one, version 2
-/// (no per-minute rollups) and version 1 (which did not say whether a GPU's processes could be
-/// listed either).
-pub const SCHEMA_VERSION: i64 = 3;
+/// The schema version (`PRAGMA user_version`) this gputop writes. It reads this one, version 3
+/// (which stored an unknown process start time as 0 and no process type), version 2 (no
+/// per-minute rollups either) and version 1 (which did not say whether a GPU's processes could
+/// be listed either).
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The clock event reasons that mean trouble (hardware, software thermal, hardware thermal,
 /// power brake slowdowns): a sample is throttled when its mask has one.
@@ -55,13 +56,14 @@ CREATE TABLE IF NOT EXISTS processes (
     id INTEGER PRIMARY KEY,
     host TEXT NOT NULL,
     pid INTEGER NOT NULL,
-    start_ticks INTEGER NOT NULL,
+    start_ticks INTEGER,
     user TEXT,
     command TEXT,
     container TEXT,
     pod TEXT,
     namespace TEXT,
     job TEXT,
+    kind TEXT,
     UNIQUE (host, pid, start_ticks)
 );
 CREATE TABLE IF NOT EXISTS process_samples (
@@ -110,6 +112,35 @@ CREATE TABLE IF NOT EXISTS process_minutes (
     last_ms INTEGER NOT NULL,
     PRIMARY KEY (minute, gpu_id, process_id)
 ) WITHOUT ROWID;
+";
+
+/// Version 4 keys a process whose start time is unknown by a row of its own (a NULL start
+/// time: SQLite's UNIQUE never matches two NULLs), where version 3 stored 0 and merged every
+/// process that reused the PID into the first; and it records the process type. SQLite cannot
+/// drop a NOT NULL, so the table is copied; the 0s written for "unknown" become NULL, and the
+/// type of the processes recorded before stays NULL (not recorded).
+const PROCESSES_TO_VERSION_4: &str = "
+BEGIN;
+CREATE TABLE processes_v4 (
+    id INTEGER PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    start_ticks INTEGER,
+    user TEXT,
+    command TEXT,
+    container TEXT,
+    pod TEXT,
+    namespace TEXT,
+    job TEXT,
+    kind TEXT,
+    UNIQUE (host, pid, start_ticks)
+);
+INSERT INTO processes_v4 (id, host, pid, start_ticks, user, command, container, pod, namespace, job)
+    SELECT id, host, pid, NULLIF(start_ticks, 0), user, command, container, pod, namespace, job
+    FROM processes;
+DROP TABLE processes;
+ALTER TABLE processes_v4 RENAME TO processes;
+COMMIT;
 ";
 
 /// Where `gputop record` writes unless told: `$XDG_STATE_HOME/gputop/record.db`, else
@@ -242,6 +273,9 @@ pub fn create(path: &Path) -> Result<Connection, OpenError> {
         // Version 2 says whether each GPU's processes could be listed (NULL before).
         conn.execute_batch("ALTER TABLE samples ADD COLUMN processes_listed INTEGER")
             .map_err(failed)?;
+    }
+    if (1..4).contains(&version) {
+        conn.execute_batch(PROCESSES_TO_VERSION_4).map_err(failed)?;
     }
     conn.execute_batch(SCHEMA).map_err(failed)?;
     conn.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(failed)?;

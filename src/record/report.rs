@@ -60,6 +60,9 @@ impl EventReport {
     /// Unsanitized: the detail is as recorded.
     pub fn describe(&self) -> String {
         match (self.kind.as_str(), self.detail.as_deref()) {
+            ("xid", Some("unknown")) => {
+                "XID of unknown number: the driver did not say which".into()
+            }
             ("xid", Some(x)) => {
                 let meaning = x.parse().map(|n| crate::health::xid::describe(n).meaning);
                 format!("XID {x}: {}", meaning.unwrap_or("an XID error"))
@@ -371,6 +374,7 @@ fn owners(
         cell.held = cell.held.max(row.samples);
         cell.busy = cell.busy.max(row.busy_samples);
         if let Some(k) = row.memory_max_kib {
+            // A sum of the known values: a cell with none stays `None`.
             cell.memory = Some(cell.memory.unwrap_or(0) + k);
         }
         let sum = sums.entry(owner).or_default();

@@ -116,12 +116,16 @@ impl Minutes {
             m.lost_samples += u32::from(g.status == 1);
         }
         // Each GPU's processes' SM use together, once: a process's share of the GPU's energy
-        // is its part of that (evenly when none is known).
-        let mut sm_totals: Vec<(i64, u32, u32)> = Vec::with_capacity(gpus.len());
+        // is its part of that, and even shares unless every process's SM use is known (an
+        // unknown one read as 0 would give its energy to the others). `None`: one is unknown.
+        let mut sm_totals: Vec<(i64, Option<u32>, u32)> = Vec::with_capacity(gpus.len());
         for p in processes {
             match sm_totals.iter_mut().find(|(gpu, _, _)| *gpu == p.gpu_id) {
-                Some((_, sm, n)) => (*sm, *n) = (*sm + p.sm_percent.unwrap_or(0), *n + 1),
-                None => sm_totals.push((p.gpu_id, p.sm_percent.unwrap_or(0), 1)),
+                Some((_, sm, n)) => {
+                    *sm = sm.zip(p.sm_percent).map(|(a, b)| a + b);
+                    *n += 1;
+                }
+                None => sm_totals.push((p.gpu_id, p.sm_percent, 1)),
             }
         }
         for p in processes {
@@ -130,11 +134,10 @@ impl Minutes {
             let (sm_total, count) = sm_totals
                 .iter()
                 .find(|(gpu, _, _)| *gpu == p.gpu_id)
-                .map_or((0, 1), |(_, sm, n)| (*sm, *n));
-            let share = if sm_total > 0 {
-                f64::from(p.sm_percent.unwrap_or(0)) / f64::from(sm_total)
-            } else {
-                1.0 / f64::from(count.max(1))
+                .map_or((None, 1), |(_, sm, n)| (*sm, *n));
+            let share = match (sm_total, p.sm_percent) {
+                (Some(total), Some(sm)) if total > 0 => f64::from(sm) / f64::from(total),
+                _ => 1.0 / f64::from(count.max(1)),
             };
             let energy = gpu.and_then(|g| g.power_mw).map(|mw| mw as f64 * interval_s * share);
             let m = self.processes.entry((minute, p.gpu_id, p.process_id)).or_default();

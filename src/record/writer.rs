@@ -9,19 +9,34 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::rollup::{Minutes, TickGpu, TickProcess, MINUTE_MS};
-use crate::sample::{GpuSample, GpuStatus, Snapshot};
+use crate::sample::{GpuEventKind, GpuProcess, GpuSample, GpuStatus, ProcessKind, Snapshot};
 
 pub struct Writer {
     conn: Connection,
     gpus: HashMap<String, i64>,
-    /// Each process's row id and the user recorded for it.
-    processes: HashMap<(String, u32, u64), (i64, Option<String>)>,
+    /// Each process listed at the last sample: its row id and the user and type recorded for
+    /// it, by host, PID and start time. A process whose start time is unknown is known here
+    /// only while it stays listed: seen again after that, it gets a row of its own, since
+    /// its PID may name another process by then.
+    processes: HashMap<(String, u32, Option<u64>), Recorded>,
     last: HashMap<i64, Seen>,
     samples_since_prune: u32,
     host_written: bool,
     /// The minutes not yet written as rollups (the current one, and any a failed write left).
     minutes: Minutes,
     interval_s: f64,
+}
+
+/// A process's row and what it holds.
+struct Recorded {
+    id: i64,
+    user: Option<String>,
+    kind: Option<ProcessKind>,
+}
+
+/// How the type is stored: nvidia-smi's `C`, `G`, `C+G`; NULL when not known.
+fn kind_text(kind: Option<ProcessKind>) -> Option<&'static str> {
+    kind.map(ProcessKind::short)
 }
 
 /// What a GPU looked like at the previous sample.
@@ -120,54 +135,67 @@ impl Writer {
             }
             seen.slowdowns = slowdowns;
             if let Some(ev) = &g.events {
-                let total: u64 = ev.xid_counts.values().sum();
+                let total: u64 = ev.xid_counts.values().sum::<u64>() + ev.xid_unknown;
                 let new = total.saturating_sub(seen.xids) as usize;
-                for e in ev.recent.iter().rev().take(new).rev() {
-                    if let Some(xid) = e.xid {
-                        events.push(("xid", xid.to_string()));
-                    }
+                let xids = ev.recent.iter().filter(|e| e.kind == GpuEventKind::Xid);
+                for e in xids.rev().take(new).collect::<Vec<_>>().into_iter().rev() {
+                    // An XID the driver gave no number for is recorded as one, never as 0.
+                    let number = e.xid.map_or_else(|| "unknown".to_string(), |x| x.to_string());
+                    events.push(("xid", number));
                 }
                 seen.xids = total;
             }
             let mut now = HashSet::new();
             for p in g.known_processes() {
-                let key = (
-                    g.host.clone().unwrap_or_else(|| host.clone()),
-                    p.pid,
-                    p.start_ticks.unwrap_or(0),
-                );
+                let key = (g.host.clone().unwrap_or_else(|| host.clone()), p.pid, p.start_ticks);
                 let id = match self.processes.get_mut(&key) {
-                    Some((id, recorded)) => {
-                        if p.user.is_some() && *recorded != p.user {
-                            set_user(&tx, *id, p.user.as_deref())?;
-                            recorded.clone_from(&p.user);
-                        }
-                        *id
+                    Some(recorded) => {
+                        refresh(&tx, recorded, p)?;
+                        recorded.id
                     }
                     None => {
                         let place = p.placement.clone().unwrap_or_default();
+                        // With a start time, the row of an earlier recorder of this file is
+                        // this process's; without one, nothing says so and it gets its own
+                        // (a NULL start time never matches under UNIQUE).
                         tx.prepare_cached(
-                            "INSERT OR IGNORE INTO processes (host, pid, start_ticks, user, command, container, pod, namespace, job)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                            "INSERT OR IGNORE INTO processes (host, pid, start_ticks, user, command, container, pod, namespace, job, kind)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                         )?
                         .execute(params![
                             key.0,
                             key.1,
-                            key.2 as i64,
+                            key.2.map(|t| t as i64),
                             p.user,
                             p.command.as_deref().or(p.name.as_deref()),
                             place.container_id,
                             place.pod_name.or(place.pod_uid),
                             place.namespace,
                             place.slurm_job,
+                            kind_text(p.kind),
                         ])?;
-                        let (id, recorded): (i64, Option<String>) = tx
-                            .prepare_cached("SELECT id, user FROM processes WHERE host = ?1 AND pid = ?2 AND start_ticks = ?3")?
-                            .query_row(params![key.0, key.1, key.2 as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                        if p.user.is_some() && recorded != p.user {
-                            set_user(&tx, id, p.user.as_deref())?;
-                        }
-                        self.processes.insert(key, (id, p.user.clone().or(recorded)));
+                        let mut recorded = match key.2 {
+                            None => Recorded {
+                                id: tx.last_insert_rowid(),
+                                user: p.user.clone(),
+                                kind: p.kind,
+                            },
+                            Some(start) => {
+                                let (id, user, kind): (i64, Option<String>, Option<String>) = tx
+                                    .prepare_cached("SELECT id, user, kind FROM processes WHERE host = ?1 AND pid = ?2 AND start_ticks = ?3")?
+                                    .query_row(params![key.0, key.1, start as i64], |r| {
+                                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                                    })?;
+                                Recorded {
+                                    id,
+                                    user,
+                                    kind: kind.as_deref().and_then(ProcessKind::from_short),
+                                }
+                            }
+                        };
+                        refresh(&tx, &mut recorded, p)?;
+                        let id = recorded.id;
+                        self.processes.insert(key, recorded);
                         id
                     }
                 };
@@ -206,7 +234,7 @@ impl Writer {
         self.minutes.add(at_ms, self.interval_s, &tick_gpus, &tick_processes);
         // Forget the ids of processes no GPU lists any more, so the cache does not grow with
         // every job ever run (the database keeps them).
-        self.processes.retain(|_, (id, _)| self.last.values().any(|s| s.processes.contains(id)));
+        self.processes.retain(|_, r| self.last.values().any(|s| s.processes.contains(&r.id)));
         self.samples_since_prune += 1;
         Ok(())
     }
@@ -295,6 +323,24 @@ fn gpu_id(
 
 /// Names a process's user where it was recorded by UID (a directory slow to answer on its
 /// first sample) or under an older name: the report groups its samples under the latest.
+/// Brings a process's row up to date with this sample: a user the directory has named since,
+/// a type NVML now lists it under too (`C` and later `G` is `C+G`).
+fn refresh(tx: &Transaction, recorded: &mut Recorded, p: &GpuProcess) -> rusqlite::Result<()> {
+    if p.user.is_some() && recorded.user != p.user {
+        set_user(tx, recorded.id, p.user.as_deref())?;
+        recorded.user.clone_from(&p.user);
+    }
+    if let Some(kind) = p.kind {
+        let merged = recorded.kind.map_or(kind, |k| k.merge(kind));
+        if recorded.kind != Some(merged) {
+            tx.prepare_cached("UPDATE processes SET kind = ?1 WHERE id = ?2")?
+                .execute(params![kind_text(Some(merged)), recorded.id])?;
+            recorded.kind = Some(merged);
+        }
+    }
+    Ok(())
+}
+
 fn set_user(tx: &Transaction, id: i64, user: Option<&str>) -> rusqlite::Result<()> {
     tx.prepare_cached("UPDATE processes SET user = ?1 WHERE id = ?2")?
         .execute(params![user, id])?;

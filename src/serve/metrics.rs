@@ -424,9 +424,10 @@ fn activity_metrics(b: &mut Builder, a: &Activity, l: &Labels) {
 
 /// The driver's events since the exporter started listening.
 fn event_metrics(b: &mut Builder, events: &GpuEvents, l: &Labels) {
-    for (xid, &count) in &events.xid_counts {
+    let unknown = (events.xid_unknown > 0).then(|| ("unknown".to_string(), events.xid_unknown));
+    for (xid, count) in events.xid_counts.iter().map(|(x, &c)| (x.to_string(), c)).chain(unknown) {
         let mut xl = l.clone();
-        xl.push(("xid".into(), xid.to_string()));
+        xl.push(("xid".into(), xid));
         b.count(
             "gputop_gpu_xid_errors",
             "XID errors since the exporter started",
@@ -534,6 +535,8 @@ fn health_metrics(b: &mut Builder, d: &Details, l: &Labels) {
             ("crc_flit", n.crc_flit_errors),
             ("crc_data", n.crc_data_errors),
         ] {
+            // A counter the driver refused is left out: a 0 would say the link is clean.
+            let Some(total) = total else { continue };
             let mut nl = l.clone();
             nl.push(("counter".into(), counter.into()));
             b.count(
@@ -605,6 +608,8 @@ fn dcgm_names(b: &mut Builder, s: &Snapshot) {
         // As dcgm-exporter: the last XID seen, 0 for none (while listening); kept for a lost
         // GPU, whose XID 79 is the news.
         if let Some(events) = &g.events {
+            // DCGM's own convention: 0 until an XID comes (no XID is numbered 0); an XID of
+            // unknown number is counted under gputop's own xid="unknown" series.
             let last = events.recent.iter().rev().find_map(|e| e.xid);
             b.set(
                 "DCGM_FI_DEV_XID_ERRORS",
@@ -781,22 +786,22 @@ fn dcgm_names(b: &mut Builder, s: &Snapshot) {
                 (
                     "DCGM_FI_DEV_NVLINK_CRC_FLIT_ERROR_COUNT_TOTAL",
                     "Total number of NVLink flow-control CRC errors.",
-                    d.nvlink.map(|v| v.crc_flit_errors as f64),
+                    d.nvlink.and_then(|v| v.crc_flit_errors).map(|v| v as f64),
                 ),
                 (
                     "DCGM_FI_DEV_NVLINK_CRC_DATA_ERROR_COUNT_TOTAL",
                     "Total number of NVLink data CRC errors.",
-                    d.nvlink.map(|v| v.crc_data_errors as f64),
+                    d.nvlink.and_then(|v| v.crc_data_errors).map(|v| v as f64),
                 ),
                 (
                     "DCGM_FI_DEV_NVLINK_REPLAY_ERROR_COUNT_TOTAL",
                     "Total number of NVLink retries.",
-                    d.nvlink.map(|v| v.replay_errors as f64),
+                    d.nvlink.and_then(|v| v.replay_errors).map(|v| v as f64),
                 ),
                 (
                     "DCGM_FI_DEV_NVLINK_RECOVERY_ERROR_COUNT_TOTAL",
                     "Total number of NVLink recovery errors.",
-                    d.nvlink.map(|v| v.recovery_errors as f64),
+                    d.nvlink.and_then(|v| v.recovery_errors).map(|v| v as f64),
                 ),
             ] {
                 b.set(name, help, &l, value);

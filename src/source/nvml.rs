@@ -419,7 +419,7 @@ fn details(d: &Device, bus_id: Option<&str>, level: DetailLevel, r: &mut Reader)
             "details.ecc_aggregate",
             d.total_ecc_errors(MemoryError::Uncorrected, EccCounter::Aggregate),
         ),
-        nvlink: r.get("details.nvlink", nvlink(d)),
+        nvlink: nvlink(d, r),
         ..rest
     }
 }
@@ -697,29 +697,53 @@ fn sample_number(v: &SampleValue) -> f64 {
 }
 
 /// The error counters of the NVLink links that are up, summed; NOT_SUPPORTED on the first
-/// link of a GPU without NVLink ends it at one call.
-fn nvlink(d: &Device) -> Result<NvlinkHealth, NvmlError> {
+/// link of a GPU without NVLink ends it at one call. A counter refused on any link that is up
+/// is `None` with its reason under `details.nvlink.<counter>`: a partial sum would read as a
+/// healthy link.
+fn nvlink(d: &Device, r: &mut Reader) -> Option<NvlinkHealth> {
     use nvml_wrapper::enum_wrappers::nv_link::ErrorCounter;
     /// `NVML_NVLINK_MAX_LINKS`.
     const MAX_LINKS: u32 = 18;
-    let mut health = NvlinkHealth::default();
+    const COUNTERS: [(ErrorCounter, &str); 4] = [
+        (ErrorCounter::DlReplay, "details.nvlink.replay_errors"),
+        (ErrorCounter::DlRecovery, "details.nvlink.recovery_errors"),
+        (ErrorCounter::DlCrcFlit, "details.nvlink.crc_flit_errors"),
+        (ErrorCounter::DlCrcData, "details.nvlink.crc_data_errors"),
+    ];
+    let mut active_links = 0;
+    let mut sums = [Some(0u64); 4];
     for link in 0..MAX_LINKS {
         let wrapper = d.link_wrapper_for(link);
         match wrapper.is_active() {
             Ok(true) => {}
             Ok(false) => continue,
             Err(NvmlError::InvalidArg) => break,
-            Err(e) if link == 0 => return Err(e),
+            Err(e) if link == 0 => {
+                r.note("details.nvlink", &e);
+                return None;
+            }
             Err(_) => continue,
         }
-        health.active_links += 1;
-        let count = |c| wrapper.error_counter(c).unwrap_or(0);
-        health.replay_errors += count(ErrorCounter::DlReplay);
-        health.recovery_errors += count(ErrorCounter::DlRecovery);
-        health.crc_flit_errors += count(ErrorCounter::DlCrcFlit);
-        health.crc_data_errors += count(ErrorCounter::DlCrcData);
+        active_links += 1;
+        for ((counter, field), sum) in COUNTERS.into_iter().zip(&mut sums) {
+            let Some(total) = sum else { continue };
+            match wrapper.error_counter(counter) {
+                Ok(count) => *total += count,
+                Err(e) => {
+                    r.note(field, &e);
+                    *sum = None;
+                }
+            }
+        }
     }
-    Ok(health)
+    let [replay_errors, recovery_errors, crc_flit_errors, crc_data_errors] = sums;
+    Some(NvlinkHealth {
+        active_links,
+        replay_errors,
+        recovery_errors,
+        crc_flit_errors,
+        crc_data_errors,
+    })
 }
 
 /// The MIG devices of a GPU with MIG on, in NVML's slots (empty slots are NOT_FOUND).
@@ -846,7 +870,7 @@ fn merge_process(by_pid: &mut BTreeMap<u32, GpuProcess>, info: ProcessInfo, kind
     let p = by_pid
         .entry(info.pid)
         .and_modify(|p| {
-            p.kind = p.kind.merge(kind);
+            p.kind = Some(p.kind.map_or(kind, |k| k.merge(kind)));
             p.gpu_memory_bytes = p.gpu_memory_bytes.or(memory);
         })
         .or_insert_with(|| GpuProcess::new(info.pid, kind, memory));
@@ -917,7 +941,7 @@ mod tests {
         merge_process(&mut by_pid, info(UsedGpuMemory::Unavailable), ProcessKind::Compute);
         merge_process(&mut by_pid, info(UsedGpuMemory::Used(10)), ProcessKind::Graphics);
         let p = &by_pid[&7];
-        assert_eq!(p.kind, ProcessKind::ComputeGraphics);
+        assert_eq!(p.kind, Some(ProcessKind::ComputeGraphics));
         assert_eq!(p.gpu_memory_bytes, Some(10));
     }
 }

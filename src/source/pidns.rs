@@ -90,6 +90,7 @@ impl PidMapper {
         // puzzle. A list NVML could not give (`None`) is unknown, not empty: left as it is.
         let nobody_listed = |g: &GpuSample| g.processes.as_ref().is_some_and(Vec::is_empty);
         let needs_scan = unmapped
+            // Unknown memory use is no evidence of use: no scan for it.
             || gpus.iter().any(|g| nobody_listed(g) && g.memory.used_bytes.unwrap_or(0) > IN_USE);
         if !needs_scan {
             return;

@@ -208,6 +208,44 @@ fn authority(url: &str) -> String {
 
 type Fetched = Result<(Snapshot, Option<u64>), String>;
 
+/// How many hosts are asked at once. A fleet of 500 hosts is asked by 32 threads, not 500
+/// each sample (ureq adds a short-lived thread per name lookup while a fetch resolves); the
+/// price is that hosts which do not answer hold a worker for `TIMEOUT` each, so a sample
+/// with more than `MAX_CONCURRENT_FETCHES` of them takes a multiple of it.
+pub const MAX_CONCURRENT_FETCHES: usize = 32;
+
+/// Every endpoint's answer and how long it took, in the endpoints' order, fetched by at most
+/// [`MAX_CONCURRENT_FETCHES`] threads that take the next endpoint as each finishes.
+fn fetch_all(endpoints: &[(Endpoint, ureq::Agent)]) -> Vec<(Fetched, Duration)> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<(Fetched, Duration)>>> =
+        endpoints.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..endpoints.len().min(MAX_CONCURRENT_FETCHES) {
+            s.spawn(|| loop {
+                let at = next.fetch_add(1, Ordering::Relaxed);
+                let Some((endpoint, agent)) = endpoints.get(at) else { break };
+                let started = Instant::now();
+                let fetched = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    fetch(agent, endpoint)
+                }))
+                .unwrap_or_else(|_| Err("fetch crashed".into()));
+                *results[at].lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some((fetched, started.elapsed()));
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| {
+            let r = r.into_inner().unwrap_or_else(|e| e.into_inner());
+            r.unwrap_or((Err("not asked".into()), Duration::ZERO))
+        })
+        .collect()
+}
+
 /// A host's snapshot, and how old its last complete sample is when its exporter says it is
 /// stale (sampling stuck there: a driver call that does not return).
 fn fetch(agent: &ureq::Agent, endpoint: &Endpoint) -> Fetched {
@@ -243,22 +281,7 @@ fn parse_snapshot(body: &str) -> Result<Snapshot, String> {
 
 impl Source for RemoteSource {
     fn sample(&mut self) -> Result<Snapshot, SourceError> {
-        let remote: Vec<(Fetched, Duration)> = std::thread::scope(|s| {
-            let handles: Vec<_> = self
-                .endpoints
-                .iter()
-                .map(|(endpoint, agent)| {
-                    s.spawn(move || {
-                        let started = Instant::now();
-                        (fetch(agent, endpoint), started.elapsed())
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or((Err("fetch crashed".into()), Duration::ZERO)))
-                .collect()
-        });
+        let remote = fetch_all(&self.endpoints);
         let mut hosts: Vec<RemoteHost> = Vec::new();
         let mut gpus = Vec::new();
         let mut add = |url: &str, result: Fetched, took: Duration| match result {

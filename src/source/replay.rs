@@ -264,6 +264,7 @@ impl ReplaySource {
                 },
             )
             .optional()?
+            // A GPU with no row: an identity of `None`s (unknown), never made-up values.
             .unwrap_or_default();
         self.gpus.insert(id, g.clone());
         Ok(g)
@@ -307,22 +308,30 @@ impl ReplaySource {
 
     fn processes(&self, tick: i64) -> rusqlite::Result<HashMap<i64, Vec<GpuProcess>>> {
         let mut by_gpu: HashMap<i64, Vec<GpuProcess>> = HashMap::new();
-        let mut stmt = self.conn.prepare_cached(
+        // Recordings before version 4 did not store the type.
+        let kind = if self.version >= 4 { "p.kind" } else { "NULL" };
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT ps.gpu_id, p.pid, p.start_ticks, p.user, p.command, p.container, p.pod,
-                    p.namespace, p.job, ps.gpu_memory_kib, ps.sm_percent
+                    p.namespace, p.job, ps.gpu_memory_kib, ps.sm_percent, {kind}
              FROM process_samples ps JOIN processes p ON p.id = ps.process_id
-             WHERE ps.tick = ?1 ORDER BY p.pid",
-        )?;
+             WHERE ps.tick = ?1 ORDER BY p.pid"
+        ))?;
         let mut rows = stmt.query(params![tick])?;
         while let Some(r) = rows.next()? {
             let memory: Option<i64> = r.get(9)?;
+            let kind: Option<String> = r.get(11)?;
             let mut p = GpuProcess::new(
                 r.get(1)?,
                 ProcessKind::Compute,
                 memory.map(|kib| kib.max(0) as u64 * 1024),
             );
-            let start: i64 = r.get(2)?;
-            p.start_ticks = (start > 0).then_some(start as u64);
+            p.kind = kind.as_deref().and_then(ProcessKind::from_short);
+            if p.kind.is_none() {
+                p = p.kind_unknown(MissingReason::NotRecorded);
+            }
+            // NULL since version 4; version 3 and before stored 0 for "unknown".
+            let start: Option<i64> = r.get(2)?;
+            p.start_ticks = start.filter(|&t| t > 0).map(|t| t as u64);
             p.user = r.get(3)?;
             p.command = r.get(4)?;
             p.name = p.command.as_deref().and_then(command_name);

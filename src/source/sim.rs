@@ -224,10 +224,10 @@ fn details(spec: &GpuSpec, g: &GpuSample, t: f64) -> Details {
         throttle_supported_mask: spec.throttle_reasons(0.0).ok().map(|_| 0x1ff),
         nvlink: spec.nvlink().ok().map(|n| NvlinkHealth {
             active_links: n.active_links,
-            replay_errors: n.replay,
-            recovery_errors: n.recovery,
-            crc_flit_errors: n.crc_flit,
-            crc_data_errors: n.crc_data,
+            replay_errors: spec.nvlink_error_counter(0).ok(),
+            recovery_errors: spec.nvlink_error_counter(1).ok(),
+            crc_flit_errors: spec.nvlink_error_counter(2).ok(),
+            crc_data_errors: spec.nvlink_error_counter(3).ok(),
         }),
         inforom: Inforom {
             image: spec.inforom_image().ok(),
@@ -399,6 +399,7 @@ fn sample_gpu(spec: &GpuSpec, index: u32, t: f64) -> GpuSample {
         );
     }
     g.persistence_mode = spec.persistence().ok();
+    // Not given: an empty map, so each process's SM and memory use stay `None`, never 0.
     let utilization = spec.process_utilization(t).unwrap_or_default();
     g.processes = match spec.processes_at(t) {
         Ok(list) => Some(list.into_iter().map(|p| process(p, t, &utilization)).collect()),

@@ -14,7 +14,7 @@ use crate::history::{History, Series};
 use crate::output::owners::OwnerKey;
 use crate::output::sanitize::sanitize;
 use crate::process_signal::{self, SignalError};
-use crate::sample::{ProcessKey, Snapshot};
+use crate::sample::{GpuEventKind, ProcessKey, Snapshot};
 use crate::source::replay::{Seek, SharedPlayhead};
 
 /// How many slowdown starts and ends the events view keeps.
@@ -233,6 +233,7 @@ impl App {
         for g in &snapshot.gpus {
             let now = g.throttle.alarming();
             let before = self.slowdowns_now.insert((g.host.clone(), g.index), now.clone());
+            // A GPU's first sample: no slowdown was logged for it before.
             let before = before.unwrap_or_default();
             let changes = now
                 .iter()
@@ -258,16 +259,24 @@ impl App {
     fn notice_new_xids(&mut self, snapshot: &Snapshot) {
         for g in &snapshot.gpus {
             let Some(events) = &g.events else { continue };
-            let total: u64 = events.xid_counts.values().sum();
+            let total: u64 = events.xid_counts.values().sum::<u64>() + events.xid_unknown;
+            // A GPU's first sample: none of its XIDs has had a banner yet.
             let seen = self.xids_seen.insert((g.host.clone(), g.index), total).unwrap_or(0);
             if total <= seen {
                 continue;
             }
-            if let Some(xid) = events.recent.iter().rev().find_map(|e| e.xid) {
-                let x = crate::health::xid::describe(xid);
-                self.alert =
-                    Some(format!("XID {xid} on GPU {}: {}: {}", g.index, x.meaning, x.action));
-            }
+            let newest = events.recent.iter().rev().find(|e| e.kind == GpuEventKind::Xid);
+            let Some(newest) = newest else { continue };
+            self.alert = Some(match newest.xid {
+                Some(xid) => {
+                    let x = crate::health::xid::describe(xid);
+                    format!("XID {xid} on GPU {}: {}: {}", g.index, x.meaning, x.action)
+                }
+                None => format!(
+                    "XID of unknown number on GPU {}: the driver did not say which; see `sudo dmesg | grep -i xid`",
+                    g.index
+                ),
+            });
         }
     }
 

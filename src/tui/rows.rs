@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 
 use crate::output::sanitize::sanitize;
-use crate::sample::{GpuProcess, GpuSample, PidMapping, ProcessKey, Snapshot};
+use crate::sample::{GpuProcess, GpuSample, PidMapping, ProcessKey, ProcessKind, Snapshot};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcessRow {
@@ -133,7 +133,7 @@ pub fn build_rows(
                 gpu_instance: p.gpu_instance_id.filter(|_| g.mig_enabled == Some(true)),
                 pid: p.pid,
                 user: sanitize(p.user.as_deref().unwrap_or("N/A")).into_owned(),
-                kind: p.kind.short(),
+                kind: ProcessKind::short_or_na(p.kind),
                 gpu_memory: p.gpu_memory_bytes,
                 sm: p.sm_percent,
                 gpu_memory_percent: p

@@ -613,6 +613,8 @@ pub enum Metric {
     Events,
     Gpm,
     Nvlink,
+    /// The NVLink error counters alone (`nvmlDeviceGetNvLinkErrorCounter`): links stay up.
+    NvlinkErrorCounters,
     ApplicationsClocks,
     ComputeCapability,
     Inforom,
@@ -994,6 +996,20 @@ impl GpuSpec {
 
     pub fn nvlink(&self) -> Reading<NvlinkSpec> {
         self.read(Metric::Nvlink, self.nvlink)
+    }
+
+    /// One NVLink error counter summed over the links (DL_REPLAY 0, DL_RECOVERY 1,
+    /// DL_CRC_FLIT 2, DL_CRC_DATA 3); `nvlink_error_counters` in `errors` fails it alone.
+    pub fn nvlink_error_counter(&self, counter: u32) -> Reading<u64> {
+        let n = self.nvlink()?;
+        let value = match counter {
+            0 => n.replay,
+            1 => n.recovery,
+            2 => n.crc_flit,
+            3 => n.crc_data,
+            _ => return Err(ErrorCode::InvalidArgument),
+        };
+        self.read(Metric::NvlinkErrorCounters, Some(value))
     }
 
     pub fn mig(&self) -> Reading<bool> {

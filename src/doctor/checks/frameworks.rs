@@ -211,11 +211,15 @@ fn torch_finding(v: &Value, facts: &Facts) -> Vec<Finding> {
         .fix(format!("reinstall with CUDA: {}", torch_install(facts.driver_cuda)))];
     };
     if v["available"].as_bool() == Some(true) {
-        let n = v["device_count"].as_u64().unwrap_or(0);
+        // A count the probe did not give is said to be unknown, never "sees 0 GPU(s)".
+        let sees = match v["device_count"].as_u64() {
+            Some(n) => format!("sees {n} GPU(s)"),
+            None => "can use CUDA (how many GPUs it sees is unknown)".into(),
+        };
         return vec![Finding::new(
             "torch",
             Status::Ok,
-            format!("PyTorch {version} (CUDA {cuda}) sees {n} GPU(s)"),
+            format!("PyTorch {version} (CUDA {cuda}) {sees}"),
         )];
     }
     let built = super::major_minor(cuda);
@@ -239,17 +243,25 @@ fn torch_finding(v: &Value, facts: &Facts) -> Vec<Finding> {
 fn tf_findings(v: &Value) -> Vec<Finding> {
     let mut out = Vec::new();
     if let Some(version) = v["version"].as_str() {
-        let gpus = v["gpus"].as_u64().unwrap_or(0);
-        out.push(if gpus > 0 {
-            Finding::new(
+        out.push(match v["gpus"].as_u64() {
+            // A count the probe did not give: unknown, never "sees no GPU".
+            None => Finding::new(
+                "tensorflow",
+                Status::Warning,
+                format!("TensorFlow {version}: how many GPUs it sees is unknown"),
+            )
+            .evidence("the probe did not give tf.config.list_physical_devices('GPU')")
+            .fix("python3 -c \"import tensorflow as tf; print(tf.config.list_physical_devices('GPU'))\""),
+            Some(0) => {
+                Finding::new("tensorflow", Status::Failure, format!("TensorFlow {version} sees no GPU"))
+                    .evidence("tf.config.list_physical_devices('GPU') is empty")
+                    .fix("pip install 'tensorflow[and-cuda]' (TensorFlow 2.15+ on Linux)")
+            }
+            Some(gpus) => Finding::new(
                 "tensorflow",
                 Status::Ok,
                 format!("TensorFlow {version} sees {gpus} GPU(s)"),
-            )
-        } else {
-            Finding::new("tensorflow", Status::Failure, format!("TensorFlow {version} sees no GPU"))
-                .evidence("tf.config.list_physical_devices('GPU') is empty")
-                .fix("pip install 'tensorflow[and-cuda]' (TensorFlow 2.15+ on Linux)")
+            ),
         });
     }
     if v["gpu_package"].as_bool() == Some(true) {

@@ -47,6 +47,7 @@ pub fn run_all(sys: &System, opts: &DoctorOptions) -> Vec<Section> {
 pub fn major_minor(version: &str) -> Option<(u32, u32)> {
     let mut parts = version.trim().split('.');
     let major = parts.next()?.parse().ok()?;
+    // "12" is CUDA 12.0.
     let minor = parts.next().and_then(|m| m.parse().ok()).unwrap_or(0);
     Some((major, minor))
 }

@@ -32,6 +32,8 @@ pub fn check(sys: &System, opts: &DoctorOptions, facts: &mut Facts) -> Vec<Findi
         Ok(mut snap) => {
             facts.driver_cuda = snap.host.cuda_driver_version.as_deref().and_then(major_minor);
             facts.nvml_gpus =
+                // An unknown UUID is "", which no CUDA_VISIBLE_DEVICES entry matches; the
+                // count stays right.
                 Some(snap.gpus.iter().map(|g| g.uuid.clone().unwrap_or_default()).collect());
             let host = &snap.host;
             let na = |v: &Option<String>| v.clone().unwrap_or_else(|| "N/A".into());

@@ -229,6 +229,7 @@ impl Assembly {
                         "stale: its exporter has had no complete sample for {} (a stuck driver call?)",
                         age_text(a)
                     )),
+                    // `stale` holds here only with an age: the 0 is never shown.
                     None => stale.then(|| {
                         format!("stale: its newest sample is {} old", age_text(age.unwrap_or(0.0)))
                     }),
@@ -304,6 +305,8 @@ fn finish_gpu(parts: GpuParts, host: &str) -> GpuSample {
     if m.total_bytes.is_none() {
         m.total_bytes = parts.fb_total.map(|v| (v * MIB) as u64).or_else(|| {
             let (used, free) = (parts.fb_used?, parts.fb_free?);
+            // Exporters without FB_RESERVED (dcgm-exporter before it existed) split the
+            // memory into used and free alone: their sum is the whole they report.
             Some(((used + free + parts.fb_reserved.unwrap_or(0.0)) * MIB) as u64)
         });
     }

@@ -129,6 +129,7 @@ fn finish(mut p: Points, count: usize, repeat: usize) -> PastGpu {
             (0..count)
                 .map(|i| {
                     let (u, f) = (u[i]?, f[i]?);
+                    // No FB_RESERVED series: used and free are the whole (as in fleet.rs).
                     let r = fb_reserved.as_ref().and_then(|r| r[i]).unwrap_or(0.0);
                     (u + f + r > 0.0).then(|| u * 100.0 / (u + f + r))
                 })

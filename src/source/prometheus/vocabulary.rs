@@ -222,7 +222,9 @@ fn events(g: &mut GpuSample) -> &mut GpuEvents {
 /// A process from `gputop_process_gpu_memory_bytes{pid,user,command,pod,namespace,job}`.
 fn process(labels: &Labels, v: f64) -> Option<GpuProcess> {
     let pid = labels.get("pid")?.parse().ok()?;
-    let mut p = GpuProcess::new(pid, ProcessKind::Compute, bytes(v));
+    // The exporter's series do not say whether it is a compute or a graphics process.
+    let mut p = GpuProcess::new(pid, ProcessKind::Compute, bytes(v))
+        .kind_unknown(crate::sample::MissingReason::NotExported);
     let text = |name: &str| labels.get(name).filter(|v| !v.is_empty()).map(str::to_string);
     p.user = text("user");
     p.name = text("command");

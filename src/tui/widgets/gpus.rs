@@ -75,12 +75,15 @@ fn title<'a>(gpu: &GpuSample, theme: &Theme) -> Line<'a> {
 /// since gputop started; `e` lists them.
 fn xid_mark(gpu: &GpuSample, theme: &Theme) -> Option<String> {
     let events = gpu.events.as_ref()?;
-    let bad: Vec<String> = events
+    let mut bad: Vec<String> = events
         .xid_counts
         .keys()
         .filter(|&&n| xid::describe(n).severity > Severity::Ok)
         .map(u32::to_string)
         .collect();
+    if events.xid_unknown > 0 {
+        bad.push("?".into());
+    }
     (!bad.is_empty()).then(|| format!(" {} XID {} ", theme.warn_mark(), bad.join(",")))
 }
 

@@ -802,14 +802,7 @@ pub unsafe extern "C" fn nvmlDeviceGetNvLinkErrorCounter(
         return INVALID_ARGUMENT;
     }
     with_gpu(dev, |_, g, _| {
-        reply(g.nvlink(), |n| {
-            let value = match counter {
-                0 => n.replay,
-                1 => n.recovery,
-                2 => n.crc_flit,
-                3 => n.crc_data,
-                _ => return INVALID_ARGUMENT,
-            };
+        reply(g.nvlink_error_counter(counter), |value| {
             write(out, if link == 0 { value } else { 0 })
         })
     })
