@@ -12,7 +12,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::history::{History, Ring};
 use crate::sample::Snapshot;
-use crate::source::{DetailLevel, GpuSelector, SampleOptions, Source, SourceError, SourceSpec};
+use crate::source::{
+    DemoFleet, DetailLevel, GpuSelector, SampleOptions, Source, SourceError, SourceSpec,
+};
 use crate::Error;
 
 /// Which GPUs to read and how: the command line's `--nvml-lib` and `--id`.
@@ -24,6 +26,8 @@ pub struct Options {
     pub ids: Vec<String>,
     /// Look up each GPU process's user and command line in `/proc`.
     pub processes: bool,
+    /// Simulate a fleet of this many GPUs instead (`--demo N`): the API without a GPU.
+    pub demo: Option<usize>,
 }
 
 impl Options {
@@ -36,9 +40,16 @@ impl Options {
             .map_err(Error::Usage)?;
         let library =
             self.library.clone().or_else(|| std::env::var_os("GPUTOP_NVML_LIB").map(PathBuf::from));
-        let spec = SourceSpec::Nvml {
-            library,
-            host_proc: std::env::var_os("GPUTOP_HOST_PROC").map(PathBuf::from),
+        let spec = match self.demo {
+            Some(0) => return Err(Error::Usage("a demo needs at least one GPU".into())),
+            Some(n) if n > 1024 => {
+                return Err(Error::Usage(format!("{n} GPUs is too many for a demo (at most 1024)")))
+            }
+            Some(n) => SourceSpec::Demo(DemoFleet::Gpus(n)),
+            None => SourceSpec::Nvml {
+                library,
+                host_proc: std::env::var_os("GPUTOP_HOST_PROC").map(PathBuf::from),
+            },
         };
         // What `--once --json` samples, less PCIe throughput for one-shot queries: it waits
         // 20 ms per GPU on real hardware, which a notebook cell asking for memory should not
@@ -74,6 +85,25 @@ pub fn error_line(e: &Error) -> String {
         None => e.to_string(),
     }
 }
+
+/// The same line for the API's users, with the advice in the API's words: where the command
+/// line says `gputop --demo`, the API's way to try gputop without a GPU is `demo=True`.
+pub fn api_error_line(e: &Error) -> String {
+    let hint = match error_kind(e) {
+        "library_not_found" | "driver_not_loaded" | "no_permission" | "version_mismatch"
+        | "nvml" => Some(NVML_HINT),
+        _ => e.hint(),
+    };
+    match hint {
+        Some(hint) => format!("{e}; {hint}"),
+        None => e.to_string(),
+    }
+}
+
+/// What to do when NVML cannot be had, from Python.
+const NVML_HINT: &str = "run gputop.doctor() to check the GPU stack, or pass demo=True \
+    (gputop.query(demo=True), gputop.Monitor(demo=True), new_query(demo=True)) to try gputop \
+    on simulated GPUs";
 
 /// A source kept open between samples: loading NVML and initialising it is most of a one-shot
 /// command's time, and a notebook asks again and again.
@@ -224,7 +254,7 @@ fn record(shared: &Mutex<Shared>, sampled: Result<Snapshot, SourceError>) {
             shared.times.push(now);
             shared.latest = Some(Ok(Arc::new(snapshot)));
         }
-        Err(e) => shared.latest = Some(Err(error_line(&Error::Source(e)))),
+        Err(e) => shared.latest = Some(Err(api_error_line(&Error::Source(e)))),
     }
 }
 

@@ -248,6 +248,8 @@ pub enum MissingReason {
     NotExported,
     /// Replayed from a recording (`--replay`), which does not store it.
     NotRecorded,
+    /// A simulated GPU (`--demo`) has no driver behind it to give it.
+    Simulated,
 }
 
 /// Why each `null` field of a GPU is null, by the field's JSON name, in name order. A short
@@ -354,6 +356,7 @@ impl Missing {
             (MissingReason::Error, None) => "error".into(),
             (MissingReason::NotExported, _) => "not exported".into(),
             (MissingReason::NotRecorded, _) => "not recorded".into(),
+            (MissingReason::Simulated, _) => "simulated".into(),
         }
     }
 }

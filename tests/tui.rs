@@ -315,7 +315,7 @@ fn many_hosts_show_host_names_and_the_hosts_that_are_down() {
     assert!(text.contains("gpu-a CPU 37% MEM 3.0GiB/64.0GiB"), "{text}");
     assert!(!text.contains("CPU 99%"), "{text}");
     // A row per host over its GPUs' rows.
-    assert!(text.contains("▾ gpu-a  2 GPUs  util 80%  mem 6.2GiB/120GiB  hottest 70°C"), "{text}");
+    assert!(text.contains("▾ gpu-a  2 GPUs  util 80%  mem 14.5GiB/120GiB  hottest 70°C"), "{text}");
     assert!(text.contains("│gpu-a:0 NVIDIA H100"), "{text}");
     assert!(text.contains("DOWN: timeout"), "{text}");
     // A process row names its GPU by host, too.
@@ -468,4 +468,60 @@ fn a_stuck_driver_call_shows_stale_and_q_still_quits() {
     tmux.keys(&["q"]);
     let screen = tmux.wait_for("EXITED 0");
     assert!(started.elapsed() < std::time::Duration::from_secs(2), "{screen}");
+}
+
+/// `e` says why each GPU's events are not listened to, in the source's words: the demo's GPUs
+/// are simulated; a GPU whose driver refuses the event registration gives NVML's reason.
+#[test]
+fn the_events_view_says_why_a_gpu_is_not_listened_to() {
+    let bin = assert_cmd::cargo::cargo_bin("gputop");
+    let demo = format!("env LC_ALL=C.UTF-8 {} --demo 2 --interval 0.2", bin.display());
+    let Some(tmux) = common::tmux::Tmux::start(&demo, 120, 30) else { return };
+    tmux.wait_for(" q quit");
+    tmux.keys(&["e"]);
+    let screen = tmux.wait_for("Events");
+    assert!(screen.contains("GPU 0: not listened to (simulated)"), "{screen}");
+    assert!(screen.contains("GPU 1: not listened to (simulated)"), "{screen}");
+    tmux.keys(&["Escape", "q"]);
+
+    let scenario = common::scenario_file(
+        "[[gpus]]\nname = \"Refused\"\nerrors = { events = \"NO_PERMISSION\" }\n\
+         [[gpus]]\nname = \"Heard\"\n",
+    );
+    let nvml = format!(
+        "env LC_ALL=C.UTF-8 GPUTOP_NVML_LIB={} GPUTOP_FAKE_NVML_SCENARIO={} {} --interval 0.2",
+        common::fake_nvml().display(),
+        scenario.path().display(),
+        bin.display()
+    );
+    let Some(tmux) = common::tmux::Tmux::start(&nvml, 120, 30) else { return };
+    tmux.wait_for(" q quit");
+    tmux.keys(&["e"]);
+    let screen = tmux.wait_for("Events");
+    assert!(screen.contains("GPU 0: not listened to (no permission)"), "{screen}");
+    assert!(screen.contains("GPU 1: none since "), "{screen}");
+    tmux.keys(&["Escape", "q"]);
+}
+
+/// `u`'s title names the grouping it shows, and on the demo each grouping has holders: the
+/// demo's processes run in containers, a Kubernetes pod and Slurm jobs.
+#[test]
+fn who_holds_the_gpus_names_its_grouping_and_the_demo_fills_each() {
+    let command = format!(
+        "env LC_ALL=C.UTF-8 {} --demo --interval 0.2",
+        assert_cmd::cargo::cargo_bin("gputop").display()
+    );
+    let Some(tmux) = common::tmux::Tmux::start(&command, 140, 40) else { return };
+    tmux.wait_for(" q quit");
+    for (title, holder) in [
+        ("Who holds the GPUs, by user · u: by container", "alice"),
+        ("Who holds the GPUs, by container · u: by pod", "containerd:5f3e8c1a2b9d"),
+        ("Who holds the GPUs, by pod · u: by job", "inference/vllm-7d9f8b-x2k4p"),
+        ("Who holds the GPUs, by job · u: by user", "4242"),
+    ] {
+        tmux.keys(&["u"]);
+        let screen = tmux.wait_for(title);
+        assert!(screen.contains(holder), "{title}: no {holder}:\n{screen}");
+    }
+    tmux.keys(&["x", "q"]);
 }

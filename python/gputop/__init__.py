@@ -9,6 +9,11 @@ loaded on the first call, so importing works on machines without a GPU.
 
 A value the driver cannot give is `None`. NVML failures raise `NvmlError` subclasses with the
 same one-line messages as the `gputop` command.
+
+No GPU here? Every function takes `demo=True` (or `demo=N` GPUs): the same API on the
+simulated fleet of `gputop --demo`, whose values move and whose processes come and go.
+
+    >>> gputop.query(demo=True).gpus[3].processes   # []: the demo's idle GPU
 """
 
 import _thread
@@ -59,47 +64,65 @@ def _ids(ids):
     return [str(i) for i in ids]
 
 
-def _session(ids, processes, library):
-    key = (tuple(ids), bool(processes), library)
+def _demo(demo):
+    """`demo=` as the number of simulated GPUs: `True` is the demo's 4, `False`/`None` none."""
+    if demo is None or demo is False:
+        return None
+    if demo is True:
+        return 4
+    if isinstance(demo, int) and demo > 0:
+        return demo
+    raise ValueError("demo must be True or a number of GPUs (1 or more), not {!r}".format(demo))
+
+
+def _session(ids, processes, library, demo):
+    key = (tuple(ids), bool(processes), library, demo)
     with _sessions_lock:
         session = _sessions.get(key)
         if session is None:
-            session = _native.Session(library=library, ids=ids, processes=processes)
+            session = _native.Session(library=library, ids=ids, processes=processes, demo=demo)
             _sessions[key] = session
         return session
 
 
-def query(ids=None, processes=True, *, library=None):
+def query(ids=None, processes=True, *, library=None, demo=False):
     """One sample of the GPUs (all, or `ids`: indices, UUIDs or PCI bus ids) as a `Snapshot`:
     the fields of `gputop --once --json`. `processes=False` skips looking up each GPU
     process's user and command line. `library` names the NVML library to load (default: the
-    driver's, or `GPUTOP_NVML_LIB`)."""
+    driver's, or `GPUTOP_NVML_LIB`). `demo=True` (or a number of GPUs) reads simulated GPUs
+    instead, as `gputop --demo` does: the API without a GPU."""
     ids = _ids(ids)
-    return Snapshot(_session(ids, processes, library).sample())
+    return Snapshot(_session(ids, processes, library, _demo(demo)).sample())
 
 
-def new_query(ids=None, *, library=None):
+def new_query(ids=None, *, library=None, demo=False):
     """gpustat's `new_query()`, from gputop: a `GPUStatCollection` whose `print()` shows
-    gpustat's lines and whose GPUs have gpustat's fields (`memory_used` in MiB, …)."""
+    gpustat's lines and whose GPUs have gpustat's fields (`memory_used` in MiB, …).
+    `demo=True` reads simulated GPUs, as `query()` does."""
     from ._gpustat import from_snapshot
 
-    return from_snapshot(_session(_ids(ids), True, library).sample())
+    return from_snapshot(_session(_ids(ids), True, library, _demo(demo)).sample())
 
 
 class Monitor:
     """Samples in the background every `interval` seconds, keeping `window` seconds of
     history. Use it as a context manager, or call `stop()`; it also stops when collected and
-    at exit.
+    at exit. `demo=True` (or a number of GPUs) samples simulated GPUs, as `query()` does.
 
         with gputop.Monitor(interval=0.5) as m:
             train()
             print(m.history(0, "utilization"))
     """
 
-    def __init__(self, interval=1.0, window=600.0, ids=None, processes=True, *, library=None):
+    def __init__(self, interval=1.0, window=600.0, ids=None, processes=True, *, library=None, demo=False):
         self.interval = float(interval)
         self._sampler = _native.Sampler(
-            interval=self.interval, window=float(window), library=library, ids=_ids(ids), processes=processes
+            interval=self.interval,
+            window=float(window),
+            library=library,
+            ids=_ids(ids),
+            processes=processes,
+            demo=_demo(demo),
         )
         _running.add(self)
 
@@ -163,12 +186,13 @@ def doctor(python=True, *, library=None):
     return DoctorReport(json.loads(report), text, exit_code)
 
 
-def watch(interval=1.0, count=None, ids=None, processes=True, *, display=None, library=None):
+def watch(interval=1.0, count=None, ids=None, processes=True, *, display=None, library=None, demo=False):
     """A live view, updated every `interval` seconds until interrupted (or `count` updates).
-    In Jupyter: one table updated in place; elsewhere the text redrawn."""
+    In Jupyter: one table updated in place; elsewhere the text redrawn. `demo=True` shows
+    simulated GPUs."""
     from ._watch import watch as _watch
 
-    return _watch(interval, count, ids, processes, display, library)
+    return _watch(interval, count, ids, processes, display, library, demo)
 
 
 def load_ipython_extension(ipython):

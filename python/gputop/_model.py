@@ -7,7 +7,7 @@ JSON text to parse: the `json` module alone would double `import gputop`); they 
 as they are read, and `to_dict()` gives a copy of the document.
 """
 
-__all__ = ["Record", "Snapshot", "Gpu", "Process", "DoctorReport"]
+__all__ = ["Record", "Snapshot", "Gpu", "Process", "Missing", "DoctorReport"]
 
 
 class Record:
@@ -97,6 +97,22 @@ class Process(Record):
         )
 
 
+class Missing(Record):
+    """Why each `None` field of a GPU is `None`: field name -> `{"reason": …, "nvml_code": …}`
+    (`gpu.missing.fan_percent.reason == "not_supported"`)."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        def why(m):
+            if not isinstance(m, dict):
+                return repr(m)
+            code = m.get("nvml_code")
+            return repr(m.get("reason") if code is None else "{} (NVML {})".format(m.get("reason"), code))
+
+        return "Missing({})".format(", ".join("{}={}".format(k, why(v)) for k, v in self._data.items()))
+
+
 class Gpu(Record):
     """One GPU: `index`, `name`, `memory`, `utilization`, `temperature`, `power`, `processes`…
 
@@ -104,7 +120,7 @@ class Gpu(Record):
     """
 
     __slots__ = ()
-    _children = {"processes": Process}
+    _children = {"processes": Process, "missing": Missing}
 
     def __repr__(self):
         d = self._data

@@ -45,7 +45,7 @@ def in_jupyter():
     return ip is not None and type(ip).__name__ != "TerminalInteractiveShell"
 
 
-def watch(interval, count, ids, processes, display, library):
+def watch(interval, count, ids, processes, display, library, demo=False):
     if interval <= 0:
         raise ValueError("interval must be a positive number of seconds")
     if display is None:
@@ -54,7 +54,7 @@ def watch(interval, count, ids, processes, display, library):
     try:
         while count is None or shown < count:
             started = time.monotonic()
-            display.update(query(ids, processes, library=library))
+            display.update(query(ids, processes, library=library, demo=demo))
             shown += 1
             if count is not None and shown >= count:
                 break

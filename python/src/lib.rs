@@ -30,7 +30,7 @@ create_exception!(
 create_exception!(gputop, NoSuchGpuError, GputopError, "No GPU matches the ids asked for.");
 
 fn to_py(e: gputop::Error) -> PyErr {
-    let line = embed::error_line(&e);
+    let line = embed::api_error_line(&e);
     match embed::error_kind(&e) {
         "library_not_found" => LibraryNotFoundError::new_err(line),
         "driver_not_loaded" => DriverNotLoadedError::new_err(line),
@@ -75,21 +75,23 @@ fn to_python<'py>(
     pythonize::pythonize(py, snapshot).map_err(|e| GputopError::new_err(e.to_string()))
 }
 
-/// NVML opened once; each `sample()` is one sample as `gputop --once --json` gives it.
+/// NVML (or the demo's simulated GPUs) opened once; each `sample()` is one sample as
+/// `gputop --once --json` gives it.
 #[pyclass(module = "gputop._native")]
 struct Session(Mutex<embed::Session>);
 
 #[pymethods]
 impl Session {
     #[new]
-    #[pyo3(signature = (library=None, ids=Vec::new(), processes=true))]
+    #[pyo3(signature = (library=None, ids=Vec::new(), processes=true, demo=None))]
     fn new(
         py: Python<'_>,
         library: Option<PathBuf>,
         ids: Vec<String>,
         processes: bool,
+        demo: Option<usize>,
     ) -> PyResult<Self> {
-        let options = embed::Options { library, ids, processes };
+        let options = embed::Options { library, ids, processes, demo };
         let session = py.detach(|| embed::Session::open(&options)).map_err(to_py)?;
         Ok(Self(Mutex::new(session)))
     }
@@ -110,7 +112,7 @@ struct Sampler(Mutex<embed::Sampler>);
 #[pymethods]
 impl Sampler {
     #[new]
-    #[pyo3(signature = (interval=1.0, window=600.0, library=None, ids=Vec::new(), processes=true))]
+    #[pyo3(signature = (interval=1.0, window=600.0, library=None, ids=Vec::new(), processes=true, demo=None))]
     fn new(
         py: Python<'_>,
         interval: f64,
@@ -118,9 +120,10 @@ impl Sampler {
         library: Option<PathBuf>,
         ids: Vec<String>,
         processes: bool,
+        demo: Option<usize>,
     ) -> PyResult<Self> {
         let (interval, window) = (seconds("interval", interval)?, seconds("window", window)?);
-        let options = embed::Options { library, ids, processes };
+        let options = embed::Options { library, ids, processes, demo };
         let sampler =
             py.detach(|| embed::Sampler::start(&options, interval, window)).map_err(to_py)?;
         Ok(Self(Mutex::new(sampler)))

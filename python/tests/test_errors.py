@@ -1,4 +1,5 @@
-"""NVML failures raise `NvmlError` subclasses with the command line's own one-line messages."""
+"""NVML failures raise `NvmlError` subclasses with the command line's own one-line messages, whose
+advice names the API's way to try gputop without a GPU (`demo=True`)."""
 
 import subprocess
 
@@ -30,7 +31,11 @@ def test_each_failure_has_its_class_and_the_clis_message(env, error, scenario_fi
     full = dict(__import__("os").environ, **env)
     cli = subprocess.run([gputop_command(), "--once"], env=full, capture_output=True, text=True)
     assert cli.returncode == 3
-    assert cli.stderr.strip() == "gputop: " + message
+    # The same error; the advice in each one's words (the API's way without a GPU: demo=True).
+    error, _, advice = message.partition("; ")
+    assert cli.stderr.strip().startswith("gputop: " + error + "; "), (cli.stderr, message)
+    assert "gputop --demo" in cli.stderr
+    assert "gputop.doctor()" in advice and "gputop.query(demo=True)" in advice, message
 
 
 def test_every_class_is_an_nvml_error_and_a_gputop_error():

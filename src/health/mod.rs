@@ -175,6 +175,7 @@ fn refused_checks(g: &GpuSample) -> Vec<NotExamined> {
                     ("its exporter does not export it".into(), "check the exporter's version")
                 }
                 MissingReason::NotRecorded => ("not recorded".into(), "check the live GPU"),
+                MissingReason::Simulated => ("simulated".into(), "check a real GPU"),
                 _ => (
                     match missing.nvml_code {
                         Some(code) => format!("the driver failed to give it (NVML error {code})"),

@@ -1462,7 +1462,10 @@ fn absent(g: &GpuSample, property: &str) -> &'static str {
         Some(MissingReason::GpuLost) => "[GPU is lost]",
         Some(MissingReason::Error) => "[Unknown Error]",
         Some(
-            MissingReason::NotSupported | MissingReason::NotExported | MissingReason::NotRecorded,
+            MissingReason::NotSupported
+            | MissingReason::NotExported
+            | MissingReason::NotRecorded
+            | MissingReason::Simulated,
         )
         | None => NOT_AVAILABLE,
     }

@@ -930,7 +930,8 @@ mod tests {
             text.contains("gputop_process_gpu_memory_bytes{") && text.contains("pid=\"4000\""),
             "{text}"
         );
-        assert!(text.contains("container=\"\",pod=\"\",namespace=\"\",job=\"\""), "{text}");
+        // The demo's first job runs under Slurm: where it runs is in its labels.
+        assert!(text.contains("container=\"\",pod=\"\",namespace=\"\",job=\"4242\""), "{text}");
         // A process that names itself with escape sequences reaches no terminal raw.
         let mut s = snapshot();
         let p = &mut s.gpus[0].processes.as_mut().unwrap()[0];

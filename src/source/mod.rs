@@ -145,7 +145,7 @@ impl SourceSpec {
             Self::Demo(fleet) => {
                 let sim = SimSource::open(fleet, selection)?
                     .with_details(options.details != DetailLevel::None);
-                Box::new(sim.with_activity(options.continuous))
+                Box::new(sim.with_activity(options.continuous).with_events(options.continuous))
             }
         })
     }

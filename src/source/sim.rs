@@ -3,6 +3,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::placement;
 use super::selection::{self, GpuIdentity, GpuSelector};
 use super::{DemoFleet, Source, SourceError};
 use crate::sample::*;
@@ -16,6 +17,7 @@ pub struct SimSource {
     host: HostInfo,
     details: bool,
     activity: bool,
+    events: bool,
 }
 
 impl SimSource {
@@ -55,7 +57,7 @@ impl SimSource {
             nvml_version: Some(scenario.driver.nvml_version.clone()),
             ..HostInfo::default()
         };
-        Ok(Self { scenario, indices, host, details: false, activity: false })
+        Ok(Self { scenario, indices, host, details: false, activity: false, events: false })
     }
 
     /// Also fill each GPU's [`Details`], as the NVML source does when asked.
@@ -71,6 +73,13 @@ impl SimSource {
         self
     }
 
+    /// Say, in each GPU's `missing["events"]`, why its events are not listened to: there is
+    /// no driver to raise them (the modes where the NVML source listens ask for this).
+    pub fn with_events(mut self, events: bool) -> Self {
+        self.events = events;
+        self
+    }
+
     /// A snapshot at scenario time `t` (seconds since the Unix epoch), so tests and benches can
     /// drive time explicitly.
     pub fn sample_at(&self, t: f64) -> Snapshot {
@@ -82,6 +91,10 @@ impl SimSource {
                 let mut g = sample_gpu(spec, i, t);
                 if self.details && g.status == GpuStatus::Ok {
                     g.details = Some(Box::new(details(spec, &g, t)));
+                }
+                if self.events && g.status == GpuStatus::Ok {
+                    let simulated = Missing { reason: MissingReason::Simulated, nvml_code: None };
+                    g.missing.insert("events", simulated);
                 }
                 if self.activity && g.status == GpuStatus::Ok {
                     if spec.gpm().is_ok() {
@@ -433,8 +446,18 @@ fn process(p: &ProcessSpec, t: f64, utilization: &[(u32, u32, u32)]) -> GpuProce
     gp.command = p.command.clone().or_else(|| p.name.clone());
     gp.cpu_percent = p.cpu_percent.as_ref().map(|s| s.at(t) as f32);
     gp.host_memory_bytes = p.host_memory_mib.as_ref().map(|s| (s.at(t) * MIB) as u64);
-    // Demo processes started at the last multiple of 10 minutes, so running time moves.
-    gp.running_seconds = Some((t.max(0.0) as u64) % 600 + 60);
+    // A process that comes and goes has run since it last came on; one that runs throughout
+    // started at the last multiple of 10 minutes, so running time moves.
+    gp.running_seconds = Some(match p.active.as_ref().and_then(|a| a.on_for(t)) {
+        Some(on_for) => on_for as u64,
+        None => (t.max(0.0) as u64) % 600 + 60,
+    });
+    // Where it runs, read from its cgroup path and environment as a real process's are.
+    gp.placement = p.cgroup.as_ref().map(|path| {
+        let mut placement = placement::from_cgroup(&format!("0::{path}\n"));
+        placement::add_environ(&mut placement, p.environ.join("\0").as_bytes());
+        placement
+    });
     gp
 }
 
@@ -452,6 +475,65 @@ mod tests {
         assert!(snap.gpus[2].fan_percent.is_some());
         assert_eq!(snap.gpus[2].ecc.corrected, None);
         assert!(snap.gpus[0].known_processes().iter().all(|p| p.command.is_some()));
+    }
+
+    #[test]
+    fn demo_processes_stay_for_minutes_once_they_start() {
+        let sim = SimSource::new(Scenario::demo(8), &[]).unwrap();
+        let pids = |t: f64| -> std::collections::BTreeSet<(u32, u32)> {
+            let snap = sim.sample_at(t);
+            let gpus = snap.gpus.iter();
+            gpus.flat_map(|g| g.known_processes().iter().map(|p| (g.index, p.pid))).collect()
+        };
+        let mut started = 0;
+        let mut before = pids(0.0);
+        for t in 1..3600 {
+            let now = pids(f64::from(t));
+            for pid in now.difference(&before) {
+                started += 1;
+                for later in (t..t + 180).step_by(10) {
+                    assert!(
+                        pids(f64::from(later)).contains(pid),
+                        "{pid:?} from {t} s gone at {later} s"
+                    );
+                }
+            }
+            before = now;
+        }
+        assert!(started > 0, "the demo's processes come and go");
+    }
+
+    #[test]
+    fn demo_processes_run_in_jobs_pods_and_containers() {
+        let snap = SimSource::new(Scenario::demo(4), &[]).unwrap().sample_at(1_000.0);
+        let labels: Vec<String> = snap
+            .gpus
+            .iter()
+            .flat_map(|g| g.known_processes().iter())
+            .filter_map(|p| p.placement.as_ref()?.label())
+            .collect();
+        for want in ["slurm:4242", "pod/vllm-7d9f8b-x2k4p", "slurm:4251"] {
+            assert!(labels.iter().any(|l| l == want), "{want} not in {labels:?}");
+        }
+        let bob = snap.gpus[1].known_processes().iter().find(|p| p.pid == 4010).unwrap();
+        let pod = bob.placement.as_ref().unwrap();
+        assert_eq!(pod.namespace.as_deref(), Some("inference"));
+        assert_eq!(
+            (pod.runtime.as_deref(), pod.container_id.as_deref()),
+            (Some("containerd"), Some("5f3e8c1a2b9d"))
+        );
+        // The fourth GPU idles: free for `select` and `wait`.
+        assert_eq!(snap.gpus[3].processes.as_deref(), Some(&[][..]));
+        assert!(snap.gpus[3].utilization.gpu_percent.unwrap() <= 10);
+    }
+
+    #[test]
+    fn simulated_gpus_say_why_their_events_are_not_heard_where_events_are_listened_to() {
+        let sim = SimSource::new(Scenario::demo(2), &[]).unwrap();
+        assert_eq!(sim.sample_at(0.0).gpus[0].missing.get("events"), None);
+        let snap = sim.with_events(true).sample_at(0.0);
+        let why = snap.gpus[0].missing.get("events").unwrap();
+        assert_eq!((why.reason, why.describe().as_str()), (MissingReason::Simulated, "simulated"));
     }
 
     #[test]

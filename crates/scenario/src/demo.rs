@@ -67,13 +67,60 @@ const MODELS: [Model; 4] = [
     },
 ];
 
-const JOBS: [(&str, &str, &str); 6] = [
-    ("python", "alice", "python train.py --model llama-3-8b --batch-size 16"),
-    ("vllm", "bob", "vllm serve meta-llama/Llama-3.1-8B-Instruct --port 8000"),
-    ("python3", "carol", "python3 -m torch.distributed.run --nproc-per-node 8 finetune.py"),
-    ("jupyter-lab", "dave", "/opt/conda/bin/python /opt/conda/bin/jupyter-lab --no-browser"),
-    ("ffmpeg", "eve", "ffmpeg -hwaccel cuda -i in.mp4 -c:v h264_nvenc out.mp4"),
-    ("Xorg", "root", "/usr/lib/xorg/Xorg :0 -seat seat0 -auth /run/lightdm/root/:0"),
+/// What runs on the demo's GPUs, and where: a Slurm job, a Kubernetes pod, a Docker and a
+/// Podman container, a systemd unit, each as its cgroup path (and environment) would say, so
+/// the container, pod and job views have something to show.
+struct Job {
+    name: &'static str,
+    user: &'static str,
+    command: &'static str,
+    cgroup: &'static str,
+    environ: &'static [&'static str],
+}
+
+const JOBS: [Job; 6] = [
+    Job {
+        name: "python",
+        user: "alice",
+        command: "python train.py --model llama-3-8b --batch-size 16",
+        cgroup: "/system.slice/slurmstepd.scope/job_4242/step_0/user/task_0",
+        environ: &[],
+    },
+    Job {
+        name: "vllm",
+        user: "bob",
+        command: "vllm serve meta-llama/Llama-3.1-8B-Instruct --port 8000",
+        cgroup: "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod8a1b2c3d_4e5f_6a7b_8c9d_0e1f2a3b4c5d.slice/cri-containerd-5f3e8c1a2b9d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f.scope",
+        environ: &["HOSTNAME=vllm-7d9f8b-x2k4p", "POD_NAMESPACE=inference"],
+    },
+    Job {
+        name: "python3",
+        user: "carol",
+        command: "python3 -m torch.distributed.run --nproc-per-node 8 finetune.py",
+        cgroup: "/system.slice/slurmstepd.scope/job_4251/step_batch/user/task_0",
+        environ: &[],
+    },
+    Job {
+        name: "jupyter-lab",
+        user: "dave",
+        command: "/opt/conda/bin/python /opt/conda/bin/jupyter-lab --no-browser",
+        cgroup: "/system.slice/docker-a41c07e9b3d25f68c1e0a9b8d7c6f5e4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8.scope",
+        environ: &[],
+    },
+    Job {
+        name: "ffmpeg",
+        user: "eve",
+        command: "ffmpeg -hwaccel cuda -i in.mp4 -c:v h264_nvenc out.mp4",
+        cgroup: "/user.slice/user-1005.slice/user@1005.service/user.slice/libpod-c93b1d2e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c.scope",
+        environ: &[],
+    },
+    Job {
+        name: "Xorg",
+        user: "root",
+        command: "/usr/lib/xorg/Xorg :0 -seat seat0 -auth /run/lightdm/root/:0",
+        cgroup: "/system.slice/display-manager.service",
+        environ: &[],
+    },
 ];
 
 fn wave(base: f64, amplitude: f64, period_s: f64, phase: f64) -> Option<Signal> {
@@ -87,7 +134,8 @@ pub(super) fn fleet(n: usize) -> Scenario {
 fn gpu(index: usize) -> GpuSpec {
     let m = &MODELS[index % MODELS.len()];
     let phase = index as f64 * 0.137;
-    let busy = index % 5 != 4; // every fifth GPU idles, as in real fleets
+    // Every fourth GPU idles, as on a shared machine, so `select` and `wait` find one.
+    let busy = index % 4 != 3;
     let load = if busy { 65.0 } else { 2.0 };
     let swing = if busy { 30.0 } else { 2.0 };
     GpuSpec {
@@ -208,8 +256,8 @@ fn gpu(index: usize) -> GpuSpec {
 fn processes(gpu: usize) -> Vec<ProcessSpec> {
     (0..3)
         .map(|slot| {
-            let (name, user, command) = JOBS[(gpu + slot * 2) % JOBS.len()];
-            let graphics = name == "Xorg";
+            let job = &JOBS[(gpu + slot * 2) % JOBS.len()];
+            let graphics = job.name == "Xorg";
             ProcessSpec {
                 pid: 4000 + (gpu * 10 + slot) as u32,
                 kind: if graphics { ProcessKindSpec::Graphics } else { ProcessKindSpec::Compute },
@@ -228,15 +276,16 @@ fn processes(gpu: usize) -> Vec<ProcessSpec> {
                 mem_util: wave(if graphics { 1.0 } else { 15.0 }, 10.0, 31.0, 0.2 * slot as f64),
                 gpu_instance_id: None,
                 compute_instance_id: None,
-                // The first job runs throughout; the others come and go.
+                // The first job runs throughout; the others come and go, each running for
+                // minutes, long enough to open its details.
                 active: (slot > 0).then_some(Activity {
-                    period_s: 40.0 + 20.0 * slot as f64,
-                    on_s: 30.0,
-                    offset_s: gpu as f64 * 7.0,
+                    period_s: 300.0 + 120.0 * slot as f64,
+                    on_s: 240.0 + 60.0 * slot as f64,
+                    offset_s: gpu as f64 * 53.0,
                 }),
-                name: Some(name.into()),
-                user: Some(user.into()),
-                command: Some(command.into()),
+                name: Some(job.name.into()),
+                user: Some(job.user.into()),
+                command: Some(job.command.into()),
                 cpu_percent: wave(
                     if graphics { 1.5 } else { 60.0 + 15.0 * slot as f64 },
                     5.0,
@@ -248,6 +297,8 @@ fn processes(gpu: usize) -> Vec<ProcessSpec> {
                 } else {
                     2048.0 + 512.0 * slot as f64
                 })),
+                cgroup: Some(job.cgroup.into()),
+                environ: job.environ.iter().map(|v| v.to_string()).collect(),
             }
         })
         .collect()

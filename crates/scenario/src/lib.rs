@@ -234,8 +234,9 @@ fn default_memory_total() -> u64 {
     16_384
 }
 
-/// A process on a GPU. `name`, `user`, `command`, `cpu_percent` and `host_memory_mib` are what
-/// the demo shows; the fake library ignores them (a test gives real PIDs and the host is asked).
+/// A process on a GPU. `name`, `user`, `command`, `cpu_percent`, `host_memory_mib`, `cgroup`
+/// and `environ` are what the demo shows; the fake library ignores them (a test gives real
+/// PIDs and the host is asked).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProcessSpec {
@@ -255,6 +256,12 @@ pub struct ProcessSpec {
     pub command: Option<String>,
     pub cpu_percent: Option<Signal>,
     pub host_memory_mib: Option<Signal>,
+    /// The process's cgroup path, as the last field of `/proc/PID/cgroup` has it
+    /// (`/system.slice/docker-<id>.scope`): where it runs, read as a real process's is.
+    pub cgroup: Option<String>,
+    /// Its environment as `/proc/PID/environ` would give it (`HOSTNAME=…` names a pod).
+    #[serde(default)]
+    pub environ: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

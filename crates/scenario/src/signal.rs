@@ -151,6 +151,12 @@ impl Activity {
         (t + self.offset_s).rem_euclid(self.period_s.max(0.001)) < self.on_s
     }
 
+    /// How long it has been on at `t` (since it last came on); `None` while it is off.
+    pub fn on_for(&self, t: f64) -> Option<f64> {
+        let into_period = (t + self.offset_s).rem_euclid(self.period_s.max(0.001));
+        (into_period < self.on_s).then_some(into_period)
+    }
+
     /// How long it is on between `from` and `to`.
     pub fn on_time(&self, from: f64, to: f64) -> f64 {
         // On-time from the start of the period grid up to `t`.
@@ -201,5 +207,6 @@ mod tests {
         assert_eq!(a.on_time(0.0, 10.0), 4.0);
         assert_eq!(a.on_time(2.0, 23.0), 2.0 + 4.0 + 3.0);
         assert_eq!(a.on_time(5.0, 9.0), 0.0);
+        assert_eq!((a.on_for(13.0), a.on_for(5.0)), (Some(3.0), None));
     }
 }

@@ -12,7 +12,7 @@ use crate::output::sanitize::sanitize;
 use crate::output::style::Painter;
 use crate::output::table::TableOptions;
 use crate::output::units::{duration, human_bytes};
-use crate::sample::{GpuEventKind, ProcessKey};
+use crate::sample::{GpuEventKind, Origin, ProcessKey};
 use crate::tui::app::{App, Signal};
 use crate::tui::theme::Theme;
 use crate::tui::ui::{centered, Paint};
@@ -92,7 +92,13 @@ pub fn owners(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, by: Owne
         OwnerKey::Pod => "job",
         OwnerKey::Job => "user",
     };
-    let title = format!(" Who holds the GPUs · u: by {next} ");
+    let now = match by {
+        OwnerKey::User => "user",
+        OwnerKey::Container => "container",
+        OwnerKey::Pod => "pod",
+        OwnerKey::Job => "job",
+    };
+    let title = format!(" Who holds the GPUs, by {now} · u: by {next} ");
     let text: Vec<Line> = lines
         .into_iter()
         .enumerate()
@@ -175,14 +181,26 @@ pub fn details(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, key: &P
 pub fn events(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
     let mut lines = Vec::new();
     let gpus = app.snapshot.as_ref().map_or(&[][..], |s| &s.gpus[..]);
+    let origin = app.snapshot.as_ref().map(|s| s.origin);
     for g in gpus {
         let label = match &g.host {
             Some(host) => format!("GPU {}:{}", sanitize(host), g.index),
             None => format!("GPU {}", g.index),
         };
         let Some(events) = &g.events else {
-            let why = g.missing.get("events").map_or("not listened to".into(), |m| m.describe());
-            lines.push(Line::styled(format!("{label}: events {why}"), theme.dim));
+            // The source's reason (NVML's answer, "simulated"), else what its origin implies.
+            let why = g.missing.get("events").map_or_else(
+                || {
+                    match origin {
+                        Some(Origin::Recorded) => "not recorded",
+                        Some(Origin::Fleet) => "not reported by its host",
+                        _ => "no reason given",
+                    }
+                    .to_string()
+                },
+                |m| m.describe(),
+            );
+            lines.push(Line::styled(format!("{label}: not listened to ({why})"), theme.dim));
             continue;
         };
         let since = events.since.with_timezone(&chrono::Local).format("%H:%M:%S");
