@@ -94,7 +94,8 @@ pub struct ReportArgs {
     /// local, or RFC 3339). Default: the last 24 h, or the whole recording when it is shorter.
     #[arg(long, value_name = "DUR|TIME", value_parser = parse_moment)]
     pub since: Option<Moment>,
-    /// Until when: a time (default: now, or the recording's last sample).
+    /// Until when: a time (default: now; with --since left out too, the recording's last
+    /// sample).
     #[arg(long, value_name = "TIME", value_parser = parse_until)]
     pub until: Option<chrono::DateTime<chrono::Utc>>,
     /// Whose use to sum: user, container, pod, job or process; gpu leaves the owners out

@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 
 /// Bumped on any incompatible change to the JSON document (`docs/json-schema.md`).
 /// Version 2: a GPU's `processes` is `null` when NVML could not list them, and `missing` says
-/// why a value is absent.
-pub const SCHEMA_VERSION: u32 = 2;
+/// why a value is absent. Version 3: NVLink error counters and a process's `kind` may be
+/// `null` (with their reasons), never a made-up 0 or "compute".
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// One sample of the whole machine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

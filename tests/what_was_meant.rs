@@ -161,6 +161,13 @@ fn a_container_or_pod_that_matches_nothing_says_so() {
         assert!(err.contains("no GPU process matches --"), "{err}");
         assert!(err.contains("nosuch"), "{err}");
     }
+    // Where the processes could not be listed, a match may be hiding: nothing is claimed.
+    let scenario =
+        scenario_file("[[gpus]]\nname = \"G0\"\nerrors = { processes = \"NO_PERMISSION\" }\n");
+    let out = gputop(&scenario).args(["--once", "--pod", "nosuch"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("no GPU process matches"), "{err}");
 }
 
 /// One idle GPU for `wait` to settle on.

@@ -42,18 +42,20 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
     Ok(())
 }
 
-/// The window to report on. Given ends are taken as they are, checked; an end left out is
-/// the last 24 h up to now, narrowed to the recording's own first and last samples where
-/// those lie inside (a 25-second recording is not charted over a day).
+/// The window to report on. Given ends are taken as they are, checked, and a missing
+/// `--until` is now; with neither given, the window is the last 24 h up to the recording's
+/// newest sample, narrowed to its first sample where that lies inside (a 25-second recording
+/// is not charted over a day).
 fn window(
     args: &ReportArgs,
     span: Option<(DateTime<Utc>, DateTime<Utc>)>,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>), Error> {
     use crate::cli::Moment;
-    let until = match (args.until, span) {
-        (Some(t), _) => t,
-        (None, Some((_, last))) => last.min(Utc::now()),
-        (None, None) => Utc::now(),
+    // A window given in part is counted from now; one left out whole is the recording's.
+    let until = match (args.until, args.since, span) {
+        (Some(t), ..) => t,
+        (None, None, Some((_, last))) => last.min(Utc::now()),
+        (None, ..) => Utc::now(),
     };
     let back = |d: std::time::Duration| {
         chrono::Duration::from_std(d).ok().and_then(|d| until.checked_sub_signed(d)).ok_or_else(

@@ -7,7 +7,8 @@ use std::fmt::Write;
 
 use chrono::{DateTime, Local, Utc};
 
-use super::report::{ChartPoint, GpuSeries, Report};
+use super::chart::{ChartPoint, GpuSeries};
+use super::report::Report;
 use crate::output::sanitize::sanitize;
 use crate::output::units::{duration, energy, human_bytes};
 
@@ -335,7 +336,7 @@ fn events(page: &mut String, r: &Report) {
 mod tests {
     use super::*;
     use crate::cli::ReportBy;
-    use crate::record::report::{ChartPoint, GpuSeries};
+    use crate::record::chart::{ChartPoint, GpuSeries};
 
     fn report(points: Vec<(i64, Option<f32>)>, step_ms: i64) -> Report {
         let at = |ms| DateTime::from_timestamp_millis(ms).unwrap();

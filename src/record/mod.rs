@@ -2,6 +2,7 @@
 //! library), written by `gputop record` and read by `gputop report` or sqlite3. The schema is
 //! `docs/record-schema.md`; `PRAGMA user_version` says which.
 
+pub mod chart;
 pub mod html;
 pub mod report;
 pub mod rollup;

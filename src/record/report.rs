@@ -31,7 +31,7 @@ pub struct Report {
     pub events: Vec<EventReport>,
     /// Each GPU over the window, for the HTML page's charts (when asked for).
     #[serde(skip)]
-    pub series: Vec<GpuSeries>,
+    pub series: Vec<super::chart::GpuSeries>,
     /// Time the recording covers in the window (samples × interval); less than the window
     /// where the recorder was stopped or could not write (a full disk).
     pub recorded_seconds: f64,
@@ -156,7 +156,7 @@ pub fn build(
         recorded_seconds: recorded_seconds(&minutes, interval),
         gaps: gaps(&minutes),
         series: match chart_points {
-            Some(points) => series(conn, &minutes, from, to, points)?,
+            Some(points) => super::chart::series(conn, &minutes, from, to, points)?,
             None => Vec::new(),
         },
     })
@@ -476,148 +476,6 @@ fn idle_spans(
             }
         })
         .collect()
-}
-
-/// A GPU's utilization and memory over the window, for charts, at the data's own resolution:
-/// its raw samples where they are kept, its minutes' rollups where only those are, at most
-/// `points` of them (neighbouring samples averaged, memory at its peak).
-#[derive(Debug, Serialize)]
-pub struct GpuSeries {
-    pub index: u32,
-    pub name: Option<String>,
-    /// In time order.
-    pub points: Vec<ChartPoint>,
-    /// The usual time between neighbouring points (ms): a wider step is a gap in the data.
-    pub step_ms: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ChartPoint {
-    /// ms since the epoch.
-    pub at: i64,
-    pub utilization: Option<f32>,
-    pub memory_percent: Option<f32>,
-}
-
-/// The window's GPUs over time, for charts.
-fn series(
-    conn: &Connection,
-    minutes: &Minutes,
-    from: i64,
-    to: i64,
-    points: usize,
-) -> rusqlite::Result<Vec<GpuSeries>> {
-    let points = points.max(1);
-    let mut named = conn.prepare_cached("SELECT name, memory_total_kib FROM gpus WHERE id = ?1")?;
-    // A GPU's index and its points: (ms, utilization, memory in KiB).
-    type Points = BTreeMap<i64, (u32, Vec<(i64, Option<f32>, Option<i64>)>)>;
-    // Every raw sample in the window, by GPU.
-    let mut raw: Points = BTreeMap::new();
-    let mut stmt = conn.prepare_cached(
-        "SELECT t.taken_at, s.gpu_id, s.gpu_index, s.utilization_gpu, s.memory_used_kib
-         FROM samples s JOIN ticks t ON t.id = s.tick
-         WHERE t.taken_at BETWEEN ?1 AND ?2 ORDER BY t.taken_at",
-    )?;
-    let rows = stmt.query_map(params![from, to], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, u32>(2)?, r.get(3)?, r.get(4)?))
-    })?;
-    for row in rows {
-        let (at, gpu, index, util, memory): (i64, i64, u32, Option<i64>, Option<i64>) = row?;
-        let entry = raw.entry(gpu).or_insert_with(|| (index, Vec::new()));
-        entry.1.push((at, util.map(|u| u as f32), memory));
-    }
-    // Where only rollups are left: a point per minute, in its middle.
-    let mut rolled: Points = BTreeMap::new();
-    for ((m, gpu), row) in &minutes.gpus {
-        let start = m * MINUTE_MS;
-        let has_raw = raw.get(gpu).is_some_and(|(_, samples)| {
-            samples.iter().any(|(at, ..)| *at >= start && *at < start + MINUTE_MS)
-        });
-        if !has_raw {
-            let util =
-                (row.util_samples > 0).then(|| row.util_sum as f32 / row.util_samples as f32);
-            let entry = rolled.entry(*gpu).or_insert_with(|| (row.index, Vec::new()));
-            entry.1.push((start + MINUTE_MS / 2, util, row.memory_max_kib));
-        }
-    }
-    let gpus: std::collections::BTreeSet<i64> = raw.keys().chain(rolled.keys()).copied().collect();
-    let mut out = Vec::new();
-    for gpu in gpus {
-        let (name, memory_total): (Option<String>, Option<i64>) =
-            named.query_row(params![gpu], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        let percent = |kib: Option<i64>| {
-            kib.zip(memory_total.filter(|t| *t > 0)).map(|(used, t)| used as f32 * 100.0 / t as f32)
-        };
-        let mut index = 0;
-        let mut all: Vec<ChartPoint> = Vec::new();
-        if let Some((i, samples)) = raw.get(&gpu) {
-            index = *i;
-            all.extend(samples.iter().map(|(at, util, memory)| ChartPoint {
-                at: *at,
-                utilization: *util,
-                memory_percent: percent(*memory),
-            }));
-        }
-        if let Some((i, minutes)) = rolled.get(&gpu) {
-            index = index.max(*i);
-            all.extend(minutes.iter().map(|(at, util, memory)| ChartPoint {
-                at: *at,
-                utilization: *util,
-                memory_percent: percent(*memory),
-            }));
-        }
-        all.sort_by_key(|p| p.at);
-        let thinned = thin(&all, from, to, points);
-        out.push(GpuSeries { index, name, step_ms: usual_step(&thinned), points: thinned });
-    }
-    out.sort_by_key(|g| g.index);
-    Ok(out)
-}
-
-/// At most `points` points: the window cut into that many equal spans, each span's points
-/// averaged (memory at its peak); spans without data stay without a point.
-fn thin(all: &[ChartPoint], from: i64, to: i64, points: usize) -> Vec<ChartPoint> {
-    if all.len() <= points {
-        return all.to_vec();
-    }
-    let span = ((to - from) / points as i64).max(1);
-    let mut out: Vec<ChartPoint> = Vec::new();
-    let mut group: Vec<&ChartPoint> = Vec::new();
-    let flush = |group: &mut Vec<&ChartPoint>, out: &mut Vec<ChartPoint>| {
-        if group.is_empty() {
-            return;
-        }
-        let mean = |values: Vec<f32>| {
-            (!values.is_empty()).then(|| values.iter().sum::<f32>() / values.len() as f32)
-        };
-        out.push(ChartPoint {
-            at: group.iter().map(|p| p.at).sum::<i64>() / group.len() as i64,
-            utilization: mean(group.iter().filter_map(|p| p.utilization).collect()),
-            memory_percent: group.iter().filter_map(|p| p.memory_percent).reduce(f32::max),
-        });
-        group.clear();
-    };
-    let mut current = None;
-    for p in all {
-        let bucket = (p.at - from).div_euclid(span);
-        if current != Some(bucket) {
-            flush(&mut group, &mut out);
-            current = Some(bucket);
-        }
-        group.push(p);
-    }
-    flush(&mut group, &mut out);
-    out
-}
-
-/// The median time between neighbouring points (one minute with fewer than two points).
-fn usual_step(points: &[ChartPoint]) -> i64 {
-    let mut steps: Vec<i64> = points.windows(2).map(|w| w[1].at - w[0].at).collect();
-    if steps.is_empty() {
-        return MINUTE_MS;
-    }
-    steps.sort_unstable();
-    steps[steps.len() / 2].max(1)
 }
 
 /// How many events a report lists.

@@ -71,7 +71,13 @@ impl Source for PlacementFilter {
             processes.retain(|p| self.keeps(p));
             kept += processes.len();
         }
-        if kept == 0 && !self.matched_nothing.swap(true, Ordering::Relaxed) && !self.quiet {
+        // A GPU whose processes could not be listed may hold a match: nothing can be said.
+        let unknown = snapshot.gpus.iter().any(|g| g.processes.is_none());
+        if kept == 0
+            && !unknown
+            && !self.matched_nothing.swap(true, Ordering::Relaxed)
+            && !self.quiet
+        {
             eprintln!(
                 "gputop: no GPU process matches {}: the GPUs are shown without processes",
                 self.asked()
