@@ -302,8 +302,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PATH")]
     pub record: Option<PathBuf>,
     /// /healthz answers 503 once the last complete sample is older than this (a driver call
-    /// that never returns); default three intervals.
-    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    /// that never returns); seconds, or with a unit (90s, 2m); default three intervals.
+    #[arg(long, value_name = "DUR", value_parser = parse_seconds)]
     pub stale_after: Option<Duration>,
 
     /// With --record: keep raw samples this long.

@@ -92,11 +92,19 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32
     let cli = Cli::parse_args(args);
     // `health`'s codes 1 and 2 are verdicts on the GPUs: anything that kept it from judging
     // them is unknown (3), so a prolog never drains a node over a typo, nor passes one.
-    let health = matches!(cli.command, Some(cli::Command::Health(_)));
+    let health = match &cli.command {
+        Some(cli::Command::Health(args)) => Some(args.json),
+        _ => None,
+    };
     match run(cli) {
         Ok(code) => code,
-        Err(e) if health && !e.is_broken_pipe() => {
-            eprintln!("gputop: {}", embed::error_line(&e));
+        Err(e) if health.is_some() && !e.is_broken_pipe() => {
+            let line = embed::error_line(&e);
+            eprintln!("gputop: {line}");
+            // A program that asked for JSON gets a verdict it can read: unknown, and why.
+            if health == Some(true) {
+                println!("{}", mode::health::unknown(&line));
+            }
             3
         }
         Err(e) if e.is_broken_pipe() => 0,

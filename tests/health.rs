@@ -217,3 +217,18 @@ fn what_keeps_health_from_judging_is_unknown_not_a_verdict() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+/// A program that asked for JSON gets a verdict it can read even when health cannot start.
+#[test]
+fn health_that_cannot_start_still_answers_in_json() {
+    let scenario = scenario_file("[[gpus]]\nname = \"A\"\n");
+    let out = gputop(&scenario)
+        .env("GPUTOP_NVML_LIB", "/nonexistent/libnvidia-ml.so.1")
+        .args(["health", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["status"], "unknown");
+    assert!(doc["not_examined"][0]["why"].as_str().unwrap().contains("cannot load"), "{doc}");
+}

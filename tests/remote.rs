@@ -207,24 +207,28 @@ fn five_hundred_hosts_are_asked_by_a_bounded_pool() {
                         hung.push(stream);
                         continue;
                     }
-                    stream.set_nonblocking(false).unwrap();
-                    stream.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-                    let mut request = Vec::new();
-                    let mut buf = [0u8; 1024];
-                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match stream.read(&mut buf) {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => request.extend_from_slice(&buf[..n]),
+                    // Answered on a thread of its own: one slow answer never delays the next
+                    // host past the client's timeout on a loaded machine.
+                    std::thread::spawn(move || {
+                        stream.set_nonblocking(false).unwrap();
+                        stream.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                        let mut request = Vec::new();
+                        let mut buf = [0u8; 1024];
+                        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                            match stream.read(&mut buf) {
+                                Ok(0) | Err(_) => break,
+                                Ok(n) => request.extend_from_slice(&buf[..n]),
+                            }
                         }
-                    }
-                    let body = format!(
-                        "{{\"schema_version\":2,\"taken_at\":\"2024-01-01T00:00:00Z\",\"host\":{{\"hostname\":\"host{i}\"}},\"gpus\":[]}}"
-                    );
-                    let _ = write!(
-                        stream,
-                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
+                        let body = format!(
+                            "{{\"schema_version\":2,\"taken_at\":\"2024-01-01T00:00:00Z\",\"host\":{{\"hostname\":\"host{i}\"}},\"gpus\":[]}}"
+                        );
+                        let _ = write!(
+                            stream,
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
+                    });
                 }
                 if idle {
                     std::thread::sleep(Duration::from_millis(5));

@@ -98,15 +98,19 @@ fn a_moment_replays_as_it_was_recorded() {
     assert_eq!(doc["host"]["driver_version"], "550.54.15");
     assert!(doc["host"]["hostname"].is_string());
 
-    // Without --at: the newest sample; a time before the recording: its first; a duration:
-    // that long before its end; --id: those GPUs.
+    // Without --at: the newest sample; the first sample's time: the first (a time outside the
+    // recording is an error: `times_outside_a_recording_or_any_calendar_are_one_line`); a
+    // duration: that long before its end; --id: those GPUs.
     let newest = json_at(&scenario, &db, &[]);
-    assert_eq!(
-        newest["taken_at"],
-        json_at(&scenario, &db, &["--at", "2099-01-01 00:00"])["taken_at"]
-    );
-    let first = json_at(&scenario, &db, &["--at", "2020-01-01 00:00"]);
-    assert!(first["taken_at"].as_str() < newest["taken_at"].as_str());
+    let last_ms = ticks.last().unwrap().1;
+    let taken = |doc: &Value| {
+        chrono::DateTime::parse_from_rfc3339(doc["taken_at"].as_str().unwrap())
+            .unwrap()
+            .timestamp_millis()
+    };
+    assert_eq!(taken(&newest), last_ms);
+    let first = json_at(&scenario, &db, &["--at", &rfc3339(ticks[0].1)]);
+    assert_eq!(taken(&first), ticks[0].1);
     let one = json_at(&scenario, &db, &["--id", "1"]);
     assert_eq!(one["gpus"].as_array().unwrap().len(), 1);
     assert_eq!(one["gpus"][0]["index"], 1);

@@ -21,7 +21,7 @@ fn record(dir: &Path, name: &str, seconds: i64, interval: u32, speed: u32) -> Pa
     let scenario = dir.join("scenario.toml");
     std::fs::write(&scenario, SCENARIO).unwrap();
     let db = dir.join(format!("{name}.db"));
-    let mut recorder = Command::new("faketime")
+    let recorder = Command::new("faketime")
         .args(["-f", &format!("@2026-11-20 10:00:00 x{speed}")])
         .arg(assert_cmd::cargo::cargo_bin("gputop"))
         .args(["--interval", &interval.to_string(), "record", "--out"])
@@ -33,6 +33,9 @@ fn record(dir: &Path, name: &str, seconds: i64, interval: u32, speed: u32) -> Pa
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // Stopped however the test ends: faketime's child is the recorder, and SIGTERM ends it
+    // cleanly, then faketime.
+    let mut recorder = StopOnDrop(recorder);
     let start = chrono::DateTime::parse_from_rfc3339("2026-11-20T10:00:00Z").unwrap();
     let end = start.timestamp_millis() + seconds * 1000;
     let started = Instant::now();
@@ -46,14 +49,28 @@ fn record(dir: &Path, name: &str, seconds: i64, interval: u32, speed: u32) -> Pa
         assert!(started.elapsed() < Duration::from_secs(120), "{name}: never reached its end");
         std::thread::sleep(Duration::from_millis(100));
     }
-    // faketime's child is the recorder: SIGTERM ends it cleanly, then faketime.
-    let pid = recorder.id();
-    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap();
-    for child in children.split_whitespace() {
-        let _ = Command::new("kill").args(["-TERM", child]).status();
-    }
-    recorder.wait().unwrap();
+    recorder.stop();
     db
+}
+
+struct StopOnDrop(std::process::Child);
+
+impl StopOnDrop {
+    fn stop(&mut self) {
+        let pid = self.0.id();
+        let children =
+            std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        for child in children.split_whitespace() {
+            let _ = Command::new("kill").args(["-TERM", child]).status();
+        }
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 /// What Chromium drew in the utilization chart, per GPU in legend order: the total length
@@ -71,8 +88,9 @@ fn drawn(page: &Path) -> Vec<(f64, u64)> {
         </script></body>";
     let probed = page.with_extension("probe.html");
     std::fs::write(&probed, html.replace("</body>", probe)).unwrap();
-    let out = Command::new(chromium())
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+    // Bounded: a browser that hangs fails the test instead of holding CI.
+    let out = Command::new("timeout")
+        .args(["60", chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
         .arg(format!("file://{}", probed.display()))
         .stderr(Stdio::null())
         .output()

@@ -467,7 +467,8 @@ fn a_stuck_driver_call_shows_stale_and_q_still_quits() {
     let started = std::time::Instant::now();
     tmux.keys(&["q"]);
     let screen = tmux.wait_for("EXITED 0");
-    assert!(started.elapsed() < std::time::Duration::from_secs(2), "{screen}");
+    // The fault guarded against is waiting for ever on the stuck call.
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "{screen}");
 }
 
 /// `e` says why each GPU's events are not listened to, in the source's words: the demo's GPUs

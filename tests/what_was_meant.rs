@@ -50,7 +50,13 @@ fn demo_before_a_subcommand_records_reports_and_runs_it() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Once it records (its handler is set before the first sample is written).
+    let started = Instant::now();
+    while !dir.path().join("new/sub/gpus.sqlite").exists() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the recorder never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
     // SAFETY: kill(2) on the child just started.
     unsafe { libc::kill(record.id() as i32, libc::SIGINT) };
     let out = record.wait_with_output().unwrap();

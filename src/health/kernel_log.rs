@@ -96,7 +96,7 @@ pub struct Unreadable {
 
 fn read_error(path: &Path, e: &std::io::Error) -> Unreadable {
     let permission = e.kind() == ErrorKind::PermissionDenied;
-    let hint = if permission { " (run as root, or set kernel.dmesg_restrict=0)" } else { "" };
+    let hint = if permission { " (run as root, or sysctl kernel.dmesg_restrict=0)" } else { "" };
     let reason = e.to_string();
     let reason = reason.split(" (os error").next().unwrap_or(&reason).to_lowercase();
     let cause = format!("cannot read the kernel log {}: {reason}", path.display());

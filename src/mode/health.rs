@@ -75,6 +75,22 @@ pub fn report(source: &mut dyn Source, kernel_log: &Path) -> Result<Report, Erro
     Ok(Report { status, gpus, xid_history_error: xids.err().map(|e| e.message), not_examined })
 }
 
+/// The JSON of a health check that could not run at all: unknown, with why.
+pub fn unknown(why: &str) -> String {
+    let report = Report {
+        status: Severity::Unknown,
+        gpus: Vec::new(),
+        xid_history_error: None,
+        not_examined: vec![NotExamined {
+            check: "GPUs",
+            why: why.to_string(),
+            fix: "run `gputop doctor` to check the GPU stack",
+        }],
+    };
+    let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+    crate::output::json::escape_controls(text).to_string()
+}
+
 pub fn run(mut source: Box<dyn Source>, args: &HealthArgs) -> Result<i32, Error> {
     let report = report(source.as_mut(), Path::new(KERNEL_LOG))?;
     let mut out = std::io::stdout().lock();

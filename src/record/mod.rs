@@ -121,7 +121,6 @@ CREATE TABLE IF NOT EXISTS process_minutes (
 /// drop a NOT NULL, so the table is copied; the 0s written for "unknown" become NULL, and the
 /// type of the processes recorded before stays NULL (not recorded).
 const PROCESSES_TO_VERSION_4: &str = "
-BEGIN;
 CREATE TABLE processes_v4 (
     id INTEGER PRIMARY KEY,
     host TEXT NOT NULL,
@@ -141,7 +140,6 @@ INSERT INTO processes_v4 (id, host, pid, start_ticks, user, command, container, 
     FROM processes;
 DROP TABLE processes;
 ALTER TABLE processes_v4 RENAME TO processes;
-COMMIT;
 ";
 
 /// Where `gputop record` writes unless told: `$XDG_STATE_HOME/gputop/record.db`, else
@@ -270,16 +268,21 @@ pub fn create(path: &Path) -> Result<Connection, OpenError> {
     }
     conn.pragma_update(None, "journal_mode", "WAL").map_err(failed)?;
     conn.pragma_update(None, "synchronous", "NORMAL").map_err(failed)?;
+    // One transaction, the version with it: a recorder killed halfway leaves the file as it
+    // was, and the next one upgrades it from the start.
+    let upgrade = conn.unchecked_transaction().map_err(failed)?;
     if version == 1 {
         // Version 2 says whether each GPU's processes could be listed (NULL before).
-        conn.execute_batch("ALTER TABLE samples ADD COLUMN processes_listed INTEGER")
+        upgrade
+            .execute_batch("ALTER TABLE samples ADD COLUMN processes_listed INTEGER")
             .map_err(failed)?;
     }
     if (1..4).contains(&version) {
-        conn.execute_batch(PROCESSES_TO_VERSION_4).map_err(failed)?;
+        upgrade.execute_batch(PROCESSES_TO_VERSION_4).map_err(failed)?;
     }
-    conn.execute_batch(SCHEMA).map_err(failed)?;
-    conn.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(failed)?;
+    upgrade.execute_batch(SCHEMA).map_err(failed)?;
+    upgrade.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(failed)?;
+    upgrade.commit().map_err(failed)?;
     Ok(conn)
 }
 

@@ -82,7 +82,8 @@ fn listen(set: &EventSet, indices: &[u32], log: &Mutex<Log>, stop: &AtomicBool) 
                     |kind, xid| GpuEvent { at: chrono::Utc::now(), kind, xid, message: None };
                 let event = if data.event_type.contains(EventTypes::CRITICAL_XID_ERROR) {
                     let xid = match data.event_data {
-                        Some(XidError::Value(v)) => u32::try_from(v).ok(),
+                        // XIDs count from 1: a 0 names none, so its number is unknown.
+                        Some(XidError::Value(v)) => u32::try_from(v).ok().filter(|&x| x > 0),
                         _ => None,
                     };
                     event(GpuEventKind::Xid, xid)
