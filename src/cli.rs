@@ -669,9 +669,7 @@ fn parse_query_format(s: &str) -> Result<QueryFormat, String> {
 
 fn parse_demo(s: &str) -> Result<DemoFleet, String> {
     match s.parse::<usize>() {
-        Ok(0) => Err("a demo needs at least one GPU".into()),
-        Ok(n) if n > 1024 => Err(format!("{n} GPUs is too many for a demo (at most 1024)")),
-        Ok(n) => Ok(DemoFleet::Gpus(n)),
+        Ok(n) => DemoFleet::gpus(n),
         Err(_) => Ok(DemoFleet::Scenario(PathBuf::from(s))),
     }
 }

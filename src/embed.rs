@@ -41,11 +41,7 @@ impl Options {
         let library =
             self.library.clone().or_else(|| std::env::var_os("GPUTOP_NVML_LIB").map(PathBuf::from));
         let spec = match self.demo {
-            Some(0) => return Err(Error::Usage("a demo needs at least one GPU".into())),
-            Some(n) if n > 1024 => {
-                return Err(Error::Usage(format!("{n} GPUs is too many for a demo (at most 1024)")))
-            }
-            Some(n) => SourceSpec::Demo(DemoFleet::Gpus(n)),
+            Some(n) => SourceSpec::Demo(DemoFleet::gpus(n).map_err(Error::Usage)?),
             None => SourceSpec::Nvml {
                 library,
                 host_proc: std::env::var_os("GPUTOP_HOST_PROC").map(PathBuf::from),

@@ -130,6 +130,27 @@ pub enum DemoFleet {
     Scenario(PathBuf),
 }
 
+impl DemoFleet {
+    /// A fleet of `n` GPUs, within what a demo simulates.
+    pub fn gpus(n: usize) -> Result<Self, String> {
+        match n {
+            0 => Err("a demo needs at least one GPU".into()),
+            n if n > 1024 => Err(format!("{n} GPUs is too many for a demo (at most 1024)")),
+            n => Ok(Self::Gpus(n)),
+        }
+    }
+}
+
+/// Why a host whose exporter answers is stale all the same: its sampling is stuck (a driver
+/// call that does not return), `seconds` since its last complete sample. `--remote` and
+/// `--prometheus` say it alike.
+pub fn stuck_exporter(seconds: f64) -> String {
+    format!(
+        "stale: its exporter has had no complete sample for {} (a stuck driver call?)",
+        crate::output::units::age_text(seconds)
+    )
+}
+
 impl SourceSpec {
     pub fn open(
         &self,

@@ -296,9 +296,7 @@ impl Source for RemoteSource {
                     live_here: url == "local" && snap.origin == crate::sample::Origin::Live,
                     stale: stale.is_some(),
                     age_seconds: stale.map(|s| s as f64),
-                    error: stale.map(|s| {
-                        format!("stale: its exporter has had no complete sample for {s} s (a stuck driver call?)")
-                    }),
+                    error: stale.map(|s| super::stuck_exporter(s as f64)),
                     latency_ms: Some(took.as_millis() as u64),
                     cpu_percent: snap.host.cpu_percent,
                     memory_used_bytes: snap.host.memory_used_bytes,

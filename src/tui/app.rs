@@ -899,17 +899,8 @@ mod tests {
             s.origin = Origin::Fleet;
             s.gpus[0].host = Some("here".into());
             s.hosts = vec![crate::sample::RemoteHost {
-                url: "local".into(),
-                hostname: Some("here".into()),
-                up: true,
-                error: None,
-                latency_ms: None,
-                cpu_percent: None,
-                memory_used_bytes: None,
-                memory_total_bytes: None,
-                age_seconds: None,
-                stale: false,
                 live_here: true,
+                ..crate::sample::RemoteHost::up("local", "here")
             }];
         });
         assert!(a.offers_signals());

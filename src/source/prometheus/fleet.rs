@@ -225,10 +225,7 @@ impl Assembly {
             let url = host.targets.first().map(|t| t.0.clone()).unwrap_or_default();
             hosts.push(RemoteHost {
                 error: match stuck {
-                    Some(a) => Some(format!(
-                        "stale: its exporter has had no complete sample for {} (a stuck driver call?)",
-                        age_text(a)
-                    )),
+                    Some(a) => Some(crate::source::stuck_exporter(a)),
                     // `stale` holds here only with an age: the 0 is never shown.
                     None => stale.then(|| {
                         format!("stale: its newest sample is {} old", age_text(age.unwrap_or(0.0)))
