@@ -22,6 +22,7 @@ mod source;
 mod term;
 #[doc(hidden)]
 pub mod testing;
+mod text;
 mod tui;
 
 pub use cli::Cli;
@@ -398,7 +399,7 @@ fn open_prometheus(cli: &Cli, url: &str) -> Result<Box<dyn source::Source>, Erro
     if let Some(secret) = secret.filter(|_| source::remote::travels_in_clear(url)) {
         eprintln!(
             "gputop: warning: the Prometheus {secret} goes over plain http to {}, readable on the network: use https://",
-            output::sanitize::sanitize(url)
+            text::sanitize::sanitize(url)
         );
     }
     let source =

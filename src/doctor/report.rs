@@ -4,8 +4,8 @@
 use std::fmt::Write;
 
 use super::{Report, Status};
-use crate::output::sanitize::sanitize;
 use crate::output::style::{self, Painter};
+use crate::text::sanitize::sanitize;
 
 fn mark(status: Status, ascii: bool) -> &'static str {
     match (status, ascii) {

@@ -8,8 +8,8 @@ pub mod xid;
 
 use serde::Serialize;
 
-use crate::output::sanitize::sanitize;
 use crate::sample::{EventSource, GpuSample, GpuStatus, MissingReason, ThrottleReason};
+use crate::text::sanitize::sanitize;
 
 /// A verdict, least to most serious: a known failure outranks what could not be examined,
 /// which outranks a warning (something unseen may be worse than what was seen).

@@ -8,9 +8,9 @@ use serde::Serialize;
 use crate::cli::HealthArgs;
 use crate::health::kernel_log::KernelXids;
 use crate::health::{self, GpuHealth, NotExamined, Severity};
-use crate::output::sanitize::sanitize;
 use crate::sample::{Missing, MissingReason};
 use crate::source::Source;
+use crate::text::sanitize::sanitize;
 use crate::Error;
 
 /// Where the kernel keeps its log.

@@ -3,10 +3,10 @@
 use std::io::Write;
 
 use super::Format;
-use crate::output::sanitize::sanitize;
 use crate::output::{csv, json, owners, table};
 use crate::sample::GpuStatus;
 use crate::source::Source;
+use crate::text::sanitize::sanitize;
 use crate::Error;
 
 pub fn run(source: &mut dyn Source, format: &Format, out: &mut dyn Write) -> Result<(), Error> {

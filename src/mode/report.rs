@@ -5,9 +5,9 @@ use std::io::Write;
 use chrono::{DateTime, Local, Utc};
 
 use crate::cli::ReportArgs;
-use crate::output::sanitize::sanitize;
-use crate::output::units::{duration, energy, human_bytes, pad, truncate};
 use crate::record::{self, report};
+use crate::text::sanitize::sanitize;
+use crate::text::units::{duration, energy, human_bytes, pad, truncate};
 use crate::Error;
 
 pub fn run(args: &ReportArgs) -> Result<(), Error> {

@@ -10,10 +10,10 @@ use std::os::unix::process::CommandExt;
 use std::time::{Duration, Instant};
 
 use crate::cli::WaitArgs;
-use crate::output::units::duration;
 use crate::pick::{self, locks::LockDir, Verdict};
 use crate::sample::Snapshot;
 use crate::source::Source;
+use crate::text::units::duration;
 use crate::Error;
 
 /// Runs CMD on the GPUs once they are free: returns only when that cannot be done (the exit
@@ -97,7 +97,7 @@ fn exec(command: &[OsString], ids: &str) -> i32 {
         .env("CUDA_DEVICE_ORDER", "PCI_BUS_ID")
         .env("CUDA_VISIBLE_DEVICES", ids)
         .exec();
-    let name = crate::output::sanitize::sanitize(&program.to_string_lossy()).into_owned();
+    let name = crate::text::sanitize::sanitize(&program.to_string_lossy()).into_owned();
     if error.kind() == std::io::ErrorKind::NotFound {
         eprintln!("gputop: {name}: command not found");
         127
@@ -111,7 +111,7 @@ fn exec(command: &[OsString], ids: &str) -> i32 {
 /// the exit code a shell gives (127: no such program, 126: not executable), the reason said.
 pub fn unrunnable(command: &[OsString]) -> Option<i32> {
     let program = std::path::Path::new(command.first()?);
-    let name = crate::output::sanitize::sanitize(&program.to_string_lossy()).into_owned();
+    let name = crate::text::sanitize::sanitize(&program.to_string_lossy()).into_owned();
     let with_slash = program.as_os_str().as_encoded_bytes().contains(&b'/');
     let candidates = if with_slash {
         vec![program.to_path_buf()]
@@ -207,7 +207,7 @@ impl Status {
         if self.terminal {
             let width = crossterm::terminal::size().map_or(80, |(w, _)| usize::from(w));
             let text = format!("waiting {}: {line}", duration(waited.as_secs()));
-            let text = crate::output::units::truncate(&text, width.saturating_sub(1), false);
+            let text = crate::text::units::truncate(&text, width.saturating_sub(1), false);
             let _ = write!(err, "\r\x1b[K{text}");
         } else if state != self.last {
             let at = chrono::Local::now().format("%Y-%m-%d %H:%M:%S");

@@ -2,8 +2,8 @@
 //! (which pandas and most CSV readers take as missing), never 0. With many hosts (`--remote`,
 //! `--prometheus`) a `host` column comes first.
 
-use super::sanitize::sanitize;
 use crate::sample::{GpuSample, Snapshot};
+use crate::text::sanitize::sanitize;
 
 const COLUMNS: [&str; 18] = [
     "timestamp",

@@ -5,7 +5,5 @@ pub mod csv;
 pub mod json;
 pub mod owners;
 pub mod query;
-pub mod sanitize;
 pub mod style;
 pub mod table;
-pub mod units;

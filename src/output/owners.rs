@@ -12,11 +12,11 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use super::sanitize::sanitize;
 use super::style;
 use super::table::{self, TableOptions};
-use super::units::{duration_coarse, human_bytes, or_na, pad, truncate};
 use crate::sample::{GpuProcess, Snapshot};
+use crate::text::sanitize::sanitize;
+use crate::text::units::{duration_coarse, human_bytes, or_na, pad, truncate};
 
 /// What processes are grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]

@@ -10,12 +10,12 @@ use std::str::FromStr;
 
 use chrono::Local;
 
-use super::sanitize::sanitize;
-use super::units::mib;
 use crate::sample::{
     ComputeMode, Details, GpuProcess, GpuSample, GpuStatus, MissingReason, RetiredPage,
     RetirementCause, Snapshot,
 };
+use crate::text::sanitize::sanitize;
+use crate::text::units::mib;
 
 const NOT_AVAILABLE: &str = "[N/A]";
 

@@ -14,10 +14,10 @@
 use chrono::Local;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use super::sanitize::sanitize;
 use super::style::{self, Painter};
-use super::units::{human_bytes, mib, or_na, pad, truncate, NA};
 use crate::sample::{GpuSample, GpuStatus, PidMapping, ProcessKind, Snapshot};
+use crate::text::sanitize::sanitize;
+use crate::text::units::{human_bytes, mib, or_na, pad, truncate, NA};
 
 #[derive(Debug, Clone, Copy)]
 pub struct TableOptions {

@@ -28,9 +28,9 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{FileType, FlockOperation, Mode, OFlags};
 use rustix::io::Errno;
 
-use crate::output::sanitize::sanitize;
 use crate::sample::GpuSample;
 use crate::source::host::{self, stat, ProcDir};
+use crate::text::sanitize::sanitize;
 
 /// Where claims are kept when `--lock-dir` is not given: the system's runtime directory when
 /// an administrator made it, else a world-writable directory in /tmp.
@@ -329,7 +329,7 @@ fn describe_holder(file: &File) -> String {
         .map(host::user_name)
         .unwrap_or_else(|| "someone".into());
     let command = dir.read("cmdline").and_then(|raw| stat::command_line(&raw)).unwrap_or_default();
-    let command = crate::output::units::truncate(&command, 40, false).into_owned();
+    let command = crate::text::units::truncate(&command, 40, false).into_owned();
     format!("claimed by {} (pid {pid}: {})", sanitize(&user), sanitize(&command))
 }
 

@@ -15,10 +15,10 @@ use std::fmt::Write;
 
 pub use size::parse_size;
 
-use crate::output::sanitize::sanitize;
-use crate::output::units::{duration_coarse, human_bytes};
 use crate::sample::{GpuSample, GpuStatus, ProcessKind, Snapshot};
 use crate::source::{GpuSelector, RecentUtilization, Source};
+use crate::text::sanitize::sanitize;
+use crate::text::units::{duration_coarse, human_bytes};
 
 /// How far back "recent" utilization looks.
 pub const RECENT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -159,7 +159,7 @@ fn why_not(
             let user = p.user.as_deref().map_or("?".into(), sanitize);
             let what = p.command.as_deref().or(p.name.as_deref()).map_or_else(
                 || format!("pid {}", p.pid),
-                |c| sanitize(&crate::output::units::truncate(c, 40, false)).into_owned(),
+                |c| sanitize(&crate::text::units::truncate(c, 40, false)).into_owned(),
             );
             let _ = write!(why, "{user}, {what}");
             if let Some(secs) = p.running_seconds {

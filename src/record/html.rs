@@ -9,8 +9,8 @@ use chrono::{DateTime, Local, Utc};
 
 use super::chart::{ChartPoint, GpuSeries};
 use super::report::Report;
-use crate::output::sanitize::sanitize;
-use crate::output::units::{duration, energy, human_bytes};
+use crate::text::sanitize::sanitize;
+use crate::text::units::{duration, energy, human_bytes};
 
 const WIDTH: f64 = 900.0;
 const PALETTE: [&str; 8] =
@@ -225,7 +225,7 @@ fn owners(page: &mut String, r: &Report) {
              <rect x=\"{label}\" y=\"{y:.1}\" width=\"{busy:.1}\" height=\"16\" fill=\"#1f77b4\"/>\
              <text x=\"{:.1}\" y=\"{:.1}\">{:.2} h ({:.2} busy)</text>",
             y + 12.0,
-            esc(&crate::output::units::truncate(name, 30, false)),
+            esc(&crate::text::units::truncate(name, 30, false)),
             label + held + 6.0,
             y + 12.0,
             o.gpu_hours_held,

@@ -225,7 +225,7 @@ impl RecorderLock {
             return Err(format!(
                 "{} is already being recorded by PID {} (one recorder per file)",
                 path.display(),
-                crate::output::sanitize::sanitize(holder.trim())
+                crate::text::sanitize::sanitize(holder.trim())
             ));
         }
         let _ = file.set_len(0);

@@ -11,8 +11,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use crate::output::sanitize::sanitize;
 use crate::sample::{Activity, Details, GpuEvents, GpuSample, GpuStatus, Snapshot, ThrottleReason};
+use crate::text::sanitize::sanitize;
 
 type Labels = Vec<(String, String)>;
 type GaugeFamily = Family<Labels, Gauge<f64, AtomicU64>>;

@@ -37,7 +37,7 @@ impl PlacementFilter {
     /// `--container X` / `--pod X`, as typed (made safe for the terminal).
     fn asked(&self) -> String {
         let flag = |name: &str, v: &Option<String>| {
-            v.as_deref().map(|v| format!("--{name} {}", crate::output::sanitize::sanitize(v)))
+            v.as_deref().map(|v| format!("--{name} {}", crate::text::sanitize::sanitize(v)))
         };
         [flag("container", &self.container), flag("pod", &self.pod)]
             .into_iter()

@@ -1,13 +1,10 @@
 //! Where samples come from: NVML through `nvml-wrapper`, or the simulated fleet (`--demo`).
 //! Both sit behind [`Source`], so every frontend works the same on either.
 
-mod events;
 pub mod fdscan;
 mod filter;
-mod gpm;
 pub(crate) mod host;
 mod nvml;
-mod nvml_ffi;
 pub mod pidns;
 pub mod placement;
 pub mod prometheus;
@@ -147,7 +144,7 @@ impl DemoFleet {
 pub fn stuck_exporter(seconds: f64) -> String {
     format!(
         "stale: its exporter has had no complete sample for {} (a stuck driver call?)",
-        crate::output::units::age_text(seconds)
+        crate::text::units::age_text(seconds)
     )
 }
 

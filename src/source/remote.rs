@@ -195,7 +195,7 @@ fn why_down(e: &ureq::Error) -> String {
         ureq::Error::ConnectionFailed => "connection failed".into(),
         other => match tls::why_handshake_failed(other, "--remote-ca, or ca= in --hosts") {
             Some(why) => why,
-            None => crate::output::sanitize::sanitize(&other.to_string()).into_owned(),
+            None => crate::text::sanitize::sanitize(&other.to_string()).into_owned(),
         },
     }
 }

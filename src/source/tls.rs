@@ -7,7 +7,7 @@ use std::sync::Arc;
 use rustls::{CertificateError, Error as TlsError};
 use ureq::tls::{Certificate, PemItem, RootCerts};
 
-use crate::output::sanitize::sanitize;
+use crate::text::sanitize::sanitize;
 
 /// The CA certificates in the PEM file `path`, to trust instead of the system's; `option`
 /// names where the path came from (`--remote-ca`), for the error.

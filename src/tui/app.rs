@@ -12,10 +12,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent,
 use super::rows::{build_rows, keyed_processes, ProcessRow, SortKey};
 use crate::history::{History, Series};
 use crate::output::owners::OwnerKey;
-use crate::output::sanitize::sanitize;
 use crate::process_signal::{self, SignalError};
 use crate::sample::{GpuEventKind, ProcessKey, Snapshot};
 use crate::source::replay::{Seek, SharedPlayhead};
+use crate::text::sanitize::sanitize;
 
 /// How many slowdown starts and ends the events view keeps.
 pub const SLOWDOWN_LOG: usize = 64;

@@ -3,8 +3,8 @@
 
 use std::cmp::Ordering;
 
-use crate::output::sanitize::sanitize;
 use crate::sample::{GpuProcess, GpuSample, PidMapping, ProcessKey, ProcessKind, Snapshot};
+use crate::text::sanitize::sanitize;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcessRow {

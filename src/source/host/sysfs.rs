@@ -33,7 +33,7 @@ fn generation(speed: &str) -> Option<u32> {
 pub fn kernel_module_version() -> Option<String> {
     let text = std::fs::read_to_string("/sys/module/nvidia/version").ok()?;
     let version = text.trim();
-    (!version.is_empty()).then(|| crate::output::sanitize::sanitize(version).into_owned())
+    (!version.is_empty()).then(|| crate::text::sanitize::sanitize(version).into_owned())
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@ use std::time::Duration;
 use base64::Engine;
 use serde::Deserialize;
 
-use crate::output::sanitize::sanitize;
 use crate::source::tls;
+use crate::text::sanitize::sanitize;
 
 /// How long one query may take: a fleet of thousands of GPUs answers in well under a second.
 const TIMEOUT: Duration = Duration::from_secs(15);

@@ -6,8 +6,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::output::units::age_text;
 use crate::sample::{GpuSample, Missing, MissingReason, RemoteHost, Workload};
+use crate::text::units::age_text;
 
 use super::client::{Labels, Sample};
 use super::vocabulary::{self, GpuParts};

@@ -4,7 +4,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use crate::output::sanitize::sanitize;
+use crate::text::sanitize::sanitize;
 use crate::tui::app::App;
 use crate::tui::text;
 use crate::tui::theme::Theme;

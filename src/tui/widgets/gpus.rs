@@ -9,9 +9,9 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::health::{xid, Severity};
 use crate::history::{GpuHistory, Series};
-use crate::output::sanitize::sanitize;
-use crate::output::units::{age_text, human_bytes, pad, truncate};
 use crate::sample::{GpuSample, GpuStatus, Snapshot};
+use crate::text::sanitize::sanitize;
+use crate::text::units::{age_text, human_bytes, pad, truncate};
 use crate::tui::app::App;
 use crate::tui::fleet::{self, FleetRow, GpuFilter, GpuOrder, HostRow};
 use crate::tui::text;

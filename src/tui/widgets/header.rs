@@ -6,8 +6,8 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use crate::output::sanitize::sanitize;
-use crate::output::units::human_bytes;
+use crate::text::sanitize::sanitize;
+use crate::text::units::human_bytes;
 use crate::tui::app::App;
 use crate::tui::text;
 use crate::tui::theme::Theme;

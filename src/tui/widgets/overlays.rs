@@ -8,11 +8,11 @@ use ratatui::widgets::{Block, Paragraph, Sparkline, SparklineBar, Wrap};
 
 use crate::health::{xid, Severity};
 use crate::output::owners::{self, OwnerKey};
-use crate::output::sanitize::sanitize;
 use crate::output::style::Painter;
 use crate::output::table::TableOptions;
-use crate::output::units::{duration, human_bytes};
 use crate::sample::{GpuEventKind, Origin, ProcessKey};
+use crate::text::sanitize::sanitize;
+use crate::text::units::{duration, human_bytes};
 use crate::tui::app::{App, Signal};
 use crate::tui::theme::Theme;
 use crate::tui::ui::{centered, Paint};
@@ -310,7 +310,7 @@ pub fn kill(
 /// `w`: the GPUs grouped by the pod or job they serve, the most GPUs first ("who uses the
 /// cluster"); the `/` filter's GPU terms narrow it.
 pub fn workloads(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
-    use crate::output::units::{pad, truncate};
+    use crate::text::units::{pad, truncate};
     use crate::tui::fleet::{self, GpuFilter};
     let Some(snapshot) = &app.snapshot else { return };
     let (filter, _) = GpuFilter::parse(&app.filter);

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use unicode_width::UnicodeWidthChar;
 
-use crate::output::units::{duration_coarse, human_bytes};
+use crate::text::units::{duration_coarse, human_bytes};
 use crate::tui::app::App;
 use crate::tui::rows::{ProcessRow, SortKey};
 use crate::tui::text;
@@ -77,7 +77,7 @@ fn push_fitted(out: &mut String, text: &str, width: u16, right: bool) {
 /// reason (a fleet whose exporter does not export them); and a line for each host that did
 /// not answer.
 fn unknown_lists(app: &App) -> Vec<String> {
-    use crate::output::sanitize::sanitize;
+    use crate::text::sanitize::sanitize;
     let Some(snapshot) = &app.snapshot else { return Vec::new() };
     let mut by_reason: Vec<(String, Vec<String>)> = Vec::new();
     for g in snapshot.gpus.iter().filter(|g| g.status == crate::sample::GpuStatus::Ok) {

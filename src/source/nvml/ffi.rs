@@ -260,5 +260,5 @@ fn error_string(d: &Device, code: u32) -> String {
     }
     // SAFETY: non-null, NUL-terminated and static, as above.
     let text = unsafe { std::ffi::CStr::from_ptr(text) };
-    crate::output::sanitize::sanitize(&text.to_string_lossy()).into_owned()
+    crate::text::sanitize::sanitize(&text.to_string_lossy()).into_owned()
 }

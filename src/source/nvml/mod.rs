@@ -2,6 +2,13 @@
 //! can take ~1.5 s without persistence mode); devices are looked up by index on each sample,
 //! which is cheap.
 
+mod events;
+mod ffi;
+mod gpm;
+
+use events::EventListener;
+use gpm::GpmSampler;
+
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -18,10 +25,7 @@ use nvml_wrapper::struct_wrappers::device::ProcessInfo;
 use nvml_wrapper::structs::device::FieldId;
 use nvml_wrapper::{Device, Nvml};
 
-use super::events::EventListener;
-use super::gpm::GpmSampler;
 use super::host::sysfs;
-use super::nvml_ffi as ffi;
 use super::pidns::{PidMapper, PidMapping};
 use super::selection::{self, GpuIdentity, GpuSelector};
 use super::{DetailLevel, HostLookup, RecentUtilization, SampleOptions, Source, SourceError};

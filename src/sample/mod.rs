@@ -789,7 +789,7 @@ impl Platform {
         let guid: String = ib_guid[..8].iter().map(|b| format!("{b:02x}")).collect();
         let [slot_number, tray_index, host_id, peer_type, module_id] = numbers;
         Self {
-            chassis_serial_number: crate::output::sanitize::sanitize(&text).into_owned(),
+            chassis_serial_number: crate::text::sanitize::sanitize(&text).into_owned(),
             slot_number,
             tray_index,
             host_id,

@@ -120,7 +120,7 @@ fn register<'n>(
     let mut set = match nvml.create_event_set() {
         Ok(set) => Some(set),
         Err(e) => {
-            let missing = super::nvml::missing(&e);
+            let missing = super::missing(&e);
             if let Ok(mut log) = log.lock() {
                 log.iter_mut().for_each(|slot| *slot = Err(missing));
             }
@@ -156,7 +156,7 @@ fn register<'n>(
                 events.ecc_double_bit = ecc(EventTypes::DOUBLE_BIT_ECC_ERROR);
                 Ok(events)
             }
-            Err(e) => Err(super::nvml::missing(&e)),
+            Err(e) => Err(super::missing(&e)),
         });
     }
     if set.is_none() && !registered.is_empty() {
