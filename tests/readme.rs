@@ -25,3 +25,32 @@ fn every_usage_command_is_in_the_chinese_readme() {
     assert!(missing.is_empty(), "README.zh-CN.md's usage table lacks {missing:?}");
     assert!(read("README.md").contains("(README.zh-CN.md)"), "linked from the README");
 }
+
+/// Every relative link of the READMEs and of `docs/` names a file that exists: the pages moved
+/// into `docs/` link to each other and back.
+#[test]
+fn every_relative_link_names_a_file() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut pages = vec![root.join("README.md"), root.join("README.zh-CN.md")];
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            pages.push(path);
+        }
+    }
+    let mut broken = Vec::new();
+    for page in &pages {
+        let text = std::fs::read_to_string(page).unwrap();
+        for target in text.split("](").skip(1).filter_map(|rest| rest.split(')').next()) {
+            let file = target.split('#').next().unwrap_or_default();
+            if file.is_empty() || file.contains("://") {
+                continue;
+            }
+            if !page.parent().unwrap().join(file).exists() {
+                broken.push(format!("{}: {target}", page.display()));
+            }
+        }
+    }
+    assert!(pages.len() >= 8, "{pages:?}");
+    assert!(broken.is_empty(), "links to nothing: {broken:?}");
+}
