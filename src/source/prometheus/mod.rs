@@ -16,8 +16,7 @@ use std::time::Duration;
 pub use client::Connection;
 
 use super::{Source, SourceError};
-use crate::history::PastGpu;
-use crate::sample::{HostInfo, Snapshot, SCHEMA_VERSION};
+use crate::sample::{HostInfo, PastGpu, Snapshot, SCHEMA_VERSION};
 
 pub struct PrometheusSource {
     client: client::Client,

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::history::PastGpu;
+use crate::sample::PastGpu;
 
 use super::client::{Client, Labels};
 
