@@ -13,6 +13,8 @@ pub const DEVICE: &str = "device";
 pub const MODEL_NAME: &str = "modelName";
 pub const HOSTNAME: &str = "Hostname";
 pub const DRIVER_VERSION: &str = "DCGM_FI_DRIVER_VERSION";
+/// The GPU's PCI address (dcgm-exporter's newer versions).
+pub const PCI_BUS_ID: &str = "pci_bus_id";
 pub const GPU_I_PROFILE: &str = "GPU_I_PROFILE";
 pub const GPU_I_ID: &str = "GPU_I_ID";
 // The workload a GPU is given to, where dcgm-exporter maps GPUs to Kubernetes pods or HPC jobs.
@@ -181,7 +183,9 @@ pub const NVLINK_RX_BYTES: Metric = gauge(
     "The rate of data received over NVLink, not including protocol headers, in bytes per second.",
 );
 
-/// Every dcgm-exporter metric gputop knows, written or read.
+/// Every dcgm-exporter metric gputop knows, written or read (for the tests that hold the table to its
+/// conventions and to the exporter).
+#[cfg(test)]
 pub const ALL: &[&Metric] = &[
     &XID_ERRORS,
     &GPU_UTIL,
