@@ -7,6 +7,8 @@
 pub mod client;
 mod fleet;
 mod past;
+#[cfg(test)]
+mod round_trip;
 mod vocabulary;
 
 use std::collections::HashMap;
