@@ -128,8 +128,10 @@ fn mig_snapshot() -> Snapshot {
     sim.sample_at(1_000.0)
 }
 
-/// The samples of an exposition: name, labels, value.
-fn parse(text: &str) -> Vec<(String, Vec<(String, String)>, f64)> {
+/// A sample of an exposition: name, labels, value.
+type Exposed = (String, Vec<(String, String)>, f64);
+
+fn parse(text: &str) -> Vec<Exposed> {
     let mut samples = Vec::new();
     for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
         let (series, value) = line.rsplit_once(' ').unwrap();
