@@ -2,60 +2,104 @@
 //! (which pandas and most CSV readers take as missing), never 0. With many hosts (`--remote`,
 //! `--prometheus`) a `host` column comes first.
 
-use crate::sample::{GpuSample, Snapshot};
+use crate::sample::{FieldKey, GpuSample, Snapshot};
 use crate::text::sanitize::sanitize;
 
-const COLUMNS: [&str; 18] = [
-    "timestamp",
-    "index",
-    "uuid",
-    "name",
-    "pci_bus_id",
-    "status",
-    "temperature_celsius",
-    "utilization_gpu_percent",
-    "utilization_memory_percent",
-    "memory_used_bytes",
-    "memory_total_bytes",
-    "power_draw_watts",
-    "power_limit_watts",
-    "fan_percent",
-    "clock_sm_mhz",
-    "clock_memory_mhz",
-    "performance_state",
-    "process_count",
-];
-
-fn cell<T: ToString>(v: Option<T>) -> String {
-    v.map_or_else(|| "N/A".to_string(), |v| v.to_string())
+/// One column: its header, the model field whose missing reason it shares (`None` for the
+/// columns every GPU has), and its value in base units.
+struct Column {
+    name: &'static str,
+    field: Option<FieldKey>,
+    value: fn(&GpuSample) -> Option<String>,
 }
 
-fn record(taken_at: &str, g: &GpuSample) -> [String; COLUMNS.len()] {
-    [
-        taken_at.to_string(),
-        g.index.to_string(),
-        // From the driver or another host: escaped like every untrusted string (ordinary
-        // names and ids are unchanged).
-        cell(g.uuid.as_deref().map(sanitize)),
-        cell(g.name.as_deref().map(sanitize)),
-        cell(g.pci_bus_id.as_deref().map(sanitize)),
-        serde_json::to_value(g.status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default(),
-        cell(g.temperature.gpu_celsius),
-        cell(g.utilization.gpu_percent),
-        cell(g.utilization.memory_percent),
-        cell(g.memory.used_bytes),
-        cell(g.memory.total_bytes),
-        cell(g.power.draw_watts),
-        cell(g.power.limit_watts),
-        cell(g.fan_percent),
-        cell(g.clocks.sm_mhz),
-        cell(g.clocks.memory_mhz),
-        cell(g.performance_state.map(|p| format!("P{p}"))),
-        cell(g.processes.as_ref().map(Vec::len)),
-    ]
+fn cell(v: Option<String>) -> String {
+    v.unwrap_or_else(|| "N/A".to_string())
+}
+
+fn n<T: ToString>(v: Option<T>) -> Option<String> {
+    v.map(|v| v.to_string())
+}
+
+/// From the driver or another host: escaped like every untrusted string (ordinary names and
+/// ids are unchanged).
+fn text(v: &Option<String>) -> Option<String> {
+    v.as_deref().map(|v| sanitize(v).into_owned())
+}
+
+const COLUMNS: &[Column] = &[
+    Column { name: "index", field: None, value: |g| n(Some(g.index)) },
+    Column { name: "uuid", field: Some(FieldKey::Uuid), value: |g| text(&g.uuid) },
+    Column { name: "name", field: Some(FieldKey::Name), value: |g| text(&g.name) },
+    Column { name: "pci_bus_id", field: Some(FieldKey::PciBusId), value: |g| text(&g.pci_bus_id) },
+    Column {
+        name: "status",
+        field: None,
+        value: |g| {
+            let status = serde_json::to_value(g.status).ok();
+            Some(status.and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
+        },
+    },
+    Column {
+        name: "temperature_celsius",
+        field: Some(FieldKey::TemperatureGpu),
+        value: |g| n(g.temperature.gpu_celsius),
+    },
+    Column {
+        name: "utilization_gpu_percent",
+        field: Some(FieldKey::Utilization),
+        value: |g| n(g.utilization.gpu_percent),
+    },
+    Column {
+        name: "utilization_memory_percent",
+        field: Some(FieldKey::Utilization),
+        value: |g| n(g.utilization.memory_percent),
+    },
+    Column {
+        name: "memory_used_bytes",
+        field: Some(FieldKey::Memory),
+        value: |g| n(g.memory.used_bytes),
+    },
+    Column {
+        name: "memory_total_bytes",
+        field: Some(FieldKey::Memory),
+        value: |g| n(g.memory.total_bytes),
+    },
+    Column {
+        name: "power_draw_watts",
+        field: Some(FieldKey::PowerDraw),
+        value: |g| n(g.power.draw_watts),
+    },
+    Column {
+        name: "power_limit_watts",
+        field: Some(FieldKey::PowerLimit),
+        value: |g| n(g.power.limit_watts),
+    },
+    Column { name: "fan_percent", field: Some(FieldKey::FanPercent), value: |g| n(g.fan_percent) },
+    Column { name: "clock_sm_mhz", field: Some(FieldKey::ClocksSm), value: |g| n(g.clocks.sm_mhz) },
+    Column {
+        name: "clock_memory_mhz",
+        field: Some(FieldKey::ClocksMemory),
+        value: |g| n(g.clocks.memory_mhz),
+    },
+    Column {
+        name: "performance_state",
+        field: Some(FieldKey::PerformanceState),
+        value: |g| g.performance_state.map(|p| format!("P{p}")),
+    },
+    Column {
+        name: "process_count",
+        field: Some(FieldKey::Processes),
+        value: |g| n(g.processes.as_ref().map(Vec::len)),
+    },
+];
+
+/// The sample's time comes first, then [`COLUMNS`].
+const TIMESTAMP: &str = "timestamp";
+
+fn record<'a>(taken_at: &str, g: &'a GpuSample) -> impl Iterator<Item = String> + 'a {
+    let cells = COLUMNS.iter().map(|c| cell((c.value)(g)));
+    std::iter::once(taken_at.to_string()).chain(cells)
 }
 
 fn write_records(records: impl IntoIterator<Item = Vec<String>>) -> String {
@@ -75,7 +119,8 @@ fn many_hosts(snapshot: &Snapshot) -> bool {
 /// The header for snapshots like `snapshot`.
 pub fn header(snapshot: &Snapshot) -> String {
     let host = many_hosts(snapshot).then(|| "host".to_string());
-    write_records([host.into_iter().chain(COLUMNS.iter().map(|c| c.to_string())).collect()])
+    let names = std::iter::once(TIMESTAMP).chain(COLUMNS.iter().map(|c| c.name));
+    write_records([host.into_iter().chain(names.map(str::to_string)).collect()])
 }
 
 /// The rows of one snapshot, without the header.
@@ -83,7 +128,47 @@ pub fn rows(snapshot: &Snapshot) -> String {
     let taken_at = snapshot.taken_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let many = many_hosts(snapshot);
     write_records(snapshot.gpus.iter().map(|g| {
-        let host = many.then(|| cell(g.host.as_deref().map(sanitize)));
+        let host = many.then(|| cell(text(&g.host)));
         host.into_iter().chain(record(&taken_at, g)).collect()
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::query;
+
+    #[test]
+    fn every_column_but_the_ones_every_gpu_has_reads_a_field_of_the_registry() {
+        // gputop's own: nvidia-smi's --query-gpu has no count of processes.
+        let not_queried = ["process_count"];
+        for c in COLUMNS.iter().filter(|c| !not_queried.contains(&c.name)) {
+            match c.field {
+                Some(key) => {
+                    let property = query::property_reading(key);
+                    assert!(
+                        property.is_some(),
+                        "{}: no --query-gpu property reads {key:?}",
+                        c.name
+                    );
+                }
+                None => assert!(["index", "status"].contains(&c.name), "{}", c.name),
+            }
+        }
+    }
+
+    #[test]
+    fn the_header_names_every_column_once() {
+        let snapshot = crate::source::SimSource::new(crate::scenario::Scenario::demo(1), &[])
+            .unwrap()
+            .sample_at(0.0);
+        let header = header(&snapshot);
+        let names: Vec<&str> = header.trim_end().split(',').collect();
+        assert_eq!(names.len(), COLUMNS.len() + 1);
+        for (i, name) in names.iter().enumerate() {
+            assert!(!names[..i].contains(name), "{name} twice");
+        }
+        let row = rows(&snapshot);
+        assert_eq!(row.trim_end().split(',').count(), names.len(), "{row}");
+    }
 }
