@@ -2,104 +2,60 @@
 //! (which pandas and most CSV readers take as missing), never 0. With many hosts (`--remote`,
 //! `--prometheus`) a `host` column comes first.
 
-use crate::sample::{FieldKey, GpuSample, Snapshot};
+use crate::sample::{GpuSample, Snapshot};
 use crate::text::sanitize::sanitize;
 
-/// One column: its header, the model field whose missing reason it shares (`None` for the
-/// columns every GPU has), and its value in base units.
-struct Column {
-    name: &'static str,
-    field: Option<FieldKey>,
-    value: fn(&GpuSample) -> Option<String>,
-}
-
-fn cell(v: Option<String>) -> String {
-    v.unwrap_or_else(|| "N/A".to_string())
-}
-
-fn n<T: ToString>(v: Option<T>) -> Option<String> {
-    v.map(|v| v.to_string())
-}
-
-/// From the driver or another host: escaped like every untrusted string (ordinary names and
-/// ids are unchanged).
-fn text(v: &Option<String>) -> Option<String> {
-    v.as_deref().map(|v| sanitize(v).into_owned())
-}
-
-const COLUMNS: &[Column] = &[
-    Column { name: "index", field: None, value: |g| n(Some(g.index)) },
-    Column { name: "uuid", field: Some(FieldKey::Uuid), value: |g| text(&g.uuid) },
-    Column { name: "name", field: Some(FieldKey::Name), value: |g| text(&g.name) },
-    Column { name: "pci_bus_id", field: Some(FieldKey::PciBusId), value: |g| text(&g.pci_bus_id) },
-    Column {
-        name: "status",
-        field: None,
-        value: |g| {
-            let status = serde_json::to_value(g.status).ok();
-            Some(status.and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
-        },
-    },
-    Column {
-        name: "temperature_celsius",
-        field: Some(FieldKey::TemperatureGpu),
-        value: |g| n(g.temperature.gpu_celsius),
-    },
-    Column {
-        name: "utilization_gpu_percent",
-        field: Some(FieldKey::Utilization),
-        value: |g| n(g.utilization.gpu_percent),
-    },
-    Column {
-        name: "utilization_memory_percent",
-        field: Some(FieldKey::Utilization),
-        value: |g| n(g.utilization.memory_percent),
-    },
-    Column {
-        name: "memory_used_bytes",
-        field: Some(FieldKey::Memory),
-        value: |g| n(g.memory.used_bytes),
-    },
-    Column {
-        name: "memory_total_bytes",
-        field: Some(FieldKey::Memory),
-        value: |g| n(g.memory.total_bytes),
-    },
-    Column {
-        name: "power_draw_watts",
-        field: Some(FieldKey::PowerDraw),
-        value: |g| n(g.power.draw_watts),
-    },
-    Column {
-        name: "power_limit_watts",
-        field: Some(FieldKey::PowerLimit),
-        value: |g| n(g.power.limit_watts),
-    },
-    Column { name: "fan_percent", field: Some(FieldKey::FanPercent), value: |g| n(g.fan_percent) },
-    Column { name: "clock_sm_mhz", field: Some(FieldKey::ClocksSm), value: |g| n(g.clocks.sm_mhz) },
-    Column {
-        name: "clock_memory_mhz",
-        field: Some(FieldKey::ClocksMemory),
-        value: |g| n(g.clocks.memory_mhz),
-    },
-    Column {
-        name: "performance_state",
-        field: Some(FieldKey::PerformanceState),
-        value: |g| g.performance_state.map(|p| format!("P{p}")),
-    },
-    Column {
-        name: "process_count",
-        field: Some(FieldKey::Processes),
-        value: |g| n(g.processes.as_ref().map(Vec::len)),
-    },
+const COLUMNS: [&str; 18] = [
+    "timestamp",
+    "index",
+    "uuid",
+    "name",
+    "pci_bus_id",
+    "status",
+    "temperature_celsius",
+    "utilization_gpu_percent",
+    "utilization_memory_percent",
+    "memory_used_bytes",
+    "memory_total_bytes",
+    "power_draw_watts",
+    "power_limit_watts",
+    "fan_percent",
+    "clock_sm_mhz",
+    "clock_memory_mhz",
+    "performance_state",
+    "process_count",
 ];
 
-/// The sample's time comes first, then [`COLUMNS`].
-const TIMESTAMP: &str = "timestamp";
+fn cell<T: ToString>(v: Option<T>) -> String {
+    v.map_or_else(|| "N/A".to_string(), |v| v.to_string())
+}
 
-fn record<'a>(taken_at: &str, g: &'a GpuSample) -> impl Iterator<Item = String> + 'a {
-    let cells = COLUMNS.iter().map(|c| cell((c.value)(g)));
-    std::iter::once(taken_at.to_string()).chain(cells)
+fn record(taken_at: &str, g: &GpuSample) -> [String; COLUMNS.len()] {
+    [
+        taken_at.to_string(),
+        g.index.to_string(),
+        // From the driver or another host: escaped like every untrusted string (ordinary
+        // names and ids are unchanged).
+        cell(g.uuid.as_deref().map(sanitize)),
+        cell(g.name.as_deref().map(sanitize)),
+        cell(g.pci_bus_id.as_deref().map(sanitize)),
+        serde_json::to_value(g.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        cell(g.temperature.gpu_celsius),
+        cell(g.utilization.gpu_percent),
+        cell(g.utilization.memory_percent),
+        cell(g.memory.used_bytes),
+        cell(g.memory.total_bytes),
+        cell(g.power.draw_watts),
+        cell(g.power.limit_watts),
+        cell(g.fan_percent),
+        cell(g.clocks.sm_mhz),
+        cell(g.clocks.memory_mhz),
+        cell(g.performance_state.map(|p| format!("P{p}"))),
+        cell(g.processes.as_ref().map(Vec::len)),
+    ]
 }
 
 fn write_records(records: impl IntoIterator<Item = Vec<String>>) -> String {
@@ -119,8 +75,7 @@ fn many_hosts(snapshot: &Snapshot) -> bool {
 /// The header for snapshots like `snapshot`.
 pub fn header(snapshot: &Snapshot) -> String {
     let host = many_hosts(snapshot).then(|| "host".to_string());
-    let names = std::iter::once(TIMESTAMP).chain(COLUMNS.iter().map(|c| c.name));
-    write_records([host.into_iter().chain(names.map(str::to_string)).collect()])
+    write_records([host.into_iter().chain(COLUMNS.iter().map(|c| c.to_string())).collect()])
 }
 
 /// The rows of one snapshot, without the header.
@@ -128,7 +83,7 @@ pub fn rows(snapshot: &Snapshot) -> String {
     let taken_at = snapshot.taken_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let many = many_hosts(snapshot);
     write_records(snapshot.gpus.iter().map(|g| {
-        let host = many.then(|| cell(text(&g.host)));
+        let host = many.then(|| cell(g.host.as_deref().map(sanitize)));
         host.into_iter().chain(record(&taken_at, g)).collect()
     }))
 }
@@ -136,39 +91,49 @@ pub fn rows(snapshot: &Snapshot) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::query;
+    use crate::output::query::{Query, QueryFormat};
 
-    #[test]
-    fn every_column_but_the_ones_every_gpu_has_reads_a_field_of_the_registry() {
+    /// Each column's `--query-gpu` property: the same model field, in base units.
+    const PROPERTIES: [(&str, Option<&str>); COLUMNS.len()] = [
+        ("timestamp", None),
+        ("index", Some("index")),
+        ("uuid", Some("uuid")),
+        ("name", Some("name")),
+        ("pci_bus_id", Some("pci.bus_id")),
+        ("status", None),
+        ("temperature_celsius", Some("temperature.gpu")),
+        ("utilization_gpu_percent", Some("utilization.gpu")),
+        ("utilization_memory_percent", Some("utilization.memory")),
+        ("memory_used_bytes", Some("memory.used")),
+        ("memory_total_bytes", Some("memory.total")),
+        ("power_draw_watts", Some("power.draw")),
+        ("power_limit_watts", Some("enforced.power.limit")),
+        ("fan_percent", Some("fan.speed")),
+        ("clock_sm_mhz", Some("clocks.current.sm")),
+        ("clock_memory_mhz", Some("clocks.current.memory")),
+        ("performance_state", Some("pstate")),
         // gputop's own: nvidia-smi's --query-gpu has no count of processes.
-        let not_queried = ["process_count"];
-        for c in COLUMNS.iter().filter(|c| !not_queried.contains(&c.name)) {
-            match c.field {
-                Some(key) => {
-                    let property = query::property_reading(key);
-                    assert!(
-                        property.is_some(),
-                        "{}: no --query-gpu property reads {key:?}",
-                        c.name
-                    );
-                }
-                None => assert!(["index", "status"].contains(&c.name), "{}", c.name),
-            }
-        }
-    }
+        ("process_count", None),
+    ];
 
     #[test]
-    fn the_header_names_every_column_once() {
-        let snapshot = crate::source::SimSource::new(crate::scenario::Scenario::demo(1), &[])
+    fn every_column_is_a_property_of_the_registry_and_unknown_when_it_is() {
+        assert_eq!(COLUMNS, PROPERTIES.map(|(column, _)| column));
+        let mut s = crate::source::SimSource::new(crate::scenario::Scenario::demo(2), &[])
             .unwrap()
             .sample_at(0.0);
-        let header = header(&snapshot);
-        let names: Vec<&str> = header.trim_end().split(',').collect();
-        assert_eq!(names.len(), COLUMNS.len() + 1);
-        for (i, name) in names.iter().enumerate() {
-            assert!(!names[..i].contains(name), "{name} twice");
+        let g = &mut s.gpus[1];
+        let (index, status, processes) = (g.index, g.status, g.processes.clone());
+        *g = GpuSample { index, status, processes, ..GpuSample::empty(index) };
+        let format = QueryFormat { header: false, units: false };
+        for (gpu, g) in s.gpus.iter().enumerate() {
+            let cells = record("t", g);
+            for ((column, property), cell) in PROPERTIES.iter().zip(&cells) {
+                let Some(property) = property else { continue };
+                let query = Query::gpus(property).unwrap_or_else(|e| panic!("{column}: {e}"));
+                let value = &query.rows(&s, format)[gpu];
+                assert_eq!(cell == "N/A", value == "[N/A]", "GPU {gpu} {column}: {cell} {value}");
+            }
         }
-        let row = rows(&snapshot);
-        assert_eq!(row.trim_end().split(',').count(), names.len(), "{row}");
     }
 }

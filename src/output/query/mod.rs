@@ -28,7 +28,7 @@ use apps::{APP_FIELDS, REMAPPED_ROW_FIELDS, RETIRED_PAGE_FIELDS};
 use field::{Field, Level, OfGpu};
 use parse::parse_fields;
 
-use crate::sample::{FieldKey, GpuSample, GpuStatus, MissingReason, Snapshot};
+use crate::sample::{GpuSample, GpuStatus, MissingReason, Snapshot};
 use crate::text::sanitize::sanitize;
 
 const NOT_AVAILABLE: &str = "[N/A]";
@@ -52,12 +52,6 @@ pub fn needs_details(spec: &str) -> bool {
         Fields::Gpus(fields) => fields.iter().any(|f| f.level() == Level::Details),
         _ => false,
     })
-}
-
-/// The first `--query-gpu` property that reads the model's field `key` (`memory.total` for
-/// `memory`): how other views of the sample (CSV) name their columns' place in the registry.
-pub fn property_reading(key: FieldKey) -> Option<&'static str> {
-    gpu_fields().find(|f| f.missing == Some(key)).map(|f| f.canonical())
 }
 
 /// A parsed `--query-gpu`, `--query-compute-apps`, `--query-retired-pages` or
