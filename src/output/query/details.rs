@@ -6,8 +6,17 @@ use super::field::Value::Details;
 use super::field::{enabled, n, retired_count, watts, yes_no, Field};
 use crate::sample::{ComputeMode, FieldKey, GpuSample, RetirementCause};
 
+/// The compute mode as nvidia-smi writes it.
+fn compute_mode(m: ComputeMode) -> &'static str {
+    match m {
+        ComputeMode::Default => "Default",
+        ComputeMode::ExclusiveThread => "Exclusive_Thread",
+        ComputeMode::Prohibited => "Prohibited",
+        ComputeMode::ExclusiveProcess => "Exclusive_Process",
+    }
+}
+
 pub(super) const DETAIL_FIELDS: &[Field<GpuSample>] = &[
-    // Read only when asked for (`needs_details`).
     Field {
         names: &["serial", "gpu_serial"],
         unit: None,
@@ -27,7 +36,7 @@ pub(super) const DETAIL_FIELDS: &[Field<GpuSample>] = &[
         unit: None,
         missing: Some(FieldKey::ComputeMode),
         about: "Who may create contexts: Default, Exclusive_Process or Prohibited.",
-        value: Details(|d| { d.compute_mode.map(|m| { match m { ComputeMode::Default => "Default", ComputeMode::ExclusiveThread => "Exclusive_Thread", ComputeMode::Prohibited => "Prohibited", ComputeMode::ExclusiveProcess => "Exclusive_Process", } .to_string() }) }),
+        value: Details(|d| d.compute_mode.map(|m| compute_mode(m).to_string())),
     },
     Field {
         names: &["display_mode", "display_attached"],
@@ -391,7 +400,9 @@ pub(super) const DETAIL_FIELDS: &[Field<GpuSample>] = &[
         unit: None,
         missing: Some(FieldKey::InforomChecksumValid),
         about: "Whether the InfoROM's checksums verify: Valid or Invalid.",
-        value: Details(|d| { d.inforom.checksum_valid.map(|ok| if ok { "Valid" } else { "Invalid" }.into()) }),
+        value: Details(|d| {
+            d.inforom.checksum_valid.map(|ok| if ok { "Valid" } else { "Invalid" }.into())
+        }),
     },
     Field {
         names: &["gom.current", "gpu_operation_mode.current"],

@@ -43,7 +43,9 @@ pub(super) const NEWER_FIELDS: &[Field<GpuSample>] = &[
         unit: None,
         missing: Some(FieldKey::PowerManagement),
         about: "Whether the driver manages the board's power: Supported or [Not Supported].",
-        value: Details(|d| { d.power_management.map(|on| if on { "Supported" } else { "[Not Supported]" }.into()) }),
+        value: Details(|d| {
+            d.power_management.map(|on| if on { "Supported" } else { "[Not Supported]" }.into())
+        }),
     },
     Field {
         names: &["addressing_mode"],
@@ -204,7 +206,9 @@ pub(super) const NEWER_FIELDS: &[Field<GpuSample>] = &[
         unit: None,
         missing: Some(FieldKey::VgpuCapabilities),
         about: "Whether time-sliced vGPUs of different profiles run on this GPU at once.",
-        value: Details(|d| { supported(d.vgpu_capabilities.map(|c| c.heterogeneous_timeslice_profiles)) }),
+        value: Details(|d| {
+            supported(d.vgpu_capabilities.map(|c| c.heterogeneous_timeslice_profiles))
+        }),
     },
     Field {
         names: &["vgpu_device_capability.heterogeneous_timeSlice_sizes"],
