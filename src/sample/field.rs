@@ -249,7 +249,45 @@ impl<'de> Deserialize<'de> for MissingFields {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sample::MissingReason;
+    use crate::sample::{self as model, Details, GpuProcess, GpuSample, MissingReason};
+
+    /// Whether `path` (`details.inforom.image`) names a member of `json`.
+    fn resolves(json: &serde_json::Value, path: &str) -> bool {
+        path.split('.').try_fold(json, |v, part| v.get(part)).is_some()
+    }
+
+    /// Each key's name is the JSON path of what it stands for, in a GPU (or, for a
+    /// process's, in a process), but for the few that stand for the values one call reads.
+    #[test]
+    fn every_key_names_a_field_of_the_json_model() {
+        use FieldKey as K;
+        let read_by_one_call =
+            [K::EccMode, K::PowerLimitRange, K::EccAggregate, K::ProtectedMemory];
+        let mut g = GpuSample::empty(0);
+        g.details = Some(Box::new(Details {
+            nvlink: Some(model::NvlinkHealth::default()),
+            ..Details::default()
+        }));
+        g.activity = Some(Box::<model::Activity>::default());
+        g.mig_instances = Some(Vec::new());
+        let gpu = serde_json::to_value(&g).unwrap();
+        let process =
+            serde_json::to_value(GpuProcess::new(1, model::ProcessKind::Compute, None)).unwrap();
+        for key in FieldKey::ALL.iter().filter(|k| !read_by_one_call.contains(k)) {
+            let name = key.name();
+            let found = match *key {
+                K::ProcessKind => resolves(&process, name),
+                K::ProcessesUtilization => resolves(&process, "sm_percent"),
+                // Left out of a GPU's JSON when there are none.
+                K::Events => true,
+                _ => resolves(&gpu, name),
+            };
+            assert!(found, "{key:?}: {name} is not in a GPU's JSON");
+        }
+        for key in read_by_one_call {
+            assert!(!resolves(&gpu, key.name()), "{key:?} is a field now: list it no more");
+        }
+    }
 
     #[test]
     fn every_key_has_its_own_name() {
