@@ -39,7 +39,8 @@ pub fn report(source: &mut dyn Source, kernel_log: &Path) -> Result<Report, Erro
             let reason =
                 if e.permission { MissingReason::NoPermission } else { MissingReason::Error };
             for g in &mut snapshot.gpus {
-                g.missing.insert("events", Missing { reason, nvml_code: None });
+                g.missing
+                    .insert(crate::sample::FieldKey::Events, Missing { reason, nvml_code: None });
             }
             unseen.push(NotExamined {
                 check: "XID history",

@@ -186,7 +186,7 @@ impl Source for NvmlSource {
                         match gpm.activity(position, None, &device) {
                             Ok(activity) => g.activity = activity.map(Box::new),
                             Err(e) => {
-                                g.missing.insert("activity", missing(&e));
+                                g.missing.insert(FieldKey::Activity, missing(&e));
                             }
                         }
                         for m in g.mig_instances.iter_mut().flatten() {
@@ -221,7 +221,7 @@ impl Source for NvmlSource {
                 match listener.events(position) {
                     Ok(events) => g.events = Some(events),
                     Err(missing) => {
-                        g.missing.insert("events", missing);
+                        g.missing.insert(FieldKey::Events, missing);
                     }
                 }
             }
@@ -259,7 +259,7 @@ struct Reader {
 
 impl Reader {
     /// The value of `field` (its JSON name), or `None` with the reason noted.
-    fn get<T>(&mut self, field: &'static str, result: Result<T, NvmlError>) -> Option<T> {
+    fn get<T>(&mut self, field: FieldKey, result: Result<T, NvmlError>) -> Option<T> {
         match result {
             Ok(v) => Some(v),
             Err(e) => {
@@ -269,7 +269,7 @@ impl Reader {
         }
     }
 
-    fn note(&mut self, field: &'static str, e: &NvmlError) {
+    fn note(&mut self, field: FieldKey, e: &NvmlError) {
         let missing = missing(e);
         self.lost |= missing.reason == MissingReason::GpuLost;
         // A pair read by several calls keeps the first reason.
@@ -308,10 +308,10 @@ pub(super) fn missing(e: &NvmlError) -> Missing {
 fn sample_device(d: &Device, index: u32, options: SampleOptions) -> GpuSample {
     let mut g = GpuSample::empty(index);
     let mut r = Reader::default();
-    g.name = r.get("name", d.name());
-    g.uuid = r.get("uuid", d.uuid());
-    g.pci_bus_id = r.get("pci_bus_id", d.pci_info()).map(|p| p.bus_id);
-    if let Some(m) = r.get("memory", d.memory_info()) {
+    g.name = r.get(FieldKey::Name, d.name());
+    g.uuid = r.get(FieldKey::Uuid, d.uuid());
+    g.pci_bus_id = r.get(FieldKey::PciBusId, d.pci_info()).map(|p| p.bus_id);
+    if let Some(m) = r.get(FieldKey::Memory, d.memory_info()) {
         g.memory = Memory {
             total_bytes: Some(m.total),
             used_bytes: Some(m.used),
@@ -319,69 +319,72 @@ fn sample_device(d: &Device, index: u32, options: SampleOptions) -> GpuSample {
             reserved_bytes: Some(m.reserved),
         };
     }
-    if let Some(u) = r.get("utilization", d.utilization_rates()) {
+    if let Some(u) = r.get(FieldKey::Utilization, d.utilization_rates()) {
         g.utilization.gpu_percent = Some(u.gpu);
         g.utilization.memory_percent = Some(u.memory);
     }
     g.utilization.encoder_percent =
-        r.get("utilization.encoder_percent", d.encoder_utilization()).map(|u| u.utilization);
+        r.get(FieldKey::UtilizationEncoder, d.encoder_utilization()).map(|u| u.utilization);
     g.utilization.decoder_percent =
-        r.get("utilization.decoder_percent", d.decoder_utilization()).map(|u| u.utilization);
+        r.get(FieldKey::UtilizationDecoder, d.decoder_utilization()).map(|u| u.utilization);
     g.temperature = Temperature {
-        gpu_celsius: r.get("temperature.gpu_celsius", d.temperature(TemperatureSensor::Gpu)),
+        gpu_celsius: r.get(FieldKey::TemperatureGpu, d.temperature(TemperatureSensor::Gpu)),
         slowdown_celsius: r.get(
-            "temperature.slowdown_celsius",
+            FieldKey::TemperatureSlowdown,
             d.temperature_threshold(TemperatureThreshold::Slowdown),
         ),
         shutdown_celsius: r.get(
-            "temperature.shutdown_celsius",
+            FieldKey::TemperatureShutdown,
             d.temperature_threshold(TemperatureThreshold::Shutdown),
         ),
     };
     g.power = Power {
-        draw_watts: r.get("power.draw_watts", d.power_usage()).map(milli),
-        limit_watts: r.get("power.limit_watts", d.enforced_power_limit()).map(milli),
+        draw_watts: r.get(FieldKey::PowerDraw, d.power_usage()).map(milli),
+        limit_watts: r.get(FieldKey::PowerLimit, d.enforced_power_limit()).map(milli),
         management_limit_watts: r
-            .get("power.management_limit_watts", d.power_management_limit())
+            .get(FieldKey::PowerManagementLimit, d.power_management_limit())
             .map(milli),
         energy_joules: r
-            .get("power.energy_joules", d.total_energy_consumption())
+            .get(FieldKey::PowerEnergy, d.total_energy_consumption())
             .map(|mj| mj as f64 / 1000.0),
     };
     g.fan_percent = fan_percent(d, &mut r);
     g.clocks = Clocks {
-        sm_mhz: r.get("clocks.sm_mhz", d.clock_info(Clock::SM)),
-        memory_mhz: r.get("clocks.memory_mhz", d.clock_info(Clock::Memory)),
-        sm_max_mhz: r.get("clocks.sm_max_mhz", d.max_clock_info(Clock::SM)),
-        memory_max_mhz: r.get("clocks.memory_max_mhz", d.max_clock_info(Clock::Memory)),
+        sm_mhz: r.get(FieldKey::ClocksSm, d.clock_info(Clock::SM)),
+        memory_mhz: r.get(FieldKey::ClocksMemory, d.clock_info(Clock::Memory)),
+        sm_max_mhz: r.get(FieldKey::ClocksSmMax, d.max_clock_info(Clock::SM)),
+        memory_max_mhz: r.get(FieldKey::ClocksMemoryMax, d.max_clock_info(Clock::Memory)),
     };
-    g.performance_state = r.get("performance_state", d.performance_state()).and_then(pstate_number);
+    g.performance_state =
+        r.get(FieldKey::PerformanceState, d.performance_state()).and_then(pstate_number);
     if options.pcie_throughput {
         // NVML gives KB/s.
         g.pcie = Pcie {
             tx_bytes_per_second: r
-                .get("pcie.tx_bytes_per_second", d.pcie_throughput(PcieUtilCounter::Send))
+                .get(FieldKey::PcieTx, d.pcie_throughput(PcieUtilCounter::Send))
                 .map(|k| u64::from(k) * 1024),
             rx_bytes_per_second: r
-                .get("pcie.rx_bytes_per_second", d.pcie_throughput(PcieUtilCounter::Receive))
+                .get(FieldKey::PcieRx, d.pcie_throughput(PcieUtilCounter::Receive))
                 .map(|k| u64::from(k) * 1024),
         };
     }
-    if let Some(reasons) = r.get("throttle", d.current_throttle_reasons()) {
+    if let Some(reasons) = r.get(FieldKey::Throttle, d.current_throttle_reasons()) {
         g.throttle = Throttle::from_mask(reasons.bits());
     }
     g.ecc = Ecc {
-        corrected: r
-            .get("ecc.corrected", d.total_ecc_errors(MemoryError::Corrected, EccCounter::Volatile)),
+        corrected: r.get(
+            FieldKey::EccCorrected,
+            d.total_ecc_errors(MemoryError::Corrected, EccCounter::Volatile),
+        ),
         uncorrected: r.get(
-            "ecc.uncorrected",
+            FieldKey::EccUncorrected,
             d.total_ecc_errors(MemoryError::Uncorrected, EccCounter::Volatile),
         ),
     };
-    g.mig_enabled = r.get("mig_enabled", d.mig_mode()).map(|m| m.current == 1);
-    g.persistence_mode = r.get("persistence_mode", d.is_in_persistent_mode());
+    g.mig_enabled = r.get(FieldKey::MigEnabled, d.mig_mode()).map(|m| m.current == 1);
+    g.persistence_mode = r.get(FieldKey::PersistenceMode, d.is_in_persistent_mode());
     if g.mig_enabled == Some(true) {
-        g.mig_instances = r.get("mig_instances", mig_instances(d));
+        g.mig_instances = r.get(FieldKey::MigInstances, mig_instances(d));
     }
     g.processes = processes(d, &mut r);
     if options.details != DetailLevel::None {
@@ -406,21 +409,19 @@ fn details(d: &Device, bus_id: Option<&str>, level: DetailLevel, r: &mut Reader)
         DetailLevel::Health | DetailLevel::None => Details::default(),
     };
     Details {
-        pcie_link_gen_current: r.get("details.pcie_link_gen_current", d.current_pcie_link_gen()),
-        pcie_link_gen_max: r.get("details.pcie_link_gen_max", d.max_pcie_link_gen()),
-        pcie_link_width_current: r
-            .get("details.pcie_link_width_current", d.current_pcie_link_width()),
-        pcie_link_width_max: r.get("details.pcie_link_width_max", d.max_pcie_link_width()),
-        pcie_replay_count: r.get("details.pcie_replay_count", d.pcie_replay_counter()),
-        remapped_rows: r.get("details.remapped_rows", ffi::remapped_rows(d)),
-        retired_pages_pending: r
-            .get("details.retired_pages_pending", d.are_pages_pending_retired()),
+        pcie_link_gen_current: r.get(FieldKey::PcieLinkGenCurrent, d.current_pcie_link_gen()),
+        pcie_link_gen_max: r.get(FieldKey::PcieLinkGenMax, d.max_pcie_link_gen()),
+        pcie_link_width_current: r.get(FieldKey::PcieLinkWidthCurrent, d.current_pcie_link_width()),
+        pcie_link_width_max: r.get(FieldKey::PcieLinkWidthMax, d.max_pcie_link_width()),
+        pcie_replay_count: r.get(FieldKey::PcieReplayCount, d.pcie_replay_counter()),
+        remapped_rows: r.get(FieldKey::RemappedRows, ffi::remapped_rows(d)),
+        retired_pages_pending: r.get(FieldKey::RetiredPagesPending, d.are_pages_pending_retired()),
         ecc_aggregate_corrected: r.get(
-            "details.ecc_aggregate",
+            FieldKey::EccAggregate,
             d.total_ecc_errors(MemoryError::Corrected, EccCounter::Aggregate),
         ),
         ecc_aggregate_uncorrected: r.get(
-            "details.ecc_aggregate",
+            FieldKey::EccAggregate,
             d.total_ecc_errors(MemoryError::Uncorrected, EccCounter::Aggregate),
         ),
         nvlink: nvlink(d, r),
@@ -430,12 +431,12 @@ fn details(d: &Device, bus_id: Option<&str>, level: DetailLevel, r: &mut Reader)
 
 /// The `--query-gpu` properties beyond the board's health.
 fn query_details(d: &Device, bus_id: Option<&str>, r: &mut Reader) -> Details {
-    let ecc = r.get("details.ecc_mode", d.is_ecc_enabled());
-    let limits = r.get("details.power_limit_range", d.power_management_limit_constraints());
+    let ecc = r.get(FieldKey::EccMode, d.is_ecc_enabled());
+    let limits = r.get(FieldKey::PowerLimitRange, d.power_management_limit_constraints());
     Details {
-        serial: r.get("details.serial", d.serial()),
-        vbios_version: r.get("details.vbios_version", d.vbios_version()),
-        compute_mode: r.get("details.compute_mode", d.compute_mode()).map(|m| match m {
+        serial: r.get(FieldKey::Serial, d.serial()),
+        vbios_version: r.get(FieldKey::VbiosVersion, d.vbios_version()),
+        compute_mode: r.get(FieldKey::ComputeMode, d.compute_mode()).map(|m| match m {
             nvml_wrapper::enum_wrappers::device::ComputeMode::Default => ComputeMode::Default,
             nvml_wrapper::enum_wrappers::device::ComputeMode::ExclusiveThread => {
                 ComputeMode::ExclusiveThread
@@ -445,91 +446,88 @@ fn query_details(d: &Device, bus_id: Option<&str>, r: &mut Reader) -> Details {
                 ComputeMode::ExclusiveProcess
             }
         }),
-        display_attached: r.get("details.display_attached", d.is_display_connected()),
-        display_active: r.get("details.display_active", d.is_display_active()),
-        accounting_mode: r.get("details.accounting_mode", d.is_accounting_enabled()),
+        display_attached: r.get(FieldKey::DisplayAttached, d.is_display_connected()),
+        display_active: r.get(FieldKey::DisplayActive, d.is_display_active()),
+        accounting_mode: r.get(FieldKey::AccountingMode, d.is_accounting_enabled()),
         ecc_mode_current: ecc.as_ref().map(|e| e.currently_enabled),
         ecc_mode_pending: ecc.as_ref().map(|e| e.pending_enabled),
-        clock_graphics_mhz: r.get("details.clock_graphics_mhz", d.clock_info(Clock::Graphics)),
+        clock_graphics_mhz: r.get(FieldKey::ClockGraphics, d.clock_info(Clock::Graphics)),
         clock_graphics_max_mhz: r
-            .get("details.clock_graphics_max_mhz", d.max_clock_info(Clock::Graphics)),
+            .get(FieldKey::ClockGraphicsMax, d.max_clock_info(Clock::Graphics)),
         power_default_limit_watts: r
-            .get("details.power_default_limit_watts", d.power_management_limit_default())
+            .get(FieldKey::PowerDefaultLimit, d.power_management_limit_default())
             .map(milli),
         power_min_limit_watts: limits.as_ref().map(|l| milli(l.min_limit)),
         power_max_limit_watts: limits.as_ref().map(|l| milli(l.max_limit)),
-        retired_pages: r.get("details.retired_pages", retired_pages(d)),
-        pci: r.get("details.pci", d.pci_info()).map(|p| PciIds {
+        retired_pages: r.get(FieldKey::RetiredPages, retired_pages(d)),
+        pci: r.get(FieldKey::Pci, d.pci_info()).map(|p| PciIds {
             domain: p.domain,
             bus: p.bus,
             device: p.device,
             device_id: p.pci_device_id,
             sub_device_id: p.pci_sub_system_id,
         }),
-        mig_mode_pending: r.get("details.mig_mode_pending", d.mig_mode()).map(|m| m.pending == 1),
+        mig_mode_pending: r.get(FieldKey::MigModePending, d.mig_mode()).map(|m| m.pending == 1),
         compute_capability: r
-            .get("details.compute_capability", d.cuda_compute_capability())
+            .get(FieldKey::ComputeCapability, d.cuda_compute_capability())
             .map(|c| format!("{}.{}", c.major, c.minor)),
-        clock_video_mhz: r.get("details.clock_video_mhz", d.clock_info(Clock::Video)),
+        clock_video_mhz: r.get(FieldKey::ClockVideo, d.clock_info(Clock::Video)),
         applications_clocks_mhz: r.get(
-            "details.applications_clocks_mhz",
+            FieldKey::ApplicationsClocks,
             d.applications_clock(Clock::Graphics)
                 .and_then(|g| Ok((g, d.applications_clock(Clock::Memory)?))),
         ),
         default_applications_clocks_mhz: r.get(
-            "details.default_applications_clocks_mhz",
+            FieldKey::DefaultApplicationsClocks,
             d.default_applications_clock(Clock::Graphics)
                 .and_then(|g| Ok((g, d.default_applications_clock(Clock::Memory)?))),
         ),
         encoder_sessions: r
-            .get("details.encoder_sessions", d.encoder_stats())
+            .get(FieldKey::EncoderSessions, d.encoder_stats())
             .map(|e| (e.session_count, e.average_fps, e.average_latency)),
         throttle_supported_mask: r
-            .get("details.throttle_supported_mask", d.supported_throttle_reasons())
+            .get(FieldKey::ThrottleSupportedMask, d.supported_throttle_reasons())
             .map(|m| m.bits()),
         inforom: Inforom {
-            image: r.get("details.inforom.image", d.info_rom_image_version()),
-            oem: r.get("details.inforom.oem", d.info_rom_version(InfoRom::OEM)),
-            ecc: r.get("details.inforom.ecc", d.info_rom_version(InfoRom::ECC)),
-            power: r.get("details.inforom.power", d.info_rom_version(InfoRom::Power)),
+            image: r.get(FieldKey::InforomImage, d.info_rom_image_version()),
+            oem: r.get(FieldKey::InforomOem, d.info_rom_version(InfoRom::OEM)),
+            ecc: r.get(FieldKey::InforomEcc, d.info_rom_version(InfoRom::ECC)),
+            power: r.get(FieldKey::InforomPower, d.info_rom_version(InfoRom::Power)),
             checksum_valid: match d.validate_info_rom() {
                 Ok(()) => Some(true),
                 Err(NvmlError::CorruptedInfoROM) => Some(false),
                 Err(e) => {
-                    r.note("details.inforom.checksum_valid", &e);
+                    r.note(FieldKey::InforomChecksumValid, &e);
                     None
                 }
             },
         },
         ecc_locations: ecc_locations(d, r),
-        fabric: r.get("details.fabric", ffi::fabric(d)),
+        fabric: r.get(FieldKey::Fabric, ffi::fabric(d)),
         utilization_jpeg_percent: r
-            .get("details.utilization_jpeg_percent", ffi::engine_utilization(d, true)),
-        utilization_ofa_percent: r
-            .get("details.utilization_ofa_percent", ffi::engine_utilization(d, false)),
-        pcie_link_gen_gpu_max: r
-            .get("details.pcie_link_gen_gpu_max", ffi::gpu_max_pcie_link_gen(d)),
-        accounting_buffer_size: r.get("details.accounting_buffer_size", d.accounting_buffer_size()),
+            .get(FieldKey::UtilizationJpeg, ffi::engine_utilization(d, true)),
+        utilization_ofa_percent: r.get(FieldKey::UtilizationOfa, ffi::engine_utilization(d, false)),
+        pcie_link_gen_gpu_max: r.get(FieldKey::PcieLinkGenGpuMax, ffi::gpu_max_pcie_link_gen(d)),
+        accounting_buffer_size: r.get(FieldKey::AccountingBufferSize, d.accounting_buffer_size()),
         operation_mode: r
-            .get("details.operation_mode", d.gpu_operation_mode())
+            .get(FieldKey::OperationMode, d.gpu_operation_mode())
             .map(|m| (operation_mode(m.current), operation_mode(m.pending))),
-        temperature_margin_celsius: r
-            .get("details.temperature_margin_celsius", ffi::margin_temperature(d)),
+        temperature_margin_celsius: r.get(FieldKey::TemperatureMargin, ffi::margin_temperature(d)),
         pcie_link_gen_host_max: bus_id.and_then(sysfs::host_max_pcie_gen),
-        pci_class: r.get("details.pci_class", ffi::pci_class(d)),
-        power_management: r.get("details.power_management", ffi::power_management(d)),
-        addressing_mode: r.get("details.addressing_mode", ffi::addressing_mode(d)),
-        dram_encryption: r.get("details.dram_encryption", ffi::dram_encryption(d)),
-        gsp_firmware: r.get("details.gsp_firmware", ffi::gsp_firmware(d)),
-        c2c_enabled: r.get("details.c2c_enabled", ffi::c2c_enabled(d)),
-        protected_memory_bytes: r.get("details.protected_memory", ffi::protected_memory(d)),
+        pci_class: r.get(FieldKey::PciClass, ffi::pci_class(d)),
+        power_management: r.get(FieldKey::PowerManagement, ffi::power_management(d)),
+        addressing_mode: r.get(FieldKey::AddressingMode, ffi::addressing_mode(d)),
+        dram_encryption: r.get(FieldKey::DramEncryption, ffi::dram_encryption(d)),
+        gsp_firmware: r.get(FieldKey::GspFirmware, ffi::gsp_firmware(d)),
+        c2c_enabled: r.get(FieldKey::C2cEnabled, ffi::c2c_enabled(d)),
+        protected_memory_bytes: r.get(FieldKey::ProtectedMemory, ffi::protected_memory(d)),
         kmd_version: sysfs::kernel_module_version(),
-        platform: r.get("details.platform", ffi::platform(d)),
-        module_id: r.get("details.module_id", ffi::module_id(d)),
-        vgpu_capabilities: r.get("details.vgpu_capabilities", ffi::vgpu_capabilities(d)),
+        platform: r.get(FieldKey::Platform, ffi::platform(d)),
+        module_id: r.get(FieldKey::ModuleId, ffi::module_id(d)),
+        vgpu_capabilities: r.get(FieldKey::VgpuCapabilities, ffi::vgpu_capabilities(d)),
         module_power: module_power(d, r),
         vgpu_heterogeneous_multi_vgpu: r
-            .get("details.vgpu_heterogeneous_multi_vgpu", ffi::vgpu_heterogeneous_multi_vgpu(d)),
+            .get(FieldKey::VgpuHeterogeneousMultiVgpu, ffi::vgpu_heterogeneous_multi_vgpu(d)),
         ..field_values(d, r)
     }
 }
@@ -538,7 +536,7 @@ fn query_details(d: &Device, bus_id: Option<&str>, r: &mut Reader) -> Details {
 /// at its first counter and not asked again.
 fn ecc_locations(d: &Device, r: &mut Reader) -> EccLocations {
     use nvml_wrapper::enum_wrappers::device::MemoryLocation as At;
-    let mut counts = |location: At, key: &'static str| {
+    let mut counts = |location: At, key: FieldKey| {
         let read = |error, counter| d.memory_error_counter(error, counter, location);
         let first = read(MemoryError::Corrected, EccCounter::Volatile);
         if first.is_err() {
@@ -554,13 +552,13 @@ fn ecc_locations(d: &Device, r: &mut Reader) -> EccLocations {
         }
     };
     EccLocations {
-        l1_cache: counts(At::L1Cache, "details.ecc_locations.l1_cache"),
-        l2_cache: counts(At::L2Cache, "details.ecc_locations.l2_cache"),
-        dram: counts(At::Device, "details.ecc_locations.dram"),
-        register_file: counts(At::RegisterFile, "details.ecc_locations.register_file"),
-        texture_memory: counts(At::Texture, "details.ecc_locations.texture_memory"),
-        cbu: counts(At::Cbu, "details.ecc_locations.cbu"),
-        sram: counts(At::SRAM, "details.ecc_locations.sram"),
+        l1_cache: counts(At::L1Cache, FieldKey::EccLocationL1Cache),
+        l2_cache: counts(At::L2Cache, FieldKey::EccLocationL2Cache),
+        dram: counts(At::Device, FieldKey::EccLocationDram),
+        register_file: counts(At::RegisterFile, FieldKey::EccLocationRegisterFile),
+        texture_memory: counts(At::Texture, FieldKey::EccLocationTextureMemory),
+        cbu: counts(At::Cbu, FieldKey::EccLocationCbu),
+        sram: counts(At::SRAM, FieldKey::EccLocationSram),
     }
 }
 
@@ -595,21 +593,18 @@ fn operation_mode(m: nvml_wrapper::enum_wrappers::device::OperationMode) -> Oper
 /// and instant, the clock event reason counters. Each has its own reason when missing.
 fn field_values(d: &Device, r: &mut Reader) -> Details {
     use nvml_wrapper::sys_exports::field_id::*;
-    const FIELDS: [(u32, &str); 11] = [
-        (NVML_FI_DEV_MEMORY_TEMP, "details.temperature_memory_celsius"),
-        (NVML_FI_DEV_POWER_AVERAGE, "details.power_average_watts"),
-        (NVML_FI_DEV_POWER_INSTANT, "details.power_instant_watts"),
-        (NVML_FI_DEV_CLOCKS_EVENT_REASON_SW_POWER_CAP, "details.clock_event_counters_us"),
-        (NVML_FI_DEV_CLOCKS_EVENT_REASON_SYNC_BOOST, "details.clock_event_counters_us"),
-        (NVML_FI_DEV_CLOCKS_EVENT_REASON_SW_THERM_SLOWDOWN, "details.clock_event_counters_us"),
-        (NVML_FI_DEV_CLOCKS_EVENT_REASON_HW_THERM_SLOWDOWN, "details.clock_event_counters_us"),
-        (
-            NVML_FI_DEV_CLOCKS_EVENT_REASON_HW_POWER_BRAKE_SLOWDOWN,
-            "details.clock_event_counters_us",
-        ),
-        (NVML_FI_DEV_GET_GPU_RECOVERY_ACTION, "details.recovery_action"),
-        (NVML_FI_DEV_RESET_STATUS, "details.reset_required"),
-        (NVML_FI_DEV_DRAIN_AND_RESET_STATUS, "details.drain_and_reset_recommended"),
+    const FIELDS: [(u32, FieldKey); 11] = [
+        (NVML_FI_DEV_MEMORY_TEMP, FieldKey::TemperatureMemory),
+        (NVML_FI_DEV_POWER_AVERAGE, FieldKey::PowerAverage),
+        (NVML_FI_DEV_POWER_INSTANT, FieldKey::PowerInstant),
+        (NVML_FI_DEV_CLOCKS_EVENT_REASON_SW_POWER_CAP, FieldKey::ClockEventCounters),
+        (NVML_FI_DEV_CLOCKS_EVENT_REASON_SYNC_BOOST, FieldKey::ClockEventCounters),
+        (NVML_FI_DEV_CLOCKS_EVENT_REASON_SW_THERM_SLOWDOWN, FieldKey::ClockEventCounters),
+        (NVML_FI_DEV_CLOCKS_EVENT_REASON_HW_THERM_SLOWDOWN, FieldKey::ClockEventCounters),
+        (NVML_FI_DEV_CLOCKS_EVENT_REASON_HW_POWER_BRAKE_SLOWDOWN, FieldKey::ClockEventCounters),
+        (NVML_FI_DEV_GET_GPU_RECOVERY_ACTION, FieldKey::RecoveryAction),
+        (NVML_FI_DEV_RESET_STATUS, FieldKey::ResetRequired),
+        (NVML_FI_DEV_DRAIN_AND_RESET_STATUS, FieldKey::DrainAndResetRecommended),
     ];
     let ids: Vec<FieldId> = FIELDS.iter().map(|(id, _)| FieldId(*id)).collect();
     let mut values = [None; FIELDS.len()];
@@ -660,7 +655,7 @@ fn module_power(d: &Device, r: &mut Reader) -> Option<ModulePower> {
         NVML_FI_DEV_POWER_MAX_LIMIT,
     ];
     let samples = r.get(
-        "details.module_power",
+        FieldKey::ModulePower,
         ffi::field_values_at_scope(d, &FIELDS, NVML_POWER_SCOPE_MODULE),
     )?;
     let mut watts = [None; FIELDS.len()];
@@ -673,7 +668,7 @@ fn module_power(d: &Device, r: &mut Reader) -> Option<ModulePower> {
     }
     if watts.iter().all(Option::is_none) {
         if let Some(e) = first_error {
-            r.note("details.module_power", &e);
+            r.note(FieldKey::ModulePower, &e);
         }
         return None;
     }
@@ -708,11 +703,11 @@ fn nvlink(d: &Device, r: &mut Reader) -> Option<NvlinkHealth> {
     use nvml_wrapper::enum_wrappers::nv_link::ErrorCounter;
     /// `NVML_NVLINK_MAX_LINKS`.
     const MAX_LINKS: u32 = 18;
-    const COUNTERS: [(ErrorCounter, &str); 4] = [
-        (ErrorCounter::DlReplay, "details.nvlink.replay_errors"),
-        (ErrorCounter::DlRecovery, "details.nvlink.recovery_errors"),
-        (ErrorCounter::DlCrcFlit, "details.nvlink.crc_flit_errors"),
-        (ErrorCounter::DlCrcData, "details.nvlink.crc_data_errors"),
+    const COUNTERS: [(ErrorCounter, FieldKey); 4] = [
+        (ErrorCounter::DlReplay, FieldKey::NvlinkReplayErrors),
+        (ErrorCounter::DlRecovery, FieldKey::NvlinkRecoveryErrors),
+        (ErrorCounter::DlCrcFlit, FieldKey::NvlinkCrcFlitErrors),
+        (ErrorCounter::DlCrcData, FieldKey::NvlinkCrcDataErrors),
     ];
     let mut active_links = 0;
     let mut sums = [Some(0u64); 4];
@@ -723,7 +718,7 @@ fn nvlink(d: &Device, r: &mut Reader) -> Option<NvlinkHealth> {
             Ok(false) => continue,
             Err(NvmlError::InvalidArg) => break,
             Err(e) if link == 0 => {
-                r.note("details.nvlink", &e);
+                r.note(FieldKey::Nvlink, &e);
                 return None;
             }
             Err(_) => continue,
@@ -785,15 +780,15 @@ fn milli(v: u32) -> f64 {
 
 /// The first fan's speed; passively cooled cards have none (NOT_SUPPORTED → `None`).
 fn fan_percent(d: &Device, r: &mut Reader) -> Option<u32> {
-    match r.get("fan_percent", d.num_fans()) {
+    match r.get(FieldKey::FanPercent, d.num_fans()) {
         Some(0) => {
             r.missing.insert(
-                "fan_percent",
+                FieldKey::FanPercent,
                 Missing { reason: MissingReason::NotSupported, nvml_code: None },
             );
             None
         }
-        _ => r.get("fan_percent", d.fan_speed(0)),
+        _ => r.get(FieldKey::FanPercent, d.fan_speed(0)),
     }
 }
 
@@ -829,14 +824,14 @@ fn processes(d: &Device, r: &mut Reader) -> Option<Vec<GpuProcess>> {
             }
             Err(e) if missing(&e).reason == MissingReason::NotSupported => not_supported = Some(e),
             Err(e) => {
-                r.note("processes", &e);
+                r.note(FieldKey::Processes, &e);
                 return None;
             }
         }
     }
     if listed == 0 {
         if let Some(e) = not_supported {
-            r.note("processes", &e);
+            r.note(FieldKey::Processes, &e);
         }
         return None;
     }
@@ -896,7 +891,7 @@ fn process_utilization(
         Ok(samples) => samples,
         Err(NvmlError::NotFound) => Vec::new(),
         Err(e) => {
-            r.note("processes.sm_percent", &e);
+            r.note(FieldKey::ProcessesUtilization, &e);
             Vec::new()
         }
     };

@@ -189,7 +189,7 @@ pub fn events(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
         };
         let Some(events) = &g.events else {
             // The source's reason (NVML's answer, "simulated"), else what its origin implies.
-            let why = g.missing.get("events").map_or_else(
+            let why = g.missing.get(crate::sample::FieldKey::Events).map_or_else(
                 || {
                     match origin {
                         Some(Origin::Recorded) => "not recorded",
