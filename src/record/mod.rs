@@ -4,8 +4,10 @@
 
 pub mod chart;
 pub mod html;
+pub mod recorder;
 pub mod report;
 pub mod rollup;
+pub mod summary;
 mod writer;
 
 use std::path::{Path, PathBuf};

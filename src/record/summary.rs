@@ -12,9 +12,20 @@ use rusqlite::{params, Connection};
 use serde::Serialize;
 
 use super::rollup::{self, GpuMinute, Minutes, ProcessMinute, MINUTE_MS};
-use crate::cli::ReportBy;
 /// How many idle-while-held spans a report lists.
 const SPANS: usize = 20;
+
+/// Who a report sums the GPUs' use by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportBy {
+    Gpu,
+    User,
+    Container,
+    Pod,
+    Job,
+    Process,
+}
 
 #[derive(Debug, Serialize)]
 pub struct Report {

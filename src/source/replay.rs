@@ -15,13 +15,13 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::selection::GpuIdentity;
 use super::{GpuSelector, Source, SourceError};
-use crate::cli::Moment;
 use crate::history::PastGpu;
 use crate::record;
 use crate::sample::{
     GpuProcess, GpuSample, GpuStatus, HostInfo, Missing, MissingFields, MissingReason, Placement,
     ProcessKind, Snapshot, Throttle, SCHEMA_VERSION,
 };
+use crate::text::time::Moment;
 
 /// The fields of the JSON model a recording does not keep.
 const NOT_RECORDED: &[&str] = &[

@@ -1,16 +1,34 @@
-//! `gputop report`: a recording's window as text (100 columns), JSON, CSV or an HTML page.
+//! `gputop report`'s run: a recording's window, summed by [`super::summary`], as text (100
+//! columns), JSON, CSV or an HTML page.
 
 use std::io::Write;
 
 use chrono::{DateTime, Local, Utc};
 
-use crate::cli::ReportArgs;
-use crate::record::{self, report};
+use crate::record;
+use crate::record::summary::{self, ReportBy};
 use crate::text::sanitize::sanitize;
+use crate::text::time::Moment;
 use crate::text::units::{duration, energy, human_bytes, pad, truncate};
 use crate::Error;
 
-pub fn run(args: &ReportArgs) -> Result<(), Error> {
+/// `report`'s options: which recording, the window, whose use, and the form.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// The database; `None` is the one `gputop record` writes.
+    pub path: Option<std::path::PathBuf>,
+    pub since: Option<Moment>,
+    pub until: Option<DateTime<Utc>>,
+    pub by: ReportBy,
+    /// The shortest idle-while-held span worth reporting.
+    pub idle_min: std::time::Duration,
+    pub json: bool,
+    pub csv: bool,
+    /// Write the report as an HTML page there.
+    pub html: Option<std::path::PathBuf>,
+}
+
+pub fn run(args: &ReportOptions) -> Result<(), Error> {
     let path = match (&args.path, record::default_path()) {
         (Some(p), _) => p.clone(),
         (None, Some(p)) => p,
@@ -20,7 +38,7 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
     let span = record::span(&conn).map_err(|e| Error::Recording(record::db_error(&path, &e)))?;
     let (since, until) = window(args, span)?;
     let chart_points = args.html.is_some().then_some(600);
-    let report = report::build(&conn, since, until, args.by, args.idle_min, chart_points)
+    let report = summary::build(&conn, since, until, args.by, args.idle_min, chart_points)
         .map_err(|e| Error::Recording(record::db_error(&path, &e)))?;
     if let Some(out) = &args.html {
         let page = record::html::render(&report);
@@ -47,10 +65,9 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
 /// newest sample, narrowed to its first sample where that lies inside (a 25-second recording
 /// is not charted over a day).
 fn window(
-    args: &ReportArgs,
+    args: &ReportOptions,
     span: Option<(DateTime<Utc>, DateTime<Utc>)>,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>), Error> {
-    use crate::cli::Moment;
     // A window given in part is counted from now; one left out whole is the recording's.
     let until = match (args.until, args.since, span) {
         (Some(t), ..) => t,
@@ -99,12 +116,12 @@ fn csv_text(text: &str) -> String {
 }
 
 /// `--csv`: a row per owner, or with `--by gpu` per GPU; `N/A` where there is no value.
-fn csv(r: &report::Report) -> String {
+fn csv(r: &summary::Report) -> String {
     let na = |v: Option<String>| v.unwrap_or_else(|| "N/A".into());
     let mut w = ::csv::WriterBuilder::new()
         .terminator(::csv::Terminator::Any(b'\n'))
         .from_writer(Vec::new());
-    if r.by == crate::cli::ReportBy::Gpu {
+    if r.by == ReportBy::Gpu {
         let _ = w.write_record([
             "gpu",
             "uuid",
@@ -157,7 +174,7 @@ fn csv(r: &report::Report) -> String {
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
-fn text(r: &report::Report) -> Vec<String> {
+fn text(r: &summary::Report) -> Vec<String> {
     let local =
         |t: &chrono::DateTime<chrono::Utc>| t.with_timezone(&Local).format("%Y-%m-%d %H:%M");
     let pct = |v: Option<f64>| v.map_or("N/A".into(), |v| format!("{v:.0}%"));
@@ -197,7 +214,7 @@ fn text(r: &report::Report) -> Vec<String> {
     }
     lines.push(String::new());
     let by = format!("{:?}", r.by).to_uppercase();
-    if r.by == crate::cli::ReportBy::Gpu {
+    if r.by == ReportBy::Gpu {
         // The GPUs above are the report.
     } else if r.owners.is_empty() {
         lines.push("No process held a GPU in this window.".into());
