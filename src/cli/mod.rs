@@ -427,6 +427,24 @@ mod tests {
     }
 
     #[test]
+    fn every_duration_flag_reads_a_bare_number_as_seconds() {
+        let secs = Duration::from_secs;
+        let cli = Cli::try_parse_from(["gputop", "record", "--keep", "90", "--keep-raw", "2h"]);
+        let Some(Command::Record(r)) = cli.unwrap().command else { panic!("record") };
+        assert_eq!((r.keep, r.keep_raw), (secs(90), secs(7200)));
+        let cli = Cli::try_parse_from(["gputop", "serve", "--stale-after", "90", "--record", "x"]);
+        let Some(Command::Serve(s)) = cli.unwrap().command else { panic!("serve") };
+        assert_eq!((s.stale_after, s.keep), (Some(secs(90)), secs(90 * 86_400)));
+        let cli = Cli::try_parse_from(["gputop", "report", "--idle-min", "90", "--since", "90"]);
+        let Some(Command::Report(r)) = cli.unwrap().command else { panic!("report") };
+        assert_eq!((r.idle_min, r.since), (secs(90), Some(Moment::Ago(secs(90)))));
+        let cli =
+            Cli::try_parse_from(["gputop", "wait", "--stable", "1m", "--timeout", "90", "--", "x"]);
+        let Some(Command::Wait(w)) = cli.unwrap().command else { panic!("wait") };
+        assert_eq!((w.stable, w.timeout), (secs(60), Some(secs(90))));
+    }
+
+    #[test]
     fn a_negative_interval_is_out_of_range_not_an_unknown_flag() {
         let err = Cli::try_parse_from(["gputop", "--interval", "-1"]).unwrap_err().to_string();
         assert!(err.contains("out of range"), "{err}");
