@@ -105,11 +105,18 @@ pub fn open(plan: &SourcePlan) -> Result<Opened, Error> {
             Box::new(replay)
         }
     };
+    let (source, matched_nothing) = wrap(source, plan);
+    Ok(Opened { source, matched_nothing, playhead })
+}
+
+/// The wrappers `plan` asks for around a backend: the placement filter, then host usage.
+/// Each passes on what the backend keeps (its recent utilization, its past).
+fn wrap(source: Box<dyn Source>, plan: &SourcePlan) -> (Box<dyn Source>, Arc<AtomicBool>) {
     let p = &plan.placement;
     let (source, matched_nothing) =
         PlacementFilter::wrap(source, p.container.clone(), p.pod.clone(), p.quiet);
     let source = if plan.host_usage { WithHostUsage::wrap(source) } else { source };
-    Ok(Opened { source, matched_nothing, playhead })
+    (source, matched_nothing)
 }
 
 impl SourceSpec {
@@ -148,6 +155,38 @@ mod tests {
         assert_eq!(plain.source.sample().unwrap().host.memory_total_bytes, None);
         let mut with = open(&SourcePlan { host_usage: true, ..demo(2) }).unwrap();
         assert!(with.source.sample().unwrap().host.memory_total_bytes.is_some(), "/proc/meminfo");
+    }
+
+    /// A backend that keeps history, as Prometheus and a recording do.
+    struct Keeping;
+
+    impl Source for Keeping {
+        fn sample(&mut self) -> Result<crate::sample::Snapshot, SourceError> {
+            Err(SourceError::EndOfRecording)
+        }
+        fn recent_utilization(
+            &mut self,
+            _: std::time::Duration,
+        ) -> Vec<Option<super::super::RecentUtilization>> {
+            vec![Some(super::super::RecentUtilization { mean: 5.0, max: 9 })]
+        }
+        fn past(
+            &mut self,
+            _: std::time::Duration,
+            _: std::time::Duration,
+        ) -> Vec<crate::history::PastGpu> {
+            vec![crate::history::PastGpu { index: 7, ..Default::default() }]
+        }
+    }
+
+    #[test]
+    fn the_wrappers_pass_on_what_the_backend_keeps() {
+        let placement = Placement { container: Some("c".into()), pod: None, quiet: true };
+        let plan = SourcePlan { placement, host_usage: true, ..demo(1) };
+        let (mut wrapped, _) = wrap(Box::new(Keeping), &plan);
+        let second = std::time::Duration::from_secs(1);
+        assert_eq!(wrapped.past(second, second).len(), 1, "the monitor's charts start from it");
+        assert_eq!(wrapped.recent_utilization(second).len(), 1, "select and wait judge by it");
     }
 
     #[test]

@@ -74,6 +74,8 @@ mod tests {
         assert_eq!(parse_duration("36h"), Ok(Duration::from_secs(36 * 3600)));
         assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
         assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)), "as before humantime");
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
     }
 
     #[test]
