@@ -36,8 +36,10 @@ pub enum SortKey {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Seconds between samples.
-    pub interval: Option<f64>,
+    /// Between samples: a number of seconds, or a duration (`"2s"`, `"500ms"`) read by the
+    /// one duration parser the flags use.
+    #[serde(default, deserialize_with = "duration")]
+    pub interval: Option<std::time::Duration>,
     pub theme: Option<ThemeName>,
     /// Start with the GPU panels hidden (more room for processes).
     #[serde(default)]
@@ -66,6 +68,23 @@ impl Config {
         }
         shown
     }
+}
+
+/// A duration in the file: a number of seconds, or text such as `"2s"`.
+fn duration<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<std::time::Duration>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Seconds(f64),
+        Text(String),
+    }
+    let text = match Written::deserialize(d)? {
+        Written::Seconds(s) => s.to_string(),
+        Written::Text(t) => t,
+    };
+    crate::text::time::parse_duration(&text).map(Some).map_err(serde::de::Error::custom)
 }
 
 pub const TEMPLATE: &str = r#"# gputop configuration: ~/.config/gputop/config.toml ($XDG_CONFIG_HOME/gputop/config.toml).
@@ -145,7 +164,8 @@ impl Config {
         let config: Config =
             toml::from_str(text).map_err(|e| format!("\n{}", e.to_string().trim_end()))?;
         if let Some(i) = config.interval {
-            if !(0.1..=3600.0).contains(&i) {
+            if !(0.1..=3600.0).contains(&i.as_secs_f64()) {
+                let i = i.as_secs_f64();
                 return Err(format!("interval = {i} is out of range (0.1 to 3600)"));
             }
         }
@@ -181,7 +201,18 @@ mod tests {
             "{err}"
         );
         assert!(Config::parse("interval = 0\n").unwrap_err().contains("out of range"));
+        assert!(Config::parse("interval = -1\n").unwrap_err().contains("out of range"));
+        assert!(Config::parse("interval = \"soon\"\n").unwrap_err().contains("`soon`"));
         assert!(Config::parse("colour = 1\n").unwrap_err().contains("line 1"));
+    }
+
+    #[test]
+    fn the_interval_is_read_as_the_flags_read_durations() {
+        let secs = |text: &str| Config::parse(text).unwrap().interval.unwrap().as_secs_f64();
+        assert_eq!(secs("interval = 2\n"), 2.0);
+        assert_eq!(secs("interval = 0.5\n"), 0.5);
+        assert_eq!(secs("interval = \"1500ms\"\n"), 1.5);
+        assert_eq!(secs("interval = \"2m\"\n"), 120.0);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! narrower than it can be, and hardware slowdowns. Each finding says what to do.
 
 pub mod kernel_log;
+pub mod run;
 pub mod xid;
 
 use serde::Serialize;

@@ -1,46 +1,7 @@
-//! Colour for human output: `--color auto|always|never`, `NO_COLOR`, and what the colours mean.
-
-use std::io::IsTerminal;
+//! Colour for human output: what the colours mean, painted when [`crate::term::caps`] says
+//! colour is on (`--color auto|always|never`, `NO_COLOR`).
 
 use anstyle::{AnsiColor, Style};
-use clap::ValueEnum;
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    /// Colour when stdout is a terminal and `NO_COLOR` is not set.
-    #[default]
-    Auto,
-    Always,
-    Never,
-}
-
-impl ColorChoice {
-    /// Whether to colour stdout. An explicit `always` beats `NO_COLOR`, as flags beat the
-    /// environment everywhere else.
-    pub fn enabled(self) -> bool {
-        match self {
-            Self::Always => true,
-            Self::Never => false,
-            Self::Auto => {
-                let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-                let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
-                !no_color && !dumb && std::io::stdout().is_terminal()
-            }
-        }
-    }
-}
-
-impl ColorChoice {
-    /// For the full-screen monitor, which only runs on a terminal: `NO_COLOR` and `never` turn
-    /// colour off.
-    pub fn enabled_for_tty(self) -> bool {
-        match self {
-            Self::Always => true,
-            Self::Never => false,
-            Self::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-        }
-    }
-}
 
 /// Applies styles only when colour is on.
 #[derive(Debug, Clone, Copy)]

@@ -16,13 +16,13 @@ use rusqlite::Connection;
 
 use super::selection::GpuIdentity;
 use super::{GpuSelector, Source, SourceError};
-use crate::cli::Moment;
 use crate::record;
 use crate::record::read::{self, RecordedGpu, SampleRow};
 use crate::sample::{
     FieldKey, GpuProcess, GpuSample, GpuStatus, HostInfo, Missing, MissingFields, MissingReason,
     PastGpu, Snapshot, Throttle, SCHEMA_VERSION,
 };
+use crate::text::time::Moment;
 
 /// The fields of the JSON model a recording does not keep.
 const NOT_RECORDED: &[FieldKey] = &[

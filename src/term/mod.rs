@@ -3,8 +3,10 @@
 //! monitor's frames on the alternate screen, and the `--watch` table inline, where it stands
 //! below the shell's scrollback (its painted lines read into cells by `sgr`). `cursor` has
 //! the shortest cursor moves, and `writer` writes on a thread of its own, so that a terminal
-//! that stops reading stops only that thread. Widths are terminal cells throughout.
+//! that stops reading stops only that thread. Widths are terminal cells throughout. `caps`
+//! is what the terminal can do, decided once at the start.
 
+pub mod caps;
 pub mod cursor;
 pub mod screen;
 mod sgr;
