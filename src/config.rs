@@ -125,24 +125,30 @@ pub fn default_path() -> Option<PathBuf> {
 impl Config {
     /// Reads `path`; a missing file is the default configuration.
     pub fn load(path: &Path) -> Result<Self, String> {
+        Self::from_read(path, crate::small_file::read_to_string(path))
+    }
+
+    /// [`Config::load`] of the default path, which may also be a file this user may not read
+    /// (another user's home, `sudo` keeping HOME): then the defaults, with a warning to say.
+    /// The file is opened once, as every command starts here.
+    pub fn load_default(path: &Path) -> Result<(Self, Option<String>), String> {
         match crate::small_file::read_to_string(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Ok((
+                Self::default(),
+                Some(format!("cannot read config {}: {e}; going on without it", path.display())),
+            )),
+            read => Self::from_read(path, read).map(|c| (c, None)),
+        }
+    }
+
+    /// The configuration in what reading `path` gave: a missing file is the default.
+    fn from_read(path: &Path, read: std::io::Result<String>) -> Result<Self, String> {
+        match read {
             Ok(text) => {
                 Self::parse(&text).map_err(|e| format!("invalid config {}: {e}", path.display()))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(e) => Err(format!("cannot read config {}: {e}", path.display())),
-        }
-    }
-
-    /// [`Config::load`] of the default path, which may also be a file this user may not read
-    /// (another user's home, `sudo` keeping HOME): then the defaults, with a warning to say.
-    pub fn load_default(path: &Path) -> Result<(Self, Option<String>), String> {
-        match std::fs::File::open(path) {
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Ok((
-                Self::default(),
-                Some(format!("cannot read config {}: {e}; going on without it", path.display())),
-            )),
-            _ => Self::load(path).map(|c| (c, None)),
         }
     }
 
@@ -229,5 +235,18 @@ mod tests {
         assert_eq!(Config::load(Path::new("/nonexistent/gputop.toml")).unwrap(), Config::default());
         let err = Config::load_named(Path::new("/nonexistent/gputop.toml")).unwrap_err();
         assert!(err.contains("does not exist"), "{err}");
+    }
+
+    #[test]
+    fn the_default_path_is_read_once_whatever_it_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        assert_eq!(Config::load_default(&path).unwrap(), (Config::default(), None));
+        std::fs::write(&path, "interval = 0\n").unwrap();
+        let err = Config::load_default(&path).unwrap_err();
+        assert!(err.starts_with("invalid config") && err.contains("out of range"), "{err}");
+        // A directory where the file should be is an error, not the defaults.
+        let err = Config::load_default(dir.path()).unwrap_err();
+        assert!(err.starts_with("cannot read config"), "{err}");
     }
 }
