@@ -21,6 +21,9 @@ const SERVE_IS_LOCAL: &str = "`serve` exports this machine's GPUs and all their 
 const FOR_REMOTE_HOSTS: &str = "{flag} needs --remote or --hosts: it is for the hosts asked there";
 const OWN_ANSWER: &str =
     "`{mode}` chooses among this machine's GPUs and prints its own answer: {flag} does not apply";
+const NOT_THIS_MACHINE: &str = "`{mode}` works on this machine's own GPUs: {flag} does not apply (it feeds the monitor, --once and --watch)";
+const READS_A_RECORDING: &str =
+    "`report` reads the recording named after it (`gputop report PATH`): {flag} does not apply";
 const MONITOR_ONLY: &str = "{flag} applies to the interactive monitor only (run gputop without --once, --watch or an output format)";
 
 fn serve(_: &Cli, kind: Kind) -> bool {
@@ -33,6 +36,14 @@ fn without_hosts(cli: &Cli, _: Kind) -> bool {
 
 fn always(_: &Cli, _: Kind) -> bool {
     true
+}
+
+/// The subcommands that sample or examine this machine, whatever source the flags name.
+fn this_machine(_: &Cli, kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::Select | Kind::Wait | Kind::Health | Kind::Record | Kind::Serve | Kind::Doctor
+    )
 }
 
 /// The subcommands that answer for this machine's GPUs in their own form.
@@ -98,6 +109,14 @@ pub const REFUSALS: &[Refusal] = &[
         refused_in: |_, kind| !matches!(kind, Kind::Once | Kind::Watch),
         why: "-f/--filename applies to --once, --watch and the queries",
     },
+    // A subcommand given another machine's data would judge or record this one's while seeming
+    // to answer for those.
+    Refusal { flag: "--prometheus", set: |c| c.source.prometheus.is_some(), refused_in: this_machine, why: NOT_THIS_MACHINE },
+    Refusal { flag: "--replay", set: |c| c.source.replay.is_some(), refused_in: this_machine, why: NOT_THIS_MACHINE },
+    Refusal { flag: "--prometheus", set: |c| c.source.prometheus.is_some(), refused_in: |_, kind| kind == Kind::Report, why: READS_A_RECORDING },
+    Refusal { flag: "--replay", set: |c| c.source.replay.is_some(), refused_in: |_, kind| kind == Kind::Report, why: READS_A_RECORDING },
+    Refusal { flag: "--remote", set: |c| !c.source.remote.is_empty(), refused_in: |_, kind| kind == Kind::Doctor, why: NOT_THIS_MACHINE },
+    Refusal { flag: "--hosts", set: |c| c.source.hosts.is_some(), refused_in: |_, kind| kind == Kind::Doctor, why: NOT_THIS_MACHINE },
     Refusal { flag: "--remote", set: |c| !c.source.remote.is_empty(), refused_in: own_answer, why: OWN_ANSWER },
     Refusal { flag: "--hosts", set: |c| c.source.hosts.is_some(), refused_in: own_answer, why: OWN_ANSWER },
     Refusal { flag: "--container", set: |c| c.source.container.is_some(), refused_in: own_answer, why: OWN_ANSWER },
@@ -156,7 +175,12 @@ mod tests {
             assert!(!r.why.contains('\n'), "{}", r.flag);
             let uses_mode = r.why.contains("{mode}");
             // `{mode}` is a subcommand's name: only the subcommands' own rows may name it.
-            assert!(!uses_mode || r.why == OWN_ANSWER, "{}: {}", r.flag, r.why);
+            assert!(
+                !uses_mode || r.why == OWN_ANSWER || r.why == NOT_THIS_MACHINE,
+                "{}: {}",
+                r.flag,
+                r.why
+            );
             let said = r.why.replace("{flag}", r.flag).replace("{mode}", "select");
             assert!(said.contains(r.flag.split(' ').next().unwrap()), "{}: {said}", r.flag);
         }
