@@ -266,6 +266,11 @@ pub struct SourceArgs {
     /// exported variable is no reason to refuse `--demo`, a typed flag is.
     #[arg(skip)]
     pub nvml_lib_typed: bool,
+
+    /// Whether --prometheus was typed, not taken from GPUTOP_PROMETHEUS: an exported URL is
+    /// for the views, and no reason to refuse `health` or `select` on this machine.
+    #[arg(skip)]
+    pub prometheus_typed: bool,
 }
 
 impl Cli {
@@ -325,6 +330,8 @@ impl Cli {
         let matches = command.try_get_matches_from(args)?;
         let mut cli = <Self as clap::FromArgMatches>::from_arg_matches(&matches)?;
         cli.source.nvml_lib_typed = typed(&matches, "nvml_lib");
+        cli.source.prometheus_typed =
+            matches.value_source("prometheus") == Some(clap::parser::ValueSource::CommandLine);
         Ok(cli)
     }
 }

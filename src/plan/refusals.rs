@@ -111,9 +111,9 @@ pub const REFUSALS: &[Refusal] = &[
     },
     // A subcommand given another machine's data would judge or record this one's while seeming
     // to answer for those.
-    Refusal { flag: "--prometheus", set: |c| c.source.prometheus.is_some(), refused_in: this_machine, why: NOT_THIS_MACHINE },
+    Refusal { flag: "--prometheus", set: |c| c.source.prometheus_typed, refused_in: this_machine, why: NOT_THIS_MACHINE },
     Refusal { flag: "--replay", set: |c| c.source.replay.is_some(), refused_in: this_machine, why: NOT_THIS_MACHINE },
-    Refusal { flag: "--prometheus", set: |c| c.source.prometheus.is_some(), refused_in: |_, kind| kind == Kind::Report, why: READS_A_RECORDING },
+    Refusal { flag: "--prometheus", set: |c| c.source.prometheus_typed, refused_in: |_, kind| kind == Kind::Report, why: READS_A_RECORDING },
     Refusal { flag: "--replay", set: |c| c.source.replay.is_some(), refused_in: |_, kind| kind == Kind::Report, why: READS_A_RECORDING },
     Refusal { flag: "--remote", set: |c| !c.source.remote.is_empty(), refused_in: |_, kind| kind == Kind::Doctor, why: NOT_THIS_MACHINE },
     Refusal { flag: "--hosts", set: |c| c.source.hosts.is_some(), refused_in: |_, kind| kind == Kind::Doctor, why: NOT_THIS_MACHINE },

@@ -100,8 +100,6 @@ fn contradicting_flags_are_refused_with_the_reason() {
         &["doctor"],
         // doctor runs on the real machine, and says so.
         &["--demo", "doctor"],
-        // --prometheus is the views' source: the subcommands pick local GPUs by --id.
-        &["--prometheus", "http://p:9090", "--id", "0", "health"],
     ] {
         assert!(plan(args, true).is_ok(), "{args:?} refused: {:?}", plan(args, true).err());
     }
@@ -127,7 +125,13 @@ fn the_views_open_what_the_source_flags_name_and_the_subcommands_this_machine() 
         backend(&["--remote", "h:9835,local", "--once"]),
         Backend::Remote { ref endpoints, local: Some(_) } if endpoints.len() == 1
     ));
-    assert!(matches!(backend(&["--prometheus", "http://p:9090", "health"]), Backend::Local(_)));
+    // GPUTOP_PROMETHEUS (a URL not typed) is the views' source: the subcommands keep to this
+    // machine.
+    let args = ["gputop", "--prometheus", "http://p:9090", "--id", "0", "health"].map(Into::into);
+    let mut cli = Cli::try_parse_args(args).unwrap();
+    cli.source.prometheus_typed = false;
+    let health = Plan::from_cli(cli, Caps::default()).unwrap();
+    assert!(matches!(health.source.unwrap().backend, Backend::Local(_)));
     let monitor = plan(&["--demo", "--pod", "p"], true).unwrap().source.unwrap();
     assert!(monitor.host_usage && monitor.placement.quiet);
     let once = plan(&["--demo", "--pod", "p", "--once"], true).unwrap().source.unwrap();
