@@ -19,6 +19,7 @@ use axum::Router;
 use tokio::signal::unix::Signal;
 use tokio::sync::watch;
 
+use crate::metric_names::STALE_HEADER;
 use crate::output::json;
 use crate::poller::Poller;
 use crate::record::recorder::{RecordOptions, Recorder};
@@ -59,9 +60,6 @@ struct AppState {
     started: Instant,
     stale_after: Duration,
 }
-
-/// The header that tells a `--remote` reader the snapshot it gets is stale, and how old.
-pub const STALE_HEADER: &str = "gputop-stale-seconds";
 
 impl AppState {
     /// How old the last complete sample (or the start, before the first) is, once that is
