@@ -5,6 +5,8 @@ use std::io::IsTerminal;
 use anstyle::{AnsiColor, Style};
 use clap::ValueEnum;
 
+use crate::term::styled::StyledLine;
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
     /// Colour when stdout is a terminal and `NO_COLOR` is not set.
@@ -49,12 +51,16 @@ pub struct Painter {
 }
 
 impl Painter {
-    pub fn paint(&self, style: Style, text: &str) -> String {
-        if self.enabled && style != Style::new() {
-            format!("{style}{text}{style:#}")
-        } else {
-            text.to_string()
-        }
+    /// Appends `text` to `line`, in `style` when colour is on.
+    pub fn paint(&self, line: &mut StyledLine, style: Style, text: impl std::fmt::Display) {
+        line.push(if self.enabled { style } else { Style::new() }, text);
+    }
+
+    /// `text` as a line of its own, in `style` when colour is on.
+    pub fn line(&self, style: Style, text: impl std::fmt::Display) -> StyledLine {
+        let mut line = StyledLine::new();
+        self.paint(&mut line, style, text);
+        line
     }
 }
 
@@ -97,9 +103,9 @@ mod tests {
 
     #[test]
     fn painter_off_leaves_text_alone() {
-        assert_eq!(Painter { enabled: false }.paint(ALERT, "x"), "x");
-        let on = Painter { enabled: true }.paint(ALERT, "x");
-        assert!(on.starts_with('\x1b') && on.contains('x') && on.ends_with('m'));
+        assert_eq!(Painter { enabled: false }.line(ALERT, "x").to_string(), "x");
+        let on = Painter { enabled: true }.line(ALERT, "x").to_string();
+        assert_eq!(on, format!("{ALERT}x{ALERT:#}"));
     }
 
     #[test]

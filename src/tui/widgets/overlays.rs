@@ -81,7 +81,9 @@ pub fn owners(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, by: Owne
     };
     // Without the first line: the header already has the host and the time.
     let lines: Vec<String> = match &app.snapshot {
-        Some(snapshot) => owners::render(snapshot, by, &opts).into_iter().skip(1).collect(),
+        Some(snapshot) => {
+            owners::render(snapshot, by, &opts).iter().skip(1).map(|l| l.to_string()).collect()
+        }
         None => vec!["No sample yet.".into()],
     };
     let height = (lines.len() as u16 + 2).min(area.height);
