@@ -13,7 +13,8 @@ use crate::output::table::TableOptions;
 use crate::sample::{GpuEventKind, Origin, ProcessKey};
 use crate::text::sanitize::sanitize;
 use crate::text::units::{duration, human_bytes};
-use crate::tui::app::{App, Signal};
+use crate::tui::app::App;
+use crate::tui::kill::Signal;
 use crate::tui::theme::Theme;
 use crate::tui::ui::{centered, Paint};
 
