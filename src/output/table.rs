@@ -354,4 +354,51 @@ mod tests {
             format!("{}{}{:#}", style::HEADER, header.text(), style::HEADER)
         );
     }
+
+    /// The cells the `--watch` frame takes from a line are those a terminal shows after the
+    /// line's SGR codes, the bytes `--once` writes: colours, bold, dim, wide characters, cuts.
+    #[test]
+    fn the_watch_cells_are_what_a_terminal_shows_of_the_once_bytes() {
+        use ratatui::buffer::Buffer;
+        use ratatui::layout::Rect;
+        use ratatui::style::{Color, Modifier};
+
+        let mut snapshot = demo();
+        snapshot.gpus[0].temperature.gpu_celsius = Some(95);
+        snapshot.gpus[1].utilization.gpu_percent = Some(60);
+        snapshot.gpus[2].name = Some("训练 GPU".into());
+        snapshot.gpus[3].processes = None;
+        let width = 80u16;
+        let nz = |n: u16| std::num::NonZero::new(n).unwrap();
+        let mut colours = 0;
+        for clip in [79, 53, 41, 12] {
+            for line in render(&snapshot, &options(true, Some(clip))) {
+                let mut terminal = vt100::Parser::new(nz(1), nz(width), 0);
+                terminal.process(line.to_string().as_bytes());
+                let mut cells = Buffer::empty(Rect::new(0, 0, width, 1));
+                line.set_in(&mut cells, 0);
+                for x in 0..width {
+                    let (cell, shown) = (&cells[(x, 0)], terminal.screen().cell(0, x).unwrap());
+                    if shown.is_wide_continuation() {
+                        continue;
+                    }
+                    let at = format!("column {x} of {line:?}");
+                    let symbol = if shown.has_contents() { shown.contents() } else { " " };
+                    assert_eq!(cell.symbol(), symbol, "{at}");
+                    assert_eq!(cell.modifier.contains(Modifier::BOLD), shown.bold(), "{at}");
+                    assert_eq!(cell.modifier.contains(Modifier::DIM), shown.dim(), "{at}");
+                    let fg = match shown.fgcolor() {
+                        vt100::Color::Default => Color::Reset,
+                        vt100::Color::Idx(1) => Color::Red,
+                        vt100::Color::Idx(3) => Color::Yellow,
+                        vt100::Color::Idx(i) => Color::Indexed(i),
+                        vt100::Color::Rgb(r, g, b) => Color::Rgb(r, g, b),
+                    };
+                    assert_eq!(cell.fg, fg, "{at}");
+                    colours += usize::from(fg != Color::Reset);
+                }
+            }
+        }
+        assert!(colours > 0, "the table has coloured cells to compare");
+    }
 }
