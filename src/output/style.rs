@@ -1,6 +1,7 @@
 //! Colour for human output: what the colours mean, painted when [`crate::term::caps`] says
 //! colour is on (`--color auto|always|never`, `NO_COLOR`).
 
+use crate::term::styled::StyledLine;
 use anstyle::{AnsiColor, Style};
 
 /// Applies styles only when colour is on.
@@ -10,12 +11,16 @@ pub struct Painter {
 }
 
 impl Painter {
-    pub fn paint(&self, style: Style, text: &str) -> String {
-        if self.enabled && style != Style::new() {
-            format!("{style}{text}{style:#}")
-        } else {
-            text.to_string()
-        }
+    /// Appends `text` to `line`, in `style` when colour is on.
+    pub fn paint(&self, line: &mut StyledLine, style: Style, text: impl std::fmt::Display) {
+        line.push(if self.enabled { style } else { Style::new() }, text);
+    }
+
+    /// `text` as a line of its own, in `style` when colour is on.
+    pub fn line(&self, style: Style, text: impl std::fmt::Display) -> StyledLine {
+        let mut line = StyledLine::new();
+        self.paint(&mut line, style, text);
+        line
     }
 }
 
@@ -58,9 +63,9 @@ mod tests {
 
     #[test]
     fn painter_off_leaves_text_alone() {
-        assert_eq!(Painter { enabled: false }.paint(ALERT, "x"), "x");
-        let on = Painter { enabled: true }.paint(ALERT, "x");
-        assert!(on.starts_with('\x1b') && on.contains('x') && on.ends_with('m'));
+        assert_eq!(Painter { enabled: false }.line(ALERT, "x").to_string(), "x");
+        let on = Painter { enabled: true }.line(ALERT, "x").to_string();
+        assert_eq!(on, format!("{ALERT}x{ALERT:#}"));
     }
 
     #[test]

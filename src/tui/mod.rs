@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod fleet;
+pub mod kill;
 pub mod rows;
 mod text;
 pub mod theme;
