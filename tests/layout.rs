@@ -116,6 +116,24 @@ fn no_source_imports_a_frontend_or_the_command_line() {
     assert!(found.is_empty(), "a source imports a frontend:\n{}", found.join("\n"));
 }
 
+/// The command line is lowered once, in `cli` and `plan`: a mode reads its plan's plain options,
+/// never clap's types.
+#[test]
+fn only_the_command_line_knows_clap() {
+    let mut found = Vec::new();
+    for (path, text) in sources("src") {
+        let lowering = path.starts_with("src/cli") || path.starts_with("src/plan");
+        if !lowering && (text.contains("clap::") || text.contains("use clap")) {
+            found.push(path.display().to_string());
+        }
+        let knows_cli = text.contains("crate::cli::") || text.contains("use crate::cli");
+        if !lowering && knows_cli && path != Path::new("src/lib.rs") {
+            found.push(format!("{} (crate::cli)", path.display()));
+        }
+    }
+    assert!(found.is_empty(), "outside cli/ and plan/: {found:?}");
+}
+
 #[test]
 fn no_file_is_over_600_lines_before_its_unit_tests() {
     for dir in ["src", "crates/scenario/src", "python/src"] {

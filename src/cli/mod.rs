@@ -2,6 +2,7 @@
 //! The subcommands' flags are in `commands`.
 
 mod commands;
+mod values;
 
 pub use commands::*;
 
@@ -14,8 +15,7 @@ use crate::config::ThemeName;
 use crate::output::query::{QueryFormat, QueryKind};
 use crate::source::{DemoFleet, GpuSelector};
 use crate::term::caps::ColorChoice;
-// `parse_time` for the monitor's go-to-time prompt too.
-pub use crate::text::time::{parse_duration, parse_moment, parse_time, Moment};
+use crate::text::time::{parse_duration, parse_moment, parse_time, Moment};
 
 /// The variable `--nvml-lib` defaults to, for the Python module too.
 pub const NVML_LIB_ENV: &str = "GPUTOP_NVML_LIB";

@@ -7,7 +7,7 @@ use crate::source::Source;
 use crate::Error;
 
 /// How `select` prints its choice (`--format`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PickFormat {
     /// `0,3`
     List,
