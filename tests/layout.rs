@@ -134,6 +134,21 @@ fn only_the_command_line_knows_clap() {
     assert!(found.is_empty(), "outside cli/ and plan/: {found:?}");
 }
 
+/// What the terminal can do (a tty, `TERM=dumb`, `NO_COLOR`, the locale) is decided once, in
+/// `term::caps`, and reaches the modes through their plan.
+#[test]
+fn only_term_caps_asks_what_the_terminal_can_do() {
+    let asks = ["is_terminal()", "var(\"TERM\")", "\"NO_COLOR\"", "\"LC_CTYPE\""];
+    let found: Vec<String> = sources("src")
+        .into_iter()
+        .filter(|(path, text)| {
+            path != Path::new("src/term/caps.rs") && asks.iter().any(|a| text.contains(a))
+        })
+        .map(|(path, _)| path.display().to_string())
+        .collect();
+    assert!(found.is_empty(), "asked outside term/caps.rs: {found:?}");
+}
+
 #[test]
 fn no_file_is_over_600_lines_before_its_unit_tests() {
     for dir in ["src", "crates/scenario/src", "python/src"] {

@@ -137,6 +137,9 @@ pub struct WatchPlan {
     pub to: Option<std::path::PathBuf>,
     /// Standing in for the monitor on a `TERM=dumb` terminal: said, and `q` quits.
     pub for_monitor: bool,
+    /// Standard output is a terminal that moves the cursor: the table is redrawn in place
+    /// (else, and into `-f`'s file, a block is appended per sample).
+    pub in_place: bool,
 }
 
 /// The command line, lowered. The terminal's capabilities are in the options they decided

@@ -112,6 +112,7 @@ pub fn mode(
                 for_monitor: cli.mode.watch.is_none()
                     && cli.mode.loop_ms.is_none()
                     && caps.dumb_terminal(),
+                in_place: cli.output.filename.is_none() && caps.stdout_tty && !caps.dumb,
             }),
             _ => Mode::Once { format: format(cli, caps)?, to: cli.output.filename.clone() },
         },

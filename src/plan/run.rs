@@ -58,6 +58,7 @@ fn run_watch(opened: Opened, plan: WatchPlan) -> Result<(), Error> {
         count: plan.count,
         output,
         quit_key: plan.for_monitor,
+        in_place: plan.in_place,
     };
     crate::watch::run(opened.source, plan.format, options)
 }
