@@ -15,6 +15,8 @@ mod abi;
 mod events;
 mod gpm;
 mod mig;
+mod plumbing;
+mod state;
 
 /// Exports each named NVML function as a stub that returns NOT_SUPPORTED. On x86-64 the caller
 /// cleans up its arguments, so one argument-less body serves every signature.
@@ -28,135 +30,19 @@ macro_rules! stubs {
 }
 mod stubs;
 
-use std::ffi::{c_char, c_int, c_uint, c_ulonglong, CStr};
-use std::sync::{Arc, Mutex};
+use std::ffi::{c_char, c_int, c_uint, c_ulonglong};
+use std::sync::Mutex;
 
 use abi::*;
-use gputop_scenario::{ErrorCode, GpuSpec, Reading, Scenario};
-
-/// The loaded scenario and the init reference count (NVML counts nested inits).
-static STATE: Mutex<Option<(Arc<Scenario>, u32)>> = Mutex::new(None);
-
-/// When the library was first initialised, on the real clock: GPUs fall off the bus and come
-/// back at times counted from here (`lost_between_s`).
-static INIT_AT: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-
-fn since_init() -> f64 {
-    INIT_AT.get().map_or(0.0, |at| at.elapsed().as_secs_f64())
-}
+use gputop_scenario::{ErrorCode, GpuSpec, Reading};
+use plumbing::{
+    both, copy_str, handle, handle_index, opaque, opaque_number, read_str, reply, with_gpu,
+    with_scenario, write, write_str,
+};
+use state::{now, scenario, since_init};
 
 /// How many process-list calls each GPU has had, for `process_list_grows_by`.
 static LIST_CALLS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
-
-fn load_scenario() -> Result<Scenario, String> {
-    match std::env::var_os("GPUTOP_FAKE_NVML_SCENARIO") {
-        Some(path) => Scenario::from_file(std::path::Path::new(&path)),
-        None => {
-            let n = std::env::var("GPUTOP_FAKE_NVML_GPUS").ok().and_then(|v| v.parse().ok());
-            Ok(Scenario::demo(n.unwrap_or(4)))
-        }
-    }
-}
-
-fn now() -> f64 {
-    // Read once: monitors make hundreds of calls a second, and this is their hot path.
-    static FIXED: std::sync::OnceLock<Option<f64>> = std::sync::OnceLock::new();
-    let fixed = FIXED
-        .get_or_init(|| std::env::var("GPUTOP_FAKE_NVML_TIME").ok().and_then(|v| v.parse().ok()));
-    if let Some(t) = *fixed {
-        return t;
-    }
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
-
-fn scenario() -> Option<Arc<Scenario>> {
-    STATE.lock().ok()?.as_ref().map(|(s, _)| Arc::clone(s))
-}
-
-fn init() -> nvmlReturn_t {
-    let Ok(mut state) = STATE.lock() else {
-        return UNKNOWN;
-    };
-    if let Some((_, count)) = state.as_mut() {
-        *count += 1;
-        return SUCCESS;
-    }
-    let scenario = match load_scenario() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("fake-nvml: {e}");
-            return UNKNOWN;
-        }
-    };
-    if let Some(code) = scenario.driver.init_error {
-        return code.as_nvml_return();
-    }
-    *state = Some((Arc::new(scenario), 1));
-    INIT_AT.get_or_init(std::time::Instant::now);
-    SUCCESS
-}
-
-#[no_mangle]
-pub extern "C" fn nvmlInit_v2() -> nvmlReturn_t {
-    init()
-}
-
-#[no_mangle]
-pub extern "C" fn nvmlInit() -> nvmlReturn_t {
-    init()
-}
-
-#[no_mangle]
-pub extern "C" fn nvmlInitWithFlags(_flags: c_uint) -> nvmlReturn_t {
-    init()
-}
-
-#[no_mangle]
-pub extern "C" fn nvmlShutdown() -> nvmlReturn_t {
-    let Ok(mut state) = STATE.lock() else {
-        return UNKNOWN;
-    };
-    match state.as_mut() {
-        None => UNINITIALIZED,
-        Some((_, count)) if *count > 1 => {
-            *count -= 1;
-            SUCCESS
-        }
-        Some(_) => {
-            *state = None;
-            SUCCESS
-        }
-    }
-}
-
-#[no_mangle]
-pub extern "C" fn nvmlErrorString(code: nvmlReturn_t) -> *const c_char {
-    error_string(code).as_ptr()
-}
-
-// ---- system ---------------------------------------------------------------------------------
-
-#[no_mangle]
-pub unsafe extern "C" fn nvmlSystemGetDriverVersion(buf: *mut c_char, len: c_uint) -> nvmlReturn_t {
-    with_scenario(|s| write_str(buf, len, &s.driver.version))
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn nvmlSystemGetNVMLVersion(buf: *mut c_char, len: c_uint) -> nvmlReturn_t {
-    with_scenario(|s| write_str(buf, len, &s.driver.nvml_version))
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn nvmlSystemGetCudaDriverVersion(out: *mut c_int) -> nvmlReturn_t {
-    with_scenario(|s| write(out, s.driver.cuda_version))
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn nvmlSystemGetCudaDriverVersion_v2(out: *mut c_int) -> nvmlReturn_t {
-    nvmlSystemGetCudaDriverVersion(out)
-}
 
 // ---- device handles -------------------------------------------------------------------------
 
@@ -1528,105 +1414,13 @@ pub unsafe extern "C" fn nvmlDeviceGetProcessUtilization(
     })
 }
 
-// ---- plumbing -------------------------------------------------------------------------------
-
-const HANDLE_BASE: usize = 0x6770_0000;
-
-/// An opaque NVML handle: number `n` of a kind whose handles start at `base`, 16 apart
-/// (devices, MIG devices, event sets and GPM samples each have a base of their own).
-fn opaque<T>(base: usize, n: usize) -> *mut T {
-    (base + n * 16) as *mut T
-}
-
-/// The number of an opaque handle of the kind starting at `base`.
-fn opaque_number<T>(base: usize, handle: *mut T) -> Option<usize> {
-    let offset = (handle as usize).checked_sub(base)?;
-    (offset % 16 == 0).then_some(offset / 16)
-}
-
-fn handle(index: usize) -> nvmlDevice_t {
-    opaque(HANDLE_BASE, index)
-}
-
-fn handle_index(dev: nvmlDevice_t) -> Option<usize> {
-    opaque_number(HANDLE_BASE, dev)
-}
-
-fn with_scenario(f: impl FnOnce(&Scenario) -> nvmlReturn_t) -> nvmlReturn_t {
-    match scenario() {
-        Some(s) => f(&s),
-        None => UNINITIALIZED,
-    }
-}
-
-/// Runs `f` with the GPU behind a handle, its index and the scenario time.
-fn with_gpu(
-    dev: nvmlDevice_t,
-    f: impl FnOnce(usize, &GpuSpec, f64) -> nvmlReturn_t,
-) -> nvmlReturn_t {
-    with_scenario(|s| match handle_index(dev).and_then(|i| Some((i, s.gpus.get(i)?))) {
-        None => INVALID_ARGUMENT,
-        Some((_, gpu)) if gpu.is_lost(since_init()) => ErrorCode::GpuIsLost.as_nvml_return(),
-        Some((i, gpu)) => {
-            if let Some(left) = gpu.hang_left(since_init()) {
-                // Stuck in the driver: nothing returns until the span ends, if it ends.
-                std::thread::sleep(std::time::Duration::from_secs_f64(left.min(1e6)));
-            }
-            f(i, gpu, now())
-        }
-    })
-}
-
-fn reply<T>(reading: Reading<T>, f: impl FnOnce(T) -> nvmlReturn_t) -> nvmlReturn_t {
-    match reading {
-        Ok(v) => f(v),
-        Err(code) => code.as_nvml_return(),
-    }
-}
-
-fn both(a: nvmlReturn_t, b: nvmlReturn_t) -> nvmlReturn_t {
-    if a != SUCCESS {
-        a
-    } else {
-        b
-    }
-}
-
-unsafe fn write<T>(out: *mut T, value: T) -> nvmlReturn_t {
-    if out.is_null() {
-        return INVALID_ARGUMENT;
-    }
-    out.write(value);
-    SUCCESS
-}
-
-unsafe fn write_str(buf: *mut c_char, len: c_uint, s: &str) -> nvmlReturn_t {
-    if buf.is_null() {
-        return INVALID_ARGUMENT;
-    }
-    if s.len() + 1 > len as usize {
-        return INSUFFICIENT_SIZE;
-    }
-    std::ptr::copy_nonoverlapping(s.as_ptr().cast::<c_char>(), buf, s.len());
-    buf.add(s.len()).write(0);
-    SUCCESS
-}
-
-fn copy_str(dst: &mut [c_char], s: &str) {
-    let room = dst.len().saturating_sub(1);
-    for (d, b) in dst.iter_mut().zip(s.bytes().take(room)) {
-        *d = b as c_char;
-    }
-}
-
-unsafe fn read_str(p: *const c_char) -> Option<String> {
-    (!p.is_null()).then(|| CStr::from_ptr(p).to_string_lossy().into_owned())
-}
-
 /// The fake against nvml.h's own words, called as a C client would.
 #[cfg(test)]
 mod tests {
+    use std::ffi::CStr;
+
     use super::*;
+    use crate::state::*;
 
     fn zeroed<T>() -> T {
         // SAFETY: the NVML structs are plain integers, for which all-zero is valid.
