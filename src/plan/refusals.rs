@@ -145,7 +145,7 @@ pub const REFUSALS: &[Refusal] = &[
         set: |c| !c.source.ids.is_empty() && c.source.prometheus.is_some(),
         // Where --prometheus is the source: the views, not the subcommands.
         refused_in: |_, kind| matches!(kind, Kind::Monitor | Kind::Watch | Kind::Once | Kind::ListGpus),
-        why: "--id picks local GPUs; with --prometheus, narrow with --selector '{Hostname=\"node1\"}'",
+        why: "--id picks local GPUs; with --prometheus, narrow with --selector '{hostname=\"node1\"}'",
     },
     Refusal {
         flag: "--tls-cert",
