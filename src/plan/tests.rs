@@ -146,3 +146,21 @@ fn the_interval_is_the_flag_then_the_config_then_the_default() {
     assert_eq!(interval(&["--demo", "--once", "--interval", "0.5"]), Duration::from_millis(500));
     assert_eq!(interval(&["--prometheus", "http://p:9090", "--once"]), Duration::from_secs(5));
 }
+
+#[test]
+fn completions_and_man_print_a_text_and_refuse_every_option() {
+    let completions = plan(&["completions", "fish"], false).unwrap();
+    assert!(matches!(completions.mode, Mode::Completions(clap_complete::Shell::Fish)));
+    assert!(completions.source.is_none());
+    assert!(matches!(plan(&["man"], true).unwrap().mode, Mode::Manual));
+    let err = plan(&["--once", "completions", "bash"], true).err().unwrap();
+    assert_eq!(
+        err,
+        "`gputop completions` prints a text and exits: --once does not apply (leave it out)"
+    );
+    // A global option typed after the subcommand is typed all the same.
+    let err = plan(&["man", "--color", "never"], true).err().unwrap();
+    assert!(err.contains("`gputop man` prints a text") && err.contains("--color"), "{err}");
+    let err = plan(&["--demo", "completions", "zsh"], true).err().unwrap();
+    assert!(err.contains("--demo does not apply"), "{err}");
+}
