@@ -189,7 +189,8 @@ impl Plan {
             return Ok(plan(Mode::HelpQuery(query), None, unsampled));
         }
         let config = options::config(&cli)?;
-        let interval = options::interval(&cli, &config)?;
+        let env_interval = crate::cli::interval_from_env().map_err(Error::Usage)?;
+        let interval = options::interval(&cli, kind, env_interval, &config);
         let sampling = sampling(&cli, kind);
         let mode = options::mode(&cli, kind, &config, interval, &caps)?;
         let source = match sampling {

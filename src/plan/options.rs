@@ -38,16 +38,14 @@ pub fn config(cli: &Cli) -> Result<Config, Error> {
     })
 }
 
-/// `--interval`, else `GPUTOP_INTERVAL`, else the config file's, else the default: a second,
-/// or five against Prometheus, which has new data once a scrape (15 s by default): asking
-/// every second would re-read the same samples of thousands of GPUs.
-pub fn interval(cli: &Cli, config: &Config) -> Result<Duration, Error> {
-    let flag_or_env = match cli.mode.interval {
-        Some(i) => Some(i),
-        None => cli::interval_from_env().map_err(Error::Usage)?,
-    };
-    let default = Duration::from_secs(if cli.source.prometheus.is_some() { 5 } else { 1 });
-    Ok(flag_or_env.or(config.interval).unwrap_or(default))
+/// `--interval`, else `GPUTOP_INTERVAL` (`env`), else the config file's, else the default: a
+/// second, or five when the mode reads Prometheus, which has new data once a scrape (15 s by
+/// default): asking every second would re-read the same samples of thousands of GPUs.
+pub fn interval(cli: &Cli, kind: Kind, env: Option<Duration>, config: &Config) -> Duration {
+    let reads_prometheus =
+        cli.source.prometheus.is_some() && super::source::shows_named_source(kind);
+    let default = Duration::from_secs(if reads_prometheus { 5 } else { 1 });
+    cli.mode.interval.or(env).or(config.interval).unwrap_or(default)
 }
 
 pub fn doctor(args: &cli::DoctorArgs, cli: &Cli, caps: &Caps) -> DoctorRun {
