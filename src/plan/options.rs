@@ -83,12 +83,18 @@ pub fn mode(
             status_in_place: caps.stderr_tty,
         }),
         Some(Command::Record(args)) => Mode::Record(RecordOptions {
-            out: args.out.clone(),
+            out: args.out.clone().or_else(crate::record::default_path).ok_or_else(|| {
+                Error::Usage("no place for the recording: give --out PATH".into())
+            })?,
             keep_raw: args.keep_raw,
             keep: args.keep,
         }),
         Some(Command::Report(args)) => Mode::Report(ReportOptions {
-            path: args.path.clone(),
+            path: args
+                .path
+                .clone()
+                .or_else(crate::record::default_path)
+                .ok_or_else(|| Error::Usage("which recording? give its PATH".into()))?,
             since: args.since,
             until: args.until,
             by: args.by,
@@ -144,7 +150,7 @@ fn serve(args: &cli::ServeArgs, interval: Duration) -> Result<ServeOptions, Erro
         token,
         tls,
         record: args.record.as_ref().map(|path| RecordOptions {
-            out: Some(path.clone()),
+            out: path.clone(),
             keep_raw: args.keep_raw,
             keep: args.keep,
         }),
@@ -160,6 +166,7 @@ fn pick(args: &cli::PickArgs) -> PickOptions {
         exclude: args.exclude.clone(),
         by_uuid: args.by_uuid,
         lock_dir: args.lock_dir.clone(),
+        visible: std::env::var("CUDA_VISIBLE_DEVICES").ok(),
     }
 }
 
