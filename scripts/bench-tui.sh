@@ -8,6 +8,7 @@
 #   training job); gputop with 64 GPUs x 1000 processes.
 #
 #   scripts/bench-tui.sh [SECONDS]
+#   BEFORE=path/to/old/gputop scripts/bench-tui.sh [SECONDS]   # that binary's monitor too, same run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bench-common.sh
@@ -22,6 +23,7 @@ for load in moving training; do
   write_scenario 8 8 "$BENCH/tui-8x8-$load.toml" "$load"
   SMALL=$GPUTOP_FAKE_NVML_SCENARIO
   measure_tui "gputop, 8 GPUs x 8 processes, $load" "$SMALL" "release/gputop --interval 1" "$GPUTOP_BIN --interval 1"
+  [ -z "${BEFORE:-}" ] || measure_tui "gputop BEFORE, 8 GPUs x 8 processes, $load" "$SMALL" "$BEFORE --interval 1" "$BEFORE --interval 1"
   measure_tui "nvitop, 8 GPUs x 8 processes, $load" "$SMALL" "nvitop --interval 1" "$PEERS/python $PEERS/nvitop --interval 1"
   # nvtop's delay is in tenths of a second.
   [ -z "$NVTOP" ] || measure_tui "nvtop, 8 GPUs x 8 processes, $load" "$SMALL" "peers-nvtop/root/usr/bin/nvtop" "$NVTOP -d 10"

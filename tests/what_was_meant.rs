@@ -262,6 +262,7 @@ fn a_subcommand_refuses_a_source_it_would_not_use() {
     }
     assert_refused(&["--replay", "/nonexistent.db", "select"], "--replay does not apply");
     assert_refused(&["--remote", "127.0.0.1:9", "doctor"], "--remote does not apply");
+    assert_refused(&["--demo", "--once", "--at", "5"], "--at picks a moment of a recording");
     assert_refused(
         &["--prometheus", "http://127.0.0.1:9", "report", "x.db"],
         "reads the recording",

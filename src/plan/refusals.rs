@@ -118,6 +118,12 @@ pub const REFUSALS: &[Refusal] = &[
     Refusal { flag: "--prometheus", set: |c| c.source.prometheus_typed, refused_in: this_machine, why: NOT_THIS_MACHINE },
     Refusal { flag: "--replay", set: |c| c.source.replay.is_some(), refused_in: this_machine, why: NOT_THIS_MACHINE },
     Refusal { flag: "--prometheus", set: |c| c.source.prometheus_typed, refused_in: |_, kind| kind == Kind::Report, why: READS_A_RECORDING },
+    Refusal {
+        flag: "--at",
+        set: |c| c.source.at.is_some() && c.source.replay.is_none(),
+        refused_in: always,
+        why: "--at picks a moment of a recording: it applies with --replay PATH",
+    },
     Refusal { flag: "--replay", set: |c| c.source.replay.is_some(), refused_in: |_, kind| kind == Kind::Report, why: READS_A_RECORDING },
     Refusal { flag: "--remote", set: |c| !c.source.remote.is_empty(), refused_in: |_, kind| kind == Kind::Doctor, why: NOT_THIS_MACHINE },
     Refusal { flag: "--hosts", set: |c| c.source.hosts.is_some(), refused_in: |_, kind| kind == Kind::Doctor, why: NOT_THIS_MACHINE },

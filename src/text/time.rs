@@ -15,17 +15,27 @@ pub enum Moment {
 /// units as `humantime` reads them (`90s`, `30m`, `36h`, `7d`, `1h 30m`, `500ms`).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
-    if let Ok(seconds) = t.parse::<f64>() {
-        if !(0.0..=1e12).contains(&seconds) {
-            return Err(format!("`{t}` is out of range"));
-        }
-        return Ok(Duration::from_secs_f64(seconds));
+    let not_a_duration = || format!("`{t}` is not a duration (90 for seconds, 90s, 30m, 2h, 7d)");
+    let out_of_range = || format!("`{t}` is out of range (at most {MAX_SECONDS:e} seconds)");
+    let duration = match t.parse::<f64>() {
+        Ok(seconds) if !seconds.is_finite() => return Err(not_a_duration()),
+        Ok(seconds) if !(0.0..=MAX_SECONDS).contains(&seconds) => return Err(out_of_range()),
+        Ok(seconds) => Duration::from_secs_f64(seconds),
+        Err(_) => humantime::parse_duration(t).map_err(|e| match e {
+            humantime::DurationError::NumberOverflow => out_of_range(),
+            _ => not_a_duration(),
+        })?,
+    };
+    // One bound whatever the units: `99999999999999d` is no more a real timeout than 1e14.
+    if duration.as_secs_f64() > MAX_SECONDS {
+        return Err(out_of_range());
     }
-    humantime::parse_duration(t).map_err(|e| match e {
-        humantime::DurationError::NumberOverflow => format!("`{t}` is out of range"),
-        _ => format!("`{t}` is not a duration (90 for seconds, 90s, 30m, 2h, 7d)"),
-    })
+    Ok(duration)
 }
+
+/// The longest duration taken (about 31,700 years): anything longer is a typo, and would
+/// overflow the clocks it is added to.
+const MAX_SECONDS: f64 = 1e12;
 
 /// A moment: a duration back (`2h`) or a time (`2026-11-29 03:00`).
 pub fn parse_moment(text: &str) -> Result<Moment, String> {
@@ -59,6 +69,17 @@ pub fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_bound_whatever_the_units_and_no_infinities() {
+        for text in ["99999999999999d", "500000y", "1e13", "-5"] {
+            assert!(parse_duration(text).unwrap_err().contains("out of range"), "{text}");
+        }
+        for text in ["nan", "inf", "-inf", "1e400"] {
+            assert!(parse_duration(text).unwrap_err().contains("not a duration"), "{text}");
+        }
+        assert_eq!(parse_duration("1000000000000"), Ok(Duration::from_secs(1_000_000_000_000)));
+    }
 
     #[test]
     fn a_bare_number_is_seconds() {
