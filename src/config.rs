@@ -113,6 +113,23 @@ pub const TEMPLATE: &str = r#"# gputop configuration: ~/.config/gputop/config.to
 # columns = ["gpu", "pid", "user", "type", "gpu_memory", "sm", "gpu_memory_percent", "cpu", "host_memory", "time"]
 "#;
 
+/// Who else controls the default config, if anyone: the owner of its directory, of the file, or
+/// of a link in its place, when that is neither this user nor root. Root running with another
+/// user's HOME (`sudo` keeping it) must not read what that user planted there: a link to
+/// `/etc/shadow` would be parsed as root and its first line quoted in the error.
+fn another_users(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let me = rustix::process::geteuid().as_raw();
+    let trusted = |uid: u32| uid == me || uid == 0;
+    let dir = path.parent().and_then(|d| std::fs::metadata(d).ok());
+    let link = std::fs::symlink_metadata(path).ok();
+    let file = std::fs::metadata(path).ok();
+    [("directory", dir), ("link", link), ("file", file)]
+        .into_iter()
+        .find_map(|(what, m)| m.filter(|m| !trusted(m.uid())).map(|m| (what, m.uid())))
+        .map(|(what, uid)| format!("its {what} belongs to uid {uid}"))
+}
+
 /// The configuration file's path: `$XDG_CONFIG_HOME/gputop/config.toml`, else `~/.config/…`.
 pub fn default_path() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CONFIG_HOME")
@@ -132,6 +149,13 @@ impl Config {
     /// (another user's home, `sudo` keeping HOME): then the defaults, with a warning to say.
     /// The file is opened once, as every command starts here.
     pub fn load_default(path: &Path) -> Result<(Self, Option<String>), String> {
+        if let Some(owner) = another_users(path) {
+            let why = format!(
+                "config {} is in reach of another user ({owner}); going on without it",
+                path.display()
+            );
+            return Ok((Self::default(), Some(why)));
+        }
         match crate::small_file::read_to_string(path) {
             Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Ok((
                 Self::default(),

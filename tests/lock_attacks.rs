@@ -347,3 +347,49 @@ fn links_planted_for_a_recording_and_its_lock_are_refused() {
     canary.assert_untouched();
     assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0, "the empty file was written");
 }
+
+/// Root run with another user's HOME (`sudo` keeping it) reads no default config that user
+/// controls: a link planted as `~/.config/gputop/config.toml` to a root-only file would be
+/// parsed as root and its first line quoted in the TOML error.
+#[test]
+fn a_default_config_another_user_planted_is_not_read() {
+    if !root() {
+        return;
+    }
+    let dir = temp_dir();
+    let canary = Canary::new(dir.path());
+    let home = dir.path().join("home");
+    let config_dir = home.join(".config/gputop");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    for d in [&home, &home.join(".config"), &config_dir] {
+        chown(d, NOBODY);
+    }
+    let planted = config_dir.join("config.toml");
+    std::os::unix::fs::symlink(&canary.0, &planted).unwrap();
+    chown(&planted, NOBODY);
+    let run = || {
+        StdCommand::new(assert_cmd::cargo::cargo_bin("gputop"))
+            .args(["--demo", "--once"])
+            .env("HOME", &home)
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("GPUTOP_CONFIG")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("going on without it") && err.contains("uid 65534"), "{err}");
+    assert!(!err.contains("secret") && !String::from_utf8_lossy(&out.stdout).contains("secret"));
+    // A hard link in a directory nobody owns is refused the same way: by its directory.
+    std::fs::remove_file(&planted).unwrap();
+    if std::fs::hard_link(&canary.0, &planted).is_ok() {
+        let out = run();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("its directory belongs to uid 65534"), "{err}");
+        assert!(!err.contains("secret"), "{err}");
+        std::fs::remove_file(&planted).unwrap();
+    }
+    canary.assert_untouched();
+}
