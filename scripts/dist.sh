@@ -116,12 +116,12 @@ check_glibc "$(bin aarch64-unknown-linux-gnu)" aarch64-linux-gnu-objdump
 # --- The aarch64 binary runs, under qemu: the demo, and the fake NVML library built for
 # aarch64 the same way (the real NVML loading path: dlopen, symbol lookup, the calls). ---
 qemu_arm() { qemu-aarch64 -L /usr/aarch64-linux-gnu "$@"; }
-# shows_gpus WHAT COMMAND...: COMMAND succeeds and its table has a GPU row.
+# shows_gpus WHAT COMMAND...: COMMAND succeeds and its table has a GPU row (an NVIDIA name).
 shows_gpus() {
   local what=$1 out
   shift
   out=$("$@" 2>&1) || die "$what failed: $(tail -n1 <<<"$out")"
-  grep -q 'GPU' <<<"$out" || die "$what shows no GPU"
+  grep -q '^ *[0-9]\+  NVIDIA ' <<<"$out" || die "$what shows no GPU row"
 }
 step "aarch64 under qemu: --demo --once"
 shows_gpus "the aarch64 gputop --demo --once under qemu-aarch64" \
