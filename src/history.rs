@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::sample::Snapshot;
+use crate::sample::{PastGpu, Snapshot};
 
 /// A ring buffer that overwrites its oldest value once full. It grows as values arrive, so a
 /// short-lived process or a fresh start does not hold a whole window of memory.
@@ -183,20 +183,6 @@ impl GpuHistory {
             last_seen: None,
         }
     }
-}
-
-/// A GPU's past values, oldest first, one per refresh interval, ending just before the first
-/// sample: what a source that keeps history (`--prometheus`) has from before gputop started.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PastGpu {
-    pub host: Option<String>,
-    pub index: u32,
-    pub uuid: Option<String>,
-    pub utilization: Vec<Option<f32>>,
-    /// Empty where the source gave only utilization (a large fleet).
-    pub memory_percent: Vec<Option<f32>>,
-    pub power_watts: Vec<Option<f32>>,
-    pub temperature: Vec<Option<f32>>,
 }
 
 /// History of every GPU, keyed by its host (with many) and UUID when known (indices can change

@@ -7,6 +7,7 @@ mod doctor;
 pub mod embed;
 mod health;
 mod history;
+mod metric_names;
 mod mode;
 mod output;
 mod pick;

@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{oneshot, watch};
 
-use crate::history::PastGpu;
-use crate::sample::Snapshot;
+use crate::sample::{PastGpu, Snapshot};
 use crate::source::{Source, SourceError};
 
 /// What the poller publishes: the newest snapshot, or why the newest sample failed.

@@ -4,6 +4,7 @@
 
 pub mod chart;
 pub mod html;
+pub mod read;
 pub mod report;
 pub mod rollup;
 mod writer;

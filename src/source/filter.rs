@@ -90,7 +90,7 @@ impl Source for PlacementFilter {
         &mut self,
         window: std::time::Duration,
         step: std::time::Duration,
-    ) -> Vec<crate::history::PastGpu> {
+    ) -> Vec<crate::sample::PastGpu> {
         self.inner.past(window, step)
     }
 }

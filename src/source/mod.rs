@@ -47,7 +47,7 @@ pub trait Source: Send {
         &mut self,
         _window: std::time::Duration,
         _step: std::time::Duration,
-    ) -> Vec<crate::history::PastGpu> {
+    ) -> Vec<crate::sample::PastGpu> {
         Vec::new()
     }
 }

@@ -2,6 +2,7 @@
 //! `--json`, `--watch`) shows a past moment as it shows the present. Each sample is the
 //! recording's next one: at the recording's own interval the playback runs at its pace. It
 //! reads while a recorder writes, and a recording that grows is followed to its end.
+//! The recording's tables and schema versions are `record::read`'s; this file plays them.
 //!
 //! A recording keeps a GPU's utilization, memory, temperature, power, energy, SM clock,
 //! clock-event reasons and processes; anything else is `null` with the reason `not_recorded`.
@@ -11,16 +12,16 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use chrono::{TimeZone, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 
 use super::selection::GpuIdentity;
 use super::{GpuSelector, Source, SourceError};
 use crate::cli::Moment;
-use crate::history::PastGpu;
 use crate::record;
+use crate::record::read::{self, RecordedGpu, SampleRow};
 use crate::sample::{
-    GpuProcess, GpuSample, GpuStatus, HostInfo, Missing, MissingFields, MissingReason, Placement,
-    ProcessKind, Snapshot, Throttle, SCHEMA_VERSION,
+    GpuProcess, GpuSample, GpuStatus, HostInfo, Missing, MissingFields, MissingReason, PastGpu,
+    Snapshot, Throttle, SCHEMA_VERSION,
 };
 
 /// The fields of the JSON model a recording does not keep.
@@ -90,14 +91,6 @@ pub struct ReplaySource {
     version: i64,
 }
 
-#[derive(Debug, Clone, Default)]
-struct RecordedGpu {
-    uuid: Option<String>,
-    name: Option<String>,
-    pci_bus_id: Option<String>,
-    memory_total_kib: Option<i64>,
-}
-
 impl ReplaySource {
     /// Opens `path` at the sample at or after `at` (a time, or a duration before the newest
     /// sample); its first sample when `at` is before it, its newest when `at` is `None` or
@@ -109,7 +102,7 @@ impl ReplaySource {
     ) -> Result<Self, SourceError> {
         let conn = record::open(path).map_err(|e| SourceError::Scenario(e.message()))?;
         let fail = |e: rusqlite::Error| SourceError::Scenario(record::db_error(path, &e));
-        let (first, last) = bounds(&conn).map_err(fail)?.ok_or_else(|| {
+        let (first, last) = read::bounds(&conn).map_err(fail)?.ok_or_else(|| {
             SourceError::Scenario(format!("{} has no samples yet", path.display()))
         })?;
         let at_ms = match at {
@@ -140,19 +133,23 @@ impl ReplaySource {
         }
         let start = match at_ms {
             None => last,
-            Some(ms) => tick_at_or_after(&conn, ms).map_err(fail)?.unwrap_or(last),
+            Some(ms) => read::tick_at_or_after(&conn, ms).map_err(fail)?.unwrap_or(last),
         };
-        let known = recorded_gpus(&conn, [first.0, start.0, last.0]).map_err(fail)?;
+        let known = read::gpus_sampled_at(&conn, [first.0, start.0, last.0]).map_err(fail)?;
         if let Some(missing) = selection.iter().find(|sel| {
-            !known.iter().any(|(index, identity)| sel.matches(*index, &mut |_| identity.clone()))
+            !known.iter().any(|gpu| {
+                let identity = GpuIdentity {
+                    uuid: gpu.uuid.clone(),
+                    pci_bus_id: gpu.pci_bus_id.clone(),
+                    mig_uuids: Vec::new(),
+                };
+                sel.matches(gpu.index, &mut |_| identity.clone())
+            })
         }) {
             return Err(SourceError::NoSuchGpu(missing.to_string()));
         }
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(fail)?;
-        let meta = |key: &str| -> rusqlite::Result<Option<String>> {
-            conn.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| r.get(0))
-                .optional()
-        };
+        let version = read::schema_version(&conn).map_err(fail)?;
+        let meta = |key: &str| read::meta(&conn, key);
         let host = HostInfo {
             hostname: meta("hostname").map_err(fail)?,
             driver_version: meta("driver_version").map_err(fail)?,
@@ -207,7 +204,7 @@ impl ReplaySource {
             let asked = shared.pending.take();
             (shared.clone(), asked)
         };
-        if let Some((first, last)) = bounds(&self.conn)? {
+        if let Some((first, last)) = read::bounds(&self.conn)? {
             (p.first_ms, p.last_ms) = (first.1, last.1);
         }
         let seek = match asked {
@@ -216,16 +213,17 @@ impl ReplaySource {
             None => None,
         };
         self.started = true;
+        let conn = &self.conn;
         let target = match seek {
             None => None,
-            Some(Seek::Step(n)) => step(&self.conn, p.at_ms, n)?,
+            Some(Seek::Step(n)) => read::step(conn, p.at_ms, n)?,
             Some(Seek::By(ms)) if ms >= 0 => {
-                tick_at_or_after(&self.conn, p.at_ms + ms)?.or(last_tick(&self.conn)?)
+                read::tick_at_or_after(conn, p.at_ms + ms)?.or(read::last_tick(conn)?)
             }
             Some(Seek::By(ms)) => {
-                tick_at_or_before(&self.conn, p.at_ms + ms)?.or(first_tick(&self.conn)?)
+                read::tick_at_or_before(conn, p.at_ms + ms)?.or(read::first_tick(conn)?)
             }
-            Some(Seek::To(ms)) => tick_at_or_after(&self.conn, ms)?.or(last_tick(&self.conn)?),
+            Some(Seek::To(ms)) => read::tick_at_or_after(conn, ms)?.or(read::last_tick(conn)?),
         };
         let moved = target.is_some_and(|(tick, _)| tick != p.tick);
         let (tick, at_ms) = target.unwrap_or((p.tick, p.at_ms));
@@ -249,51 +247,19 @@ impl ReplaySource {
         if let Some(g) = self.gpus.get(&id) {
             return Ok(g.clone());
         }
-        let g = self
-            .conn
-            .query_row(
-                "SELECT uuid, name, pci_bus_id, memory_total_kib FROM gpus WHERE id = ?1",
-                params![id],
-                |r| {
-                    Ok(RecordedGpu {
-                        uuid: r.get(0)?,
-                        name: r.get(1)?,
-                        pci_bus_id: r.get(2)?,
-                        memory_total_kib: r.get(3)?,
-                    })
-                },
-            )
-            .optional()?
-            // A GPU with no row: an identity of `None`s (unknown), never made-up values.
-            .unwrap_or_default();
+        let g = read::gpu(&self.conn, id)?;
         self.gpus.insert(id, g.clone());
         Ok(g)
     }
 
     fn snapshot(&mut self, tick: i64, at_ms: i64) -> rusqlite::Result<Snapshot> {
-        // Version 1 recordings have no processes_listed.
-        let sql = if self.version == 1 {
-            "SELECT gpu_id, gpu_index, status, utilization_gpu, utilization_memory,
-                    memory_used_kib, temperature, power_milliwatts, energy_millijoules,
-                    sm_clock_mhz, throttle_mask, NULL
-             FROM samples WHERE tick = ?1 ORDER BY gpu_index"
-        } else {
-            "SELECT gpu_id, gpu_index, status, utilization_gpu, utilization_memory,
-                    memory_used_kib, temperature, power_milliwatts, energy_millijoules,
-                    sm_clock_mhz, throttle_mask, processes_listed
-             FROM samples WHERE tick = ?1 ORDER BY gpu_index"
-        };
-        let rows: Vec<SampleRow> = self
-            .conn
-            .prepare_cached(sql)?
-            .query_map(params![tick], SampleRow::read)?
-            .collect::<Result<_, _>>()?;
-        let mut processes = self.processes(tick)?;
+        let rows = read::samples(&self.conn, self.version, tick)?;
+        let mut processes = read::processes(&self.conn, self.version, tick)?;
         let mut gpus = Vec::with_capacity(rows.len());
         for row in rows {
             let info = self.gpu(row.gpu_id)?;
             let theirs = processes.remove(&row.gpu_id).unwrap_or_default();
-            gpus.push(row.into_gpu(info, theirs));
+            gpus.push(recorded_gpu(row, info, theirs));
         }
         Ok(Snapshot {
             schema_version: SCHEMA_VERSION,
@@ -305,228 +271,59 @@ impl ReplaySource {
             warnings: Vec::new(),
         })
     }
-
-    fn processes(&self, tick: i64) -> rusqlite::Result<HashMap<i64, Vec<GpuProcess>>> {
-        let mut by_gpu: HashMap<i64, Vec<GpuProcess>> = HashMap::new();
-        // Recordings before version 4 did not store the type.
-        let kind = if self.version >= 4 { "p.kind" } else { "NULL" };
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT ps.gpu_id, p.pid, p.start_ticks, p.user, p.command, p.container, p.pod,
-                    p.namespace, p.job, ps.gpu_memory_kib, ps.sm_percent, {kind}
-             FROM process_samples ps JOIN processes p ON p.id = ps.process_id
-             WHERE ps.tick = ?1 ORDER BY p.pid"
-        ))?;
-        let mut rows = stmt.query(params![tick])?;
-        while let Some(r) = rows.next()? {
-            let memory: Option<i64> = r.get(9)?;
-            let kind: Option<String> = r.get(11)?;
-            let mut p = GpuProcess::new(
-                r.get(1)?,
-                ProcessKind::Compute,
-                memory.map(|kib| kib.max(0) as u64 * 1024),
-            );
-            p.kind = kind.as_deref().and_then(ProcessKind::from_short);
-            if p.kind.is_none() {
-                p = p.kind_unknown(MissingReason::NotRecorded);
-            }
-            // NULL since version 4; version 3 and before stored 0 for "unknown".
-            let start: Option<i64> = r.get(2)?;
-            p.start_ticks = start.filter(|&t| t > 0).map(|t| t as u64);
-            p.user = r.get(3)?;
-            p.command = r.get(4)?;
-            p.name = p.command.as_deref().and_then(command_name);
-            let placement = Placement {
-                container_id: r.get(5)?,
-                pod_name: r.get(6)?,
-                namespace: r.get(7)?,
-                slurm_job: r.get(8)?,
-                ..Placement::default()
-            };
-            p.placement = (!placement.is_empty()).then_some(placement);
-            p.sm_percent = r.get(10)?;
-            by_gpu.entry(r.get(0)?).or_default().push(p);
-        }
-        Ok(by_gpu)
-    }
 }
 
-/// The program's name from a command line: its first word, without the directory.
-fn command_name(command: &str) -> Option<String> {
-    let first = command.split_whitespace().next()?;
-    Some(first.rsplit('/').next().unwrap_or(first).to_string())
-}
-
-struct SampleRow {
-    gpu_id: i64,
-    index: u32,
-    status: i64,
-    utilization_gpu: Option<u32>,
-    utilization_memory: Option<u32>,
-    memory_used_kib: Option<i64>,
-    temperature: Option<u32>,
-    power_milliwatts: Option<i64>,
-    energy_millijoules: Option<i64>,
-    sm_clock_mhz: Option<u32>,
-    throttle_mask: Option<i64>,
-    processes_listed: Option<bool>,
-}
-
-impl SampleRow {
-    fn read(r: &rusqlite::Row) -> rusqlite::Result<Self> {
-        Ok(Self {
-            gpu_id: r.get(0)?,
-            index: r.get(1)?,
-            status: r.get(2)?,
-            utilization_gpu: r.get(3)?,
-            utilization_memory: r.get(4)?,
-            memory_used_kib: r.get(5)?,
-            temperature: r.get(6)?,
-            power_milliwatts: r.get(7)?,
-            energy_millijoules: r.get(8)?,
-            sm_clock_mhz: r.get(9)?,
-            throttle_mask: r.get(10)?,
-            processes_listed: r.get(11)?,
-        })
-    }
-
-    fn into_gpu(self, info: RecordedGpu, processes: Vec<GpuProcess>) -> GpuSample {
-        let status = match self.status {
-            0 => GpuStatus::Ok,
-            1 => GpuStatus::Lost,
-            _ => GpuStatus::Error,
-        };
-        let mut g = if status == GpuStatus::Ok {
-            GpuSample::empty(self.index)
-        } else {
-            let what = if status == GpuStatus::Lost { "GPU is lost" } else { "GPU error" };
-            GpuSample::unavailable(self.index, status, what)
-        };
-        g.uuid = info.uuid;
-        g.name = info.name;
-        g.pci_bus_id = info.pci_bus_id;
-        if status != GpuStatus::Ok {
-            return g;
-        }
-        let bytes = |kib: i64| kib.max(0) as u64 * 1024;
-        g.memory.total_bytes = info.memory_total_kib.map(bytes);
-        g.memory.used_bytes = self.memory_used_kib.map(bytes);
-        g.memory.free_bytes =
-            g.memory.total_bytes.zip(g.memory.used_bytes).map(|(t, u)| t.saturating_sub(u));
-        g.utilization.gpu_percent = self.utilization_gpu;
-        g.utilization.memory_percent = self.utilization_memory;
-        g.temperature.gpu_celsius = self.temperature;
-        g.power.draw_watts = self.power_milliwatts.map(|mw| mw as f64 / 1000.0);
-        g.power.energy_joules = self.energy_millijoules.map(|mj| mj as f64 / 1000.0);
-        g.clocks.sm_mhz = self.sm_clock_mhz;
-        if let Some(mask) = self.throttle_mask {
-            g.throttle = Throttle::from_mask(mask as u64);
-        }
-        let not_recorded = Missing { reason: MissingReason::NotRecorded, nvml_code: None };
-        let mut missing = MissingFields::default();
-        for field in NOT_RECORDED {
-            missing.insert(*field, not_recorded);
-        }
-        // Processes: listed (none stored is nobody), not listed (unknown), or a version 1
-        // recording that did not say (unknown unless some were stored).
-        g.processes = match self.processes_listed {
-            Some(true) => Some(processes),
-            None if !processes.is_empty() => Some(processes),
-            Some(false) => {
-                missing
-                    .insert("processes", Missing { reason: MissingReason::Error, nvml_code: None });
-                None
-            }
-            None => {
-                missing.insert("processes", not_recorded);
-                None
-            }
-        };
-        g.missing = missing;
-        g
-    }
-}
-
-type Tick = (i64, i64);
-
-/// A tick with samples: past `--keep-raw`, ticks stay only for the events that name them.
-const SAMPLED: &str = "EXISTS (SELECT 1 FROM samples WHERE samples.tick = ticks.id)";
-
-/// The GPUs sampled at `ticks` (the first, the one opened at, the newest), by index.
-fn recorded_gpus(conn: &Connection, ticks: [i64; 3]) -> rusqlite::Result<Vec<(u32, GpuIdentity)>> {
-    let mut query = conn.prepare(
-        "SELECT DISTINCT s.gpu_index, g.uuid, g.pci_bus_id FROM samples s JOIN gpus g ON g.id = s.gpu_id
-          WHERE s.tick IN (?1, ?2, ?3)",
-    )?;
-    let rows = query.query_map(params![ticks[0], ticks[1], ticks[2]], |r| {
-        Ok((
-            r.get(0)?,
-            GpuIdentity { uuid: r.get(1)?, pci_bus_id: r.get(2)?, mig_uuids: Vec::new() },
-        ))
-    })?;
-    rows.collect()
-}
-
-fn bounds(conn: &Connection) -> rusqlite::Result<Option<(Tick, Tick)>> {
-    Ok(first_tick(conn)?.zip(last_tick(conn)?))
-}
-
-fn first_tick(conn: &Connection) -> rusqlite::Result<Option<Tick>> {
-    one(conn, "SELECT id, taken_at FROM ticks WHERE {SAMPLED} ORDER BY taken_at, id LIMIT 1", None)
-}
-
-fn last_tick(conn: &Connection) -> rusqlite::Result<Option<Tick>> {
-    one(
-        conn,
-        "SELECT id, taken_at FROM ticks WHERE {SAMPLED} ORDER BY taken_at DESC, id DESC LIMIT 1",
-        None,
-    )
-}
-
-fn tick_at_or_after(conn: &Connection, ms: i64) -> rusqlite::Result<Option<Tick>> {
-    one(
-        conn,
-        "SELECT id, taken_at FROM ticks WHERE taken_at >= ?1 AND {SAMPLED} ORDER BY taken_at, id LIMIT 1",
-        Some(ms),
-    )
-}
-
-fn tick_at_or_before(conn: &Connection, ms: i64) -> rusqlite::Result<Option<Tick>> {
-    one(
-        conn,
-        "SELECT id, taken_at FROM ticks WHERE taken_at <= ?1 AND {SAMPLED} ORDER BY taken_at DESC, id DESC LIMIT 1",
-        Some(ms),
-    )
-}
-
-/// `n` samples on from the one at `at_ms` (back when negative); the last one there is when
-/// the recording ends sooner.
-fn step(conn: &Connection, at_ms: i64, n: i64) -> rusqlite::Result<Option<Tick>> {
-    if n == 0 {
-        return tick_at_or_after(conn, at_ms);
-    }
-    let sql = if n > 0 {
-        "SELECT id, taken_at FROM ticks WHERE taken_at > ?1 AND {SAMPLED} ORDER BY taken_at, id LIMIT 1 OFFSET ?2"
+/// A GPU's recorded row as the model has it: what the recording does not keep is `null`,
+/// `not_recorded`.
+fn recorded_gpu(row: SampleRow, info: RecordedGpu, processes: Vec<GpuProcess>) -> GpuSample {
+    let status = row.status;
+    let mut g = if status == GpuStatus::Ok {
+        GpuSample::empty(row.index)
     } else {
-        "SELECT id, taken_at FROM ticks WHERE taken_at < ?1 AND {SAMPLED} ORDER BY taken_at DESC, id DESC LIMIT 1 OFFSET ?2"
+        let what = if status == GpuStatus::Lost { "GPU is lost" } else { "GPU error" };
+        GpuSample::unavailable(row.index, status, what)
     };
-    let found = conn
-        .prepare_cached(&sql.replace("{SAMPLED}", SAMPLED))?
-        .query_row(params![at_ms, n.abs() - 1], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    match found {
-        Some(t) => Ok(Some(t)),
-        None if n > 0 => last_tick(conn),
-        None => first_tick(conn),
+    g.uuid = info.uuid;
+    g.name = info.name;
+    g.pci_bus_id = info.pci_bus_id;
+    if status != GpuStatus::Ok {
+        return g;
     }
-}
-
-fn one(conn: &Connection, sql: &str, ms: Option<i64>) -> rusqlite::Result<Option<Tick>> {
-    let mut stmt = conn.prepare_cached(&sql.replace("{SAMPLED}", SAMPLED))?;
-    let map = |r: &rusqlite::Row| Ok((r.get(0)?, r.get(1)?));
-    match ms {
-        Some(ms) => stmt.query_row(params![ms], map).optional(),
-        None => stmt.query_row([], map).optional(),
+    let bytes = |kib: i64| kib.max(0) as u64 * 1024;
+    g.memory.total_bytes = info.memory_total_kib.map(bytes);
+    g.memory.used_bytes = row.memory_used_kib.map(bytes);
+    g.memory.free_bytes =
+        g.memory.total_bytes.zip(g.memory.used_bytes).map(|(t, u)| t.saturating_sub(u));
+    g.utilization.gpu_percent = row.utilization_gpu;
+    g.utilization.memory_percent = row.utilization_memory;
+    g.temperature.gpu_celsius = row.temperature;
+    g.power.draw_watts = row.power_milliwatts.map(|mw| mw as f64 / 1000.0);
+    g.power.energy_joules = row.energy_millijoules.map(|mj| mj as f64 / 1000.0);
+    g.clocks.sm_mhz = row.sm_clock_mhz;
+    if let Some(mask) = row.throttle_mask {
+        g.throttle = Throttle::from_mask(mask as u64);
     }
+    let not_recorded = Missing { reason: MissingReason::NotRecorded, nvml_code: None };
+    let mut missing = MissingFields::default();
+    for field in NOT_RECORDED {
+        missing.insert(*field, not_recorded);
+    }
+    // Processes: listed (none stored is nobody), not listed (unknown), or a version 1
+    // recording that did not say (unknown unless some were stored).
+    g.processes = match row.processes_listed {
+        Some(true) => Some(processes),
+        None if !processes.is_empty() => Some(processes),
+        Some(false) => {
+            missing.insert("processes", Missing { reason: MissingReason::Error, nvml_code: None });
+            None
+        }
+        None => {
+            missing.insert("processes", not_recorded);
+            None
+        }
+    };
+    g.missing = missing;
+    g
 }
 
 /// A sum and a count per slot of the charts' window.
@@ -545,40 +342,18 @@ impl ReplaySource {
         let slots = (window.as_millis() as i64 / step_ms).clamp(1, 100_000) as usize;
         let from = at - slots as i64 * step_ms;
         let mut sums: BTreeMap<(u32, i64), [Slots; 4]> = BTreeMap::new();
-        // By the ticks' range (a join on the time range alone scans every sample).
-        let Some((first, last)) = crate::record::rollup::tick_range(&self.conn, from, at - 1)?
-        else {
-            return Ok(Vec::new());
-        };
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT t.taken_at, s.gpu_id, s.gpu_index, s.utilization_gpu, s.memory_used_kib,
-                    g.memory_total_kib, s.power_milliwatts, s.temperature
-             FROM samples s JOIN ticks t ON t.id = s.tick JOIN gpus g ON g.id = s.gpu_id
-             WHERE s.tick BETWEEN ?1 AND ?2",
-        )?;
-        let mut rows = stmt.query(params![first, last])?;
-        while let Some(r) = rows.next()? {
-            let slot = ((r.get::<_, i64>(0)? - from) / step_ms) as usize;
-            let used: Option<i64> = r.get(4)?;
-            let total: Option<i64> = r.get(5)?;
-            let values = [
-                r.get::<_, Option<i64>>(3)?.map(|v| v as f32),
-                used.zip(total.filter(|t| *t > 0)).map(|(u, t)| u as f32 * 100.0 / t as f32),
-                r.get::<_, Option<i64>>(6)?.map(|mw| mw as f32 / 1000.0),
-                r.get::<_, Option<i64>>(7)?.map(|v| v as f32),
-            ];
+        read::for_each_charted(&self.conn, from, at - 1, |row| {
+            let slot = ((row.at_ms - from) / step_ms) as usize;
             let entry = sums
-                .entry((r.get(2)?, r.get(1)?))
+                .entry((row.index, row.gpu_id))
                 .or_insert_with(|| std::array::from_fn(|_| vec![(0.0, 0); slots]));
-            for (series, value) in entry.iter_mut().zip(values) {
+            for (series, value) in entry.iter_mut().zip(row.values) {
                 if let (Some(v), Some(cell)) = (value, series.get_mut(slot)) {
                     cell.0 += v;
                     cell.1 += 1;
                 }
             }
-        }
-        drop(rows);
-        drop(stmt);
+        })?;
         let mean = |s: &Slots| -> Vec<Option<f32>> {
             s.iter().map(|(sum, n)| (*n > 0).then(|| sum / *n as f32)).collect()
         };

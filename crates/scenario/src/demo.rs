@@ -303,3 +303,16 @@ fn processes(gpu: usize) -> Vec<ProcessSpec> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_fleet_has_the_requested_size_and_moves() {
+        let s = Scenario::demo(8);
+        assert_eq!(s.gpus.len(), 8);
+        let utils: Vec<_> = (0..20).map(|t| s.gpus[0].utilization(t as f64 * 7.0)).collect();
+        assert!(utils.windows(2).any(|w| w[0] != w[1]), "demo metrics must move");
+    }
+}

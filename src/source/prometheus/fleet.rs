@@ -9,6 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 use crate::sample::{GpuSample, Missing, MissingReason, RemoteHost, Workload};
 use crate::text::units::age_text;
 
+use crate::metric_names::{dcgm, gputop};
+
 use super::client::{Labels, Sample};
 use super::vocabulary::{self, GpuParts};
 
@@ -24,8 +26,11 @@ pub const KIND_SCRAPES: &str = "scrapes";
 pub const KIND_LAST_SAMPLE: &str = "last_sample";
 /// The window `KIND_SCRAPES` counts over, in seconds.
 pub const SCRAPES_WINDOW: f64 = 120.0;
-/// The labels the values are grouped to.
-pub const VALUE_LABELS: &str = "__name__, instance, gpu, GPU_I_ID, xid";
+/// The labels the values are grouped to: the metric, the target, the GPU, a MIG device's
+/// instance (its series are not the GPU's) and an XID (one series each).
+pub fn value_labels() -> String {
+    format!("__name__, instance, {}, {}, {}", gputop::GPU, dcgm::GPU_I_ID, gputop::XID)
+}
 
 /// The scrape interval assumed for a target whose scrapes could not be counted.
 const DEFAULT_INTERVAL: f64 = 60.0;
@@ -76,7 +81,7 @@ fn target_key(labels: &Labels) -> TargetKey {
 
 /// The host a GPU belongs to: the name its exporter gives, else the scrape target.
 pub(super) fn host_name<'l>(labels: &'l Labels) -> &'l str {
-    ["hostname", "Hostname", "instance"]
+    [gputop::HOSTNAME, dcgm::HOSTNAME, "instance"]
         .iter()
         .find_map(|n| labels.get(n).filter(|v| !v.is_empty()))
         .unwrap_or("unknown")
@@ -117,7 +122,9 @@ impl Assembly {
                 return;
             }
             Some(KIND_TIMESTAMP) => {
-                let Some(gpu) = labels.get("gpu").and_then(|g| g.parse().ok()) else { return };
+                let Some(gpu) = labels.get(gputop::GPU).and_then(|g| g.parse().ok()) else {
+                    return;
+                };
                 let id = slot(&mut self.identities, instance, gpu);
                 *id = identity(labels, value);
                 return;
@@ -132,10 +139,10 @@ impl Assembly {
             return;
         }
         // A MIG device's series (dcgm-exporter's GPU_I_ID) are not the GPU's.
-        if labels.get("GPU_I_ID").is_some_and(|v| !v.is_empty()) {
+        if labels.get(dcgm::GPU_I_ID).is_some_and(|v| !v.is_empty()) {
             return;
         }
-        let Some(gpu) = labels.get("gpu").and_then(|g| g.parse().ok()) else { return };
+        let Some(gpu) = labels.get(gputop::GPU).and_then(|g| g.parse().ok()) else { return };
         let parts = slot(&mut self.gpus, instance, gpu);
         parts.sample.index = gpu;
         vocabulary::apply(name, value, labels, parts);
@@ -266,20 +273,20 @@ fn identity(labels: &Labels, newest: f64) -> Identity {
         names.iter().find_map(|n| labels.get(n).filter(|v| !v.is_empty())).map(str::to_string)
     };
     let workload = Workload {
-        namespace: vocabulary::workload_label(labels, "namespace").map(str::to_string),
-        pod: vocabulary::workload_label(labels, "pod").map(str::to_string),
-        container: vocabulary::workload_label(labels, "container").map(str::to_string),
-        job: vocabulary::workload_label(labels, "hpc_job").map(str::to_string),
+        namespace: vocabulary::workload_label(labels, dcgm::NAMESPACE).map(str::to_string),
+        pod: vocabulary::workload_label(labels, dcgm::POD).map(str::to_string),
+        container: vocabulary::workload_label(labels, dcgm::CONTAINER).map(str::to_string),
+        job: vocabulary::workload_label(labels, dcgm::HPC_JOB).map(str::to_string),
     };
     // Only dcgm-exporter labels GPUs with their pods; gputop's are its processes'.
-    let dcgm = labels.get("Hostname").is_some() || labels.get("UUID").is_some();
+    let from_dcgm = labels.get(dcgm::HOSTNAME).is_some() || labels.get(dcgm::UUID).is_some();
     Identity {
         host: host_name(labels).to_string(),
         job: labels.get("job").unwrap_or("").to_string(),
-        uuid: text(&["uuid", "UUID"]),
-        name: text(&["name", "modelName"]),
-        pci_bus_id: text(&["pci_bus_id"]),
-        workload: (dcgm && workload != Workload::default()).then_some(workload),
+        uuid: text(&[gputop::UUID, dcgm::UUID]),
+        name: text(&[gputop::NAME, dcgm::MODEL_NAME]),
+        pci_bus_id: text(&[dcgm::PCI_BUS_ID]),
+        workload: (from_dcgm && workload != Workload::default()).then_some(workload),
         newest,
     }
 }

@@ -7,6 +7,8 @@
 pub mod client;
 mod fleet;
 mod past;
+#[cfg(test)]
+mod round_trip;
 mod vocabulary;
 
 use std::collections::HashMap;
@@ -16,8 +18,8 @@ use std::time::Duration;
 pub use client::Connection;
 
 use super::{Source, SourceError};
-use crate::history::PastGpu;
-use crate::sample::{HostInfo, Snapshot, SCHEMA_VERSION};
+use crate::metric_names::gputop;
+use crate::sample::{HostInfo, PastGpu, Snapshot, SCHEMA_VERSION};
 
 pub struct PrometheusSource {
     client: client::Client,
@@ -75,29 +77,30 @@ fn parse_selector(text: &str) -> Result<String, String> {
 fn queries(matchers: &str) -> Vec<String> {
     let with =
         |m: &str| if matchers.is_empty() { m.to_string() } else { format!("{m},{matchers}") };
-    let grouped = |names: &[&str]| {
+    let grouped = |names: Vec<String>| {
         let selector = format!("{{{}}}", with(&format!("__name__=~\"{}\"", names.join("|"))));
-        format!("max by ({}) ({selector})", fleet::VALUE_LABELS)
+        format!("max by ({}) ({selector})", fleet::value_labels())
     };
-    let processes = format!("{{{}}}", with(&format!("__name__=\"{}\"", vocabulary::PROCESSES)));
+    let processes = vocabulary::PROCESSES.name;
+    let processes = format!("{{{}}}", with(&format!("__name__=\"{processes}\"")));
     let (label, stamp, scrapes) = (fleet::KIND_LABEL, fleet::KIND_TIMESTAMP, fleet::KIND_SCRAPES);
     let last_sample = format!(
         "label_replace({{{}}}, \"{label}\", \"{}\", \"\", \"\")",
-        with("__name__=\"gputop_last_sample_timestamp_seconds\""),
+        with(&format!("__name__=\"{}\"", gputop::LAST_SAMPLE_TIMESTAMP.name)),
         fleet::KIND_LAST_SAMPLE
     );
     // One `or` term per metric: `or` keeps the first of series alike but for their name.
     let dated: Vec<String> = vocabulary::DATED
         .iter()
-        .map(|name| {
-            let selector = format!("{{{}}}", with(&format!("__name__=\"{name}\"")));
+        .map(|metric| {
+            let selector = format!("{{{}}}", with(&format!("__name__=\"{}\"", metric.name)));
             format!("label_replace(timestamp({selector}), \"{label}\", \"{stamp}\", \"\", \"\")")
         })
         .collect();
     let up = format!("up{{{matchers}}}");
     vec![
-        format!("{} or {processes}", grouped(vocabulary::GPUTOP)),
-        grouped(vocabulary::DCGM),
+        format!("{} or {processes}", grouped(vocabulary::gputop_names())),
+        grouped(vocabulary::dcgm_names()),
         dated.join(" or "),
         format!(
             "{up} or label_replace(count_over_time({up}[{window}s]), \"{label}\", \"{scrapes}\", \"\", \"\") or {last_sample}",

@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::history::PastGpu;
+use crate::metric_names::{dcgm, gputop, Metric};
+use crate::sample::PastGpu;
 
 use super::client::{Client, Labels};
 
@@ -15,8 +16,9 @@ const MAX_POINTS: f64 = 120.0;
 
 const METRICS: usize = 8;
 
+/// What a series charts.
 #[derive(Clone, Copy)]
-enum Metric {
+enum Charted {
     Utilization,
     Temperature,
     Power,
@@ -27,25 +29,27 @@ enum Metric {
     FbReserved,
 }
 
-fn metric(name: &str) -> Option<Metric> {
-    Some(match name {
-        "gputop_gpu_utilization_ratio" | "DCGM_FI_DEV_GPU_UTIL" => Metric::Utilization,
-        "gputop_gpu_temperature_celsius" | "DCGM_FI_DEV_GPU_TEMP" => Metric::Temperature,
-        "gputop_gpu_power_watts" | "DCGM_FI_DEV_POWER_USAGE" => Metric::Power,
-        "gputop_gpu_memory_used_bytes" => Metric::MemoryUsed,
-        "gputop_gpu_memory_total_bytes" => Metric::MemoryTotal,
-        "DCGM_FI_DEV_FB_USED" => Metric::FbUsed,
-        "DCGM_FI_DEV_FB_FREE" => Metric::FbFree,
-        "DCGM_FI_DEV_FB_RESERVED" => Metric::FbReserved,
-        _ => return None,
-    })
-}
+/// The series read, gputop's and dcgm-exporter's; a large fleet's are the first two.
+const READ: [(&Metric, Charted); 11] = [
+    (&gputop::UTILIZATION, Charted::Utilization),
+    (&dcgm::GPU_UTIL, Charted::Utilization),
+    (&gputop::TEMPERATURE, Charted::Temperature),
+    (&dcgm::GPU_TEMP, Charted::Temperature),
+    (&gputop::POWER, Charted::Power),
+    (&dcgm::POWER_USAGE, Charted::Power),
+    (&gputop::MEMORY_USED, Charted::MemoryUsed),
+    (&gputop::MEMORY_TOTAL, Charted::MemoryTotal),
+    (&dcgm::FB_USED, Charted::FbUsed),
+    (&dcgm::FB_FREE, Charted::FbFree),
+    (&dcgm::FB_RESERVED, Charted::FbReserved),
+];
+const LARGE_FLEET_READS: usize = 2;
 
 /// Per GPU, each metric's points.
 #[derive(Default)]
 struct Points {
     past: PastGpu,
-    /// By [`Metric`].
+    /// By [`Charted`].
     series: [Option<Vec<Option<f64>>>; METRICS],
 }
 
@@ -59,11 +63,9 @@ pub fn read(
 ) -> Vec<PastGpu> {
     let interval = interval.as_secs_f64().max(0.001);
     let small = gpus <= SMALL_FLEET;
-    let names = if small {
-        "gputop_gpu_utilization_ratio|DCGM_FI_DEV_GPU_UTIL|gputop_gpu_temperature_celsius|DCGM_FI_DEV_GPU_TEMP|gputop_gpu_power_watts|DCGM_FI_DEV_POWER_USAGE|gputop_gpu_memory_used_bytes|gputop_gpu_memory_total_bytes|DCGM_FI_DEV_FB_USED|DCGM_FI_DEV_FB_FREE|DCGM_FI_DEV_FB_RESERVED"
-    } else {
-        "gputop_gpu_utilization_ratio|DCGM_FI_DEV_GPU_UTIL"
-    };
+    let read = if small { &READ[..] } else { &READ[..LARGE_FLEET_READS] };
+    let names: Vec<&str> = read.iter().map(|(m, _)| m.name).collect();
+    let names = names.join("|");
     let matchers = if matchers.is_empty() { String::new() } else { format!(",{matchers}") };
     let query = format!("{{__name__=~\"{names}\"{matchers}}}");
     // Whole refresh intervals per point, so each point fills the history slots it spans.
@@ -76,15 +78,16 @@ pub fn read(
     let mut by_gpu: HashMap<String, Points> = HashMap::new();
     let read = client.query_range(&query, (start, end, step), |s| {
         let name = s.metric.get("__name__").unwrap_or("");
-        let Some(m) = metric(name) else { return };
-        // gputop's utilization is a ratio; every other value is in the history's unit.
-        let scale = if name == "gputop_gpu_utilization_ratio" { 100.0 } else { 1.0 };
+        let Some((metric, charted)) = read.iter().find(|(m, _)| m.is_sample(name)) else {
+            return;
+        };
         let Some(p) = gpu(&mut by_gpu, &s.metric) else { return };
-        let slot = p.series[m as usize].get_or_insert_with(|| vec![None; count]);
+        let slot = p.series[*charted as usize].get_or_insert_with(|| vec![None; count]);
         for (t, v) in s.values {
             let i = ((t - start) / step).round();
             if (0.0..count as f64).contains(&i) && v.is_finite() {
-                slot[i as usize] = Some(v * scale);
+                // In the history's unit: gputop's utilization is a ratio.
+                slot[i as usize] = Some(metric.unit.to_model(v));
             }
         }
     });
@@ -95,12 +98,13 @@ pub fn read(
 }
 
 fn gpu<'m>(by_gpu: &'m mut HashMap<String, Points>, labels: &Labels) -> Option<&'m mut Points> {
-    if labels.get("GPU_I_ID").is_some_and(|v| !v.is_empty()) {
+    if labels.get(dcgm::GPU_I_ID).is_some_and(|v| !v.is_empty()) {
         return None;
     }
-    let index: u32 = labels.get("gpu")?.parse().ok()?;
+    let index: u32 = labels.get(gputop::GPU)?.parse().ok()?;
     let host = super::fleet::host_name(labels).to_string();
-    let uuid = labels.get("uuid").or_else(|| labels.get("UUID")).filter(|u| !u.is_empty());
+    let uuid =
+        labels.get(gputop::UUID).or_else(|| labels.get(dcgm::UUID)).filter(|u| !u.is_empty());
     let key = format!("{host}/{index}/{}", uuid.unwrap_or(""));
     let p = by_gpu.entry(key).or_default();
     p.past.host = Some(host);
@@ -110,14 +114,14 @@ fn gpu<'m>(by_gpu: &'m mut HashMap<String, Points>, labels: &Labels) -> Option<&
 }
 
 fn finish(mut p: Points, count: usize, repeat: usize) -> PastGpu {
-    let mut take = |m: Metric| p.series[m as usize].take();
-    let utilization = take(Metric::Utilization);
-    let temperature = take(Metric::Temperature);
-    let power = take(Metric::Power);
-    let used = take(Metric::MemoryUsed);
-    let total = take(Metric::MemoryTotal);
+    let mut take = |m: Charted| p.series[m as usize].take();
+    let utilization = take(Charted::Utilization);
+    let temperature = take(Charted::Temperature);
+    let power = take(Charted::Power);
+    let used = take(Charted::MemoryUsed);
+    let total = take(Charted::MemoryTotal);
     let (fb_used, fb_free, fb_reserved) =
-        (take(Metric::FbUsed), take(Metric::FbFree), take(Metric::FbReserved));
+        (take(Charted::FbUsed), take(Charted::FbFree), take(Charted::FbReserved));
     let memory: Option<Vec<Option<f64>>> = match (used, total, fb_used, fb_free) {
         (Some(u), Some(t), _, _) => Some(
             u.iter()
