@@ -110,8 +110,16 @@ check_glibc() {
   [ -z "$too_new" ] || die "$file needs glibc newer than $GLIBC_BASELINE: $too_new"
   echo "glibc check: $file: highest GLIBC_$highest (<= $GLIBC_BASELINE)"
 }
+# check_needed FILE OBJDUMP: FILE links glibc's libraries alone, as the packages' Depends say.
+check_needed() {
+  local others
+  others=$("$2" -p "$1" | awk '$1 == "NEEDED" { print $2 }' | grep -Ev '^(libc|libm|libdl|libpthread|librt|ld-linux.*)\.so' | tr '\n' ' ') || true
+  [ -z "$others" ] || die "$1 needs libraries beyond glibc, which the packages do not depend on: $others"
+}
 check_glibc "$(bin x86_64-unknown-linux-gnu)" objdump
 check_glibc "$(bin aarch64-unknown-linux-gnu)" aarch64-linux-gnu-objdump
+check_needed "$(bin x86_64-unknown-linux-gnu)" objdump
+check_needed "$(bin aarch64-unknown-linux-gnu)" aarch64-linux-gnu-objdump
 
 # --- The aarch64 binary runs, under qemu: the demo, and the fake NVML library built for
 # aarch64 the same way (the real NVML loading path: dlopen, symbol lookup, the calls). ---
