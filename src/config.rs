@@ -36,8 +36,10 @@ pub enum SortKey {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Seconds between samples.
-    pub interval: Option<f64>,
+    /// Between samples: a number of seconds, or a duration (`"2s"`, `"500ms"`) read by the
+    /// one duration parser the flags use.
+    #[serde(default, deserialize_with = "duration")]
+    pub interval: Option<std::time::Duration>,
     pub theme: Option<ThemeName>,
     /// Start with the GPU panels hidden (more room for processes).
     #[serde(default)]
@@ -66,6 +68,23 @@ impl Config {
         }
         shown
     }
+}
+
+/// A duration in the file: a number of seconds, or text such as `"2s"`.
+fn duration<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<std::time::Duration>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Seconds(f64),
+        Text(String),
+    }
+    let text = match Written::deserialize(d)? {
+        Written::Seconds(s) => s.to_string(),
+        Written::Text(t) => t,
+    };
+    crate::text::time::parse_duration(&text).map(Some).map_err(serde::de::Error::custom)
 }
 
 pub const TEMPLATE: &str = r#"# gputop configuration: ~/.config/gputop/config.toml ($XDG_CONFIG_HOME/gputop/config.toml).
@@ -106,24 +125,30 @@ pub fn default_path() -> Option<PathBuf> {
 impl Config {
     /// Reads `path`; a missing file is the default configuration.
     pub fn load(path: &Path) -> Result<Self, String> {
+        Self::from_read(path, crate::small_file::read_to_string(path))
+    }
+
+    /// [`Config::load`] of the default path, which may also be a file this user may not read
+    /// (another user's home, `sudo` keeping HOME): then the defaults, with a warning to say.
+    /// The file is opened once, as every command starts here.
+    pub fn load_default(path: &Path) -> Result<(Self, Option<String>), String> {
         match crate::small_file::read_to_string(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Ok((
+                Self::default(),
+                Some(format!("cannot read config {}: {e}; going on without it", path.display())),
+            )),
+            read => Self::from_read(path, read).map(|c| (c, None)),
+        }
+    }
+
+    /// The configuration in what reading `path` gave: a missing file is the default.
+    fn from_read(path: &Path, read: std::io::Result<String>) -> Result<Self, String> {
+        match read {
             Ok(text) => {
                 Self::parse(&text).map_err(|e| format!("invalid config {}: {e}", path.display()))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(e) => Err(format!("cannot read config {}: {e}", path.display())),
-        }
-    }
-
-    /// [`Config::load`] of the default path, which may also be a file this user may not read
-    /// (another user's home, `sudo` keeping HOME): then the defaults, with a warning to say.
-    pub fn load_default(path: &Path) -> Result<(Self, Option<String>), String> {
-        match std::fs::File::open(path) {
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Ok((
-                Self::default(),
-                Some(format!("cannot read config {}: {e}; going on without it", path.display())),
-            )),
-            _ => Self::load(path).map(|c| (c, None)),
         }
     }
 
@@ -145,7 +170,8 @@ impl Config {
         let config: Config =
             toml::from_str(text).map_err(|e| format!("\n{}", e.to_string().trim_end()))?;
         if let Some(i) = config.interval {
-            if !(0.1..=3600.0).contains(&i) {
+            if !(0.1..=3600.0).contains(&i.as_secs_f64()) {
+                let i = i.as_secs_f64();
                 return Err(format!("interval = {i} is out of range (0.1 to 3600)"));
             }
         }
@@ -181,7 +207,18 @@ mod tests {
             "{err}"
         );
         assert!(Config::parse("interval = 0\n").unwrap_err().contains("out of range"));
+        assert!(Config::parse("interval = -1\n").unwrap_err().contains("out of range"));
+        assert!(Config::parse("interval = \"soon\"\n").unwrap_err().contains("`soon`"));
         assert!(Config::parse("colour = 1\n").unwrap_err().contains("line 1"));
+    }
+
+    #[test]
+    fn the_interval_is_read_as_the_flags_read_durations() {
+        let secs = |text: &str| Config::parse(text).unwrap().interval.unwrap().as_secs_f64();
+        assert_eq!(secs("interval = 2\n"), 2.0);
+        assert_eq!(secs("interval = 0.5\n"), 0.5);
+        assert_eq!(secs("interval = \"1500ms\"\n"), 1.5);
+        assert_eq!(secs("interval = \"2m\"\n"), 120.0);
     }
 
     #[test]
@@ -198,5 +235,18 @@ mod tests {
         assert_eq!(Config::load(Path::new("/nonexistent/gputop.toml")).unwrap(), Config::default());
         let err = Config::load_named(Path::new("/nonexistent/gputop.toml")).unwrap_err();
         assert!(err.contains("does not exist"), "{err}");
+    }
+
+    #[test]
+    fn the_default_path_is_read_once_whatever_it_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        assert_eq!(Config::load_default(&path).unwrap(), (Config::default(), None));
+        std::fs::write(&path, "interval = 0\n").unwrap();
+        let err = Config::load_default(&path).unwrap_err();
+        assert!(err.starts_with("invalid config") && err.contains("out of range"), "{err}");
+        // A directory where the file should be is an error, not the defaults.
+        let err = Config::load_default(dir.path()).unwrap_err();
+        assert!(err.starts_with("cannot read config"), "{err}");
     }
 }

@@ -5,16 +5,17 @@
 
 use std::mem::ManuallyDrop;
 use std::path::PathBuf;
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use tokio::sync::oneshot;
+
 use crate::history::{History, Ring};
+use crate::poller::{Polled, Poller};
+use crate::sample::PastGpu;
 use crate::sample::Snapshot;
-use crate::source::{
-    DemoFleet, DetailLevel, GpuSelector, SampleOptions, Source, SourceError, SourceSpec,
-};
+use crate::source::{RecentUtilization, Source, SourceError};
 use crate::Error;
 
 /// Which GPUs to read and how: the command line's `--nvml-lib` and `--id`.
@@ -31,32 +32,17 @@ pub struct Options {
 }
 
 impl Options {
+    /// The source these options name, opened as the command line opens its own
+    /// (`plan::embedded`, then `source::open`).
     fn open(&self, continuous: bool) -> Result<Box<dyn Source>, Error> {
-        let ids = self
-            .ids
-            .iter()
-            .map(|s| s.parse::<GpuSelector>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(Error::Usage)?;
-        let library =
-            self.library.clone().or_else(|| std::env::var_os("GPUTOP_NVML_LIB").map(PathBuf::from));
-        let spec = match self.demo {
-            Some(n) => SourceSpec::Demo(DemoFleet::gpus(n).map_err(Error::Usage)?),
-            None => SourceSpec::Nvml {
-                library,
-                host_proc: std::env::var_os("GPUTOP_HOST_PROC").map(PathBuf::from),
-            },
-        };
-        // What `--once --json` samples, less PCIe throughput for one-shot queries: it waits
-        // 20 ms per GPU on real hardware, which a notebook cell asking for memory should not
-        // pay. A background sampler pays it in its own thread.
-        let options = SampleOptions {
-            host_processes: self.processes,
-            pcie_throughput: continuous,
-            details: DetailLevel::None,
+        let plan = crate::plan::embedded(
+            self.library.clone(),
+            &self.ids,
+            self.processes,
+            self.demo,
             continuous,
-        };
-        Ok(spec.open(&ids, options)?)
+        )?;
+        Ok(crate::source::open(&plan)?.source)
     }
 }
 
@@ -88,6 +74,22 @@ pub fn api_error_line(e: &Error) -> String {
     let hint = match error_kind(e) {
         "library_not_found" | "driver_not_loaded" | "no_permission" | "version_mismatch"
         | "nvml" => Some(NVML_HINT),
+        _ => e.hint(),
+    };
+    match hint {
+        Some(hint) => format!("{e}; {hint}"),
+        None => e.to_string(),
+    }
+}
+
+/// [`api_error_line`] of a failed sample, which the poller shares rather than hands over.
+fn api_sample_error_line(e: &SourceError) -> String {
+    let hint = match e {
+        SourceError::LibraryNotLoadable { .. }
+        | SourceError::DriverNotLoaded
+        | SourceError::NoPermission
+        | SourceError::VersionMismatch
+        | SourceError::Nvml(_) => Some(NVML_HINT),
         _ => e.hint(),
     };
     match hint {
@@ -156,11 +158,11 @@ struct Shared {
     samples: u64,
 }
 
-/// Samples in a thread of its own every `interval` into a bounded history, until stopped or
+/// Samples with the [`Poller`] every `interval` into a bounded history, until stopped or
 /// dropped. The first sample is taken before `start` returns, so errors surface there.
 pub struct Sampler {
     shared: Arc<Mutex<Shared>>,
-    stop: Option<mpsc::Sender<()>>,
+    stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -172,19 +174,16 @@ impl Sampler {
         let times = Ring::new(history.capacity());
         let shared = Arc::new(Mutex::new(Shared { latest: None, history, times, samples: 0 }));
         let first = source.sample()?;
-        record(&shared, Ok(first));
-        let (stop, stopped) = mpsc::channel();
+        // The poller publishes the sample taken here first, then samples on its schedule.
+        let source = Box::new(KeptLoaded { first: Some(first), inner: ManuallyDrop::new(source) });
+        let (stop, stopped) = oneshot::channel();
+        let (recorded, first_recorded) = mpsc::channel();
         let theirs = Arc::clone(&shared);
-        let thread =
-            std::thread::Builder::new().name("gputop-sampler".into()).spawn(move || loop {
-                match stopped.recv_timeout(interval) {
-                    Err(RecvTimeoutError::Timeout) => record(&theirs, source.sample()),
-                    _ => {
-                        std::mem::forget(source); // see Session::source
-                        return;
-                    }
-                }
-            })?;
+        let thread = std::thread::Builder::new()
+            .name("gputop-history".into())
+            .spawn(move || keep_history(source, interval, &theirs, stopped, recorded))?;
+        // Recorded before `start` returns, as the first sample's errors are said before.
+        let _ = first_recorded.recv();
         Ok(Self { shared, stop: Some(stop), thread: Some(thread) })
     }
 
@@ -225,7 +224,7 @@ impl Sampler {
         Some(times[skip..].iter().copied().zip(values).collect())
     }
 
-    /// Stops the thread and waits for it (at most one sample's time).
+    /// Stops recording and waits for it; the poller's thread ends at its next sample.
     pub fn stop(&mut self) {
         drop(self.stop.take());
         if let Some(thread) = self.thread.take() {
@@ -240,17 +239,68 @@ impl Drop for Sampler {
     }
 }
 
-fn record(shared: &Mutex<Shared>, sampled: Result<Snapshot, SourceError>) {
+/// Records what `source`, sampled by a [`Poller`], publishes until `stopped`; `recorded` is
+/// told once the first is in.
+fn keep_history(
+    source: Box<dyn Source>,
+    interval: Duration,
+    shared: &Mutex<Shared>,
+    mut stopped: oneshot::Receiver<()>,
+    recorded: mpsc::Sender<()>,
+) {
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_time().build() else {
+        return;
+    };
+    runtime.block_on(async {
+        let mut poller = Poller::spawn(source, interval);
+        loop {
+            tokio::select! {
+                polled = poller.next() => match polled {
+                    Some(polled) => record(shared, polled),
+                    None => return,
+                },
+                _ = &mut stopped => return,
+            }
+            let _ = recorded.send(());
+        }
+    });
+}
+
+/// The source the sampler's poller samples: the first sample already taken, and NVML never
+/// unloaded when the poller drops it (see `Session::source`).
+struct KeptLoaded {
+    first: Option<Snapshot>,
+    inner: ManuallyDrop<Box<dyn Source>>,
+}
+
+impl Source for KeptLoaded {
+    fn sample(&mut self) -> Result<Snapshot, SourceError> {
+        match self.first.take() {
+            Some(first) => Ok(first),
+            None => self.inner.sample(),
+        }
+    }
+
+    fn recent_utilization(&mut self, window: Duration) -> Vec<Option<RecentUtilization>> {
+        self.inner.recent_utilization(window)
+    }
+
+    fn past(&mut self, window: Duration, step: Duration) -> Vec<PastGpu> {
+        self.inner.past(window, step)
+    }
+}
+
+fn record(shared: &Mutex<Shared>, polled: Polled) {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
     let mut shared = shared.lock().unwrap_or_else(|e| e.into_inner());
     shared.samples += 1;
-    match sampled {
+    match polled {
         Ok(snapshot) => {
             shared.history.record(&snapshot);
             shared.times.push(now);
-            shared.latest = Some(Ok(Arc::new(snapshot)));
+            shared.latest = Some(Ok(snapshot));
         }
-        Err(e) => shared.latest = Some(Err(api_error_line(&Error::Source(e)))),
+        Err(e) => shared.latest = Some(Err(api_sample_error_line(&e))),
     }
 }
 
@@ -264,14 +314,14 @@ pub struct Doctor {
 
 /// Runs every doctor check; `python` includes the checks of Python's CUDA frameworks.
 pub fn doctor(library: Option<PathBuf>, python: bool) -> Doctor {
-    let library = library.or_else(|| std::env::var_os("GPUTOP_NVML_LIB").map(PathBuf::from));
+    let library = crate::plan::nvml_library(library);
     let system = crate::doctor::System::local();
     let options = crate::doctor::DoctorOptions { nvml_library: library, python };
     let report = crate::doctor::diagnose(&system, &options);
     let painter = crate::output::style::Painter { enabled: false };
     Doctor {
         json: crate::doctor::render_json(&report),
-        text: crate::doctor::render_text(&report, painter, !crate::mode::locale_is_utf8()),
+        text: crate::doctor::render_text(&report, painter, !crate::term::caps::locale_is_utf8()),
         exit_code: report.exit_code(),
     }
 }

@@ -20,7 +20,7 @@ pub mod doctor {
 /// `gputop health`'s judgement, with the kernel log of the test's making.
 pub mod health {
     pub use crate::health::line;
-    pub use crate::mode::health::{report, Report};
+    pub use crate::health::run::{report, Report};
 }
 
 /// Recordings made without a GPU or a clock, for the report's benchmark.

@@ -251,3 +251,23 @@ fn on_a_dumb_terminal_the_watch_view_stands_in_and_q_quits_it() {
     assert_eq!(text.matches("watch view").count(), 1, "said once:\n{text}");
     assert!(pty.cooked(), "the terminal's modes are back");
 }
+
+/// A subcommand that samples or examines this machine refuses another machine's data instead of
+/// judging, recording or picking this one's while seeming to answer for those.
+#[test]
+fn a_subcommand_refuses_a_source_it_would_not_use() {
+    let prom = ["--prometheus", "http://127.0.0.1:9"];
+    for sub in ["select", "record", "serve", "doctor"] {
+        assert_refused(&[&prom[..], &[sub]].concat(), "--prometheus does not apply");
+    }
+    assert_refused(&["--replay", "/nonexistent.db", "select"], "--replay does not apply");
+    assert_refused(&["--remote", "127.0.0.1:9", "doctor"], "--remote does not apply");
+    assert_refused(
+        &["--prometheus", "http://127.0.0.1:9", "report", "x.db"],
+        "reads the recording",
+    );
+    // health says unknown (3) for anything that kept it from judging, with the same one line.
+    let (code, out, err) = run(&["--prometheus", "http://127.0.0.1:9", "health"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(out.is_empty() && err.contains("--prometheus does not apply"), "{out}{err}");
+}

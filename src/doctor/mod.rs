@@ -137,3 +137,32 @@ pub struct DoctorOptions {
 pub fn diagnose(sys: &System, opts: &DoctorOptions) -> Report {
     Report::new(checks::run_all(sys, opts))
 }
+
+/// `gputop doctor` as the plan resolved it: what to check, and how to print the findings.
+pub struct DoctorRun {
+    pub options: DoctorOptions,
+    pub json: bool,
+    /// `--demo` was given: the doctor checks the real machine all the same, and says so.
+    pub demo: bool,
+    pub color: bool,
+    pub ascii: bool,
+}
+
+/// Diagnoses this machine and prints the report; the exit code is the verdict (0/1/2).
+pub fn run(plan: &DoctorRun) -> i32 {
+    use std::io::Write;
+    // The demo simulates GPUs, not a driver, CUDA or frameworks to diagnose.
+    if plan.demo {
+        eprintln!("gputop: doctor checks this machine's real GPU stack (driver, NVML, CUDA, frameworks), not the --demo fleet");
+    }
+    let report = diagnose(&System::local(), &plan.options);
+    let text = if plan.json {
+        render_json(&report)
+    } else {
+        let painter = crate::output::style::Painter { enabled: plan.color };
+        render_text(&report, painter, plan.ascii)
+    };
+    // A closed pipe is no reason to change the verdict.
+    let _ = writeln!(std::io::stdout(), "{text}");
+    report.exit_code()
+}

@@ -34,12 +34,12 @@ pub fn render_text(report: &Report, painter: Painter, ascii: bool) -> String {
     let mut out = String::new();
     let arrow = if ascii { "->" } else { "→" };
     for section in &report.sections {
-        let _ = writeln!(out, "{}", painter.paint(style::HEADER, section.name));
+        let _ = writeln!(out, "{}", painter.line(style::HEADER, section.name));
         for f in &section.findings {
-            let m = painter.paint(mark_style(f.status), mark(f.status, ascii));
+            let m = painter.line(mark_style(f.status), mark(f.status, ascii));
             let _ = writeln!(out, "  {m} {}", sanitize(&f.title));
             for e in &f.evidence {
-                let _ = writeln!(out, "      {}", painter.paint(style::DIM, &sanitize(e)));
+                let _ = writeln!(out, "      {}", painter.line(style::DIM, sanitize(e)));
             }
             if let (Some(fix), true) = (&f.fix, f.status >= Status::Warning) {
                 let _ = writeln!(out, "      {arrow} {}", sanitize(fix));
@@ -51,9 +51,9 @@ pub fn render_text(report: &Report, painter: Painter, ascii: bool) -> String {
     let _ = writeln!(
         out,
         "{}",
-        painter.paint(
+        painter.line(
             style::HEADER,
-            &format!(
+            format_args!(
                 "{} ok, {}, {}, {} skipped",
                 s.ok,
                 plural(s.warnings, "warning"),

@@ -4,11 +4,12 @@
 //! narrower than it can be, and hardware slowdowns. Each finding says what to do.
 
 pub mod kernel_log;
+pub mod run;
 pub mod xid;
 
 use serde::Serialize;
 
-use crate::sample::{EventSource, GpuSample, GpuStatus, MissingReason, ThrottleReason};
+use crate::sample::{EventSource, FieldKey, GpuSample, GpuStatus, MissingReason, ThrottleReason};
 use crate::text::sanitize::sanitize;
 
 /// A verdict, least to most serious: a known failure outranks what could not be examined,
@@ -142,18 +143,18 @@ pub fn judge(g: &GpuSample, not_examined: Vec<NotExamined>) -> GpuHealth {
 /// The checks above that read a value the driver can refuse, by the fields they read. A GPU
 /// without the value (NOT_SUPPORTED: no NVLink, no row remapping before Ampere) has nothing
 /// to check; a value refused (no permission, an error) is a check not examined.
-const REFUSABLE: [(&str, &[&str]); 5] = [
-    ("hardware slowdowns", &["throttle"]),
-    ("ECC errors", &["ecc.uncorrected"]),
-    ("memory rows and pages", &["details.remapped_rows", "details.retired_pages_pending"]),
-    ("PCIe link", &["details.pcie_link_width_current", "details.pcie_link_width_max"]),
+const REFUSABLE: [(&str, &[FieldKey]); 5] = [
+    ("hardware slowdowns", &[FieldKey::Throttle]),
+    ("ECC errors", &[FieldKey::EccUncorrected]),
+    ("memory rows and pages", &[FieldKey::RemappedRows, FieldKey::RetiredPagesPending]),
+    ("PCIe link", &[FieldKey::PcieLinkWidthCurrent, FieldKey::PcieLinkWidthMax]),
     (
         "NVLink",
         &[
-            "details.nvlink",
-            "details.nvlink.recovery_errors",
-            "details.nvlink.crc_flit_errors",
-            "details.nvlink.crc_data_errors",
+            FieldKey::Nvlink,
+            FieldKey::NvlinkRecoveryErrors,
+            FieldKey::NvlinkCrcFlitErrors,
+            FieldKey::NvlinkCrcDataErrors,
         ],
     ),
 ];
@@ -165,7 +166,7 @@ fn refused_checks(g: &GpuSample) -> Vec<NotExamined> {
         .filter_map(|(check, fields)| {
             let missing = fields
                 .iter()
-                .filter_map(|f| g.missing.get(f))
+                .filter_map(|f| g.missing.get(*f))
                 .find(|m| m.reason != MissingReason::NotSupported)?;
             let (why, fix) = match missing.reason {
                 MissingReason::NoPermission => {
@@ -392,11 +393,11 @@ mod tests {
         let mut g = GpuSample::empty(0);
         let refused = Missing { reason: MissingReason::Error, nvml_code: Some(999) };
         let lacking = Missing { reason: MissingReason::NotSupported, nvml_code: Some(3) };
-        g.missing.insert("details.nvlink", lacking);
+        g.missing.insert(FieldKey::Nvlink, lacking);
         assert_eq!(judge(&g, vec![]).status, Severity::Ok, "no NVLink: nothing to check");
-        g.missing.insert("throttle", refused);
+        g.missing.insert(FieldKey::Throttle, refused);
         g.missing.insert(
-            "ecc.uncorrected",
+            FieldKey::EccUncorrected,
             Missing { reason: MissingReason::NoPermission, nvml_code: None },
         );
         let h = judge(&g, vec![]);

@@ -6,6 +6,10 @@
 pub mod dcgm;
 pub mod gputop;
 
+/// The header on `/api/v1/snapshot` that tells a `--remote` reader the snapshot it gets is
+/// stale, and how old (seconds).
+pub const STALE_HEADER: &str = "gputop-stale-seconds";
+
 /// A gauge (a value now) or a counter (a running total).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

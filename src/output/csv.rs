@@ -87,3 +87,53 @@ pub fn rows(snapshot: &Snapshot) -> String {
         host.into_iter().chain(record(&taken_at, g)).collect()
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::query::{Query, QueryFormat};
+
+    /// Each column's `--query-gpu` property: the same model field, in base units.
+    const PROPERTIES: [(&str, Option<&str>); COLUMNS.len()] = [
+        ("timestamp", None),
+        ("index", Some("index")),
+        ("uuid", Some("uuid")),
+        ("name", Some("name")),
+        ("pci_bus_id", Some("pci.bus_id")),
+        ("status", None),
+        ("temperature_celsius", Some("temperature.gpu")),
+        ("utilization_gpu_percent", Some("utilization.gpu")),
+        ("utilization_memory_percent", Some("utilization.memory")),
+        ("memory_used_bytes", Some("memory.used")),
+        ("memory_total_bytes", Some("memory.total")),
+        ("power_draw_watts", Some("power.draw")),
+        ("power_limit_watts", Some("enforced.power.limit")),
+        ("fan_percent", Some("fan.speed")),
+        ("clock_sm_mhz", Some("clocks.current.sm")),
+        ("clock_memory_mhz", Some("clocks.current.memory")),
+        ("performance_state", Some("pstate")),
+        // gputop's own: nvidia-smi's --query-gpu has no count of processes.
+        ("process_count", None),
+    ];
+
+    #[test]
+    fn every_column_is_a_property_of_the_registry_and_unknown_when_it_is() {
+        assert_eq!(COLUMNS, PROPERTIES.map(|(column, _)| column));
+        let mut s = crate::source::SimSource::new(crate::scenario::Scenario::demo(2), &[])
+            .unwrap()
+            .sample_at(0.0);
+        let g = &mut s.gpus[1];
+        let (index, status, processes) = (g.index, g.status, g.processes.clone());
+        *g = GpuSample { index, status, processes, ..GpuSample::empty(index) };
+        let format = QueryFormat { header: false, units: false };
+        for (gpu, g) in s.gpus.iter().enumerate() {
+            let cells = record("t", g);
+            for ((column, property), cell) in PROPERTIES.iter().zip(&cells) {
+                let Some(property) = property else { continue };
+                let query = Query::gpus(property).unwrap_or_else(|e| panic!("{column}: {e}"));
+                let value = &query.rows(&s, format)[gpu];
+                assert_eq!(cell == "N/A", value == "[N/A]", "GPU {gpu} {column}: {cell} {value}");
+            }
+        }
+    }
+}

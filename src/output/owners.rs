@@ -15,6 +15,7 @@ use serde::Serialize;
 use super::style;
 use super::table::{self, TableOptions};
 use crate::sample::{GpuProcess, Snapshot};
+use crate::term::styled::StyledLine;
 use crate::text::sanitize::sanitize;
 use crate::text::units::{duration_coarse, human_bytes, or_na, pad, truncate};
 
@@ -190,7 +191,7 @@ fn owner(name: Option<String>, procs: &[(GpuRef, &GpuProcess)]) -> Owner {
 }
 
 /// The table: the snapshot's header line, then a line per holder.
-pub fn render(snapshot: &Snapshot, by: OwnerKey, opts: &TableOptions) -> Vec<String> {
+pub fn render(snapshot: &Snapshot, by: OwnerKey, opts: &TableOptions) -> Vec<StyledLine> {
     let owners = group(snapshot, by);
     let nobody = by.nobody();
     let names: Vec<String> = owners
@@ -215,9 +216,9 @@ pub fn render(snapshot: &Snapshot, by: OwnerKey, opts: &TableOptions) -> Vec<Str
         .max(by.heading().len());
     let gpus_w = gpus.iter().map(String::len).max().unwrap_or(0).max(4);
     let mut lines = vec![table::header_line(snapshot)];
-    lines.push(opts.painter.paint(
+    lines.push(opts.painter.line(
         style::HEADER,
-        &format!(
+        format_args!(
             "{}  {:<gpus_w$}  {:>8}  {:>3}  {:>6}  PROCESSES",
             pad(by.heading(), name_w, true),
             "GPUS",
@@ -230,7 +231,9 @@ pub fn render(snapshot: &Snapshot, by: OwnerKey, opts: &TableOptions) -> Vec<Str
         lines.push("No GPU processes.".into());
     }
     for ((o, name), gpus) in owners.owners.iter().zip(&names).zip(&gpus) {
-        let mut line = format!(
+        let mut line = StyledLine::new();
+        let _ = write!(
+            line,
             "{}  {:<gpus_w$}  {:>8}  {:>3}  {:>6}  {}",
             pad(name, name_w, true),
             gpus,
@@ -245,14 +248,14 @@ pub fn render(snapshot: &Snapshot, by: OwnerKey, opts: &TableOptions) -> Vec<Str
         lines.push(line);
     }
     for u in &owners.unknown {
-        lines.push(opts.painter.paint(
+        lines.push(opts.painter.line(
             style::ALERT,
-            &format!("GPU {}: processes {}", u.gpu.label(), sanitize(&u.reason)),
+            format_args!("GPU {}: processes {}", u.gpu.label(), sanitize(&u.reason)),
         ));
     }
     if let Some(width) = opts.width {
         for line in &mut lines {
-            *line = table::clip(line, width);
+            line.clip(width);
         }
     }
     lines
@@ -327,7 +330,8 @@ mod tests {
     #[test]
     fn the_table_has_a_line_per_holder() {
         let opts = TableOptions { painter: Painter { enabled: false }, width: None, ascii: false };
-        let lines = render(&snapshot(), OwnerKey::User, &opts);
+        let lines: Vec<String> =
+            render(&snapshot(), OwnerKey::User, &opts).iter().map(|l| l.to_string()).collect();
         assert_eq!(lines[1], "USER   GPUS   GPU MEM  SM%   SINCE  PROCESSES");
         assert_eq!(lines[2], "bob    1      20.0GiB   90      1m  1: python job3.py");
         assert_eq!(lines[3], "alice  0,1     7.0GiB   40   2h00m  3: python job1.py");

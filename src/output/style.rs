@@ -1,46 +1,8 @@
-//! Colour for human output: `--color auto|always|never`, `NO_COLOR`, and what the colours mean.
+//! Colour for human output: what the colours mean, painted when [`crate::term::caps`] says
+//! colour is on (`--color auto|always|never`, `NO_COLOR`).
 
-use std::io::IsTerminal;
-
+use crate::term::styled::StyledLine;
 use anstyle::{AnsiColor, Style};
-use clap::ValueEnum;
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    /// Colour when stdout is a terminal and `NO_COLOR` is not set.
-    #[default]
-    Auto,
-    Always,
-    Never,
-}
-
-impl ColorChoice {
-    /// Whether to colour stdout. An explicit `always` beats `NO_COLOR`, as flags beat the
-    /// environment everywhere else.
-    pub fn enabled(self) -> bool {
-        match self {
-            Self::Always => true,
-            Self::Never => false,
-            Self::Auto => {
-                let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-                let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
-                !no_color && !dumb && std::io::stdout().is_terminal()
-            }
-        }
-    }
-}
-
-impl ColorChoice {
-    /// For the full-screen monitor, which only runs on a terminal: `NO_COLOR` and `never` turn
-    /// colour off.
-    pub fn enabled_for_tty(self) -> bool {
-        match self {
-            Self::Always => true,
-            Self::Never => false,
-            Self::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-        }
-    }
-}
 
 /// Applies styles only when colour is on.
 #[derive(Debug, Clone, Copy)]
@@ -49,12 +11,16 @@ pub struct Painter {
 }
 
 impl Painter {
-    pub fn paint(&self, style: Style, text: &str) -> String {
-        if self.enabled && style != Style::new() {
-            format!("{style}{text}{style:#}")
-        } else {
-            text.to_string()
-        }
+    /// Appends `text` to `line`, in `style` when colour is on.
+    pub fn paint(&self, line: &mut StyledLine, style: Style, text: impl std::fmt::Display) {
+        line.push(if self.enabled { style } else { Style::new() }, text);
+    }
+
+    /// `text` as a line of its own, in `style` when colour is on.
+    pub fn line(&self, style: Style, text: impl std::fmt::Display) -> StyledLine {
+        let mut line = StyledLine::new();
+        self.paint(&mut line, style, text);
+        line
     }
 }
 
@@ -97,9 +63,9 @@ mod tests {
 
     #[test]
     fn painter_off_leaves_text_alone() {
-        assert_eq!(Painter { enabled: false }.paint(ALERT, "x"), "x");
-        let on = Painter { enabled: true }.paint(ALERT, "x");
-        assert!(on.starts_with('\x1b') && on.contains('x') && on.ends_with('m'));
+        assert_eq!(Painter { enabled: false }.line(ALERT, "x").to_string(), "x");
+        let on = Painter { enabled: true }.line(ALERT, "x").to_string();
+        assert_eq!(on, format!("{ALERT}x{ALERT:#}"));
     }
 
     #[test]

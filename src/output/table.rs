@@ -9,13 +9,17 @@
 //!   0     4000  alice  C     3210MiB    40   98.0  python train.py
 //! ```
 //!
-//! Rendering returns lines, so the watch mode can rewrite only the lines that changed.
+//! Rendering returns styled lines, written as SGR codes by `--once` and set into the cells of
+//! the `--watch` frame, which rewrites only the cells that changed.
+
+use std::fmt::Write;
 
 use chrono::Local;
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+use unicode_width::UnicodeWidthStr;
 
 use super::style::{self, Painter};
 use crate::sample::{GpuSample, GpuStatus, PidMapping, ProcessKind, Snapshot};
+use crate::term::styled::StyledLine;
 use crate::text::sanitize::sanitize;
 use crate::text::units::{human_bytes, mib, or_na, pad, truncate, NA};
 
@@ -29,7 +33,7 @@ pub struct TableOptions {
 
 const NAME_MAX: usize = 32;
 
-pub fn render(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
+pub fn render(snapshot: &Snapshot, opts: &TableOptions) -> Vec<StyledLine> {
     let p = opts.painter;
     let mut lines = vec![header_line(snapshot)];
     if snapshot.gpus.is_empty() && snapshot.hosts.is_empty() {
@@ -39,7 +43,7 @@ pub fn render(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
             Some(v) => format!("No GPU found: the NVIDIA driver ({v}) reports no devices"),
             None => "No GPU found".into(),
         };
-        lines.push(p.paint(style::ALERT, &format!("{why} (`gputop doctor` checks the stack)")));
+        lines.push(p.line(style::ALERT, format_args!("{why} (`gputop doctor` checks the stack)")));
         return lines;
     }
     let name_width = snapshot
@@ -49,18 +53,18 @@ pub fn render(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
         .max()
         .unwrap_or(4)
         .clamp(4, NAME_MAX);
-    lines.push(p.paint(
+    lines.push(p.line(
         style::HEADER,
-        &format!(
+        format_args!(
             "GPU  {:<name_width$}  {:>5}  UTIL  {:<22}  {:<11}  FAN",
             "NAME", "TEMP", "MEMORY", "POWER"
         ),
     ));
-    let gpu_lines = |gpus: &mut dyn Iterator<Item = &GpuSample>, lines: &mut Vec<String>| {
+    let gpu_lines = |gpus: &mut dyn Iterator<Item = &GpuSample>, lines: &mut Vec<StyledLine>| {
         for gpu in gpus {
             lines.push(gpu_line(gpu, name_width, opts));
             if let Some(alarm) = throttle_alarm(gpu, opts.ascii) {
-                lines.push(p.paint(style::ALERT, &alarm));
+                lines.push(p.line(style::ALERT, alarm));
             }
             lines.extend(mig_lines(gpu, opts));
         }
@@ -75,11 +79,11 @@ pub fn render(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
                 Some(name) if host.up => {
                     let took = host.latency_ms.map_or(String::new(), |ms| format!(", {ms} ms"));
                     lines.push(
-                        p.paint(style::HEADER, &format!("── {} ({url}{took})", sanitize(name))),
+                        p.line(style::HEADER, format_args!("── {} ({url}{took})", sanitize(name))),
                     );
                     if host.stale {
                         let why = sanitize(host.error.as_deref().unwrap_or("stale"));
-                        lines.push(p.paint(style::ALERT, &format!("   STALE ({why})")));
+                        lines.push(p.line(style::ALERT, format_args!("   STALE ({why})")));
                     }
                     gpu_lines(
                         &mut snapshot.gpus.iter().filter(|g| g.host.as_ref() == Some(name)),
@@ -88,23 +92,23 @@ pub fn render(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
                 }
                 _ => {
                     let why = sanitize(host.error.as_deref().unwrap_or("no answer"));
-                    lines.push(p.paint(style::ALERT, &format!("── {url}: DOWN ({why})")));
+                    lines.push(p.line(style::ALERT, format_args!("── {url}: DOWN ({why})")));
                 }
             }
         }
     }
-    lines.push(String::new());
+    lines.push(StyledLine::new());
     lines.extend(process_lines(snapshot, opts));
     if let Some(width) = opts.width {
         for line in &mut lines {
-            *line = clip(line, width);
+            line.clip(width);
         }
     }
     lines
 }
 
 /// Plain, not bold: its clock changes every refresh, and a style would cost bytes each time.
-pub(super) fn header_line(snapshot: &Snapshot) -> String {
+pub(super) fn header_line(snapshot: &Snapshot) -> StyledLine {
     let host = &snapshot.host;
     // Many hosts: how many answered stands where one host's name would.
     let name = if snapshot.hosts.is_empty() {
@@ -116,7 +120,7 @@ pub(super) fn header_line(snapshot: &Snapshot) -> String {
     let at = snapshot.taken_at.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S");
     // Many hosts and no local driver: this machine's "driver N/A" would say nothing of theirs.
     if !snapshot.hosts.is_empty() && host.driver_version.is_none() {
-        return format!("{name}  {at}");
+        return format!("{name}  {at}").into();
     }
     format!(
         "{}  {}  driver {}  CUDA {}",
@@ -125,41 +129,47 @@ pub(super) fn header_line(snapshot: &Snapshot) -> String {
         sanitize(host.driver_version.as_deref().unwrap_or(NA)),
         host.cuda_driver_version.as_deref().unwrap_or(NA),
     )
+    .into()
 }
 
-fn gpu_line(gpu: &GpuSample, name_width: usize, opts: &TableOptions) -> String {
+fn gpu_line(gpu: &GpuSample, name_width: usize, opts: &TableOptions) -> StyledLine {
     let p = opts.painter;
     let name = sanitize(gpu.name.as_deref().unwrap_or(NA));
     let name = pad(&truncate(&name, name_width, opts.ascii), name_width, true);
+    let mut line = StyledLine::new();
+    let _ = write!(line, "{:>3}  {name}  ", gpu.index);
     if gpu.status != GpuStatus::Ok {
         let what = match gpu.status {
             GpuStatus::Lost => "LOST".to_string(),
             _ => format!("ERROR: {}", sanitize(gpu.error.as_deref().unwrap_or("unknown"))),
         };
-        return format!("{:>3}  {name}  {}", gpu.index, p.paint(style::ALERT, &what));
+        p.paint(&mut line, style::ALERT, what);
+        return line;
     }
     let degree = if opts.ascii { "C" } else { "°C" };
     let temp = gpu.temperature.gpu_celsius.map_or(NA.to_string(), |t| format!("{t}{degree}"));
-    let temp = p.paint(
+    p.paint(
+        &mut line,
         style::temperature(gpu.temperature.gpu_celsius, gpu.temperature.slowdown_celsius),
-        &format!("{temp:>5}"),
+        format_args!("{temp:>5}"),
     );
     let util = gpu.utilization.gpu_percent;
-    let util = p.paint(
+    let _ = write!(line, "  ");
+    p.paint(
+        &mut line,
         style::load(util.map(f64::from)),
-        &format!("{:>4}", util.map_or(NA.to_string(), |u| format!("{u}%"))),
+        format_args!("{:>4}", util.map_or(NA.to_string(), |u| format!("{u}%"))),
     );
     let memory = match (gpu.memory.used_bytes, gpu.memory.total_bytes) {
         (Some(used), Some(total)) => format!("{} / {} MiB", mib(used), mib(total)),
         _ => NA.to_string(),
     };
     let mem_pct = gpu.memory_percent();
-    let memory = format!(
-        "{memory:>17} {}",
-        p.paint(
-            style::load(mem_pct),
-            &format!("{:>4}", mem_pct.map_or(String::new(), |m| format!("{m:.0}%")))
-        )
+    let _ = write!(line, "  {memory:>17} ");
+    p.paint(
+        &mut line,
+        style::load(mem_pct),
+        format_args!("{:>4}", mem_pct.map_or(String::new(), |m| format!("{m:.0}%"))),
     );
     let power = match (gpu.power.draw_watts, gpu.power.limit_watts) {
         (Some(draw), Some(limit)) => format!("{draw:.0} / {limit:.0} W"),
@@ -167,12 +177,13 @@ fn gpu_line(gpu: &GpuSample, name_width: usize, opts: &TableOptions) -> String {
         _ => NA.to_string(),
     };
     let fan = gpu.fan_percent.map_or(NA.to_string(), |f| format!("{f}%"));
-    format!("{:>3}  {name}  {temp}  {util}  {memory}  {power:<11}  {fan:>3}", gpu.index)
+    let _ = write!(line, "  {power:<11}  {fan:>3}");
+    line
 }
 
 /// A line per MIG device under its GPU: profile, instance ids, memory. NVML gives no
 /// utilization for MIG devices, which the line says rather than showing a number.
-fn mig_lines(gpu: &GpuSample, opts: &TableOptions) -> Vec<String> {
+fn mig_lines(gpu: &GpuSample, opts: &TableOptions) -> Vec<StyledLine> {
     let Some(instances) = &gpu.mig_instances else { return Vec::new() };
     let branch = if opts.ascii { "`-" } else { "└" };
     let id = |v: Option<u32>| v.map_or(NA.to_string(), |v| v.to_string());
@@ -189,6 +200,7 @@ fn mig_lines(gpu: &GpuSample, opts: &TableOptions) -> Vec<String> {
                 id(m.gpu_instance_id),
                 id(m.compute_instance_id),
             )
+            .into()
         })
         .collect()
 }
@@ -202,7 +214,7 @@ fn throttle_alarm(gpu: &GpuSample, ascii: bool) -> Option<String> {
     })
 }
 
-fn process_lines(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
+fn process_lines(snapshot: &Snapshot, opts: &TableOptions) -> Vec<StyledLine> {
     let p = opts.painter;
     let rows: Vec<_> = snapshot
         .gpus
@@ -221,7 +233,7 @@ fn process_lines(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
         })
         .collect();
     // A list NVML could not give is unknown, never "no processes".
-    let unknown: Vec<String> = snapshot
+    let unknown: Vec<StyledLine> = snapshot
         .gpus
         .iter()
         .filter_map(|g| {
@@ -230,16 +242,16 @@ fn process_lines(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
                 .host
                 .as_ref()
                 .map_or(g.index.to_string(), |h| format!("{}:{}", sanitize(h), g.index));
-            Some(p.paint(style::DIM, &format!("GPU {label}: processes {reason}")))
+            Some(p.line(style::DIM, format_args!("GPU {label}: processes {reason}")))
         })
         // A host that did not answer has processes nobody could ask about.
         .chain(snapshot.hosts.iter().filter(|h| !h.up).map(|h| {
-            p.paint(style::DIM, &format!("{}: processes unknown (host down)", sanitize(&h.url)))
+            p.line(style::DIM, format_args!("{}: processes unknown (host down)", sanitize(&h.url)))
         }))
         .collect();
     if rows.is_empty() {
         if unknown.is_empty() {
-            return vec![p.paint(style::DIM, "No GPU processes.")];
+            return vec![p.line(style::DIM, "No GPU processes.")];
         }
         return unknown;
     }
@@ -255,9 +267,9 @@ fn process_lines(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
     let where_width =
         labels.iter().flatten().map(|l| sanitize(l).width()).max().map(|w| w.clamp(5, 32));
     let where_header = where_width.map_or(String::new(), |w| format!("{:<w$}  ", "WHERE"));
-    let mut lines = vec![p.paint(
+    let mut lines = vec![p.line(
         style::HEADER,
-        &format!(
+        format_args!(
             "GPU      PID  {:<user_width$}  TYPE  GPU MEM   SM%   CPU%  {where_header}COMMAND",
             "USER"
         ),
@@ -276,14 +288,17 @@ fn process_lines(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
             let label = sanitize(label.as_deref().unwrap_or("-")).into_owned();
             format!("{}  ", pad(&truncate(&label, w, opts.ascii), w, true))
         });
-        lines.push(format!(
+        let mut line = StyledLine::new();
+        let _ = write!(
+            line,
             "{gpu:>3}  {:>7}  {user}  {:<4}  {:>7}  {:>4}  {:>5}  {place}{command}",
             pr.pid,
             ProcessKind::short_or_na(pr.kind),
             pr.gpu_memory_bytes.map_or(NA.to_string(), human_bytes),
             or_na(pr.sm_percent),
             pr.cpu_percent.map_or(NA.to_string(), |c| format!("{c:.1}")),
-        ));
+        );
+        lines.push(line);
     }
     let outside = snapshot
         .gpus
@@ -293,55 +308,97 @@ fn process_lines(snapshot: &Snapshot, opts: &TableOptions) -> Vec<String> {
         .count();
     lines.extend(unknown);
     if outside > 0 {
-        lines.push(p.paint(
+        lines.push(p.line(
             style::DIM,
-            &format!("{outside} process(es) run outside this container and show host PIDs: run the container with --pid=host, or mount the host's /proc and pass --host-proc"),
+            format_args!("{outside} process(es) run outside this container and show host PIDs: run the container with --pid=host, or mount the host's /proc and pass --host-proc"),
         ));
     }
     lines
-}
-
-/// Cuts a line to `width` terminal cells, keeping escape sequences intact (and closing any
-/// style that was open at the cut). A wide character that would straddle the edge is left out:
-/// a line that wrapped would throw every later cursor move off.
-pub(super) fn clip(line: &str, width: usize) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut visible = 0;
-    let mut chars = line.chars().peekable();
-    let mut cut = false;
-    while let Some(c) = chars.next() {
-        if c == '\x1b' {
-            out.push(c);
-            for e in chars.by_ref() {
-                out.push(e);
-                if e.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-            continue;
-        }
-        let w = c.width().unwrap_or(0);
-        if visible + w > width {
-            cut = true;
-            break;
-        }
-        out.push(c);
-        visible += w;
-    }
-    if cut && out.contains('\x1b') {
-        out.push_str("\x1b[0m");
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn demo() -> Snapshot {
+        crate::source::SimSource::new(crate::scenario::Scenario::demo(4), &[])
+            .unwrap()
+            .sample_at(0.0)
+    }
+
+    fn options(colour: bool, width: Option<usize>) -> TableOptions {
+        TableOptions { painter: Painter { enabled: colour }, width, ascii: false }
+    }
+
     #[test]
-    fn clip_counts_only_visible_characters() {
-        assert_eq!(clip("abcdef", 3), "abc");
-        assert_eq!(clip("\x1b[1mabcdef\x1b[0m", 2), "\x1b[1mab\x1b[0m");
-        assert_eq!(clip("ab", 5), "ab");
+    fn colour_changes_no_character_and_lines_are_cut_to_the_width() {
+        let snapshot = demo();
+        for width in [None, Some(100), Some(37), Some(1)] {
+            let coloured = render(&snapshot, &options(true, width));
+            let plain = render(&snapshot, &options(false, width));
+            let text = |lines: &[StyledLine]| -> Vec<String> {
+                lines.iter().map(|l| l.text().to_string()).collect()
+            };
+            assert_eq!(text(&coloured), text(&plain), "width {width:?}");
+            for line in &plain {
+                assert_eq!(line.to_string(), line.text(), "no codes without colour");
+                if let Some(w) = width {
+                    assert!(line.text().width() <= w, "{:?} wider than {w}", line.text());
+                }
+            }
+        }
+        let coloured = render(&snapshot, &options(true, None));
+        let header = &coloured[1];
+        assert_eq!(
+            header.to_string(),
+            format!("{}{}{:#}", style::HEADER, header.text(), style::HEADER)
+        );
+    }
+
+    /// The cells the `--watch` frame takes from a line are those a terminal shows after the
+    /// line's SGR codes, the bytes `--once` writes: colours, bold, dim, wide characters, cuts.
+    #[test]
+    fn the_watch_cells_are_what_a_terminal_shows_of_the_once_bytes() {
+        use ratatui::buffer::Buffer;
+        use ratatui::layout::Rect;
+        use ratatui::style::{Color, Modifier};
+
+        let mut snapshot = demo();
+        snapshot.gpus[0].temperature.gpu_celsius = Some(95);
+        snapshot.gpus[1].utilization.gpu_percent = Some(60);
+        snapshot.gpus[2].name = Some("训练 GPU".into());
+        snapshot.gpus[3].processes = None;
+        let width = 80u16;
+        let nz = |n: u16| std::num::NonZero::new(n).unwrap();
+        let mut colours = 0;
+        for clip in [79, 53, 41, 12] {
+            for line in render(&snapshot, &options(true, Some(clip))) {
+                let mut terminal = vt100::Parser::new(nz(1), nz(width), 0);
+                terminal.process(line.to_string().as_bytes());
+                let mut cells = Buffer::empty(Rect::new(0, 0, width, 1));
+                line.set_in(&mut cells, 0);
+                for x in 0..width {
+                    let (cell, shown) = (&cells[(x, 0)], terminal.screen().cell(0, x).unwrap());
+                    if shown.is_wide_continuation() {
+                        continue;
+                    }
+                    let at = format!("column {x} of {line:?}");
+                    let symbol = if shown.has_contents() { shown.contents() } else { " " };
+                    assert_eq!(cell.symbol(), symbol, "{at}");
+                    assert_eq!(cell.modifier.contains(Modifier::BOLD), shown.bold(), "{at}");
+                    assert_eq!(cell.modifier.contains(Modifier::DIM), shown.dim(), "{at}");
+                    let fg = match shown.fgcolor() {
+                        vt100::Color::Default => Color::Reset,
+                        vt100::Color::Idx(1) => Color::Red,
+                        vt100::Color::Idx(3) => Color::Yellow,
+                        vt100::Color::Idx(i) => Color::Indexed(i),
+                        vt100::Color::Rgb(r, g, b) => Color::Rgb(r, g, b),
+                    };
+                    assert_eq!(cell.fg, fg, "{at}");
+                    colours += usize::from(fg != Color::Reset);
+                }
+            }
+        }
+        assert!(colours > 0, "the table has coloured cells to compare");
     }
 }

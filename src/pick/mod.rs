@@ -9,7 +9,9 @@
 //! lowest recent utilization.
 
 pub mod locks;
+pub mod select;
 mod size;
+pub mod wait;
 
 use std::fmt::Write;
 
@@ -19,6 +21,19 @@ use crate::sample::{GpuSample, GpuStatus, ProcessKind, Snapshot};
 use crate::source::{GpuSelector, RecentUtilization, Source};
 use crate::text::sanitize::sanitize;
 use crate::text::units::{duration_coarse, human_bytes};
+
+/// What makes a GPU free and how to name it, for `select` and `wait` (`-n`, `--min-free-memory`,
+/// `--max-util`, `--max-procs`, `--exclude`, `--by-uuid`, `--lock-dir`).
+#[derive(Debug, Clone)]
+pub struct PickOptions {
+    pub count: u32,
+    pub min_free_memory: Option<u64>,
+    pub max_util: u32,
+    pub max_procs: usize,
+    pub exclude: Vec<GpuSelector>,
+    pub by_uuid: bool,
+    pub lock_dir: Option<std::path::PathBuf>,
+}
 
 /// How far back "recent" utilization looks.
 pub const RECENT: std::time::Duration = std::time::Duration::from_secs(10);

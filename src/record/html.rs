@@ -8,7 +8,7 @@ use std::fmt::Write;
 use chrono::{DateTime, Local, Utc};
 
 use super::chart::{ChartPoint, GpuSeries};
-use super::report::Report;
+use super::summary::Report;
 use crate::text::sanitize::sanitize;
 use crate::text::units::{duration, energy, human_bytes};
 
@@ -335,8 +335,8 @@ fn events(page: &mut String, r: &Report) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::ReportBy;
     use crate::record::chart::{ChartPoint, GpuSeries};
+    use crate::record::summary::ReportBy;
 
     fn report(points: Vec<(i64, Option<f32>)>, step_ms: i64) -> Report {
         let at = |ms| DateTime::from_timestamp_millis(ms).unwrap();

@@ -5,8 +5,10 @@
 pub mod chart;
 pub mod html;
 pub mod read;
+pub mod recorder;
 pub mod report;
 pub mod rollup;
+pub mod summary;
 mod writer;
 
 use std::path::{Path, PathBuf};

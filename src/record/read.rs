@@ -398,7 +398,10 @@ mod tests {
         let processes = processes(&conn, 3, tick).unwrap();
         let p = processes.values().next().unwrap().first().unwrap();
         assert_eq!(p.kind, None);
-        assert_eq!(p.missing["kind"].reason, MissingReason::NotRecorded);
+        assert_eq!(
+            p.missing[crate::sample::FieldKey::ProcessKind].reason,
+            MissingReason::NotRecorded
+        );
     }
 
     #[test]

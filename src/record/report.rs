@@ -1,502 +1,282 @@
-//! What a recording says about a window of time: per GPU (busy share, mean and p95
-//! utilization, peak memory, energy, time throttled and lost), per user, container, pod, job
-//! or process (GPU-hours held and busy, peak memory, energy), and the spans where a process
-//! held a GPU's memory while the GPU sat idle. A GPU counts as busy in a sample at 10 %
-//! utilization or more, and as idle under 5 %. Everything is summed from per-minute rollups
-//! ([`super::rollup`]), read where the recorder wrote them and made from raw samples elsewhere.
+//! `gputop report`'s run: a recording's window, summed by [`super::summary`], as text (100
+//! columns), JSON, CSV or an HTML page.
 
-use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
 
-use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection};
-use serde::Serialize;
+use chrono::{DateTime, Local, Utc};
 
-use super::rollup::{self, GpuMinute, Minutes, ProcessMinute, MINUTE_MS};
-use crate::cli::ReportBy;
-/// How many idle-while-held spans a report lists.
-const SPANS: usize = 20;
+use crate::record;
+use crate::record::summary::{self, ReportBy};
+use crate::text::sanitize::sanitize;
+use crate::text::time::Moment;
+use crate::text::units::{duration, energy, human_bytes, pad, truncate};
+use crate::Error;
 
-#[derive(Debug, Serialize)]
-pub struct Report {
-    pub since: DateTime<Utc>,
-    pub until: DateTime<Utc>,
-    /// The recording's sampling interval: each sample stands for this much time.
-    pub interval_seconds: f64,
-    pub gpus: Vec<GpuReport>,
-    /// What `owners` sums by: user, container, pod, job or process.
+/// `report`'s options: which recording, the window, whose use, and the form.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// The database; `None` is the one `gputop record` writes.
+    pub path: Option<std::path::PathBuf>,
+    pub since: Option<Moment>,
+    pub until: Option<DateTime<Utc>>,
     pub by: ReportBy,
-    pub owners: Vec<OwnerReport>,
-    pub idle_while_held: Vec<IdleSpan>,
-    /// What happened to the GPUs (XIDs, lost and back, slowdowns started), newest first.
-    pub events: Vec<EventReport>,
-    /// Each GPU over the window, for the HTML page's charts (when asked for).
-    #[serde(skip)]
-    pub series: Vec<super::chart::GpuSeries>,
-    /// Time the recording covers in the window (samples × interval); less than the window
-    /// where the recorder was stopped or could not write (a full disk).
-    pub recorded_seconds: f64,
-    /// Whole minutes between the first and last sample with none, longest first.
-    pub gaps: Vec<Gap>,
+    /// The shortest idle-while-held span worth reporting.
+    pub idle_min: std::time::Duration,
+    pub json: bool,
+    pub csv: bool,
+    /// Write the report as an HTML page there.
+    pub html: Option<std::path::PathBuf>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct Gap {
-    pub from: DateTime<Utc>,
-    pub seconds: f64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct EventReport {
-    pub at: DateTime<Utc>,
-    pub gpu: u32,
-    /// xid, gpu_lost, gpu_back, gpu_error, slowdown_started, slowdown_ended.
-    pub kind: String,
-    /// The XID, the slowdown's reason or the error, as recorded: sanitize before printing.
-    pub detail: Option<String>,
-}
-
-impl EventReport {
-    /// What happened, in words: `XID 79: GPU has fallen off the bus`, `SW power cap ended`.
-    /// Unsanitized: the detail is as recorded.
-    pub fn describe(&self) -> String {
-        match (self.kind.as_str(), self.detail.as_deref()) {
-            ("xid", Some("unknown")) => {
-                "XID of unknown number: the driver did not say which".into()
-            }
-            ("xid", Some(x)) => {
-                let meaning = x.parse().map(|n| crate::health::xid::describe(n).meaning);
-                format!("XID {x}: {}", meaning.unwrap_or("an XID error"))
-            }
-            ("gpu_lost", _) => "fell off the bus".into(),
-            ("gpu_back", _) => "answers again".into(),
-            ("slowdown_started", Some(reason)) => format!("{reason} started"),
-            ("slowdown_ended", Some(reason)) => format!("{reason} ended"),
-            (kind, detail) => format!("{kind} {}", detail.unwrap_or("")),
-        }
-    }
-}
-
-#[derive(Debug, Serialize)]
-pub struct GpuReport {
-    pub index: u32,
-    pub uuid: Option<String>,
-    pub name: Option<String>,
-    pub samples: u64,
-    /// Share of the samples with a utilization at 10 % or more.
-    pub busy_share: Option<f64>,
-    pub mean_utilization_percent: Option<f64>,
-    pub p95_utilization_percent: Option<u32>,
-    pub peak_memory_bytes: Option<u64>,
-    /// From the energy counter where the GPU has one, else power × time.
-    pub energy_kwh: Option<f64>,
-    pub throttled_seconds: f64,
-    pub lost_seconds: f64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct OwnerReport {
-    /// The user, container id, pod, Slurm job, or `PID command` of a process; empty for
-    /// processes outside any container, pod or job.
-    pub owner: String,
-    /// GPU-hours in which the owner's processes held memory on the GPU.
-    pub gpu_hours_held: f64,
-    /// Of those, the hours the GPU was busy.
-    pub gpu_hours_busy: f64,
-    /// The most GPU memory the owner's processes held on one GPU at once.
-    pub peak_memory_bytes: Option<u64>,
-    /// The GPUs' energy while the owner's processes ran on them, each sample's share split
-    /// by SM use (evenly when no SM use is known); `None` without power readings.
-    pub energy_kwh: Option<f64>,
-    pub processes: u64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct IdleSpan {
-    pub gpu: u32,
-    pub user: Option<String>,
-    pub pid: u32,
-    /// As recorded: sanitize before printing.
-    pub command: Option<String>,
-    pub from: DateTime<Utc>,
-    pub seconds: f64,
-    pub peak_memory_bytes: Option<u64>,
-}
-
-pub fn build(
-    conn: &Connection,
-    since: DateTime<Utc>,
-    until: DateTime<Utc>,
-    by: ReportBy,
-    idle_min: std::time::Duration,
-    chart_points: Option<usize>,
-) -> rusqlite::Result<Report> {
-    let to = until.timestamp_millis();
-    let from = since.timestamp_millis();
-    let interval_ms: f64 = conn
-        .query_row("SELECT value FROM meta WHERE key = 'interval_ms'", [], |r| {
-            r.get::<_, String>(0)
-        })
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000.0);
-    let interval = interval_ms / 1000.0;
-    let minutes = window(conn, from, to, interval)?;
-    // Events by the window's ticks (the samples' numbers), which they carry.
-    let (from_tick, to_tick) = rollup::tick_range(conn, from, to)?.unwrap_or((1, 0));
-    let processes = if minutes.processes.is_empty() { HashMap::new() } else { who(conn)? };
-    Ok(Report {
-        since,
-        until,
-        interval_seconds: interval,
-        gpus: gpus(conn, &minutes, interval)?,
-        by,
-        owners: owners(&minutes, &processes, by, interval),
-        idle_while_held: idle_spans(&minutes, &processes, interval, idle_min),
-        events: events(conn, from_tick, to_tick)?,
-        recorded_seconds: recorded_seconds(&minutes, interval),
-        gaps: gaps(&minutes),
-        series: match chart_points {
-            Some(points) => super::chart::series(conn, &minutes, from, to, points)?,
-            None => Vec::new(),
-        },
-    })
-}
-
-/// The window `from..=to` (ms) in minutes: the rollups of the whole minutes that have them, the
-/// raw samples summed for the rest (the window's ends, the minute under way, a recording made
-/// before rollups).
-fn window(conn: &Connection, from: i64, to: i64, interval: f64) -> rusqlite::Result<Minutes> {
-    let has_rollups: bool = conn.query_row(
-        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'minutes'",
-        [],
-        |r| r.get::<_, i64>(0).map(|n| n > 0),
-    )?;
-    // The minutes wholly inside the window.
-    let first = (from + MINUTE_MS - 1).div_euclid(MINUTE_MS);
-    let last = (to + 1).div_euclid(MINUTE_MS) - 1;
-    let mut minutes = if has_rollups && first <= last {
-        Minutes::load(conn, first, last)?
-    } else {
-        Minutes::default()
+pub fn run(args: &ReportOptions) -> Result<(), Error> {
+    let path = match (&args.path, record::default_path()) {
+        (Some(p), _) => p.clone(),
+        (None, Some(p)) => p,
+        (None, None) => return Err(Error::Usage("which recording? give its PATH".into())),
     };
-    let rolled: std::collections::BTreeSet<i64> = minutes.gpus.keys().map(|(m, _)| *m).collect();
-    // The raw samples between the runs of rolled-up minutes.
-    let mut cursor = from;
-    let mut run_start: Option<i64> = None;
-    let mut previous: Option<i64> = None;
-    let mut runs = Vec::new();
-    for &m in &rolled {
-        if previous.is_some_and(|p| p + 1 != m) {
-            runs.push((run_start.unwrap_or(m), previous.unwrap_or(m)));
-            run_start = None;
+    let conn = record::open(&path)?;
+    let span = record::span(&conn).map_err(|e| Error::Recording(record::db_error(&path, &e)))?;
+    let (since, until) = window(args, span)?;
+    let chart_points = args.html.is_some().then_some(600);
+    let report = summary::build(&conn, since, until, args.by, args.idle_min, chart_points)
+        .map_err(|e| Error::Recording(record::db_error(&path, &e)))?;
+    if let Some(out) = &args.html {
+        let page = record::html::render(&report);
+        std::fs::write(out, page)
+            .map_err(|e| Error::Recording(format!("cannot write {}: {e}", out.display())))?;
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    if args.csv {
+        write!(out, "{}", csv(&report))?;
+    } else if args.json {
+        let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+        writeln!(out, "{}", crate::output::json::escape_controls(text))?;
+    } else {
+        for line in text(&report) {
+            writeln!(out, "{line}")?;
         }
-        run_start = run_start.or(Some(m));
-        previous = Some(m);
     }
-    if let (Some(a), Some(b)) = (run_start, previous) {
-        runs.push((a, b));
-    }
-    for (a, b) in runs {
-        if a * MINUTE_MS > cursor {
-            minutes.add_raw(conn, cursor, a * MINUTE_MS - 1, interval)?;
-        }
-        cursor = (b + 1) * MINUTE_MS;
-    }
-    if cursor <= to {
-        minutes.add_raw(conn, cursor, to, interval)?;
-    }
-    Ok(minutes)
+    Ok(())
 }
 
-fn gpus(conn: &Connection, minutes: &Minutes, interval: f64) -> rusqlite::Result<Vec<GpuReport>> {
-    // Each GPU's minutes in order, merged.
-    let mut by_gpu: BTreeMap<i64, Vec<(i64, &GpuMinute)>> = BTreeMap::new();
-    for ((m, gpu), row) in &minutes.gpus {
-        by_gpu.entry(*gpu).or_default().push((*m, row));
-    }
-    let mut out = Vec::new();
-    let mut named = conn.prepare_cached("SELECT uuid, name FROM gpus WHERE id = ?1")?;
-    for (gpu, rows) in by_gpu {
-        let (uuid, name): (Option<String>, Option<String>) =
-            named.query_row(params![gpu], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        let mut total = GpuMinute::default();
-        let mut index = 0;
-        for (_, row) in &rows {
-            index = index.max(row.index);
-            total = rollup::merge_gpu(total, (*row).clone());
+/// The window to report on. Given ends are taken as they are, checked, and a missing
+/// `--until` is now; with neither given, the window is the last 24 h up to the recording's
+/// newest sample, narrowed to its first sample where that lies inside (a 25-second recording
+/// is not charted over a day).
+fn window(
+    args: &ReportOptions,
+    span: Option<(DateTime<Utc>, DateTime<Utc>)>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), Error> {
+    // A window given in part is counted from now; one left out whole is the recording's.
+    let until = match (args.until, args.since, span) {
+        (Some(t), ..) => t,
+        (None, None, Some((_, last))) => last.min(Utc::now()),
+        (None, ..) => Utc::now(),
+    };
+    let back = |d: std::time::Duration| {
+        chrono::Duration::from_std(d).ok().and_then(|d| until.checked_sub_signed(d)).ok_or_else(
+            || Error::Usage("--since reaches back before any date gputop can show".into()),
+        )
+    };
+    let since = match args.since {
+        Some(Moment::Ago(d)) => back(d)?,
+        Some(Moment::At(t)) => t,
+        None => {
+            let day = back(std::time::Duration::from_secs(86_400))?;
+            span.map_or(day, |(first, _)| day.max(first))
         }
-        let with_util = u64::from(total.util_samples);
-        let energy = match (total.energy_first_mj, total.energy_last_mj) {
-            (Some(a), Some(b)) if b > a => Some((b - a) as f64 / 3.6e9),
-            _ => (total.power_samples > 0)
-                .then(|| total.power_sum_mw as f64 / 1000.0 * interval / 3.6e6),
+    };
+    if since > until || (since == until && span.is_none()) {
+        let end = if args.until.is_some() {
+            format!("--until ({})", local(&until))
+        } else if span.is_some() {
+            format!("the recording's last sample ({})", local(&until))
+        } else {
+            "now".into()
         };
-        out.push(GpuReport {
-            index,
-            uuid,
-            name,
-            samples: u64::from(total.samples),
-            busy_share: (with_util > 0).then(|| f64::from(total.busy_samples) / with_util as f64),
-            mean_utilization_percent: (with_util > 0)
-                .then(|| total.util_sum as f64 / with_util as f64),
-            p95_utilization_percent: percentile(&total.histogram, with_util, 0.95),
-            peak_memory_bytes: total.memory_max_kib.map(|k| k.max(0) as u64 * 1024),
-            energy_kwh: energy,
-            throttled_seconds: f64::from(total.throttled_samples) * interval,
-            lost_seconds: f64::from(total.lost_samples) * interval,
-        });
+        return Err(Error::Usage(format!("--since ({}) is after {end}", local(&since))));
     }
-    out.sort_by_key(|g| g.index);
-    Ok(out)
+    Ok((since, until))
 }
 
-/// The samples of the busiest-recorded GPU in each minute, as time.
-fn recorded_seconds(minutes: &Minutes, interval: f64) -> f64 {
-    let mut per_minute: BTreeMap<i64, u32> = BTreeMap::new();
-    for ((m, _), row) in &minutes.gpus {
-        let n = per_minute.entry(*m).or_default();
-        *n = (*n).max(row.samples);
-    }
-    per_minute.values().map(|n| f64::from(*n) * interval).sum()
+fn local(t: &DateTime<Utc>) -> String {
+    t.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
-/// How many gaps a report lists.
-const GAPS: usize = 10;
-
-fn gaps(minutes: &Minutes) -> Vec<Gap> {
-    let recorded: std::collections::BTreeSet<i64> = minutes.gpus.keys().map(|(m, _)| *m).collect();
-    let mut gaps: Vec<Gap> = recorded
-        .iter()
-        .zip(recorded.iter().skip(1))
-        .filter(|(a, b)| **b > **a + 1)
-        .map(|(a, b)| Gap {
-            from: DateTime::from_timestamp_millis((a + 1) * MINUTE_MS).unwrap_or_default(),
-            seconds: ((b - a - 1) * 60) as f64,
-        })
-        .collect();
-    gaps.sort_by(|a, b| b.seconds.total_cmp(&a.seconds));
-    gaps.truncate(GAPS);
-    gaps
+/// A cell from the recording (a user, a pod, a command line): control characters escaped,
+/// and one that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`) quoted with `'`.
+fn csv_text(text: &str) -> String {
+    let text = sanitize(text);
+    if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text.into_owned()
+    }
 }
 
-/// The value at rank `p` of `n` samples counted by value.
-fn percentile(histogram: &BTreeMap<u8, u32>, n: u64, p: f64) -> Option<u32> {
-    if n == 0 {
-        return None;
-    }
-    let rank = ((n - 1) as f64 * p).round() as u64;
-    let mut seen = 0u64;
-    for (&value, &count) in histogram {
-        seen += u64::from(count);
-        if seen > rank {
-            return Some(u32::from(value));
+/// `--csv`: a row per owner, or with `--by gpu` per GPU; `N/A` where there is no value.
+fn csv(r: &summary::Report) -> String {
+    let na = |v: Option<String>| v.unwrap_or_else(|| "N/A".into());
+    let mut w = ::csv::WriterBuilder::new()
+        .terminator(::csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    if r.by == ReportBy::Gpu {
+        let _ = w.write_record([
+            "gpu",
+            "uuid",
+            "name",
+            "samples",
+            "busy_share",
+            "mean_utilization_percent",
+            "p95_utilization_percent",
+            "peak_memory_bytes",
+            "energy_kwh",
+            "throttled_seconds",
+            "lost_seconds",
+        ]);
+        for g in &r.gpus {
+            let _ = w.write_record([
+                g.index.to_string(),
+                na(g.uuid.as_deref().map(csv_text)),
+                na(g.name.as_deref().map(csv_text)),
+                g.samples.to_string(),
+                na(g.busy_share.map(|v| format!("{v:.4}"))),
+                na(g.mean_utilization_percent.map(|v| format!("{v:.2}"))),
+                na(g.p95_utilization_percent.map(|v| v.to_string())),
+                na(g.peak_memory_bytes.map(|v| v.to_string())),
+                na(g.energy_kwh.map(|v| format!("{v:.6}"))),
+                g.throttled_seconds.to_string(),
+                g.lost_seconds.to_string(),
+            ]);
+        }
+    } else {
+        let by = format!("{:?}", r.by).to_lowercase();
+        let _ = w.write_record([
+            by.as_str(),
+            "gpu_hours_held",
+            "gpu_hours_busy",
+            "energy_kwh",
+            "peak_memory_bytes",
+            "processes",
+        ]);
+        for o in &r.owners {
+            let _ = w.write_record([
+                csv_text(&o.owner),
+                format!("{:.6}", o.gpu_hours_held),
+                format!("{:.6}", o.gpu_hours_busy),
+                na(o.energy_kwh.map(|v| format!("{v:.6}"))),
+                na(o.peak_memory_bytes.map(|v| v.to_string())),
+                o.processes.to_string(),
+            ]);
         }
     }
-    histogram.keys().next_back().map(|v| u32::from(*v))
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
-/// Who each process in the recording is.
-struct Who {
-    user: Option<String>,
-    pid: u32,
-    command: Option<String>,
-    container: Option<String>,
-    pod: Option<String>,
-    namespace: Option<String>,
-    job: Option<String>,
-}
-
-fn who(conn: &Connection) -> rusqlite::Result<HashMap<i64, Who>> {
-    let mut stmt = conn
-        .prepare("SELECT id, user, pid, command, container, pod, namespace, job FROM processes")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get(0)?,
-            Who {
-                user: r.get(1)?,
-                pid: r.get(2)?,
-                command: r.get(3)?,
-                container: r.get(4)?,
-                pod: r.get(5)?,
-                namespace: r.get(6)?,
-                job: r.get(7)?,
-            },
-        ))
-    })?;
-    rows.collect()
-}
-
-fn owner_of(w: &Who, by: ReportBy) -> String {
-    let text = |v: &Option<String>| v.clone().unwrap_or_default();
-    match by {
-        ReportBy::Gpu | ReportBy::User => text(&w.user),
-        ReportBy::Container => text(&w.container),
-        ReportBy::Pod => {
-            let ns = w.namespace.as_ref().map(|n| format!("{n}/")).unwrap_or_default();
-            format!("{ns}{}", text(&w.pod))
-        }
-        ReportBy::Job => text(&w.job),
-        ReportBy::Process => format!("{} {}", w.pid, text(&w.command)),
+fn text(r: &summary::Report) -> Vec<String> {
+    let local =
+        |t: &chrono::DateTime<chrono::Utc>| t.with_timezone(&Local).format("%Y-%m-%d %H:%M");
+    let pct = |v: Option<f64>| v.map_or("N/A".into(), |v| format!("{v:.0}%"));
+    let bytes = |v: Option<u64>| v.map_or("N/A".into(), human_bytes);
+    let secs = |s: f64| duration(s.round() as u64);
+    let mut lines = vec![
+        format!(
+            "gputop report: {} to {} ({} s samples, {} recorded)",
+            local(&r.since),
+            local(&r.until),
+            r.interval_seconds,
+            secs(r.recorded_seconds)
+        ),
+        String::new(),
+        format!(
+            "{:>3}  {:<24}  {:>5}  {:>5}  {:>4}  {:>9}  {:>10}  {:>9}  {:>7}",
+            "GPU", "NAME", "BUSY", "MEAN", "P95", "PEAK MEM", "ENERGY", "THROTTLED", "LOST"
+        ),
+    ];
+    if r.gpus.is_empty() {
+        lines.push("No samples in this window.".into());
     }
-}
-
-/// Per owner: in each minute on each GPU, the samples in which any of its processes held the
-/// GPU (the most of any one of them), and of those the busy ones; its processes' memory
-/// together (each at its peak of the minute); their share of the energy.
-fn owners(
-    minutes: &Minutes,
-    processes: &HashMap<i64, Who>,
-    by: ReportBy,
-    interval: f64,
-) -> Vec<OwnerReport> {
-    if by == ReportBy::Gpu {
-        return Vec::new();
+    for g in &r.gpus {
+        let name = sanitize(g.name.as_deref().unwrap_or("N/A")).into_owned();
+        lines.push(format!(
+            "{:>3}  {}  {:>5}  {:>5}  {:>4}  {:>9}  {:>10}  {:>9}  {:>7}",
+            g.index,
+            pad(&truncate(&name, 24, false), 24, true),
+            pct(g.busy_share.map(|b| b * 100.0)),
+            pct(g.mean_utilization_percent),
+            g.p95_utilization_percent.map_or("N/A".into(), |p| format!("{p}%")),
+            bytes(g.peak_memory_bytes),
+            energy(g.energy_kwh),
+            secs(g.throttled_seconds),
+            secs(g.lost_seconds),
+        ));
     }
-    #[derive(Default)]
-    struct Cell {
-        held: u32,
-        busy: u32,
-        memory: Option<i64>,
+    lines.push(String::new());
+    let by = format!("{:?}", r.by).to_uppercase();
+    if r.by == ReportBy::Gpu {
+        // The GPUs above are the report.
+    } else if r.owners.is_empty() {
+        lines.push("No process held a GPU in this window.".into());
+    } else {
+        lines.push(format!(
+            "{:<28}  {:>14}  {:>14}  {:>10}  {:>9}  {:>9}",
+            by, "GPU-HOURS HELD", "GPU-HOURS BUSY", "ENERGY", "PEAK MEM", "PROCESSES"
+        ));
     }
-    #[derive(Default)]
-    struct Sum {
-        held: u64,
-        busy: u64,
-        peak: Option<i64>,
-        energy: Option<f64>,
-        processes: std::collections::HashSet<i64>,
+    for u in &r.owners {
+        // Processes outside any container, pod or job are summed as "-".
+        let owner = sanitize(if u.owner.is_empty() { "-" } else { &u.owner }).into_owned();
+        lines.push(format!(
+            "{}  {:>14.2}  {:>14.2}  {:>10}  {:>9}  {:>9}",
+            pad(&truncate(&owner, 28, false), 28, true),
+            u.gpu_hours_held,
+            u.gpu_hours_busy,
+            energy(u.energy_kwh),
+            bytes(u.peak_memory_bytes),
+            u.processes
+        ));
     }
-    let mut cells: HashMap<(String, i64, i64), Cell> = HashMap::new();
-    let mut sums: HashMap<String, Sum> = HashMap::new();
-    for ((m, gpu, process), row) in &minutes.processes {
-        let owner = processes.get(process).map(|w| owner_of(w, by)).unwrap_or_default();
-        let cell = cells.entry((owner.clone(), *m, *gpu)).or_default();
-        cell.held = cell.held.max(row.samples);
-        cell.busy = cell.busy.max(row.busy_samples);
-        if let Some(k) = row.memory_max_kib {
-            // A sum of the known values: a cell with none stays `None`.
-            cell.memory = Some(cell.memory.unwrap_or(0) + k);
-        }
-        let sum = sums.entry(owner).or_default();
-        sum.processes.insert(*process);
-        if let Some(e) = row.energy_mj {
-            sum.energy = Some(sum.energy.unwrap_or(0.0) + e);
+    lines.push(String::new());
+    if r.events.is_empty() {
+        lines.push("No XIDs, lost GPUs or clock slowdowns.".into());
+    } else {
+        lines.push("Events, newest first:".into());
+        for e in &r.events {
+            let what = e.describe();
+            let when = e.at.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S");
+            lines.push(format!("  {when}  GPU {}  {}", e.gpu, sanitize(&what)));
         }
     }
-    for ((owner, _, _), cell) in cells {
-        let sum = sums.entry(owner).or_default();
-        sum.held += u64::from(cell.held);
-        sum.busy += u64::from(cell.busy);
-        sum.peak = sum.peak.max(cell.memory);
+    if !r.gaps.is_empty() {
+        let list: Vec<String> =
+            r.gaps.iter().map(|g| format!("{} for {}", local(&g.from), secs(g.seconds))).collect();
+        lines.push(String::new());
+        lines.push(format!("Not recorded (longest first): {}", list.join(", ")));
     }
-    let mut owners: Vec<OwnerReport> = sums
-        .into_iter()
-        .map(|(owner, s)| OwnerReport {
-            owner,
-            gpu_hours_held: s.held as f64 * interval / 3600.0,
-            gpu_hours_busy: s.busy as f64 * interval / 3600.0,
-            peak_memory_bytes: s.peak.map(|k| k.max(0) as u64 * 1024),
-            energy_kwh: s.energy.map(|mj| mj / 3.6e9),
-            processes: s.processes.len() as u64,
-        })
-        .collect();
-    owners.sort_by(|a, b| {
-        b.gpu_hours_held.total_cmp(&a.gpu_hours_held).then_with(|| a.owner.cmp(&b.owner))
-    });
-    owners
-}
-
-/// Runs of minutes, one after another, in which a process held a GPU and the GPU stayed under
-/// 5 % in every sample it was there; at least `idle_min` of them, the longest first.
-fn idle_spans(
-    minutes: &Minutes,
-    processes: &HashMap<i64, Who>,
-    interval: f64,
-    idle_min: std::time::Duration,
-) -> Vec<IdleSpan> {
-    struct Open {
-        gpu: i64,
-        process: i64,
-        last_minute: i64,
-        first_ms: i64,
-        idle: u64,
-        peak: Option<i64>,
+    lines.push(String::new());
+    if r.idle_while_held.is_empty() {
+        lines.push("No process held a GPU while it sat idle.".into());
+        return lines;
     }
-    let mut by_process: Vec<(&(i64, i64, i64), &ProcessMinute)> =
-        minutes.processes.iter().collect();
-    by_process.sort_by_key(|((m, gpu, process), _)| (*process, *gpu, *m));
-    let mut spans: Vec<Open> = Vec::new();
-    let mut open: Option<Open> = None;
-    for ((m, gpu, process), row) in by_process {
-        let idle = row.samples > 0 && row.idle_samples == row.samples;
-        let continues = open
-            .as_ref()
-            .is_some_and(|o| o.process == *process && o.gpu == *gpu && o.last_minute + 1 == *m);
-        match (idle, continues) {
-            (true, true) => {
-                if let Some(o) = open.as_mut() {
-                    o.last_minute = *m;
-                    o.idle += u64::from(row.idle_samples);
-                    o.peak = o.peak.max(row.memory_max_kib);
-                }
-            }
-            (true, false) => {
-                spans.extend(open.take());
-                open = Some(Open {
-                    gpu: *gpu,
-                    process: *process,
-                    last_minute: *m,
-                    first_ms: row.first_ms,
-                    idle: u64::from(row.idle_samples),
-                    peak: row.memory_max_kib,
-                });
-            }
-            (false, _) => spans.extend(open.take()),
-        }
+    lines.push("Held while idle (GPU under 5 %), longest first:".into());
+    lines.push(format!(
+        "{:>3}  {:<12}  {:>8}  {:<16}  {:>8}  {:>9}  COMMAND",
+        "GPU", "USER", "PID", "FROM", "FOR", "PEAK MEM"
+    ));
+    for s in &r.idle_while_held {
+        let user = sanitize(s.user.as_deref().unwrap_or("N/A")).into_owned();
+        let command = sanitize(s.command.as_deref().unwrap_or("N/A")).into_owned();
+        lines.push(format!(
+            "{:>3}  {}  {:>8}  {:<16}  {:>8}  {:>9}  {}",
+            s.gpu,
+            pad(&truncate(&user, 12, false), 12, true),
+            s.pid,
+            local(&s.from),
+            secs(s.seconds),
+            bytes(s.peak_memory_bytes),
+            truncate(&command, 24, false),
+        ));
     }
-    spans.extend(open.take());
-    let seconds = |o: &Open| o.idle as f64 * interval;
-    spans.retain(|o| seconds(o) >= idle_min.as_secs_f64());
-    spans.sort_by(|a, b| seconds(b).total_cmp(&seconds(a)));
-    spans.truncate(SPANS);
-    spans
-        .into_iter()
-        .map(|o| {
-            let w = processes.get(&o.process);
-            let index =
-                minutes.gpus.iter().find(|((_, gpu), _)| *gpu == o.gpu).map_or(0, |(_, g)| g.index);
-            IdleSpan {
-                gpu: index,
-                user: w.and_then(|w| w.user.clone()),
-                pid: w.map_or(0, |w| w.pid),
-                command: w.and_then(|w| w.command.clone()),
-                from: DateTime::from_timestamp_millis(o.first_ms).unwrap_or_default(),
-                seconds: seconds(&o),
-                peak_memory_bytes: o.peak.map(|k| k.max(0) as u64 * 1024),
-            }
-        })
-        .collect()
-}
-
-/// How many events a report lists.
-const EVENTS: usize = 50;
-
-fn events(conn: &Connection, from: i64, to: i64) -> rusqlite::Result<Vec<EventReport>> {
-    let mut stmt = conn.prepare(
-        "SELECT t.taken_at, COALESCE(s.gpu_index, 0), e.kind, e.detail
-         FROM events e JOIN ticks t ON t.id = e.tick
-         LEFT JOIN samples s ON s.tick = e.tick AND s.gpu_id = e.gpu_id
-         WHERE e.tick BETWEEN ?1 AND ?2
-           AND e.kind IN ('xid', 'gpu_lost', 'gpu_back', 'gpu_error', 'slowdown_started', 'slowdown_ended')
-         ORDER BY e.tick DESC LIMIT ?3",
-    )?;
-    let rows = stmt.query_map(params![from, to, EVENTS as i64], |r| {
-        Ok(EventReport {
-            at: DateTime::from_timestamp_millis(r.get(0)?).unwrap_or_default(),
-            gpu: r.get(1)?,
-            kind: r.get(2)?,
-            detail: r.get(3)?,
-        })
-    })?;
-    rows.collect()
+    lines
 }

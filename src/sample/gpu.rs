@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Details, GpuEvents, GpuProcess, Missing, MissingFields, MissingReason, Throttle};
+use super::{
+    Details, FieldKey, GpuEvents, GpuProcess, Missing, MissingFields, MissingReason, Throttle,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -74,7 +76,8 @@ impl GpuSample {
     pub fn unavailable(index: u32, status: GpuStatus, error: impl Into<String>) -> Self {
         let reason =
             if status == GpuStatus::Lost { MissingReason::GpuLost } else { MissingReason::Error };
-        let missing = MissingFields::from([("processes", Missing { reason, nvml_code: None })]);
+        let missing =
+            MissingFields::from([(FieldKey::Processes, Missing { reason, nvml_code: None })]);
         Self { status, error: Some(error.into()), processes: None, missing, ..Self::empty(index) }
     }
 
@@ -121,7 +124,7 @@ impl GpuSample {
         if self.processes.is_some() {
             return None;
         }
-        Some(match self.missing.get("processes") {
+        Some(match self.missing.get(FieldKey::Processes) {
             Some(m) => format!("unknown ({})", m.describe()),
             None => "unknown".into(),
         })

@@ -9,6 +9,7 @@
 mod details;
 mod events;
 mod faults;
+mod field;
 mod gpu;
 mod host;
 mod past;
@@ -26,6 +27,7 @@ pub use faults::{
     EccCounts, EccLocations, NvlinkHealth, RecoveryAction, RemappedRows, RetiredPage,
     RetirementCause,
 };
+pub use field::{FieldKey, MissingFields};
 pub use gpu::{
     Activity, Clocks, Ecc, GpuSample, GpuStatus, Memory, MigInstance, Pcie, Power, Temperature,
     Utilization, Workload,
@@ -36,9 +38,6 @@ pub use platform::{Fabric, Platform};
 pub use process::{GpuProcess, PidMapping, Placement, ProcessKey, ProcessKind};
 pub use snapshot::{Origin, Snapshot, SCHEMA_VERSION};
 pub use throttle::{Throttle, ThrottleReason};
-
-use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -58,79 +57,6 @@ pub enum MissingReason {
     NotRecorded,
     /// A simulated GPU (`--demo`) has no driver behind it to give it.
     Simulated,
-}
-
-/// Why each `null` field of a GPU is null, by the field's JSON name, in name order. A short
-/// list and not a `BTreeMap`, whose first node has room for 11 entries (~430 bytes for the
-/// one or two most GPUs have: 3.8 MB per snapshot of an 8,000-GPU fleet, `heaptrack`), and
-/// names kept as the static strings the sources use.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MissingFields(Vec<(Cow<'static, str>, Missing)>);
-
-impl MissingFields {
-    /// Notes why `field` is missing, replacing an earlier reason.
-    pub fn insert(&mut self, field: impl Into<Cow<'static, str>>, missing: Missing) {
-        let field = field.into();
-        match self.0.binary_search_by(|(f, _)| f.as_ref().cmp(&field)) {
-            Ok(at) => self.0[at].1 = missing,
-            Err(at) => self.0.insert(at, (field, missing)),
-        }
-    }
-
-    /// Notes why `field` is missing unless a reason is already noted (the first one stays).
-    pub fn insert_first(&mut self, field: impl Into<Cow<'static, str>>, missing: Missing) {
-        let field = field.into();
-        if let Err(at) = self.0.binary_search_by(|(f, _)| f.as_ref().cmp(&field)) {
-            self.0.insert(at, (field, missing));
-        }
-    }
-
-    pub fn get(&self, field: &str) -> Option<&Missing> {
-        let at = self.0.binary_search_by(|(f, _)| f.as_ref().cmp(field)).ok()?;
-        Some(&self.0[at].1)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Missing)> {
-        self.0.iter().map(|(f, m)| (f.as_ref(), m))
-    }
-
-    pub fn values(&self) -> impl Iterator<Item = &Missing> {
-        self.0.iter().map(|(_, m)| m)
-    }
-}
-
-impl<K: Into<Cow<'static, str>>, const N: usize> From<[(K, Missing); N]> for MissingFields {
-    fn from(entries: [(K, Missing); N]) -> Self {
-        let mut fields = Self::default();
-        for (field, missing) in entries {
-            fields.insert(field, missing);
-        }
-        fields
-    }
-}
-
-impl std::ops::Index<&str> for MissingFields {
-    type Output = Missing;
-    fn index(&self, field: &str) -> &Missing {
-        self.get(field).unwrap_or_else(|| panic!("no reason noted for {field}"))
-    }
-}
-
-impl Serialize for MissingFields {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.iter())
-    }
-}
-
-impl<'de> Deserialize<'de> for MissingFields {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let map = BTreeMap::<String, Missing>::deserialize(deserializer)?;
-        Ok(Self(map.into_iter().map(|(f, m)| (Cow::Owned(f), m)).collect()))
-    }
 }
 
 /// A value NVML did not give, and why.

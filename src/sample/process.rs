@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Missing, MissingFields, MissingReason};
+use super::{FieldKey, Missing, MissingFields, MissingReason};
 
 /// A process on a GPU: what NVML says about it, and what the host says (looked up by PID).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,7 +68,7 @@ impl GpuProcess {
     /// A process whose type the source does not give, and why.
     pub fn kind_unknown(mut self, reason: MissingReason) -> Self {
         self.kind = None;
-        self.missing.insert("kind", Missing { reason, nvml_code: None });
+        self.missing.insert(FieldKey::ProcessKind, Missing { reason, nvml_code: None });
         self
     }
 }

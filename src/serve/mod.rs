@@ -19,10 +19,12 @@ use axum::Router;
 use tokio::signal::unix::Signal;
 use tokio::sync::watch;
 
+use crate::metric_names::STALE_HEADER;
 use crate::output::json;
 use crate::poller::Poller;
+use crate::record::recorder::{RecordOptions, Recorder};
 use crate::sample::Snapshot;
-use crate::source::{Source, WithHostUsage};
+use crate::source::{Source, SourcePlan};
 use crate::Error;
 use metrics::{render, Freshness, MetricsOptions};
 
@@ -35,7 +37,7 @@ pub struct ServeOptions {
     /// `--tls-cert`/`--tls-key`: https instead of http.
     pub tls: Option<Arc<tls::Reloading>>,
     /// `--record PATH`: every sample written there too.
-    pub recorder: Option<crate::mode::record::Recorder>,
+    pub record: Option<RecordOptions>,
     /// /healthz fails once the last complete sample is older than this.
     pub stale_after: Duration,
 }
@@ -59,9 +61,6 @@ struct AppState {
     stale_after: Duration,
 }
 
-/// The header that tells a `--remote` reader the snapshot it gets is stale, and how old.
-pub const STALE_HEADER: &str = "gputop-stale-seconds";
-
 impl AppState {
     /// How old the last complete sample (or the start, before the first) is, once that is
     /// more than `--stale-after`; `None` while samples come.
@@ -71,23 +70,41 @@ impl AppState {
     }
 }
 
-pub fn run(source: Box<dyn Source>, opts: ServeOptions) -> Result<(), Error> {
+/// Opens the recording (when asked), then the source (with this host's CPU and memory in each
+/// snapshot, for `--remote` to show: `SourcePlan::host_usage`), and serves until stopped.
+pub fn run(source: &SourcePlan, opts: ServeOptions) -> Result<(), Error> {
+    let recorder = match &opts.record {
+        Some(r) => {
+            let recorder = Recorder::open(r.out.as_deref(), opts.interval, r.keep_raw, r.keep)?;
+            eprintln!(
+                "gputop: recording every {}s into {}",
+                opts.interval.as_secs_f64(),
+                recorder.path().display()
+            );
+            Some(recorder)
+        }
+        None => None,
+    };
+    let source = crate::source::open(source)?.source;
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let result = runtime.block_on(serve(source, opts));
+    let result = runtime.block_on(serve(source, opts, recorder));
     runtime.shutdown_background();
     result
 }
 
-async fn serve(source: Box<dyn Source>, opts: ServeOptions) -> Result<(), Error> {
+async fn serve(
+    source: Box<dyn Source>,
+    opts: ServeOptions,
+    recorder: Option<Recorder>,
+) -> Result<(), Error> {
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
         .map_err(|e| Error::Usage(format!("cannot listen on {}: {e}", opts.listen)))?;
     let (tx, latest) = watch::channel(Arc::new(Rendered::default()));
-    // This host's CPU and memory go into the snapshot, for `--remote` to show.
-    let mut poller = Poller::spawn(WithHostUsage::wrap(source), opts.interval);
+    let mut poller = Poller::spawn(source, opts.interval);
     let metrics_opts = opts.metrics;
-    let mut recorder = opts.recorder;
+    let mut recorder = recorder;
     tokio::spawn(async move {
         // The last complete sample, and how many failed since the start: a failure re-renders
         // the last sample with the new count, so an alert on the count fires.

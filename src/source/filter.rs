@@ -86,6 +86,13 @@ impl Source for PlacementFilter {
         Ok(snapshot)
     }
 
+    fn recent_utilization(
+        &mut self,
+        window: std::time::Duration,
+    ) -> Vec<Option<super::RecentUtilization>> {
+        self.inner.recent_utilization(window)
+    }
+
     fn past(
         &mut self,
         window: std::time::Duration,

@@ -1,10 +1,12 @@
-//! Where samples come from: NVML through `nvml-wrapper`, or the simulated fleet (`--demo`).
-//! Both sit behind [`Source`], so every frontend works the same on either.
+//! Where samples come from: NVML through `nvml-wrapper`, the simulated fleet (`--demo`), other
+//! hosts, Prometheus or a recording. All sit behind [`Source`], so every frontend works the
+//! same on any, and [`open`] is the one place that builds them.
 
 pub mod fdscan;
 mod filter;
 pub(crate) mod host;
 mod nvml;
+pub mod open;
 pub mod pidns;
 pub mod placement;
 pub mod prometheus;
@@ -17,9 +19,10 @@ pub mod tls;
 use std::path::PathBuf;
 
 pub use filter::PlacementFilter;
-pub use host::usage::{HostUsage, WithHostUsage};
+pub use host::usage::WithHostUsage;
 pub use host::HostLookup;
 pub use nvml::NvmlSource;
+pub use open::{open, Backend, Opened, Placement, SourcePlan, SourceSpec};
 pub use selection::GpuSelector;
 pub use sim::SimSource;
 
@@ -114,13 +117,6 @@ impl Default for SampleOptions {
     }
 }
 
-/// How to open a source.
-#[derive(Debug, Clone)]
-pub enum SourceSpec {
-    Nvml { library: Option<PathBuf>, host_proc: Option<PathBuf> },
-    Demo(DemoFleet),
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub enum DemoFleet {
     Gpus(usize),
@@ -146,27 +142,6 @@ pub fn stuck_exporter(seconds: f64) -> String {
         "stale: its exporter has had no complete sample for {} (a stuck driver call?)",
         crate::text::units::age_text(seconds)
     )
-}
-
-impl SourceSpec {
-    pub fn open(
-        &self,
-        selection: &[GpuSelector],
-        options: SampleOptions,
-    ) -> Result<Box<dyn Source>, SourceError> {
-        Ok(match self {
-            Self::Nvml { library, host_proc } => {
-                let mut source = NvmlSource::open(library.as_deref(), selection, options)?;
-                source.map_container_pids(host_proc.clone());
-                Box::new(source)
-            }
-            Self::Demo(fleet) => {
-                let sim = SimSource::open(fleet, selection)?
-                    .with_details(options.details != DetailLevel::None);
-                Box::new(sim.with_activity(options.continuous).with_events(options.continuous))
-            }
-        })
-    }
 }
 
 /// Why a source could not be opened or sampled. Each renders as one line; `hint` says what to do.

@@ -256,7 +256,7 @@ fn fetch(agent: &ureq::Agent, endpoint: &Endpoint) -> Fetched {
     let mut response = request.call().map_err(|e| why_down(&e))?;
     let stale = response
         .headers()
-        .get(crate::serve::STALE_HEADER)
+        .get(crate::metric_names::STALE_HEADER)
         .and_then(|v| v.to_str().ok()?.parse().ok());
     let body = response.body_mut().read_to_string().map_err(|e| why_down(&e))?;
     Ok((parse_snapshot(&body)?, stale))

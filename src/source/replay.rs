@@ -16,31 +16,31 @@ use rusqlite::Connection;
 
 use super::selection::GpuIdentity;
 use super::{GpuSelector, Source, SourceError};
-use crate::cli::Moment;
 use crate::record;
 use crate::record::read::{self, RecordedGpu, SampleRow};
 use crate::sample::{
-    GpuProcess, GpuSample, GpuStatus, HostInfo, Missing, MissingFields, MissingReason, PastGpu,
-    Snapshot, Throttle, SCHEMA_VERSION,
+    FieldKey, GpuProcess, GpuSample, GpuStatus, HostInfo, Missing, MissingFields, MissingReason,
+    PastGpu, Snapshot, Throttle, SCHEMA_VERSION,
 };
+use crate::text::time::Moment;
 
 /// The fields of the JSON model a recording does not keep.
-const NOT_RECORDED: &[&str] = &[
-    "memory.reserved_bytes",
-    "utilization.encoder_percent",
-    "utilization.decoder_percent",
-    "temperature.slowdown_celsius",
-    "temperature.shutdown_celsius",
-    "power.limit_watts",
-    "fan_percent",
-    "clocks.memory_mhz",
-    "clocks.sm_max_mhz",
-    "clocks.memory_max_mhz",
-    "performance_state",
-    "pcie",
-    "ecc",
-    "mig_enabled",
-    "persistence_mode",
+const NOT_RECORDED: &[FieldKey] = &[
+    FieldKey::MemoryReserved,
+    FieldKey::UtilizationEncoder,
+    FieldKey::UtilizationDecoder,
+    FieldKey::TemperatureSlowdown,
+    FieldKey::TemperatureShutdown,
+    FieldKey::PowerLimit,
+    FieldKey::FanPercent,
+    FieldKey::ClocksMemory,
+    FieldKey::ClocksSmMax,
+    FieldKey::ClocksMemoryMax,
+    FieldKey::PerformanceState,
+    FieldKey::Pcie,
+    FieldKey::Ecc,
+    FieldKey::MigEnabled,
+    FieldKey::PersistenceMode,
 ];
 
 /// Where the playback is, shared with whoever steers it (the monitor's keys).
@@ -314,11 +314,14 @@ fn recorded_gpu(row: SampleRow, info: RecordedGpu, processes: Vec<GpuProcess>) -
         Some(true) => Some(processes),
         None if !processes.is_empty() => Some(processes),
         Some(false) => {
-            missing.insert("processes", Missing { reason: MissingReason::Error, nvml_code: None });
+            missing.insert(
+                FieldKey::Processes,
+                Missing { reason: MissingReason::Error, nvml_code: None },
+            );
             None
         }
         None => {
-            missing.insert("processes", not_recorded);
+            missing.insert(FieldKey::Processes, not_recorded);
             None
         }
     };

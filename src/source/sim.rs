@@ -94,7 +94,7 @@ impl SimSource {
                 }
                 if self.events && g.status == GpuStatus::Ok {
                     let simulated = Missing { reason: MissingReason::Simulated, nvml_code: None };
-                    g.missing.insert("events", simulated);
+                    g.missing.insert(FieldKey::Events, simulated);
                 }
                 if self.activity && g.status == GpuStatus::Ok {
                     if spec.gpm().is_ok() {
@@ -107,7 +107,7 @@ impl SimSource {
                         Ok(gpm) => g.activity = Some(Box::new(activity(gpm, t))),
                         Err(code) => {
                             let code = code.as_nvml_return();
-                            g.missing.insert("activity", Missing::from_nvml_code(code));
+                            g.missing.insert(FieldKey::Activity, Missing::from_nvml_code(code));
                         }
                     }
                 }
@@ -417,7 +417,7 @@ fn sample_gpu(spec: &GpuSpec, index: u32, t: f64) -> GpuSample {
     g.processes = match spec.processes_at(t) {
         Ok(list) => Some(list.into_iter().map(|p| process(p, t, &utilization)).collect()),
         Err(code) => {
-            g.missing.insert("processes", Missing::from_nvml_code(code.as_nvml_return()));
+            g.missing.insert(FieldKey::Processes, Missing::from_nvml_code(code.as_nvml_return()));
             None
         }
     };
@@ -530,9 +530,9 @@ mod tests {
     #[test]
     fn simulated_gpus_say_why_their_events_are_not_heard_where_events_are_listened_to() {
         let sim = SimSource::new(Scenario::demo(2), &[]).unwrap();
-        assert_eq!(sim.sample_at(0.0).gpus[0].missing.get("events"), None);
+        assert_eq!(sim.sample_at(0.0).gpus[0].missing.get(FieldKey::Events), None);
         let snap = sim.with_events(true).sample_at(0.0);
-        let why = snap.gpus[0].missing.get("events").unwrap();
+        let why = snap.gpus[0].missing.get(FieldKey::Events).unwrap();
         assert_eq!((why.reason, why.describe().as_str()), (MissingReason::Simulated, "simulated"));
     }
 

@@ -16,6 +16,7 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier};
 
 use super::cursor::{csi, vertical};
+use super::styled::StyledLine;
 
 /// What the terminal draws with: colours and attributes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,7 +156,7 @@ impl<W: Write> Screen<W> {
     }
 
     /// A screen drawn inline, in the scrolling text below the cursor: no alternate screen, no
-    /// raw mode. Frames come as painted lines through [`Screen::draw_lines`].
+    /// raw mode. Frames come as styled lines through [`Screen::draw_lines`].
     pub fn inline(out: W) -> Self {
         let mut screen = Self::new(out, 0, 0);
         screen.inline = Some(Inline { drawn: false });
@@ -164,11 +165,11 @@ impl<W: Write> Screen<W> {
         screen
     }
 
-    /// Draws `lines` (text with SGR colour codes, each narrower than the terminal) inline on
+    /// Draws `lines` (each narrower than the terminal) inline on
     /// a terminal of `size` (columns, rows), cut to `rows - 1` lines. A frame of the same size
     /// as the last one costs the cells that changed; another size clears the old frame and
     /// draws the new one whole.
-    pub fn draw_lines(&mut self, lines: &[String], size: (u16, u16)) -> io::Result<()> {
+    pub fn draw_lines(&mut self, lines: &[StyledLine], size: (u16, u16)) -> io::Result<()> {
         let drawn = self.inline.is_some_and(|i| i.drawn);
         let height = lines.len().min(usize::from(size.1.saturating_sub(1)).max(1)) as u16;
         let area = Rect::new(0, 0, size.0, height);
@@ -188,7 +189,7 @@ impl<W: Write> Screen<W> {
             self.shown.resize(self.frame.content.len(), Shown::BLANK);
         }
         for (y, line) in lines.iter().take(usize::from(height)).enumerate() {
-            super::sgr::set_line(&mut self.frame, y as u16, line);
+            line.set_in(&mut self.frame, y as u16);
         }
         if whole {
             self.write_whole();
@@ -715,8 +716,12 @@ mod tests {
 
     /// Inline frames: the bytes each frame writes.
     fn inline_frame(t: &mut Screen<Vec<u8>>, lines: &[&str], size: (u16, u16)) -> String {
-        let lines: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
-        t.draw_lines(&lines, size).unwrap();
+        let lines: Vec<StyledLine> = lines.iter().map(|&l| l.into()).collect();
+        styled_frame(t, &lines, size)
+    }
+
+    fn styled_frame(t: &mut Screen<Vec<u8>>, lines: &[StyledLine], size: (u16, u16)) -> String {
+        t.draw_lines(lines, size).unwrap();
         String::from_utf8(std::mem::take(t.writer_mut())).unwrap()
     }
 
@@ -734,9 +739,14 @@ mod tests {
 
     #[test]
     fn inline_styles_are_kept_per_cell_and_reset_after_the_frame() {
+        let red = |v: &str| {
+            let mut line = StyledLine::from("t ");
+            line.push(anstyle::AnsiColor::Red.on_default(), v);
+            line
+        };
         let mut t = Screen::inline(Vec::new());
-        inline_frame(&mut t, &["t \x1b[31m90\x1b[0m"], (80, 24));
-        let out = inline_frame(&mut t, &["t \x1b[31m91\x1b[0m"], (80, 24));
+        styled_frame(&mut t, &[red("90")], (80, 24));
+        let out = styled_frame(&mut t, &[red("91")], (80, 24));
         assert_eq!(out, "\x1b[A\x1b[4G\x1b[31m1\x1b[39m\n");
     }
 
@@ -766,18 +776,24 @@ mod tests {
             seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             (seed >> 33) % n
         };
-        let mut frame: Vec<String> = (0..8).map(|i| format!("line {i} value 100 name")).collect();
+        let mut frame: Vec<StyledLine> =
+            (0..8).map(|i| format!("line {i} value 100 name").into()).collect();
         for step in 0..300 {
             for line in frame.iter_mut() {
                 if rand(3) == 0 {
                     let v = rand(1000);
-                    let color = if v > 500 { "\x1b[31m" } else { "\x1b[1m\x1b[32m" };
+                    let color = if v > 500 {
+                        anstyle::AnsiColor::Red.on_default()
+                    } else {
+                        anstyle::AnsiColor::Green.on_default().bold()
+                    };
                     // Narrow, wide (two cells) and combining (zero cells) characters.
                     let pieces = ["x", "训", "e\u{301}", "🙂", "练"];
                     let tail: String =
                         (0..rand(12)).map(|_| pieces[rand(pieces.len() as u64) as usize]).collect();
-                    *line =
-                        format!("gpu {} {color}{v:>4}%\x1b[0m mem {} {tail}", rand(9), rand(99999));
+                    *line = format!("gpu {} ", rand(9)).into();
+                    line.push(color, format_args!("{v:>4}%"));
+                    line.push(anstyle::Style::new(), format_args!(" mem {} {tail}", rand(99999)));
                 }
             }
             if step % 50 == 49 {
@@ -796,10 +812,10 @@ mod tests {
         }
     }
 
-    /// A painted line as the terminal shows it: without its colour codes, cut to `cols` cells.
-    fn plain(line: &str, cols: u16) -> String {
+    /// A styled line as the terminal shows it: without its colours, cut to `cols` cells.
+    fn plain(line: &StyledLine, cols: u16) -> String {
         let mut buf = Buffer::empty(Rect::new(0, 0, cols, 1));
-        crate::term::sgr::set_line(&mut buf, 0, line);
+        line.set_in(&mut buf, 0);
         let mut text = String::new();
         let mut hidden = 0;
         for cell in &buf.content {

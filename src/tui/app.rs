@@ -1,6 +1,7 @@
 //! The monitor's state and its transitions: new data, keys and mouse clicks in, a new state and
 //! perhaps an [`Action`] out. Pure, so every transition is tested without a terminal. Rows are
-//! built here when data arrives; drawing only paints them.
+//! built here when data arrives; drawing only paints them. The kill confirmation's transitions
+//! are in [`super::kill`].
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -9,13 +10,12 @@ use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
+use super::kill::Signal;
 use super::rows::{build_rows, keyed_processes, ProcessRow, SortKey};
 use crate::history::{History, Series};
 use crate::output::owners::OwnerKey;
-use crate::process_signal::{self, SignalError};
 use crate::sample::{GpuEventKind, ProcessKey, Snapshot};
 use crate::source::replay::{Seek, SharedPlayhead};
-use crate::text::sanitize::sanitize;
 
 /// How many slowdown starts and ends the events view keeps.
 pub const SLOWDOWN_LOG: usize = 64;
@@ -51,38 +51,6 @@ pub enum Overlay {
         signal: Signal,
         command: String,
     },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signal {
-    Term,
-    Int,
-    Kill,
-}
-
-impl Signal {
-    pub const ALL: [Signal; 3] = [Signal::Term, Signal::Int, Signal::Kill];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Term => "TERM",
-            Self::Int => "INT",
-            Self::Kill => "KILL",
-        }
-    }
-
-    pub fn number(self) -> i32 {
-        match self {
-            Self::Term => libc::SIGTERM,
-            Self::Int => libc::SIGINT,
-            Self::Kill => libc::SIGKILL,
-        }
-    }
-
-    fn step(self, by: isize) -> Signal {
-        let i = Self::ALL.iter().position(|s| *s == self).unwrap_or(0) as isize;
-        Self::ALL[(i + by).rem_euclid(Self::ALL.len() as isize) as usize]
-    }
 }
 
 /// Something the event loop must do beyond redrawing.
@@ -514,71 +482,6 @@ impl App {
         Action::None
     }
 
-    /// Whether `k` can signal anything: not with `--readonly`, nor when no row is this
-    /// machine's live process (a demo, a replay, other hosts).
-    pub fn offers_signals(&self) -> bool {
-        !self.readonly && self.snapshot.as_ref().is_none_or(|s| s.offers_signals())
-    }
-
-    /// Opens the confirmation for the selected row, or says in one line why not: a row whose
-    /// PID would name no process here, or another one, is never offered.
-    fn open_kill(&mut self) {
-        let Some(row) = self.selected.as_ref().and_then(|k| self.row(k)) else {
-            let why = if self.offers_signals() {
-                "select a process first (↑/↓)"
-            } else {
-                "signals are disabled here"
-            };
-            self.message = Some(why.into());
-            return;
-        };
-        if let Some(why) = row.refusal {
-            self.message = Some(format!("cannot signal PID {}: {why}", row.pid));
-            return;
-        }
-        if self.readonly {
-            self.message = Some("read-only mode: signals are disabled".into());
-            return;
-        }
-        let key = row.key.clone();
-        match process_signal::command_line(&key) {
-            Ok(command) => {
-                self.overlay = Overlay::Kill {
-                    key,
-                    signal: Signal::Term,
-                    command: sanitize(&command).into_owned(),
-                }
-            }
-            Err(e) => self.message = Some(format!("cannot signal PID {}: {e}", key.pid)),
-        }
-    }
-
-    fn on_kill_key(
-        &mut self,
-        pressed: KeyEvent,
-        key: ProcessKey,
-        signal: Signal,
-        command: String,
-    ) -> Action {
-        let signal = match pressed.code {
-            KeyCode::Left | KeyCode::Up | KeyCode::BackTab => signal.step(-1),
-            KeyCode::Right | KeyCode::Down | KeyCode::Tab => signal.step(1),
-            KeyCode::Char('t') => Signal::Term,
-            KeyCode::Char('i') => Signal::Int,
-            KeyCode::Char('K') => Signal::Kill,
-            KeyCode::Enter | KeyCode::Char('y') => {
-                self.overlay = Overlay::None;
-                return Action::Signal { key, signal };
-            }
-            _ => {
-                self.overlay = Overlay::None;
-                return Action::None;
-            }
-        };
-        self.overlay = Overlay::Kill { key, signal, command };
-        Action::None
-    }
-
     fn on_filter_key(&mut self, key: KeyEvent) -> Action {
         match key.code {
             KeyCode::Enter => self.editing_filter = false,
@@ -624,14 +527,6 @@ impl App {
         }
         Action::None
     }
-
-    /// Result of sending a signal, shown in the footer.
-    pub fn signal_result(&mut self, pid: u32, signal: Signal, result: Result<(), SignalError>) {
-        self.message = Some(match result {
-            Ok(()) => format!("sent SIG{} to {pid}", signal.name()),
-            Err(e) => format!("SIG{} not sent to {pid}: {e}", signal.name()),
-        });
-    }
 }
 
 /// The grouping `u` moves to: user, container, pod, job, and round again.
@@ -647,6 +542,7 @@ fn next_grouping(by: OwnerKey) -> OwnerKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::process_signal::SignalError;
     use crate::scenario::Scenario;
     use crate::source::SimSource;
 

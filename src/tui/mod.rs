@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod fleet;
+pub mod kill;
 pub mod rows;
 mod text;
 pub mod theme;
@@ -33,7 +34,7 @@ pub use rows::SortKey;
 use theme::Theme;
 
 use crate::poller::Poller;
-use crate::source::{HostUsage, Source};
+use crate::source::{Opened, Source};
 use crate::Error;
 
 pub struct TuiOptions {
@@ -61,11 +62,17 @@ pub fn render<B: Backend>(
     terminal.draw(|frame| ui::draw(frame.buffer_mut(), app, theme)).map(|_| ())
 }
 
-pub fn run(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Error> {
+/// Runs the monitor on `opened` until quit; a `--replay`'s playhead is steered by its keys.
+pub fn run(opened: Opened, mut opts: TuiOptions) -> Result<(), Error> {
+    opts.replay = opened.playhead;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let result = runtime.block_on(event_loop(source, opts));
+    let result = runtime.block_on(event_loop(opened.source, opts));
     // A sample stuck in NVML must not hold up the exit.
     runtime.shutdown_background();
+    // Said once the screen is the shell's again.
+    if opened.matched_nothing.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("gputop: a sample had no GPU process matching --container/--pod");
+    }
     result
 }
 
@@ -169,7 +176,6 @@ async fn event_loop(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Err
         }
     });
 
-    let mut host = HostUsage::new();
     let mut last_data = Instant::now();
     let stale_after = opts.interval * 2 + Duration::from_secs(1);
     let mut next_stale_check = last_data + stale_after;
@@ -191,7 +197,10 @@ async fn event_loop(source: Box<dyn Source>, opts: TuiOptions) -> Result<(), Err
             polled = poller.next() => {
                 match polled {
                     Some(Ok(snapshot)) => {
-                        (app.host_cpu, app.host_memory) = host.refresh();
+                        // Filled on the sampling thread (`SourcePlan::host_usage`), as `serve` does.
+                        let host = &snapshot.host;
+                        app.host_cpu = host.cpu_percent;
+                        app.host_memory = host.memory_used_bytes.zip(host.memory_total_bytes);
                         app.on_snapshot(snapshot);
                         last_data = Instant::now();
                         next_stale_check = last_data + stale_after;

@@ -27,6 +27,21 @@ impl Source for WithHostUsage {
         snapshot.host.fill_usage(self.usage.refresh());
         Ok(snapshot)
     }
+
+    fn recent_utilization(
+        &mut self,
+        window: std::time::Duration,
+    ) -> Vec<Option<crate::source::RecentUtilization>> {
+        self.inner.recent_utilization(window)
+    }
+
+    fn past(
+        &mut self,
+        window: std::time::Duration,
+        step: std::time::Duration,
+    ) -> Vec<crate::sample::PastGpu> {
+        self.inner.past(window, step)
+    }
 }
 
 pub struct HostUsage {

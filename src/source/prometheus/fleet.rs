@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::sample::{GpuSample, Missing, MissingReason, RemoteHost, Workload};
+use crate::sample::{FieldKey, GpuSample, Missing, MissingReason, RemoteHost, Workload};
 use crate::text::units::age_text;
 
 use crate::metric_names::{dcgm, gputop};
@@ -328,12 +328,12 @@ fn finish_gpu(parts: GpuParts, host: &str) -> GpuSample {
     }
     let not_exported = Missing { reason: MissingReason::NotExported, nvml_code: None };
     let absent = [
-        ("utilization", g.utilization.gpu_percent.is_none()),
-        ("memory", g.memory.used_bytes.is_none()),
-        ("temperature", g.temperature.gpu_celsius.is_none()),
-        ("power", g.power.draw_watts.is_none()),
-        ("fan_percent", g.fan_percent.is_none()),
-        ("processes", g.processes.is_none()),
+        (FieldKey::Utilization, g.utilization.gpu_percent.is_none()),
+        (FieldKey::Memory, g.memory.used_bytes.is_none()),
+        (FieldKey::Temperature, g.temperature.gpu_celsius.is_none()),
+        (FieldKey::Power, g.power.draw_watts.is_none()),
+        (FieldKey::FanPercent, g.fan_percent.is_none()),
+        (FieldKey::Processes, g.processes.is_none()),
     ];
     for (key, _) in absent.into_iter().filter(|(_, absent)| *absent) {
         g.missing.insert(key, not_exported);
@@ -394,7 +394,7 @@ mod tests {
         assert_eq!(a.utilization.gpu_percent, Some(50));
         assert_eq!(a.processes, Some(Vec::new()));
         assert_eq!(a.temperature.gpu_celsius, None);
-        assert_eq!(a.missing["temperature"].reason, MissingReason::NotExported);
+        assert_eq!(a.missing[FieldKey::Temperature].reason, MissingReason::NotExported);
         let b = &gpus[1];
         assert_eq!(b.utilization.gpu_percent, Some(75));
         assert_eq!(b.memory.used_bytes, Some(2 << 20));

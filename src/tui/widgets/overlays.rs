@@ -13,7 +13,8 @@ use crate::output::table::TableOptions;
 use crate::sample::{GpuEventKind, Origin, ProcessKey};
 use crate::text::sanitize::sanitize;
 use crate::text::units::{duration, human_bytes};
-use crate::tui::app::{App, Signal};
+use crate::tui::app::App;
+use crate::tui::kill::Signal;
 use crate::tui::theme::Theme;
 use crate::tui::ui::{centered, Paint};
 
@@ -81,7 +82,9 @@ pub fn owners(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme, by: Owne
     };
     // Without the first line: the header already has the host and the time.
     let lines: Vec<String> = match &app.snapshot {
-        Some(snapshot) => owners::render(snapshot, by, &opts).into_iter().skip(1).collect(),
+        Some(snapshot) => {
+            owners::render(snapshot, by, &opts).iter().skip(1).map(|l| l.to_string()).collect()
+        }
         None => vec!["No sample yet.".into()],
     };
     let height = (lines.len() as u16 + 2).min(area.height);
@@ -189,7 +192,7 @@ pub fn events(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
         };
         let Some(events) = &g.events else {
             // The source's reason (NVML's answer, "simulated"), else what its origin implies.
-            let why = g.missing.get("events").map_or_else(
+            let why = g.missing.get(crate::sample::FieldKey::Events).map_or_else(
                 || {
                     match origin {
                         Some(Origin::Recorded) => "not recorded",

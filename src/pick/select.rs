@@ -2,13 +2,30 @@
 
 use std::io::Write;
 
-use crate::cli::{PickArgs, PickFormat, SelectArgs};
-use crate::pick::{self, locks::LockDir, Criteria, Verdict};
+use crate::pick::{self, locks::LockDir, Criteria, PickOptions, Verdict};
 use crate::source::Source;
 use crate::Error;
 
+/// How `select` prints its choice (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PickFormat {
+    /// `0,3`
+    List,
+    /// `export CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=0,3`, for `eval`.
+    Env,
+    /// The chosen GPUs with their free memory and utilization.
+    Json,
+}
+
+/// `select`'s options: what makes a GPU free, and how to print the choice.
+#[derive(Debug, Clone)]
+pub struct SelectOptions {
+    pub pick: PickOptions,
+    pub pick_format: PickFormat,
+}
+
 /// Prints the chosen GPUs; exit code 1, with the reason on stderr, when too few are free.
-pub fn run(mut source: Box<dyn Source>, args: &SelectArgs) -> Result<i32, Error> {
+pub fn run(mut source: Box<dyn Source>, args: &SelectOptions) -> Result<i32, Error> {
     let locks = LockDir::for_reading(args.pick.lock_dir.as_deref()).map_err(Error::Usage)?;
     let visible = std::env::var("CUDA_VISIBLE_DEVICES").ok();
     let criteria = criteria(&args.pick);
@@ -33,7 +50,7 @@ pub fn run(mut source: Box<dyn Source>, args: &SelectArgs) -> Result<i32, Error>
 }
 
 /// What `--min-free-memory`, `--max-util`, `--max-procs` and `--exclude` ask for.
-pub(super) fn criteria(args: &PickArgs) -> Criteria {
+pub(super) fn criteria(args: &PickOptions) -> Criteria {
     Criteria {
         min_free_memory: args.min_free_memory,
         max_util: args.max_util,
@@ -44,7 +61,7 @@ pub(super) fn criteria(args: &PickArgs) -> Criteria {
 
 /// `-n`, checked against the GPUs there are to choose from.
 pub(super) fn check_count(
-    args: &PickArgs,
+    args: &PickOptions,
     candidates: usize,
     limited: bool,
 ) -> Result<usize, Error> {

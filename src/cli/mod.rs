@@ -1,14 +1,26 @@
-//! The command line: typed, documented options (clap derive).
+//! The command line: typed, documented options (clap derive), as typed; `plan` lowers them.
+//! The subcommands' flags are in `commands`.
+
+mod commands;
+
+pub use commands::*;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser};
 
 use crate::config::ThemeName;
 use crate::output::query::{QueryFormat, QueryKind};
-use crate::output::style::ColorChoice;
 use crate::source::{DemoFleet, GpuSelector};
+use crate::term::caps::ColorChoice;
+// `parse_time` for the monitor's go-to-time prompt too.
+pub use crate::text::time::{parse_duration, parse_moment, parse_time, Moment};
+
+/// The variable `--nvml-lib` defaults to, for the Python module too.
+pub const NVML_LIB_ENV: &str = "GPUTOP_NVML_LIB";
+/// The variable `--host-proc` defaults to, for the Python module too.
+pub const HOST_PROC_ENV: &str = "GPUTOP_HOST_PROC";
 
 /// A fast terminal GPU monitor for NVIDIA GPUs.
 ///
@@ -30,300 +42,6 @@ pub struct Cli {
 
     #[command(flatten)]
     pub source: SourceArgs,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Check the whole GPU stack (driver, NVML, CUDA, cuDNN, frameworks, containers) and say
-    /// exactly what to fix. Exit code: 0 all ok, 1 warnings, 2 failures.
-    Doctor(DoctorArgs),
-    /// Serve Prometheus metrics (/metrics), the JSON snapshot (/api/v1/snapshot) and /healthz.
-    Serve(ServeArgs),
-    /// A line per GPU: ok, warning, failure or unknown, and what to do. Exit code: 0 all ok,
-    /// 1 warnings, 2 failures, 3 unknown: no GPU found, or something could not be examined
-    /// (for a Kubernetes probe or a Slurm prolog).
-    ///
-    /// Judged from one sample: a GPU that cannot be reached, memory rows that failed to remap
-    /// or wait for a reset, pages waiting to be retired, uncorrected ECC errors, a PCIe link
-    /// narrower than it can be, hardware slowdowns.
-    Health(HealthArgs),
-    /// Print free GPUs, best first, for CUDA_VISIBLE_DEVICES. Exit 1 with the reason when
-    /// fewer than N are free.
-    ///
-    /// A GPU is free when no compute process holds it (a desktop's graphics do not count), its
-    /// utilization stayed under --max-util over the last 10 s (the driver's own samples: one
-    /// query, no waiting), and no `gputop wait` claimed it. Best first: most free memory, then
-    /// least busy. Within CUDA_VISIBLE_DEVICES when it is set.
-    Select(SelectArgs),
-    /// Wait until N GPUs are free and stay free, claim them, and run CMD on them.
-    ///
-    /// CMD runs with CUDA_VISIBLE_DEVICES (and CUDA_DEVICE_ORDER=PCI_BUS_ID) set, in gputop's
-    /// place (its signals and exit code are CMD's). The GPUs are claimed with a lock that CMD
-    /// holds while it runs, so two waits never get the same GPU. The locks are advisory: they
-    /// coordinate gputop's users, and do not stop a program started without gputop.
-    Wait(WaitArgs),
-    /// Record samples, processes and events into a SQLite database, until Ctrl-C or SIGTERM.
-    ///
-    /// One transaction per sample (--interval), WAL mode, so `gputop report` and sqlite3 can
-    /// read it while it records. Raw samples older than --keep-raw are pruned as it goes.
-    Record(RecordArgs),
-    /// What happened on the GPUs: per GPU and per user, and the processes that held a GPU
-    /// while it sat idle, from a recording.
-    Report(ReportArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct RecordArgs {
-    /// The database (default: $XDG_STATE_HOME/gputop/record.db, ~/.local/state/… without it).
-    #[arg(long, value_name = "PATH")]
-    pub out: Option<std::path::PathBuf>,
-    /// Keep raw samples this long: 90m, 36h, 7d.
-    #[arg(long, value_name = "DUR", default_value = "7d", value_parser = parse_duration)]
-    pub keep_raw: Duration,
-    /// Keep the per-minute rollups (min, mean, max; what reports read) and events this long.
-    #[arg(long, value_name = "DUR", default_value = "90d", value_parser = parse_duration)]
-    pub keep: Duration,
-}
-
-#[derive(Debug, Args)]
-pub struct ReportArgs {
-    /// The database (default: the one `gputop record` writes).
-    #[arg(value_name = "PATH")]
-    pub path: Option<std::path::PathBuf>,
-    /// From when: a duration back from --until (30m, 24h, 7d) or a time (2026-11-29 03:00,
-    /// local, or RFC 3339). Default: the last 24 h, or the whole recording when it is shorter.
-    #[arg(long, value_name = "DUR|TIME", value_parser = parse_moment)]
-    pub since: Option<Moment>,
-    /// Until when: a time (default: now; with --since left out too, the recording's last
-    /// sample).
-    #[arg(long, value_name = "TIME", value_parser = parse_until)]
-    pub until: Option<chrono::DateTime<chrono::Utc>>,
-    /// Whose use to sum: user, container, pod, job or process; gpu leaves the owners out
-    /// (and makes --csv a row per GPU).
-    #[arg(long, value_name = "KEY", default_value = "user")]
-    pub by: ReportBy,
-    /// The shortest idle-while-held span worth reporting.
-    #[arg(long, value_name = "DUR", default_value = "10m", value_parser = parse_duration)]
-    pub idle_min: Duration,
-    /// Print the report as JSON.
-    #[arg(long, conflicts_with_all = ["csv", "html"])]
-    pub json: bool,
-    /// Print the owners (or with --by gpu, the GPUs) as CSV, a row each.
-    #[arg(long, conflicts_with = "html")]
-    pub csv: bool,
-    /// Write the report as one self-contained HTML page with charts to OUT.
-    #[arg(long, value_name = "OUT")]
-    pub html: Option<std::path::PathBuf>,
-}
-
-/// Who a report sums the GPUs' use by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReportBy {
-    Gpu,
-    User,
-    Container,
-    Pod,
-    Job,
-    Process,
-}
-
-/// A point in time given as a time, or as a duration back from another.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Moment {
-    Ago(Duration),
-    At(chrono::DateTime<chrono::Utc>),
-}
-
-fn parse_moment(text: &str) -> Result<Moment, String> {
-    parse_duration(text).map(Moment::Ago).or_else(|_| parse_time(text).map(Moment::At))
-}
-
-/// `2026-11-29 03:00` (or with seconds, or a `T`) in local time, or RFC 3339.
-pub fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
-    use chrono::TimeZone;
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Ok(t.with_timezone(&chrono::Utc));
-    }
-    for format in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"] {
-        if let Ok(naive) = chrono::NaiveDateTime::parse_from_str(text, format) {
-            if let Some(t) = chrono::Local.from_local_datetime(&naive).earliest() {
-                return Ok(t.with_timezone(&chrono::Utc));
-            }
-        }
-    }
-    // A day alone: its midnight.
-    if let Ok(day) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        if let Some(t) =
-            day.and_hms_opt(0, 0, 0).and_then(|n| chrono::Local.from_local_datetime(&n).earliest())
-        {
-            return Ok(t.with_timezone(&chrono::Utc));
-        }
-    }
-    Err(format!("`{text}` is not a time (2026-11-29 03:00) or a duration (24h)"))
-}
-
-/// `--until`: a time only; a duration there is most likely meant for `--since`.
-fn parse_until(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
-    if parse_duration(text).is_ok() {
-        return Err(format!(
-            "`{text}` is a duration: --until takes a time (2026-11-29 03:00); for the last {text}, use --since {text}"
-        ));
-    }
-    parse_time(text)
-}
-
-/// `90s`, `30m`, `36h`, `7d`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let n: f64 =
-        number.parse().map_err(|_| format!("`{text}` is not a duration (30m, 24h, 7d)"))?;
-    let seconds = match unit {
-        "s" => 1.0,
-        "m" => 60.0,
-        "h" => 3600.0,
-        "d" => 86_400.0,
-        _ => return Err(format!("`{text}` is not a duration (30m, 24h, 7d)")),
-    };
-    Duration::try_from_secs_f64(n * seconds).map_err(|_| format!("`{text}` is out of range"))
-}
-
-#[derive(Debug, Args)]
-pub struct HealthArgs {
-    /// Print the findings as JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// What makes a GPU free, for `select` and `wait`.
-#[derive(Debug, Args)]
-pub struct PickArgs {
-    /// How many GPUs.
-    #[arg(short = 'n', long = "count", value_name = "N", default_value = "1",
-          value_parser = parse_count::<u32>)]
-    pub count: u32,
-
-    /// At least this much free memory (20GiB, 500M; a bare number is MiB; GB is 10^9 bytes).
-    #[arg(long, value_name = "SIZE", value_parser = crate::pick::parse_size)]
-    pub min_free_memory: Option<u64>,
-
-    /// Utilization at most PCT % over the last 10 s.
-    #[arg(long, value_name = "PCT", default_value = "10",
-          value_parser = clap::value_parser!(u32).range(0..=100))]
-    pub max_util: u32,
-
-    /// At most K compute processes already on the GPU.
-    #[arg(long, value_name = "K", default_value = "0")]
-    pub max_procs: usize,
-
-    /// Never these GPUs (indices, UUIDs or PCI bus ids, comma-separated).
-    #[arg(long, value_name = "IDS", value_delimiter = ',')]
-    pub exclude: Vec<GpuSelector>,
-
-    /// Name the GPUs by UUID, which stays the same across reboots.
-    #[arg(long)]
-    pub by_uuid: bool,
-
-    /// The shared directory of claims [default: /run/gputop/locks when it exists, else
-    /// /tmp/gputop-locks].
-    #[arg(long, value_name = "DIR")]
-    pub lock_dir: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum PickFormat {
-    /// `0,3`
-    List,
-    /// `export CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=0,3`, for `eval`.
-    Env,
-    /// The chosen GPUs with their free memory and utilization.
-    Json,
-}
-
-#[derive(Debug, Args)]
-pub struct SelectArgs {
-    #[command(flatten)]
-    pub pick: PickArgs,
-
-    /// How to print the choice.
-    #[arg(long = "format", value_name = "FORMAT", value_enum, default_value = "list")]
-    pub pick_format: PickFormat,
-}
-
-#[derive(Debug, Args)]
-pub struct WaitArgs {
-    #[command(flatten)]
-    pub pick: PickArgs,
-
-    /// The GPUs must have stayed free this long (seconds).
-    #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_seconds)]
-    pub stable: Duration,
-
-    /// Give up after this long (90s, 30m, 2h, 1d; a bare number is seconds): exit 1.
-    #[arg(long, value_name = "DUR", value_parser = parse_seconds)]
-    pub timeout: Option<Duration>,
-
-    /// The program to run and its arguments, after `--`.
-    #[arg(last = true, required = true, value_name = "CMD")]
-    pub command: Vec<std::ffi::OsString>,
-}
-
-#[derive(Debug, Args)]
-pub struct ServeArgs {
-    /// Address to listen on; anything but loopback must be asked for here.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9835")]
-    pub listen: std::net::SocketAddr,
-
-    /// Use NVIDIA dcgm-exporter's metric names and labels (DCGM_FI_DEV_GPU_UTIL, …).
-    #[arg(long)]
-    pub dcgm_names: bool,
-
-    /// Also export per-process GPU memory (labels pid, user, command: high cardinality).
-    #[arg(long)]
-    pub processes: bool,
-
-    /// Require `Authorization: Bearer TOKEN`, the token read from this file.
-    #[arg(long, value_name = "FILE")]
-    pub token_file: Option<PathBuf>,
-
-    /// Serve https with this certificate (PEM: the server's first, then its intermediates);
-    /// with --tls-key. Both files are read again on SIGHUP.
-    #[arg(long, value_name = "PEM")]
-    pub tls_cert: Option<PathBuf>,
-
-    /// The private key (PEM) of --tls-cert; it should be readable by gputop's user alone.
-    #[arg(long, value_name = "PEM")]
-    pub tls_key: Option<PathBuf>,
-
-    /// Also record every sample into this database, as `gputop record` does (processes
-    /// included, whatever --processes says of the metrics).
-    #[arg(long, value_name = "PATH")]
-    pub record: Option<PathBuf>,
-    /// /healthz answers 503 once the last complete sample is older than this (a driver call
-    /// that never returns); seconds, or with a unit (90s, 2m); default three intervals.
-    #[arg(long, value_name = "DUR", value_parser = parse_seconds)]
-    pub stale_after: Option<Duration>,
-
-    /// With --record: keep raw samples this long.
-    #[arg(long, value_name = "DUR", default_value = "7d", value_parser = parse_duration, requires = "record")]
-    pub keep_raw: Duration,
-
-    /// With --record: keep the per-minute rollups and events this long.
-    #[arg(long, value_name = "DUR", default_value = "90d", value_parser = parse_duration, requires = "record")]
-    pub keep: Duration,
-}
-
-#[derive(Debug, Args)]
-pub struct DoctorArgs {
-    /// Print the findings as JSON.
-    #[arg(long)]
-    pub json: bool,
-
-    /// Skip the PyTorch, TensorFlow and JAX probes.
-    #[arg(long)]
-    pub no_python: bool,
 }
 
 #[derive(Debug, Args)]
@@ -537,38 +255,33 @@ pub struct SourceArgs {
 
     /// Inside a container: the host's /proc mounted here, to map NVML's host PIDs to local
     /// ones [default: /host/proc when present].
-    #[arg(long, value_name = "PATH", env = "GPUTOP_HOST_PROC", global = true)]
+    #[arg(long, value_name = "PATH", env = HOST_PROC_ENV, global = true)]
     pub host_proc: Option<PathBuf>,
 
     /// The NVML library to load (default: libnvidia-ml.so.1 from the system).
-    #[arg(long, value_name = "PATH", env = "GPUTOP_NVML_LIB", global = true)]
+    #[arg(long, value_name = "PATH", env = NVML_LIB_ENV, global = true)]
     pub nvml_lib: Option<PathBuf>,
 
     /// Whether --nvml-lib was typed on the command line, not taken from GPUTOP_NVML_LIB: an
     /// exported variable is no reason to refuse `--demo`, a typed flag is.
     #[arg(skip)]
     pub nvml_lib_typed: bool,
-}
 
-/// A duration: `90`, `90s`, `30m`, `2h`, `1d`.
-pub fn parse_seconds(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let (number, scale) = match t.char_indices().last() {
-        Some((i, 's')) => (&t[..i], 1.0),
-        Some((i, 'm')) => (&t[..i], 60.0),
-        Some((i, 'h')) => (&t[..i], 3600.0),
-        Some((i, 'd')) => (&t[..i], 86_400.0),
-        _ => (t, 1.0),
-    };
-    let value: f64 =
-        number.parse().map_err(|_| format!("`{text}` is not a duration (90s, 30m, 2h, 1d)"))?;
-    if !(0.0..=1e9).contains(&value) {
-        return Err(format!("`{text}` is out of range"));
-    }
-    Ok(Duration::from_secs_f64(value * scale))
+    /// Whether --prometheus was typed, not taken from GPUTOP_PROMETHEUS: an exported URL is
+    /// for the views, and no reason to refuse `health` or `select` on this machine.
+    #[arg(skip)]
+    pub prometheus_typed: bool,
 }
 
 impl Cli {
+    /// `Some(--json)` for `health`, whose exit codes 1 and 2 are verdicts on the GPUs.
+    pub fn health(&self) -> Option<bool> {
+        match &self.command {
+            Some(Command::Health(args)) => Some(args.json),
+            _ => None,
+        }
+    }
+
     /// Parses the command line. `--demo` takes an optional value, so `gputop --demo serve`
     /// would read `serve` as a scenario file: a subcommand's name right after `--demo` is the
     /// subcommand, with the default demo fleet.
@@ -617,6 +330,8 @@ impl Cli {
         let matches = command.try_get_matches_from(args)?;
         let mut cli = <Self as clap::FromArgMatches>::from_arg_matches(&matches)?;
         cli.source.nvml_lib_typed = typed(&matches, "nvml_lib");
+        cli.source.prometheus_typed =
+            matches.value_source("prometheus") == Some(clap::parser::ValueSource::CommandLine);
         Ok(cli)
     }
 }
@@ -647,12 +362,14 @@ pub fn interval_from_env() -> Result<Option<Duration>, String> {
     }
 }
 
+/// `--interval` and `--watch`: a duration (a bare number is seconds) from 0.1 s to an hour.
 pub fn parse_interval(s: &str) -> Result<Duration, String> {
-    let secs: f64 = s.trim().parse().map_err(|_| format!("`{s}` is not a number of seconds"))?;
-    if !(0.1..=3600.0).contains(&secs) {
-        return Err(format!("{secs} is out of range: use 0.1 to 3600 seconds"));
+    let range = || format!("`{}` is out of range: use 0.1 to 3600 seconds", s.trim());
+    let d = parse_duration(s).map_err(|e| if e.ends_with("out of range") { range() } else { e })?;
+    if !(0.1..=3600.0).contains(&d.as_secs_f64()) {
+        return Err(range());
     }
-    Ok(Duration::from_secs_f64(secs))
+    Ok(d)
 }
 
 fn parse_millis(s: &str) -> Result<Duration, String> {
@@ -714,6 +431,24 @@ mod tests {
         let cli = Cli::parse_args(["gputop", "--demo", "8", "doctor"].map(Into::into));
         assert!(matches!(cli.command, Some(Command::Doctor(_))));
         assert_eq!(cli.source.demo, Some(DemoFleet::Gpus(8)));
+    }
+
+    #[test]
+    fn every_duration_flag_reads_a_bare_number_as_seconds() {
+        let secs = Duration::from_secs;
+        let cli = Cli::try_parse_from(["gputop", "record", "--keep", "90", "--keep-raw", "2h"]);
+        let Some(Command::Record(r)) = cli.unwrap().command else { panic!("record") };
+        assert_eq!((r.keep, r.keep_raw), (secs(90), secs(7200)));
+        let cli = Cli::try_parse_from(["gputop", "serve", "--stale-after", "90", "--record", "x"]);
+        let Some(Command::Serve(s)) = cli.unwrap().command else { panic!("serve") };
+        assert_eq!((s.stale_after, s.keep), (Some(secs(90)), secs(90 * 86_400)));
+        let cli = Cli::try_parse_from(["gputop", "report", "--idle-min", "90", "--since", "90"]);
+        let Some(Command::Report(r)) = cli.unwrap().command else { panic!("report") };
+        assert_eq!((r.idle_min, r.since), (secs(90), Some(Moment::Ago(secs(90)))));
+        let cli =
+            Cli::try_parse_from(["gputop", "wait", "--stable", "1m", "--timeout", "90", "--", "x"]);
+        let Some(Command::Wait(w)) = cli.unwrap().command else { panic!("wait") };
+        assert_eq!((w.stable, w.timeout), (secs(60), Some(secs(90))));
     }
 
     #[test]

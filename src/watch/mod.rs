@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::signal::unix::{signal, SignalKind};
 
-use super::Format;
+use crate::output::format::Format;
 use crate::output::table::{self, TableOptions};
 use crate::output::{csv, json, owners};
 use crate::poller::Poller;
@@ -137,14 +137,6 @@ impl Drop for KeysMode {
         // SAFETY: tcsetattr reads the termios saved at the start.
         unsafe { libc::tcsetattr(0, libc::TCSANOW, &self.0) };
     }
-}
-
-/// Standard input and output are a terminal, one of `TERM=dumb`: the monitor would have run
-/// on any other.
-pub fn is_dumb_terminal() -> bool {
-    std::io::stdin().is_terminal()
-        && std::io::stdout().is_terminal()
-        && std::env::var("TERM").is_ok_and(|t| t == "dumb")
 }
 
 /// Writes successive snapshots in the chosen format.

@@ -1,11 +1,10 @@
-//! `gputop health`: a line per GPU, or JSON, and the exit code a probe reads.
+//! `gputop health`'s run: a line per GPU, or JSON, and the exit code a probe reads.
 
 use std::io::Write;
 use std::path::Path;
 
 use serde::Serialize;
 
-use crate::cli::HealthArgs;
 use crate::health::kernel_log::KernelXids;
 use crate::health::{self, GpuHealth, NotExamined, Severity};
 use crate::sample::{Missing, MissingReason};
@@ -39,7 +38,8 @@ pub fn report(source: &mut dyn Source, kernel_log: &Path) -> Result<Report, Erro
             let reason =
                 if e.permission { MissingReason::NoPermission } else { MissingReason::Error };
             for g in &mut snapshot.gpus {
-                g.missing.insert("events", Missing { reason, nvml_code: None });
+                g.missing
+                    .insert(crate::sample::FieldKey::Events, Missing { reason, nvml_code: None });
             }
             unseen.push(NotExamined {
                 check: "XID history",
@@ -91,10 +91,11 @@ pub fn unknown(why: &str) -> String {
     crate::output::json::escape_controls(text).to_string()
 }
 
-pub fn run(mut source: Box<dyn Source>, args: &HealthArgs) -> Result<i32, Error> {
+/// Judges one sample; `json`: the report as JSON instead of a line per GPU.
+pub fn run(mut source: Box<dyn Source>, json: bool) -> Result<i32, Error> {
     let report = report(source.as_mut(), Path::new(KERNEL_LOG))?;
     let mut out = std::io::stdout().lock();
-    if args.json {
+    if json {
         let text = serde_json::to_string_pretty(&report).unwrap_or_default();
         writeln!(out, "{}", crate::output::json::escape_controls(text))?;
     } else {

@@ -1,12 +1,11 @@
-//! `gputop record`: the poller's samples into a database until Ctrl-C, SIGTERM or SIGHUP; and
-//! the [`Recorder`] that `gputop serve --record` writes with too.
+//! `gputop record`'s run: the poller's samples into a database until Ctrl-C, SIGTERM or
+//! SIGHUP; and the [`Recorder`] that `gputop serve --record` writes with too.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::cli::RecordArgs;
 use crate::poller::Poller;
 use crate::record::{self, Writer};
 use crate::sample::Snapshot;
@@ -100,7 +99,18 @@ impl Drop for Recorder {
     }
 }
 
-pub fn run(source: Box<dyn Source>, args: &RecordArgs, interval: Duration) -> Result<(), Error> {
+/// Where to record and how long to keep what (`record`, and `serve --record`).
+#[derive(Debug, Clone)]
+pub struct RecordOptions {
+    /// The database; `None` is the default place.
+    pub out: Option<PathBuf>,
+    /// Keep raw samples this long.
+    pub keep_raw: Duration,
+    /// Keep the per-minute rollups and events this long.
+    pub keep: Duration,
+}
+
+pub fn run(source: Box<dyn Source>, args: &RecordOptions, interval: Duration) -> Result<(), Error> {
     let mut recorder = Recorder::open(args.out.as_deref(), interval, args.keep_raw, args.keep)?;
     eprintln!(
         "gputop: recording every {}s into {}",

@@ -5,25 +5,42 @@
 
 use std::collections::HashMap;
 use std::ffi::OsString;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::time::{Duration, Instant};
 
-use crate::cli::WaitArgs;
-use crate::pick::{self, locks::LockDir, Verdict};
+use crate::pick::{self, locks::LockDir, PickOptions, Verdict};
 use crate::sample::Snapshot;
 use crate::source::Source;
 use crate::text::units::duration;
 use crate::Error;
 
+/// `wait`'s options: what makes a GPU free, for how long, and the program to run.
+#[derive(Debug, Clone)]
+pub struct WaitOptions {
+    pub pick: PickOptions,
+    /// The GPUs must have stayed free this long.
+    pub stable: Duration,
+    /// Give up after this long (exit 1).
+    pub timeout: Option<Duration>,
+    /// The program and its arguments.
+    pub command: Vec<OsString>,
+    /// Standard error is a terminal: the status is one line rewritten in place.
+    pub status_in_place: bool,
+}
+
 /// Runs CMD on the GPUs once they are free: returns only when that cannot be done (the exit
 /// code to leave with).
-pub fn run(mut source: Box<dyn Source>, args: &WaitArgs, interval: Duration) -> Result<i32, Error> {
+pub fn run(
+    mut source: Box<dyn Source>,
+    args: &WaitOptions,
+    interval: Duration,
+) -> Result<i32, Error> {
     let locks = LockDir::open(args.pick.lock_dir.as_deref()).map_err(Error::Usage)?;
     let visible = std::env::var("CUDA_VISIBLE_DEVICES").ok();
     let criteria = super::select::criteria(&args.pick);
     let started = Instant::now();
-    let mut status = Status::new();
+    let mut status = Status::new(args.status_in_place);
     // When each GPU was first seen free in the current run of free samples, by index.
     let mut free_since: HashMap<u32, Instant> = HashMap::new();
     loop {
@@ -67,7 +84,7 @@ fn claim(
     snapshot: &Snapshot,
     ready: &[&Verdict],
     wanted: usize,
-    args: &WaitArgs,
+    args: &WaitOptions,
 ) -> Result<Option<String>, Error> {
     let mut claims = Vec::new();
     let mut ids = Vec::new();
@@ -198,8 +215,8 @@ struct Status {
 }
 
 impl Status {
-    fn new() -> Self {
-        Self { terminal: std::io::stderr().is_terminal(), last: String::new() }
+    fn new(terminal: bool) -> Self {
+        Self { terminal, last: String::new() }
     }
 
     fn show(&mut self, line: &str, state: &str, waited: Duration) {
