@@ -255,10 +255,10 @@ shows_gpus "the arm64 .deb's gputop --demo --once under qemu-aarch64" \
 # venv and gives the gputop command and `import gputop`.
 for whl in "$whl_x86" "$whl_arm"; do
   so=$(unzip -Z1 "$whl" | grep '^gputop/_native.*\.so$') || die "$whl has no gputop/_native*.so"
-  unzip -q -o -d "$check/whl" "$whl" "$so"
+  dir="$check/$(basename "$whl" .whl)"
+  unzip -q -o -d "$dir" "$whl" "$so"
   case "$whl" in *x86_64*) od=objdump ;; *) od=aarch64-linux-gnu-objdump ;; esac
-  check_glibc "$check/whl/$so" "$od"
-  mv "$check/whl/$so" "$check/whl/$(basename "$whl").so"
+  check_glibc "$dir/$so" "$od"
   entry_points=$(unzip -p "$whl" '*.dist-info/entry_points.txt')
   grep -q '^gputop *= *gputop._cli:main' <<<"$entry_points" || die "$whl has no gputop command (entry point)"
 done
