@@ -9,6 +9,7 @@
 # relocated data).
 #
 #   scripts/bench-once.sh [RUNS]
+#   BEFORE=path/to/old/gputop scripts/bench-once.sh [RUNS]   # also that binary's --once, side by side
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bench-common.sh
@@ -27,6 +28,11 @@ names=("C baseline (same NVML calls)" "gputop --once" "nvitop --once" "gpustat" 
        "gputop --version")
 cmds=("$BENCH/nvml-baseline" "$GPUTOP_BIN --once --color never" "$PEERS/nvitop --once" "$PEERS/gpustat --no-color"
       "$GPUTOP_BIN select --max-util 100 --max-procs 9 --lock-dir $BENCH/locks" "$GPUTOP_BIN --version")
+
+if [ -n "${BEFORE:-}" ]; then
+  names+=("gputop --once (BEFORE)")
+  cmds+=("$BEFORE --once --color never")
+fi
 
 hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$BENCH/once.json" "${cmds[@]}" >/dev/null
 
@@ -51,6 +57,8 @@ for (name, kb), r in zip(rows, results):
 gputop = results[1]["median"]
 print(f"\ngputop is {results[2]['median']/gputop:.0f}x faster than nvitop --once and {results[3]['median']/gputop:.0f}x faster than gpustat")
 print(f"gputop select takes {results[4]['median']/gputop:.2f}x the time of gputop --once")
+if len(results) > 6:
+    print(f"gputop --once takes {gputop/results[6]['median']:.2f}x the time of the BEFORE binary's")
 PY
 
 # memory_at_exit CMD...: the command's resident memory (KiB) just before it exits, while strace

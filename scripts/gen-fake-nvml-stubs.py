@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LIB = ROOT / "tests/fake-nvml/src/lib.rs"
-OUT = ROOT / "tests/fake-nvml/src/stubs.rs"
+SRC = ROOT / "tests/fake-nvml/src"
+OUT = SRC / "stubs.rs"
 
 # Symbols whose mere presence changes how peers call NVML (see ../shared/docs/nvml-notes.md):
 # nvitop switches to a 32-byte process struct, or to the versioned temperature API.
@@ -29,8 +29,10 @@ BUILT_AT_RUN_TIME = {"nvmlDeviceGetDriverModel", "nvmlDeviceGetDriverModel_v2"}
 names = BUILT_AT_RUN_TIME | set(re.findall(r"pub (nvml[A-Za-z0-9_]+):", Path(sys.argv[1]).read_text()))
 if len(sys.argv) > 2:
     names |= set(re.findall(r"_nvmlGetFunctionPointer\(\s*[\"'](nvml[A-Za-z0-9_]+)[\"']", Path(sys.argv[2]).read_text()))
-implemented = set(re.findall(r"fn (nvml[A-Za-z0-9_]+)\(", LIB.read_text()))
-implemented |= set(re.findall(r"^\s+(nvml[A-Za-z0-9_]+) =>", LIB.read_text(), re.M))
+# The fake's own sources (every module but the stubs), where its exports are written.
+lib = "\n".join(p.read_text() for p in sorted(SRC.glob("*.rs")) if p != OUT)
+implemented = set(re.findall(r"fn (nvml[A-Za-z0-9_]+)\(", lib))
+implemented |= set(re.findall(r"^\s+(nvml[A-Za-z0-9_]+) =>", lib, re.M))
 stubs = sorted(names - implemented - NEVER_EXPORT)
 
 with OUT.open("w") as f:

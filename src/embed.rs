@@ -182,8 +182,12 @@ impl Sampler {
         let thread = std::thread::Builder::new()
             .name("gputop-history".into())
             .spawn(move || keep_history(source, interval, &theirs, stopped, recorded))?;
-        // Recorded before `start` returns, as the first sample's errors are said before.
-        let _ = first_recorded.recv();
+        // Recorded before `start` returns, as the first sample's errors are said before; no
+        // word at all means the sampling thread or its runtime could not start.
+        if first_recorded.recv().is_err() {
+            let _ = thread.join();
+            return Err(Error::Sampling("the sampling thread could not start".into()));
+        }
         Ok(Self { shared, stop: Some(stop), thread: Some(thread) })
     }
 
@@ -224,7 +228,8 @@ impl Sampler {
         Some(times[skip..].iter().copied().zip(values).collect())
     }
 
-    /// Stops recording and waits for it; the poller's thread ends at its next sample.
+    /// Stops recording and waits for it; the poller's thread ends as soon as a sample it may be
+    /// taking returns.
     pub fn stop(&mut self) {
         drop(self.stop.take());
         if let Some(thread) = self.thread.take() {
@@ -252,7 +257,9 @@ fn keep_history(
         return;
     };
     runtime.block_on(async {
-        let mut poller = Poller::spawn(source, interval);
+        // Wakeable: when the poller is dropped its sampling thread leaves its wait at once,
+        // instead of sleeping out the interval (a minute, in a notebook) with NVML held.
+        let mut poller = Poller::spawn_with_past(source, interval, None, true);
         loop {
             tokio::select! {
                 polled = poller.next() => match polled {

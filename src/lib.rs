@@ -12,6 +12,7 @@ mod metric_names;
 mod output;
 mod pick;
 mod plan;
+mod playhead;
 mod poller;
 mod process_signal;
 mod record;

@@ -162,6 +162,39 @@ mod tests {
         assert!(calls.load(Ordering::SeqCst) >= 3);
     }
 
+    /// Dropped with its source: tells when the sampling thread let go of it.
+    struct Dropped(SimSource, Arc<AtomicUsize>);
+
+    impl Source for Dropped {
+        fn sample(&mut self) -> Result<Snapshot, SourceError> {
+            self.0.sample()
+        }
+    }
+
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            self.1.store(1, Ordering::SeqCst);
+        }
+    }
+
+    /// The Python `Monitor(interval=60)` stopped and started again in a notebook must not
+    /// leave a thread (and NVML) behind for a minute each time.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_wakeable_poller_lets_go_of_its_source_as_soon_as_it_is_dropped() {
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let source = Dropped(SimSource::new(Scenario::demo(1), &[]).unwrap(), dropped.clone());
+        let mut poller =
+            Poller::spawn_with_past(Box::new(source), Duration::from_secs(60), None, true);
+        poller.next().await.unwrap().unwrap();
+        drop(poller);
+        let started = std::time::Instant::now();
+        while dropped.load(Ordering::SeqCst) == 0 {
+            assert!(started.elapsed() < Duration::from_secs(5), "still sampling after 5 s");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    }
+
     #[test]
     fn a_stalled_sample_skips_the_ticks_it_missed() {
         let (start, tick) = (Instant::now(), Duration::from_secs(1));

@@ -116,9 +116,42 @@ fn no_source_imports_a_frontend_or_the_command_line() {
     assert!(found.is_empty(), "a source imports a frontend:\n{}", found.join("\n"));
 }
 
+/// The command line is lowered once, in `cli` and `plan`: a mode reads its plan's plain options,
+/// never clap's types.
+#[test]
+fn only_the_command_line_knows_clap() {
+    let mut found = Vec::new();
+    for (path, text) in sources("src") {
+        let lowering = path.starts_with("src/cli") || path.starts_with("src/plan");
+        if !lowering && (text.contains("clap::") || text.contains("use clap")) {
+            found.push(path.display().to_string());
+        }
+        let knows_cli = text.contains("crate::cli::") || text.contains("use crate::cli");
+        if !lowering && knows_cli && path != Path::new("src/lib.rs") {
+            found.push(format!("{} (crate::cli)", path.display()));
+        }
+    }
+    assert!(found.is_empty(), "outside cli/ and plan/: {found:?}");
+}
+
+/// What the terminal can do (a tty, `TERM=dumb`, `NO_COLOR`, the locale) is decided once, in
+/// `term::caps`, and reaches the modes through their plan.
+#[test]
+fn only_term_caps_asks_what_the_terminal_can_do() {
+    let asks = ["is_terminal()", "var(\"TERM\")", "\"NO_COLOR\"", "\"LC_CTYPE\""];
+    let found: Vec<String> = sources("src")
+        .into_iter()
+        .filter(|(path, text)| {
+            path != Path::new("src/term/caps.rs") && asks.iter().any(|a| text.contains(a))
+        })
+        .map(|(path, _)| path.display().to_string())
+        .collect();
+    assert!(found.is_empty(), "asked outside term/caps.rs: {found:?}");
+}
+
 #[test]
 fn no_file_is_over_600_lines_before_its_unit_tests() {
-    for dir in ["src", "crates/scenario/src", "python/src"] {
+    for dir in ["src", "crates/scenario/src", "python/src", "tests/fake-nvml/src"] {
         let long = long_files(dir);
         assert!(long.is_empty(), "over 600 lines before the unit tests: {long:?}");
     }

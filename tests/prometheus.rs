@@ -162,6 +162,8 @@ fn the_fleet_is_read_from_prometheus_with_both_vocabularies() {
     // gputop's names carry the power limit; dcgm-exporter's defaults do not: N/A, with why.
     let b_gpu = gpus_of(&doc, "node-b")[0];
     assert!(b_gpu["processes"].is_null());
+    // Its host came from `hostname`, its PCI address from `pci_bus_id`, as dcgm-exporter writes.
+    assert_eq!(b_gpu["pci_bus_id"], "00000000:01:00.0", "{b_gpu}");
     assert_eq!(b_gpu["missing"]["processes"]["reason"], "not_exported");
     let hosts = doc["hosts"].as_array().unwrap();
     assert!(hosts.iter().all(|h| h["age_seconds"].as_f64().is_some_and(|a| a < 10.0)), "{doc}");

@@ -140,7 +140,9 @@ fn the_exporter_reads_the_boards_health_and_nothing_only_a_query_shows() {
 fn dcgm_exporter_names() {
     let server = Server::start(&["--dcgm-names"]);
     let (_, _, body) = server.get("/metrics", &[]);
-    assert!(body.contains("DCGM_FI_DEV_GPU_UTIL{gpu=\"0\",UUID=\"GPU-aaaaaaaa-1111-2222-3333-444444444444\",device=\"nvidia0\",modelName=\"NVIDIA H100 80GB HBM3\""), "{body}");
+    // dcgm-exporter's labels today: pci_bus_id after the UUID, and `hostname` (its PR #655).
+    assert!(body.contains("DCGM_FI_DEV_GPU_UTIL{gpu=\"0\",UUID=\"GPU-aaaaaaaa-1111-2222-3333-444444444444\",pci_bus_id=\"00000000:01:00.0\",device=\"nvidia0\",modelName=\"NVIDIA H100 80GB HBM3\",hostname=\""), "{body}");
+    assert!(!body.contains("Hostname="), "{body}");
     assert!(
         body.lines().any(|l| l.starts_with("DCGM_FI_DEV_FB_USED{") && l.ends_with(" 40000.0")),
         "{body}"
@@ -243,7 +245,7 @@ fn promtool_accepts_the_exposition() {
 }
 
 /// What `promtool check metrics` says about an exposition, less the lints dcgm-exporter's own
-/// names draw (kept so its dashboards work): its camelCase labels (modelName, Hostname, UUID)
+/// names draw (kept so its dashboards work): its camelCase labels (modelName, UUID)
 /// and DCGM_FI_DEV_PCIE_REPLAY_COUNTER, a name with "counter" in it.
 fn promtool_problems(body: &str, dcgm: bool) -> Vec<String> {
     let mut check = Command::new("promtool")

@@ -1,5 +1,6 @@
 //! The subcommands' own flags (clap derive): `doctor`, `serve`, `health`, `select`, `wait`,
-//! `record` and `report`. The plan lowers them into each feature's plain options.
+//! `record`, `report`, `completions` and the hidden `man`. The plan lowers them into each
+//! feature's plain options.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -52,6 +53,22 @@ pub enum Command {
     /// What happened on the GPUs: per GPU and per user, and the processes that held a GPU
     /// while it sat idle, from a recording.
     Report(ReportArgs),
+    /// Print the completion script of a shell: bash, zsh, fish, elvish or powershell.
+    ///
+    /// For example `gputop completions bash > /etc/bash_completion.d/gputop`, or `gputop
+    /// completions fish > ~/.config/fish/completions/gputop.fish`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) on stdout: `gputop man | man -l -`. Hidden: packagers
+    /// install it as gputop.1.
+    #[command(hide = true)]
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_name = "SHELL", value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -115,7 +132,8 @@ pub struct HealthArgs {
     pub json: bool,
 }
 
-/// What makes a GPU free, for `select` and `wait`.
+// What makes a GPU free, for `select` and `wait` (a plain comment: a doc comment here would
+// become the about of both subcommands, flattened in after theirs).
 #[derive(Debug, Args)]
 pub struct PickArgs {
     /// How many GPUs.

@@ -2,6 +2,8 @@
 //! The subcommands' flags are in `commands`.
 
 mod commands;
+pub mod manual;
+mod values;
 
 pub use commands::*;
 
@@ -14,8 +16,7 @@ use crate::config::ThemeName;
 use crate::output::query::{QueryFormat, QueryKind};
 use crate::source::{DemoFleet, GpuSelector};
 use crate::term::caps::ColorChoice;
-// `parse_time` for the monitor's go-to-time prompt too.
-pub use crate::text::time::{parse_duration, parse_moment, parse_time, Moment};
+use crate::text::time::{parse_duration, parse_moment, parse_time, Moment};
 
 /// The variable `--nvml-lib` defaults to, for the Python module too.
 pub const NVML_LIB_ENV: &str = "GPUTOP_NVML_LIB";
@@ -42,6 +43,11 @@ pub struct Cli {
 
     #[command(flatten)]
     pub source: SourceArgs,
+
+    /// The options typed on the command line (`--once`, `-f`), the subcommand's too, as typed:
+    /// not those an environment variable or a default set. `completions` and `man` refuse them.
+    #[arg(skip)]
+    pub typed: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -315,7 +321,7 @@ impl Cli {
         }
         // `--demo` takes an optional value: before a subcommand's name it means the default
         // fleet, not a scenario of that name. The names come from the definition itself.
-        let command = <Self as clap::CommandFactory>::command();
+        let mut command = <Self as clap::CommandFactory>::command();
         let subcommands: Vec<String> = command
             .get_subcommands()
             .map(|c| c.get_name().to_string())
@@ -327,8 +333,9 @@ impl Cli {
                 args[i] = "--demo=4".into();
             }
         }
-        let matches = command.try_get_matches_from(args)?;
+        let matches = command.try_get_matches_from_mut(args)?;
         let mut cli = <Self as clap::FromArgMatches>::from_arg_matches(&matches)?;
+        cli.typed = typed_options(&command, &matches);
         cli.source.nvml_lib_typed = typed(&matches, "nvml_lib");
         cli.source.prometheus_typed =
             matches.value_source("prometheus") == Some(clap::parser::ValueSource::CommandLine);
@@ -341,6 +348,30 @@ impl Cli {
 fn typed(matches: &clap::ArgMatches, id: &str) -> bool {
     let here = matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
     here || matches.subcommand().is_some_and(|(_, sub)| typed(sub, id))
+}
+
+/// The options given on the command line (not by a variable or a default), each by its long
+/// name, else its short one, once; the subcommand's after the top level's.
+fn typed_options(command: &clap::Command, matches: &clap::ArgMatches) -> Vec<String> {
+    let mut typed: Vec<String> = Vec::new();
+    let mut level = Some((command, matches));
+    while let Some((command, matches)) = level {
+        for arg in command.get_arguments().filter(|a| !a.is_positional()) {
+            let source = matches.value_source(arg.get_id().as_str());
+            let name = match (arg.get_long(), arg.get_short()) {
+                (Some(long), _) => format!("--{long}"),
+                (None, Some(short)) => format!("-{short}"),
+                (None, None) => continue,
+            };
+            if source == Some(clap::parser::ValueSource::CommandLine) && !typed.contains(&name) {
+                typed.push(name);
+            }
+        }
+        level = matches
+            .subcommand()
+            .and_then(|(name, sub)| Some((command.find_subcommand(name)?, sub)));
+    }
+    typed
 }
 
 /// A count of 1 or more (`--count`, `-n`), said in those words when it is not.
@@ -455,6 +486,19 @@ mod tests {
     fn a_negative_interval_is_out_of_range_not_an_unknown_flag() {
         let err = Cli::try_parse_from(["gputop", "--interval", "-1"]).unwrap_err().to_string();
         assert!(err.contains("out of range"), "{err}");
+    }
+
+    #[test]
+    fn typed_options_are_those_on_the_command_line_only() {
+        let typed = |args: &[&str]| Cli::try_parse_args(args.iter().map(Into::into)).unwrap().typed;
+        assert_eq!(typed(&["gputop", "-1", "--json"]), ["--once", "--json"]);
+        assert_eq!(typed(&["gputop", "completions", "bash", "--color", "never"]), ["--color"]);
+        assert_eq!(
+            typed(&["gputop", "--readonly", "serve", "--dcgm-names"]),
+            ["--readonly", "--dcgm-names"]
+        );
+        // A default (--color auto) and a positional (the shell) are not options typed.
+        assert!(typed(&["gputop", "completions", "zsh"]).is_empty());
     }
 
     #[test]

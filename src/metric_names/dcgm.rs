@@ -11,9 +11,18 @@ pub const GPU: &str = "gpu";
 pub const UUID: &str = "UUID";
 pub const DEVICE: &str = "device";
 pub const MODEL_NAME: &str = "modelName";
-pub const HOSTNAME: &str = "Hostname";
+/// The host's name, as dcgm-exporter writes it since its PR #655 (merged in May 2026, after
+/// 4.5.3-4.8.2): `hostname`, the same as gputop's own label. Its template
+/// (internal/pkg/rendermetrics/render_metrics.go) writes
+/// `gpu, UUID, pci_bus_id, device, modelName, [GPU_I_PROFILE, GPU_I_ID,] hostname`, then
+/// DCGM_FI_DRIVER_VERSION and the pod's labels.
+pub const HOSTNAME: &str = "hostname";
+/// The host's name as dcgm-exporter wrote it before (3.x and 4.x up to 4.5.3-4.8.2): still
+/// read, from exporters not yet upgraded.
+pub const OLD_HOSTNAME: &str = "Hostname";
 pub const DRIVER_VERSION: &str = "DCGM_FI_DRIVER_VERSION";
-/// The GPU's PCI address (dcgm-exporter's newer versions).
+/// The GPU's PCI address as NVML and DCGM spell it, an 8-digit domain first:
+/// `00000000:17:00.0` (dcgm-exporter's PR #326, since 3.3.7-3.5.0).
 pub const PCI_BUS_ID: &str = "pci_bus_id";
 pub const GPU_I_PROFILE: &str = "GPU_I_PROFILE";
 pub const GPU_I_ID: &str = "GPU_I_ID";
@@ -23,8 +32,9 @@ pub const NAMESPACE: &str = "namespace";
 pub const CONTAINER: &str = "container";
 pub const HPC_JOB: &str = "hpc_job";
 
-/// The labels of every GPU's series, in order.
-pub const GPU_LABELS: [&str; 6] = [GPU, UUID, DEVICE, MODEL_NAME, HOSTNAME, DRIVER_VERSION];
+/// The labels of every GPU's series, in dcgm-exporter's order.
+pub const GPU_LABELS: [&str; 7] =
+    [GPU, UUID, PCI_BUS_ID, DEVICE, MODEL_NAME, HOSTNAME, DRIVER_VERSION];
 /// A MIG device's labels after its GPU's, on the GPU's metrics that a MIG device has too
 /// (frame buffer, profiling).
 pub const MIG_LABELS: &[&str] = &[GPU_I_PROFILE, GPU_I_ID];

@@ -20,7 +20,7 @@ use crate::text::sanitize::sanitize;
 use crate::text::units::{duration_coarse, human_bytes, or_na, pad, truncate};
 
 /// What processes are grouped by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OwnerKey {
     User,

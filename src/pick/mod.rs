@@ -33,6 +33,8 @@ pub struct PickOptions {
     pub exclude: Vec<GpuSelector>,
     pub by_uuid: bool,
     pub lock_dir: Option<std::path::PathBuf>,
+    /// `CUDA_VISIBLE_DEVICES` as this process got it: the GPUs to choose among.
+    pub visible: Option<String>,
 }
 
 /// How far back "recent" utilization looks.

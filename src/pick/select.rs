@@ -7,7 +7,7 @@ use crate::source::Source;
 use crate::Error;
 
 /// How `select` prints its choice (`--format`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PickFormat {
     /// `0,3`
     List,
@@ -27,7 +27,7 @@ pub struct SelectOptions {
 /// Prints the chosen GPUs; exit code 1, with the reason on stderr, when too few are free.
 pub fn run(mut source: Box<dyn Source>, args: &SelectOptions) -> Result<i32, Error> {
     let locks = LockDir::for_reading(args.pick.lock_dir.as_deref()).map_err(Error::Usage)?;
-    let visible = std::env::var("CUDA_VISIBLE_DEVICES").ok();
+    let visible = args.pick.visible.clone();
     let criteria = criteria(&args.pick);
     let (_, verdicts) = pick::survey(source.as_mut(), visible.as_deref(), &criteria, &locks)?;
     let wanted = check_count(&args.pick, verdicts.len(), visible.is_some())?;

@@ -37,7 +37,7 @@ pub fn run(
     interval: Duration,
 ) -> Result<i32, Error> {
     let locks = LockDir::open(args.pick.lock_dir.as_deref()).map_err(Error::Usage)?;
-    let visible = std::env::var("CUDA_VISIBLE_DEVICES").ok();
+    let visible = args.pick.visible.clone();
     let criteria = super::select::criteria(&args.pick);
     let started = Instant::now();
     let mut status = Status::new(args.status_in_place);

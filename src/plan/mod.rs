@@ -57,6 +57,10 @@ pub enum Kind {
     Once,
     /// The GPUs' names and UUIDs, as `nvidia-smi -L`.
     ListGpus,
+    /// A shell's completion script printed.
+    Completions,
+    /// The manual page printed.
+    Manual,
 }
 
 impl Kind {
@@ -75,6 +79,8 @@ impl Kind {
             Self::Watch => "--watch",
             Self::Once => "--once",
             Self::ListGpus => "-L",
+            Self::Completions => "completions",
+            Self::Manual => "man",
         }
     }
 
@@ -95,6 +101,8 @@ impl Kind {
             (Some(Command::Wait(_)), _) => Self::Wait,
             (Some(Command::Record(_)), _) => Self::Record,
             (Some(Command::Report(_)), _) => Self::Report,
+            (Some(Command::Completions(_)), _) => Self::Completions,
+            (Some(Command::Man), _) => Self::Manual,
             _ if cli.mode.print_config => Self::PrintConfig,
             (None, _) if cli.mode.list_gpus => Self::ListGpus,
             (None, true) => Self::Watch,
@@ -126,6 +134,10 @@ pub enum Mode {
         to: Option<std::path::PathBuf>,
     },
     ListGpus,
+    /// A shell's completion script, printed.
+    Completions(clap_complete::Shell),
+    /// The manual page (roff), printed.
+    Manual,
 }
 
 /// `--watch` as resolved: the format, every how long, how many samples, and where to.
@@ -137,6 +149,9 @@ pub struct WatchPlan {
     pub to: Option<std::path::PathBuf>,
     /// Standing in for the monitor on a `TERM=dumb` terminal: said, and `q` quits.
     pub for_monitor: bool,
+    /// Standard output is a terminal that moves the cursor: the table is redrawn in place
+    /// (else, and into `-f`'s file, a block is appended per sample).
+    pub in_place: bool,
 }
 
 /// The command line, lowered. The terminal's capabilities are in the options they decided
@@ -163,11 +178,19 @@ impl Plan {
         if kind == Kind::PrintConfig {
             return Ok(plan(Mode::PrintConfig, None, unsampled));
         }
+        match &cli.command {
+            Some(Command::Completions(args)) => {
+                return Ok(plan(Mode::Completions(args.shell), None, unsampled))
+            }
+            Some(Command::Man) => return Ok(plan(Mode::Manual, None, unsampled)),
+            _ => {}
+        }
         if let Some(query) = cli.output.help_query() {
             return Ok(plan(Mode::HelpQuery(query), None, unsampled));
         }
         let config = options::config(&cli)?;
-        let interval = options::interval(&cli, &config)?;
+        let env_interval = crate::cli::interval_from_env().map_err(Error::Usage)?;
+        let interval = options::interval(&cli, kind, env_interval, &config);
         let sampling = sampling(&cli, kind);
         let mode = options::mode(&cli, kind, &config, interval, &caps)?;
         let source = match sampling {
@@ -184,7 +207,7 @@ fn sampling(cli: &Cli, kind: Kind) -> Option<SampleOptions> {
     let serve_processes =
         matches!(&cli.command, Some(Command::Serve(a)) if a.processes || a.record.is_some());
     match kind {
-        Kind::Doctor | Kind::PrintConfig | Kind::Report => None,
+        Kind::Doctor | Kind::PrintConfig | Kind::Report | Kind::Completions | Kind::Manual => None,
         // Everything a report asks about: who held which GPU, and the XIDs as they came.
         Kind::Record => Some(SampleOptions {
             pcie_throughput: false,

@@ -38,16 +38,14 @@ pub fn config(cli: &Cli) -> Result<Config, Error> {
     })
 }
 
-/// `--interval`, else `GPUTOP_INTERVAL`, else the config file's, else the default: a second,
-/// or five against Prometheus, which has new data once a scrape (15 s by default): asking
-/// every second would re-read the same samples of thousands of GPUs.
-pub fn interval(cli: &Cli, config: &Config) -> Result<Duration, Error> {
-    let flag_or_env = match cli.mode.interval {
-        Some(i) => Some(i),
-        None => cli::interval_from_env().map_err(Error::Usage)?,
-    };
-    let default = Duration::from_secs(if cli.source.prometheus.is_some() { 5 } else { 1 });
-    Ok(flag_or_env.or(config.interval).unwrap_or(default))
+/// `--interval`, else `GPUTOP_INTERVAL` (`env`), else the config file's, else the default: a
+/// second, or five when the mode reads Prometheus, which has new data once a scrape (15 s by
+/// default): asking every second would re-read the same samples of thousands of GPUs.
+pub fn interval(cli: &Cli, kind: Kind, env: Option<Duration>, config: &Config) -> Duration {
+    let reads_prometheus =
+        cli.source.prometheus.is_some() && super::source::shows_named_source(kind);
+    let default = Duration::from_secs(if reads_prometheus { 5 } else { 1 });
+    cli.mode.interval.or(env).or(config.interval).unwrap_or(default)
 }
 
 pub fn doctor(args: &cli::DoctorArgs, cli: &Cli, caps: &Caps) -> DoctorRun {
@@ -85,12 +83,18 @@ pub fn mode(
             status_in_place: caps.stderr_tty,
         }),
         Some(Command::Record(args)) => Mode::Record(RecordOptions {
-            out: args.out.clone(),
+            out: args.out.clone().or_else(crate::record::default_path).ok_or_else(|| {
+                Error::Usage("no place for the recording: give --out PATH".into())
+            })?,
             keep_raw: args.keep_raw,
             keep: args.keep,
         }),
         Some(Command::Report(args)) => Mode::Report(ReportOptions {
-            path: args.path.clone(),
+            path: args
+                .path
+                .clone()
+                .or_else(crate::record::default_path)
+                .ok_or_else(|| Error::Usage("which recording? give its PATH".into()))?,
             since: args.since,
             until: args.until,
             by: args.by,
@@ -112,6 +116,7 @@ pub fn mode(
                 for_monitor: cli.mode.watch.is_none()
                     && cli.mode.loop_ms.is_none()
                     && caps.dumb_terminal(),
+                in_place: cli.output.filename.is_none() && caps.stdout_tty && !caps.dumb,
             }),
             _ => Mode::Once { format: format(cli, caps)?, to: cli.output.filename.clone() },
         },
@@ -145,7 +150,7 @@ fn serve(args: &cli::ServeArgs, interval: Duration) -> Result<ServeOptions, Erro
         token,
         tls,
         record: args.record.as_ref().map(|path| RecordOptions {
-            out: Some(path.clone()),
+            out: path.clone(),
             keep_raw: args.keep_raw,
             keep: args.keep,
         }),
@@ -161,6 +166,7 @@ fn pick(args: &cli::PickArgs) -> PickOptions {
         exclude: args.exclude.clone(),
         by_uuid: args.by_uuid,
         lock_dir: args.lock_dir.clone(),
+        visible: std::env::var("CUDA_VISIBLE_DEVICES").ok(),
     }
 }
 

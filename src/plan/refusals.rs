@@ -7,7 +7,7 @@ use crate::cli::{Cli, Command};
 
 /// A row: a flag (or a combination) that the command line sets, and the modes it is refused in.
 pub struct Refusal {
-    /// The flag as the message names it (`{flag}` in `why`).
+    /// The flag as the message names it (`{flag}` in `why`); `{typed}`: the first option typed.
     pub flag: &'static str,
     /// Whether the command line sets it.
     pub set: fn(&Cli) -> bool,
@@ -24,6 +24,8 @@ const OWN_ANSWER: &str =
 const NOT_THIS_MACHINE: &str = "`{mode}` works on this machine's own GPUs: {flag} does not apply (it feeds the monitor, --once and --watch)";
 const READS_A_RECORDING: &str =
     "`report` reads the recording named after it (`gputop report PATH`): {flag} does not apply";
+const PRINTS_A_TEXT: &str =
+    "`gputop {mode}` prints a text and exits: {flag} does not apply (leave it out)";
 const MONITOR_ONLY: &str = "{flag} applies to the interactive monitor only (run gputop without --once, --watch or an output format)";
 
 fn serve(_: &Cli, kind: Kind) -> bool {
@@ -65,6 +67,8 @@ fn serve_args(cli: &Cli) -> Option<&crate::cli::ServeArgs> {
 /// The table, in the order the rows are tried.
 #[rustfmt::skip]
 pub const REFUSALS: &[Refusal] = &[
+    // Every option typed: none changes the script or the page.
+    Refusal { flag: "{typed}", set: |c| !c.typed.is_empty(), refused_in: |_, kind| matches!(kind, Kind::Completions | Kind::Manual), why: PRINTS_A_TEXT },
     Refusal { flag: "--remote", set: |c| !c.source.remote.is_empty(), refused_in: serve, why: SERVE_IS_LOCAL },
     Refusal { flag: "--hosts", set: |c| c.source.hosts.is_some(), refused_in: serve, why: SERVE_IS_LOCAL },
     Refusal { flag: "--remote-token-file", set: |c| c.source.remote_token_file.is_some(), refused_in: serve, why: SERVE_IS_LOCAL },
@@ -141,7 +145,7 @@ pub const REFUSALS: &[Refusal] = &[
         set: |c| !c.source.ids.is_empty() && c.source.prometheus.is_some(),
         // Where --prometheus is the source: the views, not the subcommands.
         refused_in: |_, kind| matches!(kind, Kind::Monitor | Kind::Watch | Kind::Once | Kind::ListGpus),
-        why: "--id picks local GPUs; with --prometheus, narrow with --selector '{Hostname=\"node1\"}'",
+        why: "--id picks local GPUs; with --prometheus, narrow with --selector '{hostname=\"node1\"}'",
     },
     Refusal {
         flag: "--tls-cert",
@@ -160,7 +164,11 @@ pub const REFUSALS: &[Refusal] = &[
 /// The first refusal of the table that this command line meets in `kind`, as its one line.
 pub fn check(cli: &Cli, kind: Kind) -> Result<(), String> {
     match REFUSALS.iter().find(|r| (r.set)(cli) && (r.refused_in)(cli, kind)) {
-        Some(r) => Err(r.why.replace("{flag}", r.flag).replace("{mode}", kind.name())),
+        Some(r) => {
+            let typed = cli.typed.first().map_or("", String::as_str);
+            let flag = r.flag.replace("{typed}", typed);
+            Err(r.why.replace("{flag}", &flag).replace("{mode}", kind.name()))
+        }
         None => Ok(()),
     }
 }
@@ -176,7 +184,7 @@ mod tests {
             let uses_mode = r.why.contains("{mode}");
             // `{mode}` is a subcommand's name: only the subcommands' own rows may name it.
             assert!(
-                !uses_mode || r.why == OWN_ANSWER || r.why == NOT_THIS_MACHINE,
+                !uses_mode || [OWN_ANSWER, NOT_THIS_MACHINE, PRINTS_A_TEXT].contains(&r.why),
                 "{}: {}",
                 r.flag,
                 r.why

@@ -19,6 +19,19 @@ impl Plan {
                 print!("{}", crate::config::TEMPLATE);
                 Ok(0)
             }
+            // Made whole first: clap_complete panics on a failed write, and `| head` closing
+            // the pipe is no error.
+            Mode::Completions(shell) => {
+                let mut script = Vec::new();
+                let mut command = <crate::cli::Cli as clap::CommandFactory>::command();
+                clap_complete::generate(shell, &mut command, "gputop", &mut script);
+                std::io::stdout().write_all(&script)?;
+                Ok(0)
+            }
+            Mode::Manual => {
+                std::io::stdout().write_all(&crate::cli::manual::page()?)?;
+                Ok(0)
+            }
             Mode::HelpQuery(kind) => {
                 let _ = write!(std::io::stdout(), "{}", crate::output::query::help(kind));
                 Ok(0)
@@ -58,6 +71,7 @@ fn run_watch(opened: Opened, plan: WatchPlan) -> Result<(), Error> {
         count: plan.count,
         output,
         quit_key: plan.for_monitor,
+        in_place: plan.in_place,
     };
     crate::watch::run(opened.source, plan.format, options)
 }

@@ -15,9 +15,15 @@ use crate::Error;
 
 /// The source of `kind`: the subcommands sample this machine (or the demo); the views may
 /// play a recording, or ask Prometheus or other hosts.
+/// Whether `kind` shows the source the flags name (a recording, Prometheus, other hosts):
+/// the views do; the subcommands keep to this machine.
+pub fn shows_named_source(kind: Kind) -> bool {
+    matches!(kind, Kind::Monitor | Kind::Watch | Kind::Once | Kind::ListGpus)
+}
+
 pub fn plan(cli: &Cli, kind: Kind, options: SampleOptions) -> Result<SourcePlan, Error> {
     let src = &cli.source;
-    let views = matches!(kind, Kind::Monitor | Kind::Watch | Kind::Once | Kind::ListGpus);
+    let views = shows_named_source(kind);
     let backend = match (&src.replay, &src.prometheus) {
         _ if !views => Backend::Local(local(cli)),
         // --watch ends with the recording; the monitor stays on its newest sample.

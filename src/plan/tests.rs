@@ -1,12 +1,15 @@
 //! The lowering's tests: each mode samples what it shows, and the refusals speak.
 
 use super::*;
+use crate::config::Config;
 use crate::source::Backend;
 
 /// `args` lowered on a terminal (`interactive`) or not.
 fn plan(args: &[&str], interactive: bool) -> Result<Plan, String> {
     let args = std::iter::once("gputop").chain(args.iter().copied()).map(Into::into);
-    let cli = Cli::try_parse_args(args).unwrap();
+    let mut cli = Cli::try_parse_args(args).unwrap();
+    // Not the developer's own config file: an empty one, whatever ~/.config holds.
+    cli.mode.config.get_or_insert_with(|| "/dev/null".into());
     let caps = Caps { stdin_tty: interactive, stdout_tty: interactive, ..Caps::default() };
     Plan::from_cli(cli, caps).map_err(|e| e.to_string())
 }
@@ -140,9 +143,44 @@ fn the_views_open_what_the_source_flags_name_and_the_subcommands_this_machine() 
 }
 
 #[test]
-fn the_interval_is_the_flag_then_the_config_then_the_default() {
-    let interval = |args: &[&str]| plan(args, false).unwrap().interval;
-    assert_eq!(interval(&["--demo", "--once", "--interval", "2s"]), Duration::from_secs(2));
-    assert_eq!(interval(&["--demo", "--once", "--interval", "0.5"]), Duration::from_millis(500));
-    assert_eq!(interval(&["--prometheus", "http://p:9090", "--once"]), Duration::from_secs(5));
+fn the_interval_is_the_flag_then_the_environment_then_the_config_then_the_default() {
+    let secs = Duration::from_secs;
+    let interval = |args: &[&str], env: Option<Duration>, config: Option<Duration>| {
+        let args = std::iter::once("gputop").chain(args.iter().copied()).map(Into::into);
+        let cli = Cli::try_parse_args(args).unwrap();
+        let kind = Kind::of(&cli, false);
+        let config = Config { interval: config, ..Config::default() };
+        options::interval(&cli, kind, env, &config)
+    };
+    let once = ["--demo", "--once"];
+    assert_eq!(
+        interval(&[&once[..], &["--interval", "2s"]].concat(), Some(secs(3)), None),
+        secs(2)
+    );
+    assert_eq!(interval(&once, Some(secs(3)), Some(secs(4))), secs(3));
+    assert_eq!(interval(&once, None, Some(secs(4))), secs(4));
+    assert_eq!(interval(&once, None, None), secs(1));
+    assert_eq!(interval(&["--demo", "--once", "--interval", "0.5"], None, None), secs(1) / 2);
+    // Prometheus has new data once a scrape: the views ask every 5 s by default; a
+    // subcommand on this machine (GPUTOP_PROMETHEUS exported) every second.
+    assert_eq!(interval(&["--prometheus", "http://p:9090", "--once"], None, None), secs(5));
+    assert_eq!(interval(&["--prometheus", "http://p:9090", "record"], None, None), secs(1));
+}
+
+#[test]
+fn completions_and_man_print_a_text_and_refuse_every_option() {
+    let completions = plan(&["completions", "fish"], false).unwrap();
+    assert!(matches!(completions.mode, Mode::Completions(clap_complete::Shell::Fish)));
+    assert!(completions.source.is_none());
+    assert!(matches!(plan(&["man"], true).unwrap().mode, Mode::Manual));
+    let err = plan(&["--once", "completions", "bash"], true).err().unwrap();
+    assert_eq!(
+        err,
+        "`gputop completions` prints a text and exits: --once does not apply (leave it out)"
+    );
+    // A global option typed after the subcommand is typed all the same.
+    let err = plan(&["man", "--color", "never"], true).err().unwrap();
+    assert!(err.contains("`gputop man` prints a text") && err.contains("--color"), "{err}");
+    let err = plan(&["--demo", "completions", "zsh"], true).err().unwrap();
+    assert!(err.contains("--demo does not apply"), "{err}");
 }

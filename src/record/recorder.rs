@@ -26,7 +26,7 @@ pub struct Recorder {
 impl Recorder {
     /// Opens (or creates) the recording at `path`, or the default one.
     pub fn open(
-        path: Option<&Path>,
+        path: &Path,
         interval: Duration,
         keep_raw: Duration,
         keep: Duration,
@@ -34,13 +34,7 @@ impl Recorder {
         // A file size limit must fail the write (EFBIG), not kill the recorder (SIGXFSZ).
         // SAFETY: setting a signal's disposition to ignore has no preconditions.
         unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
-        let path = match (path, record::default_path()) {
-            (Some(p), _) => p.to_path_buf(),
-            (None, Some(p)) => p,
-            (None, None) => {
-                return Err(Error::Usage("no place for the recording: give --out PATH".into()))
-            }
-        };
+        let path = path.to_path_buf();
         // A missing directory is made, and said: a mistyped --out shows at once.
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
             std::fs::create_dir_all(dir).map_err(|e| {
@@ -102,8 +96,8 @@ impl Drop for Recorder {
 /// Where to record and how long to keep what (`record`, and `serve --record`).
 #[derive(Debug, Clone)]
 pub struct RecordOptions {
-    /// The database; `None` is the default place.
-    pub out: Option<PathBuf>,
+    /// The database (`--out`, else the default place).
+    pub out: PathBuf,
     /// Keep raw samples this long.
     pub keep_raw: Duration,
     /// Keep the per-minute rollups and events this long.
@@ -111,7 +105,7 @@ pub struct RecordOptions {
 }
 
 pub fn run(source: Box<dyn Source>, args: &RecordOptions, interval: Duration) -> Result<(), Error> {
-    let mut recorder = Recorder::open(args.out.as_deref(), interval, args.keep_raw, args.keep)?;
+    let mut recorder = Recorder::open(&args.out, interval, args.keep_raw, args.keep)?;
     eprintln!(
         "gputop: recording every {}s into {}",
         interval.as_secs_f64(),

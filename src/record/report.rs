@@ -15,8 +15,8 @@ use crate::Error;
 /// `report`'s options: which recording, the window, whose use, and the form.
 #[derive(Debug, Clone)]
 pub struct ReportOptions {
-    /// The database; `None` is the one `gputop record` writes.
-    pub path: Option<std::path::PathBuf>,
+    /// The database (given, else the one `gputop record` writes by default).
+    pub path: std::path::PathBuf,
     pub since: Option<Moment>,
     pub until: Option<DateTime<Utc>>,
     pub by: ReportBy,
@@ -29,11 +29,7 @@ pub struct ReportOptions {
 }
 
 pub fn run(args: &ReportOptions) -> Result<(), Error> {
-    let path = match (&args.path, record::default_path()) {
-        (Some(p), _) => p.clone(),
-        (None, Some(p)) => p,
-        (None, None) => return Err(Error::Usage("which recording? give its PATH".into())),
-    };
+    let path = args.path.clone();
     let conn = record::open(&path)?;
     let span = record::span(&conn).map_err(|e| Error::Recording(record::db_error(&path, &e)))?;
     let (since, until) = window(args, span)?;

@@ -16,7 +16,7 @@ use super::rollup::{self, GpuMinute, Minutes, ProcessMinute, MINUTE_MS};
 const SPANS: usize = 20;
 
 /// Who a report sums the GPUs' use by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReportBy {
     Gpu,

@@ -75,7 +75,7 @@ impl AppState {
 pub fn run(source: &SourcePlan, opts: ServeOptions) -> Result<(), Error> {
     let recorder = match &opts.record {
         Some(r) => {
-            let recorder = Recorder::open(r.out.as_deref(), opts.interval, r.keep_raw, r.keep)?;
+            let recorder = Recorder::open(&r.out, opts.interval, r.keep_raw, r.keep)?;
             eprintln!(
                 "gputop: recording every {}s into {}",
                 opts.interval.as_secs_f64(),

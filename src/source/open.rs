@@ -8,11 +8,12 @@ use std::sync::Arc;
 
 use super::prometheus::{Connection, PrometheusSource};
 use super::remote::{Endpoint, RemoteSource};
-use super::replay::{ReplaySource, SharedPlayhead};
+use super::replay::ReplaySource;
 use super::{
     DemoFleet, DetailLevel, GpuSelector, NvmlSource, PlacementFilter, SampleOptions, SimSource,
     Source, SourceError, WithHostUsage,
 };
+use crate::playhead::SharedPlayhead;
 use crate::text::time::Moment;
 use crate::Error;
 

@@ -16,6 +16,7 @@ use rusqlite::Connection;
 
 use super::selection::GpuIdentity;
 use super::{GpuSelector, Source, SourceError};
+use crate::playhead::{Playhead, Seek, SharedPlayhead};
 use crate::record;
 use crate::record::read::{self, RecordedGpu, SampleRow};
 use crate::sample::{
@@ -42,37 +43,6 @@ const NOT_RECORDED: &[FieldKey] = &[
     FieldKey::MigEnabled,
     FieldKey::PersistenceMode,
 ];
-
-/// Where the playback is, shared with whoever steers it (the monitor's keys).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Playhead {
-    /// The sample shown: its tick id and time (ms since the epoch).
-    pub tick: i64,
-    pub at_ms: i64,
-    /// First and last sample of the recording, as of the last look.
-    pub first_ms: i64,
-    pub last_ms: i64,
-    pub paused: bool,
-    /// Samples to move on per refresh: 1 is the recording's pace (at its interval).
-    pub speed: u32,
-    /// A move asked for and not yet made.
-    pub pending: Option<Seek>,
-    /// After a move: the recorded window before the new position, for the charts.
-    pub past: Option<Vec<PastGpu>>,
-}
-
-/// A move of the playhead.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Seek {
-    /// That many samples on (or back, when negative).
-    Step(i64),
-    /// By that many milliseconds of recorded time.
-    By(i64),
-    /// To the sample at or after this time (ms since the epoch).
-    To(i64),
-}
-
-pub type SharedPlayhead = Arc<Mutex<Playhead>>;
 
 pub struct ReplaySource {
     conn: Connection,

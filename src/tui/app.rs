@@ -14,8 +14,8 @@ use super::kill::Signal;
 use super::rows::{build_rows, keyed_processes, ProcessRow, SortKey};
 use crate::history::{History, Series};
 use crate::output::owners::OwnerKey;
+use crate::playhead::{Seek, SharedPlayhead};
 use crate::sample::{GpuEventKind, ProcessKey, Snapshot};
-use crate::source::replay::{Seek, SharedPlayhead};
 
 /// How many slowdown starts and ends the events view keeps.
 pub const SLOWDOWN_LOG: usize = 64;
@@ -462,7 +462,7 @@ impl App {
         match key.code {
             KeyCode::Enter => {
                 let text = self.goto.take().unwrap_or_default();
-                match (crate::cli::parse_time(text.trim()), &self.replay) {
+                match (crate::text::time::parse_time(text.trim()), &self.replay) {
                     (Ok(t), Some(p)) => {
                         p.lock().unwrap_or_else(|e| e.into_inner()).pending =
                             Some(Seek::To(t.timestamp_millis()));

@@ -49,7 +49,7 @@ pub struct TuiOptions {
     /// The process table's columns before COMMAND.
     pub columns: Vec<SortKey>,
     /// `--replay`: the playback to show and steer.
-    pub replay: Option<crate::source::replay::SharedPlayhead>,
+    pub replay: Option<crate::playhead::SharedPlayhead>,
 }
 
 /// Draws one frame of `app` on a ratatui backend (`TestBackend` in tests); the monitor itself

@@ -5,7 +5,7 @@
 //! file, or with `TERM=dumb`, a block per sample is appended with no escape sequences. JSON
 //! writes one document per line, CSV and `--query-*` one header and then rows.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::time::Duration;
 
 use tokio::signal::unix::{signal, SignalKind};
@@ -29,6 +29,8 @@ pub struct WatchOptions {
     /// `q` typed on the terminal quits, as in the monitor this view stands in for
     /// (`TERM=dumb`).
     pub quit_key: bool,
+    /// Standard output is a terminal that moves the cursor: redraw the table in place.
+    pub in_place: bool,
 }
 
 /// Runs until `count` samples, Ctrl-C, SIGTERM, SIGHUP or a closed pipe.
@@ -46,8 +48,7 @@ async fn watch(source: Box<dyn Source>, format: Format, opts: WatchOptions) -> R
     let mut terminate = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
     let mut resize = signal(SignalKind::window_change())?;
-    let to_file = opts.output.is_some();
-    let terminal = !to_file && std::io::stdout().is_terminal();
+    let terminal = opts.in_place && opts.output.is_none();
     // Written on a thread of its own: a terminal (or pipe) that stops reading holds up that
     // thread, never the signals (see `BackgroundWriter`).
     let mut out = match opts.output {
@@ -154,10 +155,10 @@ enum TableStyle {
 }
 
 impl Printer {
-    /// `terminal`: the output is a terminal, where the table is redrawn in place.
+    /// `terminal`: the output is a terminal that moves the cursor, where the table is redrawn
+    /// in place.
     fn new(format: Format, terminal: bool) -> Self {
-        let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
-        let style = if terminal && !dumb {
+        let style = if terminal {
             TableStyle::InPlace(Box::new(Screen::inline(Vec::new())))
         } else {
             TableStyle::Append

@@ -15,7 +15,9 @@ pub fn families(b: &mut Builder, s: &Snapshot) {
         let device = format!("nvidia{index}");
         let uuid = g.uuid.as_deref().unwrap_or("");
         let model = g.name.as_deref().unwrap_or("");
-        let l = labels(&GPU_LABELS, [index.as_str(), uuid, &device, model, &host, &driver]);
+        // Empty when unknown, as dcgm-exporter writes it for a device without one.
+        let bus = g.pci_bus_id.as_deref().unwrap_or("");
+        let l = labels(&GPU_LABELS, [index.as_str(), uuid, bus, &device, model, &host, &driver]);
         // As dcgm-exporter: the last XID seen, 0 for none (while listening); kept for a lost
         // GPU, whose XID 79 is the news.
         if let Some(events) = &g.events {

@@ -186,7 +186,10 @@ mod tests {
             &Freshness::default(),
         );
         assert!(text.contains("DCGM_FI_DEV_GPU_UTIL{gpu=\"0\",UUID=\"GPU-"), "{text}");
-        assert!(text.contains("modelName=\"NVIDIA H100 80GB HBM3\",Hostname=\"demo\""));
+        // dcgm-exporter's current labels: pci_bus_id after the UUID, `hostname` in lower case.
+        assert!(text.contains("\",pci_bus_id=\"00000000:01:00.0\",device=\"nvidia0\","), "{text}");
+        assert!(text.contains("modelName=\"NVIDIA H100 80GB HBM3\",hostname=\"demo\""));
+        assert!(!text.contains("Hostname="));
         assert!(text.contains("# TYPE DCGM_FI_DEV_FB_USED gauge"));
     }
 }

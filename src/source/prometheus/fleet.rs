@@ -79,11 +79,14 @@ fn target_key(labels: &Labels) -> TargetKey {
     (get("instance"), get("job"))
 }
 
-/// The host a GPU belongs to: the name its exporter gives, else the scrape target.
+/// The host a GPU belongs to: the name its exporter gives (`hostname`, gputop's and now
+/// dcgm-exporter's, or `Hostname`, dcgm-exporter's before its 4.x rename; each also as
+/// `exported_…`), else the scrape target.
 pub(super) fn host_name<'l>(labels: &'l Labels) -> &'l str {
-    [gputop::HOSTNAME, dcgm::HOSTNAME, "instance"]
+    [gputop::HOSTNAME, dcgm::OLD_HOSTNAME]
         .iter()
-        .find_map(|n| labels.get(n).filter(|v| !v.is_empty()))
+        .find_map(|n| vocabulary::exporter_label(labels, n))
+        .or_else(|| labels.get("instance").filter(|v| !v.is_empty()))
         .unwrap_or("unknown")
 }
 
@@ -273,13 +276,14 @@ fn identity(labels: &Labels, newest: f64) -> Identity {
         names.iter().find_map(|n| labels.get(n).filter(|v| !v.is_empty())).map(str::to_string)
     };
     let workload = Workload {
-        namespace: vocabulary::workload_label(labels, dcgm::NAMESPACE).map(str::to_string),
-        pod: vocabulary::workload_label(labels, dcgm::POD).map(str::to_string),
-        container: vocabulary::workload_label(labels, dcgm::CONTAINER).map(str::to_string),
-        job: vocabulary::workload_label(labels, dcgm::HPC_JOB).map(str::to_string),
+        namespace: vocabulary::exporter_label(labels, dcgm::NAMESPACE).map(str::to_string),
+        pod: vocabulary::exporter_label(labels, dcgm::POD).map(str::to_string),
+        container: vocabulary::exporter_label(labels, dcgm::CONTAINER).map(str::to_string),
+        job: vocabulary::exporter_label(labels, dcgm::HPC_JOB).map(str::to_string),
     };
-    // Only dcgm-exporter labels GPUs with their pods; gputop's are its processes'.
-    let from_dcgm = labels.get(dcgm::HOSTNAME).is_some() || labels.get(dcgm::UUID).is_some();
+    // Only dcgm-exporter labels GPUs with their pods; gputop's are its processes'. Told by
+    // `UUID` (gputop writes `uuid`): both exporters write `hostname` now.
+    let from_dcgm = labels.get(dcgm::UUID).is_some();
     Identity {
         host: host_name(labels).to_string(),
         job: labels.get("job").unwrap_or("").to_string(),
@@ -445,6 +449,47 @@ mod tests {
         );
         let (hosts, _) = assemble(&body("999"), 1000.0);
         assert!(!hosts[0].stale, "{hosts:?}");
+    }
+
+    /// One GPU's series labelled `labels` (with instance i:1 and gpu 0), assembled.
+    fn one_gpu(metric: &str, labels: &str) -> (Vec<RemoteHost>, Vec<GpuSample>) {
+        let l = format!(r#""instance":"i:1","job":"j","gpu":"0",{labels}"#);
+        let body = answer(&[
+            series(&format!(r#""__name__":"{metric}","instance":"i:1","gpu":"0""#), "1"),
+            series(&format!(r#""gputop_kind":"timestamp",{l}"#), "999"),
+        ]);
+        assemble(&body, 1000.0)
+    }
+
+    #[test]
+    fn dcgm_exporters_host_is_read_in_both_spellings_and_their_exported_forms() {
+        for (label, host) in [
+            (r#""hostname":"new""#, "new"),
+            (r#""Hostname":"old""#, "old"),
+            (r#""exported_hostname":"new","hostname":"sd""#, "new"),
+            (r#""exported_Hostname":"old","Hostname":"sd""#, "old"),
+        ] {
+            let labels = format!(r#""UUID":"GPU-2","pci_bus_id":"00000000:17:00.0",{label}"#);
+            let (hosts, gpus) = one_gpu("DCGM_FI_DEV_GPU_UTIL", &labels);
+            assert_eq!(gpus[0].host.as_deref(), Some(host), "{label}");
+            assert_eq!(hosts[0].hostname.as_deref(), Some(host), "{label}");
+            assert_eq!(gpus[0].pci_bus_id.as_deref(), Some("00000000:17:00.0"));
+        }
+    }
+
+    #[test]
+    fn gputops_series_are_not_taken_for_dcgms_nor_dcgms_for_gputops() {
+        // Both write `hostname` now: only dcgm-exporter's `UUID` says a series is its, and only
+        // its series name a GPU's workload (a `pod` on gputop's series is the target's).
+        let gputop = r#""hostname":"a","uuid":"GPU-1","pod":"gputop-x","namespace":"mon""#;
+        let (_, gpus) = one_gpu("gputop_gpu_utilization_ratio", gputop);
+        assert_eq!((gpus[0].host.as_deref(), gpus[0].workload.as_ref()), (Some("a"), None));
+        let dcgm =
+            r#""hostname":"b","UUID":"GPU-2","exported_pod":"train-0","exported_namespace":"ml""#;
+        let (_, gpus) = one_gpu("DCGM_FI_DEV_GPU_UTIL", dcgm);
+        let w = gpus[0].workload.as_ref().expect("dcgm-exporter's pod is a workload");
+        assert_eq!((w.pod.as_deref(), w.namespace.as_deref()), (Some("train-0"), Some("ml")));
+        assert_eq!(gpus[0].uuid.as_deref(), Some("GPU-2"));
     }
 
     #[test]

@@ -150,10 +150,11 @@ impl GpuParts {
     }
 }
 
-/// The label of a workload, preferring the `exported_` form: when an exporter's own labels
-/// collide with the target's (`pod`, `namespace`, `container` of the exporter's pod), Prometheus
-/// keeps the exporter's as `exported_pod`, and `pod` then names the exporter.
-pub fn workload_label<'a>(labels: &'a Labels, name: &str) -> Option<&'a str> {
+/// The exporter's own label `name`, preferring the `exported_` form: when an exporter's labels
+/// collide with the target's (`pod`, `namespace`, `container` of the exporter's pod, a
+/// `hostname` added by service discovery), Prometheus keeps the exporter's as `exported_pod`,
+/// and `pod` then names the target.
+pub fn exporter_label<'a>(labels: &'a Labels, name: &str) -> Option<&'a str> {
     let exported = format!("exported_{name}");
     labels.get(&exported).or_else(|| labels.get(name)).filter(|v| !v.is_empty())
 }

@@ -9,7 +9,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use crate::source::replay::Playhead;
+use crate::playhead::Playhead;
 use crate::tui::text;
 use crate::tui::theme::Theme;
 

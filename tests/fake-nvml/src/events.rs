@@ -10,8 +10,11 @@ use std::ffi::{c_uint, c_ulonglong};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use gputop_scenario::ErrorCode;
+
 use crate::abi::*;
-use crate::{handle, since_init, with_gpu, write, ErrorCode};
+use crate::plumbing::{handle, with_gpu, write};
+use crate::state::since_init;
 
 #[derive(Default)]
 struct EventSet {
@@ -26,16 +29,16 @@ static SETS: Mutex<BTreeMap<usize, EventSet>> = Mutex::new(BTreeMap::new());
 const SET_BASE: usize = 0x6771_0000;
 
 fn set_handle(id: usize) -> nvmlEventSet_t {
-    crate::opaque(SET_BASE, id)
+    crate::plumbing::opaque(SET_BASE, id)
 }
 
 fn set_id(set: nvmlEventSet_t) -> Option<usize> {
-    crate::opaque_number(SET_BASE, set)
+    crate::plumbing::opaque_number(SET_BASE, set)
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn nvmlEventSetCreate(out: *mut nvmlEventSet_t) -> nvmlReturn_t {
-    if crate::scenario().is_none() {
+    if crate::state::scenario().is_none() {
         return UNINITIALIZED;
     }
     let Ok(mut sets) = SETS.lock() else { return UNKNOWN };
@@ -58,7 +61,7 @@ pub unsafe extern "C" fn nvmlDeviceGetSupportedEventTypes(
     dev: nvmlDevice_t,
     out: *mut c_ulonglong,
 ) -> nvmlReturn_t {
-    with_gpu(dev, |_, g, _| crate::reply(g.supported_events(), |bits| write(out, bits)))
+    with_gpu(dev, |_, g, _| crate::plumbing::reply(g.supported_events(), |bits| write(out, bits)))
 }
 
 /// NOT_SUPPORTED when any asked-for type is not supported on the GPU (nothing is registered).
@@ -69,7 +72,7 @@ pub unsafe extern "C" fn nvmlDeviceRegisterEvents(
     set: nvmlEventSet_t,
 ) -> nvmlReturn_t {
     with_gpu(dev, |i, g, _| {
-        crate::reply(g.supported_events(), |supported| {
+        crate::plumbing::reply(g.supported_events(), |supported| {
             if types & !supported != 0 {
                 return NOT_SUPPORTED;
             }
@@ -95,7 +98,7 @@ pub unsafe extern "C" fn nvmlEventSetWait_v2(
     }
     let deadline = Instant::now() + Duration::from_millis(timeout_ms.into());
     loop {
-        let Some(scenario) = crate::scenario() else { return UNINITIALIZED };
+        let Some(scenario) = crate::state::scenario() else { return UNINITIALIZED };
         let now = since_init();
         let mut next_at = f64::INFINITY;
         {

@@ -9,8 +9,10 @@ use std::collections::BTreeMap;
 use std::ffi::c_uint;
 use std::sync::Mutex;
 
+use gputop_scenario::ErrorCode;
+
 use crate::abi::*;
-use crate::{with_gpu, write, ErrorCode};
+use crate::plumbing::{with_gpu, write};
 
 /// What a filled sample holds: GPU index and GPU instance (MIG), time, order of filling.
 type Filled = ((usize, Option<u32>), f64, u64);
@@ -22,7 +24,7 @@ static FILLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0
 const SAMPLE_BASE: usize = 0x6772_0000;
 
 fn sample_id(sample: nvmlGpmSample_t) -> Option<usize> {
-    crate::opaque_number(SAMPLE_BASE, sample)
+    crate::plumbing::opaque_number(SAMPLE_BASE, sample)
 }
 
 #[no_mangle]
@@ -44,13 +46,13 @@ pub unsafe extern "C" fn nvmlGpmQueryDeviceSupport(
 
 #[no_mangle]
 pub unsafe extern "C" fn nvmlGpmSampleAlloc(out: *mut nvmlGpmSample_t) -> nvmlReturn_t {
-    if crate::scenario().is_none() {
+    if crate::state::scenario().is_none() {
         return UNINITIALIZED;
     }
     let Ok(mut samples) = SAMPLES.lock() else { return UNKNOWN };
     let id = samples.keys().next_back().map_or(0, |last| last + 1);
     samples.insert(id, None);
-    write(out, crate::opaque(SAMPLE_BASE, id))
+    write(out, crate::plumbing::opaque(SAMPLE_BASE, id))
 }
 
 #[no_mangle]
@@ -108,7 +110,7 @@ pub unsafe extern "C" fn nvmlGpmMetricsGet(request: *mut nvmlGpmMetricsGet_t) ->
     if (*request).version != NVML_GPM_METRICS_GET_VERSION {
         return ErrorCode::ArgumentVersionMismatch.as_nvml_return();
     }
-    let Some(scenario) = crate::scenario() else { return UNINITIALIZED };
+    let Some(scenario) = crate::state::scenario() else { return UNINITIALIZED };
     let (first, second) = {
         let Ok(samples) = SAMPLES.lock() else { return UNKNOWN };
         let filled = |s| sample_id(s).and_then(|id| *samples.get(&id)?);

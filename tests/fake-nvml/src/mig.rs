@@ -9,19 +9,20 @@ use std::ffi::{c_char, c_uint};
 use gputop_scenario::{GpuSpec, MigSpec};
 
 use crate::abi::*;
-use crate::{handle, handle_index, now, since_init, with_gpu, with_scenario, write, write_str};
+use crate::plumbing::{handle, handle_index, with_gpu, with_scenario, write, write_str};
+use crate::state::{now, since_init};
 
 /// What nvml.h's `nvmlDeviceGetMaxMigDeviceCount` reports for A100 and H100.
 const MAX_MIG_DEVICES: usize = 7;
 const MIG_HANDLE_BASE: usize = 0x6773_0000;
 
 fn mig_handle(gpu: usize, slot: usize) -> nvmlDevice_t {
-    crate::opaque(MIG_HANDLE_BASE, gpu * MAX_MIG_DEVICES + slot)
+    crate::plumbing::opaque(MIG_HANDLE_BASE, gpu * MAX_MIG_DEVICES + slot)
 }
 
 /// (GPU index, slot) of a MIG device handle.
 fn mig_index(dev: nvmlDevice_t) -> Option<(usize, usize)> {
-    let n = crate::opaque_number(MIG_HANDLE_BASE, dev)?;
+    let n = crate::plumbing::opaque_number(MIG_HANDLE_BASE, dev)?;
     Some((n / MAX_MIG_DEVICES, n % MAX_MIG_DEVICES))
 }
 
@@ -118,7 +119,7 @@ fn whole_gpu(dev: nvmlDevice_t) -> nvmlReturn_t {
 /// The parent's handle and the GPU instance id of a MIG device handle.
 pub fn parent_and_instance(dev: nvmlDevice_t) -> Option<(nvmlDevice_t, u32)> {
     let (gpu, slot) = mig_index(dev)?;
-    let s = crate::scenario()?;
+    let s = crate::state::scenario()?;
     let m = s.gpus.get(gpu)?.mig_devices().get(slot)?;
     Some((handle(gpu), m.gpu_instance_id))
 }
