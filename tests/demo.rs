@@ -78,3 +78,20 @@ fn demo_processes_say_where_they_run() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("vllm serve") && !out.contains("train.py"), "{out}");
 }
+
+#[test]
+fn version_names_the_commit_it_was_built_from() {
+    let out =
+        Command::new(assert_cmd::cargo::cargo_bin("gputop")).arg("--version").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{text}");
+    // From a git checkout, its HEAD; from a source tarball, "unknown commit".
+    let head = Command::new("git")
+        .args(["-C", env!("CARGO_MANIFEST_DIR"), "rev-parse", "--short=7", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8(o.stdout).unwrap().trim().to_string());
+    let commit = head.as_deref().unwrap_or("unknown commit");
+    assert_eq!(text, format!("gputop {} ({commit})\n", env!("CARGO_PKG_VERSION")));
+}

@@ -30,7 +30,7 @@ pub const HOST_PROC_ENV: &str = "GPUTOP_HOST_PROC";
 /// also logs to files and pipes; `doctor` to check the GPU stack. `--demo` simulates GPUs, so
 /// all of it works anywhere.
 #[derive(Debug, Parser)]
-#[command(name = "gputop", version, about, long_about, max_term_width = 100)]
+#[command(name = "gputop", version = env!("GPUTOP_LONG_VERSION"), about, long_about, max_term_width = 100)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -1,0 +1,279 @@
+#!/usr/bin/env bash
+# Release artifacts into dist/, from a clean clone, for x86_64 and aarch64 Linux:
+#   gputop-VERSION-TARGET.tar.gz   the binary, man page, completions, README, CHANGELOG, licences
+#   gputop_VERSION-1_ARCH.deb      (cargo-deb)       gputop-VERSION-1.ARCH.rpm (cargo-generate-rpm)
+#   gputop-VERSION-*-manylinux_2_17_ARCH.whl         (maturin with zig)
+#   SHA256SUMS
+# Every binary links glibc with a 2.17 baseline (cargo-zigbuild), so one build runs on CentOS 7
+# and everything since; the script checks that, runs the aarch64 builds under qemu, and installs
+# or lists every x86_64 artifact. It installs what it needs itself (apt, pip into a venv under
+# target/, cargo install under target/), as .ci/run does. It is not part of CI: it takes long.
+#
+# On any failure it stops with one line on stderr saying what failed, and a non-zero exit
+# (2 when CHANGELOG.md has no section for the version).
+set -Eeuo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never LC_ALL=C.UTF-8
+
+die() {
+  echo "dist.sh: $*" >&2
+  exit 1
+}
+# A command that fails without a die of its own still ends with one line naming it.
+trap 'echo "dist.sh: failed (line $LINENO): $BASH_COMMAND" >&2' ERR
+started=$(date +%s)
+# A step's heading, with the seconds since the start.
+step() { echo "== [$(($(date +%s) - started)) s] $*"; }
+
+TARGETS=(x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu)
+GLIBC_BASELINE=2.17
+TOOLS=${DIST_TOOLS:-target/dist-tools} # the venv and cargo-installed tools, kept between runs
+SHARE=target/dist-share # generated man page, completions and units (Cargo.toml's package metadata names them)
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+# Versions of the tools, pinned so that two runs build the same way.
+PIP_TOOLS=(ziglang==0.17.1 cargo-zigbuild==0.24.1 maturin==1.16.0)
+CARGO_TOOLS=(cargo-deb@3.8.0 cargo-generate-rpm@0.21.1)
+
+# --- The version, and its CHANGELOG section: a release says what changed (exit 2 without). ---
+VERSION=$(awk -F'"' '/^\[/ { pkg = ($0 == "[package]") } pkg && /^version *=/ { print $2; exit }' Cargo.toml)
+[ -n "$VERSION" ] || die "no version in Cargo.toml's [package]"
+if ! grep -q "^## \[$VERSION\]" CHANGELOG.md; then
+  echo "dist.sh: CHANGELOG.md has no '## [$VERSION]' section for Cargo.toml's version $VERSION; add one first" >&2
+  exit 2
+fi
+step "gputop $VERSION"
+
+# --- System packages: qemu to run the aarch64 builds, its C library, rpm to list the .rpm,
+# objdump for both architectures to read the glibc symbol versions. ---
+missing=()
+command -v qemu-aarch64 >/dev/null 2>&1 || missing+=(qemu-user)
+[ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] || missing+=(libc6-arm64-cross)
+command -v rpm >/dev/null 2>&1 || missing+=(rpm)
+command -v objdump >/dev/null 2>&1 || missing+=(binutils)
+command -v aarch64-linux-gnu-objdump >/dev/null 2>&1 || missing+=(binutils-aarch64-linux-gnu)
+command -v unzip >/dev/null 2>&1 || missing+=(unzip)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+if [ ${#missing[@]} -gt 0 ]; then
+  step "apt-get install ${missing[*]}"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } ||
+    die "apt-get install ${missing[*]} failed"
+fi
+
+# --- Rust targets: the standard library for each architecture. ---
+rustup target add "${TARGETS[@]}" >/dev/null 2>&1 || die "rustup target add ${TARGETS[*]} failed"
+
+# --- zig (the C compiler and linker that targets glibc 2.17), cargo-zigbuild and maturin,
+# all prebuilt wheels, in a venv under target/. ---
+[ -x "$TOOLS/venv/bin/pip" ] || python3 -m venv "$TOOLS/venv" || die "python3 -m venv $TOOLS/venv failed"
+# Pinned versions already there are not fetched again.
+"$TOOLS/venv/bin/pip" install --quiet "${PIP_TOOLS[@]}" || die "pip install ${PIP_TOOLS[*]} failed"
+
+# --- cargo-deb and cargo-generate-rpm, built from their locked sources into target/. ---
+for tool in "${CARGO_TOOLS[@]}"; do
+  if [ ! -x "$TOOLS/bin/${tool%@*}" ]; then
+    step "cargo install $tool"
+    cargo install --quiet --locked --root "$TOOLS" "$tool" || die "cargo install $tool failed"
+  fi
+done
+TOOLS=$(realpath "$TOOLS")
+export PATH="$TOOLS/bin:$TOOLS/venv/bin:$PATH"
+
+# --- The commit for `gputop --version`: build.rs asks git itself; this is its fallback. ---
+GPUTOP_COMMIT=$(git rev-parse --short=7 HEAD 2>/dev/null || true)
+export GPUTOP_COMMIT
+
+# --- A fresh dist/: nothing left from an earlier run gets a checksum. ---
+rm -rf dist "$SHARE"
+mkdir -p dist "$SHARE"
+
+# --- The binaries, against glibc 2.17 (zig provides that glibc's stubs; rusqlite's bundled
+# SQLite and ring's C and assembly compile with zig cc for it). ---
+for t in "${TARGETS[@]}"; do
+  step "cargo zigbuild $t.$GLIBC_BASELINE"
+  cargo zigbuild --release --locked --target "$t.$GLIBC_BASELINE" -p gputop --bin gputop ||
+    die "cargo zigbuild --target $t.$GLIBC_BASELINE failed"
+done
+bin() { echo "$TARGET_DIR/$1/release/gputop"; }
+
+# check_glibc FILE OBJDUMP: the highest GLIBC_ symbol version FILE needs is the baseline;
+# fails naming every symbol that needs more.
+check_glibc() {
+  local file=$1 objdump=$2 syms highest too_new
+  syms=$("$objdump" -T "$file") || die "$objdump -T $file failed"
+  highest=$(grep -o 'GLIBC_[0-9][0-9.]*' <<<"$syms" | sed 's/GLIBC_//' | sort -uV | tail -n1)
+  [ -n "$highest" ] || die "$file: no GLIBC_ symbol versions (not linked against glibc?)"
+  too_new=$(awk -v base="$GLIBC_BASELINE" '
+    match($0, /GLIBC_[0-9][0-9.]*/) {
+      v = substr($0, RSTART + 6, RLENGTH - 6); split(v, a, "."); split(base, b, ".")
+      if (a[1] + 0 > b[1] + 0 || (a[1] + 0 == b[1] + 0 && a[2] + 0 > b[2] + 0)) print $NF "@GLIBC_" v
+    }' <<<"$syms" | sort -u | tr '\n' ' ')
+  [ -z "$too_new" ] || die "$file needs glibc newer than $GLIBC_BASELINE: $too_new"
+  echo "glibc check: $file: highest GLIBC_$highest (<= $GLIBC_BASELINE)"
+}
+# check_needed FILE OBJDUMP: FILE links glibc's libraries alone, as the packages' Depends say.
+check_needed() {
+  local others
+  others=$("$2" -p "$1" | awk '$1 == "NEEDED" { print $2 }' | grep -Ev '^(libc|libm|libdl|libpthread|librt|ld-linux.*)\.so' | tr '\n' ' ') || true
+  [ -z "$others" ] || die "$1 needs libraries beyond glibc, which the packages do not depend on: $others"
+}
+check_glibc "$(bin x86_64-unknown-linux-gnu)" objdump
+check_glibc "$(bin aarch64-unknown-linux-gnu)" aarch64-linux-gnu-objdump
+check_needed "$(bin x86_64-unknown-linux-gnu)" objdump
+check_needed "$(bin aarch64-unknown-linux-gnu)" aarch64-linux-gnu-objdump
+
+# --- The aarch64 binary runs, under qemu: the demo, and the fake NVML library built for
+# aarch64 the same way (the real NVML loading path: dlopen, symbol lookup, the calls). ---
+qemu_arm() { qemu-aarch64 -L /usr/aarch64-linux-gnu "$@"; }
+# shows_gpus WHAT COMMAND...: COMMAND succeeds and its table has a GPU row (an NVIDIA name).
+shows_gpus() {
+  local what=$1 out
+  shift
+  out=$("$@" 2>&1) || die "$what failed: $(tail -n1 <<<"$out")"
+  grep -q '^ *[0-9]\+  NVIDIA ' <<<"$out" || die "$what shows no GPU row"
+}
+step "aarch64 under qemu: --demo --once"
+shows_gpus "the aarch64 gputop --demo --once under qemu-aarch64" \
+  qemu_arm "$(bin aarch64-unknown-linux-gnu)" --demo --once --color never
+step "aarch64 under qemu: --once on tests/fake-nvml"
+cargo zigbuild --quiet --locked --target "aarch64-unknown-linux-gnu.$GLIBC_BASELINE" -p fake-nvml ||
+  die "building tests/fake-nvml for aarch64 failed"
+GPUTOP_NVML_LIB="$TARGET_DIR/aarch64-unknown-linux-gnu/debug/libfake_nvml.so" \
+  shows_gpus "the aarch64 gputop --once on the aarch64 fake NVML under qemu-aarch64" \
+  qemu_arm "$(bin aarch64-unknown-linux-gnu)" --once --color never
+
+# --- The man page and completions, from the x86_64 binary's own clap definition. ---
+host=$(bin x86_64-unknown-linux-gnu)
+"$host" man >"$SHARE/gputop.1" || die "'gputop man' failed: this gputop has no man command (issue 31, point 3)"
+for shell in bash zsh fish; do
+  "$host" completions "$shell" >"$SHARE/completions.$shell" ||
+    die "'gputop completions $shell' failed: this gputop has no completions command (issue 31, point 3)"
+done
+mv "$SHARE/completions.bash" "$SHARE/gputop.bash"
+mv "$SHARE/completions.zsh" "$SHARE/_gputop"
+mv "$SHARE/completions.fish" "$SHARE/gputop.fish"
+gzip -9n <"$SHARE/gputop.1" >"$SHARE/gputop.1.gz"
+
+# --- The systemd units the packages install (not enable): assets/ has them for a manual copy
+# to /usr/local/bin; a package's binary is /usr/bin/gputop. ---
+for unit in gputop-serve.service gputop-record.service; do
+  sed 's|/usr/local/bin/gputop|/usr/bin/gputop|' "assets/$unit" >"$SHARE/$unit"
+  grep -q '^ExecStart=/usr/bin/gputop ' "$SHARE/$unit" || die "$unit: no ExecStart=/usr/bin/gputop after the rewrite"
+done
+
+# --- Tarballs: one folder, owned by root, in a fixed order, so they unpack cleanly anywhere. ---
+for t in "${TARGETS[@]}"; do
+  name="gputop-$VERSION-$t"
+  stage="$SHARE/stage/$name"
+  mkdir -p "$stage/completions"
+  install -m755 "$(bin "$t")" "$stage/gputop"
+  install -m644 "$SHARE/gputop.1" README.md CHANGELOG.md LICENSE-MIT LICENSE-APACHE "$stage/"
+  install -m644 "$SHARE/gputop.bash" "$SHARE/_gputop" "$SHARE/gputop.fish" "$stage/completions/"
+  tar -C "$SHARE/stage" --sort=name --owner=0 --group=0 --numeric-owner -czf "dist/$name.tar.gz" "$name"
+done
+
+# --- .deb and .rpm of the binaries just built (no rebuild, no strip: the release profile keeps
+# the symbols that make a backtrace readable). ---
+for t in "${TARGETS[@]}"; do
+  step "cargo deb / generate-rpm $t"
+  cargo deb --quiet --no-build --no-strip --target "$t" --output dist/ || die "cargo deb --target $t failed"
+  # xz, not the default zstd: CentOS 7's rpm reads no zstd payload.
+  cargo generate-rpm --target "$t" --target-dir "$TARGET_DIR" --payload-compress xz --output dist/ ||
+    die "cargo generate-rpm --target $t failed"
+done
+
+# --- Wheels: one abi3 wheel per architecture (Python 3.9 and later), manylinux2014. ---
+for t in "${TARGETS[@]}"; do
+  step "maturin build $t"
+  maturin build --quiet --release --locked --zig --compatibility manylinux2014 --target "$t" \
+    -m python/Cargo.toml --out dist/ || die "maturin build --target $t failed"
+done
+
+# --- Checks. ---
+deb_x86="dist/gputop_${VERSION}-1_amd64.deb"
+rpm_x86="dist/gputop-${VERSION}-1.x86_64.rpm"
+whl_x86=$(ls dist/gputop-"$VERSION"-*manylinux_2_17_x86_64*.whl) || die "no x86_64 manylinux_2_17 wheel in dist/"
+whl_arm=$(ls dist/gputop-"$VERSION"-*manylinux_2_17_aarch64*.whl) || die "no aarch64 manylinux_2_17 wheel in dist/"
+for f in "dist/gputop-$VERSION-x86_64-unknown-linux-gnu.tar.gz" "dist/gputop-$VERSION-aarch64-unknown-linux-gnu.tar.gz" \
+  "$deb_x86" "dist/gputop_${VERSION}-1_arm64.deb" "$rpm_x86" "dist/gputop-${VERSION}-1.aarch64.rpm"; do
+  [ -s "$f" ] || die "$f was not written"
+done
+check="$SHARE/check"
+mkdir -p "$check"
+
+# The x86_64 tarball's binary runs, from the unpacked folder, and says its version and commit.
+step "check: x86_64 tarball"
+tar -C "$check" -xzf "dist/gputop-$VERSION-x86_64-unknown-linux-gnu.tar.gz"
+tarbin="$check/gputop-$VERSION-x86_64-unknown-linux-gnu/gputop"
+shows_gpus "the x86_64 tarball's gputop --demo --once" "$tarbin" --demo --once --color never
+version=$("$tarbin" --version) || die "the x86_64 tarball's gputop --version failed"
+[ "$version" = "gputop $VERSION (${GPUTOP_COMMIT:-unknown commit})" ] ||
+  die "the x86_64 tarball's gputop --version says '$version', not 'gputop $VERSION (${GPUTOP_COMMIT:-unknown commit})'"
+for t in "${TARGETS[@]}"; do
+  listing=$(tar -tzf "dist/gputop-$VERSION-$t.tar.gz")
+  for f in gputop gputop.1 README.md CHANGELOG.md LICENSE-MIT LICENSE-APACHE completions/gputop.bash completions/_gputop completions/gputop.fish; do
+    grep -qx "gputop-$VERSION-$t/$f" <<<"$listing" || die "the $t tarball lacks $f"
+  done
+done
+
+# The packages hold every file where it belongs, the .deb's Depends and the .rpm's Requires are
+# glibc (and libgcc_s) only, and neither has a script that would enable a unit.
+common=(/usr/bin/gputop /usr/share/man/man1/gputop.1.gz /usr/share/bash-completion/completions/gputop
+  /usr/share/fish/vendor_completions.d/gputop.fish /usr/share/doc/gputop/README.md /usr/share/doc/gputop/CHANGELOG.md)
+deb_files=("${common[@]}" /usr/share/zsh/vendor-completions/_gputop
+  /lib/systemd/system/gputop-serve.service /lib/systemd/system/gputop-record.service)
+rpm_files=("${common[@]}" /usr/share/zsh/site-functions/_gputop
+  /usr/lib/systemd/system/gputop-serve.service /usr/lib/systemd/system/gputop-record.service)
+for arch in amd64 arm64; do
+  deb="dist/gputop_${VERSION}-1_$arch.deb"
+  step "check: $deb"
+  listing=$(dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\.||')
+  for f in "${deb_files[@]}"; do grep -qx "$f" <<<"$listing" || die "$deb lacks $f"; done
+  [ "$(dpkg-deb -f "$deb" Architecture)" = "$arch" ] || die "$deb is not Architecture: $arch"
+  depends=$(dpkg-deb -f "$deb" Depends)
+  [[ ${depends,,} != *nvidia* ]] || die "$deb depends on an NVIDIA package: $depends"
+  control=$(dpkg-deb --ctrl-tarfile "$deb" | tar -t)
+  ! grep -qE '(preinst|postinst|prerm|postrm)$' <<<"$control" || die "$deb has maintainer scripts; its units must stay disabled"
+done
+for arch in x86_64 aarch64; do
+  rpm="dist/gputop-${VERSION}-1.$arch.rpm"
+  step "check: $rpm"
+  listing=$(rpm -qlp "$rpm" 2>/dev/null)
+  for f in "${rpm_files[@]}"; do grep -qx "$f" <<<"$listing" || die "$rpm lacks $f"; done
+  [ "$(rpm -qp --qf '%{ARCH}' "$rpm" 2>/dev/null)" = "$arch" ] || die "$rpm is not arch $arch"
+  requires=$(rpm -qp --requires "$rpm" 2>/dev/null)
+  [[ ${requires,,} != *nvidia* ]] || die "$rpm requires an NVIDIA package: $requires"
+  [ -z "$(rpm -qp --scripts "$rpm" 2>/dev/null)" ] || die "$rpm has scriptlets; its units must stay disabled"
+done
+# The packaged binaries are the ones checked above: dpkg -x the .deb, run it (aarch64 under qemu).
+dpkg -x "$deb_x86" "$check/deb-amd64"
+shows_gpus "$deb_x86's gputop --demo --once" "$check/deb-amd64/usr/bin/gputop" --demo --once --color never
+dpkg -x "dist/gputop_${VERSION}-1_arm64.deb" "$check/deb-arm64"
+shows_gpus "the arm64 .deb's gputop --demo --once under qemu-aarch64" \
+  qemu_arm "$check/deb-arm64/usr/bin/gputop" --demo --once --color never
+
+# Each wheel's extension module needs glibc 2.17 at most; the x86_64 wheel installs into a fresh
+# venv and gives the gputop command and `import gputop`.
+for whl in "$whl_x86" "$whl_arm"; do
+  so=$(unzip -Z1 "$whl" | grep '^gputop/_native.*\.so$') || die "$whl has no gputop/_native*.so"
+  dir="$check/$(basename "$whl" .whl)"
+  unzip -q -o -d "$dir" "$whl" "$so"
+  case "$whl" in *x86_64*) od=objdump ;; *) od=aarch64-linux-gnu-objdump ;; esac
+  check_glibc "$dir/$so" "$od"
+  entry_points=$(unzip -p "$whl" '*.dist-info/entry_points.txt')
+  grep -q '^gputop *= *gputop._cli:main' <<<"$entry_points" || die "$whl has no gputop command (entry point)"
+done
+step "check: $whl_x86 in a fresh venv"
+python3 -m venv "$check/venv"
+"$check/venv/bin/pip" install --quiet --no-index "$whl_x86" || die "pip install $whl_x86 into a fresh venv failed"
+shows_gpus "the wheel's gputop command --demo --once" "$check/venv/bin/gputop" --demo --once --color never
+"$check/venv/bin/python" -c 'import gputop; print(gputop.query(demo=True))' >"$check/query.txt" ||
+  die "the wheel's 'import gputop; gputop.query(demo=True)' failed"
+[ -s "$check/query.txt" ] || die "gputop.query(demo=True) printed nothing"
+
+# --- Checksums, then the scratch goes. ---
+(cd dist && sha256sum -- *.tar.gz *.deb *.rpm *.whl >SHA256SUMS && sha256sum --quiet -c SHA256SUMS) ||
+  die "writing or verifying dist/SHA256SUMS failed"
+rm -rf "$SHARE/stage" "$check"
+
+step "done: dist/"
+(cd dist && ls -l --block-size=K -- *)
