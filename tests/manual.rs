@@ -155,7 +155,8 @@ fn man_page_names_every_subcommand_exit_status_variable_and_file() {
     }
 }
 
-/// Every `GPUTOP_NAME` the sources under `dir` read: a variable the man page must list.
+/// Every `GPUTOP_NAME` the sources under `dir` read at run time: a variable the man page must
+/// list.
 fn gputop_variables(dir: &Path) -> Vec<String> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -166,6 +167,10 @@ fn gputop_variables(dir: &Path) -> Vec<String> {
         }
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         for (at, _) in text.match_indices("\"GPUTOP_") {
+            // `env!("GPUTOP_…")` is read when gputop is built (build.rs), not when it runs.
+            if text[..at].ends_with("env!(") {
+                continue;
+            }
             let name: String = text[at + 1..]
                 .chars()
                 .take_while(|c| c.is_ascii_uppercase() || *c == '_')
