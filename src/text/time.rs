@@ -14,23 +14,32 @@ pub enum Moment {
 /// The one rule: a bare number (`90`, `0.5`) is seconds; anything else is a duration with
 /// units as `humantime` reads them (`90s`, `30m`, `36h`, `7d`, `1h 30m`, `500ms`).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let not_a_duration = || format!("`{t}` is not a duration (90 for seconds, 90s, 30m, 2h, 7d)");
-    let out_of_range = || format!("`{t}` is out of range (at most {MAX_SECONDS:e} seconds)");
-    let duration = match t.parse::<f64>() {
-        Ok(seconds) if !seconds.is_finite() => return Err(not_a_duration()),
-        Ok(seconds) if !(0.0..=MAX_SECONDS).contains(&seconds) => return Err(out_of_range()),
-        Ok(seconds) => Duration::from_secs_f64(seconds),
-        Err(_) => humantime::parse_duration(t).map_err(|e| match e {
-            humantime::DurationError::NumberOverflow => out_of_range(),
-            _ => not_a_duration(),
-        })?,
-    };
+    let duration = any_duration(text)?;
     // One bound whatever the units: `99999999999999d` is no more a real timeout than 1e14.
     if duration.as_secs_f64() > MAX_SECONDS {
-        return Err(out_of_range());
+        return Err(out_of_range(text.trim()));
     }
     Ok(duration)
+}
+
+fn out_of_range(t: &str) -> String {
+    format!("`{t}` is out of range (at most {MAX_SECONDS:e} seconds)")
+}
+
+/// [`parse_duration`] without its bound: a moment that far back is said to reach back before
+/// any date, which is the clearer thing to say.
+fn any_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let not_a_duration = || format!("`{t}` is not a duration (90 for seconds, 90s, 30m, 2h, 7d)");
+    match t.parse::<f64>() {
+        Ok(seconds) if !seconds.is_finite() => Err(not_a_duration()),
+        Ok(seconds) if seconds < 0.0 => Err(out_of_range(t)),
+        Ok(seconds) => Duration::try_from_secs_f64(seconds).map_err(|_| out_of_range(t)),
+        Err(_) => humantime::parse_duration(t).map_err(|e| match e {
+            humantime::DurationError::NumberOverflow => out_of_range(t),
+            _ => not_a_duration(),
+        }),
+    }
 }
 
 /// The longest duration taken (about 31,700 years): anything longer is a typo, and would
@@ -39,7 +48,7 @@ const MAX_SECONDS: f64 = 1e12;
 
 /// A moment: a duration back (`2h`) or a time (`2026-11-29 03:00`).
 pub fn parse_moment(text: &str) -> Result<Moment, String> {
-    parse_duration(text).map(Moment::Ago).or_else(|_| parse_time(text).map(Moment::At))
+    any_duration(text).map(Moment::Ago).or_else(|_| parse_time(text).map(Moment::At))
 }
 
 /// `2026-11-29 03:00` (or with seconds, or a `T`) in local time, or RFC 3339.
