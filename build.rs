@@ -25,7 +25,8 @@ fn from_git(dir: &Path) -> Option<String> {
         return None;
     }
     // HEAD changes on a checkout; the branch's ref (loose or packed) on a commit.
-    let mut watch = vec!["HEAD".to_string(), "packed-refs".to_string()];
+    // logs/HEAD grows with every commit and checkout, whether or not the branch's ref is loose.
+    let mut watch = vec!["HEAD".to_string(), "packed-refs".to_string(), "logs/HEAD".to_string()];
     if let Some(branch) = git(dir, &["symbolic-ref", "-q", "HEAD"]) {
         watch.push(branch);
     }

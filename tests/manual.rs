@@ -138,14 +138,25 @@ fn man_page_names_every_subcommand_exit_status_variable_and_file() {
     for section in ["SYNOPSIS", "OPTIONS", "EXIT STATUS", "ENVIRONMENT", "FILES", "EXAMPLES"] {
         assert!(text.lines().any(|l| l == section), "no {section} section");
     }
-    let exit_status = text.split("EXIT STATUS").nth(1).unwrap();
+    // A section runs from its heading to the next one (a line in capitals alone).
+    let section = |name: &str| -> String {
+        let start = text.lines().position(|l| l == name).unwrap_or_else(|| panic!("no {name}"));
+        text.lines()
+            .skip(start + 1)
+            .take_while(|l| {
+                !(!l.is_empty() && l.chars().all(|c| c.is_ascii_uppercase() || c == ' '))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let exit_status = section("EXIT STATUS");
     for said in ["doctor", "health", "wait", "127", "126", "3 unknown"] {
         assert!(exit_status.contains(said), "EXIT STATUS says nothing of {said}");
     }
     for file in ["config.toml", "/run/gputop/locks", "/tmp/gputop-locks", "gputop/record.db"] {
         assert!(text.contains(file), "FILES: {file}");
     }
-    let environment = text.split("ENVIRONMENT").nth(1).unwrap();
+    let environment = section("ENVIRONMENT");
     let mut variables =
         vec!["NO_COLOR", "CUDA_VISIBLE_DEVICES", "XDG_CONFIG_HOME", "XDG_STATE_HOME"];
     let source = gputop_variables(&Path::new(ROOT).join("src"));
