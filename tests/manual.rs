@@ -143,9 +143,7 @@ fn man_page_names_every_subcommand_exit_status_variable_and_file() {
         let start = text.lines().position(|l| l == name).unwrap_or_else(|| panic!("no {name}"));
         text.lines()
             .skip(start + 1)
-            .take_while(|l| {
-                !(!l.is_empty() && l.chars().all(|c| c.is_ascii_uppercase() || c == ' '))
-            })
+            .take_while(|l| l.is_empty() || !l.chars().all(|c| c.is_ascii_uppercase() || c == ' '))
             .collect::<Vec<_>>()
             .join("\n")
     };
