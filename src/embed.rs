@@ -13,9 +13,8 @@ use tokio::sync::oneshot;
 
 use crate::history::{History, Ring};
 use crate::poller::{Polled, Poller};
-use crate::sample::PastGpu;
 use crate::sample::Snapshot;
-use crate::source::{RecentUtilization, Source, SourceError};
+use crate::source::{Source, SourceError};
 use crate::Error;
 
 /// Which GPUs to read and how: the command line's `--nvml-lib` and `--id`.
@@ -288,12 +287,8 @@ impl Source for KeptLoaded {
         }
     }
 
-    fn recent_utilization(&mut self, window: Duration) -> Vec<Option<RecentUtilization>> {
-        self.inner.recent_utilization(window)
-    }
-
-    fn past(&mut self, window: Duration, step: Duration) -> Vec<PastGpu> {
-        self.inner.past(window, step)
+    fn wrapped(&mut self) -> Option<&mut dyn Source> {
+        Some(self.inner.as_mut())
     }
 }
 

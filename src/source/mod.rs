@@ -39,19 +39,25 @@ pub trait Source: Send {
     /// sampling for seconds themselves.
     fn recent_utilization(
         &mut self,
-        _window: std::time::Duration,
+        window: std::time::Duration,
     ) -> Vec<Option<RecentUtilization>> {
-        Vec::new()
+        self.wrapped().map_or_else(Vec::new, |inner| inner.recent_utilization(window))
     }
 
     /// What each GPU did over the last `window`, one value per `step`, from a source that
     /// keeps history (Prometheus); nothing from one that does not. For the monitor's charts.
     fn past(
         &mut self,
-        _window: std::time::Duration,
-        _step: std::time::Duration,
+        window: std::time::Duration,
+        step: std::time::Duration,
     ) -> Vec<crate::sample::PastGpu> {
-        Vec::new()
+        self.wrapped().map_or_else(Vec::new, |inner| inner.past(window, step))
+    }
+
+    /// The source a wrapper (a filter, host usage) adds to: what it keeps (its recent
+    /// utilization, its past) is asked of it, so no wrapper can forget to pass them on.
+    fn wrapped(&mut self) -> Option<&mut dyn Source> {
+        None
     }
 }
 

@@ -199,20 +199,8 @@ pub(super) const REMAPPED_ROW_FIELDS: &[Field<GpuSample>] = &[
         about: "The UUID of the GPU (the process's, for --query-compute-apps).",
         value: Sample(|g, _| g.uuid.clone()),
     },
-    Field {
-        names: &["remapped_rows.correctable"],
-        unit: None,
-        missing: Some(FieldKey::RemappedRows),
-        about: "Rows remapped after correctable errors.",
-        value: Details(|d| d.remapped_rows.map(|r| r.correctable.to_string())),
-    },
-    Field {
-        names: &["remapped_rows.uncorrectable"],
-        unit: None,
-        missing: Some(FieldKey::RemappedRows),
-        about: "Rows remapped after uncorrectable errors.",
-        value: Details(|d| d.remapped_rows.map(|r| r.uncorrectable.to_string())),
-    },
+    super::details::REMAPPED_CORRECTABLE,
+    super::details::REMAPPED_UNCORRECTABLE,
     Field {
         names: &["remapped_rows.pending"],
         unit: None,

@@ -16,6 +16,24 @@ fn compute_mode(m: ComputeMode) -> &'static str {
     }
 }
 
+/// Counts of remapped rows: the same in `--query-gpu` and `--query-remapped-rows` (their
+/// pending and failure flags differ: Yes/No there, 1/0 here).
+pub(super) const REMAPPED_CORRECTABLE: Field<GpuSample> = Field {
+    names: &["remapped_rows.correctable"],
+    unit: None,
+    missing: Some(FieldKey::RemappedRows),
+    about: "Rows remapped after correctable errors.",
+    value: Details(|d| d.remapped_rows.map(|r| r.correctable.to_string())),
+};
+
+pub(super) const REMAPPED_UNCORRECTABLE: Field<GpuSample> = Field {
+    names: &["remapped_rows.uncorrectable"],
+    unit: None,
+    missing: Some(FieldKey::RemappedRows),
+    about: "Rows remapped after uncorrectable errors.",
+    value: Details(|d| d.remapped_rows.map(|r| r.uncorrectable.to_string())),
+};
+
 pub(super) const DETAIL_FIELDS: &[Field<GpuSample>] = &[
     Field {
         names: &["serial", "gpu_serial"],
@@ -171,20 +189,8 @@ pub(super) const DETAIL_FIELDS: &[Field<GpuSample>] = &[
         about: "Pages retired after a double-bit ECC error.",
         value: Details(|d| retired_count(d, RetirementCause::DoubleBitEcc)),
     },
-    Field {
-        names: &["remapped_rows.correctable"],
-        unit: None,
-        missing: Some(FieldKey::RemappedRows),
-        about: "Rows remapped after correctable errors.",
-        value: Details(|d| d.remapped_rows.map(|r| r.correctable.to_string())),
-    },
-    Field {
-        names: &["remapped_rows.uncorrectable"],
-        unit: None,
-        missing: Some(FieldKey::RemappedRows),
-        about: "Rows remapped after uncorrectable errors.",
-        value: Details(|d| d.remapped_rows.map(|r| r.uncorrectable.to_string())),
-    },
+    REMAPPED_CORRECTABLE,
+    REMAPPED_UNCORRECTABLE,
     Field {
         names: &["remapped_rows.pending"],
         unit: None,

@@ -28,19 +28,8 @@ impl Source for WithHostUsage {
         Ok(snapshot)
     }
 
-    fn recent_utilization(
-        &mut self,
-        window: std::time::Duration,
-    ) -> Vec<Option<crate::source::RecentUtilization>> {
-        self.inner.recent_utilization(window)
-    }
-
-    fn past(
-        &mut self,
-        window: std::time::Duration,
-        step: std::time::Duration,
-    ) -> Vec<crate::sample::PastGpu> {
-        self.inner.past(window, step)
+    fn wrapped(&mut self) -> Option<&mut dyn Source> {
+        Some(self.inner.as_mut())
     }
 }
 
