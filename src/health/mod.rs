@@ -177,6 +177,11 @@ fn refused_checks(g: &GpuSample) -> Vec<NotExamined> {
                 }
                 MissingReason::NotRecorded => ("not recorded".into(), "check the live GPU"),
                 MissingReason::Simulated => ("simulated".into(), "check a real GPU"),
+                MissingReason::NotProvidedByAmdgpu
+                | MissingReason::NotProvidedByI915
+                | MissingReason::NotProvidedByXe => {
+                    (missing.describe(), "the kernel driver has no such check")
+                }
                 _ => (
                     match missing.nvml_code {
                         Some(code) => format!("the driver failed to give it (NVML error {code})"),

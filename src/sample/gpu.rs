@@ -17,12 +17,53 @@ pub enum GpuStatus {
     Error,
 }
 
+/// Who made the GPU, which decides the driver that reads it: NVIDIA's through NVML, AMD's
+/// (amdgpu) and Intel's (i915, xe) through the kernel's sysfs and DRM files.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Vendor {
+    /// The default for documents and recordings from before vendors were told apart: those
+    /// came from NVML alone.
+    #[default]
+    Nvidia,
+    Amd,
+    Intel,
+}
+
+impl Vendor {
+    /// As people write it: "NVIDIA", "AMD", "Intel".
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Nvidia => "NVIDIA",
+            Self::Amd => "AMD",
+            Self::Intel => "Intel",
+        }
+    }
+
+    /// As the JSON, the metrics' `vendor` label and scenario files spell it.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Nvidia => "nvidia",
+            Self::Amd => "amd",
+            Self::Intel => "intel",
+        }
+    }
+
+    /// The vendor a key names (`nvidia`, `amd`, `intel`).
+    pub fn from_key(key: &str) -> Option<Self> {
+        [Self::Nvidia, Self::Amd, Self::Intel].into_iter().find(|v| v.key() == key)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GpuSample {
     /// With `--remote`: the host this GPU is on. Left out of JSON otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     pub index: u32,
+    /// Who made it (`nvidia` in documents from before AMD and Intel GPUs were read).
+    #[serde(default)]
+    pub vendor: Vendor,
     pub status: GpuStatus,
     pub error: Option<String>,
     pub name: Option<String>,
@@ -86,6 +127,7 @@ impl GpuSample {
         Self {
             host: None,
             index,
+            vendor: Vendor::Nvidia,
             status: GpuStatus::Ok,
             error: None,
             name: None,

@@ -2,7 +2,7 @@
 //! imports nothing from the rest of the crate but the leaf module `text`: sources fill it,
 //! frontends read it. This file names the parts and keeps why a value is missing.
 //!
-//! Every metric is an `Option`: `None` means NVML could not give it (not supported, no
+//! Every metric is an `Option`: `None` means the driver could not give it (not supported, no
 //! permission, a missing symbol) and is shown as `N/A` or `null`, never as 0. Units are base
 //! units: bytes, percent, °C, watts, MHz, joules.
 
@@ -30,7 +30,7 @@ pub use faults::{
 pub use field::{FieldKey, MissingFields};
 pub use gpu::{
     Activity, Clocks, Ecc, GpuSample, GpuStatus, Memory, MigInstance, Pcie, Power, Temperature,
-    Utilization, Workload,
+    Utilization, Vendor, Workload,
 };
 pub use host::{cuda_version_string, HostInfo, RemoteHost};
 pub use past::PastGpu;
@@ -57,6 +57,12 @@ pub enum MissingReason {
     NotRecorded,
     /// A simulated GPU (`--demo`) has no driver behind it to give it.
     Simulated,
+    /// An AMD GPU: the amdgpu kernel driver has no such reading (an NVIDIA-only property).
+    NotProvidedByAmdgpu,
+    /// An Intel GPU on the i915 kernel driver, which has no such reading.
+    NotProvidedByI915,
+    /// An Intel GPU on the xe kernel driver, which has no such reading.
+    NotProvidedByXe,
 }
 
 /// A value NVML did not give, and why.
@@ -91,6 +97,9 @@ impl Missing {
             (MissingReason::NotExported, _) => "not exported".into(),
             (MissingReason::NotRecorded, _) => "not recorded".into(),
             (MissingReason::Simulated, _) => "simulated".into(),
+            (MissingReason::NotProvidedByAmdgpu, _) => "not provided by the amdgpu driver".into(),
+            (MissingReason::NotProvidedByI915, _) => "not provided by the i915 driver".into(),
+            (MissingReason::NotProvidedByXe, _) => "not provided by the xe driver".into(),
         }
     }
 }

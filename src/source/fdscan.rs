@@ -1,4 +1,6 @@
-//! Who holds the GPU device files open: a walk over `/proc/*/fd`.
+//! Who holds the GPU device files open: a walk over `/proc/*/fd`. For NVIDIA, who holds
+//! `/dev/nvidiaN`; for AMD and Intel, every open DRM device (major 226) with its `fdinfo`,
+//! the kernel's per-client usage (`Documentation/gpu/drm-usage-stats.rst`).
 //!
 //! This is the expensive part of container support (every fd of every process), so it works
 //! at the system-call level: `/proc` is opened once and each `PID/fd` relative to it; each fd
@@ -109,6 +111,99 @@ fn holders_in(proc_dir: &Dir, targets: &HashMap<FileKey, u32>, pids: &[u32]) -> 
     found
 }
 
+/// The character device major number of DRM (`/dev/dri/card*`, `/dev/dri/renderD*`).
+pub const DRM_MAJOR: u32 = 226;
+
+/// One open DRM file: the process, the device's minor number, and its `fdinfo` text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DrmFd {
+    pub pid: u32,
+    pub minor: u32,
+    pub fdinfo: Vec<u8>,
+}
+
+/// Every open DRM file found, and how many processes' fd tables could not be read (other
+/// users' processes, without root): while that is not 0 the list is not everyone's.
+#[derive(Debug, Default)]
+pub struct DrmScan {
+    pub fds: Vec<DrmFd>,
+    pub unreadable: usize,
+}
+
+/// The bound on one `fdinfo` read: a DRM client's is a few hundred bytes.
+const FDINFO_LIMIT: usize = 64 << 10;
+
+/// Walks `/proc/*/fd` for open DRM devices and reads each one's `/proc/PID/fdinfo/FD`. One
+/// walk per sample, spread over up to four threads like [`scan_fds`]; a process that exits
+/// meanwhile is skipped.
+pub fn scan_drm_fds(proc_root: &Path) -> DrmScan {
+    let Some(proc_dir) = Dir::open(proc_root) else { return DrmScan::default() };
+    let me = std::process::id();
+    let mut pids: Vec<u32> = Vec::with_capacity(1024);
+    proc_dir.for_each_entry(|name| {
+        let pid = std::str::from_utf8(name.to_bytes()).ok().and_then(|n| n.parse::<u32>().ok());
+        pids.extend(pid.filter(|&pid| pid != me));
+    });
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+    let chunk = pids.len().div_ceil(threads).max(1);
+    let parts: Vec<DrmScan> = std::thread::scope(|s| {
+        let handles: Vec<_> =
+            pids.chunks(chunk).map(|part| s.spawn(|| drm_fds_in(&proc_dir, part))).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+    });
+    let mut scan = DrmScan::default();
+    for part in parts {
+        scan.fds.extend(part.fds);
+        scan.unreadable += part.unreadable;
+    }
+    scan
+}
+
+/// The open DRM files of `pids`, with their fdinfo.
+fn drm_fds_in(proc_dir: &Dir, pids: &[u32]) -> DrmScan {
+    let mut scan = DrmScan::default();
+    for &pid in pids {
+        let Ok(path) = CString::new(format!("{pid}/fd")) else { continue };
+        let fds = match Dir::open_at_fd_errno(proc_dir.fd, &path) {
+            Ok(fds) => fds,
+            // EACCES: another user's process; ENOENT: it exited. Only the first hides a client.
+            Err(libc::EACCES) | Err(libc::EPERM) => {
+                scan.unreadable += 1;
+                continue;
+            }
+            Err(_) => continue,
+        };
+        fds.for_each_entry(|fd_name| {
+            let Some(st) = stat_at(fds.fd, fd_name) else { return };
+            if st.st_mode & libc::S_IFMT != libc::S_IFCHR || libc::major(st.st_rdev) != DRM_MAJOR {
+                return;
+            }
+            let Ok(fd) = std::str::from_utf8(fd_name.to_bytes()) else { return };
+            if let Some(fdinfo) = read_at(proc_dir.fd, &format!("{pid}/fdinfo/{fd}")) {
+                scan.fds.push(DrmFd { pid, minor: libc::minor(st.st_rdev), fdinfo });
+            }
+        });
+    }
+    scan
+}
+
+/// Reads the file `name` under the directory `dir`, up to [`FDINFO_LIMIT`] bytes.
+fn read_at(dir: libc::c_int, name: &str) -> Option<Vec<u8>> {
+    use std::io::Read;
+    use std::os::fd::FromRawFd;
+    let name = CString::new(name).ok()?;
+    // SAFETY: `name` is NUL-terminated; the fd is owned by the `File` from here on.
+    let fd = unsafe { libc::openat(dir, name.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: `fd` was just opened and nothing else owns it.
+    let file = unsafe { std::fs::File::from_raw_fd(fd) };
+    let mut bytes = Vec::with_capacity(1024);
+    file.take(FDINFO_LIMIT as u64).read_to_end(&mut bytes).ok()?;
+    Some(bytes)
+}
+
 /// `fstatat(dir, name)`, following links; `None` when it fails (the fd was closed meanwhile).
 fn stat_at(dir: libc::c_int, name: &CStr) -> Option<libc::stat> {
     let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
@@ -135,10 +230,19 @@ impl Dir {
     }
 
     fn open_at_fd(base: libc::c_int, name: &CStr) -> Option<Dir> {
+        Self::open_at_fd_errno(base, name).ok()
+    }
+
+    /// [`Self::open_at_fd`], with the `errno` of a failure.
+    fn open_at_fd_errno(base: libc::c_int, name: &CStr) -> Result<Dir, libc::c_int> {
         let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
         // SAFETY: `name` is NUL-terminated; the fd is owned by the `Dir` from here on.
         let fd = unsafe { libc::openat(base, name.as_ptr(), flags) };
-        (fd >= 0).then_some(Dir { fd })
+        if fd >= 0 {
+            Ok(Dir { fd })
+        } else {
+            Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+        }
     }
 
     /// Calls `f` with each entry's name, `.` and `..` left out.

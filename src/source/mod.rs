@@ -2,9 +2,11 @@
 //! hosts, Prometheus or a recording. All sit behind [`Source`], so every frontend works the
 //! same on any, and [`open`] is the one place that builds them.
 
+pub mod drm;
 pub mod fdscan;
 mod filter;
 pub(crate) mod host;
+mod local;
 mod nvml;
 pub mod open;
 pub mod pidns;

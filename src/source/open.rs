@@ -10,8 +10,8 @@ use super::prometheus::{Connection, PrometheusSource};
 use super::remote::{Endpoint, RemoteSource};
 use super::replay::ReplaySource;
 use super::{
-    DemoFleet, DetailLevel, GpuSelector, NvmlSource, PlacementFilter, SampleOptions, SimSource,
-    Source, SourceError, WithHostUsage,
+    DemoFleet, DetailLevel, GpuSelector, PlacementFilter, SampleOptions, SimSource, Source,
+    SourceError, WithHostUsage,
 };
 use crate::playhead::SharedPlayhead;
 use crate::text::time::Moment;
@@ -128,9 +128,7 @@ impl SourceSpec {
     ) -> Result<Box<dyn Source>, SourceError> {
         Ok(match self {
             Self::Nvml { library, host_proc } => {
-                let mut source = NvmlSource::open(library.as_deref(), selection, options)?;
-                source.map_container_pids(host_proc.clone());
-                Box::new(source)
+                super::local::open(library.as_deref(), host_proc.clone(), selection, options)?
             }
             Self::Demo(fleet) => {
                 let sim = SimSource::open(fleet, selection)?

@@ -154,7 +154,10 @@ fn absent<T>(g: &GpuSample, field: &Field<T>) -> &'static str {
             MissingReason::NotSupported
             | MissingReason::NotExported
             | MissingReason::NotRecorded
-            | MissingReason::Simulated,
+            | MissingReason::Simulated
+            | MissingReason::NotProvidedByAmdgpu
+            | MissingReason::NotProvidedByI915
+            | MissingReason::NotProvidedByXe,
         )
         | None => NOT_AVAILABLE,
     }

@@ -109,6 +109,18 @@ impl NvmlSource {
     }
 }
 
+impl NvmlSource {
+    /// How many GPUs it samples.
+    pub fn gpu_count(&self) -> u32 {
+        self.indices.len() as u32
+    }
+
+    /// The identity of the GPU with NVML index `index`, for `--id`.
+    pub fn identity(&self, index: u32) -> GpuIdentity {
+        identity(&self.nvml, index)
+    }
+}
+
 fn identity(nvml: &Nvml, index: u32) -> GpuIdentity {
     let device = nvml.device_by_index(index).ok();
     GpuIdentity {

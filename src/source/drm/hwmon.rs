@@ -1,0 +1,111 @@
+//! A GPU's hwmon sensors (`Documentation/hwmon/sysfs-interface.rst`, and for each driver
+//! `Documentation/gpu/amdgpu/thermal.rst`, i915's and xe's `sysfs-driver-*-hwmon` ABI):
+//! temperatures in millidegrees with their labels, power and its cap in microwatts, energy in
+//! microjoules, the fan's PWM duty, clocks in hertz.
+
+use std::path::Path;
+
+use super::cards::number;
+
+/// What the hwmon directory says now.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sensors {
+    /// The GPU's temperature: `edge` (AMD), else `junction`, else the package's (`pkg`, Intel),
+    /// else the first sensor.
+    pub temperature_celsius: Option<u32>,
+    /// That sensor's critical and emergency (shutdown) limits.
+    pub critical_celsius: Option<u32>,
+    pub emergency_celsius: Option<u32>,
+    /// `power1_average`, else `power1_input`.
+    pub power_watts: Option<f64>,
+    /// The power cap (`power1_cap`, amdgpu) or sustained limit (`power1_max`, Intel).
+    pub power_limit_watts: Option<f64>,
+    /// The card's energy counter (`energy1_input`): power is its change over time.
+    pub energy_joules: Option<f64>,
+    /// The fan's PWM duty as a percentage of `pwm1_max` (255 where the file is absent).
+    pub fan_percent: Option<u32>,
+    /// `freq1_input` (amdgpu's sclk) and `freq2_input` (mclk), in MHz.
+    pub sclk_mhz: Option<u32>,
+    pub mclk_mhz: Option<u32>,
+}
+
+impl Sensors {
+    pub fn read(dir: &Path) -> Self {
+        let at = |name: &str| number(&dir.join(name));
+        let (temperature, critical, emergency) = temperature(dir);
+        let micro = |v: u64| v as f64 / 1e6;
+        let pwm_max = at("pwm1_max").filter(|&m| m > 0).unwrap_or(255);
+        Self {
+            temperature_celsius: temperature,
+            critical_celsius: critical,
+            emergency_celsius: emergency,
+            power_watts: at("power1_average").or_else(|| at("power1_input")).map(micro),
+            power_limit_watts: at("power1_cap").or_else(|| at("power1_max")).map(micro),
+            energy_joules: at("energy1_input").map(micro),
+            fan_percent: at("pwm1").map(|p| (p.min(pwm_max) * 100 / pwm_max) as u32),
+            sclk_mhz: at("freq1_input").map(|hz| (hz / 1_000_000) as u32),
+            mclk_mhz: at("freq2_input").map(|hz| (hz / 1_000_000) as u32),
+        }
+    }
+}
+
+/// The GPU's temperature sensor by its label, and its limits, in °C.
+fn temperature(dir: &Path) -> (Option<u32>, Option<u32>, Option<u32>) {
+    let sensors: Vec<(u32, String)> = (1..=8)
+        .filter(|n| dir.join(format!("temp{n}_input")).exists())
+        .map(|n| {
+            let label = super::cards::read(&dir.join(format!("temp{n}_label"))).unwrap_or_default();
+            (n, label)
+        })
+        .collect();
+    let chosen = ["edge", "junction", "pkg"]
+        .iter()
+        .find_map(|want| sensors.iter().find(|(_, label)| label == want))
+        .or(sensors.first());
+    let Some((n, _)) = chosen else { return (None, None, None) };
+    let celsius = |suffix: &str| {
+        number(&dir.join(format!("temp{n}_{suffix}"))).map(|milli| (milli / 1000) as u32)
+    };
+    (celsius("input"), celsius("crit"), celsius("emergency"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amdgpu_sensors_as_thermal_rst_describes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = [
+            ("temp1_input", "45000"),
+            ("temp1_label", "edge"),
+            ("temp1_crit", "100000"),
+            ("temp1_emergency", "105000"),
+            ("temp2_input", "61000"),
+            ("temp2_label", "junction"),
+            ("power1_average", "211000000"),
+            ("power1_cap", "303000000"),
+            ("pwm1", "128"),
+            ("pwm1_max", "255"),
+            ("freq1_input", "2482000000"),
+            ("freq2_input", "1249000000"),
+        ];
+        for (name, value) in files {
+            std::fs::write(dir.path().join(name), format!("{value}\n")).unwrap();
+        }
+        let s = Sensors::read(dir.path());
+        assert_eq!(
+            (s.temperature_celsius, s.critical_celsius, s.emergency_celsius),
+            (Some(45), Some(100), Some(105))
+        );
+        assert_eq!((s.power_watts, s.power_limit_watts), (Some(211.0), Some(303.0)));
+        assert_eq!((s.fan_percent, s.sclk_mhz, s.mclk_mhz), (Some(50), Some(2482), Some(1249)));
+        assert_eq!(s.energy_joules, None);
+    }
+
+    #[test]
+    fn no_sensor_is_no_value() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Sensors::read(dir.path()), Sensors::default());
+    }
+}

@@ -1,0 +1,112 @@
+//! This machine's GPUs, every vendor's: NVIDIA's through NVML, then AMD's and Intel's through
+//! the kernel (`drm/`), numbered after NVIDIA's. A machine with no AMD or Intel GPU opens NVML
+//! alone, exactly as before; one with no NVIDIA driver but an AMD or Intel GPU works without
+//! any NVML error.
+
+use std::path::{Path, PathBuf};
+
+use super::drm::DrmSource;
+use super::selection::{self, GpuIdentity, GpuSelector};
+use super::{HostLookup, NvmlSource, RecentUtilization, SampleOptions, Source, SourceError};
+use crate::sample::{HostInfo, Origin, Snapshot, SCHEMA_VERSION};
+
+/// NVML's GPUs (where its driver is here) and the AMD and Intel ones.
+pub struct LocalSource {
+    nvml: Option<NvmlSource>,
+    drm: DrmSource,
+    /// `--id`: the GPUs kept, by index; all when `None`.
+    wanted: Option<Vec<u32>>,
+    /// Why NVML could not be opened, when its library is installed but failed.
+    nvml_failed: Option<String>,
+}
+
+/// Opens NVML and the kernel's GPUs: NVML alone where there is no AMD or Intel GPU.
+pub fn open(
+    library: Option<&Path>,
+    host_proc: Option<PathBuf>,
+    selection: &[GpuSelector],
+    options: SampleOptions,
+) -> Result<Box<dyn Source>, SourceError> {
+    let nvml_only = |selection: &[GpuSelector]| {
+        let mut source = NvmlSource::open(library, selection, options)?;
+        source.map_container_pids(host_proc.clone());
+        Ok::<_, SourceError>(source)
+    };
+    let Some(probe) = DrmSource::discover(0, options) else {
+        return Ok(Box::new(nvml_only(selection)?));
+    };
+    drop(probe);
+    let (nvml, nvml_failed) = match nvml_only(&[]) {
+        Ok(source) => (Some(source), None),
+        // No NVIDIA library at all is an AMD or Intel machine, not a fault.
+        Err(SourceError::LibraryNotLoadable { .. }) if library.is_none() => (None, None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    let first = nvml.as_ref().map_or(0, NvmlSource::gpu_count);
+    let drm = DrmSource::discover(first, options).ok_or_else(|| {
+        SourceError::Nvml("the AMD or Intel GPUs left sysfs while gputop started".into())
+    })?;
+    let count = first + drm.len() as u32;
+    let wanted = (!selection.is_empty())
+        .then(|| {
+            selection::resolve(selection, count, |i| match &nvml {
+                Some(n) if i < first => n.identity(i),
+                _ => drm.identity(i - first),
+            })
+        })
+        .transpose()?;
+    Ok(Box::new(LocalSource { nvml, drm, wanted, nvml_failed }))
+}
+
+impl Source for LocalSource {
+    fn sample(&mut self) -> Result<Snapshot, SourceError> {
+        let mut snapshot = match &mut self.nvml {
+            Some(nvml) => nvml.sample()?,
+            None => Snapshot {
+                schema_version: SCHEMA_VERSION,
+                taken_at: chrono::Utc::now(),
+                host: HostInfo { hostname: HostLookup::hostname(), ..HostInfo::default() },
+                gpus: Vec::new(),
+                hosts: Vec::new(),
+                origin: Origin::Live,
+                warnings: Vec::new(),
+            },
+        };
+        let (gpus, warnings) = self.drm.sample();
+        snapshot.gpus.extend(gpus);
+        snapshot.warnings.extend(warnings);
+        snapshot.warnings.extend(self.nvml_failed.iter().map(|e| format!("NVIDIA GPUs: {e}")));
+        if let Some(wanted) = &self.wanted {
+            let mut kept = Vec::with_capacity(wanted.len());
+            for index in wanted {
+                if let Some(at) = snapshot.gpus.iter().position(|g| g.index == *index) {
+                    kept.push(snapshot.gpus.swap_remove(at));
+                }
+            }
+            snapshot.gpus = kept;
+        }
+        Ok(snapshot)
+    }
+
+    /// NVML keeps a buffer of utilization samples; the kernel keeps none for AMD and Intel.
+    fn recent_utilization(
+        &mut self,
+        window: std::time::Duration,
+    ) -> Vec<Option<RecentUtilization>> {
+        let mut recent = self.nvml.as_mut().map_or_else(Vec::new, |n| n.recent_utilization(window));
+        recent.resize(recent.len() + self.drm.len(), None);
+        match &self.wanted {
+            Some(wanted) => {
+                wanted.iter().map(|&i| recent.get(i as usize).copied().flatten()).collect()
+            }
+            None => recent,
+        }
+    }
+}
+
+impl DrmSource {
+    /// The identity of the card at `position`, for `--id` (its PCI address).
+    fn identity(&self, position: u32) -> GpuIdentity {
+        GpuIdentity { uuid: None, pci_bus_id: self.pci_bus_id(position), mig_uuids: Vec::new() }
+    }
+}
