@@ -1,7 +1,9 @@
 //! Issue 7's budgets: labelling 64 GPU processes with their container/pod (≤ 1 ms per sample,
 //! here the uncached first sight: read and parse /proc/PID/cgroup and environ), and the fd
 //! scan of a host with 2,000 processes (≤ 20 ms, run at most every 5 s), on a fixture tree
-//! on disk and on this machine's real /proc filled up to 2,000 processes.
+//! on disk and on this machine's real /proc filled up to 2,000 processes; and issue 32's scan
+//! for AMD and Intel GPU clients over the same /proc (within 1.5× `scripts/bench/fdscan-floor.c
+//! drm`, the same system calls in C: `scripts/bench-drm-scan.sh` runs both side by side).
 //!
 //! `cargo bench --bench containers`
 
@@ -9,7 +11,7 @@ use std::hint::black_box;
 use std::os::unix::fs::symlink;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use gputop::testing::scan_fds;
+use gputop::testing::{scan_drm_fds, scan_fds};
 use gputop::testing::{add_environ, from_cgroup};
 
 fn bench(c: &mut Criterion) {
@@ -73,6 +75,9 @@ fn bench(c: &mut Criterion) {
         .collect();
     c.bench_function("fd_scan_real_proc_2000_processes", |b| {
         b.iter(|| black_box(scan_fds(std::path::Path::new("/proc"), &prefix)))
+    });
+    c.bench_function("drm_fd_scan_real_proc_2000_processes", |b| {
+        b.iter(|| black_box(scan_drm_fds(std::path::Path::new("/proc"))))
     });
     for s in &mut sleepers {
         let _ = s.kill();

@@ -3,7 +3,7 @@
 
 pub use crate::output::{json, style::Painter, table};
 pub use crate::sample::RemoteHost;
-pub use crate::source::fdscan::scan_fds;
+pub use crate::source::fdscan::{scan_drm_fds, scan_fds};
 pub use crate::source::placement::{add_environ, from_cgroup};
 pub use crate::source::{DemoFleet, DetailLevel, SampleOptions, SimSource, SourceSpec};
 pub use crate::term::screen::Screen;

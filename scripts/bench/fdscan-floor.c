@@ -1,7 +1,10 @@
-/* The floor for gputop's fd scan (src/source/fdscan.rs): the same system calls in plain C, on
+/* The floor for gputop's fd scans (src/source/fdscan.rs): the same system calls in plain C, on
  * the same number of threads, with nothing else. Prints the best of ten scans of /proc.
  *
  *   gcc -O2 -pthread scripts/bench/fdscan-floor.c -o target/fdscan-floor && target/fdscan-floor
+ *
+ * With the argument `drm`, as the scan for AMD and Intel GPU clients (`scan_drm_fds`): an fd on
+ * a character device of major 226 also has its /proc/PID/fdinfo/FD opened and read.
  *
  * `cargo bench --bench containers` fills /proc up to 2,000 processes first; to compare, start
  * sleepers the same way first, e.g. `for i in $(seq 1800); do sleep 600 & done`. */
@@ -11,13 +14,16 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 struct raw_dirent { unsigned long long ino; long long off; unsigned short reclen; unsigned char type; char name[]; };
 struct part { int proc, *pids, n; long fds; };
+static int drm;
 
 static double now(void) {
     struct timespec t;
@@ -39,14 +45,25 @@ static void *scan(void *arg) {
                 at += e->reclen;
                 if (e->name[0] == '.') continue;
                 struct stat st;
-                if (fstatat(fd, e->name, &st, 0) == 0) p->fds++;
+                if (fstatat(fd, e->name, &st, 0) != 0) continue;
+                p->fds++;
+                if (drm && S_ISCHR(st.st_mode) && major(st.st_rdev) == 226) {
+                    char info[64], text[65536];
+                    snprintf(info, sizeof info, "%d/fdinfo/%s", p->pids[i], e->name);
+                    int f = openat(p->proc, info, O_RDONLY | O_CLOEXEC);
+                    if (f >= 0) {
+                        while (read(f, text, sizeof text) > 0) {}
+                        close(f);
+                    }
+                }
             }
         close(fd);
     }
     return NULL;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    drm = argc > 1 && strcmp(argv[1], "drm") == 0;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int threads = cores < 1 ? 1 : cores > 4 ? 4 : (int)cores;
     double best = 1e9;
@@ -79,6 +96,6 @@ int main(void) {
         if (ms < best) best = ms;
         procs = n;
     }
-    printf("C floor: %.1f ms for %ld processes, %ld fds, %d threads (best of 10)\n", best, procs, fds, threads);
+    printf("C floor%s: %.1f ms for %ld processes, %ld fds, %d threads (best of 10)\n", drm ? " (drm)" : "", best, procs, fds, threads);
     return 0;
 }
