@@ -11,8 +11,8 @@ use std::hint::black_box;
 use std::os::unix::fs::symlink;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use gputop::testing::{scan_drm_fds, scan_fds};
 use gputop::testing::{add_environ, from_cgroup};
+use gputop::testing::{scan_drm_fds, scan_fds};
 
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();

@@ -119,7 +119,10 @@ pub(super) fn header_line(snapshot: &Snapshot) -> StyledLine {
     };
     let at = snapshot.taken_at.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S");
     // Many hosts and no local driver: this machine's "driver N/A" would say nothing of theirs.
-    if !snapshot.hosts.is_empty() && host.driver_version.is_none() {
+    // Only AMD and Intel GPUs: no NVIDIA driver to name.
+    if !snapshot.hosts.is_empty() && host.driver_version.is_none()
+        || !snapshot.shows_nvidia_driver()
+    {
         return format!("{name}  {at}").into();
     }
     format!(

@@ -39,6 +39,14 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// Whether the header should name the NVIDIA driver and CUDA: it has NVIDIA GPUs or NVML
+    /// answered. A machine with only AMD or Intel GPUs has neither, and "driver N/A  CUDA N/A"
+    /// would read as a broken NVIDIA stack.
+    pub fn shows_nvidia_driver(&self) -> bool {
+        self.host.driver_version.is_some()
+            || self.gpus.iter().any(|g| g.vendor == super::Vendor::Nvidia)
+    }
+
     /// Why the processes of `gpu` must never be signalled from here, or `None` when they are
     /// this machine's live processes. The one rule every signal obeys: a made-up, recorded or
     /// remote PID names no process here, or names another one.

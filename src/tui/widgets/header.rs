@@ -49,7 +49,8 @@ pub fn draw(frame: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
             };
             spans.push(Span::styled(name, theme.title));
             // Many hosts: this machine's driver says nothing about theirs.
-            if s.hosts.is_empty() || host.driver_version.is_some() {
+            // Only AMD and Intel GPUs: no NVIDIA driver to name.
+            if (s.hosts.is_empty() || host.driver_version.is_some()) && s.shows_nvidia_driver() {
                 spans.push(Span::raw(format!(
                     "{sep}driver {}{sep}CUDA {}",
                     sanitize(host.driver_version.as_deref().unwrap_or("N/A")),
