@@ -10,7 +10,8 @@
 # target/, cargo install under target/), as .ci/run does. It is not part of CI: it takes long.
 #
 # On any failure it stops with one line on stderr saying what failed, and a non-zero exit
-# (2 when CHANGELOG.md has no section for the version).
+# (2 when CHANGELOG.md has no dated section "## [VERSION] - YYYY-MM-DD" for the version;
+# DIST_ALLOW_UNRELEASED=1 accepts an undated or "unreleased" one, for a build that is no release).
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never LC_ALL=C.UTF-8
@@ -37,10 +38,32 @@ CARGO_TOOLS=(cargo-deb@3.8.0 cargo-generate-rpm@0.21.1)
 # --- The version, and its CHANGELOG section: a release says what changed (exit 2 without). ---
 VERSION=$(awk -F'"' '/^\[/ { pkg = ($0 == "[package]") } pkg && /^version *=/ { print $2; exit }' Cargo.toml)
 [ -n "$VERSION" ] || die "no version in Cargo.toml's [package]"
-if ! grep -q "^## \[$VERSION\]" CHANGELOG.md; then
-  echo "dist.sh: CHANGELOG.md has no '## [$VERSION]' section for Cargo.toml's version $VERSION; add one first" >&2
-  exit 2
-fi
+# changelog_section VERSION: how CHANGELOG.md titles VERSION's section, "## [VERSION] - DATE",
+# compared literally (a version's dots are no pattern): "dated" when DATE is YYYY-MM-DD,
+# "undated" for any other title of that version ("unreleased", no date), nothing without one.
+changelog_section() {
+  awk -v head="## [$1]" '
+    index($0, head) == 1 {
+      rest = substr($0, length(head) + 1)
+      if (rest ~ /^ - [0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9] *$/) found = "dated"
+      else if (found == "" && (rest == "" || rest ~ /^ /)) found = "undated"
+    }
+    END { print found }' CHANGELOG.md
+}
+case "$(changelog_section "$VERSION")" in
+  dated) ;;
+  undated)
+    if [ "${DIST_ALLOW_UNRELEASED:-}" != 1 ]; then
+      echo "dist.sh: CHANGELOG.md's section for $VERSION has no release date ('## [$VERSION] - YYYY-MM-DD'); date it, or set DIST_ALLOW_UNRELEASED=1 for a build that is no release" >&2
+      exit 2
+    fi
+    echo "dist.sh: CHANGELOG.md's section for $VERSION is undated; building anyway (DIST_ALLOW_UNRELEASED=1)" >&2
+    ;;
+  *)
+    echo "dist.sh: CHANGELOG.md has no '## [$VERSION] - YYYY-MM-DD' section for Cargo.toml's version $VERSION; add one first (DIST_ALLOW_UNRELEASED=1 accepts an undated one)" >&2
+    exit 2
+    ;;
+esac
 step "gputop $VERSION"
 
 # --- System packages: qemu to run the aarch64 builds, its C library, rpm to list the .rpm,
@@ -112,8 +135,11 @@ check_glibc() {
 }
 # check_needed FILE OBJDUMP: FILE links glibc's libraries alone, as the packages' Depends say.
 check_needed() {
-  local others
-  others=$("$2" -p "$1" | awk '$1 == "NEEDED" { print $2 }' | grep -Ev '^(libc|libm|libdl|libpthread|librt|ld-linux.*)\.so' | tr '\n' ' ') || true
+  local headers needed others
+  headers=$("$2" -p "$1") || die "$2 -p $1 failed"
+  needed=$(awk '$1 == "NEEDED" { print $2 }' <<<"$headers")
+  [ -n "$needed" ] || die "$1: no NEEDED libraries (not a dynamically linked binary?)"
+  others=$(awk '!/^(libc|libm|libdl|libpthread|librt|ld-linux.*)\.so/ { printf "%s ", $0 }' <<<"$needed")
   [ -z "$others" ] || die "$1 needs libraries beyond glibc, which the packages do not depend on: $others"
 }
 check_glibc "$(bin x86_64-unknown-linux-gnu)" objdump
@@ -215,8 +241,11 @@ for t in "${TARGETS[@]}"; do
   done
 done
 
-# The packages hold every file where it belongs, the .deb's Depends and the .rpm's Requires are
-# glibc (and libgcc_s) only, and neither has a script that would enable a unit.
+# The packages hold every file where it belongs, the .deb's Depends is Cargo.toml's (glibc's
+# libc6, as check_needed found), the .rpm requires glibc >= 2.17 and nothing else but rpm's own
+# rpmlib() features, and neither has a script that would enable a unit.
+deb_depends=$(awk -F'"' '/^\[/ { deb = ($0 == "[package.metadata.deb]") } deb && /^depends *=/ { print $2; exit }' Cargo.toml)
+[ -n "$deb_depends" ] || die "no depends in Cargo.toml's [package.metadata.deb]"
 common=(/usr/bin/gputop /usr/share/man/man1/gputop.1.gz /usr/share/bash-completion/completions/gputop
   /usr/share/fish/vendor_completions.d/gputop.fish /usr/share/doc/gputop/README.md /usr/share/doc/gputop/CHANGELOG.md)
 deb_files=("${common[@]}" /usr/share/zsh/vendor-completions/_gputop
@@ -229,20 +258,24 @@ for arch in amd64 arm64; do
   listing=$(dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\.||')
   for f in "${deb_files[@]}"; do grep -qx "$f" <<<"$listing" || die "$deb lacks $f"; done
   [ "$(dpkg-deb -f "$deb" Architecture)" = "$arch" ] || die "$deb is not Architecture: $arch"
-  depends=$(dpkg-deb -f "$deb" Depends)
-  [[ ${depends,,} != *nvidia* ]] || die "$deb depends on an NVIDIA package: $depends"
-  control=$(dpkg-deb --ctrl-tarfile "$deb" | tar -t)
+  depends=$(dpkg-deb -f "$deb" Depends) || die "dpkg-deb -f $deb Depends failed"
+  [ "$depends" = "$deb_depends" ] || die "$deb has Depends: '$depends', not Cargo.toml's '$deb_depends'"
+  control=$(dpkg-deb --ctrl-tarfile "$deb" | tar -t) || die "reading $deb's control archive failed"
   ! grep -qE '(preinst|postinst|prerm|postrm)$' <<<"$control" || die "$deb has maintainer scripts; its units must stay disabled"
 done
 for arch in x86_64 aarch64; do
   rpm="dist/gputop-${VERSION}-1.$arch.rpm"
   step "check: $rpm"
-  listing=$(rpm -qlp "$rpm" 2>/dev/null)
+  # rpm's stderr stays on: a failing rpm says why, and its exit fails the check.
+  listing=$(rpm -qlp "$rpm") || die "rpm -qlp $rpm failed"
   for f in "${rpm_files[@]}"; do grep -qx "$f" <<<"$listing" || die "$rpm lacks $f"; done
-  [ "$(rpm -qp --qf '%{ARCH}' "$rpm" 2>/dev/null)" = "$arch" ] || die "$rpm is not arch $arch"
-  requires=$(rpm -qp --requires "$rpm" 2>/dev/null)
-  [[ ${requires,,} != *nvidia* ]] || die "$rpm requires an NVIDIA package: $requires"
-  [ -z "$(rpm -qp --scripts "$rpm" 2>/dev/null)" ] || die "$rpm has scriptlets; its units must stay disabled"
+  rpm_arch=$(rpm -qp --qf '%{ARCH}' "$rpm") || die "rpm -qp --qf %{ARCH} $rpm failed"
+  [ "$rpm_arch" = "$arch" ] || die "$rpm is arch '$rpm_arch', not $arch"
+  requires=$(rpm -qp --requires "$rpm") || die "rpm -qp --requires $rpm failed"
+  requires=$(awk '!/^rpmlib\(/ { printf "%s%s", sep, $0; sep = ", " }' <<<"$requires")
+  [ "$requires" = "glibc >= $GLIBC_BASELINE" ] || die "$rpm requires '$requires', not just 'glibc >= $GLIBC_BASELINE'"
+  scripts=$(rpm -qp --scripts "$rpm") || die "rpm -qp --scripts $rpm failed"
+  [ -z "$scripts" ] || die "$rpm has scriptlets; its units must stay disabled: $scripts"
 done
 # The packaged binaries are the ones checked above: dpkg -x the .deb, run it (aarch64 under qemu).
 dpkg -x "$deb_x86" "$check/deb-amd64"

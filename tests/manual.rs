@@ -57,6 +57,10 @@ fn bash_completion_parses_and_completes_subcommands_and_shells() {
     assert_eq!(complete("gputop ser"), "serve\n");
     assert_eq!(complete("gputop completions z"), "zsh\n");
     assert!(complete("gputop serve --dcgm").contains("--dcgm-names"));
+    // `man` is hidden (for packagers): no subcommand starts with m but it, so nothing comes.
+    assert_eq!(complete("gputop m"), "\n");
+    assert_eq!(complete("gputop help m"), "\n");
+    assert!(!complete("gputop ").lines().any(|w| w == "man"));
 }
 
 #[test]
@@ -67,6 +71,11 @@ fn zsh_completion_parses() {
     let dir = tempfile::tempdir().unwrap();
     let script = write(&dir, "_gputop", &gputop(&["completions", "zsh"]));
     quiet("zsh", &["-n", &script]);
+    // The subcommands zsh offers are `'NAME:description'` entries of `commands=(…)`: serve
+    // is one, the hidden man is not.
+    let text = std::fs::read_to_string(&script).unwrap();
+    assert!(text.lines().any(|l| l.starts_with("'serve:")), "{text}");
+    assert!(!text.lines().any(|l| l.starts_with("'man:")), "{text}");
 }
 
 #[test]
@@ -80,6 +89,12 @@ fn fish_completion_parses_and_completes_subcommands() {
     let program = format!("source {script}; complete -C 'gputop ser'");
     let said = quiet("fish", &["--no-config", "-c", &program]);
     assert!(said.starts_with("serve\t"), "{said}");
+    // The hidden man is not offered, after gputop or after gputop help.
+    for line in ["gputop m", "gputop help m", "gputop "] {
+        let program = format!("source {script}; complete -C '{line}'");
+        let said = quiet("fish", &["--no-config", "-c", &program]);
+        assert!(!said.lines().any(|l| l == "man" || l.starts_with("man\t")), "{line}: {said}");
+    }
 }
 
 #[test]
