@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Release artifacts into dist/, from a clean clone, for x86_64 and aarch64 Linux:
-#   gputop-VERSION-TARGET.tar.gz   the binary, man page, completions, README, CHANGELOG, licences
+#   gputop-VERSION-TARGET.tar.gz   the binary, man page, completions, READMEs, docs/, CHANGELOG, licences
 #   gputop_VERSION-1_ARCH.deb      (cargo-deb)       gputop-VERSION-1.ARCH.rpm (cargo-generate-rpm)
 #   gputop-VERSION-*-manylinux_2_17_ARCH.whl         (maturin with zig)
 #   SHA256SUMS
 # Every binary links glibc with a 2.17 baseline (cargo-zigbuild), so one build runs on CentOS 7
-# and everything since; the script checks that, runs the aarch64 builds under qemu, and installs
-# or lists every x86_64 artifact. It installs what it needs itself (apt, pip into a venv under
+# and everything since; the script checks that, runs the aarch64 builds under qemu, installs the
+# x86_64 .deb and .rpm into scratch roots (dpkg --root, rpm --root; never into this system) and
+# the wheel into a fresh venv, and lists every artifact. It installs what it needs itself (apt, pip into a venv under
 # target/, cargo install under target/), as .ci/run does. It is not part of CI: it takes long.
 #
 # On any failure it stops with one line on stderr saying what failed, and a non-zero exit
@@ -186,13 +187,33 @@ for unit in gputop-serve.service gputop-record.service; do
   grep -q '^ExecStart=/usr/bin/gputop ' "$SHARE/$unit" || die "$unit: no ExecStart=/usr/bin/gputop after the rewrite"
 done
 
-# --- Tarballs: one folder, owned by root, in a fixed order, so they unpack cleanly anywhere. ---
+# --- The .deb's /usr/share/doc/gputop/copyright (Cargo.toml's [package.metadata.deb]
+# license-file; cargo-deb takes a file in Debian's machine-readable format as it is): the dual
+# licence, then both texts, each line indented and a blank one as " .", as the format wants. ---
+{
+  echo "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/"
+  echo "Upstream-Name: gputop"
+  echo
+  echo "Files: *"
+  echo "Copyright: The gputop contributors"
+  echo "License: MIT or Apache-2.0"
+  for licence in MIT:LICENSE-MIT Apache-2.0:LICENSE-APACHE; do
+    echo
+    echo "License: ${licence%%:*}"
+    sed 's/^[[:space:]]*$/./; s/^/ /' "${licence#*:}"
+  done
+} >"$SHARE/copyright"
+
+# --- Tarballs: one folder, owned by root, in a fixed order, so they unpack cleanly anywhere.
+# The READMEs' links lead to docs/, CHANGELOG.md and the screenshot: all in it too. ---
 for t in "${TARGETS[@]}"; do
   name="gputop-$VERSION-$t"
   stage="$SHARE/stage/$name"
-  mkdir -p "$stage/completions"
+  mkdir -p "$stage/completions" "$stage/docs" "$stage/assets"
   install -m755 "$(bin "$t")" "$stage/gputop"
-  install -m644 "$SHARE/gputop.1" README.md CHANGELOG.md LICENSE-MIT LICENSE-APACHE "$stage/"
+  install -m644 "$SHARE/gputop.1" README.md README.zh-CN.md CHANGELOG.md LICENSE-MIT LICENSE-APACHE "$stage/"
+  install -m644 docs/*.md "$stage/docs/"
+  install -m644 assets/screenshot.png "$stage/assets/"
   install -m644 "$SHARE/gputop.bash" "$SHARE/_gputop" "$SHARE/gputop.fish" "$stage/completions/"
   tar -C "$SHARE/stage" --sort=name --owner=0 --group=0 --numeric-owner -czf "dist/$name.tar.gz" "$name"
 done
@@ -236,10 +257,28 @@ version=$("$tarbin" --version) || die "the x86_64 tarball's gputop --version fai
   die "the x86_64 tarball's gputop --version says '$version', not 'gputop $VERSION (${GPUTOP_COMMIT:-unknown commit})'"
 for t in "${TARGETS[@]}"; do
   listing=$(tar -tzf "dist/gputop-$VERSION-$t.tar.gz")
-  for f in gputop gputop.1 README.md CHANGELOG.md LICENSE-MIT LICENSE-APACHE completions/gputop.bash completions/_gputop completions/gputop.fish; do
+  for f in gputop gputop.1 README.md README.zh-CN.md CHANGELOG.md LICENSE-MIT LICENSE-APACHE docs/reference.md \
+    assets/screenshot.png completions/gputop.bash completions/_gputop completions/gputop.fish; do
     grep -qx "gputop-$VERSION-$t/$f" <<<"$listing" || die "the $t tarball lacks $f"
   done
 done
+# check_links DIR FILE...: every relative link of each Markdown FILE (a path in DIR), [text](path)
+# or ![image](path), names a file inside DIR: the shipped READMEs lead nowhere broken.
+check_links() {
+  local dir file link target resolved
+  dir=$(realpath "$1")
+  shift
+  for file in "$@"; do
+    while IFS= read -r link; do
+      target=${link%%#*}
+      case $target in '' | *://* | mailto:*) continue ;; esac
+      resolved=$(realpath -m "$dir/$(dirname "$file")/$target")
+      [[ $resolved == "$dir"/* ]] || die "$file's link $link leads out of the unpacked folder"
+      [ -f "$resolved" ] || die "$file's link $link names a file the tarball lacks"
+    done < <(grep -o '](\([^)]*\))' "$dir/$file" | sed 's/^](//; s/)$//')
+  done
+}
+check_links "$check/gputop-$VERSION-x86_64-unknown-linux-gnu" README.md README.zh-CN.md
 
 # The packages hold every file where it belongs, the .deb's Depends is Cargo.toml's (glibc's
 # libc6, as check_needed found), the .rpm requires glibc >= 2.17 and nothing else but rpm's own
@@ -247,8 +286,9 @@ done
 deb_depends=$(awk -F'"' '/^\[/ { deb = ($0 == "[package.metadata.deb]") } deb && /^depends *=/ { print $2; exit }' Cargo.toml)
 [ -n "$deb_depends" ] || die "no depends in Cargo.toml's [package.metadata.deb]"
 common=(/usr/bin/gputop /usr/share/man/man1/gputop.1.gz /usr/share/bash-completion/completions/gputop
-  /usr/share/fish/vendor_completions.d/gputop.fish /usr/share/doc/gputop/README.md /usr/share/doc/gputop/CHANGELOG.md)
-deb_files=("${common[@]}" /usr/share/zsh/vendor-completions/_gputop
+  /usr/share/fish/vendor_completions.d/gputop.fish /usr/share/doc/gputop/README.md /usr/share/doc/gputop/CHANGELOG.md
+  /usr/share/doc/gputop/README.zh-CN.md /usr/share/doc/gputop/docs/reference.md /usr/share/doc/gputop/assets/screenshot.png)
+deb_files=("${common[@]}" /usr/share/zsh/vendor-completions/_gputop /usr/share/doc/gputop/copyright
   /lib/systemd/system/gputop-serve.service /lib/systemd/system/gputop-record.service)
 rpm_files=("${common[@]}" /usr/share/zsh/site-functions/_gputop
   /usr/lib/systemd/system/gputop-serve.service /usr/lib/systemd/system/gputop-record.service)
@@ -262,6 +302,11 @@ for arch in amd64 arm64; do
   [ "$depends" = "$deb_depends" ] || die "$deb has Depends: '$depends', not Cargo.toml's '$deb_depends'"
   control=$(dpkg-deb --ctrl-tarfile "$deb" | tar -t) || die "reading $deb's control archive failed"
   ! grep -qE '(preinst|postinst|prerm|postrm)$' <<<"$control" || die "$deb has maintainer scripts; its units must stay disabled"
+  copyright=$(dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/doc/gputop/copyright) || die "reading $deb's copyright failed"
+  for line in "License: MIT or Apache-2.0" "License: MIT" "License: Apache-2.0" " Permission is hereby granted, free of charge," \
+    " TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION"; do
+    grep -qF -- "$line" <<<"$copyright" || die "$deb's copyright lacks '$line'"
+  done
 done
 for arch in x86_64 aarch64; do
   rpm="dist/gputop-${VERSION}-1.$arch.rpm"
@@ -283,6 +328,48 @@ shows_gpus "$deb_x86's gputop --demo --once" "$check/deb-amd64/usr/bin/gputop" -
 dpkg -x "dist/gputop_${VERSION}-1_arm64.deb" "$check/deb-arm64"
 shows_gpus "the arm64 .deb's gputop --demo --once under qemu-aarch64" \
   qemu_arm "$check/deb-arm64/usr/bin/gputop" --demo --once --color never
+
+# Installed for real, into scratch roots, never into this system. dpkg's database there is a
+# copy of this machine's package list, so the .deb's Depends are checked against packages that
+# are installed (no --force-depends); it has no maintainer scripts, so nothing runs chrooted.
+# The warnings of the copy (no file lists: "assuming package has no files") are left out.
+step "check: dpkg -i $deb_x86 into a scratch root, run it, dpkg -r"
+droot=$(realpath -m "$check/dpkg-root")
+mkdir -p "$droot/var/lib/dpkg/updates" "$droot/var/lib/dpkg/info"
+cp /var/lib/dpkg/status "$droot/var/lib/dpkg/status"
+: >"$droot/var/lib/dpkg/available"
+# dpkg_root ARGS...: dpkg on the scratch root, its own log there too (not /var/log/dpkg.log).
+dpkg_root() {
+  local out
+  out=$(dpkg --root="$droot" --log="$droot/dpkg.log" "$@" 2>&1) ||
+    die "dpkg --root=$droot $* failed: $(grep -v 'files list file for package' <<<"$out" | tail -n3 | tr '\n' ' ')"
+  grep -v 'files list file for package' <<<"$out" || true
+}
+dpkg_root -i "$deb_x86" >/dev/null
+installed=$(dpkg_root -L gputop) || exit 1 # dpkg_root said why
+for f in "${deb_files[@]}"; do grep -qx "$f" <<<"$installed" || die "dpkg -L gputop in the scratch root lacks $f"; done
+shows_gpus "the installed .deb's $droot/usr/bin/gputop --demo --once" "$droot/usr/bin/gputop" --demo --once --color never
+dpkg_root -r gputop >/dev/null
+left=$(find "$droot" -mindepth 1 -not -type d -not -path "$droot/var/lib/dpkg/*" -not -path "$droot/dpkg.log")
+[ -z "$left" ] || die "dpkg -r gputop left files behind: $(tr '\n' ' ' <<<"$left")"
+! dpkg-query --admindir="$droot/var/lib/dpkg" -W gputop >/dev/null 2>&1 || die "dpkg -r gputop left it in the database"
+
+# rpm into a scratch root with an empty database of its own. --nodeps: that database knows no
+# glibc (this is no RPM system), so the one requirement, checked exactly above, cannot be met
+# there. Debian's rpm warns at each install or erase without --force-debian, which other rpms
+# do not know.
+step "check: rpm -i $rpm_x86 into a scratch root, run it, rpm -e"
+rroot=$(realpath -m "$check/rpm-root")
+rpm_root=(rpm --root "$rroot" --dbpath /var/lib/rpm)
+case "$(rpm --help 2>&1)" in *--force-debian*) rpm_debian=(--force-debian) ;; *) rpm_debian=() ;; esac
+"${rpm_root[@]}" --initdb || die "rpm --root $rroot --initdb failed"
+"${rpm_root[@]}" -i --nodeps "${rpm_debian[@]}" "$rpm_x86" || die "rpm --root $rroot -i --nodeps $rpm_x86 failed"
+installed=$("${rpm_root[@]}" -ql gputop) || die "rpm --root $rroot -ql gputop failed"
+for f in "${rpm_files[@]}"; do grep -qx "$f" <<<"$installed" || die "rpm -ql gputop in the scratch root lacks $f"; done
+shows_gpus "the installed .rpm's $rroot/usr/bin/gputop --demo --once" "$rroot/usr/bin/gputop" --demo --once --color never
+"${rpm_root[@]}" -e "${rpm_debian[@]}" gputop || die "rpm --root $rroot -e gputop failed"
+left=$(find "$rroot" -mindepth 1 -not -type d -not -path "$rroot/var/lib/rpm/*")
+[ -z "$left" ] || die "rpm -e gputop left files behind: $(tr '\n' ' ' <<<"$left")"
 
 # Each wheel's extension module needs glibc 2.17 at most; the x86_64 wheel installs into a fresh
 # venv and gives the gputop command and `import gputop`.
