@@ -529,7 +529,10 @@ fn a_real_prometheus_scrapes_it() {
     let gpus = variables.iter().find(|v| v["name"] == "gpu").unwrap();
     for (_, host) in NAMINGS {
         let listed = query(&inner(gpus).replace("$hostname", host)).to_string();
-        assert!(listed.contains("\"gpu\":\"0\"") && listed.contains("\"gpu\":\"2\""), "{host}: {listed}");
+        assert!(
+            listed.contains("\"gpu\":\"0\"") && listed.contains("\"gpu\":\"2\""),
+            "{host}: {listed}"
+        );
     }
 
     // Every panel's query, for each host alone: valid PromQL that finds data for every naming

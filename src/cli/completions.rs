@@ -40,7 +40,9 @@ mod tests {
         let offered = names(&super::offered());
         assert!(names(&full).contains(&"man".to_string()));
         assert!(!offered.contains(&"man".to_string()), "{offered:?}");
-        assert!(offered.contains(&"serve".to_string()) && offered.contains(&"completions".to_string()));
+        assert!(
+            offered.contains(&"serve".to_string()) && offered.contains(&"completions".to_string())
+        );
         assert_eq!(super::offered().get_arguments().count(), full.get_arguments().count());
     }
 }
