@@ -7,8 +7,9 @@
 # Every binary links glibc with a 2.17 baseline (cargo-zigbuild), so one build runs on CentOS 7
 # and everything since; the script checks that, runs the aarch64 builds under qemu, installs the
 # x86_64 .deb and .rpm into scratch roots (dpkg --root, rpm --root; never into this system) and
-# the wheel into a fresh venv, and lists every artifact. It installs what it needs itself (apt, pip into a venv under
-# target/, cargo install under target/), as .ci/run does. It is not part of CI: it takes long.
+# the wheel into a fresh venv, and lists every artifact. It installs what it needs itself (apt,
+# pip into a venv under target/, cargo install under target/), as .ci/run does. It is not part
+# of CI: it takes long.
 #
 # On any failure it stops with one line on stderr saying what failed, and a non-zero exit
 # (2 when CHANGELOG.md has no dated section "## [VERSION] - YYYY-MM-DD" for the version;
