@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Release artifacts into dist/, from a clean clone, for x86_64 and aarch64 Linux:
-#   gputop-VERSION-TARGET.tar.gz   the binary, man page, completions, README, CHANGELOG, licences
+#   gputop-VERSION-TARGET.tar.gz   the binary, man page, completions, READMEs, docs/, CHANGELOG, licences
 #   gputop_VERSION-1_ARCH.deb      (cargo-deb)       gputop-VERSION-1.ARCH.rpm (cargo-generate-rpm)
 #   gputop-VERSION-*-manylinux_2_17_ARCH.whl         (maturin with zig)
 #   SHA256SUMS
 # Every binary links glibc with a 2.17 baseline (cargo-zigbuild), so one build runs on CentOS 7
-# and everything since; the script checks that, runs the aarch64 builds under qemu, and installs
-# or lists every x86_64 artifact. It installs what it needs itself (apt, pip into a venv under
-# target/, cargo install under target/), as .ci/run does. It is not part of CI: it takes long.
+# and everything since; the script checks that, runs the aarch64 builds under qemu, installs the
+# x86_64 .deb and .rpm into scratch roots (dpkg --root, rpm --root; never into this system) and
+# the wheel into a fresh venv, and lists every artifact. It installs what it needs itself (apt,
+# pip into a venv under target/, cargo install under target/), as .ci/run does. It is not part
+# of CI: it takes long.
 #
 # On any failure it stops with one line on stderr saying what failed, and a non-zero exit
-# (2 when CHANGELOG.md has no section for the version).
+# (2 when CHANGELOG.md has no dated section "## [VERSION] - YYYY-MM-DD" for the version;
+# DIST_ALLOW_UNRELEASED=1 accepts an undated or "unreleased" one, for a build that is no release).
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never LC_ALL=C.UTF-8
@@ -37,10 +40,32 @@ CARGO_TOOLS=(cargo-deb@3.8.0 cargo-generate-rpm@0.21.1)
 # --- The version, and its CHANGELOG section: a release says what changed (exit 2 without). ---
 VERSION=$(awk -F'"' '/^\[/ { pkg = ($0 == "[package]") } pkg && /^version *=/ { print $2; exit }' Cargo.toml)
 [ -n "$VERSION" ] || die "no version in Cargo.toml's [package]"
-if ! grep -q "^## \[$VERSION\]" CHANGELOG.md; then
-  echo "dist.sh: CHANGELOG.md has no '## [$VERSION]' section for Cargo.toml's version $VERSION; add one first" >&2
-  exit 2
-fi
+# changelog_section VERSION: how CHANGELOG.md titles VERSION's section, "## [VERSION] - DATE",
+# compared literally (a version's dots are no pattern): "dated" when DATE is YYYY-MM-DD,
+# "undated" for any other title of that version ("unreleased", no date), nothing without one.
+changelog_section() {
+  awk -v head="## [$1]" '
+    index($0, head) == 1 {
+      rest = substr($0, length(head) + 1)
+      if (rest ~ /^ - [0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9] *$/) found = "dated"
+      else if (found == "" && (rest == "" || rest ~ /^ /)) found = "undated"
+    }
+    END { print found }' CHANGELOG.md
+}
+case "$(changelog_section "$VERSION")" in
+  dated) ;;
+  undated)
+    if [ "${DIST_ALLOW_UNRELEASED:-}" != 1 ]; then
+      echo "dist.sh: CHANGELOG.md's section for $VERSION has no release date ('## [$VERSION] - YYYY-MM-DD'); date it, or set DIST_ALLOW_UNRELEASED=1 for a build that is no release" >&2
+      exit 2
+    fi
+    echo "dist.sh: CHANGELOG.md's section for $VERSION is undated; building anyway (DIST_ALLOW_UNRELEASED=1)" >&2
+    ;;
+  *)
+    echo "dist.sh: CHANGELOG.md has no '## [$VERSION] - YYYY-MM-DD' section for Cargo.toml's version $VERSION; add one first (DIST_ALLOW_UNRELEASED=1 accepts an undated one)" >&2
+    exit 2
+    ;;
+esac
 step "gputop $VERSION"
 
 # --- System packages: qemu to run the aarch64 builds, its C library, rpm to list the .rpm,
@@ -112,8 +137,11 @@ check_glibc() {
 }
 # check_needed FILE OBJDUMP: FILE links glibc's libraries alone, as the packages' Depends say.
 check_needed() {
-  local others
-  others=$("$2" -p "$1" | awk '$1 == "NEEDED" { print $2 }' | grep -Ev '^(libc|libm|libdl|libpthread|librt|ld-linux.*)\.so' | tr '\n' ' ') || true
+  local headers needed others
+  headers=$("$2" -p "$1") || die "$2 -p $1 failed"
+  needed=$(awk '$1 == "NEEDED" { print $2 }' <<<"$headers")
+  [ -n "$needed" ] || die "$1: no NEEDED libraries (not a dynamically linked binary?)"
+  others=$(awk '!/^(libc|libm|libdl|libpthread|librt|ld-linux.*)\.so/ { printf "%s ", $0 }' <<<"$needed")
   [ -z "$others" ] || die "$1 needs libraries beyond glibc, which the packages do not depend on: $others"
 }
 check_glibc "$(bin x86_64-unknown-linux-gnu)" objdump
@@ -160,13 +188,33 @@ for unit in gputop-serve.service gputop-record.service; do
   grep -q '^ExecStart=/usr/bin/gputop ' "$SHARE/$unit" || die "$unit: no ExecStart=/usr/bin/gputop after the rewrite"
 done
 
-# --- Tarballs: one folder, owned by root, in a fixed order, so they unpack cleanly anywhere. ---
+# --- The .deb's /usr/share/doc/gputop/copyright (Cargo.toml's [package.metadata.deb]
+# license-file; cargo-deb takes a file in Debian's machine-readable format as it is): the dual
+# licence, then both texts, each line indented and a blank one as " .", as the format wants. ---
+{
+  echo "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/"
+  echo "Upstream-Name: gputop"
+  echo
+  echo "Files: *"
+  echo "Copyright: The gputop contributors"
+  echo "License: MIT or Apache-2.0"
+  for licence in MIT:LICENSE-MIT Apache-2.0:LICENSE-APACHE; do
+    echo
+    echo "License: ${licence%%:*}"
+    sed 's/^[[:space:]]*$/./; s/^/ /' "${licence#*:}"
+  done
+} >"$SHARE/copyright"
+
+# --- Tarballs: one folder, owned by root, in a fixed order, so they unpack cleanly anywhere.
+# The READMEs' links lead to docs/, CHANGELOG.md and the screenshot: all in it too. ---
 for t in "${TARGETS[@]}"; do
   name="gputop-$VERSION-$t"
   stage="$SHARE/stage/$name"
-  mkdir -p "$stage/completions"
+  mkdir -p "$stage/completions" "$stage/docs" "$stage/assets"
   install -m755 "$(bin "$t")" "$stage/gputop"
-  install -m644 "$SHARE/gputop.1" README.md CHANGELOG.md LICENSE-MIT LICENSE-APACHE "$stage/"
+  install -m644 "$SHARE/gputop.1" README.md README.zh-CN.md CHANGELOG.md LICENSE-MIT LICENSE-APACHE "$stage/"
+  install -m644 docs/*.md "$stage/docs/"
+  install -m644 assets/screenshot.png "$stage/assets/"
   install -m644 "$SHARE/gputop.bash" "$SHARE/_gputop" "$SHARE/gputop.fish" "$stage/completions/"
   tar -C "$SHARE/stage" --sort=name --owner=0 --group=0 --numeric-owner -czf "dist/$name.tar.gz" "$name"
 done
@@ -210,16 +258,38 @@ version=$("$tarbin" --version) || die "the x86_64 tarball's gputop --version fai
   die "the x86_64 tarball's gputop --version says '$version', not 'gputop $VERSION (${GPUTOP_COMMIT:-unknown commit})'"
 for t in "${TARGETS[@]}"; do
   listing=$(tar -tzf "dist/gputop-$VERSION-$t.tar.gz")
-  for f in gputop gputop.1 README.md CHANGELOG.md LICENSE-MIT LICENSE-APACHE completions/gputop.bash completions/_gputop completions/gputop.fish; do
+  for f in gputop gputop.1 README.md README.zh-CN.md CHANGELOG.md LICENSE-MIT LICENSE-APACHE docs/reference.md \
+    assets/screenshot.png completions/gputop.bash completions/_gputop completions/gputop.fish; do
     grep -qx "gputop-$VERSION-$t/$f" <<<"$listing" || die "the $t tarball lacks $f"
   done
 done
+# check_links DIR FILE...: every relative link of each Markdown FILE (a path in DIR), [text](path)
+# or ![image](path), names a file inside DIR: the shipped READMEs lead nowhere broken.
+check_links() {
+  local dir file link target resolved
+  dir=$(realpath "$1")
+  shift
+  for file in "$@"; do
+    while IFS= read -r link; do
+      target=${link%%#*}
+      case $target in '' | *://* | mailto:*) continue ;; esac
+      resolved=$(realpath -m "$dir/$(dirname "$file")/$target")
+      [[ $resolved == "$dir"/* ]] || die "$file's link $link leads out of the unpacked folder"
+      [ -f "$resolved" ] || die "$file's link $link names a file the tarball lacks"
+    done < <(grep -o '](\([^)]*\))' "$dir/$file" | sed 's/^](//; s/)$//')
+  done
+}
+check_links "$check/gputop-$VERSION-x86_64-unknown-linux-gnu" README.md README.zh-CN.md
 
-# The packages hold every file where it belongs, the .deb's Depends and the .rpm's Requires are
-# glibc (and libgcc_s) only, and neither has a script that would enable a unit.
+# The packages hold every file where it belongs, the .deb's Depends is Cargo.toml's (glibc's
+# libc6, as check_needed found), the .rpm requires glibc >= 2.17 and nothing else but rpm's own
+# rpmlib() features, and neither has a script that would enable a unit.
+deb_depends=$(awk -F'"' '/^\[/ { deb = ($0 == "[package.metadata.deb]") } deb && /^depends *=/ { print $2; exit }' Cargo.toml)
+[ -n "$deb_depends" ] || die "no depends in Cargo.toml's [package.metadata.deb]"
 common=(/usr/bin/gputop /usr/share/man/man1/gputop.1.gz /usr/share/bash-completion/completions/gputop
-  /usr/share/fish/vendor_completions.d/gputop.fish /usr/share/doc/gputop/README.md /usr/share/doc/gputop/CHANGELOG.md)
-deb_files=("${common[@]}" /usr/share/zsh/vendor-completions/_gputop
+  /usr/share/fish/vendor_completions.d/gputop.fish /usr/share/doc/gputop/README.md /usr/share/doc/gputop/CHANGELOG.md
+  /usr/share/doc/gputop/README.zh-CN.md /usr/share/doc/gputop/docs/reference.md /usr/share/doc/gputop/assets/screenshot.png)
+deb_files=("${common[@]}" /usr/share/zsh/vendor-completions/_gputop /usr/share/doc/gputop/copyright
   /lib/systemd/system/gputop-serve.service /lib/systemd/system/gputop-record.service)
 rpm_files=("${common[@]}" /usr/share/zsh/site-functions/_gputop
   /usr/lib/systemd/system/gputop-serve.service /usr/lib/systemd/system/gputop-record.service)
@@ -229,20 +299,29 @@ for arch in amd64 arm64; do
   listing=$(dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\.||')
   for f in "${deb_files[@]}"; do grep -qx "$f" <<<"$listing" || die "$deb lacks $f"; done
   [ "$(dpkg-deb -f "$deb" Architecture)" = "$arch" ] || die "$deb is not Architecture: $arch"
-  depends=$(dpkg-deb -f "$deb" Depends)
-  [[ ${depends,,} != *nvidia* ]] || die "$deb depends on an NVIDIA package: $depends"
-  control=$(dpkg-deb --ctrl-tarfile "$deb" | tar -t)
+  depends=$(dpkg-deb -f "$deb" Depends) || die "dpkg-deb -f $deb Depends failed"
+  [ "$depends" = "$deb_depends" ] || die "$deb has Depends: '$depends', not Cargo.toml's '$deb_depends'"
+  control=$(dpkg-deb --ctrl-tarfile "$deb" | tar -t) || die "reading $deb's control archive failed"
   ! grep -qE '(preinst|postinst|prerm|postrm)$' <<<"$control" || die "$deb has maintainer scripts; its units must stay disabled"
+  copyright=$(dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/doc/gputop/copyright) || die "reading $deb's copyright failed"
+  for line in "License: MIT or Apache-2.0" "License: MIT" "License: Apache-2.0" " Permission is hereby granted, free of charge," \
+    " TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION"; do
+    grep -qF -- "$line" <<<"$copyright" || die "$deb's copyright lacks '$line'"
+  done
 done
 for arch in x86_64 aarch64; do
   rpm="dist/gputop-${VERSION}-1.$arch.rpm"
   step "check: $rpm"
-  listing=$(rpm -qlp "$rpm" 2>/dev/null)
+  # rpm's stderr stays on: a failing rpm says why, and its exit fails the check.
+  listing=$(rpm -qlp "$rpm") || die "rpm -qlp $rpm failed"
   for f in "${rpm_files[@]}"; do grep -qx "$f" <<<"$listing" || die "$rpm lacks $f"; done
-  [ "$(rpm -qp --qf '%{ARCH}' "$rpm" 2>/dev/null)" = "$arch" ] || die "$rpm is not arch $arch"
-  requires=$(rpm -qp --requires "$rpm" 2>/dev/null)
-  [[ ${requires,,} != *nvidia* ]] || die "$rpm requires an NVIDIA package: $requires"
-  [ -z "$(rpm -qp --scripts "$rpm" 2>/dev/null)" ] || die "$rpm has scriptlets; its units must stay disabled"
+  rpm_arch=$(rpm -qp --qf '%{ARCH}' "$rpm") || die "rpm -qp --qf %{ARCH} $rpm failed"
+  [ "$rpm_arch" = "$arch" ] || die "$rpm is arch '$rpm_arch', not $arch"
+  requires=$(rpm -qp --requires "$rpm") || die "rpm -qp --requires $rpm failed"
+  requires=$(awk '!/^rpmlib\(/ { printf "%s%s", sep, $0; sep = ", " }' <<<"$requires")
+  [ "$requires" = "glibc >= $GLIBC_BASELINE" ] || die "$rpm requires '$requires', not just 'glibc >= $GLIBC_BASELINE'"
+  scripts=$(rpm -qp --scripts "$rpm") || die "rpm -qp --scripts $rpm failed"
+  [ -z "$scripts" ] || die "$rpm has scriptlets; its units must stay disabled: $scripts"
 done
 # The packaged binaries are the ones checked above: dpkg -x the .deb, run it (aarch64 under qemu).
 dpkg -x "$deb_x86" "$check/deb-amd64"
@@ -250,6 +329,48 @@ shows_gpus "$deb_x86's gputop --demo --once" "$check/deb-amd64/usr/bin/gputop" -
 dpkg -x "dist/gputop_${VERSION}-1_arm64.deb" "$check/deb-arm64"
 shows_gpus "the arm64 .deb's gputop --demo --once under qemu-aarch64" \
   qemu_arm "$check/deb-arm64/usr/bin/gputop" --demo --once --color never
+
+# Installed for real, into scratch roots, never into this system. dpkg's database there is a
+# copy of this machine's package list, so the .deb's Depends are checked against packages that
+# are installed (no --force-depends); it has no maintainer scripts, so nothing runs chrooted.
+# The warnings of the copy (no file lists: "assuming package has no files") are left out.
+step "check: dpkg -i $deb_x86 into a scratch root, run it, dpkg -r"
+droot=$(realpath -m "$check/dpkg-root")
+mkdir -p "$droot/var/lib/dpkg/updates" "$droot/var/lib/dpkg/info"
+cp /var/lib/dpkg/status "$droot/var/lib/dpkg/status"
+: >"$droot/var/lib/dpkg/available"
+# dpkg_root ARGS...: dpkg on the scratch root, its own log there too (not /var/log/dpkg.log).
+dpkg_root() {
+  local out
+  out=$(dpkg --root="$droot" --log="$droot/dpkg.log" "$@" 2>&1) ||
+    die "dpkg --root=$droot $* failed: $(grep -v 'files list file for package' <<<"$out" | tail -n3 | tr '\n' ' ')"
+  grep -v 'files list file for package' <<<"$out" || true
+}
+dpkg_root -i "$deb_x86" >/dev/null
+installed=$(dpkg_root -L gputop) || exit 1 # dpkg_root said why
+for f in "${deb_files[@]}"; do grep -qx "$f" <<<"$installed" || die "dpkg -L gputop in the scratch root lacks $f"; done
+shows_gpus "the installed .deb's $droot/usr/bin/gputop --demo --once" "$droot/usr/bin/gputop" --demo --once --color never
+dpkg_root -r gputop >/dev/null
+left=$(find "$droot" -mindepth 1 -not -type d -not -path "$droot/var/lib/dpkg/*" -not -path "$droot/dpkg.log")
+[ -z "$left" ] || die "dpkg -r gputop left files behind: $(tr '\n' ' ' <<<"$left")"
+! dpkg-query --admindir="$droot/var/lib/dpkg" -W gputop >/dev/null 2>&1 || die "dpkg -r gputop left it in the database"
+
+# rpm into a scratch root with an empty database of its own. --nodeps: that database knows no
+# glibc (this is no RPM system), so the one requirement, checked exactly above, cannot be met
+# there. Debian's rpm warns at each install or erase without --force-debian, which other rpms
+# do not know.
+step "check: rpm -i $rpm_x86 into a scratch root, run it, rpm -e"
+rroot=$(realpath -m "$check/rpm-root")
+rpm_root=(rpm --root "$rroot" --dbpath /var/lib/rpm)
+case "$(rpm --help 2>&1)" in *--force-debian*) rpm_debian=(--force-debian) ;; *) rpm_debian=() ;; esac
+"${rpm_root[@]}" --initdb || die "rpm --root $rroot --initdb failed"
+"${rpm_root[@]}" -i --nodeps "${rpm_debian[@]}" "$rpm_x86" || die "rpm --root $rroot -i --nodeps $rpm_x86 failed"
+installed=$("${rpm_root[@]}" -ql gputop) || die "rpm --root $rroot -ql gputop failed"
+for f in "${rpm_files[@]}"; do grep -qx "$f" <<<"$installed" || die "rpm -ql gputop in the scratch root lacks $f"; done
+shows_gpus "the installed .rpm's $rroot/usr/bin/gputop --demo --once" "$rroot/usr/bin/gputop" --demo --once --color never
+"${rpm_root[@]}" -e "${rpm_debian[@]}" gputop || die "rpm --root $rroot -e gputop failed"
+left=$(find "$rroot" -mindepth 1 -not -type d -not -path "$rroot/var/lib/rpm/*")
+[ -z "$left" ] || die "rpm -e gputop left files behind: $(tr '\n' ' ' <<<"$left")"
 
 # Each wheel's extension module needs glibc 2.17 at most; the x86_64 wheel installs into a fresh
 # venv and gives the gputop command and `import gputop`.

@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::Command as StdCommand;
 
-use clap::CommandFactory;
+use clap::{CommandFactory, Parser};
 use common::{have, ROOT};
 
 /// `gputop ARGS`' standard output; it must succeed and say nothing on stderr.
@@ -57,6 +57,10 @@ fn bash_completion_parses_and_completes_subcommands_and_shells() {
     assert_eq!(complete("gputop ser"), "serve\n");
     assert_eq!(complete("gputop completions z"), "zsh\n");
     assert!(complete("gputop serve --dcgm").contains("--dcgm-names"));
+    // `man` is hidden (for packagers): no subcommand starts with m but it, so nothing comes.
+    assert_eq!(complete("gputop m"), "\n");
+    assert_eq!(complete("gputop help m"), "\n");
+    assert!(!complete("gputop ").lines().any(|w| w == "man"));
 }
 
 #[test]
@@ -67,6 +71,11 @@ fn zsh_completion_parses() {
     let dir = tempfile::tempdir().unwrap();
     let script = write(&dir, "_gputop", &gputop(&["completions", "zsh"]));
     quiet("zsh", &["-n", &script]);
+    // The subcommands zsh offers are `'NAME:description'` entries of `commands=(…)`: serve
+    // is one, the hidden man is not.
+    let text = std::fs::read_to_string(&script).unwrap();
+    assert!(text.lines().any(|l| l.starts_with("'serve:")), "{text}");
+    assert!(!text.lines().any(|l| l.starts_with("'man:")), "{text}");
 }
 
 #[test]
@@ -80,6 +89,12 @@ fn fish_completion_parses_and_completes_subcommands() {
     let program = format!("source {script}; complete -C 'gputop ser'");
     let said = quiet("fish", &["--no-config", "-c", &program]);
     assert!(said.starts_with("serve\t"), "{said}");
+    // The hidden man is not offered, after gputop or after gputop help.
+    for line in ["gputop m", "gputop help m", "gputop "] {
+        let program = format!("source {script}; complete -C '{line}'");
+        let said = quiet("fish", &["--no-config", "-c", &program]);
+        assert!(!said.lines().any(|l| l == "man" || l.starts_with("man\t")), "{line}: {said}");
+    }
 }
 
 #[test]
@@ -162,6 +177,40 @@ fn man_page_names_every_subcommand_exit_status_variable_and_file() {
     for variable in variables {
         assert!(environment.contains(variable), "ENVIRONMENT says nothing of {variable}");
     }
+}
+
+#[test]
+fn man_page_examples_parse_and_serve_beyond_loopback_only_with_a_token_and_tls() {
+    // Each example is a `.B` line of the roff source (the rendered page wraps long ones).
+    let roff = gputop(&["man"]);
+    let examples: Vec<String> = roff
+        .lines()
+        .skip_while(|l| *l != ".SH EXAMPLES")
+        .filter_map(|l| l.strip_prefix(".B gputop "))
+        .map(|l| format!("gputop {}", l.replace("\\-", "-")))
+        .collect();
+    assert!(examples.len() >= 8, "{examples:?}");
+    let mut serves = 0;
+    for example in examples {
+        // The command alone, before a redirection.
+        let command = example.split(" >").next().unwrap();
+        let words: Vec<&str> = command.split_whitespace().collect();
+        if let Err(e) = gputop::Cli::try_parse_from(&words) {
+            panic!("the man page's example `{example}` does not parse: {e}");
+        }
+        let Some(at) = words.iter().position(|w| *w == "--listen") else { continue };
+        let listen: std::net::SocketAddr = words[at + 1].parse().unwrap();
+        if !listen.ip().is_loopback() {
+            serves += 1;
+            for flag in ["--token-file", "--tls-cert", "--tls-key"] {
+                assert!(
+                    words.contains(&flag),
+                    "`{example}` listens beyond loopback without {flag}"
+                );
+            }
+        }
+    }
+    assert_eq!(serves, 1, "the serve example beyond loopback");
 }
 
 /// Every `GPUTOP_NAME` the sources under `dir` read at run time: a variable the man page must

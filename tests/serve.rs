@@ -426,6 +426,17 @@ fn xid_errors_are_counted_as_they_come() {
     }
 }
 
+/// The hosts of `a_real_prometheus_scrapes_it`: one per naming, each scraped as its own job
+/// and given its own host name by relabelling.
+const NAMINGS: [(&str, &str); 3] = [
+    // gputop's own names.
+    ("gputop", "host-gputop"),
+    // `--dcgm-names`: as dcgm-exporter 4.x writes, with `hostname`.
+    ("dcgm", "host-dcgm"),
+    // `--dcgm-names` relabelled as an older dcgm-exporter writes: `Hostname`, no `hostname`.
+    ("dcgm-old", "host-dcgm-old"),
+];
+
 #[test]
 fn a_real_prometheus_scrapes_it() {
     if !have("prometheus", &["--version"], "apt-get install prometheus") {
@@ -437,20 +448,35 @@ fn a_real_prometheus_scrapes_it() {
          ecc_corrected = 0\necc_uncorrected = 0\nthrottle_reasons = 0x20\n\
          [[gpus.processes]]\npid = 1\nused_memory_mib = 100\n"
     );
-    let server = Server::start_with(&scenario, &["--processes"]);
+    let servers = [
+        Server::start_with(&scenario, &["--processes"]),
+        Server::start_with(&scenario, &["--dcgm-names"]),
+        Server::start_with(&scenario, &["--dcgm-names"]),
+    ];
     let dir = temp_dir();
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: gputop\n    static_configs:\n      - targets: ['{}']\n", server.addr),
-    )
-    .unwrap();
+    let mut config = String::from("global:\n  scrape_interval: 1s\nscrape_configs:\n");
+    for ((job, host), server) in NAMINGS.iter().zip(&servers) {
+        // The host label renamed, as the old exporter writes it, for dcgm-old.
+        let (label, drop) = if *job == "dcgm-old" {
+            ("Hostname", "      - regex: hostname\n        action: labeldrop\n")
+        } else {
+            ("hostname", "")
+        };
+        config += &format!(
+            "  - job_name: {job}\n    static_configs:\n      - targets: ['{}']\n    \
+             metric_relabel_configs:\n      - source_labels: [hostname]\n        regex: '.+'\n        \
+             target_label: {label}\n        replacement: {host}\n{drop}",
+            server.addr
+        );
+    }
+    let config_path = dir.path().join("prometheus.yml");
+    std::fs::write(&config_path, &config).unwrap();
     let mut prom = Command::new("prometheus")
-        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--config.file={}", config_path.display()))
         .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .stdout(Stdio::null())
@@ -458,42 +484,100 @@ fn a_real_prometheus_scrapes_it() {
         .spawn()
         .unwrap();
     let api = format!("127.0.0.1:{port}");
-    let started = Instant::now();
-    let result = loop {
-        let (_, _, body) = http_get(&api, "/api/v1/query?query=gputop_gpu_utilization_ratio", &[]);
-        if body.contains("\"result\":[{") {
-            break body;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "Prometheus never returned the metric"
-        );
-        std::thread::sleep(Duration::from_millis(300));
+    let query = |expr: &str| -> Value {
+        let (_, _, body) =
+            http_get(&api, &format!("/api/v1/query?query={}", url_encode(expr)), &[]);
+        let doc: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        assert_eq!(doc["status"], "success", "{expr}: {body}");
+        doc["data"]["result"].clone()
     };
-    // Every query of the shipped Grafana dashboard is valid PromQL for this data.
-    let dashboard: serde_json::Value = serde_json::from_str(
+    // Until every job has been scraped: a series of each, under its host label.
+    let started = Instant::now();
+    let ready = "count(gputop_gpu_up{hostname=\"host-gputop\"}) + count(DCGM_FI_DEV_GPU_UTIL{hostname=\"host-dcgm\"}) + count(DCGM_FI_DEV_GPU_UTIL{Hostname=\"host-dcgm-old\"})";
+    let ready_url = format!("/api/v1/query?query={}", url_encode(ready));
+    while !http_get(&api, &ready_url, &[]).2.contains("\"result\":[{") {
+        assert!(started.elapsed() < Duration::from_secs(30), "Prometheus never scraped all three");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let result = query("gputop_gpu_utilization_ratio").to_string();
+    assert!(result.contains("\"uuid\":\"GPU-aaaaaaaa-1111-2222-3333-444444444444\""), "{result}");
+    assert!(result.contains(",\"0.87\"]"), "{result}");
+    // The old exporter's series carry Hostname alone.
+    let old = query("DCGM_FI_DEV_GPU_UTIL{hostname=\"host-dcgm-old\"}");
+    assert_eq!(old, serde_json::json!([]), "{old}");
+
+    let dashboard: Value = serde_json::from_str(
         &std::fs::read_to_string(format!("{ROOT}/assets/grafana-dashboard.json")).unwrap(),
     )
     .unwrap();
-    let exprs: Vec<String> = dashboard["panels"]
+    // The host variable lists the three hosts, whichever label each has (the query inside
+    // Grafana's query_result(…), and the regex that picks the name from each line).
+    let variables = dashboard["templating"]["list"].as_array().unwrap();
+    let hosts = variables.iter().find(|v| v["name"] == "hostname").unwrap();
+    let inner = |v: &Value| -> String {
+        let q = v["query"]["query"].as_str().unwrap();
+        q.strip_prefix("query_result(").and_then(|q| q.strip_suffix(')')).unwrap().to_string()
+    };
+    let listed: Vec<String> = query(&inner(hosts))
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
-        .map(|t| t["expr"].as_str().unwrap().replace("$hostname", ".*").replace("$gpu", ".*"))
+        .filter_map(|r| r["metric"]["hostname"].as_str().map(String::from))
         .collect();
-    assert!(exprs.len() >= 10);
-    for expr in exprs {
-        let (_, _, body) =
-            http_get(&api, &format!("/api/v1/query?query={}", url_encode(&expr)), &[]);
-        // Valid, and about data that is there: a misspelt metric is valid PromQL too.
-        assert!(body.contains("\"status\":\"success\""), "{expr}: {body}");
-        assert!(!body.contains("\"result\":[]"), "{expr} finds nothing: {body}");
+    for (_, host) in NAMINGS {
+        assert!(listed.iter().any(|h| h == host), "{host} not among the hosts listed: {listed:?}");
+    }
+    assert_eq!(hosts["regex"], "/hostname=\"([^\"]+)\"/");
+    let gpus = variables.iter().find(|v| v["name"] == "gpu").unwrap();
+    for (_, host) in NAMINGS {
+        let listed = query(&inner(gpus).replace("$hostname", host)).to_string();
+        assert!(
+            listed.contains("\"gpu\":\"0\"") && listed.contains("\"gpu\":\"2\""),
+            "{host}: {listed}"
+        );
+    }
+
+    // Every panel's query, for each host alone: valid PromQL that finds data for every naming
+    // the panel says it works with ("gputop only" in its description: gputop's names alone),
+    // only that host's series, and the same values whatever the naming (units converted).
+    let panels = dashboard["panels"].as_array().unwrap();
+    assert!(panels.len() >= 10);
+    for panel in panels {
+        let title = panel["title"].as_str().unwrap();
+        let gputop_only = panel["description"].as_str().unwrap().contains("gputop only");
+        let expr = panel["targets"][0]["expr"].as_str().unwrap();
+        let mut seen: Vec<(&str, Vec<(String, String)>)> = Vec::new();
+        for (job, host) in NAMINGS {
+            if gputop_only && job != "gputop" {
+                continue;
+            }
+            let result = query(&expr.replace("$hostname", host).replace("$gpu", ".+"));
+            let series = result.as_array().unwrap();
+            assert!(!series.is_empty(), "{title}: nothing for {job} ({host}): {expr}");
+            let mut values: Vec<(String, String)> = series
+                .iter()
+                .map(|s| {
+                    let labels = &s["metric"];
+                    for label in ["hostname", "Hostname"] {
+                        if let Some(h) = labels[label].as_str() {
+                            assert_eq!(h, host, "{title} for {host}: another host's series");
+                        }
+                    }
+                    let value: f64 = s["value"][1].as_str().unwrap().parse().unwrap();
+                    let gpu = labels["gpu"].as_str().unwrap_or("").to_string();
+                    (gpu, format!("{value:.4e}"))
+                })
+                .collect();
+            values.sort();
+            values.dedup();
+            seen.push((job, values));
+        }
+        for (job, values) in &seen[1..] {
+            assert_eq!(values, &seen[0].1, "{title}: {job}'s values differ from gputop's");
+        }
     }
     let _ = prom.kill();
     let _ = prom.wait();
-    assert!(result.contains("\"uuid\":\"GPU-aaaaaaaa-1111-2222-3333-444444444444\""), "{result}");
-    assert!(result.contains(",\"0.87\"]"), "{result}");
 }
 
 fn url_encode(s: &str) -> String {

@@ -162,8 +162,12 @@ Export CUDA_VISIBLE_DEVICES with the two best free GPUs.
 .B gputop wait \-n 2 \-\-stable 30 \-\- python train.py
 Wait for two GPUs free for 30 seconds, claim them and run the program on them.
 .TP
-.B gputop serve \-\-listen 0.0.0.0:9835
-Serve Prometheus metrics to other machines.
+.B gputop serve \-\-listen 0.0.0.0:9835 \-\-token\-file /etc/gputop/token \-\-tls\-cert /etc/gputop/cert.pem \-\-tls\-key /etc/gputop/key.pem
+Serve Prometheus metrics to other machines over https, to those that send
+\fBAuthorization: Bearer\fR with the token in the file (Prometheus's scrape
+configuration: \fBauthorization: { credentials_file: ... }\fR). Beyond loopback,
+gputop warns when the token is missing (anyone who can reach the port reads the metrics
+and the process list) and when TLS is (the token would cross the network in clear text).
 .TP
 .B gputop \-\-remote gpu1:9835,gpu2:9835,local
 The GPUs of several hosts, from their \fBgputop serve\fR.

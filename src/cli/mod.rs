@@ -2,6 +2,7 @@
 //! The subcommands' flags are in `commands`.
 
 mod commands;
+pub mod completions;
 pub mod manual;
 mod values;
 

@@ -19,13 +19,8 @@ impl Plan {
                 print!("{}", crate::config::TEMPLATE);
                 Ok(0)
             }
-            // Made whole first: clap_complete panics on a failed write, and `| head` closing
-            // the pipe is no error.
             Mode::Completions(shell) => {
-                let mut script = Vec::new();
-                let mut command = <crate::cli::Cli as clap::CommandFactory>::command();
-                clap_complete::generate(shell, &mut command, "gputop", &mut script);
-                std::io::stdout().write_all(&script)?;
+                std::io::stdout().write_all(&crate::cli::completions::script(shell))?;
                 Ok(0)
             }
             Mode::Manual => {
