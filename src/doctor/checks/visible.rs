@@ -65,3 +65,26 @@ pub fn check(spec: Spec<'_>) -> Finding {
     }
     Finding::new(spec.check, Status::Ok, title)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(value: &str, count: usize, subdevices: bool) -> (Status, String) {
+        let f = check(Spec { check: "x", var: "V", value, count, counted: "GPU(s)", subdevices });
+        (f.status, f.title)
+    }
+
+    #[test]
+    fn entries_are_judged_against_the_devices_there_are() {
+        assert_eq!(status("0,1", 2, false).0, Status::Ok);
+        assert_eq!(status("GPU-4fd4cbc2d39f", 1, false).0, Status::Ok);
+        assert_eq!(status("", 2, false).0, Status::Warning);
+        assert_eq!(status("-1", 2, false).0, Status::Warning);
+        assert!(status("0,2", 2, false).1.ends_with("do not exist: 2"));
+        assert!(status("0.1", 2, false).1.ends_with("not devices: 0.1"));
+        assert_eq!(status("0.1,1", 2, true).0, Status::Ok);
+        assert!(status("0.1.2", 2, true).1.ends_with("not devices: 0.1.2"));
+        assert!(status("2.0", 2, true).1.ends_with("do not exist: 2.0"));
+    }
+}
