@@ -759,3 +759,32 @@ fn a_hung_probe_is_killed_with_everything_it_started() {
     }
     assert!(left.is_empty(), "left running: {left:?}");
 }
+
+/// An NVIDIA machine with an Intel integrated GPU: NVIDIA's chain as before, and oneAPI's after
+/// cuDNN for the Intel card.
+#[test]
+fn an_intel_gpu_beside_the_nvidia_one_adds_the_oneapi_section() {
+    let m = Machine::healthy();
+    let d = "sys/class/drm/card1/device";
+    m.file(&format!("{d}/uevent"), "DRIVER=i915\nPCI_SLOT_NAME=0000:00:02.0\n");
+    m.file(&format!("{d}/vendor"), "0x8086\n");
+    m.file(&format!("{d}/device"), "0xa780\n");
+    std::fs::create_dir_all(m.root.path().join(format!("{d}/drm/renderD128"))).unwrap();
+    m.file("sys/module/i915/initstate", "live\n");
+    m.file("dev/dri/renderD128", "");
+    let (_, report) = m.json();
+    let names: Vec<&str> = report["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names[4..7], ["cuDNN", "oneAPI (Intel GPUs)", "Frameworks"], "{names:?}");
+    assert_eq!(status_of(&report, "pci"), "ok");
+    assert_eq!(status_of(&report, "nvml_init"), "ok");
+    assert_eq!(status_of(&report, "intel_module"), "ok");
+    assert_eq!(status_of(&report, "intel_render_nodes"), "ok");
+    // PyTorch is judged as CUDA's here: the NVIDIA GPU is the one it is for.
+    assert_eq!(status_of(&report, "torch"), "ok");
+    assert!(findings(&report, "level_zero")[0]["title"].as_str().unwrap().contains("Level Zero"));
+}

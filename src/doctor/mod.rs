@@ -1,6 +1,8 @@
 //! `gputop doctor`: walks the GPU stack link by link (hardware and kernel driver → NVML →
 //! CUDA toolkit → environment → cuDNN → frameworks → containers and cloud) and says, for each
-//! link, what it found and exactly what to fix. Read-only, never needs root.
+//! link, what it found and exactly what to fix; for AMD and Intel GPUs, ROCm's and oneAPI's
+//! chains the same way (where the machine has no NVIDIA GPU, NVIDIA's sections say they do not
+//! apply). Read-only, never needs root.
 
 mod checks;
 mod command;
@@ -153,7 +155,7 @@ pub fn run(plan: &DoctorRun) -> i32 {
     use std::io::Write;
     // The demo simulates GPUs, not a driver, CUDA or frameworks to diagnose.
     if plan.demo {
-        eprintln!("gputop: doctor checks this machine's real GPU stack (driver, NVML, CUDA, frameworks), not the --demo fleet");
+        eprintln!("gputop: doctor checks this machine's real GPU stack (drivers, NVML, CUDA, ROCm, oneAPI, frameworks), not the --demo fleet");
     }
     let report = diagnose(&System::local(), &plan.options);
     let text = if plan.json {

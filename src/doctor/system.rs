@@ -17,6 +17,9 @@ pub struct System {
     /// The directory doctor was started in, as a path on the machine; `None` when unknown (it
     /// was removed, or a test's machine says none).
     cwd: Option<PathBuf>,
+    /// This is the machine doctor runs on, as the user it runs as: the kernel (access(2)) and
+    /// the dynamic loader answer for it. A test's tree is judged from its files alone.
+    live: bool,
 }
 
 impl System {
@@ -32,13 +35,15 @@ impl System {
             gids.push(libc::getegid());
             (libc::geteuid(), gids)
         };
-        Self::with(PathBuf::from("/"), std::env::vars().collect(), uid, gids)
-            .in_dir(std::env::current_dir().ok())
+        let mut sys = Self::with(PathBuf::from("/"), std::env::vars().collect(), uid, gids)
+            .in_dir(std::env::current_dir().ok());
+        sys.live = true;
+        sys
     }
 
     /// A tree standing in for `/`, with its environment and user (a test's machine).
     pub fn with(root: PathBuf, env: BTreeMap<String, String>, uid: u32, gids: Vec<u32>) -> Self {
-        Self { root, env, uid, gids, cwd: None }
+        Self { root, env, uid, gids, cwd: None, live: false }
     }
 
     /// The same machine, doctor started in `dir` (a path on the machine).
@@ -101,10 +106,33 @@ impl System {
             .unwrap_or_default()
     }
 
-    /// Whether this user may open `path` for reading and writing, from its mode and owner (as
-    /// the kernel decides for device nodes); `None` when it does not exist.
+    /// Whether this is the machine doctor runs on, as its own user (not a test's tree).
+    pub fn is_live(&self) -> bool {
+        self.live
+    }
+
+    pub fn uid(&self) -> u32 {
+        self.uid
+    }
+
+    /// Whether the user diagnosing is in group `gid` in this session (a group added since the
+    /// login began is not, until the next login).
+    pub fn in_group(&self, gid: u32) -> bool {
+        self.gids.contains(&gid)
+    }
+
+    /// Whether this user may open `path` for reading and writing; `None` when it does not
+    /// exist. On the live machine the kernel says (access(2) with the effective IDs, so ACLs
+    /// such as logind's on render nodes count; nothing is opened); on a test's tree, the mode
+    /// and owner do, as the kernel decides for device nodes without ACLs.
     pub fn can_read_write(&self, path: impl AsRef<Path>) -> Option<bool> {
-        let meta = std::fs::metadata(self.path(path)).ok()?;
+        let path = self.path(path);
+        let meta = std::fs::metadata(&path).ok()?;
+        if self.live {
+            use rustix::fs::{accessat, Access, AtFlags, CWD};
+            let wanted = Access::READ_OK | Access::WRITE_OK;
+            return Some(accessat(CWD, &path, wanted, AtFlags::EACCESS).is_ok());
+        }
         if self.uid == 0 {
             return Some(true);
         }
@@ -117,6 +145,42 @@ impl System {
             mode
         };
         Some(bits & 0o6 == 0o6)
+    }
+
+    /// The group and permission bits of `path` (links followed); `None` when it does not exist.
+    pub fn group_and_mode(&self, path: impl AsRef<Path>) -> Option<(u32, u32)> {
+        let meta = std::fs::metadata(self.path(path)).ok()?;
+        Some((meta.gid(), meta.mode() & 0o7777))
+    }
+
+    /// Loads a shared library with the dynamic loader, as a program would, and unloads it:
+    /// `library` is a path on the machine, or a bare soname the loader searches for (only on the
+    /// live machine: a test's tree has no loader cache). `Err` with the loader's message.
+    pub fn load_library(&self, library: &str) -> Result<(), String> {
+        let target = if library.contains('/') {
+            self.path(library)
+        } else if self.live {
+            PathBuf::from(library)
+        } else {
+            return Err(format!("{library}: not found"));
+        };
+        let name = std::ffi::CString::new(target.as_os_str().as_encoded_bytes())
+            .map_err(|_| format!("{library}: a path with a NUL byte"))?;
+        // SAFETY: dlopen reads a NUL-terminated string; a handle it returns is closed once;
+        // dlerror's message is copied before any other loader call.
+        unsafe {
+            let handle = libc::dlopen(name.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL);
+            if handle.is_null() {
+                let err = libc::dlerror();
+                return Err(if err.is_null() {
+                    format!("{library}: cannot be loaded")
+                } else {
+                    std::ffi::CStr::from_ptr(err).to_string_lossy().into_owned()
+                });
+            }
+            libc::dlclose(handle);
+        }
+        Ok(())
     }
 
     /// The first `name` on `PATH`, as a path on the machine (not under the root). Relative

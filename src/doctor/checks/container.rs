@@ -1,5 +1,5 @@
-//! Containers and cloud VMs: a container started without the GPUs, and a cloud machine type
-//! that has none.
+//! Containers and cloud VMs: a container started without the GPUs (NVIDIA's, or AMD's and
+//! Intel's `/dev/kfd` and `/dev/dri`), and a cloud machine type that has none.
 
 use super::Facts;
 use crate::doctor::{Finding, Status, System};
@@ -59,6 +59,9 @@ pub fn cloud(sys: &System) -> Option<Cloud> {
 
 pub fn check(sys: &System, facts: &Facts) -> Vec<Finding> {
     let mut out = Vec::new();
+    if facts.nvidia_not_applicable() {
+        return other_vendors(sys, facts);
+    }
     let has_nodes = sys.list("/dev").iter().any(|n| {
         n == "nvidiactl" || n.strip_prefix("nvidia").is_some_and(|r| r.parse::<u32>().is_ok())
     });
@@ -90,6 +93,40 @@ pub fn check(sys: &System, facts: &Facts) -> Vec<Finding> {
         } else {
             Finding::new("cloud", Status::Ok, format!("On {} ({product})", cloud.name))
         });
+    }
+    out
+}
+
+/// On a machine whose GPUs are AMD's or Intel's: a container needs `/dev/dri` (and, for
+/// ROCm, `/dev/kfd`) passed in; a cloud machine has a GPU.
+fn other_vendors(sys: &System, facts: &Facts) -> Vec<Finding> {
+    let has_dri = sys.list("/dev/dri").iter().any(|n| n.starts_with("renderD"));
+    let needs_kfd = facts.others.has_amd();
+    let mut out = vec![match facts.in_container {
+        None => Finding::new("container", Status::Ok, "Not inside a container"),
+        Some(rt) if has_dri && (!needs_kfd || sys.exists("/dev/kfd")) => Finding::new(
+            "container",
+            Status::Ok,
+            format!("Inside a {rt} container with the GPU device nodes passed in"),
+        ),
+        Some(rt) => {
+            let devices = if needs_kfd { "/dev/kfd and /dev/dri" } else { "/dev/dri" };
+            let flags =
+                if needs_kfd { "--device=/dev/kfd --device=/dev/dri" } else { "--device=/dev/dri" };
+            Finding::new("container", Status::Failure, format!("Inside a {rt} container started without the GPUs"))
+                .evidence(format!("no {devices} in the container"))
+                .fix(match rt {
+                    "Kubernetes" => "request the GPU in the pod spec (resources.limits: amd.com/gpu: 1 or gpu.intel.com/i915: 1) on a node with the vendor's device plugin".to_string(),
+                    _ => format!("start it with {flags} (and --group-add for the groups that own them)"),
+                })
+        }
+    }];
+    if let Some(cloud) = &facts.cloud {
+        let product = sys
+            .read("/sys/class/dmi/id/product_name")
+            .map(|p| p.trim().to_string())
+            .unwrap_or_default();
+        out.push(Finding::new("cloud", Status::Ok, format!("On {} ({product})", cloud.name)));
     }
     out
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::shadowing::{self, Installed};
+use super::torch_rocm_xpu;
 use super::Facts;
 use crate::doctor::{DoctorOptions, Finding, Output, Status, System};
 
@@ -38,8 +39,17 @@ else:
     try:
         import torch
         ok = torch.cuda.is_available()
+        xpu = getattr(torch, "xpu", None)
+        try:
+            xpu_ok = bool(xpu.is_available()) if xpu is not None else False
+            xpu_count = xpu.device_count() if xpu_ok else 0
+        except Exception:
+            xpu_ok, xpu_count = False, 0
         print(json.dumps({"version": torch.__version__, "cuda": torch.version.cuda, "available": ok,
                           "device_count": torch.cuda.device_count() if ok else 0,
+                          "hip": getattr(torch.version, "hip", None),
+                          "xpu_build": getattr(torch.version, "xpu", None),
+                          "xpu_available": xpu_ok, "xpu_device_count": xpu_count,
                           "location": located(spec, torch)}))
     except Exception as e:
         print(json.dumps({"error": f"{type(e).__name__}: {e}", "location": located(spec)}))
@@ -122,8 +132,8 @@ pub fn check(sys: &System, opts: &DoctorOptions, facts: &Facts) -> Vec<Finding> 
     });
     let mut out = Vec::new();
     out.extend(probe(sys, "torch", "PyTorch", torch, |v| torch_finding(v, facts)));
-    out.extend(probe(sys, "tensorflow", "TensorFlow", tf, tf_findings));
-    out.extend(probe(sys, "jax", "JAX", jax, |v| vec![jax_finding(v)]));
+    out.extend(probe(sys, "tensorflow", "TensorFlow", tf, |v| tf_findings(v, facts)));
+    out.extend(probe(sys, "jax", "JAX", jax, |v| vec![jax_finding(v, facts)]));
     let mut python_found = Finding::new("python", Status::Ok, format!("python3 at {python}"));
     if out.iter().all(|f| f.check == "framework_shadow") {
         python_found = python_found.evidence("no PyTorch, TensorFlow or JAX installed for it");
@@ -200,6 +210,9 @@ fn probe(
 }
 
 fn torch_finding(v: &Value, facts: &Facts) -> Vec<Finding> {
+    if facts.nvidia_not_applicable() {
+        return vec![torch_rocm_xpu::finding(v, &facts.others)];
+    }
     let version = v["version"].as_str().unwrap_or("?");
     let Some(cuda) = v["cuda"].as_str() else {
         return vec![Finding::new(
@@ -240,7 +253,14 @@ fn torch_finding(v: &Value, facts: &Facts) -> Vec<Finding> {
     }]
 }
 
-fn tf_findings(v: &Value) -> Vec<Finding> {
+fn tf_findings(v: &Value, facts: &Facts) -> Vec<Finding> {
+    // On AMD GPUs, TensorFlow's GPU build is ROCm's own package.
+    let amd_only = facts.nvidia_not_applicable() && facts.others.has_amd();
+    let gpu_install = if amd_only {
+        "pip install tensorflow-rocm (on AMD GPUs TensorFlow needs the ROCm build)"
+    } else {
+        "pip install 'tensorflow[and-cuda]' (TensorFlow 2.15+ on Linux)"
+    };
     let mut out = Vec::new();
     if let Some(version) = v["version"].as_str() {
         out.push(match v["gpus"].as_u64() {
@@ -255,7 +275,7 @@ fn tf_findings(v: &Value) -> Vec<Finding> {
             Some(0) => {
                 Finding::new("tensorflow", Status::Failure, format!("TensorFlow {version} sees no GPU"))
                     .evidence("tf.config.list_physical_devices('GPU') is empty")
-                    .fix("pip install 'tensorflow[and-cuda]' (TensorFlow 2.15+ on Linux)")
+                    .fix(gpu_install)
             }
             Some(gpus) => Finding::new(
                 "tensorflow",
@@ -274,13 +294,13 @@ fn tf_findings(v: &Value) -> Vec<Finding> {
     out
 }
 
-fn jax_finding(v: &Value) -> Finding {
+fn jax_finding(v: &Value, facts: &Facts) -> Finding {
     let version = v["version"].as_str().unwrap_or("?");
     let platforms: Vec<&str> = v["platforms"]
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    if platforms.iter().any(|p| *p == "gpu" || *p == "cuda") {
+    if platforms.iter().any(|p| *p == "gpu" || *p == "cuda" || *p == "rocm") {
         Finding::new("jax", Status::Ok, format!("JAX {version} runs on the GPU"))
     } else {
         Finding::new(
@@ -288,6 +308,10 @@ fn jax_finding(v: &Value) -> Finding {
             Status::Warning,
             format!("JAX {version} runs on the CPU only ({})", platforms.join(", ")),
         )
-        .fix("pip install -U 'jax[cuda12]'")
+        .fix(if facts.nvidia_not_applicable() {
+            "install JAX's build for your GPU (ROCm or Intel's XPU plugin): see JAX's installation guide"
+        } else {
+            "pip install -U 'jax[cuda12]'"
+        })
     }
 }

@@ -1,14 +1,22 @@
-//! The checks, one file per link of the stack, sharing what earlier links found.
+//! The checks, one file per link of the stack, sharing what earlier links found. NVIDIA's
+//! chain (driver, NVML, CUDA, cuDNN) runs unless the machine has no NVIDIA GPU but an AMD or
+//! Intel one, where each of its sections says it does not apply; ROCm's and oneAPI's run where
+//! their GPUs are.
 
 mod container;
 mod cuda;
 mod cudnn;
+mod dri;
 mod driver;
 mod frameworks;
 mod nvml;
+mod oneapi;
+mod rocm;
 mod shadowing;
+mod torch_rocm_xpu;
+mod visible;
 
-use super::{DoctorOptions, Section, System};
+use super::{DoctorOptions, Finding, Section, Status, System};
 
 /// What earlier checks learned that later ones need.
 #[derive(Debug, Default)]
@@ -20,6 +28,15 @@ pub struct Facts {
     pub driver_cuda: Option<(u32, u32)>,
     pub nvml_gpus: Option<Vec<String>>,
     pub toolkit: Option<cuda::Toolkit>,
+    /// The AMD and Intel GPUs.
+    pub others: dri::OtherGpus,
+}
+
+impl Facts {
+    /// No NVIDIA GPU, but an AMD or Intel one: NVIDIA's chain does not apply.
+    pub fn nvidia_not_applicable(&self) -> bool {
+        self.pci_gpus == 0 && (self.others.has_amd() || self.others.has_intel())
+    }
 }
 
 pub fn run_all(sys: &System, opts: &DoctorOptions) -> Vec<Section> {
@@ -29,17 +46,61 @@ pub fn run_all(sys: &System, opts: &DoctorOptions) -> Vec<Section> {
         cloud: container::cloud(sys),
         ..Facts::default()
     };
-    let hardware = driver::check(sys, &facts);
-    let nvml = nvml::check(sys, opts, &mut facts);
-    let toolkit = cuda::toolkits(sys, &mut facts);
+    let others = dri::OtherGpus::find(sys);
+    let (amd, intel) = (others.has_amd(), others.has_intel());
+    facts.others = others;
+    let mut sections = if facts.nvidia_not_applicable() {
+        not_applicable(&facts)
+    } else {
+        let hardware = driver::check(sys, &facts);
+        let nvml = nvml::check(sys, opts, &mut facts);
+        let toolkit = cuda::toolkits(sys, &mut facts);
+        vec![
+            Section { name: "Hardware and kernel driver", findings: hardware },
+            Section { name: "NVML", findings: nvml },
+            Section { name: "CUDA toolkit", findings: toolkit },
+            Section { name: "Environment", findings: cuda::environment(sys, &facts) },
+            Section { name: "cuDNN", findings: cudnn::check(sys, &facts) },
+        ]
+    };
+    if amd {
+        sections
+            .push(Section { name: "ROCm (AMD GPUs)", findings: rocm::check(sys, &facts.others) });
+    }
+    if intel {
+        sections.push(Section {
+            name: "oneAPI (Intel GPUs)",
+            findings: oneapi::check(sys, &facts.others),
+        });
+    }
+    sections.push(Section { name: "Frameworks", findings: frameworks::check(sys, opts, &facts) });
+    sections
+        .push(Section { name: "Containers and cloud", findings: container::check(sys, &facts) });
+    sections
+}
+
+/// NVIDIA's sections on a machine without an NVIDIA GPU: each one line saying so, under the
+/// check id of its first finding, so that a script reading the report finds the same sections.
+fn not_applicable(facts: &Facts) -> Vec<Section> {
+    let skip = |name: &'static str, check: &'static str, what: &str| Section {
+        name,
+        findings: vec![Finding::new(
+            check,
+            Status::Skipped,
+            format!("{what}: not applicable: no NVIDIA GPU"),
+        )],
+    };
+    let mut hardware = skip("Hardware and kernel driver", "pci", "NVIDIA driver");
+    hardware.findings[0].evidence.push(format!(
+        "no device with vendor 0x10de in /sys/bus/pci/devices; {}",
+        facts.others.describe()
+    ));
     vec![
-        Section { name: "Hardware and kernel driver", findings: hardware },
-        Section { name: "NVML", findings: nvml },
-        Section { name: "CUDA toolkit", findings: toolkit },
-        Section { name: "Environment", findings: cuda::environment(sys, &facts) },
-        Section { name: "cuDNN", findings: cudnn::check(sys, &facts) },
-        Section { name: "Frameworks", findings: frameworks::check(sys, opts, &facts) },
-        Section { name: "Containers and cloud", findings: container::check(sys, &facts) },
+        hardware,
+        skip("NVML", "nvml_init", "NVML"),
+        skip("CUDA toolkit", "toolkit", "CUDA toolkit"),
+        skip("Environment", "environment", "CUDA environment"),
+        skip("cuDNN", "cudnn", "cuDNN"),
     ]
 }
 
