@@ -63,20 +63,40 @@ pub fn run_all(sys: &System, opts: &DoctorOptions) -> Vec<Section> {
             Section { name: "cuDNN", findings: cudnn::check(sys, &facts) },
         ]
     };
+    // Beside NVIDIA GPUs (a workstation's Intel integrated GPU, most often), what is amiss
+    // with the other vendors' chains is told but does not fail the machine: its work runs on
+    // CUDA, checked above.
+    let beside_nvidia = |findings: Vec<Finding>, vendor: &str| -> Vec<Finding> {
+        if facts.pci_gpus == 0 {
+            return findings;
+        }
+        findings.into_iter().map(|f| only_to_compute_on(f, vendor)).collect()
+    };
     if amd {
-        sections
-            .push(Section { name: "ROCm (AMD GPUs)", findings: rocm::check(sys, &facts.others) });
+        let findings = beside_nvidia(rocm::check(sys, &facts.others), "AMD");
+        sections.push(Section { name: "ROCm (AMD GPUs)", findings });
     }
     if intel {
-        sections.push(Section {
-            name: "oneAPI (Intel GPUs)",
-            findings: oneapi::check(sys, &facts.others),
-        });
+        let findings = beside_nvidia(oneapi::check(sys, &facts.others), "Intel");
+        sections.push(Section { name: "oneAPI (Intel GPUs)", findings });
     }
     sections.push(Section { name: "Frameworks", findings: frameworks::check(sys, opts, &facts) });
     sections
         .push(Section { name: "Containers and cloud", findings: container::check(sys, &facts) });
     sections
+}
+
+/// A finding about another vendor's chain on a machine with NVIDIA GPUs: a warning or failure
+/// becomes a skipped line that says when it would matter, its fix kept.
+fn only_to_compute_on(mut f: Finding, vendor: &str) -> Finding {
+    if matches!(f.status, Status::Warning | Status::Failure) {
+        f.status = Status::Skipped;
+        f.title = format!(
+            "{} (matters only to compute on the {vendor} GPU: the NVIDIA GPUs are checked above)",
+            f.title
+        );
+    }
+    f
 }
 
 /// NVIDIA's sections on a machine without an NVIDIA GPU: each one line saying so, under the
