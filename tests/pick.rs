@@ -100,7 +100,7 @@ fn select_chooses_within_cuda_visible_devices() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "gputop: 2 GPUs wanted, but there are 1 to choose from within CUDA_VISIBLE_DEVICES\n"
+        "gputop: 2 GPUs wanted, but there are 1 NVIDIA GPUs to choose from within CUDA_VISIBLE_DEVICES\n"
     );
 }
 

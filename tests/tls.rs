@@ -226,7 +226,8 @@ fn gputop_remote_reads_an_https_exporter_with_its_ca_and_token() {
 
     let doc = remote_json(&url, &["--remote-ca", &ca, "--remote-token-file", &token]);
     assert_eq!(doc["hosts"][0]["up"], true, "{doc}");
-    assert_eq!(doc["gpus"].as_array().unwrap().len(), 2, "{doc}");
+    // `--demo 2`: two NVIDIA GPUs, then the demo's AMD and Intel ones.
+    assert_eq!(doc["gpus"].as_array().unwrap().len(), 4, "{doc}");
 
     // The same through a --hosts line naming its CA and token.
     let hosts = certs.path("hosts");

@@ -10,6 +10,7 @@ use clap::{Args, Subcommand};
 use super::{parse_count, parse_duration, parse_moment, parse_time, Moment};
 use crate::pick::select::PickFormat;
 use crate::record::summary::ReportBy;
+use crate::sample::Vendor;
 use crate::source::GpuSelector;
 
 // Each subcommand's arguments are built only when it is parsed or its help is asked for
@@ -158,9 +159,17 @@ pub struct PickArgs {
     #[arg(long, value_name = "IDS", value_delimiter = ',')]
     pub exclude: Vec<GpuSelector>,
 
-    /// Name the GPUs by UUID, which stays the same across reboots.
+    /// Name NVIDIA GPUs by UUID, which stays the same across reboots (AMD and Intel GPUs keep
+    /// their number: their runtimes' UUIDs are not what the kernel shows).
     #[arg(long)]
     pub by_uuid: bool,
+
+    /// Choose among this vendor's GPUs [default: NVIDIA when the machine has one, else AMD,
+    /// else Intel]. The choice is set in the vendor's variables, numbered as its runtime
+    /// numbers them: CUDA_VISIBLE_DEVICES; ROCR_VISIBLE_DEVICES and HIP_VISIBLE_DEVICES;
+    /// ZE_AFFINITY_MASK.
+    #[arg(long, value_name = "VENDOR", value_enum)]
+    pub vendor: Option<Vendor>,
 
     /// The shared directory of claims [default: /run/gputop/locks when it exists, else
     /// /tmp/gputop-locks].

@@ -197,7 +197,8 @@ pub struct SourceArgs {
     #[arg(short = 'i', long = "id", value_name = "IDS", value_delimiter = ',', global = true)]
     pub ids: Vec<GpuSelector>,
 
-    /// Use a simulated fleet instead of NVML: a number of GPUs (default 4) or a scenario file.
+    /// Use a simulated fleet instead of NVML: N NVIDIA GPUs (default 4) then an AMD and an
+    /// Intel one, or a scenario file.
     #[arg(long, value_name = "N|SCENARIO", num_args = 0..=1, default_missing_value = "4", value_parser = parse_demo, global = true)]
     pub demo: Option<DemoFleet>,
 

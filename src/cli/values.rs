@@ -9,6 +9,7 @@ use crate::config::ThemeName;
 use crate::output::owners::OwnerKey;
 use crate::pick::select::PickFormat;
 use crate::record::summary::ReportBy;
+use crate::sample::Vendor;
 use crate::term::caps::ColorChoice;
 
 /// `impl ValueEnum` for a type of the modes: each variant, its name on the command line, and
@@ -44,8 +45,14 @@ values!(ThemeName { Dark => "dark", Light => "light", Mono => "mono" });
 
 values!(PickFormat {
     List => "list" ("`0,3`"),
-    Env => "env" ("`export CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=0,3`, for `eval`"),
+    Env => "env" ("`export CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=0,3` (AMD's, Intel's variables for theirs), for `eval`"),
     Json => "json" ("The chosen GPUs with their free memory and utilization"),
+});
+
+values!(Vendor {
+    Nvidia => "nvidia" ("CUDA: CUDA_VISIBLE_DEVICES"),
+    Amd => "amd" ("ROCm: ROCR_VISIBLE_DEVICES and HIP_VISIBLE_DEVICES"),
+    Intel => "intel" ("oneAPI Level Zero: ZE_AFFINITY_MASK"),
 });
 
 values!(ColorChoice {

@@ -1,8 +1,9 @@
 //! Claims on GPUs, so that two `gputop wait`s never start on the same GPU: an advisory `flock`
-//! on a file per GPU UUID, in a directory every user of the machine shares. The claim is held
-//! by the program `wait` starts (the locked file stays open across `exec`) and ends with it,
-//! however it ends. Advisory: it coordinates gputop users; a program started without gputop
-//! does not look at it (and is seen as a GPU process instead).
+//! on a file per GPU UUID (PCI address for a GPU without one), in a directory every user of
+//! the machine shares. The claim is held by the program `wait` starts (the locked file stays
+//! open across `exec`) and ends with it, however it ends. Advisory: it coordinates gputop
+//! users; a program started without gputop does not look at it (and is seen as a GPU process
+//! instead).
 //!
 //! The directory is shared with every local user, some of whom may be hostile, and gputop is
 //! often run as root. So:
@@ -130,11 +131,23 @@ impl LockDir {
         Ok(Self { path, fd: Some(fd) })
     }
 
-    /// The lock file's name for `gpu`: its UUID kept to letters, digits and dashes.
+    /// The lock file's name for `gpu`: its UUID kept to letters, digits and dashes; a GPU
+    /// without one (an Intel GPU, a Radeon without amdgpu's `unique_id`) by its PCI address,
+    /// which is as stable while the machine runs and the same for every user
+    /// (`pci-0000-c1-00-0`); its index only when it has neither.
     fn name_of(gpu: &GpuSample) -> String {
-        let name: String = match &gpu.uuid {
-            Some(uuid) => uuid.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect(),
-            None => format!("gpu{}", gpu.index),
+        let safe = |id: &str| -> String {
+            id.chars()
+                .map(|c| if c == ':' || c == '.' { '-' } else { c.to_ascii_lowercase() })
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect()
+        };
+        let name: String = match (&gpu.uuid, &gpu.pci_bus_id) {
+            (Some(uuid), _) => {
+                uuid.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect()
+            }
+            (None, Some(bus)) => format!("pci-{}", safe(bus)),
+            (None, None) => format!("gpu{}", gpu.index),
         };
         format!("{name}.lock")
     }
@@ -380,6 +393,27 @@ mod tests {
         let meta = std::fs::metadata(&file).unwrap();
         assert_eq!(std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777, 0o644);
         assert_eq!(meta.len(), 0);
+    }
+
+    #[test]
+    fn a_gpu_without_a_uuid_is_claimed_by_its_pci_address() {
+        let dir = tempfile::tempdir().unwrap();
+        let locks = LockDir::open(Some(dir.path())).unwrap();
+        let intel = |index: u32, bus: &str| {
+            let mut gpu = GpuSample::empty(index);
+            gpu.pci_bus_id = Some(bus.into());
+            gpu
+        };
+        let (a, b) = (intel(5, "0000:E1:00.0"), intel(5, "0000:e2:00.0"));
+        let claim = locks.claim(&a).unwrap().unwrap();
+        assert!(dir.path().join("pci-0000-e1-00-0.lock").exists());
+        // The same GPU numbered otherwise (another --id, another NVML count) is still held;
+        // another GPU of the same index is not.
+        assert!(locks.claim(&intel(7, "0000:e1:00.0")).unwrap().is_none());
+        assert!(locks.holder(&intel(7, "0000:e1:00.0")).is_some());
+        assert_eq!(locks.holder(&b), None);
+        assert!(locks.claim(&b).unwrap().is_some());
+        drop(claim);
     }
 
     #[test]

@@ -6,24 +6,28 @@
 //! a desktop's, do not count), its utilization stayed at most `max_util` % over the last few
 //! seconds (the driver's own samples; the instant's value where it keeps none), and it has at
 //! least `min_free_memory` free. Qualifying GPUs come best first: most free memory, then the
-//! lowest recent utilization.
+//! lowest recent utilization. They are chosen among one vendor's GPUs (`--vendor`, see
+//! [`vendor`]), and named as that vendor's runtime numbers them.
 
 pub mod locks;
 pub mod select;
 mod size;
+pub mod vendor;
 pub mod wait;
 
 use std::fmt::Write;
 
 pub use size::parse_size;
 
-use crate::sample::{GpuSample, GpuStatus, ProcessKind, Snapshot};
+use std::collections::BTreeMap;
+
+use crate::sample::{GpuSample, GpuStatus, ProcessKind, Snapshot, Vendor};
 use crate::source::{GpuSelector, RecentUtilization, Source};
 use crate::text::sanitize::sanitize;
 use crate::text::units::{duration_coarse, human_bytes};
 
 /// What makes a GPU free and how to name it, for `select` and `wait` (`-n`, `--min-free-memory`,
-/// `--max-util`, `--max-procs`, `--exclude`, `--by-uuid`, `--lock-dir`).
+/// `--max-util`, `--max-procs`, `--exclude`, `--by-uuid`, `--lock-dir`, `--vendor`, `--id`).
 #[derive(Debug, Clone)]
 pub struct PickOptions {
     pub count: u32,
@@ -33,9 +37,20 @@ pub struct PickOptions {
     pub exclude: Vec<GpuSelector>,
     pub by_uuid: bool,
     pub lock_dir: Option<std::path::PathBuf>,
-    /// `CUDA_VISIBLE_DEVICES` as this process got it: the GPUs to choose among.
-    pub visible: Option<String>,
+    /// The vendor asked for; `None`: [`vendor::chosen`]'s default.
+    pub vendor: Option<Vendor>,
+    /// Only these GPUs (`--id`). The source samples every GPU, so that each vendor's
+    /// ordinals count them all.
+    pub only: Vec<GpuSelector>,
+    /// The runtimes' variables as this process got them (`CUDA_VISIBLE_DEVICES`,
+    /// `ROCR_VISIBLE_DEVICES`, `HIP_VISIBLE_DEVICES`, `ZE_AFFINITY_MASK`): the GPUs to
+    /// choose among.
+    pub visible: BTreeMap<String, String>,
 }
+
+/// The variables [`PickOptions::visible`] reads.
+pub const VISIBLE_VARIABLES: [&str; 4] =
+    ["CUDA_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "ZE_AFFINITY_MASK"];
 
 /// How far back "recent" utilization looks.
 pub const RECENT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -47,13 +62,20 @@ pub struct Criteria {
     pub max_util: u32,
     pub max_procs: usize,
     pub exclude: Vec<GpuSelector>,
+    pub only: Vec<GpuSelector>,
+    pub vendor: Option<Vendor>,
 }
 
 /// One GPU as judged.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
+    /// gputop's index, which counts every vendor's GPUs.
     pub index: u32,
+    pub vendor: Vendor,
+    /// Its position among its vendor's GPUs: the number its runtime gives it.
+    pub ordinal: u32,
     pub uuid: Option<String>,
+    pub pci_bus_id: Option<String>,
     pub free_bytes: Option<u64>,
     /// Mean utilization over [`RECENT`], or the instant's.
     pub utilization: Option<f64>,
@@ -66,63 +88,73 @@ impl Verdict {
         self.held.is_none()
     }
 
-    /// How the GPU is named in CUDA_VISIBLE_DEVICES.
+    /// How the GPU is named in its runtime's variable: its ordinal, or with `by_uuid` an
+    /// NVIDIA GPU's UUID (ROCm's and Level Zero's UUID forms are not what the kernel shows).
     pub fn id(&self, by_uuid: bool) -> String {
-        match (&self.uuid, by_uuid) {
+        match (&self.uuid, by_uuid && self.vendor == Vendor::Nvidia) {
             (Some(uuid), true) => uuid.clone(),
-            _ => self.index.to_string(),
+            _ => self.ordinal.to_string(),
         }
     }
 }
 
-/// The GPUs gputop may choose from: those `CUDA_VISIBLE_DEVICES` (when set) lets this process
-/// see, less the excluded ones. CUDA reads the list up to its first entry that names no
-/// device, and so does this. Indices are taken in NVML's (PCI bus) order, which is CUDA's with
-/// `CUDA_DEVICE_ORDER=PCI_BUS_ID` and, on a machine of one GPU model, its default order too;
-/// UUIDs mean the same to both.
+/// The GPUs gputop may choose from, and the variable that limited them (if any).
+pub struct Candidates<'a> {
+    pub vendor: Vendor,
+    pub gpus: Vec<&'a GpuSample>,
+    pub limited_by: Option<&'static str>,
+}
+
+/// The GPUs gputop may choose from: `vendor`'s ([`vendor::chosen`]), those its runtime's
+/// variable (when set) lets this process see, those `--id` names, less the excluded ones.
+/// The variables are read as the runtimes read them, up to their first entry that names no
+/// device; for AMD, `ROCR_VISIBLE_DEVICES` first, then `HIP_VISIBLE_DEVICES` counting within
+/// it. Ordinals are taken in gputop's order, which is each runtime's (see [`vendor`]); UUIDs
+/// mean the same to both.
 pub fn candidates<'a>(
     snapshot: &'a Snapshot,
-    visible: Option<&str>,
-    exclude: &[GpuSelector],
-) -> Result<Vec<&'a GpuSample>, String> {
-    let mut chosen: Vec<&GpuSample> = match visible {
-        None => snapshot.gpus.iter().collect(),
-        Some(list) => {
-            let mut chosen = Vec::new();
-            for entry in list.split(',').map(str::trim) {
-                if entry.starts_with("MIG-") {
-                    return Err(format!(
-                        "CUDA_VISIBLE_DEVICES names a MIG device ({}): choosing among MIG \
-                         devices is not supported yet; unset it to choose among whole GPUs",
-                        sanitize(entry)
-                    ));
-                }
-                // CUDA takes a unique prefix of a UUID too.
-                let found = snapshot.gpus.iter().find(|g| match entry.parse::<u32>() {
-                    Ok(i) => g.index == i,
-                    Err(_) => {
-                        entry.starts_with("GPU-")
-                            && g.uuid.as_deref().is_some_and(|u| u.starts_with(entry))
-                    }
-                });
-                match found {
-                    Some(g) if !chosen.iter().any(|c: &&GpuSample| c.index == g.index) => {
-                        chosen.push(g)
-                    }
-                    Some(_) => {}
-                    None => break,
-                }
-            }
-            chosen
-        }
+    visible: &BTreeMap<String, String>,
+    criteria: &Criteria,
+) -> Result<Candidates<'a>, String> {
+    let vendor = vendor::chosen(&snapshot.gpus, criteria.vendor);
+    let mut gpus: Vec<&GpuSample> = snapshot.gpus.iter().filter(|g| g.vendor == vendor).collect();
+    let count = gpus.len() as u32;
+    // CUDA takes a unique prefix of a UUID too.
+    let uuid_of = |entry: &str| {
+        let found =
+            gpus.iter().position(|g| g.uuid.as_deref().is_some_and(|u| u.starts_with(entry)));
+        found.map(|p| p as u32)
     };
-    chosen.retain(|g| !exclude.iter().any(|sel| sel.names(g)));
-    Ok(chosen)
+    let variable = vendor::limiting_variable(vendor);
+    let mut limited_by = None;
+    let mut ordinals: Option<Vec<u32>> = None;
+    if let Some(list) = visible.get(variable) {
+        ordinals = Some(vendor::parse_visible(vendor, list, count, uuid_of)?);
+        limited_by = Some(variable);
+    }
+    if vendor == Vendor::Amd {
+        if let Some(list) = visible.get("HIP_VISIBLE_DEVICES") {
+            let within = ordinals.clone().unwrap_or_else(|| (0..count).collect());
+            let n = within.len() as u32;
+            let picked = vendor::parse_visible(vendor, list, n, |_| None)?;
+            ordinals = Some(picked.into_iter().map(|i| within[i as usize]).collect());
+            limited_by = Some("HIP_VISIBLE_DEVICES");
+        }
+    }
+    if let Some(ordinals) = ordinals {
+        gpus = ordinals.into_iter().map(|o| gpus[o as usize]).collect();
+    }
+    gpus.retain(|g| !criteria.exclude.iter().any(|sel| sel.names(g)));
+    if !criteria.only.is_empty() {
+        gpus.retain(|g| criteria.only.iter().any(|sel| sel.names(g)));
+    }
+    Ok(Candidates { vendor, gpus, limited_by })
 }
 
 /// Judges each candidate: `recent` gives its utilization over the last seconds where known,
 /// `claimed` who claimed it.
 pub fn judge(
+    all: &[GpuSample],
     gpus: &[&GpuSample],
     recent: impl Fn(&GpuSample) -> Option<RecentUtilization>,
     criteria: &Criteria,
@@ -135,7 +167,10 @@ pub fn judge(
             let peak = recent.map(|r| r.max).or(g.utilization.gpu_percent);
             Verdict {
                 index: g.index,
+                vendor: g.vendor,
+                ordinal: vendor::ordinal(all, g),
                 uuid: g.uuid.clone(),
+                pci_bus_id: g.pci_bus_id.clone(),
                 free_bytes: g.memory.free_bytes,
                 utilization,
                 held: why_not(g, peak, recent.is_some(), criteria, &claimed),
@@ -209,22 +244,33 @@ fn why_not(
 }
 
 /// One look at the machine: a snapshot and every candidate GPU judged.
+pub struct Survey {
+    pub snapshot: Snapshot,
+    pub verdicts: Vec<Verdict>,
+    /// The vendor chosen among.
+    pub vendor: Vendor,
+    /// The variable of this process's environment that limited the choice, if any.
+    pub limited_by: Option<&'static str>,
+}
+
+/// One look at the machine: a snapshot and every candidate GPU judged.
 pub fn survey(
     source: &mut dyn Source,
-    visible: Option<&str>,
+    visible: &BTreeMap<String, String>,
     criteria: &Criteria,
     locks: &locks::LockDir,
-) -> Result<(Snapshot, Vec<Verdict>), crate::Error> {
+) -> Result<Survey, crate::Error> {
     let snapshot = source.sample()?;
     let recent = source.recent_utilization(RECENT);
-    let gpus = candidates(&snapshot, visible, &criteria.exclude).map_err(crate::Error::Usage)?;
+    let chosen = candidates(&snapshot, visible, criteria).map_err(crate::Error::Usage)?;
     // In snapshot order, as the source gives it.
     let recent_of = |g: &GpuSample| {
         let position = snapshot.gpus.iter().position(|x| std::ptr::eq(x, g))?;
         recent.get(position).copied().flatten()
     };
-    let verdicts = judge(&gpus, recent_of, criteria, |g| locks.holder(g));
-    Ok((snapshot, verdicts))
+    let verdicts = judge(&snapshot.gpus, &chosen.gpus, recent_of, criteria, |g| locks.holder(g));
+    let (vendor, limited_by) = (chosen.vendor, chosen.limited_by);
+    Ok(Survey { snapshot, verdicts, vendor, limited_by })
 }
 
 /// The free GPUs, best first: most free memory, then least busy, then lowest index.
@@ -281,7 +327,14 @@ mod tests {
     }
 
     fn criteria() -> Criteria {
-        Criteria { min_free_memory: None, max_util: 10, max_procs: 0, exclude: Vec::new() }
+        Criteria {
+            min_free_memory: None,
+            max_util: 10,
+            max_procs: 0,
+            exclude: Vec::new(),
+            only: Vec::new(),
+            vendor: None,
+        }
     }
 
     fn snapshot(gpus: Vec<GpuSample>) -> Snapshot {
@@ -293,8 +346,8 @@ mod tests {
     }
 
     fn judged(s: &Snapshot, recent: &[Option<RecentUtilization>], c: &Criteria) -> Vec<Verdict> {
-        let gpus = candidates(s, None, &c.exclude).unwrap();
-        judge(&gpus, |g| recent.get(g.index as usize).copied().flatten(), c, |_| None)
+        let gpus = candidates(s, &BTreeMap::new(), c).unwrap().gpus;
+        judge(&s.gpus, &gpus, |g| recent.get(g.index as usize).copied().flatten(), c, |_| None)
     }
 
     #[test]
@@ -345,13 +398,19 @@ mod tests {
             gpu(2, 1, 0, &[]),
             gpu(3, 1, 0, &[]),
         ]);
-        let ids = |v: Vec<&GpuSample>| v.iter().map(|g| g.index).collect::<Vec<_>>();
-        assert_eq!(ids(candidates(&s, Some("3,GPU-1a,1"), &[]).unwrap()), vec![3, 1]);
+        let ids = |visible: Option<&str>, c: &Criteria| {
+            let env = visible.map(|v| ("CUDA_VISIBLE_DEVICES".to_string(), v.to_string()));
+            let chosen = candidates(&s, &env.into_iter().collect(), c)?;
+            Ok::<_, String>(chosen.gpus.iter().map(|g| g.index).collect::<Vec<_>>())
+        };
+        assert_eq!(ids(Some("3,GPU-1a,1"), &criteria()).unwrap(), vec![3, 1]);
         // Up to the first entry that names no device, as CUDA reads it.
-        assert_eq!(ids(candidates(&s, Some("2,9,0"), &[]).unwrap()), vec![2]);
-        assert_eq!(ids(candidates(&s, Some(""), &[]).unwrap()), Vec::<u32>::new());
+        assert_eq!(ids(Some("2,9,0"), &criteria()).unwrap(), vec![2]);
+        assert_eq!(ids(Some(""), &criteria()).unwrap(), Vec::<u32>::new());
         let exclude = vec![GpuSelector::Index(0), GpuSelector::Uuid("GPU-2aaa".into())];
-        assert_eq!(ids(candidates(&s, None, &exclude).unwrap()), vec![1, 3]);
-        assert!(candidates(&s, Some("MIG-abc"), &[]).unwrap_err().contains("MIG"));
+        assert_eq!(ids(None, &Criteria { exclude, ..criteria() }).unwrap(), vec![1, 3]);
+        let only = vec![GpuSelector::Index(2), GpuSelector::Index(0)];
+        assert_eq!(ids(None, &Criteria { only, ..criteria() }).unwrap(), vec![0, 2]);
+        assert!(ids(Some("MIG-abc"), &criteria()).unwrap_err().contains("MIG"));
     }
 }

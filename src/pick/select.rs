@@ -2,7 +2,8 @@
 
 use std::io::Write;
 
-use crate::pick::{self, locks::LockDir, Criteria, PickOptions, Verdict};
+use crate::pick::{self, locks::LockDir, vendor, Criteria, PickOptions, Verdict};
+use crate::sample::Vendor;
 use crate::source::Source;
 use crate::Error;
 
@@ -11,7 +12,8 @@ use crate::Error;
 pub enum PickFormat {
     /// `0,3`
     List,
-    /// `export CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=0,3`, for `eval`.
+    /// `export CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=0,3`, for `eval` (AMD's and
+    /// Intel's variables for their GPUs: [`vendor::environment`]).
     Env,
     /// The chosen GPUs with their free memory and utilization.
     Json,
@@ -27,10 +29,10 @@ pub struct SelectOptions {
 /// Prints the chosen GPUs; exit code 1, with the reason on stderr, when too few are free.
 pub fn run(mut source: Box<dyn Source>, args: &SelectOptions) -> Result<i32, Error> {
     let locks = LockDir::for_reading(args.pick.lock_dir.as_deref()).map_err(Error::Usage)?;
-    let visible = args.pick.visible.clone();
     let criteria = criteria(&args.pick);
-    let (_, verdicts) = pick::survey(source.as_mut(), visible.as_deref(), &criteria, &locks)?;
-    let wanted = check_count(&args.pick, verdicts.len(), visible.is_some())?;
+    let survey = pick::survey(source.as_mut(), &args.pick.visible, &criteria, &locks)?;
+    let verdicts = survey.verdicts;
+    let wanted = check_count(&args.pick, verdicts.len(), survey.vendor, survey.limited_by)?;
     let best = pick::ranked(&verdicts);
     if best.len() < wanted {
         let reason = pick::shortfall(wanted, &verdicts);
@@ -43,7 +45,7 @@ pub fn run(mut source: Box<dyn Source>, args: &SelectOptions) -> Result<i32, Err
         return Ok(1);
     }
     let chosen = &best[..wanted];
-    let text = render(chosen, args.pick_format, args.pick.by_uuid);
+    let text = render(chosen, survey.vendor, args.pick_format, args.pick.by_uuid);
     let mut out = std::io::stdout().lock();
     writeln!(out, "{text}")?;
     Ok(0)
@@ -56,34 +58,44 @@ pub(super) fn criteria(args: &PickOptions) -> Criteria {
         max_util: args.max_util,
         max_procs: args.max_procs,
         exclude: args.exclude.clone(),
+        only: args.only.clone(),
+        vendor: args.vendor,
     }
 }
 
-/// `-n`, checked against the GPUs there are to choose from.
+/// `-n`, checked against `vendor`'s GPUs there are to choose from (within `limited_by`).
 pub(super) fn check_count(
     args: &PickOptions,
     candidates: usize,
-    limited: bool,
+    vendor: Vendor,
+    limited_by: Option<&str>,
 ) -> Result<usize, Error> {
     let wanted = args.count as usize;
     if wanted > candidates {
-        let within = if limited { " within CUDA_VISIBLE_DEVICES" } else { "" };
+        let within = limited_by.map_or(String::new(), |v| format!(" within {v}"));
+        let label = vendor.label();
+        let hint = if candidates == 0 && args.vendor.is_none() {
+            " (another vendor's with --vendor)"
+        } else {
+            ""
+        };
         return Err(Error::Usage(format!(
-            "{wanted} GPUs wanted, but there are {candidates} to choose from{within}"
+            "{wanted} GPUs wanted, but there are {candidates} {label} GPUs to choose \
+             from{within}{hint}"
         )));
     }
     Ok(wanted)
 }
 
-fn render(chosen: &[&Verdict], format: PickFormat, by_uuid: bool) -> String {
-    let list: Vec<String> = chosen.iter().map(|v| v.id(by_uuid)).collect();
-    let list = list.join(",");
+fn render(chosen: &[&Verdict], vendor: Vendor, format: PickFormat, by_uuid: bool) -> String {
+    let ids: Vec<String> = chosen.iter().map(|v| v.id(by_uuid)).collect();
+    let environment = vendor::environment(vendor, &ids);
     match format {
-        PickFormat::List => list,
-        // Indices are NVML's, which CUDA follows only in PCI bus order (its default is
-        // fastest first): the order goes with them.
+        PickFormat::List => ids.join(","),
         PickFormat::Env => {
-            format!("export CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES={list}")
+            let assignments: Vec<String> =
+                environment.iter().map(|(name, value)| format!("{name}={value}")).collect();
+            format!("export {}", assignments.join(" "))
         }
         PickFormat::Json => {
             let gpus: Vec<serde_json::Value> = chosen
@@ -91,13 +103,26 @@ fn render(chosen: &[&Verdict], format: PickFormat, by_uuid: bool) -> String {
                 .map(|v| {
                     serde_json::json!({
                         "index": v.index,
+                        "vendor": v.vendor.key(),
+                        "ordinal": v.ordinal,
                         "uuid": v.uuid,
+                        "pci_bus_id": v.pci_bus_id,
                         "memory_free_bytes": v.free_bytes,
                         "utilization_percent": v.utilization.map(|u| (u * 10.0).round() / 10.0),
                     })
                 })
                 .collect();
-            serde_json::json!({ "cuda_visible_devices": list, "gpus": gpus }).to_string()
+            let env: serde_json::Map<String, serde_json::Value> =
+                environment.into_iter().map(|(k, v)| (k.to_string(), v.into())).collect();
+            // `cuda_visible_devices` as before vendors were told apart: null for AMD or Intel.
+            let cuda = (vendor == Vendor::Nvidia).then(|| ids.join(","));
+            serde_json::json!({
+                "vendor": vendor.key(),
+                "cuda_visible_devices": cuda,
+                "env": env,
+                "gpus": gpus,
+            })
+            .to_string()
         }
     }
 }
@@ -118,7 +143,9 @@ fn shortfall_json(wanted: usize, verdicts: &[Verdict], reason: &str, by_uuid: bo
         })
         .collect();
     serde_json::json!({
+        "vendor": verdicts.first().map(|v| v.vendor.key()),
         "cuda_visible_devices": null,
+        "env": null,
         "gpus": [],
         "wanted": wanted,
         "free": verdicts.iter().filter(|v| v.is_free()).count(),
@@ -136,21 +163,25 @@ mod tests {
     fn each_format_names_the_chosen_gpus_in_order() {
         let v = |index: u32| Verdict {
             index,
+            vendor: Vendor::Nvidia,
+            ordinal: index,
             uuid: Some(format!("GPU-{index}")),
+            pci_bus_id: None,
             free_bytes: Some(1 << 30),
             utilization: Some(2.25),
             held: None,
         };
         let (a, b) = (v(3), v(0));
         let chosen = [&a, &b];
-        assert_eq!(render(&chosen, PickFormat::List, false), "3,0");
-        assert_eq!(render(&chosen, PickFormat::List, true), "GPU-3,GPU-0");
+        assert_eq!(render(&chosen, Vendor::Nvidia, PickFormat::List, false), "3,0");
+        assert_eq!(render(&chosen, Vendor::Nvidia, PickFormat::List, true), "GPU-3,GPU-0");
         assert_eq!(
-            render(&chosen, PickFormat::Env, false),
+            render(&chosen, Vendor::Nvidia, PickFormat::Env, false),
             "export CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=3,0"
         );
         let json: serde_json::Value =
-            serde_json::from_str(&render(&chosen, PickFormat::Json, false)).unwrap();
+            serde_json::from_str(&render(&chosen, Vendor::Nvidia, PickFormat::Json, false))
+                .unwrap();
         assert_eq!(json["cuda_visible_devices"], "3,0");
         assert_eq!(json["gpus"][0]["utilization_percent"], 2.3);
     }

@@ -10,7 +10,7 @@ use std::os::unix::process::CommandExt;
 use std::time::{Duration, Instant};
 
 use crate::pick::{self, locks::LockDir, PickOptions, Verdict};
-use crate::sample::Snapshot;
+use crate::sample::{Snapshot, Vendor};
 use crate::source::Source;
 use crate::text::units::duration;
 use crate::Error;
@@ -37,16 +37,15 @@ pub fn run(
     interval: Duration,
 ) -> Result<i32, Error> {
     let locks = LockDir::open(args.pick.lock_dir.as_deref()).map_err(Error::Usage)?;
-    let visible = args.pick.visible.clone();
     let criteria = super::select::criteria(&args.pick);
     let started = Instant::now();
     let mut status = Status::new(args.status_in_place);
     // When each GPU was first seen free in the current run of free samples, by index.
     let mut free_since: HashMap<u32, Instant> = HashMap::new();
     loop {
-        let (snapshot, verdicts) =
-            pick::survey(source.as_mut(), visible.as_deref(), &criteria, &locks)?;
-        let wanted = super::select::check_count(&args.pick, verdicts.len(), visible.is_some())?;
+        let pick::Survey { snapshot, verdicts, vendor, limited_by } =
+            pick::survey(source.as_mut(), &args.pick.visible, &criteria, &locks)?;
+        let wanted = super::select::check_count(&args.pick, verdicts.len(), vendor, limited_by)?;
         let now = Instant::now();
         free_since.retain(|index, _| verdicts.iter().any(|v| v.index == *index && v.is_free()));
         for v in verdicts.iter().filter(|v| v.is_free()) {
@@ -60,7 +59,7 @@ pub fn run(
         if ready.len() >= wanted {
             if let Some(ids) = claim(&locks, &snapshot, &ready, wanted, args)? {
                 status.clear();
-                return Ok(exec(&args.command, &ids));
+                return Ok(exec(&args.command, vendor, &ids));
             }
         }
         let line = progress(wanted, &verdicts, &free_since, now, args.stable);
@@ -77,15 +76,15 @@ pub fn run(
 }
 
 /// Claims `wanted` of the ready GPUs, best first, skipping any another waiter took in the
-/// meantime; the GPUs' ids for CUDA_VISIBLE_DEVICES, or `None` (nothing kept) when too few
-/// could be claimed.
+/// meantime; the GPUs' ids for their runtime's variable, or `None` (nothing kept) when too
+/// few could be claimed.
 fn claim(
     locks: &LockDir,
     snapshot: &Snapshot,
     ready: &[&Verdict],
     wanted: usize,
     args: &WaitOptions,
-) -> Result<Option<String>, Error> {
+) -> Result<Option<Vec<String>>, Error> {
     let mut claims = Vec::new();
     let mut ids = Vec::new();
     for v in ready {
@@ -97,22 +96,24 @@ fn claim(
                 for c in claims {
                     c.hand_over_on_exec().map_err(Error::Usage)?;
                 }
-                return Ok(Some(ids.join(",")));
+                return Ok(Some(ids));
             }
         }
     }
     Ok(None)
 }
 
-/// Becomes CMD; returns only when it cannot be started: 127 when there is no such program,
-/// 126 when it cannot be run, as a shell says.
-fn exec(command: &[OsString], ids: &str) -> i32 {
+/// Becomes CMD, with `vendor`'s variables naming the GPUs ([`vendor::environment`]); returns
+/// only when it cannot be started: 127 when there is no such program, 126 when it cannot be
+/// run, as a shell says.
+fn exec(command: &[OsString], vendor: Vendor, ids: &[String]) -> i32 {
     let program = &command[0];
-    eprintln!("gputop: GPU {ids} free: running {}", program.to_string_lossy());
+    let label = vendor.label();
+    let list = ids.join(",");
+    eprintln!("gputop: {label} GPU {list} free: running {}", program.to_string_lossy());
     let error = std::process::Command::new(program)
         .args(&command[1..])
-        .env("CUDA_DEVICE_ORDER", "PCI_BUS_ID")
-        .env("CUDA_VISIBLE_DEVICES", ids)
+        .envs(pick::vendor::environment(vendor, ids))
         .exec();
     let name = crate::text::sanitize::sanitize(&program.to_string_lossy()).into_owned();
     if error.kind() == std::io::ErrorKind::NotFound {
@@ -248,7 +249,10 @@ mod tests {
     fn verdict(index: u32, held: Option<&str>) -> Verdict {
         Verdict {
             index,
+            vendor: Vendor::Nvidia,
+            ordinal: index,
             uuid: None,
+            pci_bus_id: None,
             free_bytes: None,
             utilization: None,
             held: held.map(Into::into),

@@ -72,11 +72,12 @@ pub fn mode(
     Ok(match &cli.command {
         Some(Command::Serve(args)) => Mode::Serve(serve(args, interval)?),
         Some(Command::Health(args)) => Mode::Health { json: args.json },
-        Some(Command::Select(args)) => {
-            Mode::Select(SelectOptions { pick: pick(&args.pick), pick_format: args.pick_format })
-        }
+        Some(Command::Select(args)) => Mode::Select(SelectOptions {
+            pick: pick(&args.pick, &cli.source.ids),
+            pick_format: args.pick_format,
+        }),
         Some(Command::Wait(args)) => Mode::Wait(WaitOptions {
-            pick: pick(&args.pick),
+            pick: pick(&args.pick, &cli.source.ids),
             stable: args.stable,
             timeout: args.timeout,
             command: args.command.clone(),
@@ -157,7 +158,7 @@ fn serve(args: &cli::ServeArgs, interval: Duration) -> Result<ServeOptions, Erro
     })
 }
 
-fn pick(args: &cli::PickArgs) -> PickOptions {
+fn pick(args: &cli::PickArgs, ids: &[crate::source::GpuSelector]) -> PickOptions {
     PickOptions {
         count: args.count,
         min_free_memory: args.min_free_memory,
@@ -166,7 +167,12 @@ fn pick(args: &cli::PickArgs) -> PickOptions {
         exclude: args.exclude.clone(),
         by_uuid: args.by_uuid,
         lock_dir: args.lock_dir.clone(),
-        visible: std::env::var("CUDA_VISIBLE_DEVICES").ok(),
+        vendor: args.vendor,
+        only: ids.to_vec(),
+        visible: crate::pick::VISIBLE_VARIABLES
+            .iter()
+            .filter_map(|name| Some((name.to_string(), std::env::var(name).ok()?)))
+            .collect(),
     }
 }
 

@@ -35,7 +35,9 @@ pub fn plan(cli: &Cli, kind: Kind, options: SampleOptions) -> Result<SourcePlan,
     };
     Ok(SourcePlan {
         backend,
-        ids: src.ids.clone(),
+        // select and wait sample every GPU, so that each vendor's ordinals count them all:
+        // their --id narrows the choice instead (PickOptions::only).
+        ids: if matches!(kind, Kind::Select | Kind::Wait) { Vec::new() } else { src.ids.clone() },
         options,
         // Nothing of the container or pod is said once on stderr, not over the monitor's
         // screen (said once it is the shell's again).

@@ -7,7 +7,9 @@ use super::placement;
 use super::selection::{self, GpuIdentity, GpuSelector};
 use super::{DemoFleet, Source, SourceError};
 use crate::sample::*;
-use crate::scenario::{GpmSpec, GpuSpec, ProcessKindSpec, ProcessSpec, Reading, Scenario};
+use crate::scenario::{
+    GpmSpec, GpuSpec, ProcessKindSpec, ProcessSpec, Reading, Scenario, VendorSpec,
+};
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -23,7 +25,7 @@ pub struct SimSource {
 impl SimSource {
     pub fn open(fleet: &DemoFleet, selection: &[GpuSelector]) -> Result<Self, SourceError> {
         let scenario = match fleet {
-            DemoFleet::Gpus(n) => Scenario::demo(*n),
+            DemoFleet::Gpus(n) => Scenario::demo_machine(*n),
             DemoFleet::Scenario(path) => {
                 let scenario = Scenario::from_file(path).map_err(SourceError::Scenario)?;
                 if scenario.gpus.is_empty() {
@@ -89,6 +91,10 @@ impl SimSource {
             .map(|&i| {
                 let spec = &self.scenario.gpus[i as usize];
                 let mut g = sample_gpu(spec, i, t);
+                if let Some(driver) = other_vendor(spec) {
+                    as_the_driver_reads(&mut g, spec, driver);
+                    return g;
+                }
                 if self.details && g.status == GpuStatus::Ok {
                     g.details = Some(Box::new(details(spec, &g, t)));
                 }
@@ -422,6 +428,92 @@ fn sample_gpu(spec: &GpuSpec, index: u32, t: f64) -> GpuSample {
         }
     };
     g
+}
+
+/// The vendor and the reason "not provided by the … driver" of a GPU NVML does not see: an
+/// AMD GPU is amdgpu's, an Intel one i915's (the driver of the Max and Arc GPUs today).
+fn other_vendor(spec: &GpuSpec) -> Option<(Vendor, MissingReason)> {
+    match spec.vendor() {
+        VendorSpec::Nvidia => None,
+        VendorSpec::Amd => Some((Vendor::Amd, MissingReason::NotProvidedByAmdgpu)),
+        VendorSpec::Intel => Some((Vendor::Intel, MissingReason::NotProvidedByI915)),
+    }
+}
+
+/// An AMD or Intel GPU as the real source (`source/drm`) reads it: the readings its driver has
+/// files for, the rest `None` with "not provided by the … driver"; no UUID unless the scenario
+/// gives one (amdgpu's `unique_id`); its processes of unknown kind, as their DRM files say
+/// nothing of compute or graphics; nothing NVML alone reports (MIG, GPM, throttle reasons,
+/// events, the details).
+fn as_the_driver_reads(
+    g: &mut GpuSample,
+    spec: &GpuSpec,
+    (vendor, reason): (Vendor, MissingReason),
+) {
+    g.vendor = vendor;
+    if g.status != GpuStatus::Ok {
+        return;
+    }
+    g.uuid = spec.uuid.clone();
+    g.memory.reserved_bytes = None;
+    if let Some((total, used)) = g.memory.total_bytes.zip(g.memory.used_bytes) {
+        g.memory.free_bytes = Some(total.saturating_sub(used));
+    }
+    g.performance_state = None;
+    g.pcie = Pcie::default();
+    g.throttle = Throttle::default();
+    g.mig_enabled = None;
+    g.mig_instances = None;
+    g.persistence_mode = None;
+    if vendor == Vendor::Intel {
+        // i915 has no memory-busy file, no memory clock and no RAS counts.
+        g.utilization.memory_percent = None;
+        g.clocks.memory_mhz = None;
+        g.clocks.memory_max_mhz = None;
+        g.ecc = Ecc::default();
+        g.utilization.encoder_percent = None;
+        g.utilization.decoder_percent = None;
+    }
+    let not_provided = Missing { reason, nvml_code: None };
+    let absent = [
+        (FieldKey::Uuid, g.uuid.is_none()),
+        (FieldKey::Memory, g.memory.total_bytes.is_none() || g.memory.used_bytes.is_none()),
+        (FieldKey::MemoryReserved, true),
+        (FieldKey::Utilization, g.utilization.gpu_percent.is_none()),
+        (FieldKey::UtilizationEncoder, g.utilization.encoder_percent.is_none()),
+        (FieldKey::UtilizationDecoder, g.utilization.decoder_percent.is_none()),
+        (FieldKey::TemperatureGpu, g.temperature.gpu_celsius.is_none()),
+        (FieldKey::TemperatureSlowdown, g.temperature.slowdown_celsius.is_none()),
+        (FieldKey::TemperatureShutdown, g.temperature.shutdown_celsius.is_none()),
+        (FieldKey::PowerDraw, g.power.draw_watts.is_none()),
+        (FieldKey::PowerLimit, g.power.limit_watts.is_none()),
+        (FieldKey::PowerManagementLimit, g.power.management_limit_watts.is_none()),
+        (FieldKey::PowerEnergy, g.power.energy_joules.is_none()),
+        (FieldKey::FanPercent, g.fan_percent.is_none()),
+        (FieldKey::ClocksSm, g.clocks.sm_mhz.is_none()),
+        (FieldKey::ClocksMemory, g.clocks.memory_mhz.is_none()),
+        (FieldKey::ClocksSmMax, g.clocks.sm_max_mhz.is_none()),
+        (FieldKey::ClocksMemoryMax, g.clocks.memory_max_mhz.is_none()),
+        (FieldKey::PerformanceState, true),
+        (FieldKey::Pcie, true),
+        (FieldKey::Throttle, true),
+        (FieldKey::Ecc, g.ecc.corrected.is_none()),
+        (FieldKey::MigEnabled, true),
+        (FieldKey::PersistenceMode, true),
+        (FieldKey::Events, true),
+        (FieldKey::Activity, true),
+    ];
+    for (key, missing) in absent {
+        if missing && g.missing.get(key).is_none() {
+            g.missing.insert(key, not_provided);
+        }
+    }
+    for p in g.processes.iter_mut().flatten() {
+        // The DRM files do not say compute from graphics, nor a process's memory busy share.
+        *p = std::mem::replace(p, GpuProcess::new(p.pid, ProcessKind::Compute, None))
+            .kind_unknown(reason);
+        p.memory_percent = None;
+    }
 }
 
 fn split<A, B>(reading: Reading<(A, B)>) -> (Option<A>, Option<B>) {

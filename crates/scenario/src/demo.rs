@@ -131,6 +131,93 @@ pub(super) fn fleet(n: usize) -> Scenario {
     Scenario { driver: DriverSpec::default(), gpus: (0..n).map(gpu).collect() }
 }
 
+/// `n` NVIDIA GPUs, then an AMD Instinct MI300X running jobs (so `--by user` and the process
+/// views have AMD processes) and an idle Intel Data Center GPU Max 1550 (so `select --vendor
+/// intel` finds one), numbered after NVML's GPUs as gputop numbers a real machine's.
+pub(super) fn machine(n: usize) -> Scenario {
+    let mut scenario = fleet(n);
+    scenario.gpus.push(amd(n));
+    scenario.gpus.push(intel(n + 1));
+    scenario
+}
+
+/// An AMD Instinct MI300X: 192 GB of HBM3, 750 W, no fan; amdgpu's unique_id as its UUID.
+fn amd(index: usize) -> GpuSpec {
+    let phase = index as f64 * 0.137;
+    GpuSpec {
+        vendor: Some("amd".into()),
+        name: "AMD Instinct MI300X".into(),
+        uuid: Some("8e0ac1c1726b0c3a".into()),
+        pci_bus_id: Some("0000:c1:00.0".into()),
+        memory_total_mib: 196_592,
+        memory_reserved_mib: 0,
+        utilization_gpu: wave(70.0, 25.0, 37.0, phase),
+        utilization_memory: wave(40.0, 15.0, 29.0, phase),
+        temperature_c: wave(58.0, 6.0, 90.0, phase),
+        temperature_slowdown_c: Some(100),
+        temperature_shutdown_c: Some(105),
+        power_w: wave(520.0, 120.0, 37.0, phase),
+        power_limit_w: Some(750.0),
+        fan_pct: None,
+        clock_sm_mhz: wave(1_900.0, 150.0, 23.0, phase),
+        clock_mem_mhz: Some(Signal::Constant(1_300.0)),
+        clock_sm_max_mhz: Some(2_100),
+        clock_mem_max_mhz: Some(1_300),
+        processes: processes(index),
+        ..other_vendor(index)
+    }
+}
+
+/// An Intel Data Center GPU Max 1550 on i915: 128 GB, 600 W; i915 gives no UUID and no
+/// temperature, and it idles.
+fn intel(index: usize) -> GpuSpec {
+    GpuSpec {
+        vendor: Some("intel".into()),
+        name: "Intel Data Center GPU Max 1550".into(),
+        uuid: None,
+        pci_bus_id: Some("0000:e1:00.0".into()),
+        memory_total_mib: 131_072,
+        memory_reserved_mib: 0,
+        utilization_gpu: Some(Signal::Constant(0.0)),
+        utilization_memory: None,
+        temperature_c: None,
+        temperature_slowdown_c: None,
+        temperature_shutdown_c: None,
+        power_w: wave(90.0, 5.0, 37.0, 0.0),
+        power_limit_w: Some(600.0),
+        fan_pct: None,
+        clock_sm_mhz: Some(Signal::Constant(300.0)),
+        clock_mem_mhz: None,
+        clock_sm_max_mhz: Some(1_600),
+        clock_mem_max_mhz: None,
+        processes: Vec::new(),
+        ..other_vendor(index)
+    }
+}
+
+/// An NVIDIA demo GPU with what only NVML reports taken away: the base of the AMD and Intel
+/// GPUs, which then say what their drivers give.
+fn other_vendor(index: usize) -> GpuSpec {
+    GpuSpec {
+        memory_used_mib: wave(300.0, 100.0, 45.0, 0.0),
+        encoder_pct: None,
+        decoder_pct: None,
+        jpeg_pct: None,
+        ofa_pct: None,
+        throttle_reasons: None,
+        mig_enabled: None,
+        gpm: None,
+        serial: None,
+        inforom: None,
+        remapped_rows: None,
+        ecc_locations: None,
+        ecc_corrected: Some(0),
+        ecc_uncorrected: Some(0),
+        compute_capability: None,
+        ..gpu(index)
+    }
+}
+
 fn gpu(index: usize) -> GpuSpec {
     let m = &MODELS[index % MODELS.len()];
     let phase = index as f64 * 0.137;
@@ -140,6 +227,7 @@ fn gpu(index: usize) -> GpuSpec {
     let swing = if busy { 30.0 } else { 2.0 };
     GpuSpec {
         name: m.name.into(),
+        vendor: None,
         uuid: None,
         pci_bus_id: None,
         lost: false,
@@ -314,5 +402,16 @@ mod tests {
         assert_eq!(s.gpus.len(), 8);
         let utils: Vec<_> = (0..20).map(|t| s.gpus[0].utilization(t as f64 * 7.0)).collect();
         assert!(utils.windows(2).any(|w| w[0] != w[1]), "demo metrics must move");
+    }
+
+    #[test]
+    fn the_demo_machine_adds_an_amd_and_an_intel_gpu_after_the_nvidia_ones() {
+        let s = Scenario::demo_machine(4);
+        let vendors: Vec<_> = s.gpus.iter().map(GpuSpec::vendor).collect();
+        use crate::VendorSpec::*;
+        assert_eq!(vendors, [Nvidia, Nvidia, Nvidia, Nvidia, Amd, Intel]);
+        assert!(!s.gpus[4].processes.is_empty(), "the AMD GPU runs jobs");
+        assert!(s.gpus[5].processes.is_empty(), "the Intel GPU idles");
+        assert_eq!(s.nvidia_only().gpus.len(), 4);
     }
 }

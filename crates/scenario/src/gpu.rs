@@ -17,6 +17,10 @@ use crate::{
 #[serde(deny_unknown_fields)]
 pub struct GpuSpec {
     pub name: String,
+    /// Who made it: `nvidia` (the default), `amd` or `intel` (checked in `validate.rs`). An
+    /// AMD or Intel GPU is what gputop reads from the kernel's files (amdgpu; Intel's i915),
+    /// so only the readings those drivers give; NVML never sees it.
+    pub vendor: Option<String>,
     pub uuid: Option<String>,
     pub pci_bus_id: Option<String>,
     /// The GPU fell off the bus: its handle cannot be had (GPU_IS_LOST).
@@ -178,6 +182,41 @@ pub struct GpuSpec {
     pub errors: BTreeMap<Metric, ErrorCode>,
     #[serde(default)]
     pub processes: Vec<ProcessSpec>,
+}
+
+/// The vendors a scenario may name, as gputop's JSON spells them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VendorSpec {
+    Nvidia,
+    Amd,
+    Intel,
+}
+
+impl VendorSpec {
+    pub const KEYS: [&'static str; 3] = ["nvidia", "amd", "intel"];
+
+    /// The vendor `key` names, if it is one of [`VendorSpec::KEYS`].
+    pub fn from_key(key: &str) -> Option<Self> {
+        match key {
+            "nvidia" => Some(Self::Nvidia),
+            "amd" => Some(Self::Amd),
+            "intel" => Some(Self::Intel),
+            _ => None,
+        }
+    }
+}
+
+impl GpuSpec {
+    /// Who made this GPU (NVIDIA when the scenario does not say; an unknown name is refused
+    /// when the scenario is loaded).
+    pub fn vendor(&self) -> VendorSpec {
+        self.vendor.as_deref().and_then(VendorSpec::from_key).unwrap_or(VendorSpec::Nvidia)
+    }
+
+    /// Whether NVML sees this GPU (an AMD or Intel one it never does).
+    pub fn is_nvidia(&self) -> bool {
+        self.vendor() == VendorSpec::Nvidia
+    }
 }
 
 fn default_memory_total() -> u64 {

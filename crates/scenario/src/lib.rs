@@ -30,7 +30,7 @@ pub use events::{
 };
 pub use fault::{ErrorCode, Metric, Reading};
 pub use gpm::GpmSpec;
-pub use gpu::GpuSpec;
+pub use gpu::{GpuSpec, VendorSpec};
 pub use mig::MigSpec;
 pub use process::{ProcessKindSpec, ProcessSpec};
 pub use signal::{Activity, Signal, Steps};
@@ -64,9 +64,22 @@ impl Scenario {
         Self::from_toml(&text).map_err(|e| format!("invalid scenario {}: {e}", path.display()))
     }
 
-    /// The built-in demo fleet of `n` GPUs (see `demo.rs`).
+    /// The built-in demo fleet of `n` NVIDIA GPUs (see `demo.rs`): what NVML sees of the
+    /// demo machine, and what tests that count GPUs start from.
     pub fn demo(n: usize) -> Self {
         demo::fleet(n)
+    }
+
+    /// The demo machine `--demo N` shows: [`Scenario::demo`]'s `n` NVIDIA GPUs, then an AMD
+    /// and an Intel GPU, in the order gputop numbers a real machine's (NVML's GPUs first).
+    pub fn demo_machine(n: usize) -> Self {
+        demo::machine(n)
+    }
+
+    /// The scenario as NVML sees it: its NVIDIA GPUs alone (the fake NVML library loads this).
+    pub fn nvidia_only(mut self) -> Self {
+        self.gpus.retain(GpuSpec::is_nvidia);
+        self
     }
 }
 

@@ -1,7 +1,7 @@
 //! The checks a scenario passes after parsing: values a GPU could report, named with their
 //! line in the file.
 
-use crate::{EventKindSpec, Scenario, Signal};
+use crate::{EventKindSpec, Scenario, Signal, VendorSpec};
 
 impl Scenario {
     /// Values outside what a GPU can report, named with their line in `text`.
@@ -11,6 +11,16 @@ impl Scenario {
                 let line = line_of(text, i, key).map_or(String::new(), |n| format!("line {n}: "));
                 Err(format!("{line}{key} = {value} is out of range ({range})"))
             };
+            if let Some(vendor) = g.vendor.as_deref() {
+                if VendorSpec::from_key(vendor).is_none() {
+                    let line =
+                        line_of(text, i, "vendor").map_or(String::new(), |n| format!("line {n}: "));
+                    return Err(format!(
+                        "{line}vendor = {vendor:?} is not a vendor gputop knows (one of: {})",
+                        VendorSpec::KEYS.join(", ")
+                    ));
+                }
+            }
             if !(1..=1 << 20).contains(&g.memory_total_mib) {
                 return bad("memory_total_mib", g.memory_total_mib.to_string(), "1 to 1048576 MiB");
             }
@@ -116,6 +126,18 @@ mod tests {
     fn unknown_keys_are_rejected_with_the_line() {
         let err = Scenario::from_toml("[[gpus]]\nname = \"x\"\nfan = 3\n").unwrap_err();
         assert!(err.contains("line 3"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_vendor_is_one_line_naming_the_known_ones() {
+        let text = "[[gpus]]\nname = \"a\"\n[[gpus]]\nname = \"b\"\nvendor = \"matrox\"\n";
+        assert_eq!(
+            Scenario::from_toml(text).unwrap_err(),
+            "line 5: vendor = \"matrox\" is not a vendor gputop knows (one of: nvidia, amd, intel)"
+        );
+        let ok = Scenario::from_toml("[[gpus]]\nname = \"a\"\nvendor = \"amd\"\n").unwrap();
+        assert_eq!(ok.gpus[0].vendor(), VendorSpec::Amd);
+        assert_eq!(ok.nvidia_only().gpus.len(), 0);
     }
 
     #[test]

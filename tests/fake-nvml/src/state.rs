@@ -20,9 +20,11 @@ pub fn since_init() -> f64 {
     INIT_AT.get().map_or(0.0, |at| at.elapsed().as_secs_f64())
 }
 
+/// The scenario's NVIDIA GPUs: NVML never sees an AMD or Intel GPU (gputop reads those from
+/// the kernel's files), so a scenario's `vendor = "amd"` GPUs are not this library's.
 fn load_scenario() -> Result<Scenario, String> {
     match std::env::var_os("GPUTOP_FAKE_NVML_SCENARIO") {
-        Some(path) => Scenario::from_file(std::path::Path::new(&path)),
+        Some(path) => Scenario::from_file(std::path::Path::new(&path)).map(Scenario::nvidia_only),
         None => {
             let n = std::env::var("GPUTOP_FAKE_NVML_GPUS").ok().and_then(|v| v.parse().ok());
             Ok(Scenario::demo(n.unwrap_or(4)))
