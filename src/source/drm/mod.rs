@@ -56,11 +56,12 @@ impl DrmSource {
         if cards.is_empty() {
             return None;
         }
+        let mut tables = names::Tables::default();
         let names = cards
             .iter()
             .map(|c| {
                 let vendor = c.driver.vendor().label();
-                names::gpu_name(vendor, c.vendor_id, c.device_id, c.revision)
+                tables.gpu_name(vendor, c.vendor_id, c.device_id, c.revision)
             })
             .collect();
         Some(Self {
@@ -73,6 +74,11 @@ impl DrmSource {
             options,
             sampled: false,
         })
+    }
+
+    /// Numbers the cards from `first_index` (after NVML's GPUs, once those are counted).
+    pub fn set_first_index(&mut self, first_index: u32) {
+        self.first_index = first_index;
     }
 
     pub fn len(&self) -> usize {
