@@ -424,3 +424,29 @@ fn hostile_fdinfo_does_not_panic() {
     let table = run(m.gputop(&["--once"]));
     assert!(!stdout(&table).contains('\x1b'), "no raw escape reaches the terminal");
 }
+
+/// A process holding hundreds of open DRM files (a hostile user can open the render node
+/// until its fd limit): gputop reads 256 of them, not every one every sample, and says the
+/// totals from the clients are unknown rather than give a partial sum.
+#[test]
+fn a_process_with_too_many_drm_files_is_read_in_part() {
+    if !drm::can_mount() {
+        return;
+    }
+    let mut m = Machine::new(&[Card::ArcXe]);
+    let render = m.render_node(Card::ArcXe);
+    let fds: Vec<(u32, String, String)> = (3..303)
+        .map(|fd| (fd, render.clone(), xe_fdinfo(1000 + fd as u64, "0000:04:00.0", 1, 0, 1)))
+        .collect();
+    let flood = m.client(&fds);
+    let out = run(m.gputop(&["--once", "--json"]));
+    let doc = json(&out);
+    let arc = gpu(&doc, "0000:04:00.0");
+    assert_eq!(arc["utilization"]["gpu_percent"], Value::Null, "{arc:#}");
+    assert_eq!(arc["memory"]["used_bytes"], Value::Null, "a partial sum is not the total");
+    assert_eq!(reason(arc, "memory"), "error");
+    let warnings = doc["warnings"].to_string();
+    assert!(warnings.contains(&format!("PID {flood}")) && warnings.contains("256"), "{warnings}");
+    let flooding = &arc["processes"][0];
+    assert_eq!(flooding["gpu_memory_bytes"], 256 << 10, "256 clients of 1 KiB read: {flooding:#}");
+}

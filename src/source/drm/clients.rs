@@ -249,6 +249,7 @@ mod tests {
                 fd(13, 7, 9, 0, 4096), // another card's device: not this one's
             ],
             unreadable: 0,
+            read_in_part: Vec::new(),
         };
         let first = clients.sample(&cards, &scan(1_000_000, 0), t0);
         assert_eq!(first[0].busy_percent, None, "one reading is no share");
@@ -284,7 +285,7 @@ mod tests {
         let mut clients = Clients::default();
         let t0 = Instant::now();
         let at = |s: u64| t0 + Duration::from_secs(s);
-        let scan = |gfx: u64| DrmScan { fds: vec![fd(10, 129, 5, gfx, 0)], unreadable: 0 };
+        let scan = |gfx: u64| DrmScan { fds: vec![fd(10, 129, 5, gfx, 0)], ..DrmScan::default() };
         clients.sample(&cards, &scan(1_000_000_000), at(0));
         let dipped = clients.sample(&cards, &scan(400_000_000), at(1));
         assert_eq!(dipped[0].busy_percent, Some(0.0));
