@@ -128,7 +128,15 @@ pub struct DrmFd {
 pub struct DrmScan {
     pub fds: Vec<DrmFd>,
     pub unreadable: usize,
+    /// Processes holding more than [`DRM_FDS_PER_PROCESS`] open DRM files, read in part:
+    /// while any is listed the list is not complete either.
+    pub read_in_part: Vec<u32>,
 }
+
+/// The most open DRM files read of one process. A real client holds a few; a process that
+/// opens the render node a million times would otherwise cost a million fdinfo reads (and
+/// their text in memory) every sample.
+pub const DRM_FDS_PER_PROCESS: usize = 256;
 
 /// The bound on one `fdinfo` read: a DRM client's is a few hundred bytes.
 const FDINFO_LIMIT: usize = 64 << 10;
@@ -155,6 +163,7 @@ pub fn scan_drm_fds(proc_root: &Path) -> DrmScan {
     for part in parts {
         scan.fds.extend(part.fds);
         scan.unreadable += part.unreadable;
+        scan.read_in_part.extend(part.read_in_part);
     }
     scan
 }
@@ -173,9 +182,18 @@ fn drm_fds_in(proc_dir: &Dir, pids: &[u32]) -> DrmScan {
             }
             Err(_) => continue,
         };
+        let mut read = 0;
         fds.for_each_entry(|fd_name| {
+            if read > DRM_FDS_PER_PROCESS {
+                return;
+            }
             let Some(st) = stat_at(fds.fd, fd_name) else { return };
             if st.st_mode & libc::S_IFMT != libc::S_IFCHR || libc::major(st.st_rdev) != DRM_MAJOR {
+                return;
+            }
+            read += 1;
+            if read > DRM_FDS_PER_PROCESS {
+                scan.read_in_part.push(pid);
                 return;
             }
             let Ok(fd) = std::str::from_utf8(fd_name.to_bytes()) else { return };

@@ -32,10 +32,10 @@ pub fn open(
         source.map_container_pids(host_proc.clone());
         Ok::<_, SourceError>(source)
     };
-    let Some(probe) = DrmSource::discover(0, options) else {
+    // Found once (the name tables are read here): numbered after NVML's GPUs below.
+    let Some(mut drm) = DrmSource::discover(0, options) else {
         return Ok(Box::new(nvml_only(selection)?));
     };
-    drop(probe);
     let (nvml, nvml_failed) = match nvml_only(&[]) {
         Ok(source) => (Some(source), None),
         // No NVIDIA library at all is an AMD or Intel machine, not a fault.
@@ -43,9 +43,7 @@ pub fn open(
         Err(e) => (None, Some(e.to_string())),
     };
     let first = nvml.as_ref().map_or(0, NvmlSource::gpu_count);
-    let drm = DrmSource::discover(first, options).ok_or_else(|| {
-        SourceError::Nvml("the AMD or Intel GPUs left sysfs while gputop started".into())
-    })?;
+    drm.set_first_index(first);
     let count = first + drm.len() as u32;
     let wanted = (!selection.is_empty())
         .then(|| {

@@ -3,7 +3,8 @@
 //! a client is counted once however many fds share it (its `drm-client-id`), and its busy
 //! share over an interval is the change of its engine time (`drm-engine-<e>` ns, over the
 //! interval times `drm-engine-capacity-<e>`) or of its cycles (`drm-cycles-<e>` over
-//! `drm-total-cycles-<e>`).
+//! `drm-total-cycles-<e>` times the capacity). A counter that reads lower than before is
+//! held at the larger value until it catches up, as the document asks of readers.
 //!
 //! [`scan_drm_fds`]: crate::source::fdscan::scan_drm_fds
 
@@ -145,6 +146,13 @@ impl Clients {
                 .processes
                 .insert(pid, ProcessUse { memory_bytes: memory, busy_percent: busy });
         }
+        // drm-usage-stats.rst: a counter may read lower than before for a while; the reader
+        // keeps the larger previous value until it catches up (else the catch-up counts twice).
+        for (key, usage) in current.iter_mut() {
+            if let Some(before) = self.previous.get(key) {
+                usage.keep_larger_counters(before);
+            }
+        }
         self.previous = current;
         self.at = Some(now);
         out
@@ -183,12 +191,15 @@ fn busy_shares(
             shares.insert(engine.clone(), busy * 100.0 / (elapsed * capacity));
         }
     }
+    // xe sums a class's engines in `drm-cycles-<e>` against one GPU timestamp: a class of
+    // `drm-engine-capacity-<e>` engines runs up to that many times the total.
     for (engine, &cycles) in &now.cycles {
         let Some(&total) = now.total_cycles.get(engine) else { continue };
+        let capacity = now.engine_capacity.get(engine).copied().unwrap_or(1) as f64;
         let total = total.saturating_sub(earlier(|u| &u.total_cycles, engine));
         if total > 0 {
             let busy = cycles.saturating_sub(earlier(|u| &u.cycles, engine));
-            shares.insert(engine.clone(), busy as f64 * 100.0 / total as f64);
+            shares.insert(engine.clone(), busy as f64 * 100.0 / (total as f64 * capacity));
         }
     }
     shares
@@ -238,6 +249,7 @@ mod tests {
                 fd(13, 7, 9, 0, 4096), // another card's device: not this one's
             ],
             unreadable: 0,
+            read_in_part: Vec::new(),
         };
         let first = clients.sample(&cards, &scan(1_000_000, 0), t0);
         assert_eq!(first[0].busy_percent, None, "one reading is no share");
@@ -261,5 +273,24 @@ mod tests {
             b"drm-engine-compute:\t2000000000 ns\ndrm-engine-capacity-compute:\t4\n",
         );
         assert_eq!(busy_shares(&amd, None, Some(1e9))["compute"], 50.0);
+        let ccs = ClientUsage::parse(
+            b"drm-cycles-ccs:\t2000\ndrm-total-cycles-ccs:\t1000\ndrm-engine-capacity-ccs:\t4\n",
+        );
+        assert_eq!(busy_shares(&ccs, None, None)["ccs"], 50.0, "2 of 4 engines");
+    }
+
+    #[test]
+    fn a_counter_reading_lower_for_a_while_counts_nothing_twice() {
+        let cards = [card(&[129])];
+        let mut clients = Clients::default();
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let scan = |gfx: u64| DrmScan { fds: vec![fd(10, 129, 5, gfx, 0)], ..DrmScan::default() };
+        clients.sample(&cards, &scan(1_000_000_000), at(0));
+        let dipped = clients.sample(&cards, &scan(400_000_000), at(1));
+        assert_eq!(dipped[0].busy_percent, Some(0.0));
+        // Back to 1.5 s: half a second busy since the larger value, not 1.1 s.
+        let caught_up = clients.sample(&cards, &scan(1_500_000_000), at(2));
+        assert!((caught_up[0].busy_percent.unwrap() - 50.0).abs() < 1e-9, "{caught_up:?}");
     }
 }

@@ -79,6 +79,23 @@ impl ClientUsage {
         }
     }
 
+    /// Holds each busy counter at least at its value in `before` (the kernel may report a
+    /// lower value for a while; `drm-usage-stats.rst` asks readers to keep the larger one).
+    pub fn keep_larger_counters(&mut self, before: &ClientUsage) {
+        let pairs = [
+            (&mut self.engine_ns, &before.engine_ns),
+            (&mut self.cycles, &before.cycles),
+            (&mut self.total_cycles, &before.total_cycles),
+        ];
+        for (now, before) in pairs {
+            for (engine, value) in now.iter_mut() {
+                if let Some(&earlier) = before.get(engine) {
+                    *value = (*value).max(earlier);
+                }
+            }
+        }
+    }
+
     /// Bytes resident in the device's own memory (regions `vram*`, and i915's `local*`), or
     /// `None` where the client reports no such region (an integrated GPU has none).
     pub fn device_memory_bytes(&self) -> Option<u64> {

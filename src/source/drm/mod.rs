@@ -56,11 +56,12 @@ impl DrmSource {
         if cards.is_empty() {
             return None;
         }
+        let mut tables = names::Tables::default();
         let names = cards
             .iter()
             .map(|c| {
                 let vendor = c.driver.vendor().label();
-                names::gpu_name(vendor, c.vendor_id, c.device_id, c.revision)
+                tables.gpu_name(vendor, c.vendor_id, c.device_id, c.revision)
             })
             .collect();
         Some(Self {
@@ -73,6 +74,11 @@ impl DrmSource {
             options,
             sampled: false,
         })
+    }
+
+    /// Numbers the cards from `first_index` (after NVML's GPUs, once those are counted).
+    pub fn set_first_index(&mut self, first_index: u32) {
+        self.first_index = first_index;
     }
 
     pub fn len(&self) -> usize {
@@ -99,7 +105,11 @@ impl DrmSource {
         } else {
             Default::default()
         };
-        let complete = scan.unreadable == 0;
+        let complete = scan.unreadable == 0 && scan.read_in_part.is_empty();
+        let incomplete_reason = match scan.unreadable {
+            0 => MissingReason::Error,
+            _ => MissingReason::NoPermission,
+        };
         let mut gpus: Vec<GpuSample> = self
             .cards
             .iter()
@@ -109,7 +119,8 @@ impl DrmSource {
             .enumerate()
             .map(|(i, (((card, name), clients), power))| {
                 let index = self.first_index + i as u32;
-                let mut gpu = sample_card(card, name.clone(), index, &clients, power, complete);
+                let totals = complete.then_some(()).ok_or(incomplete_reason);
+                let mut gpu = sample_card(card, name.clone(), index, &clients, power, totals);
                 let kfd = card.pci_bus_id.as_ref().and_then(|a| compute.get(a));
                 gpu.processes = Some(processes(card, &clients, kfd));
                 gpu
@@ -124,6 +135,14 @@ impl DrmSource {
                 "AMD/Intel GPU processes: the open files of {} processes could not be read \
                  (other users'): run as root to see every process and the totals from them",
                 scan.unreadable
+            ));
+        }
+        if let Some(pid) = scan.read_in_part.first() {
+            warnings.push(format!(
+                "AMD/Intel GPU processes: {} processes (PID {pid}…) hold more than {} open DRM \
+                 files; the rest were not read, so the totals from the clients are unknown",
+                scan.read_in_part.len(),
+                super::fdscan::DRM_FDS_PER_PROCESS
             ));
         }
         (gpus, warnings)
@@ -157,8 +176,10 @@ fn sample_card(
     index: u32,
     clients: &CardClients,
     power_from_energy: Option<f64>,
-    complete: bool,
+    // Whether the clients are every client (`Err` says why not): totals from them need all.
+    totals: Result<(), MissingReason>,
 ) -> GpuSample {
+    let complete = totals.is_ok();
     if !card.device.join("vendor").exists() {
         return GpuSample::unavailable(index, GpuStatus::Lost, "GPU is gone from sysfs");
     }
@@ -177,7 +198,8 @@ fn sample_card(
     g.power.energy_joules = sensors.energy_joules;
     g.fan_percent = sensors.fan_percent;
     let from_clients = |v: Option<f64>| v.filter(|_| complete).map(|p| p.round() as u32);
-    let unreadable = Missing { reason: MissingReason::NoPermission, nvml_code: None };
+    let unreadable =
+        Missing { reason: totals.err().unwrap_or(MissingReason::Error), nvml_code: None };
     match card.driver {
         Driver::Amdgpu => {
             let r = AmdgpuReadings::read(&card.device);

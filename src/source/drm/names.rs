@@ -1,5 +1,6 @@
 //! A GPU's marketing name: from libdrm's `amdgpu.ids` (device, revision, name) for AMD, else
 //! from the PCI ID database (`pci.ids`), else "AMD GPU 1002:744c". Never a made-up name.
+//! Each table is read once per discovery, not once per card (`pci.ids` is about 1.4 MB).
 
 use std::path::Path;
 
@@ -15,19 +16,37 @@ const PCI_IDS: &[&str] =
 /// Far more than either file (pci.ids is about 1.4 MB).
 const LIMIT: u64 = 16 << 20;
 
-/// The name of the GPU `vendor:device` (revision `revision`).
-pub fn gpu_name(vendor_label: &str, vendor: u16, device: u16, revision: Option<u8>) -> String {
-    let from_amdgpu_ids = || {
-        let table = first_file(AMDGPU_IDS)?;
-        amdgpu_ids_name(&table, device, revision?)
-    };
-    let from_pci_ids = || pci_ids_name(&first_file(PCI_IDS)?, vendor, device);
-    let found = if vendor == 0x1002 { from_amdgpu_ids() } else { None }.or_else(from_pci_ids);
-    match found {
-        // `pci.ids` names the chip without the maker: "Navi 31 [Radeon RX 7900 XT/7900 XTX]".
-        Some(name) if name.starts_with(vendor_label) => name,
-        Some(name) => format!("{vendor_label} {name}"),
-        None => format!("{vendor_label} GPU {vendor:04x}:{device:04x}"),
+/// The name tables, each read at most once however many cards are named.
+#[derive(Default)]
+pub struct Tables {
+    amdgpu_ids: Option<Option<String>>,
+    pci_ids: Option<Option<String>>,
+}
+
+impl Tables {
+    /// The name of the GPU `vendor:device` (revision `revision`).
+    pub fn gpu_name(
+        &mut self,
+        vendor_label: &str,
+        vendor: u16,
+        device: u16,
+        revision: Option<u8>,
+    ) -> String {
+        let mut found = None;
+        if vendor == 0x1002 {
+            let table = self.amdgpu_ids.get_or_insert_with(|| first_file(AMDGPU_IDS));
+            found = table.as_deref().zip(revision).and_then(|(t, r)| amdgpu_ids_name(t, device, r));
+        }
+        if found.is_none() {
+            let db = self.pci_ids.get_or_insert_with(|| first_file(PCI_IDS));
+            found = db.as_deref().and_then(|db| pci_ids_name(db, vendor, device));
+        }
+        match found {
+            // `pci.ids` names the chip without the maker: "Navi 31 [Radeon RX 7900 XT/7900 XTX]".
+            Some(name) if name.starts_with(vendor_label) => name,
+            Some(name) => format!("{vendor_label} {name}"),
+            None => format!("{vendor_label} GPU {vendor:04x}:{device:04x}"),
+        }
     }
 }
 
@@ -97,6 +116,7 @@ mod tests {
     #[test]
     fn without_either_table_the_ids_are_the_name() {
         // The real tables may be installed here; an ID no table has gives the fallback.
-        assert_eq!(gpu_name("AMD", 0x1002, 0xfffe, Some(0)), "AMD GPU 1002:fffe");
+        let mut tables = Tables::default();
+        assert_eq!(tables.gpu_name("AMD", 0x1002, 0xfffe, Some(0)), "AMD GPU 1002:fffe");
     }
 }
