@@ -204,6 +204,18 @@ fn the_demo_has_an_amd_and_an_intel_gpu_whose_processes_show_by_user() {
 }
 
 #[test]
+fn list_gpus_names_a_gpu_without_a_uuid_instead_of_calling_it_unreachable() {
+    let out = Command::new(assert_cmd::cargo::cargo_bin("gputop"))
+        .args(["--demo", "-L"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("GPU 5: Intel Data Center GPU Max 1550 (UUID: N/A)\n"), "{text}");
+    assert!(!text.contains("Unable to determine"), "{text}");
+}
+
+#[test]
 fn an_unknown_vendor_is_one_line_and_exit_2() {
     let scenario = scenario_file("[[gpus]]\nname = \"x\"\nvendor = \"matrox\"\n");
     let (code, out, err) = run(scenario.path(), &[], &["--once"]);

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use super::format::Format;
 use crate::output::{csv, json, owners, table};
-use crate::sample::GpuStatus;
+use crate::sample::{GpuStatus, Vendor};
 use crate::source::{Opened, Source};
 use crate::text::sanitize::sanitize;
 use crate::Error;
@@ -96,6 +96,10 @@ pub fn list_gpus(source: &mut dyn Source, out: &mut dyn Write) -> Result<(), Err
                     let uuid = sanitize(m.uuid.as_deref().unwrap_or("N/A")).into_owned();
                     writeln!(out, "  MIG {profile:<11} Device {:>2}: (UUID: {uuid})", m.index)?;
                 }
+            }
+            // An AMD or Intel GPU without a unique ID: reachable, its ID not provided.
+            (GpuStatus::Ok, Some(name), None) if g.vendor != Vendor::Nvidia => {
+                writeln!(out, "GPU {}: {} (UUID: N/A)", g.index, sanitize(name))?
             }
             (GpuStatus::Lost, ..) => writeln!(
                 out,
