@@ -53,20 +53,34 @@ pub fn render(snapshot: &Snapshot, opts: &TableOptions) -> Vec<StyledLine> {
         .max()
         .unwrap_or(4)
         .clamp(4, NAME_MAX);
+    // "used / total MiB": 17 cells up to 99,999 MiB; a 141 or 192 GB GPU (H200, B200, MI300X)
+    // needs more, and the columns after it stay aligned.
+    let memory_width = snapshot
+        .gpus
+        .iter()
+        .map(|g| memory_text(g.memory.used_bytes, g.memory.total_bytes).len())
+        .max()
+        .unwrap_or(0)
+        .max(17);
+    let widths = Widths { name: name_width, memory: memory_width };
     lines.push(p.line(
         style::HEADER,
         format_args!(
-            "GPU  {:<name_width$}  {:>5}  UTIL  {:<22}  {:<11}  FAN",
-            "NAME", "TEMP", "MEMORY", "POWER"
+            "GPU  {:<name_width$}  {:>5}  UTIL  {:<w$}  {:<11}  FAN",
+            "NAME",
+            "TEMP",
+            "MEMORY",
+            "POWER",
+            w = memory_width + 5
         ),
     ));
     let gpu_lines = |gpus: &mut dyn Iterator<Item = &GpuSample>, lines: &mut Vec<StyledLine>| {
         for gpu in gpus {
-            lines.push(gpu_line(gpu, name_width, opts));
+            lines.push(gpu_line(gpu, widths, opts));
             if let Some(alarm) = throttle_alarm(gpu, opts.ascii) {
                 lines.push(p.line(style::ALERT, alarm));
             }
-            lines.extend(mig_lines(gpu, opts));
+            lines.extend(mig_lines(gpu, widths.memory, opts));
         }
     };
     if snapshot.hosts.is_empty() {
@@ -135,7 +149,23 @@ pub(super) fn header_line(snapshot: &Snapshot) -> StyledLine {
     .into()
 }
 
-fn gpu_line(gpu: &GpuSample, name_width: usize, opts: &TableOptions) -> StyledLine {
+/// The widths of the GPU table's columns that depend on the GPUs, in cells.
+#[derive(Clone, Copy)]
+struct Widths {
+    name: usize,
+    memory: usize,
+}
+
+/// "used / total MiB", or N/A.
+fn memory_text(used: Option<u64>, total: Option<u64>) -> String {
+    match (used, total) {
+        (Some(used), Some(total)) => format!("{} / {} MiB", mib(used), mib(total)),
+        _ => NA.to_string(),
+    }
+}
+
+fn gpu_line(gpu: &GpuSample, widths: Widths, opts: &TableOptions) -> StyledLine {
+    let name_width = widths.name;
     let p = opts.painter;
     let name = sanitize(gpu.name.as_deref().unwrap_or(NA));
     let name = pad(&truncate(&name, name_width, opts.ascii), name_width, true);
@@ -163,12 +193,9 @@ fn gpu_line(gpu: &GpuSample, name_width: usize, opts: &TableOptions) -> StyledLi
         style::load(util.map(f64::from)),
         format_args!("{:>4}", util.map_or(NA.to_string(), |u| format!("{u}%"))),
     );
-    let memory = match (gpu.memory.used_bytes, gpu.memory.total_bytes) {
-        (Some(used), Some(total)) => format!("{} / {} MiB", mib(used), mib(total)),
-        _ => NA.to_string(),
-    };
+    let memory = memory_text(gpu.memory.used_bytes, gpu.memory.total_bytes);
     let mem_pct = gpu.memory_percent();
-    let _ = write!(line, "  {memory:>17} ");
+    let _ = write!(line, "  {memory:>w$} ", w = widths.memory);
     p.paint(
         &mut line,
         style::load(mem_pct),
@@ -186,20 +213,17 @@ fn gpu_line(gpu: &GpuSample, name_width: usize, opts: &TableOptions) -> StyledLi
 
 /// A line per MIG device under its GPU: profile, instance ids, memory. NVML gives no
 /// utilization for MIG devices, which the line says rather than showing a number.
-fn mig_lines(gpu: &GpuSample, opts: &TableOptions) -> Vec<StyledLine> {
+fn mig_lines(gpu: &GpuSample, memory_width: usize, opts: &TableOptions) -> Vec<StyledLine> {
     let Some(instances) = &gpu.mig_instances else { return Vec::new() };
     let branch = if opts.ascii { "`-" } else { "└" };
     let id = |v: Option<u32>| v.map_or(NA.to_string(), |v| v.to_string());
     instances
         .iter()
         .map(|m| {
-            let memory = match (m.memory.used_bytes, m.memory.total_bytes) {
-                (Some(used), Some(total)) => format!("{} / {} MiB", mib(used), mib(total)),
-                _ => NA.to_string(),
-            };
+            let memory = memory_text(m.memory.used_bytes, m.memory.total_bytes);
             let profile = sanitize(m.profile.as_deref().unwrap_or(NA)).into_owned();
             format!(
-                "     {branch} MIG {profile:<9} GI {} CI {}  {memory:>17}  util N/A (not given for MIG)",
+                "     {branch} MIG {profile:<9} GI {} CI {}  {memory:>memory_width$}  util N/A (not given for MIG)",
                 id(m.gpu_instance_id),
                 id(m.compute_instance_id),
             )
