@@ -90,7 +90,10 @@ fn a_recording_answers_what_happened() {
     // The database as sqlite3 would see it.
     let conn = rusqlite::Connection::open(&db).unwrap();
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
+    let vendor: String =
+        conn.query_row("SELECT DISTINCT vendor FROM gpus", [], |r| r.get(0)).unwrap();
+    assert_eq!(vendor, "nvidia", "who made each GPU is stored");
     let samples: i64 = conn.query_row("SELECT COUNT(*) FROM samples", [], |r| r.get(0)).unwrap();
     assert!((16..=30).contains(&samples), "{samples} samples of 2 GPUs over 2.5 s at 0.2 s");
     let xid: String =

@@ -149,7 +149,8 @@ fn a_version_1_recording_replays_and_is_upgraded_by_a_recorder() {
     {
         let conn = rusqlite::Connection::open(&db).unwrap();
         conn.execute_batch(
-            "ALTER TABLE samples DROP COLUMN processes_listed; PRAGMA user_version = 1;",
+            "ALTER TABLE samples DROP COLUMN processes_listed; ALTER TABLE gpus DROP COLUMN vendor;
+             PRAGMA user_version = 1;",
         )
         .unwrap();
     }
@@ -161,7 +162,7 @@ fn a_version_1_recording_replays_and_is_upgraded_by_a_recorder() {
     record_more(&scenario, &db);
     let conn = rusqlite::Connection::open(&db).unwrap();
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 4, "upgraded to the newest schema");
+    assert_eq!(version, 5, "upgraded to the newest schema");
     let doc = json_at(&scenario, &db, &[]);
     assert_eq!(doc["gpus"][1]["processes"], serde_json::json!([]), "listed, and nobody");
 }
@@ -196,7 +197,7 @@ fn a_process_type_is_recorded_or_said_not_recorded() {
         let conn = rusqlite::Connection::open(&db).unwrap();
         conn.execute_batch(
             "ALTER TABLE processes DROP COLUMN kind; UPDATE processes SET start_ticks = 0;
-             PRAGMA user_version = 3;",
+             ALTER TABLE gpus DROP COLUMN vendor; PRAGMA user_version = 3;",
         )
         .unwrap();
     }
@@ -213,7 +214,7 @@ fn a_process_type_is_recorded_or_said_not_recorded() {
     record_more(&scenario, &db);
     let conn = rusqlite::Connection::open(&db).unwrap();
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
     let zeros: i64 = conn
         .query_row("SELECT COUNT(*) FROM processes WHERE start_ticks = 0", [], |r| r.get(0))
         .unwrap();

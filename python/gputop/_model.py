@@ -114,20 +114,30 @@ class Missing(Record):
 
 
 class Gpu(Record):
-    """One GPU: `index`, `name`, `memory`, `utilization`, `temperature`, `power`, `processes`…
+    """One GPU: `index`, `vendor`, `name`, `memory`, `utilization`, `temperature`, `power`,
+    `processes`…
 
+    `vendor` is who made it: `"nvidia"`, `"amd"` or `"intel"` (a document from before AMD and
+    Intel GPUs has none: NVIDIA's). A reading the GPU's kernel driver does not give is `None`,
+    with `missing` saying so (`"not_provided_by_amdgpu"`).
     `processes` is `None` when NVML could not list them (unknown), `[]` when nobody uses the GPU.
     """
 
     __slots__ = ()
     _children = {"processes": Process, "missing": Missing}
 
+    @property
+    def vendor(self):
+        """`"nvidia"`, `"amd"` or `"intel"`."""
+        return self._data.get("vendor", "nvidia")
+
     def __repr__(self):
         d = self._data
         util = (d.get("utilization") or {}).get("gpu_percent")
         memory = d.get("memory") or {}
-        return "Gpu(index={}, name={!r}, status={!r}, gpu_percent={}, memory_used_bytes={}, memory_total_bytes={})".format(
+        return "Gpu(index={}, vendor={!r}, name={!r}, status={!r}, gpu_percent={}, memory_used_bytes={}, memory_total_bytes={})".format(
             d.get("index"),
+            d.get("vendor", "nvidia"),
             d.get("name"),
             d.get("status"),
             util,

@@ -64,9 +64,10 @@ impl KernelXids {
         xids
     }
 
-    /// Gives each GPU its XIDs from the log, matched by bus id (a GPU without one gets none).
+    /// Gives each NVIDIA GPU its XIDs from the log, matched by bus id (a GPU without one gets
+    /// none). XIDs are NVIDIA's driver's: another vendor's GPU keeps its own `events`.
     pub fn attach(&self, gpus: &mut [crate::sample::GpuSample]) {
-        for g in gpus {
+        for g in gpus.iter_mut().filter(|g| g.vendor == crate::sample::Vendor::Nvidia) {
             if let Some(bus) = g.pci_bus_id.as_deref() {
                 g.events = Some(self.for_gpu(bus));
             }

@@ -1,7 +1,9 @@
 //! Is each GPU healthy? What `gputop health` judges from one sample with the board details
 //! and the GPU's events: a GPU that cannot be reached, XID errors, memory rows that failed to
 //! remap or wait for a reset, pages waiting to be retired, uncorrected ECC errors, a PCIe link
-//! narrower than it can be, and hardware slowdowns. Each finding says what to do.
+//! narrower than it can be, and hardware slowdowns. Each finding says what to do. An AMD or
+//! Intel GPU is judged by what its kernel driver gives (AMD's RAS error counts as its ECC);
+//! the checks its driver gives nothing for are listed as not examined, with why, never ok.
 
 pub mod kernel_log;
 pub mod run;
@@ -9,7 +11,9 @@ pub mod xid;
 
 use serde::Serialize;
 
-use crate::sample::{EventSource, FieldKey, GpuSample, GpuStatus, MissingReason, ThrottleReason};
+use crate::sample::{
+    EventSource, FieldKey, GpuSample, GpuStatus, MissingReason, ThrottleReason, Vendor,
+};
 use crate::text::sanitize::sanitize;
 
 /// A verdict, least to most serious: a known failure outranks what could not be examined,
@@ -65,6 +69,7 @@ pub struct Problem {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GpuHealth {
     pub index: u32,
+    pub vendor: Vendor,
     pub uuid: Option<String>,
     pub name: Option<String>,
     pub pci_bus_id: Option<String>,
@@ -90,7 +95,7 @@ pub fn judge(g: &GpuSample, not_examined: Vec<NotExamined>) -> GpuHealth {
                 "its state could not be read: {}",
                 sanitize(g.error.as_deref().unwrap_or("NVML error"))
             ),
-            fix: "run `gputop doctor`; check `sudo dmesg | grep -i nvrm`",
+            fix: kernel_log_hint(g.vendor),
         }),
         GpuStatus::Ok => {}
     }
@@ -126,11 +131,13 @@ pub fn judge(g: &GpuSample, not_examined: Vec<NotExamined>) -> GpuHealth {
     let mut not_examined = not_examined;
     if g.status == GpuStatus::Ok {
         not_examined.extend(refused_checks(g));
+        not_examined.extend(unread_checks(g));
     }
     let seen = problems.first().map_or(Severity::Ok, |p| p.severity);
     let unseen = if not_examined.is_empty() { Severity::Ok } else { Severity::Unknown };
     GpuHealth {
         index: g.index,
+        vendor: g.vendor,
         uuid: g.uuid.clone(),
         name: g.name.clone(),
         pci_bus_id: g.pci_bus_id.clone(),
@@ -145,7 +152,8 @@ pub fn judge(g: &GpuSample, not_examined: Vec<NotExamined>) -> GpuHealth {
 /// to check; a value refused (no permission, an error) is a check not examined.
 const REFUSABLE: [(&str, &[FieldKey]); 5] = [
     ("hardware slowdowns", &[FieldKey::Throttle]),
-    ("ECC errors", &[FieldKey::EccUncorrected]),
+    // NVML refuses the uncorrected count; the DRM source files a card without RAS under `ecc`.
+    ("ECC errors", &[FieldKey::Ecc, FieldKey::EccUncorrected]),
     ("memory rows and pages", &[FieldKey::RemappedRows, FieldKey::RetiredPagesPending]),
     ("PCIe link", &[FieldKey::PcieLinkWidthCurrent, FieldKey::PcieLinkWidthMax]),
     (
@@ -179,9 +187,7 @@ fn refused_checks(g: &GpuSample) -> Vec<NotExamined> {
                 MissingReason::Simulated => ("simulated".into(), "check a real GPU"),
                 MissingReason::NotProvidedByAmdgpu
                 | MissingReason::NotProvidedByI915
-                | MissingReason::NotProvidedByXe => {
-                    (missing.describe(), "the kernel driver has no such check")
-                }
+                | MissingReason::NotProvidedByXe => (missing.describe(), kernel_log_hint(g.vendor)),
                 _ => (
                     match missing.nvml_code {
                         Some(code) => format!("the driver failed to give it (NVML error {code})"),
@@ -193,6 +199,47 @@ fn refused_checks(g: &GpuSample) -> Vec<NotExamined> {
             Some(NotExamined { check, why, fix })
         })
         .collect()
+}
+
+/// On an AMD or Intel GPU, the checks whose values its source reads nowhere and files no
+/// reason for (the board's details come from NVML alone): not examined, never passed.
+/// NVLink is NVIDIA's: there is nothing of it to check on another vendor's GPU.
+fn unread_checks(g: &GpuSample) -> Vec<NotExamined> {
+    if g.vendor == Vendor::Nvidia {
+        return Vec::new();
+    }
+    let d = g.details.as_deref();
+    let read = |check: &str| match check {
+        "hardware slowdowns" => g.throttle.reasons.is_some(),
+        "ECC errors" => g.ecc.uncorrected.is_some(),
+        "memory rows and pages" => {
+            d.is_some_and(|d| d.remapped_rows.is_some() || d.retired_pages_pending.is_some())
+        }
+        "PCIe link" => d.is_some_and(|d| {
+            d.pcie_link_width_current.is_some() && d.pcie_link_width_max.is_some()
+        }),
+        _ => true,
+    };
+    REFUSABLE
+        .iter()
+        .filter(|(check, fields)| {
+            !read(check) && fields.iter().all(|f| g.missing.get(*f).is_none())
+        })
+        .map(|(check, _)| NotExamined {
+            check,
+            why: format!("not read on {} GPUs", g.vendor.label()),
+            fix: kernel_log_hint(g.vendor),
+        })
+        .collect()
+}
+
+/// Where a GPU's driver says what went wrong.
+fn kernel_log_hint(vendor: Vendor) -> &'static str {
+    match vendor {
+        Vendor::Nvidia => "run `gputop doctor`; check `sudo dmesg | grep -i nvrm`",
+        Vendor::Amd => "run `gputop doctor`; check `sudo dmesg | grep -i amdgpu`",
+        Vendor::Intel => "run `gputop doctor`; check `sudo dmesg | grep -iE 'i915|xe'`",
+    }
 }
 
 /// The XID errors the GPU raised that speak of its health (an application's own faults do
@@ -413,5 +460,60 @@ mod tests {
              error 999) (run `gputop doctor`; check `sudo dmesg | grep -i nvrm`); ECC errors not \
              examined: no permission to read it (run as root)"
         );
+    }
+
+    /// An AMD GPU as the DRM source gives it: no clock event reasons, no board details, and
+    /// its ECC from the RAS counts where the card has them.
+    fn amd_gpu(ras: Option<(u64, u64)>) -> GpuSample {
+        use crate::sample::Missing;
+        let mut g = GpuSample::empty(1);
+        g.vendor = Vendor::Amd;
+        g.name = Some("AMD Instinct MI210".into());
+        g.pci_bus_id = Some("0000:03:00.0".into());
+        let lacking = Missing { reason: MissingReason::NotProvidedByAmdgpu, nvml_code: None };
+        g.missing.insert(FieldKey::Throttle, lacking);
+        g.missing.insert(FieldKey::Events, lacking);
+        match ras {
+            Some((corrected, uncorrected)) => {
+                (g.ecc.corrected, g.ecc.uncorrected) = (Some(corrected), Some(uncorrected));
+            }
+            None => g.missing.insert(FieldKey::Ecc, lacking),
+        }
+        g
+    }
+
+    #[test]
+    fn an_amd_gpu_is_judged_by_what_its_driver_gives_and_the_rest_is_not_examined() {
+        let h = judge(&amd_gpu(Some((4, 0))), vec![]);
+        assert_eq!((h.status, h.vendor), (Severity::Unknown, Vendor::Amd), "never ok");
+        let checks: Vec<&str> = h.not_examined.iter().map(|n| n.check).collect();
+        // ECC from RAS is examined; NVLink is NVIDIA's, nothing to check.
+        assert_eq!(checks, ["hardware slowdowns", "memory rows and pages", "PCIe link"]);
+        assert_eq!(
+            line(&h),
+            "GPU 1 (AMD Instinct MI210, 0000:03:00.0) unknown: hardware slowdowns not examined: \
+             not provided by the amdgpu driver (run `gputop doctor`; check `sudo dmesg | grep -i \
+             amdgpu`); memory rows and pages not examined: not read on AMD GPUs (run `gputop \
+             doctor`; check `sudo dmesg | grep -i amdgpu`); PCIe link not examined: not read on \
+             AMD GPUs (run `gputop doctor`; check `sudo dmesg | grep -i amdgpu`)"
+        );
+        // RAS counted uncorrected errors: a finding, as NVIDIA's ECC.
+        let h = judge(&amd_gpu(Some((4, 2))), vec![]);
+        assert_eq!(h.problems[0].what, "2 uncorrected ECC error(s) since the driver loaded");
+        // A card without RAS: its ECC is not examined, with the driver's reason.
+        let h = judge(&amd_gpu(None), vec![]);
+        let ecc = h.not_examined.iter().find(|n| n.check == "ECC errors").unwrap();
+        assert_eq!(ecc.why, "not provided by the amdgpu driver");
+        // XIDs are NVIDIA's: the kernel log's are not given to an AMD GPU at the same address.
+        let xids = kernel_log::KernelXids::parse(
+            "3,1,5000000,-;NVRM: Xid (PCI:0000:03:00): 79, pid=1, GPU has fallen off the bus.\n",
+            chrono::DateTime::UNIX_EPOCH,
+        );
+        let mut nvidia = GpuSample::empty(0);
+        nvidia.pci_bus_id = Some("00000000:03:00.0".into());
+        let mut gpus = [nvidia, amd_gpu(None)];
+        xids.attach(&mut gpus);
+        assert_eq!(gpus[0].events.as_ref().map(|e| e.xid_counts.len()), Some(1));
+        assert_eq!(gpus[1].events, None);
     }
 }

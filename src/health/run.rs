@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::health::kernel_log::KernelXids;
 use crate::health::{self, GpuHealth, NotExamined, Severity};
-use crate::sample::{Missing, MissingReason};
+use crate::sample::{Missing, MissingReason, Vendor};
 use crate::source::Source;
 use crate::text::sanitize::sanitize;
 use crate::Error;
@@ -37,7 +37,7 @@ pub fn report(source: &mut dyn Source, kernel_log: &Path) -> Result<Report, Erro
         Err(e) => {
             let reason =
                 if e.permission { MissingReason::NoPermission } else { MissingReason::Error };
-            for g in &mut snapshot.gpus {
+            for g in snapshot.gpus.iter_mut().filter(|g| g.vendor == Vendor::Nvidia) {
                 g.missing
                     .insert(crate::sample::FieldKey::Events, Missing { reason, nvml_code: None });
             }
@@ -52,8 +52,15 @@ pub fn report(source: &mut dyn Source, kernel_log: &Path) -> Result<Report, Erro
             });
         }
     }
-    let gpus: Vec<GpuHealth> =
-        snapshot.gpus.iter().map(|g| health::judge(g, unseen.clone())).collect();
+    // XIDs are NVIDIA's driver's: an unread log leaves another vendor's GPU nothing unseen.
+    let gpus: Vec<GpuHealth> = snapshot
+        .gpus
+        .iter()
+        .map(|g| {
+            let unseen = if g.vendor == Vendor::Nvidia { unseen.clone() } else { Vec::new() };
+            health::judge(g, unseen)
+        })
+        .collect();
     let mut not_examined = Vec::new();
     if gpus.is_empty() {
         let driver = snapshot.host.driver_version.as_deref().map(sanitize);

@@ -9,6 +9,9 @@ pub const GPU: &str = "gpu";
 pub const UUID: &str = "uuid";
 pub const NAME: &str = "name";
 pub const HOSTNAME: &str = "hostname";
+/// Who made the GPU: `nvidia`, `amd` or `intel` (`Vendor::key`); a reader takes a series
+/// without it (an exporter from before AMD and Intel GPUs) as NVIDIA's.
+pub const VENDOR: &str = "vendor";
 pub const VERSION: &str = "version";
 pub const DRIVER_VERSION: &str = "driver_version";
 pub const PID: &str = "pid";
@@ -27,8 +30,9 @@ pub const XID: &str = "xid";
 pub const KIND: &str = "kind";
 pub const COUNTER: &str = "counter";
 
-/// The labels of every GPU's series, in order.
-pub const GPU_LABELS: [&str; 4] = [GPU, UUID, NAME, HOSTNAME];
+/// The labels of every GPU's series, in order (`vendor` last: added after the others, so the
+/// series of older exporters differ only by its absence).
+pub const GPU_LABELS: [&str; 5] = [GPU, UUID, NAME, HOSTNAME, VENDOR];
 /// A process's labels after its GPU's: who it is, and where it runs (container, pod, Slurm
 /// job; empty on the host).
 pub const PROCESS_LABELS: &[&str] = &[PID, USER, COMMAND, CONTAINER, POD, NAMESPACE, JOB];

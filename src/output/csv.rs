@@ -1,11 +1,12 @@
 //! `--csv`: one row per GPU in base units, with a header. Unavailable values are `N/A`
 //! (which pandas and most CSV readers take as missing), never 0. With many hosts (`--remote`,
-//! `--prometheus`) a `host` column comes first.
+//! `--prometheus`) a `host` column comes first. Columns are only ever added at the end (so
+//! `vendor`, added with AMD and Intel GPUs, is last), so a reader by position keeps working.
 
 use crate::sample::{GpuSample, Snapshot};
 use crate::text::sanitize::sanitize;
 
-const COLUMNS: [&str; 18] = [
+const COLUMNS: [&str; 19] = [
     "timestamp",
     "index",
     "uuid",
@@ -24,6 +25,7 @@ const COLUMNS: [&str; 18] = [
     "clock_memory_mhz",
     "performance_state",
     "process_count",
+    "vendor",
 ];
 
 fn cell<T: ToString>(v: Option<T>) -> String {
@@ -55,6 +57,7 @@ fn record(taken_at: &str, g: &GpuSample) -> [String; COLUMNS.len()] {
         cell(g.clocks.memory_mhz),
         cell(g.performance_state.map(|p| format!("P{p}"))),
         cell(g.processes.as_ref().map(Vec::len)),
+        g.vendor.key().to_string(),
     ]
 }
 
@@ -114,6 +117,8 @@ mod tests {
         ("performance_state", Some("pstate")),
         // gputop's own: nvidia-smi's --query-gpu has no count of processes.
         ("process_count", None),
+        // gputop's own: `nvidia`, `amd` or `intel`.
+        ("vendor", None),
     ];
 
     #[test]
@@ -135,5 +140,17 @@ mod tests {
                 assert_eq!(cell == "N/A", value == "[N/A]", "GPU {gpu} {column}: {cell} {value}");
             }
         }
+    }
+
+    #[test]
+    fn the_vendor_is_the_last_column() {
+        let mut s = crate::source::SimSource::new(crate::scenario::Scenario::demo(2), &[])
+            .unwrap()
+            .sample_at(0.0);
+        s.gpus[1].vendor = crate::sample::Vendor::Amd;
+        assert!(header(&s).trim_end().ends_with(",process_count,vendor"), "{}", header(&s));
+        let rows = rows(&s);
+        let vendors: Vec<&str> = rows.lines().map(|l| l.rsplit(',').next().unwrap()).collect();
+        assert_eq!(vendors, ["nvidia", "amd"], "{rows}");
     }
 }

@@ -53,4 +53,24 @@ mod tests {
         let plain = serde_json::to_string("python train.py — ✓").unwrap();
         assert_eq!(escape_controls(plain.clone()), plain);
     }
+
+    #[test]
+    fn each_gpu_names_its_vendor_and_a_reading_its_driver_lacks_says_so() {
+        use crate::sample::{FieldKey, Missing, MissingReason, Vendor};
+        let mut s = crate::source::SimSource::new(crate::scenario::Scenario::demo(2), &[])
+            .unwrap()
+            .sample_at(0.0);
+        s.gpus[1].vendor = Vendor::Amd;
+        s.gpus[1].performance_state = None;
+        let lacking = Missing { reason: MissingReason::NotProvidedByAmdgpu, nvml_code: None };
+        s.gpus[1].missing.insert(FieldKey::PerformanceState, lacking);
+        let doc: serde_json::Value = serde_json::from_str(&document(&s)).unwrap();
+        assert_eq!(
+            (&doc["gpus"][0]["vendor"], &doc["gpus"][1]["vendor"]),
+            (&"nvidia".into(), &"amd".into())
+        );
+        assert_eq!(doc["gpus"][1]["performance_state"], serde_json::Value::Null);
+        let reason = &doc["gpus"][1]["missing"]["performance_state"]["reason"];
+        assert_eq!(reason, "not_provided_by_amdgpu", "{doc}");
+    }
 }

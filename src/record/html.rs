@@ -47,7 +47,7 @@ pub fn render(r: &Report) -> String {
          body{{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:960px}}\
          table{{border-collapse:collapse;margin:0.5em 0 1.5em}}\
          th,td{{padding:0.2em 0.7em;text-align:right;border-bottom:1px solid #ddd}}\
-         th:nth-child(2),td:nth-child(2){{text-align:left}}\
+         th:nth-child(2),td:nth-child(2),.text{{text-align:left}}\
          svg text{{font-size:11px;fill:#444}} .legend span{{margin-right:1em}}\
          </style></head><body>\n<h1>{t}</h1>\n<p>{n} GPUs, samples every {i} s, {rec} recorded.</p>\n",
         t = esc(&title),
@@ -176,16 +176,17 @@ fn line_chart(page: &mut String, r: &Report, value: impl Fn(&ChartPoint) -> Opti
 
 fn gpu_table(page: &mut String, r: &Report) {
     page.push_str(
-        "<h2>GPUs</h2>\n<table><tr><th>GPU</th><th>Name</th><th>Busy</th><th>Mean</th><th>P95</th>\
+        "<h2>GPUs</h2>\n<table><tr><th>GPU</th><th>Name</th><th class=\"text\">Vendor</th><th>Busy</th><th>Mean</th><th>P95</th>\
          <th>Peak memory</th><th>Energy</th><th>Throttled</th><th>Lost</th></tr>\n",
     );
     let pct = |v: Option<f64>| v.map_or("N/A".into(), |v| format!("{v:.0} %"));
     for g in &r.gpus {
         let _ = writeln!(
             page,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td class=\"text\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             g.index,
             esc(g.name.as_deref().unwrap_or("N/A")),
+            g.vendor.label(),
             pct(g.busy_share.map(|b| b * 100.0)),
             pct(g.mean_utilization_percent),
             g.p95_utilization_percent.map_or("N/A".into(), |p| format!("{p} %")),

@@ -18,11 +18,12 @@ use rusqlite::Connection;
 
 pub use writer::Writer;
 
-/// The schema version (`PRAGMA user_version`) this gputop writes. It reads this one, version 3
-/// (which stored an unknown process start time as 0 and no process type), version 2 (no
-/// per-minute rollups either) and version 1 (which did not say whether a GPU's processes could
-/// be listed either).
-pub const SCHEMA_VERSION: i64 = 4;
+/// The schema version (`PRAGMA user_version`) this gputop writes. It reads this one, version 4
+/// (which did not store who made each GPU: its GPUs were NVIDIA's, read through NVML),
+/// version 3 (which stored an unknown process start time as 0 and no process type either),
+/// version 2 (no per-minute rollups either) and version 1 (which did not say whether a GPU's
+/// processes could be listed either).
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The clock event reasons that mean trouble (hardware, software thermal, hardware thermal,
 /// power brake slowdowns): a sample is throttled when its mask has one.
@@ -36,7 +37,8 @@ CREATE TABLE IF NOT EXISTS gpus (
     uuid TEXT,
     name TEXT,
     pci_bus_id TEXT,
-    memory_total_kib INTEGER
+    memory_total_kib INTEGER,
+    vendor TEXT
 );
 CREATE TABLE IF NOT EXISTS ticks (id INTEGER PRIMARY KEY, taken_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS ticks_by_time ON ticks (taken_at);
@@ -282,6 +284,10 @@ pub fn create(path: &Path) -> Result<Connection, OpenError> {
     }
     if (1..4).contains(&version) {
         upgrade.execute_batch(PROCESSES_TO_VERSION_4).map_err(failed)?;
+    }
+    if (1..5).contains(&version) {
+        // Version 5 says who made each GPU; the GPUs recorded before stay NULL: NVIDIA's.
+        upgrade.execute_batch("ALTER TABLE gpus ADD COLUMN vendor TEXT").map_err(failed)?;
     }
     upgrade.execute_batch(SCHEMA).map_err(failed)?;
     upgrade.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(failed)?;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::sample::{GpuProcess, GpuStatus, MissingReason, Placement, ProcessKind};
+use crate::sample::{GpuProcess, GpuStatus, MissingReason, Placement, ProcessKind, Vendor};
 
 /// A tick that has samples: its id and when it was taken (ms since the epoch).
 pub type Tick = (i64, i64);
@@ -96,20 +96,28 @@ pub struct RecordedGpu {
     pub name: Option<String>,
     pub pci_bus_id: Option<String>,
     pub memory_total_kib: Option<i64>,
+    /// NVIDIA's where not stored (recordings before version 5 were NVML's alone).
+    pub vendor: Vendor,
 }
 
-/// The GPU of id `id` (`samples.gpu_id`).
-pub fn gpu(conn: &Connection, id: i64) -> rusqlite::Result<RecordedGpu> {
+/// The GPU of id `id` (`samples.gpu_id`), from a recording of schema `version`.
+pub fn gpu(conn: &Connection, version: i64, id: i64) -> rusqlite::Result<RecordedGpu> {
+    // Recordings before version 5 did not store the vendor.
+    let vendor = if version >= 5 { "vendor" } else { "NULL" };
     let gpu = conn
         .query_row(
-            "SELECT uuid, name, pci_bus_id, memory_total_kib FROM gpus WHERE id = ?1",
+            &format!(
+                "SELECT uuid, name, pci_bus_id, memory_total_kib, {vendor} FROM gpus WHERE id = ?1"
+            ),
             params![id],
             |r| {
+                let vendor: Option<String> = r.get(4)?;
                 Ok(RecordedGpu {
                     uuid: r.get(0)?,
                     name: r.get(1)?,
                     pci_bus_id: r.get(2)?,
                     memory_total_kib: r.get(3)?,
+                    vendor: vendor.as_deref().and_then(Vendor::from_key).unwrap_or_default(),
                 })
             },
         )
@@ -378,8 +386,8 @@ mod tests {
         );
         assert_eq!((rows[0].utilization_gpu, rows[0].processes_listed), (Some(51), Some(true)));
         assert_eq!(rows[0].memory_used_kib, Some(1 << 18));
-        assert_eq!(gpu(&conn, rows[0].gpu_id).unwrap().uuid.as_deref(), Some("GPU-0"));
-        assert_eq!(gpu(&conn, 999).unwrap(), RecordedGpu::default(), "no row: unknown");
+        assert_eq!(gpu(&conn, version, rows[0].gpu_id).unwrap().uuid.as_deref(), Some("GPU-0"));
+        assert_eq!(gpu(&conn, version, 999).unwrap(), RecordedGpu::default(), "no row: unknown");
         let processes = processes(&conn, version, tick).unwrap();
         let p = &processes[&rows[0].gpu_id][0];
         assert_eq!((p.pid, p.kind, p.start_ticks), (4242, Some(ProcessKind::Graphics), Some(77)));

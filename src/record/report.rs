@@ -130,6 +130,8 @@ fn csv(r: &summary::Report) -> String {
             "energy_kwh",
             "throttled_seconds",
             "lost_seconds",
+            // Added last, so a reader by position keeps working.
+            "vendor",
         ]);
         for g in &r.gpus {
             let _ = w.write_record([
@@ -144,6 +146,7 @@ fn csv(r: &summary::Report) -> String {
                 na(g.energy_kwh.map(|v| format!("{v:.6}"))),
                 g.throttled_seconds.to_string(),
                 g.lost_seconds.to_string(),
+                g.vendor.key().to_string(),
             ]);
         }
     } else {
@@ -186,8 +189,17 @@ fn text(r: &summary::Report) -> Vec<String> {
         ),
         String::new(),
         format!(
-            "{:>3}  {:<24}  {:>5}  {:>5}  {:>4}  {:>9}  {:>10}  {:>9}  {:>7}",
-            "GPU", "NAME", "BUSY", "MEAN", "P95", "PEAK MEM", "ENERGY", "THROTTLED", "LOST"
+            "{:>3}  {:<6}  {:<24}  {:>5}  {:>5}  {:>4}  {:>9}  {:>10}  {:>9}  {:>7}",
+            "GPU",
+            "VENDOR",
+            "NAME",
+            "BUSY",
+            "MEAN",
+            "P95",
+            "PEAK MEM",
+            "ENERGY",
+            "THROTTLED",
+            "LOST"
         ),
     ];
     if r.gpus.is_empty() {
@@ -196,8 +208,9 @@ fn text(r: &summary::Report) -> Vec<String> {
     for g in &r.gpus {
         let name = sanitize(g.name.as_deref().unwrap_or("N/A")).into_owned();
         lines.push(format!(
-            "{:>3}  {}  {:>5}  {:>5}  {:>4}  {:>9}  {:>10}  {:>9}  {:>7}",
+            "{:>3}  {:<6}  {}  {:>5}  {:>5}  {:>4}  {:>9}  {:>10}  {:>9}  {:>7}",
             g.index,
+            g.vendor.label(),
             pad(&truncate(&name, 24, false), 24, true),
             pct(g.busy_share.map(|b| b * 100.0)),
             pct(g.mean_utilization_percent),
@@ -275,4 +288,70 @@ fn text(r: &summary::Report) -> Vec<String> {
         ));
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::sample::{GpuSample, HostInfo, Origin, Snapshot, Vendor, SCHEMA_VERSION};
+
+    /// A report of a host with an NVIDIA GPU and an AMD one, by GPU.
+    fn report(dir: &std::path::Path) -> summary::Report {
+        let path = dir.join("r.db");
+        let mut writer =
+            record::Writer::new(record::create(&path).unwrap(), Duration::from_secs(1)).unwrap();
+        for second in 0..3 {
+            let mut nvidia = GpuSample::empty(0);
+            nvidia.uuid = Some("GPU-0".into());
+            nvidia.name = Some("NVIDIA H100 80GB HBM3".into());
+            let mut amd = GpuSample::empty(1);
+            amd.vendor = Vendor::Amd;
+            amd.name = Some("AMD Instinct MI300X".into());
+            amd.pci_bus_id = Some("0000:03:00.0".into());
+            amd.utilization.gpu_percent = Some(80);
+            writer
+                .write(&Snapshot {
+                    schema_version: SCHEMA_VERSION,
+                    taken_at: chrono::DateTime::from_timestamp(1_800_000_000 + second, 0).unwrap(),
+                    host: HostInfo { hostname: Some("h".into()), ..HostInfo::default() },
+                    gpus: vec![nvidia, amd],
+                    hosts: Vec::new(),
+                    origin: Origin::Live,
+                    warnings: Vec::new(),
+                })
+                .unwrap();
+        }
+        writer.finish().unwrap();
+        let conn = record::open(&path).unwrap();
+        let at = |s| chrono::DateTime::from_timestamp(s, 0).unwrap();
+        summary::build(
+            &conn,
+            at(1_800_000_000),
+            at(1_800_000_003),
+            ReportBy::Gpu,
+            Duration::from_secs(60),
+            Some(10),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn each_gpu_of_a_report_says_who_made_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = report(dir.path());
+        let lines = text(&r);
+        assert!(lines[2].starts_with("GPU  VENDOR  NAME"), "{lines:#?}");
+        assert!(lines[3].starts_with("  0  NVIDIA  NVIDIA H100"), "{lines:#?}");
+        assert!(lines[4].starts_with("  1  AMD     AMD Instinct MI300X"), "{lines:#?}");
+        assert!(lines.iter().all(|l| l.chars().count() <= 100), "{lines:#?}");
+        let csv = csv(&r);
+        assert!(csv.lines().next().unwrap().ends_with(",lost_seconds,vendor"), "{csv}");
+        assert!(csv.lines().nth(2).unwrap().ends_with(",amd"), "{csv}");
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["gpus"][1]["vendor"], "amd", "{json}");
+        let page = record::html::render(&r);
+        assert!(page.contains("<td>AMD Instinct MI300X</td><td class=\"text\">AMD</td>"), "{page}");
+    }
 }

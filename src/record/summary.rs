@@ -12,6 +12,7 @@ use rusqlite::{params, Connection};
 use serde::Serialize;
 
 use super::rollup::{self, GpuMinute, Minutes, ProcessMinute, MINUTE_MS};
+use crate::sample::Vendor;
 /// How many idle-while-held spans a report lists.
 const SPANS: usize = 20;
 
@@ -90,6 +91,8 @@ impl EventReport {
 #[derive(Debug, Serialize)]
 pub struct GpuReport {
     pub index: u32,
+    /// Who made it (`nvidia` in recordings from before vendors were stored).
+    pub vendor: Vendor,
     pub uuid: Option<String>,
     pub name: Option<String>,
     pub samples: u64,
@@ -226,10 +229,10 @@ fn gpus(conn: &Connection, minutes: &Minutes, interval: f64) -> rusqlite::Result
         by_gpu.entry(*gpu).or_default().push((*m, row));
     }
     let mut out = Vec::new();
-    let mut named = conn.prepare_cached("SELECT uuid, name FROM gpus WHERE id = ?1")?;
+    let version = super::read::schema_version(conn)?;
     for (gpu, rows) in by_gpu {
-        let (uuid, name): (Option<String>, Option<String>) =
-            named.query_row(params![gpu], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let super::read::RecordedGpu { uuid, name, vendor, .. } =
+            super::read::gpu(conn, version, gpu)?;
         let mut total = GpuMinute::default();
         let mut index = 0;
         for (_, row) in &rows {
@@ -244,6 +247,7 @@ fn gpus(conn: &Connection, minutes: &Minutes, interval: f64) -> rusqlite::Result
         };
         out.push(GpuReport {
             index,
+            vendor,
             uuid,
             name,
             samples: u64::from(total.samples),

@@ -296,11 +296,7 @@ fn gpu_id(
     known: &mut HashMap<String, i64>,
     g: &GpuSample,
 ) -> rusqlite::Result<i64> {
-    // By UUID; a GPU never seen whole is known by its index on this host.
-    let key = g
-        .uuid
-        .clone()
-        .unwrap_or_else(|| format!("{}#{}", g.host.as_deref().unwrap_or(""), g.index));
+    let key = gpu_key(g);
     if let Some(id) = known.get(&key) {
         return Ok(*id);
     }
@@ -311,14 +307,27 @@ fn gpu_id(
         Some(id) => id,
         None => {
             tx.execute(
-                "INSERT INTO gpus (key, uuid, name, pci_bus_id) VALUES (?1, ?2, ?3, ?4)",
-                params![key, g.uuid, g.name, g.pci_bus_id],
+                "INSERT INTO gpus (key, uuid, name, pci_bus_id, vendor) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![key, g.uuid, g.name, g.pci_bus_id, g.vendor.key()],
             )?;
             tx.last_insert_rowid()
         }
     };
     known.insert(key, id);
     Ok(id)
+}
+
+/// Who a GPU is across samples (`gpus.key`): its UUID; else, for a GPU whose driver has no
+/// UUID (an AMD card without `unique_id`, an Intel card), its PCI bus id on its host, which
+/// stays when the GPUs before it come and go and its index moves; else (a GPU never seen
+/// whole) its index on its host.
+fn gpu_key(g: &GpuSample) -> String {
+    let host = g.host.as_deref().unwrap_or("");
+    match (&g.uuid, &g.pci_bus_id) {
+        (Some(uuid), _) => uuid.clone(),
+        (None, Some(bus)) => format!("{host}@{bus}"),
+        (None, None) => format!("{host}#{}", g.index),
+    }
 }
 
 /// Names a process's user where it was recorded by UID (a directory slow to answer on its

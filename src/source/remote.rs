@@ -420,4 +420,37 @@ mod tests {
         assert!(parse_snapshot(&newer).unwrap_err().starts_with("version mismatch"));
         assert!(parse_snapshot("<html>").unwrap_err().starts_with("bad JSON"));
     }
+
+    #[test]
+    fn a_remote_gpu_keeps_its_vendor_and_one_from_before_vendors_is_nvidias() {
+        use crate::sample::{GpuSample, Missing, MissingReason, Vendor};
+        let mut amd = GpuSample::empty(1);
+        amd.vendor = Vendor::Amd;
+        amd.missing.insert(
+            crate::sample::FieldKey::Throttle,
+            Missing { reason: MissingReason::NotProvidedByAmdgpu, nvml_code: None },
+        );
+        let snapshot = Snapshot {
+            schema_version: SCHEMA_VERSION,
+            taken_at: chrono::Utc::now(),
+            host: HostInfo::default(),
+            gpus: vec![GpuSample::empty(0), amd],
+            hosts: Vec::new(),
+            origin: crate::sample::Origin::Live,
+            warnings: Vec::new(),
+        };
+        let body = serde_json::to_string(&snapshot).unwrap();
+        assert!(body.contains("\"vendor\":\"amd\""), "{body}");
+        let read = parse_snapshot(&body).unwrap();
+        assert_eq!(read.gpus[1].vendor, Vendor::Amd);
+        assert_eq!(
+            read.gpus[1].missing.get(crate::sample::FieldKey::Throttle).map(|m| m.reason),
+            Some(MissingReason::NotProvidedByAmdgpu)
+        );
+        // A host running a gputop from before AMD and Intel GPUs sends no vendor.
+        let old = body.replace("\"vendor\":\"nvidia\",", "").replace("\"vendor\":\"amd\",", "");
+        assert!(!old.contains("vendor"), "{old}");
+        let read = parse_snapshot(&old).unwrap();
+        assert!(read.gpus.iter().all(|g| g.vendor == Vendor::Nvidia));
+    }
 }

@@ -217,7 +217,7 @@ impl ReplaySource {
         if let Some(g) = self.gpus.get(&id) {
             return Ok(g.clone());
         }
-        let g = read::gpu(&self.conn, id)?;
+        let g = read::gpu(&self.conn, self.version, id)?;
         self.gpus.insert(id, g.clone());
         Ok(g)
     }
@@ -256,6 +256,7 @@ fn recorded_gpu(row: SampleRow, info: RecordedGpu, processes: Vec<GpuProcess>) -
     g.uuid = info.uuid;
     g.name = info.name;
     g.pci_bus_id = info.pci_bus_id;
+    g.vendor = info.vendor;
     if status != GpuStatus::Ok {
         return g;
     }
@@ -368,5 +369,95 @@ impl Source for ReplaySource {
             snapshot.gpus.retain(|g| self.selection.iter().any(|s| s.names(g)));
         }
         Ok(snapshot)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::sample::{HostInfo, Origin, Vendor};
+
+    /// Two samples of a host with an NVIDIA GPU and an AMD one whose driver gives no UUID;
+    /// in the second the NVIDIA GPU is gone and the AMD one, now first, has index 0.
+    fn recording(path: &Path) {
+        let conn = record::create(path).unwrap();
+        let mut writer = record::Writer::new(conn, Duration::from_secs(1)).unwrap();
+        let mut nvidia = GpuSample::empty(0);
+        nvidia.uuid = Some("GPU-0".into());
+        let amd = |index: u32, used_mib: u64| {
+            let mut g = GpuSample::empty(index);
+            g.vendor = Vendor::Amd;
+            g.name = Some("AMD Instinct MI210".into());
+            g.pci_bus_id = Some("0000:03:00.0".into());
+            g.memory.total_bytes = Some(64 << 30);
+            g.memory.used_bytes = Some(used_mib << 20);
+            g
+        };
+        for (second, gpus) in [(0, vec![nvidia, amd(1, 100)]), (1, vec![amd(0, 200)])] {
+            writer
+                .write(&Snapshot {
+                    schema_version: SCHEMA_VERSION,
+                    taken_at: chrono::DateTime::from_timestamp(1_800_000_000 + second, 0).unwrap(),
+                    host: HostInfo { hostname: Some("h".into()), ..HostInfo::default() },
+                    gpus,
+                    hosts: Vec::new(),
+                    origin: Origin::Live,
+                    warnings: Vec::new(),
+                })
+                .unwrap();
+        }
+        writer.finish().unwrap();
+    }
+
+    #[test]
+    fn a_gpu_without_a_uuid_is_one_gpu_by_its_bus_id_and_replays_with_its_vendor() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        recording(&path);
+        let conn = record::open(&path).unwrap();
+        let keys: Vec<String> = conn
+            .prepare("SELECT key FROM gpus ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(keys, ["GPU-0", "@0000:03:00.0"], "its index moved; it is the same GPU");
+        let first = Moment::At(chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap());
+        let mut replay = ReplaySource::open(&path, Some(first), &[]).unwrap();
+        let s = replay.sample().unwrap();
+        let who = |g: &GpuSample| (g.index, g.vendor, g.uuid.clone(), g.pci_bus_id.clone());
+        let bus = Some("0000:03:00.0".to_string());
+        assert_eq!(
+            s.gpus.iter().map(who).collect::<Vec<_>>(),
+            [(0, Vendor::Nvidia, Some("GPU-0".into()), None), (1, Vendor::Amd, None, bus.clone())]
+        );
+        // Picked by its bus id, at its new index.
+        let by_bus: GpuSelector = "0000:03:00.0".parse().unwrap();
+        let mut replay = ReplaySource::open(&path, None, &[by_bus]).unwrap();
+        let s = replay.sample().unwrap();
+        assert_eq!(s.gpus.iter().map(who).collect::<Vec<_>>(), [(0, Vendor::Amd, None, bus)]);
+        assert_eq!(s.gpus[0].memory.used_bytes, Some(200 << 20));
+    }
+
+    #[test]
+    fn a_recording_from_before_vendors_replays_its_gpus_as_nvidias_and_is_upgraded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        recording(&path);
+        // As version 4 wrote it: no vendor column.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("ALTER TABLE gpus DROP COLUMN vendor; PRAGMA user_version = 4;")
+            .unwrap();
+        drop(conn);
+        let s = ReplaySource::open(&path, None, &[]).unwrap().sample().unwrap();
+        assert_eq!(s.gpus[0].vendor, Vendor::Nvidia, "recorded by NVML alone");
+        let conn = record::create(&path).unwrap();
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let stored: Option<String> =
+            conn.query_row("SELECT vendor FROM gpus WHERE id = 2", [], |r| r.get(0)).unwrap();
+        assert_eq!((version, stored), (record::SCHEMA_VERSION, None));
     }
 }

@@ -1,16 +1,24 @@
 //! dcgm-exporter's names, units and labels (`serve --dcgm-names`), so dashboards made for it
 //! keep working: its default fields, its profiling fields where GPM gives them, and a MIG
-//! device's memory under its GPU's labels.
+//! device's memory under its GPU's labels. dcgm-exporter only ever exports NVIDIA GPUs: an
+//! AMD or Intel GPU has no DCGM fields and no `nvidiaN` device to name, so it is exported
+//! under gputop's own names with its `vendor` label instead (a dashboard made for
+//! dcgm-exporter ignores those series; gputop's `--prometheus` reads both), never dropped.
 
 use crate::metric_names::dcgm::{self as names, GPU_LABELS};
-use crate::sample::{Activity, GpuStatus, Snapshot};
+use crate::sample::{Activity, GpuStatus, Snapshot, Vendor};
 
 use super::builder::{labels, Builder, Labels};
+use super::MetricsOptions;
 
-pub fn families(b: &mut Builder, s: &Snapshot) {
+pub fn families(b: &mut Builder, s: &Snapshot, opts: &MetricsOptions) {
     let host = s.host.hostname.clone().unwrap_or_default();
     let driver = s.host.driver_version.clone().unwrap_or_default();
     for g in &s.gpus {
+        if g.vendor != Vendor::Nvidia {
+            super::gpu::one_gpu(b, g, &host, opts);
+            continue;
+        }
         let index = g.index.to_string();
         let device = format!("nvidia{index}");
         let uuid = g.uuid.as_deref().unwrap_or("");

@@ -14,29 +14,42 @@ pub fn families(b: &mut Builder, s: &Snapshot, opts: &MetricsOptions) {
         [env!("CARGO_PKG_VERSION"), s.host.driver_version.as_deref().unwrap_or("")],
     );
     b.set(&names::BUILD_INFO, &build, Some(1.0));
-    let energy = b.counter(&names::GPU_ENERGY);
+    // Registered before the GPUs' gauges, where the exposition has always had it.
+    b.counter(&names::GPU_ENERGY);
     for g in &s.gpus {
-        let index = g.index.to_string();
-        let l = labels(
-            &GPU_LABELS,
-            [&index, g.uuid.as_deref().unwrap_or(""), g.name.as_deref().unwrap_or(""), &host],
-        );
-        b.set(&names::GPU_UP, &l, Some(f64::from(u8::from(g.status == GpuStatus::Ok))));
-        // Before the lost GPU is skipped: its XID 79 is the news.
-        if let Some(events) = &g.events {
-            health::events(b, events, &l);
-        }
-        if g.status != GpuStatus::Ok {
-            continue;
-        }
-        gpu_metrics(b, g, &l);
-        b.set(&names::GPU_PROCESSES, &l, g.processes.as_ref().map(|p| p.len() as f64));
-        if let Some(j) = g.power.energy_joules {
-            energy.get_or_create(&l).inc_by(j);
-        }
-        if opts.processes {
-            processes::families(b, g, &l);
-        }
+        one_gpu(b, g, &host, opts);
+    }
+}
+
+/// One GPU's families under gputop's names, labelled with who it is and who made it (also
+/// how `--dcgm-names` exports an AMD or Intel GPU, which dcgm-exporter has no names for).
+pub fn one_gpu(b: &mut Builder, g: &GpuSample, host: &str, opts: &MetricsOptions) {
+    let index = g.index.to_string();
+    let l = labels(
+        &GPU_LABELS,
+        [
+            &index,
+            g.uuid.as_deref().unwrap_or(""),
+            g.name.as_deref().unwrap_or(""),
+            host,
+            g.vendor.key(),
+        ],
+    );
+    b.set(&names::GPU_UP, &l, Some(f64::from(u8::from(g.status == GpuStatus::Ok))));
+    // Before the lost GPU is skipped: its XID 79 is the news.
+    if let Some(events) = &g.events {
+        health::events(b, events, &l);
+    }
+    if g.status != GpuStatus::Ok {
+        return;
+    }
+    gpu_metrics(b, g, &l);
+    b.set(&names::GPU_PROCESSES, &l, g.processes.as_ref().map(|p| p.len() as f64));
+    if let Some(j) = g.power.energy_joules {
+        b.count(&names::GPU_ENERGY, &l, j);
+    }
+    if opts.processes {
+        processes::families(b, g, &l);
     }
 }
 

@@ -36,7 +36,7 @@ pub fn render(snapshot: &Snapshot, opts: &MetricsOptions, freshness: &Freshness)
     let mut b = builder::Builder::default();
     match opts.naming {
         Naming::Gputop => gpu::families(&mut b, snapshot, opts),
-        Naming::Dcgm => dcgm::families(&mut b, snapshot),
+        Naming::Dcgm => dcgm::families(&mut b, snapshot, opts),
     }
     freshness::families(&mut b, snapshot, freshness);
     let mut out = String::new();
@@ -139,7 +139,9 @@ mod tests {
         assert!(text.contains("# TYPE gputop_gpu_utilization_ratio gauge"), "{text}");
         assert!(text.contains("# HELP gputop_gpu_memory_used_bytes GPU memory in use"));
         assert!(
-            text.contains("gputop_gpu_up{gpu=\"1\",uuid=\"\",name=\"\",hostname=\"demo\"} 0"),
+            text.contains(
+                "gputop_gpu_up{gpu=\"1\",uuid=\"\",name=\"\",hostname=\"demo\",vendor=\"nvidia\"} 0"
+            ),
             "{text}"
         );
         assert!(text.contains("# TYPE gputop_gpu_energy_joules counter"));
@@ -153,6 +155,33 @@ mod tests {
             !text.lines().any(|l| l.starts_with("gputop_gpu_fan_speed_ratio{gpu=\"0\"")),
             "{text}"
         );
+    }
+
+    #[test]
+    fn each_gpu_says_who_made_it_and_dcgm_names_are_for_nvidia_alone() {
+        let mut s = snapshot();
+        s.gpus[2].vendor = crate::sample::Vendor::Amd;
+        let gputop_names = MetricsOptions { naming: Naming::Gputop, processes: false };
+        let text = render(&s, &gputop_names, &Freshness::default());
+        let up = |text: &str, gpu: &str| -> Option<String> {
+            let prefix = format!("gputop_gpu_up{{gpu=\"{gpu}\"");
+            text.lines().find(|l| l.starts_with(&prefix)).map(String::from)
+        };
+        assert!(up(&text, "0").unwrap().contains(",vendor=\"nvidia\"}"), "{text}");
+        assert!(up(&text, "2").unwrap().contains(",vendor=\"amd\"}"), "{text}");
+        // dcgm-exporter's names for the NVIDIA GPUs; the AMD one under gputop's, not dropped
+        // and not dressed up as `nvidia2`.
+        let dcgm_names = MetricsOptions { naming: Naming::Dcgm, processes: false };
+        let text = render(&s, &dcgm_names, &Freshness::default());
+        let dcgm = |gpu: &str| {
+            text.lines().any(|l| l.starts_with(&format!("DCGM_FI_DEV_GPU_UTIL{{gpu=\"{gpu}\"")))
+        };
+        assert!(dcgm("0") && !dcgm("2"), "{text}");
+        assert!(!text.contains("device=\"nvidia2\""), "{text}");
+        assert!(up(&text, "2").unwrap().contains(",vendor=\"amd\"}"), "{text}");
+        let amd_util = "gputop_gpu_utilization_ratio{gpu=\"2\"";
+        assert!(text.lines().any(|l| l.starts_with(amd_util)), "{text}");
+        assert!(up(&text, "0").is_none(), "an NVIDIA GPU only under dcgm-exporter's names");
     }
 
     #[test]

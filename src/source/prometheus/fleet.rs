@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::sample::{FieldKey, GpuSample, Missing, MissingReason, RemoteHost, Workload};
+use crate::sample::{FieldKey, GpuSample, Missing, MissingReason, RemoteHost, Vendor, Workload};
 use crate::text::units::age_text;
 
 use crate::metric_names::{dcgm, gputop};
@@ -56,6 +56,7 @@ struct Identity {
     uuid: Option<String>,
     name: Option<String>,
     pci_bus_id: Option<String>,
+    vendor: Vendor,
     workload: Option<Workload>,
     newest: f64,
 }
@@ -188,6 +189,7 @@ impl Assembly {
                 g.uuid = id.uuid;
                 g.name = id.name;
                 g.pci_bus_id = id.pci_bus_id;
+                g.vendor = id.vendor;
                 g.workload = id.workload.and_then(|w| {
                     // Without `exported_pod`, a `pod` equal to the target's own is the exporter's.
                     let own_pod = self.targets.get(&target).and_then(|t| t.pod.as_deref());
@@ -290,9 +292,17 @@ fn identity(labels: &Labels, newest: f64) -> Identity {
         uuid: text(&[gputop::UUID, dcgm::UUID]),
         name: text(&[gputop::NAME, dcgm::MODEL_NAME]),
         pci_bus_id: text(&[dcgm::PCI_BUS_ID]),
+        vendor: vendor(labels),
         workload: (from_dcgm && workload != Workload::default()).then_some(workload),
         newest,
     }
+}
+
+/// Who made the GPU, from gputop's `vendor` label. dcgm-exporter's series and those of a
+/// gputop from before AMD and Intel GPUs have none: those are NVIDIA's, as is a vendor this
+/// gputop does not know (its GPU's other values are read all the same).
+fn vendor(labels: &Labels) -> Vendor {
+    labels.get(gputop::VENDOR).and_then(Vendor::from_key).unwrap_or_default()
 }
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -371,7 +381,7 @@ mod tests {
 
     #[test]
     fn both_vocabularies_make_one_gpu_each() {
-        let gputop = r#""instance":"a:9835","job":"gpu","hostname":"a","gpu":"0","uuid":"GPU-1","name":"H100""#;
+        let gputop = r#""instance":"a:9835","job":"gpu","hostname":"a","gpu":"0","uuid":"GPU-1","name":"MI300X","vendor":"amd""#;
         let dcgm = r#""instance":"b:9400","job":"dcgm","Hostname":"b","gpu":"0","UUID":"GPU-2","modelName":"A100","exported_pod":"train-0","exported_namespace":"ml","pod":"dcgm-exporter-x""#;
         // The values come grouped to instance and GPU; one labelled series per GPU.
         let (a, b) = (r#""instance":"a:9835","gpu":"0""#, r#""instance":"b:9400","gpu":"0""#);
@@ -394,7 +404,9 @@ mod tests {
         let (hosts, gpus) = assemble(&body, 1000.0);
         assert_eq!(gpus.len(), 2);
         let a = &gpus[0];
-        assert_eq!((a.host.as_deref(), a.name.as_deref()), (Some("a"), Some("H100")));
+        assert_eq!((a.host.as_deref(), a.name.as_deref()), (Some("a"), Some("MI300X")));
+        // gputop's `vendor` label; dcgm-exporter's GPUs (no such label) are NVIDIA's.
+        assert_eq!((a.vendor, gpus[1].vendor), (Vendor::Amd, Vendor::Nvidia));
         assert_eq!(a.utilization.gpu_percent, Some(50));
         assert_eq!(a.processes, Some(Vec::new()));
         assert_eq!(a.temperature.gpu_celsius, None);
