@@ -90,7 +90,7 @@ fn json_has_values_in_base_units_and_null_for_unsupported() {
     let doc: Value =
         serde_json::from_str(&stdout_of(gputop(&scenario).args(["--once", "--json"]))).unwrap();
 
-    assert_eq!(doc["schema_version"], 3);
+    assert_eq!(doc["schema_version"], 4);
     assert_eq!(doc["host"]["driver_version"], "550.54.15");
     assert_eq!(doc["host"]["cuda_driver_version"], "12.4");
     let h100 = &doc["gpus"][0];

@@ -27,11 +27,11 @@ def test_query_monitor_and_new_query_take_demo_without_a_gpu():
     r = run_python(code, **NO_GPU)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0] == "4 NVIDIA H100 80GB HBM3 []", r.stdout  # the fourth GPU idles
+    assert lines[0] == "6 NVIDIA H100 80GB HBM3 []", r.stdout  # the fourth GPU idles; then AMD, Intel
     assert lines[1] == "['4242', '4251']", r.stdout
-    assert lines[2] == "8"
-    assert lines[3] == "4 True"
-    assert lines[4] == "4 NVIDIA H100 80GB HBM3"
+    assert lines[2] == "10"  # 8 NVIDIA GPUs, then the AMD and the Intel one
+    assert lines[3] == "6 True"
+    assert lines[4] == "6 NVIDIA H100 80GB HBM3"
     assert lines[5] == "1"
 
 

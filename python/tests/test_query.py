@@ -38,7 +38,7 @@ def test_every_field_equals_the_command_lines_json():
 def test_fields_are_the_scenarios():
     s = gputop.query()
     assert isinstance(s, gputop.Snapshot)
-    assert s.schema_version == 3
+    assert s.schema_version == 4
     assert s.host.driver_version == "550.54.15"
     assert len(s) == 4 and len(s.gpus) == 4
     h100 = s.gpus[0]

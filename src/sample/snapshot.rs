@@ -9,8 +9,9 @@ use super::{GpuSample, HostInfo, RemoteHost};
 /// Bumped on any incompatible change to the JSON document (`docs/json-schema.md`).
 /// Version 2: a GPU's `processes` is `null` when NVML could not list them, and `missing` says
 /// why a value is absent. Version 3: NVLink error counters and a process's `kind` may be
-/// `null` (with their reasons), never a made-up 0 or "compute".
-pub const SCHEMA_VERSION: u32 = 3;
+/// `null` (with their reasons), never a made-up 0 or "compute". Version 4: a GPU's `vendor`, and
+/// the reasons `not_provided_by_amdgpu`/`_i915`/`_xe` (a version 3 reader would reject them).
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// One sample of the whole machine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
