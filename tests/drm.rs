@@ -148,6 +148,52 @@ fn json_has_the_vendor_the_fixture_values_and_the_drivers_reasons() {
 }
 
 #[test]
+fn health_judges_an_amd_gpu_by_what_amdgpu_gives() {
+    if !drm::can_mount() {
+        return;
+    }
+    let (m, _, _) = amd_machine();
+    // Exit 3: a check amdgpu cannot answer leaves the verdict unknown, never ok.
+    let out = m.gputop(&["health", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let doc = json(&out);
+    let gpus = doc["gpus"].as_array().unwrap_or_else(|| panic!("{doc}"));
+    let instinct = gpus.iter().find(|g| g["pci_bus_id"] == "0000:83:00.0").unwrap();
+    assert_eq!(instinct["vendor"], "amd");
+    let problems: Vec<&str> = instinct["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["what"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "1 uncorrected ECC error(s) since the driver loaded",
+        "PCIe link x8 of x16",
+        "memory pages waiting to be retired",
+    ] {
+        assert!(problems.contains(&expected), "{expected} in {problems:?}");
+    }
+    let unseen = |g: &Value| -> Vec<String> {
+        g["not_examined"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["check"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // What amdgpu does not give is not examined, never passed; what it gives is examined.
+    assert_eq!(unseen(instinct), ["hardware slowdowns"], "{instinct}");
+    let radeon = gpus.iter().find(|g| g["pci_bus_id"] == "0000:03:00.0").unwrap();
+    assert_eq!(
+        unseen(radeon),
+        ["hardware slowdowns", "ECC errors", "memory rows and pages"],
+        "{radeon}"
+    );
+    assert_eq!(radeon["status"], "unknown", "{radeon}");
+    assert!(radeon["problems"].as_array().unwrap().is_empty(), "a full-width link: {radeon}");
+}
+
+#[test]
 fn csv_has_a_row_per_card() {
     if !drm::can_mount() {
         return;
@@ -161,7 +207,7 @@ fn csv_has_a_row_per_card() {
     assert_eq!(
         radeon,
         "0,N/A,AMD Navi 31 [Radeon RX 7900 XT/7900 XTX/7900 GRE/7900M],0000:03:00.0,ok,51,37,12,\
-         4294967296,25753026560,211,303,36,1895,1249,N/A,1"
+         4294967296,25753026560,211,303,36,1895,1249,N/A,1,amd"
     );
     let instinct = lines[2].split_once(',').unwrap().1;
     assert!(

@@ -10,6 +10,7 @@
 mod amdgpu;
 pub mod cards;
 mod clients;
+mod details;
 mod fdinfo;
 mod hwmon;
 mod intel;
@@ -26,7 +27,7 @@ use self::hwmon::Sensors;
 use self::intel::IntelReadings;
 use super::fdscan::{scan_drm_fds, DrmScan};
 use super::host::HostLookup;
-use super::SampleOptions;
+use super::{DetailLevel, SampleOptions};
 use crate::sample::{
     FieldKey, GpuProcess, GpuSample, GpuStatus, Missing, MissingReason, ProcessKind,
 };
@@ -123,6 +124,9 @@ impl DrmSource {
                 let mut gpu = sample_card(card, name.clone(), index, &clients, power, totals);
                 let kfd = card.pci_bus_id.as_ref().and_then(|a| compute.get(a));
                 gpu.processes = Some(processes(card, &clients, kfd));
+                if self.options.details != DetailLevel::None && gpu.status == GpuStatus::Ok {
+                    gpu.details = Some(Box::new(details::read_details(card)));
+                }
                 gpu
             })
             .collect();
@@ -130,7 +134,7 @@ impl DrmSource {
             self.lookup.fill(gpus.iter_mut().flat_map(|g| g.processes.iter_mut().flatten()));
         }
         let mut warnings = Vec::new();
-        if !complete {
+        if scan.unreadable > 0 {
             warnings.push(format!(
                 "AMD/Intel GPU processes: the open files of {} processes could not be read \
                  (other users'): run as root to see every process and the totals from them",

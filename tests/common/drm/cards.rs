@@ -160,8 +160,11 @@ fn radeon(dev: &Path, hwmon: &Path) {
             // thermal.rst: one level a line, `*` on the current one.
             ("pp_dpm_sclk", "0: 500Mhz\n1: 1895Mhz *\n2: 2482Mhz\n"),
             ("pp_dpm_mclk", "0: 96Mhz\n1: 456Mhz\n2: 772Mhz\n3: 1249Mhz *\n"),
+            // Documentation/ABI/testing/sysfs-bus-pci: every PCIe device's link.
             ("current_link_speed", "16.0 GT/s PCIe\n"),
             ("current_link_width", "16\n"),
+            ("max_link_speed", "16.0 GT/s PCIe\n"),
+            ("max_link_width", "16\n"),
         ],
     );
     write_all(
@@ -204,6 +207,16 @@ fn instinct(sys: &Path, dev: &Path, hwmon: &Path) {
             ("ras/features", "feature mask: 0x3fff\n"),
             ("ras/umc_err_count", "ue: 1\nce: 4\n"),
             ("ras/gfx_err_count", "ue: 0\nce: 2\n"),
+            // ras.rst: one retired page (R) and one waiting for a reset (P).
+            (
+                "ras/gpu_vram_bad_pages",
+                "0x00000100 : 0x00001000 : R\n0x00000200 : 0x00001000 : P\n",
+            ),
+            // A link trained at half its width: health's PCIe finding.
+            ("current_link_speed", "32.0 GT/s PCIe\n"),
+            ("current_link_width", "8\n"),
+            ("max_link_speed", "32.0 GT/s PCIe\n"),
+            ("max_link_width", "16\n"),
         ],
     );
     // No edge sensor and no fan: MI300 reports the hotspot (junction) and HBM temperatures.

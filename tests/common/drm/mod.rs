@@ -147,7 +147,9 @@ impl Machine {
         let mut script = String::from("set -e\n");
         script += &format!("mount --bind '{}' /sys\n", self.sys().display());
         script += "mount -t tmpfs -o mode=755 gputop-test-dev /dev\n";
-        script += "mknod -m 666 /dev/null c 1 3\nmkdir -m 755 /dev/dri\n";
+        // /dev/kmsg: `gputop health` reads the kernel log for XIDs.
+        script +=
+            "mknod -m 666 /dev/null c 1 3\nmknod -m 644 /dev/kmsg c 1 11\nmkdir -m 755 /dev/dri\n";
         script += &format!(
             "for d in /usr/share/libdrm /usr/local/share/libdrm /opt/amdgpu/share/libdrm \
              /usr/share/misc /usr/share/hwdata; do \
