@@ -302,6 +302,13 @@ pub fn memory_problems(g: &GpuSample) -> Vec<Problem> {
             });
         }
     }
+    if details.and_then(|d| d.retired_pages_failed) == Some(true) {
+        problems.push(Problem {
+            severity: Severity::Failure,
+            what: "memory pages with errors could not be retired (still in use)".into(),
+            fix: "take the GPU out of service; check `sudo dmesg | grep -i amdgpu`",
+        });
+    }
     if details.and_then(|d| d.retired_pages_pending) == Some(true) {
         problems.push(Problem {
             severity: Severity::Warning,
