@@ -3,9 +3,8 @@
 //! handing a CUDA job the integrated Intel GPU). Same fixtures as tests/drm.rs, in a private
 //! mount namespace, as root (CI); elsewhere SKIPPED, and a failure when CI=true.
 
-// The fixtures serve tests/drm.rs too: what this file leaves unused is theirs.
-#[allow(dead_code)]
 mod common;
+// The fixtures serve tests/drm.rs too: what this file leaves unused is theirs.
 #[allow(dead_code)]
 #[path = "common/drm/mod.rs"]
 mod drm;
