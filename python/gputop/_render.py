@@ -59,17 +59,29 @@ def gpu_line(gpu, name_width):
     return line
 
 
+def _names_nvidia_driver(doc):
+    host = doc.get("host") or {}
+    gpus = doc.get("gpus") or []
+    return bool(host.get("driver_version")) or any(
+        (g.get("vendor") or "nvidia") == "nvidia" for g in gpus
+    )
+
+
 def text(snapshot):
     doc = snapshot.to_dict()
     gpus = doc.get("gpus") or []
     width = max([len(clean(g.get("name"))) for g in gpus] + [0])
     host = doc.get("host") or {}
-    header = "{}  {}  driver {}  CUDA {}".format(
+    header = "{}  {}".format(
         clean(host.get("hostname") or "?"),
         clean(doc.get("taken_at", "")).replace("T", " ")[:19],
-        clean(host.get("driver_version") or "N/A"),
-        clean(host.get("cuda_driver_version") or "N/A"),
     )
+    # Only AMD and Intel GPUs: no NVIDIA driver to name (as the gputop command's header).
+    if _names_nvidia_driver(doc):
+        header += "  driver {}  CUDA {}".format(
+            clean(host.get("driver_version") or "N/A"),
+            clean(host.get("cuda_driver_version") or "N/A"),
+        )
     lines = [header] + [gpu_line(g, width) for g in gpus]
     if not gpus:
         lines.append("(no GPUs)")

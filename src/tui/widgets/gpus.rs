@@ -167,8 +167,18 @@ fn gauges<'a>(gpu: &GpuSample, theme: &Theme, width: u16) -> Line<'a> {
 }
 
 /// Clocks, fan, encoder/decoder and PCIe: everything else worth a glance.
+/// A clock and its maximum, "1500/1980 MHz"; what is unknown left out ("300 MHz"), "N/A" for
+/// neither: never "N/A MHz".
+fn clock(now: Option<u32>, max: Option<u32>) -> String {
+    match (now, max) {
+        (Some(now), Some(max)) => format!("{now}/{max} MHz"),
+        (Some(now), None) => format!("{now} MHz"),
+        (None, Some(max)) => format!("N/A/{max} MHz"),
+        (None, None) => "N/A".into(),
+    }
+}
+
 fn details<'a>(gpu: &GpuSample, theme: &Theme) -> Line<'a> {
-    let n = |v: Option<u32>| v.map_or("N/A".into(), |v| v.to_string());
     let c = &gpu.clocks;
     let (up, down) = if theme.ascii { ("TX ", "RX ") } else { ("↑", "↓") };
     let rate = |b: Option<u64>| b.map_or("N/A".into(), |b| format!("{}/s", human_bytes(b)));
@@ -176,9 +186,9 @@ fn details<'a>(gpu: &GpuSample, theme: &Theme) -> Line<'a> {
     spans.extend(mig(gpu, theme));
     spans.extend([
         Span::styled("SM ", theme.dim),
-        Span::raw(format!("{}/{} MHz  ", n(c.sm_mhz), n(c.sm_max_mhz))),
+        Span::raw(format!("{}  ", clock(c.sm_mhz, c.sm_max_mhz))),
         Span::styled("MEM ", theme.dim),
-        Span::raw(format!("{} MHz  ", n(c.memory_mhz))),
+        Span::raw(format!("{}  ", clock(c.memory_mhz, None))),
         Span::styled("FAN ", theme.dim),
         Span::raw(format!("{}  ", gpu.fan_percent.map_or("N/A".into(), |f| format!("{f}%")))),
         Span::styled("ENC ", theme.dim),
