@@ -130,6 +130,18 @@ fn first_hwmon(device: &Path) -> Option<PathBuf> {
     dirs.into_iter().next()
 }
 
+/// Whether the PCI function no longer answers: its config space (`device/config`) reads all
+/// ones, 0xffff for the vendor ID in its first two bytes, as it does for a device that fell
+/// off the bus. sysfs's `vendor` file keeps the value read at probe time, so it cannot tell.
+/// A config space that cannot be read says nothing.
+pub fn fell_off_the_bus(device: &Path) -> bool {
+    use std::io::Read;
+    let mut vendor = [0u8; 2];
+    std::fs::File::open(device.join("config"))
+        .and_then(|mut f| f.read_exact(&mut vendor))
+        .is_ok_and(|()| vendor == [0xff, 0xff])
+}
+
 /// A sysfs attribute, trimmed: these are a line each, so a few KiB bound any of them.
 pub fn read(path: &Path) -> Option<String> {
     use std::io::Read;
@@ -189,5 +201,15 @@ mod tests {
         assert_eq!(cards[0].revision, Some(0xc8));
         assert!(cards[0].hwmon.as_ref().unwrap().ends_with("hwmon4"));
         assert!(discover(&c.join("missing")).is_empty());
+    }
+
+    #[test]
+    fn a_config_space_of_all_ones_fell_off_the_bus() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(!fell_off_the_bus(dir.path()), "no config file says nothing");
+        std::fs::write(dir.path().join("config"), [0x02, 0x10, 0x4c, 0x74]).unwrap();
+        assert!(!fell_off_the_bus(dir.path()));
+        std::fs::write(dir.path().join("config"), [0xff; 64]).unwrap();
+        assert!(fell_off_the_bus(dir.path()));
     }
 }
