@@ -191,7 +191,10 @@ impl DrmSource {
             .iter()
             .zip(self.energy.iter_mut())
             .map(|(card, previous)| {
-                let joules = card.hwmon.as_ref().and_then(|h| Sensors::read(h).energy_joules)?;
+                let joules = card
+                    .hwmon
+                    .as_ref()
+                    .and_then(|h| Sensors::read(h, card.driver).energy_joules)?;
                 let before = previous.replace((joules, now));
                 let (j0, t0) = before?;
                 let seconds = now.duration_since(t0).as_secs_f64();
@@ -232,7 +235,7 @@ fn sample_card(
     g.name = Some(name);
     g.pci_bus_id = card.pci_bus_id.clone();
     g.uuid = cards::read(&card.device.join("unique_id")).filter(|u| !u.is_empty());
-    let sensors = card.hwmon.as_deref().map(Sensors::read).unwrap_or_default();
+    let sensors = card.hwmon.as_deref().map(|h| Sensors::read(h, card.driver)).unwrap_or_default();
     g.temperature.gpu_celsius = sensors.temperature_celsius;
     g.temperature.slowdown_celsius = sensors.critical_celsius;
     g.temperature.shutdown_celsius = sensors.emergency_celsius;
