@@ -222,6 +222,8 @@ fn query_gpu_gives_the_fixture_values_and_na_where_the_driver_has_none() {
     if !drm::can_mount() {
         return;
     }
+    // card0..card3 out of PCI order: the indices follow the PCI addresses, as ROCm's and
+    // Level Zero's ordinals do.
     let m = Machine::new(&[Card::Radeon, Card::Instinct, Card::ArcXe, Card::IntegratedI915]);
     let fields = "index,name,pci.bus_id,utilization.gpu,memory.used,memory.total,\
                   temperature.gpu,power.draw,power.limit,fan.speed,clocks.sm";
@@ -231,13 +233,13 @@ fn query_gpu_gives_the_fixture_values_and_na_where_the_driver_has_none() {
     assert_eq!(rows.len(), 4, "{rows:#?}");
     assert_eq!(
         rows[0],
-        "0, AMD Navi 31 [Radeon RX 7900 XT/7900 XTX/7900 GRE/7900M], 0000:03:00.0, 37 %, \
-         4096 MiB, 24560 MiB, 51, 211.00 W, 303.00 W, 36 %, 1895 MHz"
+        "0, Intel AlderLake-S GT1, 0000:00:02.0, 0 %, [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], \
+         1450 MHz"
     );
     assert_eq!(
         rows[1],
-        "1, AMD Aqua Vanjaram [Instinct MI300X], 0000:83:00.0, 88 %, 16384 MiB, 196288 MiB, \
-         54, 412.00 W, 750.00 W, [N/A], 1950 MHz"
+        "1, AMD Navi 31 [Radeon RX 7900 XT/7900 XTX/7900 GRE/7900M], 0000:03:00.0, 37 %, \
+         4096 MiB, 24560 MiB, 51, 211.00 W, 303.00 W, 36 %, 1895 MHz"
     );
     assert!(
         rows[2].starts_with(
@@ -248,8 +250,8 @@ fn query_gpu_gives_the_fixture_values_and_na_where_the_driver_has_none() {
     assert!(rows[2].ends_with(", 190.00 W, [N/A], 2450 MHz"), "{rows:#?}");
     assert_eq!(
         rows[3],
-        "3, Intel AlderLake-S GT1, 0000:00:02.0, 0 %, [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], \
-         1450 MHz"
+        "3, AMD Aqua Vanjaram [Instinct MI300X], 0000:83:00.0, 88 %, 16384 MiB, 196288 MiB, \
+         54, 412.00 W, 750.00 W, [N/A], 1950 MHz"
     );
 }
 
