@@ -626,3 +626,33 @@ fn a_gpu_whose_config_space_reads_all_ones_is_lost() {
     assert!(lost["error"].as_str().unwrap().contains("fell off the bus"), "{lost:#}");
     assert_eq!(gpu(&doc, "0000:04:00.0")["status"], "ok");
 }
+
+/// An i915 GPU whose client prints no engine keys (before Gen 8 i915 has no busy stats):
+/// its utilization and the process's share are unknown with i915's reason, never 0; on the
+/// Radeon, a client with graphics time only leaves the encoder unknown.
+#[test]
+fn a_driver_that_prints_no_engine_keys_leaves_the_share_unknown_not_0() {
+    if !drm::can_mount() {
+        return;
+    }
+    let mut m = Machine::new(&[Card::IntegratedI915, Card::Radeon]);
+    let igpu = m.render_node(Card::IntegratedI915);
+    let no_engines: String = i915_fdinfo(4, "0000:00:02.0", 0)
+        .lines()
+        .filter(|l| !l.starts_with("drm-engine"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let old = m.client(&[(3, igpu, no_engines)]);
+    let radeon = m.render_node(Card::Radeon);
+    m.client(&[(3, radeon, amdgpu_fdinfo(6, "0000:03:00.0", 64, 1_000))]);
+    let doc = json(&run(m.gputop(&["--once", "--json"])));
+    let i915 = gpu(&doc, "0000:00:02.0");
+    assert_eq!(i915["utilization"]["gpu_percent"], Value::Null, "{i915:#}");
+    assert_eq!(reason(i915, "utilization"), "not_provided_by_i915");
+    let process = &i915["processes"][0];
+    assert_eq!((&process["pid"], &process["sm_percent"]), (&Value::from(old), &Value::Null));
+    assert_eq!(process["missing"]["processes.sm_percent"]["reason"], "not_provided_by_i915");
+    let amd = gpu(&doc, "0000:03:00.0");
+    assert_eq!(amd["utilization"]["encoder_percent"], Value::Null, "{amd:#}");
+    assert_eq!(amd["processes"][0]["sm_percent"], 0, "its gfx time is known: {amd:#}");
+}

@@ -41,6 +41,9 @@ pub struct CardClients {
 pub struct ProcessUse {
     pub memory_bytes: Option<u64>,
     pub busy_percent: Option<f64>,
+    /// Whether any of its clients prints a compute or render engine's counters at all
+    /// (without, its share is something the driver does not provide).
+    pub reports_engines: bool,
 }
 
 /// The counters of every client at the previous sample, for the shares of the next.
@@ -140,8 +143,15 @@ impl Clients {
         for ((card, pid), keys) in holders {
             let mut memory: Option<u64> = None;
             let mut engines: BTreeMap<&str, f64> = BTreeMap::new();
+            let mut reports_engines = false;
             for key in &keys {
-                if let Some(bytes) = current[key].device_memory_bytes() {
+                let usage = &current[key];
+                reports_engines |= usage
+                    .engine_ns
+                    .keys()
+                    .chain(usage.cycles.keys())
+                    .any(|e| class(e) == EngineClass::Compute);
+                if let Some(bytes) = usage.device_memory_bytes() {
                     memory = Some(memory.unwrap_or(0).saturating_add(bytes));
                 }
                 for (engine, share) in shares.get(key).into_iter().flatten() {
@@ -154,9 +164,10 @@ impl Clients {
                 .filter(|(e, _)| class(e) == EngineClass::Compute)
                 .map(|(_, s)| s.min(100.0))
                 .reduce(f64::max);
-            out[card]
-                .processes
-                .insert(pid, ProcessUse { memory_bytes: memory, busy_percent: busy });
+            out[card].processes.insert(
+                pid,
+                ProcessUse { memory_bytes: memory, busy_percent: busy, reports_engines },
+            );
         }
         // drm-usage-stats.rst: a counter may read lower than before for a while; the reader
         // keeps the larger previous value until it catches up (else the catch-up counts twice).
@@ -352,6 +363,7 @@ mod tests {
         let second = clients.sample(&cards, &scan, t0 + Duration::from_secs(1));
         assert_eq!(second[0].busy_percent, None, "no engine keys: unknown, not 0");
         assert_eq!(second[0].processes[&10].busy_percent, None);
+        assert!(!second[0].processes[&10].reports_engines);
         assert_eq!(second[0].encoder_percent, None);
         assert_eq!(second[1].busy_percent, Some(0.0), "no client at all: idle");
         // A gfx client: its class is known; the encoder no client reports is not.

@@ -363,6 +363,12 @@ fn processes(
                     .kind_unknown(card.driver.not_provided()),
             };
             p.sm_percent = drm.and_then(|d| d.busy_percent).map(|b| b.round() as u32);
+            // No engine counters (an old i915, or a ROCm process KFD lists without any DRM
+            // engine lines): the driver does not give its share.
+            if !drm.is_some_and(|d| d.reports_engines) {
+                let reason = Missing { reason: card.driver.not_provided(), nvml_code: None };
+                p.missing.insert(FieldKey::ProcessesUtilization, reason);
+            }
             p
         })
         .collect()
