@@ -150,7 +150,8 @@ pub struct DrmFd {
 }
 
 /// Every open DRM file found, and how many processes' fd tables could not be read (other
-/// users' processes, without root): while that is not 0 the list is not everyone's.
+/// users' or root's processes, without root; kernel threads are not counted): while that is
+/// not 0 the list is not everyone's.
 #[derive(Debug, Default)]
 pub struct DrmScan {
     pub fds: Vec<DrmFd>,
