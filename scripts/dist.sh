@@ -219,8 +219,9 @@ for t in "${TARGETS[@]}"; do
   tar -C "$SHARE/stage" --sort=name --owner=0 --group=0 --numeric-owner -czf "dist/$name.tar.gz" "$name"
 done
 
-# --- .deb and .rpm of the binaries just built (no rebuild, no strip: the release profile keeps
-# the symbols that make a backtrace readable). ---
+# --- .deb and .rpm of the binaries just built (no rebuild, and no strip of cargo-deb's: the
+# binary is packaged as the checks above saw it; zig's linker already writes no symbol table,
+# so a backtrace names no functions, and a panic's one line is what a report carries). ---
 for t in "${TARGETS[@]}"; do
   step "cargo deb / generate-rpm $t"
   cargo deb --quiet --no-build --no-strip --target "$t" --output dist/ || die "cargo deb --target $t failed"

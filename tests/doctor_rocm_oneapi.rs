@@ -305,6 +305,14 @@ fn an_amd_gpu_without_its_driver_is_a_failure() {
     assert_eq!(title(module), "The amdgpu kernel module is not loaded");
     assert!(fix(module).contains("sudo modprobe amdgpu"), "{module}");
     assert!(title(finding(&report, "pci")).contains("not applicable"), "{report:#}");
+
+    // An Instinct MI300 is a processing accelerator (class 0x12), not a display controller.
+    let m = Machine::bare();
+    m.file("sys/bus/pci/devices/0000:83:00.0/vendor", "0x1002\n");
+    m.file("sys/bus/pci/devices/0000:83:00.0/class", "0x120000\n");
+    let (code, report) = m.json();
+    assert_eq!(code, 2, "{report:#}");
+    assert_eq!(title(finding(&report, "amdgpu_module")), "The amdgpu kernel module is not loaded");
 }
 
 #[test]

@@ -32,7 +32,7 @@ fn json_lines_parse_one_by_one_on_the_sampling_grid() {
     assert_eq!(docs.len(), 6);
     assert!(docs
         .iter()
-        .all(|d| d["gpus"].as_array().unwrap().len() == 2 && d["schema_version"] == 3));
+        .all(|d| d["gpus"].as_array().unwrap().len() == 2 && d["schema_version"] == 4));
     let times: Vec<chrono::DateTime<chrono::Utc>> =
         docs.iter().map(|d| d["taken_at"].as_str().unwrap().parse().unwrap()).collect();
     // Sample N is due at start + N × interval: five intervals from the first to the last.

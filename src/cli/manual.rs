@@ -121,6 +121,13 @@ When set and not empty, no colours (the monitor's theme is mono).
 \fBselect\fR and \fBwait\fR choose among these GPUs when it is set; \fBwait\fR sets it
 for CMD, with CUDA_DEVICE_ORDER=PCI_BUS_ID.
 .TP
+.BR ROCR_VISIBLE_DEVICES ", " HIP_VISIBLE_DEVICES
+The same for AMD GPUs (\fB\-\-vendor amd\fR): \fBwait\fR sets ROCR_VISIBLE_DEVICES to the
+GPUs' AMD ordinals and HIP_VISIBLE_DEVICES to their positions within it.
+.TP
+.B ZE_AFFINITY_MASK
+The same for Intel GPUs (\fB\-\-vendor intel\fR), with ZE_ENABLE_PCI_ID_DEVICE_ORDER=1.
+.TP
 .B XDG_CONFIG_HOME
 Where the configuration file is looked for (default ~/.config).
 .TP

@@ -24,7 +24,7 @@ pub const NVML_LIB_ENV: &str = "GPUTOP_NVML_LIB";
 /// The variable `--host-proc` defaults to, for the Python module too.
 pub const HOST_PROC_ENV: &str = "GPUTOP_HOST_PROC";
 
-/// A fast terminal GPU monitor for NVIDIA GPUs.
+/// A fast terminal GPU monitor for NVIDIA, AMD and Intel GPUs.
 ///
 /// Run without options for the interactive monitor; `--once` for a one-shot table, JSON or CSV;
 /// `--query-gpu` for nvidia-smi compatible output; `--watch` for a plain refreshing view that

@@ -77,6 +77,11 @@ pub struct GpuHealth {
     pub problems: Vec<Problem>,
     /// Checks that could not run on this GPU: the verdict is then at best unknown.
     pub not_examined: Vec<NotExamined>,
+    /// Checks an AMD or Intel GPU's driver gives nothing for (clock slowdown reasons, …): said,
+    /// in the line and here, and like a property an NVIDIA GPU lacks (NOT_SUPPORTED) they leave
+    /// the verdict to what could be examined. Left out of JSON when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_available: Vec<NotExamined>,
 }
 
 /// The problems of one GPU, worst first, with the checks that could not run on it (the
@@ -129,9 +134,16 @@ pub fn judge(g: &GpuSample, not_examined: Vec<NotExamined>) -> GpuHealth {
     }
     problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
     let mut not_examined = not_examined;
+    let mut not_available = Vec::new();
     if g.status == GpuStatus::Ok {
-        not_examined.extend(refused_checks(g));
-        not_examined.extend(unread_checks(g));
+        for check in refused_checks(g) {
+            if check.driver_lacks {
+                not_available.push(check.entry);
+            } else {
+                not_examined.push(check.entry);
+            }
+        }
+        not_available.extend(unread_checks(g));
     }
     let seen = problems.first().map_or(Severity::Ok, |p| p.severity);
     let unseen = if not_examined.is_empty() { Severity::Ok } else { Severity::Unknown };
@@ -144,7 +156,15 @@ pub fn judge(g: &GpuSample, not_examined: Vec<NotExamined>) -> GpuHealth {
         status: seen.max(unseen),
         problems,
         not_examined,
+        not_available,
     }
+}
+
+/// A check whose values are missing, and whether that is the GPU's driver having none (which
+/// does not make the verdict unknown) rather than a refusal or a failure (which does).
+struct Missed {
+    entry: NotExamined,
+    driver_lacks: bool,
 }
 
 /// The checks above that read a value the driver can refuse, by the fields they read. A GPU
@@ -167,8 +187,9 @@ const REFUSABLE: [(&str, &[FieldKey]); 5] = [
     ),
 ];
 
-/// The checks whose values the driver refused on `g`: never counted as passed.
-fn refused_checks(g: &GpuSample) -> Vec<NotExamined> {
+/// The checks whose values the driver refused on `g` (never counted as passed), or that its
+/// kernel driver does not give (AMD's and Intel's).
+fn refused_checks(g: &GpuSample) -> Vec<Missed> {
     REFUSABLE
         .iter()
         .filter_map(|(check, fields)| {
@@ -196,13 +217,19 @@ fn refused_checks(g: &GpuSample) -> Vec<NotExamined> {
                     "run `gputop doctor`; check `sudo dmesg | grep -i nvrm`",
                 ),
             };
-            Some(NotExamined { check, why, fix })
+            let driver_lacks = matches!(
+                missing.reason,
+                MissingReason::NotProvidedByAmdgpu
+                    | MissingReason::NotProvidedByI915
+                    | MissingReason::NotProvidedByXe
+            );
+            Some(Missed { entry: NotExamined { check, why, fix }, driver_lacks })
         })
         .collect()
 }
 
 /// On an AMD or Intel GPU, the checks whose values its source reads nowhere and files no
-/// reason for (the board's details come from NVML alone): not examined, never passed.
+/// reason for (a simulated one's board details): not available there, never passed.
 /// NVLink is NVIDIA's: there is nothing of it to check on another vendor's GPU.
 fn unread_checks(g: &GpuSample) -> Vec<NotExamined> {
     if g.vendor == Vendor::Nvidia {
@@ -302,6 +329,13 @@ pub fn memory_problems(g: &GpuSample) -> Vec<Problem> {
             });
         }
     }
+    if details.and_then(|d| d.retired_pages_failed) == Some(true) {
+        problems.push(Problem {
+            severity: Severity::Failure,
+            what: "memory pages with errors could not be retired (still in use)".into(),
+            fix: "take the GPU out of service; check `sudo dmesg | grep -i amdgpu`",
+        });
+    }
     if details.and_then(|d| d.retired_pages_pending) == Some(true) {
         problems.push(Problem {
             severity: Severity::Warning,
@@ -361,6 +395,7 @@ pub fn line(h: &GpuHealth) -> String {
     said.extend(
         h.not_examined.iter().map(|n| format!("{} not examined: {} ({})", n.check, n.why, n.fix)),
     );
+    said.extend(h.not_available.iter().map(|n| format!("{} not checked ({})", n.check, n.why)));
     let name = [h.name.as_deref(), h.pci_bus_id.as_deref().or(h.uuid.as_deref())]
         .into_iter()
         .flatten()
@@ -483,26 +518,34 @@ mod tests {
     }
 
     #[test]
-    fn an_amd_gpu_is_judged_by_what_its_driver_gives_and_the_rest_is_not_examined() {
+    fn an_amd_gpu_is_judged_by_what_its_driver_gives_and_says_what_it_lacks() {
         let h = judge(&amd_gpu(Some((4, 0))), vec![]);
-        assert_eq!((h.status, h.vendor), (Severity::Unknown, Vendor::Amd), "never ok");
-        let checks: Vec<&str> = h.not_examined.iter().map(|n| n.check).collect();
-        // ECC from RAS is examined; NVLink is NVIDIA's, nothing to check.
-        assert_eq!(checks, ["hardware slowdowns", "memory rows and pages", "PCIe link"]);
+        // What amdgpu has no file for is said, and like an NVIDIA GPU's NOT_SUPPORTED does not
+        // make the verdict unknown; ECC from RAS is examined; NVLink is NVIDIA's.
+        assert_eq!((h.status, h.vendor), (Severity::Ok, Vendor::Amd));
+        assert!(h.not_examined.is_empty(), "{:?}", h.not_examined);
+        let lacking: Vec<&str> = h.not_available.iter().map(|n| n.check).collect();
+        assert_eq!(lacking, ["hardware slowdowns", "memory rows and pages", "PCIe link"]);
         assert_eq!(
             line(&h),
-            "GPU 1 (AMD Instinct MI210, 0000:03:00.0) unknown: hardware slowdowns not examined: \
-             not provided by the amdgpu driver (run `gputop doctor`; check `sudo dmesg | grep -i \
-             amdgpu`); memory rows and pages not examined: not read on AMD GPUs (run `gputop \
-             doctor`; check `sudo dmesg | grep -i amdgpu`); PCIe link not examined: not read on \
-             AMD GPUs (run `gputop doctor`; check `sudo dmesg | grep -i amdgpu`)"
+            "GPU 1 (AMD Instinct MI210, 0000:03:00.0) ok: hardware slowdowns not checked (not \
+             provided by the amdgpu driver); memory rows and pages not checked (not read on AMD \
+             GPUs); PCIe link not checked (not read on AMD GPUs)"
         );
+        // A refusal on an AMD GPU is still a check not examined: unknown, never ok.
+        let mut refused = amd_gpu(Some((4, 0)));
+        refused.missing.insert(
+            FieldKey::EccUncorrected,
+            crate::sample::Missing { reason: MissingReason::NoPermission, nvml_code: None },
+        );
+        refused.ecc.uncorrected = None;
+        assert_eq!(judge(&refused, vec![]).status, Severity::Unknown);
         // RAS counted uncorrected errors: a finding, as NVIDIA's ECC.
         let h = judge(&amd_gpu(Some((4, 2))), vec![]);
         assert_eq!(h.problems[0].what, "2 uncorrected ECC error(s) since the driver loaded");
-        // A card without RAS: its ECC is not examined, with the driver's reason.
+        // A card without RAS: its ECC is not checked, with the driver's reason.
         let h = judge(&amd_gpu(None), vec![]);
-        let ecc = h.not_examined.iter().find(|n| n.check == "ECC errors").unwrap();
+        let ecc = h.not_available.iter().find(|n| n.check == "ECC errors").unwrap();
         assert_eq!(ecc.why, "not provided by the amdgpu driver");
         // XIDs are NVIDIA's: the kernel log's are not given to an AMD GPU at the same address.
         let xids = kernel_log::KernelXids::parse(

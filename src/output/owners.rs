@@ -134,6 +134,10 @@ pub fn group(snapshot: &Snapshot, by: OwnerKey) -> Owners {
                 for p in list {
                     groups.entry(by.of(p)).or_default().push((gpu.clone(), p));
                 }
+                // Not everyone's (other users' AMD or Intel clients): said beside the owners.
+                if let Some(reason) = g.processes_unknown_reason() {
+                    unknown.push(UnknownGpu { gpu, reason });
+                }
             }
             None => unknown.push(UnknownGpu {
                 gpu,

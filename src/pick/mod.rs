@@ -21,7 +21,7 @@ pub use size::parse_size;
 
 use std::collections::BTreeMap;
 
-use crate::sample::{GpuSample, GpuStatus, ProcessKind, Snapshot, Vendor};
+use crate::sample::{FieldKey, GpuSample, GpuStatus, ProcessKind, Snapshot, Vendor};
 use crate::source::{GpuSelector, RecentUtilization, Source};
 use crate::text::sanitize::sanitize;
 use crate::text::units::{duration_coarse, human_bytes};
@@ -223,6 +223,11 @@ fn why_not(
         }
         return Some(why);
     }
+    // A list that is not everyone's (an AMD or Intel GPU's clients, other users' unreadable):
+    // who else holds the GPU is unknown, so it is not free.
+    if let Some(missing) = g.missing.get(FieldKey::Processes) {
+        return Some(format!("other processes unknown ({})", missing.describe()));
+    }
     match peak {
         Some(peak) if peak > criteria.max_util => {
             let when = if over_window { " in the last 10 s" } else { "" };
@@ -374,6 +379,23 @@ mod tests {
         ]);
         let v = judged(&s, &recent, &criteria());
         assert_eq!(v[3].held.as_deref(), Some("busy (60 % in the last 10 s)"));
+    }
+
+    #[test]
+    fn a_gpu_whose_list_is_not_everyones_is_not_free() {
+        // An AMD GPU seen by a user who cannot read other users' processes: none visible.
+        let mut partial = gpu(0, 40, 0, &[]);
+        partial.missing.insert(
+            FieldKey::Processes,
+            crate::sample::Missing {
+                reason: crate::sample::MissingReason::NoPermission,
+                nvml_code: None,
+            },
+        );
+        let s = snapshot(vec![partial, gpu(1, 40, 0, &[])]);
+        let v = judged(&s, &[], &criteria());
+        assert_eq!(v[0].held.as_deref(), Some("other processes unknown (no permission)"));
+        assert_eq!(v[1].held, None);
     }
 
     #[test]

@@ -192,7 +192,7 @@ fn gpu_table(page: &mut String, r: &Report) {
             g.p95_utilization_percent.map_or("N/A".into(), |p| format!("{p} %")),
             g.peak_memory_bytes.map_or("N/A".into(), human_bytes),
             energy(g.energy_kwh),
-            duration(g.throttled_seconds.round() as u64),
+            g.throttled_seconds.map_or("N/A".into(), |t| duration(t.round() as u64)),
             duration(g.lost_seconds.round() as u64),
         );
     }

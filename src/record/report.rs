@@ -144,7 +144,7 @@ fn csv(r: &summary::Report) -> String {
                 na(g.p95_utilization_percent.map(|v| v.to_string())),
                 na(g.peak_memory_bytes.map(|v| v.to_string())),
                 na(g.energy_kwh.map(|v| format!("{v:.6}"))),
-                g.throttled_seconds.to_string(),
+                na(g.throttled_seconds.map(|v| v.to_string())),
                 g.lost_seconds.to_string(),
                 g.vendor.key().to_string(),
             ]);
@@ -217,7 +217,7 @@ fn text(r: &summary::Report) -> Vec<String> {
             g.p95_utilization_percent.map_or("N/A".into(), |p| format!("{p}%")),
             bytes(g.peak_memory_bytes),
             energy(g.energy_kwh),
-            secs(g.throttled_seconds),
+            g.throttled_seconds.map_or("N/A".into(), secs),
             secs(g.lost_seconds),
         ));
     }

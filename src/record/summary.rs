@@ -103,7 +103,8 @@ pub struct GpuReport {
     pub peak_memory_bytes: Option<u64>,
     /// From the energy counter where the GPU has one, else power × time.
     pub energy_kwh: Option<f64>,
-    pub throttled_seconds: f64,
+    /// `None` for an AMD or Intel GPU: their drivers give no clock slowdown reasons.
+    pub throttled_seconds: Option<f64>,
     pub lost_seconds: f64,
 }
 
@@ -257,7 +258,8 @@ fn gpus(conn: &Connection, minutes: &Minutes, interval: f64) -> rusqlite::Result
             p95_utilization_percent: percentile(&total.histogram, with_util, 0.95),
             peak_memory_bytes: total.memory_max_kib.map(|k| k.max(0) as u64 * 1024),
             energy_kwh: energy,
-            throttled_seconds: f64::from(total.throttled_samples) * interval,
+            throttled_seconds: (vendor == Vendor::Nvidia)
+                .then(|| f64::from(total.throttled_samples) * interval),
             lost_seconds: f64::from(total.lost_samples) * interval,
         });
     }

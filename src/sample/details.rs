@@ -40,6 +40,10 @@ pub struct Details {
     /// Pages with errors waiting to be retired at the next reboot (before Ampere).
     #[serde(default)]
     pub retired_pages_pending: Option<bool>,
+    /// Pages with errors the driver failed to retire (amdgpu's RAS: `F` in
+    /// `ras/gpu_vram_bad_pages`): bad memory still in use. `None` where no driver says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired_pages_failed: Option<bool>,
     /// The pages retired after ECC errors, pending ones included (before Ampere).
     #[serde(default)]
     pub retired_pages: Option<Vec<RetiredPage>>,

@@ -161,10 +161,13 @@ impl GpuSample {
         self.processes.as_deref().unwrap_or(&[])
     }
 
-    /// "unknown (no permission)" when the process list could not be had.
+    /// "unknown (no permission)" when the process list could not be had; "partly unknown (no
+    /// permission)" when it is not everyone's (an AMD or Intel GPU's clients, when other users'
+    /// processes cannot be read).
     pub fn processes_unknown_reason(&self) -> Option<String> {
         if self.processes.is_some() {
-            return None;
+            let partial = self.missing.get(FieldKey::Processes)?;
+            return Some(format!("partly unknown ({})", partial.describe()));
         }
         Some(match self.missing.get(FieldKey::Processes) {
             Some(m) => format!("unknown ({})", m.describe()),

@@ -38,8 +38,13 @@ pub fn open(
     };
     let (nvml, nvml_failed) = match nvml_only(&[]) {
         Ok(source) => (Some(source), None),
-        // No NVIDIA library at all is an AMD or Intel machine, not a fault.
-        Err(SourceError::LibraryNotLoadable { .. }) if library.is_none() => (None, None),
+        // An NVIDIA GPU on the bus, or a library the user named, that NVML cannot reach is the
+        // fault it always was: never hidden behind the other vendors' GPUs (a job would then be
+        // given an integrated Intel GPU instead).
+        Err(e) if library.is_some() || nvidia_on_pci_bus(Path::new(PCI_DEVICES)) => return Err(e),
+        // No NVIDIA library and no NVIDIA GPU: an AMD or Intel machine, not a fault.
+        Err(SourceError::LibraryNotLoadable { .. }) => (None, None),
+        // The library without its GPU (a driver package left installed): said, not fatal.
         Err(e) => (None, Some(e.to_string())),
     };
     let first = nvml.as_ref().map_or(0, NvmlSource::gpu_count);
@@ -54,6 +59,22 @@ pub fn open(
         })
         .transpose()?;
     Ok(Box::new(LocalSource { nvml, drm, wanted, nvml_failed }))
+}
+
+/// Where the kernel lists the PCI functions.
+const PCI_DEVICES: &str = "/sys/bus/pci/devices";
+
+/// Whether an NVIDIA display or 3D controller (vendor 0x10de, class 0x03xxxx) is on the bus.
+fn nvidia_on_pci_bus(devices: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(devices) else { return false };
+    let attribute = |dir: &Path, name: &str| {
+        std::fs::read_to_string(dir.join(name)).map(|s| s.trim().to_ascii_lowercase()).ok()
+    };
+    entries.flatten().any(|e| {
+        let dir = e.path();
+        attribute(&dir, "vendor").as_deref() == Some("0x10de")
+            && attribute(&dir, "class").is_some_and(|c| c.starts_with("0x03"))
+    })
 }
 
 impl Source for LocalSource {
@@ -106,5 +127,28 @@ impl DrmSource {
     /// The identity of the card at `position`, for `--id` (its PCI address).
     fn identity(&self, position: u32) -> GpuIdentity {
         GpuIdentity { uuid: None, pci_bus_id: self.pci_bus_id(position), mig_uuids: Vec::new() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_nvidia_gpu_is_found_by_vendor_and_class() {
+        let dir = tempfile::tempdir().unwrap();
+        let function = |name: &str, vendor: &str, class: &str| {
+            let d = dir.path().join(name);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("vendor"), format!("{vendor}\n")).unwrap();
+            std::fs::write(d.join("class"), format!("{class}\n")).unwrap();
+        };
+        // An NVIDIA audio function and an Intel GPU are not an NVIDIA GPU.
+        function("0000:01:00.1", "0x10de", "0x040300");
+        function("0000:00:02.0", "0x8086", "0x030000");
+        assert!(!nvidia_on_pci_bus(dir.path()));
+        function("0000:01:00.0", "0x10de", "0x030200");
+        assert!(nvidia_on_pci_bus(dir.path()));
+        assert!(!nvidia_on_pci_bus(&dir.path().join("missing")));
     }
 }

@@ -75,9 +75,23 @@ impl GpuSelector {
 
 /// nvidia-smi accepts "00000000:01:00.0" and the short "01:00.0" for the same GPU.
 fn same_bus_id(full: &str, given: &str) -> bool {
-    let full = full.to_ascii_lowercase();
-    let given = given.to_ascii_lowercase();
+    let (full, given) = (canonical_bus_id(full), canonical_bus_id(given));
     full == given || full.ends_with(&format!(":{given}")) && given.matches(':').count() == 1
+}
+
+/// A bus id with its domain as the kernel writes it, 4 digits: NVML's `00000000:03:00.0` and
+/// sysfs's `0000:03:00.0` are the same function.
+fn canonical_bus_id(id: &str) -> String {
+    let id = id.to_ascii_lowercase();
+    match id.split_once(':') {
+        Some((domain, rest)) if rest.contains(':') && domain.len() > 4 => {
+            match u32::from_str_radix(domain, 16) {
+                Ok(d) => format!("{d:04x}:{rest}"),
+                Err(_) => id,
+            }
+        }
+        _ => id,
+    }
 }
 
 /// Resolves selectors to GPU indices in selection order (all GPUs when there are none).
@@ -129,6 +143,14 @@ mod tests {
         assert_eq!(resolve(&[], 3, ids).unwrap(), vec![0, 1, 2]);
         let mig: Vec<GpuSelector> = vec!["MIG-3".parse().unwrap()];
         assert_eq!(resolve(&mig, 4, ids).unwrap(), vec![3], "a MIG device selects its GPU");
+    }
+
+    #[test]
+    fn a_bus_id_matches_whichever_width_its_domain_is_written() {
+        assert!(same_bus_id("0000:10:00.0", "00000000:10:00.0"));
+        assert!(same_bus_id("00000000:10:00.0", "0000:10:00.0"));
+        assert!(same_bus_id("0000:10:00.0", "10:00.0"));
+        assert!(!same_bus_id("0000:10:00.0", "00000001:10:00.0"));
     }
 
     #[test]

@@ -215,6 +215,7 @@ fn details(spec: &GpuSpec, g: &GpuSample, t: f64) -> Details {
             failed: r.failed,
         }),
         retired_pages_pending: spec.retired_pages_pending().ok(),
+        retired_pages_failed: None,
         retired_pages: spec.retired_pages(0).ok().zip(spec.retired_pages(1).ok()).map(
             |(single, double)| {
                 let page = |cause| move |(address, _)| RetiredPage { address, cause };

@@ -15,7 +15,8 @@ pub const INTEL: &str = "0x8086";
 pub struct OtherGpus {
     pub amd: Vec<Card>,
     pub intel: Vec<Card>,
-    /// PCI addresses of AMD display controllers (class 0x03xxxx), bound or not.
+    /// PCI addresses of AMD GPUs (display controllers, class 0x03xxxx, and processing
+    /// accelerators, 0x12xxxx: an Instinct MI300), bound or not.
     pub amd_pci: Vec<String>,
     pub intel_pci: Vec<String>,
 }
@@ -53,7 +54,10 @@ fn pci_gpus(sys: &System, vendor: &str) -> Vec<String> {
         .into_iter()
         .filter(|dev| {
             let read = |f: &str| sys.read(format!("{base}/{dev}/{f}")).unwrap_or_default();
-            read("vendor").trim() == vendor && read("class").trim().starts_with("0x03")
+            let class = read("class");
+            let class = class.trim();
+            read("vendor").trim() == vendor
+                && (class.starts_with("0x03") || class.starts_with("0x12"))
         })
         .collect()
 }
