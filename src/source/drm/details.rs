@@ -24,6 +24,11 @@ pub fn read_details(card: &Card) -> Details {
         Driver::I915 | Driver::Xe => card.device.clone(),
     };
     let d = &link;
+    let bad_pages = match card.driver {
+        Driver::Amdgpu => bad_page_flags(&card.device.join("ras/gpu_vram_bad_pages")),
+        Driver::I915 | Driver::Xe => None,
+    };
+    let bad_pages = bad_pages.as_deref();
     let gen = |name: &str| read(&d.join(name)).as_deref().and_then(pcie_gen);
     let width = |name: &str| number(&d.join(name)).filter(|&w| w > 0).map(|w| w as u32);
     Details {
@@ -31,10 +36,8 @@ pub fn read_details(card: &Card) -> Details {
         pcie_link_gen_max: gen("max_link_speed"),
         pcie_link_width_current: width("current_link_width"),
         pcie_link_width_max: width("max_link_width"),
-        retired_pages_pending: match card.driver {
-            Driver::Amdgpu => pages_pending(&card.device.join("ras/gpu_vram_bad_pages")),
-            Driver::I915 | Driver::Xe => None,
-        },
+        retired_pages_pending: bad_pages.map(|flags| flags.contains(&'P')),
+        retired_pages_failed: bad_pages.map(|flags| flags.contains(&'F')),
         ..Details::default()
     }
 }
@@ -65,10 +68,12 @@ fn pcie_gen(speed: &str) -> Option<u32> {
         .map(|&(_, gen)| gen)
 }
 
-/// Whether a bad page waits to be retired (`P`); `None` where the file is absent (no RAS).
-fn pages_pending(path: &Path) -> Option<bool> {
+/// The flag of each bad page (`R` reserved, `P` pending, `F` failed to be reserved); `None`
+/// where the file is absent (no RAS).
+fn bad_page_flags(path: &Path) -> Option<Vec<char>> {
     let text = read(path)?;
-    Some(text.lines().any(|l| l.rsplit(':').next().map(str::trim) == Some("P")))
+    let flag = |line: &str| line.rsplit(':').next().map(str::trim)?.chars().next();
+    Some(text.lines().filter(|l| l.contains(':')).filter_map(flag).collect())
 }
 
 #[cfg(test)]
@@ -109,7 +114,11 @@ mod tests {
             minors: vec![0],
             hwmon: None,
         };
+        let ras = devices.join(gpu).join("ras");
+        std::fs::create_dir_all(&ras).unwrap();
+        std::fs::write(ras.join("gpu_vram_bad_pages"), "0x00000003 : 0x00001000 : F\n").unwrap();
         let d = read_details(&card);
+        assert_eq!((d.retired_pages_failed, d.retired_pages_pending), (Some(true), Some(false)));
         assert_eq!((d.pcie_link_gen_current, d.pcie_link_width_current), (Some(3), Some(8)));
         assert_eq!((d.pcie_link_gen_max, d.pcie_link_width_max), (Some(5), Some(16)));
         // An Intel card's link is its own; so is a GPU with no AMD bridge above it.
@@ -129,14 +138,15 @@ mod tests {
     }
 
     #[test]
-    fn a_pending_bad_page_is_pending_and_no_file_is_unknown() {
+    fn bad_pages_pending_and_failed_and_no_file_is_unknown() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("gpu_vram_bad_pages");
-        assert_eq!(pages_pending(&path), None);
+        assert_eq!(bad_page_flags(&path), None);
         std::fs::write(&path, "0x00000001 : 0x00001000 : R\n").unwrap();
-        assert_eq!(pages_pending(&path), Some(false));
-        std::fs::write(&path, "0x00000001 : 0x00001000 : R\n0x00000002 : 0x00001000 : P\n")
-            .unwrap();
-        assert_eq!(pages_pending(&path), Some(true));
+        assert_eq!(bad_page_flags(&path), Some(vec!['R']));
+        let text = "0x00000001 : 0x00001000 : R\n0x00000002 : 0x00001000 : P\n\
+                    0x00000003 : 0x00001000 : F\n";
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(bad_page_flags(&path), Some(vec!['R', 'P', 'F']));
     }
 }
