@@ -143,9 +143,13 @@ fn first_hwmon(device: &Path) -> Option<PathBuf> {
 /// Whether the PCI function no longer answers: its config space (`device/config`) reads all
 /// ones, 0xffff for the vendor ID in its first two bytes, as it does for a device that fell
 /// off the bus. sysfs's `vendor` file keeps the value read at probe time, so it cannot tell.
-/// A config space that cannot be read says nothing.
+/// A config space that cannot be read says nothing, and a runtime-suspended GPU's is not
+/// read (the read would wake it: a laptop's idle discrete GPU).
 pub fn fell_off_the_bus(device: &Path) -> bool {
     use std::io::Read;
+    if read(&device.join("power/runtime_status")).as_deref() == Some("suspended") {
+        return false;
+    }
     let mut vendor = [0u8; 2];
     std::fs::File::open(device.join("config"))
         .and_then(|mut f| f.read_exact(&mut vendor))
@@ -226,5 +230,8 @@ mod tests {
         assert!(!fell_off_the_bus(dir.path()));
         std::fs::write(dir.path().join("config"), [0xff; 64]).unwrap();
         assert!(fell_off_the_bus(dir.path()));
+        std::fs::create_dir(dir.path().join("power")).unwrap();
+        std::fs::write(dir.path().join("power/runtime_status"), "suspended\n").unwrap();
+        assert!(!fell_off_the_bus(dir.path()), "not woken to be checked");
     }
 }
