@@ -224,6 +224,8 @@ fn query_gpu_gives_the_fixture_values_and_na_where_the_driver_has_none() {
     if !drm::can_mount() {
         return;
     }
+    // card0..card3 out of PCI order: the indices follow the PCI addresses, as ROCm's and
+    // Level Zero's ordinals do.
     let m = Machine::new(&[Card::Radeon, Card::Instinct, Card::ArcXe, Card::IntegratedI915]);
     let fields = "index,name,pci.bus_id,utilization.gpu,memory.used,memory.total,\
                   temperature.gpu,power.draw,power.limit,fan.speed,clocks.sm";
@@ -233,13 +235,13 @@ fn query_gpu_gives_the_fixture_values_and_na_where_the_driver_has_none() {
     assert_eq!(rows.len(), 4, "{rows:#?}");
     assert_eq!(
         rows[0],
-        "0, AMD Navi 31 [Radeon RX 7900 XT/7900 XTX/7900 GRE/7900M], 0000:03:00.0, 37 %, \
-         4096 MiB, 24560 MiB, 51, 211.00 W, 303.00 W, 36 %, 1895 MHz"
+        "0, Intel AlderLake-S GT1, 0000:00:02.0, 0 %, [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], \
+         1450 MHz"
     );
     assert_eq!(
         rows[1],
-        "1, AMD Aqua Vanjaram [Instinct MI300X], 0000:83:00.0, 88 %, 16384 MiB, 196288 MiB, \
-         54, 412.00 W, 750.00 W, [N/A], 1950 MHz"
+        "1, AMD Navi 31 [Radeon RX 7900 XT/7900 XTX/7900 GRE/7900M], 0000:03:00.0, 37 %, \
+         4096 MiB, 24560 MiB, 51, 211.00 W, 303.00 W, 36 %, 1895 MHz"
     );
     assert!(
         rows[2].starts_with(
@@ -250,8 +252,8 @@ fn query_gpu_gives_the_fixture_values_and_na_where_the_driver_has_none() {
     assert!(rows[2].ends_with(", 190.00 W, [N/A], 2450 MHz"), "{rows:#?}");
     assert_eq!(
         rows[3],
-        "3, Intel AlderLake-S GT1, 0000:00:02.0, 0 %, [N/A], [N/A], [N/A], [N/A], [N/A], [N/A], \
-         1450 MHz"
+        "3, AMD Aqua Vanjaram [Instinct MI300X], 0000:83:00.0, 88 %, 16384 MiB, 196288 MiB, \
+         54, 412.00 W, 750.00 W, [N/A], 1950 MHz"
     );
 }
 
@@ -349,7 +351,8 @@ fn busy_shares_and_power_come_from_the_change_between_two_samples() {
     assert!(child.wait().unwrap().success());
 
     let arc_first = gpu(&first, "0000:04:00.0");
-    assert_eq!(arc_first["utilization"]["gpu_percent"], 0, "no cycles yet: {arc_first:#}");
+    // The fixture's GPU timestamp stood still over the first sample's two readings: no share.
+    assert_eq!(arc_first["utilization"]["gpu_percent"], Value::Null, "{arc_first:#}");
     assert_eq!(arc_first["power"]["draw_watts"], 0.0);
     assert_eq!(arc_first["memory"]["used_bytes"], 65_536u64 << 10, "drm-resident-vram0");
 
@@ -497,4 +500,161 @@ fn a_process_with_too_many_drm_files_is_read_in_part() {
     assert!(warnings.contains(&format!("PID {flood}")) && warnings.contains("256"), "{warnings}");
     let flooding = &arc["processes"][0];
     assert_eq!(flooding["gpu_memory_bytes"], 256 << 10, "256 clients of 1 KiB read: {flooding:#}");
+}
+
+/// The number of processes a warning says could not be read.
+fn unreadable_count(warnings: &str) -> usize {
+    let at = warnings.find("the open files of ").expect("the unreadable warning") + 18;
+    warnings[at..].split(' ').next().unwrap().parse().unwrap()
+}
+
+/// (processes, of which kernel threads) in this machine's /proc, read as root.
+fn kernel_threads() -> (usize, usize) {
+    let (mut all, mut kernel) = (0, 0);
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else { continue };
+        let Some((_, rest)) = stat.rsplit_once(')') else { continue };
+        let flags: u64 = rest.split_whitespace().nth(6).unwrap().parse().unwrap();
+        all += 1;
+        kernel += usize::from(flags & 0x0020_0000 != 0);
+    }
+    (all, kernel)
+}
+
+/// Not root, with another user's client: the list is the user's own and says it is partial
+/// (`missing.processes`), and the count of unreadable processes leaves out the kernel
+/// threads, whose fd tables no user but root may open and which hold no GPU.
+#[test]
+fn an_unreadable_process_marks_the_list_partial_and_kernel_threads_are_not_counted() {
+    if !drm::can_mount() || !common::have("setpriv", &["--version"], "install util-linux") {
+        return;
+    }
+    let mut m = Machine::new(&[Card::Radeon]);
+    let render = m.render_node(Card::Radeon);
+    let mine = Sleeper::as_user(NOBODY).expect("root spawns nobody's process");
+    let mine = m.client_of(mine, &[(3, render, amdgpu_fdinfo(5, "0000:03:00.0", 64, 1_000))]);
+    let doc = json(&run(m.gputop_as(NOBODY, &["--once", "--json"])));
+    let radeon = gpu(&doc, "0000:03:00.0");
+    assert_eq!(radeon["processes"][0]["pid"], mine, "{radeon:#}");
+    assert_eq!(reason(radeon, "processes"), "no_permission", "{radeon:#}");
+    let warnings = doc["warnings"].to_string();
+    assert!(warnings.contains("other users' or root's"), "{warnings}");
+    let (all, kernel) = kernel_threads();
+    let counted = unreadable_count(&warnings);
+    assert!(counted <= all - kernel + 20, "{counted} of {all} processes, {kernel} kernel threads");
+    if kernel <= 20 {
+        eprintln!("few kernel threads here ({kernel} of {all}): this check tells little");
+    }
+}
+
+/// `/proc` mounted with `hidepid=2`: other users' processes are not even listed, so no read
+/// fails; gputop still knows the list is partial, and Intel's totals from it unknown.
+#[test]
+fn proc_with_hidepid_makes_the_list_partial() {
+    if !drm::can_mount() || !common::have("setpriv", &["--version"], "install util-linux") {
+        return;
+    }
+    let mut m = Machine::new(&[Card::ArcXe]);
+    let render = m.render_node(Card::ArcXe);
+    let mine = Sleeper::as_user(NOBODY).expect("root spawns nobody's process");
+    let mine = m.client_of(mine, &[(3, render.clone(), xe_fdinfo(31, "0000:04:00.0", 4, 0, 9))]);
+    m.client(&[(3, render, xe_fdinfo(32, "0000:04:00.0", 4096, 0, 1_000))]);
+    m.proc_options = Some("hidepid=2".into());
+    let doc = json(&run(m.gputop_as(NOBODY, &["--once", "--json"])));
+    let arc = gpu(&doc, "0000:04:00.0");
+    let pids: Vec<&Value> =
+        arc["processes"].as_array().unwrap().iter().map(|p| &p["pid"]).collect();
+    assert_eq!(pids, [&Value::from(mine)], "{arc:#}");
+    assert_eq!(reason(arc, "processes"), "no_permission", "{arc:#}");
+    assert_eq!(arc["memory"]["used_bytes"], Value::Null, "{arc:#}");
+    assert_eq!(reason(arc, "utilization"), "no_permission");
+    assert!(doc["warnings"].to_string().contains("hidepid"), "{doc:#}");
+}
+
+/// gputop in a PID namespace of its own (a container): KFD's PIDs are the host's, so its
+/// ROCm process is not shown as some process of the container's, and the list is partial.
+#[test]
+fn in_a_pid_namespace_kfd_is_left_out_and_the_list_is_partial() {
+    if !drm::can_mount() {
+        return;
+    }
+    let (mut m, _, rocm) = amd_machine();
+    m.pid_namespace = true;
+    let doc = json(&run(m.gputop(&["--once", "--json"])));
+    let instinct = gpu(&doc, "0000:83:00.0");
+    let listed = instinct["processes"].as_array().unwrap();
+    assert!(listed.iter().all(|p| p["pid"] != rocm), "the host's PID {rocm}: {instinct:#}");
+    assert_eq!(reason(instinct, "processes"), "no_permission", "{instinct:#}");
+    assert!(doc["warnings"].to_string().contains("PID namespace"), "{doc:#}");
+}
+
+/// An APU (its `gpu_metrics` has an APU's layout): hwmon's power is the whole SoC's, so the
+/// GPU's draw is unknown, with amdgpu's reason.
+#[test]
+fn an_apus_power_is_not_shown_as_the_gpus() {
+    if !drm::can_mount() {
+        return;
+    }
+    let m = Machine::new(&[Card::Radeon]);
+    let mut metrics = vec![0u8; 120];
+    metrics[..4].copy_from_slice(&[120, 0, 2, 1]);
+    metrics[28..30].copy_from_slice(&21u16.to_le_bytes());
+    std::fs::write(m.sys().join("devices/pci0000:00/0000:03:00.0/gpu_metrics"), metrics).unwrap();
+    let doc = json(&run(m.gputop(&["--once", "--json"])));
+    let apu = gpu(&doc, "0000:03:00.0");
+    assert_eq!(apu["utilization"]["gpu_percent"], 21, "{apu:#}");
+    assert_eq!(apu["power"]["draw_watts"], Value::Null, "{apu:#}");
+    assert_eq!(reason(apu, "power.draw_watts"), "not_provided_by_amdgpu");
+}
+
+/// A GPU that fell off the bus: sysfs still has its cached `vendor`, but its config space
+/// reads all ones. It is lost, and says why.
+#[test]
+fn a_gpu_whose_config_space_reads_all_ones_is_lost() {
+    if !drm::can_mount() {
+        return;
+    }
+    let m = Machine::new(&[Card::Radeon, Card::ArcXe]);
+    let config = m.sys().join("devices/pci0000:00/0000:03:00.0/config");
+    std::fs::write(&config, [0xffu8; 64]).unwrap();
+    std::fs::write(
+        m.sys().join("devices/pci0000:00/0000:04:00.0/config"),
+        [0x86, 0x80, 0x0b, 0xe2],
+    )
+    .unwrap();
+    let doc = json(&run(m.gputop(&["--once", "--json"])));
+    let lost = gpu(&doc, "0000:03:00.0");
+    assert_eq!(lost["status"], "lost", "{lost:#}");
+    assert!(lost["error"].as_str().unwrap().contains("fell off the bus"), "{lost:#}");
+    assert_eq!(gpu(&doc, "0000:04:00.0")["status"], "ok");
+}
+
+/// An i915 GPU whose client prints no engine keys (before Gen 8 i915 has no busy stats):
+/// its utilization and the process's share are unknown with i915's reason, never 0; on the
+/// Radeon, a client with graphics time only leaves the encoder unknown.
+#[test]
+fn a_driver_that_prints_no_engine_keys_leaves_the_share_unknown_not_0() {
+    if !drm::can_mount() {
+        return;
+    }
+    let mut m = Machine::new(&[Card::IntegratedI915, Card::Radeon]);
+    let igpu = m.render_node(Card::IntegratedI915);
+    let no_engines: String = i915_fdinfo(4, "0000:00:02.0", 0)
+        .lines()
+        .filter(|l| !l.starts_with("drm-engine"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let old = m.client(&[(3, igpu, no_engines)]);
+    let radeon = m.render_node(Card::Radeon);
+    m.client(&[(3, radeon, amdgpu_fdinfo(6, "0000:03:00.0", 64, 1_000))]);
+    let doc = json(&run(m.gputop(&["--once", "--json"])));
+    let i915 = gpu(&doc, "0000:00:02.0");
+    assert_eq!(i915["utilization"]["gpu_percent"], Value::Null, "{i915:#}");
+    assert_eq!(reason(i915, "utilization"), "not_provided_by_i915");
+    let process = &i915["processes"][0];
+    assert_eq!((&process["pid"], &process["sm_percent"]), (&Value::from(old), &Value::Null));
+    assert_eq!(process["missing"]["processes.sm_percent"]["reason"], "not_provided_by_i915");
+    let amd = gpu(&doc, "0000:03:00.0");
+    assert_eq!(amd["utilization"]["encoder_percent"], Value::Null, "{amd:#}");
+    assert_eq!(amd["processes"][0]["sm_percent"], 0, "its gfx time is known: {amd:#}");
 }

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,10 +43,11 @@ static void *scan(void *arg) {
                 struct raw_dirent *e = (void *)(buf + at);
                 at += e->reclen;
                 if (e->name[0] == '.') continue;
-                struct stat st;
-                if (fstatat(fd, e->name, &st, 0) != 0) continue;
+                /* As stat_at: cached attributes only, so a dead NFS mount cannot hang it. */
+                struct statx st;
+                if (statx(fd, e->name, AT_STATX_DONT_SYNC, STATX_TYPE | STATX_INO, &st) != 0) continue;
                 p->fds++;
-                if (drm && S_ISCHR(st.st_mode) && major(st.st_rdev) == 226) {
+                if (drm && S_ISCHR(st.stx_mode) && st.stx_rdev_major == 226) {
                     char info[64], text[65536];
                     snprintf(info, sizeof info, "%d/fdinfo/%s", p->pids[i], e->name);
                     int f = openat(p->proc, info, O_RDONLY | O_CLOEXEC);

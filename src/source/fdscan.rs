@@ -4,9 +4,20 @@
 //!
 //! This is the expensive part of container support (every fd of every process), so it works
 //! at the system-call level: `/proc` is opened once and each `PID/fd` relative to it; each fd
-//! is `fstatat`-ed relative to its directory, which follows the magic link to the open file
+//! is `statx`-ed relative to its directory, which follows the magic link to the open file
 //! without the kernel building its path as `readlink` does; and the answer is compared by
 //! device number (or, for the stand-in files of tests, by inode), with no allocation per fd.
+//!
+//! Any user can hold a file open on a dead hard-mounted NFS share or an unresponsive FUSE
+//! mount; a plain `stat` of it waits on the server for ever, and would hang root's gputop
+//! (`health`, `--once`, `serve`). So the stat is `statx` with `AT_STATX_DONT_SYNC` (take the
+//! attributes the kernel has cached, never ask the server) for the file type alone
+//! (`STATX_TYPE`, plus `STATX_INO` for the stand-ins): a device file's type and number are
+//! the inode's own, never the server's. Following the magic link itself does no lookup.
+//!
+//! Kernel threads have no files: a user who is not root cannot open their `fd` directory
+//! either, so those are told apart (`PF_KTHREAD` in `/proc/PID/stat`) from other users'
+//! processes, which may hold a GPU.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::{CStr, CString};
@@ -16,19 +27,35 @@ use std::path::Path;
 /// What identifies an open device file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum FileKey {
-    /// A character device, by device number: the same GPU whichever `/dev` node was opened.
-    Device(libc::dev_t),
-    /// Any other file (a test's stand-in), by filesystem and inode.
-    Inode(libc::dev_t, libc::ino_t),
+    /// A character device, by (major, minor): the same GPU whichever `/dev` node was opened.
+    Device(u32, u32),
+    /// Any other file (a test's stand-in), by filesystem (major, minor) and inode.
+    Inode(u32, u32, u64),
 }
 
 impl FileKey {
-    fn of(st: &libc::stat) -> Self {
-        if st.st_mode & libc::S_IFMT == libc::S_IFCHR {
-            FileKey::Device(st.st_rdev)
-        } else {
-            FileKey::Inode(st.st_dev, st.st_ino)
+    fn of(st: &FileStat) -> Self {
+        match st.device() {
+            Some((major, minor)) => FileKey::Device(major, minor),
+            None => FileKey::Inode(st.dev.0, st.dev.1, st.ino),
         }
+    }
+}
+
+/// What [`stat_at`] learns of a file: its type, its device number if it is a character
+/// device, and the filesystem and inode it lies on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStat {
+    mode: u32,
+    rdev: (u32, u32),
+    dev: (u32, u32),
+    ino: u64,
+}
+
+impl FileStat {
+    /// (major, minor) of a character device; `None` for any other file.
+    fn device(&self) -> Option<(u32, u32)> {
+        (self.mode & libc::S_IFMT == libc::S_IFCHR).then_some(self.rdev)
     }
 }
 
@@ -123,7 +150,8 @@ pub struct DrmFd {
 }
 
 /// Every open DRM file found, and how many processes' fd tables could not be read (other
-/// users' processes, without root): while that is not 0 the list is not everyone's.
+/// users' or root's processes, without root; kernel threads are not counted): while that is
+/// not 0 the list is not everyone's.
 #[derive(Debug, Default)]
 pub struct DrmScan {
     pub fds: Vec<DrmFd>,
@@ -175,9 +203,14 @@ fn drm_fds_in(proc_dir: &Dir, pids: &[u32]) -> DrmScan {
         let Ok(path) = CString::new(format!("{pid}/fd")) else { continue };
         let fds = match Dir::open_at_fd_errno(proc_dir.fd, &path) {
             Ok(fds) => fds,
-            // EACCES: another user's process; ENOENT: it exited. Only the first hides a client.
+            // EACCES: another user's process (or a kernel thread, which holds no file);
+            // ENOENT: it exited. Only another user's process hides a client.
             Err(libc::EACCES) | Err(libc::EPERM) => {
-                scan.unreadable += 1;
+                let kernel = read_at(proc_dir.fd, &format!("{pid}/stat"))
+                    .is_some_and(|stat| is_kernel_thread(&stat));
+                if !kernel {
+                    scan.unreadable += 1;
+                }
                 continue;
             }
             Err(_) => continue,
@@ -188,9 +221,7 @@ fn drm_fds_in(proc_dir: &Dir, pids: &[u32]) -> DrmScan {
                 return;
             }
             let Some(st) = stat_at(fds.fd, fd_name) else { return };
-            if st.st_mode & libc::S_IFMT != libc::S_IFCHR || libc::major(st.st_rdev) != DRM_MAJOR {
-                return;
-            }
+            let Some((DRM_MAJOR, minor)) = st.device() else { return };
             read += 1;
             if read > DRM_FDS_PER_PROCESS {
                 scan.read_in_part.push(pid);
@@ -198,7 +229,7 @@ fn drm_fds_in(proc_dir: &Dir, pids: &[u32]) -> DrmScan {
             }
             let Ok(fd) = std::str::from_utf8(fd_name.to_bytes()) else { return };
             if let Some(fdinfo) = read_at(proc_dir.fd, &format!("{pid}/fdinfo/{fd}")) {
-                scan.fds.push(DrmFd { pid, minor: libc::minor(st.st_rdev), fdinfo });
+                scan.fds.push(DrmFd { pid, minor, fdinfo });
             }
         });
     }
@@ -222,13 +253,41 @@ fn read_at(dir: libc::c_int, name: &str) -> Option<Vec<u8>> {
     Some(bytes)
 }
 
-/// `fstatat(dir, name)`, following links; `None` when it fails (the fd was closed meanwhile).
-fn stat_at(dir: libc::c_int, name: &CStr) -> Option<libc::stat> {
-    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+/// `statx(dir, name, AT_STATX_DONT_SYNC, STATX_TYPE | STATX_INO)`, following links; `None`
+/// when it fails (the fd was closed meanwhile). `AT_STATX_DONT_SYNC`: the kernel answers
+/// from what it has cached and never asks a network filesystem's server (or a FUSE daemon),
+/// so a file held open on a dead NFS mount cannot hang the scan (see the module's doc).
+fn stat_at(dir: libc::c_int, name: &CStr) -> Option<FileStat> {
+    let mut st = std::mem::MaybeUninit::<libc::statx>::uninit();
+    let flags = libc::AT_STATX_DONT_SYNC;
+    let mask = libc::STATX_TYPE | libc::STATX_INO;
     // SAFETY: `name` is NUL-terminated and `st` is written by the kernel before being read.
-    let rc = unsafe { libc::fstatat(dir, name.as_ptr(), st.as_mut_ptr(), 0) };
-    // SAFETY: fstatat filled `st` when it returned 0.
-    (rc == 0).then(|| unsafe { st.assume_init() })
+    let rc = unsafe { libc::statx(dir, name.as_ptr(), flags, mask, st.as_mut_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: statx filled `st` when it returned 0.
+    let st = unsafe { st.assume_init() };
+    Some(FileStat {
+        mode: u32::from(st.stx_mode),
+        rdev: (st.stx_rdev_major, st.stx_rdev_minor),
+        dev: (st.stx_dev_major, st.stx_dev_minor),
+        ino: st.stx_ino,
+    })
+}
+
+/// Whether `/proc/PID/stat` (its text) is a kernel thread's: `PF_KTHREAD` in the flags, the
+/// 9th field. The 2nd, the command in parentheses, may itself hold spaces and `)`, so the
+/// fields are counted after the last `)`.
+fn is_kernel_thread(stat: &[u8]) -> bool {
+    const PF_KTHREAD: u64 = 0x0020_0000;
+    let Some(close) = stat.iter().rposition(|&b| b == b')') else { return false };
+    let Ok(rest) = std::str::from_utf8(&stat[close + 1..]) else { return false };
+    // After the command: state (3), ppid, pgrp, session, tty_nr, tpgid, flags (9).
+    rest.split_ascii_whitespace()
+        .nth(6)
+        .and_then(|f| f.parse::<u64>().ok())
+        .is_some_and(|flags| flags & PF_KTHREAD != 0)
 }
 
 /// An open directory, read with `getdents64` into a buffer on the stack (no `DIR` stream:
@@ -329,6 +388,33 @@ mod tests {
         let prefix = dev.join("nvidia").display().to_string();
         let found = scan_fds(&proc_, &prefix);
         assert_eq!(found, BTreeMap::from([(0, vec![10]), (1, vec![11, 12])]));
+    }
+
+    #[test]
+    fn statx_without_sync_finds_a_device_through_the_fd_link() {
+        let null = std::fs::File::open("/dev/null").unwrap();
+        let fds = Dir::open(Path::new("/proc/self/fd")).unwrap();
+        let name = CString::new(std::os::fd::AsRawFd::as_raw_fd(&null).to_string()).unwrap();
+        let st = stat_at(fds.fd, &name).expect("statx of an open fd");
+        assert_eq!(st.device(), Some((1, 3)), "/dev/null is 1:3: {st:?}");
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let name = CString::new(std::os::fd::AsRawFd::as_raw_fd(file.as_file()).to_string());
+        let st = stat_at(fds.fd, &name.unwrap()).unwrap();
+        assert_eq!(st.device(), None, "a regular file is no device");
+        let meta = std::os::unix::fs::MetadataExt::ino(&file.as_file().metadata().unwrap());
+        assert_eq!(st.ino, meta);
+    }
+
+    #[test]
+    fn kernel_threads_are_told_by_their_flags_whatever_their_name() {
+        let kthreadd = b"2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 2 0 0 20 0 1 0 24\n";
+        assert!(is_kernel_thread(kthreadd));
+        let user = b"77 (a) b) S 1 77 77 0 -1 4194560 0 0 0 0\n";
+        assert!(!is_kernel_thread(user));
+        // A process naming itself like a kernel thread's stat line cannot fool the count.
+        let tricky = b"78 (x) S 0 0 0 0 -1 2129984 0) S 1 78 78 0 -1 4194560 0\n";
+        assert!(!is_kernel_thread(tricky));
+        assert!(!is_kernel_thread(b"garbage"));
     }
 
     #[test]

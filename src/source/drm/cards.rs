@@ -65,7 +65,9 @@ pub struct Card {
 /// The sysfs directory of the DRM class.
 pub const DRM_CLASS: &str = "/sys/class/drm";
 
-/// The AMD and Intel cards under `class` (the real one is [`DRM_CLASS`]), in card order.
+/// The AMD and Intel cards under `class` (the real one is [`DRM_CLASS`]), in PCI address
+/// order: the order ROCm's runtime and Level Zero (with `ZE_ENABLE_PCI_ID_DEVICE_ORDER`)
+/// number them in, whereas `cardN` follows the order the drivers probed them.
 pub fn discover(class: &Path) -> Vec<Card> {
     let Ok(entries) = std::fs::read_dir(class) else { return Vec::new() };
     let mut cards: Vec<(u32, Card)> = entries
@@ -77,8 +79,16 @@ pub fn discover(class: &Path) -> Vec<Card> {
             Some((minor, card(&e.path(), minor)?))
         })
         .collect();
-    cards.sort_by_key(|(minor, _)| *minor);
+    cards.sort_by_key(|(minor, card)| (card.pci_bus_id.as_deref().map(pci_order), *minor));
     cards.into_iter().map(|(_, c)| c).collect()
+}
+
+/// A PCI address `dddd:bb:dd.f` as numbers to sort by (a domain may have more digits).
+fn pci_order(address: &str) -> Vec<u32> {
+    address
+        .split([':', '.'])
+        .map(|part| u32::from_str_radix(part, 16).unwrap_or(u32::MAX))
+        .collect()
 }
 
 fn card(dir: &Path, minor: u32) -> Option<Card> {
@@ -128,6 +138,22 @@ fn first_hwmon(device: &Path) -> Option<PathBuf> {
         .collect();
     dirs.sort();
     dirs.into_iter().next()
+}
+
+/// Whether the PCI function no longer answers: its config space (`device/config`) reads all
+/// ones, 0xffff for the vendor ID in its first two bytes, as it does for a device that fell
+/// off the bus. sysfs's `vendor` file keeps the value read at probe time, so it cannot tell.
+/// A config space that cannot be read says nothing, and a runtime-suspended GPU's is not
+/// read (the read would wake it: a laptop's idle discrete GPU).
+pub fn fell_off_the_bus(device: &Path) -> bool {
+    use std::io::Read;
+    if read(&device.join("power/runtime_status")).as_deref() == Some("suspended") {
+        return false;
+    }
+    let mut vendor = [0u8; 2];
+    std::fs::File::open(device.join("config"))
+        .and_then(|mut f| f.read_exact(&mut vendor))
+        .is_ok_and(|()| vendor == [0xff, 0xff])
 }
 
 /// A sysfs attribute, trimmed: these are a line each, so a few KiB bound any of them.
@@ -185,9 +211,27 @@ mod tests {
             found,
             [(Driver::Amdgpu, 0x744c, vec![1, 129]), (Driver::I915, 0x56a0, vec![2])]
         );
+        // Numbered out of PCI order (card5 at 0000:02:00.0, before card1's 03): PCI order.
+        pci("card5", "xe", "0x8086", "0xe20b", "0000:02:00.0");
+        pci("card6", "amdgpu", "0x1002", "0x74a1", "10000:01:00.0");
+        let order: Vec<_> = discover(c).iter().map(|c| c.pci_bus_id.clone().unwrap()).collect();
+        assert_eq!(order, ["0000:02:00.0", "0000:03:00.0", "0000:04:00.0", "10000:01:00.0"]);
         assert_eq!(cards[0].pci_bus_id.as_deref(), Some("0000:03:00.0"));
         assert_eq!(cards[0].revision, Some(0xc8));
         assert!(cards[0].hwmon.as_ref().unwrap().ends_with("hwmon4"));
         assert!(discover(&c.join("missing")).is_empty());
+    }
+
+    #[test]
+    fn a_config_space_of_all_ones_fell_off_the_bus() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(!fell_off_the_bus(dir.path()), "no config file says nothing");
+        std::fs::write(dir.path().join("config"), [0x02, 0x10, 0x4c, 0x74]).unwrap();
+        assert!(!fell_off_the_bus(dir.path()));
+        std::fs::write(dir.path().join("config"), [0xff; 64]).unwrap();
+        assert!(fell_off_the_bus(dir.path()));
+        std::fs::create_dir(dir.path().join("power")).unwrap();
+        std::fs::write(dir.path().join("power/runtime_status"), "suspended\n").unwrap();
+        assert!(!fell_off_the_bus(dir.path()), "not woken to be checked");
     }
 }

@@ -4,7 +4,13 @@
 //! share over an interval is the change of its engine time (`drm-engine-<e>` ns, over the
 //! interval times `drm-engine-capacity-<e>`) or of its cycles (`drm-cycles-<e>` over
 //! `drm-total-cycles-<e>` times the capacity). A counter that reads lower than before is
-//! held at the larger value until it catches up, as the document asks of readers.
+//! held at the larger value until it catches up, as the document asks of readers; but xe's
+//! total cycles are a GPU timestamp that restarts after a reset or suspend, so there a lower
+//! reading starts a new baseline (`fdinfo.rs`), and the share waits for the next interval.
+//!
+//! A class's busy share is known only where some client reported that class's counters: a
+//! driver that prints no engine keys (i915 before Gen 8), or a ROCm process KFD lists that
+//! has no engine lines, leaves it unknown, never 0. A card without any client is idle: 0.
 //!
 //! [`scan_drm_fds`]: crate::source::fdscan::scan_drm_fds
 
@@ -21,7 +27,8 @@ pub struct CardClients {
     /// By PID: memory in the device's own memory, busy share of the compute engines.
     pub processes: BTreeMap<u32, ProcessUse>,
     /// The busiest compute or render engine class, summed over the clients (percent); `None`
-    /// on the first sample (a share needs two readings).
+    /// on the first sample (a share needs two readings) and where clients exist but none
+    /// reported such an engine.
     pub busy_percent: Option<f64>,
     /// The encode and decode engines likewise (AMD's `enc`/`dec`).
     pub encoder_percent: Option<f64>,
@@ -34,6 +41,9 @@ pub struct CardClients {
 pub struct ProcessUse {
     pub memory_bytes: Option<u64>,
     pub busy_percent: Option<f64>,
+    /// Whether any of its clients prints a compute or render engine's counters at all
+    /// (without, its share is something the driver does not provide).
+    pub reports_engines: bool,
 }
 
 /// The counters of every client at the previous sample, for the shares of the next.
@@ -110,14 +120,20 @@ impl Clients {
                     *engines.entry(engine).or_default() += share;
                 }
             }
+            let clients = current.keys().filter(|k| key_card(k) == card).count();
             let busiest = |wanted: EngineClass| {
-                (!first).then(|| {
-                    engines
-                        .iter()
-                        .filter(|(e, _)| class(e) == wanted)
-                        .map(|(_, s)| s.min(100.0))
-                        .fold(0.0, f64::max)
-                })
+                if first {
+                    return None;
+                }
+                // No client at all: nothing runs on it. Clients, none with such an engine's
+                // counters: unknown.
+                let shares = engines.iter().filter(|(e, _)| class(e) == wanted);
+                let busiest = shares.map(|(_, s)| s.min(100.0)).reduce(f64::max);
+                if clients == 0 {
+                    Some(0.0)
+                } else {
+                    busiest
+                }
             };
             totals.busy_percent = busiest(EngineClass::Compute);
             totals.encoder_percent = busiest(EngineClass::Encode);
@@ -127,24 +143,31 @@ impl Clients {
         for ((card, pid), keys) in holders {
             let mut memory: Option<u64> = None;
             let mut engines: BTreeMap<&str, f64> = BTreeMap::new();
+            let mut reports_engines = false;
             for key in &keys {
-                if let Some(bytes) = current[key].device_memory_bytes() {
+                let usage = &current[key];
+                reports_engines |= usage
+                    .engine_ns
+                    .keys()
+                    .chain(usage.cycles.keys())
+                    .any(|e| class(e) == EngineClass::Compute);
+                if let Some(bytes) = usage.device_memory_bytes() {
                     memory = Some(memory.unwrap_or(0).saturating_add(bytes));
                 }
                 for (engine, share) in shares.get(key).into_iter().flatten() {
                     *engines.entry(engine).or_default() += share;
                 }
             }
-            let busy = (!first).then(|| {
-                engines
-                    .iter()
-                    .filter(|(e, _)| class(e) == EngineClass::Compute)
-                    .map(|(_, s)| s.min(100.0))
-                    .fold(0.0, f64::max)
-            });
-            out[card]
-                .processes
-                .insert(pid, ProcessUse { memory_bytes: memory, busy_percent: busy });
+            // `None` where none of its clients has a compute or render engine's share.
+            let busy = engines
+                .iter()
+                .filter(|(e, _)| class(e) == EngineClass::Compute)
+                .map(|(_, s)| s.min(100.0))
+                .reduce(f64::max);
+            out[card].processes.insert(
+                pid,
+                ProcessUse { memory_bytes: memory, busy_percent: busy, reports_engines },
+            );
         }
         // drm-usage-stats.rst: a counter may read lower than before for a while; the reader
         // keeps the larger previous value until it catches up (else the catch-up counts twice).
@@ -173,8 +196,10 @@ fn card_of(cards: &[Card], minor: u32, pdev: Option<&str>) -> Option<usize> {
     })
 }
 
-/// A client's busy share (percent) of each engine class since `before` (a client new since
-/// the previous sample started from zero within the interval).
+/// A client's busy share (percent) of each engine class since `before`. On the engine-time
+/// path a client new since the previous sample started from zero within the interval; on
+/// the cycles path it has no share yet (its cycles against an absolute GPU timestamp mean
+/// nothing), nor after the timestamp restarted lower (a GT reset or suspend).
 fn busy_shares(
     now: &ClientUsage,
     before: Option<&ClientUsage>,
@@ -195,11 +220,14 @@ fn busy_shares(
     // `drm-engine-capacity-<e>` engines runs up to that many times the total.
     for (engine, &cycles) in &now.cycles {
         let Some(&total) = now.total_cycles.get(engine) else { continue };
+        let Some(before) = before else { continue };
+        let Some(&total_before) = before.total_cycles.get(engine) else { continue };
         let capacity = now.engine_capacity.get(engine).copied().unwrap_or(1) as f64;
-        let total = total.saturating_sub(earlier(|u| &u.total_cycles, engine));
-        if total > 0 {
+        if total > total_before {
+            let total = total - total_before;
             let busy = cycles.saturating_sub(earlier(|u| &u.cycles, engine));
-            shares.insert(engine.clone(), busy as f64 * 100.0 / (total as f64 * capacity));
+            let share = busy as f64 * 100.0 / (total as f64 * capacity);
+            shares.insert(engine.clone(), share.min(100.0));
         }
     }
     shares
@@ -274,9 +302,75 @@ mod tests {
         );
         assert_eq!(busy_shares(&amd, None, Some(1e9))["compute"], 50.0);
         let ccs = ClientUsage::parse(
-            b"drm-cycles-ccs:\t2000\ndrm-total-cycles-ccs:\t1000\ndrm-engine-capacity-ccs:\t4\n",
+            b"drm-cycles-ccs:\t2000\ndrm-total-cycles-ccs:\t2000\ndrm-engine-capacity-ccs:\t4\n",
         );
-        assert_eq!(busy_shares(&ccs, None, None)["ccs"], 50.0, "2 of 4 engines");
+        let ccs_before = ClientUsage::parse(b"drm-cycles-ccs:\t0\ndrm-total-cycles-ccs:\t1000\n");
+        assert_eq!(busy_shares(&ccs, Some(&ccs_before), None)["ccs"], 50.0, "2 of 4 engines");
+    }
+
+    #[test]
+    fn a_client_first_seen_has_no_share_of_cycles_but_one_of_engine_time() {
+        let xe = ClientUsage::parse(b"drm-cycles-rcs:\t300\ndrm-total-cycles-rcs:\t2000\n");
+        assert!(busy_shares(&xe, None, Some(1e9)).is_empty(), "300 of a timestamp is nothing");
+        let amd = ClientUsage::parse(b"drm-engine-gfx:\t500000000 ns\n");
+        assert_eq!(busy_shares(&amd, None, Some(1e9))["gfx"], 50.0);
+    }
+
+    #[test]
+    fn a_restarted_gpu_timestamp_starts_a_new_baseline() {
+        let cards = [card(&[129])];
+        let mut clients = Clients::default();
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let xe = |cycles: u64, total: u64| DrmScan {
+            fds: vec![DrmFd {
+                pid: 10,
+                minor: 129,
+                fdinfo: format!(
+                    "drm-client-id:\t5\ndrm-cycles-rcs:\t{cycles}\ndrm-total-cycles-rcs:\t{total}\n"
+                )
+                .into_bytes(),
+            }],
+            ..DrmScan::default()
+        };
+        clients.sample(&cards, &xe(5_000, 1_000_000), at(0));
+        let busy = clients.sample(&cards, &xe(105_000, 1_200_000), at(1));
+        assert_eq!(busy[0].busy_percent, Some(50.0));
+        // A GT reset: the timestamp and the cycles start again near 0. No share this time…
+        let reset = clients.sample(&cards, &xe(1_000, 10_000), at(2));
+        assert_eq!(reset[0].busy_percent, None, "{reset:?}");
+        // …and the next interval's share is against the new baseline, not held at the old.
+        let after = clients.sample(&cards, &xe(26_000, 110_000), at(3));
+        assert_eq!(after[0].busy_percent, Some(25.0), "{after:?}");
+    }
+
+    #[test]
+    fn a_class_no_client_reports_is_unknown_and_no_client_is_idle() {
+        let cards = [card(&[129]), card(&[130])];
+        let mut clients = Clients::default();
+        let t0 = Instant::now();
+        // An old i915 client: memory, no engine keys at all.
+        let scan = DrmScan {
+            fds: vec![DrmFd {
+                pid: 10,
+                minor: 129,
+                fdinfo: b"drm-driver:\ti915\ndrm-client-id:\t3\ndrm-total-system0:\t4 KiB\n"
+                    .to_vec(),
+            }],
+            ..DrmScan::default()
+        };
+        clients.sample(&cards, &scan, t0);
+        let second = clients.sample(&cards, &scan, t0 + Duration::from_secs(1));
+        assert_eq!(second[0].busy_percent, None, "no engine keys: unknown, not 0");
+        assert_eq!(second[0].processes[&10].busy_percent, None);
+        assert!(!second[0].processes[&10].reports_engines);
+        assert_eq!(second[0].encoder_percent, None);
+        assert_eq!(second[1].busy_percent, Some(0.0), "no client at all: idle");
+        // A gfx client: its class is known; the encoder no client reports is not.
+        let gfx = DrmScan { fds: vec![fd(11, 129, 4, 1_000, 0)], ..DrmScan::default() };
+        let third = clients.sample(&cards, &gfx, t0 + Duration::from_secs(2));
+        assert!(third[0].busy_percent.is_some());
+        assert_eq!(third[0].encoder_percent, None);
     }
 
     #[test]

@@ -4,15 +4,31 @@
 //! `Documentation/ABI/testing/sysfs-bus-pci`), and for amdgpu the pages its RAS retired
 //! (`ras/gpu_vram_bad_pages`, one `address : size : flag` line each, `R` reserved, `P` pending,
 //! `F` failed; `Documentation/gpu/amdgpu/ras.rst`).
+//!
+//! An AMD GPU on Navi or Instinct boards sits behind a PCIe switch of AMD's own on the board
+//! (an upstream and a downstream port, vendor 0x1002, class 0x0604): the GPU function's own
+//! link is the one inside the board, always at full speed. The link to the machine is the
+//! switch's upstream port's, so the link is read from the topmost AMD bridge above the GPU
+//! in the sysfs device path, as amdgpu itself skips those bridges to find its link partner
+//! (`amdgpu_device_partner_bandwidth` in `drivers/gpu/drm/amd/amdgpu/amdgpu_device.c`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::cards::{number, read, Card, Driver};
 use crate::sample::Details;
 
 /// The details of `card`, read now.
 pub fn read_details(card: &Card) -> Details {
-    let d = &card.device;
+    let link = match card.driver {
+        Driver::Amdgpu => outermost_amd_bridge(&card.device),
+        Driver::I915 | Driver::Xe => card.device.clone(),
+    };
+    let d = &link;
+    let bad_pages = match card.driver {
+        Driver::Amdgpu => bad_page_flags(&card.device.join("ras/gpu_vram_bad_pages")),
+        Driver::I915 | Driver::Xe => None,
+    };
+    let bad_pages = bad_pages.as_deref();
     let gen = |name: &str| read(&d.join(name)).as_deref().and_then(pcie_gen);
     let width = |name: &str| number(&d.join(name)).filter(|&w| w > 0).map(|w| w as u32);
     Details {
@@ -20,12 +36,27 @@ pub fn read_details(card: &Card) -> Details {
         pcie_link_gen_max: gen("max_link_speed"),
         pcie_link_width_current: width("current_link_width"),
         pcie_link_width_max: width("max_link_width"),
-        retired_pages_pending: match card.driver {
-            Driver::Amdgpu => pages_pending(&d.join("ras/gpu_vram_bad_pages")),
-            Driver::I915 | Driver::Xe => None,
-        },
+        retired_pages_pending: bad_pages.map(|flags| flags.contains(&'P')),
+        retired_pages_failed: bad_pages.map(|flags| flags.contains(&'F')),
         ..Details::default()
     }
+}
+
+/// The PCI device whose link is the GPU's link to the machine: walking up the canonical
+/// sysfs path (`/sys/devices/pci0000:00/0000:00:01.1/0000:01:00.0/0000:02:00.0/0000:03:00.0`)
+/// while the parent is an AMD PCI bridge, the topmost such bridge; else the device itself.
+fn outermost_amd_bridge(device: &Path) -> PathBuf {
+    let Ok(mut at) = std::fs::canonicalize(device) else { return device.to_path_buf() };
+    while let Some(parent) = at.parent() {
+        let hex = |name: &str| read(&parent.join(name));
+        let amd = hex("vendor").as_deref() == Some("0x1002");
+        let bridge = hex("class").is_some_and(|c| c.starts_with("0x0604"));
+        if !(amd && bridge) {
+            break;
+        }
+        at = parent.to_path_buf();
+    }
+    at
 }
 
 /// The PCIe generation of a link speed as sysfs writes it, `16.0 GT/s PCIe`.
@@ -37,15 +68,67 @@ fn pcie_gen(speed: &str) -> Option<u32> {
         .map(|&(_, gen)| gen)
 }
 
-/// Whether a bad page waits to be retired (`P`); `None` where the file is absent (no RAS).
-fn pages_pending(path: &Path) -> Option<bool> {
+/// The flag of each bad page (`R` reserved, `P` pending, `F` failed to be reserved); `None`
+/// where the file is absent (no RAS).
+fn bad_page_flags(path: &Path) -> Option<Vec<char>> {
     let text = read(path)?;
-    Some(text.lines().any(|l| l.rsplit(':').next().map(str::trim) == Some("P")))
+    let flag = |line: &str| line.rsplit(':').next().map(str::trim)?.chars().next();
+    Some(text.lines().filter(|l| l.contains(':')).filter_map(flag).collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_amd_gpus_link_is_its_boards_switchs_upstream_port() {
+        let sys = tempfile::tempdir().unwrap();
+        let devices = sys.path().join("devices/pci0000:00");
+        let function = |path: &str, vendor: &str, class: &str, gts: &str, width: &str| {
+            let d = devices.join(path);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("vendor"), format!("{vendor}\n")).unwrap();
+            std::fs::write(d.join("class"), format!("{class}\n")).unwrap();
+            std::fs::write(d.join("current_link_speed"), format!("{gts} GT/s PCIe\n")).unwrap();
+            std::fs::write(d.join("max_link_speed"), "32.0 GT/s PCIe\n").unwrap();
+            std::fs::write(d.join("current_link_width"), format!("{width}\n")).unwrap();
+            std::fs::write(d.join("max_link_width"), "16\n").unwrap();
+        };
+        // The CPU's root port (AMD the CPU maker, 0x1022), then the board's switch.
+        function("0000:00:01.1", "0x1022", "0x060400", "8.0", "8");
+        function("0000:00:01.1/0000:01:00.0", "0x1002", "0x060400", "8.0", "8");
+        function("0000:00:01.1/0000:01:00.0/0000:02:00.0", "0x1002", "0x060400", "32.0", "16");
+        let gpu = "0000:00:01.1/0000:01:00.0/0000:02:00.0/0000:03:00.0";
+        function(gpu, "0x1002", "0x030000", "32.0", "16");
+        let drm = sys.path().join("class/drm/card0");
+        std::fs::create_dir_all(&drm).unwrap();
+        std::os::unix::fs::symlink(devices.join(gpu), drm.join("device")).unwrap();
+        let card = Card {
+            dir: drm.clone(),
+            device: drm.join("device"),
+            driver: Driver::Amdgpu,
+            vendor_id: 0x1002,
+            device_id: 0x744c,
+            revision: None,
+            pci_bus_id: Some("0000:03:00.0".into()),
+            minors: vec![0],
+            hwmon: None,
+        };
+        let ras = devices.join(gpu).join("ras");
+        std::fs::create_dir_all(&ras).unwrap();
+        std::fs::write(ras.join("gpu_vram_bad_pages"), "0x00000003 : 0x00001000 : F\n").unwrap();
+        let d = read_details(&card);
+        assert_eq!((d.retired_pages_failed, d.retired_pages_pending), (Some(true), Some(false)));
+        assert_eq!((d.pcie_link_gen_current, d.pcie_link_width_current), (Some(3), Some(8)));
+        assert_eq!((d.pcie_link_gen_max, d.pcie_link_width_max), (Some(5), Some(16)));
+        // An Intel card's link is its own; so is a GPU with no AMD bridge above it.
+        let intel = read_details(&Card { driver: Driver::Xe, ..card.clone() });
+        assert_eq!(intel.pcie_link_gen_current, Some(5));
+        let plain = sys.path().join("plain");
+        function("../../plain", "0x1002", "0x030000", "16.0", "16");
+        let alone = read_details(&Card { device: plain, ..card });
+        assert_eq!(alone.pcie_link_gen_current, Some(4));
+    }
 
     #[test]
     fn link_speeds_are_generations() {
@@ -55,14 +138,15 @@ mod tests {
     }
 
     #[test]
-    fn a_pending_bad_page_is_pending_and_no_file_is_unknown() {
+    fn bad_pages_pending_and_failed_and_no_file_is_unknown() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("gpu_vram_bad_pages");
-        assert_eq!(pages_pending(&path), None);
+        assert_eq!(bad_page_flags(&path), None);
         std::fs::write(&path, "0x00000001 : 0x00001000 : R\n").unwrap();
-        assert_eq!(pages_pending(&path), Some(false));
-        std::fs::write(&path, "0x00000001 : 0x00001000 : R\n0x00000002 : 0x00001000 : P\n")
-            .unwrap();
-        assert_eq!(pages_pending(&path), Some(true));
+        assert_eq!(bad_page_flags(&path), Some(vec!['R']));
+        let text = "0x00000001 : 0x00001000 : R\n0x00000002 : 0x00001000 : P\n\
+                    0x00000003 : 0x00001000 : F\n";
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(bad_page_flags(&path), Some(vec!['R', 'P', 'F']));
     }
 }

@@ -13,7 +13,6 @@ use std::collections::BTreeMap;
 /// What one DRM client has used so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientUsage {
-    pub driver: Option<String>,
     /// The PCI address of the device, `0000:03:00.0`.
     pub pdev: Option<String>,
     /// Unique per open DRM file: dup'ed and inherited fds of one client share it.
@@ -46,7 +45,6 @@ impl ClientUsage {
             let (key, value) = (key.trim(), value.trim());
             let Some(key) = key.strip_prefix("drm-") else { continue };
             match key {
-                "driver" => usage.driver = Some(value.to_string()),
                 "pdev" => usage.pdev = Some(value.to_ascii_lowercase()),
                 "client-id" => usage.client_id = value.parse().ok(),
                 _ => usage.parse_counter(key, value),
@@ -81,17 +79,24 @@ impl ClientUsage {
 
     /// Holds each busy counter at least at its value in `before` (the kernel may report a
     /// lower value for a while; `drm-usage-stats.rst` asks readers to keep the larger one).
+    /// Except xe's cycles: `drm-total-cycles-<e>` is a GPU timestamp that starts again low
+    /// after a GT reset or a suspend, so when it reads lower the new readings are the new
+    /// baseline (held at the old, it would stand still for as long as the GPU ran before).
     pub fn keep_larger_counters(&mut self, before: &ClientUsage) {
-        let pairs = [
-            (&mut self.engine_ns, &before.engine_ns),
-            (&mut self.cycles, &before.cycles),
-            (&mut self.total_cycles, &before.total_cycles),
-        ];
-        for (now, before) in pairs {
-            for (engine, value) in now.iter_mut() {
-                if let Some(&earlier) = before.get(engine) {
-                    *value = (*value).max(earlier);
-                }
+        for (engine, value) in self.engine_ns.iter_mut() {
+            if let Some(&earlier) = before.engine_ns.get(engine) {
+                *value = (*value).max(earlier);
+            }
+        }
+        for (engine, total) in self.total_cycles.iter_mut() {
+            let Some(&earlier_total) = before.total_cycles.get(engine) else { continue };
+            if *total < earlier_total {
+                continue;
+            }
+            if let (Some(cycles), Some(&earlier)) =
+                (self.cycles.get_mut(engine), before.cycles.get(engine))
+            {
+                *cycles = (*cycles).max(earlier);
             }
         }
     }
@@ -152,7 +157,6 @@ mod tests {
             drm-memory-gtt:\t512 KiB\ndrm-engine-gfx:\t1000000 ns\n\
             drm-engine-compute:\t3000 ns\ndrm-engine-capacity-compute:\t4\n";
         let u = ClientUsage::parse(text);
-        assert_eq!(u.driver.as_deref(), Some("amdgpu"));
         assert_eq!(u.client_id, Some(42));
         assert_eq!(u.pdev.as_deref(), Some("0000:03:00.0"));
         assert_eq!(u.engine_ns["gfx"], 1_000_000);

@@ -2,10 +2,15 @@
 //! `Documentation/gpu/amdgpu/thermal.rst`, i915's and xe's `sysfs-driver-*-hwmon` ABI):
 //! temperatures in millidegrees with their labels, power and its cap in microwatts, energy in
 //! microjoules, the fan's PWM duty, clocks in hertz.
+//!
+//! The power limit's file depends on the driver: amdgpu's is `power1_cap`; i915's and xe's
+//! is `power1_max`, the sustained limit (PL1), where 0 means the limit is disabled
+//! (`sysfs-driver-intel-i915-hwmon`, `sysfs-driver-intel-xe-hwmon`). xe's `power1_cap` is
+//! the burst limit (PL2), not the one the card holds to.
 
 use std::path::Path;
 
-use super::cards::number;
+use super::cards::{number, Driver};
 
 /// What the hwmon directory says now.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -18,7 +23,8 @@ pub struct Sensors {
     pub emergency_celsius: Option<u32>,
     /// `power1_average`, else `power1_input`.
     pub power_watts: Option<f64>,
-    /// The power cap (`power1_cap`, amdgpu) or sustained limit (`power1_max`, Intel).
+    /// The power cap (`power1_cap`, amdgpu) or sustained limit (`power1_max`, Intel; `None`
+    /// where it reads 0: no limit).
     pub power_limit_watts: Option<f64>,
     /// The card's energy counter (`energy1_input`): power is its change over time.
     pub energy_joules: Option<f64>,
@@ -30,7 +36,7 @@ pub struct Sensors {
 }
 
 impl Sensors {
-    pub fn read(dir: &Path) -> Self {
+    pub fn read(dir: &Path, driver: Driver) -> Self {
         let at = |name: &str| number(&dir.join(name));
         let (temperature, critical, emergency) = temperature(dir);
         let micro = |v: u64| v as f64 / 1e6;
@@ -40,7 +46,10 @@ impl Sensors {
             critical_celsius: critical,
             emergency_celsius: emergency,
             power_watts: at("power1_average").or_else(|| at("power1_input")).map(micro),
-            power_limit_watts: at("power1_cap").or_else(|| at("power1_max")).map(micro),
+            power_limit_watts: match driver {
+                Driver::Amdgpu => at("power1_cap").map(micro),
+                Driver::I915 | Driver::Xe => at("power1_max").filter(|&uw| uw > 0).map(micro),
+            },
             energy_joules: at("energy1_input").map(micro),
             fan_percent: at("pwm1").map(|p| (p.min(pwm_max) * 100 / pwm_max) as u32),
             sclk_mhz: at("freq1_input").map(|hz| (hz / 1_000_000) as u32),
@@ -93,7 +102,7 @@ mod tests {
         for (name, value) in files {
             std::fs::write(dir.path().join(name), format!("{value}\n")).unwrap();
         }
-        let s = Sensors::read(dir.path());
+        let s = Sensors::read(dir.path(), Driver::Amdgpu);
         assert_eq!(
             (s.temperature_celsius, s.critical_celsius, s.emergency_celsius),
             (Some(45), Some(100), Some(105))
@@ -106,6 +115,18 @@ mod tests {
     #[test]
     fn no_sensor_is_no_value() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(Sensors::read(dir.path()), Sensors::default());
+        assert_eq!(Sensors::read(dir.path(), Driver::Xe), Sensors::default());
+    }
+
+    #[test]
+    fn intels_limit_is_power1_max_and_0_is_no_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        // xe's power1_cap is the burst limit (PL2), not the sustained one.
+        std::fs::write(dir.path().join("power1_cap"), "400000000\n").unwrap();
+        std::fs::write(dir.path().join("power1_max"), "190000000\n").unwrap();
+        assert_eq!(Sensors::read(dir.path(), Driver::Xe).power_limit_watts, Some(190.0));
+        assert_eq!(Sensors::read(dir.path(), Driver::Amdgpu).power_limit_watts, Some(400.0));
+        std::fs::write(dir.path().join("power1_max"), "0\n").unwrap();
+        assert_eq!(Sensors::read(dir.path(), Driver::I915).power_limit_watts, None, "disabled");
     }
 }

@@ -16,6 +16,7 @@ mod hwmon;
 mod intel;
 mod kfd;
 mod names;
+mod visibility;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -25,6 +26,7 @@ use self::cards::{Card, Driver};
 use self::clients::{CardClients, Clients};
 use self::hwmon::Sensors;
 use self::intel::IntelReadings;
+use self::visibility::Visibility;
 use super::fdscan::{scan_drm_fds, DrmScan};
 use super::host::HostLookup;
 use super::{DetailLevel, SampleOptions};
@@ -47,6 +49,8 @@ pub struct DrmSource {
     lookup: HostLookup,
     options: SampleOptions,
     sampled: bool,
+    /// What hides processes from the walk over `/proc` (hidepid, a PID namespace).
+    visibility: Visibility,
 }
 
 impl DrmSource {
@@ -74,6 +78,7 @@ impl DrmSource {
             lookup: HostLookup::new(),
             options,
             sampled: false,
+            visibility: Visibility::of_this_process(),
         })
     }
 
@@ -101,16 +106,20 @@ impl DrmSource {
         }
         let scan = scan_drm_fds(Path::new("/proc"));
         let (clients, energy_power) = self.read_counters(&scan);
-        let compute = if self.cards.iter().any(|c| c.driver == Driver::Amdgpu) {
+        // KFD names processes by the host's PIDs: in a PID namespace of its own they would
+        // name other processes, or none, here.
+        let kfd_usable = !self.visibility.child_pid_namespace;
+        let compute = if kfd_usable && self.cards.iter().any(|c| c.driver == Driver::Amdgpu) {
             kfd::compute_processes(Path::new(kfd::KFD))
         } else {
             Default::default()
         };
-        let complete = scan.unreadable == 0 && scan.read_in_part.is_empty();
-        let incomplete_reason = match scan.unreadable {
-            0 => MissingReason::Error,
-            _ => MissingReason::NoPermission,
-        };
+        // Whether every process holding a GPU was seen: else the list is the ones this user
+        // may see, and the totals summed from the clients are not the card's.
+        let every_process = scan.unreadable == 0 && !self.visibility.hides_processes();
+        let complete = every_process && scan.read_in_part.is_empty();
+        let incomplete_reason =
+            if every_process { MissingReason::Error } else { MissingReason::NoPermission };
         let mut gpus: Vec<GpuSample> = self
             .cards
             .iter()
@@ -124,6 +133,10 @@ impl DrmSource {
                 let mut gpu = sample_card(card, name.clone(), index, &clients, power, totals);
                 let kfd = card.pci_bus_id.as_ref().and_then(|a| compute.get(a));
                 gpu.processes = Some(processes(card, &clients, kfd));
+                if !every_process && gpu.status == GpuStatus::Ok {
+                    let partial = Missing { reason: MissingReason::NoPermission, nvml_code: None };
+                    gpu.missing.insert(FieldKey::Processes, partial);
+                }
                 if self.options.details != DetailLevel::None && gpu.status == GpuStatus::Ok {
                     gpu.details = Some(Box::new(details::read_details(card)));
                 }
@@ -137,9 +150,25 @@ impl DrmSource {
         if scan.unreadable > 0 {
             warnings.push(format!(
                 "AMD/Intel GPU processes: the open files of {} processes could not be read \
-                 (other users'): run as root to see every process and the totals from them",
+                 (other users' or root's): run as root to see every process and the totals \
+                 from them",
                 scan.unreadable
             ));
+        }
+        if self.visibility.hidepid {
+            warnings.push(
+                "AMD/Intel GPU processes: /proc is mounted with hidepid, which hides other \
+                 users' processes: run as root to see every process and the totals from them"
+                    .to_string(),
+            );
+        }
+        if self.visibility.child_pid_namespace {
+            warnings.push(
+                "AMD/Intel GPU processes: gputop runs in a PID namespace of its own (a \
+                 container): processes outside it are not seen, and KFD's list of ROCm \
+                 processes (by the host's PIDs) is left out"
+                    .to_string(),
+            );
         }
         if let Some(pid) = scan.read_in_part.first() {
             warnings.push(format!(
@@ -162,7 +191,10 @@ impl DrmSource {
             .iter()
             .zip(self.energy.iter_mut())
             .map(|(card, previous)| {
-                let joules = card.hwmon.as_ref().and_then(|h| Sensors::read(h).energy_joules)?;
+                let joules = card
+                    .hwmon
+                    .as_ref()
+                    .and_then(|h| Sensors::read(h, card.driver).energy_joules)?;
                 let before = previous.replace((joules, now));
                 let (j0, t0) = before?;
                 let seconds = now.duration_since(t0).as_secs_f64();
@@ -184,15 +216,26 @@ fn sample_card(
     totals: Result<(), MissingReason>,
 ) -> GpuSample {
     let complete = totals.is_ok();
-    if !card.device.join("vendor").exists() {
-        return GpuSample::unavailable(index, GpuStatus::Lost, "GPU is gone from sysfs");
+    let lost = if !card.device.join("vendor").exists() {
+        Some("GPU is gone from sysfs")
+    } else if cards::fell_off_the_bus(&card.device) {
+        Some("GPU fell off the bus: PCI config space reads 0xffff")
+    } else {
+        None
+    };
+    if let Some(error) = lost {
+        let mut g = GpuSample::unavailable(index, GpuStatus::Lost, error);
+        g.vendor = card.driver.vendor();
+        g.name = Some(name);
+        g.pci_bus_id = card.pci_bus_id.clone();
+        return g;
     }
     let mut g = GpuSample::empty(index);
     g.vendor = card.driver.vendor();
     g.name = Some(name);
     g.pci_bus_id = card.pci_bus_id.clone();
     g.uuid = cards::read(&card.device.join("unique_id")).filter(|u| !u.is_empty());
-    let sensors = card.hwmon.as_deref().map(Sensors::read).unwrap_or_default();
+    let sensors = card.hwmon.as_deref().map(|h| Sensors::read(h, card.driver)).unwrap_or_default();
     g.temperature.gpu_celsius = sensors.temperature_celsius;
     g.temperature.slowdown_celsius = sensors.critical_celsius;
     g.temperature.shutdown_celsius = sensors.emergency_celsius;
@@ -219,6 +262,11 @@ fn sample_card(
             g.clocks.memory_max_mhz = r.mclk.max_mhz;
             g.ecc.corrected = r.ecc_corrected;
             g.ecc.uncorrected = r.ecc_uncorrected;
+            // An APU's hwmon power (and energy) is the whole SoC's, its CPU cores included:
+            // not the GPU's draw.
+            if r.apu {
+                g.power.draw_watts = None;
+            }
             g.utilization.encoder_percent = from_clients(clients.encoder_percent);
             g.utilization.decoder_percent = from_clients(clients.decoder_percent);
             if !complete {
@@ -315,6 +363,12 @@ fn processes(
                     .kind_unknown(card.driver.not_provided()),
             };
             p.sm_percent = drm.and_then(|d| d.busy_percent).map(|b| b.round() as u32);
+            // No engine counters (an old i915, or a ROCm process KFD lists without any DRM
+            // engine lines): the driver does not give its share.
+            if !drm.is_some_and(|d| d.reports_engines) {
+                let reason = Missing { reason: card.driver.not_provided(), nvml_code: None };
+                p.missing.insert(FieldKey::ProcessesUtilization, reason);
+            }
             p
         })
         .collect()

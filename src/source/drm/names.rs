@@ -1,6 +1,8 @@
 //! A GPU's marketing name: from libdrm's `amdgpu.ids` (device, revision, name) for AMD, else
 //! from the PCI ID database (`pci.ids`), else "AMD GPU 1002:744c". Never a made-up name.
 //! Each table is read once per discovery, not once per card (`pci.ids` is about 1.4 MB).
+//! The tables are files anyone with write access to them may have planted: a name keeps no
+//! control character (an escape sequence would reach terminals and `/metrics` labels raw).
 
 use std::path::Path;
 
@@ -32,7 +34,7 @@ impl Tables {
         device: u16,
         revision: Option<u8>,
     ) -> String {
-        let mut found = None;
+        let mut found: Option<String> = None;
         if vendor == 0x1002 {
             let table = self.amdgpu_ids.get_or_insert_with(|| first_file(AMDGPU_IDS));
             found = table.as_deref().zip(revision).and_then(|(t, r)| amdgpu_ids_name(t, device, r));
@@ -41,6 +43,10 @@ impl Tables {
             let db = self.pci_ids.get_or_insert_with(|| first_file(PCI_IDS));
             found = db.as_deref().and_then(|db| pci_ids_name(db, vendor, device));
         }
+        let found = found
+            .map(|n| n.chars().filter(|c| !c.is_control()).collect::<String>())
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty());
         match found {
             // `pci.ids` names the chip without the maker: "Navi 31 [Radeon RX 7900 XT/7900 XTX]".
             Some(name) if name.starts_with(vendor_label) => name,
@@ -111,6 +117,17 @@ mod tests {
             None,
             "the next vendor's devices are not AMD's"
         );
+    }
+
+    #[test]
+    fn a_planted_name_keeps_no_control_character() {
+        let table = "744C,\tC8,\tAMD \x1b]0;pwned\x07Radeon\x1b[2J\r\n";
+        let mut tables = Tables { amdgpu_ids: Some(Some(table.into())), pci_ids: Some(None) };
+        let name = tables.gpu_name("AMD", 0x1002, 0x744c, Some(0xc8));
+        assert_eq!(name, "AMD ]0;pwnedRadeon[2J");
+        let db = "1002  AMD\n\t744d  \x1b\x1b\x07\n";
+        let mut tables = Tables { amdgpu_ids: Some(None), pci_ids: Some(Some(db.into())) };
+        assert_eq!(tables.gpu_name("AMD", 0x1002, 0x744d, None), "AMD GPU 1002:744d");
     }
 
     #[test]

@@ -48,6 +48,11 @@ pub struct Machine {
     /// Processes whose fd tables are replaced in the namespace.
     clients: Vec<u32>,
     sleepers: Vec<Sleeper>,
+    /// Mount a fresh proc over `/proc` with these options (`hidepid=2`) before the fd tables.
+    pub proc_options: Option<String>,
+    /// Run gputop in a PID namespace of its own (`unshare --pid --fork --mount-proc`), as in
+    /// a container: the clients (the host's processes) are not in it.
+    pub pid_namespace: bool,
 }
 
 impl Machine {
@@ -63,6 +68,8 @@ impl Machine {
             cards: Vec::new(),
             clients: Vec::new(),
             sleepers: Vec::new(),
+            proc_options: None,
+            pid_namespace: false,
         };
         cards::write(&machine.dir.path().join("pci.ids"), cards::PCI_IDS);
         for (i, &card) in cards.iter().enumerate() {
@@ -164,7 +171,12 @@ impl Machine {
         for (name, minor) in &self.nodes {
             script += &format!("mknod -m 666 /dev/dri/{name} c 226 {minor}\n");
         }
-        for pid in &self.clients {
+        if let Some(options) = &self.proc_options {
+            script += &format!("mount -t proc -o '{options}' gputop-test-proc /proc\n");
+        }
+        // In a PID namespace of its own the clients' /proc entries do not exist.
+        let clients = if self.pid_namespace { &[][..] } else { &self.clients[..] };
+        for pid in clients {
             let table = self.table(*pid);
             for part in ["fd", "fdinfo"] {
                 script +=
@@ -181,7 +193,11 @@ impl Machine {
             None => script += "exec \"$@\"\n",
         }
         let mut cmd = Command::new("unshare");
-        cmd.args(["--mount", "--propagation", "private", "sh", "-c", &script, "sh"])
+        cmd.args(["--mount", "--propagation", "private"]);
+        if self.pid_namespace {
+            cmd.args(["--pid", "--fork", "--mount-proc"]);
+        }
+        cmd.args(["sh", "-c", &script, "sh"])
             .arg(assert_cmd::cargo::cargo_bin("gputop"))
             .args(args)
             .env("LC_ALL", "C.UTF-8")
