@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::drm::DrmSource;
-use super::selection::{self, GpuIdentity, GpuSelector};
+use super::selection::{self, GpuSelector};
 use super::{HostLookup, NvmlSource, RecentUtilization, SampleOptions, Source, SourceError};
 use crate::sample::{HostInfo, Origin, Snapshot, SCHEMA_VERSION};
 
@@ -120,13 +120,6 @@ impl Source for LocalSource {
             }
             None => recent,
         }
-    }
-}
-
-impl DrmSource {
-    /// The identity of the card at `position`, for `--id` (its PCI address).
-    fn identity(&self, position: u32) -> GpuIdentity {
-        GpuIdentity { uuid: None, pci_bus_id: self.pci_bus_id(position), mig_uuids: Vec::new() }
     }
 }
 

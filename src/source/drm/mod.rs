@@ -91,6 +91,15 @@ impl DrmSource {
         self.cards.len()
     }
 
+    /// The identity of the card at `position`, for `--id` (its PCI address).
+    pub fn identity(&self, position: u32) -> super::selection::GpuIdentity {
+        super::selection::GpuIdentity {
+            uuid: None,
+            pci_bus_id: self.pci_bus_id(position),
+            mig_uuids: Vec::new(),
+        }
+    }
+
     /// The PCI address of the card at `position`.
     pub fn pci_bus_id(&self, position: u32) -> Option<String> {
         self.cards.get(position as usize)?.pci_bus_id.clone()
