@@ -36,9 +36,11 @@ pub struct Sensors {
 }
 
 impl Sensors {
-    pub fn read(dir: &Path, driver: Driver) -> Self {
+    /// The sensors now; `temperature_sensor` is [`temperature_sensor`]'s choice, made once (the
+    /// layout is fixed while the driver is loaded: looking for it costs 8 stats a card).
+    pub fn read(dir: &Path, driver: Driver, temperature_sensor: Option<u32>) -> Self {
         let at = |name: &str| number(&dir.join(name));
-        let (temperature, critical, emergency) = temperature(dir);
+        let (temperature, critical, emergency) = temperature(dir, temperature_sensor);
         let micro = |v: u64| v as f64 / 1e6;
         let pwm_max = at("pwm1_max").filter(|&m| m > 0).unwrap_or(255);
         Self {
@@ -58,8 +60,23 @@ impl Sensors {
     }
 }
 
-/// The GPU's temperature sensor by its label, and its limits, in °C.
-fn temperature(dir: &Path) -> (Option<u32>, Option<u32>, Option<u32>) {
+/// The card's energy counter alone (J), for power from its change.
+pub fn energy_joules(dir: &Path) -> Option<f64> {
+    number(&dir.join("energy1_input")).map(|uj| uj as f64 / 1e6)
+}
+
+/// The GPU's temperature sensor `n` and its limits, in °C.
+fn temperature(dir: &Path, n: Option<u32>) -> (Option<u32>, Option<u32>, Option<u32>) {
+    let Some(n) = n else { return (None, None, None) };
+    let celsius = |suffix: &str| {
+        number(&dir.join(format!("temp{n}_{suffix}"))).map(|milli| (milli / 1000) as u32)
+    };
+    (celsius("input"), celsius("crit"), celsius("emergency"))
+}
+
+/// Which `tempN` is the GPU's: by its label `edge` (AMD), else `junction`, else `pkg`
+/// (Intel), else the first sensor; `None` where there is none.
+pub fn temperature_sensor(dir: &Path) -> Option<u32> {
     let sensors: Vec<(u32, String)> = (1..=8)
         .filter(|n| dir.join(format!("temp{n}_input")).exists())
         .map(|n| {
@@ -71,11 +88,7 @@ fn temperature(dir: &Path) -> (Option<u32>, Option<u32>, Option<u32>) {
         .iter()
         .find_map(|want| sensors.iter().find(|(_, label)| label == want))
         .or(sensors.first());
-    let Some((n, _)) = chosen else { return (None, None, None) };
-    let celsius = |suffix: &str| {
-        number(&dir.join(format!("temp{n}_{suffix}"))).map(|milli| (milli / 1000) as u32)
-    };
-    (celsius("input"), celsius("crit"), celsius("emergency"))
+    chosen.map(|(n, _)| *n)
 }
 
 #[cfg(test)]
@@ -102,7 +115,8 @@ mod tests {
         for (name, value) in files {
             std::fs::write(dir.path().join(name), format!("{value}\n")).unwrap();
         }
-        let s = Sensors::read(dir.path(), Driver::Amdgpu);
+        let s = Sensors::read(dir.path(), Driver::Amdgpu, temperature_sensor(dir.path()));
+        assert_eq!(temperature_sensor(dir.path()), Some(1), "edge, before junction");
         assert_eq!(
             (s.temperature_celsius, s.critical_celsius, s.emergency_celsius),
             (Some(45), Some(100), Some(105))
@@ -115,7 +129,10 @@ mod tests {
     #[test]
     fn no_sensor_is_no_value() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(Sensors::read(dir.path(), Driver::Xe), Sensors::default());
+        assert_eq!(
+            Sensors::read(dir.path(), Driver::Xe, temperature_sensor(dir.path())),
+            Sensors::default()
+        );
     }
 
     #[test]
@@ -124,9 +141,13 @@ mod tests {
         // xe's power1_cap is the burst limit (PL2), not the sustained one.
         std::fs::write(dir.path().join("power1_cap"), "400000000\n").unwrap();
         std::fs::write(dir.path().join("power1_max"), "190000000\n").unwrap();
-        assert_eq!(Sensors::read(dir.path(), Driver::Xe).power_limit_watts, Some(190.0));
-        assert_eq!(Sensors::read(dir.path(), Driver::Amdgpu).power_limit_watts, Some(400.0));
+        assert_eq!(Sensors::read(dir.path(), Driver::Xe, None).power_limit_watts, Some(190.0));
+        assert_eq!(Sensors::read(dir.path(), Driver::Amdgpu, None).power_limit_watts, Some(400.0));
         std::fs::write(dir.path().join("power1_max"), "0\n").unwrap();
-        assert_eq!(Sensors::read(dir.path(), Driver::I915).power_limit_watts, None, "disabled");
+        assert_eq!(
+            Sensors::read(dir.path(), Driver::I915, None).power_limit_watts,
+            None,
+            "disabled"
+        );
     }
 }

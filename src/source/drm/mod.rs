@@ -51,6 +51,8 @@ pub struct DrmSource {
     sampled: bool,
     /// What hides processes from the walk over `/proc` (hidepid, a PID namespace).
     visibility: Visibility,
+    /// Each card's hwmon temperature sensor, chosen once.
+    temperature_sensors: Vec<Option<u32>>,
 }
 
 impl DrmSource {
@@ -69,7 +71,10 @@ impl DrmSource {
                 tables.gpu_name(vendor, c.vendor_id, c.device_id, c.revision)
             })
             .collect();
+        let temperature_sensors =
+            cards.iter().map(|c| c.hwmon.as_deref().and_then(hwmon::temperature_sensor)).collect();
         Some(Self {
+            temperature_sensors,
             energy: vec![None; cards.len()],
             cards,
             names,
@@ -139,7 +144,9 @@ impl DrmSource {
             .map(|(i, (((card, name), clients), power))| {
                 let index = self.first_index + i as u32;
                 let totals = complete.then_some(()).ok_or(incomplete_reason);
-                let mut gpu = sample_card(card, name.clone(), index, &clients, power, totals);
+                let sensor = self.temperature_sensors[i];
+                let mut gpu =
+                    sample_card(card, name.clone(), index, &clients, power, sensor, totals);
                 let kfd = card.pci_bus_id.as_ref().and_then(|a| compute.get(a));
                 gpu.processes = Some(processes(card, &clients, kfd));
                 if !every_process && gpu.status == GpuStatus::Ok {
@@ -200,10 +207,7 @@ impl DrmSource {
             .iter()
             .zip(self.energy.iter_mut())
             .map(|(card, previous)| {
-                let joules = card
-                    .hwmon
-                    .as_ref()
-                    .and_then(|h| Sensors::read(h, card.driver).energy_joules)?;
+                let joules = card.hwmon.as_deref().and_then(hwmon::energy_joules)?;
                 let before = previous.replace((joules, now));
                 let (j0, t0) = before?;
                 let seconds = now.duration_since(t0).as_secs_f64();
@@ -221,6 +225,7 @@ fn sample_card(
     index: u32,
     clients: &CardClients,
     power_from_energy: Option<f64>,
+    temperature_sensor: Option<u32>,
     // Whether the clients are every client (`Err` says why not): totals from them need all.
     totals: Result<(), MissingReason>,
 ) -> GpuSample {
@@ -244,7 +249,11 @@ fn sample_card(
     g.name = Some(name);
     g.pci_bus_id = card.pci_bus_id.clone();
     g.uuid = cards::read(&card.device.join("unique_id")).filter(|u| !u.is_empty());
-    let sensors = card.hwmon.as_deref().map(|h| Sensors::read(h, card.driver)).unwrap_or_default();
+    let sensors = card
+        .hwmon
+        .as_deref()
+        .map(|h| Sensors::read(h, card.driver, temperature_sensor))
+        .unwrap_or_default();
     g.temperature.gpu_celsius = sensors.temperature_celsius;
     g.temperature.slowdown_celsius = sensors.critical_celsius;
     g.temperature.shutdown_celsius = sensors.emergency_celsius;
