@@ -196,6 +196,40 @@ fn health_judges_an_amd_gpu_by_what_amdgpu_gives() {
 }
 
 #[test]
+fn ras_counts_that_cannot_be_read_leave_health_unknown_not_ok() {
+    if !drm::can_mount() {
+        return;
+    }
+    let (m, _, _) = amd_machine();
+    // amdgpu's answer while RAS recovers: a block's count that is no count.
+    let ras = m.sys().join("bus/pci/devices/0000:83:00.0/ras/sdma_err_count");
+    let ras = if ras.parent().unwrap().exists() {
+        ras
+    } else {
+        let dev = std::fs::read_dir(m.sys().join("class/drm"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path().join("device"))
+            .find(|d| d.join("ras").exists())
+            .expect("the Instinct's ras directory");
+        dev.join("ras/sdma_err_count")
+    };
+    std::fs::write(&ras, "Query currently inaccessible\n").unwrap();
+    let out = m.gputop(&["health", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let doc = json(&out);
+    let instinct =
+        doc["gpus"].as_array().unwrap().iter().find(|g| g["pci_bus_id"] == "0000:83:00.0").unwrap();
+    let unseen: Vec<&str> = instinct["not_examined"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["check"].as_str().unwrap())
+        .collect();
+    assert!(unseen.contains(&"ECC errors"), "{instinct}");
+}
+
+#[test]
 fn csv_has_a_row_per_card() {
     if !drm::can_mount() {
         return;
@@ -569,6 +603,17 @@ fn proc_with_hidepid_makes_the_list_partial() {
     assert_eq!(arc["memory"]["used_bytes"], Value::Null, "{arc:#}");
     assert_eq!(reason(arc, "utilization"), "no_permission");
     assert!(doc["warnings"].to_string().contains("hidepid"), "{doc:#}");
+
+    // A mount point that is not UTF-8 (a user's FUSE mount, a Latin-1 disk label) in the
+    // mount table still leaves hidepid seen.
+    let dir = m.dir().join("mnt");
+    std::fs::create_dir_all(&dir).unwrap();
+    m.extra_script = format!(
+        "odd=\"$(printf '{}/bad\\377name')\"; mkdir -p \"$odd\"; mount -t tmpfs gputop-test-odd \"$odd\"\n",
+        dir.display()
+    );
+    let doc = json(&run(m.gputop_as(NOBODY, &["--once", "--json"])));
+    assert_eq!(reason(gpu(&doc, "0000:04:00.0"), "processes"), "no_permission", "{doc:#}");
 }
 
 /// gputop in a PID namespace of its own (a container): KFD's PIDs are the host's, so its

@@ -214,7 +214,7 @@ fn refused_checks(g: &GpuSample) -> Vec<Missed> {
                         Some(code) => format!("the driver failed to give it (NVML error {code})"),
                         None => "the driver failed to give it".into(),
                     },
-                    "run `gputop doctor`; check `sudo dmesg | grep -i nvrm`",
+                    kernel_log_hint(g.vendor),
                 ),
             };
             let driver_lacks = matches!(

@@ -21,6 +21,9 @@ pub struct AmdgpuReadings {
     /// Corrected and uncorrected errors summed over the RAS blocks, where RAS is exposed.
     pub ecc_corrected: Option<u64>,
     pub ecc_uncorrected: Option<u64>,
+    /// A RAS count file that could not be read or held no count (amdgpu answers "Query
+    /// currently inaccessible" while RAS recovers): the counts are then unknown, not absent.
+    pub ecc_unreadable: bool,
     /// This GPU is an APU (its `gpu_metrics` has an APU layout): `gpu_busy_percent` is not
     /// its activity, and when `gpu_metrics` cannot give it, the activity is unknown.
     pub apu: bool,
@@ -36,7 +39,11 @@ impl AmdgpuReadings {
     pub fn read(device: &Path) -> Self {
         let at = |name: &str| number(&device.join(name));
         let percent = |name: &str| at(name).filter(|&p| p <= 100).map(|p| p as u32);
-        let (ecc_corrected, ecc_uncorrected) = ras_counts(&device.join("ras"));
+        let (ecc, ecc_unreadable) = match ras_counts(&device.join("ras")) {
+            Ok(counts) => (counts, false),
+            Err(()) => (None, true),
+        };
+        let (ecc_corrected, ecc_uncorrected) = (ecc.map(|c| c.0), ecc.map(|c| c.1));
         let metrics = std::fs::read(device.join("gpu_metrics")).ok();
         let apu_activity = metrics.as_deref().and_then(ApuActivity::parse);
         Self {
@@ -52,6 +59,7 @@ impl AmdgpuReadings {
             mclk: levels(read(&device.join("pp_dpm_mclk")).as_deref()),
             ecc_corrected,
             ecc_uncorrected,
+            ecc_unreadable,
             apu: apu_activity.is_some(),
         }
     }
@@ -79,31 +87,34 @@ fn levels(text: Option<&str>) -> Levels {
 
 /// The RAS blocks' `ue:`/`ce:` counts summed (`ras/umc_err_count`, `ras/gfx_err_count`, …);
 /// `(None, None)` where the GPU exposes no RAS.
-fn ras_counts(dir: &Path) -> (Option<u64>, Option<u64>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return (None, None) };
+fn ras_counts(dir: &Path) -> Result<Option<(u64, u64)>, ()> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(None) };
     let (mut ce, mut ue, mut any) = (0u64, 0u64, false);
     for e in entries.flatten() {
         let name = e.file_name();
         if !name.to_str().is_some_and(|n| n.ends_with("_err_count")) {
             continue;
         }
-        let Some(text) = read(&e.path()) else { continue };
+        // A block's file that cannot be read, or reads no count, leaves the sum unknown: a
+        // total without it would pass for the card's.
+        let text = read(&e.path()).ok_or(())?;
+        let mut counted = false;
         for line in text.lines() {
             let Some((key, value)) = line.split_once(':') else { continue };
             let Ok(n) = value.trim().parse::<u64>() else { continue };
-            any = true;
+            counted = true;
             match key.trim() {
                 "ce" => ce = ce.saturating_add(n),
                 "ue" => ue = ue.saturating_add(n),
                 _ => {}
             }
         }
+        if !counted {
+            return Err(());
+        }
+        any = true;
     }
-    if any {
-        (Some(ce), Some(ue))
-    } else {
-        (None, None)
-    }
+    Ok(any.then_some((ce, ue)))
 }
 
 /// The graphics activity in an APU's `gpu_metrics` (`kgd_pp_interface.h`): its header is
@@ -153,13 +164,16 @@ mod tests {
     #[test]
     fn ras_blocks_are_summed_and_no_ras_is_unknown() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(ras_counts(&dir.path().join("ras")), (None, None));
+        assert_eq!(ras_counts(&dir.path().join("ras")), Ok(None));
         let ras = dir.path().join("ras");
         std::fs::create_dir(&ras).unwrap();
         std::fs::write(ras.join("umc_err_count"), "ue: 1\nce: 4\n").unwrap();
         std::fs::write(ras.join("gfx_err_count"), "ue: 0\nce: 2\n").unwrap();
         std::fs::write(ras.join("features"), "feature mask: 0x3fff\n").unwrap();
-        assert_eq!(ras_counts(&ras), (Some(6), Some(1)));
+        assert_eq!(ras_counts(&ras), Ok(Some((6, 1))));
+        // RAS not ready (amdgpu's answer while it recovers): unknown, not a smaller sum.
+        std::fs::write(ras.join("sdma_err_count"), "Query currently inaccessible\n").unwrap();
+        assert_eq!(ras_counts(&ras), Err(()));
     }
 
     #[test]

@@ -280,6 +280,12 @@ fn sample_card(
             g.clocks.memory_max_mhz = r.mclk.max_mhz;
             g.ecc.corrected = r.ecc_corrected;
             g.ecc.uncorrected = r.ecc_uncorrected;
+            if r.ecc_unreadable {
+                g.missing.insert(
+                    FieldKey::Ecc,
+                    Missing { reason: MissingReason::Error, nvml_code: None },
+                );
+            }
             // An APU's hwmon power (and energy) is the whole SoC's, its CPU cores included:
             // not the GPU's draw.
             if r.apu {

@@ -31,8 +31,15 @@ impl Visibility {
         let text = |path: &str| super::cards::read(Path::new(path)).unwrap_or_default();
         // SAFETY: geteuid has no preconditions.
         let root = unsafe { libc::geteuid() } == 0;
+        // Whole and as bytes: a mount point that is not UTF-8 (a user's FUSE mount, a disk's
+        // Latin-1 label) or a long table must not hide the /proc line; unreadable, it is
+        // taken to hide processes, never to show them all.
+        let hidepid = match std::fs::read("/proc/self/mountinfo") {
+            Ok(bytes) => proc_hides_processes(&String::from_utf8_lossy(&bytes)),
+            Err(_) => true,
+        };
         Self {
-            hidepid: !root && proc_hides_processes(&text("/proc/self/mountinfo")),
+            hidepid: !root && hidepid,
             child_pid_namespace: match std::fs::read_link("/proc/self/ns/pid") {
                 Ok(ns) => ns.as_os_str() != INITIAL_PID_NAMESPACE,
                 Err(_) => in_child_pid_namespace(&text("/proc/self/status")),

@@ -50,6 +50,8 @@ pub struct Machine {
     sleepers: Vec<Sleeper>,
     /// Mount a fresh proc over `/proc` with these options (`hidepid=2`) before the fd tables.
     pub proc_options: Option<String>,
+    /// Shell lines run in the namespace after the mounts, before gputop (a mount of the test's).
+    pub extra_script: String,
     /// Run gputop in a PID namespace of its own (`unshare --pid --fork --mount-proc`), as in
     /// a container: the clients (the host's processes) are not in it.
     pub pid_namespace: bool,
@@ -69,6 +71,7 @@ impl Machine {
             clients: Vec::new(),
             sleepers: Vec::new(),
             proc_options: None,
+            extra_script: String::new(),
             pid_namespace: false,
         };
         cards::write(&machine.dir.path().join("pci.ids"), cards::PCI_IDS);
@@ -174,6 +177,7 @@ impl Machine {
         if let Some(options) = &self.proc_options {
             script += &format!("mount -t proc -o '{options}' gputop-test-proc /proc\n");
         }
+        script += &self.extra_script;
         // In a PID namespace of its own the clients' /proc entries do not exist.
         let clients = if self.pid_namespace { &[][..] } else { &self.clients[..] };
         for pid in clients {
