@@ -6,11 +6,14 @@
 //! `F` failed; `Documentation/gpu/amdgpu/ras.rst`).
 //!
 //! An AMD GPU on Navi or Instinct boards sits behind a PCIe switch of AMD's own on the board
-//! (an upstream and a downstream port, vendor 0x1002, class 0x0604): the GPU function's own
-//! link is the one inside the board, always at full speed. The link to the machine is the
-//! switch's upstream port's, so the link is read from the topmost AMD bridge above the GPU
-//! in the sysfs device path, as amdgpu itself skips those bridges to find its link partner
-//! (`amdgpu_device_partner_bandwidth` in `drivers/gpu/drm/amd/amdgpu/amdgpu_device.c`).
+//! (an upstream and a downstream port, vendor 0x1002, class 0x0604), and a discrete Intel Arc
+//! behind one of Intel's: the GPU function's own link is the one inside the board (on Arc it
+//! reads 2.5 GT/s x1). The link to the machine is the switch's upstream port's, so the link is
+//! read from the topmost bridge of the GPU's own vendor above it in the sysfs device path, as
+//! amdgpu itself skips those bridges to find its link partner
+//! (`amdgpu_device_partner_bandwidth` in `drivers/gpu/drm/amd/amdgpu/amdgpu_device.c`); never
+//! the root port (its parent is the host bridge, no PCI function), whose maximum is the slot's,
+//! not the card's.
 
 use std::path::{Path, PathBuf};
 
@@ -19,10 +22,7 @@ use crate::sample::Details;
 
 /// The details of `card`, read now.
 pub fn read_details(card: &Card) -> Details {
-    let link = match card.driver {
-        Driver::Amdgpu => outermost_amd_bridge(&card.device),
-        Driver::I915 | Driver::Xe => card.device.clone(),
-    };
+    let link = outermost_own_bridge(&card.device, card.vendor_id);
     let d = &link;
     let bad_pages = match card.driver {
         Driver::Amdgpu => bad_page_flags(&card.device.join("ras/gpu_vram_bad_pages")),
@@ -44,14 +44,18 @@ pub fn read_details(card: &Card) -> Details {
 
 /// The PCI device whose link is the GPU's link to the machine: walking up the canonical
 /// sysfs path (`/sys/devices/pci0000:00/0000:00:01.1/0000:01:00.0/0000:02:00.0/0000:03:00.0`)
-/// while the parent is an AMD PCI bridge, the topmost such bridge; else the device itself.
-fn outermost_amd_bridge(device: &Path) -> PathBuf {
+/// while the parent is a PCI bridge of the GPU's own vendor that is not a root port, the
+/// topmost such bridge; else the device itself.
+fn outermost_own_bridge(device: &Path, vendor_id: u16) -> PathBuf {
     let Ok(mut at) = std::fs::canonicalize(device) else { return device.to_path_buf() };
+    let vendor = format!("0x{vendor_id:04x}");
     while let Some(parent) = at.parent() {
-        let hex = |name: &str| read(&parent.join(name));
-        let amd = hex("vendor").as_deref() == Some("0x1002");
-        let bridge = hex("class").is_some_and(|c| c.starts_with("0x0604"));
-        if !(amd && bridge) {
+        let attribute = |dir: &Path, name: &str| read(&dir.join(name));
+        let own = attribute(parent, "vendor").as_deref() == Some(vendor.as_str());
+        let bridge = attribute(parent, "class").is_some_and(|c| c.starts_with("0x0604"));
+        // A root port's parent is the host bridge's directory, which is no PCI function.
+        let root_port = parent.parent().is_none_or(|up| !up.join("vendor").exists());
+        if !(own && bridge) || root_port {
             break;
         }
         at = parent.to_path_buf();
@@ -121,9 +125,25 @@ mod tests {
         assert_eq!((d.retired_pages_failed, d.retired_pages_pending), (Some(true), Some(false)));
         assert_eq!((d.pcie_link_gen_current, d.pcie_link_width_current), (Some(3), Some(8)));
         assert_eq!((d.pcie_link_gen_max, d.pcie_link_width_max), (Some(5), Some(16)));
-        // An Intel card's link is its own; so is a GPU with no AMD bridge above it.
-        let intel = read_details(&Card { driver: Driver::Xe, ..card.clone() });
+        // A card of another vendor under these bridges reads its own link; so does a GPU with
+        // no bridge above it.
+        let intel = read_details(&Card { driver: Driver::Xe, vendor_id: 0x8086, ..card.clone() });
         assert_eq!(intel.pcie_link_gen_current, Some(5));
+        // An Arc behind Intel's switch on an Intel root port: the switch's upstream port, not
+        // the root port (whose maximum is the slot's) nor the GPU's x1 inside the board.
+        function("0000:00:01.0", "0x8086", "0x060400", "16.0", "16");
+        function("0000:00:01.0/0000:05:00.0", "0x8086", "0x060400", "16.0", "8");
+        function("0000:00:01.0/0000:05:00.0/0000:06:01.0", "0x8086", "0x060400", "2.5", "1");
+        let arc = "0000:00:01.0/0000:05:00.0/0000:06:01.0/0000:07:00.0";
+        function(arc, "0x8086", "0x030000", "2.5", "1");
+        let arc = Card {
+            device: devices.join(arc),
+            driver: Driver::Xe,
+            vendor_id: 0x8086,
+            ..card.clone()
+        };
+        let d = read_details(&arc);
+        assert_eq!((d.pcie_link_gen_current, d.pcie_link_width_current), (Some(4), Some(8)));
         let plain = sys.path().join("plain");
         function("../../plain", "0x1002", "0x030000", "16.0", "16");
         let alone = read_details(&Card { device: plain, ..card });
