@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ffi::{CStr, CString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What identifies an open device file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -257,13 +258,26 @@ fn read_at(dir: libc::c_int, name: &str) -> Option<Vec<u8>> {
 /// when it fails (the fd was closed meanwhile). `AT_STATX_DONT_SYNC`: the kernel answers
 /// from what it has cached and never asks a network filesystem's server (or a FUSE daemon),
 /// so a file held open on a dead NFS mount cannot hang the scan (see the module's doc).
+///
+/// Called as the system call, not glibc's wrapper, which arrived in glibc 2.28: the release
+/// binaries keep a glibc 2.17 baseline. A kernel before 4.11 has no `statx` (ENOSYS); there
+/// the scan uses `fstatat`, as it can.
 fn stat_at(dir: libc::c_int, name: &CStr) -> Option<FileStat> {
+    static NO_STATX: AtomicBool = AtomicBool::new(false);
+    if NO_STATX.load(Ordering::Relaxed) {
+        return fstat_at(dir, name);
+    }
     let mut st = std::mem::MaybeUninit::<libc::statx>::uninit();
     let flags = libc::AT_STATX_DONT_SYNC;
     let mask = libc::STATX_TYPE | libc::STATX_INO;
     // SAFETY: `name` is NUL-terminated and `st` is written by the kernel before being read.
-    let rc = unsafe { libc::statx(dir, name.as_ptr(), flags, mask, st.as_mut_ptr()) };
+    let rc =
+        unsafe { libc::syscall(libc::SYS_statx, dir, name.as_ptr(), flags, mask, st.as_mut_ptr()) };
     if rc != 0 {
+        if std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) {
+            NO_STATX.store(true, Ordering::Relaxed);
+            return fstat_at(dir, name);
+        }
         return None;
     }
     // SAFETY: statx filled `st` when it returned 0.
@@ -273,6 +287,24 @@ fn stat_at(dir: libc::c_int, name: &CStr) -> Option<FileStat> {
         rdev: (st.stx_rdev_major, st.stx_rdev_minor),
         dev: (st.stx_dev_major, st.stx_dev_minor),
         ino: st.stx_ino,
+    })
+}
+
+/// `fstatat(dir, name)`, following links, for a kernel without `statx`.
+fn fstat_at(dir: libc::c_int, name: &CStr) -> Option<FileStat> {
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `name` is NUL-terminated and `st` is written by the kernel before being read.
+    let rc = unsafe { libc::fstatat(dir, name.as_ptr(), st.as_mut_ptr(), 0) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: fstatat filled `st` when it returned 0.
+    let st = unsafe { st.assume_init() };
+    Some(FileStat {
+        mode: st.st_mode,
+        rdev: (libc::major(st.st_rdev), libc::minor(st.st_rdev)),
+        dev: (libc::major(st.st_dev), libc::minor(st.st_dev)),
+        ino: st.st_ino,
     })
 }
 
