@@ -5,7 +5,7 @@
 //!
 //! A runtime numbers only its own vendor's GPUs, so a GPU is named by its **ordinal**: its
 //! position among that vendor's GPUs on the machine, in gputop's order (NVML's GPUs in PCI bus
-//! order, then the DRM cards in the kernel's probe order), never gputop's index, which counts
+//! order, then the DRM cards in PCI order), never gputop's index, which counts
 //! every vendor's. That is each runtime's own order:
 //! - CUDA's with `CUDA_DEVICE_ORDER=PCI_BUS_ID`, which the environment sets with it;
 //! - ROCm's: ROCr enumerates the KFD topology nodes, which amdgpu registers as it probes the
