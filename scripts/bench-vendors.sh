@@ -29,11 +29,13 @@ for round in 1 2; do
 set -e
 pids=()
 for i in \$(seq 64); do sleep 3600 & pids+=(\$!); done
+echo "\${pids[@]}" > $PWD/$BENCH/vendors-amd.pids
 python3 $PWD/scripts/bench/drm-fixture.py 8 "\${pids[@]}" --update
 exec env -u LD_LIBRARY_PATH $GPUTOP_BIN --interval 1
 SH
   measure_tui "gputop, 8 AMD GPUs x 64 clients (#$round)" /dev/null \
     "release/gputop --interval 1" "unshare -m --propagation private bash $PWD/$BENCH/vendors-amd.sh"
-  pkill -f "scripts/bench/drm-fixture.py" || true
-  pkill -f "sleep 3600" || true
+  # Only the clients this run started (the fixture's updater ends with them): never another
+  # user's processes on a shared machine.
+  kill $(cat "$BENCH/vendors-amd.pids") 2>/dev/null || true
 done

@@ -5,8 +5,8 @@ amdgpu cards (files as Documentation/gpu/amdgpu/driver-misc.rst and thermal.rst 
 tmpfs /dev/dri with their render nodes (mknod c 226 128+N), and each PID given holding one
 client of a card: a directory bind-mounted over its /proc/PID/fd (fd 3, a link to the render
 node) and one over /proc/PID/fdinfo (fd 3's usage, as Documentation/gpu/drm-usage-stats.rst
-shows it). With --update, a child process then advances every client's engine time and the
-cards' busy percent once a second, as a training job would, until killed.
+shows it). With --update, a child process then advances every client's engine time once a
+second, as a training job would, until the clients have all exited.
 
     drm-fixture.py CARDS PID... [--update]
 """
@@ -81,7 +81,14 @@ for path, card, client in fdinfo_files:
     write(path, fdinfo(client, card, 0))
 if update and os.fork() == 0:
     start = time.monotonic()
-    while True:
+    def alive(pid):
+        try:
+            os.kill(pid, 0)
+            return True
+        except OSError:
+            return False
+
+    while any(alive(pid) for pid in pids):
         time.sleep(1)
         busy = int((time.monotonic() - start) * 0.9e9)
         for path, card, client in fdinfo_files:

@@ -175,6 +175,50 @@ impl GpuSample {
         })
     }
 
+    /// Files `reason` (an AMD or Intel GPU's driver: "not provided by the amdgpu driver") under
+    /// every field of this GPU still `None` without a reason, and under what only NVML reports
+    /// (P-state, PCIe throughput, throttle reasons, MIG, persistence, events, GPM activity).
+    /// One list for the kernel's source and the simulated one, so they say the same.
+    pub fn file_not_provided(&mut self, reason: MissingReason) {
+        let not_provided = Missing { reason, nvml_code: None };
+        let absent = [
+            (FieldKey::Uuid, self.uuid.is_none()),
+            (
+                FieldKey::Memory,
+                self.memory.total_bytes.is_none() || self.memory.used_bytes.is_none(),
+            ),
+            (FieldKey::MemoryReserved, self.memory.reserved_bytes.is_none()),
+            (FieldKey::Utilization, self.utilization.gpu_percent.is_none()),
+            (FieldKey::UtilizationEncoder, self.utilization.encoder_percent.is_none()),
+            (FieldKey::UtilizationDecoder, self.utilization.decoder_percent.is_none()),
+            (FieldKey::TemperatureGpu, self.temperature.gpu_celsius.is_none()),
+            (FieldKey::TemperatureSlowdown, self.temperature.slowdown_celsius.is_none()),
+            (FieldKey::TemperatureShutdown, self.temperature.shutdown_celsius.is_none()),
+            (FieldKey::PowerDraw, self.power.draw_watts.is_none()),
+            (FieldKey::PowerLimit, self.power.limit_watts.is_none()),
+            (FieldKey::PowerManagementLimit, self.power.management_limit_watts.is_none()),
+            (FieldKey::PowerEnergy, self.power.energy_joules.is_none()),
+            (FieldKey::FanPercent, self.fan_percent.is_none()),
+            (FieldKey::ClocksSm, self.clocks.sm_mhz.is_none()),
+            (FieldKey::ClocksMemory, self.clocks.memory_mhz.is_none()),
+            (FieldKey::ClocksSmMax, self.clocks.sm_max_mhz.is_none()),
+            (FieldKey::ClocksMemoryMax, self.clocks.memory_max_mhz.is_none()),
+            (FieldKey::PerformanceState, true),
+            (FieldKey::Pcie, true),
+            (FieldKey::Throttle, true),
+            (FieldKey::Ecc, self.ecc.corrected.is_none()),
+            (FieldKey::MigEnabled, true),
+            (FieldKey::PersistenceMode, true),
+            (FieldKey::Events, true),
+            (FieldKey::Activity, true),
+        ];
+        for (key, missing) in absent {
+            if missing && self.missing.get(key).is_none() {
+                self.missing.insert(key, not_provided);
+            }
+        }
+    }
+
     /// Used memory as a percentage of total, when both are known.
     pub fn memory_percent(&self) -> Option<f64> {
         let (used, total) = (self.memory.used_bytes?, self.memory.total_bytes?);

@@ -475,40 +475,7 @@ fn as_the_driver_reads(
         g.utilization.encoder_percent = None;
         g.utilization.decoder_percent = None;
     }
-    let not_provided = Missing { reason, nvml_code: None };
-    let absent = [
-        (FieldKey::Uuid, g.uuid.is_none()),
-        (FieldKey::Memory, g.memory.total_bytes.is_none() || g.memory.used_bytes.is_none()),
-        (FieldKey::MemoryReserved, true),
-        (FieldKey::Utilization, g.utilization.gpu_percent.is_none()),
-        (FieldKey::UtilizationEncoder, g.utilization.encoder_percent.is_none()),
-        (FieldKey::UtilizationDecoder, g.utilization.decoder_percent.is_none()),
-        (FieldKey::TemperatureGpu, g.temperature.gpu_celsius.is_none()),
-        (FieldKey::TemperatureSlowdown, g.temperature.slowdown_celsius.is_none()),
-        (FieldKey::TemperatureShutdown, g.temperature.shutdown_celsius.is_none()),
-        (FieldKey::PowerDraw, g.power.draw_watts.is_none()),
-        (FieldKey::PowerLimit, g.power.limit_watts.is_none()),
-        (FieldKey::PowerManagementLimit, g.power.management_limit_watts.is_none()),
-        (FieldKey::PowerEnergy, g.power.energy_joules.is_none()),
-        (FieldKey::FanPercent, g.fan_percent.is_none()),
-        (FieldKey::ClocksSm, g.clocks.sm_mhz.is_none()),
-        (FieldKey::ClocksMemory, g.clocks.memory_mhz.is_none()),
-        (FieldKey::ClocksSmMax, g.clocks.sm_max_mhz.is_none()),
-        (FieldKey::ClocksMemoryMax, g.clocks.memory_max_mhz.is_none()),
-        (FieldKey::PerformanceState, true),
-        (FieldKey::Pcie, true),
-        (FieldKey::Throttle, true),
-        (FieldKey::Ecc, g.ecc.corrected.is_none()),
-        (FieldKey::MigEnabled, true),
-        (FieldKey::PersistenceMode, true),
-        (FieldKey::Events, true),
-        (FieldKey::Activity, true),
-    ];
-    for (key, missing) in absent {
-        if missing && g.missing.get(key).is_none() {
-            g.missing.insert(key, not_provided);
-        }
-    }
+    g.file_not_provided(reason);
     for p in g.processes.iter_mut().flatten() {
         // The DRM files do not say compute from graphics, nor a process's memory busy share.
         *p = std::mem::replace(p, GpuProcess::new(p.pid, ProcessKind::Compute, None))

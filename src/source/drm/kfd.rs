@@ -12,9 +12,22 @@ use super::cards::{number, read};
 /// The KFD directory in sysfs.
 pub const KFD: &str = "/sys/class/kfd/kfd";
 
+/// The GPUs KFD knows, `gpu_id` → PCI address: fixed while the driver is loaded, so read
+/// once, not with every sample.
+#[derive(Debug, Clone, Default)]
+pub struct Topology {
+    gpus: Vec<(u64, String)>,
+}
+
+impl Topology {
+    pub fn read(kfd: &Path) -> Self {
+        Self { gpus: gpu_addresses(&kfd.join("topology/nodes")) }
+    }
+}
+
 /// PCI address → (PID → device memory bytes) for every process KFD lists.
-pub fn compute_processes(kfd: &Path) -> BTreeMap<String, BTreeMap<u32, u64>> {
-    let gpus = gpu_addresses(&kfd.join("topology/nodes"));
+pub fn compute_processes(kfd: &Path, topology: &Topology) -> BTreeMap<String, BTreeMap<u32, u64>> {
+    let gpus = &topology.gpus;
     let mut out: BTreeMap<String, BTreeMap<u32, u64>> = BTreeMap::new();
     if gpus.is_empty() {
         return out;
@@ -24,7 +37,7 @@ pub fn compute_processes(kfd: &Path) -> BTreeMap<String, BTreeMap<u32, u64>> {
         let Some(pid) = p.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
             continue;
         };
-        for (gpu_id, address) in &gpus {
+        for (gpu_id, address) in gpus {
             if let Some(bytes) = number(&p.path().join(format!("vram_{gpu_id}"))) {
                 out.entry(address.clone()).or_default().insert(pid, bytes);
             }
@@ -79,10 +92,11 @@ mod tests {
         std::fs::write(proc_.join("vram_48879"), "1073741824\n").unwrap();
         std::fs::write(proc_.join("pasid"), "32770\n").unwrap();
         std::fs::create_dir_all(kfd.join("proc/not-a-pid")).unwrap();
-        let found = compute_processes(kfd);
+        let found = compute_processes(kfd, &Topology::read(kfd));
         assert_eq!(found.len(), 1);
         assert_eq!(found["0000:03:00.0"][&4242], 1 << 30);
         assert_eq!(gpu_addresses(&kfd.join("topology/nodes")).len(), 2);
-        assert!(compute_processes(&kfd.join("missing")).is_empty());
+        let missing = kfd.join("missing");
+        assert!(compute_processes(&missing, &Topology::read(&missing)).is_empty());
     }
 }

@@ -53,6 +53,8 @@ pub struct DrmSource {
     visibility: Visibility,
     /// Each card's hwmon temperature sensor, chosen once.
     temperature_sensors: Vec<Option<u32>>,
+    /// KFD's GPUs, read once, where there is an amdgpu card (ROCm's compute processes).
+    kfd: Option<kfd::Topology>,
 }
 
 impl DrmSource {
@@ -73,8 +75,13 @@ impl DrmSource {
             .collect();
         let temperature_sensors =
             cards.iter().map(|c| c.hwmon.as_deref().and_then(hwmon::temperature_sensor)).collect();
+        let kfd = cards
+            .iter()
+            .any(|c| c.driver == Driver::Amdgpu)
+            .then(|| kfd::Topology::read(Path::new(kfd::KFD)));
         Some(Self {
             temperature_sensors,
+            kfd,
             energy: vec![None; cards.len()],
             cards,
             names,
@@ -123,10 +130,9 @@ impl DrmSource {
         // KFD names processes by the host's PIDs: in a PID namespace of its own they would
         // name other processes, or none, here.
         let kfd_usable = !self.visibility.child_pid_namespace;
-        let compute = if kfd_usable && self.cards.iter().any(|c| c.driver == Driver::Amdgpu) {
-            kfd::compute_processes(Path::new(kfd::KFD))
-        } else {
-            Default::default()
+        let compute = match &self.kfd {
+            Some(topology) if kfd_usable => kfd::compute_processes(Path::new(kfd::KFD), topology),
+            _ => Default::default(),
         };
         // Whether every process holding a GPU was seen: else the list is the ones this user
         // may see, and the totals summed from the clients are not the card's.
@@ -319,46 +325,8 @@ fn sample_card(
             }
         }
     }
-    file_not_provided(&mut g, card.driver);
+    g.file_not_provided(card.driver.not_provided());
     g
-}
-
-/// Files "not provided by the … driver" under every field still `None` that has no reason.
-fn file_not_provided(g: &mut GpuSample, driver: Driver) {
-    let not_provided = Missing { reason: driver.not_provided(), nvml_code: None };
-    let absent = [
-        (FieldKey::Uuid, g.uuid.is_none()),
-        (FieldKey::Memory, g.memory.total_bytes.is_none() || g.memory.used_bytes.is_none()),
-        (FieldKey::MemoryReserved, g.memory.reserved_bytes.is_none()),
-        (FieldKey::Utilization, g.utilization.gpu_percent.is_none()),
-        (FieldKey::UtilizationEncoder, g.utilization.encoder_percent.is_none()),
-        (FieldKey::UtilizationDecoder, g.utilization.decoder_percent.is_none()),
-        (FieldKey::TemperatureGpu, g.temperature.gpu_celsius.is_none()),
-        (FieldKey::TemperatureSlowdown, g.temperature.slowdown_celsius.is_none()),
-        (FieldKey::TemperatureShutdown, g.temperature.shutdown_celsius.is_none()),
-        (FieldKey::PowerDraw, g.power.draw_watts.is_none()),
-        (FieldKey::PowerLimit, g.power.limit_watts.is_none()),
-        (FieldKey::PowerManagementLimit, g.power.management_limit_watts.is_none()),
-        (FieldKey::PowerEnergy, g.power.energy_joules.is_none()),
-        (FieldKey::FanPercent, g.fan_percent.is_none()),
-        (FieldKey::ClocksSm, g.clocks.sm_mhz.is_none()),
-        (FieldKey::ClocksMemory, g.clocks.memory_mhz.is_none()),
-        (FieldKey::ClocksSmMax, g.clocks.sm_max_mhz.is_none()),
-        (FieldKey::ClocksMemoryMax, g.clocks.memory_max_mhz.is_none()),
-        (FieldKey::PerformanceState, true),
-        (FieldKey::Pcie, true),
-        (FieldKey::Throttle, true),
-        (FieldKey::Ecc, g.ecc.corrected.is_none()),
-        (FieldKey::MigEnabled, true),
-        (FieldKey::PersistenceMode, true),
-        (FieldKey::Events, true),
-        (FieldKey::Activity, true),
-    ];
-    for (key, missing) in absent {
-        if missing && g.missing.get(key).is_none() {
-            g.missing.insert(key, not_provided);
-        }
-    }
 }
 
 /// The card's processes: its DRM clients' and KFD's compute processes, by PID.
